@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Runs the whole suite with node:test (through tsx). Starts the shared services the tests use (Azurite and
+// an S3-compatible server, both from npm) once for all files and hands their addresses over in the
+// environment; each test file makes its own databases and containers inside them.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+
+function findTests(dir, out = []) {
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) findTests(full, out);
+    else if (entry.name.endsWith('.test.ts')) out.push(path.relative(root, full));
+  }
+  return out;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.on('error', reject);
+  });
+}
+
+async function waitForPort(port, ms = 30000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`service on port ${port} did not start`);
+}
+
+const children = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-test-'));
+
+const azuritePort = await freePort();
+children.push(spawn(path.join(root, 'node_modules/.bin/azurite-blob'), [
+  '--blobHost', '127.0.0.1', '--blobPort', String(azuritePort), '--location', path.join(tmp, 'azurite'),
+  '--skipApiVersionCheck', '--loose', '--silent', '--inMemoryPersistence',
+], { stdio: 'ignore' }));
+const s3Port = await freePort();
+children.push(spawn(process.execPath, [path.join(root, 'test/support/s3-server.mjs'), String(s3Port), path.join(tmp, 's3')], { stdio: 'inherit' }));
+await Promise.all([waitForPort(azuritePort), waitForPort(s3Port)]);
+
+const files = args.filter((a) => !a.startsWith('-'));
+const tests = files.length > 0 ? files : [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))];
+const env = {
+  ...process.env,
+  REEL_TEST_AZURITE_URL: `http://127.0.0.1:${azuritePort}/devstoreaccount1`,
+  REEL_TEST_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+  REEL_TEST_PG_URL: process.env.REEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+};
+const runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...tests], { stdio: 'inherit', env, cwd: root });
+const code = await new Promise((resolve) => runner.on('exit', (c) => resolve(c ?? 1)));
+for (const c of children) c.kill('SIGTERM');
+fs.rmSync(tmp, { recursive: true, force: true });
+process.exit(code);

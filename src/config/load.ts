@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { configSchema, type Config } from './schema.js';
+
+/** Maps each config key to the environment variables that set it, first match wins. */
+const envNames: Record<keyof Config, string[]> = {
+  port: ['PORT', 'REEL_PORT'],
+  host: ['HOST', 'REEL_HOST'],
+  dataDir: ['REEL_DATA_DIR'],
+  databaseUrl: ['DATABASE_URL', 'REEL_DATABASE_URL'],
+  adminEmail: ['REEL_ADMIN_EMAIL'],
+  adminPassword: ['REEL_ADMIN_PASSWORD'],
+  localStorageRoots: ['REEL_LOCAL_STORAGE_ROOTS'],
+  publicUrl: ['REEL_PUBLIC_URL'],
+  secretKey: ['REEL_SECRET_KEY'],
+  logLevel: ['REEL_LOG_LEVEL'],
+  ffprobePath: ['REEL_FFPROBE_PATH'],
+};
+
+export class ConfigError extends Error {}
+
+/** Reads, coerces and validates the environment; reports every bad variable at once. */
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, names] of Object.entries(envNames)) {
+    const name = names.find((n) => env[n] !== undefined && env[n] !== '');
+    if (name) raw[key] = env[name];
+  }
+  const dataDir = path.resolve(String(raw.dataDir ?? './data'));
+  raw.dataDir = dataDir;
+  raw.localStorageRoots = typeof raw.localStorageRoots === 'string'
+    ? raw.localStorageRoots.split(':').filter(Boolean).map((p) => path.resolve(p))
+    : [path.join(dataDir, 'storage')];
+  const withDefaults = Value.Default(configSchema, Value.Convert(configSchema, raw));
+  const errors = [...Value.Errors(configSchema, withDefaults)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const key = e.path.replace(/^\//, '').split('/')[0] as keyof Config;
+      return `${envNames[key]?.[0] ?? key}: ${e.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
+  }
+  return Object.freeze(withDefaults as Config);
+}

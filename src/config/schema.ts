@@ -1,0 +1,18 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Every setting Reel reads, with its default and meaning. `loadConfig` is the only reader of the environment. */
+export const configSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'PORT: TCP port to listen on (0 = any free port)' }),
+  host: Type.String({ default: '127.0.0.1', description: 'HOST: interface to listen on' }),
+  dataDir: Type.String({ default: './data', description: 'REEL_DATA_DIR: where the SQLite database, keys and local storage live' }),
+  databaseUrl: Type.Optional(Type.String({ description: 'DATABASE_URL: postgres://… to use PostgreSQL; unset = SQLite in the data dir' })),
+  adminEmail: Type.String({ default: 'admin@localhost', description: 'REEL_ADMIN_EMAIL: e-mail of the admin created on first start' }),
+  adminPassword: Type.Optional(Type.String({ minLength: 8, description: 'REEL_ADMIN_PASSWORD: admin password on first start; unset = generated and printed once' })),
+  localStorageRoots: Type.Array(Type.String(), { description: 'REEL_LOCAL_STORAGE_ROOTS: colon-separated directories Local storage accounts may use; default $REEL_DATA_DIR/storage' }),
+  publicUrl: Type.Optional(Type.String({ description: 'REEL_PUBLIC_URL: the URL clients reach this server at (used in signed URLs and links)' })),
+  secretKey: Type.Optional(Type.String({ minLength: 32, description: 'REEL_SECRET_KEY: key that encrypts storage credentials at rest and signs file URLs; unset = generated into the data dir' })),
+  logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'REEL_LOG_LEVEL: pino log level' }),
+  ffprobePath: Type.String({ default: 'ffprobe', description: 'REEL_FFPROBE_PATH: ffprobe binary used to read tracks from media files' }),
+});
+
+export type Config = Static<typeof configSchema>;

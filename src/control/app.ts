@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Db, DialectName } from '../store/database.js';
+import type { Logger } from '../shared/log.js';
+import type { MediaProber } from '../shared/media-probe.js';
+import { installErrorHandler } from './plugins/error-handler.js';
+import { createAuthenticate } from './plugins/authenticate.js';
+import { createProjectScope } from './plugins/project-scope.js';
+import type { AccountService } from './auth/account-service.js';
+import type { TokenService } from './auth/token-service.js';
+import type { SessionService } from './auth/session-service.js';
+import type { SigningKeys } from './auth/signing-keys.js';
+import { registerAuthRoutes } from './auth/routes.js';
+import type { StorageAccountService } from './resources/storage/service.js';
+import { registerLegacyStorageRoutes, registerV1StorageRoutes } from './resources/storage/routes.js';
+import { AssetService } from './resources/assets/service.js';
+import { registerAssetRoutes } from './resources/assets/routes.js';
+import { registerUserRoutes } from './resources/user/routes.js';
+import { registerStatsRoutes } from './resources/stats/routes.js';
+import { registerFileRoutes } from './resources/files/routes.js';
+import type { FileGrants } from './resources/files/file-grants.js';
+
+export interface ControlPlaneDeps {
+  log: Logger;
+  db: Db;
+  dialect: DialectName;
+  accounts: AccountService;
+  tokens: TokenService;
+  sessions: SessionService;
+  keys: SigningKeys;
+  storage: StorageAccountService;
+  grants: FileGrants;
+  prober: MediaProber;
+  publicUrl: () => string;
+  internalUrl: () => string;
+  secureCookies: boolean;
+}
+
+/** The two path families every media resource answers on (§1.2); same handlers, same bodies. */
+export const mediaPrefixes = ['/api/ams/:project', '/api/v1/projects/:project/media'] as const;
+
+/** Builds the control plane: error handling, OpenAPI, public auth routes, then the token-protected API. */
+export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is Fastify's logger; the cast only widens Fastify's generic to its base type.
+    loggerInstance: deps.log as unknown as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
+  });
+  installErrorHandler(app);
+  if (deps.log.isLevelEnabled('debug')) app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Reel API', version: '0.1.0', description: 'MK.IO-compatible media services API' },
+      components: {
+        securitySchemes: {
+          BearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          MkioToken: { type: 'apiKey', in: 'header', name: 'x-mkio-token' },
+        },
+      },
+      security: [{ BearerAuth: [] }, { MkioToken: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/doc/ui' });
+  app.get('/doc/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/api/ready', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  registerAuthRoutes(app, deps);
+
+  const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.log.child({ component: 'assets' }));
+  const authenticate = createAuthenticate(deps.tokens, deps.sessions);
+  const projectScope = createProjectScope(deps.accounts);
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', authenticate);
+    registerUserRoutes(api, deps.accounts, deps.tokens);
+    registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
+    for (const prefix of mediaPrefixes) {
+      await api.register(async (media) => {
+        media.addHook('preValidation', projectScope);
+        registerAssetRoutes(media, { assets, grants: deps.grants, prober: deps.prober, publicUrl: deps.publicUrl, internalUrl: deps.internalUrl, log: deps.log });
+        registerStatsRoutes(media, deps.db);
+        if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
+      }, { prefix });
+    }
+  });
+
+  await app.register(async (files) => registerFileRoutes(files, deps.storage, deps.grants));
+  return app;
+}

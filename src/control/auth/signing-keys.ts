@@ -1,0 +1,34 @@
+import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
+import type { Db } from '../../store/database.js';
+import { newId } from '../../shared/ids.js';
+
+export interface SigningKeys {
+  kid: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  /** Published at /.well-known/jwks.json so other services can verify Reel tokens. */
+  publicJwk: JWK;
+}
+
+/**
+ * Loads the token-signing key pair from the database, creating it on first start. Kept in the database (not
+ * the data dir) so every API process of a PostgreSQL deployment signs and verifies with the same key.
+ */
+export async function loadSigningKeys(db: Db): Promise<SigningKeys> {
+  let row = await db.selectFrom('settings').select('value').where('key', '=', 'jwt.es256').executeTakeFirst();
+  if (!row) {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: newId(), alg: 'ES256' };
+    await db.insertInto('settings').values({ key: 'jwt.es256', value: JSON.stringify(jwk) })
+      .onConflict((oc) => oc.column('key').doNothing()).execute();
+    row = await db.selectFrom('settings').select('value').where('key', '=', 'jwt.es256').executeTakeFirstOrThrow();
+  }
+  const jwk = JSON.parse(row.value) as JWK & { kid: string };
+  const { d: _private, ...publicJwk } = jwk;
+  return {
+    kid: jwk.kid,
+    privateKey: (await importJWK(jwk, 'ES256')) as CryptoKey,
+    publicKey: (await importJWK(publicJwk, 'ES256')) as CryptoKey,
+    publicJwk: { ...publicJwk, use: 'sig' },
+  };
+}

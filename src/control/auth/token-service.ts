@@ -1,0 +1,131 @@
+import { SignJWT, jwtVerify } from 'jose';
+import type { Db, TokenRow } from '../../store/database.js';
+import { newId, sha256Hex } from '../../shared/ids.js';
+import { BadRequestError, UnauthorizedError, notFound } from '../../shared/errors.js';
+import type { SigningKeys } from './signing-keys.js';
+import type { PermissionMap, Principal, Role, TokenType } from './principal.js';
+
+const dayMs = 24 * 3600 * 1000;
+const yearMs = 366 * dayMs;
+/** Login tokens are short-lived, as MK.IO's are (a browser login). */
+const loginLifetimeMs = 12 * 3600 * 1000;
+const ephemeralLifetimeMs = 3600 * 1000;
+const issuer = 'reel';
+
+export interface IssueTokenInput {
+  userId: string;
+  organizationId: string;
+  type: TokenType;
+  description?: string;
+  expiresAt?: Date;
+  permissions?: PermissionMap | null;
+}
+
+interface VerifiedClaims { jti: string; expMs: number }
+
+/**
+ * Personal API tokens. Tokens are ES256 JWTs whose `jti` names a row; the row holds only a hash of the JWT,
+ * so a database leak reveals no usable token, and revoking the row stops the token on the next request.
+ */
+export class TokenService {
+  /** Signature checks are the costly part; a verified JWT is remembered (bounded) and only its row re-read. */
+  private readonly verified = new Map<string, VerifiedClaims>();
+  private readonly maxCached = 10_000;
+
+  constructor(private readonly db: Db, private readonly keys: SigningKeys) {}
+
+  async issue(input: IssueTokenInput): Promise<{ row: TokenRow; jwt: string }> {
+    const now = Date.now();
+    const maxExpiry = input.type === 'login' ? now + loginLifetimeMs : input.type === 'ephemeral' ? now + ephemeralLifetimeMs : now + yearMs;
+    const expiresMs = input.expiresAt ? input.expiresAt.getTime() : (input.type === 'login' || input.type === 'ephemeral' ? maxExpiry : now + 365 * dayMs);
+    if (Number.isNaN(expiresMs) || expiresMs <= now) throw new BadRequestError('InvalidExpireDate', 'expireDate must be in the future');
+    if (expiresMs > maxExpiry) throw new BadRequestError('InvalidExpireDate', 'expireDate must be at most one year ahead');
+    if ((input.type === 'restricted' || input.type === 'ephemeral') && !input.permissions) {
+      throw new BadRequestError('InvalidPermissions', `permissions are required for ${input.type} tokens`);
+    }
+    const jti = newId();
+    const jwt = await new SignJWT({ org: input.organizationId, typ: input.type })
+      .setProtectedHeader({ alg: 'ES256', kid: this.keys.kid, typ: 'JWT' })
+      .setIssuer(issuer).setSubject(input.userId).setJti(jti)
+      .setIssuedAt(Math.floor(now / 1000)).setExpirationTime(Math.floor(expiresMs / 1000))
+      .sign(this.keys.privateKey);
+    const row: TokenRow = {
+      id: jti, user_id: input.userId, organization_id: input.organizationId, type: input.type,
+      description: input.description ?? '', secret_hash: sha256Hex(jwt),
+      permissions: input.permissions ? JSON.stringify(input.permissions) : null,
+      issued_at: new Date(now).toISOString(), expires_at: new Date(Math.floor(expiresMs / 1000) * 1000).toISOString(),
+      last_used: null, revoked_at: null, revoked_by: null,
+    };
+    await this.db.insertInto('api_tokens').values(row).execute();
+    return { row, jwt };
+  }
+
+  /** Resolves a presented token to its caller, or throws 401. Checks signature, expiry, revocation and membership. */
+  async authenticate(jwt: string): Promise<Principal> {
+    const claims = await this.verifySignature(jwt);
+    const row = await this.db.selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'api_tokens.user_id')
+        .onRef('memberships.organization_id', '=', 'api_tokens.organization_id'))
+      .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.organization_id', 'api_tokens.type', 'api_tokens.permissions',
+        'api_tokens.secret_hash', 'api_tokens.revoked_at', 'api_tokens.expires_at', 'api_tokens.last_used', 'users.email', 'memberships.role'])
+      .where('api_tokens.id', '=', claims.jti)
+      .executeTakeFirst();
+    if (!row || row.revoked_at || row.secret_hash !== sha256Hex(jwt) || Date.parse(row.expires_at) <= Date.now()) {
+      throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked');
+    }
+    // lastUsed is a date in MK.IO: write it at most once a day per token, not on every request.
+    const today = new Date().toISOString().slice(0, 10);
+    if (row.last_used !== today) {
+      await this.db.updateTable('api_tokens').set({ last_used: today }).where('id', '=', row.id).execute();
+    }
+    return {
+      userId: row.user_id, email: row.email, organizationId: row.organization_id, role: row.role as Role,
+      tokenId: row.id, tokenType: row.type as TokenType,
+      permissions: row.permissions ? (JSON.parse(row.permissions) as PermissionMap) : null,
+    };
+  }
+
+  private async verifySignature(jwt: string): Promise<VerifiedClaims> {
+    const cached = this.verified.get(jwt);
+    if (cached && cached.expMs > Date.now()) return cached;
+    try {
+      const { payload } = await jwtVerify(jwt, this.keys.publicKey, { issuer, algorithms: ['ES256'] });
+      if (typeof payload.jti !== 'string' || typeof payload.exp !== 'number') throw new Error('claims missing');
+      const claims = { jti: payload.jti, expMs: payload.exp * 1000 };
+      if (this.verified.size >= this.maxCached) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(jwt, claims);
+      return claims;
+    } catch (cause) {
+      throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked', { cause });
+    }
+  }
+
+  /** Tokens of a user that have not expired yet (MK.IO lists only those). */
+  async list(userId: string): Promise<TokenRow[]> {
+    return this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId)
+      .where('expires_at', '>', new Date().toISOString()).orderBy('issued_at', 'desc').execute();
+  }
+
+  async get(userId: string, id: string): Promise<TokenRow> {
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`Token '${id}'`);
+    return row;
+  }
+
+  async revoke(userId: string, id: string, revokedBy: string): Promise<TokenRow> {
+    await this.get(userId, id);
+    await this.db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString(), revoked_by: revokedBy }).where('id', '=', id).execute();
+    return this.get(userId, id);
+  }
+
+  async revokeAll(userId: string, revokedBy: string): Promise<void> {
+    await this.db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString(), revoked_by: revokedBy }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+  }
+
+  async revokedIds(): Promise<string[]> {
+    const rows = await this.db.selectFrom('api_tokens').select('id').where('revoked_at', 'is not', null)
+      .where('expires_at', '>', new Date().toISOString()).execute();
+    return rows.map((r) => r.id);
+  }
+}

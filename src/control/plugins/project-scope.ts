@@ -1,0 +1,43 @@
+import type { FastifyRequest } from 'fastify';
+import type { ProjectRow } from '../../store/database.js';
+import { ForbiddenError, notFound } from '../../shared/errors.js';
+import { isAllowed, type Principal } from '../auth/principal.js';
+import type { AccountService } from '../auth/account-service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    project?: ProjectRow;
+  }
+  interface FastifyContextConfig {
+    /** RBAC capability a route needs, MK.IO style: group `ams.asset`, action `read`. */
+    capability?: { group: string; action: string };
+  }
+}
+
+/** Small cache: the project row is read on every media call and changes almost never. */
+const cacheTtlMs = 5000;
+
+/**
+ * Resolves `{project}` and enforces tenancy: a project of another organization is reported as not found
+ * (never "forbidden", which would confirm it exists), then checks the route's capability for the caller.
+ */
+export function createProjectScope(accounts: AccountService) {
+  const cache = new Map<string, { row: ProjectRow | undefined; at: number }>();
+  return async function projectScope(request: FastifyRequest): Promise<void> {
+    const name = (request.params as { project?: string }).project ?? '';
+    const principal = request.principal as Principal;
+    let hit = cache.get(name);
+    if (!hit || Date.now() - hit.at > cacheTtlMs) {
+      hit = { row: await accounts.findProject(name), at: Date.now() };
+      if (cache.size > 1000) cache.clear();
+      cache.set(name, hit);
+    }
+    const project = hit.row;
+    if (!project || project.organization_id !== principal.organizationId) throw notFound(`Project '${name}'`);
+    const capability = request.routeOptions.config.capability;
+    if (capability && !isAllowed(principal, project.id, capability.group, capability.action)) {
+      throw new ForbiddenError('Forbidden', `The caller lacks the ${capability.group}.${capability.action} capability in project '${name}'`);
+    }
+    request.project = project;
+  };
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ProjectRow } from '../../../store/database.js';
+import type { Logger } from '../../../shared/log.js';
+import type { MediaProber } from '../../../shared/media-probe.js';
+import { assetFields, parseLabelQuery, type AssetService } from './service.js';
+import { assetInput, assetPutBody, toWireAsset, uploadUrlBody } from './schema.js';
+import { resourceName } from '../storage/schema.js';
+import { listBody, parseListQuery, type ListQuery } from '../paging.js';
+import { listAssetStorage, ProbeCache } from './storage-listing.js';
+import { encodeBlobPath, type FileGrants } from '../files/file-grants.js';
+
+const cap = (action: string) => ({ capability: { group: 'ams.asset', action } });
+const params = Type.Object({ project: Type.String(), name: resourceName });
+/** getFileAccessInfo credentials live one hour (MK.IO's lifetime is unconfirmed). */
+const accessInfoLifetimeSec = 3600;
+
+const asArray = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+export interface AssetRouteDeps {
+  assets: AssetService;
+  grants: FileGrants;
+  prober: MediaProber;
+  /** Base URL clients use to reach this server (signed URLs handed out). */
+  publicUrl: () => string;
+  /** Base URL the server's own helpers (ffprobe) use to reach it. */
+  internalUrl: () => string;
+  log: Logger;
+}
+
+/** Assets, mounted under both media prefixes (§7). */
+export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { assets } = deps;
+  const project = (req: FastifyRequest) => req.project as ProjectRow;
+  const probeCache = new ProbeCache();
+
+  r.get('/assets', { config: cap('read') }, async (req) => {
+    const q = req.query as ListQuery;
+    const request = parseListQuery(q, assetFields, assetFields);
+    const labels = parseLabelQuery(asArray(q.$label), [...asArray(q.$label_key), ...asArray(q.label_key)]);
+    const { items, total } = await assets.list(project(req).id, request, labels);
+    const p = project(req);
+    return listBody({ kind: 'Asset', items: items.map((a) => toWireAsset(a, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
+  });
+
+  r.get('/assets/:name', { config: cap('read'), schema: { params } }, async (req) => {
+    const p = project(req);
+    return { ...toWireAsset(await assets.get(p.id, req.params.name), p), supplemental: { operation: 'get', subscription: { id: p.id, name: p.name } } };
+  });
+
+  r.put('/assets/:name', { config: cap('create'), schema: { params, body: assetPutBody } }, async (req, reply) => {
+    const p = project(req);
+    const { row, created } = await assets.put(p.id, req.params.name, assetInput(req.body), req.principal!);
+    return reply.code(created ? 201 : 200).send(toWireAsset(row, p));
+  });
+
+  r.delete('/assets/:name', { config: cap('delete'), schema: { params } }, async (req, reply) => {
+    const deleted = await assets.delete(project(req).id, req.params.name);
+    return reply.code(deleted ? 200 : 204).send();
+  });
+
+  r.get('/assets/:name/state', { config: cap('read'), schema: { params } }, async (req) => {
+    await assets.get(project(req).id, req.params.name);
+    return { status: { state: 'Ready' } };
+  });
+
+  // Locators arrive with the packager; until then an asset has none.
+  r.post('/assets/:name/listStreamingLocators', { config: cap('read'), schema: { params } }, async (req) => {
+    await assets.get(project(req).id, req.params.name);
+    return { streamingLocators: [] };
+  });
+
+  r.get('/assets/:name/storage', { config: cap('read'), schema: { params } }, async (req) => {
+    const row = await assets.get(project(req).id, req.params.name);
+    const { store, account } = await assets.open(row);
+    const expires = Math.floor(Date.now() / 1000) + 600;
+    return listAssetStorage({
+      asset: row, store, accountId: account.row.id, prober: deps.prober, cache: probeCache, log: deps.log,
+      signedUrl: (blob) => `${deps.internalUrl()}/files/${account.row.id}/${row.container}/${encodeBlobPath(blob)}?token=${deps.grants.sign({ a: account.row.id, c: row.container, p: blob, m: 'r', e: expires })}`,
+    });
+  });
+
+  r.post('/assets/:name/getFileAccessInfo', { config: cap('update'), schema: { params } }, async (req) => {
+    const row = await assets.get(project(req).id, req.params.name);
+    const { account } = await assets.open(row);
+    const jwt = deps.grants.sign({ a: account.row.id, c: row.container, p: row.sub_path ? `${row.sub_path}/` : '', m: 'r', e: Math.floor(Date.now() / 1000) + accessInfoLifetimeSec });
+    return {
+      storageAccountName: account.row.name, containerName: row.container, ...(row.sub_path ? { subPath: row.sub_path } : {}),
+      url: `${deps.publicUrl()}/files/${account.row.id}/${row.container}`, jwt,
+    };
+  });
+
+  r.post('/assets/:name/getUploadUrl', { config: cap('update'), schema: { params, body: uploadUrlBody } }, async (req) => {
+    const row = await assets.get(project(req).id, req.params.name);
+    const { account } = await assets.open(row);
+    const blob = assets.blobPath(row, req.body.fileName);
+    const expiresSec = Math.floor(Date.now() / 1000) + 60 * (req.body.expiresInMinutes ?? 60);
+    const token = deps.grants.sign({ a: account.row.id, c: row.container, p: blob, m: 'w', e: expiresSec });
+    return {
+      method: 'PUT', fileName: req.body.fileName, expires: new Date(expiresSec * 1000).toISOString(),
+      url: `${deps.publicUrl()}/files/${account.row.id}/${row.container}/${encodeBlobPath(blob)}?token=${token}`,
+    };
+  });
+}

@@ -1,0 +1,55 @@
+import { createHmac } from 'node:crypto';
+import { safeEqual } from '../../../shared/ids.js';
+import { ForbiddenError, UnauthorizedError } from '../../../shared/errors.js';
+
+/**
+ * A file grant lets its holder read (or write) blobs of one storage account without an API token: the
+ * signed URLs of getFileAccessInfo, uploads and ffprobe. It names an account, a container and either one
+ * blob or a path prefix, a mode and an expiry, signed with HMAC-SHA256 by the server's secret.
+ */
+export interface FileGrant {
+  /** Storage account id. */
+  a: string;
+  /** Container. */
+  c: string;
+  /** Blob path, or prefix when it ends with `/` (`''` = whole container). */
+  p: string;
+  m: 'r' | 'w';
+  /** Expiry, Unix seconds. */
+  e: number;
+}
+
+export class FileGrants {
+  private readonly key: Buffer;
+
+  constructor(secretKey: string) {
+    this.key = createHmac('sha256', 'reel-file-grants').update(secretKey).digest();
+  }
+
+  sign(grant: FileGrant): string {
+    const body = Buffer.from(JSON.stringify(grant)).toString('base64url');
+    return `${body}.${this.mac(body)}`;
+  }
+
+  /** Verifies a grant and that it covers `mode` on `accountId/container/blob`; 401 if bad or expired, 403 if it covers something else. */
+  verify(token: string, accountId: string, container: string, blob: string, mode: 'r' | 'w'): FileGrant {
+    const [body, mac] = token.split('.');
+    if (!body || !mac || !safeEqual(mac, this.mac(body))) throw new UnauthorizedError('InvalidSignature', 'The file URL signature is invalid');
+    const grant = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as FileGrant;
+    if (grant.e * 1000 < Date.now()) throw new UnauthorizedError('Expired', 'The file URL has expired');
+    const covers = grant.p === '' || grant.p.endsWith('/') ? blob.startsWith(grant.p) : blob === grant.p;
+    if (grant.a !== accountId || grant.c !== container || !covers || (grant.m !== mode && mode === 'w')) {
+      throw new ForbiddenError('Forbidden', 'The file URL does not grant access to this file');
+    }
+    return grant;
+  }
+
+  private mac(body: string): string {
+    return createHmac('sha256', this.key).update(body).digest('base64url');
+  }
+}
+
+/** Encodes each path segment, keeping the `/` separators. */
+export function encodeBlobPath(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { StorageAccountService } from '../storage/service.js';
+import type { FileGrants } from './file-grants.js';
+import { BadRequestError, NotFoundError, RangeNotSatisfiableError, notFound } from '../../../shared/errors.js';
+import { assertBlobPath, assertContainerName } from '../../../storage/storage-paths.js';
+import type { ByteRange } from '../../../storage/blob-store.js';
+
+/** Parses a single `bytes=` range against a known size (multi-range is answered with the whole file, as RFC 9110 allows). */
+export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new RangeNotSatisfiableError('RangeNotSatisfiable', 'Requested range not satisfiable');
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || end < start) throw new RangeNotSatisfiableError('RangeNotSatisfiable', 'Requested range not satisfiable');
+  return { offset: start, length: end - start + 1 };
+}
+
+/**
+ * `/files/{accountId}/{container}/{blob…}`: Reel's own signed file URLs (getFileAccessInfo, uploads, probes).
+ * The grant comes as `?token=` or `Authorization: Bearer`. GET/HEAD stream with Range; PUT streams the
+ * request body straight into storage, so multi-GB uploads never sit in memory.
+ */
+export function registerFileRoutes(app: FastifyInstance, storage: StorageAccountService, grants: FileGrants): void {
+  // Bodies here are raw file bytes, whatever their content type: hand the stream through untouched.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+
+  const resolve = async (req: FastifyRequest, mode: 'r' | 'w') => {
+    const { accountId, container } = req.params as { accountId: string; container: string; '*': string };
+    const blob = assertBlobPath((req.params as { '*': string })['*'], 'file name');
+    assertContainerName(container);
+    const query = req.query as { token?: string };
+    const token = query.token ?? req.headers.authorization?.replace(/^bearer\s+/i, '');
+    if (!token) throw new BadRequestError('MissingToken', 'A signed file URL needs its token');
+    grants.verify(token, accountId, container, blob, mode);
+    const account = await storage.getById(accountId);
+    if (!account) throw notFound('Storage account');
+    return { store: await storage.storeFor(account), container, blob };
+  };
+
+  const serve = async (req: FastifyRequest, reply: FastifyReply, withBody: boolean) => {
+    const { store, container, blob } = await resolve(req, 'r');
+    const info = await store.stat(container, blob);
+    if (!info) throw new NotFoundError('BlobNotFound', `File '${blob}' not found`);
+    void reply.header('accept-ranges', 'bytes').header('etag', info.etag).header('last-modified', info.lastModified.toUTCString())
+      .header('content-type', info.contentType ?? 'application/octet-stream').header('cache-control', 'private, max-age=0');
+    if (req.headers['if-none-match'] === info.etag) return reply.code(304).send();
+    const range = parseRange(req.headers.range, info.size);
+    if (range) {
+      void reply.code(206).header('content-range', `bytes ${range.offset}-${range.offset + range.length - 1}/${info.size}`);
+    }
+    void reply.header('content-length', String(range ? range.length : info.size));
+    if (!withBody) return reply.send();
+    const stream: Readable = await store.read(container, blob, range, undefined);
+    return reply.send(stream);
+  };
+
+  app.get('/files/:accountId/:container/*', { exposeHeadRoute: false }, async (req, reply) => serve(req, reply, true));
+  app.head('/files/:accountId/:container/*', async (req, reply) => serve(req, reply, false));
+  app.put('/files/:accountId/:container/*', async (req, reply) => {
+    const { store, container, blob } = await resolve(req, 'w');
+    const contentType = req.headers['content-type'];
+    const info = await store.write(container, blob, req.body as Readable, { contentType });
+    return reply.code(201).send({ name: blob, size: info.size, etag: info.etag });
+  });
+}

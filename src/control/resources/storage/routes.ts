@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { StorageAccountService } from './service.js';
+import type { AccountService } from '../../auth/account-service.js';
+import {
+  inputFromLegacy, inputFromV1, legacyCredentialBody, legacyStorageBody, resourceName, toLegacyCredential, toLegacyStorage,
+  toV1Credential, toV1Storage, v1CredentialBody, v1StoragePatchBody, v1StoragePutBody,
+} from './schema.js';
+import { ForbiddenError, notFound } from '../../../shared/errors.js';
+import { isAllowed } from '../../auth/principal.js';
+import type { ProjectRow } from '../../../store/database.js';
+import { listBody } from '../paging.js';
+
+const read = { capability: { group: 'ams.storage', action: 'read' } };
+const write = (action: string) => ({ capability: { group: 'ams.storage', action } });
+const nameParams = Type.Object({ project: Type.String(), name: resourceName });
+
+/** v1 storage, mounted under `/api/v1/projects/{project}/media` (§6.2). */
+export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAccountService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const project = (req: FastifyRequest) => req.project as ProjectRow;
+
+  r.get('/storage', { config: read }, async (req) => {
+    const items = (await storage.list(project(req).id)).map(toV1Storage);
+    return listBody({ kind: 'StorageAccount', items, total: items.length, request: { top: items.length, skip: 0, filter: [], orderBy: [] }, url: req.url });
+  });
+  r.get('/storage/:name', { config: read, schema: { params: nameParams } }, async (req) =>
+    toV1Storage(await storage.get(project(req).id, { name: req.params.name })));
+  r.put('/storage/:name', { config: write('create'), schema: { params: nameParams, body: v1StoragePutBody } }, async (req, reply) => {
+    const existing = await storage.find(project(req).id, { name: req.params.name });
+    if (existing) {
+      // Only the description may change on an existing record (type, url and bucket are immutable).
+      const updated = await storage.update(project(req).id, { id: existing.row.id }, { description: req.body.spec.description }, req.principal!);
+      return reply.code(200).send(toV1Storage(updated));
+    }
+    const created = await storage.create(project(req).id, inputFromV1(req.params.name, req.body.spec), req.principal!);
+    return reply.code(201).send(toV1Storage(created));
+  });
+  r.patch('/storage/:name', { config: write('update'), schema: { params: nameParams, body: v1StoragePatchBody } }, async (req) =>
+    toV1Storage(await storage.update(project(req).id, { name: req.params.name }, { description: req.body.spec.description }, req.principal!)));
+  r.delete('/storage/:name', { config: write('delete'), schema: { params: nameParams } }, async (req, reply) => {
+    await storage.delete(project(req).id, { name: req.params.name });
+    return reply.code(204).send();
+  });
+
+  r.get('/storage/:name/credentials', { config: read, schema: { params: nameParams } }, async (req) => {
+    const account = await storage.get(project(req).id, { name: req.params.name });
+    const items = account.credentials.map((c) => toV1Credential(account, c));
+    return listBody({ kind: 'StorageCredential', items, total: items.length, request: { top: items.length, skip: 0, filter: [], orderBy: [] }, url: req.url });
+  });
+  r.post('/storage/:name/credentials', { config: write('update'), schema: { params: nameParams, body: v1CredentialBody } }, async (req, reply) => {
+    const row = await storage.addCredential(project(req).id, { name: req.params.name }, req.body.spec.credential as Record<string, string>, req.principal!);
+    const account = await storage.get(project(req).id, { name: req.params.name });
+    return reply.code(201).send(toV1Credential(account, row));
+  });
+  const credParams = Type.Object({ project: Type.String(), name: resourceName, credentialId: Type.String() });
+  r.get('/storage/:name/credentials/:credentialId', { config: read, schema: { params: credParams } }, async (req) => {
+    const account = await storage.get(project(req).id, { name: req.params.name });
+    const row = account.credentials.find((c) => c.id === req.params.credentialId);
+    if (!row) throw notFound(`Credential '${req.params.credentialId}'`);
+    return toV1Credential(account, row);
+  });
+  r.delete('/storage/:name/credentials/:credentialId', { config: write('update'), schema: { params: credParams } }, async (req, reply) => {
+    await storage.deleteCredential(project(req).id, { name: req.params.name }, req.params.credentialId);
+    return reply.code(204).send();
+  });
+}
+
+/**
+ * Legacy storage under `/api/accounts/{customer_id}/subscriptions/{subscription_id}/storage/` (§6.1): the
+ * customer is the organization id, the subscription the project id; the Go migration tool's
+ * `/subscription/{project name}/` spelling is accepted too.
+ */
+export function registerLegacyStorageRoutes(app: FastifyInstance, storage: StorageAccountService, accounts: AccountService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const projectOf = async (req: FastifyRequest): Promise<ProjectRow> => {
+    const { customer, subscription } = req.params as { customer: string; subscription: string };
+    const project = (await accounts.findProjectById(subscription)) ?? (await accounts.findProject(subscription));
+    if (!project || customer !== req.principal!.organizationId || project.organization_id !== customer) {
+      throw notFound(`Subscription '${subscription}'`);
+    }
+    const capability = req.routeOptions.config.capability;
+    if (capability && !isAllowed(req.principal!, project.id, capability.group, capability.action)) {
+      throw new ForbiddenError('Forbidden', `The caller lacks the ${capability.group}.${capability.action} capability`);
+    }
+    return project;
+  };
+  for (const base of ['/api/accounts/:customer/subscriptions/:subscription/storage', '/api/accounts/:customer/subscription/:subscription/storage']) {
+    r.get(base, { config: read }, async (req) => {
+      const p = await projectOf(req);
+      return { kind: 'StorageAccountList', items: (await storage.list(p.id)).map(toLegacyStorage) };
+    });
+    r.post(base, { config: write('create'), schema: { body: legacyStorageBody } }, async (req, reply) => {
+      const p = await projectOf(req);
+      return reply.code(201).send(toLegacyStorage(await storage.create(p.id, inputFromLegacy(req.body), req.principal!)));
+    });
+    r.get(`${base}/:storageId`, { config: read }, async (req) => {
+      const p = await projectOf(req);
+      return toLegacyStorage(await storage.get(p.id, { id: (req.params as { storageId: string }).storageId }));
+    });
+    r.put(`${base}/:storageId`, { config: write('update'), schema: { body: legacyStorageBody } }, async (req) => {
+      const p = await projectOf(req);
+      const id = (req.params as { storageId: string }).storageId;
+      return toLegacyStorage(await storage.update(p.id, { id }, { description: req.body.spec.description }, req.principal!));
+    });
+    r.delete(`${base}/:storageId`, { config: write('delete') }, async (req, reply) => {
+      const p = await projectOf(req);
+      const deleted = await storage.delete(p.id, { id: (req.params as { storageId: string }).storageId });
+      return reply.code(deleted ? 200 : 204).send();
+    });
+    r.get(`${base}/:storageId/credentials`, { config: read }, async (req) => {
+      const p = await projectOf(req);
+      const account = await storage.get(p.id, { id: (req.params as { storageId: string }).storageId });
+      return { kind: 'StorageCredentialList', items: account.credentials.map(toLegacyCredential) };
+    });
+    r.post(`${base}/:storageId/credentials`, { config: write('update'), schema: { body: legacyCredentialBody } }, async (req, reply) => {
+      const p = await projectOf(req);
+      const row = await storage.addCredential(p.id, { id: (req.params as { storageId: string }).storageId }, { sasToken: req.body.spec.azureCredential.sasToken }, req.principal!);
+      return reply.code(201).send(toLegacyCredential(row));
+    });
+    r.get(`${base}/:storageId/credentials/:credentialId`, { config: read }, async (req) => {
+      const p = await projectOf(req);
+      const { storageId, credentialId } = req.params as { storageId: string; credentialId: string };
+      const account = await storage.get(p.id, { id: storageId });
+      const row = account.credentials.find((c) => c.id === credentialId);
+      if (!row) throw notFound(`Credential '${credentialId}'`);
+      return toLegacyCredential(row);
+    });
+    r.delete(`${base}/:storageId/credentials/:credentialId`, { config: write('update') }, async (req, reply) => {
+      const p = await projectOf(req);
+      const { storageId, credentialId } = req.params as { storageId: string; credentialId: string };
+      const deleted = await storage.deleteCredential(p.id, { id: storageId }, credentialId);
+      return reply.code(deleted ? 200 : 204).send();
+    });
+  }
+}

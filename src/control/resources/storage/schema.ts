@@ -1,0 +1,175 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { StorageAccount, StorageAccountInput, StorageType } from './service.js';
+import type { StorageCredentialRow } from '../../../store/database.js';
+import { BadRequestError } from '../../../shared/errors.js';
+import { toMkioTime } from '../../../shared/time.js';
+
+/** MK.IO's generic resource-name rule (§2.1), 1–260 characters. */
+export const resourceName = Type.String({ minLength: 1, maxLength: 260, pattern: "^[^\\^'<>%&:\\\\?/*+]+$" });
+const storageName = Type.String({ minLength: 1, maxLength: 255, pattern: "^[^\\^'<>%&:\\\\?/*+]+$" });
+
+const privateLink = Type.Union([Type.Null(), Type.Object({
+  requestMessage: Type.Optional(Type.String({ maxLength: 140 })),
+  resourceGroupName: Type.Optional(Type.String({ minLength: 1, maxLength: 90 })),
+  storageAccountName: Type.Optional(Type.String({ minLength: 3, maxLength: 24 })),
+  subscriptionId: Type.Optional(Type.String({ format: 'uuid' })),
+})]);
+
+const credentialBody = Type.Object({
+  sasToken: Type.Optional(Type.String({ pattern: '^\\?' })),
+  accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
+  secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
+}, { additionalProperties: false });
+
+/** v1 `spec`. `Local`, `path`, `endpoint` and `forcePathStyle` are Reel extensions (docs/MKIO-DIFFERENCES.md). */
+export const v1StorageSpec = Type.Object({
+  type: Type.Union([Type.Literal('Microsoft.Storage'), Type.Literal('AWS.S3'), Type.Literal('Local')]),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  bucketName: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+  region: Type.Optional(Type.String({ maxLength: 64 })),
+  endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  forcePathStyle: Type.Optional(Type.Boolean()),
+  path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  location: Type.Optional(Type.String({ maxLength: 64 })),
+  credential: Type.Optional(credentialBody),
+  privateLinkServiceConnection: Type.Optional(privateLink),
+}, { additionalProperties: false });
+export type V1StorageSpec = Static<typeof v1StorageSpec>;
+
+export const v1StoragePutBody = Type.Object({ spec: v1StorageSpec }, { additionalProperties: false });
+export const v1StoragePatchBody = Type.Object({
+  spec: Type.Object({ description: Type.Optional(Type.String({ maxLength: 1024 })), privateLinkServiceConnection: Type.Optional(privateLink) }, { additionalProperties: false }),
+}, { additionalProperties: false });
+export const v1CredentialBody = Type.Object({
+  spec: Type.Object({ type: Type.Optional(Type.String()), credential: credentialBody }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+/** Legacy body: Azure only, settings under `azureStorageConfiguration` (§6.1). */
+export const legacyStorageBody = Type.Object({
+  spec: Type.Object({
+    name: storageName,
+    location: Type.Optional(Type.String({ maxLength: 64 })),
+    description: Type.Optional(Type.String({ maxLength: 1024 })),
+    type: Type.Optional(Type.Literal('Microsoft.Storage')),
+    azureStorageConfiguration: Type.Object({
+      url: Type.String({ minLength: 1, maxLength: 4096 }),
+      privateLinkServiceConnection: Type.Optional(privateLink),
+    }),
+  }),
+});
+export type LegacyStorageBody = Static<typeof legacyStorageBody>;
+export const legacyCredentialBody = Type.Object({
+  spec: Type.Object({ azureCredential: Type.Object({ sasToken: Type.String({ pattern: '^\\?' }) }) }),
+});
+
+const bad = (detail: string) => new BadRequestError('ValidationError', detail);
+
+/** Splits a SAS URL (`https://acct.blob.core.windows.net/?sv=…`) into the service URL and the SAS token. */
+export function splitSasUrl(url: string): { url: string; sasToken?: string } {
+  let parsed: URL;
+  try { parsed = new URL(url); } catch { throw bad(`spec.url '${url.split('?')[0]}' is not a valid URL`); }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw bad('spec.url must be an http(s) URL');
+  const sasToken = parsed.search.length > 1 ? parsed.search : undefined;
+  return { url: `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`, sasToken };
+}
+
+export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountInput {
+  const common = { name, type: spec.type as StorageType, description: spec.description ?? '', location: spec.location ?? spec.region ?? 'local' };
+  switch (spec.type) {
+    case 'Local':
+      if (!spec.path) throw bad('spec.path is required for Local storage: an absolute directory on the server');
+      return { ...common, config: { path: spec.path } };
+    case 'Microsoft.Storage': {
+      if (!spec.url) throw bad('spec.url is required for Microsoft.Storage');
+      const split = splitSasUrl(spec.url);
+      const sasToken = spec.credential?.sasToken ?? split.sasToken;
+      if (!sasToken) throw bad('spec.credential.sasToken is required for Microsoft.Storage (or give a SAS URL)');
+      return { ...common, config: { url: split.url }, credential: { sasToken } };
+    }
+    case 'AWS.S3': {
+      if (!spec.bucketName) throw bad('spec.bucketName is required for AWS.S3');
+      const { accessKeyId, secretAccessKey } = spec.credential ?? {};
+      if (!accessKeyId || !secretAccessKey) throw bad('spec.credential.accessKeyId and spec.credential.secretAccessKey are required for AWS.S3');
+      // AWS's own key format is enforced only for AWS itself; S3-compatible endpoints have their own.
+      if (!spec.endpoint && !/^A[KS]IA[0-9A-Z]{16}$/.test(accessKeyId)) throw bad('spec.credential.accessKeyId must match ^A[KS]IA[0-9A-Z]{16}$');
+      if (!spec.endpoint && secretAccessKey.length !== 40) throw bad('spec.credential.secretAccessKey must be 40 characters');
+      return {
+        ...common,
+        config: { bucketName: spec.bucketName, region: spec.region ?? 'us-east-1', ...(spec.endpoint ? { endpoint: spec.endpoint, forcePathStyle: spec.forcePathStyle ?? true } : {}) },
+        credential: { accessKeyId, secretAccessKey },
+      };
+    }
+  }
+}
+
+export function inputFromLegacy(body: LegacyStorageBody): StorageAccountInput {
+  return inputFromV1(body.spec.name, {
+    type: 'Microsoft.Storage', url: body.spec.azureStorageConfiguration.url,
+    description: body.spec.description, location: body.spec.location,
+  });
+}
+
+/**
+ * The sanitized credential as MK.IO's read schema allows it: an Azure SAS without `sig`, with its start and
+ * expiry. S3 credentials are not shown at all (MK.IO's read schema would demand the secret key itself).
+ */
+function credentialView(account: StorageAccount, row: StorageCredentialRow | undefined): Record<string, unknown> | undefined {
+  if (!row || account.row.type !== 'Microsoft.Storage') return undefined;
+  return JSON.parse(row.sanitized) as Record<string, unknown>;
+}
+
+/** v1 wire shape (StorageSchemaGet). Secrets never appear. `Local` and `endpoint` are Reel extensions. */
+export function toV1Storage(account: StorageAccount): Record<string, unknown> {
+  const { row, config } = account;
+  const spec: Record<string, unknown> = { type: row.type, description: row.description };
+  if (row.type === 'Microsoft.Storage') Object.assign(spec, { url: config.url, region: row.location === 'local' ? null : row.location, privateLinkServiceConnection: null });
+  if (row.type === 'AWS.S3') {
+    const url = (config.endpoint as string | undefined) ?? `https://${String(config.bucketName)}.s3.${String(config.region)}.amazonaws.com`;
+    Object.assign(spec, { bucketName: config.bucketName, region: config.region, url, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+  }
+  if (row.type === 'Local') Object.assign(spec, { path: config.path });
+  const credential = credentialView(account, account.active);
+  if (credential) spec.credential = credential;
+  return {
+    kind: 'StorageAccount',
+    metadata: {
+      id: row.id, name: row.name,
+      created: toMkioTime(row.created_at), createdBy: row.created_by_id, createdByEmail: row.created_by,
+      updated: toMkioTime(row.updated_at), updatedBy: row.updated_by_id, updatedByEmail: row.updated_by,
+    },
+    spec,
+    status: { activeCredentialId: account.active?.id ?? null },
+  };
+}
+
+export function toV1Credential(account: StorageAccount, row: StorageCredentialRow): Record<string, unknown> {
+  const credential = credentialView(account, row);
+  return {
+    metadata: { id: row.id, created: toMkioTime(row.created_at), createdBy: row.created_by_id, createdByEmail: row.created_by },
+    spec: { type: account.row.type, ...(credential ? { credential } : {}) },
+  };
+}
+
+/** Legacy wire shape (§6.1): metadata ids, `azureStorageConfiguration`, snake-free camelCase. */
+export function toLegacyStorage(account: StorageAccount): Record<string, unknown> {
+  const { row, config } = account;
+  return {
+    metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by, updated: toMkioTime(row.updated_at), updatedById: row.updated_by },
+    spec: {
+      name: row.name, location: row.location, description: row.description, type: row.type,
+      ...(row.type === 'Microsoft.Storage' ? { azureStorageConfiguration: { url: config.url, privateLinkServiceConnection: null } } : {}),
+      ...(row.type === 'Local' ? { path: config.path } : {}),
+      ...(row.type === 'AWS.S3' ? { bucketName: config.bucketName } : {}),
+    },
+    status: { activeCredentialId: account.active?.id ?? null },
+  };
+}
+
+export function toLegacyCredential(row: StorageCredentialRow): Record<string, unknown> {
+  const sanitized = JSON.parse(row.sanitized) as { sasToken?: string };
+  return {
+    metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by },
+    spec: { azureCredential: { sasToken: sanitized.sasToken ?? null, sasTokenSanitized: sanitized.sasToken ?? null } },
+  };
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TokenRow } from '../../../store/database.js';
+import type { AccountService } from '../../auth/account-service.js';
+import type { TokenService } from '../../auth/token-service.js';
+import type { PermissionMap, Principal } from '../../auth/principal.js';
+import { BadRequestError, ForbiddenError, notFound } from '../../../shared/errors.js';
+import { toMkioTime } from '../../../shared/time.js';
+
+export const tokenCreateBody = Type.Object({
+  type: Type.Union([Type.Literal('login'), Type.Literal('full-access'), Type.Literal('restricted'), Type.Literal('ephemeral')]),
+  organizationId: Type.Optional(Type.String({ format: 'uuid' })),
+  description: Type.Optional(Type.String({ maxLength: 128 })),
+  expireDate: Type.Optional(Type.String({ format: 'date-time' })),
+  permissions: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Array(Type.String()))))])),
+}, { additionalProperties: false });
+
+/** MK.IO token shape (§5.2); the JWT appears only in the creation response. */
+export function toWireToken(row: TokenRow, jwt?: string): Record<string, unknown> {
+  return {
+    kind: 'UserToken',
+    metadata: { id: row.id, type: row.type, ...(jwt ? { JWT: jwt } : {}) },
+    spec: {
+      description: row.description, organizationId: row.organization_id, user: row.user_id,
+      issued: toMkioTime(row.issued_at), expires: toMkioTime(row.expires_at), lastUsed: row.last_used,
+      revoked: row.revoked_at ? toMkioTime(row.revoked_at) : null,
+      // MK.IO's schema has no null for these two: absent means none.
+      ...(row.permissions ? { permissions: JSON.parse(row.permissions) as PermissionMap } : {}),
+      ...(row.revoked_by ? { revokedBy: row.revoked_by } : {}),
+    },
+  };
+}
+
+/** The caller's own profile, tokens and organizations (Management API, §5). */
+export function registerUserRoutes(app: FastifyInstance, accounts: AccountService, tokens: TokenService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const me = (p: Principal | undefined) => p as Principal;
+
+  r.get('/api/v1/user/profile', async (req) => {
+    const user = await accounts.getUser(me(req.principal).userId);
+    return {
+      kind: 'UserProfile',
+      metadata: { id: user.id },
+      spec: {
+        activeOrganizationId: me(req.principal).organizationId, name: user.name, loginEmail: user.email, contactEmail: user.email,
+        avatar: '', isActive: true, features: {},
+      },
+    };
+  });
+
+  const orgView = async (org: { id: string; name: string; role: string }) => ({
+    kind: 'UserOrganization',
+    metadata: { id: org.id, name: org.name },
+    spec: {
+      invite: { state: 'accepted', invitedBy: null, comment: '' }, role: org.role,
+      projects: (await accounts.projectsOf(org.id)).map((p) => ({ id: p.id, name: p.name })),
+    },
+  });
+
+  r.get('/api/v1/user/organizations', async (req) => {
+    const orgs = await accounts.organizationsOf(me(req.principal).userId);
+    return { kind: 'UserOrganizationList', value: await Promise.all(orgs.map(orgView)) };
+  });
+
+  r.get('/api/v1/user/organizations/:organizationId', { schema: { params: Type.Object({ organizationId: Type.String() }) } }, async (req) => {
+    const org = (await accounts.organizationsOf(me(req.principal).userId)).find((o) => o.id === req.params.organizationId);
+    if (!org) throw notFound(`Organization '${req.params.organizationId}'`);
+    return orgView(org);
+  });
+
+  r.get('/api/v1/user/tokens', async (req) => ({
+    kind: 'UserTokenList', value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)),
+  }));
+
+  r.post('/api/v1/user/tokens', { schema: { body: tokenCreateBody } }, async (req, reply) => {
+    const principal = me(req.principal);
+    const organizationId = req.body.organizationId ?? principal.organizationId;
+    const member = (await accounts.organizationsOf(principal.userId)).find((o) => o.id === organizationId);
+    if (!member) throw new BadRequestError('InvalidOrganization', `You are not a member of organization '${organizationId}'`);
+    // A restricted token can never mint a broader one.
+    if (principal.tokenType === 'restricted' || principal.tokenType === 'ephemeral') {
+      throw new ForbiddenError('Forbidden', 'A restricted token cannot create tokens');
+    }
+    const { row, jwt } = await tokens.issue({
+      userId: principal.userId, organizationId, type: req.body.type, description: req.body.description,
+      expiresAt: req.body.expireDate ? new Date(req.body.expireDate) : undefined, permissions: req.body.permissions ?? null,
+    });
+    return reply.code(201).send(toWireToken(row, jwt));
+  });
+
+  r.delete('/api/v1/user/tokens', async (req) => {
+    await tokens.revokeAll(me(req.principal).userId, me(req.principal).email);
+    return { kind: 'UserTokenList', value: [] };
+  });
+
+  const idParams = Type.Object({ tokenId: Type.String() });
+  r.get('/api/v1/user/tokens/:tokenId', { schema: { params: idParams } }, async (req) =>
+    toWireToken(await tokens.get(me(req.principal).userId, req.params.tokenId)));
+  r.delete('/api/v1/user/tokens/:tokenId', { schema: { params: idParams } }, async (req) =>
+    toWireToken(await tokens.revoke(me(req.principal).userId, req.params.tokenId, me(req.principal).email)));
+}

@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, ConfigError } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './shared/log.js';
+import { randomSecret } from './shared/ids.js';
+import { SecretBox } from './shared/secret-box.js';
+import { openDatabase, type Db } from './store/database.js';
+import { migrateToLatest } from './store/migrate.js';
+import type { BlobStoreFactory } from './storage/blob-store.js';
+import { LocalBlobStore } from './storage/drivers/local.js';
+import { AzureBlobStore } from './storage/drivers/azure.js';
+import { S3BlobStore } from './storage/drivers/s3.js';
+import { AccountService } from './control/auth/account-service.js';
+import { TokenService } from './control/auth/token-service.js';
+import { SessionService } from './control/auth/session-service.js';
+import { loadSigningKeys } from './control/auth/signing-keys.js';
+import { StorageAccountService } from './control/resources/storage/service.js';
+import { FileGrants } from './control/resources/files/file-grants.js';
+import { buildControlPlane } from './control/app.js';
+import { FfprobeProber } from './media/probe/ffprobe-prober.js';
+
+export interface RunningReel {
+  app: FastifyInstance;
+  /** Where the server listens, e.g. http://127.0.0.1:8080. */
+  url: string;
+  db: Db;
+  config: Readonly<Config>;
+  /** Set on the first start only, when no admin password was configured. */
+  generatedAdminPassword?: string;
+  close(): Promise<void>;
+}
+
+/** The secret that seals credentials and signs file URLs: configured, or generated once into the data dir. */
+function secretKeyFor(config: Config): string {
+  if (config.secretKey) return config.secretKey;
+  const file = path.join(config.dataDir, 'secret.key');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomSecret(32), { mode: 0o600, flag: 'wx' });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** The one place that names concrete drivers. */
+function blobStoreFactory(config: Config): BlobStoreFactory {
+  return (spec) => {
+    switch (spec.type) {
+      case 'Local': return new LocalBlobStore({ path: spec.config.path, allowedRoots: config.localStorageRoots });
+      case 'Microsoft.Storage': return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken });
+      case 'AWS.S3': return new S3BlobStore({ ...spec.config, ...spec.secret });
+    }
+  };
+}
+
+/** Composition root: config → logger → store → storage → control plane. Used by `npm start` and by the tests. */
+export async function startReel(config: Readonly<Config>, log: Logger): Promise<RunningReel> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  for (const root of config.localStorageRoots) fs.mkdirSync(root, { recursive: true });
+  const { db, dialect } = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrateToLatest(db);
+
+  const secretKey = secretKeyFor(config);
+  const accounts = new AccountService(db);
+  const keys = await loadSigningKeys(db);
+  const tokens = new TokenService(db, keys);
+  const sessions = new SessionService(db);
+  const storage = new StorageAccountService(db, blobStoreFactory(config), new SecretBox(secretKey));
+
+  const boot = await accounts.bootstrap(config.adminEmail, config.adminPassword);
+  if (boot.created) {
+    // The embedded default: a Local storage account, so assets work before any cloud storage is registered.
+    const root = path.join(config.localStorageRoots[0], 'default');
+    fs.mkdirSync(root, { recursive: true });
+    await storage.create(boot.projectId, { name: 'local', type: 'Local', description: 'Embedded local disk storage', location: 'local', config: { path: root } }, { email: config.adminEmail, userId: boot.adminUserId });
+  }
+
+  let listenUrl = '';
+  const app = await buildControlPlane({
+    log, db, dialect, accounts, tokens, sessions, keys, storage,
+    grants: new FileGrants(secretKey),
+    prober: new FfprobeProber(config.ffprobePath),
+    publicUrl: () => (config.publicUrl ?? listenUrl).replace(/\/+$/, ''),
+    internalUrl: () => listenUrl,
+    secureCookies: (config.publicUrl ?? '').startsWith('https:'),
+  });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  listenUrl = `http://${host}:${port}`;
+
+  return {
+    app, url: listenUrl, db, config, generatedAdminPassword: boot.password,
+    async close() {
+      await app.close();
+      await storage.close();
+      await db.destroy();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel);
+  const reel = await startReel(config, log);
+  const url = config.publicUrl ?? reel.url;
+  const lines = [
+    '', `Reel is running at ${url}`,
+    `  API docs:  ${url}/doc/ui`,
+    `  Sign in:   ${config.adminEmail}` + (reel.generatedAdminPassword ? ` / ${reel.generatedAdminPassword}  (generated now, shown once)` : ' (password as configured or printed on first start)'),
+    `  Token:     sign in (POST ${url}/auth/login), then open ${url}/auth/token/`, '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  const stop = async () => {
+    await reel.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`Reel failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,74 @@
+import type { Readable } from 'node:stream';
+
+/** One file in a container. `etag` identifies the content version (caches key on it). */
+export interface BlobInfo {
+  /** Path inside the container, `/`-separated, never starting with `/`. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  etag: string;
+  lastModified: Date;
+  contentType?: string;
+}
+
+export interface BlobListing {
+  /** Immediate sub-folders under the prefix (names relative to the container, without trailing `/`). */
+  folders: string[];
+  blobs: BlobInfo[];
+}
+
+/** Byte range, both ends inclusive as in HTTP Range. */
+export interface ByteRange { offset: number; length: number }
+
+export interface WriteOptions { contentType?: string; signal?: AbortSignal }
+
+/**
+ * Where asset files live. One interface for local disk, Azure Blob and S3; callers never see a driver's
+ * own errors: drivers throw `NotFoundError` for a missing container or blob, `BadRequestError` for an
+ * invalid name and `UpstreamError` when the service fails or refuses the credential.
+ *
+ * Container and blob names reaching a driver are already validated by `storage-paths.ts`; drivers check
+ * again where a bad name could escape their root.
+ */
+export interface BlobStore {
+  /** Proves the account is reachable and listable with its credential (used on create and on new credentials). */
+  checkAccess(signal?: AbortSignal): Promise<void>;
+  /** Lists container names, up to `limit`. */
+  listContainers(limit?: number): Promise<string[]>;
+  containerExists(container: string): Promise<boolean>;
+  /** Creates the container; throws `ConflictError` if it exists. */
+  createContainer(container: string): Promise<void>;
+  /** Deletes the container and everything in it; missing is not an error. */
+  deleteContainer(container: string): Promise<void>;
+  /** Lists one level under `prefix` (`''` = container root), or everything below it when `recursive`. */
+  list(container: string, prefix: string, options?: { recursive?: boolean }): Promise<BlobListing>;
+  /** Metadata of one blob, or `undefined` when it does not exist. */
+  stat(container: string, name: string): Promise<BlobInfo | undefined>;
+  /** Streams a blob or a byte range of it, never reading more than asked. */
+  read(container: string, name: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+  /** Streams `body` into a blob without buffering it whole; returns the stored blob's info. */
+  write(container: string, name: string, body: Readable, options?: WriteOptions): Promise<BlobInfo>;
+  /** Deletes a blob; missing is not an error. */
+  delete(container: string, name: string): Promise<void>;
+  /**
+   * A URL that lets its holder read (or write) one blob directly from the storage service until `expiresAt`,
+   * or `undefined` when the driver has none (Local: Reel serves the bytes itself).
+   */
+  presign?(container: string, name: string, options: { expiresAt: Date; method: 'GET' | 'PUT' }): Promise<string | undefined>;
+  /** Releases clients and sockets. */
+  close?(): Promise<void>;
+}
+
+/** What a driver needs to reach one storage account. Secrets come decrypted and never leave the process. */
+export type StorageAccountSpec =
+  | { type: 'Local'; config: { path: string }; secret?: undefined }
+  | { type: 'Microsoft.Storage'; config: { url: string }; secret: { sasToken: string } }
+  | {
+    type: 'AWS.S3';
+    /** `endpoint` and `forcePathStyle` are Reel extensions for S3-compatible services. */
+    config: { bucketName: string; region?: string; endpoint?: string; forcePathStyle?: boolean };
+    secret: { accessKeyId: string; secretAccessKey: string };
+  };
+
+/** Builds a driver for an account; main.ts supplies the one that knows every concrete driver. */
+export type BlobStoreFactory = (spec: StorageAccountSpec) => BlobStore;

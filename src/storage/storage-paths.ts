@@ -1,0 +1,38 @@
+import { BadRequestError } from '../shared/errors.js';
+
+/** MK.IO/Azure container rule: 3–63 chars, lower case letters, digits and single inner hyphens. */
+const containerPattern = /^(?!.*--)(?=[a-z0-9-]{3,63}$)(?!-)[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+export function isValidContainerName(name: string): boolean {
+  return containerPattern.test(name);
+}
+
+export function assertContainerName(name: string): string {
+  if (!isValidContainerName(name)) {
+    throw new BadRequestError('InvalidContainerName',
+      `Container name '${name}' is invalid: use 3-63 lower-case letters, digits and single hyphens, not starting or ending with a hyphen`);
+  }
+  return name;
+}
+
+/**
+ * Validates a `/`-separated path inside a container (a blob name or a subPath). Rejects anything that could
+ * leave the container: `..` or `.` segments, absolute paths, backslashes, NUL and control characters, and
+ * still-encoded separators (a `%2F` that survived one decoding is an attempt to smuggle one past us).
+ */
+export function assertBlobPath(value: string, what = 'path'): string {
+  const bad = (why: string) => new BadRequestError('InvalidPath', `Invalid ${what} '${value.slice(0, 200)}': ${why}`);
+  if (value.length === 0 || value.length > 1024) throw bad('length must be 1-1024');
+  if (value.startsWith('/') || value.endsWith('/')) throw bad('must not start or end with /');
+  if (/[\\\u0000-\u001f\u007f]/.test(value)) throw bad('backslashes and control characters are not allowed');
+  if (/%(2f|5c|2e|00)/i.test(value)) throw bad('encoded separators are not allowed');
+  for (const segment of value.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') throw bad('empty, . and .. segments are not allowed');
+  }
+  return value;
+}
+
+/** Joins an optional subPath and a relative name into a blob path. */
+export function joinBlobPath(subPath: string | null | undefined, name: string): string {
+  return subPath ? `${subPath}/${name}` : name;
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+
+/**
+ * Row types. Timestamps are ISO-8601 text and JSON is text in both dialects, so one set of queries
+ * serves SQLite and PostgreSQL and ordering by timestamp is ordering by text.
+ */
+export interface OrganizationRow { id: string; name: string; created_at: string }
+export interface ProjectRow { id: string; organization_id: string; name: string; display_name: string; created_at: string }
+export interface UserRow {
+  id: string; email: string; name: string; password_hash: string;
+  active_organization_id: string | null; created_at: string;
+}
+export interface MembershipRow { user_id: string; organization_id: string; role: 'Admin' | 'Contributor' | 'Reader' }
+export interface TokenRow {
+  id: string; user_id: string; organization_id: string; type: string; description: string;
+  secret_hash: string; permissions: string | null; issued_at: string; expires_at: string;
+  last_used: string | null; revoked_at: string | null; revoked_by: string | null;
+}
+export interface SessionRow { id_hash: string; user_id: string; created_at: string; expires_at: string }
+export interface LoginThrottleRow { key: string; failures: number; window_start: string; blocked_until: string | null }
+export interface SettingRow { key: string; value: string }
+export interface StorageAccountRow {
+  id: string; project_id: string; name: string; type: string; description: string; location: string;
+  /** Non-secret settings (url, bucketName, path, endpoint…) as JSON. */
+  config: string;
+  created_at: string; created_by: string; created_by_id: string; updated_at: string; updated_by: string; updated_by_id: string;
+}
+export interface StorageCredentialRow {
+  id: string; storage_account_id: string;
+  /** The secret part, encrypted (see shared/secret-box.ts). */
+  secret: string;
+  /** What may be shown: SAS without `sig`, key id without the secret key. */
+  sanitized: string;
+  expires_at: string | null; created_at: string; created_by: string; created_by_id: string;
+}
+export interface AssetRow {
+  id: string; project_id: string; name: string; storage_account_id: string; storage_account_name: string;
+  container: string; sub_path: string | null; description: string; alternate_id: string | null;
+  container_deletion_policy: string; storage_encryption_format: string; labels: string;
+  created_at: string; created_by: string; updated_at: string; updated_by: string;
+}
+
+export interface Database {
+  organizations: OrganizationRow;
+  projects: ProjectRow;
+  users: UserRow;
+  memberships: MembershipRow;
+  api_tokens: TokenRow;
+  sessions: SessionRow;
+  login_throttle: LoginThrottleRow;
+  settings: SettingRow;
+  storage_accounts: StorageAccountRow;
+  storage_credentials: StorageCredentialRow;
+  assets: AssetRow;
+}
+
+export type Db = Kysely<Database>;
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface OpenedDatabase { db: Db; dialect: DialectName }
+
+/** Opens PostgreSQL when a URL is given, else one SQLite file in the data dir (WAL, so readers never block). */
+export function openDatabase(options: { databaseUrl?: string; dataDir: string }): OpenedDatabase {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  }
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const file = new SQLite(path.join(options.dataDir, 'reel.sqlite'));
+  file.pragma('journal_mode = WAL');
+  file.pragma('synchronous = NORMAL');
+  file.pragma('foreign_keys = ON');
+  file.pragma('busy_timeout = 5000');
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) }), dialect: 'sqlite' };
+}

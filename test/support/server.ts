@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { startReel, type RunningReel } from '../../src/main.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/shared/log.js';
+import { pgUrl } from './services.js';
+
+export type TestDialect = 'sqlite' | 'postgres';
+export const dialects: TestDialect[] = ['sqlite', 'postgres'];
+
+export interface TestServer {
+  reel: RunningReel;
+  url: string;
+  dataDir: string;
+  /** Extra directory that Local storage accounts may use. */
+  storageRoot: string;
+  adminEmail: string;
+  adminPassword: string;
+  /** Every log line the server wrote, to check that no secret reaches the logs. */
+  logs: () => string;
+  close(): Promise<void>;
+}
+
+/** A fresh PostgreSQL database per server, dropped on close, so test files never see each other's rows. */
+async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `reel_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: pgUrl() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(pgUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: pgUrl() });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+/** Starts a real Reel server on a free port over a fresh SQLite file or PostgreSQL database. */
+export async function startTestServer(dialect: TestDialect, env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-it-'));
+  const storageRoot = path.join(dataDir, 'media');
+  fs.mkdirSync(storageRoot);
+  const database = dialect === 'postgres' ? await createPgDatabase() : undefined;
+  const adminPassword = 'correct horse battery';
+  const config = loadConfig({
+    PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: adminPassword, REEL_LOG_LEVEL: 'info',
+    REEL_LOCAL_STORAGE_ROOTS: `${path.join(dataDir, 'storage')}:${storageRoot}`,
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...env,
+  });
+  let logText = '';
+  const sink = new Writable({ write(chunk, _enc, cb) { logText += chunk.toString(); cb(); } });
+  const reel = await startReel(config, createLogger('debug', sink));
+  return {
+    reel, url: reel.url, dataDir, storageRoot, adminEmail: config.adminEmail, adminPassword,
+    logs: () => logText,
+    async close() {
+      await reel.close();
+      await database?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
