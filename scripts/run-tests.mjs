@@ -50,8 +50,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-test-'));
 const azuritePort = await freePort();
 children.push(spawn(path.join(root, 'node_modules/.bin/azurite-blob'), [
   '--blobHost', '127.0.0.1', '--blobPort', String(azuritePort), '--location', path.join(tmp, 'azurite'),
-  '--skipApiVersionCheck', '--loose', '--silent', '--inMemoryPersistence',
-], { stdio: 'ignore' }));
+  '--skipApiVersionCheck', '--loose', '--silent', '--disableTelemetry',
+], { stdio: ['ignore', 'ignore', 'inherit'] }));
 const s3Port = await freePort();
 children.push(spawn(process.execPath, [path.join(root, 'test/support/s3-server.mjs'), String(s3Port), path.join(tmp, 's3')], { stdio: 'inherit' }));
 await Promise.all([waitForPort(azuritePort), waitForPort(s3Port)]);
@@ -66,6 +66,10 @@ const env = {
 };
 const runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...tests], { stdio: 'inherit', env, cwd: root });
 const code = await new Promise((resolve) => runner.on('exit', (c) => resolve(c ?? 1)));
-for (const c of children) c.kill('SIGTERM');
-fs.rmSync(tmp, { recursive: true, force: true });
+await Promise.all(children.map((c) => new Promise((resolve) => {
+  if (c.exitCode !== null) return resolve();
+  c.once('exit', resolve);
+  c.kill('SIGTERM');
+})));
+fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
 process.exit(code);

@@ -56,7 +56,10 @@ function blobStoreFactory(config: Config): BlobStoreFactory {
 export async function startReel(config: Readonly<Config>, log: Logger): Promise<RunningReel> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   for (const root of config.localStorageRoots) fs.mkdirSync(root, { recursive: true });
-  const { db, dialect } = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { db, dialect } = openDatabase({
+    databaseUrl: config.databaseUrl, dataDir: config.dataDir,
+    onPoolError: (err) => log.warn({ err, component: 'store' }, 'idle database connection lost'),
+  });
   await migrateToLatest(db);
 
   const secretKey = secretKeyFor(config);

@@ -40,13 +40,24 @@ export interface BlobStore {
   createContainer(container: string): Promise<void>;
   /** Deletes the container and everything in it; missing is not an error. */
   deleteContainer(container: string): Promise<void>;
-  /** Lists one level under `prefix` (`''` = container root), or everything below it when `recursive`. */
+  /**
+   * Lists one level under `prefix` (`''` = container root), or everything below it when `recursive`.
+   * `prefix` is a folder path without a trailing `/`; a missing folder lists as empty, a missing container
+   * throws `NotFoundError`. Recursive listings report blobs only (`folders` is empty).
+   */
   list(container: string, prefix: string, options?: { recursive?: boolean }): Promise<BlobListing>;
   /** Metadata of one blob, or `undefined` when it does not exist. */
   stat(container: string, name: string): Promise<BlobInfo | undefined>;
-  /** Streams a blob or a byte range of it, never reading more than asked. */
+  /**
+   * Streams a blob or a byte range of it, never reading more than asked. A range running past the end is cut
+   * short; one starting at or after the end throws `RangeNotSatisfiableError`.
+   */
   read(container: string, name: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
-  /** Streams `body` into a blob without buffering it whole; returns the stored blob's info. */
+  /**
+   * Streams `body` into a blob without buffering it whole; returns the stored blob's info. Throws
+   * `NotFoundError` for a missing container. If `body` errors, that error is rethrown unchanged; if
+   * `options.signal` aborts, its reason is thrown. Either way no blob (partial or not) is left behind.
+   */
   write(container: string, name: string, body: Readable, options?: WriteOptions): Promise<BlobInfo>;
   /** Deletes a blob; missing is not an error. */
   delete(container: string, name: string): Promise<void>;

@@ -64,9 +64,11 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface OpenedDatabase { db: Db; dialect: DialectName }
 
 /** Opens PostgreSQL when a URL is given, else one SQLite file in the data dir (WAL, so readers never block). */
-export function openDatabase(options: { databaseUrl?: string; dataDir: string }): OpenedDatabase {
+export function openDatabase(options: { databaseUrl?: string; dataDir: string; onPoolError?: (err: Error) => void }): OpenedDatabase {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // An idle client dropped by the server (restart, failover) must not crash the process; the pool replaces it.
+    pool.on('error', (err) => options.onPoolError?.(err));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   fs.mkdirSync(options.dataDir, { recursive: true });

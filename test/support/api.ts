@@ -78,7 +78,8 @@ export class ApiClient {
 /** Signs in through `/auth/login` and returns the session cookie, as a browser would hold it. */
 export async function login(baseUrl: string, email: string, password: string): Promise<string> {
   const res = await fetch(`${baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
-  assert.equal(res.status, 200, `login failed: ${await res.text()}`);
+  const text = await res.text();
+  assert.equal(res.status, 200, `login failed: ${text}`);
   const setCookie = res.headers.get('set-cookie') ?? '';
   const cookie = setCookie.split(';')[0];
   assert.match(cookie, /^reel_session=/);
@@ -88,6 +89,7 @@ export async function login(baseUrl: string, email: string, password: string): P
 /** The KB flow: with a browser session, `GET /auth/token/` gives `{user_id, token}`. */
 export async function tokenFromSession(baseUrl: string, cookie: string): Promise<{ user_id: string; token: string }> {
   const res = await fetch(`${baseUrl}/auth/token/`, { headers: { cookie } });
-  assert.equal(res.status, 200, `/auth/token/ failed: ${await res.text()}`);
-  return (await res.json()) as { user_id: string; token: string };
+  const text = await res.text();
+  assert.equal(res.status, 200, `/auth/token/ failed: ${text}`);
+  return JSON.parse(text) as { user_id: string; token: string };
 }

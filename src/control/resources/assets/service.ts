@@ -196,7 +196,7 @@ export class AssetService {
   private async removeStorage(row: AssetRow): Promise<void> {
     const { store } = await this.open(row);
     if (!row.sub_path) return store.deleteContainer(row.container);
-    const listing = await store.list(row.container, `${row.sub_path}/`, { recursive: true });
+    const listing = await store.list(row.container, row.sub_path, { recursive: true });
     for (const blob of listing.blobs) await store.delete(row.container, blob.name);
   }
 

@@ -55,7 +55,7 @@ export async function listAssetStorage(options: {
 }): Promise<StorageListing> {
   const { asset, store } = options;
   const prefix = asset.sub_path ? `${asset.sub_path}/` : '';
-  const listing = await store.list(asset.container, prefix);
+  const listing = await store.list(asset.container, asset.sub_path ?? '');
   const relative = (name: string) => name.slice(prefix.length);
   const spec: StorageListing['spec'] = {
     formatHint: 'ams.v0',

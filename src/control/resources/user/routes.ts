@@ -89,14 +89,17 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
     return reply.code(201).send(toWireToken(row, jwt));
   });
 
-  r.delete('/api/v1/user/tokens', async (req) => {
+  // Both revocations answer 200 with no body, as MK.IO documents them.
+  r.delete('/api/v1/user/tokens', async (req, reply) => {
     await tokens.revokeAll(me(req.principal).userId, me(req.principal).email);
-    return { kind: 'UserTokenList', value: [] };
+    return reply.code(200).send();
   });
 
   const idParams = Type.Object({ tokenId: Type.String() });
   r.get('/api/v1/user/tokens/:tokenId', { schema: { params: idParams } }, async (req) =>
     toWireToken(await tokens.get(me(req.principal).userId, req.params.tokenId)));
-  r.delete('/api/v1/user/tokens/:tokenId', { schema: { params: idParams } }, async (req) =>
-    toWireToken(await tokens.revoke(me(req.principal).userId, req.params.tokenId, me(req.principal).email)));
+  r.delete('/api/v1/user/tokens/:tokenId', { schema: { params: idParams } }, async (req, reply) => {
+    await tokens.revoke(me(req.principal).userId, req.params.tokenId, me(req.principal).email);
+    return reply.code(200).send();
+  });
 }
