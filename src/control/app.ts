@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Db, DialectName } from '../store/database.js';
@@ -47,7 +47,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     // pino's Logger is Fastify's logger; the cast only widens Fastify's generic to its base type.
     loggerInstance: deps.log as unknown as FastifyBaseLogger,
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    // Per-request lines cost throughput; errors are logged once by the error handler, the rest at debug.
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },

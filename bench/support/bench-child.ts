@@ -1,0 +1,111 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root: children run from here so `--import tsx` resolves from node_modules. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Reply { id: number; ok: boolean; result?: unknown; error?: string }
+
+/**
+ * A server running in its own process (so it has a core of its own, apart from the load generator), driven
+ * by request/reply messages over the IPC channel. The child side is `answerParent`.
+ */
+export class BenchChild {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private exited = false;
+
+  private constructor(private readonly child: ChildProcess, private readonly label: string) {
+    child.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(`${label}: ${m.error}`));
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const p of this.pending.values()) p.reject(new Error(`${label} exited (code ${code}, signal ${signal})`));
+      this.pending.clear();
+    });
+  }
+
+  /** Forks `file` (relative to the repo root) under tsx; its stdout and stderr go to ours. */
+  static start(file: string, args: string[] = [], options: { label?: string; execArgv?: string[] } = {}): BenchChild {
+    const label = options.label ?? path.basename(file);
+    const child = fork(path.join(repoRoot, file), args, {
+      cwd: repoRoot,
+      execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    return new BenchChild(child, label);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  call<T>(type: string, payload?: unknown): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`${this.label} is not running`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, type, payload });
+    });
+  }
+
+  /** CPU time (user + system, ms) the child has used so far. */
+  async cpuMs(): Promise<number> {
+    return this.call<number>('cpu');
+  }
+
+  /** Asks the child to clean up and exit; kills it (by its own pid) if it does not within `graceMs`. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await this.call('stop').catch(() => undefined);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export type Handlers = Record<string, (payload: unknown) => unknown>;
+
+/**
+ * Child side: answers the parent's calls with `handlers`. `cpu` is built in; `stop` runs the given handler
+ * (if any), replies, then exits. A lost parent also ends the child, after the same cleanup.
+ */
+export function answerParent(handlers: Handlers): void {
+  if (!process.send) throw new Error('this file is a benchmark child process: start it through BenchChild');
+  const send = (m: Reply) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await handlers.stop?.(undefined);
+  };
+  process.on('message', async (m: { id: number; type: string; payload: unknown }) => {
+    try {
+      if (m.type === 'cpu') {
+        const u = process.cpuUsage();
+        await send({ id: m.id, ok: true, result: (u.user + u.system) / 1000 });
+      } else if (m.type === 'stop') {
+        await stop();
+        await send({ id: m.id, ok: true });
+        process.exit(0);
+      } else {
+        const handler = handlers[m.type];
+        if (!handler) throw new Error(`unknown call '${m.type}'`);
+        await send({ id: m.id, ok: true, result: await handler(m.payload) });
+      }
+    } catch (err) {
+      await send({ id: m.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+  });
+  process.on('disconnect', () => {
+    void stop().finally(() => process.exit(1));
+  });
+}
