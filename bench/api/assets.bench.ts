@@ -146,7 +146,7 @@ async function measure(child: BenchChild, url: string, paths: string[], connecti
 async function benchDialect(dialect: BenchDialect, environment: ReturnType<typeof benchEnvironment>): Promise<string[][]> {
   const rows: string[][] = [];
   // BENCH_PROFILE=<dir>: write a V8 CPU profile of the Reel process (open it in Chrome DevTools).
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=reel-${dialect}-${Date.now()}.cpuprofile`] : [];
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const reel = BenchChild.start('bench/support/reel-server.ts', [dialect], { label: `reel (${dialect})`, execArgv: profile });
   const bare = BenchChild.start('bench/support/bare-server.ts', [], { label: 'bare Fastify' });
   try {

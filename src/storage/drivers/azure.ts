@@ -1,10 +1,11 @@
 import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
+import { withDeadline, assertRange, guardStream } from './driver-utils.js';
 
 export interface AzureBlobStoreOptions {
   /** Blob service endpoint, e.g. `https://account.blob.core.windows.net`, without a query. */
@@ -219,26 +220,8 @@ function blobInfo(name: string, p: { contentLength?: number; etag?: string; last
   };
 }
 
-/** Aborts on the caller's signal or after `ms`, whichever comes first. */
-function withDeadline(ms: number, signal?: AbortSignal): AbortSignal {
-  const deadline = AbortSignal.timeout(ms);
-  return signal ? AbortSignal.any([signal, deadline]) : deadline;
-}
 
-function assertRange(range: ByteRange): void {
-  if (!Number.isSafeInteger(range.offset) || range.offset < 0 || !Number.isSafeInteger(range.length) || range.length < 1) {
-    throw new BadRequestError('InvalidRange', `Invalid byte range offset=${range.offset} length=${range.length}`);
-  }
-}
 
-/** Hands out a stream whose errors are already mapped, and stops the source when the consumer gives up. */
-function guardStream(source: Readable, mapError: (err: unknown) => Error): Readable {
-  const out = new PassThrough();
-  source.once('error', (err) => out.destroy(mapError(err)));
-  out.once('close', () => source.destroy());
-  source.pipe(out);
-  return out;
-}
 
 const authCodes = new Set([
   'AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch',

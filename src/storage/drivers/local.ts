@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
+import { assertRange, guardStream } from './driver-utils.js';
 
 export interface LocalBlobStoreOptions {
   /** Absolute directory holding one sub-directory per container. */
@@ -314,24 +315,11 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function assertRange(range: ByteRange): void {
-  if (!Number.isSafeInteger(range.offset) || range.offset < 0 || !Number.isSafeInteger(range.length) || range.length < 1) {
-    throw new BadRequestError('InvalidRange', `Invalid byte range offset=${range.offset} length=${range.length}`);
-  }
-}
 
 function rangeError(range: ByteRange, size: number): RangeNotSatisfiableError {
   return new RangeNotSatisfiableError('InvalidRange', `Range starting at ${range.offset} is beyond the blob's ${size} bytes`);
 }
 
-/** Hands out a stream whose errors are already mapped, and stops the source when the consumer gives up. */
-function guardStream(source: Readable, mapError: (err: unknown) => Error): Readable {
-  const out = new PassThrough();
-  source.once('error', (err) => out.destroy(mapError(err)));
-  out.once('close', () => source.destroy());
-  source.pipe(out);
-  return out;
-}
 
 function outsideRoots(p: string): BadRequestError {
   return new BadRequestError('InvalidStoragePath', `Local storage path '${p}' is not inside a directory allowed for storage`);

@@ -4,12 +4,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
+import { withDeadline, assertRange, guardStream } from './driver-utils.js';
 
 export interface S3BlobStoreOptions {
   bucketName: string;
@@ -298,41 +299,8 @@ function containerNotFound(container: string): NotFoundError {
   return new NotFoundError('NotFound', `Container '${container}' not found`);
 }
 
-/** Aborts on the caller's signal or after `ms`, whichever comes first. */
-function withDeadline(ms: number, signal?: AbortSignal): AbortSignal {
-  const deadline = AbortSignal.timeout(ms);
-  return signal ? AbortSignal.any([signal, deadline]) : deadline;
-}
 
-function assertRange(range: ByteRange): void {
-  if (!Number.isSafeInteger(range.offset) || range.offset < 0 || !Number.isSafeInteger(range.length) || range.length < 1) {
-    throw new BadRequestError('InvalidRange', `Invalid byte range offset=${range.offset} length=${range.length}`);
-  }
-}
 
-/**
- * Hands out a stream whose errors are already mapped, ends it after `limit` bytes, and stops the source when
- * the consumer gives up or the limit is reached.
- */
-function guardStream(source: Readable, mapError: (err: unknown) => Error, limit = Infinity): Readable {
-  let left = limit;
-  const out = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (left <= 0) return done();
-      const piece = chunk.length > left ? chunk.subarray(0, left) : chunk;
-      left -= piece.length;
-      done(null, piece);
-      if (left <= 0) {
-        source.unpipe(out);
-        out.end();
-      }
-    },
-  });
-  source.once('error', (err) => out.destroy(mapError(err)));
-  out.once('close', () => source.destroy());
-  source.pipe(out);
-  return out;
-}
 
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
