@@ -85,6 +85,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     publicUrl: () => (config.publicUrl ?? listenUrl).replace(/\/+$/, ''),
     internalUrl: () => listenUrl,
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
+    endpointHostName: (endpoint, project) => `${endpoint}-${project}.${config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`}`,
   });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -15,6 +15,8 @@ const envNames: Record<keyof Config, string[]> = {
   secretKey: ['REEL_SECRET_KEY'],
   logLevel: ['REEL_LOG_LEVEL'],
   ffprobePath: ['REEL_FFPROBE_PATH'],
+  streamingDomain: ['REEL_STREAMING_DOMAIN'],
+  segmentDurationSec: ['REEL_SEGMENT_DURATION'],
 };
 
 export class ConfigError extends Error {}

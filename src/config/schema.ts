@@ -12,6 +12,8 @@ export const configSchema = Type.Object({
   publicUrl: Type.Optional(Type.String({ description: 'REEL_PUBLIC_URL: the URL clients reach this server at (used in signed URLs and links)' })),
   secretKey: Type.Optional(Type.String({ minLength: 32, description: 'REEL_SECRET_KEY: key that encrypts storage credentials at rest and signs file URLs; unset = generated into the data dir' })),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'REEL_LOG_LEVEL: pino log level' }),
+  streamingDomain: Type.Optional(Type.String({ description: 'REEL_STREAMING_DOMAIN: domain of streaming endpoint hosts `{endpoint}-{project}.{domain}`; default localhost:{PORT} (*.localhost resolves to this machine)' })),
+  segmentDurationSec: Type.Number({ minimum: 1, maximum: 30, default: 2, description: 'REEL_SEGMENT_DURATION: target segment duration in seconds for just-in-time packaging' }),
   ffprobePath: Type.String({ default: 'ffprobe', description: 'REEL_FFPROBE_PATH: ffprobe binary used to read tracks from media files' }),
 });
 

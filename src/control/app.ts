@@ -20,6 +20,12 @@ import { registerAssetRoutes } from './resources/assets/routes.js';
 import { registerUserRoutes } from './resources/user/routes.js';
 import { registerStatsRoutes } from './resources/stats/routes.js';
 import { registerFileRoutes } from './resources/files/routes.js';
+import { StreamingEndpointService } from './resources/streaming-endpoints/service.js';
+import { registerStreamingEndpointRoutes } from './resources/streaming-endpoints/routes.js';
+import { StreamingPolicyService } from './resources/streaming-policies/service.js';
+import { registerStreamingPolicyRoutes } from './resources/streaming-policies/routes.js';
+import { StreamingLocatorService } from './resources/streaming-locators/service.js';
+import { locatorProperties, registerStreamingLocatorRoutes } from './resources/streaming-locators/routes.js';
 import type { FileGrants } from './resources/files/file-grants.js';
 
 export interface ControlPlaneDeps {
@@ -36,6 +42,10 @@ export interface ControlPlaneDeps {
   publicUrl: () => string;
   internalUrl: () => string;
   secureCookies: boolean;
+  /** Host that routes to a streaming endpoint: `{endpoint}-{project}.{streaming domain}`. */
+  endpointHostName: (endpoint: string, project: string) => string;
+  /** Registers playback routes (the media plane's origin) on the same server, when this process serves them. */
+  registerMediaPlane?: (app: FastifyInstance) => Promise<void>;
 }
 
 /** The two path families every media resource answers on (§1.2); same handlers, same bodies. */
@@ -79,6 +89,9 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   registerAuthRoutes(app, deps);
 
   const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.log.child({ component: 'assets' }));
+  const endpoints = new StreamingEndpointService(deps.db);
+  const policies = new StreamingPolicyService(deps.db);
+  const locators = new StreamingLocatorService(deps.db, assets, policies);
   const authenticate = createAuthenticate(deps.tokens, deps.sessions);
   const projectScope = createProjectScope(deps.accounts);
 
@@ -89,7 +102,13 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     for (const prefix of mediaPrefixes) {
       await api.register(async (media) => {
         media.addHook('preValidation', projectScope);
-        registerAssetRoutes(media, { assets, grants: deps.grants, prober: deps.prober, publicUrl: deps.publicUrl, internalUrl: deps.internalUrl, log: deps.log });
+        registerAssetRoutes(media, {
+          assets, grants: deps.grants, prober: deps.prober, publicUrl: deps.publicUrl, internalUrl: deps.internalUrl, log: deps.log,
+          locatorsOf: async (asset) => (await locators.list(asset.project_id, { assetId: asset.id })).map((l) => ({ name: l.name, ...locatorProperties(l) })),
+        });
+        registerStreamingEndpointRoutes(media, { endpoints, hostName: deps.endpointHostName });
+        registerStreamingPolicyRoutes(media, policies);
+        registerStreamingLocatorRoutes(media, { locators, assets, policies });
         registerStatsRoutes(media, deps.db);
         if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
       }, { prefix });
@@ -97,5 +116,6 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   });
 
   await app.register(async (files) => registerFileRoutes(files, deps.storage, deps.grants));
+  if (deps.registerMediaPlane) await deps.registerMediaPlane(app);
   return app;
 }

@@ -44,6 +44,21 @@ export interface AssetRow {
   created_at: string; created_by: string; updated_at: string; updated_by: string;
 }
 
+interface Audited { created_at: string; created_by: string; updated_at: string; updated_by: string }
+export interface StreamingEndpointRow extends Audited {
+  id: string; project_id: string; name: string; location: string; tags: string;
+  /** The MK.IO `properties` the user set (description, scaleUnits, accessControl, crossSiteAccessPolicies…). */
+  properties: string;
+  resource_state: string;
+}
+export interface StreamingPolicyRow extends Audited { id: string; project_id: string; name: string; properties: string }
+export interface StreamingLocatorRow extends Audited {
+  id: string; project_id: string; name: string; locator_id: string; asset_id: string; asset_name: string;
+  policy_name: string; start_time: string | null; end_time: string | null;
+  /** Remaining MK.IO properties (filters, alternativeMediaId, defaultContentKeyPolicyName, suppressed…). */
+  properties: string;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   projects: ProjectRow;
@@ -56,6 +71,9 @@ export interface Database {
   storage_accounts: StorageAccountRow;
   storage_credentials: StorageCredentialRow;
   assets: AssetRow;
+  streaming_endpoints: StreamingEndpointRow;
+  streaming_policies: StreamingPolicyRow;
+  streaming_locators: StreamingLocatorRow;
 }
 
 export type Db = Kysely<Database>;

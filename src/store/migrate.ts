@@ -1,9 +1,10 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './database.js';
 import * as m001 from './migrations/001-foundation.js';
+import * as m002 from './migrations/002-streaming.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
-const migrations: Record<string, Migration> = { '001-foundation': m001 };
+const migrations: Record<string, Migration> = { '001-foundation': m001, '002-streaming': m002 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

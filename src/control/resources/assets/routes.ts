@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ProjectRow } from '../../../store/database.js';
+import type { AssetRow, ProjectRow } from '../../../store/database.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MediaProber } from '../../../shared/media-probe.js';
 import { assetFields, parseLabelQuery, type AssetService } from './service.js';
@@ -27,6 +27,8 @@ export interface AssetRouteDeps {
   /** Base URL the server's own helpers (ffprobe) use to reach it. */
   internalUrl: () => string;
   log: Logger;
+  /** Locators that publish an asset, as `listStreamingLocators` items. */
+  locatorsOf: (asset: AssetRow) => Promise<Array<Record<string, unknown>>>;
 }
 
 /** Assets, mounted under both media prefixes (§7). */
@@ -66,10 +68,9 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     return { status: { state: 'Ready' } };
   });
 
-  // Locators arrive with the packager; until then an asset has none.
   r.post('/assets/:name/listStreamingLocators', { config: cap('read'), schema: { params } }, async (req) => {
-    await assets.get(project(req).id, req.params.name);
-    return { streamingLocators: [] };
+    const asset = await assets.get(project(req).id, req.params.name);
+    return { streamingLocators: await deps.locatorsOf(asset) };
   });
 
   r.get('/assets/:name/storage', { config: cap('read'), schema: { params } }, async (req) => {

@@ -1,0 +1,101 @@
+import type { Db, StreamingLocatorRow } from '../../../store/database.js';
+import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import type { AssetService } from '../assets/service.js';
+import type { StreamingPolicyService } from '../streaming-policies/service.js';
+
+export interface LocatorInput {
+  assetName: string;
+  streamingPolicyName: string;
+  streamingLocatorId?: string;
+  startTime?: string;
+  endTime?: string;
+  /** Everything else MK.IO keeps as given: filters, alternativeMediaId, defaultContentKeyPolicyName, contentKeys, suppressed… */
+  extra: Record<string, unknown>;
+}
+
+interface Actor { email: string }
+
+const mutable = new Set(['startTime', 'endTime', 'suppressed']);
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Streaming locators: immutable publications of an asset under a policy, addressed by a GUID in playback URLs. */
+export class StreamingLocatorService {
+  constructor(private readonly db: Db, private readonly assets: AssetService, private readonly policies: StreamingPolicyService) {}
+
+  async list(projectId: string, options: { assetId?: string } = {}): Promise<StreamingLocatorRow[]> {
+    let q = this.db.selectFrom('streaming_locators').selectAll().where('project_id', '=', projectId);
+    if (options.assetId) q = q.where('asset_id', '=', options.assetId);
+    return q.orderBy('created_at').orderBy('name').execute();
+  }
+
+  async find(projectId: string, name: string): Promise<StreamingLocatorRow | undefined> {
+    return this.db.selectFrom('streaming_locators').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+  }
+
+  async get(projectId: string, name: string): Promise<StreamingLocatorRow> {
+    const row = await this.find(projectId, name);
+    if (!row) throw notFound(`Streaming locator '${name}'`);
+    return row;
+  }
+
+  /**
+   * PUT: creates (201), or on an existing locator changes only startTime, endTime and suppressed (200); any
+   * other difference is a 409, as locators are immutable in MK.IO.
+   */
+  async put(projectId: string, name: string, input: LocatorInput, actor: Actor): Promise<{ row: StreamingLocatorRow; created: boolean }> {
+    if (input.startTime && input.endTime && Date.parse(input.endTime) <= Date.parse(input.startTime)) {
+      throw new BadRequestError('ValidationError', 'properties.endTime must be after properties.startTime');
+    }
+    const existing = await this.find(projectId, name);
+    if (existing) return { row: await this.update(existing, input, actor), created: false };
+
+    const asset = await this.assets.find(projectId, input.assetName);
+    if (!asset) throw new BadRequestError('AssetNotFound', `Asset '${input.assetName}' not found`);
+    if (!(await this.policies.find(projectId, input.streamingPolicyName))) {
+      throw new BadRequestError('StreamingPolicyNotFound', `Streaming policy '${input.streamingPolicyName}' not found`);
+    }
+    const locatorId = (input.streamingLocatorId ?? newId()).toLowerCase();
+    if (!guid.test(locatorId)) throw new BadRequestError('ValidationError', 'properties.streamingLocatorId must be a GUID');
+    const taken = await this.db.selectFrom('streaming_locators').select('name').where('locator_id', '=', locatorId).executeTakeFirst();
+    if (taken) throw new ConflictError('Conflict', `Streaming locator id '${locatorId}' is already in use`);
+    const now = new Date().toISOString();
+    const row: StreamingLocatorRow = {
+      id: newId(), project_id: projectId, name, locator_id: locatorId, asset_id: asset.id, asset_name: asset.name,
+      policy_name: input.streamingPolicyName, start_time: input.startTime ? new Date(input.startTime).toISOString() : null,
+      end_time: input.endTime ? new Date(input.endTime).toISOString() : null, properties: JSON.stringify(input.extra),
+      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+    };
+    await this.db.insertInto('streaming_locators').values(row).execute();
+    return { row, created: true };
+  }
+
+  private async update(existing: StreamingLocatorRow, input: LocatorInput, actor: Actor): Promise<StreamingLocatorRow> {
+    const extra = JSON.parse(existing.properties) as Record<string, unknown>;
+    const fixed: Array<[string, unknown, unknown]> = [
+      ['assetName', input.assetName, existing.asset_name], ['streamingPolicyName', input.streamingPolicyName, existing.policy_name],
+      ['streamingLocatorId', input.streamingLocatorId?.toLowerCase(), existing.locator_id],
+    ];
+    for (const [field, sent, current] of fixed) {
+      if (sent !== undefined && sent !== current) throw new ConflictError('Conflict', `Streaming locator '${existing.name}' exists and its ${field} cannot change`);
+    }
+    for (const [key, value] of Object.entries(input.extra)) {
+      if (!mutable.has(key) && JSON.stringify(value) !== JSON.stringify(extra[key])) {
+        throw new ConflictError('Conflict', `Streaming locator '${existing.name}' exists and its ${key} cannot change`);
+      }
+    }
+    const values: Partial<StreamingLocatorRow> = {
+      start_time: input.startTime ? new Date(input.startTime).toISOString() : existing.start_time,
+      end_time: input.endTime ? new Date(input.endTime).toISOString() : existing.end_time,
+      properties: JSON.stringify({ ...extra, ...(input.extra.suppressed !== undefined ? { suppressed: input.extra.suppressed } : {}) }),
+      updated_at: new Date().toISOString(), updated_by: actor.email,
+    };
+    await this.db.updateTable('streaming_locators').set(values).where('id', '=', existing.id).execute();
+    return { ...existing, ...values };
+  }
+
+  async delete(projectId: string, name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('streaming_locators').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,61 @@
+import type { Db, StreamingPolicyRow } from '../../../store/database.js';
+import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import { isPredefinedPolicy, predefinedPolicies } from './predefined.js';
+
+export interface StreamingPolicy {
+  name: string;
+  properties: Record<string, unknown>;
+  /** Absent for predefined policies. */
+  row?: StreamingPolicyRow;
+}
+
+interface Actor { email: string }
+
+/** Predefined plus custom streaming policies of a project. */
+export class StreamingPolicyService {
+  constructor(private readonly db: Db) {}
+
+  async list(projectId: string): Promise<StreamingPolicy[]> {
+    const rows = await this.db.selectFrom('streaming_policies').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+    return [
+      ...Object.entries(predefinedPolicies).map(([name, properties]) => ({ name, properties })),
+      ...rows.map((row) => ({ name: row.name, properties: JSON.parse(row.properties) as Record<string, unknown>, row })),
+    ];
+  }
+
+  async find(projectId: string, name: string): Promise<StreamingPolicy | undefined> {
+    if (isPredefinedPolicy(name)) return { name, properties: predefinedPolicies[name] };
+    const row = await this.db.selectFrom('streaming_policies').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return row ? { name, properties: JSON.parse(row.properties) as Record<string, unknown>, row } : undefined;
+  }
+
+  async get(projectId: string, name: string): Promise<StreamingPolicy> {
+    const policy = await this.find(projectId, name);
+    if (!policy) throw notFound(`Streaming policy '${name}'`);
+    return policy;
+  }
+
+  /** Policies are immutable once used in MK.IO's model; a PUT on an existing name is refused with 409. */
+  async create(projectId: string, name: string, properties: Record<string, unknown>, actor: Actor): Promise<StreamingPolicy> {
+    if (isPredefinedPolicy(name)) throw new BadRequestError('PredefinedPolicy', `'${name}' is a predefined streaming policy and cannot be changed`);
+    const schemes = ['noEncryption', 'envelopeEncryption', 'commonEncryptionCenc', 'commonEncryptionCbcs'].filter((k) => properties[k]);
+    if (schemes.length === 0) throw new BadRequestError('ValidationError', 'A streaming policy needs at least one of noEncryption, envelopeEncryption, commonEncryptionCenc, commonEncryptionCbcs');
+    if (await this.find(projectId, name)) throw new ConflictError('Conflict', `Streaming policy '${name}' already exists`);
+    const now = new Date().toISOString();
+    const row: StreamingPolicyRow = {
+      id: newId(), project_id: projectId, name, properties: JSON.stringify(properties),
+      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+    };
+    await this.db.insertInto('streaming_policies').values(row).execute();
+    return { name, properties, row };
+  }
+
+  async delete(projectId: string, name: string): Promise<boolean> {
+    if (isPredefinedPolicy(name)) throw new BadRequestError('PredefinedPolicy', `'${name}' is a predefined streaming policy and cannot be deleted`);
+    const inUse = await this.db.selectFrom('streaming_locators').select('name').where('project_id', '=', projectId).where('policy_name', '=', name).executeTakeFirst();
+    if (inUse) throw new ConflictError('PolicyInUse', `Streaming policy '${name}' is used by streaming locator '${inUse.name}'`);
+    const result = await this.db.deleteFrom('streaming_policies').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}
