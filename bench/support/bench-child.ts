@@ -61,6 +61,11 @@ export class BenchChild {
     return this.call<number>('cpu');
   }
 
+  /** The child's `process.memoryUsage()`. */
+  async memory(): Promise<NodeJS.MemoryUsage> {
+    return this.call<NodeJS.MemoryUsage>('memory');
+  }
+
   /** Asks the child to clean up and exit; kills it (by its own pid) if it does not within `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
     if (this.exited) return;
@@ -75,7 +80,7 @@ export class BenchChild {
 export type Handlers = Record<string, (payload: unknown) => unknown>;
 
 /**
- * Child side: answers the parent's calls with `handlers`. `cpu` is built in; `stop` runs the given handler
+ * Child side: answers the parent's calls with `handlers`. `cpu` and `memory` are built in; `stop` runs the given handler
  * (if any), replies, then exits. A lost parent also ends the child, after the same cleanup.
  */
 export function answerParent(handlers: Handlers): void {
@@ -92,6 +97,8 @@ export function answerParent(handlers: Handlers): void {
       if (m.type === 'cpu') {
         const u = process.cpuUsage();
         await send({ id: m.id, ok: true, result: (u.user + u.system) / 1000 });
+      } else if (m.type === 'memory') {
+        await send({ id: m.id, ok: true, result: process.memoryUsage() });
       } else if (m.type === 'stop') {
         await stop();
         await send({ id: m.id, ok: true });

@@ -3,7 +3,7 @@ import type { BlobStore, BlobInfo } from '../../../storage/blob-store.js';
 import type { MediaFileInfo, MediaProber } from '../../../shared/media-probe.js';
 import type { Logger } from '../../../shared/log.js';
 import { ReelError } from '../../../shared/errors.js';
-import { parseIsm, toMkioTracks } from './ism.js';
+import { parseIsm, toMkioTracks } from '../../../shared/ism.js';
 
 /** Files whose tracks are worth reading; anything else is listed with its size only. */
 const mediaExtensions = /\.(mp4|m4v|m4a|mov|ismv|isma|cmfv|cmfa|mkv|webm|ts|mts|m2ts|mxf|mp3|aac|ac3|ec3|wav|flac|vtt|ttml|dfxp)$/i;
