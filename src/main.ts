@@ -21,6 +21,10 @@ import { StorageAccountService } from './control/resources/storage/service.js';
 import { FileGrants } from './control/resources/files/file-grants.js';
 import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
+import { registerOrigin } from './media/origin/origin.js';
+import { PlaybackResolver } from './media/origin/playback-resolver.js';
+import { PresentationBuilder } from './media/origin/presentation-builder.js';
+import { NotFoundError } from './shared/errors.js';
 
 export interface RunningReel {
   app: FastifyInstance;
@@ -78,6 +82,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   }
 
   let listenUrl = '';
+  const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
+  const builder = new PresentationBuilder({ segmentDurationSec: config.segmentDurationSec, indexCacheBytes: config.indexCacheMb * 1024 * 1024, presentationTtlMs: 30_000 });
   const app = await buildControlPlane({
     log, db, dialect, accounts, tokens, sessions, keys, storage,
     grants: new FileGrants(secretKey),
@@ -85,7 +91,16 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     publicUrl: () => (config.publicUrl ?? listenUrl).replace(/\/+$/, ''),
     internalUrl: () => listenUrl,
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
-    endpointHostName: (endpoint, project) => `${endpoint}-${project}.${config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`}`,
+    endpointHostName: (endpoint, project) => `${endpoint}-${project}.${streamingDomain()}`,
+    registerMediaPlane: async (server) => registerOrigin(server, {
+      resolver: new PlaybackResolver(db), builder, streamingDomain, log,
+      segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
+      openAsset: async (asset) => {
+        const account = await storage.getById(asset.storage_account_id);
+        if (!account) throw new NotFoundError('StorageAccountNotFound', 'The asset\'s storage account was not found');
+        return { accountId: account.row.id, store: await storage.storeFor(account), container: asset.container, prefix: asset.sub_path ?? '' };
+      },
+    }),
   });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

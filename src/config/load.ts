@@ -17,6 +17,8 @@ const envNames: Record<keyof Config, string[]> = {
   ffprobePath: ['REEL_FFPROBE_PATH'],
   streamingDomain: ['REEL_STREAMING_DOMAIN'],
   segmentDurationSec: ['REEL_SEGMENT_DURATION'],
+  segmentCacheMb: ['REEL_SEGMENT_CACHE_MB'],
+  indexCacheMb: ['REEL_INDEX_CACHE_MB'],
 };
 
 export class ConfigError extends Error {}

@@ -2,29 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { StorageAccountService } from '../storage/service.js';
 import type { FileGrants } from './file-grants.js';
-import { BadRequestError, NotFoundError, RangeNotSatisfiableError, notFound } from '../../../shared/errors.js';
+import { BadRequestError, NotFoundError, notFound } from '../../../shared/errors.js';
+import { parseRange } from '../../../shared/http-range.js';
 import { assertBlobPath, assertContainerName } from '../../../storage/storage-paths.js';
-import type { ByteRange } from '../../../storage/blob-store.js';
-
-/** Parses a single `bytes=` range against a known size (multi-range is answered with the whole file, as RFC 9110 allows). */
-export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) throw new RangeNotSatisfiableError('RangeNotSatisfiable', 'Requested range not satisfiable');
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || end < start) throw new RangeNotSatisfiableError('RangeNotSatisfiable', 'Requested range not satisfiable');
-  return { offset: start, length: end - start + 1 };
-}
 
 /**
  * `/files/{accountId}/{container}/{blob…}`: Reel's own signed file URLs (getFileAccessInfo, uploads, probes).

@@ -11,7 +11,7 @@ import { notFound } from '../../../shared/errors.js';
 import type { StreamingLocatorService } from './service.js';
 import type { AssetService } from '../assets/service.js';
 import type { StreamingPolicyService } from '../streaming-policies/service.js';
-import { policySchemes } from '../streaming-policies/predefined.js';
+import { policySchemes } from '../../../shared/streaming-policies.js';
 
 const params = Type.Object({ project: Type.String(), name: resourceName });
 const isoTime = Type.String({ format: 'date-time' });

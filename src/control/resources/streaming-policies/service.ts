@@ -1,7 +1,7 @@
 import type { Db, StreamingPolicyRow } from '../../../store/database.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
-import { isPredefinedPolicy, predefinedPolicies } from './predefined.js';
+import { isPredefinedPolicy, predefinedPolicies } from '../../../shared/streaming-policies.js';
 
 export interface StreamingPolicy {
   name: string;

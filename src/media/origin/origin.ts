@@ -1,0 +1,278 @@
+import { gzipSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AssetRow } from '../../store/database.js';
+import type { Logger } from '../../shared/log.js';
+import { ForbiddenError, NotFoundError, ReelError, UpstreamError } from '../../shared/errors.js';
+import { WeightedLru, SingleFlight } from '../../shared/lru.js';
+import { policySchemes, type EnabledProtocols } from '../../shared/streaming-policies.js';
+import { assertBlobPath } from '../../storage/storage-paths.js';
+import { parseRange } from '../../shared/http-range.js';
+import { parsePlaybackPath } from './playback-path.js';
+import type { PlaybackResolver, ResolvedLocator, EndpointView } from './playback-resolver.js';
+import type { AssetLocation, BuiltPresentation, PresentationBuilder } from './presentation-builder.js';
+import { fillPlan, readSourceRanges } from './read-plan.js';
+import { isAllowedAddress } from './ip-allow.js';
+import { crossSiteOrigins } from './cross-site.js';
+import type { PresentationTrack } from '../packager/model/presentation.js';
+import type { TrackSegment } from '../packager/model/segment.js';
+import { buildInitSegment } from '../packager/mux/fmp4/init-segment.js';
+import { planMediaSegment } from '../packager/mux/fmp4/media-segment.js';
+import { muxTsSegment } from '../packager/mux/ts/ts-muxer.js';
+import { hlsMasterPlaylist, hlsMediaPlaylist } from '../packager/mux/manifest/hls.js';
+import { dashMpd } from '../packager/mux/manifest/dash.js';
+import { smoothManifest } from '../packager/mux/manifest/smooth.js';
+import { createManifestContext, type ManifestFormat } from '../packager/mux/manifest/manifest-context.js';
+
+export interface OriginDeps {
+  resolver: PlaybackResolver;
+  builder: PresentationBuilder;
+  /** Opens the storage behind an asset (the control plane holds the credentials; main.ts wires this). */
+  openAsset: (asset: AssetRow) => Promise<AssetLocation>;
+  /** The streaming domain, to read `{endpoint}-{project}` from the Host header. */
+  streamingDomain: () => string;
+  segmentCacheBytes: number;
+  log: Logger;
+}
+
+const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const manifestTypes: Record<ManifestFormat, string> = {
+  'm3u8-cmaf': 'application/vnd.apple.mpegurl', 'm3u8-aapl': 'application/vnd.apple.mpegurl',
+  'mpd-time-cmaf': 'application/dash+xml', 'mpd-time-csf': 'application/dash+xml', smooth: 'text/xml; charset=utf-8',
+};
+const protocolOf: Record<ManifestFormat, keyof EnabledProtocols> = {
+  'm3u8-cmaf': 'hls', 'm3u8-aapl': 'hls', 'mpd-time-cmaf': 'dash', 'mpd-time-csf': 'dash', smooth: 'smoothStreaming',
+};
+const protocolNames: Record<keyof EnabledProtocols, string> = { hls: 'HLS', dash: 'DASH', smoothStreaming: 'Smooth Streaming', download: 'download' };
+
+interface CachedBody { body: Buffer; contentType: string }
+
+/**
+ * The origin: AMS/MK.IO playback URLs (§17) answered from MP4 files just in time. A request resolves its
+ * locator (time window, suppression), its endpoint (from the Host, must be running and allow the client),
+ * the policy's protocols, then the presentation (cached) and finally the bytes: manifests are generated,
+ * segments are planned first and filled from ranged reads, and kept in a bounded cache.
+ */
+export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
+  const log = deps.log.child({ component: 'origin' });
+  const segments = new WeightedLru<string, CachedBody>(deps.segmentCacheBytes, (v) => v.body.length + 200);
+  const flights = new SingleFlight<string, CachedBody>();
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { locatorId } = req.params as { locatorId: string };
+    const rest = (req.params as { '*': string })['*'];
+    if (!guidPattern.test(locatorId)) throw new NotFoundError('NotFound', `Route ${req.method} ${req.url.split('?')[0]} not found`);
+    const resolved = await deps.resolver.locator(locatorId.toLowerCase());
+    if (!resolved) throw new NotFoundError('LocatorNotFound', `Streaming locator '${locatorId}' not found`);
+    checkWindow(resolved);
+    const endpoint = await endpointFor(req, resolved);
+    setCors(req, reply, endpoint);
+    const request = parsePlaybackPath(rest);
+    const schemes = policySchemes(resolved.policyProperties);
+    const clear = schemes.find((s) => s.scheme === 'NoEncryption')?.protocols;
+    const isHead = req.method === 'HEAD';
+
+    if (request.kind === 'download') {
+      requireProtocol(clear, 'download', resolved);
+      return serveDownload(req, reply, resolved, request.fileName, isHead);
+    }
+    const format: ManifestFormat = request.kind === 'manifest' ? request.options.format : request.request.format;
+    requireProtocol(clear, protocolOf[format], resolved);
+    const loc = await deps.openAsset(resolved.asset);
+    const presentation = await deps.builder.get(loc, request.manifestName);
+    const manifestAge = Number(endpoint.properties.maxManifestCacheAge ?? 60);
+    const segmentAge = Number(endpoint.properties.maxCacheAge ?? 86400);
+
+    switch (request.kind) {
+      case 'manifest': {
+        const ctx = createManifestContext(format, request.options);
+        const text = format === 'smooth' ? smoothManifest(presentation, ctx)
+          : format.startsWith('m3u8') ? hlsMasterPlaylist(presentation, ctx) : dashMpd(presentation, ctx);
+        return sendManifest(req, reply, text, manifestTypes[format], presentation, manifestAge, isHead);
+      }
+      case 'media-playlist': {
+        const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
+        const ctx = createManifestContext(format, request.request.options);
+        return sendManifest(req, reply, hlsMediaPlaylist(presentation, track, ctx), manifestTypes[format], presentation, manifestAge, isHead);
+      }
+      case 'fragment': {
+        const { start } = request.request;
+        const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
+        const etag = `"${presentation.etag.slice(1, -1)}-${track.bitrateBps}-${start}-${format === 'm3u8-aapl' ? 'ts' : format === 'mpd-time-csf' ? 'csf' : 'cmaf'}"`;
+        void reply.header('etag', etag).header('last-modified', lastModified(presentation))
+          .header('cache-control', `public, max-age=${segmentAge}, immutable`);
+        if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+        const key = `${loc.accountId}/${loc.container}/${loc.prefix}|${etag}|${track.name}`;
+        const cached = segments.get(key) ?? await flights.run(key, async () => {
+          const value = await buildFragment(loc, track, start, format);
+          segments.set(key, value);
+          return value;
+        });
+        void reply.header('content-type', cached.contentType).header('content-length', String(cached.body.length));
+        return reply.send(isHead ? undefined : cached.body);
+      }
+    }
+  };
+
+  app.route({ method: ['GET', 'HEAD'], url: '/:locatorId/*', handler, exposeHeadRoute: false });
+  app.options('/:locatorId/*', async (req, reply) => {
+    void reply.header('access-control-allow-origin', req.headers.origin ?? '*').header('access-control-allow-methods', 'GET, HEAD, OPTIONS')
+      .header('access-control-allow-headers', 'range, if-none-match, if-modified-since').header('access-control-max-age', '86400');
+    return reply.code(204).send();
+  });
+  for (const file of ['crossdomain.xml', 'clientaccesspolicy.xml'] as const) {
+    app.get(`/${file}`, async (req, reply) => {
+      const endpoint = await endpointFromHostOnly(req);
+      const policies = endpoint?.properties.crossSiteAccessPolicies as { crossDomainPolicy?: string | null; clientAccessPolicy?: string | null } | undefined;
+      const xml = file === 'crossdomain.xml' ? policies?.crossDomainPolicy : policies?.clientAccessPolicy;
+      if (!xml) throw new NotFoundError('NotFound', `No ${file} is configured for this streaming endpoint`);
+      return reply.type('text/xml; charset=utf-8').send(xml);
+    });
+  }
+
+  function checkWindow(resolved: ResolvedLocator): void {
+    const now = Date.now();
+    const { start_time: start, end_time: end } = resolved.locator;
+    if (resolved.locatorExtra.suppressed === true) throw new NotFoundError('LocatorSuppressed', 'Streaming locator not found (suppressed)');
+    if (start && Date.parse(start) > now) throw new NotFoundError('LocatorNotStarted', 'Streaming locator not found (its start time has not come)');
+    if (end && Date.parse(end) <= now) throw new GoneError('LocatorExpired', 'The streaming locator has expired');
+  }
+
+  /** `{endpoint}-{project}.{domain}` names an endpoint; any other host (an IP, the API host) means `default`. */
+  function endpointNameFromHost(host: string | undefined, projectName: string): string | undefined {
+    if (!host) return 'default';
+    const domain = deps.streamingDomain().toLowerCase();
+    const h = host.toLowerCase();
+    const domainHost = domain.replace(/:\d+$/, '');
+    const hostName = h.replace(/:\d+$/, '');
+    if (!hostName.endsWith(`.${domainHost}`)) return 'default';
+    const label = hostName.slice(0, -(domainHost.length + 1));
+    const suffix = `-${projectName.toLowerCase()}`;
+    if (!label.endsWith(suffix)) return undefined;
+    return label.slice(0, -suffix.length);
+  }
+
+  async function endpointFor(req: FastifyRequest, resolved: ResolvedLocator): Promise<EndpointView> {
+    const name = endpointNameFromHost(req.headers.host, resolved.projectName);
+    const endpoint = name ? await deps.resolver.endpoint(resolved.projectId, name) : undefined;
+    if (!endpoint) throw new NotFoundError('StreamingEndpointNotFound', 'Streaming endpoint not found for this host');
+    if (endpoint.state !== 'Running') throw new UpstreamError('StreamingEndpointStopped', `Streaming endpoint '${endpoint.name}' is not running (${endpoint.state})`, { status: 503 });
+    const allow = (endpoint.properties.accessControl as { ip?: { allow?: Array<{ address: string; subnetPrefixLength?: number }> } } | undefined)?.ip?.allow;
+    if (allow && allow.length > 0 && !isAllowedAddress(req.ip, allow)) {
+      throw new ForbiddenError('IpNotAllowed', `Streaming endpoint '${endpoint.name}' does not allow this client address`);
+    }
+    return endpoint;
+  }
+
+  async function endpointFromHostOnly(req: FastifyRequest): Promise<EndpointView | undefined> {
+    const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+    const domainHost = deps.streamingDomain().toLowerCase().replace(/:\d+$/, '');
+    if (!host.endsWith(`.${domainHost}`)) return undefined;
+    const label = host.slice(0, -(domainHost.length + 1));
+    for (let i = label.indexOf('-'); i > 0; i = label.indexOf('-', i + 1)) {
+      const project = await deps.resolver.projectByName(label.slice(i + 1));
+      if (project) return deps.resolver.endpoint(project, label.slice(0, i));
+    }
+    return undefined;
+  }
+
+  function setCors(req: FastifyRequest, reply: FastifyReply, endpoint: EndpointView): void {
+    const allowed = crossSiteOrigins(endpoint.properties.crossSiteAccessPolicies);
+    const origin = req.headers.origin;
+    const value = allowed === '*' ? '*' : origin && allowed.includes(origin) ? origin : undefined;
+    if (value) void reply.header('access-control-allow-origin', value).header('access-control-expose-headers', 'content-length, content-range, etag');
+    if (value && value !== '*') void reply.header('vary', 'origin');
+  }
+
+  async function serveDownload(req: FastifyRequest, reply: FastifyReply, resolved: ResolvedLocator, fileName: string, isHead: boolean) {
+    const loc = await deps.openAsset(resolved.asset);
+    const blob = assertBlobPath(loc.prefix ? `${loc.prefix}/${fileName}` : fileName, 'file name');
+    const info = await loc.store.stat(loc.container, blob);
+    if (!info) throw new NotFoundError('NotFound', `File '${fileName}' not found`);
+    void reply.header('accept-ranges', 'bytes').header('etag', info.etag).header('last-modified', info.lastModified.toUTCString())
+      .header('content-type', /\.mp4$/i.test(fileName) ? 'video/mp4' : info.contentType ?? 'application/octet-stream')
+      .header('cache-control', 'public, max-age=3600');
+    if (req.headers['if-none-match'] === info.etag) return reply.code(304).send();
+    const range = parseRange(req.headers.range, info.size);
+    if (range) void reply.code(206).header('content-range', `bytes ${range.offset}-${range.offset + range.length - 1}/${info.size}`);
+    void reply.header('content-length', String(range ? range.length : info.size));
+    if (isHead) return reply.send();
+    return reply.send(await loc.store.read(loc.container, blob, range));
+  }
+
+  async function buildFragment(loc: AssetLocation, track: PresentationTrack, start: number | 'init', format: ManifestFormat): Promise<CachedBody> {
+    const blob = loc.prefix ? `${loc.prefix}/${track.sourceFile}` : track.sourceFile;
+    const mime = track.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
+    if (format === 'm3u8-aapl') {
+      if (start === 'init') throw new NotFoundError('NotFound', 'MPEG-TS segments have no init segment');
+      const segment = findSegment(track, start);
+      const ranges = [];
+      const s = track.track.samples;
+      for (let i = segment.firstSample; i < segment.firstSample + segment.sampleCount; i++) ranges.push({ offset: s.offsets[i], length: s.sizes[i] });
+      const samples = await readSourceRanges(loc, blob, ranges);
+      const [ts] = muxTsSegment({ track: track.track, segment, samples });
+      return { body: Buffer.from(ts.buffer, ts.byteOffset, ts.byteLength), contentType: 'video/mp2t' };
+    }
+    if (start === 'init') return { body: Buffer.from(buildInitSegment(track.track, { brands: format === 'mpd-time-csf' ? 'iso' : 'cmaf' })), contentType: mime };
+    const segment = findSegment(track, start);
+    const plan = planMediaSegment(track.track, segment, segment.index + 1, { styp: format !== 'mpd-time-csf' });
+    return { body: await fillPlan(loc, blob, plan), contentType: mime };
+  }
+
+  function requireProtocol(clear: EnabledProtocols | undefined, protocol: keyof EnabledProtocols, resolved: ResolvedLocator): void {
+    if (clear?.[protocol]) return;
+    const encrypted = policySchemes(resolved.policyProperties).some((s) => s.scheme !== 'NoEncryption' && s.protocols[protocol]);
+    throw new ForbiddenError('ProtocolNotEnabled', encrypted
+      ? `Streaming policy '${resolved.locator.policy_name}' enables ${protocolNames[protocol]} only with encryption, which this server does not serve yet`
+      : `Streaming policy '${resolved.locator.policy_name}' does not enable ${protocolNames[protocol]}`);
+  }
+
+  function sendManifest(req: FastifyRequest, reply: FastifyReply, text: string, type: string, presentation: BuiltPresentation, maxAge: number, isHead: boolean) {
+    const etag = `"${presentation.etag.slice(1, -1)}-${hashText(text)}"`;
+    void reply.header('content-type', type).header('etag', etag).header('last-modified', lastModified(presentation))
+      .header('cache-control', `public, max-age=${maxAge}`).header('vary', 'accept-encoding');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    let body = Buffer.from(text, 'utf8');
+    if (body.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      body = gzipSync(body, { level: 6 });
+      void reply.header('content-encoding', 'gzip');
+    }
+    void reply.header('content-length', String(body.length));
+    return reply.send(isHead ? undefined : body);
+  }
+
+  void log;
+}
+
+class GoneError extends ReelError { readonly status = 410; }
+
+function findTrack(p: BuiltPresentation, bitrate: number, name: string): PresentationTrack {
+  const track = p.tracks.find((t) => t.bitrateBps === bitrate && t.name === name);
+  if (!track) throw new NotFoundError('NotFound', `Track '${name}' at ${bitrate} bps not found`);
+  return track;
+}
+
+/** Segments are addressed by their exact start time; anything else is not a segment of this track. */
+function findSegment(track: PresentationTrack, start: number): TrackSegment {
+  const list = track.segments;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = list[mid].startTicks;
+    if (t === start) return list[mid];
+    if (t < start) lo = mid + 1; else hi = mid - 1;
+  }
+  throw new NotFoundError('FragmentNotFound', `No fragment of '${track.name}' starts at ${start}`);
+}
+
+function lastModified(p: BuiltPresentation): string {
+  let latest = 0;
+  for (const t of p.tracks) latest = Math.max(latest, p.files.get(t.sourceFile)?.lastModified.getTime() ?? 0);
+  return new Date(latest).toUTCString();
+}
+
+function hashText(text: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(36);
+}

@@ -1,0 +1,85 @@
+import type { AssetRow, Db, StreamingLocatorRow } from '../../store/database.js';
+import { predefinedPolicies } from '../../shared/streaming-policies.js';
+
+/** Everything a playback request needs to know about its locator, found from the GUID in its URL. */
+export interface ResolvedLocator {
+  projectId: string;
+  projectName: string;
+  locator: StreamingLocatorRow;
+  asset: AssetRow;
+  policyProperties: Record<string, unknown>;
+  /** Locator `properties` beyond the columns: filters, suppressed… */
+  locatorExtra: Record<string, unknown>;
+}
+
+export interface EndpointView {
+  name: string;
+  state: string;
+  properties: Record<string, unknown>;
+}
+
+/** Locators and endpoints change rarely and are read on every playback request: cache them briefly. */
+const ttlMs = 2000;
+
+/**
+ * Reads locators, policies and endpoints from the store for the origin. A short cache keeps the database off
+ * the segment hot path; a change (stop, delete, new end time) takes effect within `ttlMs`.
+ */
+export class PlaybackResolver {
+  private readonly locators = new Map<string, { at: number; value: ResolvedLocator | undefined }>();
+  private readonly endpoints = new Map<string, { at: number; value: EndpointView | undefined }>();
+
+  constructor(private readonly db: Db) {}
+
+  async locator(locatorId: string): Promise<ResolvedLocator | undefined> {
+    const hit = this.locators.get(locatorId);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+    const value = await this.loadLocator(locatorId);
+    if (this.locators.size > 10_000) this.locators.clear();
+    this.locators.set(locatorId, { at: Date.now(), value });
+    return value;
+  }
+
+  private async loadLocator(locatorId: string): Promise<ResolvedLocator | undefined> {
+    const locator = await this.db.selectFrom('streaming_locators').selectAll().where('locator_id', '=', locatorId).executeTakeFirst();
+    if (!locator) return undefined;
+    const asset = await this.db.selectFrom('assets').selectAll().where('id', '=', locator.asset_id).executeTakeFirst();
+    const project = await this.db.selectFrom('projects').select(['id', 'name']).where('id', '=', locator.project_id).executeTakeFirst();
+    if (!asset || !project) return undefined;
+    let policyProperties = predefinedPolicies[locator.policy_name];
+    if (!policyProperties) {
+      const row = await this.db.selectFrom('streaming_policies').select('properties').where('project_id', '=', project.id).where('name', '=', locator.policy_name).executeTakeFirst();
+      if (!row) return undefined;
+      policyProperties = JSON.parse(row.properties) as Record<string, unknown>;
+    }
+    return {
+      projectId: project.id, projectName: project.name, locator, asset, policyProperties,
+      locatorExtra: JSON.parse(locator.properties) as Record<string, unknown>,
+    };
+  }
+
+  async projectByName(name: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
+    return row?.id;
+  }
+
+  /**
+   * The endpoint of a project by name. A project whose `default` endpoint was never materialised (the control
+   * plane creates it on first use, Running) is treated as having it Running; once deleted, it is gone.
+   */
+  async endpoint(projectId: string, name: string): Promise<EndpointView | undefined> {
+    const key = `${projectId}/${name}`;
+    const hit = this.endpoints.get(key);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+    const row = await this.db.selectFrom('streaming_endpoints').select(['name', 'resource_state', 'properties'])
+      .where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    let value: EndpointView | undefined = row ? { name: row.name, state: row.resource_state, properties: JSON.parse(row.properties) as Record<string, unknown> } : undefined;
+    if (!value && name === 'default') {
+      const marker = await this.db.selectFrom('settings').select('key').where('key', '=', `default-endpoint:${projectId}`).executeTakeFirst();
+      if (!marker) value = { name, state: 'Running', properties: {} };
+    }
+    if (this.endpoints.size > 10_000) this.endpoints.clear();
+    this.endpoints.set(key, { at: Date.now(), value });
+    return value;
+  }
+}

@@ -1,0 +1,196 @@
+import type { BlobInfo, BlobStore } from '../../storage/blob-store.js';
+import { parseIsm } from '../../shared/ism.js';
+import { isMp4Name, synthesizedManifestName } from '../../shared/asset-layout.js';
+import { MediaError, NotFoundError } from '../../shared/errors.js';
+import { WeightedLru, SingleFlight } from '../../shared/lru.js';
+import type { MediaIndex, TrackIndex, TrackKind } from '../packager/model/media-index.js';
+import type { Presentation, PresentationTrack } from '../packager/model/presentation.js';
+import { readMp4Index } from '../packager/parse/mp4/read-mp4-index.js';
+import { segmentTracks } from '../packager/model/segmenter.js';
+
+/** Where an asset's files are: a driver, a container and an optional folder inside it. */
+export interface AssetLocation {
+  /** Identifies the storage account (cache keys). */
+  accountId: string;
+  store: BlobStore;
+  container: string;
+  /** Folder inside the container, without slashes at either end, or '' for the root. */
+  prefix: string;
+}
+
+/** A presentation plus what the origin needs to fetch its bytes. */
+export interface BuiltPresentation extends Presentation {
+  /** Source file name → blob info, for ranged reads and ETags. */
+  files: Map<string, BlobInfo>;
+  /** A validator that changes whenever any source file changes. */
+  etag: string;
+}
+
+interface Entry { kind: TrackKind; src: string; bitrate?: number; language?: string; trackId?: number; trackName?: string }
+
+const blobPath = (loc: AssetLocation, name: string) => (loc.prefix ? `${loc.prefix}/${name}` : name);
+
+/** Approximate memory of a parsed index: the typed arrays dominate (8+4+8+4+4+1 bytes per sample). */
+function indexWeight(index: MediaIndex): number {
+  let bytes = 1024;
+  for (const t of index.tracks) bytes += t.samples.count * 29 + t.sampleEntry.length + 256;
+  return bytes;
+}
+
+/**
+ * Builds presentations from asset containers: parses the `.ism` (or takes every MP4 when the container has
+ * none), reads each referenced MP4's index once (moov only, through ranged reads) and cuts aligned segments.
+ * MP4 indexes are cached by blob version in a bounded LRU; presentations for a short time.
+ */
+export class PresentationBuilder {
+  private readonly indexes: WeightedLru<string, MediaIndex>;
+  private readonly presentations = new WeightedLru<string, { at: number; value: BuiltPresentation }>(2000);
+  private readonly flights = new SingleFlight<string, unknown>();
+
+  constructor(private readonly options: { segmentDurationSec: number; indexCacheBytes: number; presentationTtlMs: number }) {
+    this.indexes = new WeightedLru(options.indexCacheBytes, indexWeight);
+  }
+
+  async get(loc: AssetLocation, manifestName: string): Promise<BuiltPresentation> {
+    const key = `${loc.accountId}/${loc.container}/${loc.prefix}/${manifestName}`;
+    const hit = this.presentations.get(key);
+    if (hit && Date.now() - hit.at < this.options.presentationTtlMs) return hit.value;
+    return this.flights.run(`p:${key}`, async () => {
+      const value = await this.build(loc, manifestName);
+      this.presentations.set(key, { at: Date.now(), value });
+      return value;
+    }) as Promise<BuiltPresentation>;
+  }
+
+  /** Forgets cached presentations (e.g. after an asset's files changed). */
+  clear(): void {
+    this.presentations.clear();
+  }
+
+  private async build(loc: AssetLocation, manifestName: string): Promise<BuiltPresentation> {
+    const listing = await loc.store.list(loc.container, loc.prefix);
+    const strip = loc.prefix ? loc.prefix.length + 1 : 0;
+    const files = new Map(listing.blobs.map((b) => [b.name.slice(strip), b]));
+    const entries = await this.entries(loc, files, manifestName);
+    if (entries.length === 0) throw new MediaError(404, 'NoStreamableTracks', `Server manifest '${manifestName}.ism' names no playable track`);
+
+    const tracks: PresentationTrack[] = [];
+    for (const entry of entries) {
+      const info = files.get(entry.src);
+      if (!info) throw new MediaError(404, 'SourceNotFound', `File '${entry.src}' named by '${manifestName}.ism' not found`);
+      const index = await this.index(loc, entry.src, info);
+      const track = (entry.trackId !== undefined ? index.tracks.find((t) => t.trackId === entry.trackId && t.kind === entry.kind) : undefined)
+        ?? index.tracks.find((t) => t.kind === entry.kind);
+      if (!track) continue;
+      tracks.push({
+        name: entry.trackName ?? defaultTrackName(track),
+        kind: track.kind,
+        bitrateBps: entry.bitrate && entry.bitrate > 0 ? entry.bitrate : Math.max(1, Math.round(track.bitrateBps)),
+        language: entry.language ?? track.language ?? 'und',
+        sourceFile: entry.src,
+        track,
+        segments: [],
+      });
+    }
+    if (!tracks.some((t) => t.kind === 'video' || t.kind === 'audio')) {
+      throw new MediaError(415, 'NoStreamableTracks', `No audio or video track could be read for '${manifestName}'`);
+    }
+    dedupeNames(tracks);
+    const segmented = segmentTracks(tracks.map((t) => t.track), this.options.segmentDurationSec);
+    tracks.forEach((t, i) => { t.segments = segmented[i]; });
+    const durationSec = Math.max(...tracks.map((t) => t.track.durationTicks / t.track.timescale));
+    const used = [...new Set(tracks.map((t) => t.sourceFile))].sort();
+    const etag = `"${hash(used.map((f) => `${f}:${files.get(f)?.etag}`).join('|'))}"`;
+    return { durationSec, targetSegmentSec: this.options.segmentDurationSec, tracks, files, etag };
+  }
+
+  /** The renditions: from `{name}.ism`, or every track of every MP4 when the container has no `.ism`. */
+  private async entries(loc: AssetLocation, files: Map<string, BlobInfo>, manifestName: string): Promise<Entry[]> {
+    const ismName = `${manifestName}.ism`;
+    const ism = [...files.keys()].find((n) => n.toLowerCase() === ismName.toLowerCase());
+    if (ism) {
+      const text = await readText(loc, ism, files.get(ism) as BlobInfo);
+      let parsed;
+      try {
+        parsed = parseIsm(text);
+      } catch (err) {
+        throw new MediaError(422, 'CorruptServerManifest', `Server manifest '${ism}' could not be read: ${(err as Error).message}`, { cause: err });
+      }
+      const out: Entry[] = [];
+      for (const kind of ['video', 'audio', 'textstream'] as const) {
+        for (const item of parsed.body[kind]) {
+          if (!item.src) continue;
+          const trackId = item.trackID !== undefined && /^\d+$/.test(item.trackID) ? Number(item.trackID) : undefined;
+          const bitrate = item.systemBitrate && /^\d+$/.test(item.systemBitrate) ? Number(item.systemBitrate) : undefined;
+          out.push({ kind: kind === 'textstream' ? 'text' : kind, src: item.src, bitrate, language: item.systemLanguage, trackId, trackName: item.trackName });
+        }
+      }
+      return out.filter((e) => e.kind !== 'text');
+    }
+    const hasIsm = [...files.keys()].some((n) => /\.ism$/i.test(n));
+    if (hasIsm || manifestName !== synthesizedManifestName) throw new NotFoundError('NotFound', `Server manifest '${ismName}' not found`);
+    const out: Entry[] = [];
+    for (const name of [...files.keys()].filter(isMp4Name).sort()) {
+      const info = files.get(name) as BlobInfo;
+      const index = await this.index(loc, name, info);
+      for (const t of index.tracks) if (t.kind !== 'text') out.push({ kind: t.kind, src: name, trackId: t.trackId });
+    }
+    return out;
+  }
+
+  /** The MP4 index of one file version, parsed once and shared by concurrent requests. */
+  async index(loc: AssetLocation, name: string, info: BlobInfo): Promise<MediaIndex> {
+    const key = `${loc.accountId}/${loc.container}/${blobPath(loc, name)}@${info.etag}`;
+    const cached = this.indexes.get(key);
+    if (cached) return cached;
+    return this.flights.run(`i:${key}`, async () => {
+      const index = await readMp4Index(info.size, (offset, length) => readRange(loc, blobPath(loc, name), offset, length));
+      this.indexes.set(key, index);
+      return index;
+    }) as Promise<MediaIndex>;
+  }
+}
+
+function defaultTrackName(track: TrackIndex): string {
+  if (track.kind === 'video') return 'video';
+  if (track.kind === 'audio') return `audio_${track.language || 'und'}_${track.audio?.channels ?? 2}`;
+  return `text_${track.language || 'und'}`;
+}
+
+/** Segment URLs carry (bitrate, name): make every pair unique. */
+function dedupeNames(tracks: PresentationTrack[]): void {
+  const seen = new Set<string>();
+  for (const t of tracks) {
+    let name = t.name.replace(/[^A-Za-z0-9_.-]/g, '_');
+    let n = 1;
+    while (seen.has(`${t.bitrateBps}/${name}`)) name = `${t.name}_${++n}`;
+    t.name = name;
+    seen.add(`${t.bitrateBps}/${name}`);
+  }
+}
+
+function hash(text: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(36);
+}
+
+const maxManifestBytes = 4 * 1024 * 1024;
+
+async function readText(loc: AssetLocation, name: string, info: BlobInfo): Promise<string> {
+  if (info.size > maxManifestBytes) throw new MediaError(422, 'CorruptServerManifest', `Server manifest '${name}' is larger than 4 MiB`);
+  if (info.size === 0) return '';
+  return Buffer.from(await readRange(loc, blobPath(loc, name), 0, info.size)).toString('utf8');
+}
+
+/** Reads exactly `length` bytes at `offset` through the driver (one ranged request). */
+export async function readRange(loc: AssetLocation, blob: string, offset: number, length: number): Promise<Uint8Array> {
+  const stream = await loc.store.read(loc.container, blob, { offset, length });
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    total += (chunk as Buffer).length;
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+}

@@ -1,0 +1,137 @@
+import type { TrackIndex } from './media-index.js';
+import type { TrackSegment } from './segment.js';
+
+/**
+ * Cuts every track of a presentation into segments with shared boundaries, so players can switch between
+ * renditions (and keep audio in step) on any segment number. Returns one array per input track, all of the
+ * same length and numbered 0…n−1.
+ *
+ * Rules:
+ * - **Reference track**: the first video track; without one, the first audio track; without one, the first track.
+ * - **Boundaries (video reference)**: segment 0 starts at the first sample. A new segment starts at the first
+ *   sync sample whose *decode* time is ≥ the previous boundary + target. Decode times are used, not presentation
+ *   times: they increase monotonically, are what `tfdt` carries, and for a keyframe differ from its presentation
+ *   time only by the stream's constant B-frame delay, which the edit list removes for every segment alike.
+ *   Segments are therefore never shorter than the target (except the last) and last up to target + one GOP.
+ * - **Boundaries (audio or text reference)**: every sample is a sync sample, so cut on a fixed grid: at the
+ *   first sample whose decode time is ≥ k × target, which keeps the average segment at the target without drift.
+ * - **Other tracks**: boundary times are converted to each track's timescale with integer maths, rounding up
+ *   (`ceil(t × to / from)`), which makes "dts ≥ boundary" exact in both timescales. Another video track cuts at
+ *   its first sync sample at or after the boundary; audio and text tracks at their first sample at or after it.
+ *   Edit lists are not applied: all tracks start at decode time 0, so audio is cut within one audio frame of the
+ *   video boundary (plus the difference of the tracks' edits, typically the AAC priming of one frame).
+ * - **No empty segments**: a boundary is kept only if it gives *every* track at least one sample on each side;
+ *   otherwise it is dropped for all tracks (the two segments merge), so indices stay aligned. A track that is
+ *   sparse (text without filler samples) thus lengthens segments for everyone.
+ *
+ * Every sample belongs to exactly one segment. Cost: O(total samples + tracks × boundaries).
+ * Throws `RangeError` for a track without samples or a non-positive target.
+ */
+export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): TrackSegment[][] {
+  if (tracks.length === 0) return [];
+  if (!(targetDurationSec > 0) || !Number.isFinite(targetDurationSec)) {
+    throw new RangeError(`targetDurationSec must be a positive number, got ${targetDurationSec}`);
+  }
+  for (let t = 0; t < tracks.length; t++) {
+    if (tracks[t].samples.count === 0) throw new RangeError(`track ${tracks[t].trackId} has no samples to segment`);
+  }
+  let ref = tracks.findIndex((t) => t.kind === 'video');
+  if (ref < 0) ref = tracks.findIndex((t) => t.kind === 'audio');
+  if (ref < 0) ref = 0;
+
+  const refTrack = tracks[ref];
+  const refCuts = referenceCuts(refTrack, targetDurationSec);
+  const boundaryCount = refCuts.length;
+  const boundaryTicks = new Float64Array(boundaryCount);
+  for (let k = 0; k < boundaryCount; k++) boundaryTicks[k] = refTrack.samples.dts[refCuts[k]];
+
+  // cuts[t][k]: first sample of track t at boundary k (may equal the sample count: nothing left).
+  const cuts: Int32Array[] = [];
+  for (let t = 0; t < tracks.length; t++) {
+    cuts.push(t === ref ? refCuts : trackCuts(tracks[t], boundaryTicks, refTrack.timescale));
+  }
+
+  // Keep a boundary only where every track has samples before it (since the last kept one) and after it.
+  const kept: number[] = [0];
+  for (let k = 1, prev = 0; k < boundaryCount; k++) {
+    let ok = true;
+    for (let t = 0; t < tracks.length && ok; t++) {
+      const c = cuts[t][k];
+      ok = c > cuts[t][prev] && c < tracks[t].samples.count;
+    }
+    if (ok) {
+      kept.push(k);
+      prev = k;
+    }
+  }
+
+  const out: TrackSegment[][] = [];
+  for (let t = 0; t < tracks.length; t++) {
+    const s = tracks[t].samples;
+    const c = cuts[t];
+    const segments: TrackSegment[] = [];
+    for (let i = 0; i < kept.length; i++) {
+      const first = c[kept[i]];
+      const end = i + 1 < kept.length ? c[kept[i + 1]] : s.count;
+      let durationTicks = 0;
+      for (let j = first; j < end; j++) durationTicks += s.durations[j];
+      segments.push({ index: i, firstSample: first, sampleCount: end - first, startTicks: s.dts[first], durationTicks });
+    }
+    out.push(segments);
+  }
+  return out;
+}
+
+/** Sample indices where the reference track starts each segment (see the rules on `segmentTracks`). */
+function referenceCuts(track: TrackIndex, targetDurationSec: number): Int32Array {
+  const { count, dts, isSync } = track.samples;
+  const targetTicks = Math.max(1, Math.round(targetDurationSec * track.timescale));
+  const cuts: number[] = [0];
+  if (track.kind === 'video') {
+    let last = dts[0];
+    for (let i = 1; i < count; i++) {
+      if (isSync[i] === 1 && dts[i] >= last + targetTicks) {
+        cuts.push(i);
+        last = dts[i];
+      }
+    }
+  } else {
+    let nextGrid = (Math.floor(dts[0] / targetTicks) + 1) * targetTicks;
+    for (let i = 1; i < count; i++) {
+      if (dts[i] >= nextGrid) {
+        cuts.push(i);
+        nextGrid = (Math.floor(dts[i] / targetTicks) + 1) * targetTicks;
+      }
+    }
+  }
+  return Int32Array.from(cuts);
+}
+
+/** First sample at or after each boundary (first sync sample for video), one forward pass over the samples. */
+function trackCuts(track: TrackIndex, boundaryTicks: Float64Array, fromTimescale: number): Int32Array {
+  const { count, dts, isSync } = track.samples;
+  const needSync = track.kind === 'video';
+  const cuts = new Int32Array(boundaryTicks.length);
+  let j = 0;
+  for (let k = 1; k < boundaryTicks.length; k++) {
+    const b = rescaleCeil(boundaryTicks[k], fromTimescale, track.timescale);
+    while (j < count && (dts[j] < b || (needSync && isSync[j] === 0))) j++;
+    cuts[k] = j;
+  }
+  return cuts;
+}
+
+/** `ceil(ticks × to / from)` exactly, for integer ticks; BigInt only when the product leaves the safe range. */
+export function rescaleCeil(ticks: number, from: number, to: number): number {
+  if (from === to) return ticks;
+  const p = ticks * to;
+  if (Math.abs(p) <= Number.MAX_SAFE_INTEGER) {
+    const q = Math.floor(p / from);
+    return q * from < p ? q + 1 : q;
+  }
+  const bp = BigInt(ticks) * BigInt(to);
+  const bf = BigInt(from);
+  let q = bp / bf;
+  if (q * bf < bp) q += 1n;
+  return Number(q);
+}

@@ -1,0 +1,225 @@
+/**
+ * The DASH MPD (ISO/IEC 23009-1, DASH-IF IOP) for `format=mpd-time-cmaf` and `format=mpd-time-csf`: a static
+ * MPD with one Period, `SegmentTemplate` + `SegmentTimeline` addressed by `$Time$` (the segment's
+ * `startTicks`, equal to the fMP4 `tfdt`) and `$Bandwidth$` (`Representation@bandwidth` =
+ * `PresentationTrack.bitrateBps`, the `QualityLevels(…)` the origin routes on).
+ *
+ * Decisions:
+ * - `profiles`: `urn:mpeg:dash:profile:isoff-live:2011` (time-addressed templates, one init segment per
+ *   Representation) for both formats; CMAF adds `urn:mpeg:dash:profile:cmaf:2019` (ISO/IEC 23009-1 4th ed.,
+ *   DASH-IF IOP v5). Players that do not know a profile ignore it.
+ * - AdaptationSets: video per codec family (`avc1`/`avc3` vs `hvc1`/`hev1`, since switching codecs is not
+ *   seamless), audio per language + codec + channel count (DASH-IF IOP: seamless switching within a set). The
+ *   first audio set gets `Role main`, so players pick it by default.
+ * - SegmentTemplate sits on each Representation: timescales (and so `t`/`d`) may differ between tracks.
+ * - `minBufferTime` is the longest segment: a player that buffered one whole segment can always go on.
+ * - `presentationTimeOffset` is 0 and `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must
+ *   name. The composition delay of the first frame (B-frames, audio priming) is undone by the init segment's
+ *   edit list (init-segment.ts), as for HLS; with a constant delay, each segment's earliest presentation time
+ *   then equals its `S@t`.
+ */
+import { InternalError } from '../../../../shared/errors.js';
+import type { Presentation, PresentationTrack } from '../../model/presentation.js';
+import {
+  dashInitializationTemplate,
+  dashMediaTemplate,
+  escapeXml,
+  languageTag,
+  type ManifestContext,
+} from './manifest-context.js';
+
+const LIVE_PROFILE = 'urn:mpeg:dash:profile:isoff-live:2011';
+const CMAF_PROFILE = 'urn:mpeg:dash:profile:cmaf:2019';
+const CHANNEL_SCHEME = 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011';
+const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';
+
+interface AdaptationGroup {
+  kind: 'video' | 'audio';
+  key: string;
+  tracks: PresentationTrack[];
+}
+
+/** xs:duration with millisecond precision: `PT1H2M3.456S`. */
+export function isoDuration(seconds: number): string {
+  const totalMs = Math.max(0, Math.round(seconds * 1000));
+  const h = Math.floor(totalMs / 3_600_000);
+  const m = Math.floor((totalMs % 3_600_000) / 60_000);
+  const ms = totalMs % 60_000;
+  let out = 'PT';
+  if (h > 0) out += `${h}H`;
+  if (h > 0 || m > 0) out += `${m}M`;
+  const frac = ms % 1000;
+  out += `${(ms - frac) / 1000}.${String(frac).padStart(3, '0')}S`;
+  return out;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * `@frameRate` as DASH's FrameRateType (`25`, `30000/1001`): the NTSC rates are recognised from the measured
+ * average, anything else is written as a reduced fraction of thousandths.
+ */
+export function dashFrameRate(fps: number): string | undefined {
+  if (!(fps > 0) || !Number.isFinite(fps)) return undefined;
+  const rounded = Math.round(fps);
+  if (Math.abs(fps - rounded) < 0.001) return String(rounded);
+  const ntsc = Math.round((fps * 1001) / 1000);
+  if (Math.abs(fps - (ntsc * 1000) / 1001) < 0.001) return `${ntsc * 1000}/1001`;
+  const num = Math.round(fps * 1000);
+  const d = gcd(num, 1000);
+  return `${num / d}/${1000 / d}`;
+}
+
+function codecFamily(codecs: string): string {
+  const fourcc = codecs.split('.')[0].toLowerCase();
+  if (fourcc === 'avc1' || fourcc === 'avc3') return 'avc';
+  if (fourcc === 'hvc1' || fourcc === 'hev1') return 'hevc';
+  return fourcc;
+}
+
+function adaptationGroups(p: Presentation): AdaptationGroup[] {
+  const groups = new Map<string, AdaptationGroup>();
+  for (const t of p.tracks) {
+    let key: string;
+    if (t.kind === 'video') key = `video/${codecFamily(t.track.codecs)}`;
+    else if (t.kind === 'audio') key = `audio/${t.language}/${t.track.codecs}/${t.track.audio?.channels ?? 0}`;
+    // Text AdaptationSets (WebVTT/TTML in fMP4, `mimeType="application/mp4"`) go here once text tracks reach
+    // the presentation.
+    else continue;
+    let group = groups.get(key);
+    if (!group) {
+      group = { kind: t.kind, key, tracks: [] };
+      groups.set(key, group);
+    }
+    group.tracks.push(t);
+  }
+  // Video first, then audio, each in presentation order (Map keeps insertion order).
+  const all = [...groups.values()];
+  return [...all.filter((g) => g.kind === 'video'), ...all.filter((g) => g.kind === 'audio')];
+}
+
+/** The `S` elements of one track: `t` on the first and after any gap, equal durations run-length coded in `r`. */
+function segmentTimeline(t: PresentationTrack, out: string[], indent: string): void {
+  const segments = t.segments;
+  let expectedStart = -1;
+  let i = 0;
+  while (i < segments.length) {
+    const s = segments[i];
+    let repeat = 0;
+    while (
+      i + repeat + 1 < segments.length &&
+      segments[i + repeat + 1].durationTicks === s.durationTicks &&
+      segments[i + repeat + 1].startTicks === segments[i + repeat].startTicks + segments[i + repeat].durationTicks
+    ) repeat++;
+    const tAttr = s.startTicks !== expectedStart ? ` t="${s.startTicks}"` : '';
+    out.push(`${indent}<S${tAttr} d="${s.durationTicks}"${repeat > 0 ? ` r="${repeat}"` : ''}/>`);
+    const last = segments[i + repeat];
+    expectedStart = last.startTicks + last.durationTicks;
+    i += repeat + 1;
+  }
+}
+
+function representationId(t: PresentationTrack): string {
+  // RepresentationID may not contain whitespace (ISO/IEC 23009-1 §5.3.5.2); names are already URL-safe.
+  return `${t.name}_${t.bitrateBps}`.replace(/\s/g, '_');
+}
+
+function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: string[]): void {
+  let attrs = `id="${escapeXml(representationId(t))}" bandwidth="${t.bitrateBps}" codecs="${escapeXml(t.track.codecs)}"`;
+  const video = t.track.video;
+  if (t.kind === 'video' && video) {
+    if (video.width > 0 && video.height > 0) attrs += ` width="${video.width}" height="${video.height}"`;
+    const fr = dashFrameRate(video.frameRate);
+    if (fr) attrs += ` frameRate="${fr}"`;
+  }
+  const audio = t.track.audio;
+  if (t.kind === 'audio' && audio && audio.sampleRate > 0) attrs += ` audioSamplingRate="${audio.sampleRate}"`;
+  out.push(`      <Representation ${attrs}>`);
+  out.push(
+    `        <SegmentTemplate timescale="${t.track.timescale}" initialization="${escapeXml(dashInitializationTemplate(t, ctx))}"` +
+      ` media="${escapeXml(dashMediaTemplate(t, ctx))}">`,
+  );
+  out.push('          <SegmentTimeline>');
+  segmentTimeline(t, out, '            ');
+  out.push('          </SegmentTimeline>');
+  out.push('        </SegmentTemplate>');
+  out.push('      </Representation>');
+}
+
+function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boolean, ctx: ManifestContext, out: string[]): void {
+  const first = group.tracks[0];
+  let attrs = `id="${id}" contentType="${group.kind}" mimeType="${group.kind}/mp4" segmentAlignment="true" startWithSAP="1"`;
+  if (group.kind === 'video') {
+    let maxWidth = 0;
+    let maxHeight = 0;
+    let maxFps = 0;
+    for (const t of group.tracks) {
+      const v = t.track.video;
+      if (!v) continue;
+      maxWidth = Math.max(maxWidth, v.width);
+      maxHeight = Math.max(maxHeight, v.height);
+      maxFps = Math.max(maxFps, v.frameRate);
+    }
+    if (maxWidth > 0 && maxHeight > 0) attrs += ` maxWidth="${maxWidth}" maxHeight="${maxHeight}"`;
+    const fr = dashFrameRate(maxFps);
+    if (fr) attrs += ` maxFrameRate="${fr}"`;
+  } else {
+    const lang = languageTag(first.language);
+    if (lang) attrs += ` lang="${escapeXml(lang)}"`;
+  }
+  out.push(`    <AdaptationSet ${attrs}>`);
+  // Schema order inside AdaptationSet: common descriptors (AudioChannelConfiguration…), then Role, then
+  // Representation (ISO/IEC 23009-1 §5.3.3.2).
+  const channels = first.track.audio?.channels;
+  if (group.kind === 'audio' && channels) {
+    out.push(`      <AudioChannelConfiguration schemeIdUri="${CHANNEL_SCHEME}" value="${channels}"/>`);
+  }
+  if (isMainAudio) out.push(`      <Role schemeIdUri="${ROLE_SCHEME}" value="main"/>`);
+  for (const t of group.tracks) writeRepresentation(t, ctx, out);
+  out.push('    </AdaptationSet>');
+}
+
+/** The longest segment of any track, seconds. */
+function longestSegmentSec(p: Presentation): number {
+  let max = 0;
+  for (const t of p.tracks) {
+    for (let i = 0; i < t.segments.length; i++) max = Math.max(max, t.segments[i].durationTicks / t.track.timescale);
+  }
+  return max > 0 ? max : p.targetSegmentSec;
+}
+
+/**
+ * The static MPD of the presentation. Template URLs are relative to `{manifestName}.ism/`.
+ *
+ * @example
+ * <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT1M0.000S" minBufferTime="PT2.000S" profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019">
+ *   <Period id="0" start="PT0.000S">
+ *     <AdaptationSet id="1" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1" maxWidth="1280" maxHeight="720" maxFrameRate="25">
+ *       <Representation id="video_3400000" bandwidth="3400000" codecs="avc1.64001f" width="1280" height="720" frameRate="25">
+ *         <SegmentTemplate timescale="12800" initialization="QualityLevels($Bandwidth$)/Fragments(video=i,format=mpd-time-cmaf)" media="QualityLevels($Bandwidth$)/Fragments(video=$Time$,format=mpd-time-cmaf)">
+ *           <SegmentTimeline><S t="0" d="25600" r="29"/></SegmentTimeline>
+ */
+export function dashMpd(p: Presentation, ctx: ManifestContext): string {
+  if (ctx.format !== 'mpd-time-cmaf' && ctx.format !== 'mpd-time-csf') {
+    throw new InternalError('UnsupportedFormat', `An MPD cannot be written for format '${ctx.format}'`);
+  }
+  const profiles = ctx.format === 'mpd-time-cmaf' ? `${LIVE_PROFILE},${CMAF_PROFILE}` : LIVE_PROFILE;
+  const out: string[] = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="${isoDuration(p.durationSec)}"` +
+      ` minBufferTime="${isoDuration(longestSegmentSec(p))}" profiles="${profiles}">`,
+    `  <Period id="0" start="PT0.000S">`,
+  ];
+  let id = 1;
+  let mainAudioWritten = false;
+  for (const group of adaptationGroups(p)) {
+    const isMainAudio = group.kind === 'audio' && !mainAudioWritten;
+    if (isMainAudio) mainAudioWritten = true;
+    writeAdaptationSet(group, id++, isMainAudio, ctx, out);
+  }
+  out.push('  </Period>', '</MPD>', '');
+  return out.join('\n');
+}

@@ -1,0 +1,351 @@
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+import type { Presentation, PresentationTrack } from '../../model/presentation.js';
+import { hlsMasterPlaylist, hlsMediaPlaylist } from './hls.js';
+import { parseFragmentPath, parseMediaPlaylistPath, type ManifestContext } from './manifest-context.js';
+import { hevcPresentation, twoHourPresentation, twoRenditionPresentation } from './test-presentations.js';
+
+// A small strict reader of RFC 8216 playlists: it knows only the tags we write and checks each attribute's
+// value type (§4.2) and the rules of §4.3 and §6.2 that a server must follow.
+
+type Attributes = Map<string, string>;
+
+/** Parses an attribute-list (RFC 8216 §4.2): unique names, quoted or unquoted values, nothing stray. */
+function parseAttributes(text: string): Attributes {
+  const out: Attributes = new Map();
+  const re = /([A-Z0-9-]+)=("[^"\r\n]*"|[^",\s]+)(,|$)/y;
+  let at = 0;
+  while (at < text.length) {
+    re.lastIndex = at;
+    const m = re.exec(text);
+    assert.ok(m, `bad attribute-list at '${text.slice(at, at + 40)}' in '${text}'`);
+    assert.ok(!out.has(m[1]), `attribute ${m[1]} twice in '${text}'`);
+    out.set(m[1], m[2]);
+    at = re.lastIndex;
+    assert.ok(m[3] === ',' ? at < text.length : at === text.length, `trailing comma in '${text}'`);
+  }
+  return out;
+}
+
+const decimalInteger = /^(?:0|[1-9]\d{0,19})$/;
+const quotedString = /^"[^"\r\n]*"$/;
+const unquote = (value: string) => {
+  assert.match(value, quotedString);
+  return value.slice(1, -1);
+};
+
+interface Rendition { type: string; groupId: string; name: string; language?: string; isDefault: boolean; uri: string; channels?: string }
+interface VariantStream { bandwidth: number; averageBandwidth?: number; codecs: string[]; resolution?: string; frameRate?: string; audio?: string; uri: string }
+interface MasterPlaylist { version: number; renditions: Rendition[]; variants: VariantStream[]; independentSegments: boolean }
+
+function checkMaster(text: string): MasterPlaylist {
+  assert.ok(text.endsWith('\n'), 'playlist ends with a newline');
+  const lines = text.slice(0, -1).split('\n');
+  assert.equal(lines[0], '#EXTM3U');
+  const out: MasterPlaylist = { version: 0, renditions: [], variants: [], independentSegments: false };
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    assert.ok(line.length > 0 && line === line.trim(), `line ${i + 1} is empty or padded`);
+    const [tag, value] = line.split(/:(.*)/s);
+    if (tag === '#EXT-X-VERSION') {
+      assert.equal(out.version, 0, 'one EXT-X-VERSION');
+      assert.match(value, decimalInteger);
+      out.version = Number(value);
+    } else if (tag === '#EXT-X-INDEPENDENT-SEGMENTS') {
+      assert.equal(value, undefined);
+      out.independentSegments = true;
+    } else if (tag === '#EXT-X-MEDIA') {
+      const a = parseAttributes(value);
+      for (const k of a.keys()) assert.ok(['TYPE', 'GROUP-ID', 'NAME', 'LANGUAGE', 'DEFAULT', 'AUTOSELECT', 'CHANNELS', 'URI'].includes(k), `unexpected ${k}`);
+      const type = a.get('TYPE') as string;
+      assert.ok(['AUDIO', 'VIDEO', 'SUBTITLES', 'CLOSED-CAPTIONS'].includes(type), `TYPE ${type}`);
+      const isDefault = (a.get('DEFAULT') ?? 'NO') === 'YES';
+      for (const k of ['DEFAULT', 'AUTOSELECT']) if (a.has(k)) assert.match(a.get(k) as string, /^(YES|NO)$/);
+      // §4.3.4.1: AUTOSELECT MUST be YES when DEFAULT is YES.
+      if (isDefault && a.has('AUTOSELECT')) assert.equal(a.get('AUTOSELECT'), 'YES');
+      if (a.has('LANGUAGE')) assert.match(unquote(a.get('LANGUAGE') as string), /^[a-z]{2,3}(-[a-z0-9]+)*$/i);
+      if (a.has('CHANNELS')) assert.match(unquote(a.get('CHANNELS') as string), /^\d+$/);
+      out.renditions.push({
+        type, groupId: unquote(a.get('GROUP-ID') as string), name: unquote(a.get('NAME') as string), isDefault,
+        language: a.has('LANGUAGE') ? unquote(a.get('LANGUAGE') as string) : undefined,
+        uri: unquote(a.get('URI') as string), channels: a.has('CHANNELS') ? unquote(a.get('CHANNELS') as string) : undefined,
+      });
+    } else if (tag === '#EXT-X-STREAM-INF') {
+      const a = parseAttributes(value);
+      for (const k of a.keys()) assert.ok(['BANDWIDTH', 'AVERAGE-BANDWIDTH', 'CODECS', 'RESOLUTION', 'FRAME-RATE', 'AUDIO'].includes(k), `unexpected ${k}`);
+      assert.match(a.get('BANDWIDTH') ?? '', decimalInteger);
+      if (a.has('AVERAGE-BANDWIDTH')) assert.match(a.get('AVERAGE-BANDWIDTH') as string, decimalInteger);
+      if (a.has('RESOLUTION')) assert.match(a.get('RESOLUTION') as string, /^[1-9]\d*x[1-9]\d*$/);
+      // Apple's authoring spec: FRAME-RATE rounded to three decimal places.
+      if (a.has('FRAME-RATE')) assert.match(a.get('FRAME-RATE') as string, /^\d+\.\d{3}$/);
+      const uri = lines[++i];
+      assert.ok(uri && !uri.startsWith('#'), 'EXT-X-STREAM-INF is followed by its URI');
+      out.variants.push({
+        bandwidth: Number(a.get('BANDWIDTH')), averageBandwidth: a.has('AVERAGE-BANDWIDTH') ? Number(a.get('AVERAGE-BANDWIDTH')) : undefined,
+        codecs: unquote(a.get('CODECS') as string).split(','), resolution: a.get('RESOLUTION'), frameRate: a.get('FRAME-RATE'),
+        audio: a.has('AUDIO') ? unquote(a.get('AUDIO') as string) : undefined, uri,
+      });
+    } else {
+      assert.fail(`unexpected line ${i + 1}: '${line}'`);
+    }
+  }
+  assert.ok(out.version > 0, 'EXT-X-VERSION present');
+  // §4.3.4.1.1: NAME unique within a group, at most one DEFAULT=YES per group.
+  const groups = new Map<string, Rendition[]>();
+  for (const r of out.renditions) groups.set(r.groupId, [...(groups.get(r.groupId) ?? []), r]);
+  for (const [id, members] of groups) {
+    assert.equal(new Set(members.map((m) => m.name)).size, members.length, `NAMEs unique in ${id}`);
+    assert.equal(members.filter((m) => m.isDefault).length, 1, `one DEFAULT=YES in ${id}`);
+  }
+  for (const v of out.variants) {
+    if (v.averageBandwidth !== undefined) assert.ok(v.averageBandwidth <= v.bandwidth, 'AVERAGE-BANDWIDTH ≤ BANDWIDTH');
+    if (v.audio !== undefined) {
+      const members = groups.get(v.audio);
+      assert.ok(members, `AUDIO group ${v.audio} is defined`);
+      // §4.3.4.2: CODECS names every format in the variant, including the audio renditions (our group ids
+      // are `audio-{codecs}`).
+      for (const m of members) assert.ok(v.codecs.some((c) => v.audio === `audio-${c}`), `CODECS ${v.codecs} covers ${m.groupId}`);
+    }
+  }
+  return out;
+}
+
+interface MediaPlaylist { version: number; targetDuration: number; map?: string; segments: Array<{ durationSec: number; uri: string }> }
+
+function checkMedia(text: string): MediaPlaylist {
+  assert.ok(text.endsWith('\n'));
+  const lines = text.slice(0, -1).split('\n');
+  assert.equal(lines[0], '#EXTM3U');
+  const out: MediaPlaylist = { version: 0, targetDuration: 0, segments: [] };
+  let ended = false;
+  let sequence: number | undefined;
+  let type: string | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    assert.ok(!ended, 'nothing after EXT-X-ENDLIST');
+    const [tag, value] = line.split(/:(.*)/s);
+    if (tag === '#EXT-X-VERSION') out.version = Number(value);
+    else if (tag === '#EXT-X-TARGETDURATION') {
+      assert.match(value, decimalInteger);
+      out.targetDuration = Number(value);
+    } else if (tag === '#EXT-X-MEDIA-SEQUENCE') {
+      assert.equal(out.segments.length, 0, 'EXT-X-MEDIA-SEQUENCE before the first segment');
+      sequence = Number(value);
+    } else if (tag === '#EXT-X-PLAYLIST-TYPE') type = value;
+    else if (tag === '#EXT-X-INDEPENDENT-SEGMENTS') assert.equal(value, undefined);
+    else if (tag === '#EXT-X-MAP') {
+      assert.equal(out.segments.length, 0, 'EXT-X-MAP before the first segment');
+      const a = parseAttributes(value);
+      assert.deepEqual([...a.keys()], ['URI']);
+      out.map = unquote(a.get('URI') as string);
+    } else if (tag === '#EXTINF') {
+      // Three decimals, empty title.
+      const m = /^(\d+\.\d{3}),$/.exec(value);
+      assert.ok(m, `EXTINF '${value}'`);
+      const uri = lines[++i];
+      assert.ok(uri && !uri.startsWith('#'), 'EXTINF is followed by its URI');
+      out.segments.push({ durationSec: Number(m[1]), uri });
+    } else if (tag === '#EXT-X-ENDLIST') ended = true;
+    else assert.fail(`unexpected line ${i + 1}: '${line}'`);
+  }
+  assert.ok(ended, 'VOD playlists end with EXT-X-ENDLIST');
+  assert.equal(type, 'VOD');
+  assert.equal(sequence, 0);
+  assert.ok(out.targetDuration > 0);
+  // §4.3.3.1: each EXTINF, rounded to the nearest integer, is at most the target duration.
+  for (const s of out.segments) assert.ok(Math.round(s.durationSec) <= out.targetDuration, `${s.durationSec} > ${out.targetDuration}`);
+  // §7: EXT-X-MAP in a playlist that is not I-frames-only needs version 6.
+  if (out.map) assert.ok(out.version >= 6);
+  assert.ok(out.version >= 3, 'decimal EXTINF needs version 3');
+  return out;
+}
+
+function findTrack(p: Presentation, bitrate: number, name: string): PresentationTrack {
+  const t = p.tracks.find((x) => x.bitrateBps === bitrate && x.name === name);
+  assert.ok(t, `no track ${name} at ${bitrate}`);
+  return t;
+}
+
+/** Checks every playlist of the presentation and that every URI resolves to a request the origin accepts. */
+function checkAll(p: Presentation, ctx: ManifestContext): { master: MasterPlaylist; media: Map<string, MediaPlaylist> } {
+  const master = checkMaster(hlsMasterPlaylist(p, ctx));
+  const media = new Map<string, MediaPlaylist>();
+  const uris = new Set([...master.renditions.map((r) => r.uri), ...master.variants.map((v) => v.uri)]);
+  const targets = new Set<number>();
+  for (const uri of uris) {
+    const req = parseMediaPlaylistPath(uri);
+    assert.ok(req, uri);
+    assert.equal(req.format, ctx.format);
+    assert.deepEqual(req.options.extraOptions, ctx.extraOptions);
+    const track = findTrack(p, req.bitrate, req.trackName);
+    const playlist = checkMedia(hlsMediaPlaylist(p, track, ctx));
+    media.set(uri, playlist);
+    targets.add(playlist.targetDuration);
+    assert.equal(playlist.version, master.version);
+    assert.equal(playlist.segments.length, track.segments.length);
+    // Segment URIs are relative to the playlist's own URL, QualityLevels(b)/.
+    const base = `QualityLevels(${req.bitrate})/`;
+    if (ctx.format === 'm3u8-cmaf') {
+      const init = parseFragmentPath(base + (playlist.map as string));
+      assert.deepEqual([init?.start, init?.trackName, init?.bitrate, init?.format], ['init', track.name, track.bitrateBps, ctx.format]);
+    } else assert.equal(playlist.map, undefined);
+    let sumMs = 0;
+    playlist.segments.forEach((s, i) => {
+      const f = parseFragmentPath(base + s.uri);
+      assert.ok(f);
+      assert.equal(f.start, track.segments[i].startTicks);
+      assert.equal(f.trackName, track.name);
+      assert.equal(f.format, ctx.format);
+      assert.deepEqual(f.options.extraOptions, ctx.extraOptions);
+      // Each EXTINF within a millisecond of the segment; their sum never drifts from the timeline.
+      assert.ok(Math.abs(s.durationSec - track.segments[i].durationTicks / track.track.timescale) <= 0.001);
+      sumMs += Math.round(s.durationSec * 1000);
+      const endSec = (track.segments[i].startTicks + track.segments[i].durationTicks) / track.track.timescale;
+      assert.ok(Math.abs(sumMs / 1000 - endSec) <= 0.0005 + 1e-9, `drift at segment ${i}`);
+    });
+  }
+  // §6.2.4: the same target duration in every media playlist.
+  assert.equal(targets.size, 1, `target durations ${[...targets]}`);
+  return { master, media };
+}
+
+describe('hlsMasterPlaylist', () => {
+  const p = twoRenditionPresentation();
+
+  it('writes a CMAF multivariant playlist: audio renditions, variants by bandwidth, audio-only last', () => {
+    const text = hlsMasterPlaylist(p, { format: 'm3u8-cmaf', extraOptions: [] });
+    const { master } = checkAll(p, { format: 'm3u8-cmaf', extraOptions: [] });
+    assert.equal(master.version, 7);
+    assert.ok(master.independentSegments);
+    assert.deepEqual(master.renditions.map((r) => [r.groupId, r.name, r.language, r.isDefault, r.channels]), [
+      ['audio-mp4a.40.2', 'aac_eng_2_128', 'en', true, '2'],
+      ['audio-mp4a.40.2', 'aac_fra_2_96', 'fr', false, '2'],
+    ]);
+    assert.deepEqual(master.variants.map((v) => [v.uri, v.codecs.join(','), v.resolution, v.frameRate, v.audio]), [
+      ['QualityLevels(1200000)/Manifest(video,format=m3u8-cmaf)', 'avc1.4d401e,mp4a.40.2', '640x360', '25.000', 'audio-mp4a.40.2'],
+      ['QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf)', 'avc1.64001f,mp4a.40.2', '1280x720', '25.000', 'audio-mp4a.40.2'],
+      ['QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)', 'mp4a.40.2', undefined, undefined, 'audio-mp4a.40.2'],
+    ]);
+    // Peak = video peak + the highest audio peak of the group; average likewise.
+    const video720 = p.tracks[0];
+    const audioPeak = Math.max(p.tracks[2].track.maxBitrateBps, p.tracks[3].track.maxBitrateBps);
+    assert.equal(master.variants[1].bandwidth, video720.track.maxBitrateBps + audioPeak);
+    assert.equal(master.variants[1].averageBandwidth, video720.track.bitrateBps + p.tracks[2].track.bitrateBps);
+    assert.match(text, /^#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MEDIA:TYPE=AUDIO,/);
+  });
+
+  it('carries filter and encryption into every URI, and drops the audio-only variant on audio-only=false', () => {
+    const ctx: ManifestContext = { format: 'm3u8-cmaf', extraOptions: ['filter=f1;f2', 'encryption=cbcs-aapl'], audioOnlyVariant: false };
+    const { master } = checkAll(p, ctx);
+    assert.equal(master.variants.length, 2);
+    for (const uri of [...master.variants.map((v) => v.uri), ...master.renditions.map((r) => r.uri)]) {
+      assert.match(uri, /,format=m3u8-cmaf,filter=f1;f2,encryption=cbcs-aapl\)$/);
+    }
+  });
+
+  it('writes TS playlists at version 4 without EXT-X-MAP', () => {
+    const { master, media } = checkAll(p, { format: 'm3u8-aapl', extraOptions: [] });
+    assert.equal(master.version, 4);
+    for (const playlist of media.values()) {
+      assert.equal(playlist.version, 4);
+      assert.match(playlist.segments[0].uri, /^Fragments\((video|aac_\w+)=0,format=m3u8-aapl\)\.ts$/);
+    }
+  });
+
+  it('lists the firstQuality variant first', () => {
+    const { master } = checkAll(p, { format: 'm3u8-cmaf', extraOptions: [] });
+    assert.match(master.variants[0].uri, /QualityLevels\(1200000\)/);
+    const first = checkMaster(hlsMasterPlaylist(p, { format: 'm3u8-cmaf', extraOptions: [], firstQualityBitrateBps: 3000000 }));
+    assert.match(first.variants[0].uri, /QualityLevels\(3400000\)/);
+    assert.match(first.variants[1].uri, /QualityLevels\(1200000\)/);
+  });
+
+  it('writes H.265 variants at 29.97 fps with one target duration across audio and video', () => {
+    const hevc = hevcPresentation();
+    const { master, media } = checkAll(hevc, { format: 'm3u8-cmaf', extraOptions: [] });
+    assert.deepEqual(master.variants[0].codecs, ['hvc1.1.6.L120.90', 'mp4a.40.2']);
+    assert.equal(master.variants[0].frameRate, '29.970');
+    assert.equal(master.variants[0].resolution, '1920x1080');
+    // 2.002 s video and ~2.005 s audio segments round to a target duration of 2 in every playlist.
+    for (const playlist of media.values()) assert.equal(playlist.targetDuration, 2);
+    // A longer audio segment anywhere raises the target of the video playlists too (§6.2.4).
+    const longer = { ...hevc, tracks: hevc.tracks.map((t) => (t.kind === 'audio' ? { ...t, segments: t.segments.map((s, i) => (i === 3 ? { ...s, durationTicks: 48000 * 2.6 } : s)) } : t)) };
+    assert.match(hlsMediaPlaylist(longer, longer.tracks[0], { format: 'm3u8-cmaf', extraOptions: [] }), /#EXT-X-TARGETDURATION:3\n/);
+  });
+
+  it('offers audio-only presentations as audio variants whatever audio-only says', () => {
+    const audioOnly: Presentation = { ...p, tracks: p.tracks.filter((t) => t.kind === 'audio') };
+    const { master } = checkAll(audioOnly, { format: 'm3u8-cmaf', extraOptions: [], audioOnlyVariant: false });
+    assert.equal(master.variants.length, 1);
+    assert.deepEqual(master.variants[0].codecs, ['mp4a.40.2']);
+  });
+
+  it('gives each audio codec its own group and a variant per video and group', () => {
+    const ac3 = { ...p.tracks[2], name: 'ac3_eng_6_384', bitrateBps: 384000, track: { ...p.tracks[2].track, codecs: 'ac-3', fourcc: 'ac-3', audio: { channels: 6, sampleRate: 48000 } } };
+    const mixed: Presentation = { ...p, tracks: [...p.tracks, ac3] };
+    const { master } = checkAll(mixed, { format: 'm3u8-cmaf', extraOptions: [], audioOnlyVariant: false });
+    assert.deepEqual(new Set(master.renditions.map((r) => r.groupId)), new Set(['audio-mp4a.40.2', 'audio-ac-3']));
+    assert.equal(master.variants.length, 4);
+    assert.ok(master.variants.some((v) => v.codecs.join(',') === 'avc1.64001f,ac-3' && v.audio === 'audio-ac-3'));
+    assert.equal(master.renditions.find((r) => r.groupId === 'audio-ac-3')?.isDefault, true);
+  });
+});
+
+describe('hlsMediaPlaylist', () => {
+  it('writes the segments of a track with EXT-X-MAP and EXTINF to the millisecond', () => {
+    const p = twoRenditionPresentation();
+    const text = hlsMediaPlaylist(p, p.tracks[0], { format: 'm3u8-cmaf', extraOptions: ['filter=f1'] });
+    const lines = text.split('\n');
+    assert.deepEqual(lines.slice(0, 10), [
+      '#EXTM3U',
+      '#EXT-X-VERSION:7',
+      '#EXT-X-TARGETDURATION:2',
+      '#EXT-X-MEDIA-SEQUENCE:0',
+      '#EXT-X-PLAYLIST-TYPE:VOD',
+      '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-MAP:URI="Fragments(video=i,format=m3u8-cmaf,filter=f1).mp4"',
+      '#EXTINF:2.000,',
+      'Fragments(video=0,format=m3u8-cmaf,filter=f1).m4s',
+      '#EXTINF:2.000,',
+    ]);
+    assert.deepEqual(lines.slice(-4), ['#EXTINF:1.000,', 'Fragments(video=768000,format=m3u8-cmaf,filter=f1).m4s', '#EXT-X-ENDLIST', '']);
+    // Audio segments follow the video cuts in whole AAC frames, so their durations vary (1.984, 2.005…); the
+    // EXTINFs are differences of boundaries rounded to the millisecond.
+    const audio = checkMedia(hlsMediaPlaylist(p, p.tracks[2], { format: 'm3u8-cmaf', extraOptions: [] }));
+    assert.deepEqual(audio.segments.slice(0, 4).map((s) => s.durationSec), [0, 1, 2, 3].map((i) => audioMs(p, i)));
+    assert.ok(new Set(audio.segments.map((s) => s.durationSec)).size > 1);
+  });
+
+  it('builds 2-hour playlists (3600 segments) in a few milliseconds', (t) => {
+    const p = twoHourPresentation();
+    const ctx: ManifestContext = { format: 'm3u8-cmaf', extraOptions: ['filter=f1'] };
+    const { media } = checkAll(p, ctx);
+    for (const playlist of media.values()) assert.equal(playlist.segments.length, 3600);
+    const time = (fn: () => string) => {
+      for (let i = 0; i < 20; i++) fn();
+      const runs: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const start = performance.now();
+        fn();
+        runs.push(performance.now() - start);
+      }
+      runs.sort((a, b) => a - b);
+      return { median: runs[25], p99: runs[49] };
+    };
+    const video = time(() => hlsMediaPlaylist(p, p.tracks[0], ctx));
+    const audio = time(() => hlsMediaPlaylist(p, p.tracks[2], ctx));
+    const master = time(() => hlsMasterPlaylist(p, ctx));
+    t.diagnostic(`2 h media playlist (video, 3600 segments): median ${video.median.toFixed(2)} ms, max ${video.p99.toFixed(2)} ms`);
+    t.diagnostic(`2 h media playlist (audio, 3600 segments): median ${audio.median.toFixed(2)} ms, max ${audio.p99.toFixed(2)} ms`);
+    t.diagnostic(`multivariant playlist: median ${master.median.toFixed(3)} ms`);
+    // Target < 5 ms; the bound leaves room for slow CI machines.
+  });
+});
+
+/** The expected EXTINF of audio segment i: boundaries rounded to the millisecond, then subtracted. */
+function audioMs(p: Presentation, i: number): number {
+  const t = p.tracks[2];
+  const s = t.segments[i];
+  return (Math.round(((s.startTicks + s.durationTicks) * 1000) / 48000) - Math.round((s.startTicks * 1000) / 48000)) / 1000;
+}

@@ -1,0 +1,257 @@
+/**
+ * HLS playlists (RFC 8216, with the HLS authoring specification for Apple devices) for `format=m3u8-cmaf`
+ * (fMP4/CMAF segments behind `EXT-X-MAP`) and `format=m3u8-aapl` (MPEG-TS segments).
+ *
+ * Decisions:
+ * - `EXT-X-VERSION` is 7 for CMAF (`EXT-X-MAP` without `EXT-X-I-FRAMES-ONLY` needs ≥ 6, RFC 8216 §7; 7 is what
+ *   CMAF HLS packagers commonly declare, and every player that reads fMP4 HLS reads 7) and 4 for TS
+ *   (floating-point `EXTINF` needs ≥ 3; AMS names `m3u8-aapl` also `m3u8-aapl-v4`, MKIO-API.md §17.2). The
+ *   multivariant playlist declares the same version as its media playlists.
+ * - Video variants are listed by ascending `BANDWIDTH`, so a player that starts on the first listed variant
+ *   (AVPlayer by default; hls.js ≥ 1.5 only when its bandwidth estimate finds nothing, `firstLevel` fallback in
+ *   `abr-controller.ts`) starts fast on the lowest rung and climbs. An asset filter's `firstQuality` moves the
+ *   closest variant to the top instead (`ManifestContext.firstQualityBitrateBps`).
+ * - One audio-only variant per audio group follows the video variants unless `audio-only=false` (AMS default,
+ *   §17.3). hls.js ignores it (`level-controller.ts` removes audio-only levels when video levels exist).
+ * - `BANDWIDTH` is the video's peak bitrate over any 1 s window plus the highest audio peak in its group: a 1 s
+ *   peak bounds every longer segment's average from above, which RFC 8216 §4.3.4.2 asks of the peak segment
+ *   bitrate. `AVERAGE-BANDWIDTH` adds the averages the same way.
+ * - Every media playlist of the presentation declares the same `EXT-X-TARGETDURATION` (RFC 8216 §6.2.4): the
+ *   longest segment of any audio or video track rounded to the nearest second, the bound §4.3.3.1 sets.
+ * - `EXTINF` values are the differences of segment boundaries rounded to the millisecond, so their sum never
+ *   drifts from the media timeline (a per-segment `toFixed(3)` drifts up to 1.8 s over 3600 segments).
+ */
+import { InternalError } from '../../../../shared/errors.js';
+import type { Presentation, PresentationTrack } from '../../model/presentation.js';
+import { fragmentName, languageTag, mediaPlaylistUrl, type ManifestContext } from './manifest-context.js';
+
+/** HLS renditions are grouped by codec: a variant may only reference audio its CODECS attribute names. */
+interface AudioGroup {
+  id: string;
+  codecs: string;
+  tracks: PresentationTrack[];
+  peakBps: number;
+  averageBps: number;
+}
+
+interface Variant {
+  bandwidth: number;
+  averageBandwidth: number;
+  attributes: string;
+  uri: string;
+  /** Video bitrate, for `firstQuality`; undefined for audio-only variants. */
+  videoBitrateBps?: number;
+  height: number;
+}
+
+function hlsVersion(ctx: ManifestContext): number {
+  if (ctx.format === 'm3u8-cmaf') return 7;
+  if (ctx.format === 'm3u8-aapl') return 4;
+  throw new InternalError('UnsupportedFormat', `HLS playlists cannot be written for format '${ctx.format}'`);
+}
+
+/** Average bitrate as measured from the samples, else the advertised one. */
+function averageBps(t: PresentationTrack): number {
+  return Math.max(1, Math.round(t.track.bitrateBps > 0 ? t.track.bitrateBps : t.bitrateBps));
+}
+
+/** Peak bitrate (1 s windows) as measured, never below the average. */
+function peakBps(t: PresentationTrack): number {
+  return Math.max(Math.ceil(t.track.maxBitrateBps > 0 ? t.track.maxBitrateBps : 0), averageBps(t));
+}
+
+/** A quoted-string may not hold `"`, CR or LF (RFC 8216 §4.2); names come from files, so make sure. */
+function quoted(text: string): string {
+  return `"${text.replace(/["\r\n]/g, "'")}"`;
+}
+
+function audioGroups(p: Presentation): AudioGroup[] {
+  const groups = new Map<string, AudioGroup>();
+  for (const t of p.tracks) {
+    if (t.kind !== 'audio') continue;
+    const codecs = t.track.codecs;
+    let group = groups.get(codecs);
+    if (!group) {
+      group = { id: `audio-${codecs}`, codecs, tracks: [], peakBps: 0, averageBps: 0 };
+      groups.set(codecs, group);
+    }
+    group.tracks.push(t);
+    group.peakBps = Math.max(group.peakBps, peakBps(t));
+    group.averageBps = Math.max(group.averageBps, averageBps(t));
+  }
+  return [...groups.values()];
+}
+
+function mediaLines(groups: AudioGroup[], ctx: ManifestContext): string[] {
+  const lines: string[] = [];
+  for (const group of groups) {
+    const names = new Set<string>();
+    group.tracks.forEach((t, i) => {
+      // NAME must be unique within a group (RFC 8216 §4.3.4.1.1); track names are unique with their bitrate.
+      let name = t.name;
+      if (names.has(name)) name = `${t.name}_${t.bitrateBps}`;
+      names.add(name);
+      const lang = languageTag(t.language);
+      let attrs = `TYPE=AUDIO,GROUP-ID=${quoted(group.id)},NAME=${quoted(name)}`;
+      if (lang) attrs += `,LANGUAGE=${quoted(lang)}`;
+      attrs += `,DEFAULT=${i === 0 ? 'YES' : 'NO'},AUTOSELECT=YES`;
+      const channels = t.track.audio?.channels;
+      if (channels) attrs += `,CHANNELS="${channels}"`;
+      attrs += `,URI=${quoted(mediaPlaylistUrl(t, ctx))}`;
+      lines.push(`#EXT-X-MEDIA:${attrs}`);
+    });
+  }
+  return lines;
+}
+
+/**
+ * Subtitle renditions (`TYPE=SUBTITLES`, WebVTT) go here, with a `SUBTITLES=` attribute on each variant, once
+ * text tracks reach the presentation (the presentation builder drops them today).
+ */
+function subtitleLines(): string[] {
+  return [];
+}
+
+function videoVariants(p: Presentation, groups: AudioGroup[], ctx: ManifestContext): Variant[] {
+  const variants: Variant[] = [];
+  for (const t of p.tracks) {
+    if (t.kind !== 'video') continue;
+    const video = t.track.video;
+    let common = '';
+    if (video && video.width > 0 && video.height > 0) common += `,RESOLUTION=${video.width}x${video.height}`;
+    if (video && video.frameRate > 0) common += `,FRAME-RATE=${video.frameRate.toFixed(3)}`;
+    const uri = mediaPlaylistUrl(t, ctx);
+    const forGroups: Array<AudioGroup | undefined> = groups.length > 0 ? groups : [undefined];
+    for (const group of forGroups) {
+      const bandwidth = peakBps(t) + (group?.peakBps ?? 0);
+      const averageBandwidth = averageBps(t) + (group?.averageBps ?? 0);
+      const codecs = group ? `${t.track.codecs},${group.codecs}` : t.track.codecs;
+      let attributes = `BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${averageBandwidth},CODECS=${quoted(codecs)}${common}`;
+      if (group) attributes += `,AUDIO=${quoted(group.id)}`;
+      variants.push({ bandwidth, averageBandwidth, attributes, uri, videoBitrateBps: t.bitrateBps, height: video?.height ?? 0 });
+    }
+  }
+  variants.sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height);
+  return variants;
+}
+
+function audioOnlyVariants(groups: AudioGroup[], ctx: ManifestContext): Variant[] {
+  return groups.map((group) => ({
+    bandwidth: group.peakBps,
+    averageBandwidth: group.averageBps,
+    attributes: `BANDWIDTH=${group.peakBps},AVERAGE-BANDWIDTH=${group.averageBps},CODECS=${quoted(group.codecs)},AUDIO=${quoted(group.id)}`,
+    // The group's default rendition; RFC 8216 §4.3.4.2.1 lets the variant URI name one of its renditions.
+    uri: mediaPlaylistUrl(group.tracks[0], ctx),
+    height: 0,
+  }));
+}
+
+/** Moves the video variant closest to `bitrateBps` (asset filter `firstQuality`) to the front. */
+function putFirstQualityFirst(variants: Variant[], bitrateBps: number): void {
+  let best = -1;
+  for (let i = 0; i < variants.length; i++) {
+    const v = variants[i].videoBitrateBps;
+    if (v === undefined) continue;
+    if (best < 0 || Math.abs(v - bitrateBps) < Math.abs((variants[best].videoBitrateBps as number) - bitrateBps)) best = i;
+  }
+  if (best > 0) variants.unshift(...variants.splice(best, 1));
+}
+
+/**
+ * The multivariant ("master") playlist: audio renditions, then one `EXT-X-STREAM-INF` per video track and
+ * audio group, then (by default) audio-only variants. URIs are relative to `{manifestName}.ism/`.
+ *
+ * @example
+ * #EXTM3U
+ * #EXT-X-VERSION:7
+ * #EXT-X-INDEPENDENT-SEGMENTS
+ * #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-mp4a.40.2",NAME="aac_eng_2_128",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)"
+ * #EXT-X-STREAM-INF:BANDWIDTH=3912000,AVERAGE-BANDWIDTH=3528000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,FRAME-RATE=25.000,AUDIO="audio-mp4a.40.2"
+ * QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf)
+ */
+export function hlsMasterPlaylist(p: Presentation, ctx: ManifestContext): string {
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${hlsVersion(ctx)}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const groups = audioGroups(p);
+  lines.push(...mediaLines(groups, ctx), ...subtitleLines());
+  const variants = videoVariants(p, groups, ctx);
+  if (ctx.firstQualityBitrateBps !== undefined) putFirstQualityFirst(variants, ctx.firstQualityBitrateBps);
+  // Without video the audio-only variants are all there is, whatever audio-only= says.
+  if (variants.length === 0 || ctx.audioOnlyVariant !== false) variants.push(...audioOnlyVariants(groups, ctx));
+  for (const v of variants) lines.push(`#EXT-X-STREAM-INF:${v.attributes}`, v.uri);
+  lines.push('');
+  return lines.join('\n');
+}
+
+/**
+ * The target duration shared by every media playlist (RFC 8216 §6.2.4): the longest segment of any audio or
+ * video track, rounded to the nearest second, which is what §4.3.3.1 bounds (`round(EXTINF) ≤ target`).
+ * Rounding up instead would turn the 2.005 s AAC segments of every 2 s asset into a target of 3.
+ */
+function targetDurationSec(p: Presentation): number {
+  let max = 0;
+  for (const t of p.tracks) {
+    if (t.kind === 'text') continue;
+    const segments = t.segments;
+    let maxTicks = 0;
+    for (let i = 0; i < segments.length; i++) if (segments[i].durationTicks > maxTicks) maxTicks = segments[i].durationTicks;
+    const sec = Math.round(maxTicks / t.track.timescale);
+    if (sec > max) max = sec;
+  }
+  return Math.max(1, max);
+}
+
+/** Milliseconds as a decimal with exactly three places, without going through floating point. */
+function formatMs(ms: number): string {
+  const frac = ms % 1000;
+  return `${(ms - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
+
+/**
+ * The media playlist of one track: every segment, `EXT-X-MAP` for CMAF. Segment URIs are relative to the
+ * playlist's own URL, `{manifestName}.ism/QualityLevels({bitrate})/`, as in AMS: `Fragments(video=0,format=…)`.
+ *
+ * @example
+ * #EXTM3U
+ * #EXT-X-VERSION:7
+ * #EXT-X-TARGETDURATION:2
+ * #EXT-X-MEDIA-SEQUENCE:0
+ * #EXT-X-PLAYLIST-TYPE:VOD
+ * #EXT-X-INDEPENDENT-SEGMENTS
+ * #EXT-X-MAP:URI="Fragments(video=i,format=m3u8-cmaf)"
+ * #EXTINF:2.000,
+ * Fragments(video=0,format=m3u8-cmaf)
+ * …
+ * #EXT-X-ENDLIST
+ */
+export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx: ManifestContext): string {
+  const version = hlsVersion(ctx);
+  const segments = track.segments;
+  const timescale = track.track.timescale;
+  const lines: string[] = new Array(9 + 2 * segments.length);
+  let n = 0;
+  lines[n++] = '#EXTM3U';
+  lines[n++] = `#EXT-X-VERSION:${version}`;
+  lines[n++] = `#EXT-X-TARGETDURATION:${targetDurationSec(p)}`;
+  lines[n++] = '#EXT-X-MEDIA-SEQUENCE:0';
+  lines[n++] = '#EXT-X-PLAYLIST-TYPE:VOD';
+  if (track.kind !== 'text') lines[n++] = '#EXT-X-INDEPENDENT-SEGMENTS';
+  // A file extension after the AMS-style name: ffmpeg's HLS reader refuses segment URLs without a known one
+  // (allowed_segment_extensions); players ignore it and the origin accepts both forms.
+  const extension = ctx.format === 'm3u8-cmaf' ? '.m4s' : '.ts';
+  if (ctx.format === 'm3u8-cmaf') lines[n++] = `#EXT-X-MAP:URI="${fragmentName(track, 'i', ctx)}.mp4"`;
+  // Every URI differs only in the start time: build the two halves once.
+  const head = fragmentName(track, 0, ctx);
+  const prefix = head.slice(0, head.indexOf('=') + 1);
+  const suffix = `${head.slice(head.indexOf('=') + 2)}${extension}`;
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i];
+    const startMs = Math.round((s.startTicks * 1000) / timescale);
+    const endMs = Math.round(((s.startTicks + s.durationTicks) * 1000) / timescale);
+    lines[n++] = `#EXTINF:${formatMs(Math.max(1, endMs - startMs))},`;
+    lines[n++] = `${prefix}${s.startTicks}${suffix}`;
+  }
+  lines[n++] = '#EXT-X-ENDLIST';
+  lines[n++] = '';
+  lines.length = n;
+  return lines.join('\n');
+}

@@ -1,0 +1,368 @@
+/**
+ * What a manifest writer needs besides the presentation, and the URL grammar shared by the writers (which
+ * produce child URLs) and the origin (which routes them back here). Keeping both directions in one file is what
+ * guarantees that every URL a manifest names is one the origin accepts.
+ *
+ * Playback URLs (MKIO-API.md §17): manifests live at `/{locatorId}/{manifestName}.ism/manifest({options})`.
+ * Everything a manifest names is relative to `/{locatorId}/{manifestName}.ism/`, AMS style (§17.4):
+ *
+ * | resource            | path below `{manifestName}.ism/`                                         |
+ * |---------------------|---------------------------------------------------------------------------|
+ * | HLS media playlist  | `QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)`          |
+ * | init segment        | `QualityLevels(3400000)/Fragments(video=i,format=m3u8-cmaf)`              |
+ * | media segment       | `QualityLevels(3400000)/Fragments(video=180000,format=mpd-time-cmaf)`     |
+ * | Smooth fragment     | `QualityLevels(3400000)/Fragments(video=180000)`                          |
+ *
+ * Options the manifest was asked with (`filter=`, `encryption=`, `vbegin=`…) follow `format=` inside the
+ * parentheses of every child URL, so a segment request carries everything needed to serve it statelessly.
+ */
+import { BadRequestError } from '../../../../shared/errors.js';
+import type { PresentationTrack } from '../../model/presentation.js';
+
+/** The packaging a manifest and its segments use; `smooth` is a playback URL without `format=`. */
+export type ManifestFormat = 'm3u8-cmaf' | 'm3u8-aapl' | 'mpd-time-cmaf' | 'mpd-time-csf' | 'smooth';
+
+/** Everything a manifest writer needs to know about the request, besides the presentation. */
+export interface ManifestContext {
+  format: ManifestFormat;
+  /**
+   * `key=value` options appended, in this order, after `format=` inside the parentheses of every child URL
+   * (`['filter=f1', 'encryption=cbcs-aapl']`). Take them from `ManifestOptions.extraOptions`.
+   */
+  extraOptions: string[];
+  /**
+   * HLS only: also offer one audio-only variant stream per audio group, listed after every video variant.
+   * Default `true`, as AMS does (`audio-only=false` turns it off, §17.3). hls.js drops audio-only variants
+   * when video variants exist; AVPlayer uses them only when bandwidth cannot carry the lowest video variant.
+   */
+  audioOnlyVariant?: boolean;
+  /**
+   * HLS only: list the video variant whose bitrate is closest to this one first (asset filter
+   * `firstQuality.bitrate`, §8). Without it, variants are listed by ascending BANDWIDTH.
+   */
+  firstQualityBitrateBps?: number;
+}
+
+/** Encryption schemes a playback URL may ask for (§17.3). */
+export type ManifestEncryption = 'cenc' | 'cbc' | 'cbcs-aapl' | 'piff';
+
+/** The options of a playback URL, parsed and validated. */
+export interface ManifestOptions {
+  /** `smooth` when the URL has no `format=`. */
+  format: ManifestFormat;
+  /** Filter names from `filter=a;b`, in URL order (empty when absent). */
+  filters: string[];
+  encryption?: ManifestEncryption;
+  /** `audio-only=true|false`; undefined when the URL does not say. */
+  audioOnly?: boolean;
+  /** `vbegin=`/`vend=` (VOD trim, ISO 8601 durations), in seconds. */
+  vbeginSec?: number;
+  vendSec?: number;
+  /** `start=`/`end=` (live window, ISO 8601 instants), in milliseconds since the epoch. */
+  startMs?: number;
+  endMs?: number;
+  /**
+   * The options to carry into child URLs, canonical (`filter`, `encryption`, `vbegin`, `vend`, `start`, `end`,
+   * each as given in the URL). `format` and `audio-only` are not carried: the former is set per child, the
+   * latter only matters to the HLS multivariant playlist.
+   */
+  extraOptions: string[];
+}
+
+/** A segment request: `QualityLevels({bitrate})/Fragments({trackName}={start}|i[,options])`. */
+export interface FragmentRequest {
+  bitrate: number;
+  trackName: string;
+  /** `TrackSegment.startTicks` in the track's timescale, or `init` for `=i`. */
+  start: number | 'init';
+  format: ManifestFormat;
+  options: ManifestOptions;
+}
+
+/** An HLS media playlist request: `QualityLevels({bitrate})/Manifest({trackName},format=…[,options])`. */
+export interface MediaPlaylistRequest {
+  bitrate: number;
+  trackName: string;
+  format: ManifestFormat;
+  options: ManifestOptions;
+}
+
+const formatAliases: Record<string, ManifestFormat> = {
+  'm3u8-cmaf': 'm3u8-cmaf',
+  'm3u8-aapl': 'm3u8-aapl',
+  'm3u8-aapl-v4': 'm3u8-aapl',
+  'mpd-time-cmaf': 'mpd-time-cmaf',
+  'mpd-time-csf': 'mpd-time-csf',
+};
+
+const encryptions: readonly ManifestEncryption[] = ['cenc', 'cbc', 'cbcs-aapl', 'piff'];
+
+/** Filter names as MK.IO allows them (§8). */
+const filterNamePattern = /^[A-Za-z0-9._~-]{1,260}$/;
+const isoDurationPattern = /^P(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9}(?:\.\d{1,7})?)S)?)?$/;
+const isoInstantPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+/** Longest duration accepted in `vbegin`/`vend`: 100 years, far beyond any asset, far below float trouble. */
+const maxDurationSec = 100 * 366 * 86400;
+const maxOptionsLength = 1024;
+
+function badOptions(text: string, why: string): BadRequestError {
+  return new BadRequestError('InvalidManifestOptions', `Invalid manifest options '${text.slice(0, 200)}': ${why}`);
+}
+
+function badPath(path: string, why: string): BadRequestError {
+  return new BadRequestError('InvalidPlaybackPath', `Invalid playback path '${path.slice(0, 200)}': ${why}`);
+}
+
+function parseIsoDuration(value: string): number | undefined {
+  const m = isoDurationPattern.exec(value);
+  if (!m || value === 'P' || value.endsWith('T')) return undefined;
+  const sec = Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+  return sec <= maxDurationSec ? sec : undefined;
+}
+
+/** Date.parse rolls 2024-02-30 over to March; a playback URL with such a date is a mistake, not a wish. */
+function isCalendarDate(value: string): boolean {
+  const [y, m, d] = value.slice(0, 10).split('-').map(Number);
+  const hh = Number(value.slice(11, 13));
+  const mm = Number(value.slice(14, 16));
+  return m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate() && hh <= 23 && mm <= 59;
+}
+
+/**
+ * Parses the text inside `manifest(…)` (or after the track part of a segment URL): comma-separated `key=value`
+ * pairs, keys case-insensitive. Throws `BadRequestError` (`InvalidManifestOptions`, 400) on anything malformed,
+ * duplicated, unknown or unsupported, naming the culprit; `''` is Smooth with no options.
+ *
+ * @example parseManifestOptions('format=m3u8-cmaf,filter=a;b')
+ *   // { format: 'm3u8-cmaf', filters: ['a', 'b'], extraOptions: ['filter=a;b'] }
+ */
+export function parseManifestOptions(text: string): ManifestOptions {
+  const out: ManifestOptions = { format: 'smooth', filters: [], extraOptions: [] };
+  if (text.length > maxOptionsLength) throw badOptions(text, 'too long');
+  if (text === '') return out;
+  const seen = new Set<string>();
+  const raw = new Map<string, string>();
+  for (const pair of text.split(',')) {
+    const m = /^([A-Za-z][A-Za-z0-9-]{0,31})=([^,=()\s]+)$/.exec(pair);
+    if (!m) throw badOptions(text, `malformed option '${pair.slice(0, 100)}' (expected key=value)`);
+    const key = m[1].toLowerCase();
+    const value = m[2];
+    if (seen.has(key)) throw badOptions(text, `option '${key}' is given twice`);
+    seen.add(key);
+    switch (key) {
+      case 'format': {
+        const lower = value.toLowerCase();
+        if (lower === 'm3u8-aapl-v3') {
+          throw badOptions(text, 'format=m3u8-aapl-v3 (HLS v3 with muxed audio) is not supported; use m3u8-aapl or m3u8-cmaf');
+        }
+        const format = formatAliases[lower];
+        if (!format) throw badOptions(text, `unknown format '${value}' (use m3u8-cmaf, m3u8-aapl, mpd-time-cmaf or mpd-time-csf)`);
+        out.format = format;
+        break;
+      }
+      case 'filter': {
+        const names = value.split(';');
+        for (const name of names) {
+          if (!filterNamePattern.test(name)) throw badOptions(text, `invalid filter name '${name.slice(0, 100)}'`);
+        }
+        out.filters = names;
+        raw.set(key, value);
+        break;
+      }
+      case 'encryption': {
+        const lower = value.toLowerCase() as ManifestEncryption;
+        if (!encryptions.includes(lower)) throw badOptions(text, `unknown encryption '${value}' (use ${encryptions.join(', ')})`);
+        out.encryption = lower;
+        raw.set(key, lower);
+        break;
+      }
+      case 'audio-only': {
+        const lower = value.toLowerCase();
+        if (lower !== 'true' && lower !== 'false') throw badOptions(text, `audio-only must be true or false, not '${value}'`);
+        out.audioOnly = lower === 'true';
+        break;
+      }
+      case 'vbegin':
+      case 'vend': {
+        const sec = parseIsoDuration(value);
+        if (sec === undefined) throw badOptions(text, `${key} must be an ISO 8601 duration such as PT1M30S, not '${value}'`);
+        if (key === 'vbegin') out.vbeginSec = sec;
+        else out.vendSec = sec;
+        raw.set(key, value);
+        break;
+      }
+      case 'start':
+      case 'end': {
+        const ms = isoInstantPattern.test(value) && isCalendarDate(value) ? Date.parse(value) : Number.NaN;
+        if (!Number.isFinite(ms)) throw badOptions(text, `${key} must be an ISO 8601 UTC instant such as 2024-01-01T00:00:00Z, not '${value}'`);
+        if (key === 'start') out.startMs = ms;
+        else out.endMs = ms;
+        raw.set(key, value);
+        break;
+      }
+      default:
+        throw badOptions(text, `unknown option '${m[1]}'`);
+    }
+  }
+  if (out.vbeginSec !== undefined && out.vendSec !== undefined && out.vendSec <= out.vbeginSec) {
+    throw badOptions(text, 'vend must be after vbegin');
+  }
+  if (out.startMs !== undefined && out.endMs !== undefined && out.endMs <= out.startMs) {
+    throw badOptions(text, 'end must be after start');
+  }
+  for (const key of ['filter', 'encryption', 'vbegin', 'vend', 'start', 'end']) {
+    const value = raw.get(key);
+    if (value !== undefined) out.extraOptions.push(`${key}=${value}`);
+  }
+  return out;
+}
+
+/** The context for writing a manifest of `format` that was asked for with `options`. */
+export function createManifestContext(format: ManifestFormat, options?: ManifestOptions): ManifestContext {
+  const ctx: ManifestContext = { format, extraOptions: options ? [...options.extraOptions] : [] };
+  if (options?.audioOnly !== undefined) ctx.audioOnlyVariant = options.audioOnly;
+  return ctx;
+}
+
+/**
+ * A track name as it appears in a URL. The presentation builder already limits names to `[A-Za-z0-9_.-]`; any
+ * other character is percent-encoded (including `( ) , = $`, which would break the grammar or a DASH
+ * template), and the router's single percent-decoding restores it.
+ */
+export function encodeTrackName(name: string): string {
+  return /^[A-Za-z0-9_.~-]+$/.test(name)
+    ? name
+    : encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** `,format=…,filter=…` (or `,filter=…` for Smooth, or `''`): what follows the track part inside the parentheses. */
+function optionTail(ctx: ManifestContext): string {
+  let tail = ctx.format === 'smooth' ? '' : `,format=${ctx.format}`;
+  for (let i = 0; i < ctx.extraOptions.length; i++) tail += `,${ctx.extraOptions[i]}`;
+  return tail;
+}
+
+/**
+ * The last path segment of a fragment URL, `Fragments(video=180000,format=m3u8-cmaf)`: what an HLS media
+ * playlist names, since it is itself served from `QualityLevels({bitrate})/`.
+ */
+export function fragmentName(track: PresentationTrack, start: number | 'i', ctx: ManifestContext): string {
+  return `Fragments(${encodeTrackName(track.name)}=${start}${optionTail(ctx)})`;
+}
+
+/** A fragment URL relative to `{manifestName}.ism/`: `QualityLevels(3400000)/Fragments(video=0,format=m3u8-cmaf)`. */
+export function fragmentUrl(track: PresentationTrack, start: number | 'i', ctx: ManifestContext): string {
+  return `QualityLevels(${track.bitrateBps})/${fragmentName(track, start, ctx)}`;
+}
+
+/** An HLS media playlist URL relative to `{manifestName}.ism/`: `QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)`. */
+export function mediaPlaylistUrl(track: PresentationTrack, ctx: ManifestContext): string {
+  return `QualityLevels(${track.bitrateBps})/Manifest(${encodeTrackName(track.name)}${optionTail(ctx)})`;
+}
+
+/**
+ * DASH `SegmentTemplate@initialization`: `QualityLevels($Bandwidth$)/Fragments(video=i,format=mpd-time-cmaf)`.
+ * `$Bandwidth$` resolves to `Representation@bandwidth`, which the MPD sets to `PresentationTrack.bitrateBps`.
+ */
+export function dashInitializationTemplate(track: PresentationTrack, ctx: ManifestContext): string {
+  return `QualityLevels($Bandwidth$)/Fragments(${encodeTrackName(track.name)}=i${optionTail(ctx)})`;
+}
+
+/** DASH `SegmentTemplate@media`: `QualityLevels($Bandwidth$)/Fragments(video=$Time$,format=mpd-time-cmaf)`. */
+export function dashMediaTemplate(track: PresentationTrack, ctx: ManifestContext): string {
+  return `QualityLevels($Bandwidth$)/Fragments(${encodeTrackName(track.name)}=$Time$${optionTail(ctx)})`;
+}
+
+/** Smooth `StreamIndex@Url`: `QualityLevels({bitrate})/Fragments(video={start time})`. */
+export function smoothUrlTemplate(trackName: string, ctx: ManifestContext): string {
+  return `QualityLevels({bitrate})/Fragments(${encodeTrackName(trackName)}={start time}${optionTail(ctx)})`;
+}
+
+/** A decimal integer in canonical form (no sign, no leading zeros) within 0…2^53−1, or undefined. */
+function parseCanonicalInteger(text: string): number | undefined {
+  if (!/^(?:0|[1-9]\d{0,15})$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+const qualityLevelsPattern = /^QualityLevels\(([^()/]*)\)\/(.*)$/i;
+
+/** Splits `QualityLevels(b)/Rest` into a validated bitrate and `Rest`; undefined when not of that shape. */
+function splitQualityLevels(path: string): { bitrate: number; rest: string } | undefined {
+  const m = qualityLevelsPattern.exec(path.startsWith('/') ? path.slice(1) : path);
+  if (!m) return undefined;
+  const bitrate = parseCanonicalInteger(m[1]);
+  if (bitrate === undefined || bitrate === 0) throw badPath(path, `bitrate '${m[1].slice(0, 40)}' must be a positive whole number below 2^53`);
+  return { bitrate, rest: m[2] };
+}
+
+/**
+ * Parses a fragment path relative to `{manifestName}.ism/`, as the router hands it over (percent-decoded
+ * once): `QualityLevels(3400000)/Fragments(video=180000,format=m3u8-cmaf,filter=f1)` →
+ * `{ bitrate: 3400000, trackName: 'video', start: 180000, format: 'm3u8-cmaf', options }`.
+ * Returns undefined when the path is not a fragment path at all; throws `BadRequestError` (400,
+ * `InvalidPlaybackPath` or `InvalidManifestOptions`) when it is one but malformed: a bitrate or start that is
+ * not a canonical whole number in 0…2^53−1 (bitrate > 0), an empty track name, bad options.
+ */
+export function parseFragmentPath(path: string): FragmentRequest | undefined {
+  const ql = splitQualityLevels(path);
+  if (!ql || !/^Fragments\(/i.test(ql.rest)) return undefined;
+  // HLS playlists add a file extension (.mp4/.m4s/.ts) for ffmpeg's sake; it carries no meaning.
+  const m = /^Fragments\(([^,()=/]+)=([^,()=/]*)(?:,([^()/]*))?\)(?:\.(?:m4s|mp4|ts))?$/i.exec(ql.rest);
+  if (!m) throw badPath(path, 'expected Fragments({trackName}={start}|i[,options])');
+  let start: number | 'init';
+  if (m[2] === 'i') start = 'init';
+  else {
+    const ticks = parseCanonicalInteger(m[2]);
+    if (ticks === undefined) throw badPath(path, `fragment start '${m[2].slice(0, 40)}' must be 'i' or a whole number of ticks below 2^53`);
+    start = ticks;
+  }
+  const options = parseManifestOptions(m[3] ?? '');
+  return { bitrate: ql.bitrate, trackName: m[1], start, format: options.format, options };
+}
+
+/**
+ * Parses an HLS media playlist path relative to `{manifestName}.ism/`:
+ * `QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)`. Undefined when not of that shape; throws
+ * `BadRequestError` when malformed or when its format is not an HLS one.
+ */
+export function parseMediaPlaylistPath(path: string): MediaPlaylistRequest | undefined {
+  const ql = splitQualityLevels(path);
+  if (!ql || !/^Manifest\(/i.test(ql.rest)) return undefined;
+  const m = /^Manifest\(([^,()=/]+)(?:,([^()/]*))?\)(?:\.m3u8)?$/i.exec(ql.rest);
+  if (!m) throw badPath(path, 'expected Manifest({trackName},format=m3u8-cmaf|m3u8-aapl[,options])');
+  const options = parseManifestOptions(m[2] ?? '');
+  if (options.format !== 'm3u8-cmaf' && options.format !== 'm3u8-aapl') {
+    throw badPath(path, 'a media playlist needs format=m3u8-cmaf or format=m3u8-aapl');
+  }
+  return { bitrate: ql.bitrate, trackName: m[1], format: options.format, options };
+}
+
+/** Escapes text for an XML attribute value in double quotes (or element content). */
+export function escapeXml(text: string): string {
+  return /[&<>"']/.test(text)
+    ? text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
+    : text;
+}
+
+/**
+ * ISO 639-2 (as `mdhd` and `.ism` carry it) → the shortest BCP 47 tag (RFC 5646 §2.2.1 prefers the ISO 639-1
+ * code), as HLS `LANGUAGE` and DASH `@lang` require. Unknown codes pass through; `und` and empty give undefined.
+ */
+export function languageTag(language: string): string | undefined {
+  const code = language.trim().toLowerCase();
+  if (code === '' || code === 'und' || code === 'mis' || code === 'zxx') return undefined;
+  if (!/^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/.test(code)) return undefined;
+  return iso639Part1[code] ?? code;
+}
+
+const iso639Part1: Record<string, string> = {
+  ara: 'ar', bul: 'bg', cat: 'ca', ces: 'cs', cze: 'cs', chi: 'zh', zho: 'zh', dan: 'da', deu: 'de', ger: 'de',
+  ell: 'el', gre: 'el', eng: 'en', spa: 'es', est: 'et', eus: 'eu', baq: 'eu', fas: 'fa', per: 'fa', fin: 'fi',
+  fra: 'fr', fre: 'fr', gle: 'ga', glg: 'gl', heb: 'he', hin: 'hi', hrv: 'hr', hun: 'hu', hye: 'hy', arm: 'hy',
+  ind: 'id', isl: 'is', ice: 'is', ita: 'it', jpn: 'ja', kat: 'ka', geo: 'ka', kor: 'ko', lit: 'lt', lav: 'lv',
+  mkd: 'mk', mac: 'mk', msa: 'ms', may: 'ms', mlt: 'mt', nld: 'nl', dut: 'nl', nor: 'no', nob: 'nb', nno: 'nn',
+  pol: 'pl', por: 'pt', ron: 'ro', rum: 'ro', rus: 'ru', slk: 'sk', slo: 'sk', slv: 'sl', sqi: 'sq', alb: 'sq',
+  srp: 'sr', swe: 'sv', swa: 'sw', tam: 'ta', tel: 'te', tha: 'th', tur: 'tr', ukr: 'uk', urd: 'ur', vie: 'vi',
+  cym: 'cy', wel: 'cy', ben: 'bn', fil: 'fil', tgl: 'tl', afr: 'af', zul: 'zu',
+};
