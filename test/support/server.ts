@@ -59,7 +59,7 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
   });
   let logText = '';
   const sink = new Writable({ write(chunk, _enc, cb) { logText += chunk.toString(); cb(); } });
-  const reel = await startReel(config, createLogger('debug', sink));
+  const reel = await startReel(config, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink));
   return {
     reel, url: reel.url, dataDir, storageRoot, adminEmail: config.adminEmail, adminPassword,
     logs: () => logText,

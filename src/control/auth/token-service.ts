@@ -1,5 +1,6 @@
 import { SignJWT, jwtVerify } from 'jose';
 import type { Db, TokenRow } from '../../store/database.js';
+import { CompiledQueryCache } from '../../store/compiled-query-cache.js';
 import { newId, sha256Hex } from '../../shared/ids.js';
 import { BadRequestError, UnauthorizedError, notFound } from '../../shared/errors.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -23,6 +24,9 @@ export interface IssueTokenInput {
 
 interface VerifiedClaims { jti: string; expMs: number }
 
+type TokenAuthRow = Pick<TokenRow, 'id' | 'user_id' | 'organization_id' | 'type' | 'permissions' | 'secret_hash' | 'revoked_at' | 'expires_at' | 'last_used'>
+  & { email: string; role: string };
+
 /**
  * Personal API tokens. Tokens are ES256 JWTs whose `jti` names a row; the row holds only a hash of the JWT,
  * so a database leak reveals no usable token, and revoking the row stops the token on the next request.
@@ -32,7 +36,18 @@ export class TokenService {
   private readonly verified = new Map<string, VerifiedClaims>();
   private readonly maxCached = 10_000;
 
-  constructor(private readonly db: Db, private readonly keys: SigningKeys) {}
+  /** The token's row with its user and membership: read on every API request, so compiled once. */
+  private readonly tokenRow: CompiledQueryCache<[string], TokenAuthRow>;
+
+  constructor(private readonly db: Db, private readonly keys: SigningKeys) {
+    this.tokenRow = new CompiledQueryCache(db, (jti: string) => db.selectFrom('api_tokens')
+    .innerJoin('users', 'users.id', 'api_tokens.user_id')
+    .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'api_tokens.user_id')
+      .onRef('memberships.organization_id', '=', 'api_tokens.organization_id'))
+    .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.organization_id', 'api_tokens.type', 'api_tokens.permissions',
+      'api_tokens.secret_hash', 'api_tokens.revoked_at', 'api_tokens.expires_at', 'api_tokens.last_used', 'users.email', 'memberships.role'])
+    .where('api_tokens.id', '=', jti));
+  }
 
   async issue(input: IssueTokenInput): Promise<{ row: TokenRow; jwt: string }> {
     const now = Date.now();
@@ -63,14 +78,7 @@ export class TokenService {
   /** Resolves a presented token to its caller, or throws 401. Checks signature, expiry, revocation and membership. */
   async authenticate(jwt: string): Promise<Principal> {
     const claims = await this.verifySignature(jwt);
-    const row = await this.db.selectFrom('api_tokens')
-      .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'api_tokens.user_id')
-        .onRef('memberships.organization_id', '=', 'api_tokens.organization_id'))
-      .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.organization_id', 'api_tokens.type', 'api_tokens.permissions',
-        'api_tokens.secret_hash', 'api_tokens.revoked_at', 'api_tokens.expires_at', 'api_tokens.last_used', 'users.email', 'memberships.role'])
-      .where('api_tokens.id', '=', claims.jti)
-      .executeTakeFirst();
+    const [row] = await this.tokenRow.run(claims.jti);
     if (!row || row.revoked_at || row.secret_hash !== sha256Hex(jwt) || Date.parse(row.expires_at) <= Date.now()) {
       throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked');
     }

@@ -1,5 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { AssetRow, Db, DialectName } from '../../../store/database.js';
+import { CompiledQueryCache } from '../../../store/compiled-query-cache.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/log.js';
@@ -54,10 +55,17 @@ export class AssetService {
     private readonly dialect: DialectName,
     private readonly storage: StorageAccountService,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.byName = new CompiledQueryCache(db, (projectId: string, name: string) =>
+      db.selectFrom('assets').selectAll().where('project_id', '=', projectId).where('name', '=', name));
+  }
+
+  /** Asset by name: the most frequent read of the API, compiled once. */
+  private readonly byName: CompiledQueryCache<[string, string], AssetRow>;
 
   async find(projectId: string, name: string): Promise<AssetRow | undefined> {
-    return this.db.selectFrom('assets').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const [row] = await this.byName.run(projectId, name);
+    return row;
   }
 
   async get(projectId: string, name: string): Promise<AssetRow> {
