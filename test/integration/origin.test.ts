@@ -183,6 +183,7 @@ describe('origin: just-in-time packaging from MP4', () => {
     for (const [p, status] of cases) {
       const res = await request(`${server.url}${p}`);
       assert.equal(res.status, status, `${p}: ${res.body.toString().slice(0, 200)}`);
+      assert.equal(res.headers['access-control-allow-origin'], '*', 'errors carry CORS so players see the status');
       const body = JSON.parse(res.body.toString()) as { error: { code: string; detail: string } };
       assert.equal(typeof body.error.detail, 'string');
       assert.doesNotMatch(res.body.toString(), /\.ts:\d+/);

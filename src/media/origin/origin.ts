@@ -58,6 +58,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   const flights = new SingleFlight<string, CachedBody>();
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    // Errors carry CORS too: without it a browser player sees a 404/410 as an opaque network failure.
+    void reply.header('access-control-allow-origin', '*');
     const { locatorId } = req.params as { locatorId: string };
     const rest = (req.params as { '*': string })['*'];
     if (!guidPattern.test(locatorId)) throw new NotFoundError('NotFound', `Route ${req.method} ${req.url.split('?')[0]} not found`);
@@ -179,6 +181,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const allowed = crossSiteOrigins(endpoint.properties.crossSiteAccessPolicies);
     const origin = req.headers.origin;
     const value = allowed === '*' ? '*' : origin && allowed.includes(origin) ? origin : undefined;
+    if (!value) void reply.removeHeader('access-control-allow-origin');
     if (value) void reply.header('access-control-allow-origin', value).header('access-control-expose-headers', 'content-length, content-range, etag');
     if (value && value !== '*') void reply.header('vary', 'origin');
   }
