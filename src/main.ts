@@ -93,7 +93,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
     endpointHostName: (endpoint, project) => `${endpoint}-${project}.${streamingDomain()}`,
     registerMediaPlane: async (server) => registerOrigin(server, {
-      resolver: new PlaybackResolver(db), builder, streamingDomain, log,
+      resolver: new PlaybackResolver(db), builder, streamingDomain,
       segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
       openAsset: async (asset) => {
         const account = await storage.getById(asset.storage_account_id);

@@ -8,7 +8,7 @@ import { repoRoot } from './bench-child.js';
 export interface BenchEnvironment {
   date: string;
   commit: string;
-  /** True when the work tree had uncommitted changes: the commit alone does not name the code measured. */
+  /** True when src/ or bench/ had uncommitted or untracked files: the commit alone does not name the code measured. */
   dirty: boolean;
   node: string;
   cpu: string;
@@ -27,7 +27,7 @@ export function benchEnvironment(): BenchEnvironment {
   return {
     date: new Date().toISOString(),
     commit: git(['rev-parse', 'HEAD']) || 'unknown',
-    dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+    dirty: git(['status', '--porcelain', '--', 'src', 'bench', 'package-lock.json', ':(exclude)bench/results']) !== '',
     node: process.version,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cpuCount: os.cpus().length,

@@ -2,6 +2,7 @@
  * Benchmark child: a real Reel server (SQLite or a fresh PostgreSQL database) holding a seeded project.
  * Started by BenchChild as `node --import tsx bench/support/reel-server.ts <sqlite|postgres>`; answers:
  *   seed {count}  → { url, token, names, seedMs }   (first asset through the API, the rest straight into `assets`)
+ *   dbPids        → pids of the PostgreSQL backends serving this server (none on SQLite)
  *   cpu           → CPU ms used so far
  *   stop          → closes the server, drops the database, removes the data dir
  */
@@ -10,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { startReel, type RunningReel } from '../../src/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/shared/log.js';
@@ -137,6 +139,11 @@ async function main(): Promise<void> {
     seed: async (payload) => {
       reel ??= await startReel(config, createLogger(config.logLevel));
       return seed(reel, config.adminEmail, password, (payload as { count: number }).count);
+    },
+    dbPids: async () => {
+      if (!reel || dialect !== 'postgres') return [];
+      const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(reel.db);
+      return rows.map((r) => Number(r.pid));
     },
     stop: cleanup,
   });

@@ -23,6 +23,8 @@ export class UnauthorizedError extends ReelError { readonly status = 401; }
 export class ForbiddenError extends ReelError { readonly status = 403; }
 export class NotFoundError extends ReelError { readonly status = 404; }
 export class ConflictError extends ReelError { readonly status = 409; }
+/** Playback of a locator past its endTime (MK.IO's documented answer). */
+export class GoneError extends ReelError { readonly status = 410; }
 export class PreconditionFailedError extends ReelError { readonly status = 412; }
 export class RangeNotSatisfiableError extends ReelError { readonly status = 416; }
 export class TooManyRequestsError extends ReelError {

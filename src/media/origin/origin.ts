@@ -1,8 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
-import type { Logger } from '../../shared/log.js';
-import { ForbiddenError, NotFoundError, ReelError, UpstreamError } from '../../shared/errors.js';
+import { ForbiddenError, GoneError, NotFoundError, UpstreamError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
 import { policySchemes, type EnabledProtocols } from '../../shared/streaming-policies.js';
 import { assertBlobPath } from '../../storage/storage-paths.js';
@@ -31,7 +30,6 @@ export interface OriginDeps {
   /** The streaming domain, to read `{endpoint}-{project}` from the Host header. */
   streamingDomain: () => string;
   segmentCacheBytes: number;
-  log: Logger;
 }
 
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,7 +51,6 @@ interface CachedBody { body: Buffer; contentType: string }
  * segments are planned first and filled from ranged reads, and kept in a bounded cache.
  */
 export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
-  const log = deps.log.child({ component: 'origin' });
   const segments = new WeightedLru<string, CachedBody>(deps.segmentCacheBytes, (v) => v.body.length + 200);
   const flights = new SingleFlight<string, CachedBody>();
 
@@ -243,10 +240,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     return reply.send(isHead ? undefined : body);
   }
 
-  void log;
 }
-
-class GoneError extends ReelError { readonly status = 410; }
 
 function findTrack(p: BuiltPresentation, bitrate: number, name: string): PresentationTrack {
   const track = p.tracks.find((t) => t.bitrateBps === bitrate && t.name === name);
