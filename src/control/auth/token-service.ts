@@ -22,7 +22,7 @@ export interface IssueTokenInput {
   permissions?: PermissionMap | null;
 }
 
-interface VerifiedClaims { jti: string; expMs: number }
+interface VerifiedClaims { jti: string; expMs: number; hash: string }
 
 type TokenAuthRow = Pick<TokenRow, 'id' | 'user_id' | 'organization_id' | 'type' | 'permissions' | 'secret_hash' | 'revoked_at' | 'expires_at' | 'last_used'>
   & { email: string; role: string };
@@ -79,7 +79,7 @@ export class TokenService {
   async authenticate(jwt: string): Promise<Principal> {
     const claims = await this.verifySignature(jwt);
     const [row] = await this.tokenRow.run(claims.jti);
-    if (!row || row.revoked_at || row.secret_hash !== sha256Hex(jwt) || Date.parse(row.expires_at) <= Date.now()) {
+    if (!row || row.revoked_at || row.secret_hash !== claims.hash || Date.parse(row.expires_at) <= Date.now()) {
       throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked');
     }
     // lastUsed is a date in MK.IO: write it at most once a day per token, not on every request.
@@ -100,7 +100,7 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(jwt, this.keys.publicKey, { issuer, algorithms: ['ES256'] });
       if (typeof payload.jti !== 'string' || typeof payload.exp !== 'number') throw new Error('claims missing');
-      const claims = { jti: payload.jti, expMs: payload.exp * 1000 };
+      const claims = { jti: payload.jti, expMs: payload.exp * 1000, hash: sha256Hex(jwt) };
       if (this.verified.size >= this.maxCached) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.set(jwt, claims);
       return claims;
