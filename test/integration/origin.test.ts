@@ -110,6 +110,32 @@ describe('origin: just-in-time packaging from MP4', () => {
     assert.deepEqual(await frameHashes(joined), await frameHashes(path.join(ladder.dir, ladder.files[1])));
   });
 
+  it('offers side-loaded WebVTT subtitles in HLS and DASH', async () => {
+    const master = (await request(`${base}/manifest(format=m3u8-cmaf)`)).body.toString();
+    const media = /#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="sub_eng",LANGUAGE="en".*URI="([^"]+)"/.exec(master);
+    assert.ok(media, master);
+    assert.match(master, /SUBTITLES="subs"/);
+    const playlistUrl = `${base}/${media[1]}`;
+    const playlist = (await request(playlistUrl)).body.toString();
+    const uri = playlist.split('\n').find((l) => l && !l.startsWith('#')) as string;
+    const vtt = await request(new URL(uri, playlistUrl).toString());
+    assert.equal(vtt.status, 200);
+    assert.match(String(vtt.headers['content-type']), /text\/vtt/);
+    assert.match(vtt.body.toString(), /^WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n/);
+    assert.match(vtt.body.toString(), /Cue 3/);
+    const ts = (await request(`${base}/manifest(format=m3u8-aapl)`)).body.toString();
+    const tsUri = /TYPE=SUBTITLES.*URI="([^"]+)"/.exec(ts)![1];
+    const tsPlaylist = (await request(`${base}/${tsUri}`)).body.toString();
+    const tsVtt = await request(new URL(tsPlaylist.split('\n').find((l) => l && !l.startsWith('#')) as string, `${base}/${tsUri}`).toString());
+    assert.match(tsVtt.body.toString(), /X-TIMESTAMP-MAP=MPEGTS:900000,/);
+    const mpd = (await request(`${base}/manifest(format=mpd-time-cmaf)`)).body.toString();
+    const baseUrl = /<AdaptationSet[^>]*contentType="text" mimeType="text\/vtt" lang="en">[\s\S]*?<BaseURL>([^<]+)<\/BaseURL>/.exec(mpd);
+    assert.ok(baseUrl, mpd);
+    const dashVtt = await request(`${base}/${baseUrl[1].replace(/&amp;/g, '&')}`);
+    assert.equal(dashVtt.status, 200);
+    assert.doesNotMatch(dashVtt.body.toString(), /X-TIMESTAMP-MAP/);
+  });
+
   it('serves a structurally valid Smooth Streaming manifest', async () => {
     const res = await request(`${base}/manifest`);
     assert.equal(res.status, 200);

@@ -1,23 +1,23 @@
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
-import { ForbiddenError, GoneError, NotFoundError, UpstreamError } from '../../shared/errors.js';
+import { ForbiddenError, GoneError, MediaError, NotFoundError, UpstreamError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
 import { policySchemes, type EnabledProtocols } from '../../shared/streaming-policies.js';
 import { assertBlobPath } from '../../storage/storage-paths.js';
 import { parseRange } from '../../shared/http-range.js';
 import { parsePlaybackPath } from './playback-path.js';
 import type { PlaybackResolver, ResolvedLocator, EndpointView } from './playback-resolver.js';
-import type { AssetLocation, BuiltPresentation, PresentationBuilder } from './presentation-builder.js';
+import { readRange, type AssetLocation, type BuiltPresentation, type PresentationBuilder } from './presentation-builder.js';
 import { fillPlan, readSourceRanges } from './read-plan.js';
 import { isAllowedAddress } from './ip-allow.js';
 import { crossSiteOrigins } from './cross-site.js';
-import type { PresentationTrack } from '../packager/model/presentation.js';
+import { textTrackBitrateBps, type PresentationTrack, type SidecarTextTrack } from '../packager/model/presentation.js';
 import type { TrackSegment } from '../packager/model/segment.js';
 import { buildInitSegment } from '../packager/mux/fmp4/init-segment.js';
 import { planMediaSegment } from '../packager/mux/fmp4/media-segment.js';
 import { muxTsSegment } from '../packager/mux/ts/ts-muxer.js';
-import { hlsMasterPlaylist, hlsMediaPlaylist } from '../packager/mux/manifest/hls.js';
+import { hlsMasterPlaylist, hlsMediaPlaylist, hlsTextPlaylist } from '../packager/mux/manifest/hls.js';
 import { dashMpd } from '../packager/mux/manifest/dash.js';
 import { smoothManifest } from '../packager/mux/manifest/smooth.js';
 import { createManifestContext, type ManifestFormat } from '../packager/mux/manifest/manifest-context.js';
@@ -89,12 +89,19 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
         return sendManifest(req, reply, text, manifestTypes[format], presentation, manifestAge, isHead);
       }
       case 'media-playlist': {
-        const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
         const ctx = createManifestContext(format, request.request.options);
+        const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
+        if (text) return sendManifest(req, reply, hlsTextPlaylist(presentation, text.name, ctx), manifestTypes[format], presentation, manifestAge, isHead);
+        const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
         return sendManifest(req, reply, hlsMediaPlaylist(presentation, track, ctx), manifestTypes[format], presentation, manifestAge, isHead);
       }
       case 'fragment': {
         const { start } = request.request;
+        const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
+        if (text) {
+          if (start !== 0) throw new NotFoundError('FragmentNotFound', `Subtitles '${text.name}' are one fragment starting at 0`);
+          return sendText(req, reply, loc, presentation, text.sourceFile, format, segmentAge, isHead);
+        }
         const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
         const etag = `"${presentation.etag.slice(1, -1)}-${track.bitrateBps}-${start}-${format === 'm3u8-aapl' ? 'ts' : format === 'mpd-time-csf' ? 'csf' : 'cmaf'}"`;
         void reply.header('etag', etag).header('last-modified', lastModified(presentation))
@@ -218,6 +225,27 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     return { body: await fillPlan(loc, blob, plan), contentType: mime };
   }
 
+  /**
+   * A side-loaded WebVTT file. HLS needs X-TIMESTAMP-MAP to place cues on the media timeline: MPEG-TS
+   * segments start at PTS 900000 (10 s, the TS muxer's offset), CMAF at 0.
+   */
+  async function sendText(req: FastifyRequest, reply: FastifyReply, loc: AssetLocation, presentation: BuiltPresentation, file: string, format: ManifestFormat, maxAge: number, isHead: boolean) {
+    const info = presentation.files.get(file);
+    if (!info) throw new NotFoundError('NotFound', `Subtitle file '${file}' not found`);
+    const etag = `"${presentation.etag.slice(1, -1)}-vtt-${hashText(`${file}:${info.etag}:${format}`)}"`;
+    void reply.header('etag', etag).header('last-modified', info.lastModified.toUTCString()).header('cache-control', `public, max-age=${maxAge}`);
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    if (info.size > 16 * 1024 * 1024) throw new MediaError(422, 'SubtitlesTooLarge', `Subtitle file '${file}' is larger than 16 MiB`);
+    let text = info.size === 0 ? '' : Buffer.from(await readRange(loc, loc.prefix ? `${loc.prefix}/${file}` : file, 0, info.size)).toString('utf8');
+    if (format === 'm3u8-cmaf' || format === 'm3u8-aapl') {
+      const map = `X-TIMESTAMP-MAP=MPEGTS:${format === 'm3u8-aapl' ? 900000 : 0},LOCAL:00:00:00.000`;
+      text = /^\uFEFF?WEBVTT[^\n]*\n/.test(text) ? text.replace(/^(\uFEFF?WEBVTT[^\n]*\n)/, `$1${map}\n`) : `WEBVTT\n${map}\n\n${text}`;
+    }
+    const body = Buffer.from(text, 'utf8');
+    void reply.header('content-type', 'text/vtt; charset=utf-8').header('content-length', String(body.length));
+    return reply.send(isHead ? undefined : body);
+  }
+
   function requireProtocol(clear: EnabledProtocols | undefined, protocol: keyof EnabledProtocols, resolved: ResolvedLocator): void {
     if (clear?.[protocol]) return;
     const encrypted = policySchemes(resolved.policyProperties).some((s) => s.scheme !== 'NoEncryption' && s.protocols[protocol]);
@@ -240,6 +268,10 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     return reply.send(isHead ? undefined : body);
   }
 
+}
+
+function findTextTrack(p: BuiltPresentation, bitrate: number, name: string): SidecarTextTrack | undefined {
+  return bitrate === textTrackBitrateBps ? p.textTracks?.find((t) => t.name === name) : undefined;
 }
 
 function findTrack(p: BuiltPresentation, bitrate: number, name: string): PresentationTrack {

@@ -4,7 +4,7 @@ import { isMp4Name, synthesizedManifestName } from '../../shared/asset-layout.js
 import { MediaError, NotFoundError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
 import type { MediaIndex, TrackIndex, TrackKind } from '../packager/model/media-index.js';
-import type { Presentation, PresentationTrack } from '../packager/model/presentation.js';
+import type { Presentation, PresentationTrack, SidecarTextTrack } from '../packager/model/presentation.js';
 import { readMp4Index } from '../packager/parse/mp4/read-mp4-index.js';
 import { segmentTracks } from '../packager/model/segmenter.js';
 
@@ -71,7 +71,7 @@ export class PresentationBuilder {
     const listing = await loc.store.list(loc.container, loc.prefix);
     const strip = loc.prefix ? loc.prefix.length + 1 : 0;
     const files = new Map(listing.blobs.map((b) => [b.name.slice(strip), b]));
-    const entries = await this.entries(loc, files, manifestName);
+    const { entries, text } = await this.entries(loc, files, manifestName);
     if (entries.length === 0) throw new MediaError(404, 'NoStreamableTracks', `Server manifest '${manifestName}.ism' names no playable track`);
 
     const tracks: PresentationTrack[] = [];
@@ -101,11 +101,12 @@ export class PresentationBuilder {
     const durationSec = Math.max(...tracks.map((t) => t.track.durationTicks / t.track.timescale));
     const used = [...new Set(tracks.map((t) => t.sourceFile))].sort();
     const etag = `"${hash(used.map((f) => `${f}:${files.get(f)?.etag}`).join('|'))}"`;
-    return { durationSec, targetSegmentSec: this.options.segmentDurationSec, tracks, files, etag };
+    const textTracks = sidecarTextTracks(text.filter((t) => files.has(t.src)));
+    return { durationSec, targetSegmentSec: this.options.segmentDurationSec, tracks, textTracks, files, etag };
   }
 
   /** The renditions: from `{name}.ism`, or every track of every MP4 when the container has no `.ism`. */
-  private async entries(loc: AssetLocation, files: Map<string, BlobInfo>, manifestName: string): Promise<Entry[]> {
+  private async entries(loc: AssetLocation, files: Map<string, BlobInfo>, manifestName: string): Promise<{ entries: Entry[]; text: Entry[] }> {
     const ismName = `${manifestName}.ism`;
     const ism = [...files.keys()].find((n) => n.toLowerCase() === ismName.toLowerCase());
     if (ism) {
@@ -125,7 +126,8 @@ export class PresentationBuilder {
           out.push({ kind: kind === 'textstream' ? 'text' : kind, src: item.src, bitrate, language: item.systemLanguage, trackId, trackName: item.trackName });
         }
       }
-      return out.filter((e) => e.kind !== 'text');
+      // Text from the .ism is served when it is a side-loaded WebVTT file; text inside MP4s is not yet.
+      return { entries: out.filter((e) => e.kind !== 'text'), text: out.filter((e) => e.kind === 'text' && /\.vtt$/i.test(e.src)) };
     }
     const hasIsm = [...files.keys()].some((n) => /\.ism$/i.test(n));
     if (hasIsm || manifestName !== synthesizedManifestName) throw new NotFoundError('NotFound', `Server manifest '${ismName}' not found`);
@@ -135,7 +137,9 @@ export class PresentationBuilder {
       const index = await this.index(loc, name, info);
       for (const t of index.tracks) if (t.kind !== 'text') out.push({ kind: t.kind, src: name, trackId: t.trackId });
     }
-    return out;
+    const text = [...files.keys()].filter((n) => /\.vtt$/i.test(n)).sort()
+      .map((src): Entry => ({ kind: 'text', src, language: /[._-]([a-z]{3})\.vtt$/i.exec(src)?.[1]?.toLowerCase() }));
+    return { entries: out, text };
   }
 
   /** The MP4 index of one file version, parsed once and shared by concurrent requests. */
@@ -149,6 +153,19 @@ export class PresentationBuilder {
       return index;
     }) as Promise<MediaIndex>;
   }
+}
+
+/** Names side-loaded subtitles uniquely (`sub_eng`, `sub_eng_2`…) unless the `.ism` named them. */
+function sidecarTextTracks(entries: Entry[]): SidecarTextTrack[] {
+  const seen = new Set<string>();
+  return entries.map((e) => {
+    const language = e.language ?? 'und';
+    const base = (e.trackName ?? `sub_${language}`).replace(/[^A-Za-z0-9_.-]/g, '_');
+    let name = base;
+    for (let n = 2; seen.has(name); n++) name = `${base}_${n}`;
+    seen.add(name);
+    return { name, language, sourceFile: e.src };
+  });
 }
 
 function defaultTrackName(track: TrackIndex): string {

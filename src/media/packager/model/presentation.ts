@@ -22,12 +22,30 @@ export interface PresentationTrack {
   segments: TrackSegment[];
 }
 
+/**
+ * A side-loaded subtitle file (WebVTT next to the media, as AMS assets carry them). It is offered whole, as
+ * one segment, with the HLS/DASH text plumbing around it.
+ */
+export interface SidecarTextTrack {
+  /** Name used in URLs, unique among text tracks. */
+  name: string;
+  /** ISO 639-2 language, `und` when unknown. */
+  language: string;
+  /** Source file name inside the asset. */
+  sourceFile: string;
+}
+
+/** The `QualityLevels(…)` value of text tracks in URLs (they have no meaningful bitrate). */
+export const textTrackBitrateBps = 1000;
+
 export interface Presentation {
   /** Duration of the presentation, seconds. */
   durationSec: number;
   /** Target segment duration used to cut, seconds. */
   targetSegmentSec: number;
   tracks: PresentationTrack[];
+  /** Side-loaded WebVTT subtitles; absent or empty when the asset has none. */
+  textTracks?: SidecarTextTrack[];
 }
 
 export const presentationKinds: readonly TrackKind[] = ['video', 'audio', 'text'];

@@ -19,12 +19,13 @@
  *   then equals its `S@t`.
  */
 import { InternalError } from '../../../../shared/errors.js';
-import type { Presentation, PresentationTrack } from '../../model/presentation.js';
+import { textTrackBitrateBps, type Presentation, type PresentationTrack } from '../../model/presentation.js';
 import {
   dashInitializationTemplate,
   dashMediaTemplate,
   escapeXml,
   languageTag,
+  textTrackUrls,
   type ManifestContext,
 } from './manifest-context.js';
 
@@ -219,6 +220,18 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
     const isMainAudio = group.kind === 'audio' && !mainAudioWritten;
     if (isMainAudio) mainAudioWritten = true;
     writeAdaptationSet(group, id++, isMainAudio, ctx, out);
+  }
+  for (const t of p.textTracks ?? []) {
+    // Side-loaded WebVTT: the whole file as the Representation's BaseURL (DASH-IF IOP §6.4.5).
+    const lang = languageTag(t.language);
+    out.push(
+      `    <AdaptationSet id="${id++}" contentType="text" mimeType="text/vtt"${lang ? ` lang="${escapeXml(lang)}"` : ''}>`,
+      `      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"/>`,
+      `      <Representation id="${escapeXml(`text_${t.name}`)}" bandwidth="${textTrackBitrateBps}">`,
+      `        <BaseURL>${escapeXml(textTrackUrls(t.name, ctx).file)}</BaseURL>`,
+      '      </Representation>',
+      '    </AdaptationSet>',
+    );
   }
   out.push('  </Period>', '</MPD>', '');
   return out.join('\n');

@@ -23,7 +23,7 @@
  */
 import { InternalError } from '../../../../shared/errors.js';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
-import { fragmentName, languageTag, mediaPlaylistUrl, type ManifestContext } from './manifest-context.js';
+import { fragmentName, languageTag, mediaPlaylistUrl, textTrackUrls, type ManifestContext } from './manifest-context.js';
 
 /** HLS renditions are grouped by codec: a variant may only reference audio its CODECS attribute names. */
 interface AudioGroup {
@@ -104,12 +104,28 @@ function mediaLines(groups: AudioGroup[], ctx: ManifestContext): string[] {
   return lines;
 }
 
+const subtitleGroup = 'subs';
+
+/** WebVTT subtitle renditions (RFC 8216 §4.3.4.1); each variant then names the group with `SUBTITLES=`. */
+function subtitleLines(p: Presentation, ctx: ManifestContext): string[] {
+  return (p.textTracks ?? []).map((t) => {
+    const lang = languageTag(t.language);
+    return `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(subtitleGroup)},NAME=${quoted(t.name)}` +
+      `${lang ? `,LANGUAGE=${quoted(lang)}` : ''},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=${quoted(textTrackUrls(t.name, ctx).playlist)}`;
+  });
+}
+
 /**
- * Subtitle renditions (`TYPE=SUBTITLES`, WebVTT) go here, with a `SUBTITLES=` attribute on each variant, once
- * text tracks reach the presentation (the presentation builder drops them today).
+ * The playlist of one side-loaded subtitle file: the whole file as one segment. Its EXTINF is the
+ * presentation's duration, longer than the shared target duration; players accept that for subtitles.
  */
-function subtitleLines(): string[] {
-  return [];
+export function hlsTextPlaylist(p: Presentation, name: string, ctx: ManifestContext): string {
+  const seconds = Math.max(0.001, p.durationSec);
+  return [
+    '#EXTM3U', `#EXT-X-VERSION:${hlsVersion(ctx)}`, `#EXT-X-TARGETDURATION:${Math.ceil(seconds)}`, '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD', `#EXTINF:${seconds.toFixed(3)},`, textTrackUrls(name, ctx).file.replace(/^QualityLevels\(\d+\)\//, ''),
+    '#EXT-X-ENDLIST', '',
+  ].join('\n');
 }
 
 function videoVariants(p: Presentation, groups: AudioGroup[], ctx: ManifestContext): Variant[] {
@@ -128,6 +144,7 @@ function videoVariants(p: Presentation, groups: AudioGroup[], ctx: ManifestConte
       const codecs = group ? `${t.track.codecs},${group.codecs}` : t.track.codecs;
       let attributes = `BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${averageBandwidth},CODECS=${quoted(codecs)}${common}`;
       if (group) attributes += `,AUDIO=${quoted(group.id)}`;
+      if (p.textTracks?.length) attributes += `,SUBTITLES=${quoted(subtitleGroup)}`;
       variants.push({ bandwidth, averageBandwidth, attributes, uri, videoBitrateBps: t.bitrateBps, height: video?.height ?? 0 });
     }
   }
@@ -172,7 +189,7 @@ function putFirstQualityFirst(variants: Variant[], bitrateBps: number): void {
 export function hlsMasterPlaylist(p: Presentation, ctx: ManifestContext): string {
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${hlsVersion(ctx)}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   const groups = audioGroups(p);
-  lines.push(...mediaLines(groups, ctx), ...subtitleLines());
+  lines.push(...mediaLines(groups, ctx), ...subtitleLines(p, ctx));
   const variants = videoVariants(p, groups, ctx);
   if (ctx.firstQualityBitrateBps !== undefined) putFirstQualityFirst(variants, ctx.firstQualityBitrateBps);
   // Without video the audio-only variants are all there is, whatever audio-only= says.

@@ -17,6 +17,7 @@
  * parentheses of every child URL, so a segment request carries everything needed to serve it statelessly.
  */
 import { BadRequestError } from '../../../../shared/errors.js';
+import { textTrackBitrateBps } from '../../model/presentation.js';
 import type { PresentationTrack } from '../../model/presentation.js';
 
 /** The packaging a manifest and its segments use; `smooth` is a playback URL without `format=`. */
@@ -255,6 +256,15 @@ export function fragmentUrl(track: PresentationTrack, start: number | 'i', ctx: 
   return `QualityLevels(${track.bitrateBps})/${fragmentName(track, start, ctx)}`;
 }
 
+/** The URLs of a side-loaded subtitle file: its HLS playlist and the file itself, relative to `{manifestName}.ism/`. */
+export function textTrackUrls(name: string, ctx: ManifestContext): { playlist: string; file: string } {
+  const level = `QualityLevels(${textTrackBitrateBps})`;
+  return {
+    playlist: `${level}/Manifest(${encodeURIComponent(name)}${optionTail(ctx)})`,
+    file: `${level}/Fragments(${encodeURIComponent(name)}=0${optionTail(ctx)}).vtt`,
+  };
+}
+
 /** An HLS media playlist URL relative to `{manifestName}.ism/`: `QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)`. */
 export function mediaPlaylistUrl(track: PresentationTrack, ctx: ManifestContext): string {
   return `QualityLevels(${track.bitrateBps})/Manifest(${encodeTrackName(track.name)}${optionTail(ctx)})`;
@@ -307,8 +317,8 @@ function splitQualityLevels(path: string): { bitrate: number; rest: string } | u
 export function parseFragmentPath(path: string): FragmentRequest | undefined {
   const ql = splitQualityLevels(path);
   if (!ql || !/^Fragments\(/i.test(ql.rest)) return undefined;
-  // HLS playlists add a file extension (.mp4/.m4s/.ts) for ffmpeg's sake; it carries no meaning.
-  const m = /^Fragments\(([^,()=/]+)=([^,()=/]*)(?:,([^()/]*))?\)(?:\.(?:m4s|mp4|ts))?$/i.exec(ql.rest);
+  // HLS playlists add a file extension (.mp4/.m4s/.ts/.vtt) for ffmpeg's sake; it carries no meaning.
+  const m = /^Fragments\(([^,()=/]+)=([^,()=/]*)(?:,([^()/]*))?\)(?:\.(?:m4s|mp4|ts|vtt))?$/i.exec(ql.rest);
   if (!m) throw badPath(path, 'expected Fragments({trackName}={start}|i[,options])');
   let start: number | 'init';
   if (m[2] === 'i') start = 'init';
