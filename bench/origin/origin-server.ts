@@ -1,0 +1,65 @@
+/**
+ * Benchmark child: a real Reel server (SQLite, `REEL_LOG_LEVEL=warn`) whose Local storage roots include the
+ * benchmark's media store. Started by BenchChild as `node --import tsx bench/origin/origin-server.ts`; answers:
+ *   start {storeDir, segmentCacheMb?} → { url, token }   (token: signed in as the admin, as a user does)
+ *   heap                               → process.memoryUsage() after a full GC (needs --expose-gc; else without GC)
+ *   cpu / memory                       → built in (bench-child.ts)
+ *   stop                               → closes the server, removes its data dir
+ * Assets, the storage account and locators are created by the parent through the API.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startReel, type RunningReel } from '../../src/main.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/shared/log.js';
+import { answerParent } from '../support/bench-child.js';
+
+export interface OriginStartOptions {
+  storeDir: string;
+  /** REEL_SEGMENT_CACHE_MB; the server's default when absent. */
+  segmentCacheMb?: number;
+}
+
+export interface StartedOrigin {
+  url: string;
+  token: string;
+}
+
+async function expect(res: Response, status: number, what: string): Promise<Response> {
+  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} (expected ${status}): ${await res.text()}`);
+  return res;
+}
+
+let reel: RunningReel | undefined;
+let dataDir: string | undefined;
+
+answerParent({
+  start: async (payload) => {
+    const options = payload as OriginStartOptions;
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-origin-bench-'));
+    const password = crypto.randomBytes(12).toString('base64url');
+    const config = loadConfig({
+      PORT: '0', HOST: '127.0.0.1', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: password, REEL_LOG_LEVEL: 'warn',
+      REEL_LOCAL_STORAGE_ROOTS: `${path.join(dataDir, 'storage')}:${options.storeDir}`,
+      ...(options.segmentCacheMb !== undefined ? { REEL_SEGMENT_CACHE_MB: String(options.segmentCacheMb) } : {}),
+    });
+    reel = await startReel(config, createLogger(config.logLevel));
+    const login = await expect(await fetch(`${reel.url}/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: config.adminEmail, password }),
+    }), 200, 'login');
+    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const { token } = (await (await expect(await fetch(`${reel.url}/auth/token/`, { headers: { cookie } }), 200, 'token')).json()) as { token: string };
+    const started: StartedOrigin = { url: reel.url, token };
+    return started;
+  },
+  heap: async () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage();
+  },
+  stop: async () => {
+    await reel?.close().catch((err: unknown) => process.stderr.write(`reel close failed: ${String(err)}\n`));
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  },
+});
