@@ -11,7 +11,7 @@
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_DURATION_S (10), BENCH_WARMUP_S (2),
  * BENCH_DIALECTS (sqlite,postgres), BENCH_SCENARIOS (all), BENCH_ASSETS (10000), BENCH_PROFILE (a directory:
  * CPU-profile the Reel process; nothing is recorded then), BENCH_MAX_OTHER_CPU (0.25 cores), BENCH_RETRIES (2),
- * BENCH_QUIET_WAIT_S (120; 0 = never wait). Results: stdout table + bench/results/api.jsonl.
+ * BENCH_QUIET_WAIT_S (120; 0 = never wait), BENCH_RECORD (1; 0 = print only). Results: stdout table + bench/results/api.jsonl.
  */
 import { BenchChild } from '../support/bench-child.js';
 import { appendResult, benchEnvironment, formatTable } from '../support/bench-results.js';
@@ -29,8 +29,8 @@ const settings = {
   warmupSec: Number(env('BENCH_WARMUP_S', '2')),
   dialects: env('BENCH_DIALECTS', 'sqlite,postgres').split(',').map((d) => d.trim()) as BenchDialect[],
   scenarios: env('BENCH_SCENARIOS', 'asset-get,asset-list-1000,asset-list-1000-sequential').split(',').map((d) => d.trim()),
-  /** A profiled server is slower: its numbers are not recorded. */
-  record: !process.env.BENCH_PROFILE,
+  /** BENCH_RECORD=0 for trial runs; a profiled server is slower, so its numbers are never recorded. */
+  record: env('BENCH_RECORD', '1') !== '0' && !process.env.BENCH_PROFILE,
   /** A round during which other processes used more than this many cores is repeated (see machine-load.ts). */
   maxForeignCores: Number(env('BENCH_MAX_OTHER_CPU', '0.25')),
   retries: Number(env('BENCH_RETRIES', '2')),
@@ -72,6 +72,7 @@ interface Summary {
   /** Over every response of every round. */
   p50Ms: number;
   p99Ms: number;
+  maxMs: number;
   requests: number;
   /** CPU the server process used during the measured rounds, in cores (2 = both cores of this machine). */
   serverCores: number;
@@ -105,6 +106,7 @@ function summarize(runs: Run[]): Summary {
     reqPerSecRounds: runs.map((r) => round(r.reqPerSec, 1)),
     p50Ms: quantile(all, 0.5),
     p99Ms: quantile(all, 0.99),
+    maxMs: all.length > 0 ? all[all.length - 1] : NaN,
     requests: total,
     serverCores: median(runs.map((r) => r.serverCores)),
     loadgenCores: Math.max(...runs.map((r) => r.loadgenCores)),
@@ -115,7 +117,7 @@ function summarize(runs: Run[]): Summary {
 /** Reads every page through the API (this also proves the seed and the nextLink chain), and the GET bodies. */
 function rounded(x: Summary) {
   return {
-    ...x, reqPerSec: round(x.reqPerSec, 1), p50Ms: round(x.p50Ms, 3), p99Ms: round(x.p99Ms, 3),
+    ...x, reqPerSec: round(x.reqPerSec, 1), p50Ms: round(x.p50Ms, 3), p99Ms: round(x.p99Ms, 3), maxMs: round(x.maxMs, 1),
     serverCores: round(x.serverCores), loadgenCores: round(x.loadgenCores), otherCores: x.otherCores === null ? null : round(x.otherCores),
   };
 }
@@ -232,7 +234,7 @@ async function benchDialect(dialect: BenchDialect, environment: ReturnType<typeo
       });
       rows.push([
         dialect, scenario.name, String(scenario.connections),
-        round(s.reqPerSec, 0).toFixed(0), s.p50Ms.toFixed(2), s.p99Ms.toFixed(2),
+        round(s.reqPerSec, 0).toFixed(0), s.p50Ms.toFixed(2), s.p99Ms.toFixed(2), s.maxMs.toFixed(0),
         round(p.reqPerSec, 0).toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2),
         `${(s.reqPerSec / p.reqPerSec).toFixed(2)}×`, `${(s.p99Ms / p.p99Ms).toFixed(2)}×`,
         s.serverCores.toFixed(2), s.loadgenCores.toFixed(2),
@@ -252,7 +254,7 @@ async function main(): Promise<void> {
   say(`${settings.rounds} rounds × ${settings.durationSec} s per side after a ${settings.warmupSec} s warm-up; ${settings.assets} assets`);
   say(`a round is repeated (up to ${settings.retries}×) when other processes use more than ${settings.maxForeignCores} cores during it`);
   const rows: string[][] = [[
-    'dialect', 'scenario', 'conns', 'Reel req/s', 'p50 ms', 'p99 ms', 'bare req/s', 'p50 ms', 'p99 ms',
+    'dialect', 'scenario', 'conns', 'Reel req/s', 'p50 ms', 'p99 ms', 'max ms', 'bare req/s', 'p50 ms', 'p99 ms',
     'req/s ratio (↑)', 'p99 ratio (↓)', 'Reel CPU', 'gen CPU', 'other CPU', 'aim',
   ]];
   for (const dialect of settings.dialects) rows.push(...await benchDialect(dialect, environment));

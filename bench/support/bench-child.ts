@@ -81,17 +81,14 @@ export type Handlers = Record<string, (payload: unknown) => unknown>;
 
 /**
  * Child side: answers the parent's calls with `handlers`. `cpu` and `memory` are built in; `stop` runs the given handler
- * (if any), replies, then exits. A lost parent also ends the child, after the same cleanup.
+ * (if any), replies, then exits. A lost parent, SIGINT or SIGTERM also end the child, after the same cleanup.
  */
 export function answerParent(handlers: Handlers): void {
   if (!process.send) throw new Error('this file is a benchmark child process: start it through BenchChild');
   const send = (m: Reply) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await handlers.stop?.(undefined);
-  };
+  // One cleanup however many ways the end arrives (stop call, lost parent, signals): all wait for it.
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= Promise.resolve().then(() => handlers.stop?.(undefined)).then(() => undefined));
   process.on('message', async (m: { id: number; type: string; payload: unknown }) => {
     try {
       if (m.type === 'cpu') {
@@ -115,4 +112,10 @@ export function answerParent(handlers: Handlers): void {
   process.on('disconnect', () => {
     void stop().finally(() => process.exit(1));
   });
+  // Ctrl-C reaches the whole process group: clean up (drop the database, remove the data dir) before going.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stop().finally(() => process.exit(130));
+    });
+  }
 }

@@ -8,6 +8,8 @@ export interface LoadOptions {
   connections: number;
   durationSec: number;
   headers?: Record<string, string>;
+  /** Seconds before autocannon gives up on one response (default 60: tails of seconds are results, not errors). */
+  timeoutSec?: number;
 }
 
 export interface LoadResult {
@@ -35,6 +37,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       connections: options.connections,
       duration: options.durationSec,
       headers: options.headers,
+      timeout: options.timeoutSec ?? 60,
       // Static per-connection request lists (pre-encoded once), so varying the path costs the generator nothing.
       setupClient: (c) => {
         const mine = options.paths.filter((_, i) => i % options.connections === client % options.connections);
