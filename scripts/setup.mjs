@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const forTests = process.argv.includes('--test');
+const forBench = process.argv.includes('--bench');
 const say = (msg) => process.stderr.write(`[setup] ${msg}\n`);
 
 function run(cmd, args, opts = {}) {
@@ -31,6 +32,8 @@ if (!fs.existsSync(installed) || fs.statSync(installed).mtimeMs < fs.statSync(lo
 const wanted = [];
 if (!has('ffmpeg') || !has('ffprobe')) wanted.push('ffmpeg');
 if (forTests && !fs.existsSync('/usr/bin/chromium')) wanted.push('chromium');
+// The origin benchmark's load generator (one C thread moves GB/s; autocannon measures itself at these sizes).
+if (forBench && !has('wrk')) wanted.push('wrk');
 if (wanted.length > 0) {
   if (process.getuid?.() !== 0 || !has('apt-get')) {
     say(`missing Debian packages: ${wanted.join(' ')}; install them (apt-get install ${wanted.join(' ')}) and retry`);

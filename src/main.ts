@@ -9,10 +9,8 @@ import { randomSecret } from './shared/ids.js';
 import { SecretBox } from './shared/secret-box.js';
 import { openDatabase, type Db } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
-import type { BlobStoreFactory } from './storage/blob-store.js';
+import type { BlobStore, BlobStoreFactory } from './storage/blob-store.js';
 import { LocalBlobStore } from './storage/drivers/local.js';
-import { AzureBlobStore } from './storage/drivers/azure.js';
-import { S3BlobStore } from './storage/drivers/s3.js';
 import { AccountService } from './control/auth/account-service.js';
 import { TokenService } from './control/auth/token-service.js';
 import { SessionService } from './control/auth/session-service.js';
@@ -47,11 +45,17 @@ function secretKeyFor(config: Config): string {
 
 /** The one place that names concrete drivers. */
 function blobStoreFactory(config: Config): BlobStoreFactory {
-  return (spec) => {
+  return async (spec) => {
     switch (spec.type) {
       case 'Local': return new LocalBlobStore({ path: spec.config.path, allowedRoots: config.localStorageRoots });
-      case 'Microsoft.Storage': return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken });
-      case 'AWS.S3': return new S3BlobStore({ ...spec.config, ...spec.secret });
+      case 'Microsoft.Storage': {
+        const { AzureBlobStore } = await import('./storage/drivers/azure.js');
+        return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken });
+      }
+      case 'AWS.S3': {
+        const { S3BlobStore } = await import('./storage/drivers/s3.js');
+        return new S3BlobStore({ ...spec.config, ...spec.secret });
+      }
     }
   };
 }
@@ -83,6 +87,21 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
 
   let listenUrl = '';
   const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
+  // Playback opens an asset's storage on every request: keep the driver for the resolver's 2 s, like locators.
+  const accountStores = new Map<string, { at: number; store: Promise<BlobStore> }>();
+  const openAccountStore = (accountId: string): Promise<BlobStore> => {
+    const hit = accountStores.get(accountId);
+    if (hit && Date.now() - hit.at < 2000) return hit.store;
+    const store = (async () => {
+      const account = await storage.getById(accountId);
+      if (!account) throw new NotFoundError('StorageAccountNotFound', 'The asset\'s storage account was not found');
+      return storage.storeFor(account);
+    })();
+    store.catch(() => accountStores.delete(accountId));
+    if (accountStores.size > 1000) accountStores.clear();
+    accountStores.set(accountId, { at: Date.now(), store });
+    return store;
+  };
   const builder = new PresentationBuilder({ segmentDurationSec: config.segmentDurationSec, indexCacheBytes: config.indexCacheMb * 1024 * 1024, presentationTtlMs: 30_000 });
   const app = await buildControlPlane({
     log, db, dialect, accounts, tokens, sessions, keys, storage,
@@ -96,9 +115,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
       resolver: new PlaybackResolver(db), builder, streamingDomain,
       segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
       openAsset: async (asset) => {
-        const account = await storage.getById(asset.storage_account_id);
-        if (!account) throw new NotFoundError('StorageAccountNotFound', 'The asset\'s storage account was not found');
-        return { accountId: account.row.id, store: await storage.storeFor(account), container: asset.container, prefix: asset.sub_path ?? '' };
+        const store = await openAccountStore(asset.storage_account_id);
+        return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
       },
     }),
   });

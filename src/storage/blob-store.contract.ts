@@ -149,6 +149,35 @@ export function describeBlobStoreContract(
         }
       });
 
+      it('reads ranges straight into a caller buffer (readInto)', async () => {
+        for (const range of [{ offset: 0, length: 1 }, { offset: 8 * MiB - 7, length: 20 }, { offset: 13 * MiB + 5, length: 2 * MiB }]) {
+          const target = Buffer.alloc(range.length + 8, 0xee);
+          const n = await store.readInto(main, blob, range.offset, target.subarray(4, 4 + range.length));
+          assert.equal(n, range.length);
+          assert.ok(target.subarray(4, 4 + range.length).equals(bytesAt(range.offset, range.length)), `range ${range.offset}+${range.length}`);
+          assert.ok(target.subarray(0, 4).every((b) => b === 0xee) && target.subarray(4 + range.length).every((b) => b === 0xee), 'bytes around the target untouched');
+        }
+        const tail = Buffer.alloc(100);
+        assert.equal(await store.readInto(main, blob, bigSize - 10, tail), 10);
+        assert.ok(tail.subarray(0, 10).equals(bytesAt(bigSize - 10, 10)));
+        await assert.rejects(store.readInto(main, blob, bigSize, Buffer.alloc(1)), RangeNotSatisfiableError);
+        await assert.rejects(store.readInto(main, 'no/such/blob.txt', 0, Buffer.alloc(1)), NotFoundError);
+      });
+
+      it('sees a rewritten blob through readInto', async () => {
+        const name = `${blob}.rewritten`;
+        await store.write(main, name, text('first version'));
+        const a = Buffer.alloc(5);
+        await store.readInto(main, name, 0, a);
+        assert.equal(a.toString(), 'first');
+        await store.write(main, name, text('again, second'));
+        const b = Buffer.alloc(5);
+        await store.readInto(main, name, 0, b);
+        assert.equal(b.toString(), 'again');
+        await store.delete(main, name);
+        await assert.rejects(store.readInto(main, name, 0, Buffer.alloc(1)), NotFoundError);
+      });
+
       it('stops downloading when the reader gives up early', async () => {
         // More early exits than an HTTP agent has sockets: leaked downloads would hang here.
         for (let i = 0; i < 60; i++) {

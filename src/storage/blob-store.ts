@@ -22,6 +22,16 @@ export interface ByteRange { offset: number; length: number }
 
 export interface WriteOptions { contentType?: string; signal?: AbortSignal }
 
+export interface ReadIntoOptions {
+  /**
+   * The version the caller's index was built from (a `BlobInfo.etag`). Drivers that keep files open check it,
+   * so bytes of a replaced file never land in a segment planned from the old one; a mismatch that persists
+   * after reopening throws `PreconditionFailedError`.
+   */
+  etag?: string;
+  signal?: AbortSignal;
+}
+
 /**
  * Where asset files live. One interface for local disk, Azure Blob and S3; callers never see a driver's
  * own errors: drivers throw `NotFoundError` for a missing container or blob, `BadRequestError` for an
@@ -54,6 +64,13 @@ export interface BlobStore {
    */
   read(container: string, name: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
   /**
+   * Copies the bytes at `offset` straight into `target` (no intermediate buffers) and resolves with how many
+   * were copied: `target.length`, or fewer when the blob ends first. This is the packager's hot path: a
+   * segment's sample runs land directly at their place in the response buffer. An offset at or after the end
+   * throws `RangeNotSatisfiableError`.
+   */
+  readInto(container: string, name: string, offset: number, target: Uint8Array, options?: ReadIntoOptions): Promise<number>;
+  /**
    * Streams `body` into a blob without buffering it whole; returns the stored blob's info. Throws
    * `NotFoundError` for a missing container. If `body` errors, that error is rethrown unchanged; if
    * `options.signal` aborts, its reason is thrown. Either way no blob (partial or not) is left behind.
@@ -81,5 +98,8 @@ export type StorageAccountSpec =
     secret: { accessKeyId: string; secretAccessKey: string };
   };
 
-/** Builds a driver for an account; main.ts supplies the one that knows every concrete driver. */
-export type BlobStoreFactory = (spec: StorageAccountSpec) => BlobStore;
+/**
+ * Builds a driver for an account; main.ts supplies the one that knows every concrete driver. Async so a
+ * driver's SDK is loaded only when an account of its kind is first used (the Azure and AWS SDKs cost ~40 MB).
+ */
+export type BlobStoreFactory = (spec: StorageAccountSpec) => Promise<BlobStore>;

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pgTypes from 'pg';
 
 /**
  * Row types. Timestamps are ISO-8601 text and JSON is text in both dialects, so one set of queries
@@ -102,6 +103,8 @@ function cachePreparedStatements(file: SQLite.Database): void {
 /** Opens PostgreSQL when a URL is given, else one SQLite file in the data dir (WAL, so readers never block). */
 export function openDatabase(options: { databaseUrl?: string; dataDir: string; onPoolError?: (err: Error) => void }): OpenedDatabase {
   if (options.databaseUrl) {
+    // Loaded only for PostgreSQL: the embedded SQLite default never pays for the driver.
+    const pg = createRequire(import.meta.url)('pg') as typeof pgTypes;
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
     // An idle client dropped by the server (restart, failover) must not crash the process; the pool replaces it.
     pool.on('error', (err) => options.onPoolError?.(err));

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
-import { ForbiddenError, GoneError, MediaError, NotFoundError, UpstreamError } from '../../shared/errors.js';
+import { ForbiddenError, GoneError, MediaError, NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
 import { policySchemes, type EnabledProtocols } from '../../shared/streaming-policies.js';
 import { assertBlobPath } from '../../storage/storage-paths.js';
@@ -54,7 +54,23 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   const segments = new WeightedLru<string, CachedBody>(deps.segmentCacheBytes, (v) => v.body.length + 200);
   const flights = new SingleFlight<string, CachedBody>();
 
+  /** A source replaced since its presentation was built: rebuild once from the new files, then give up. */
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return await serve(req, reply);
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError && err.code === 'BlobChanged')) throw err;
+      deps.builder.clear();
+      try {
+        return await serve(req, reply);
+      } catch (again) {
+        if (again instanceof PreconditionFailedError) throw new UpstreamError('SourceChanged', 'The asset\'s files are changing; try again', { status: 503, cause: again });
+        throw again;
+      }
+    }
+  };
+
+  const serve = async (req: FastifyRequest, reply: FastifyReply) => {
     // Errors carry CORS too: without it a browser player sees a 404/410 as an opaque network failure.
     void reply.header('access-control-allow-origin', '*');
     const { locatorId } = req.params as { locatorId: string };
@@ -109,7 +125,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
         if (req.headers['if-none-match'] === etag) return reply.code(304).send();
         const key = `${loc.accountId}/${loc.container}/${loc.prefix}|${etag}|${track.name}`;
         const cached = segments.get(key) ?? await flights.run(key, async () => {
-          const value = await buildFragment(loc, track, start, format);
+          const value = await buildFragment(loc, track, start, format, presentation.files.get(track.sourceFile)?.etag);
           segments.set(key, value);
           return value;
         });
@@ -206,7 +222,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     return reply.send(await loc.store.read(loc.container, blob, range));
   }
 
-  async function buildFragment(loc: AssetLocation, track: PresentationTrack, start: number | 'init', format: ManifestFormat): Promise<CachedBody> {
+  async function buildFragment(loc: AssetLocation, track: PresentationTrack, start: number | 'init', format: ManifestFormat, etag: string | undefined): Promise<CachedBody> {
     const blob = loc.prefix ? `${loc.prefix}/${track.sourceFile}` : track.sourceFile;
     const mime = track.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
     if (format === 'm3u8-aapl') {
@@ -215,14 +231,14 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       const ranges = [];
       const s = track.track.samples;
       for (let i = segment.firstSample; i < segment.firstSample + segment.sampleCount; i++) ranges.push({ offset: s.offsets[i], length: s.sizes[i] });
-      const samples = await readSourceRanges(loc, blob, ranges);
+      const samples = await readSourceRanges(loc, blob, ranges, etag);
       const [ts] = muxTsSegment({ track: track.track, segment, samples });
       return { body: Buffer.from(ts.buffer, ts.byteOffset, ts.byteLength), contentType: 'video/mp2t' };
     }
     if (start === 'init') return { body: Buffer.from(buildInitSegment(track.track, { brands: format === 'mpd-time-csf' ? 'iso' : 'cmaf' })), contentType: mime };
     const segment = findSegment(track, start);
     const plan = planMediaSegment(track.track, segment, segment.index + 1, { styp: format !== 'mpd-time-csf' });
-    return { body: await fillPlan(loc, blob, plan), contentType: mime };
+    return { body: await fillPlan(loc, blob, plan, etag), contentType: mime };
   }
 
   /**
@@ -236,7 +252,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     void reply.header('etag', etag).header('last-modified', info.lastModified.toUTCString()).header('cache-control', `public, max-age=${maxAge}`);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     if (info.size > 16 * 1024 * 1024) throw new MediaError(422, 'SubtitlesTooLarge', `Subtitle file '${file}' is larger than 16 MiB`);
-    let text = info.size === 0 ? '' : Buffer.from(await readRange(loc, loc.prefix ? `${loc.prefix}/${file}` : file, 0, info.size)).toString('utf8');
+    let text = info.size === 0 ? '' : Buffer.from(await readRange(loc, loc.prefix ? `${loc.prefix}/${file}` : file, 0, info.size, info.etag)).toString('utf8');
     if (format === 'm3u8-cmaf' || format === 'm3u8-aapl') {
       const map = `X-TIMESTAMP-MAP=MPEGTS:${format === 'm3u8-aapl' ? 900000 : 0},LOCAL:00:00:00.000`;
       text = /^\uFEFF?WEBVTT[^\n]*\n/.test(text) ? text.replace(/^(\uFEFF?WEBVTT[^\n]*\n)/, `$1${map}\n`) : `WEBVTT\n${map}\n\n${text}`;

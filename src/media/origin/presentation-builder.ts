@@ -4,7 +4,7 @@ import { isMp4Name, synthesizedManifestName } from '../../shared/asset-layout.js
 import { MediaError, NotFoundError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
 import type { MediaIndex, TrackIndex, TrackKind } from '../packager/model/media-index.js';
-import type { Presentation, PresentationTrack, SidecarTextTrack } from '../packager/model/presentation.js';
+import { peakSegmentBitrateBps, type Presentation, type PresentationTrack, type SidecarTextTrack } from '../packager/model/presentation.js';
 import { readMp4Index } from '../packager/parse/mp4/read-mp4-index.js';
 import { segmentTracks } from '../packager/model/segmenter.js';
 
@@ -37,6 +37,18 @@ function indexWeight(index: MediaIndex): number {
   return bytes;
 }
 
+function presentationWeight(p: BuiltPresentation): number {
+  let bytes = 4096;
+  const seen = new Set<TrackIndex>();
+  for (const t of p.tracks) {
+    bytes += t.segments.length * 64 + 512;
+    if (seen.has(t.track)) continue;
+    seen.add(t.track);
+    bytes += t.track.samples.count * 29 + t.track.sampleEntry.length;
+  }
+  return bytes;
+}
+
 /**
  * Builds presentations from asset containers: parses the `.ism` (or takes every MP4 when the container has
  * none), reads each referenced MP4's index once (moov only, through ranged reads) and cuts aligned segments.
@@ -44,17 +56,24 @@ function indexWeight(index: MediaIndex): number {
  */
 export class PresentationBuilder {
   private readonly indexes: WeightedLru<string, MediaIndex>;
-  private readonly presentations = new WeightedLru<string, { at: number; value: BuiltPresentation }>(2000);
+  /**
+   * Presentations hold their tracks' sample tables (shared with `indexes` while both keep them) and segment
+   * lists, so they are weighed the same way and get the same byte budget: memory stays within twice
+   * `indexCacheBytes` even when the two caches hold different assets.
+   */
+  private readonly presentations: WeightedLru<string, { at: number; value: BuiltPresentation }>;
   private readonly flights = new SingleFlight<string, unknown>();
 
   constructor(private readonly options: { segmentDurationSec: number; indexCacheBytes: number; presentationTtlMs: number }) {
     this.indexes = new WeightedLru(options.indexCacheBytes, indexWeight);
+    this.presentations = new WeightedLru(options.indexCacheBytes, (entry) => presentationWeight(entry.value));
   }
 
   async get(loc: AssetLocation, manifestName: string): Promise<BuiltPresentation> {
     const key = `${loc.accountId}/${loc.container}/${loc.prefix}/${manifestName}`;
     const hit = this.presentations.get(key);
     if (hit && Date.now() - hit.at < this.options.presentationTtlMs) return hit.value;
+    if (hit) this.presentations.delete(key); // expired: let its tables go even if the rebuild fails
     return this.flights.run(`p:${key}`, async () => {
       const value = await this.build(loc, manifestName);
       this.presentations.set(key, { at: Date.now(), value });
@@ -97,7 +116,10 @@ export class PresentationBuilder {
     }
     dedupeNames(tracks);
     const segmented = segmentTracks(tracks.map((t) => t.track), this.options.segmentDurationSec);
-    tracks.forEach((t, i) => { t.segments = segmented[i]; });
+    tracks.forEach((t, i) => {
+      t.segments = segmented[i];
+      t.peakBitrateBps = peakSegmentBitrateBps(t.track, t.segments);
+    });
     const durationSec = Math.max(...tracks.map((t) => t.track.durationTicks / t.track.timescale));
     const used = [...new Set(tracks.map((t) => t.sourceFile))].sort();
     const etag = `"${hash(used.map((f) => `${f}:${files.get(f)?.etag}`).join('|'))}"`;
@@ -148,7 +170,7 @@ export class PresentationBuilder {
     const cached = this.indexes.get(key);
     if (cached) return cached;
     return this.flights.run(`i:${key}`, async () => {
-      const index = await readMp4Index(info.size, (offset, length) => readRange(loc, blobPath(loc, name), offset, length));
+      const index = await readMp4Index(info.size, (offset, length) => readRange(loc, blobPath(loc, name), offset, length, info.etag));
       this.indexes.set(key, index);
       return index;
     }) as Promise<MediaIndex>;
@@ -197,17 +219,12 @@ const maxManifestBytes = 4 * 1024 * 1024;
 async function readText(loc: AssetLocation, name: string, info: BlobInfo): Promise<string> {
   if (info.size > maxManifestBytes) throw new MediaError(422, 'CorruptServerManifest', `Server manifest '${name}' is larger than 4 MiB`);
   if (info.size === 0) return '';
-  return Buffer.from(await readRange(loc, blobPath(loc, name), 0, info.size)).toString('utf8');
+  return Buffer.from(await readRange(loc, blobPath(loc, name), 0, info.size, info.etag)).toString('utf8');
 }
 
-/** Reads exactly `length` bytes at `offset` through the driver (one ranged request). */
-export async function readRange(loc: AssetLocation, blob: string, offset: number, length: number): Promise<Uint8Array> {
-  const stream = await loc.store.read(loc.container, blob, { offset, length });
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk as Buffer);
-    total += (chunk as Buffer).length;
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+/** Reads `length` bytes at `offset` through the driver into one buffer (fewer when the file ends first). */
+export async function readRange(loc: AssetLocation, blob: string, offset: number, length: number, etag?: string): Promise<Uint8Array> {
+  const target = Buffer.allocUnsafe(length);
+  const n = await loc.store.readInto(loc.container, blob, offset, target, { etag });
+  return n === length ? target : target.subarray(0, n);
 }

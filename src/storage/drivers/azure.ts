@@ -3,9 +3,9 @@ import type { Readable } from 'node:stream';
 import {
   BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
-import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions } from '../blob-store.js';
+import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions, ReadIntoOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
-import { withDeadline, assertRange, guardStream } from './driver-utils.js';
+import { withDeadline, assertRange, guardStream, readIntoFromStream } from './driver-utils.js';
 
 export interface AzureBlobStoreOptions {
   /** Blob service endpoint, e.g. `https://account.blob.core.windows.net`, without a query. */
@@ -139,6 +139,11 @@ export class AzureBlobStore implements BlobStore {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
       throw mapAzureError(err, { container, name });
     }
+  }
+
+  async readInto(container: string, name: string, offset: number, target: Uint8Array, options?: ReadIntoOptions): Promise<number> {
+    if (target.length === 0) return 0;
+    return readIntoFromStream(await this.read(container, name, { offset, length: target.length }, options?.signal), target);
   }
 
   async read(container: string, name: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {

@@ -37,3 +37,19 @@ export function guardStream(source: Readable, mapError: (err: unknown) => Error,
   source.pipe(out);
   return out;
 }
+
+/**
+ * `readInto` for drivers whose reads are streams (object stores): each network chunk is copied once, into its
+ * place in `target`.
+ */
+export async function readIntoFromStream(source: Readable, target: Uint8Array): Promise<number> {
+  let at = 0;
+  for await (const chunk of source) {
+    const bytes = chunk as Buffer;
+    const n = Math.min(bytes.length, target.length - at);
+    target.set(n === bytes.length ? bytes : bytes.subarray(0, n), at);
+    at += n;
+    if (at >= target.length) break;
+  }
+  return at;
+}

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
+  BadRequestError, ConflictError, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
-import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions } from '../blob-store.js';
+import type { BlobInfo, BlobListing, BlobStore, ByteRange, ReadIntoOptions, WriteOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
 import { assertRange, guardStream } from './driver-utils.js';
+import { LocalFileHandles, localEtag, readFully } from './local-file-handles.js';
 
 export interface LocalBlobStoreOptions {
   /** Absolute directory holding one sub-directory per container. */
@@ -29,6 +30,7 @@ export class LocalBlobStore implements BlobStore {
   readonly #path: string;
   readonly #roots: string[];
   #base: Promise<string> | undefined;
+  readonly #handles = new LocalFileHandles({ maxOpen: 64, maxAgeMs: 2000 });
 
   constructor(options: LocalBlobStoreOptions) {
     if (!path.isAbsolute(options.path)) {
@@ -83,6 +85,7 @@ export class LocalBlobStore implements BlobStore {
   async deleteContainer(container: string): Promise<void> {
     const dir = await this.#containerDir(container);
     try {
+      this.#handles.closeAll();
       // rm does not follow symlinks, so a link inside the container cannot make us delete outside it.
       await fsp.rm(dir, { recursive: true, force: true });
     } catch (err) {
@@ -154,7 +157,33 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  async readInto(container: string, name: string, offset: number, target: Uint8Array, options?: ReadIntoOptions): Promise<number> {
+    assertRange({ offset, length: Math.max(1, target.length) });
+    assertBlobPath(name, 'blob name');
+    const key = `${container}\0${name}`;
+    const resolve = () => this.#blobPath(container, name);
+    const attempt = () => this.#handles.with(key, resolve, options?.etag, async (fd, file) => {
+      if (options?.etag !== undefined && file.etag !== options.etag) {
+        throw new PreconditionFailedError('BlobChanged', `Blob '${name}' in container '${container}' changed while it was being read`);
+      }
+      if (offset >= file.size) return -1; // maybe grown since it was opened: the caller reopens once
+      return target.length === 0 ? 0 : readFully(fd, target, offset);
+    });
+    try {
+      let n = await attempt();
+      if (n < 0) {
+        this.#handles.invalidate(key);
+        n = await attempt();
+        if (n < 0) throw rangeError({ offset, length: target.length }, (await fsp.stat(await resolve())).size);
+      }
+      return n;
+    } catch (err) {
+      throw mapFsError(err, { container, name });
+    }
+  }
+
   async write(container: string, name: string, body: Readable, options?: WriteOptions): Promise<BlobInfo> {
+    this.#handles.invalidate(`${container}\0${name}`);
     const file = await this.#blobPath(container, name);
     if (name.split('/').some((segment) => segment.startsWith(tempPrefix))) {
       throw new BadRequestError('InvalidPath', `Blob names must not start with '${tempPrefix}'`);
@@ -171,6 +200,7 @@ export class LocalBlobStore implements BlobStore {
       sink.once('error', (error) => { failure ??= { from: 'disk', error }; });
       await pipeline(body, sink, { signal: options?.signal });
       await fsp.rename(temp, file);
+      this.#handles.invalidate(`${container}\0${name}`);
     } catch (err) {
       body.destroy();
       await fsp.rm(temp, { force: true }).catch(() => undefined);
@@ -192,6 +222,7 @@ export class LocalBlobStore implements BlobStore {
 
   async delete(container: string, name: string): Promise<void> {
     const file = await this.#blobPath(container, name);
+    this.#handles.invalidate(`${container}\0${name}`);
     try {
       const st = await fsp.lstat(file);
       if (st.isDirectory()) return; // a folder, not a blob
@@ -201,6 +232,10 @@ export class LocalBlobStore implements BlobStore {
       if (isMissing(err)) return;
       throw mapFsError(err, { container, name });
     }
+  }
+
+  async close(): Promise<void> {
+    this.#handles.closeAll();
   }
 
   /** The real (symlink-free) base directory, checked against the allowed roots; cached once it exists. */
@@ -286,12 +321,10 @@ async function statFile(file: string, name: string): Promise<BlobInfo | undefine
     throw err;
   }
   if (!st.isFile()) return undefined;
-  // Writes rename a new file into place, so the inode changes with every version; mtime and size guard
-  // against inode reuse.
   return {
     name,
     size: Number(st.size),
-    etag: `"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`,
+    etag: localEtag(st),
     lastModified: new Date(Number(st.mtimeMs)),
   };
 }

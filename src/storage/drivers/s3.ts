@@ -8,9 +8,9 @@ import type { Readable } from 'node:stream';
 import {
   BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
-import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions } from '../blob-store.js';
+import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions, ReadIntoOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
-import { withDeadline, assertRange, guardStream } from './driver-utils.js';
+import { withDeadline, assertRange, guardStream, readIntoFromStream } from './driver-utils.js';
 
 export interface S3BlobStoreOptions {
   bucketName: string;
@@ -178,6 +178,11 @@ export class S3BlobStore implements BlobStore {
       if (statusOf(err) === 404 && errorName(err) !== 'NoSuchBucket') return undefined;
       throw mapS3Error(err, { container, name });
     }
+  }
+
+  async readInto(container: string, name: string, offset: number, target: Uint8Array, options?: ReadIntoOptions): Promise<number> {
+    if (target.length === 0) return 0;
+    return readIntoFromStream(await this.read(container, name, { offset, length: target.length }, options?.signal), target);
   }
 
   async read(container: string, name: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {

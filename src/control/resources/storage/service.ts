@@ -156,7 +156,7 @@ export class StorageAccountService {
     if (account.row.type !== 'Local' && !secret) {
       throw new BadRequestError('NoCredential', `Storage account '${account.row.name}' has no credential`);
     }
-    const store = this.factory(this.specOf(account.row.type as StorageType, account.config, secret));
+    const store = await this.factory(this.specOf(account.row.type as StorageType, account.config, secret));
     this.stores.set(account.row.id, { credentialId: account.active?.id, store });
     return store;
   }
@@ -180,7 +180,7 @@ export class StorageAccountService {
   private async probe(spec: StorageAccountSpec): Promise<void> {
     let store: BlobStore | undefined;
     try {
-      store = this.factory(spec);
+      store = await this.factory(spec);
       await store.checkAccess(AbortSignal.timeout(15_000));
     } catch (err) {
       const reason = err instanceof ReelError ? err.detail : 'the storage service could not be reached';

@@ -58,7 +58,7 @@ export interface TrackIndex {
   language: string;
   /** Average bitrate in bits per second, computed from sample sizes and duration. */
   bitrateBps: number;
-  /** Peak bitrate over any 1-second window of samples, bits per second (HLS BANDWIDTH). */
+  /** Peak bitrate known from the file alone (today the average); presentations measure the per-segment peak. */
   maxBitrateBps: number;
   /**
    * The complete `stsd` sample entry box (e.g. the whole `avc1` box with its `avcC` child), as found in the

@@ -20,6 +20,25 @@ export interface PresentationTrack {
   sourceFile: string;
   track: TrackIndex;
   segments: TrackSegment[];
+  /**
+   * The largest segment's bitrate (HLS BANDWIDTH is the peak segment bitrate, RFC 8216 §4.3.4.2), set once the
+   * track is segmented; manifests fall back to `track.maxBitrateBps` when absent.
+   */
+  peakBitrateBps?: number;
+}
+
+/** Peak bitrate over a track's segments: bytes of each segment's samples over its duration. */
+export function peakSegmentBitrateBps(track: TrackIndex, segments: readonly TrackSegment[]): number {
+  const sizes = track.samples.sizes;
+  let peak = 0;
+  for (const seg of segments) {
+    if (seg.durationTicks <= 0) continue;
+    let bytes = 0;
+    for (let i = seg.firstSample, end = seg.firstSample + seg.sampleCount; i < end; i++) bytes += sizes[i];
+    const bps = (bytes * 8 * track.timescale) / seg.durationTicks;
+    if (bps > peak) peak = bps;
+  }
+  return Math.ceil(peak);
 }
 
 /**

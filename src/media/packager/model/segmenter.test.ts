@@ -6,6 +6,7 @@ import { readMp4Index } from '../parse/mp4/read-mp4-index.js';
 import type { TrackIndex, TrackKind } from './media-index.js';
 import type { TrackSegment } from './segment.js';
 import { rescaleCeil, segmentTracks } from './segmenter.js';
+import { peakSegmentBitrateBps } from './presentation.js';
 
 async function tracksOf(file: string): Promise<TrackIndex[]> {
   const bytes = new Uint8Array(fs.readFileSync(file));
@@ -182,5 +183,16 @@ describe('segmentTracks rules', () => {
     t.diagnostic(`segmented in ${(performance.now() - start).toFixed(1)} ms`);
     assert.equal(segmented[0].length, 1200);
     assert.equal(segmented[1].length, 1200);
+  });
+});
+
+describe('peakSegmentBitrateBps', () => {
+  it('is the bitrate of the heaviest segment, not the average', () => {
+    // 1 s segments at timescale 1000 (4 samples of 250 ms); the second segment carries a 10× burst.
+    const t = track('video', 1000, Array(12).fill(250), [0, 4, 8]);
+    t.samples.sizes.set([100, 100, 100, 100, 1000, 1000, 1000, 1000, 100, 100, 100, 100]);
+    const [segments] = segmentTracks([t], 1);
+    assert.equal(segments.length, 3);
+    assert.equal(peakSegmentBitrateBps(t, segments), 4000 * 8);
   });
 });

@@ -55,9 +55,10 @@ function averageBps(t: PresentationTrack): number {
   return Math.max(1, Math.round(t.track.bitrateBps > 0 ? t.track.bitrateBps : t.bitrateBps));
 }
 
-/** Peak bitrate (1 s windows) as measured, never below the average. */
+/** Peak segment bitrate as measured, never below the average. */
 function peakBps(t: PresentationTrack): number {
-  return Math.max(Math.ceil(t.track.maxBitrateBps > 0 ? t.track.maxBitrateBps : 0), averageBps(t));
+  const peak = t.peakBitrateBps ?? t.track.maxBitrateBps;
+  return Math.max(Math.ceil(peak > 0 ? peak : 0), averageBps(t));
 }
 
 /** A quoted-string may not hold `"`, CR or LF (RFC 8216 §4.2); names come from files, so make sure. */

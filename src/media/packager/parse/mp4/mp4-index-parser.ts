@@ -606,7 +606,9 @@ function buildTrack(d: TrackDraft): TrackIndex | undefined {
   const bytes = sumU32(s.sizes, n);
   const durationTicks = sumU32(s.durations, n);
   const bitrateBps = durationTicks > 0 ? Math.round((bytes * 8 * d.timescale) / durationTicks) : 0;
-  const maxBitrateBps = Math.max(peakWindowBytes(s.dts, s.sizes, n, d.timescale) * 8, bitrateBps);
+  // The peak that manifests advertise is measured per segment once the track is segmented (presentation.ts);
+  // walking every sample here would cost a cold start several milliseconds for a 2-hour file.
+  const maxBitrateBps = bitrateBps;
 
   let video = d.video;
   if (video !== undefined) {
@@ -636,19 +638,6 @@ function sumU32(values: Uint32Array, n: number): number {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += values[i];
   return sum;
-}
-
-/** Most bytes in any window `[dts[i], dts[i] + window)` in decode order: two pointers, O(n). */
-function peakWindowBytes(dts: Float64Array, sizes: Uint32Array, n: number, window: number): number {
-  let inWindow = 0;
-  let peak = 0;
-  for (let i = 0, j = 0; i < n; i++) {
-    const limit = dts[i] + window;
-    while (j < n && dts[j] < limit) inWindow += sizes[j++];
-    if (inWindow > peak) peak = inWindow;
-    inWindow -= sizes[i];
-  }
-  return peak;
 }
 
 /**
