@@ -162,7 +162,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+// Run only as the entry point itself (src/main.ts or dist/main.js), not when bundled into another program.
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]) && /^main\.[jt]s$/.test(path.basename(process.argv[1]))) {
   main().catch((err: unknown) => {
     process.stderr.write(`Reel failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { buildSync } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 /** Repository root: children run from here so `--import tsx` resolves from node_modules. */
@@ -31,14 +32,25 @@ export class BenchChild {
     });
   }
 
-  /** Forks `file` (relative to the repo root) under tsx; its stdout and stderr go to ours. */
-  static start(file: string, args: string[] = [], options: { label?: string; execArgv?: string[] } = {}): BenchChild {
+  /**
+   * Forks `file` (relative to the repo root) under tsx; its stdout and stderr go to ours. With `compiled`, the
+   * file is first bundled with esbuild (as `npm start` compiles the server) and run by plain node, so the
+   * child's memory and start-up are the deployed server's, not tsx's.
+   */
+  static start(file: string, args: string[] = [], options: { label?: string; execArgv?: string[]; compiled?: boolean; env?: Record<string, string> } = {}): BenchChild {
     const label = options.label ?? path.basename(file);
-    const child = fork(path.join(repoRoot, file), args, {
+    let entry = path.join(repoRoot, file);
+    if (options.compiled) {
+      const out = path.join(repoRoot, 'bench', '.build', `${path.basename(file, '.ts')}.mjs`);
+      buildSync({ entryPoints: [entry], outfile: out, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });
+      entry = out;
+    }
+    const child = fork(entry, args, {
       cwd: repoRoot,
-      execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+      execArgv: [...(options.compiled ? [] : ['--import', 'tsx']), ...(options.execArgv ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
+      env: { ...process.env, ...options.env },
     });
     return new BenchChild(child, label);
   }

@@ -14,7 +14,7 @@ export const configSchema = Type.Object({
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'REEL_LOG_LEVEL: pino log level' }),
   streamingDomain: Type.Optional(Type.String({ description: 'REEL_STREAMING_DOMAIN: domain of streaming endpoint hosts `{endpoint}-{project}.{domain}`; default localhost:{PORT} (*.localhost resolves to this machine)' })),
   segmentDurationSec: Type.Number({ minimum: 1, maximum: 30, default: 2, description: 'REEL_SEGMENT_DURATION: target segment duration in seconds for just-in-time packaging' }),
-  segmentCacheMb: Type.Integer({ minimum: 0, maximum: 65536, default: 128, description: 'REEL_SEGMENT_CACHE_MB: memory for packaged segments kept by the origin' }),
+  segmentCacheMb: Type.Integer({ minimum: 0, maximum: 65536, default: 32, description: 'REEL_SEGMENT_CACHE_MB: memory for packaged segments the origin keeps (popular ones stay; misses are read straight from storage)' }),
   indexCacheMb: Type.Integer({ minimum: 1, maximum: 65536, default: 64, description: 'REEL_INDEX_CACHE_MB: memory for parsed MP4 indexes (moov sample tables) kept by the origin' }),
   ffprobePath: Type.String({ default: 'ffprobe', description: 'REEL_FFPROBE_PATH: ffprobe binary used to read tracks from media files' }),
 });

@@ -1,4 +1,4 @@
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -6,9 +6,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 
-/** Starts `src/main.ts` as `npm start` does (minus the install step) and waits for the banner it prints. */
+/** The command `npm start` runs after its set-up: the compiled server with its malloc setting. */
+function spawnServer(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], { env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Compiles the server as `npm start`'s set-up does. */
+function build(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/build.mjs exited with ${code}`))));
+  });
+}
+
+/** Starts the compiled server as `npm start` does (minus the install step) and waits for the banner it prints. */
 function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; output: string; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnServer(env);
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no banner after 30 s:\n${output}`)), 30_000);
@@ -33,6 +46,7 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 describe('the server process', () => {
+  before(build);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-start-'));
   const env = { PORT: '0', REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn' };
   after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -61,9 +75,9 @@ describe('the server process', () => {
   });
 
   it('refuses a bad configuration with every problem named', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, PORT: 'eighty', REEL_LOG_LEVEL: 'chatty', REEL_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnServer({ PORT: 'eighty', REEL_LOG_LEVEL: 'chatty', REEL_DATA_DIR: dataDir });
     let output = '';
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
     const code = await new Promise((resolve) => child.on('exit', resolve));
     assert.equal(code, 2);
     assert.match(output, /PORT/);

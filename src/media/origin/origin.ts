@@ -2,14 +2,17 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
 import { ForbiddenError, GoneError, MediaError, NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
-import { WeightedLru, SingleFlight } from '../../shared/lru.js';
+import { SingleFlight } from '../../shared/lru.js';
 import { policySchemes, type EnabledProtocols } from '../../shared/streaming-policies.js';
 import { assertBlobPath } from '../../storage/storage-paths.js';
 import { parseRange } from '../../shared/http-range.js';
 import { parsePlaybackPath } from './playback-path.js';
 import type { PlaybackResolver, ResolvedLocator, EndpointView } from './playback-resolver.js';
 import { readRange, type AssetLocation, type BuiltPresentation, type PresentationBuilder } from './presentation-builder.js';
-import { fillPlan, readSourceRanges } from './read-plan.js';
+import { readPlan, readSourceRanges } from './read-plan.js';
+import { SegmentBody } from './segment-body.js';
+import { SegmentCache } from './segment-cache.js';
+import { BufferPool } from '../../shared/buffer-pool.js';
 import { isAllowedAddress } from './ip-allow.js';
 import { crossSiteOrigins } from './cross-site.js';
 import { textTrackBitrateBps, type PresentationTrack, type SidecarTextTrack } from '../packager/model/presentation.js';
@@ -42,7 +45,6 @@ const protocolOf: Record<ManifestFormat, keyof EnabledProtocols> = {
 };
 const protocolNames: Record<keyof EnabledProtocols, string> = { hls: 'HLS', dash: 'DASH', smoothStreaming: 'Smooth Streaming', download: 'download' };
 
-interface CachedBody { body: Buffer; contentType: string }
 
 /**
  * The origin: AMS/MK.IO playback URLs (§17) answered from MP4 files just in time. A request resolves its
@@ -51,8 +53,10 @@ interface CachedBody { body: Buffer; contentType: string }
  * segments are planned first and filled from ranged reads, and kept in a bounded cache.
  */
 export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
-  const segments = new WeightedLru<string, CachedBody>(deps.segmentCacheBytes, (v) => v.body.length + 200);
-  const flights = new SingleFlight<string, CachedBody>();
+  const segments = new SegmentCache(deps.segmentCacheBytes);
+  const flights = new SingleFlight<string, SegmentBody>();
+  // Idle buffers kept for the next misses; segments in flight are on top of this.
+  const pool = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
 
   /** A source replaced since its presentation was built: rebuild once from the new files, then give up. */
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -124,13 +128,14 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
           .header('cache-control', `public, max-age=${segmentAge}, immutable`);
         if (req.headers['if-none-match'] === etag) return reply.code(304).send();
         const key = `${loc.accountId}/${loc.container}/${loc.prefix}|${etag}|${track.name}`;
-        const cached = segments.get(key) ?? await flights.run(key, async () => {
+        const body = segments.get(key) ?? await flights.run(key, async () => {
           const value = await buildFragment(loc, track, start, format, presentation.files.get(track.sourceFile)?.etag);
-          segments.set(key, value);
+          segments.offer(key, value);
           return value;
         });
-        void reply.header('content-type', cached.contentType).header('content-length', String(cached.body.length));
-        return reply.send(isHead ? undefined : cached.body);
+        void reply.header('content-type', body.contentType).header('content-length', String(body.size));
+        if (isHead) return reply.send();
+        return sendBody(reply, body);
       }
     }
   };
@@ -222,7 +227,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     return reply.send(await loc.store.read(loc.container, blob, range));
   }
 
-  async function buildFragment(loc: AssetLocation, track: PresentationTrack, start: number | 'init', format: ManifestFormat, etag: string | undefined): Promise<CachedBody> {
+  async function buildFragment(loc: AssetLocation, track: PresentationTrack, start: number | 'init', format: ManifestFormat, etag: string | undefined): Promise<SegmentBody> {
     const blob = loc.prefix ? `${loc.prefix}/${track.sourceFile}` : track.sourceFile;
     const mime = track.kind === 'audio' ? 'audio/mp4' : 'video/mp4';
     if (format === 'm3u8-aapl') {
@@ -233,12 +238,15 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       for (let i = segment.firstSample; i < segment.firstSample + segment.sampleCount; i++) ranges.push({ offset: s.offsets[i], length: s.sizes[i] });
       const samples = await readSourceRanges(loc, blob, ranges, etag);
       const [ts] = muxTsSegment({ track: track.track, segment, samples });
-      return { body: Buffer.from(ts.buffer, ts.byteOffset, ts.byteLength), contentType: 'video/mp2t' };
+      return new SegmentBody([ts], ts.byteLength, 'video/mp2t');
     }
-    if (start === 'init') return { body: Buffer.from(buildInitSegment(track.track, { brands: format === 'mpd-time-csf' ? 'iso' : 'cmaf' })), contentType: mime };
+    if (start === 'init') {
+      const init = buildInitSegment(track.track, { brands: format === 'mpd-time-csf' ? 'iso' : 'cmaf' });
+      return new SegmentBody([init], init.byteLength, mime);
+    }
     const segment = findSegment(track, start);
     const plan = planMediaSegment(track.track, segment, segment.index + 1, { styp: format !== 'mpd-time-csf' });
-    return { body: await fillPlan(loc, blob, plan, etag), contentType: mime };
+    return readPlan(loc, blob, plan, mime, pool, etag);
   }
 
   /**
@@ -260,6 +268,30 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const body = Buffer.from(text, 'utf8');
     void reply.header('content-type', 'text/vtt; charset=utf-8').header('content-length', String(body.length));
     return reply.send(isHead ? undefined : body);
+  }
+
+  /**
+   * Writes a body of views with one gathered write (corked), outside Fastify's serializer; headers set on the
+   * reply so far go with it. The body's pooled buffers stay retained until the socket is done with them.
+   */
+  function sendBody(reply: FastifyReply, body: SegmentBody): FastifyReply {
+    void reply.hijack();
+    const res = reply.raw;
+    body.retain();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      body.releaseRef();
+    };
+    res.once('finish', release);
+    res.once('close', release);
+    res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+    res.cork();
+    for (const chunk of body.chunks) res.write(chunk);
+    res.end();
+    res.uncork();
+    return reply;
   }
 
   function requireProtocol(clear: EnabledProtocols | undefined, protocol: keyof EnabledProtocols, resolved: ResolvedLocator): void {

@@ -1,69 +1,101 @@
 import type { SegmentPlan, SourceRange } from '../packager/mux/segment-plan.js';
 import { isSourceRange } from '../packager/mux/segment-plan.js';
 import { MediaError } from '../../shared/errors.js';
+import type { BufferPool } from '../../shared/buffer-pool.js';
 import { readRange, type AssetLocation } from './presentation-builder.js';
+import { SegmentBody } from './segment-body.js';
 
 /** Reading the bytes between scattered samples is cheaper than another request while the span stays this dense. */
 const maxSpanOverhead = 2;
 
+interface Span { start: number; end: number; ranges: SourceRange[] }
+
 /**
- * Fetches the source ranges of a segment: one ranged read covering them all when they lie close together
- * (interleaved MP4s put a segment's samples in a few nearby chunks), else one read per range. Returns views.
+ * Groups ranges (in plan order) into spans read with one request each: interleaved MP4s put a segment's
+ * samples in many small chunks separated by the other track's, so one read covers them all.
  */
-export async function readSourceRanges(loc: AssetLocation, blob: string, ranges: SourceRange[], etag?: string): Promise<Uint8Array[]> {
-  if (ranges.length === 0) return [];
-  let start = Infinity;
-  let end = 0;
+function spansOf(ranges: SourceRange[]): Span[] {
+  const spans: Span[] = [];
+  let current: Span | undefined;
   let payload = 0;
   for (const r of ranges) {
-    if (r.offset < start) start = r.offset;
-    if (r.offset + r.length > end) end = r.offset + r.length;
-    payload += r.length;
+    const end = r.offset + r.length;
+    if (current && r.offset >= current.start) {
+      const start = current.start;
+      const newEnd = Math.max(current.end, end);
+      if (newEnd - start <= (payload + r.length) * maxSpanOverhead) {
+        current.end = newEnd;
+        current.ranges.push(r);
+        payload += r.length;
+        continue;
+      }
+    }
+    current = { start: r.offset, end, ranges: [r] };
+    payload = r.length;
+    spans.push(current);
   }
-  if (end - start <= payload * maxSpanOverhead) {
-    const span = await readRange(loc, blob, start, end - start, etag);
-    if (span.length !== end - start) throw new MediaError(502, 'TruncatedSource', `Source '${blob}' ended before byte ${end}: the file is truncated`);
-    return ranges.map((r) => span.subarray(r.offset - start, r.offset - start + r.length));
+  return spans;
+}
+
+/**
+ * Fetches the source ranges of a segment as views, one ranged read per dense span. Used by the TS muxer,
+ * which converts samples (so it copies anyway).
+ */
+export async function readSourceRanges(loc: AssetLocation, blob: string, ranges: SourceRange[], etag?: string): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (const span of spansOf(ranges)) {
+    const bytes = await readRange(loc, blob, span.start, span.end - span.start, etag);
+    if (bytes.length !== span.end - span.start) throw truncated(blob, span.end);
+    for (const r of span.ranges) out.push(bytes.subarray(r.offset - span.start, r.offset - span.start + r.length));
   }
-  const out = await Promise.all(ranges.map((r) => readRange(loc, blob, r.offset, r.length, etag)));
-  out.forEach((b, i) => {
-    if (b.length !== ranges[i].length) throw new MediaError(502, 'TruncatedSource', `Source '${blob}' ended before byte ${ranges[i].offset + ranges[i].length}: the file is truncated`);
-  });
   return out;
 }
 
-/** Beyond this many separate runs, one read of the whole span plus copies beats many small reads. */
-const maxDirectReads = 16;
-
 /**
- * Materialises a plan into one buffer of exactly `plan.size` bytes, allocated once: built boxes are copied in,
- * source runs are read by the driver straight into their place (no intermediate buffers).
+ * Materialises a plan as a body of views: the built boxes, then each source range as a slice of a pooled
+ * buffer holding its span. Nothing is copied after the driver's read; the socket write gathers the views.
  */
-export async function fillPlan(loc: AssetLocation, blob: string, plan: SegmentPlan, etag?: string): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(plan.size);
-  const reads: Array<{ offset: number; at: number; length: number }> = [];
-  let at = 0;
+export async function readPlan(loc: AssetLocation, blob: string, plan: SegmentPlan, contentType: string, pool: BufferPool, etag?: string): Promise<SegmentBody> {
+  const ranges = plan.parts.filter(isSourceRange);
+  const spans = spansOf(ranges);
+  const backing: Buffer[] = [];
+  try {
+    const reads = spans.map((span) => {
+      const length = span.end - span.start;
+      const buffer = pool.acquire(length);
+      backing.push(buffer);
+      return loc.store.readInto(loc.container, blob, span.start, buffer.subarray(0, length), { etag }).then((n) => {
+        if (n !== length) throw truncated(blob, span.end);
+      });
+    });
+    await Promise.all(reads);
+  } catch (err) {
+    // Other reads may still be writing into these buffers: leave them to GC rather than the pool.
+    throw err;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let spanIndex = 0;
+  let rangeIndex = 0;
   for (const part of plan.parts) {
     if (isSourceRange(part)) {
-      const last = reads[reads.length - 1];
-      // Runs adjacent in the file and in the output are one read.
-      if (last && last.offset + last.length === part.offset && last.at + last.length === at) last.length += part.length;
-      else reads.push({ offset: part.offset, at, length: part.length });
-      at += part.length;
+      let span = spans[spanIndex];
+      if (rangeIndex === span.ranges.length) {
+        span = spans[++spanIndex];
+        rangeIndex = 0;
+      }
+      rangeIndex++;
+      const at = part.offset - span.start;
+      chunks.push(backing[spanIndex].subarray(at, at + part.length));
     } else {
-      out.set(part, at);
-      at += part.length;
+      chunks.push(part);
     }
+    size += part.length;
   }
-  if (at !== plan.size) throw new MediaError(500, 'PlanSizeMismatch', `segment plan said ${plan.size} bytes but produced ${at}`);
-  if (reads.length > maxDirectReads) {
-    const views = await readSourceRanges(loc, blob, reads, etag);
-    views.forEach((v, i) => out.set(v, reads[i].at));
-    return out;
-  }
-  const got = await Promise.all(reads.map((r) => loc.store.readInto(loc.container, blob, r.offset, out.subarray(r.at, r.at + r.length), { etag })));
-  got.forEach((n, i) => {
-    if (n !== reads[i].length) throw new MediaError(502, 'TruncatedSource', `Source '${blob}' ended before byte ${reads[i].offset + reads[i].length}: the file is truncated`);
-  });
-  return out;
+  if (size !== plan.size) throw new MediaError(500, 'PlanSizeMismatch', `segment plan said ${plan.size} bytes but produced ${size}`);
+  return new SegmentBody(chunks, size, contentType, backing, pool);
+}
+
+function truncated(blob: string, end: number): MediaError {
+  return new MediaError(502, 'TruncatedSource', `Source '${blob}' ended before byte ${end}: the file is truncated`);
 }
