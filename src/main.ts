@@ -23,6 +23,11 @@ import { registerOrigin } from './media/origin/origin.js';
 import { PlaybackResolver } from './media/origin/playback-resolver.js';
 import { PresentationBuilder } from './media/origin/presentation-builder.js';
 import { NotFoundError } from './shared/errors.js';
+import { createJobQueue } from './queue/create-job-queue.js';
+import { FfmpegEncodeEngine } from './media/encode/ffmpeg-encode-engine.js';
+import { JobRunner } from './media/encode/job-runner.js';
+import { checkFfmpeg } from './media/encode/job-ffmpeg-check.js';
+import { encodeBlobPath } from './control/resources/files/file-grants.js';
 
 export interface RunningReel {
   app: FastifyInstance;
@@ -68,6 +73,9 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     databaseUrl: config.databaseUrl, dataDir: config.dataDir,
     onPoolError: (err) => log.warn({ err, component: 'store' }, 'idle database connection lost'),
   });
+  const roles = new Set(config.roles);
+  // A worker that can't run ffmpeg would fail every job: refuse to start instead, saying what to fix.
+  if (roles.has('worker')) await checkFfmpeg(config.ffmpegPath).catch(async (err: unknown) => { await db.destroy(); throw err; });
   await migrateToLatest(db);
 
   const secretKey = secretKeyFor(config);
@@ -86,6 +94,10 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   }
 
   let listenUrl = '';
+  const grants = new FileGrants(secretKey);
+  const queue = createJobQueue(db, dialect, { leaseMs: config.jobLeaseSec * 1000 });
+  const engine = new FfmpegEncodeEngine({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, log });
+  let runner: JobRunner | undefined;
   const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
   // Playback opens an asset's storage on every request: keep the driver for the resolver's 2 s, like locators.
   const accountStores = new Map<string, { at: number; store: Promise<BlobStore> }>();
@@ -105,7 +117,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const builder = new PresentationBuilder({ segmentDurationSec: config.segmentDurationSec, indexCacheBytes: config.indexCacheMb * 1024 * 1024, presentationTtlMs: 30_000 });
   const app = await buildControlPlane({
     log, db, dialect, accounts, tokens, sessions, keys, storage,
-    grants: new FileGrants(secretKey),
+    grants, presets: engine, queue, serveApi: roles.has('api'), serveOrigin: roles.has('origin'),
+    jobNotifications: { submitted: () => runner?.notifySubmitted(), cancelRequested: (jobId) => runner?.notifyCancel(jobId) },
     prober: new FfprobeProber(config.ffprobePath),
     publicUrl: () => (config.publicUrl ?? listenUrl).replace(/\/+$/, ''),
     internalUrl: () => listenUrl,
@@ -126,10 +139,32 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   listenUrl = `http://${host}:${port}`;
 
+  if (roles.has('worker')) {
+    // ffmpeg reads job inputs through this process's own signed /files route, served whatever the roles.
+    runner = new JobRunner({
+      db, queue, engine, log, workRoot: config.workDir, concurrency: config.workerConcurrency, leaseSec: config.jobLeaseSec,
+      openStore: async (accountId) => {
+        const account = await storage.getById(accountId);
+        if (!account) throw new NotFoundError('StorageAccountNotFound', `Storage account '${accountId}' not found`);
+        return storage.storeFor(account);
+      },
+      signedReadUrl: (accountId, container, blob, lifetimeSec) =>
+        `${listenUrl}/files/${accountId}/${container}/${encodeBlobPath(blob)}?token=${grants.sign({ a: accountId, c: container, p: blob, m: 'r', e: Math.floor(Date.now() / 1000) + lifetimeSec })}`,
+    });
+    await runner.start().catch(async (err: unknown) => {
+      await app.close();
+      await db.destroy();
+      throw err;
+    });
+  }
+
   return {
     app, url: listenUrl, db, config, generatedAdminPassword: boot.password,
     async close() {
+      // Running jobs are stopped and their leases given back before the server they read from goes away.
+      await runner?.stop();
       await app.close();
+      await queue.close();
       await storage.close();
       await db.destroy();
     },
@@ -151,7 +186,8 @@ async function main(): Promise<void> {
     '', `Reel is running at ${url}`,
     `  API docs:  ${url}/doc/ui`,
     `  Sign in:   ${config.adminEmail}` + (reel.generatedAdminPassword ? ` / ${reel.generatedAdminPassword}  (generated now, shown once)` : ' (password as configured or printed on first start)'),
-    `  Token:     sign in (POST ${url}/auth/login), then open ${url}/auth/token/`, '',
+    `  Token:     sign in (POST ${url}/auth/login), then open ${url}/auth/token/`,
+    ...(config.roles.length < 3 ? [`  Roles:     ${config.roles.join(', ')}${config.roles.includes('api') ? '' : ' (no API here: sign in on an api process)'}`] : []), '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
   const stop = async () => {

@@ -19,6 +19,11 @@ const envNames: Record<keyof Config, string[]> = {
   segmentDurationSec: ['REEL_SEGMENT_DURATION'],
   segmentCacheMb: ['REEL_SEGMENT_CACHE_MB'],
   indexCacheMb: ['REEL_INDEX_CACHE_MB'],
+  roles: ['REEL_ROLES'],
+  workerConcurrency: ['REEL_WORKER_CONCURRENCY'],
+  ffmpegPath: ['REEL_FFMPEG_PATH'],
+  jobLeaseSec: ['REEL_JOB_LEASE_SEC'],
+  workDir: ['REEL_WORK_DIR'],
 };
 
 export class ConfigError extends Error {}
@@ -35,6 +40,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   raw.localStorageRoots = typeof raw.localStorageRoots === 'string'
     ? raw.localStorageRoots.split(':').filter(Boolean).map((p) => path.resolve(p))
     : [path.join(dataDir, 'storage')];
+  if (typeof raw.roles === 'string') raw.roles = [...new Set(raw.roles.split(',').map((r) => r.trim()).filter(Boolean))];
+  raw.workDir = path.resolve(String(raw.workDir ?? path.join(dataDir, 'work')));
   const withDefaults = Value.Default(configSchema, Value.Convert(configSchema, raw));
   const errors = [...Value.Errors(configSchema, withDefaults)];
   if (errors.length > 0) {

@@ -17,6 +17,11 @@ export const configSchema = Type.Object({
   segmentCacheMb: Type.Integer({ minimum: 0, maximum: 65536, default: 32, description: 'REEL_SEGMENT_CACHE_MB: memory for packaged segments the origin keeps (popular ones stay; misses are read straight from storage)' }),
   indexCacheMb: Type.Integer({ minimum: 1, maximum: 65536, default: 64, description: 'REEL_INDEX_CACHE_MB: memory for parsed MP4 indexes (moov sample tables) kept by the origin' }),
   ffprobePath: Type.String({ default: 'ffprobe', description: 'REEL_FFPROBE_PATH: ffprobe binary used to read tracks from media files' }),
+  roles: Type.Array(Type.Union([Type.Literal('api'), Type.Literal('origin'), Type.Literal('worker')]), { minItems: 1, default: ['api', 'origin', 'worker'], description: 'REEL_ROLES: comma-separated roles this process plays: api (REST API), origin (playback), worker (encoding jobs)' }),
+  workerConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'REEL_WORKER_CONCURRENCY: encoding jobs a worker process runs at once' }),
+  ffmpegPath: Type.String({ default: 'ffmpeg', description: 'REEL_FFMPEG_PATH: ffmpeg binary the worker encodes with' }),
+  jobLeaseSec: Type.Integer({ minimum: 2, maximum: 3600, default: 30, description: 'REEL_JOB_LEASE_SEC: seconds a worker holds a job without a heartbeat before another worker may take it over' }),
+  workDir: Type.String({ description: 'REEL_WORK_DIR: scratch directory for encoding outputs before upload; default $REEL_DATA_DIR/work' }),
 });
 
 export type Config = Static<typeof configSchema>;

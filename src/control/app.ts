@@ -27,6 +27,11 @@ import { registerStreamingPolicyRoutes } from './resources/streaming-policies/ro
 import { StreamingLocatorService } from './resources/streaming-locators/service.js';
 import { locatorProperties, registerStreamingLocatorRoutes } from './resources/streaming-locators/routes.js';
 import type { FileGrants } from './resources/files/file-grants.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import { TransformService, type PresetValidator } from './resources/transforms/service.js';
+import { registerTransformRoutes } from './resources/transforms/routes.js';
+import { JobService, type JobNotifications } from './resources/jobs/service.js';
+import { registerJobRoutes } from './resources/jobs/routes.js';
 
 export interface ControlPlaneDeps {
   log: Logger;
@@ -46,6 +51,16 @@ export interface ControlPlaneDeps {
   endpointHostName: (endpoint: string, project: string) => string;
   /** Registers playback routes (the media plane's origin) on the same server, when this process serves them. */
   registerMediaPlane?: (app: FastifyInstance) => Promise<void>;
+  /** The encoding engine's preset check, asked before a transform is saved. */
+  presets: PresetValidator;
+  /** Where submitted jobs are enqueued. */
+  queue: JobQueue;
+  /** Hints to a worker in this process (job submitted, cancel requested). */
+  jobNotifications?: JobNotifications;
+  /** false when this process runs without the `api` role: only health and signed file routes are served. */
+  serveApi?: boolean;
+  /** false when this process runs without the `origin` role: `registerMediaPlane` is not called. */
+  serveOrigin?: boolean;
 }
 
 /** The two path families every media resource answers on (§1.2); same handlers, same bodies. */
@@ -86,16 +101,18 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/api/ready', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  registerAuthRoutes(app, deps);
+  if (deps.serveApi !== false) registerAuthRoutes(app, deps);
 
   const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.log.child({ component: 'assets' }));
   const endpoints = new StreamingEndpointService(deps.db);
   const policies = new StreamingPolicyService(deps.db);
   const locators = new StreamingLocatorService(deps.db, assets, policies);
+  const transforms = new TransformService(deps.db, deps.presets);
+  const jobs = new JobService({ db: deps.db, transforms, assets, storage: deps.storage, queue: deps.queue, log: deps.log.child({ component: 'jobs' }), notify: deps.jobNotifications });
   const authenticate = createAuthenticate(deps.tokens, deps.sessions);
   const projectScope = createProjectScope(deps.accounts);
 
-  await app.register(async (api) => {
+  if (deps.serveApi !== false) await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
     registerUserRoutes(api, deps.accounts, deps.tokens);
     registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
@@ -109,6 +126,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
         registerStreamingEndpointRoutes(media, { endpoints, hostName: deps.endpointHostName });
         registerStreamingPolicyRoutes(media, policies);
         registerStreamingLocatorRoutes(media, { locators, assets, policies });
+        registerTransformRoutes(media, { transforms, jobs });
+        registerJobRoutes(media, { jobs, transforms });
         registerStatsRoutes(media, deps.db);
         if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
       }, { prefix });
@@ -116,6 +135,6 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   });
 
   await app.register(async (files) => registerFileRoutes(files, deps.storage, deps.grants));
-  if (deps.registerMediaPlane) await deps.registerMediaPlane(app);
+  if (deps.registerMediaPlane && deps.serveOrigin !== false) await deps.registerMediaPlane(app);
   return app;
 }

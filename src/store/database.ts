@@ -59,6 +59,33 @@ export interface StreamingLocatorRow extends Audited {
   /** Remaining MK.IO properties (filters, alternativeMediaId, defaultContentKeyPolicyName, suppressed…). */
   properties: string;
 }
+export interface TransformRow extends Audited {
+  id: string; project_id: string; name: string; description: string | null;
+  /** MK.IO `outputs` (preset, onError, relativePriority) as JSON. */
+  outputs: string;
+}
+export interface JobRow extends Audited {
+  id: string; project_id: string; transform_id: string; transform_name: string; name: string;
+  description: string | null; priority: string;
+  /** JSON: `correlationData`, the MK.IO `input` as given, and the transform output copied at submission. */
+  correlation_data: string; input: string; transform_output: string;
+  output_asset_id: string; output_asset_name: string; output_label: string;
+  /** MK.IO job state; the single output shares it. `progress` is 0–100. */
+  state: string; progress: number;
+  /** JSON `{code, message, category, retry}` when the job ended in Error. */
+  error: string | null;
+  start_time: string | null; end_time: string | null;
+  /** JSON array of blob paths this job wrote (or began writing) into the output asset, for cleanup. */
+  output_files: string;
+}
+
+/** A queued encoding job id (src/queue/drivers/sql-job-queue.ts); `priority` 0 High, 1 Normal, 2 Low. */
+export interface JobQueueRow {
+  job_id: string; priority: number; enqueued_at: string;
+  /** Deliveries so far, and the fencing token of the current lease. */
+  attempt: number;
+  leased_by: string | null; lease_expires_at: string | null;
+}
 
 export interface Database {
   organizations: OrganizationRow;
@@ -75,6 +102,9 @@ export interface Database {
   streaming_endpoints: StreamingEndpointRow;
   streaming_policies: StreamingPolicyRow;
   streaming_locators: StreamingLocatorRow;
+  transforms: TransformRow;
+  jobs: JobRow;
+  job_queue: JobQueueRow;
 }
 
 export type Db = Kysely<Database>;

@@ -1,0 +1,224 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Db, JobRow, ProjectRow, TransformRow } from '../../../store/database.js';
+import type { JobQueue, QueuePriority } from '../../../queue/job-queue.js';
+import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import type { Logger } from '../../../shared/log.js';
+import { assertBlobPath } from '../../../storage/storage-paths.js';
+import type { AssetService } from '../assets/service.js';
+import type { StorageAccountService } from '../storage/service.js';
+import type { ListRequest } from '../paging.js';
+import { sqlComparison, type TransformService } from '../transforms/service.js';
+import { checkJobInput, finalStates, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
+
+interface Actor { email: string }
+
+/** In-process hints to a worker running in the same process; other workers find out by polling. */
+export interface JobNotifications {
+  submitted?(jobId: string): void;
+  cancelRequested?(jobId: string): void;
+}
+
+/** `$filter`/`$orderby` field → column (MK.IO's documented job fields; `transform` filters by transform name). */
+export const jobColumns: Record<string, keyof JobRow> = {
+  name: 'name', id: 'id', created: 'created_at', updated: 'updated_at', createdBy: 'created_by', updatedBy: 'updated_by',
+  createdByEmail: 'created_by', updatedByEmail: 'updated_by', createdByName: 'created_by', updatedByName: 'updated_by',
+  'properties/created': 'created_at', 'properties/lastModified': 'updated_at', 'properties/state': 'state', transform: 'transform_name',
+};
+export const jobFilterFields: ReadonlySet<string> = new Set(Object.keys(jobColumns));
+export const jobSortFields: ReadonlySet<string> = new Set(['created', 'createdBy', 'id', 'name', 'properties/created', 'properties/lastModified', 'properties/state', 'updated', 'updatedBy']);
+
+/** `PT1M30.5S` → 90.5; undefined when the text is not an ISO 8601 duration. */
+export function parseIsoDurationSec(text: string): number | undefined {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
+  if (!m || text === 'P' || text.endsWith('T')) return undefined;
+  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+}
+
+/** Preset `@odata.type` → the default output label MK.IO reads back, e.g. `BuiltInStandardEncoderPreset_0`. */
+export function defaultOutputLabel(presetType: string, index = 0): string {
+  return `${presetType.split('.').pop() ?? presetType}_${index}`;
+}
+
+/**
+ * Jobs: one input through a transform's output into an output asset. Submission writes the row (Queued) and
+ * then enqueues its id; the answer is sent only once the queue holds it durably, and a worker re-enqueues
+ * every unfinished row when it starts, so an accepted job is never left unqueued. The runner
+ * (media/encode/job-runner.ts) moves the state on from there.
+ */
+export class JobService {
+  constructor(private readonly deps: {
+    db: Db; transforms: TransformService; assets: AssetService; storage: StorageAccountService; queue: JobQueue;
+    log: Logger; notify?: JobNotifications;
+  }) {}
+
+  async find(transformId: string, name: string): Promise<JobRow | undefined> {
+    return this.deps.db.selectFrom('jobs').selectAll().where('transform_id', '=', transformId).where('name', '=', name).executeTakeFirst();
+  }
+
+  /** The job of a transform by names; 404 when either is missing. */
+  async get(projectId: string, transformName: string, name: string): Promise<JobRow> {
+    const transform = await this.deps.transforms.get(projectId, transformName);
+    const row = await this.find(transform.id, name);
+    if (!row) throw notFound(`Job '${name}' of transform '${transformName}'`);
+    return row;
+  }
+
+  async list(projectId: string, request: ListRequest, options: { transformId?: string } = {}): Promise<{ items: JobRow[]; total: number }> {
+    let base = this.deps.db.selectFrom('jobs').where('project_id', '=', projectId);
+    if (options.transformId) base = base.where('transform_id', '=', options.transformId);
+    base = base.where((eb) => eb.and(request.filter.map((t) => sqlComparison(jobColumns[t.field], t))));
+    let page = base.selectAll();
+    for (const o of request.orderBy) page = page.orderBy(jobColumns[o.field], o.direction);
+    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
+    const [items, count] = await Promise.all([
+      page.limit(request.top).offset(request.skip).execute(),
+      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items, total: Number(count.n) };
+  }
+
+  /** PUT: create only (409 when the name exists); the output asset is created when missing (v1 docs). */
+  async create(project: ProjectRow, transformName: string, name: string, body: JobPutBody['properties'], actor: Actor): Promise<JobRow> {
+    const transform = await this.deps.transforms.get(project.id, transformName);
+    if (await this.find(transform.id, name)) throw new ConflictError('Conflict', `Job '${name}' already exists in transform '${transformName}'; jobs cannot be replaced`);
+    const input = checkJobInput(body.input);
+    const transformOutputs = JSON.parse(transform.outputs) as Array<{ preset: Record<string, unknown> }>;
+    if (body.outputs.length !== transformOutputs.length) {
+      throw new BadRequestError('ValidationError', `properties.outputs must hold ${transformOutputs.length} output (one per transform output), got ${body.outputs.length}`);
+    }
+    const storageAccountName = await this.checkInput(project.id, input);
+    const output = body.outputs[0];
+    const outputAsset = await this.outputAsset(project.id, output, storageAccountName, actor);
+
+    const presetType = String(transformOutputs[0].preset['@odata.type'] ?? 'Preset');
+    const now = new Date().toISOString();
+    const priority = body.priority ?? 'Normal';
+    const row: JobRow = {
+      id: newId(), project_id: project.id, transform_id: transform.id, transform_name: transform.name, name,
+      description: body.description ?? null, priority, correlation_data: JSON.stringify(body.correlationData ?? {}),
+      input: JSON.stringify(input), transform_output: JSON.stringify(transformOutputs[0]),
+      output_asset_id: outputAsset.id, output_asset_name: outputAsset.name, output_label: output.label ?? defaultOutputLabel(presetType),
+      state: 'Queued', progress: 0, error: null, start_time: null, end_time: null, output_files: '[]',
+      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+    };
+    try {
+      await this.deps.db.insertInto('jobs').values(row).execute();
+    } catch (err) {
+      if (await this.find(transform.id, name)) throw new ConflictError('Conflict', `Job '${name}' was created concurrently`, { cause: err });
+      throw err;
+    }
+    try {
+      await this.deps.queue.enqueue(row.id, priority as QueuePriority);
+    } catch (err) {
+      // Not accepted, so not kept: the client sees the failure and may submit again under the same name.
+      await this.deps.db.deleteFrom('jobs').where('id', '=', row.id).execute().catch(() => undefined);
+      throw err;
+    }
+    this.deps.log.info({ jobId: row.id, job: name, transform: transform.name, project: project.name }, 'job submitted');
+    this.deps.notify?.submitted?.(row.id);
+    return row;
+  }
+
+  /** Validates what the input names; returns the storage account an auto-created output asset should use. */
+  private async checkInput(projectId: string, input: JobInput): Promise<string | undefined> {
+    if (input['@odata.type'] === '#Microsoft.Media.JobInputHttp') {
+      const absolute = (f: string) => /^https?:\/\//i.test(f);
+      if (input.baseUri !== undefined) {
+        if (!absolute(input.baseUri) || !URL.canParse(input.baseUri)) throw new BadRequestError('ValidationError', 'properties.input.baseUri must be an http(s) URL');
+      } else if (!input.files.every((f) => absolute(f) && URL.canParse(f))) {
+        throw new BadRequestError('ValidationError', 'properties.input.files must be http(s) URLs when baseUri is not given');
+      }
+      return undefined;
+    }
+    const asset = await this.deps.assets.find(projectId, input.assetName);
+    if (!asset) throw new BadRequestError('AssetNotFound', `Input asset '${input.assetName}' not found`);
+    for (const file of input.files ?? []) if (file !== '*') assertBlobPath(file, 'input file name');
+    const clip = (which: 'start' | 'end') => {
+      const t = input[which];
+      if (!t) return undefined;
+      if (t['@odata.type'] !== '#Microsoft.Media.AbsoluteClipTime') {
+        throw new BadRequestError('ValidationError', `properties.input.${which}: only #Microsoft.Media.AbsoluteClipTime is supported`);
+      }
+      const sec = t.time === undefined ? undefined : parseIsoDurationSec(t.time);
+      if (sec === undefined) throw new BadRequestError('ValidationError', `properties.input.${which}.time must be an ISO 8601 duration such as PT1M30S`);
+      return sec;
+    };
+    const start = clip('start');
+    const end = clip('end');
+    if (start !== undefined && end !== undefined && end <= start) throw new BadRequestError('ValidationError', 'properties.input.end must be after properties.input.start');
+    return asset.storage_account_name;
+  }
+
+  private async outputAsset(projectId: string, output: JobOutputAsset, storageAccountName: string | undefined, actor: Actor) {
+    const existing = await this.deps.assets.find(projectId, output.assetName);
+    if (existing) return existing;
+    // MK.IO v1 creates a missing output asset; Reel puts it beside the input (or in the project's first account).
+    const account = storageAccountName ?? (await this.deps.storage.list(projectId))[0]?.row.name;
+    if (!account) throw new BadRequestError('StorageAccountNotFound', `Output asset '${output.assetName}' does not exist and the project has no storage account to create it in`);
+    const { row } = await this.deps.assets.put(projectId, output.assetName, { storageAccountName: account, description: 'Created for a job output' }, actor);
+    this.deps.log.info({ asset: row.name, container: row.container }, 'output asset created for a job');
+    return row;
+  }
+
+  /** PATCH: only description, priority and correlationData change; an echoed input or output must be unchanged. */
+  async patch(row: JobRow, body: JobPatchBody['properties'], actor: Actor): Promise<JobRow> {
+    if (body.input !== undefined && !isDeepStrictEqual(body.input, JSON.parse(row.input))) {
+      throw new BadRequestError('ImmutableProperty', 'properties.input cannot be changed; only description, priority and correlationData can');
+    }
+    if (body.outputs !== undefined) {
+      const same = body.outputs.length === 1 && body.outputs[0].assetName === row.output_asset_name && (body.outputs[0].label ?? row.output_label) === row.output_label;
+      if (!same) throw new BadRequestError('ImmutableProperty', 'properties.outputs cannot be changed; only description, priority and correlationData can');
+    }
+    const values: Partial<JobRow> = { updated_at: new Date().toISOString(), updated_by: actor.email };
+    if (body.description !== undefined) values.description = body.description;
+    if (body.correlationData !== undefined) values.correlation_data = JSON.stringify(body.correlationData);
+    if (body.priority !== undefined) values.priority = body.priority;
+    await this.deps.db.updateTable('jobs').set(values).where('id', '=', row.id).execute();
+    if (body.priority !== undefined && body.priority !== row.priority && row.state === 'Queued') {
+      // Still waiting: take it out and put it back with the new priority (a no-op once a worker holds it).
+      if (await this.deps.queue.remove(row.id)) await this.deps.queue.enqueue(row.id, body.priority);
+    }
+    return { ...row, ...values };
+  }
+
+  /**
+   * cancelJob: a queued job that no worker holds is removed from the queue and Canceled at once; a job a worker
+   * holds goes to Canceling and its runner stops ffmpeg, removes the outputs and sets Canceled. Final states
+   * stay as they are.
+   */
+  async cancel(row: JobRow): Promise<JobRow> {
+    if (finalStates.has(row.state) || row.state === 'Canceling') return row;
+    const now = new Date().toISOString();
+    if (row.state === 'Queued' && await this.deps.queue.remove(row.id)) {
+      const done = await this.deps.db.updateTable('jobs').set({ state: 'Canceled', end_time: now, updated_at: now })
+        .where('id', '=', row.id).where('state', '=', 'Queued').executeTakeFirst();
+      if (Number(done.numUpdatedRows) > 0) {
+        this.deps.log.info({ jobId: row.id, state: 'Canceled' }, 'job state changed');
+        return this.reload(row);
+      }
+    }
+    await this.deps.db.updateTable('jobs').set({ state: 'Canceling', updated_at: now })
+      .where('id', '=', row.id).where('state', 'in', ['Queued', 'Scheduled', 'Processing']).execute();
+    this.deps.log.info({ jobId: row.id, state: 'Canceling' }, 'job state changed');
+    this.deps.notify?.cancelRequested?.(row.id);
+    return this.reload(row);
+  }
+
+  /** DELETE: an unfinished job is canceled first (its runner sees the record gone and removes its outputs). */
+  async delete(row: JobRow): Promise<void> {
+    if (!finalStates.has(row.state)) await this.cancel(row);
+    await this.deps.db.deleteFrom('jobs').where('id', '=', row.id).execute();
+  }
+
+  /** Before a transform goes (its jobs go with it): cancel every unfinished job of it. */
+  async cancelAllOf(transform: TransformRow): Promise<void> {
+    const rows = await this.deps.db.selectFrom('jobs').selectAll().where('transform_id', '=', transform.id)
+      .where('state', 'in', ['Queued', 'Scheduled', 'Processing']).execute();
+    for (const row of rows) await this.cancel(row);
+  }
+
+  private async reload(row: JobRow): Promise<JobRow> {
+    return (await this.deps.db.selectFrom('jobs').selectAll().where('id', '=', row.id).executeTakeFirst()) ?? row;
+  }
+}

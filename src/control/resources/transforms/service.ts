@@ -1,0 +1,106 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db, TransformRow } from '../../../store/database.js';
+import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import type { ListRequest } from '../paging.js';
+import type { FilterTerm } from '../odata.js';
+import { normalizeOutputs, type TransformOutput } from './schema.js';
+
+/** What the control plane needs of the encoding engine: its verdict on a preset (empty = supported). */
+export interface PresetValidator {
+  validatePreset(preset: Record<string, unknown>): string[];
+}
+
+export interface TransformInput {
+  description?: string | null;
+  outputs: TransformOutput[];
+}
+
+interface Actor { email: string }
+
+/** `$filter`/`$orderby` field → column (MK.IO's documented transform fields). */
+export const transformColumns: Record<string, keyof TransformRow> = {
+  name: 'name', id: 'id', created: 'created_at', updated: 'updated_at', createdBy: 'created_by', updatedBy: 'updated_by',
+  createdByEmail: 'created_by', updatedByEmail: 'updated_by', createdByName: 'created_by', updatedByName: 'updated_by',
+  'properties/created': 'created_at', 'properties/lastModified': 'updated_at',
+};
+export const transformFilterFields: ReadonlySet<string> = new Set(Object.keys(transformColumns));
+export const transformSortFields: ReadonlySet<string> = new Set(['created', 'createdBy', 'id', 'name', 'properties/created', 'properties/lastModified', 'updated', 'updatedBy']);
+
+/** One OData comparison as SQL on a text column; values are always bound parameters. */
+export function sqlComparison(column: string, term: FilterTerm): Expression<SqlBool> {
+  const ref = sql.ref(column);
+  const ops = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
+  if (term.value === null) return term.op === 'ne' ? sql<SqlBool>`${ref} is not null` : sql<SqlBool>`${ref} is null`;
+  return sql<SqlBool>`${ref} ${sql.raw(ops[term.op])} ${String(term.value)}`;
+}
+
+/** Transforms: named encoding recipes. MK.IO supports exactly one output per transform (§9). */
+export class TransformService {
+  constructor(private readonly db: Db, private readonly presets: PresetValidator) {}
+
+  async find(projectId: string, name: string): Promise<TransformRow | undefined> {
+    return this.db.selectFrom('transforms').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+  }
+
+  async get(projectId: string, name: string): Promise<TransformRow> {
+    const row = await this.find(projectId, name);
+    if (!row) throw notFound(`Transform '${name}'`);
+    return row;
+  }
+
+  async list(projectId: string, request: ListRequest): Promise<{ items: TransformRow[]; total: number }> {
+    const base = this.db.selectFrom('transforms').where('project_id', '=', projectId)
+      .where((eb) => eb.and(request.filter.map((t) => sqlComparison(transformColumns[t.field], t))));
+    let page = base.selectAll();
+    for (const o of request.orderBy) page = page.orderBy(transformColumns[o.field], o.direction);
+    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
+    const [items, count] = await Promise.all([
+      page.limit(request.top).offset(request.skip).execute(),
+      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items, total: Number(count.n) };
+  }
+
+  /** Checks the outputs: exactly one, and a preset the engine supports; every problem is named in the 400. */
+  private validate(input: TransformInput): void {
+    if (input.outputs.length !== 1) {
+      throw new BadRequestError('ValidationError', `properties.outputs must hold exactly one output (MK.IO supports one output per transform), got ${input.outputs.length}`);
+    }
+    const problems = this.presets.validatePreset(input.outputs[0].preset as Record<string, unknown>)
+      .map((p) => `properties.outputs[0].preset: ${p}`);
+    if (problems.length > 0) {
+      throw new BadRequestError('ValidationError', `Invalid preset: ${problems.join('; ')}`, { extraDetail: { errors: problems } });
+    }
+  }
+
+  /** PUT: 201 when created, 200 when an existing transform was replaced (its description kept when not sent). */
+  async put(projectId: string, name: string, input: TransformInput, actor: Actor): Promise<{ row: TransformRow; created: boolean }> {
+    this.validate(input);
+    const outputs = JSON.stringify(normalizeOutputs(input.outputs));
+    const now = new Date().toISOString();
+    const existing = await this.find(projectId, name);
+    if (existing) {
+      const values: Partial<TransformRow> = { outputs, updated_at: now, updated_by: actor.email };
+      if (input.description !== undefined) values.description = input.description;
+      await this.db.updateTable('transforms').set(values).where('id', '=', existing.id).execute();
+      return { row: { ...existing, ...values }, created: false };
+    }
+    const row: TransformRow = {
+      id: newId(), project_id: projectId, name, description: input.description ?? null, outputs,
+      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+    };
+    try {
+      await this.db.insertInto('transforms').values(row).execute();
+    } catch (err) {
+      if (await this.find(projectId, name)) throw new ConflictError('Conflict', `Transform '${name}' was created concurrently`, { cause: err });
+      throw err;
+    }
+    return { row, created: true };
+  }
+
+  /** Removes the record; its jobs go with it (the caller cancels running ones first). */
+  async delete(row: TransformRow): Promise<void> {
+    await this.db.deleteFrom('transforms').where('id', '=', row.id).execute();
+  }
+}
