@@ -96,7 +96,10 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   let listenUrl = '';
   const grants = new FileGrants(secretKey);
   const queue = createJobQueue(db, dialect, { leaseMs: config.jobLeaseSec * 1000 });
-  const engine = new FfmpegEncodeEngine({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, log });
+  const engine = new FfmpegEncodeEngine({
+    ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, log, x264Preset: config.x264Preset, httpTimeoutSec: config.jobHttpTimeoutSec,
+    ...(config.jobMaxInputMb !== undefined ? { maxInputBytes: config.jobMaxInputMb * 1024 * 1024 } : {}),
+  });
   let runner: JobRunner | undefined;
   const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
   // Playback opens an asset's storage on every request: keep the driver for the resolver's 2 s, like locators.

@@ -24,6 +24,9 @@ const envNames: Record<keyof Config, string[]> = {
   ffmpegPath: ['REEL_FFMPEG_PATH'],
   jobLeaseSec: ['REEL_JOB_LEASE_SEC'],
   workDir: ['REEL_WORK_DIR'],
+  x264Preset: ['REEL_X264_PRESET'],
+  jobHttpTimeoutSec: ['REEL_JOB_HTTP_TIMEOUT_SEC'],
+  jobMaxInputMb: ['REEL_JOB_MAX_INPUT_MB'],
 };
 
 export class ConfigError extends Error {}

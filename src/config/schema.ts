@@ -21,6 +21,9 @@ export const configSchema = Type.Object({
   workerConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'REEL_WORKER_CONCURRENCY: encoding jobs a worker process runs at once' }),
   ffmpegPath: Type.String({ default: 'ffmpeg', description: 'REEL_FFMPEG_PATH: ffmpeg binary the worker encodes with' }),
   jobLeaseSec: Type.Integer({ minimum: 2, maximum: 3600, default: 30, description: 'REEL_JOB_LEASE_SEC: seconds a worker holds a job without a heartbeat before another worker may take it over' }),
+  x264Preset: Type.Union(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'].map((p) => Type.Literal(p)), { default: 'veryfast', description: 'REEL_X264_PRESET: x264 speed preset for built-in presets (slower = smaller files at the same quality)' }),
+  jobHttpTimeoutSec: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'REEL_JOB_HTTP_TIMEOUT_SEC: a JobInputHttp server silent this long fails the job' }),
+  jobMaxInputMb: Type.Optional(Type.Integer({ minimum: 1, description: 'REEL_JOB_MAX_INPUT_MB: largest job input accepted; unset = no limit' })),
   workDir: Type.String({ description: 'REEL_WORK_DIR: scratch directory for encoding outputs before upload; default $REEL_DATA_DIR/work' }),
 });
 
