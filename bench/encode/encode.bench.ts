@@ -1,16 +1,16 @@
 /**
  * Encoding benchmark: a job through Reel's public API against the same ffmpeg command run directly.
  *
- * Source: 1 minute of 1080p25 `testsrc2` with noise (so the bitrate is real) and AAC stereo, made by ffmpeg once
+ * Source: 1 minute of 1080p25 `testsrc2` with noise (so the bitrate is real), 20 Mbit/s H.264, and AAC stereo, made by ffmpeg once
  * and cached under test/fixtures/.cache/bench/encode/. Transform: `H264MultipleBitrate1080p` (8 renditions from
  * 1920x1080 to 320x180, 2 s GOPs, plus AAC), x264 `veryfast` as the server's default.
  *
  * Scenarios, in one run:
- *   overhead     one job at a time, submit → Finished as the API reports it (queue, ffprobe over the signed
- *                /files URL, ffmpeg reading its input over HTTP, upload into the output asset, bookkeeping) against
+ *   overhead     one job at a time, submit → Finished as the API reports it (queue, ffprobe,
+ *                input checks, ffmpeg reading the Local account's file, upload into the output asset, bookkeeping) against
  *                the engine's own ffmpeg command, built by the same planning code, run directly on the local file
  *                into a temp directory. Alternated, BENCH_ENCODE_REPS (2) of each; medians; aim ≤ 1.05.
- *   throughput   BENCH_ENCODE_JOBS (4) jobs submitted at once to a server with REEL_WORKER_CONCURRENCY 1 and 2:
+ *   throughput   BENCH_ENCODE_JOBS (3) jobs submitted at once to a server with REEL_WORKER_CONCURRENCY 1 and 2:
  *                jobs per hour from first submission to last Finished.
  *
  * The server is the compiled one `npm start` runs (scripts/build.mjs → dist/main.js), in its own process, on
@@ -33,7 +33,7 @@ import { buildFfmpegArgs } from '../../src/media/encode/ffmpeg-args.js';
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const settings = {
   reps: Number(env('BENCH_ENCODE_REPS', '2')),
-  jobs: Number(env('BENCH_ENCODE_JOBS', '4')),
+  jobs: Number(env('BENCH_ENCODE_JOBS', '3')),
   seconds: Number(env('BENCH_ENCODE_SECONDS', '60')),
   presetName: env('BENCH_ENCODE_PRESET', 'H264MultipleBitrate1080p'),
 };
@@ -47,7 +47,7 @@ const preset = { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset',
 
 const cacheDir = path.join(repoRoot, 'test', 'fixtures', '.cache', 'bench', 'encode');
 const storeDir = path.join(cacheDir, 'store');
-const sourceFile = path.join(storeDir, 'source', 'source-1080p.mp4');
+const sourceFile = path.join(storeDir, 'source', 'source-1080p-20m.mp4');
 
 function makeSource(): void {
   const marker = `${sourceFile}.${settings.seconds}s`;
@@ -58,7 +58,8 @@ function makeSource(): void {
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=25:duration=${settings.seconds},noise=alls=12:allf=t`,
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${settings.seconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-g', '50', '-pix_fmt', 'yuv420p',
+    // A mezzanine-like 20 Mbit/s (what a camera or an edit suite hands over), not a visually lossless monster.
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '20M', '-maxrate', '20M', '-bufsize', '40M', '-g', '50', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-movflags', '+faststart', '-shortest', sourceFile,
   ]);
   fs.writeFileSync(marker, '');

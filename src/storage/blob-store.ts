@@ -83,6 +83,12 @@ export interface BlobStore {
    * or `undefined` when the driver has none (Local: Reel serves the bytes itself).
    */
   presign?(container: string, name: string, options: { expiresAt: Date; method: 'GET' | 'PUT' }): Promise<string | undefined>;
+  /**
+   * The blob's path on this machine's disk when the driver keeps blobs as local files (Local), checked as every
+   * other access is; `undefined` otherwise. Lets a worker's ffmpeg read a local input directly (ranged file
+   * reads) instead of through Reel's own HTTP file route.
+   */
+  localPath?(container: string, name: string): Promise<string | undefined>;
   /** Releases clients and sockets. */
   close?(): Promise<void>;
 }

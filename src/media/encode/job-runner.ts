@@ -349,10 +349,12 @@ export class JobRunner {
         }
       }
     }
-    return blobs.map((blob) => ({
-      url: this.deps.signedReadUrl(asset.storage_account_id, asset.container, blob, inputUrlLifetimeSec),
+    // Local storage: ffmpeg opens the (confinement-checked) file itself; other drivers go through the signed
+    // /files route, which streams byte ranges from the driver.
+    return Promise.all(blobs.map(async (blob) => ({
+      url: (await store.localPath?.(asset.container, blob)) ?? this.deps.signedReadUrl(asset.storage_account_id, asset.container, blob, inputUrlLifetimeSec),
       fileName: fileNameOf(blob.slice(prefix.length)),
-    }));
+    })));
   }
 
   private async readIsm(store: BlobStore, container: string, blob: string, size: number, file: string) {

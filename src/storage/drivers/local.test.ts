@@ -79,6 +79,8 @@ describe('LocalBlobStore confinement', () => {
     await assert.rejects(store.write('media', 'escape/new.txt', Readable.from(['x'])), BadRequestError);
     await assert.rejects(store.delete('media', 'escape/secret.txt'), BadRequestError);
     await assert.rejects(store.list('media', 'escape'), BadRequestError);
+    await assert.rejects(store.readInto('media', 'escape/secret.txt', 0, Buffer.alloc(1)), BadRequestError);
+    await assert.rejects(store.localPath('media', 'escape/secret.txt'), BadRequestError);
     assert.equal(await fsp.readFile(path.join(outside, 'secret.txt'), 'utf8'), 'secret');
     await assert.rejects(fsp.stat(path.join(outside, 'new.txt')), { code: 'ENOENT' });
     // A container directory that is itself a symlink is not a container.
@@ -86,6 +88,19 @@ describe('LocalBlobStore confinement', () => {
     assert.equal(await store.containerExists('linked'), false);
     await assert.rejects(store.read('linked', 'secret.txt'), BadRequestError);
     assert.deepEqual(await store.listContainers(), ['media']);
+  });
+
+  it('gives a worker the checked local path of a blob, or nothing for a missing one', async () => {
+    const store = new LocalBlobStore({ path: path.join(allowed, 'paths'), allowedRoots: [allowed] });
+    await store.checkAccess();
+    await store.createContainer('media');
+    await store.write('media', 'in/source.mp4', Readable.from(['bytes']));
+    const file = await store.localPath('media', 'in/source.mp4');
+    assert.equal(file, path.join(allowed, 'paths', 'media', 'in', 'source.mp4'));
+    assert.equal(await fsp.readFile(file as string, 'utf8'), 'bytes');
+    assert.equal(await store.localPath('media', 'in/missing.mp4'), undefined);
+    assert.equal(await store.localPath('media', 'in'), undefined, 'a folder is not a blob');
+    await assert.rejects(store.localPath('media', '../paths/media/in/source.mp4'), BadRequestError);
   });
 
   it('rejects dot-dot, absolute and encoded names and bad container names', async () => {

@@ -157,6 +157,16 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  async localPath(container: string, name: string): Promise<string | undefined> {
+    const file = await this.#blobPath(container, name);
+    try {
+      return (await fsp.stat(file)).isFile() ? file : undefined;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw mapFsError(err, { container, name });
+    }
+  }
+
   async readInto(container: string, name: string, offset: number, target: Uint8Array, options?: ReadIntoOptions): Promise<number> {
     assertRange({ offset, length: Math.max(1, target.length) });
     assertBlobPath(name, 'blob name');
