@@ -47,7 +47,9 @@ async function waitForPort(port, ms = 30000) {
 // Type errors fail the suite before any test runs (tsc of TypeScript 7 checks the tree in seconds).
 if (!args.includes('--no-typecheck')) {
   const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
-  if (tsc.status !== 0) {
+  // The web console (DOM, JSX, bundler resolution) has its own tsconfig.
+  const consoleTsc = tsc.status === 0 && spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(root, 'console')], { stdio: 'inherit', cwd: root });
+  if (tsc.status !== 0 || consoleTsc.status !== 0) {
     process.stderr.write('type check failed\n');
     process.exit(1);
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Installs what Reel needs on a fresh machine: npm packages, then Debian packages (ffmpeg; for tests also
 // chromium). Idempotent and quick when everything is present. Used by `npm start` and `npm test`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,8 +59,20 @@ if (!forTests && !forBench) {
   run(process.execPath, [path.join(root, 'scripts', 'build.mjs')]);
 }
 
-// 5. The web console, once it exists, is built here (not committed as build output).
-if (fs.existsSync(path.join(root, 'console', 'package.json')) && !fs.existsSync(path.join(root, 'console', 'dist', 'index.html'))) {
-  say('building the web console');
-  execFileSync('npm', ['run', 'build', '--prefix', 'console'], { stdio: 'inherit', cwd: root });
+// 5. The web console (console/, React + Vite) is built into console/dist (not committed) for `npm start` and the
+// tests, whenever one of its sources or the lock file is newer than the last build.
+const consoleDir = path.join(root, 'console');
+if (!forBench && fs.existsSync(path.join(consoleDir, 'vite.config.ts'))) {
+  const newest = (p) => {
+    if (!fs.existsSync(p)) return 0;
+    const st = fs.statSync(p);
+    if (!st.isDirectory()) return st.mtimeMs;
+    return Math.max(st.mtimeMs, ...fs.readdirSync(p).map((f) => newest(path.join(p, f))));
+  };
+  const sources = ['index.html', 'vite.config.ts', 'tsconfig.json', 'src', 'public'].map((f) => path.join(consoleDir, f));
+  const built = path.join(consoleDir, 'dist', 'index.html');
+  if (!fs.existsSync(built) || Math.max(newest(lock), ...sources.map(newest)) > fs.statSync(built).mtimeMs) {
+    say('building the web console');
+    run(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(consoleDir, 'vite.config.ts'), '--logLevel', 'warn']);
+  }
 }

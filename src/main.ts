@@ -187,6 +187,7 @@ async function main(): Promise<void> {
   const url = config.publicUrl ?? reel.url;
   const lines = [
     '', `Reel is running at ${url}`,
+    `  Console:   ${url}/ (sign in in the browser)`,
     `  API docs:  ${url}/doc/ui`,
     `  Sign in:   ${config.adminEmail}` + (reel.generatedAdminPassword ? ` / ${reel.generatedAdminPassword}  (generated now, shown once)` : ' (password as configured or printed on first start)'),
     `  Token:     sign in (POST ${url}/auth/login), then open ${url}/auth/token/`,

@@ -13,6 +13,7 @@ import type { TokenService } from './auth/token-service.js';
 import type { SessionService } from './auth/session-service.js';
 import type { SigningKeys } from './auth/signing-keys.js';
 import { registerAuthRoutes } from './auth/routes.js';
+import { registerConsole } from './console-static.js';
 import type { StorageAccountService } from './resources/storage/service.js';
 import { registerLegacyStorageRoutes, registerV1StorageRoutes } from './resources/storage/routes.js';
 import { AssetService } from './resources/assets/service.js';
@@ -102,6 +103,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/api/ready', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (deps.serveApi !== false) registerAuthRoutes(app, deps);
+  if (deps.serveApi !== false) await registerConsole(app);
 
   const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.log.child({ component: 'assets' }));
   const endpoints = new StreamingEndpointService(deps.db);

@@ -1,0 +1,202 @@
+import { useEffect, useMemo } from 'react';
+import {
+  Anchor, AppShell, Burger, Button, Center, Group, Loader, Menu, NavLink, ScrollArea, Select, Stack, Text, Title, Tooltip, VisuallyHidden,
+} from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { useQueryClient } from '@tanstack/react-query';
+import { Link, Navigate, Outlet, useLocation, useMatch, useNavigate, useRouteError } from 'react-router';
+import { ApiError, api, errorText, setUnauthorizedHandler } from '../api/client';
+import { ErrorState } from '../components/states';
+import { rememberProject, rememberedProject, useOrganizations, useProfile } from './session';
+
+const sections = [
+  { path: 'assets', label: 'Assets' },
+  { path: 'storage', label: 'Storage accounts' },
+  { path: 'transforms', label: 'Transforms' },
+  { path: 'jobs', label: 'Jobs' },
+  { path: 'streaming-endpoints', label: 'Streaming endpoints' },
+  { path: 'streaming-locators', label: 'Streaming locators' },
+  { path: 'streaming-policies', label: 'Streaming policies' },
+];
+
+/** The signed-in frame: header (project switcher, profile menu), navigation, and the page. */
+export function Shell() {
+  const profile = useProfile();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [opened, { toggle, close }] = useDisclosure(false);
+
+  // Any 401 (session expired or signed out elsewhere) returns to sign-in, then back here.
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      queryClient.clear();
+      navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    });
+    return () => setUnauthorizedHandler(undefined);
+  }, [queryClient, navigate, location.pathname, location.search]);
+  useEffect(close, [location.pathname, close]);
+
+  if (profile.isPending) return <Center h="100vh"><Loader aria-label="Loading your profile" /></Center>;
+  if (profile.error instanceof ApiError && profile.error.status === 401) {
+    return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  }
+  if (profile.isError) {
+    return <Center h="100vh" p="md"><ErrorState title="Could not load your profile" error={profile.error} onRetry={() => void profile.refetch()} /></Center>;
+  }
+
+  return (
+    <AppShell header={{ height: 60 }} navbar={{ width: 230, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap" gap="xs">
+          <Group gap="xs" wrap="nowrap">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={opened ? 'Close navigation' : 'Open navigation'} />
+            <Anchor component={Link} to="/" underline="never" c="inherit"><Title order={3}>Reel</Title></Anchor>
+          </Group>
+          <Group gap="xs" wrap="nowrap">
+            <ContextSwitcher />
+            <ProfileMenu email={profile.data.spec.loginEmail} />
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" aria-label="Main navigation">
+        <AppShell.Section grow component={ScrollArea}>
+          <ProjectNav />
+        </AppShell.Section>
+        <AppShell.Section hiddenFrom="sm" pt="xs">
+          <ContextSwitcher stacked />
+        </AppShell.Section>
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Outlet />
+      </AppShell.Main>
+    </AppShell>
+  );
+}
+
+function ProjectNav() {
+  const match = useMatch('/projects/:project/*');
+  const project = match?.params.project ?? rememberedProject();
+  const location = useLocation();
+  if (!project) return <Text size="sm" c="dimmed" p="xs">Choose a project</Text>;
+  return (
+    <Stack gap={2} component="nav">
+      {sections.map((s) => {
+        const to = `/projects/${encodeURIComponent(project)}/${s.path}`;
+        return <NavLink key={s.path} component={Link} to={to} label={s.label} active={location.pathname === to || location.pathname.startsWith(`${to}/`)} />;
+      })}
+      <NavLink component={Link} to="/tokens" label="API tokens" active={location.pathname === '/tokens'} />
+    </Stack>
+  );
+}
+
+/** Organization and project pickers. Projects of the organization the session acts in can be chosen. */
+function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
+  const orgs = useOrganizations();
+  const profile = useProfile();
+  const match = useMatch('/projects/:project/*');
+  const navigate = useNavigate();
+  const activeOrg = profile.data?.spec.activeOrganizationId;
+  // Off a project's pages (API tokens), the project used last stays shown.
+  const current = match?.params.project ?? rememberedProject() ?? undefined;
+  const projects = useMemo(() => orgs.data?.find((o) => o.metadata.id === activeOrg)?.spec.projects ?? [], [orgs.data, activeOrg]);
+
+  useEffect(() => { if (match?.params.project) rememberProject(match.params.project); }, [match?.params.project]);
+
+  if (orgs.isPending) return <Loader size="xs" aria-label="Loading projects" />;
+  if (orgs.isError) return <Tooltip label={errorText(orgs.error)}><Text size="xs" c="red">Projects unavailable</Text></Tooltip>;
+
+  const section = match?.params['*']?.split('/')[0] || 'assets';
+  const orgSelect = (
+    <Select
+      label={stacked ? 'Organization' : undefined}
+      aria-label="Organization"
+      size="xs"
+      w={stacked ? undefined : 150}
+      visibleFrom={stacked ? undefined : 'sm'}
+      value={activeOrg ?? null}
+      allowDeselect={false}
+      // The session acts in one organization; the others are shown, not selectable.
+      data={orgs.data.map((o) => ({ value: o.metadata.id, label: o.metadata.name, disabled: o.metadata.id !== activeOrg }))}
+      comboboxProps={{ withinPortal: true }}
+    />
+  );
+  const projectSelect = (
+    <Select
+      label={stacked ? 'Project' : undefined}
+      aria-label="Project"
+      size="xs"
+      w={stacked ? undefined : 150}
+      visibleFrom={stacked ? undefined : 'xs'}
+      placeholder="Choose a project"
+      value={current ?? null}
+      allowDeselect={false}
+      data={projects.map((p) => p.name)}
+      onChange={(name) => { if (name) navigate(`/projects/${encodeURIComponent(name)}/${section}`); }}
+      nothingFoundMessage="No projects"
+    />
+  );
+  if (stacked) return <Stack gap="xs">{orgSelect}{projectSelect}</Stack>;
+  return <Group gap="xs" wrap="nowrap">{orgSelect}{projectSelect}</Group>;
+}
+
+function ProfileMenu({ email }: { email: string }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const signOut = async () => {
+    try { await api('POST', '/auth/logout'); } finally {
+      queryClient.clear();
+      navigate('/sign-in', { replace: true });
+    }
+  };
+  return (
+    <Menu position="bottom-end" withinPortal>
+      <Menu.Target>
+        <Button variant="default" size="xs" maw={220} aria-label={`Account menu for ${email}`}>
+          <Text size="xs" truncate="end">{email}</Text>
+        </Button>
+      </Menu.Target>
+      <Menu.Dropdown>
+        <Menu.Label>Signed in as {email}</Menu.Label>
+        <Menu.Item component={Link} to="/tokens">Personal API tokens</Menu.Item>
+        <Menu.Item component="a" href="/auth/token/" target="_blank" rel="noopener">Get a token for scripts (/auth/token/)</Menu.Item>
+        <Menu.Item component="a" href="/doc/ui" target="_blank" rel="noopener">API reference</Menu.Item>
+        <Menu.Divider />
+        <Menu.Item color="red" onClick={() => void signOut()}>Sign out</Menu.Item>
+      </Menu.Dropdown>
+    </Menu>
+  );
+}
+
+/** `/`: the project used last, else the first project of the active organization. */
+export function HomeRedirect() {
+  const orgs = useOrganizations();
+  const profile = useProfile();
+  if (orgs.isPending || profile.isPending) return <Center p="xl"><Loader aria-label="Loading projects" /></Center>;
+  if (orgs.isError) return <ErrorState title="Could not load your projects" error={orgs.error} onRetry={() => void orgs.refetch()} />;
+  const projects = orgs.data.find((o) => o.metadata.id === profile.data?.spec.activeOrganizationId)?.spec.projects ?? [];
+  const remembered = rememberedProject();
+  const target = projects.find((p) => p.name === remembered)?.name ?? projects[0]?.name;
+  if (!target) return <Stack p="xl" align="center"><Title order={3}>No project yet</Title><Text c="dimmed">Your organization has no project. Ask an administrator to create one.</Text></Stack>;
+  return <Navigate to={`/projects/${encodeURIComponent(target)}/assets`} replace />;
+}
+
+export function NotFoundPage() {
+  return (
+    <Stack p="xl" align="center">
+      <Title order={2}>Page not found</Title>
+      <Text c="dimmed">There is no console page at this address.</Text>
+      <Button component={Link} to="/">Go to the console home</Button>
+    </Stack>
+  );
+}
+
+export function RouteErrorPage() {
+  const error = useRouteError();
+  return (
+    <Center h="100vh" p="md">
+      <ErrorState title="Something went wrong on this page" error={error} onRetry={() => window.location.reload()} retryLabel="Reload" />
+      <VisuallyHidden>Unexpected error</VisuallyHidden>
+    </Center>
+  );
+}

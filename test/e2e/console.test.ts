@@ -1,0 +1,337 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { makeLadder, makeMp4 } from '../fixtures/media.js';
+import { closeBrowser, getBrowser } from './players/play.js';
+
+/**
+ * The web console in Chromium against a real Reel server: the MK.IO support KB's migration flow done through
+ * the pages (sign in, token, storage, migrate, publish, play), with every resource action checked on the wire.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const shots = path.join(root, 'test-output', 'console');
+const V = '/api/v1/projects/default/media';
+
+/** `npm test`'s set-up builds the console; a direct run of this file builds it when it is missing. */
+function ensureConsoleBuilt(): void {
+  if (fs.existsSync(path.join(root, 'console', 'dist', 'index.html'))) return;
+  execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', path.join(root, 'console/vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: root });
+}
+
+interface Captured { method: string; path: string; url: string; body: string | null }
+
+describe('web console', () => {
+  let server: TestServer;
+  let context: BrowserContext;
+  let page: Page;
+  const requests: Captured[] = [];
+  const pageErrors: string[] = [];
+  const ladder = makeLadder();
+
+  const shot = async (name: string) => {
+    fs.mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  };
+  const sent = (method: string, pathname: string) => requests.filter((r) => r.method === method && r.path === pathname);
+  const dialog = () => page.getByRole('dialog');
+  const nav = (label: string) => page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: label, exact: true });
+  const api = (p: string, init: RequestInit & { token: string }) =>
+    fetch(`${server.url}${p}`, { ...init, headers: { 'x-mkio-token': init.token, ...(init.headers ?? {}) } });
+
+  before(async () => {
+    ensureConsoleBuilt();
+    server = await startTestServer('sqlite', { REEL_LOG_LEVEL: 'warn' });
+    // The KB's starting point: a container that already holds an encoded asset, in storage Reel can reach.
+    const container = path.join(server.storageRoot, 'vod', 'boulder2');
+    fs.mkdirSync(container, { recursive: true });
+    for (const f of ladder.files) fs.copyFileSync(path.join(ladder.dir, f), path.join(container, f));
+    fs.writeFileSync(path.join(container, 'clip.ism'), ladder.ism);
+    const browser = await getBrowser();
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 }, serviceWorkers: 'block' });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      requests.push({ method: r.method(), path: decodeURIComponent(u.pathname), url: r.url(), body: r.postData() });
+    });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+  after(async () => {
+    await context?.close().catch(() => undefined);
+    await closeBrowser();
+    await server?.close();
+  });
+
+  it('does the KB flow: sign in, token from /auth/token/, Local storage, migrate, locator, playback', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByRole('heading', { name: 'Sign in to Reel' }).waitFor();
+    await shot('01-sign-in');
+    await page.getByLabel('Email').fill(server.adminEmail);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Could not sign in' }).waitFor();
+    await page.getByLabel('Password').fill(server.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Assets', exact: true }).waitFor();
+    await page.getByRole('button', { name: `Account menu for ${server.adminEmail}` }).waitFor();
+    assert.equal(sent('POST', '/auth/login').length, 2);
+
+    // The KB: with the browser session, /auth/token/ hands out a token for scripts.
+    const res = await page.goto(`${server.url}/auth/token/`);
+    assert.equal(res?.status(), 200);
+    const { token, user_id: userId } = await res!.json() as { token: string; user_id: string };
+    assert.ok(token && userId);
+    assert.equal((await api(`${V}/assets`, { token })).status, 200);
+
+    await page.goto(`${server.url}/#/projects/default/storage`);
+    await page.getByRole('heading', { name: 'Storage accounts' }).waitFor();
+    await page.getByRole('button', { name: 'Add storage account' }).first().click();
+    await dialog().getByRole('radio', { name: 'Local path' }).check({ force: true });
+    await dialog().getByLabel('Name').fill('vod');
+    await dialog().getByLabel('Directory path').fill(path.join(server.storageRoot, 'vod'));
+    await dialog().getByRole('button', { name: 'Add account' }).click();
+    const row = page.getByRole('table', { name: 'Storage accounts' }).getByRole('row').filter({ hasText: 'vod' });
+    await row.getByText('Connected', { exact: true }).waitFor();
+    const [storagePut] = sent('PUT', `${V}/storage/vod`);
+    assert.deepEqual(JSON.parse(storagePut.body ?? ''), { spec: { type: 'Local', path: path.join(server.storageRoot, 'vod') } });
+    await shot('02-storage-accounts');
+
+    await nav('Assets').click();
+    await page.getByRole('heading', { name: 'No assets yet' }).waitFor();
+    await shot('03-assets-empty');
+    await page.getByRole('button', { name: 'Migrate asset' }).first().click();
+    await dialog().getByLabel('Asset name').fill('boulder2');
+    await dialog().getByLabel('Storage account').click();
+    await page.getByRole('option', { name: 'vod' }).click();
+    await dialog().getByLabel('Container').fill('boulder2');
+    await shot('04-migrate-form');
+    requests.length = 0;
+    await dialog().getByRole('button', { name: 'Migrate' }).click();
+    await page.getByRole('heading', { name: 'boulder2', exact: true }).waitFor();
+
+    // The wire: exactly the KB's request, as a script sends it.
+    const migrate = requests.filter((r) => r.method === 'PUT' && r.path.includes('/assets/'));
+    assert.equal(migrate.length, 1, JSON.stringify(migrate));
+    assert.equal(migrate[0].path, `${V}/assets/boulder2`);
+    assert.deepEqual(JSON.parse(migrate[0].body ?? ''), { properties: { container: 'boulder2', description: '', storageAccountName: 'vod' } });
+
+    // Asset detail: the container's files from GET .../storage/.
+    const files = page.getByRole('table', { name: 'Files' });
+    await files.getByText('clip_640x360_800.mp4').waitFor();
+    await files.getByText('clip.ism').waitFor();
+    await page.getByRole('heading', { name: 'Not published' }).waitFor();
+
+    await page.getByRole('button', { name: 'Create locator' }).first().click();
+    await dialog().getByLabel('Locator name').fill('boulder2-web');
+    await dialog().getByRole('button', { name: 'Create locator' }).click();
+    await page.getByRole('table', { name: 'Streaming locators' }).getByText('boulder2-web').waitFor();
+    const [locatorPut] = sent('PUT', `${V}/streamingLocators/boulder2-web`);
+    assert.deepEqual(JSON.parse(locatorPut.body ?? ''), { properties: { assetName: 'boulder2', streamingPolicyName: 'Predefined_ClearStreamingOnly' } });
+
+    // Playback in the embedded Shaka Player through the endpoint's own host (Chromium resolves *.localhost).
+    const playedPast = (seconds: number, format: string) => page.waitForFunction(([s, f]) => {
+      const v = document.querySelector('video');
+      return v !== null && (v.dataset.src ?? '').includes(f as string) && v.currentTime > (s as number);
+    }, [seconds, format], { timeout: 60_000, polling: 100 });
+    await playedPast(3, 'm3u8-cmaf');
+    const hlsUrl = await page.getByRole('textbox', { name: 'HLS (m3u8-cmaf)' }).inputValue();
+    assert.match(hlsUrl, /^http:\/\/default-default\.localhost:\d+\/[0-9a-f-]{36}\/clip\.ism\/manifest\(format=m3u8-cmaf\)$/);
+    assert.ok(requests.some((r) => r.path.endsWith('/listPaths') && r.method === 'POST'));
+    await shot('05-asset-playing-hls');
+
+    await page.getByText('DASH', { exact: true }).click();
+    await playedPast(1, 'mpd-time-cmaf');
+    await shot('06-asset-playing-dash');
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('shows an API validation error next to the form field it concerns', async () => {
+    await page.goto(`${server.url}/#/projects/default/assets`);
+    await page.getByRole('button', { name: 'Migrate asset' }).first().click();
+    await dialog().getByLabel('Asset name').fill('too-short');
+    await dialog().getByLabel('Storage account').click();
+    await page.getByRole('option', { name: 'vod' }).click();
+    await dialog().getByLabel('Container').fill('ab');
+    requests.length = 0;
+    await dialog().getByRole('button', { name: 'Migrate' }).click();
+    const container = dialog().getByLabel('Container');
+    await page.waitForFunction(() => document.querySelector('[aria-invalid="true"]') !== null);
+    assert.equal(await container.getAttribute('aria-invalid'), 'true');
+    // The server's own words, under the field (the input names its error text with aria-describedby).
+    const describedBy = (await container.getAttribute('aria-describedby')) ?? '';
+    const errorText = await page.evaluate((ids) => ids.split(' ').map((id) => document.getElementById(id)?.textContent ?? '').join(' '), describedBy);
+    assert.match(errorText, /fewer than 3 characters/);
+    const [put] = sent('PUT', `${V}/assets/too-short`);
+    assert.deepEqual(JSON.parse(put.body ?? ''), { properties: { container: 'ab', description: '', storageAccountName: 'vod' } });
+    await shot('07-migrate-validation-error');
+
+    // A rule only the server knows (the container must exist) lands on the same field.
+    await container.fill('no-such-container');
+    await dialog().getByRole('button', { name: 'Migrate' }).click();
+    await dialog().getByText(/Container 'no-such-container' not found/).waitFor();
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('creates a personal API token, shows it once with a copy button, and revokes it', async () => {
+    await page.getByRole('button', { name: `Account menu for ${server.adminEmail}` }).click();
+    const legacy = page.getByRole('menuitem', { name: /\/auth\/token\// });
+    assert.equal(await legacy.getAttribute('href'), '/auth/token/');
+    await page.getByRole('menuitem', { name: 'Personal API tokens' }).click();
+    await page.getByRole('heading', { name: 'Personal API tokens' }).waitFor();
+    // The token /auth/token/ issued in the first test is listed.
+    await page.getByRole('table', { name: 'API tokens' }).getByText('Issued by /auth/token/').waitFor();
+
+    await page.getByRole('button', { name: 'Create token' }).first().click();
+    await dialog().getByLabel('Description').fill('nightly migration');
+    await dialog().getByRole('button', { name: 'Create token' }).click();
+    await dialog().getByText('Copy the token now').waitFor();
+    const jwt = await dialog().getByRole('textbox', { name: 'Token' }).inputValue();
+    assert.match(jwt, /^ey[\w-]+\.[\w-]+\.[\w-]+$/);
+    const [create] = sent('POST', '/api/v1/user/tokens');
+    const body = JSON.parse(create.body ?? '') as Record<string, string>;
+    assert.equal(body.type, 'full-access');
+    assert.equal(body.description, 'nightly migration');
+    assert.ok(Date.parse(body.expireDate) > Date.now());
+    await dialog().getByRole('button', { name: 'Copy Token' }).click();
+    await dialog().getByRole('button', { name: 'Copy Token' }).filter({ hasText: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), jwt);
+    await shot('08-token-created');
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    assert.equal((await fetch(`${server.url}/api/v1/user/profile`, { headers: { authorization: `Bearer ${jwt}` } })).status, 200);
+
+    const row = page.getByRole('table', { name: 'API tokens' }).getByRole('row').filter({ hasText: 'nightly migration' });
+    await row.getByText('Active').waitFor();
+    // Shown once: the list never carries the JWT again.
+    assert.equal(await page.getByText(jwt).count(), 0);
+    await row.getByRole('button', { name: 'Revoke token nightly migration' }).click();
+    await dialog().getByRole('button', { name: 'Revoke token' }).click();
+    await row.getByText('Revoked').waitFor();
+    const tokenId = await row.getAttribute('data-token-id');
+    assert.equal(sent('DELETE', `/api/v1/user/tokens/${tokenId}`).length, 1);
+    assert.equal((await fetch(`${server.url}/api/v1/user/profile`, { headers: { authorization: `Bearer ${jwt}` } })).status, 401);
+    await shot('09-tokens');
+  });
+
+  it('uploads a local file into a new asset with a progress bar', async () => {
+    const file = makeMp4({ seconds: 4, width: 640, height: 360 });
+    await page.goto(`${server.url}/#/projects/default/assets`);
+    await page.getByRole('table', { name: 'Assets' }).getByRole('link', { name: 'boulder2', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Upload file' }).first().click();
+    // Record every value the progress bar shows.
+    await page.evaluate(() => {
+      const seen: number[] = [];
+      (window as unknown as { uploadProgress: number[] }).uploadProgress = seen;
+      new MutationObserver(() => {
+        const bar = document.querySelector('[role="progressbar"][aria-label="Upload progress"]');
+        const v = bar?.getAttribute('aria-valuenow');
+        if (v !== null && v !== undefined && seen.at(-1) !== Number(v)) seen.push(Number(v));
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+    });
+    await dialog().getByLabel('Asset name').fill('uploaded');
+    await dialog().getByLabel('Storage account').click();
+    await page.getByRole('option', { name: 'vod' }).click();
+    await page.locator('input[type="file"]').setInputFiles(file);
+    requests.length = 0;
+    await dialog().getByRole('button', { name: 'Upload' }).click();
+    await dialog().getByText('Upload complete').waitFor({ timeout: 60_000 });
+    await shot('10-upload-complete');
+    const progress = await page.evaluate(() => (window as unknown as { uploadProgress: number[] }).uploadProgress);
+    assert.equal(progress.at(-1), 100, `progress values: ${progress.join(',')}`);
+    assert.deepEqual([...progress].sort((a, b) => a - b), progress, 'progress never goes back');
+
+    assert.deepEqual(JSON.parse(sent('PUT', `${V}/assets/uploaded`)[0].body ?? ''), { properties: { storageAccountName: 'vod' } });
+    assert.deepEqual(JSON.parse(sent('POST', `${V}/assets/uploaded/getUploadUrl`)[0].body ?? ''), { fileName: path.basename(file) });
+    const upload = requests.filter((r) => r.method === 'PUT' && r.path.startsWith('/files/'));
+    assert.equal(upload.length, 1);
+    await dialog().getByRole('link', { name: 'Open asset uploaded' }).click();
+    const files = page.getByRole('table', { name: 'Files' });
+    await files.getByText(path.basename(file)).waitFor();
+    const size = fs.statSync(file).size;
+    const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: server.adminEmail, password: server.adminPassword }) });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const listing = await (await fetch(`${server.url}${V}/assets/uploaded/storage/`, { headers: { cookie } })).json() as { spec: { files: Array<{ name: string; size: number }> } };
+    assert.deepEqual(listing.spec.files, [{ name: path.basename(file), size }]);
+  });
+
+  it('stops and starts a streaming endpoint, showing its state', async () => {
+    await page.goto(`${server.url}/#/projects/default/streaming-endpoints`);
+    const row = page.getByRole('table', { name: 'Streaming endpoints' }).getByRole('row').filter({ hasText: 'default' });
+    await row.getByText('Running', { exact: true }).waitFor();
+    await row.getByRole('button', { name: 'Stop default' }).click();
+    await row.getByText('Stopped', { exact: true }).waitFor();
+    await shot('11-endpoint-stopped');
+    await row.getByRole('button', { name: 'Start default' }).click();
+    await row.getByText('Running', { exact: true }).waitFor();
+    assert.equal(sent('POST', `${V}/streamingEndpoints/default/stop`).length, 1);
+    assert.equal(sent('POST', `${V}/streamingEndpoints/default/start`).length, 1);
+  });
+
+  it('creates a transform from a preset and shows a job run to the end', async () => {
+    await page.goto(`${server.url}/#/projects/default/transforms`);
+    await page.getByRole('heading', { name: 'No transforms yet' }).waitFor();
+    await page.getByRole('button', { name: 'Create transform' }).first().click();
+    await dialog().getByLabel('Name').fill('repackage');
+    await dialog().getByLabel('Preset').click();
+    await page.getByRole('option', { name: 'CopyTopBitrateInterleaved' }).click();
+    await dialog().getByRole('button', { name: 'Create transform' }).click();
+    await page.getByRole('table', { name: 'Transforms' }).getByText('repackage').waitFor();
+    assert.deepEqual(JSON.parse(sent('PUT', `${V}/transforms/repackage`)[0].body ?? ''), {
+      properties: { outputs: [{ preset: { '@odata.type': '#Microsoft.Media.BuiltInAssetConverterPreset', presetName: 'CopyTopBitrateInterleaved' } }] },
+    });
+
+    await page.goto(`${server.url}/#/projects/default/assets/uploaded`);
+    await page.getByRole('button', { name: 'Encode…' }).click();
+    // The transform list loads, and the first transform is chosen, before the rest is filled in.
+    await page.waitForFunction(() => [...document.querySelectorAll('[role="dialog"] input')].some((i) => (i as HTMLInputElement).value === 'repackage'));
+    await dialog().getByLabel('Job name').fill('first-job');
+    await dialog().getByLabel('Output asset').fill('uploaded-copy');
+    await dialog().getByRole('button', { name: 'Submit job' }).click();
+    await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
+    assert.deepEqual(JSON.parse(sent('PUT', `${V}/transforms/repackage/jobs/first-job`)[0].body ?? ''), {
+      properties: {
+        input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'uploaded' },
+        outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'uploaded-copy' }],
+      },
+    });
+    const row = page.getByRole('table', { name: 'Jobs' }).getByRole('row').filter({ hasText: 'first-job' });
+    await row.getByText('Finished', { exact: true }).waitFor({ timeout: 120_000 });
+    assert.equal(await row.getByRole('progressbar', { name: 'Progress of job first-job' }).getAttribute('aria-valuenow'), '100');
+
+    // A job that fails shows the engine's error in its row: an asset with nothing to encode.
+    const cookie = (await context.cookies(server.url)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const empty = await fetch(`${server.url}${V}/assets/empty`, { method: 'PUT', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ properties: { storageAccountName: 'vod' } }) });
+    assert.equal(empty.status, 201);
+    await page.goto(`${server.url}/#/projects/default/jobs`);
+    await page.getByRole('button', { name: 'Submit job' }).first().click();
+    await page.waitForFunction(() => [...document.querySelectorAll('[role="dialog"] input')].some((i) => (i as HTMLInputElement).value === 'repackage'));
+    await dialog().getByLabel('Input asset').click();
+    await page.getByRole('option', { name: 'empty', exact: true }).click();
+    await dialog().getByLabel('Job name').fill('doomed-job');
+    await dialog().getByRole('button', { name: 'Submit job' }).click();
+    const failed = page.getByRole('table', { name: 'Jobs' }).getByRole('row').filter({ hasText: 'doomed-job' });
+    await failed.getByText('Error', { exact: true }).waitFor({ timeout: 120_000 });
+    const message = await failed.getByRole('alert').textContent();
+    assert.match(message ?? '', /\w/, 'the job error is shown');
+    await dialog().waitFor({ state: 'hidden' });
+    await shot('12-jobs');
+  });
+
+  it('works in a narrow window: navigation behind a labelled menu button', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}/#/projects/default/assets`);
+    await page.reload();
+    await page.getByRole('table', { name: 'Assets' }).getByRole('link', { name: 'boulder2', exact: true }).waitFor();
+    await shot('13-assets-narrow');
+    await page.getByRole('button', { name: 'Open navigation' }).click();
+    await nav('Storage accounts').click();
+    await page.getByRole('heading', { name: 'Storage accounts' }).waitFor();
+    await shot('14-storage-narrow');
+    assert.deepEqual(pageErrors, []);
+  });
+});
