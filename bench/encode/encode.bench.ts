@@ -40,7 +40,11 @@ const settings = {
 const aimOverhead = 1.05;
 const say = (msg: string) => process.stderr.write(`encode: ${msg}\n`);
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
 const preset = { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: settings.presetName };
 
 // ---------------------------------------------------------------------------------------------- media

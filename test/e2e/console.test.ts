@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
+import { AccountService } from '../../src/control/auth/account-service.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { makeLadder, makeMp4 } from '../fixtures/media.js';
 import { closeBrowser, getBrowser } from './players/play.js';
@@ -320,6 +321,30 @@ describe('web console', () => {
     assert.match(message ?? '', /\w/, 'the job error is shown');
     await dialog().waitFor({ state: 'hidden' });
     await shot('12-jobs');
+  });
+
+  it('switches organization through PATCH /api/v1/user/profile and opens that organization\'s project', async () => {
+    const accounts = new AccountService(server.reel.db);
+    const org = await accounts.createOrganization('studio-two');
+    await accounts.createProject(org.id, 'studio-two-vod');
+    const admin = (await server.reel.db.selectFrom('users').select('id').where('email', '=', server.adminEmail).executeTakeFirstOrThrow()).id;
+    await accounts.addMember(admin, org.id, 'Admin');
+    await page.goto(`${server.url}/#/projects/default/assets`);
+    await page.reload();
+    await page.getByRole('textbox', { name: 'Organization' }).first().click();
+    await page.getByRole('option', { name: 'studio-two' }).click();
+    await page.waitForFunction(() => location.hash.startsWith('#/projects/studio-two-vod/assets'));
+    const patches = sent('PATCH', '/api/v1/user/profile');
+    assert.equal(patches.length, 1);
+    assert.deepEqual(JSON.parse(patches[0].body ?? '{}'), { spec: { activeOrganizationId: org.id } });
+    await page.getByRole('heading', { name: 'No assets yet' }).waitFor();
+    await shot('13-organization-switched');
+    // Back to the first organization, so later tests act where they expect.
+    const home = (await accounts.organizationsOf(admin)).find((o) => o.id !== org.id)?.id as string;
+    await page.getByRole('textbox', { name: 'Organization' }).first().click();
+    await page.getByRole('option', { name: 'default' }).click();
+    await page.waitForFunction(() => location.hash.startsWith('#/projects/default/assets'));
+    assert.deepEqual(JSON.parse(sent('PATCH', '/api/v1/user/profile')[1].body ?? '{}'), { spec: { activeOrganizationId: home } });
   });
 
   it('works in a narrow window: navigation behind a labelled menu button', async () => {

@@ -304,6 +304,33 @@ for (const dialect of dialects) {
       assert.equal((await api.get(`${L}/assets/reader-made`)).status, 404);
     });
 
+    it('switches a signed-in session between the user\'s organizations with PATCH /api/v1/user/profile', async () => {
+      const accounts = new AccountService(server.reel.db);
+      const second = await accounts.createOrganization(`second-${dialect}`);
+      await accounts.createProject(second.id, `second-project-${dialect}`);
+      const user = await accounts.createUser(`two-orgs-${dialect}@example.com`, 'two orgs password');
+      const home = (await new ApiClient(server.url, { cookie }).get('/api/v1/user/profile')).body.spec.activeOrganizationId as string;
+      await accounts.addMember(user.id, home, 'Contributor');
+      await accounts.addMember(user.id, second.id, 'Admin');
+      const session = new ApiClient(server.url, { cookie: await login(server.url, `two-orgs-${dialect}@example.com`, 'two orgs password') });
+      assert.equal((await session.get('/api/v1/user/profile')).body.spec.activeOrganizationId, home);
+      assert.equal((await session.get(`/api/ams/second-project-${dialect}/assets`)).status, 404, 'not the active organization yet');
+
+      const switched = await session.patch('/api/v1/user/profile', { spec: { activeOrganizationId: second.id } });
+      assert.equal(switched.status, 200, switched.text);
+      assert.equal(switched.body.spec.activeOrganizationId, second.id);
+      assert.equal((await session.get('/api/v1/user/profile')).body.spec.activeOrganizationId, second.id);
+      assert.equal((await session.get(`/api/ams/second-project-${dialect}/assets`)).status, 200);
+      assert.equal((await session.get(`${L}/assets`)).status, 404, 'the first organization\'s project is out of scope now');
+
+      const outsider = await session.patch('/api/v1/user/profile', { spec: { activeOrganizationId: '00000000-0000-4000-8000-00000000dead' } });
+      assert.equal(outsider.status, 400);
+      assert.equal(outsider.body.error.code, 'InvalidOrganization');
+      const unknownField = await session.patch('/api/v1/user/profile', { spec: { shoeSize: 44 } }, { checkRequest: false });
+      assert.equal(unknownField.status, 400);
+      assert.equal((await session.get('/api/v1/user/profile')).body.spec.activeOrganizationId, second.id, 'a refused change changes nothing');
+    });
+
     it('keeps a browser session working with a stale duplicate cookie, and slows repeated failed logins', async () => {
       const res = await fetch(`${server.url}/auth/token/`, { headers: { cookie: `reel_session=stale-value; ${cookie}` } });
       assert.equal(res.status, 200);

@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import {
   Anchor, AppShell, Burger, Button, Center, Group, Loader, Menu, NavLink, ScrollArea, Select, Stack, Text, Title, Tooltip, VisuallyHidden,
 } from '@mantine/core';
@@ -90,10 +90,27 @@ function ProjectNav() {
   );
 }
 
-/** Organization and project pickers. Projects of the organization the session acts in can be chosen. */
+/**
+ * Organization and project pickers. Choosing an organization is `PATCH /api/v1/user/profile` with
+ * `{"spec":{"activeOrganizationId":…}}` (what the session acts in), then its first project opens.
+ */
 function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
   const orgs = useOrganizations();
   const profile = useProfile();
+  const queryClient = useQueryClient();
+  const [switchError, setSwitchError] = useState<string | undefined>();
+  const switchOrganization = async (organizationId: string) => {
+    setSwitchError(undefined);
+    try {
+      await api('PATCH', '/api/v1/user/profile', { spec: { activeOrganizationId: organizationId } });
+      // Everything cached belongs to the previous organization's projects.
+      queryClient.clear();
+      const first = orgs.data?.find((o) => o.metadata.id === organizationId)?.spec.projects?.[0]?.name;
+      navigate(first ? `/projects/${encodeURIComponent(first)}/assets` : '/');
+    } catch (err) {
+      setSwitchError(errorText(err));
+    }
+  };
   const match = useMatch('/projects/:project/*');
   const navigate = useNavigate();
   const activeOrg = profile.data?.spec.activeOrganizationId;
@@ -116,8 +133,9 @@ function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
       visibleFrom={stacked ? undefined : 'sm'}
       value={activeOrg ?? null}
       allowDeselect={false}
-      // The session acts in one organization; the others are shown, not selectable.
-      data={orgs.data.map((o) => ({ value: o.metadata.id, label: o.metadata.name, disabled: o.metadata.id !== activeOrg }))}
+      data={orgs.data.map((o) => ({ value: o.metadata.id, label: o.metadata.name }))}
+      onChange={(id) => { if (id && id !== activeOrg) void switchOrganization(id); }}
+      error={switchError}
       comboboxProps={{ withinPortal: true }}
     />
   );

@@ -1,6 +1,6 @@
 import type { Db, OrganizationRow, ProjectRow, UserRow } from '../../store/database.js';
 import { newId, randomSecret } from '../../shared/ids.js';
-import { ConflictError, notFound } from '../../shared/errors.js';
+import { ConflictError, notFound, BadRequestError } from '../../shared/errors.js';
 import { hashPassword } from './password.js';
 import type { Role } from './principal.js';
 
@@ -35,6 +35,19 @@ export class AccountService {
     await this.db.insertInto('memberships').values({ user_id: userId, organization_id: organizationId, role }).execute();
     await this.db.updateTable('users').set({ active_organization_id: organizationId })
       .where('id', '=', userId).where('active_organization_id', 'is', null).execute();
+  }
+
+  /** Edits what a user may change of their own profile; the active organization must be one of theirs. */
+  async updateProfile(userId: string, changes: { name?: string; activeOrganizationId?: string }): Promise<UserRow> {
+    if (changes.activeOrganizationId !== undefined && !(await this.organizationsOf(userId)).some((o) => o.id === changes.activeOrganizationId)) {
+      throw new BadRequestError('InvalidOrganization', `You are not a member of organization '${changes.activeOrganizationId}'`);
+    }
+    const set = {
+      ...(changes.name !== undefined ? { name: changes.name } : {}),
+      ...(changes.activeOrganizationId !== undefined ? { active_organization_id: changes.activeOrganizationId } : {}),
+    };
+    if (Object.keys(set).length > 0) await this.db.updateTable('users').set(set).where('id', '=', userId).execute();
+    return this.getUser(userId);
   }
 
   async getUser(userId: string): Promise<UserRow> {

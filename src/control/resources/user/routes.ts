@@ -37,16 +37,28 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const me = (p: Principal | undefined) => p as Principal;
 
-  r.get('/api/v1/user/profile', async (req) => {
-    const user = await accounts.getUser(me(req.principal).userId);
-    return {
-      kind: 'UserProfile',
-      metadata: { id: user.id },
-      spec: {
-        activeOrganizationId: me(req.principal).organizationId, name: user.name, loginEmail: user.email, contactEmail: user.email,
-        avatar: '', isActive: true, features: {},
-      },
-    };
+  const profileView = (user: { id: string; name: string; email: string }, activeOrganizationId: string) => ({
+    kind: 'UserProfile',
+    metadata: { id: user.id },
+    spec: { activeOrganizationId, name: user.name, loginEmail: user.email, contactEmail: user.email, avatar: '', isActive: true, features: {} },
+  });
+
+  r.get('/api/v1/user/profile', async (req) => profileView(await accounts.getUser(me(req.principal).userId), me(req.principal).organizationId));
+
+  // The editable part of the profile: the name and the active organization (what a signed-in session acts in; a
+  // token stays bound to the organization it was issued for). Other MK.IO profile fields are not stored by Reel.
+  r.patch('/api/v1/user/profile', {
+    schema: {
+      body: Type.Object({
+        spec: Type.Object({
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          activeOrganizationId: Type.Optional(Type.String({ format: 'uuid' })),
+        }, { additionalProperties: false }),
+      }, { additionalProperties: false }),
+    },
+  }, async (req) => {
+    const user = await accounts.updateProfile(me(req.principal).userId, req.body.spec);
+    return profileView(user, req.body.spec.activeOrganizationId ?? me(req.principal).organizationId);
   });
 
   const orgView = async (org: { id: string; name: string; role: string }) => ({
