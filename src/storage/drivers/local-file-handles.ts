@@ -52,9 +52,14 @@ export class LocalFileHandles {
     let opening = this.#opening.get(key);
     // A file opened concurrently with another version in mind is not waited for: open our own.
     if (!opening || (etag !== undefined && (await opening.catch(() => undefined))?.etag !== etag)) {
-      opening = openFile(await resolve(), now).finally(() => this.#opening.delete(key));
-      this.#opening.set(key, opening);
-      const file = await opening;
+      const mine: Promise<OpenFile> = openFile(await resolve(), now).finally(() => {
+        if (this.#opening.get(key) === mine) this.#opening.delete(key);
+      });
+      this.#opening.set(key, mine);
+      const file = await mine;
+      // Another open of this key (for another version) may have finished first: retire it, never leak it.
+      const other = this.#open.get(key);
+      if (other && other !== file) this.#retire(key, other);
       this.#open.set(key, file);
       while (this.#open.size > this.options.maxOpen) {
         const [oldestKey, oldest] = this.#open.entries().next().value as [string, OpenFile];
