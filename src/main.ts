@@ -27,6 +27,7 @@ import { createJobQueue } from './queue/create-job-queue.js';
 import { FfmpegEncodeEngine } from './media/encode/ffmpeg-encode-engine.js';
 import { JobRunner } from './media/encode/job-runner.js';
 import { checkFfmpeg } from './media/encode/job-ffmpeg-check.js';
+import { checkHttpInput } from './media/encode/http-input-guard.js';
 import { encodeBlobPath } from './control/resources/files/file-grants.js';
 
 export interface RunningReel {
@@ -151,6 +152,11 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         if (!account) throw new NotFoundError('StorageAccountNotFound', `Storage account '${accountId}' not found`);
         return storage.storeFor(account);
       },
+      // Reel's own signed URLs are fine wherever Reel listens; other private addresses are refused.
+      checkHttpInput: (url) => checkHttpInput(url, {
+        allowPrivate: config.jobHttpAllowPrivate,
+        trustedOrigins: [new URL(listenUrl).origin, ...(config.publicUrl ? [new URL(config.publicUrl).origin] : [])],
+      }),
       signedReadUrl: (accountId, container, blob, lifetimeSec) =>
         `${listenUrl}/files/${accountId}/${container}/${encodeBlobPath(blob)}?token=${grants.sign({ a: accountId, c: container, p: blob, m: 'r', e: Math.floor(Date.now() / 1000) + lifetimeSec })}`,
     });

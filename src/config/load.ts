@@ -27,6 +27,7 @@ const envNames: Record<keyof Config, string[]> = {
   x264Preset: ['REEL_X264_PRESET'],
   jobHttpTimeoutSec: ['REEL_JOB_HTTP_TIMEOUT_SEC'],
   jobMaxInputMb: ['REEL_JOB_MAX_INPUT_MB'],
+  jobHttpAllowPrivate: ['REEL_JOB_HTTP_ALLOW_PRIVATE'],
 };
 
 export class ConfigError extends Error {}

@@ -24,6 +24,7 @@ export const configSchema = Type.Object({
   x264Preset: Type.Union(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'].map((p) => Type.Literal(p)), { default: 'veryfast', description: 'REEL_X264_PRESET: x264 speed preset for built-in presets (slower = smaller files at the same quality)' }),
   jobHttpTimeoutSec: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'REEL_JOB_HTTP_TIMEOUT_SEC: a JobInputHttp server silent this long fails the job' }),
   jobMaxInputMb: Type.Optional(Type.Integer({ minimum: 1, description: 'REEL_JOB_MAX_INPUT_MB: largest job input accepted; unset = no limit' })),
+  jobHttpAllowPrivate: Type.Boolean({ default: false, description: 'REEL_JOB_HTTP_ALLOW_PRIVATE: let JobInputHttp URLs reach this machine and private networks (closed networks only)' }),
   workDir: Type.String({ description: 'REEL_WORK_DIR: scratch directory for encoding outputs before upload; default $REEL_DATA_DIR/work' }),
 });
 

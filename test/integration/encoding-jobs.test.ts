@@ -220,6 +220,20 @@ for (const dialect of dialects) {
       assert.equal(fileUri.status, 400, 'only http(s) inputs');
     });
 
+    it('refuses a JobInputHttp URL that leads to this machine or a private network (cloud metadata, databases)', async () => {
+      for (const [name, baseUri] of [['to-metadata', 'http://169.254.169.254/latest/'], ['to-loopback', 'http://127.0.0.1:1/']] as const) {
+        const input = { '@odata.type': '#Microsoft.Media.JobInputHttp', baseUri, files: ['movie.mp4'] };
+        const submitted = await api.put(`${V}/transforms/ladder/jobs/${name}`, { properties: { input, outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: `${name}-out` }] } });
+        assert.equal(submitted.status, 201, submitted.text);
+        const job = await pollJob(api, `${V}/transforms/ladder/jobs/${name}`, isFinal);
+        assert.equal(job.properties.state, 'Error', JSON.stringify(job));
+        assert.equal(job.properties.outputs[0].error?.code, 'DownloadNotAccessible');
+        assert.match(job.properties.outputs[0].error?.message ?? '', /private address/);
+        // Leave the job lists to the tests below as they expect them.
+        assert.equal((await api.delete(`${V}/transforms/ladder/jobs/${name}`)).status, 200);
+      }
+    });
+
     it('ends a job on a corrupt input in Error with ContentMalformed and ffmpeg\'s reason', async () => {
       const submitted = await api.put(`${L}/transforms/ladder/jobs/corrupt`, jobBody('broken', 'broken-encoded'));
       assert.equal(submitted.status, 201, submitted.text);

@@ -20,6 +20,8 @@ export interface JobRunnerDeps {
   log: Logger;
   /** The storage driver of a storage account. */
   openStore: (storageAccountId: string) => Promise<BlobStore>;
+  /** Whether a `JobInputHttp` URL may be fetched (refuses this machine and private networks; see http-input-guard.ts). */
+  checkHttpInput?: (url: string) => Promise<void>;
   /** A URL ffmpeg can read one blob from (Reel's signed `/files/...` URL), valid for `lifetimeSec`. */
   signedReadUrl: (storageAccountId: string, container: string, blob: string, lifetimeSec: number) => string;
   /** Directory under which each running job gets its own scratch directory. */
@@ -315,10 +317,9 @@ export class JobRunner {
 
   private async inputs(row: JobRow, input: { '@odata.type': string; assetName?: string; files?: string[]; baseUri?: string }, presetType: string): Promise<EncodeInput[]> {
     if (input['@odata.type'] === '#Microsoft.Media.JobInputHttp') {
-      return (input.files ?? []).map((f) => {
-        const url = httpInputUrl(input.baseUri, f);
-        return { url, fileName: fileNameOf(url) };
-      });
+      const urls = (input.files ?? []).map((f) => httpInputUrl(input.baseUri, f));
+      for (const url of urls) await this.deps.checkHttpInput?.(url);
+      return urls.map((url) => ({ url, fileName: fileNameOf(url) }));
     }
     const asset = await this.deps.db.selectFrom('assets').selectAll().where('project_id', '=', row.project_id)
       .where('name', '=', input.assetName ?? '').executeTakeFirst();
