@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
 import { ForbiddenError, GoneError, MediaError, NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
-import { SingleFlight } from '../../shared/lru.js';
+import { SingleFlight, WeightedLru } from '../../shared/lru.js';
 import { policySchemes, type EnabledProtocols } from '../../shared/streaming-policies.js';
 import { assertBlobPath } from '../../storage/storage-paths.js';
 import { parseRange } from '../../shared/http-range.js';
@@ -54,6 +54,7 @@ const protocolNames: Record<keyof EnabledProtocols, string> = { hls: 'HLS', dash
  */
 export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   const segments = new SegmentCache(deps.segmentCacheBytes);
+  const manifests = new WeightedLru<string, { body: Buffer; gzip?: Buffer; etag: string }>(16 * 1024 * 1024, (m) => m.body.length + (m.gzip?.length ?? 0) + 200);
   const flights = new SingleFlight<string, SegmentBody>();
   // Idle buffers kept for the next misses; segments in flight are on top of this.
   const pool = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
@@ -99,21 +100,23 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const loc = await deps.openAsset(resolved.asset);
     const presentation = await deps.builder.get(loc, request.manifestName);
     const manifestAge = Number(endpoint.properties.maxManifestCacheAge ?? 60);
+    // A manifest depends only on the presentation and its URL (format and options), so it is rendered once.
+    const manifestKey = `${locatorId.toLowerCase()}|${rest}`;
     const segmentAge = Number(endpoint.properties.maxCacheAge ?? 86400);
 
     switch (request.kind) {
       case 'manifest': {
         const ctx = createManifestContext(format, request.options);
-        const text = format === 'smooth' ? smoothManifest(presentation, ctx)
-          : format.startsWith('m3u8') ? hlsMasterPlaylist(presentation, ctx) : dashMpd(presentation, ctx);
-        return sendManifest(req, reply, text, manifestTypes[format], presentation, manifestAge, isHead);
+        const render = () => (format === 'smooth' ? smoothManifest(presentation, ctx)
+          : format.startsWith('m3u8') ? hlsMasterPlaylist(presentation, ctx) : dashMpd(presentation, ctx));
+        return sendManifest(req, reply, manifestKey, render, manifestTypes[format], presentation, manifestAge, isHead);
       }
       case 'media-playlist': {
         const ctx = createManifestContext(format, request.request.options);
         const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
-        if (text) return sendManifest(req, reply, hlsTextPlaylist(presentation, text.name, ctx), manifestTypes[format], presentation, manifestAge, isHead);
+        if (text) return sendManifest(req, reply, manifestKey, () => hlsTextPlaylist(presentation, text.name, ctx), manifestTypes[format], presentation, manifestAge, isHead);
         const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
-        return sendManifest(req, reply, hlsMediaPlaylist(presentation, track, ctx), manifestTypes[format], presentation, manifestAge, isHead);
+        return sendManifest(req, reply, manifestKey, () => hlsMediaPlaylist(presentation, track, ctx), manifestTypes[format], presentation, manifestAge, isHead);
       }
       case 'fragment': {
         const { start } = request.request;
@@ -302,19 +305,31 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       : `Streaming policy '${resolved.locator.policy_name}' does not enable ${protocolNames[protocol]}`);
   }
 
-  function sendManifest(req: FastifyRequest, reply: FastifyReply, text: string, type: string, presentation: BuiltPresentation, maxAge: number, isHead: boolean) {
-    const etag = `"${presentation.etag.slice(1, -1)}-${hashText(text)}"`;
-    void reply.header('content-type', type).header('etag', etag).header('last-modified', lastModified(presentation))
+  /** Renders a manifest once per (presentation version, URL), keeps its bytes, gzip and ETag, and answers from them. */
+  function sendManifest(req: FastifyRequest, reply: FastifyReply, key: string, render: () => string, type: string, presentation: BuiltPresentation, maxAge: number, isHead: boolean) {
+    const cacheKey = `${presentation.etag}|${key}`;
+    let rendered = manifests.get(cacheKey);
+    if (!rendered) {
+      const text = render();
+      rendered = { body: Buffer.from(text, 'utf8'), etag: `"${presentation.etag.slice(1, -1)}-${hashText(text)}"` };
+      manifests.set(cacheKey, rendered);
+    }
+    void reply.header('content-type', type).header('etag', rendered.etag).header('last-modified', lastModified(presentation))
       .header('cache-control', `public, max-age=${maxAge}`).header('vary', 'accept-encoding');
-    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    let body = Buffer.from(text, 'utf8');
+    if (req.headers['if-none-match'] === rendered.etag) return reply.code(304).send();
+    let body = rendered.body;
     if (body.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-      body = gzipSync(body, { level: 6 });
+      if (!rendered.gzip) {
+        rendered.gzip = gzipSync(body, { level: 6 });
+        manifests.set(cacheKey, rendered); // weigh it again with its gzip
+      }
+      body = rendered.gzip;
       void reply.header('content-encoding', 'gzip');
     }
     void reply.header('content-length', String(body.length));
     return reply.send(isHead ? undefined : body);
   }
+
 
 }
 
