@@ -103,16 +103,18 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   });
   let runner: JobRunner | undefined;
   const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
+  /** The storage driver of an account, by id (the media plane's way to storage; it never sees credentials). */
+  const storeOfAccount = async (accountId: string): Promise<BlobStore> => {
+    const account = await storage.getById(accountId);
+    if (!account) throw new NotFoundError('StorageAccountNotFound', `Storage account '${accountId}' not found`);
+    return storage.storeFor(account);
+  };
   // Playback opens an asset's storage on every request: keep the driver for the resolver's 2 s, like locators.
   const accountStores = new Map<string, { at: number; store: Promise<BlobStore> }>();
   const openAccountStore = (accountId: string): Promise<BlobStore> => {
     const hit = accountStores.get(accountId);
     if (hit && Date.now() - hit.at < 2000) return hit.store;
-    const store = (async () => {
-      const account = await storage.getById(accountId);
-      if (!account) throw new NotFoundError('StorageAccountNotFound', 'The asset\'s storage account was not found');
-      return storage.storeFor(account);
-    })();
+    const store = storeOfAccount(accountId);
     store.catch(() => accountStores.delete(accountId));
     if (accountStores.size > 1000) accountStores.clear();
     accountStores.set(accountId, { at: Date.now(), store });
@@ -147,11 +149,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     // ffmpeg reads job inputs through this process's own signed /files route, served whatever the roles.
     runner = new JobRunner({
       db, queue, engine, log, workRoot: config.workDir, concurrency: config.workerConcurrency, leaseSec: config.jobLeaseSec,
-      openStore: async (accountId) => {
-        const account = await storage.getById(accountId);
-        if (!account) throw new NotFoundError('StorageAccountNotFound', `Storage account '${accountId}' not found`);
-        return storage.storeFor(account);
-      },
+      openStore: storeOfAccount,
       // Reel's own signed URLs are fine wherever Reel listens; other private addresses are refused.
       checkHttpInput: (url) => checkHttpInput(url, {
         allowPrivate: config.jobHttpAllowPrivate,

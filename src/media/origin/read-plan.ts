@@ -42,12 +42,14 @@ function spansOf(ranges: SourceRange[]): Span[] {
  * which converts samples (so it copies anyway).
  */
 export async function readSourceRanges(loc: AssetLocation, blob: string, ranges: SourceRange[], etag?: string): Promise<Uint8Array[]> {
+  const spans = spansOf(ranges);
+  const reads = await Promise.all(spans.map((span) => readRange(loc, blob, span.start, span.end - span.start, etag)));
   const out: Uint8Array[] = [];
-  for (const span of spansOf(ranges)) {
-    const bytes = await readRange(loc, blob, span.start, span.end - span.start, etag);
+  spans.forEach((span, i) => {
+    const bytes = reads[i];
     if (bytes.length !== span.end - span.start) throw truncated(blob, span.end);
     for (const r of span.ranges) out.push(bytes.subarray(r.offset - span.start, r.offset - span.start + r.length));
-  }
+  });
   return out;
 }
 
@@ -58,21 +60,14 @@ export async function readSourceRanges(loc: AssetLocation, blob: string, ranges:
 export async function readPlan(loc: AssetLocation, blob: string, plan: SegmentPlan, contentType: string, pool: BufferPool, etag?: string): Promise<SegmentBody> {
   const ranges = plan.parts.filter(isSourceRange);
   const spans = spansOf(ranges);
-  const backing: Buffer[] = [];
-  try {
-    const reads = spans.map((span) => {
-      const length = span.end - span.start;
-      const buffer = pool.acquire(length);
-      backing.push(buffer);
-      return loc.store.readInto(loc.container, blob, span.start, buffer.subarray(0, length), { etag }).then((n) => {
-        if (n !== length) throw truncated(blob, span.end);
-      });
+  const backing = spans.map((span) => pool.acquire(span.end - span.start));
+  // On a failed read the others may still be writing into their buffers: those are left to GC, not the pool.
+  await Promise.all(spans.map((span, i) => {
+    const length = span.end - span.start;
+    return loc.store.readInto(loc.container, blob, span.start, backing[i].subarray(0, length), { etag }).then((n) => {
+      if (n !== length) throw truncated(blob, span.end);
     });
-    await Promise.all(reads);
-  } catch (err) {
-    // Other reads may still be writing into these buffers: leave them to GC rather than the pool.
-    throw err;
-  }
+  }));
   const chunks: Uint8Array[] = [];
   let size = 0;
   let spanIndex = 0;

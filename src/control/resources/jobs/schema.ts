@@ -64,13 +64,18 @@ const envelope = {
   systemData: Type.Optional(Type.Object({})),
 };
 
+/** What a PATCH may change (MK.IO): the same fields on create. */
+const editableProperties = {
+  description: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()])),
+  priority: Type.Optional(priority),
+  correlationData: Type.Optional(Type.Record(Type.String(), Type.String())),
+};
+
 export const jobPutBody = Type.Object({
   properties: Type.Object({
     input: anyInput,
     outputs: Type.Array(jobOutputAsset, { minItems: 1 }),
-    description: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()])),
-    priority: Type.Optional(priority),
-    correlationData: Type.Optional(Type.Record(Type.String(), Type.String())),
+    ...editableProperties,
     ...readOnlyProperties,
   }, { additionalProperties: false }),
   ...envelope,
@@ -82,9 +87,7 @@ export const jobPatchBody = Type.Object({
   properties: Type.Object({
     input: Type.Optional(anyInput),
     outputs: Type.Optional(Type.Array(jobOutputAsset)),
-    description: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()])),
-    priority: Type.Optional(priority),
-    correlationData: Type.Optional(Type.Record(Type.String(), Type.String())),
+    ...editableProperties,
     ...readOnlyProperties,
   }, { additionalProperties: false }),
   ...envelope,
