@@ -236,11 +236,11 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     if (format === 'm3u8-aapl') {
       if (start === 'init') throw new NotFoundError('NotFound', 'MPEG-TS segments have no init segment');
       const segment = findSegment(track, start);
+      const run = track.track.samples.run(segment.firstSample, segment.firstSample + segment.sampleCount);
       const ranges = [];
-      const s = track.track.samples;
-      for (let i = segment.firstSample; i < segment.firstSample + segment.sampleCount; i++) ranges.push({ offset: s.offsets[i], length: s.sizes[i] });
+      for (let j = 0; j < run.count; j++) ranges.push({ offset: run.offsets[j], length: run.sizes[j] });
       const samples = await readSourceRanges(loc, blob, ranges, etag);
-      const [ts] = muxTsSegment({ track: track.track, segment, samples });
+      const [ts] = muxTsSegment({ track: track.track, segment, samples, run });
       return new SegmentBody([ts], ts.byteLength, 'video/mp2t');
     }
     if (start === 'init') {

@@ -30,10 +30,10 @@ interface Entry { kind: TrackKind; src: string; bitrate?: number; language?: str
 
 const blobPath = (loc: AssetLocation, name: string) => (loc.prefix ? `${loc.prefix}/${name}` : name);
 
-/** Approximate memory of a parsed index: the typed arrays dominate (8+4+8+4+4+1 bytes per sample). */
+/** Approximate memory of a parsed index: its sample tables dominate. */
 function indexWeight(index: MediaIndex): number {
   let bytes = 1024;
-  for (const t of index.tracks) bytes += t.samples.count * 29 + t.sampleEntry.length + 256;
+  for (const t of index.tracks) bytes += t.samples.memoryBytes + t.sampleEntry.length + 256;
   return bytes;
 }
 
@@ -44,7 +44,7 @@ function presentationWeight(p: BuiltPresentation): number {
     bytes += t.segments.length * 64 + 512;
     if (seen.has(t.track)) continue;
     seen.add(t.track);
-    bytes += t.track.samples.count * 29 + t.track.sampleEntry.length;
+    bytes += t.track.samples.memoryBytes + t.track.sampleEntry.length;
   }
   return bytes;
 }
@@ -118,7 +118,9 @@ export class PresentationBuilder {
     const segmented = segmentTracks(tracks.map((t) => t.track), this.options.segmentDurationSec);
     tracks.forEach((t, i) => {
       t.segments = segmented[i];
-      t.peakBitrateBps = peakSegmentBitrateBps(t.track, t.segments);
+      // Walking every sample's size costs a segment request nothing it needs: measured when a manifest asks.
+      let peak: number | undefined;
+      Object.defineProperty(t, 'peakBitrateBps', { enumerable: true, get: () => (peak ??= peakSegmentBitrateBps(t.track, t.segments)) });
     });
     const durationSec = Math.max(...tracks.map((t) => t.track.durationTicks / t.track.timescale));
     const used = [...new Set(tracks.map((t) => t.sourceFile))].sort();

@@ -3,29 +3,11 @@
  * Filled by `parse/mp4` from the `moov` box; read by the segmenter, muxers and manifest writers.
  * Times are integer ticks of the track's own `timescale`; convert to seconds only at the edges.
  */
+import type { SampleTable } from './sample-table.js';
+
+export type { SampleRun, SampleTable } from './sample-table.js';
 
 export type TrackKind = 'video' | 'audio' | 'text';
-
-/**
- * One sample per index `i` (decode order). Typed arrays keep a 2-hour 1080p track (~180k video samples)
- * to a few MB and make per-sample loops allocation-free.
- */
-export interface SampleTable {
-  /** Number of samples. */
-  count: number;
-  /** Absolute byte offset of each sample in the source file (Float64 holds files beyond 4 GiB exactly). */
-  offsets: Float64Array;
-  /** Size of each sample in bytes. */
-  sizes: Uint32Array;
-  /** Decode time of each sample, in ticks, starting at 0 for the first sample of the track. */
-  dts: Float64Array;
-  /** Duration of each sample, in ticks. */
-  durations: Uint32Array;
-  /** Composition offset (pts − dts) of each sample, in ticks; may be negative (ctts version 1). */
-  ctsOffsets: Int32Array;
-  /** 1 where the sample is a sync sample (keyframe; every sample of an audio track). */
-  isSync: Uint8Array;
-}
 
 export interface VideoInfo {
   width: number;
@@ -73,6 +55,7 @@ export interface TrackIndex {
   editMediaTimeTicks: number;
   video?: VideoInfo;
   audio?: AudioInfo;
+  /** The samples, answered from compact tables; `run(first, end)` expands a segment's worth. */
   samples: SampleTable;
 }
 

@@ -29,12 +29,11 @@ export interface PresentationTrack {
 
 /** Peak bitrate over a track's segments: bytes of each segment's samples over its duration. */
 export function peakSegmentBitrateBps(track: TrackIndex, segments: readonly TrackSegment[]): number {
-  const sizes = track.samples.sizes;
+  const table = track.samples;
   let peak = 0;
   for (const seg of segments) {
     if (seg.durationTicks <= 0) continue;
-    let bytes = 0;
-    for (let i = seg.firstSample, end = seg.firstSample + seg.sampleCount; i < end; i++) bytes += sizes[i];
+    const bytes = table.bytesIn(seg.firstSample, seg.firstSample + seg.sampleCount);
     const bps = (bytes * 8 * track.timescale) / seg.durationTicks;
     if (bps > peak) peak = bps;
   }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { makeAc3Mp4, makeFragmentedMp4, makeH264BFramesMp4, makeRenditionSet } from '../../../../test/fixtures/packager-media.js';
 import { readMp4Index } from '../parse/mp4/read-mp4-index.js';
 import type { TrackIndex, TrackKind } from './media-index.js';
+import { allSamples, ArraySampleTable } from './sample-table.js';
 import type { TrackSegment } from './segment.js';
 import { rescaleCeil, segmentTracks } from './segmenter.js';
 import { peakSegmentBitrateBps } from './presentation.js';
@@ -15,7 +16,7 @@ async function tracksOf(file: string): Promise<TrackIndex[]> {
 }
 
 /** A track built by hand: `durations` per sample, sync samples listed (all when omitted). */
-function track(kind: TrackKind, timescale: number, durations: number[], syncs?: number[], trackId = 1): TrackIndex {
+function track(kind: TrackKind, timescale: number, durations: number[], syncs?: number[], trackId = 1, sizes?: number[]): TrackIndex {
   const n = durations.length;
   const dts = new Float64Array(n);
   for (let i = 1; i < n; i++) dts[i] = dts[i - 1] + durations[i - 1];
@@ -25,10 +26,10 @@ function track(kind: TrackKind, timescale: number, durations: number[], syncs?: 
   return {
     trackId, kind, fourcc: 'test', codecs: 'test', timescale, durationTicks: durations.reduce((a, b) => a + b, 0), language: 'und',
     bitrateBps: 0, maxBitrateBps: 0, sampleEntry: new Uint8Array(0), editMediaTimeTicks: 0, video: undefined, audio: undefined,
-    samples: {
-      count: n, offsets: new Float64Array(n), sizes: new Uint32Array(n), dts, durations: Uint32Array.from(durations),
+    samples: new ArraySampleTable({
+      count: n, offsets: new Float64Array(n), sizes: sizes ? Uint32Array.from(sizes) : new Uint32Array(n), dts, durations: Uint32Array.from(durations),
       ctsOffsets: new Int32Array(n), isSync,
-    },
+    }),
   };
 }
 
@@ -38,7 +39,7 @@ function assertWellFormed(tracks: TrackIndex[], segmented: TrackSegment[][]): vo
   const n = segmented[0].length;
   assert.ok(n > 0);
   segmented.forEach((segments, t) => {
-    const s = tracks[t].samples;
+    const s = allSamples(tracks[t].samples);
     assert.equal(segments.length, n, `track ${t}: same segment count as track 0`);
     let next = 0;
     let total = 0;
@@ -189,8 +190,7 @@ describe('segmentTracks rules', () => {
 describe('peakSegmentBitrateBps', () => {
   it('is the bitrate of the heaviest segment, not the average', () => {
     // 1 s segments at timescale 1000 (4 samples of 250 ms); the second segment carries a 10× burst.
-    const t = track('video', 1000, Array(12).fill(250), [0, 4, 8]);
-    t.samples.sizes.set([100, 100, 100, 100, 1000, 1000, 1000, 1000, 100, 100, 100, 100]);
+    const t = track('video', 1000, Array(12).fill(250), [0, 4, 8], 1, [100, 100, 100, 100, 1000, 1000, 1000, 1000, 100, 100, 100, 100]);
     const [segments] = segmentTracks([t], 1);
     assert.equal(segments.length, 3);
     assert.equal(peakSegmentBitrateBps(t, segments), 4000 * 8);

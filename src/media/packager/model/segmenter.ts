@@ -24,7 +24,8 @@ import type { TrackSegment } from './segment.js';
  *   otherwise it is dropped for all tracks (the two segments merge), so indices stay aligned. A track that is
  *   sparse (text without filler samples) thus lengthens segments for everyone.
  *
- * Every sample belongs to exactly one segment. Cost: O(total samples + tracks × boundaries).
+ * Every sample belongs to exactly one segment. Cost: O(tracks × boundaries × log samples): the tables answer
+ * decode times and sync samples from their runs, so no per-sample array is built or walked.
  * Throws `RangeError` for a track without samples or a non-positive target.
  */
 export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): TrackSegment[][] {
@@ -43,7 +44,7 @@ export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): 
   const refCuts = referenceCuts(refTrack, targetDurationSec);
   const boundaryCount = refCuts.length;
   const boundaryTicks = new Float64Array(boundaryCount);
-  for (let k = 0; k < boundaryCount; k++) boundaryTicks[k] = refTrack.samples.dts[refCuts[k]];
+  for (let k = 0; k < boundaryCount; k++) boundaryTicks[k] = refTrack.samples.dtsAt(refCuts[k]);
 
   // cuts[t][k]: first sample of track t at boundary k (may equal the sample count: nothing left).
   const cuts: Int32Array[] = [];
@@ -73,9 +74,7 @@ export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): 
     for (let i = 0; i < kept.length; i++) {
       const first = c[kept[i]];
       const end = i + 1 < kept.length ? c[kept[i + 1]] : s.count;
-      let durationTicks = 0;
-      for (let j = first; j < end; j++) durationTicks += s.durations[j];
-      segments.push({ index: i, firstSample: first, sampleCount: end - first, startTicks: s.dts[first], durationTicks });
+      segments.push({ index: i, firstSample: first, sampleCount: end - first, startTicks: s.dtsAt(first), durationTicks: s.ticksIn(first, end) });
     }
     out.push(segments);
   }
@@ -84,39 +83,39 @@ export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): 
 
 /** Sample indices where the reference track starts each segment (see the rules on `segmentTracks`). */
 function referenceCuts(track: TrackIndex, targetDurationSec: number): Int32Array {
-  const { count, dts, isSync } = track.samples;
+  const table = track.samples;
+  const count = table.count;
   const targetTicks = Math.max(1, Math.round(targetDurationSec * track.timescale));
   const cuts: number[] = [0];
   if (track.kind === 'video') {
-    let last = dts[0];
-    for (let i = 1; i < count; i++) {
-      if (isSync[i] === 1 && dts[i] >= last + targetTicks) {
-        cuts.push(i);
-        last = dts[i];
-      }
+    // The first sync sample whose decode time is ≥ the last cut + target.
+    let last = table.dtsAt(0);
+    for (;;) {
+      const i = table.nextSyncAtOrAfter(Math.max(cuts[cuts.length - 1] + 1, table.firstAtOrAfter(last + targetTicks)));
+      if (i >= count) break;
+      cuts.push(i);
+      last = table.dtsAt(i);
     }
   } else {
-    let nextGrid = (Math.floor(dts[0] / targetTicks) + 1) * targetTicks;
-    for (let i = 1; i < count; i++) {
-      if (dts[i] >= nextGrid) {
-        cuts.push(i);
-        nextGrid = (Math.floor(dts[i] / targetTicks) + 1) * targetTicks;
-      }
+    let nextGrid = (Math.floor(table.dtsAt(0) / targetTicks) + 1) * targetTicks;
+    for (;;) {
+      const i = Math.max(cuts[cuts.length - 1] + 1, table.firstAtOrAfter(nextGrid));
+      if (i >= count) break;
+      cuts.push(i);
+      nextGrid = (Math.floor(table.dtsAt(i) / targetTicks) + 1) * targetTicks;
     }
   }
   return Int32Array.from(cuts);
 }
 
-/** First sample at or after each boundary (first sync sample for video), one forward pass over the samples. */
+/** First sample at or after each boundary (first sync sample for video). */
 function trackCuts(track: TrackIndex, boundaryTicks: Float64Array, fromTimescale: number): Int32Array {
-  const { count, dts, isSync } = track.samples;
+  const table = track.samples;
   const needSync = track.kind === 'video';
   const cuts = new Int32Array(boundaryTicks.length);
-  let j = 0;
   for (let k = 1; k < boundaryTicks.length; k++) {
-    const b = rescaleCeil(boundaryTicks[k], fromTimescale, track.timescale);
-    while (j < count && (dts[j] < b || (needSync && isSync[j] === 0))) j++;
-    cuts[k] = j;
+    const at = table.firstAtOrAfter(rescaleCeil(boundaryTicks[k], fromTimescale, track.timescale));
+    cuts[k] = needSync ? table.nextSyncAtOrAfter(at) : at;
   }
   return cuts;
 }

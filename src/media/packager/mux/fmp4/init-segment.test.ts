@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { box, boxes, loadMuxFixture, probe, tempDir } from '../../../../../test/fixtures/mux-media.js';
 import type { TrackIndex } from '../../model/media-index.js';
 import { buildInitSegment } from './init-segment.js';
+import { emptySampleTable } from '../../model/sample-table.js';
 
 function u32(bytes: Uint8Array, at: number): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at);
@@ -28,10 +29,7 @@ function textTrack(fourcc: string, editMediaTimeTicks = 0): TrackIndex {
   return {
     trackId: 3, kind: 'text', fourcc, codecs: fourcc, timescale: 1000, durationTicks: 0, language: 'fra', bitrateBps: 0,
     maxBitrateBps: 0, sampleEntry: entry, editMediaTimeTicks,
-    samples: {
-      count: 0, offsets: new Float64Array(0), sizes: new Uint32Array(0), dts: new Float64Array(0),
-      durations: new Uint32Array(0), ctsOffsets: new Int32Array(0), isSync: new Uint8Array(0),
-    },
+    samples: emptySampleTable(),
   };
 }
 

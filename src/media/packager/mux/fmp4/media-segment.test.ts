@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { box, boxes, fillPlan, loadMuxFixture, md5, probe, readSamples, tempDir } from '../../../../../test/fixtures/mux-media.js';
 import { InternalError } from '../../../../shared/errors.js';
 import type { TrackIndex } from '../../model/media-index.js';
+import { allSamples, ArraySampleTable } from '../../model/sample-table.js';
 import type { TrackSegment } from '../../model/segment.js';
 import { isSourceRange, type SourceRange } from '../segment-plan.js';
 import { buildInitSegment } from './init-segment.js';
@@ -87,14 +88,14 @@ function syntheticTrack(isSync: number[], ctsOffsets: number[] = isSync.map(() =
   return {
     trackId: 7, kind: 'video', fourcc: 'avc1', codecs: 'avc1.64001e', timescale: 12800, durationTicks: count * 512,
     language: 'und', bitrateBps: 0, maxBitrateBps: 0, sampleEntry: new Uint8Array(0), editMediaTimeTicks: 0,
-    samples: {
+    samples: new ArraySampleTable({
       count, offsets, sizes, dts, durations, ctsOffsets: Int32Array.from(ctsOffsets), isSync: Uint8Array.from(isSync),
-    },
+    }),
   };
 }
 
 function wholeTrack(track: TrackIndex, first = 0, count = track.samples.count): TrackSegment {
-  return { index: 0, firstSample: first, sampleCount: count, startTicks: track.samples.dts[first], durationTicks: 0 };
+  return { index: 0, firstSample: first, sampleCount: count, startTicks: track.samples.dtsAt(first), durationTicks: 0 };
 }
 
 function headerOf(plan: ReturnType<typeof planMediaSegment>): Uint8Array {
@@ -145,7 +146,7 @@ describe('planMediaSegment', () => {
       assert.equal(streams[0].codec_name, { avc1: 'h264', hvc1: 'hevc', mp4a: 'aac', 'ac-3': 'ac3', 'ec-3': 'eac3' }[track.fourcc]);
       if (track.kind === 'video') assert.deepEqual([streams[0].width, streams[0].height], [320, 240]);
       assert.equal(streams[0].time_base, `1/${track.timescale}`);
-      const s = track.samples;
+      const s = allSamples(track.samples);
       assert.equal(packets.length, s.count);
       const source = readSamples(file, track, 0, s.count);
       for (let i = 0; i < s.count; i++) {
@@ -164,7 +165,8 @@ describe('planMediaSegment', () => {
     const ranges = plan.parts.slice(1) as SourceRange[];
     assert.ok(ranges.every(isSourceRange));
     let total = 0;
-    for (let i = 0; i < segment.sampleCount; i++) total += track.samples.sizes[segment.firstSample + i];
+    const s = track.samples.run(segment.firstSample, segment.firstSample + segment.sampleCount);
+    for (let i = 0; i < segment.sampleCount; i++) total += s.sizes[i];
     assert.equal(ranges.reduce((sum, r) => sum + r.length, 0), total);
     assert.ok(ranges.length < segment.sampleCount, 'ffmpeg writes AAC in chunks of several samples');
     for (let i = 1; i < ranges.length; i++) assert.notEqual(ranges[i].offset, ranges[i - 1].offset + ranges[i - 1].length);
@@ -217,9 +219,9 @@ describe('planMediaSegment', () => {
     assert.equal(fragment.baseMediaDecodeTime, 1536);
     assert.deepEqual(fragment.trun.sizes, [53, 54, 55]);
     assert.deepEqual(plan.parts.slice(1), [
-      { offset: track.samples.offsets[3], length: 53 },
-      { offset: track.samples.offsets[4], length: 54 },
-      { offset: track.samples.offsets[5], length: 55 },
+      { offset: allSamples(track.samples).offsets[3], length: 53 },
+      { offset: allSamples(track.samples).offsets[4], length: 54 },
+      { offset: allSamples(track.samples).offsets[5], length: 55 },
     ]);
   });
 

@@ -67,32 +67,28 @@ export function planMediaSegment(
   sequenceNumber: number,
   options: MediaSegmentOptions = {},
 ): SegmentPlan {
-  const samples = track.samples;
   const first = segment.firstSample;
   const count = segment.sampleCount;
   const end = first + count;
-  if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || end > samples.count) {
+  if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || end > track.samples.count) {
     throw new InternalError(
       'InternalError',
-      `segment ${segment.index} has samples [${first}, ${end}) outside track ${track.trackId}'s ${samples.count} samples`,
+      `segment ${segment.index} has samples [${first}, ${end}) outside track ${track.trackId}'s ${track.samples.count} samples`,
     );
   }
-  const offsets = samples.offsets;
-  const sizes = samples.sizes;
-  const durations = samples.durations;
-  const ctsOffsets = samples.ctsOffsets;
-  const isSync = samples.isSync;
+  // Only this segment's samples are expanded (indices below are 0…count−1 within the run).
+  const { offsets, sizes, durations, ctsOffsets, isSync } = track.samples.run(first, end);
 
   // Pass 1: what the trun must carry, the payload size and the number of contiguous source runs.
   let hasCtsOffsets = false;
-  let restSync = first + 1 < end ? isSync[first + 1] : isSync[first];
+  let restSync = count > 1 ? isSync[1] : isSync[0];
   let isRestUniform = true;
   let payloadSize = 0;
   let runCount = 0;
   let runEnd = -1;
-  for (let i = first; i < end; i++) {
+  for (let i = 0; i < count; i++) {
     if (ctsOffsets[i] !== 0) hasCtsOffsets = true;
-    if (i > first && isSync[i] !== restSync) isRestUniform = false;
+    if (i > 0 && isSync[i] !== restSync) isRestUniform = false;
     const size = sizes[i];
     if (size === 0) continue;
     payloadSize += size;
@@ -100,7 +96,7 @@ export function planMediaSegment(
     runEnd = offsets[i] + size;
   }
   restSync = restSync === 1 ? 1 : 0;
-  const firstFlags = isSync[first] === 1 ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS;
+  const firstFlags = isSync[0] === 1 ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS;
   const defaultFlags = restSync === 1 ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS;
   const hasFirstSampleFlags = isRestUniform && firstFlags !== defaultFlags;
 
@@ -149,7 +145,7 @@ export function planMediaSegment(
   w.u32(count);
   w.i32(moofSize + mdatHeaderSize); // data_offset from the start of moof to the first payload byte
   if (hasFirstSampleFlags) w.u32(firstFlags);
-  for (let i = first; i < end; i++) {
+  for (let i = 0; i < count; i++) {
     w.u32(durations[i]);
     w.u32(sizes[i]);
     if (!isRestUniform) w.u32(isSync[i] === 1 ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS);
@@ -168,7 +164,7 @@ export function planMediaSegment(
   let partIndex = 0;
   let current: SourceRange | undefined;
   runEnd = -1;
-  for (let i = first; i < end; i++) {
+  for (let i = 0; i < count; i++) {
     const size = sizes[i];
     if (size === 0) continue;
     const offset = offsets[i];

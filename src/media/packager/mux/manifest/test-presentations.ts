@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { AudioInfo, TrackIndex, TrackKind, VideoInfo } from '../../model/media-index.js';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
 import type { TrackSegment } from '../../model/segment.js';
+import { emptySampleTable } from '../../model/sample-table.js';
 
 export interface TrackSpec {
   kind: TrackKind;
@@ -31,15 +32,7 @@ export interface TrackSpec {
   firstStartTicks?: number;
 }
 
-const emptySamples = {
-  count: 0,
-  offsets: new Float64Array(0),
-  sizes: new Uint32Array(0),
-  dts: new Float64Array(0),
-  durations: new Uint32Array(0),
-  ctsOffsets: new Int32Array(0),
-  isSync: new Uint8Array(0),
-};
+const emptySamples = emptySampleTable();
 
 export function makeTrack(spec: TrackSpec, trackId = 1): PresentationTrack {
   const segments: TrackSegment[] = [];

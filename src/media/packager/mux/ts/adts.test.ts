@@ -4,6 +4,7 @@ import { MediaError } from '../../../../shared/errors.js';
 import type { TrackIndex } from '../../model/media-index.js';
 import { readAdtsConfig, readEsds, writeAdtsHeader } from './adts.js';
 import { muxTsSegment } from './ts-muxer.js';
+import { ArraySampleTable } from '../../model/sample-table.js';
 
 function boxBytes(type: string, body: number[]): number[] {
   const size = 8 + body.length;
@@ -25,10 +26,10 @@ function audioTrack(asc: number[], objectTypeIndication = 0x40, samples?: { size
   return {
     trackId: 2, kind: 'audio', fourcc: 'mp4a', codecs: 'mp4a.40.2', timescale: 48000, durationTicks: count * 1152,
     language: 'und', bitrateBps: 0, maxBitrateBps: 0, sampleEntry: entry, editMediaTimeTicks: 0,
-    samples: {
+    samples: new ArraySampleTable({
       count, offsets: new Float64Array(count), sizes: Uint32Array.from(sizes), dts: Float64Array.from(sizes.map((_, i) => i * 1152)),
       durations: new Uint32Array(count).fill(1152), ctsOffsets: new Int32Array(count), isSync: new Uint8Array(count).fill(1),
-    },
+    }),
   };
 }
 

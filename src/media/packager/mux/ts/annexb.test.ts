@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { MediaError } from '../../../../shared/errors.js';
 import type { TrackIndex } from '../../model/media-index.js';
 import { annexBSize, readAnnexBConfig, writeAnnexB } from './annexb.js';
+import { emptySampleTable } from '../../model/sample-table.js';
 
 function boxBytes(type: string, body: number[]): number[] {
   const size = 8 + body.length;
@@ -15,10 +16,7 @@ function videoTrack(fourcc: string, config: number[]): TrackIndex {
   return {
     trackId: 1, kind: 'video', fourcc, codecs: fourcc, timescale: 90000, durationTicks: 0, language: 'und', bitrateBps: 0,
     maxBitrateBps: 0, sampleEntry: entry, editMediaTimeTicks: 0,
-    samples: {
-      count: 0, offsets: new Float64Array(0), sizes: new Uint32Array(0), dts: new Float64Array(0),
-      durations: new Uint32Array(0), ctsOffsets: new Int32Array(0), isSync: new Uint8Array(0),
-    },
+    samples: emptySampleTable(),
   };
 }
 

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { frameMd5, loadMuxFixture, md5, probe, readSamples, tempDir } from '../../../../../test/fixtures/mux-media.js';
 import { InternalError, MediaError } from '../../../../shared/errors.js';
 import type { TrackIndex } from '../../model/media-index.js';
+import { allSamples, ArraySampleTable } from '../../model/sample-table.js';
 import type { TrackSegment } from '../../model/segment.js';
 import { muxTsSegment, TS_AUDIO_PID, TS_PCR_DELAY_90K, TS_PMT_PID, TS_TIMESTAMP_OFFSET_90K, TS_VIDEO_PID } from './ts-muxer.js';
 
@@ -145,7 +146,7 @@ describe('muxTsSegment', () => {
   for (const { file, track, segments } of fixtures) {
     it(`writes ${track.fourcc} segments with PAT, PMT, PCR, continuous counters and timestamps`, () => {
       const pid = track.kind === 'video' ? TS_VIDEO_PID : TS_AUDIO_PID;
-      const s = track.samples;
+      const s = allSamples(track.samples);
       const all: Uint8Array[] = [];
       let lastCounter = -1;
       for (const segment of segments) {
@@ -224,7 +225,7 @@ describe('muxTsSegment', () => {
   for (const fourcc of ['avc1', 'hvc1']) {
     it(`decodes ${fourcc} segments to the same frames as the source`, () => {
       const { file, track, segments } = fixtures.find((f) => f.track.fourcc === fourcc)!;
-      const s = track.samples;
+      const s = allSamples(track.samples);
       const ms = (sec: number) => Math.round(sec * 1000);
       const sourceFrames = new Map(frameMd5(file, { stream: 'v' }).map((f) => [ms(f.timeSec), f.hash]));
       for (const segment of segments) {
@@ -262,7 +263,7 @@ describe('muxTsSegment', () => {
     const shifted: TrackIndex = {
       ...track,
       editMediaTimeTicks: 0,
-      samples: { ...track.samples, ctsOffsets: track.samples.ctsOffsets.map((c) => c - track.editMediaTimeTicks) },
+      samples: new ArraySampleTable({ ...allSamples(track.samples), ctsOffsets: allSamples(track.samples).ctsOffsets.map((c) => c - track.editMediaTimeTicks) }),
     };
     const segment = segments[1];
     const original = readPes(readPackets(mux(file, track, segment)), TS_VIDEO_PID);

@@ -24,7 +24,7 @@
  * and video into one TS is a matter of interleaving the PES lists by DTS.
  */
 import { InternalError, MediaError } from '../../../../shared/errors.js';
-import type { TrackIndex } from '../../model/media-index.js';
+import type { SampleRun, TrackIndex } from '../../model/media-index.js';
 import type { TrackSegment } from '../../model/segment.js';
 import { ADTS_HEADER_SIZE, ADTS_MAX_FRAME_SIZE, type AdtsConfig, readAdtsConfig, readEsds, writeAdtsHeader } from './adts.js';
 import { type AnnexBConfig, annexBSize, readAnnexBConfig, writeAnnexB } from './annexb.js';
@@ -34,6 +34,8 @@ export interface TsMuxInput {
   segment: TrackSegment;
   /** The bytes of each sample of the segment, in decode order (sample `segment.firstSample + i` at `i`). */
   samples: Uint8Array[];
+  /** The segment's sample fields (`track.samples.run(…)`), when the caller has them already. */
+  run?: SampleRun;
 }
 
 export interface TsMuxOptions {
@@ -108,25 +110,28 @@ interface PesPlan {
 /** Muxes one segment of one track into MPEG-TS. Returns the segment as one buffer (in a one-element list). */
 export function muxTsSegment(input: TsMuxInput, options: TsMuxOptions = {}): Uint8Array[] {
   const { track, segment, samples } = input;
-  const table = track.samples;
   const end = segment.firstSample + segment.sampleCount;
-  if (segment.sampleCount < 1 || segment.firstSample < 0 || end > table.count) {
+  if (segment.sampleCount < 1 || segment.firstSample < 0 || end > track.samples.count) {
     throw new InternalError('InternalError', `segment ${segment.index} has samples outside track ${track.trackId}`);
+  }
+  const run = input.run ?? track.samples.run(segment.firstSample, end);
+  if (run.first !== segment.firstSample || run.count !== segment.sampleCount) {
+    throw new InternalError('InternalError', `segment ${segment.index}: the sample run does not match the segment`);
   }
   if (samples.length !== segment.sampleCount) {
     throw new InternalError('InternalError', `segment ${segment.index}: ${samples.length} sample buffers for ${segment.sampleCount} samples`);
   }
   for (let i = 0; i < samples.length; i++) {
-    if (samples[i].byteLength !== table.sizes[segment.firstSample + i]) {
+    if (samples[i].byteLength !== run.sizes[i]) {
       throw new InternalError(
         'InternalError',
-        `segment ${segment.index}: sample ${segment.firstSample + i} has ${samples[i].byteLength} bytes, the index says ${table.sizes[segment.firstSample + i]}`,
+        `segment ${segment.index}: sample ${segment.firstSample + i} has ${samples[i].byteLength} bytes, the index says ${run.sizes[i]}`,
       );
     }
   }
   const offset90k = options.timestampOffset90k ?? TS_TIMESTAMP_OFFSET_90K;
   const stream = describeStream(track);
-  const plan = planPes(track, stream, segment, samples, offset90k);
+  const plan = planPes(track, stream, run, samples, offset90k);
   padToFullCounterCycle(plan);
 
   const out = new Uint8Array((2 + plan.totalPackets) * TS_PACKET_SIZE);
@@ -137,7 +142,7 @@ export function muxTsSegment(input: TsMuxInput, options: TsMuxOptions = {}): Uin
   let position = 2 * TS_PACKET_SIZE;
   let counter = 0;
   for (let p = 0; p < plan.count; p++) {
-    const length = writePes(track, stream, plan, p, samples, segment.firstSample, scratch);
+    const length = writePes(track, stream, plan, p, samples, run, scratch);
     position = packetize(out, position, stream.pid, counter, scratch, length, plan.packets[p], true, plan.dts90k[p], plan.isRandomAccess[p] === 1);
     counter = (counter + plan.packets[p]) & 0x0f;
   }
@@ -229,31 +234,18 @@ function ticksTo90k(ticks: number, timescale: number): number {
   return seconds * 90_000 + Math.floor((rest * 90_000) / timescale);
 }
 
-const minCtsOffsetCache = new WeakMap<Int32Array, number>();
-
-/** The most negative composition offset of the track (0 when none is negative), computed once per track. */
-function minCtsOffset(ctsOffsets: Int32Array, count: number): number {
-  const cached = minCtsOffsetCache.get(ctsOffsets);
-  if (cached !== undefined) return cached;
-  let min = 0;
-  for (let i = 0; i < count; i++) if (ctsOffsets[i] < min) min = ctsOffsets[i];
-  minCtsOffsetCache.set(ctsOffsets, min);
-  return min;
-}
-
 function packetCount(pesLength: number, firstAdaptationSize: number): number {
   const firstCapacity = TS_PAYLOAD_SIZE - firstAdaptationSize;
   return pesLength <= firstCapacity ? 1 : 1 + Math.ceil((pesLength - firstCapacity) / TS_PAYLOAD_SIZE);
 }
 
 /** Sizing pass: splits the samples into PES packets and counts the TS packets each needs. */
-function planPes(track: TrackIndex, stream: TsStream, segment: TrackSegment, samples: Uint8Array[], offset90k: number): PesPlan {
-  const table = track.samples;
-  const first = segment.firstSample;
-  const sampleCount = segment.sampleCount;
+function planPes(track: TrackIndex, stream: TsStream, run: SampleRun, samples: Uint8Array[], offset90k: number): PesPlan {
+  const first = run.first;
+  const sampleCount = run.count;
   const timescale = track.timescale;
   const edit = track.editMediaTimeTicks;
-  const dtsShift = minCtsOffset(table.ctsOffsets, table.count);
+  const dtsShift = track.samples.minCtsOffset;
   const plan: PesPlan = {
     count: 0,
     firstSample: new Int32Array(sampleCount),
@@ -272,13 +264,13 @@ function planPes(track: TrackIndex, stream: TsStream, segment: TrackSegment, sam
   while (j < sampleCount) {
     const i = first + j;
     const p = plan.count++;
-    const pts90k = offset90k + ticksTo90k(table.dts[i] + table.ctsOffsets[i] - edit, timescale);
-    const dts90k = offset90k + ticksTo90k(table.dts[i] + dtsShift - edit, timescale);
+    const pts90k = offset90k + ticksTo90k(run.dts[j] + run.ctsOffsets[j] - edit, timescale);
+    const dts90k = offset90k + ticksTo90k(run.dts[j] + dtsShift - edit, timescale);
     const headerSize = pts90k !== dts90k ? PES_HEADER_PTS_DTS_SIZE : PES_HEADER_PTS_SIZE;
     let payloadSize = 0;
     let frames = 0;
     if (stream.payload === 'annexb') {
-      payloadSize = annexBSize(track, stream.annexB!, samples[j], table.isSync[i] === 1, i);
+      payloadSize = annexBSize(track, stream.annexB!, samples[j], run.isSync[j] === 1, i);
       frames = 1;
     } else {
       // Audio: whole frames while the PES stays within 100 ms and PES_packet_length's 16 bits.
@@ -286,7 +278,7 @@ function planPes(track: TrackIndex, stream: TsStream, segment: TrackSegment, sam
       let ticks = 0;
       while (j + frames < sampleCount) {
         const frameSize = overhead + samples[j + frames].byteLength;
-        const frameTicks = table.durations[i + frames];
+        const frameTicks = run.durations[j + frames];
         if (frames > 0 && (ticks + frameTicks > maxAudioTicks || headerSize - 6 + payloadSize + frameSize > PES_MAX_PACKET_LENGTH)) break;
         if (stream.payload === 'adts' && frameSize > ADTS_MAX_FRAME_SIZE) {
           throw new MediaError(422, 'CorruptMedia', `Track ${track.trackId}: AAC sample ${i + frames} is too large for ADTS (${frameSize} bytes)`);
@@ -303,7 +295,7 @@ function planPes(track: TrackIndex, stream: TsStream, segment: TrackSegment, sam
     plan.headerSize[p] = headerSize;
     plan.pts90k[p] = pts90k;
     plan.dts90k[p] = dts90k;
-    plan.isRandomAccess[p] = table.isSync[i];
+    plan.isRandomAccess[p] = run.isSync[j];
     plan.packets[p] = packetCount(length, AF_WITH_PCR_SIZE);
     plan.totalPackets += plan.packets[p];
     if (length > plan.maxLength) plan.maxLength = length;
@@ -336,7 +328,7 @@ function writePes(
   plan: PesPlan,
   p: number,
   samples: Uint8Array[],
-  firstSample: number,
+  run: SampleRun,
   scratch: Uint8Array,
 ): number {
   const length = plan.length[p];
@@ -360,11 +352,11 @@ function writePes(
   let position = headerSize;
   const j0 = plan.firstSample[p];
   const frames = plan.sampleCount[p];
-  const isSync = track.samples.isSync;
+  const isSync = run.isSync;
   for (let f = 0; f < frames; f++) {
     const sample = samples[j0 + f];
     if (stream.payload === 'annexb') {
-      position = writeAnnexB(stream.annexB!, sample, isSync[firstSample + j0 + f] === 1, scratch, position);
+      position = writeAnnexB(stream.annexB!, sample, isSync[j0 + f] === 1, scratch, position);
     } else {
       if (stream.payload === 'adts') {
         writeAdtsHeader(stream.adts!, sample.byteLength, scratch, position);

@@ -7,6 +7,7 @@ import {
 } from '../../../../../test/fixtures/packager-media.js';
 import { MediaError } from '../../../../shared/errors.js';
 import type { MediaIndex } from '../../model/media-index.js';
+import { allSamples, type SampleTable } from '../../model/sample-table.js';
 import { MDAT, MOOF, MOOV, fourccCode, readBoxHeader, readU32, type BoxHeader } from './boxes.js';
 import { avcCodecString, createMp4IndexParser, hevcCodecString, type Mp4IndexParserOptions } from './mp4-index-parser.js';
 import { readMp4Index } from './read-mp4-index.js';
@@ -93,7 +94,7 @@ async function assertMediaError(p: Promise<unknown>, status: number, code: strin
 function assertMatchesFfprobe(file: string, index: MediaIndex, { editShownByFfprobe = true, ffprobeDurations = true } = {}): void {
   index.tracks.forEach((track, i) => {
     const packets = probePackets(file, i);
-    const s = track.samples;
+    const s = allSamples(track.samples);
     const edit = editShownByFfprobe ? track.editMediaTimeTicks : 0;
     let minCts = 0;
     for (let j = 0; j < s.count; j++) minCts = Math.min(minCts, s.ctsOffsets[j]);
@@ -114,7 +115,54 @@ function assertMatchesFfprobe(file: string, index: MediaIndex, { editShownByFfpr
     for (let j = 0; j < s.count; j++) sum += s.durations[j];
     assert.equal(track.durationTicks, sum, `${what}: durationTicks`);
     assert.equal(s.dts[0], 0, `${what}: dts starts at 0`);
+    assertTableAnswersLikeItsRun(track.samples, what);
   });
+}
+
+/**
+ * Every question the packager asks a table (decode time, next sync sample, bytes and ticks of a range, a run
+ * from any first sample, the most negative composition offset) answers as the full expansion says.
+ */
+function assertTableAnswersLikeItsRun(table: SampleTable, what: string): void {
+  const all = allSamples(table);
+  const n = all.count;
+  const end = n === 0 ? 0 : all.dts[n - 1] + all.durations[n - 1];
+  for (let i = 0; i <= n; i++) {
+    assert.equal(table.dtsAt(i), i < n ? all.dts[i] : end, `${what}: dtsAt(${i})`);
+    let sync = i;
+    while (sync < n && all.isSync[sync] === 0) sync++;
+    assert.equal(table.nextSyncAtOrAfter(i), sync, `${what}: nextSyncAtOrAfter(${i})`);
+    if (i < n) {
+      assert.equal(table.firstAtOrAfter(all.dts[i]), all.dts.indexOf(all.dts[i]), `${what}: firstAtOrAfter(dts ${i})`);
+      const between = all.dts[i] + 0.5;
+      let expected = i;
+      while (expected < n && all.dts[expected] < between) expected++;
+      assert.equal(table.firstAtOrAfter(between), expected, `${what}: firstAtOrAfter(dts ${i} + 0.5)`);
+    }
+  }
+  assert.equal(table.firstAtOrAfter(-1), 0);
+  assert.equal(table.firstAtOrAfter(end + 1), n);
+  assert.equal(table.minCtsOffset, Math.min(0, ...all.ctsOffsets), `${what}: minCtsOffset`);
+  assert.equal(table.totalBytes, all.sizes.reduce((a, b) => a + b, 0), `${what}: totalBytes`);
+  // Runs starting and ending anywhere (mid-chunk, across chunks and stts/ctts runs) are slices of the whole.
+  const step = Math.max(1, Math.floor(n / 23));
+  for (let first = 0; first < n; first += step) {
+    for (const len of [1, 2, 7, 50, n]) {
+      const stop = Math.min(n, first + len);
+      const run = table.run(first, stop);
+      assert.equal(run.first, first);
+      assert.equal(run.count, stop - first);
+      for (const key of ['offsets', 'sizes', 'dts', 'durations', 'ctsOffsets', 'isSync'] as const) {
+        assert.deepEqual(Array.from(run[key]), Array.from(all[key].subarray(first, stop)), `${what}: run(${first}, ${stop}).${key}`);
+      }
+      let bytes = 0;
+      let ticks = 0;
+      for (let i = first; i < stop; i++) { bytes += all.sizes[i]; ticks += all.durations[i]; }
+      assert.equal(table.bytesIn(first, stop), bytes, `${what}: bytesIn(${first}, ${stop})`);
+      assert.equal(table.ticksIn(first, stop), ticks, `${what}: ticksIn(${first}, ${stop})`);
+    }
+  }
+  assert.throws(() => table.run(0, n + 1), RangeError);
 }
 
 const H264_PROFILE: Record<string, number> = { Baseline: 0x42, 'Constrained Baseline': 0x42, Main: 0x4d, High: 0x64 };
@@ -135,8 +183,9 @@ describe('MP4 index parser against ffprobe', () => {
     assert.equal(v.fourcc, 'avc1');
     assert.deepEqual(v.video, { width: 320, height: 240, frameRate: 25 });
     assert.equal(v.timescale, 12800);
-    assert.ok(v.samples.ctsOffsets.some((c) => c !== v.samples.ctsOffsets[0]), 'B-frames reorder');
-    assert.equal(v.editMediaTimeTicks, v.samples.ctsOffsets[0], 'edit removes the B-frame delay of the first frame');
+    const vCts = allSamples(v.samples).ctsOffsets;
+    assert.ok(vCts.some((c) => c !== vCts[0]), 'B-frames reorder');
+    assert.equal(v.editMediaTimeTicks, vCts[0], 'edit removes the B-frame delay of the first frame');
     assert.equal(a.codecs, 'mp4a.40.2');
     assert.equal(vs.codec_tag_string, 'avc1');
     assert.deepEqual(a.audio, { channels: Number(as.channels), sampleRate: Number(as.sample_rate), aacObjectType: 2 });
@@ -146,8 +195,9 @@ describe('MP4 index parser against ffprobe', () => {
     assert.equal(String.fromCharCode(...v.sampleEntry.subarray(4, 8)), 'avc1');
     assert.notEqual(v.sampleEntry.buffer.byteLength, fs.statSync(file).size, 'a copy, not a view of the moov read');
     // Bitrates: average from sizes and duration; peak ≥ average.
+    const vs2 = allSamples(v.samples);
     let bytes = 0;
-    for (let i = 0; i < v.samples.count; i++) bytes += v.samples.sizes[i];
+    for (let i = 0; i < vs2.count; i++) bytes += vs2.sizes[i];
     assert.equal(v.bitrateBps, Math.round((bytes * 8 * v.timescale) / v.durationTicks));
     assert.ok(v.maxBitrateBps >= v.bitrateBps);
     assert.ok(Math.abs(index.durationSec - 4) < 0.05, String(index.durationSec));
@@ -265,7 +315,7 @@ describe('MP4 index parser on synthetic tables', () => {
     const f = synthFile(1000, [video(), audio()]);
     const idx = await index(f);
     const dataStart = f.parts[2].offset + 16;
-    const v = idx.tracks[0].samples;
+    const v = allSamples(idx.tracks[0].samples);
     const expected: number[] = [];
     for (let i = 0, off = dataStart; i < 10; i++) { expected.push(off); off += 1000 + i; }
     assert.deepEqual(Array.from(v.offsets), expected);
@@ -274,7 +324,7 @@ describe('MP4 index parser on synthetic tables', () => {
     assert.equal(idx.tracks[0].codecs, 'avc1.640028');
     assert.equal(idx.tracks[0].video!.frameRate, 25);
     const a = idx.tracks[1];
-    assert.equal(a.samples.offsets[0], expected[9] + 1009);
+    assert.equal(allSamples(a.samples).offsets[0], expected[9] + 1009);
     assert.equal(a.codecs, 'mp4a.40.5');
     assert.equal(a.language, 'deu');
     assert.deepEqual(a.audio, { channels: 2, sampleRate: 48000, aacObjectType: 5 });
@@ -288,13 +338,13 @@ describe('MP4 index parser on synthetic tables', () => {
     assert.ok(f.fileSize > 2 ** 32);
     const idx = await index(f);
     const v = idx.tracks[0];
-    assert.equal(v.samples.offsets[9], f.parts[2].offset + 16 + 9 * 600_000_000);
-    assert.deepEqual(Array.from(v.samples.ctsOffsets.subarray(0, 4)), [7200, -3600, 7200, -3600]);
+    assert.equal(allSamples(v.samples).offsets[9], f.parts[2].offset + 16 + 9 * 600_000_000);
+    assert.deepEqual(Array.from(allSamples(v.samples).ctsOffsets.subarray(0, 4)), [7200, -3600, 7200, -3600]);
     assert.equal(v.editMediaTimeTicks, 7200 - 500 * 90, 'media_time minus the 0.5 s empty edit in track ticks');
-    assert.deepEqual(Array.from(idx.tracks[1].samples.sizes.subarray(0, 3)), [700, 701, 702]);
-    assert.deepEqual(Array.from(idx.tracks[2].samples.sizes.subarray(0, 3)), [100, 101, 102]);
-    assert.deepEqual(Array.from(idx.tracks[3].samples.sizes), Array.from({ length: 12 }, (_, i) => i % 16));
-    assert.deepEqual(Array.from(idx.tracks[4].samples.sizes), new Array(12).fill(4));
+    assert.deepEqual(Array.from(allSamples(idx.tracks[1].samples).sizes.subarray(0, 3)), [700, 701, 702]);
+    assert.deepEqual(Array.from(allSamples(idx.tracks[2].samples).sizes.subarray(0, 3)), [100, 101, 102]);
+    assert.deepEqual(Array.from(allSamples(idx.tracks[3].samples).sizes), Array.from({ length: 12 }, (_, i) => i % 16));
+    assert.deepEqual(Array.from(allSamples(idx.tracks[4].samples).sizes), new Array(12).fill(4));
   });
 
   it('skips hint tracks and unsupported text entries; 415 when nothing is left', async () => {
@@ -388,16 +438,16 @@ describe('fragments built by hand', () => {
     const moofs = topLevel(bytes).filter((b) => b.type === MOOF);
     assert.equal(moofs.length, 2);
     const dataStart = moofs[0].end + 8;
-    assert.deepEqual(Array.from(v.samples.offsets), [dataStart, dataStart + 500, dataStart + 900, moofs[1].end + 8, moofs[1].end + 8 + 111]);
-    assert.deepEqual(Array.from(v.samples.sizes), [500, 400, 300, 111, 111]);
-    assert.deepEqual(Array.from(v.samples.durations), [3000, 3000, 3000, 6000, 6000]);
-    assert.deepEqual(Array.from(v.samples.dts), [0, 3000, 6000, 9000, 15000], 'rebased from tfdt 90000');
+    assert.deepEqual(Array.from(allSamples(v.samples).offsets), [dataStart, dataStart + 500, dataStart + 900, moofs[1].end + 8, moofs[1].end + 8 + 111]);
+    assert.deepEqual(Array.from(allSamples(v.samples).sizes), [500, 400, 300, 111, 111]);
+    assert.deepEqual(Array.from(allSamples(v.samples).durations), [3000, 3000, 3000, 6000, 6000]);
+    assert.deepEqual(Array.from(allSamples(v.samples).dts), [0, 3000, 6000, 9000, 15000], 'rebased from tfdt 90000');
     assert.equal(v.editMediaTimeTicks, -90000, 'the tfdt start moves into the edit');
-    assert.deepEqual(Array.from(v.samples.isSync), [1, 0, 0, 0, 1], 'first-sample-flags sync, trex default non-sync, per-sample flags');
-    assert.deepEqual(Array.from(v.samples.ctsOffsets), [0, 0, 0, -3000, 3000]);
-    assert.deepEqual(Array.from(a.samples.offsets), [dataStart + 1200, dataStart + 1400], 'implicit base: end of the previous traf data');
-    assert.deepEqual(Array.from(a.samples.sizes), [200, 200]);
-    assert.deepEqual(Array.from(a.samples.durations), [1024, 1024]);
+    assert.deepEqual(Array.from(allSamples(v.samples).isSync), [1, 0, 0, 0, 1], 'first-sample-flags sync, trex default non-sync, per-sample flags');
+    assert.deepEqual(Array.from(allSamples(v.samples).ctsOffsets), [0, 0, 0, -3000, 3000]);
+    assert.deepEqual(Array.from(allSamples(a.samples).offsets), [dataStart + 1200, dataStart + 1400], 'implicit base: end of the previous traf data');
+    assert.deepEqual(Array.from(allSamples(a.samples).sizes), [200, 200]);
+    assert.deepEqual(Array.from(allSamples(a.samples).durations), [1024, 1024]);
     assert.equal(index.isFragmented, true);
   });
 

@@ -14,10 +14,12 @@
  * Annex E codecs strings), ETSI TS 102 366 Annex F (dac3/dec3), PIFF 1.1 §5.2.2 (tfxd).
  */
 import { MediaError } from '../../../../shared/errors.js';
-import type { AudioInfo, MediaIndex, SampleTable, TrackIndex, TrackKind, VideoInfo } from '../../model/media-index.js';
+import type { AudioInfo, MediaIndex, TrackIndex, TrackKind, VideoInfo } from '../../model/media-index.js';
+import { ArraySampleTable, type SampleTable } from '../../model/sample-table.js';
+import { MAX_SAMPLES_PER_TRACK, readStblSampleTable } from './stbl-sample-table.js';
 import {
-  AC_3, AVC1, AVC3, AVCC, CO64, CTTS, DAC3, DEC3, EC_3, EDTS, ELST, ESDS, HDLR, HEV1, HVC1, HVCC, MDHD, MDIA,
-  MINF, MOOF, MOOV, MP4A, MVEX, MVHD, SBTL, SOUN, STBL, STCO, STPP, STSC, STSD, STSS, STSZ, STTS, STZ2, SUBT,
+  AC_3, AVC1, AVC3, AVCC, DAC3, DEC3, EC_3, EDTS, ELST, ESDS, HDLR, HEV1, HVC1, HVCC, MDHD, MDIA,
+  MINF, MOOF, MOOV, MP4A, MVEX, MVHD, SBTL, SOUN, STBL, STPP, STSD, SUBT,
   TEXT, TFDT, TFHD, TKHD, TRAF, TRAK, TREX, TRUN, UUID, VIDE, WVTT,
   childBoxes, corruptBox, findChild, fourccName, isPrintableFourcc, readBoxHeader, readI32, readI64, readU16,
   readU24, readU32, readU64, readU8,
@@ -48,8 +50,6 @@ export interface Mp4IndexParserOptions {
 
 const DEFAULT_READ_AHEAD = 64 * 1024;
 const DEFAULT_MAX_READS = 100_000;
-/** Far above any real track (24 h at 60 fps is 5.2 M samples); bounds what a corrupt count can allocate. */
-const MAX_SAMPLES_PER_TRACK = 1 << 26;
 /** A `trun` with more samples than this (hours of media in one run) is treated as corrupt. */
 const MAX_SAMPLES_PER_RUN = 1 << 22;
 
@@ -313,9 +313,8 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
       if (elst !== undefined) editMediaTimeTicks = parseElst(b, elst, base, timescale);
     }
 
-    const samples = expandSampleTable(b, stbl, stblKids, base, trackId, kind === 'audio', fileSize);
-    let moovDuration = 0;
-    for (let i = 0; i < samples.count; i++) moovDuration += samples.durations[i];
+    const samples = readStblSampleTable(b, stbl, stblKids, base, trackId, kind === 'audio', fileSize);
+    const moovDuration = samples.durationTicks;
     const draft: TrackDraft = {
       trackId, kind, fourcc: entry.fourcc, codecs: entry.codecs, timescale, language,
       sampleEntry: entry.sampleEntry, editMediaTimeTicks, video: entry.video, audio: entry.audio,
@@ -574,23 +573,25 @@ function growFragments(f: FragmentSamples, more: number): void {
  * rebased so the first is 0, and the shift moves into `editMediaTimeTicks` so presentation times are unchanged.
  */
 function buildTrack(d: TrackDraft): TrackIndex | undefined {
-  let s = d.moovSamples;
+  let s: SampleTable = d.moovSamples;
   let edit = d.editMediaTimeTicks;
   const f = d.frag;
   if (f !== undefined && f.count > 0) {
+    // Fragments exist only as arrays; samples in moov besides them (rare) are expanded to join them.
     const m = s.count;
+    const ms = s.run(0, m);
     const n = m + f.count;
-    const joined: SampleTable = {
+    const joined = {
       count: n,
       offsets: new Float64Array(n), sizes: new Uint32Array(n), dts: new Float64Array(n),
       durations: new Uint32Array(n), ctsOffsets: new Int32Array(n), isSync: new Uint8Array(n),
     };
-    joined.offsets.set(s.offsets); joined.offsets.set(f.offsets.subarray(0, f.count), m);
-    joined.sizes.set(s.sizes); joined.sizes.set(f.sizes.subarray(0, f.count), m);
-    joined.dts.set(s.dts); joined.dts.set(f.dts.subarray(0, f.count), m);
-    joined.durations.set(s.durations); joined.durations.set(f.durations.subarray(0, f.count), m);
-    joined.ctsOffsets.set(s.ctsOffsets); joined.ctsOffsets.set(f.ctsOffsets.subarray(0, f.count), m);
-    joined.isSync.set(s.isSync); joined.isSync.set(f.isSync.subarray(0, f.count), m);
+    joined.offsets.set(ms.offsets); joined.offsets.set(f.offsets.subarray(0, f.count), m);
+    joined.sizes.set(ms.sizes); joined.sizes.set(f.sizes.subarray(0, f.count), m);
+    joined.dts.set(ms.dts); joined.dts.set(f.dts.subarray(0, f.count), m);
+    joined.durations.set(ms.durations); joined.durations.set(f.durations.subarray(0, f.count), m);
+    joined.ctsOffsets.set(ms.ctsOffsets); joined.ctsOffsets.set(f.ctsOffsets.subarray(0, f.count), m);
+    joined.isSync.set(ms.isSync); joined.isSync.set(f.isSync.subarray(0, f.count), m);
     if (d.kind === 'audio') joined.isSync.fill(1);
     const t0 = joined.dts[0];
     if (t0 !== 0) {
@@ -598,22 +599,19 @@ function buildTrack(d: TrackDraft): TrackIndex | undefined {
       for (let i = 0; i < n; i++) dts[i] -= t0;
       edit -= t0;
     }
-    s = joined;
+    s = new ArraySampleTable(joined);
   }
-  const n = s.count;
-  if (n === 0) return undefined;
+  if (s.count === 0) return undefined;
 
-  const bytes = sumU32(s.sizes, n);
-  const durationTicks = sumU32(s.durations, n);
-  const bitrateBps = durationTicks > 0 ? Math.round((bytes * 8 * d.timescale) / durationTicks) : 0;
-  // The peak that manifests advertise is measured per segment once the track is segmented (presentation.ts);
-  // walking every sample here would cost a cold start several milliseconds for a 2-hour file.
+  const durationTicks = s.durationTicks;
+  const bitrateBps = durationTicks > 0 ? Math.round((s.totalBytes * 8 * d.timescale) / durationTicks) : 0;
+  // The peak that manifests advertise is measured per segment once the track is segmented (presentation.ts).
   const maxBitrateBps = bitrateBps;
 
   let video = d.video;
   if (video !== undefined) {
     // The median duration resists a long last frame or a stray gap better than the mean.
-    const median = medianDuration(s.durations, n);
+    const median = s.medianDuration();
     video = { ...video, frameRate: median > 0 ? Math.round((d.timescale / median) * 1000) / 1000 : 0 };
   }
   return {
@@ -632,43 +630,6 @@ function buildTrack(d: TrackDraft): TrackIndex | undefined {
     audio: d.audio,
     samples: s,
   };
-}
-
-function sumU32(values: Uint32Array, n: number): number {
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += values[i];
-  return sum;
-}
-
-/**
- * Median of `durations[0…n)` in O(n): a track has only a handful of distinct durations (often one, a few with
- * rounding or pulldown), so count them as runs into a small table; fall back to sorting a copy when there are many.
- */
-function medianDuration(durations: Uint32Array, n: number): number {
-  const values: number[] = [];
-  const counts: number[] = [];
-  let last = -1;
-  let slot = -1;
-  for (let i = 0; i < n; i++) {
-    const v = durations[i];
-    if (v !== last) {
-      slot = values.indexOf(v);
-      if (slot < 0) {
-        if (values.length === 32) return durations.slice(0, n).sort()[n >> 1];
-        slot = values.length;
-        values.push(v);
-        counts.push(0);
-      }
-      last = v;
-    }
-    counts[slot]++;
-  }
-  const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b]);
-  for (let i = 0, seen = 0; i < order.length; i++) {
-    seen += counts[order[i]];
-    if (seen > n >> 1) return values[order[i]];
-  }
-  return 0;
 }
 
 // ---- stsd and codecs ----
@@ -881,202 +842,4 @@ function readDescriptor(b: Uint8Array, o: number, end: number, at: number): { ta
   }
   if (p + size > end) throw corruptBox(ESDS, at, `descriptor tag ${tag} size ${size} runs past its parent`);
   return { tag, payload: p, end: p + size };
-}
-
-// ---- sample tables ----
-
-/**
- * Expands `stsz`/`stz2`, `stts`, `ctts`, `stss`, `stsc` and `stco`/`co64` into per-sample typed arrays, one pass
- * per table (ISO/IEC 14496-12 §8.6–8.7). Every count is checked against the bytes of its box before anything is
- * allocated, and the tables must describe the same number of samples. The per-sample loops live in small
- * functions below: V8 optimises (and on-stack-replaces) small loops far sooner than one large function, which
- * is what makes the first moov a process parses fast, not just the hundredth.
- */
-function expandSampleTable(
-  b: Uint8Array, stbl: BoxHeader, kids: BoxHeader[], base: number, trackId: number, allSync: boolean, fileSize: number,
-): SampleTable {
-  const stblAt = base + stbl.start;
-  const stsz = pick(kids, STSZ) ?? pick(kids, STZ2);
-  if (stsz === undefined) throw corruptBox(STBL, stblAt, `track ${trackId} has no stsz or stz2 box`);
-  const stts = pick(kids, STTS);
-  if (stts === undefined) throw corruptBox(STBL, stblAt, `track ${trackId} has no stts box`);
-  const stsc = pick(kids, STSC);
-  if (stsc === undefined) throw corruptBox(STBL, stblAt, `track ${trackId} has no stsc box`);
-  const stco = pick(kids, STCO) ?? pick(kids, CO64);
-  if (stco === undefined) throw corruptBox(STBL, stblAt, `track ${trackId} has no stco or co64 box`);
-  const ctts = pick(kids, CTTS);
-  const stss = pick(kids, STSS);
-
-  // Sizes.
-  need(stsz, base, 12);
-  const stszAt = base + stsz.start;
-  const count = readU32(b, stsz.payload + 8);
-  if (count > MAX_SAMPLES_PER_TRACK) throw corruptBox(stsz.type, stszAt, `sample_count ${count} is absurd`);
-  const sizes = new Uint32Array(count);
-  const tableStart = stsz.payload + 12;
-  const tableBytes = stsz.end - tableStart;
-  if (stsz.type === STSZ) {
-    const constant = readU32(b, stsz.payload + 4);
-    if (constant !== 0) {
-      if (count * constant > fileSize) throw corruptBox(STSZ, stszAt, `${count} samples of ${constant} bytes exceed the file (${fileSize} bytes)`);
-      sizes.fill(constant);
-    } else {
-      if (count * 4 > tableBytes) throw corruptBox(STSZ, stszAt, `sample_count ${count} needs ${count * 4} bytes, box has ${tableBytes}`);
-      readSizeTable(b, tableStart, count, 32, sizes);
-    }
-  } else {
-    const fieldSize = b[stsz.payload + 7];
-    if (fieldSize !== 4 && fieldSize !== 8 && fieldSize !== 16) throw corruptBox(STZ2, stszAt, `field_size ${fieldSize} is not 4, 8 or 16`);
-    if (Math.ceil((count * fieldSize) / 8) > tableBytes) throw corruptBox(STZ2, stszAt, `sample_count ${count} does not fit in the box`);
-    readSizeTable(b, tableStart, count, fieldSize, sizes);
-  }
-
-  // Decode times and durations.
-  const dts = new Float64Array(count);
-  const durations = new Uint32Array(count);
-  const sttsAt = base + stts.start;
-  const sttsEntries = entryCount(b, stts, base, 8);
-  let k = expandStts(b, stts.payload + 8, sttsEntries, count, dts, durations);
-  if (k < 0) throw corruptBox(STTS, sttsAt, `entry ${-k - 1} runs past the ${count} samples of stsz (track ${trackId})`);
-  if (k !== count) throw corruptBox(STTS, sttsAt, `describes ${k} samples, stsz has ${count} (track ${trackId})`);
-
-  // Composition offsets: version 1 is signed; version 0 is read signed too, as writers put negative values there.
-  const ctsOffsets = new Int32Array(count);
-  if (ctts !== undefined) {
-    const cttsAt = base + ctts.start;
-    k = expandCtts(b, ctts.payload + 8, entryCount(b, ctts, base, 8), count, ctsOffsets);
-    if (k < 0) throw corruptBox(CTTS, cttsAt, `entry ${-k - 1} runs past the ${count} samples of stsz (track ${trackId})`);
-    if (k !== count) throw corruptBox(CTTS, cttsAt, `describes ${k} samples, stsz has ${count} (track ${trackId})`);
-  }
-
-  // Sync samples: no stss means every sample is a sync sample (§8.6.2); audio samples always are.
-  const isSync = new Uint8Array(count);
-  if (stss === undefined || allSync) {
-    isSync.fill(1);
-  } else {
-    const entries = entryCount(b, stss, base, 4);
-    const bad = markSync(b, stss.payload + 8, entries, count, isSync);
-    if (bad >= 0) throw corruptBox(STSS, base + stss.start, `entry ${bad} names sample ${readU32(b, stss.payload + 8 + 4 * bad)}, track ${trackId} has ${count}`);
-  }
-
-  // Offsets: walk the chunks of each stsc run; samples of a chunk are contiguous from its chunk offset.
-  const offsets = new Float64Array(count);
-  const is64 = stco.type === CO64;
-  const chunkCount = entryCount(b, stco, base, is64 ? 8 : 4);
-  const stscEntries = entryCount(b, stsc, base, 12);
-  const stscAt = base + stsc.start;
-  const chunkTable = stco.payload + 8;
-  k = 0;
-  for (let e = 0, p = stsc.payload + 8; e < stscEntries; e++, p += 12) {
-    const first = readU32(b, p);
-    const perChunk = readU32(b, p + 4);
-    const nextFirst = e + 1 < stscEntries ? readU32(b, p + 12) : chunkCount + 1;
-    if ((e === 0 && first !== 1) || first < 1 || nextFirst < first || nextFirst > chunkCount + 1) {
-      throw corruptBox(STSC, stscAt, `entry ${e} (first_chunk ${first}, next ${nextFirst}) is out of order or beyond the ${chunkCount} chunks (track ${trackId})`);
-    }
-    const chunks = nextFirst - first;
-    if (perChunk > 0 && chunks > (count - k) / perChunk) {
-      throw corruptBox(STSC, stscAt, `entry ${e}: ${chunks} chunks of ${perChunk} samples run past the ${count} samples of stsz (track ${trackId})`);
-    }
-    const k0 = k;
-    k = placeChunks(b, chunkTable + (first - 1) * (is64 ? 8 : 4), is64, chunks, perChunk, k, sizes, offsets, fileSize);
-    if (k < 0) {
-      let bad = k0;
-      while (offsets[bad] + sizes[bad] <= fileSize) bad++;
-      throw corruptBox(stco.type, base + stco.start, `track ${trackId} sample ${bad} (${sizes[bad]} bytes at offset ${offsets[bad]}) runs past the end of the file (${fileSize} bytes)`);
-    }
-  }
-  if (k !== count) throw corruptBox(STSC, stscAt, `chunks hold ${k} samples, stsz has ${count} (track ${trackId})`);
-
-  return { count, offsets, sizes, dts, durations, ctsOffsets, isSync };
-}
-
-/** The entry_count of a table FullBox, checked against the bytes the box holds (`entryBytes` each). */
-function entryCount(b: Uint8Array, h: BoxHeader, base: number, entryBytes: number): number {
-  need(h, base, 8);
-  const n = readU32(b, h.payload + 4);
-  if (n > (h.end - h.payload - 8) / entryBytes) throw corruptBox(h.type, base + h.start, `entry_count ${n} does not fit in the box (${h.end - h.payload - 8} bytes)`);
-  return n;
-}
-
-/** `stsz` (32-bit) or `stz2` (4/8/16-bit) entries into `out`. */
-function readSizeTable(b: Uint8Array, p: number, n: number, bits: number, out: Uint32Array): void {
-  if (bits === 32) {
-    for (let i = 0; i < n; i++, p += 4) out[i] = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-  } else if (bits === 16) {
-    for (let i = 0; i < n; i++, p += 2) out[i] = (b[p] << 8) | b[p + 1];
-  } else if (bits === 8) {
-    for (let i = 0; i < n; i++) out[i] = b[p + i];
-  } else {
-    for (let i = 0; i < n; i++) out[i] = (b[p + (i >> 1)] >> ((i & 1) === 0 ? 4 : 0)) & 0x0f;
-  }
-}
-
-/** `stts` runs into decode times and durations; returns the samples written, or −(entry + 1) on overflow. */
-function expandStts(b: Uint8Array, p: number, entries: number, count: number, dts: Float64Array, durations: Uint32Array): number {
-  let k = 0;
-  let t = 0;
-  for (let e = 0; e < entries; e++, p += 8) {
-    const n = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-    const delta = ((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0;
-    if (n > count - k) return -(e + 1);
-    const end = k + n;
-    durations.fill(delta, k, end);
-    for (; k < end; k++) {
-      dts[k] = t;
-      t += delta;
-    }
-  }
-  return k;
-}
-
-/** `ctts` runs into composition offsets; returns the samples written, or −(entry + 1) on overflow. */
-function expandCtts(b: Uint8Array, p: number, entries: number, count: number, out: Int32Array): number {
-  let k = 0;
-  for (let e = 0; e < entries; e++, p += 8) {
-    const n = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-    const off = (b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7];
-    if (n > count - k) return -(e + 1);
-    if (n === 1) out[k++] = off; // the common case: one entry per sample
-    else for (const end = k + n; k < end; k++) out[k] = off;
-  }
-  return k;
-}
-
-/** Marks `stss` sample numbers (1-based); returns the index of the first bad entry, or −1. */
-function markSync(b: Uint8Array, p: number, entries: number, count: number, isSync: Uint8Array): number {
-  for (let e = 0; e < entries; e++, p += 4) {
-    const n = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-    if (n < 1 || n > count) return e;
-    isSync[n - 1] = 1;
-  }
-  return -1;
-}
-
-/**
- * Offsets of the samples in `chunks` consecutive chunks of `perChunk` samples, starting at sample `k`; returns the
- * next sample index, or −1 when a chunk's samples run past the end of the file.
- */
-function placeChunks(
-  b: Uint8Array, q: number, is64: boolean, chunks: number, perChunk: number, k: number,
-  sizes: Uint32Array, offsets: Float64Array, fileSize: number,
-): number {
-  for (let c = 0; c < chunks; c++) {
-    let off: number;
-    if (is64) {
-      off = (((b[q] << 24) | (b[q + 1] << 16) | (b[q + 2] << 8) | b[q + 3]) >>> 0) * 4294967296 +
-        (((b[q + 4] << 24) | (b[q + 5] << 16) | (b[q + 6] << 8) | b[q + 7]) >>> 0);
-      q += 8;
-    } else {
-      off = ((b[q] << 24) | (b[q + 1] << 16) | (b[q + 2] << 8) | b[q + 3]) >>> 0;
-      q += 4;
-    }
-    const end = k + perChunk;
-    for (; k < end; k++) {
-      offsets[k] = off;
-      off += sizes[k];
-    }
-    if (off > fileSize) return -1;
-  }
-  return k;
 }
