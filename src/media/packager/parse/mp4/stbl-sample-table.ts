@@ -1,9 +1,10 @@
 /**
- * A track's samples straight from its `stbl` (ISO/IEC 14496-12 §8.6–8.7), kept compact: sizes as one array,
- * and decode times, composition offsets, sync samples and chunks as the runs the file stores them in. A 2-hour
- * track's 180k video and 337k audio samples cost about 4 bytes each instead of 29, and building the table does
- * two light passes instead of filling six per-sample arrays: the cold start of a never-seen asset pays for the
- * sizes only, and each segment expands just its own samples (`run`).
+ * A track's samples straight from its `stbl` (ISO/IEC 14496-12 §8.6–8.7), kept compact: the `stsz` and
+ * `stco`/`co64` tables are read in place from the `moov` bytes (big-endian, through a DataView; nothing is
+ * copied), and decode times, composition offsets, sync samples and chunks are kept as the runs the file stores
+ * them in. A 2-hour track's 180k video and 337k audio samples cost about 4 bytes each instead of 29, building
+ * the table is two light passes over the sizes instead of filling six per-sample arrays, and each segment
+ * expands just its own samples (`run`). The table keeps the `moov` buffer it was built from alive.
  *
  * Everything that could make a later lookup fail is checked here, once: counts against the bytes of each box,
  * the tables agree on the number of samples, sync sample numbers exist, and every chunk's samples end inside the
@@ -25,9 +26,7 @@ export class StblSampleTable implements SampleTable {
     readonly count: number,
     readonly durationTicks: number,
     readonly totalBytes: number,
-    /** Per-sample sizes, or undefined when every sample has `constantSize`. */
-    private readonly sizes: Uint32Array | undefined,
-    private readonly constantSize: number,
+    private readonly sizes: SampleSizes,
     /** stts runs: first sample, decode time of that sample, and the delta of each run (`m` runs, `m + 1` starts). */
     private readonly sttsFirst: Uint32Array,
     private readonly sttsDts: Float64Array,
@@ -41,9 +40,9 @@ export class StblSampleTable implements SampleTable {
     private readonly stscChunk: Uint32Array,
     private readonly stscPerChunk: Uint32Array,
     private readonly stscFirstSample: Uint32Array,
-    private readonly chunkOffsets: Uint32Array | Float64Array,
+    private readonly chunkOffsets: ChunkOffsets,
   ) {
-    this.memoryBytes = 256 + (sizes?.byteLength ?? 0) + sttsFirst.byteLength * 2 + sttsDelta.byteLength
+    this.memoryBytes = 256 + sizes.byteLength + sttsFirst.byteLength * 2 + sttsDelta.byteLength
       + (cttsFirst?.byteLength ?? 0) + (cttsValue?.byteLength ?? 0) + (syncs?.byteLength ?? 0)
       + stscChunk.byteLength * 2 + stscFirstSample.byteLength + chunkOffsets.byteLength;
     let min = 0;
@@ -84,11 +83,7 @@ export class StblSampleTable implements SampleTable {
   }
 
   bytesIn(first: number, end: number): number {
-    const sizes = this.sizes;
-    if (sizes === undefined) return (end - first) * this.constantSize;
-    let bytes = 0;
-    for (let i = first; i < end; i++) bytes += sizes[i];
-    return bytes;
+    return this.sizes.sum(first, end);
   }
 
   medianDuration(): number {
@@ -107,7 +102,7 @@ export class StblSampleTable implements SampleTable {
   run(first: number, end: number): SampleRun {
     checkRun(this, first, end);
     const n = end - first;
-    const sizes = this.sizes !== undefined ? this.sizes.slice(first, end) : new Uint32Array(n).fill(this.constantSize);
+    const sizes = this.sizes.copy(first, end);
     const dts = new Float64Array(n);
     const durations = new Uint32Array(n);
     const ctsOffsets = new Int32Array(n);
@@ -148,8 +143,9 @@ export class StblSampleTable implements SampleTable {
     const rel = first - stscFirstSample[e];
     let chunk = stscChunk[e] + Math.floor(rel / perChunk[e]);
     let inChunk = rel % perChunk[e];
-    let off = this.chunkOffsets[chunk] + this.bytesIn(first - inChunk, first);
-    let chunkEnd = e + 1 < entries ? stscChunk[e + 1] : this.chunkOffsets.length;
+    const chunkOffsets = this.chunkOffsets;
+    let off = chunkOffsets.at(chunk) + this.sizes.sum(first - inChunk, first);
+    let chunkEnd = e + 1 < entries ? stscChunk[e + 1] : chunkOffsets.count;
     for (let j = 0; j < n; j++) {
       offsets[j] = off;
       off += sizes[j];
@@ -158,9 +154,9 @@ export class StblSampleTable implements SampleTable {
         if (++chunk >= chunkEnd) {
           do e++; while (perChunk[e] === 0); // entries whose chunks hold no samples
           chunk = stscChunk[e];
-          chunkEnd = e + 1 < entries ? stscChunk[e + 1] : this.chunkOffsets.length;
+          chunkEnd = e + 1 < entries ? stscChunk[e + 1] : chunkOffsets.count;
         }
-        off = this.chunkOffsets[chunk];
+        off = chunkOffsets.at(chunk);
       }
     }
     return { first, count: n, offsets, sizes, dts, durations, ctsOffsets, isSync };
@@ -248,21 +244,21 @@ export function readStblSampleTable(
   if (count > MAX_SAMPLES_PER_TRACK) throw corruptBox(stsz.type, stszAt, `sample_count ${count} is absurd`);
   const tableStart = stsz.payload + 12;
   const tableBytes = stsz.end - tableStart;
-  let sizes: Uint32Array | undefined;
-  let constantSize = 0;
+  let sizes: SampleSizes;
   if (stsz.type === STSZ) {
-    constantSize = readU32(b, stsz.payload + 4);
+    const constantSize = readU32(b, stsz.payload + 4);
     if (constantSize !== 0) {
       if (count * constantSize > fileSize) throw corruptBox(STSZ, stszAt, `${count} samples of ${constantSize} bytes exceed the file (${fileSize} bytes)`);
+      sizes = new SampleSizes(count, constantSize, undefined, undefined);
     } else {
       if (count * 4 > tableBytes) throw corruptBox(STSZ, stszAt, `sample_count ${count} needs ${count * 4} bytes, box has ${tableBytes}`);
-      sizes = readSizeTable(b, tableStart, count, 32);
+      sizes = new SampleSizes(count, 0, new DataView(b.buffer, b.byteOffset + tableStart, count * 4), undefined);
     }
   } else {
     const fieldSize = b[stsz.payload + 7];
     if (fieldSize !== 4 && fieldSize !== 8 && fieldSize !== 16) throw corruptBox(STZ2, stszAt, `field_size ${fieldSize} is not 4, 8 or 16`);
     if (Math.ceil((count * fieldSize) / 8) > tableBytes) throw corruptBox(STZ2, stszAt, `sample_count ${count} does not fit in the box`);
-    sizes = readSizeTable(b, tableStart, count, fieldSize);
+    sizes = new SampleSizes(count, 0, undefined, readStz2(b, tableStart, count, fieldSize));
   }
 
   const timing = readStts(b, stts, base, count, trackId);
@@ -270,19 +266,90 @@ export function readStblSampleTable(
   // Sync samples: no stss means every sample is a sync sample (§8.6.2); audio samples always are.
   const syncs = stss !== undefined && !allSync ? readStss(b, stss, base, count, trackId) : undefined;
   const is64 = stco.type === CO64;
-  const chunkOffsets = readChunkOffsets(b, stco.payload + 8, entryCount(b, stco, base, is64 ? 8 : 4), is64);
-  const chunks = readStsc(b, stsc, base, count, trackId, chunkOffsets);
-  // Every chunk's samples must end inside the file: checked here once, so segments never need to.
-  const bad = firstSampleBeyond(chunks, chunkOffsets, sizes, constantSize, fileSize);
-  if (bad !== undefined) {
+  const chunkCount = entryCount(b, stco, base, is64 ? 8 : 4);
+  const chunkOffsets = new ChunkOffsets(new DataView(b.buffer, b.byteOffset + stco.payload + 8, chunkCount * (is64 ? 8 : 4)), is64);
+  const chunks = readStsc(b, stsc, base, count, trackId, chunkCount);
+  // Every chunk's samples must end inside the file: checked here once, so segments never need to. The same
+  // walk adds up the sizes.
+  const totalBytes = walkChunks(chunks, chunkOffsets, sizes, fileSize);
+  if (totalBytes < 0) {
+    const bad = firstSampleBeyond(chunks, chunkOffsets, sizes, fileSize);
     throw corruptBox(stco.type, base + stco.start, `track ${trackId} sample ${bad.sample} (${bad.size} bytes at offset ${bad.offset}) runs past the end of the file (${fileSize} bytes)`);
   }
-  const totalBytes = sizes !== undefined ? sum(sizes) : count * constantSize;
 
   return new StblSampleTable(
-    count, timing.total, totalBytes, sizes, constantSize, timing.first, timing.dts, timing.delta,
+    count, timing.total, totalBytes, sizes, timing.first, timing.dts, timing.delta,
     composition?.first, composition?.value, syncs, chunks.chunk, chunks.perChunk, chunks.firstSample, chunkOffsets,
   );
+}
+
+/**
+ * Sample sizes: one constant, the 32-bit `stsz` table read in place, or `stz2`'s 4/8/16-bit entries (rare)
+ * decoded into an array.
+ */
+class SampleSizes {
+  constructor(
+    readonly count: number,
+    private readonly constant: number,
+    /** The 32-bit `stsz` entries in place, when that is where the sizes are. */
+    readonly table: DataView | undefined,
+    private readonly decoded: Uint32Array | undefined,
+  ) {}
+
+  get byteLength(): number {
+    return this.table?.byteLength ?? this.decoded?.byteLength ?? 0;
+  }
+
+  at(i: number): number {
+    if (this.table !== undefined) return this.table.getUint32(i * 4);
+    return this.decoded !== undefined ? this.decoded[i] : this.constant;
+  }
+
+  sum(first: number, end: number): number {
+    const table = this.table;
+    let total = 0;
+    if (table !== undefined) {
+      for (let p = first * 4, stop = end * 4; p < stop; p += 4) total += table.getUint32(p);
+    } else if (this.decoded !== undefined) {
+      for (let i = first; i < end; i++) total += this.decoded[i];
+    } else {
+      total = (end - first) * this.constant;
+    }
+    return total;
+  }
+
+  copy(first: number, end: number): Uint32Array {
+    const out = new Uint32Array(end - first);
+    const table = this.table;
+    if (table !== undefined) {
+      for (let j = 0, p = first * 4; j < out.length; j++, p += 4) out[j] = table.getUint32(p);
+    } else if (this.decoded !== undefined) {
+      out.set(this.decoded.subarray(first, end));
+    } else {
+      out.fill(this.constant);
+    }
+    return out;
+  }
+}
+
+/** `stco` or `co64` chunk offsets, read in place. */
+class ChunkOffsets {
+  readonly count: number;
+  /** The table when its entries are 32-bit (`stco`), for tight loops. */
+  readonly table32: DataView | undefined;
+
+  constructor(private readonly table: DataView, private readonly is64: boolean) {
+    this.count = table.byteLength / (is64 ? 8 : 4);
+    this.table32 = is64 ? undefined : table;
+  }
+
+  get byteLength(): number {
+    return this.table.byteLength;
+  }
+
+  at(c: number): number {
+    return this.is64 ? this.table.getUint32(c * 8) * 4294967296 + this.table.getUint32(c * 8 + 4) : this.table.getUint32(c * 4);
+  }
 }
 
 /** `stts` as runs (empty entries dropped): first sample and decode time of each run (+ the end), and its delta. */
@@ -365,8 +432,7 @@ interface ChunkRuns {
 }
 
 /** `stsc`: runs of chunks with the same number of samples, checked against the chunk and sample counts. */
-function readStsc(b: Uint8Array, stsc: BoxHeader, base: number, count: number, trackId: number, chunkOffsets: ArrayLike<number>): ChunkRuns {
-  const chunkCount = chunkOffsets.length;
+function readStsc(b: Uint8Array, stsc: BoxHeader, base: number, count: number, trackId: number, chunkCount: number): ChunkRuns {
   const entries = entryCount(b, stsc, base, 12);
   const at = base + stsc.start;
   const chunk = new Uint32Array(entries);
@@ -394,48 +460,59 @@ function readStsc(b: Uint8Array, stsc: BoxHeader, base: number, count: number, t
   return { chunk, perChunk: perChunkOf, firstSample };
 }
 
-/** The first sample whose bytes end beyond the file, walking every chunk; undefined when all fit. */
-function firstSampleBeyond(
-  runs: ChunkRuns, chunkOffsets: ArrayLike<number>, sizes: Uint32Array | undefined, constantSize: number, fileSize: number,
-): { sample: number; size: number; offset: number } | undefined {
+/**
+ * The bytes of every chunk's samples, added up, or −1 as soon as a chunk's samples end beyond the file. The
+ * usual layout (32-bit `stco`, a `stsz` table) walks both tables in one tight loop.
+ */
+function walkChunks(runs: ChunkRuns, chunkOffsets: ChunkOffsets, sizes: SampleSizes, fileSize: number): number {
   const entries = runs.perChunk.length;
+  const stco = chunkOffsets.table32;
+  const stsz = sizes.table;
+  let total = 0;
   for (let e = 0; e < entries; e++) {
     const perChunk = runs.perChunk[e];
     if (perChunk === 0) continue;
-    const end = e + 1 < entries ? runs.chunk[e + 1] : chunkOffsets.length;
-    const k = chunkEnds(chunkOffsets, runs.chunk[e], end - runs.chunk[e], perChunk, runs.firstSample[e], sizes, constantSize, fileSize);
-    if (k >= 0) continue;
-    // Find the sample itself, for the message.
-    for (let c = runs.chunk[e], s = runs.firstSample[e]; c < end; c++) {
-      let off = chunkOffsets[c];
+    const end = e + 1 < entries ? runs.chunk[e + 1] : chunkOffsets.count;
+    let k = runs.firstSample[e];
+    if (stco !== undefined && stsz !== undefined) {
+      for (let c = runs.chunk[e], p = k * 4; c < end; c++) {
+        const start = stco.getUint32(c * 4);
+        let off = start;
+        for (let j = 0; j < perChunk; j++, p += 4) off += stsz.getUint32(p);
+        if (off > fileSize) return -1;
+        total += off - start;
+      }
+    } else {
+      for (let c = runs.chunk[e]; c < end; c++, k += perChunk) {
+        const bytes = sizes.sum(k, k + perChunk);
+        if (chunkOffsets.at(c) + bytes > fileSize) return -1;
+        total += bytes;
+      }
+    }
+  }
+  return total;
+}
+
+/** The first sample whose bytes end beyond the file (there is one: `walkChunks` said so). */
+function firstSampleBeyond(runs: ChunkRuns, chunkOffsets: ChunkOffsets, sizes: SampleSizes, fileSize: number): { sample: number; size: number; offset: number } {
+  const entries = runs.perChunk.length;
+  for (let e = 0; e < entries; e++) {
+    const perChunk = runs.perChunk[e];
+    const end = e + 1 < entries ? runs.chunk[e + 1] : chunkOffsets.count;
+    for (let c = runs.chunk[e], s = runs.firstSample[e]; perChunk > 0 && c < end; c++) {
+      let off = chunkOffsets.at(c);
       for (let j = 0; j < perChunk; j++, s++) {
-        const size = sizes !== undefined ? sizes[s] : constantSize;
+        const size = sizes.at(s);
         if (off + size > fileSize) return { sample: s, size, offset: off };
         off += size;
       }
     }
   }
-  return undefined;
+  throw new RangeError('no sample runs past the end of the file');
 }
 
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/**
- * `n` big-endian 32-bit values at `b[p…]` as a Uint32Array: a memcpy and a native byte swap (a 2-hour track's
- * table in well under a millisecond), with a plain loop on big-endian hosts.
- */
-function readU32Table(b: Uint8Array, p: number, n: number): Uint32Array {
-  const out = new Uint32Array(n);
-  if (n === 0) return out;
-  const bytes = Buffer.from(out.buffer, out.byteOffset, n * 4);
-  bytes.set(b.subarray(p, p + n * 4));
-  if (littleEndian) bytes.swap32();
-  return out;
-}
-
-/** `stsz` (32-bit) or `stz2` (4/8/16-bit) entries as sizes. */
-function readSizeTable(b: Uint8Array, p: number, n: number, bits: number): Uint32Array {
-  if (bits === 32) return readU32Table(b, p, n);
+/** `stz2` entries (4, 8 or 16 bits each) as sizes. */
+function readStz2(b: Uint8Array, p: number, n: number, bits: number): Uint32Array {
   const out = new Uint32Array(n);
   if (bits === 16) {
     for (let i = 0; i < n; i++, p += 2) out[i] = (b[p] << 8) | b[p + 1];
@@ -445,39 +522,4 @@ function readSizeTable(b: Uint8Array, p: number, n: number, bits: number): Uint3
     for (let i = 0; i < n; i++) out[i] = (b[p + (i >> 1)] >> ((i & 1) === 0 ? 4 : 0)) & 0x0f;
   }
   return out;
-}
-
-/** `stco` (32-bit) or `co64` entries as chunk offsets. */
-function readChunkOffsets(b: Uint8Array, p: number, n: number, is64: boolean): Uint32Array | Float64Array {
-  if (!is64) return readU32Table(b, p, n);
-  const out = new Float64Array(n);
-  for (let c = 0; c < n; c++, p += 8) out[c] = u32(b, p) * 4294967296 + u32(b, p + 4);
-  return out;
-}
-
-function sum(values: Uint32Array): number {
-  let total = 0;
-  for (let i = 0; i < values.length; i++) total += values[i];
-  return total;
-}
-
-/**
- * Walks `chunks` chunks of `perChunk` samples from chunk `c`, sample `k`; returns the next sample index, or −1
- * when a chunk's samples run past the end of the file. A small function of its own so V8 optimises it early.
- */
-function chunkEnds(
-  chunkOffsets: ArrayLike<number>, c: number, chunks: number, perChunk: number, k: number,
-  sizes: Uint32Array | undefined, constantSize: number, fileSize: number,
-): number {
-  for (let end = c + chunks; c < end; c++) {
-    let off = chunkOffsets[c];
-    if (sizes === undefined) {
-      off += perChunk * constantSize;
-      k += perChunk;
-    } else {
-      for (const stop = k + perChunk; k < stop; k++) off += sizes[k];
-    }
-    if (off > fileSize) return -1;
-  }
-  return k;
 }
