@@ -345,16 +345,9 @@ function findTrack(p: BuiltPresentation, bitrate: number, name: string): Present
 
 /** Segments are addressed by their exact start time; anything else is not a segment of this track. */
 function findSegment(track: PresentationTrack, start: number): TrackSegment {
-  const list = track.segments;
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const t = list[mid].startTicks;
-    if (t === start) return list[mid];
-    if (t < start) lo = mid + 1; else hi = mid - 1;
-  }
-  throw new NotFoundError('FragmentNotFound', `No fragment of '${track.name}' starts at ${start}`);
+  const segment = track.segments.startingAt(start);
+  if (!segment) throw new NotFoundError('FragmentNotFound', `No fragment of '${track.name}' starts at ${start}`);
+  return segment;
 }
 
 function lastModified(p: BuiltPresentation): string {

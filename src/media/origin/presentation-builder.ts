@@ -7,6 +7,7 @@ import type { MediaIndex, TrackIndex, TrackKind } from '../packager/model/media-
 import { peakSegmentBitrateBps, type Presentation, type PresentationTrack, type SidecarTextTrack } from '../packager/model/presentation.js';
 import { readMp4Index } from '../packager/parse/mp4/read-mp4-index.js';
 import { segmentTracks } from '../packager/model/segmenter.js';
+import { SegmentList } from '../packager/model/segment.js';
 
 /** Where an asset's files are: a driver, a container and an optional folder inside it. */
 export interface AssetLocation {
@@ -41,7 +42,7 @@ function presentationWeight(p: BuiltPresentation): number {
   let bytes = 4096;
   const seen = new Set<TrackIndex>();
   for (const t of p.tracks) {
-    bytes += t.segments.length * 64 + 512;
+    bytes += t.segments.byteLength + 512;
     if (seen.has(t.track)) continue;
     seen.add(t.track);
     bytes += t.track.samples.memoryBytes + t.track.sampleEntry.length;
@@ -108,7 +109,7 @@ export class PresentationBuilder {
         language: entry.language ?? track.language ?? 'und',
         sourceFile: entry.src,
         track,
-        segments: [],
+        segments: SegmentList.from([]),
       });
     }
     if (!tracks.some((t) => t.kind === 'video' || t.kind === 'audio')) {

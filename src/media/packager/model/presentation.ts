@@ -1,5 +1,5 @@
 import type { TrackIndex, TrackKind } from './media-index.js';
-import type { TrackSegment } from './segment.js';
+import type { SegmentList } from './segment.js';
 
 /**
  * One track offered to players: a track of a source file, named as the `.ism` names it, with its segments.
@@ -19,7 +19,7 @@ export interface PresentationTrack {
   /** Source file name inside the asset (relative to the asset's container or subPath). */
   sourceFile: string;
   track: TrackIndex;
-  segments: TrackSegment[];
+  segments: SegmentList;
   /**
    * The largest segment's bitrate (HLS BANDWIDTH is the peak segment bitrate, RFC 8216 §4.3.4.2), set once the
    * track is segmented; manifests fall back to `track.maxBitrateBps` when absent.
@@ -28,13 +28,15 @@ export interface PresentationTrack {
 }
 
 /** Peak bitrate over a track's segments: bytes of each segment's samples over its duration. */
-export function peakSegmentBitrateBps(track: TrackIndex, segments: readonly TrackSegment[]): number {
+export function peakSegmentBitrateBps(track: TrackIndex, segments: SegmentList): number {
   const table = track.samples;
   let peak = 0;
-  for (const seg of segments) {
-    if (seg.durationTicks <= 0) continue;
-    const bytes = table.bytesIn(seg.firstSample, seg.firstSample + seg.sampleCount);
-    const bps = (bytes * 8 * track.timescale) / seg.durationTicks;
+  for (let i = 0; i < segments.length; i++) {
+    const duration = segments.durationTicks[i];
+    if (duration <= 0) continue;
+    const first = segments.firstSample[i];
+    const bytes = table.bytesIn(first, first + segments.sampleCount[i]);
+    const bps = (bytes * 8 * track.timescale) / duration;
     if (bps > peak) peak = bps;
   }
   return Math.ceil(peak);

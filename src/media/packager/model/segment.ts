@@ -14,9 +14,59 @@ export interface TrackSegment {
 }
 
 /**
- * A track cut into segments whose boundaries are shared by every track of the presentation (converted to each
- * track's timescale), so players can switch renditions on any segment boundary.
+ * A track's segments as four parallel typed arrays, not an object per segment: a cached 2-hour presentation is
+ * a handful of arrays instead of some 20k heap objects (each boxed time included) for the garbage collector to
+ * walk on every major collection. `at(i)` gives one segment as an object when a muxer needs it.
  */
-export interface SegmentedTrack {
-  segments: TrackSegment[];
+export class SegmentList {
+  readonly length: number;
+
+  constructor(
+    readonly firstSample: Uint32Array,
+    readonly sampleCount: Uint32Array,
+    readonly startTicks: Float64Array,
+    readonly durationTicks: Float64Array,
+  ) {
+    this.length = firstSample.length;
+  }
+
+  static from(segments: readonly Omit<TrackSegment, 'index'>[]): SegmentList {
+    const n = segments.length;
+    const list = new SegmentList(new Uint32Array(n), new Uint32Array(n), new Float64Array(n), new Float64Array(n));
+    segments.forEach((s, i) => {
+      list.firstSample[i] = s.firstSample;
+      list.sampleCount[i] = s.sampleCount;
+      list.startTicks[i] = s.startTicks;
+      list.durationTicks[i] = s.durationTicks;
+    });
+    return list;
+  }
+
+  at(i: number): TrackSegment {
+    return { index: i, firstSample: this.firstSample[i], sampleCount: this.sampleCount[i], startTicks: this.startTicks[i], durationTicks: this.durationTicks[i] };
+  }
+
+  /** Every segment as an object (tests and tools). */
+  toArray(): TrackSegment[] {
+    return Array.from({ length: this.length }, (_, i) => this.at(i));
+  }
+
+  /** The segment starting exactly at `ticks`, or undefined: segments are addressed by their start time. */
+  startingAt(ticks: number): TrackSegment | undefined {
+    const starts = this.startTicks;
+    let lo = 0;
+    let hi = this.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = starts[mid];
+      if (t === ticks) return this.at(mid);
+      if (t < ticks) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  get byteLength(): number {
+    return this.length * 24;
+  }
 }

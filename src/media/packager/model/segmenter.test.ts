@@ -6,7 +6,11 @@ import { readMp4Index } from '../parse/mp4/read-mp4-index.js';
 import type { TrackIndex, TrackKind } from './media-index.js';
 import { allSamples, ArraySampleTable } from './sample-table.js';
 import type { TrackSegment } from './segment.js';
-import { rescaleCeil, segmentTracks } from './segmenter.js';
+import { rescaleCeil, segmentTracks as segmentLists } from './segmenter.js';
+import { SegmentList } from './segment.js';
+
+/** The segmenter's lists as objects, which these tests compare and walk. */
+const segmentTracks = (tracks: TrackIndex[], target: number): TrackSegment[][] => segmentLists(tracks, target).map((l) => l.toArray());
 import { peakSegmentBitrateBps } from './presentation.js';
 
 async function tracksOf(file: string): Promise<TrackIndex[]> {
@@ -193,6 +197,6 @@ describe('peakSegmentBitrateBps', () => {
     const t = track('video', 1000, Array(12).fill(250), [0, 4, 8], 1, [100, 100, 100, 100, 1000, 1000, 1000, 1000, 100, 100, 100, 100]);
     const [segments] = segmentTracks([t], 1);
     assert.equal(segments.length, 3);
-    assert.equal(peakSegmentBitrateBps(t, segments), 4000 * 8);
+    assert.equal(peakSegmentBitrateBps(t, SegmentList.from(segments)), 4000 * 8);
   });
 });

@@ -1,9 +1,9 @@
 import type { TrackIndex } from './media-index.js';
-import type { TrackSegment } from './segment.js';
+import { SegmentList } from './segment.js';
 
 /**
  * Cuts every track of a presentation into segments with shared boundaries, so players can switch between
- * renditions (and keep audio in step) on any segment number. Returns one array per input track, all of the
+ * renditions (and keep audio in step) on any segment number. Returns one segment list per input track, all of the
  * same length and numbered 0…n−1.
  *
  * Rules:
@@ -28,7 +28,7 @@ import type { TrackSegment } from './segment.js';
  * decode times and sync samples from their runs, so no per-sample array is built or walked.
  * Throws `RangeError` for a track without samples or a non-positive target.
  */
-export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): TrackSegment[][] {
+export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): SegmentList[] {
   if (tracks.length === 0) return [];
   if (!(targetDurationSec > 0) || !Number.isFinite(targetDurationSec)) {
     throw new RangeError(`targetDurationSec must be a positive number, got ${targetDurationSec}`);
@@ -66,17 +66,21 @@ export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): 
     }
   }
 
-  const out: TrackSegment[][] = [];
+  const out: SegmentList[] = [];
+  const n = kept.length;
   for (let t = 0; t < tracks.length; t++) {
     const s = tracks[t].samples;
     const c = cuts[t];
-    const segments: TrackSegment[] = [];
-    for (let i = 0; i < kept.length; i++) {
+    const list = new SegmentList(new Uint32Array(n), new Uint32Array(n), new Float64Array(n), new Float64Array(n));
+    for (let i = 0; i < n; i++) {
       const first = c[kept[i]];
-      const end = i + 1 < kept.length ? c[kept[i + 1]] : s.count;
-      segments.push({ index: i, firstSample: first, sampleCount: end - first, startTicks: s.dtsAt(first), durationTicks: s.ticksIn(first, end) });
+      const end = i + 1 < n ? c[kept[i + 1]] : s.count;
+      list.firstSample[i] = first;
+      list.sampleCount[i] = end - first;
+      list.startTicks[i] = s.dtsAt(first);
+      list.durationTicks[i] = s.ticksIn(first, end);
     }
-    out.push(segments);
+    out.push(list);
   }
   return out;
 }

@@ -91,7 +91,7 @@ function checkMpd(p: Presentation, ctx: ManifestContext): { mpd: Node; urls: num
       assert.equal(timescale, track.track.timescale);
       assert.equal(rep.codecs, track.track.codecs);
       assert.equal(set.contentType, track.kind);
-      assert.deepEqual(timeline, track.segments.map((s) => ({ t: s.startTicks, d: s.durationTicks })));
+      assert.deepEqual(timeline, track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })));
       // The timeline adds up to the track's duration, and to the presentation's within a segment.
       const total = timeline.reduce((sum, s) => sum + s.d, 0);
       assert.equal(total, track.track.durationTicks);
@@ -163,7 +163,8 @@ describe('dashMpd', () => {
   it('writes a gap in the timeline with an explicit t, and escapes XML in names', () => {
     const p = twoRenditionPresentation();
     const gapped = makeTrack({ kind: 'audio', name: 'aac&"<odd>', bitrateBps: 64000, language: 'deu', timescale: 1000, fourcc: 'mp4a', codecs: 'mp4a.40.2', durations: [2000, 2000, 2000], firstStartTicks: 500 }, 3);
-    gapped.segments[2] = { ...gapped.segments[2], startTicks: 4600, durationTicks: 1900 };
+    gapped.segments.startTicks[2] = 4600;
+    gapped.segments.durationTicks[2] = 1900;
     const xml = dashMpd({ ...p, tracks: [...p.tracks, gapped] }, { format: 'mpd-time-cmaf', extraOptions: [] });
     const mpd = parseMpd(xml);
     const sets = (mpd.Period as Node[])[0].AdaptationSet as Node[];

@@ -104,21 +104,19 @@ function adaptationGroups(p: Presentation): AdaptationGroup[] {
 
 /** The `S` elements of one track: `t` on the first and after any gap, equal durations run-length coded in `r`. */
 function segmentTimeline(t: PresentationTrack, out: string[], indent: string): void {
-  const segments = t.segments;
+  const { startTicks: start, durationTicks: duration, length } = t.segments;
   let expectedStart = -1;
   let i = 0;
-  while (i < segments.length) {
-    const s = segments[i];
+  while (i < length) {
     let repeat = 0;
     while (
-      i + repeat + 1 < segments.length &&
-      segments[i + repeat + 1].durationTicks === s.durationTicks &&
-      segments[i + repeat + 1].startTicks === segments[i + repeat].startTicks + segments[i + repeat].durationTicks
+      i + repeat + 1 < length &&
+      duration[i + repeat + 1] === duration[i] &&
+      start[i + repeat + 1] === start[i + repeat] + duration[i + repeat]
     ) repeat++;
-    const tAttr = s.startTicks !== expectedStart ? ` t="${s.startTicks}"` : '';
-    out.push(`${indent}<S${tAttr} d="${s.durationTicks}"${repeat > 0 ? ` r="${repeat}"` : ''}/>`);
-    const last = segments[i + repeat];
-    expectedStart = last.startTicks + last.durationTicks;
+    const tAttr = start[i] !== expectedStart ? ` t="${start[i]}"` : '';
+    out.push(`${indent}<S${tAttr} d="${duration[i]}"${repeat > 0 ? ` r="${repeat}"` : ''}/>`);
+    expectedStart = start[i + repeat] + duration[i + repeat];
     i += repeat + 1;
   }
 }
@@ -187,7 +185,7 @@ function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boo
 function longestSegmentSec(p: Presentation): number {
   let max = 0;
   for (const t of p.tracks) {
-    for (let i = 0; i < t.segments.length; i++) max = Math.max(max, t.segments[i].durationTicks / t.track.timescale);
+    for (let i = 0; i < t.segments.length; i++) max = Math.max(max, t.segments.durationTicks[i] / t.track.timescale);
   }
   return max > 0 ? max : p.targetSegmentSec;
 }

@@ -5,6 +5,7 @@ import type { Presentation, PresentationTrack } from '../../model/presentation.j
 import { hlsMasterPlaylist, hlsMediaPlaylist } from './hls.js';
 import { parseFragmentPath, parseMediaPlaylistPath, type ManifestContext } from './manifest-context.js';
 import { hevcPresentation, twoHourPresentation, twoRenditionPresentation } from './test-presentations.js';
+import { SegmentList } from '../../model/segment.js';
 
 // A small strict reader of RFC 8216 playlists: it knows only the tags we write and checks each attribute's
 // value type (§4.2) and the rules of §4.3 and §6.2 that a server must follow.
@@ -194,14 +195,14 @@ function checkAll(p: Presentation, ctx: ManifestContext): { master: MasterPlayli
     playlist.segments.forEach((s, i) => {
       const f = parseFragmentPath(base + s.uri);
       assert.ok(f);
-      assert.equal(f.start, track.segments[i].startTicks);
+      assert.equal(f.start, track.segments.startTicks[i]);
       assert.equal(f.trackName, track.name);
       assert.equal(f.format, ctx.format);
       assert.deepEqual(f.options.extraOptions, ctx.extraOptions);
       // Each EXTINF within a millisecond of the segment; their sum never drifts from the timeline.
-      assert.ok(Math.abs(s.durationSec - track.segments[i].durationTicks / track.track.timescale) <= 0.001);
+      assert.ok(Math.abs(s.durationSec - track.segments.durationTicks[i] / track.track.timescale) <= 0.001);
       sumMs += Math.round(s.durationSec * 1000);
-      const endSec = (track.segments[i].startTicks + track.segments[i].durationTicks) / track.track.timescale;
+      const endSec = (track.segments.startTicks[i] + track.segments.durationTicks[i]) / track.track.timescale;
       assert.ok(Math.abs(sumMs / 1000 - endSec) <= 0.0005 + 1e-9, `drift at segment ${i}`);
     });
   }
@@ -270,7 +271,7 @@ describe('hlsMasterPlaylist', () => {
     // 2.002 s video and ~2.005 s audio segments round to a target duration of 2 in every playlist.
     for (const playlist of media.values()) assert.equal(playlist.targetDuration, 2);
     // A longer audio segment anywhere raises the target of the video playlists too (§6.2.4).
-    const longer = { ...hevc, tracks: hevc.tracks.map((t) => (t.kind === 'audio' ? { ...t, segments: t.segments.map((s, i) => (i === 3 ? { ...s, durationTicks: 48000 * 2.6 } : s)) } : t)) };
+    const longer = { ...hevc, tracks: hevc.tracks.map((t) => (t.kind === 'audio' ? { ...t, segments: SegmentList.from(t.segments.toArray().map((s, i) => (i === 3 ? { ...s, durationTicks: 48000 * 2.6 } : s))) } : t)) };
     assert.match(hlsMediaPlaylist(longer, longer.tracks[0], { format: 'm3u8-cmaf', extraOptions: [] }), /#EXT-X-TARGETDURATION:3\n/);
   });
 
@@ -346,6 +347,6 @@ describe('hlsMediaPlaylist', () => {
 /** The expected EXTINF of audio segment i: boundaries rounded to the millisecond, then subtracted. */
 function audioMs(p: Presentation, i: number): number {
   const t = p.tracks[2];
-  const s = t.segments[i];
+  const s = t.segments.at(i);
   return (Math.round(((s.startTicks + s.durationTicks) * 1000) / 48000) - Math.round((s.startTicks * 1000) / 48000)) / 1000;
 }

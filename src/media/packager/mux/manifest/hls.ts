@@ -211,7 +211,7 @@ function targetDurationSec(p: Presentation): number {
     if (t.kind === 'text') continue;
     const segments = t.segments;
     let maxTicks = 0;
-    for (let i = 0; i < segments.length; i++) if (segments[i].durationTicks > maxTicks) maxTicks = segments[i].durationTicks;
+    for (let i = 0; i < segments.length; i++) if (segments.durationTicks[i] > maxTicks) maxTicks = segments.durationTicks[i];
     const sec = Math.round(maxTicks / t.track.timescale);
     if (sec > max) max = sec;
   }
@@ -262,11 +262,11 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   const prefix = head.slice(0, head.indexOf('=') + 1);
   const suffix = `${head.slice(head.indexOf('=') + 2)}${extension}`;
   for (let i = 0; i < segments.length; i++) {
-    const s = segments[i];
-    const startMs = Math.round((s.startTicks * 1000) / timescale);
-    const endMs = Math.round(((s.startTicks + s.durationTicks) * 1000) / timescale);
+    const start = segments.startTicks[i];
+    const startMs = Math.round((start * 1000) / timescale);
+    const endMs = Math.round(((start + segments.durationTicks[i]) * 1000) / timescale);
     lines[n++] = `#EXTINF:${formatMs(Math.max(1, endMs - startMs))},`;
-    lines[n++] = `${prefix}${s.startTicks}${suffix}`;
+    lines[n++] = `${prefix}${start}${suffix}`;
   }
   lines[n++] = '#EXT-X-ENDLIST';
   lines[n++] = '';

@@ -6,6 +6,7 @@ import { MediaError } from '../../../../shared/errors.js';
 import type { Presentation } from '../../model/presentation.js';
 import { parseFragmentPath } from './manifest-context.js';
 import { codecPrivateData, smoothFourCC, smoothManifest } from './smooth.js';
+import { SegmentList } from '../../model/segment.js';
 import {
   ffmpegAnnexBNalUnits,
   ffprobeExtradataHex,
@@ -66,7 +67,7 @@ function checkSmooth(p: Presentation, extraOptions: string[] = []): Node {
       assert.ok(track, `track for ${index.Name} at ${level.Bitrate}`);
       assert.equal(Number(index.TimeScale), track.track.timescale);
       assert.equal(level.FourCC, smoothFourCC(track.track));
-      assert.deepEqual(chunks, track.segments.map((s) => ({ t: s.startTicks, d: s.durationTicks })));
+      assert.deepEqual(chunks, track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })));
       for (const chunk of chunks) {
         const f = parseFragmentPath(url(chunk.t));
         assert.ok(f);
@@ -174,7 +175,7 @@ describe('smoothManifest', () => {
 
   it('gives tracks with their own timeline their own StreamIndex', () => {
     const p = twoRenditionPresentation(avc);
-    const other = { ...p.tracks[1], track: { ...p.tracks[1].track, timescale: 25600 }, segments: p.tracks[1].segments.map((s) => ({ ...s, startTicks: s.startTicks * 2, durationTicks: s.durationTicks * 2 })) };
+    const other = { ...p.tracks[1], track: { ...p.tracks[1].track, timescale: 25600 }, segments: SegmentList.from(p.tracks[1].segments.toArray().map((s) => ({ ...s, startTicks: s.startTicks * 2, durationTicks: s.durationTicks * 2 }))) };
     const media = checkSmooth({ ...p, tracks: [p.tracks[0], other, p.tracks[2]] });
     assert.deepEqual((media.StreamIndex as Node[]).map((i) => [i.Name, i.TimeScale, i.QualityLevels]), [['video', '12800', '1'], ['video', '25600', '1'], ['aac_eng_2_128', '48000', '1']]);
   });

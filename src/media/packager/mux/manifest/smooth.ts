@@ -268,26 +268,25 @@ function splitByTimeline(group: StreamGroup): StreamGroup[] {
 function sameTimeline(a: PresentationTrack, b: PresentationTrack): boolean {
   if (a.track.timescale !== b.track.timescale || a.segments.length !== b.segments.length) return false;
   for (let i = 0; i < a.segments.length; i++) {
-    if (a.segments[i].startTicks !== b.segments[i].startTicks || a.segments[i].durationTicks !== b.segments[i].durationTicks) return false;
+    if (a.segments.startTicks[i] !== b.segments.startTicks[i] || a.segments.durationTicks[i] !== b.segments.durationTicks[i]) return false;
   }
   return true;
 }
 
 function writeChunks(t: PresentationTrack, out: string[]): void {
-  const segments = t.segments;
+  const { startTicks: start, durationTicks: duration, length } = t.segments;
   let expectedStart = -1;
   let i = 0;
-  while (i < segments.length) {
-    const s = segments[i];
+  while (i < length) {
     let count = 1;
     while (
-      i + count < segments.length &&
-      segments[i + count].durationTicks === s.durationTicks &&
-      segments[i + count].startTicks === segments[i + count - 1].startTicks + s.durationTicks
+      i + count < length &&
+      duration[i + count] === duration[i] &&
+      start[i + count] === start[i + count - 1] + duration[i]
     ) count++;
-    const tAttr = s.startTicks !== expectedStart ? ` t="${s.startTicks}"` : '';
-    out.push(`    <c${tAttr} d="${s.durationTicks}"${count > 1 ? ` r="${count}"` : ''}/>`);
-    expectedStart = s.startTicks + count * s.durationTicks;
+    const tAttr = start[i] !== expectedStart ? ` t="${start[i]}"` : '';
+    out.push(`    <c${tAttr} d="${duration[i]}"${count > 1 ? ` r="${count}"` : ''}/>`);
+    expectedStart = start[i] + count * duration[i];
     i += count;
   }
 }

@@ -11,6 +11,7 @@ import type { AudioInfo, TrackIndex, TrackKind, VideoInfo } from '../../model/me
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
 import type { TrackSegment } from '../../model/segment.js';
 import { emptySampleTable } from '../../model/sample-table.js';
+import { SegmentList } from '../../model/segment.js';
 
 export interface TrackSpec {
   kind: TrackKind;
@@ -57,7 +58,7 @@ export function makeTrack(spec: TrackSpec, trackId = 1): PresentationTrack {
     audio: spec.audio,
     samples: emptySamples,
   };
-  return { name: spec.name, kind: spec.kind, bitrateBps: spec.bitrateBps, language: spec.language ?? 'und', sourceFile: `${spec.name}.mp4`, track, segments };
+  return { name: spec.name, kind: spec.kind, bitrateBps: spec.bitrateBps, language: spec.language ?? 'und', sourceFile: `${spec.name}.mp4`, track, segments: SegmentList.from(segments) };
 }
 
 /** Video segment durations: `count` segments of `segmentTicks`, the last one `lastTicks`. */
