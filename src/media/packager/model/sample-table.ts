@@ -51,6 +51,30 @@ export interface SampleTable {
   run(first: number, end: number): SampleRun;
 }
 
+/** First index below `length` whose value is ≥ `x` in an ascending array (`length` when none is). */
+export function lowerBound(a: ArrayLike<number>, x: number, length = a.length): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose value is > `x` in an ascending array (`a.length` when none is). */
+export function upperBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Every sample of a table as one run (tests and tools; the packager asks for segments). */
 export function allSamples(table: SampleTable): SampleRun {
   return table.run(0, table.count);
@@ -100,15 +124,7 @@ export class ArraySampleTable implements SampleTable {
   }
 
   firstAtOrAfter(ticks: number): number {
-    const dts = this.arrays.dts;
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (dts[mid] < ticks) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.arrays.dts, ticks, this.count);
   }
 
   nextSyncAtOrAfter(i: number): number {

@@ -15,7 +15,7 @@
  */
 import { MediaError } from '../../../../shared/errors.js';
 import type { AudioInfo, MediaIndex, TrackIndex, TrackKind, VideoInfo } from '../../model/media-index.js';
-import { ArraySampleTable, type SampleTable } from '../../model/sample-table.js';
+import { ArraySampleTable, type SampleRun, type SampleTable } from '../../model/sample-table.js';
 import { MAX_SAMPLES_PER_TRACK, readStblSampleTable } from './stbl-sample-table.js';
 import {
   AC_3, AVC1, AVC3, AVCC, DAC3, DEC3, EC_3, EDTS, ELST, ESDS, HDLR, HEV1, HVC1, HVCC, MDHD, MDIA,
@@ -65,15 +65,7 @@ const ACMOD_CHANNELS = [2, 1, 2, 3, 3, 4, 4, 5];
 const CHAN_LOC_CHANNELS = [2, 2, 1, 1, 2, 2, 2, 1, 1];
 
 /** Samples collected from `moof`s, in growable typed arrays (doubling, so appends are amortised O(1)). */
-interface FragmentSamples {
-  count: number;
-  offsets: Float64Array;
-  sizes: Uint32Array;
-  dts: Float64Array;
-  durations: Uint32Array;
-  ctsOffsets: Int32Array;
-  isSync: Uint8Array;
-}
+type FragmentSamples = Omit<SampleRun, 'first'>;
 
 /** `trex` defaults for one track (ISO/IEC 14496-12 §8.8.3). */
 interface TrackExtends {

@@ -11,7 +11,7 @@
  * file. A table that is built is therefore safe to ask anything within [0, count).
  */
 import type { SampleRun, SampleTable } from '../../model/sample-table.js';
-import { checkRun } from '../../model/sample-table.js';
+import { checkRun, lowerBound, upperBound } from '../../model/sample-table.js';
 import { CO64, CTTS, STBL, STCO, STSC, STSS, STSZ, STTS, STZ2, corruptBox, readU32, type BoxHeader } from './boxes.js';
 
 /** Far above any real track (24 h at 60 fps is 5.2 M samples); bounds what a corrupt count can allocate. */
@@ -172,30 +172,6 @@ export class StblSampleTable implements SampleTable {
     }
     return r;
   }
-}
-
-/** First index whose value is ≥ `x` in an ascending array. */
-function lowerBound(a: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index whose value is > `x` in an ascending array. */
-function upperBound(a: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function pick(boxes: BoxHeader[], type: number): BoxHeader | undefined {
