@@ -3,8 +3,8 @@
  * `stco`/`co64` tables are read in place from the `moov` bytes (big-endian, through a DataView; nothing is
  * copied), and decode times, composition offsets, sync samples and chunks are kept as the runs the file stores
  * them in. A 2-hour track's 180k video and 337k audio samples cost about 4 bytes each instead of 29, building
- * the table is two light passes over the sizes instead of filling six per-sample arrays, and each segment
- * expands just its own samples (`run`). The table keeps the `moov` buffer it was built from alive.
+ * the table is one walk over the chunks instead of filling six per-sample arrays, and each segment expands
+ * just its own samples (`run`). The table keeps the `moov` buffer it was built from alive.
  *
  * Everything that could make a later lookup fail is checked here, once: counts against the bytes of each box,
  * the tables agree on the number of samples, sync sample numbers exist, and every chunk's samples end inside the
