@@ -75,7 +75,10 @@ const env = {
   REEL_TEST_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
   REEL_TEST_PG_URL: process.env.REEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 };
-const runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...tests], { stdio: 'inherit', env, cwd: root });
+const runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec',
+  // A failing or stuck test must never hang the suite: every test has 10 minutes, and a file's process ends when
+  // its tests have, even if something it started still holds the event loop.
+  '--test-timeout=600000', '--test-force-exit', ...tests], { stdio: 'inherit', env, cwd: root });
 const code = await new Promise((resolve) => runner.on('exit', (c) => resolve(c ?? 1)));
 await Promise.all(children.map((c) => new Promise((resolve) => {
   if (c.exitCode !== null) return resolve();

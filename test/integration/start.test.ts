@@ -6,9 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 
+/** Every server child this file started: killed in `after`, so a failing assertion never leaves one running (and the runner waiting). */
+const children = new Set<ChildProcess>();
+
 /** The command `npm start` runs after its set-up: the compiled server with its malloc setting. */
 function spawnServer(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], { env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], { env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 /** Compiles the server as `npm start`'s set-up does. */
@@ -49,7 +55,10 @@ describe('the server process', () => {
   before(build);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-start-'));
   const env = { PORT: '0', REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn' };
-  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  after(async () => {
+    await Promise.all([...children].map((child) => stop(child)));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('starts on an empty data dir, prints where and how to sign in, and keeps tokens and assets across a restart', async () => {
     const first = await startProcess(env);

@@ -1,7 +1,7 @@
 // Contract checks against MediaKind's published MK.IO OpenAPI 3.0.2 documents.
 //
-// The documents are reference data kept outside the repo (../shared/mkio-openapi beside the clone) and read at
-// test time, so a newer copy changes what the tests check without touching code. Each document's
+// The documents are reference data vendored into test/fixtures/mkio-openapi (version and origin in its README) and
+// read at test time, so a newer copy changes what the tests check without touching code. Each document's
 // `components.schemas` is converted to JSON Schema 2019-09 once per (document, direction) and compiled with
 // Ajv on first use. Direction matters because OpenAPI's `readOnly` fields are required only in responses and
 // `writeOnly` fields only in requests. See docs/CONTRACT-TESTS.md for usage and for the places where the
@@ -39,8 +39,8 @@ export interface MkioCheck {
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Where the vendor documents live: beside the clone, never inside it. */
-export const MKIO_OPENAPI_DIR = path.resolve(repoRoot, '..', 'shared', 'mkio-openapi');
+/** Where the vendored documents live, so a clone with nothing beside it runs the contract checks. */
+export const MKIO_OPENAPI_DIR = path.resolve(repoRoot, 'test', 'fixtures', 'mkio-openapi');
 const FILES: Record<MkioDoc, string> = { media: 'media-api.json', management: 'management-api.json' };
 const HTTP_METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const;
 const COMPONENT_REF = '#/components/schemas/';
@@ -56,7 +56,7 @@ export function mkioDocument(doc: MkioDoc): Json {
   let d = docs.get(doc);
   if (!d) {
     const file = path.join(MKIO_OPENAPI_DIR, FILES[doc]);
-    if (!fs.existsSync(file)) throw new Error(`MK.IO OpenAPI document not found at ${file} (expected ../shared/mkio-openapi beside the repo)`);
+    if (!fs.existsSync(file)) throw new Error(`MK.IO OpenAPI document not found at ${file} (vendored in test/fixtures/mkio-openapi)`);
     d = JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
     docs.set(doc, d);
   }
