@@ -8,37 +8,48 @@ import { BadRequestError } from '../../shared/errors.js';
  */
 export const maxJsonDepth = 64;
 
-/** The deepest nesting of `{`/`[` in JSON text, stopping as soon as `limit` is passed; strings are skipped. */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
+/**
+ * What is wrong with JSON text before it is parsed, or undefined: nesting deeper than `limit` (`{`/`[` outside
+ * strings), or a NUL character (`\u0000`) in a string, which no MK.IO field carries and PostgreSQL cannot
+ * store. One linear pass, no recursion; anything else is left to the parser.
+ */
+export function jsonTextProblem(text: string, limit: number): 'depth' | 'nul' | undefined {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
-      else if (c === 0x22) inString = false;
+      if (c === 0x5c) { // backslash: an escape; `\u0000` is the only way to write NUL in valid JSON
+        if (text.startsWith('u0000', i + 1)) return 'nul';
+        i++;
+      } else if (c === 0x22) {
+        inString = false;
+      }
     } else if (c === 0x22) {
       inString = true;
     } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
+      if (++depth > limit) return 'depth';
     } else if (c === 0x7d || c === 0x5d) {
       depth--;
     }
   }
-  return false;
+  return undefined;
 }
 
 /**
- * JSON bodies for the whole API: a linear depth scan (no recursion) before Fastify's own parser, which keeps its
- * prototype-poisoning protection. A body nested too deep is a 400 with MK.IO's error body.
+ * JSON bodies for the whole API: the linear check above before Fastify's own parser, which keeps its
+ * prototype-poisoning protection. A refused body is a 400 with MK.IO's error body.
  */
 export function installJsonBodyGuard(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body: string, done) => {
-    if (jsonDepthExceeds(body, maxJsonDepth)) {
+    const problem = jsonTextProblem(body, maxJsonDepth);
+    if (problem === 'depth') {
       done(new BadRequestError('InvalidRequestBody', `The JSON body nests objects or arrays deeper than ${maxJsonDepth} levels`), undefined);
-      return;
+    } else if (problem === 'nul') {
+      done(new BadRequestError('InvalidRequestBody', 'The JSON body holds a NUL character (\\u0000) in a string'), undefined);
+    } else {
+      parse(req, body, done);
     }
-    parse(req, body, done);
   });
 }
