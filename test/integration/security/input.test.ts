@@ -142,6 +142,14 @@ for (const dialect of dialects) {
         assert.equal((await names('assets')).filter((n) => n === 'shared-output').length, 1);
         for (const r of results) assert.equal(r.body.properties.outputs[0].assetName, 'shared-output');
       });
+
+      it('the losers of every race left no asset and no container behind', async () => {
+        assert.equal((await names('assets')).filter((n) => n === 'raced-job-out').length, 1);
+        const assets = await api.get(`${V}/assets`);
+        const containers = new Set((assets.body.value as Array<{ properties: { container: string } }>).map((a) => a.properties.container));
+        const onDisk = fs.readdirSync(storageDir).filter((d) => d.startsWith('asset-'));
+        assert.deepEqual(onDisk.filter((d) => !containers.has(d)), []);
+      });
     });
 
     describe('finding 9: paging options', () => {
