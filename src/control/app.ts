@@ -6,6 +6,7 @@ import type { Db, DialectName } from '../store/database.js';
 import type { Logger } from '../shared/log.js';
 import type { MediaProber } from '../shared/media-probe.js';
 import { installErrorHandler } from './plugins/error-handler.js';
+import { installJsonBodyGuard } from './plugins/json-body.js';
 import { createAuthenticate } from './plugins/authenticate.js';
 import { createProjectScope } from './plugins/project-scope.js';
 import type { AccountService } from './auth/account-service.js';
@@ -80,6 +81,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
   });
   installErrorHandler(app);
+  installJsonBodyGuard(app);
   if (deps.log.isLevelEnabled('debug')) app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
   });

@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import SQLite from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import type pgTypes from 'pg';
+import { withStoreErrors } from './store-errors.js';
 
 /**
  * Row types. Timestamps are ISO-8601 text and JSON is text in both dialects, so one set of queries
@@ -130,7 +131,10 @@ function cachePreparedStatements(file: SQLite.Database): void {
   }) as typeof file.prepare;
 }
 
-/** Opens PostgreSQL when a URL is given, else one SQLite file in the data dir (WAL, so readers never block). */
+/**
+ * Opens PostgreSQL when a URL is given, else one SQLite file in the data dir (WAL, so readers never block). Driver
+ * errors leave the store typed (store-errors.ts), so services never inspect pg or better-sqlite3 codes.
+ */
 export function openDatabase(options: { databaseUrl?: string; dataDir: string; onPoolError?: (err: Error) => void }): OpenedDatabase {
   if (options.databaseUrl) {
     // Loaded only for PostgreSQL: the embedded SQLite default never pays for the driver.
@@ -138,7 +142,7 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string; o
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
     // An idle client dropped by the server (restart, failover) must not crash the process; the pool replaces it.
     pool.on('error', (err) => options.onPoolError?.(err));
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+    return { db: new Kysely<Database>({ dialect: withStoreErrors(new PostgresDialect({ pool })) }), dialect: 'postgres' };
   }
   fs.mkdirSync(options.dataDir, { recursive: true });
   const file = new SQLite(path.join(options.dataDir, 'reel.sqlite'));
@@ -147,5 +151,5 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string; o
   file.pragma('foreign_keys = ON');
   file.pragma('busy_timeout = 5000');
   cachePreparedStatements(file);
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: withStoreErrors(new SqliteDialect({ database: file })) }), dialect: 'sqlite' };
 }

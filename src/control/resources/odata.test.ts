@@ -30,6 +30,12 @@ describe('OData $filter', () => {
   }
 });
 
+describe('OData $filter and NUL', () => {
+  it('rejects a NUL character anywhere (PostgreSQL cannot compare it, SQLite would)', () => {
+    assert.throws(() => parseFilter("name eq 'a\u0000b'", fields), (e: Error & { status?: number }) => e.status === 400 && /NUL character/.test(e.message));
+  });
+});
+
 describe('OData $orderby', () => {
   it('parses fields and directions', () => {
     assert.deepEqual(parseOrderBy('name desc, properties/created', fields), [

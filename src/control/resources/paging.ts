@@ -16,18 +16,58 @@ export interface ListRequest {
   orderBy: OrderTerm[];
 }
 
-export function parseListQuery(query: ListQuery, filterable: ReadonlySet<string>, sortable: ReadonlySet<string>): ListRequest {
-  const top = query.$top === undefined ? maxPageSize : Number(query.$top);
-  if (!Number.isInteger(top) || top < 1) throw new BadRequestError('InvalidTop', `Invalid $top '${query.$top}': use a whole number from 1`);
-  const skip = query.$skiptoken === undefined ? 0 : Number(query.$skiptoken);
-  if (!Number.isInteger(skip) || skip < 0) throw new BadRequestError('InvalidSkipToken', `Invalid $skiptoken '${query.$skiptoken}'; take it from @odata.nextLink`);
+/**
+ * Past this offset no list has rows; larger values are refused rather than handed to the database, whose offset
+ * types differ (SQLite's 64-bit integer, PostgreSQL's bigint) and fail with a 500 on e.g. `1e20`.
+ */
+export const maxSkip = 2_147_483_647;
+
+/** Plain decimal digits only: `1e20`, `0x10`, `1.5`, `-1`, `+1` and blanks are not page positions. */
+const digits = /^[0-9]{1,16}$/;
+
+/**
+ * The one reader of `$top` and `$skiptoken`, for every list: whole decimal numbers, `$top` from 1 (larger than a
+ * page is a full page), `$skiptoken` from 0 to `maxSkip` (past the end is an empty page, as in MK.IO). Anything
+ * else is a 400 naming the parameter.
+ */
+export function parsePaging(query: Pick<ListQuery, '$top' | '$skiptoken'>): { top: number; skip: number } {
+  const topText = query.$top;
+  if (topText !== undefined && (typeof topText !== 'string' || !digits.test(topText) || Number(topText) < 1)) {
+    throw new BadRequestError('InvalidTop', `Invalid $top: use a whole number from 1 (pages hold at most ${maxPageSize})`);
+  }
+  const skipText = query.$skiptoken;
+  if (skipText !== undefined && (typeof skipText !== 'string' || !digits.test(skipText) || Number(skipText) > maxSkip)) {
+    throw new BadRequestError('InvalidSkipToken', `Invalid $skiptoken: use the value from @odata.nextLink (a whole number from 0 to ${maxSkip})`);
+  }
   return {
-    top: Math.min(top, maxPageSize),
-    skip,
-    filter: parseFilter(query.$filter, filterable),
-    orderBy: parseOrderBy(query.$orderby, sortable),
+    top: topText === undefined ? maxPageSize : Math.min(Number(topText), maxPageSize),
+    skip: skipText === undefined ? 0 : Number(skipText),
   };
 }
+
+export function parseListQuery(query: ListQuery, filterable: ReadonlySet<string>, sortable: ReadonlySet<string>): ListRequest {
+  return {
+    ...parsePaging(query),
+    filter: parseFilter(single(query, '$filter'), filterable),
+    orderBy: parseOrderBy(single(query, '$orderby'), sortable),
+  };
+}
+
+/** A list option given once; a repeated one (`?$filter=a&$filter=b` arrives as an array) is a 400. */
+function single(query: ListQuery, name: '$filter' | '$orderby'): string | undefined {
+  const value: unknown = query[name];
+  if (value !== undefined && typeof value !== 'string') throw new BadRequestError('InvalidQuery', `${name} may be given only once`);
+  return value;
+}
+
+/** A list read in full (a project has few of these) and paged in memory, with the same options as the others. */
+export function pageInMemory<T>(all: T[], query: ListQuery): { items: T[]; total: number; request: ListRequest } {
+  const request: ListRequest = { ...parsePaging(query), filter: [], orderBy: [] };
+  return { items: all.slice(request.skip, request.skip + request.top), total: all.length, request };
+}
+
+/** The list options a next page repeats; each was validated by the parsers above before a page was read. */
+const carriedOptions = ['$filter', '$orderby', '$label', '$label_key', 'label_key'];
 
 export interface ListBody<T> {
   value: T[];
@@ -41,7 +81,7 @@ export interface ListBody<T> {
 
 /**
  * The MK.IO list envelope. `@odata.nextLink` is host-relative (the .NET client prepends its host, the Go tool
- * reads the part after `skiptoken=`) and keeps the caller's other query parameters.
+ * reads the part after `skiptoken=`) and keeps the caller's list options ($filter, $orderby, labels).
  */
 export function listBody<T>(options: {
   kind: string; items: T[]; total: number; request: ListRequest; url: string;
@@ -58,7 +98,10 @@ export function listBody<T>(options: {
   };
   if (request.skip + items.length < total) {
     const [pathname, search = ''] = options.url.split('?');
-    const params = new URLSearchParams(search);
+    const sent = new URLSearchParams(search);
+    // Only validated options are carried over: the link never echoes other query text the caller made up.
+    const params = new URLSearchParams();
+    for (const name of carriedOptions) for (const value of sent.getAll(name)) params.append(name, value);
     params.set('$top', String(request.top));
     params.set('$skiptoken', String(request.skip + items.length));
     body['@odata.nextLink'] = `${pathname}?${params.toString().replace(/%24/g, '$')}`;

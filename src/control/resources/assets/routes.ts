@@ -5,14 +5,13 @@ import type { AssetRow, ProjectRow } from '../../../store/database.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MediaProber } from '../../../shared/media-probe.js';
 import { assetFields, parseLabelQuery, type AssetService } from './service.js';
-import { assetInput, assetPutBody, toWireAsset, uploadUrlBody } from './schema.js';
-import { resourceName } from '../storage/schema.js';
+import { assetInput, assetName, assetPutBody, toWireAsset, uploadUrlBody } from './schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
 import { listAssetStorage, ProbeCache } from './storage-listing.js';
 import { encodeBlobPath, type FileGrants } from '../files/file-grants.js';
 
 const cap = (action: string) => ({ capability: { group: 'ams.asset', action } });
-const params = Type.Object({ project: Type.String(), name: resourceName });
+const params = Type.Object({ project: Type.String(), name: assetName });
 /** getFileAccessInfo credentials live one hour (MK.IO's lifetime is unconfirmed). */
 const accessInfoLifetimeSec = 3600;
 

@@ -3,6 +3,10 @@ import type { AssetRow, ProjectRow } from '../../../store/database.js';
 import { armId, systemData } from '../envelope.js';
 import { toMkioTime } from '../../../shared/time.js';
 import type { AssetInput } from './service.js';
+import { nameRule } from '../names.js';
+
+/** Asset names (§7): MK.IO's 260 characters under the media name rule (names.ts). */
+export const assetName = nameRule(260);
 
 const labels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,256}$' }), Type.String({ maxLength: 256, pattern: '^[A-Za-z0-9_ -]*$' }), { maxProperties: 32 });
 

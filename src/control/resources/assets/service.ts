@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { AssetRow, Db, DialectName } from '../../../store/database.js';
 import { CompiledQueryCache } from '../../../store/compiled-query-cache.js';
+import { UniqueViolationError } from '../../../store/store-errors.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/log.js';
@@ -113,11 +114,44 @@ export class AssetService {
     return sql<SqlBool>`${column} ${sql.raw(ops[term.op])} ${String(term.value)}`;
   }
 
-  /** MK.IO PUT semantics: 201 when created, 200 when an existing asset was updated. */
+  /**
+   * MK.IO PUT semantics: 201 when created, 200 when an existing asset was updated. Concurrent PUTs of one name
+   * all succeed: whoever loses the insert answers as if it had come second (an update of the winner's asset).
+   */
   async put(projectId: string, name: string, input: AssetInput, actor: Actor): Promise<{ row: AssetRow; created: boolean }> {
     const existing = await this.find(projectId, name);
     if (existing) return { row: await this.update(existing, input, actor), created: false };
-    return { row: await this.create(projectId, name, input, actor), created: true };
+    try {
+      return { row: await this.create(projectId, name, input, actor), created: true };
+    } catch (err) {
+      const winner = err instanceof UniqueViolationError ? await this.find(projectId, name) : undefined;
+      if (!winner) throw err;
+      return { row: await this.update(winner, input, actor), created: false };
+    }
+  }
+
+  /**
+   * The asset of that name, created when missing (job outputs). Unlike `put`, an existing asset is used as it is;
+   * when concurrent callers create it, one row is made and every caller gets it. `id` fixes the new asset's id.
+   */
+  async ensure(projectId: string, name: string, input: AssetInput, actor: Actor, id?: string): Promise<{ row: AssetRow; created: boolean }> {
+    const existing = await this.find(projectId, name);
+    if (existing) return { row: existing, created: false };
+    try {
+      return { row: await this.create(projectId, name, input, actor, id), created: true };
+    } catch (err) {
+      const winner = err instanceof UniqueViolationError ? await this.find(projectId, name) : undefined;
+      if (!winner) throw err;
+      return { row: winner, created: false };
+    }
+  }
+
+  /** Undoes an `ensure` whose request then failed: the record and the container made for it go. */
+  async discard(row: AssetRow): Promise<void> {
+    await this.db.deleteFrom('assets').where('id', '=', row.id).execute();
+    if (row.container === `asset-${row.id}`) {
+      await this.removeStorage(row).catch((err: unknown) => this.log.warn({ err, container: row.container }, 'could not remove container after failed create'));
+    }
   }
 
   private async update(existing: AssetRow, input: AssetInput, actor: Actor): Promise<AssetRow> {
@@ -140,12 +174,12 @@ export class AssetService {
     return { ...existing, ...values };
   }
 
-  private async create(projectId: string, name: string, input: AssetInput, actor: Actor): Promise<AssetRow> {
+  private async create(projectId: string, name: string, input: AssetInput, actor: Actor, presetId?: string): Promise<AssetRow> {
     if (!input.storageAccountName) throw new BadRequestError('ValidationError', 'properties.storageAccountName is required to create an asset');
     const account = await this.storage.find(projectId, { name: input.storageAccountName });
     if (!account) throw new BadRequestError('StorageAccountNotFound', `Storage account '${input.storageAccountName}' not found in this project`);
     if (input.subPath !== undefined) assertBlobPath(input.subPath, 'subPath');
-    const id = newId();
+    const id = presetId ?? newId();
     const store = await this.storage.storeFor(account);
     const generated = input.container === undefined;
     const container = generated ? `asset-${id}` : assertContainerName(input.container as string);
@@ -174,8 +208,6 @@ export class AssetService {
     } catch (err) {
       // Nothing half-created: a container made for this asset goes when the record can't be written.
       if (generated) await store.deleteContainer(container).catch((e: unknown) => this.log.warn({ err: e, container }, 'could not remove container after failed create'));
-      const again = await this.find(projectId, name);
-      if (again) throw new ConflictError('Conflict', `Asset '${name}' was created concurrently`, { cause: err });
       throw err;
     }
     return row;

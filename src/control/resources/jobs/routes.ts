@@ -2,16 +2,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
-import { resourceName } from '../storage/schema.js';
+import { resourceName } from '../names.js';
+import { transformName } from '../transforms/schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
 import type { TransformService } from '../transforms/service.js';
 import { jobName, jobPatchBody, jobPutBody, toWireJob } from './schema.js';
 import { jobFilterFields, jobSortFields, type JobService } from './service.js';
 
-const transformParams = Type.Object({ project: Type.String(), transform: resourceName });
-/** Reads accept any resource name (MK.IO's generic rule); creation enforces the stricter job name rule. */
-const params = Type.Object({ project: Type.String(), transform: resourceName, name: resourceName });
-const putParams = Type.Object({ project: Type.String(), transform: resourceName, name: jobName });
+const transformParams = Type.Object({ project: Type.String(), transform: transformName });
+/** Reads accept any media resource name (names.ts); creation enforces the stricter job name rule. */
+const params = Type.Object({ project: Type.String(), transform: transformName, name: resourceName });
+const putParams = Type.Object({ project: Type.String(), transform: transformName, name: jobName });
 const cap = (action: string) => ({ capability: { group: 'ams.job', action } });
 
 /** Jobs (§10), mounted under both media prefixes: per transform, and project-wide at `/jobs`. */

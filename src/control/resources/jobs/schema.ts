@@ -4,6 +4,7 @@ import type { JobRow, ProjectRow } from '../../../store/database.js';
 import { armId, systemData } from '../envelope.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { BadRequestError } from '../../../shared/errors.js';
+import { assetName } from '../assets/schema.js';
 
 /** MK.IO job name rule ([NET]); at least two characters. */
 export const jobName = Type.String({ maxLength: 260, pattern: '^[a-zA-Z0-9]([-_.]*[a-zA-Z0-9])*$' });
@@ -43,7 +44,7 @@ export type JobInput = JobInputAsset | JobInputHttp;
 /** `#Microsoft.Media.JobOutputAsset`; the read-only fields a GET returns are accepted and ignored. */
 export const jobOutputAsset = Type.Object({
   '@odata.type': Type.Literal('#Microsoft.Media.JobOutputAsset'),
-  assetName: Type.String({ minLength: 1, maxLength: 260, pattern: "^[^\\^'<>%&:\\\\?/*+]+$" }),
+  assetName,
   label: Type.Optional(Type.String({ maxLength: 1024 })),
   state: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   progress: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Db, JobRow, ProjectRow, TransformRow } from '../../../store/database.js';
+import type { AssetRow, Db, JobRow, ProjectRow, TransformRow } from '../../../store/database.js';
+import { UniqueViolationError } from '../../../store/store-errors.js';
 import type { JobQueue, QueuePriority } from '../../../queue/job-queue.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
@@ -78,10 +79,16 @@ export class JobService {
     return { items, total: Number(count.n) };
   }
 
-  /** PUT: create only (409 when the name exists); the output asset is created when missing (v1 docs). */
+  /**
+   * PUT: create only (409 when the name exists); the output asset is created when missing (v1 docs). Everything
+   * is checked before anything is written, and the job row is written before a missing output asset is made,
+   * so a refused job (bad body, taken name) never leaves an asset behind. Concurrent jobs naming one new output
+   * asset are all accepted: the asset is created once and the others use it.
+   */
   async create(project: ProjectRow, transformName: string, name: string, body: JobPutBody['properties'], actor: Actor): Promise<JobRow> {
     const transform = await this.deps.transforms.get(project.id, transformName);
-    if (await this.find(transform.id, name)) throw new ConflictError('Conflict', `Job '${name}' already exists in transform '${transformName}'; jobs cannot be replaced`);
+    const exists = () => new ConflictError('Conflict', `Job '${name}' already exists in transform '${transformName}'; jobs cannot be replaced`);
+    if (await this.find(transform.id, name)) throw exists();
     const input = checkJobInput(body.input);
     const transformOutputs = JSON.parse(transform.outputs) as Array<{ preset: Record<string, unknown> }>;
     if (body.outputs.length !== transformOutputs.length) {
@@ -89,7 +96,8 @@ export class JobService {
     }
     const storageAccountName = await this.checkInput(project.id, input);
     const output = body.outputs[0];
-    const outputAsset = await this.outputAsset(project.id, output, storageAccountName, actor);
+    const existingOutput = await this.deps.assets.find(project.id, output.assetName);
+    const outputAccount = existingOutput ? undefined : await this.outputAccount(project.id, output, storageAccountName);
 
     const presetType = String(transformOutputs[0].preset['@odata.type'] ?? 'Preset');
     const now = new Date().toISOString();
@@ -98,26 +106,46 @@ export class JobService {
       id: newId(), project_id: project.id, transform_id: transform.id, transform_name: transform.name, name,
       description: body.description ?? null, priority, correlation_data: JSON.stringify(body.correlationData ?? {}),
       input: JSON.stringify(input), transform_output: JSON.stringify(transformOutputs[0]),
-      output_asset_id: outputAsset.id, output_asset_name: outputAsset.name, output_label: output.label ?? defaultOutputLabel(presetType),
+      output_asset_id: existingOutput?.id ?? newId(), output_asset_name: output.assetName, output_label: output.label ?? defaultOutputLabel(presetType),
       state: 'Queued', progress: 0, error: null, start_time: null, end_time: null, output_files: '[]',
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
     try {
       await this.deps.db.insertInto('jobs').values(row).execute();
     } catch (err) {
-      if (await this.find(transform.id, name)) throw new ConflictError('Conflict', `Job '${name}' was created concurrently`, { cause: err });
+      if (err instanceof UniqueViolationError) throw exists();
       throw err;
     }
+    // Not accepted, so not kept: on any failure from here the row (and an asset made for it) goes, and the client
+    // may submit again under the same name.
+    let made: AssetRow | undefined;
     try {
+      if (outputAccount !== undefined) {
+        const { row: asset, created } = await this.deps.assets.ensure(project.id, output.assetName, { storageAccountName: outputAccount, description: 'Created for a job output' }, actor, row.output_asset_id);
+        if (created) {
+          made = asset;
+          this.deps.log.info({ asset: asset.name, container: asset.container }, 'output asset created for a job');
+        } else {
+          // Another request created it first: this job writes into that one.
+          row.output_asset_id = asset.id;
+          await this.deps.db.updateTable('jobs').set({ output_asset_id: asset.id }).where('id', '=', row.id).execute();
+        }
+      }
       await this.deps.queue.enqueue(row.id, priority as QueuePriority);
     } catch (err) {
-      // Not accepted, so not kept: the client sees the failure and may submit again under the same name.
       await this.deps.db.deleteFrom('jobs').where('id', '=', row.id).execute().catch(() => undefined);
+      if (made) await this.discardUnused(made);
       throw err;
     }
     this.deps.log.info({ jobId: row.id, job: name, transform: transform.name, project: project.name }, 'job submitted');
     this.deps.notify?.submitted?.(row.id);
     return row;
+  }
+
+  /** An output asset this request created goes again, unless a concurrent job has started using it meanwhile. */
+  private async discardUnused(asset: AssetRow): Promise<void> {
+    const user = await this.deps.db.selectFrom('jobs').select('id').where('output_asset_id', '=', asset.id).executeTakeFirst();
+    if (!user) await this.deps.assets.discard(asset).catch((err: unknown) => this.deps.log.warn({ err, asset: asset.name }, 'could not remove output asset after failed submission'));
   }
 
   /** Validates what the input names; returns the storage account an auto-created output asset should use. */
@@ -150,15 +178,12 @@ export class JobService {
     return asset.storage_account_name;
   }
 
-  private async outputAsset(projectId: string, output: JobOutputAsset, storageAccountName: string | undefined, actor: Actor) {
-    const existing = await this.deps.assets.find(projectId, output.assetName);
-    if (existing) return existing;
+  /** The storage account a missing output asset is created in: beside the input, or the project's first account. */
+  private async outputAccount(projectId: string, output: JobOutputAsset, storageAccountName: string | undefined): Promise<string> {
     // MK.IO v1 creates a missing output asset; Reel puts it beside the input (or in the project's first account).
     const account = storageAccountName ?? (await this.deps.storage.list(projectId))[0]?.row.name;
     if (!account) throw new BadRequestError('StorageAccountNotFound', `Output asset '${output.assetName}' does not exist and the project has no storage account to create it in`);
-    const { row } = await this.deps.assets.put(projectId, output.assetName, { storageAccountName: account, description: 'Created for a job output' }, actor);
-    this.deps.log.info({ asset: row.name, container: row.container }, 'output asset created for a job');
-    return row;
+    return account;
   }
 
   /** PATCH: only description, priority and correlationData change; an echoed input or output must be unchanged. */

@@ -4,17 +4,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StorageAccountService } from './service.js';
 import type { AccountService } from '../../auth/account-service.js';
 import {
-  inputFromLegacy, inputFromV1, legacyCredentialBody, legacyStorageBody, resourceName, toLegacyCredential, toLegacyStorage,
+  inputFromLegacy, inputFromV1, legacyCredentialBody, legacyStorageBody, storageAccountName, toLegacyCredential, toLegacyStorage,
   toV1Credential, toV1Storage, v1CredentialBody, v1StoragePatchBody, v1StoragePutBody,
 } from './schema.js';
-import { ForbiddenError, notFound } from '../../../shared/errors.js';
+import { ConflictError, ForbiddenError, notFound } from '../../../shared/errors.js';
 import { isAllowed } from '../../auth/principal.js';
 import type { ProjectRow } from '../../../store/database.js';
-import { listBody } from '../paging.js';
+import { listBody, pageInMemory, type ListQuery } from '../paging.js';
 
 const read = { capability: { group: 'ams.storage', action: 'read' } };
 const write = (action: string) => ({ capability: { group: 'ams.storage', action } });
-const nameParams = Type.Object({ project: Type.String(), name: resourceName });
+const nameParams = Type.Object({ project: Type.String(), name: storageAccountName });
 
 /** v1 storage, mounted under `/api/v1/projects/{project}/media` (§6.2). */
 export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAccountService): void {
@@ -22,20 +22,26 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
   r.get('/storage', { config: read }, async (req) => {
-    const items = (await storage.list(project(req).id)).map(toV1Storage);
-    return listBody({ kind: 'StorageAccount', items, total: items.length, request: { top: items.length, skip: 0, filter: [], orderBy: [] }, url: req.url });
+    const { items, total, request } = pageInMemory(await storage.list(project(req).id), req.query as ListQuery);
+    return listBody({ kind: 'StorageAccount', items: items.map(toV1Storage), total, request, url: req.url });
   });
   r.get('/storage/:name', { config: read, schema: { params: nameParams } }, async (req) =>
     toV1Storage(await storage.get(project(req).id, { name: req.params.name })));
   r.put('/storage/:name', { config: write('create'), schema: { params: nameParams, body: v1StoragePutBody } }, async (req, reply) => {
+    // Only the description may change on an existing record (type, url and bucket are immutable).
+    const update = async (id: string) => toV1Storage(await storage.update(project(req).id, { id }, { description: req.body.spec.description }, req.principal!));
     const existing = await storage.find(project(req).id, { name: req.params.name });
-    if (existing) {
-      // Only the description may change on an existing record (type, url and bucket are immutable).
-      const updated = await storage.update(project(req).id, { id: existing.row.id }, { description: req.body.spec.description }, req.principal!);
-      return reply.code(200).send(toV1Storage(updated));
+    if (existing) return reply.code(200).send(await update(existing.row.id));
+    try {
+      const created = await storage.create(project(req).id, inputFromV1(req.params.name, req.body.spec), req.principal!);
+      return reply.code(201).send(toV1Storage(created));
+    } catch (err) {
+      // A concurrent PUT of the same name created it first (the insert's unique key, or create's own check
+      // once the winner committed): answer as the PUT that came second does.
+      const winner = err instanceof ConflictError ? await storage.find(project(req).id, { name: req.params.name }) : undefined;
+      if (!winner) throw err;
+      return reply.code(200).send(await update(winner.row.id));
     }
-    const created = await storage.create(project(req).id, inputFromV1(req.params.name, req.body.spec), req.principal!);
-    return reply.code(201).send(toV1Storage(created));
   });
   r.patch('/storage/:name', { config: write('update'), schema: { params: nameParams, body: v1StoragePatchBody } }, async (req) =>
     toV1Storage(await storage.update(project(req).id, { name: req.params.name }, { description: req.body.spec.description }, req.principal!)));
@@ -46,15 +52,15 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
 
   r.get('/storage/:name/credentials', { config: read, schema: { params: nameParams } }, async (req) => {
     const account = await storage.get(project(req).id, { name: req.params.name });
-    const items = account.credentials.map((c) => toV1Credential(account, c));
-    return listBody({ kind: 'StorageCredential', items, total: items.length, request: { top: items.length, skip: 0, filter: [], orderBy: [] }, url: req.url });
+    const { items, total, request } = pageInMemory(account.credentials, req.query as ListQuery);
+    return listBody({ kind: 'StorageCredential', items: items.map((c) => toV1Credential(account, c)), total, request, url: req.url });
   });
   r.post('/storage/:name/credentials', { config: write('update'), schema: { params: nameParams, body: v1CredentialBody } }, async (req, reply) => {
     const row = await storage.addCredential(project(req).id, { name: req.params.name }, req.body.spec.credential as Record<string, string>, req.principal!);
     const account = await storage.get(project(req).id, { name: req.params.name });
     return reply.code(201).send(toV1Credential(account, row));
   });
-  const credParams = Type.Object({ project: Type.String(), name: resourceName, credentialId: Type.String() });
+  const credParams = Type.Object({ project: Type.String(), name: storageAccountName, credentialId: Type.String({ minLength: 1, maxLength: 64 }) });
   r.get('/storage/:name/credentials/:credentialId', { config: read, schema: { params: credParams } }, async (req) => {
     const account = await storage.get(project(req).id, { name: req.params.name });
     const row = account.credentials.find((c) => c.id === req.params.credentialId);

@@ -3,10 +3,10 @@ import type { StorageAccount, StorageAccountInput, StorageType } from './service
 import type { StorageCredentialRow } from '../../../store/database.js';
 import { BadRequestError } from '../../../shared/errors.js';
 import { toMkioTime } from '../../../shared/time.js';
+import { nameRule } from '../names.js';
 
-/** MK.IO's generic resource-name rule (§2.1), 1–260 characters. */
-export const resourceName = Type.String({ minLength: 1, maxLength: 260, pattern: "^[^\\^'<>%&:\\\\?/*+]+$" });
-const storageName = Type.String({ minLength: 1, maxLength: 255, pattern: "^[^\\^'<>%&:\\\\?/*+]+$" });
+/** Storage account names: the media name rule (names.ts), up to 255 characters as assets' `storageAccountName`. */
+export const storageAccountName = nameRule(255);
 
 const privateLink = Type.Union([Type.Null(), Type.Object({
   requestMessage: Type.Optional(Type.String({ maxLength: 140 })),
@@ -48,7 +48,7 @@ export const v1CredentialBody = Type.Object({
 /** Legacy body: Azure only, settings under `azureStorageConfiguration` (§6.1). */
 export const legacyStorageBody = Type.Object({
   spec: Type.Object({
-    name: storageName,
+    name: storageAccountName,
     location: Type.Optional(Type.String({ maxLength: 64 })),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     type: Type.Optional(Type.Literal('Microsoft.Storage')),

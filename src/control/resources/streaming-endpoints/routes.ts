@@ -3,13 +3,12 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
 import { armId, systemData } from '../envelope.js';
-import { listBody } from '../paging.js';
+import { listBody, pageInMemory, type ListQuery } from '../paging.js';
 import { toMkioTime } from '../../../shared/time.js';
 import type { StreamingEndpoint, StreamingEndpointService } from './service.js';
+import { streamingEndpointName } from './schema.js';
 
-/** MK.IO's endpoint name rule (1–64). */
-const endpointName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9]+(-*[a-zA-Z0-9])*$' });
-const params = Type.Object({ project: Type.String(), name: endpointName });
+const params = Type.Object({ project: Type.String(), name: streamingEndpointName });
 
 const ipAllow = Type.Object({ address: Type.String({ minLength: 1 }), name: Type.Optional(Type.String()), subnetPrefixLength: Type.Optional(Type.Integer({ minimum: 0, maximum: 128 })) });
 const endpointProperties = {
@@ -98,8 +97,8 @@ export function registerStreamingEndpointRoutes(app: FastifyInstance, deps: Endp
   const wire = (e: StreamingEndpoint, req: FastifyRequest) => toWire(e, project(req), deps);
 
   r.get('/streamingEndpoints', { config: cap('read') }, async (req) => {
-    const items = (await endpoints.list(project(req).id)).map((e) => wire(e, req));
-    return listBody({ kind: 'StreamingEndpoint', items, total: items.length, request: { top: items.length, skip: 0, filter: [], orderBy: [] }, url: req.url });
+    const { items, total, request } = pageInMemory(await endpoints.list(project(req).id), req.query as ListQuery);
+    return listBody({ kind: 'StreamingEndpoint', items: items.map((e) => wire(e, req)), total, request, url: req.url });
   });
   r.get('/streamingEndpoints/:name', { config: cap('read'), schema: { params } }, async (req) => wire(await endpoints.get(project(req).id, req.params.name), req));
   r.get('/streamingEndpoints/:name/state', { config: cap('read'), schema: { params } }, async (req) => ({ status: { state: (await endpoints.get(project(req).id, req.params.name)).state } }));

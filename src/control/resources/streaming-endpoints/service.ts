@@ -1,6 +1,7 @@
 import type { Db, StreamingEndpointRow } from '../../../store/database.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
+import { UniqueViolationError } from '../../../store/store-errors.js';
 
 export type EndpointState = 'Stopped' | 'Starting' | 'Running' | 'Stopping' | 'Deleting' | 'Scaling';
 
@@ -70,14 +71,21 @@ export class StreamingEndpointService {
   }
 
   async create(projectId: string, name: string, input: EndpointInput, autoStart: boolean, actor: Actor): Promise<StreamingEndpoint> {
-    if (await this.find(projectId, name)) throw new ConflictError('Conflict', `Streaming endpoint '${name}' already exists`);
+    const exists = () => new ConflictError('Conflict', `Streaming endpoint '${name}' already exists`);
+    if (await this.find(projectId, name)) throw exists();
     const now = new Date().toISOString();
     const row: StreamingEndpointRow = {
       id: newId(), project_id: projectId, name, location: input.location, tags: JSON.stringify(input.tags ?? {}),
       properties: JSON.stringify(input.properties), resource_state: autoStart ? 'Running' : 'Stopped',
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
-    await this.db.insertInto('streaming_endpoints').values(row).execute();
+    try {
+      await this.db.insertInto('streaming_endpoints').values(row).execute();
+    } catch (err) {
+      // Created meanwhile by a concurrent PUT: the same answer as a PUT that came second.
+      if (err instanceof UniqueViolationError) throw exists();
+      throw err;
+    }
     return hydrate(row);
   }
 

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow, StreamingLocatorRow } from '../../../store/database.js';
 import { armId, systemData } from '../envelope.js';
-import { resourceName } from '../storage/schema.js';
+import { streamingLocatorName } from './schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { downloadableFiles, manifestNameOf } from '../../../shared/asset-layout.js';
@@ -13,7 +13,7 @@ import type { AssetService } from '../assets/service.js';
 import type { StreamingPolicyService } from '../streaming-policies/service.js';
 import { policySchemes } from '../../../shared/streaming-policies.js';
 
-const params = Type.Object({ project: Type.String(), name: resourceName });
+const params = Type.Object({ project: Type.String(), name: streamingLocatorName });
 const isoTime = Type.String({ format: 'date-time' });
 const putBody = Type.Object({
   properties: Type.Object({

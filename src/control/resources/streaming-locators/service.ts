@@ -1,6 +1,7 @@
 import type { Db, StreamingLocatorRow } from '../../../store/database.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
+import { UniqueViolationError } from '../../../store/store-errors.js';
 import type { AssetService } from '../assets/service.js';
 import type { StreamingPolicyService } from '../streaming-policies/service.js';
 
@@ -57,8 +58,9 @@ export class StreamingLocatorService {
     }
     const locatorId = (input.streamingLocatorId ?? newId()).toLowerCase();
     if (!guid.test(locatorId)) throw new BadRequestError('ValidationError', 'properties.streamingLocatorId must be a GUID');
+    const idTaken = () => new ConflictError('Conflict', `Streaming locator id '${locatorId}' is already in use`);
     const taken = await this.db.selectFrom('streaming_locators').select('name').where('locator_id', '=', locatorId).executeTakeFirst();
-    if (taken) throw new ConflictError('Conflict', `Streaming locator id '${locatorId}' is already in use`);
+    if (taken) throw idTaken();
     const now = new Date().toISOString();
     const row: StreamingLocatorRow = {
       id: newId(), project_id: projectId, name, locator_id: locatorId, asset_id: asset.id, asset_name: asset.name,
@@ -66,7 +68,15 @@ export class StreamingLocatorService {
       end_time: input.endTime ? new Date(input.endTime).toISOString() : null, properties: JSON.stringify(input.extra),
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
-    await this.db.insertInto('streaming_locators').values(row).execute();
+    try {
+      await this.db.insertInto('streaming_locators').values(row).execute();
+    } catch (err) {
+      if (!(err instanceof UniqueViolationError)) throw err;
+      // A concurrent PUT of the same name won: answer as if this one came second. Otherwise the GUID was taken.
+      const winner = await this.find(projectId, name);
+      if (winner) return { row: await this.update(winner, input, actor), created: false };
+      throw idTaken();
+    }
     return { row, created: true };
   }
 

@@ -3,8 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
 import { armId, systemData } from '../envelope.js';
-import { resourceName } from '../storage/schema.js';
-import { listBody } from '../paging.js';
+import { streamingPolicyName } from './schema.js';
+import { listBody, pageInMemory, type ListQuery } from '../paging.js';
 import { toMkioTime } from '../../../shared/time.js';
 import type { StreamingPolicy, StreamingPolicyService } from './service.js';
 
@@ -58,14 +58,14 @@ function toWire(policy: StreamingPolicy, project: ProjectRow): Record<string, un
 }
 
 const cap = (action: string) => ({ capability: { group: 'ams.streamingPolicy', action } });
-const params = Type.Object({ project: Type.String(), name: resourceName });
+const params = Type.Object({ project: Type.String(), name: streamingPolicyName });
 
 export function registerStreamingPolicyRoutes(app: FastifyInstance, policies: StreamingPolicyService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const project = (req: FastifyRequest) => req.project as ProjectRow;
   r.get('/streamingPolicies', { config: cap('read') }, async (req) => {
-    const items = (await policies.list(project(req).id)).map((p) => toWire(p, project(req)));
-    return listBody({ kind: 'StreamingPolicy', items, total: items.length, request: { top: items.length, skip: 0, filter: [], orderBy: [] }, url: req.url });
+    const { items, total, request } = pageInMemory(await policies.list(project(req).id), req.query as ListQuery);
+    return listBody({ kind: 'StreamingPolicy', items: items.map((p) => toWire(p, project(req))), total, request, url: req.url });
   });
   r.get('/streamingPolicies/:name', { config: cap('read'), schema: { params } }, async (req) => toWire(await policies.get(project(req).id, req.params.name), project(req)));
   r.put('/streamingPolicies/:name', { config: cap('create'), schema: { params, body: policyBody } }, async (req, reply) => {

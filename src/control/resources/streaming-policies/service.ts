@@ -2,6 +2,7 @@ import type { Db, StreamingPolicyRow } from '../../../store/database.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { isPredefinedPolicy, predefinedPolicies } from '../../../shared/streaming-policies.js';
+import { UniqueViolationError } from '../../../store/store-errors.js';
 
 export interface StreamingPolicy {
   name: string;
@@ -41,13 +42,20 @@ export class StreamingPolicyService {
     if (isPredefinedPolicy(name)) throw new BadRequestError('PredefinedPolicy', `'${name}' is a predefined streaming policy and cannot be changed`);
     const schemes = ['noEncryption', 'envelopeEncryption', 'commonEncryptionCenc', 'commonEncryptionCbcs'].filter((k) => properties[k]);
     if (schemes.length === 0) throw new BadRequestError('ValidationError', 'A streaming policy needs at least one of noEncryption, envelopeEncryption, commonEncryptionCenc, commonEncryptionCbcs');
-    if (await this.find(projectId, name)) throw new ConflictError('Conflict', `Streaming policy '${name}' already exists`);
+    const exists = () => new ConflictError('Conflict', `Streaming policy '${name}' already exists`);
+    if (await this.find(projectId, name)) throw exists();
     const now = new Date().toISOString();
     const row: StreamingPolicyRow = {
       id: newId(), project_id: projectId, name, properties: JSON.stringify(properties),
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
-    await this.db.insertInto('streaming_policies').values(row).execute();
+    try {
+      await this.db.insertInto('streaming_policies').values(row).execute();
+    } catch (err) {
+      // Created meanwhile by a concurrent PUT: the same answer as a PUT that came second.
+      if (err instanceof UniqueViolationError) throw exists();
+      throw err;
+    }
     return { name, properties, row };
   }
 

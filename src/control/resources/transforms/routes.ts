@@ -2,13 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
-import { resourceName } from '../storage/schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
-import { toWireTransform, transformPutBody } from './schema.js';
+import { toWireTransform, transformName, transformPutBody } from './schema.js';
 import { transformFilterFields, transformSortFields, type TransformService } from './service.js';
 import type { JobService } from '../jobs/service.js';
 
-const params = Type.Object({ project: Type.String(), name: resourceName });
+const params = Type.Object({ project: Type.String(), name: transformName });
 const cap = (action: string) => ({ capability: { group: 'ams.transform', action } });
 
 /** Transforms (§9), mounted under both media prefixes. */

@@ -2,6 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ProjectRow, TransformRow } from '../../../store/database.js';
 import { armId, systemData } from '../envelope.js';
 import { toMkioTime } from '../../../shared/time.js';
+import { nameRule } from '../names.js';
+
+/** Transform names (§9): MK.IO's 260 characters under the media name rule (names.ts). */
+export const transformName = nameRule(260);
 
 /**
  * One transform output (§9). The preset is only checked for its `@odata.type` here: which presets and which

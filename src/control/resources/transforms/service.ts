@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db, TransformRow } from '../../../store/database.js';
-import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
+import { BadRequestError, notFound } from '../../../shared/errors.js';
+import { UniqueViolationError } from '../../../store/store-errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { ListRequest } from '../paging.js';
 import type { FilterTerm } from '../odata.js';
@@ -74,18 +75,22 @@ export class TransformService {
     }
   }
 
-  /** PUT: 201 when created, 200 when an existing transform was replaced (its description kept when not sent). */
+  /**
+   * PUT: 201 when created, 200 when an existing transform was replaced (its description kept when not sent).
+   * Concurrent PUTs of one name: the loser of the insert answers as if it had come second (a 200 replace).
+   */
   async put(projectId: string, name: string, input: TransformInput, actor: Actor): Promise<{ row: TransformRow; created: boolean }> {
     this.validate(input);
     const outputs = JSON.stringify(normalizeOutputs(input.outputs));
     const now = new Date().toISOString();
-    const existing = await this.find(projectId, name);
-    if (existing) {
+    const replace = async (existing: TransformRow) => {
       const values: Partial<TransformRow> = { outputs, updated_at: now, updated_by: actor.email };
       if (input.description !== undefined) values.description = input.description;
       await this.db.updateTable('transforms').set(values).where('id', '=', existing.id).execute();
       return { row: { ...existing, ...values }, created: false };
-    }
+    };
+    const existing = await this.find(projectId, name);
+    if (existing) return replace(existing);
     const row: TransformRow = {
       id: newId(), project_id: projectId, name, description: input.description ?? null, outputs,
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
@@ -93,8 +98,9 @@ export class TransformService {
     try {
       await this.db.insertInto('transforms').values(row).execute();
     } catch (err) {
-      if (await this.find(projectId, name)) throw new ConflictError('Conflict', `Transform '${name}' was created concurrently`, { cause: err });
-      throw err;
+      const winner = err instanceof UniqueViolationError ? await this.find(projectId, name) : undefined;
+      if (!winner) throw err;
+      return replace(winner);
     }
     return { row, created: true };
   }
