@@ -25,9 +25,16 @@ export const throttleRules = {
 
 type RuleName = keyof typeof throttleRules;
 
+/**
+ * Sign-ins checked at once per counter in this process. A burst of parallel guesses would otherwise all pass
+ * the block check before the first failure is counted; an office behind one address still gets a few at once.
+ */
+const concurrency: Partial<Record<RuleName, number>> = { pair: 1, address: 4 };
+
 /** Failed sign-ins counted in `login_throttle`, one row per rule and key. */
 export class LoginThrottle {
   private lastSweep = 0;
+  private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly db: Db) {}
 
@@ -35,6 +42,22 @@ export class LoginThrottle {
   keysFor(email: string, clientIp: string): Record<RuleName, string> {
     const account = email.toLowerCase();
     return { pair: `pair:${clientIp} ${account}`, address: `ip:${clientIp}`, account: `email:${account}` };
+  }
+
+  /** Admits one attempt, or throws 429 when its pair or address already has as many in progress as allowed; call `leave` after. */
+  enter(keys: Record<RuleName, string>): () => void {
+    const limited = (Object.entries(concurrency) as Array<[RuleName, number]>).map(([name, limit]) => ({ key: keys[name], limit }));
+    if (limited.some(({ key, limit }) => (this.inFlight.get(key) ?? 0) >= limit)) {
+      throw new TooManyRequestsError('Another sign-in attempt from this address is in progress; retry in 1 s', 1);
+    }
+    for (const { key } of limited) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    return () => {
+      for (const { key } of limited) {
+        const left = (this.inFlight.get(key) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(key, left);
+        else this.inFlight.delete(key);
+      }
+    };
   }
 
   /** Throws 429 with the longest wait any of the attempt's counters imposes. */

@@ -25,21 +25,28 @@ export class SessionService {
   /** Checks the password (throttled, see LoginThrottle) and opens a session; returns its cookie value. */
   async login(email: string, password: string, clientIp: string): Promise<{ sessionId: string; userId: string }> {
     const keys = this.throttle.keysFor(email, clientIp);
-    await this.throttle.assertNotBlocked(keys);
-    const user = await this.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email.toLowerCase()).executeTakeFirst();
-    const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
-    if (!user || !ok) {
-      await this.throttle.recordFailure(keys);
-      throw new UnauthorizedError('InvalidCredentials', 'Invalid e-mail or password');
+    const leave = this.throttle.enter(keys);
+    let userId: string;
+    try {
+      await this.throttle.assertNotBlocked(keys);
+      const user = await this.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email.toLowerCase()).executeTakeFirst();
+      const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
+      if (!user || !ok) {
+        await this.throttle.recordFailure(keys);
+        throw new UnauthorizedError('InvalidCredentials', 'Invalid e-mail or password');
+      }
+      await this.throttle.recordSuccess(keys);
+      userId = user.id;
+    } finally {
+      leave();
     }
-    await this.throttle.recordSuccess(keys);
     const sessionId = randomSecret();
     const now = Date.now();
     await this.db.insertInto('sessions').values({
-      id_hash: sha256Hex(sessionId), user_id: user.id,
+      id_hash: sha256Hex(sessionId), user_id: userId,
       created_at: new Date(now).toISOString(), expires_at: new Date(now + sessionLifetimeMs).toISOString(),
     }).execute();
-    return { sessionId, userId: user.id };
+    return { sessionId, userId };
   }
 
   /**

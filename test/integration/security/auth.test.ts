@@ -298,6 +298,13 @@ for (const dialect of dialects) {
         assert.equal(elsewhere.status, 200, `the victim signs in from another address: ${elsewhere.text}`);
       });
 
+      it('does not check a burst of parallel guesses all at once', async () => {
+        const burst = await Promise.all(Array.from({ length: 12 }, () => login(`burst-${dialect}@example.com`, 'parallel guess', '127.0.0.20')));
+        const checked = burst.filter((r) => r.status === 401).length;
+        assert.ok(checked >= 1 && checked <= 5, `${checked} of 12 parallel guesses were checked: ${burst.map((r) => r.status).join(',')}`);
+        for (const r of burst.filter((x) => x.status === 429)) assert.ok(Number(r.headers['retry-after']) >= 1);
+      });
+
       it('blocks an address that tries many e-mails, only that address', async () => {
         const statuses: number[] = [];
         for (let i = 0; i < 60; i++) {
