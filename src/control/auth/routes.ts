@@ -20,16 +20,16 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { sessions: Sessi
   const cookieAttrs = `Path=/; HttpOnly; SameSite=Lax${deps.secureCookies ? '; Secure' : ''}`;
   // Sign-in from another site would sign a victim's browser into the attacker's account (login CSRF); sign-out
   // from another site is a nuisance. Both are refused before the body is read.
-  const sameSiteOnly = { onRequest: async (req: FastifyRequest) => refuseCrossSite(req, deps.publicUrl()) };
+  const sameOriginOnly = { onRequest: async (req: FastifyRequest) => refuseCrossSite(req, deps.publicUrl()) };
 
-  r.post('/auth/login', { ...sameSiteOnly, schema: { body: loginBody } }, async (req, reply) => {
+  r.post('/auth/login', { ...sameOriginOnly, schema: { body: loginBody } }, async (req, reply) => {
     const { sessionId, userId } = await sessions.login(req.body.email, req.body.password, req.ip);
     // One cookie, always at Path=/, so a later login replaces it instead of adding a second one.
     void reply.header('set-cookie', `${sessionCookie}=${encodeURIComponent(sessionId)}; ${cookieAttrs}; Max-Age=${7 * 24 * 3600}`);
     return { user_id: userId, email: req.body.email.toLowerCase() };
   });
 
-  r.post('/auth/logout', sameSiteOnly, async (req, reply) => {
+  r.post('/auth/logout', sameOriginOnly, async (req, reply) => {
     await sessions.logout(sessionIdsFrom(req.headers.cookie));
     void reply.header('set-cookie', `${sessionCookie}=; ${cookieAttrs}; Max-Age=0`);
     return reply.code(204).send();
@@ -40,7 +40,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { sessions: Sessi
    * in the browser). A GET that issues a credential: refused when another site navigated here, and the session's
    * token is shown again on later opens rather than a new one minted each time.
    */
-  r.get('/auth/token', sameSiteOnly, async (req, reply) => {
+  r.get('/auth/token', sameOriginOnly, async (req, reply) => {
     const issued = await sessions.sessionToken(sessionIdsFrom(req.headers.cookie), tokens);
     if (!issued) throw new UnauthorizedError('Unauthorized', 'Sign in first: no valid session cookie was sent');
     void reply.header('cache-control', 'no-store');
