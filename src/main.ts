@@ -83,8 +83,9 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const accounts = new AccountService(db);
   const keys = await loadSigningKeys(db);
   const tokens = new TokenService(db, keys);
-  const sessions = new SessionService(db);
-  const storage = new StorageAccountService(db, blobStoreFactory(config), new SecretBox(secretKey));
+  const secretBox = new SecretBox(secretKey);
+  const sessions = new SessionService(db, secretBox);
+  const storage = new StorageAccountService(db, blobStoreFactory(config), secretBox);
 
   const boot = await accounts.bootstrap(config.adminEmail, config.adminPassword);
   if (boot.created) {

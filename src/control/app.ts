@@ -113,7 +113,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const locators = new StreamingLocatorService(deps.db, assets, policies);
   const transforms = new TransformService(deps.db, deps.presets);
   const jobs = new JobService({ db: deps.db, transforms, assets, storage: deps.storage, queue: deps.queue, log: deps.log.child({ component: 'jobs' }), notify: deps.jobNotifications });
-  const authenticate = createAuthenticate(deps.tokens, deps.sessions);
+  const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
 
   if (deps.serveApi !== false) await app.register(async (api) => {

@@ -22,7 +22,11 @@ export interface TokenRow {
   secret_hash: string; permissions: string | null; issued_at: string; expires_at: string;
   last_used: string | null; revoked_at: string | null; revoked_by: string | null;
 }
-export interface SessionRow { id_hash: string; user_id: string; created_at: string; expires_at: string }
+export interface SessionRow {
+  id_hash: string; user_id: string; created_at: string; expires_at: string;
+  /** The token `/auth/token/` issued to this session (id, and the JWT sealed with the secret key). */
+  token_id: string | null; token_sealed: string | null;
+}
 export interface LoginThrottleRow { key: string; failures: number; window_start: string; blocked_until: string | null }
 export interface SettingRow { key: string; value: string }
 export interface StorageAccountRow {

@@ -3,7 +3,9 @@ export type TokenType = 'login' | 'full-access' | 'restricted' | 'ephemeral';
 
 /**
  * Restricted-token permissions as MK.IO shapes them: scope → resource id → capability group → actions,
- * e.g. `{"core.project":{"<project-uuid>":{"ams.asset":["create","read"]}}}`.
+ * e.g. `{"core.project":{"<project-uuid>":{"ams.asset":["create","read"]}}}`. `*` stands for any id or action.
+ * Scopes Reel reads: `core.project` (media capabilities of a project), `core.customer` (an organization) and
+ * `core.user` (the user themself) for the user-level capabilities below.
  */
 export type PermissionMap = Record<string, Record<string, Record<string, string[]>>>;
 
@@ -17,9 +19,35 @@ export interface Principal {
   tokenId?: string;
   tokenType?: TokenType;
   permissions?: PermissionMap | null;
+  /** The presented token's expiry (ISO), so a token cannot mint one that outlives it. */
+  tokenExpiresAt?: string;
 }
 
+/**
+ * Capabilities on the user's own account rather than on a project. MK.IO names `core.token.get` and
+ * `core.token.revoke` (its organization token routes); `core.token.create` and `core.profile.update` follow
+ * the same style. Sessions and full-access/login tokens hold them all; restricted and ephemeral tokens only
+ * when their permission map grants them under `core.customer` (the token's organization) or `core.user`.
+ */
+export const userCapabilities = {
+  tokenRead: { group: 'core.token', action: 'get' },
+  tokenCreate: { group: 'core.token', action: 'create' },
+  tokenRevoke: { group: 'core.token', action: 'revoke' },
+  profileUpdate: { group: 'core.profile', action: 'update' },
+} as const;
+
 const writeActions = new Set(['create', 'update', 'delete', 'write', 'start', 'stop', 'scale', 'cancel', 'manage']);
+
+/** Whether the caller's token narrows it to a permission map (restricted and ephemeral tokens). */
+export function isNarrowed(principal: Principal): boolean {
+  return principal.tokenType === 'restricted' || principal.tokenType === 'ephemeral';
+}
+
+function grants(map: PermissionMap | null | undefined, scope: string, id: string, group: string, action: string): boolean {
+  const byId = map?.[scope];
+  if (!byId) return false;
+  return [byId[id]?.[group], byId['*']?.[group]].some((granted) => Array.isArray(granted) && (granted.includes(action) || granted.includes('*')));
+}
 
 /**
  * Whether `principal` may perform `action` on capability group `group` (e.g. 'ams.asset', 'read') in a project.
@@ -27,10 +55,43 @@ const writeActions = new Set(['create', 'update', 'delete', 'write', 'start', 's
  */
 export function isAllowed(principal: Principal, projectId: string, group: string, action: string): boolean {
   if (principal.role === 'Reader' && writeActions.has(action)) return false;
-  if (principal.tokenType === 'restricted' || principal.tokenType === 'ephemeral') {
-    const granted = principal.permissions?.['core.project']?.[projectId]?.[group]
-      ?? principal.permissions?.['core.project']?.['*']?.[group];
-    return Array.isArray(granted) && (granted.includes(action) || granted.includes('*'));
+  if (isNarrowed(principal)) return grants(principal.permissions, 'core.project', projectId, group, action);
+  return true;
+}
+
+/**
+ * Whether `principal` may use a user-level capability (its own tokens, its profile). The organization role does
+ * not limit these: a Reader manages their own tokens too.
+ */
+export function isAllowedForUser(principal: Principal, capability: { group: string; action: string }): boolean {
+  if (!isNarrowed(principal)) return true;
+  const { group, action } = capability;
+  return grants(principal.permissions, 'core.customer', principal.organizationId, group, action)
+    || grants(principal.permissions, 'core.user', principal.userId, group, action);
+}
+
+/**
+ * Whether every capability in `requested` is one `principal` holds, so a token it mints is never broader than
+ * itself. Project scopes are checked as `isAllowed` would; a `*` id or action needs `*` in the caller's map.
+ */
+export function holdsAll(principal: Principal, requested: PermissionMap): boolean {
+  for (const [scope, byId] of Object.entries(requested)) {
+    for (const [id, groups] of Object.entries(byId)) {
+      for (const [group, actions] of Object.entries(groups)) {
+        for (const action of actions) {
+          if (!holds(principal, scope, id, group, action)) return false;
+        }
+      }
+    }
   }
   return true;
+}
+
+function holds(principal: Principal, scope: string, id: string, group: string, action: string): boolean {
+  if (!isNarrowed(principal)) return true;
+  const map = principal.permissions;
+  // A wildcard request is only as wide as a wildcard grant: look it up literally, never through the fallbacks.
+  const literal = (s: string, i: string) => (map?.[s]?.[i]?.[group] ?? []).some((a) => a === action || a === '*');
+  if (id === '*' || action === '*') return literal(scope, '*') || (id !== '*' && literal(scope, id));
+  return grants(map, scope, id, group, action);
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { SessionService } from './session-service.js';
@@ -6,6 +6,7 @@ import type { TokenService } from './token-service.js';
 import type { SigningKeys } from './signing-keys.js';
 import { UnauthorizedError } from '../../shared/errors.js';
 import { sessionCookie, sessionIdsFrom } from '../plugins/authenticate.js';
+import { refuseCrossSite } from '../plugins/cross-site.js';
 
 const loginBody = Type.Object({
   email: Type.String({ minLength: 3, maxLength: 320 }),
@@ -13,33 +14,37 @@ const loginBody = Type.Object({
 }, { additionalProperties: false });
 
 /** Browser sign-in and the legacy `/auth/token/` (§5.3), plus the public key endpoints (§1.3). */
-export function registerAuthRoutes(app: FastifyInstance, deps: { sessions: SessionService; tokens: TokenService; keys: SigningKeys; secureCookies: boolean }): void {
+export function registerAuthRoutes(app: FastifyInstance, deps: { sessions: SessionService; tokens: TokenService; keys: SigningKeys; secureCookies: boolean; publicUrl: () => string }): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, tokens } = deps;
   const cookieAttrs = `Path=/; HttpOnly; SameSite=Lax${deps.secureCookies ? '; Secure' : ''}`;
+  // Sign-in from another site would sign a victim's browser into the attacker's account (login CSRF); sign-out
+  // from another site is a nuisance. Both are refused before the body is read.
+  const sameOriginOnly = { onRequest: async (req: FastifyRequest) => refuseCrossSite(req, deps.publicUrl()) };
 
-  r.post('/auth/login', { schema: { body: loginBody } }, async (req, reply) => {
+  r.post('/auth/login', { ...sameOriginOnly, schema: { body: loginBody } }, async (req, reply) => {
     const { sessionId, userId } = await sessions.login(req.body.email, req.body.password, req.ip);
     // One cookie, always at Path=/, so a later login replaces it instead of adding a second one.
     void reply.header('set-cookie', `${sessionCookie}=${encodeURIComponent(sessionId)}; ${cookieAttrs}; Max-Age=${7 * 24 * 3600}`);
     return { user_id: userId, email: req.body.email.toLowerCase() };
   });
 
-  r.post('/auth/logout', async (req, reply) => {
+  r.post('/auth/logout', sameOriginOnly, async (req, reply) => {
     await sessions.logout(sessionIdsFrom(req.headers.cookie));
     void reply.header('set-cookie', `${sessionCookie}=; ${cookieAttrs}; Max-Age=0`);
     return reply.code(204).send();
   });
 
-  /** A full-access token valid one year for the signed-in user, to send as `x-mkio-token`. */
-  r.get('/auth/token', async (req, reply) => {
-    const principal = await sessions.resolve(sessionIdsFrom(req.headers.cookie));
-    if (!principal) throw new UnauthorizedError('Unauthorized', 'Sign in first: no valid session cookie was sent');
-    const { row, jwt } = await tokens.issue({
-      userId: principal.userId, organizationId: principal.organizationId, type: 'full-access', description: 'Issued by /auth/token/',
-    });
+  /**
+   * A full-access token valid one year for the signed-in user, to send as `x-mkio-token` (the KB flow: open this
+   * in the browser). A GET that issues a credential: refused when another site navigated here, and the session's
+   * token is shown again on later opens rather than a new one minted each time.
+   */
+  r.get('/auth/token', sameOriginOnly, async (req, reply) => {
+    const issued = await sessions.sessionToken(sessionIdsFrom(req.headers.cookie), tokens);
+    if (!issued) throw new UnauthorizedError('Unauthorized', 'Sign in first: no valid session cookie was sent');
     void reply.header('cache-control', 'no-store');
-    return { user_id: principal.userId, token: jwt, token_id: row.id, expires: row.expires_at };
+    return { user_id: issued.principal.userId, token: issued.jwt, token_id: issued.tokenId, expires: issued.expiresAt };
   });
 
   app.get('/.well-known/jwks.json', async () => ({ keys: [deps.keys.publicJwk] }));

@@ -1,40 +1,52 @@
 import type { Db } from '../../store/database.js';
 import { randomSecret, sha256Hex } from '../../shared/ids.js';
-import { TooManyRequestsError, UnauthorizedError } from '../../shared/errors.js';
+import { UnauthorizedError } from '../../shared/errors.js';
+import type { SecretBox } from '../../shared/secret-box.js';
 import { verifyPassword, hashPassword } from './password.js';
 import type { Principal, Role } from './principal.js';
+import { LoginThrottle } from './login-throttle.js';
+import type { TokenService } from './token-service.js';
 
 const sessionLifetimeMs = 7 * 24 * 3600 * 1000;
-/** Failed logins per e-mail (and per client address) before the next attempt must wait. */
-const freeFailures = 5;
-const throttleWindowMs = 15 * 60 * 1000;
-const maxBlockMs = 15 * 60 * 1000;
 
 /** Verifying against this keeps an unknown e-mail as slow as a wrong password, so timing reveals nothing. */
 const dummyHash = hashPassword(randomSecret());
 
+interface SessionMatch { idHash: string; principal: Principal; tokenId: string | null; tokenSealed: string | null }
+
 /** Browser sessions: an opaque random id in an HttpOnly cookie; the database keeps only its hash. */
 export class SessionService {
-  constructor(private readonly db: Db) {}
+  private readonly throttle: LoginThrottle;
 
-  /** Checks the password (throttled per e-mail and per client) and opens a session; returns its cookie value. */
+  constructor(private readonly db: Db, private readonly box: SecretBox) {
+    this.throttle = new LoginThrottle(db);
+  }
+
+  /** Checks the password (throttled, see LoginThrottle) and opens a session; returns its cookie value. */
   async login(email: string, password: string, clientIp: string): Promise<{ sessionId: string; userId: string }> {
-    const keys = [`email:${email.toLowerCase()}`, `ip:${clientIp}`];
-    await this.assertNotBlocked(keys);
-    const user = await this.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email.toLowerCase()).executeTakeFirst();
-    const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
-    if (!user || !ok) {
-      await this.recordFailure(keys);
-      throw new UnauthorizedError('InvalidCredentials', 'Invalid e-mail or password');
+    const keys = this.throttle.keysFor(email, clientIp);
+    const leave = this.throttle.enter(keys);
+    let userId: string;
+    try {
+      await this.throttle.assertNotBlocked(keys);
+      const user = await this.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email.toLowerCase()).executeTakeFirst();
+      const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
+      if (!user || !ok) {
+        await this.throttle.recordFailure(keys);
+        throw new UnauthorizedError('InvalidCredentials', 'Invalid e-mail or password');
+      }
+      await this.throttle.recordSuccess(keys);
+      userId = user.id;
+    } finally {
+      leave();
     }
-    await this.db.deleteFrom('login_throttle').where('key', 'in', keys).execute();
     const sessionId = randomSecret();
     const now = Date.now();
     await this.db.insertInto('sessions').values({
-      id_hash: sha256Hex(sessionId), user_id: user.id,
+      id_hash: sha256Hex(sessionId), user_id: userId,
       created_at: new Date(now).toISOString(), expires_at: new Date(now + sessionLifetimeMs).toISOString(),
     }).execute();
-    return { sessionId, userId: user.id };
+    return { sessionId, userId };
   }
 
   /**
@@ -42,50 +54,74 @@ export class SessionService {
    * to a fresh one (two logins, two paths); taking any valid one avoids the spurious 401 MK.IO users met.
    */
   async resolve(sessionIds: string[]): Promise<Principal | undefined> {
+    return (await this.find(sessionIds))?.principal;
+  }
+
+  private async find(sessionIds: string[]): Promise<SessionMatch | undefined> {
     for (const id of sessionIds) {
+      const idHash = sha256Hex(id);
       const row = await this.db.selectFrom('sessions')
         .innerJoin('users', 'users.id', 'sessions.user_id')
-        .select(['users.id as userId', 'users.email', 'users.active_organization_id', 'sessions.expires_at'])
-        .where('sessions.id_hash', '=', sha256Hex(id)).executeTakeFirst();
+        .select(['users.id as userId', 'users.email', 'users.active_organization_id', 'sessions.expires_at', 'sessions.token_id', 'sessions.token_sealed'])
+        .where('sessions.id_hash', '=', idHash).executeTakeFirst();
       if (!row || Date.parse(row.expires_at) <= Date.now()) continue;
       const membership = await this.db.selectFrom('memberships').select(['organization_id', 'role'])
         .where('user_id', '=', row.userId)
         .orderBy((eb) => eb.case().when('organization_id', '=', row.active_organization_id ?? '').then(0).else(1).end())
         .executeTakeFirst();
       if (!membership) continue;
-      return { userId: row.userId, email: row.email, organizationId: membership.organization_id, role: membership.role as Role };
+      return {
+        idHash, tokenId: row.token_id, tokenSealed: row.token_sealed,
+        principal: { userId: row.userId, email: row.email, organizationId: membership.organization_id, role: membership.role as Role },
+      };
     }
     return undefined;
+  }
+
+  /**
+   * The full-access token `/auth/token/` shows a session: the one it showed before while that is still valid
+   * (not revoked or expired, same organization), else a new one, remembered sealed on the session. So reopening
+   * the page, or a page of another site navigating to it, never piles up tokens.
+   */
+  async sessionToken(sessionIds: string[], tokens: TokenService): Promise<{ principal: Principal; tokenId: string; jwt: string; expiresAt: string } | undefined> {
+    const session = await this.find(sessionIds);
+    if (!session) return undefined;
+    const { principal } = session;
+    const shown = session.tokenId && session.tokenSealed ? await this.stillValid(session.tokenId, session.tokenSealed, principal, tokens) : undefined;
+    if (shown) return { principal, tokenId: session.tokenId as string, ...shown };
+
+    const { row, jwt } = await tokens.issue({
+      userId: principal.userId, organizationId: principal.organizationId, type: 'full-access', description: 'Issued by /auth/token/',
+    });
+    // Only replace what this request saw: when two opens race, the first one's token wins and ours is dropped.
+    const replaced = await this.db.updateTable('sessions').set({ token_id: row.id, token_sealed: this.box.seal(jwt) })
+      .where('id_hash', '=', session.idHash)
+      .where((eb) => (session.tokenId === null ? eb('token_id', 'is', null) : eb('token_id', '=', session.tokenId)))
+      .executeTakeFirst();
+    if (Number(replaced.numUpdatedRows) === 0) {
+      await tokens.discard(row.id);
+      const again = await this.find(sessionIds);
+      if (!again?.tokenId || !again.tokenSealed) return undefined;
+      const winner = await this.stillValid(again.tokenId, again.tokenSealed, principal, tokens);
+      return winner ? { principal, tokenId: again.tokenId, ...winner } : undefined;
+    }
+    return { principal, tokenId: row.id, jwt, expiresAt: row.expires_at };
+  }
+
+  private async stillValid(tokenId: string, sealed: string, principal: Principal, tokens: TokenService): Promise<{ jwt: string; expiresAt: string } | undefined> {
+    let jwt: string;
+    try {
+      jwt = this.box.open<string>(sealed);
+    } catch {
+      return undefined; // sealed under another secret key: issue a new one
+    }
+    const row = await tokens.findValid(tokenId, jwt);
+    if (!row || row.user_id !== principal.userId || row.organization_id !== principal.organizationId) return undefined;
+    return { jwt, expiresAt: row.expires_at };
   }
 
   async logout(sessionIds: string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     await this.db.deleteFrom('sessions').where('id_hash', 'in', sessionIds.map((id) => sha256Hex(id))).execute();
-  }
-
-  private async assertNotBlocked(keys: string[]): Promise<void> {
-    const rows = await this.db.selectFrom('login_throttle').selectAll().where('key', 'in', keys).execute();
-    const now = Date.now();
-    const until = Math.max(0, ...rows.map((r) => (r.blocked_until ? Date.parse(r.blocked_until) : 0)));
-    if (until > now) {
-      const retryAfterSec = Math.ceil((until - now) / 1000);
-      throw new TooManyRequestsError(`Too many failed sign-in attempts; retry in ${retryAfterSec} s`, retryAfterSec);
-    }
-  }
-
-  /** After `freeFailures` in the window each further failure doubles the wait (1 s, 2 s, 4 s … 15 min). */
-  private async recordFailure(keys: string[]): Promise<void> {
-    const now = Date.now();
-    for (const key of keys) {
-      const row = await this.db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
-      const fresh = !row || now - Date.parse(row.window_start) > throttleWindowMs;
-      const failures = fresh ? 1 : row.failures + 1;
-      const over = failures - freeFailures;
-      const blockedUntil = over > 0 ? new Date(now + Math.min(maxBlockMs, 1000 * 2 ** (over - 1))).toISOString() : null;
-      const values = { key, failures, window_start: fresh ? new Date(now).toISOString() : row.window_start, blocked_until: blockedUntil };
-      await this.db.insertInto('login_throttle').values(values)
-        .onConflict((oc) => oc.column('key').doUpdateSet({ failures, window_start: values.window_start, blocked_until: blockedUntil }))
-        .execute();
-    }
   }
 }

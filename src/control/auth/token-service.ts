@@ -19,8 +19,18 @@ export interface IssueTokenInput {
   type: TokenType;
   description?: string;
   expiresAt?: Date;
+  /** A default expiry is cut to this (the expiry of the token that asks for this one). */
+  notAfter?: Date;
   permissions?: PermissionMap | null;
 }
+
+/** The longest lifetime of each token type, and how error messages name it. */
+const maxLifetime: Record<TokenType, { ms: number; text: string }> = {
+  login: { ms: loginLifetimeMs, text: '12 hours' },
+  ephemeral: { ms: ephemeralLifetimeMs, text: '1 hour' },
+  restricted: { ms: yearMs, text: 'one year' },
+  'full-access': { ms: yearMs, text: 'one year' },
+};
 
 interface VerifiedClaims { jti: string; expMs: number; hash: string }
 
@@ -51,10 +61,12 @@ export class TokenService {
 
   async issue(input: IssueTokenInput): Promise<{ row: TokenRow; jwt: string }> {
     const now = Date.now();
-    const maxExpiry = input.type === 'login' ? now + loginLifetimeMs : input.type === 'ephemeral' ? now + ephemeralLifetimeMs : now + yearMs;
-    const expiresMs = input.expiresAt ? input.expiresAt.getTime() : (input.type === 'login' || input.type === 'ephemeral' ? maxExpiry : now + 365 * dayMs);
+    const limit = maxLifetime[input.type];
+    const maxExpiry = now + limit.ms;
+    const byDefault = input.type === 'login' || input.type === 'ephemeral' ? maxExpiry : now + 365 * dayMs;
+    const expiresMs = input.expiresAt ? input.expiresAt.getTime() : Math.min(byDefault, input.notAfter?.getTime() ?? Infinity);
     if (Number.isNaN(expiresMs) || expiresMs <= now) throw new BadRequestError('InvalidExpireDate', 'expireDate must be in the future');
-    if (expiresMs > maxExpiry) throw new BadRequestError('InvalidExpireDate', 'expireDate must be at most one year ahead');
+    if (expiresMs > maxExpiry) throw new BadRequestError('InvalidExpireDate', `expireDate of a ${input.type} token must be at most ${limit.text} ahead`);
     if ((input.type === 'restricted' || input.type === 'ephemeral') && !input.permissions) {
       throw new BadRequestError('InvalidPermissions', `permissions are required for ${input.type} tokens`);
     }
@@ -89,7 +101,7 @@ export class TokenService {
     }
     return {
       userId: row.user_id, email: row.email, organizationId: row.organization_id, role: row.role as Role,
-      tokenId: row.id, tokenType: row.type as TokenType,
+      tokenId: row.id, tokenType: row.type as TokenType, tokenExpiresAt: row.expires_at,
       permissions: row.permissions ? (JSON.parse(row.permissions) as PermissionMap) : null,
     };
   }
@@ -125,6 +137,18 @@ export class TokenService {
     await this.get(userId, id);
     await this.db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString(), revoked_by: revokedBy }).where('id', '=', id).execute();
     return this.get(userId, id);
+  }
+
+  /** The row of `jwt` (its `jti` is `id`) while it is usable: not revoked, not expired, and the very JWT issued. */
+  async findValid(id: string, jwt: string): Promise<TokenRow | undefined> {
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.revoked_at || row.secret_hash !== sha256Hex(jwt) || Date.parse(row.expires_at) <= Date.now()) return undefined;
+    return row;
+  }
+
+  /** Removes a token no one was ever shown (issued, then lost a race to another issue). */
+  async discard(id: string): Promise<void> {
+    await this.db.deleteFrom('api_tokens').where('id', '=', id).execute();
   }
 
   async revokeAll(userId: string, revokedBy: string): Promise<void> {

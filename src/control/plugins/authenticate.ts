@@ -3,6 +3,7 @@ import { UnauthorizedError } from '../../shared/errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
 import type { SessionService } from '../auth/session-service.js';
+import { refuseCrossSiteWrite } from './cross-site.js';
 
 export const sessionCookie = 'reel_session';
 
@@ -35,8 +36,13 @@ export function presentedToken(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Resolves the caller from a token, or else from the browser session cookie; 401 when neither works. */
-export function createAuthenticate(tokens: TokenService, sessions: SessionService) {
+/**
+ * Resolves the caller from a token, or else from the browser session cookie; 401 when neither works. The cookie
+ * is an ambient credential a browser attaches to requests other sites start, so a cookie-authenticated write
+ * from another site is refused here, before its body is even read (CSRF). A token needs no such check: no page
+ * can make a browser send one.
+ */
+export function createAuthenticate(tokens: TokenService, sessions: SessionService, publicUrl: () => string) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const token = presentedToken(request);
     if (token) {
@@ -45,6 +51,7 @@ export function createAuthenticate(tokens: TokenService, sessions: SessionServic
     }
     const principal = await sessions.resolve(sessionIdsFrom(request.headers.cookie));
     if (!principal) throw new UnauthorizedError('Unauthorized', 'Authentication required: send x-mkio-token or Authorization: Bearer <token>');
+    refuseCrossSiteWrite(request, publicUrl());
     request.principal = principal;
   };
 }

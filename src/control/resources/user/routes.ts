@@ -4,9 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TokenRow } from '../../../store/database.js';
 import type { AccountService } from '../../auth/account-service.js';
 import type { TokenService } from '../../auth/token-service.js';
-import type { PermissionMap, Principal } from '../../auth/principal.js';
+import { holdsAll, isNarrowed, userCapabilities, type PermissionMap, type Principal } from '../../auth/principal.js';
 import { BadRequestError, ForbiddenError, notFound } from '../../../shared/errors.js';
 import { toMkioTime } from '../../../shared/time.js';
+import { requireUserCapability } from '../../plugins/user-capability.js';
 
 export const tokenCreateBody = Type.Object({
   type: Type.Union([Type.Literal('login'), Type.Literal('full-access'), Type.Literal('restricted'), Type.Literal('ephemeral')]),
@@ -32,10 +33,16 @@ export function toWireToken(row: TokenRow, jwt?: string): Record<string, unknown
   };
 }
 
-/** The caller's own profile, tokens and organizations (Management API, §5). */
+/**
+ * The caller's own profile, tokens and organizations (Management API, §5). Reads of the profile and the
+ * organizations need only authentication (as in MK.IO: clients read their organization id there); changing the
+ * profile and every token operation need a user-level capability, so a restricted token cannot reach them
+ * unless it was granted them.
+ */
 export function registerUserRoutes(app: FastifyInstance, accounts: AccountService, tokens: TokenService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const me = (p: Principal | undefined) => p as Principal;
+  const needs = (capability: { group: string; action: string }) => ({ preValidation: requireUserCapability(capability) });
 
   const profileView = (user: { id: string; name: string; email: string }, activeOrganizationId: string) => ({
     kind: 'UserProfile',
@@ -48,6 +55,7 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
   // The editable part of the profile: the name and the active organization (what a signed-in session acts in; a
   // token stays bound to the organization it was issued for). Other MK.IO profile fields are not stored by Reel.
   r.patch('/api/v1/user/profile', {
+    ...needs(userCapabilities.profileUpdate),
     schema: {
       body: Type.Object({
         spec: Type.Object({
@@ -81,37 +89,56 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
     return orgView(org);
   });
 
-  r.get('/api/v1/user/tokens', async (req) => ({
+  r.get('/api/v1/user/tokens', needs(userCapabilities.tokenRead), async (req) => ({
     kind: 'UserTokenList', value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)),
   }));
 
-  r.post('/api/v1/user/tokens', { schema: { body: tokenCreateBody } }, async (req, reply) => {
+  r.post('/api/v1/user/tokens', { ...needs(userCapabilities.tokenCreate), schema: { body: tokenCreateBody } }, async (req, reply) => {
     const principal = me(req.principal);
     const organizationId = req.body.organizationId ?? principal.organizationId;
     const member = (await accounts.organizationsOf(principal.userId)).find((o) => o.id === organizationId);
     if (!member) throw new BadRequestError('InvalidOrganization', `You are not a member of organization '${organizationId}'`);
-    // A restricted token can never mint a broader one.
-    if (principal.tokenType === 'restricted' || principal.tokenType === 'ephemeral') {
-      throw new ForbiddenError('Forbidden', 'A restricted token cannot create tokens');
-    }
+    const expiresAt = req.body.expireDate ? new Date(req.body.expireDate) : undefined;
+    if (isNarrowed(principal)) assertNarrower(principal, { ...req.body, organizationId, expiresAt });
     const { row, jwt } = await tokens.issue({
       userId: principal.userId, organizationId, type: req.body.type, description: req.body.description,
-      expiresAt: req.body.expireDate ? new Date(req.body.expireDate) : undefined, permissions: req.body.permissions ?? null,
+      expiresAt, notAfter: isNarrowed(principal) && principal.tokenExpiresAt ? new Date(principal.tokenExpiresAt) : undefined,
+      permissions: req.body.permissions ?? null,
     });
     return reply.code(201).send(toWireToken(row, jwt));
   });
 
   // Both revocations answer 200 with no body, as MK.IO documents them.
-  r.delete('/api/v1/user/tokens', async (req, reply) => {
+  r.delete('/api/v1/user/tokens', needs(userCapabilities.tokenRevoke), async (req, reply) => {
     await tokens.revokeAll(me(req.principal).userId, me(req.principal).email);
     return reply.code(200).send();
   });
 
   const idParams = Type.Object({ tokenId: Type.String() });
-  r.get('/api/v1/user/tokens/:tokenId', { schema: { params: idParams } }, async (req) =>
+  r.get('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRead), schema: { params: idParams } }, async (req) =>
     toWireToken(await tokens.get(me(req.principal).userId, req.params.tokenId)));
-  r.delete('/api/v1/user/tokens/:tokenId', { schema: { params: idParams } }, async (req, reply) => {
+  r.delete('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRevoke), schema: { params: idParams } }, async (req, reply) => {
     await tokens.revoke(me(req.principal).userId, req.params.tokenId, me(req.principal).email);
     return reply.code(200).send();
   });
+}
+
+/**
+ * A restricted or ephemeral token granted `core.token.create` may mint only what is narrower than itself:
+ * another restricted or ephemeral token of its own organization, holding a subset of its capabilities and
+ * expiring no later than it does (so a one-hour token cannot turn itself into a one-year one).
+ */
+function assertNarrower(principal: Principal, wanted: { type: string; organizationId: string; permissions?: PermissionMap | null; expiresAt?: Date }): void {
+  if (wanted.type !== 'restricted' && wanted.type !== 'ephemeral') {
+    throw new ForbiddenError('Forbidden', `A ${principal.tokenType} token can only create restricted or ephemeral tokens`);
+  }
+  if (wanted.organizationId !== principal.organizationId) {
+    throw new ForbiddenError('Forbidden', `A ${principal.tokenType} token can only create tokens for its own organization`);
+  }
+  if (wanted.permissions && !holdsAll(principal, wanted.permissions)) {
+    throw new ForbiddenError('Forbidden', 'The requested permissions are not a subset of the calling token\'s');
+  }
+  if (wanted.expiresAt && principal.tokenExpiresAt && wanted.expiresAt.getTime() > Date.parse(principal.tokenExpiresAt)) {
+    throw new ForbiddenError('Forbidden', 'A token cannot create a token that outlives it');
+  }
 }
