@@ -148,6 +148,18 @@ for (const dialect of dialects) {
       assert.equal(fs.statSync(secret.file).atimeMs, atimeBefore, 'the secret was never opened for reading');
     });
 
+    // The same hole in asset storage listings: ffprobe reads each media file over a signed URL to describe it.
+    it('describes an asset\'s files without following what a playlist disguised as media names', async () => {
+      const target = await newListener();
+      await assetWith('listed', { 'movie.mp4': playlist(`http://127.0.0.1:${target.port}/segment.ts`), 'local.mp4': playlist(`file://${secret.file}`) });
+      const listing = await api.get(`${V}/assets/listed/storage/`);
+      assert.equal(listing.status, 200, listing.text);
+      assert.deepEqual(target.requests, [], 'the listing\'s probe fetched nothing the playlist names');
+      assert.equal(target.connections(), 0);
+      assert.deepEqual(listing.body.spec.mediaInfo, {}, 'no media described from the named files');
+      assert.ok(listing.body.spec.error['movie.mp4'], JSON.stringify(listing.body.spec));
+    });
+
     // Finding 4 (a): Node's URL parser reads a backslash as '/', ffmpeg's as part of the user-info, so a URL on
     // Reel's own (trusted) origin could name another loopback port to ffmpeg.
     it('refuses a URL that parsers read differently (backslash before an @), and the port it hides receives nothing', async () => {
