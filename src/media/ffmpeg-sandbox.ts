@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
 
 /**
  * What ffmpeg and ffprobe may do with a tenant's file. Both happily follow references inside a file: an HLS
@@ -48,8 +49,8 @@ function setprivPath(): string | undefined {
 
 /**
  * Spawns ffmpeg/ffprobe so that it cannot outlive this process: through `setpriv --pdeathsig KILL` where available
- * (the pid is then ffmpeg's own after exec, so signals reach it). Where it is not, the runner's start-up clean-up
- * of stale scratch directories is the only fence (see job-runner.ts).
+ * (the pid is then ffmpeg's own after exec, so signals reach it). Where it is not, a restarted worker kills the
+ * orphans it finds working in dead attempts' scratch directories (`killToolsNaming`, job-runner.ts).
  */
 export function spawnTool(tool: string, args: string[], options: SpawnOptions & { stdio: ['ignore', 'pipe', 'pipe'] }): ChildProcessWithoutNullStreams {
   const wrapper = process.platform === 'linux' ? setprivPath() : undefined;
@@ -62,4 +63,25 @@ export function spawnTool(tool: string, args: string[], options: SpawnOptions & 
 /** True when the wrapper itself reports that the tool could not be executed (setpriv exits 127 then). */
 export function isWrapperExecFailure(code: number | null, stderr: string): boolean {
   return code === 127 && /^setpriv: failed to execute/m.test(stderr);
+}
+
+/**
+ * Kills ffmpeg/ffprobe processes whose command line names `dir` (a dead attempt's scratch directory): the fallback
+ * where no parent-death signal could be set, so an orphan of a killed worker cannot keep running beside the
+ * re-delivered attempt. Linux only (reads /proc); returns the pids signalled.
+ */
+export async function killToolsNaming(dir: string): Promise<number[]> {
+  const entries = await fs.promises.readdir('/proc').catch(() => [] as string[]);
+  const killed: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await fs.promises.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const [exe, ...args] = cmdline.split('\0');
+    if (!/(^|\/)(ffmpeg|ffprobe)$/.test(exe ?? '') || !args.some((a) => a === dir || a.startsWith(`${dir}/`))) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed.push(Number(entry));
+    } catch { /* already gone, or not ours */ }
+  }
+  return killed;
 }

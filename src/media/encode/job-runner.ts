@@ -8,6 +8,7 @@ import { assertBlobPath, joinBlobPath } from '../../storage/storage-paths.js';
 import type { JobQueue, Lease, QueuePriority } from '../../queue/job-queue.js';
 import type { Logger } from '../../shared/log.js';
 import type { AddressPolicy } from '../../shared/address-policy.js';
+import { killToolsNaming } from '../ffmpeg-sandbox.js';
 import { downloadHttpInput } from './http-input-download.js';
 import { EncodeError, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodedFile } from './encode-engine.js';
 import { fileNameOf, httpInputUrl, ismSources, pickInputFiles } from './job-inputs.js';
@@ -132,7 +133,8 @@ export class JobRunner {
 
   /**
    * Removes the scratch directories of attempts whose process is gone (killed, crashed): each directory names its
-   * owner (host, pid, worker id), so directories of other live workers sharing this work root are left alone.
+   * owner (host, pid, worker id), so directories of other live workers sharing this work root are left alone. An
+   * ffmpeg still working in one (only possible where `setpriv --pdeathsig` is missing) is killed first.
    */
   private async removeStaleScratch(): Promise<void> {
     const entries = await fs.promises.readdir(this.deps.workRoot, { withFileTypes: true });
@@ -140,6 +142,8 @@ export class JobRunner {
       if (!entry.isDirectory() || !entry.name.startsWith('job-')) continue;
       const dir = path.join(this.deps.workRoot, entry.name);
       if (!(await this.isStale(dir))) continue;
+      const killed = await killToolsNaming(dir);
+      if (killed.length > 0) this.log.warn({ dir, pids: killed }, 'ffmpeg of a dead attempt was still running; killed');
       await fs.promises.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ err, dir }, 'could not remove a stale job scratch directory'));
       this.log.info({ dir }, 'stale job scratch directory removed');
     }
