@@ -53,6 +53,8 @@ const finalStates = new Set(['Finished', 'Error', 'Canceled']);
 const inputUrlLifetimeSec = 24 * 3600;
 /** Names the process that owns a scratch directory, so a restarted worker can tell stale ones from live ones. */
 const ownerFile = '.owner.json';
+/** Runners alive in this process (tests start several servers in one process; each has its own worker id). */
+const liveWorkerIds = new Set<string>();
 
 /** Why a running job was stopped: canceled (or deleted) by a user, the process shutting down, or the lease lost. */
 class JobAbort extends Error {
@@ -95,6 +97,7 @@ export class JobRunner {
     await this.deps.queue.start?.();
     await this.requeueUnfinished();
     fs.mkdirSync(this.deps.workRoot, { recursive: true });
+    liveWorkerIds.add(this.workerId);
     await this.removeStaleScratch();
     this.loops = Array.from({ length: this.deps.concurrency }, (_, slot) => this.loop(slot));
     this.log.info({ workerId: this.workerId, concurrency: this.deps.concurrency }, 'job runner started');
@@ -107,6 +110,7 @@ export class JobRunner {
     for (const job of this.running.values()) job.controller.abort(new JobAbort('shutdown'));
     this.wakeAll();
     await Promise.all(this.loops);
+    liveWorkerIds.delete(this.workerId);
     this.log.info({ workerId: this.workerId }, 'job runner stopped');
   }
 
@@ -159,7 +163,8 @@ export class JobRunner {
       return !stat || Date.now() - stat.mtimeMs > 60_000;
     }
     if (owner.host !== os.hostname() || typeof owner.pid !== 'number') return false;
-    if (owner.pid === process.pid) return owner.workerId !== this.workerId;
+    // Our own pid: either a runner of this process, or a dead process whose pid we inherited (pid 1 in containers).
+    if (owner.pid === process.pid) return !liveWorkerIds.has(owner.workerId ?? '');
     try {
       process.kill(owner.pid, 0);
       return false;
