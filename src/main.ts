@@ -27,7 +27,6 @@ import { createJobQueue } from './queue/create-job-queue.js';
 import { FfmpegEncodeEngine } from './media/encode/ffmpeg-encode-engine.js';
 import { JobRunner } from './media/encode/job-runner.js';
 import { checkFfmpeg } from './media/encode/job-ffmpeg-check.js';
-import { checkHttpInput } from './media/encode/http-input-guard.js';
 import { encodeBlobPath } from './control/resources/files/file-grants.js';
 
 export interface RunningReel {
@@ -152,10 +151,12 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
       db, queue, engine, log, workRoot: config.workDir, concurrency: config.workerConcurrency, leaseSec: config.jobLeaseSec,
       openStore: storeOfAccount,
       // Reel's own signed URLs are fine wherever Reel listens; other private addresses are refused.
-      checkHttpInput: (url) => checkHttpInput(url, {
+      httpInputPolicy: {
         allowPrivate: config.jobHttpAllowPrivate,
-        trustedOrigins: [new URL(listenUrl).origin, ...(config.publicUrl ? [new URL(config.publicUrl).origin] : [])],
-      }),
+        allowedHosts: [new URL(listenUrl).host, ...(config.publicUrl ? [new URL(config.publicUrl).host] : [])],
+      },
+      httpTimeoutSec: config.jobHttpTimeoutSec,
+      ...(config.jobMaxInputMb !== undefined ? { maxInputBytes: config.jobMaxInputMb * 1024 * 1024 } : {}),
       signedReadUrl: (accountId, container, blob, lifetimeSec) =>
         `${listenUrl}/files/${accountId}/${container}/${encodeBlobPath(blob)}?token=${grants.sign({ a: accountId, c: container, p: blob, m: 'r', e: Math.floor(Date.now() / 1000) + lifetimeSec })}`,
     });

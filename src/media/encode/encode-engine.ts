@@ -1,12 +1,13 @@
 /**
  * The encoding engine's contract: one transform output (an MK.IO preset object, as stored on the transform)
- * applied to the job's input files, with ffmpeg underneath. The engine reads its inputs from URLs ffmpeg can
- * open (Reel's signed `/files/...` URLs, which stream byte ranges through the storage driver, or a
- * `JobInputHttp` URL), writes every output file into `workDir` on local disk, and reports progress. The job
+ * applied to the job's input files, with ffmpeg underneath. The engine reads its inputs from what Reel itself
+ * produced: a local path (a Local driver's file, or a `JobInputHttp` input the runner downloaded through its
+ * checked client) or Reel's signed `/files/...` URL, which streams byte ranges through the storage driver;
+ * never a tenant's URL. It writes every output file into `workDir` on local disk and reports progress. The job
  * runner uploads the files it returns into the output asset through the storage driver.
  */
 export interface EncodeInput {
-  /** What ffmpeg opens: an http(s) URL or an absolute local path. */
+  /** What ffmpeg opens: Reel's signed http(s) URL or an absolute local path (never a tenant's URL). */
   url: string;
   /** The source file name (for `{Basename}` and output naming), e.g. `source.mp4`. */
   fileName: string;

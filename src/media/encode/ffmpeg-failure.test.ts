@@ -14,6 +14,8 @@ describe('classifyFfmpegFailure', () => {
     ['Unknown encoder \'libx265\'', 'ServiceError', "ffmpeg failed: Unknown encoder 'libx265'"],
     ['something odd happened\nConversion failed!', 'ServiceError', 'ffmpeg failed: something odd happened'],
     ['', 'ServiceError', 'ffmpeg failed: ffmpeg exited with code 1'],
+    ["[hls @ 0x5605113962c0] Format not on whitelist 'mov,matroska'\n/data/c/movie.mp4: Invalid argument", 'ContentUnsupported', 'The input is in a format Reel does not take as a job input (hls): playlists, concat lists, manifests and image sequences refer to other files; submit the media file itself'],
+    ["[file @ 0x1] Protocol 'http' not on whitelist 'file'!", 'ContentUnsupported', 'The input refers to another location (http), which Reel does not open'],
   ];
   for (const [stderr, code, message] of cases) {
     it(`${code}: ${message}`, () => {

@@ -43,8 +43,24 @@ export function mostUsefulLine(stderr: string): { line: string; code?: EncodeErr
   return last ? { line: last } : undefined;
 }
 
+/**
+ * The input was refused by the allow lists of ffmpeg-sandbox.ts: a playlist, concat list, manifest or image
+ * pattern (which would make ffmpeg open the files and URLs it names), or a reference to another protocol.
+ */
+function refusedInput(stderr: string): EncodeError | undefined {
+  const format = /\[([\w,]+) @ 0x[0-9a-f]+\] Format not on whitelist/i.exec(stderr)?.[1] ?? (/Format not on whitelist/i.test(stderr) ? 'unknown' : undefined);
+  if (format) {
+    return new EncodeError('ContentUnsupported', `The input is in a format Reel does not take as a job input (${format}): playlists, concat lists, manifests and image sequences refer to other files; submit the media file itself`);
+  }
+  const protocol = /Protocol '([^']*)' not on whitelist/i.exec(stderr)?.[1];
+  if (protocol !== undefined) return new EncodeError('ContentUnsupported', `The input refers to another location (${protocol.slice(0, 20)}), which Reel does not open`);
+  return undefined;
+}
+
 /** An ffmpeg/ffprobe exit turned into the job error a user sees. */
 export function classifyFfmpegFailure(stderr: string, context: { tool: 'ffmpeg' | 'ffprobe'; exitCode: number | null }): EncodeError {
+  const refused = refusedInput(stderr);
+  if (refused) return refused;
   const found = mostUsefulLine(stderr);
   const reason = found?.line ?? `${context.tool} exited with code ${context.exitCode ?? 'unknown'}`;
   const code = found?.code ?? (context.tool === 'ffprobe' ? 'ContentMalformed' : 'ServiceError');

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { isWrapperExecFailure, spawnTool } from '../ffmpeg-sandbox.js';
 import { EncodeError } from './encode-engine.js';
 import { classifyFfmpegFailure, missingToolError } from './ffmpeg-failure.js';
 
@@ -29,7 +29,7 @@ const stderrLimit = 64 * 1024;
 export function runFfmpeg(ffmpegPath: string, args: string[], options: FfmpegRunOptions): Promise<FfmpegRunResult> {
   return new Promise((resolve, reject) => {
     if (options.signal.aborted) { reject(options.signal.reason); return; }
-    const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTool(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
@@ -59,6 +59,7 @@ export function runFfmpeg(ffmpegPath: string, args: string[], options: FfmpegRun
       if (killTimer) clearTimeout(killTimer);
       if (options.signal.aborted) { reject(options.signal.reason); return; }
       if (code === 0) resolve({ stderr: stderr.slice(-stderrLimit) });
+      else if (isWrapperExecFailure(code, stderr)) reject(missingToolError('ffmpeg', ffmpegPath));
       else reject(classifyFfmpegFailure(stderr.slice(-stderrLimit), { tool: 'ffmpeg', exitCode: code }));
     });
   });

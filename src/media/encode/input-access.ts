@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { EncodeError } from './encode-engine.js';
 import { isHttpUrl, redactUrl } from './input-options.js';
 
-const formatBytes = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} bytes`);
+export const formatBytes = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} bytes`);
 
 /**
  * Checks that an input can be read and is not larger than allowed, before ffprobe runs: a refused URL
@@ -49,7 +49,8 @@ async function request(url: string, method: 'HEAD' | 'GET', options: { timeoutSe
     return await fetch(url, {
       method,
       headers: method === 'GET' ? { range: 'bytes=0-0' } : {},
-      redirect: 'follow',
+      // Only Reel's own signed URLs reach here (JobInputHttp URLs are downloaded by http-input-download.ts): no hops.
+      redirect: 'error',
       signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutSec * 1000)]),
     });
   } catch (e) {

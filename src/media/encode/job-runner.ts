@@ -7,6 +7,9 @@ import type { BlobStore } from '../../storage/blob-store.js';
 import { assertBlobPath, joinBlobPath } from '../../storage/storage-paths.js';
 import type { JobQueue, Lease, QueuePriority } from '../../queue/job-queue.js';
 import type { Logger } from '../../shared/log.js';
+import type { AddressPolicy } from '../../shared/address-policy.js';
+import { killToolsNaming } from '../ffmpeg-sandbox.js';
+import { downloadHttpInput } from './http-input-download.js';
 import { EncodeError, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodedFile } from './encode-engine.js';
 import { fileNameOf, httpInputUrl, ismSources, pickInputFiles } from './job-inputs.js';
 import { parseIsm } from '../../shared/ism.js';
@@ -20,8 +23,16 @@ export interface JobRunnerDeps {
   log: Logger;
   /** The storage driver of a storage account. */
   openStore: (storageAccountId: string) => Promise<BlobStore>;
-  /** Whether a `JobInputHttp` URL may be fetched (refuses this machine and private networks; see http-input-guard.ts). */
-  checkHttpInput?: (url: string) => Promise<void>;
+  /**
+   * Which addresses a `JobInputHttp` URL (and each redirect) may reach: this machine and private networks are
+   * refused unless REEL_JOB_HTTP_ALLOW_PRIVATE; Reel's own origins are allowed hosts. The runner downloads such
+   * inputs itself (http-input-download.ts); ffmpeg reads only the local copy.
+   */
+  httpInputPolicy: AddressPolicy;
+  /** REEL_JOB_HTTP_TIMEOUT_SEC: a JobInputHttp server silent this long fails the job. */
+  httpTimeoutSec: number;
+  /** REEL_JOB_MAX_INPUT_MB in bytes: a larger JobInputHttp input stops downloading and fails the job. */
+  maxInputBytes?: number;
   /** A URL ffmpeg can read one blob from (Reel's signed `/files/...` URL), valid for `lifetimeSec`. */
   signedReadUrl: (storageAccountId: string, container: string, blob: string, lifetimeSec: number) => string;
   /** Directory under which each running job gets its own scratch directory. */
@@ -40,6 +51,10 @@ const unfinished = ['Queued', 'Scheduled', 'Processing', 'Canceling'];
 const finalStates = new Set(['Finished', 'Error', 'Canceled']);
 /** Signed input URLs must outlive the longest encode: ffmpeg issues range requests until it ends. */
 const inputUrlLifetimeSec = 24 * 3600;
+/** Names the process that owns a scratch directory, so a restarted worker can tell stale ones from live ones. */
+const ownerFile = '.owner.json';
+/** Runners alive in this process (tests start several servers in one process; each has its own worker id). */
+const liveWorkerIds = new Set<string>();
 
 /** Why a running job was stopped: canceled (or deleted) by a user, the process shutting down, or the lease lost. */
 class JobAbort extends Error {
@@ -82,6 +97,8 @@ export class JobRunner {
     await this.deps.queue.start?.();
     await this.requeueUnfinished();
     fs.mkdirSync(this.deps.workRoot, { recursive: true });
+    liveWorkerIds.add(this.workerId);
+    await this.removeStaleScratch();
     this.loops = Array.from({ length: this.deps.concurrency }, (_, slot) => this.loop(slot));
     this.log.info({ workerId: this.workerId, concurrency: this.deps.concurrency }, 'job runner started');
   }
@@ -93,6 +110,7 @@ export class JobRunner {
     for (const job of this.running.values()) job.controller.abort(new JobAbort('shutdown'));
     this.wakeAll();
     await Promise.all(this.loops);
+    liveWorkerIds.delete(this.workerId);
     this.log.info({ workerId: this.workerId }, 'job runner stopped');
   }
 
@@ -115,6 +133,44 @@ export class JobRunner {
     const rows = await this.deps.db.selectFrom('jobs').select(['id', 'priority']).where('state', 'in', unfinished).execute();
     for (const row of rows) await this.deps.queue.enqueue(row.id, row.priority as QueuePriority);
     if (rows.length > 0) this.log.info({ count: rows.length }, 'unfinished jobs offered to the queue again');
+  }
+
+  /**
+   * Removes the scratch directories of attempts whose process is gone (killed, crashed): each directory names its
+   * owner (host, pid, worker id), so directories of other live workers sharing this work root are left alone. An
+   * ffmpeg still working in one (only possible where `setpriv --pdeathsig` is missing) is killed first.
+   */
+  private async removeStaleScratch(): Promise<void> {
+    const entries = await fs.promises.readdir(this.deps.workRoot, { withFileTypes: true });
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !entry.name.startsWith('job-')) continue;
+      const dir = path.join(this.deps.workRoot, entry.name);
+      if (!(await this.isStale(dir))) continue;
+      const killed = await killToolsNaming(dir);
+      if (killed.length > 0) this.log.warn({ dir, pids: killed }, 'ffmpeg of a dead attempt was still running; killed');
+      await fs.promises.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ err, dir }, 'could not remove a stale job scratch directory'));
+      this.log.info({ dir }, 'stale job scratch directory removed');
+    }
+  }
+
+  private async isStale(dir: string): Promise<boolean> {
+    let owner: { host?: string; pid?: number; workerId?: string };
+    try {
+      owner = JSON.parse(await fs.promises.readFile(path.join(dir, ownerFile), 'utf8')) as typeof owner;
+    } catch {
+      // No owner: an older version's directory, or one being created this instant (give that a minute).
+      const stat = await fs.promises.stat(dir).catch(() => undefined);
+      return !stat || Date.now() - stat.mtimeMs > 60_000;
+    }
+    if (owner.host !== os.hostname() || typeof owner.pid !== 'number') return false;
+    // Our own pid: either a runner of this process, or a dead process whose pid we inherited (pid 1 in containers).
+    if (owner.pid === process.pid) return !liveWorkerIds.has(owner.workerId ?? '');
+    try {
+      process.kill(owner.pid, 0);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
   }
 
   private async loop(slot: number): Promise<void> {
@@ -253,19 +309,24 @@ export class JobRunner {
         job.controller.abort(new JobAbort('lease'));
       });
     }, Math.max(500, (this.deps.leaseSec * 1000) / 3));
-    const workDir = path.join(this.deps.workRoot, `job-${jobId}`);
+    // One scratch directory per attempt: a re-delivered job never shares files with an earlier attempt that may
+    // still be winding down. `in/` holds downloaded inputs, `out/` is the engine's.
+    const scratch = path.resolve(this.deps.workRoot, `job-${jobId}-${lease.message.attempt}`);
+    const workDir = path.join(scratch, 'out');
 
     try {
-      const request = await this.request(row, workDir, signal, (percent) => {
+      await fs.promises.rm(scratch, { recursive: true, force: true });
+      await fs.promises.mkdir(path.join(scratch, 'in'), { recursive: true });
+      await fs.promises.writeFile(path.join(scratch, ownerFile), JSON.stringify({ host: os.hostname(), pid: process.pid, workerId: this.workerId }));
+      const request = await this.request(row, scratch, signal, (percent) => {
         job.progress = Math.max(job.progress, Math.min(99, Math.floor(percent)));
       });
       if (!target) throw new EncodeError('UploadNotAccessible', `Output asset '${row.output_asset_name}' not found`);
       if (!(await this.setState(jobId, 'Processing', ['Scheduled']))) throw new JobAbort('cancel');
-      await fs.promises.rm(workDir, { recursive: true, force: true });
       await fs.promises.mkdir(workDir, { recursive: true });
       const result = await this.deps.engine.run(request);
       signal.throwIfAborted();
-      await this.upload(jobId, result.files, target, job, signal);
+      await this.upload(jobId, result.files, target, job, signal, lease);
       if (await this.finish(jobId, 'Finished')) return 'complete';
       // Canceled (or deleted) between the last upload and the final write.
       await this.removeOutputs(target, job.uploaded, log);
@@ -295,12 +356,12 @@ export class JobRunner {
       clearInterval(tick);
       clearInterval(heartbeat);
       this.running.delete(jobId);
-      await fs.promises.rm(workDir, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err, workDir }, 'could not remove the job scratch directory'));
+      await fs.promises.rm(scratch, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err, scratch }, 'could not remove the job scratch directory'));
     }
   }
 
   /** The engine request: the transform output's preset (copied at submission), the inputs as URLs, the clip. */
-  private async request(row: JobRow, workDir: string, signal: AbortSignal, onProgress: (percent: number) => void): Promise<EncodeRequest> {
+  private async request(row: JobRow, scratch: string, signal: AbortSignal, onProgress: (percent: number) => void): Promise<EncodeRequest> {
     const output = JSON.parse(row.transform_output) as { preset: Record<string, unknown> };
     const input = JSON.parse(row.input) as {
       '@odata.type': string; assetName?: string; files?: string[]; baseUri?: string;
@@ -309,17 +370,28 @@ export class JobRunner {
     const clip = { startSec: durationSec(input.start?.time), endSec: durationSec(input.end?.time) };
     return {
       preset: output.preset,
-      inputs: await this.inputs(row, input, String(output.preset['@odata.type'] ?? '')),
+      inputs: await this.inputs(row, input, String(output.preset['@odata.type'] ?? ''), path.join(scratch, 'in'), signal),
       ...(clip.startSec !== undefined || clip.endSec !== undefined ? { clip } : {}),
-      workDir, signal, onProgress,
+      workDir: path.join(scratch, 'out'), signal, onProgress,
     };
   }
 
-  private async inputs(row: JobRow, input: { '@odata.type': string; assetName?: string; files?: string[]; baseUri?: string }, presetType: string): Promise<EncodeInput[]> {
+  private async inputs(row: JobRow, input: { '@odata.type': string; assetName?: string; files?: string[]; baseUri?: string }, presetType: string, inputDir: string, signal: AbortSignal): Promise<EncodeInput[]> {
     if (input['@odata.type'] === '#Microsoft.Media.JobInputHttp') {
+      // Downloaded here through the checked client; ffmpeg reads the local copies (file protocol only).
       const urls = (input.files ?? []).map((f) => httpInputUrl(input.baseUri, f));
-      for (const url of urls) await this.deps.checkHttpInput?.(url);
-      return urls.map((url) => ({ url, fileName: fileNameOf(url) }));
+      const inputs: EncodeInput[] = [];
+      for (const [i, url] of urls.entries()) {
+        const fileName = fileNameOf(url);
+        const extension = /\.[a-z0-9]{1,8}$/i.exec(fileName)?.[0] ?? '';
+        const local = path.join(inputDir, `input-${i}${extension.toLowerCase()}`);
+        await downloadHttpInput(url, local, {
+          policy: this.deps.httpInputPolicy, timeoutSec: this.deps.httpTimeoutSec, signal, fileName,
+          ...(this.deps.maxInputBytes !== undefined ? { maxBytes: this.deps.maxInputBytes } : {}),
+        });
+        inputs.push({ url: local, fileName });
+      }
+      return inputs;
     }
     const asset = await this.deps.db.selectFrom('assets').selectAll().where('project_id', '=', row.project_id)
       .where('name', '=', input.assetName ?? '').executeTakeFirst();
@@ -374,10 +446,15 @@ export class JobRunner {
    * mid-upload still leaves a record to clean up). The `.ism` goes last: until it is there the asset has no
    * server manifest naming half a rendition set.
    */
-  private async upload(jobId: string, files: EncodedFile[], target: { asset: AssetRow; store: BlobStore }, job: RunningJob, signal: AbortSignal): Promise<void> {
+  private async upload(jobId: string, files: EncodedFile[], target: { asset: AssetRow; store: BlobStore }, job: RunningJob, signal: AbortSignal, lease: Lease): Promise<void> {
     const ordered = [...files.filter((f) => !/\.ism$/i.test(f.name)), ...files.filter((f) => /\.ism$/i.test(f.name))];
     for (const file of ordered) {
       signal.throwIfAborted();
+      // Fenced by the lease: an attempt whose lease went to another worker must not write into the output asset.
+      await lease.heartbeat().catch((err: unknown) => {
+        this.log.warn({ jobId, err }, 'job lease lost before an upload; stopping this attempt');
+        throw new JobAbort('lease');
+      });
       const blob = joinBlobPath(target.asset.sub_path, assertBlobPath(file.name, 'output file name'));
       job.uploaded.push(blob);
       await this.deps.db.updateTable('jobs').set({ output_files: JSON.stringify(job.uploaded) }).where('id', '=', jobId).execute();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { isWrapperExecFailure, spawnTool } from '../ffmpeg-sandbox.js';
 import { EncodeError } from './encode-engine.js';
 import { classifyFfmpegFailure, missingToolError } from './ffmpeg-failure.js';
 import { snapFrameRate, type FrameRate } from './frame-rate.js';
@@ -63,7 +63,7 @@ const num = (v: string | number | undefined): number | undefined => {
 export function probeSource(ffprobePath: string, url: string, options: { httpTimeoutSec: number; signal: AbortSignal }): Promise<SourceInfo> {
   return new Promise((resolve, reject) => {
     const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputOptions(url, options.httpTimeoutSec), url];
-    const child = spawn(ffprobePath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTool(ffprobePath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     // A stalled server is bounded by rw_timeout; this is the backstop for anything else that hangs.
@@ -82,7 +82,7 @@ export function probeSource(ffprobePath: string, url: string, options: { httpTim
       options.signal.removeEventListener('abort', onAbort);
       if (options.signal.aborted) { reject(options.signal.reason); return; }
       if (code !== 0) {
-        reject(signal === 'SIGKILL'
+        reject(isWrapperExecFailure(code, stderr) ? missingToolError('ffprobe', ffprobePath) : signal === 'SIGKILL'
           ? new EncodeError('DownloadTransientError', 'Reading the input timed out (ffprobe did not finish)')
           : classifyFfmpegFailure(stderr, { tool: 'ffprobe', exitCode: code }));
         return;

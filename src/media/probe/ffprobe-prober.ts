@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { inputRestrictions, isWrapperExecFailure, spawnTool } from '../ffmpeg-sandbox.js';
 import { MediaError, UpstreamError } from '../../shared/errors.js';
 import type { MediaFileInfo, MediaProber, MediaTrackInfo } from '../../shared/media-probe.js';
 
@@ -21,13 +21,17 @@ function frameRate(rate: string | undefined): number | undefined {
 
 const trackTypes: Record<string, MediaTrackInfo['type']> = { video: 'video', audio: 'audio', subtitle: 'text', data: 'data' };
 
-/** ffprobe over HTTP: it seeks with Range requests, so a moov at the end of a large file costs two small reads. */
+/**
+ * ffprobe over HTTP: it seeks with Range requests, so a moov at the end of a large file costs two small reads. The
+ * file is a tenant's: ffprobe may use only the protocols of the signed URL and demuxers that follow no reference
+ * to other files or URLs (ffmpeg-sandbox.ts), and dies with this process.
+ */
 export class FfprobeProber implements MediaProber {
   constructor(private readonly ffprobePath: string, private readonly timeoutMs = 20_000) {}
 
   probe(url: string, signal?: AbortSignal): Promise<MediaFileInfo> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.ffprobePath, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', url], {
+      const child = spawnTool(this.ffprobePath, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputRestrictions(url), url], {
         stdio: ['ignore', 'pipe', 'pipe'], signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(signal ? [signal] : [])]),
       });
       const out: Buffer[] = [];
@@ -36,6 +40,10 @@ export class FfprobeProber implements MediaProber {
       child.stderr.on('data', (d: Buffer) => { if (err.length < 4000) err += d.toString(); });
       child.on('error', (e) => reject(new UpstreamError('ProbeFailed', `ffprobe could not run: ${e.message}`, { cause: e, status: 503 })));
       child.on('close', (code) => {
+        if (isWrapperExecFailure(code, err)) {
+          reject(new UpstreamError('ProbeFailed', `ffprobe could not run: not found at ${this.ffprobePath}`, { status: 503 }));
+          return;
+        }
         if (code !== 0) {
           // ffprobe prints the URL (with its signature) in errors: keep only its reason.
           const reason = err.split('\n').map((l) => l.replace(/^.*?: /, '')).find((l) => l.trim()) ?? `exit code ${code}`;
