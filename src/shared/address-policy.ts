@@ -73,14 +73,19 @@ export class AddressRefusedError extends Error {
   }
 }
 
+/** Backslashes, whitespace, control characters or their percent escapes: what URL parsers read differently. */
+export function hasAmbiguousCharacters(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return /[\\\s\u0000-\u001f\u007f]/.test(text) || /%(?:0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(text);
+}
+
 /**
  * Characters on which URL parsers disagree (WHATWG URL, ffmpeg's, curl's): backslashes, whitespace and control
  * characters, and user-info. A URL with any of them could name one host to the check and another to the fetcher,
  * so it is refused outright rather than normalised.
  */
 export function assertUnambiguousUrl(raw: string): URL {
-  // eslint-disable-next-line no-control-regex
-  if (/[\\\s\u0000-\u001f\u007f]/.test(raw) || /%(?:0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(raw)) {
+  if (hasAmbiguousCharacters(raw)) {
     throw new AddressRefusedError(raw, 'malformed', 'The URL contains backslashes, spaces, control characters or their escapes');
   }
   let url: URL;

@@ -4,6 +4,7 @@ import { UniqueViolationError } from '../../../store/store-errors.js';
 import type { JobQueue, QueuePriority } from '../../../queue/job-queue.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
+import { assertUnambiguousUrl, hasAmbiguousCharacters } from '../../../shared/address-policy.js';
 import type { Logger } from '../../../shared/log.js';
 import { assertBlobPath } from '../../../storage/storage-paths.js';
 import type { AssetService } from '../assets/service.js';
@@ -152,10 +153,26 @@ export class JobService {
   private async checkInput(projectId: string, input: JobInput): Promise<string | undefined> {
     if (input['@odata.type'] === '#Microsoft.Media.JobInputHttp') {
       const absolute = (f: string) => /^https?:\/\//i.test(f);
+      // Refused here already, not only when the worker runs the job: a URL that parsers read differently
+      // (backslashes, spaces, control characters, user-info) is how the address check was once bypassed.
+      const checkUrl = (url: string, field: string) => {
+        try {
+          assertUnambiguousUrl(url);
+        } catch (err) {
+          throw new BadRequestError('ValidationError', `${field} must be a plain http(s) URL: ${(err as Error).message}`);
+        }
+      };
       if (input.baseUri !== undefined) {
-        if (!absolute(input.baseUri) || !URL.canParse(input.baseUri)) throw new BadRequestError('ValidationError', 'properties.input.baseUri must be an http(s) URL');
-      } else if (!input.files.every((f) => absolute(f) && URL.canParse(f))) {
-        throw new BadRequestError('ValidationError', 'properties.input.files must be http(s) URLs when baseUri is not given');
+        checkUrl(input.baseUri, 'properties.input.baseUri');
+        input.files.forEach((f, i) => {
+          if (absolute(f)) checkUrl(f, `properties.input.files[${i}]`);
+          else if (hasAmbiguousCharacters(f)) throw new BadRequestError('ValidationError', `properties.input.files[${i}] must not contain backslashes, spaces or control characters`);
+        });
+      } else {
+        input.files.forEach((f, i) => {
+          if (!absolute(f)) throw new BadRequestError('ValidationError', 'properties.input.files must be http(s) URLs when baseUri is not given');
+          checkUrl(f, `properties.input.files[${i}]`);
+        });
       }
       return undefined;
     }
