@@ -15,4 +15,10 @@ describe('storage paths', () => {
       assert.throws(() => assertBlobPath(bad), (e: Error & { status?: number }) => e.status === 400, JSON.stringify(bad));
     }
   });
+  it('reserves the names of in-flight writes in every segment', () => {
+    for (const bad of ['.reel-tmp-3f2a', 'a/.reel-tmp-x/b.mp4', 'a/b/.reel-tmp-']) {
+      assert.throws(() => assertBlobPath(bad), (e: Error & { status?: number }) => e.status === 400, bad);
+    }
+    for (const ok of ['.reel-tmp', 'a/x.reel-tmp-1', '.reel-temp-1']) assert.equal(assertBlobPath(ok), ok);
+  });
 });
