@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertBlobPath, isValidContainerName } from './storage-paths.js';
+import { assertBlobPath, isTempBlobPath, isValidContainerName } from './storage-paths.js';
 
 describe('storage paths', () => {
   it('accepts MK.IO container names and rejects the rest', () => {
@@ -20,5 +20,6 @@ describe('storage paths', () => {
       assert.throws(() => assertBlobPath(bad), (e: Error & { status?: number }) => e.status === 400, bad);
     }
     for (const ok of ['.reel-tmp', 'a/x.reel-tmp-1', '.reel-temp-1']) assert.equal(assertBlobPath(ok), ok);
+    assert.ok(isTempBlobPath('a/.reel-tmp-1/b') && !isTempBlobPath('a/x.reel-tmp-1'));
   });
 });

@@ -22,6 +22,11 @@ export function assertContainerName(name: string): string {
  */
 export const tempNamePrefix = '.reel-tmp-';
 
+/** A name some segment of which is an in-flight write's (`tempNamePrefix`): never listed, read or written. */
+export function isTempBlobPath(name: string): boolean {
+  return name.split('/').some((segment) => segment.startsWith(tempNamePrefix));
+}
+
 /**
  * Validates a `/`-separated path inside a container (a blob name or a subPath). Rejects anything that could
  * leave the container: `..` or `.` segments, absolute paths, backslashes, NUL and control characters, and

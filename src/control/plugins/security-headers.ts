@@ -11,7 +11,8 @@ const defaults: Record<string, string> = {
   'content-security-policy': defaultCsp,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: that also blanks the Origin of same-origin POSTs, which a CSRF check may rely on.
+  'referrer-policy': 'same-origin',
 };
 
 /**
