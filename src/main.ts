@@ -130,6 +130,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     internalUrl: () => listenUrl,
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
     endpointHostName: (endpoint, project) => `${endpoint}-${project}.${streamingDomain()}`,
+    streamingDomain,
     registerMediaPlane: async (server) => registerOrigin(server, {
       resolver: new PlaybackResolver(db), builder, streamingDomain,
       segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,

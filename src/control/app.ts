@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log.js';
 import type { MediaProber } from '../shared/media-probe.js';
 import { installErrorHandler } from './plugins/error-handler.js';
 import { installJsonBodyGuard } from './plugins/json-body.js';
+import { docsCsp, installSecurityHeaders } from './plugins/security-headers.js';
 import { createAuthenticate } from './plugins/authenticate.js';
 import { createProjectScope } from './plugins/project-scope.js';
 import type { AccountService } from './auth/account-service.js';
@@ -51,6 +52,8 @@ export interface ControlPlaneDeps {
   secureCookies: boolean;
   /** Host that routes to a streaming endpoint: `{endpoint}-{project}.{streaming domain}`. */
   endpointHostName: (endpoint: string, project: string) => string;
+  /** The streaming domain (`localhost:{port}` by default): the console's CSP lets it play from `*.{domain}`. */
+  streamingDomain?: () => string;
   /** Registers playback routes (the media plane's origin) on the same server, when this process serves them. */
   registerMediaPlane?: (app: FastifyInstance) => Promise<void>;
   /** The encoding engine's preset check, asked before a transform is saved. */
@@ -82,6 +85,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   });
   installErrorHandler(app);
   installJsonBodyGuard(app);
+  installSecurityHeaders(app);
   if (deps.log.isLevelEnabled('debug')) app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
   });
@@ -99,13 +103,13 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
       security: [{ BearerAuth: [] }, { MkioToken: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/doc/ui' });
+  await app.register(swaggerUi, { routePrefix: '/doc/ui', staticCSP: docsCsp });
   app.get('/doc/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/api/ready', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   if (deps.serveApi !== false) registerAuthRoutes(app, deps);
-  if (deps.serveApi !== false) await registerConsole(app);
+  if (deps.serveApi !== false) await registerConsole(app, { streamingDomain: deps.streamingDomain });
 
   const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.log.child({ component: 'assets' }));
   const endpoints = new StreamingEndpointService(deps.db);

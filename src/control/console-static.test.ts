@@ -13,7 +13,7 @@ describe('web console serving', () => {
     fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>console</title>');
     fs.writeFileSync(path.join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
     const app = Fastify();
-    await registerConsole(app, { dir });
+    await registerConsole(app, { dir, streamingDomain: () => 'localhost:8080' });
     // The origin's catch-all, as the media plane registers it.
     app.get('/:locatorId/*', async () => 'origin');
     try {
@@ -22,6 +22,13 @@ describe('web console serving', () => {
       assert.equal(index.headers['cache-control'], 'no-cache');
       assert.match(String(index.headers['content-type']), /^text\/html/);
       assert.match(index.body, /<title>console<\/title>/);
+      const csp = String(index.headers['content-security-policy']);
+      for (const directive of ["script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "connect-src 'self' *.localhost:8080", "media-src 'self' blob: *.localhost:8080"]) {
+        assert.ok(csp.split('; ').includes(directive), `${directive} in ${csp}`);
+      }
+      assert.doesNotMatch(csp, /script-src[^;]*(unsafe|data:|blob:|\*)/);
+      assert.equal(index.headers['x-frame-options'], 'DENY');
+      assert.equal(index.headers['x-content-type-options'], 'nosniff');
 
       const asset = await app.inject('/assets/index-abc123.js');
       assert.equal(asset.statusCode, 200);

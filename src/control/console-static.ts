@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { consoleCsp } from './plugins/security-headers.js';
 
 /**
  * Where the built web console lives: `console/dist` at the repository root. The root is the nearest folder
@@ -36,14 +37,16 @@ const notBuiltPage = `<!doctype html>
  * The web console (a single-page app, `console/`): `index.html` at `/` (never cached, so a new build is seen at
  * once) and its content-hashed files under `/assets/` (cached for a year, immutable). The app routes with the
  * URL hash, so no other path is needed and none can shadow an API or playback route. When the console was not
- * built, `/` answers a short page saying how to build it.
+ * built, `/` answers a short page saying how to build it. The page carries a strict CSP (`consoleCsp`): only the
+ * console's own scripts run, and it plays from the streaming endpoint hosts of `streamingDomain`.
  */
-export async function registerConsole(app: FastifyInstance, options: { dir?: string } = {}): Promise<void> {
+export async function registerConsole(app: FastifyInstance, options: { dir?: string; streamingDomain?: () => string } = {}): Promise<void> {
   const dir = options.dir ?? defaultConsoleDir();
   const indexFile = path.join(dir, 'index.html');
 
   app.get('/', { schema: { hide: true } }, async (_req, reply) => {
-    void reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY').header('referrer-policy', 'same-origin');
+    void reply.header('content-security-policy', consoleCsp(options.streamingDomain?.())).header('x-content-type-options', 'nosniff')
+      .header('x-frame-options', 'DENY').header('referrer-policy', 'same-origin');
     let html: Buffer;
     try {
       html = await fs.promises.readFile(indexFile);

@@ -26,7 +26,15 @@ export class ConflictError extends ReelError { readonly status = 409; }
 /** Playback of a locator past its endTime (MK.IO's documented answer). */
 export class GoneError extends ReelError { readonly status = 410; }
 export class PreconditionFailedError extends ReelError { readonly status = 412; }
-export class RangeNotSatisfiableError extends ReelError { readonly status = 416; }
+/** `size`, when known, is sent as `Content-Range: bytes *\/{size}` (RFC 9110 §15.5.17) so a client can retry. */
+export class RangeNotSatisfiableError extends ReelError {
+  readonly status = 416;
+  readonly size?: number;
+  constructor(code: string, detail: string, options?: { cause?: unknown; size?: number }) {
+    super(code, detail, options);
+    this.size = options?.size;
+  }
+}
 export class TooManyRequestsError extends ReelError {
   readonly status = 429;
   constructor(detail: string, readonly retryAfterSec: number) { super('TooManyRequests', detail); }
@@ -47,6 +55,12 @@ export class UpstreamError extends ReelError {
   }
   readonly status: number;
 }
+
+/**
+ * 503 for a state an operator chose, such as a stopped streaming endpoint: expected, so it is logged as a
+ * rejection (info, no stack), not as a failure; anyone can send such requests.
+ */
+export class UnavailableError extends ReelError { readonly status = 503; }
 
 export class InternalError extends ReelError {
   readonly status = 500;

@@ -16,9 +16,22 @@ export function assertContainerName(name: string): string {
 }
 
 /**
+ * Names a driver gives its in-flight writes (Local: `<dir>/.reel-tmp-<uuid>`, renamed into place when done).
+ * No blob path may have a segment starting with it, so half-written files are never read, served or overwritten
+ * through any route, whatever a grant covers.
+ */
+export const tempNamePrefix = '.reel-tmp-';
+
+/** A name some segment of which is an in-flight write's (`tempNamePrefix`): never listed, read or written. */
+export function isTempBlobPath(name: string): boolean {
+  return name.split('/').some((segment) => segment.startsWith(tempNamePrefix));
+}
+
+/**
  * Validates a `/`-separated path inside a container (a blob name or a subPath). Rejects anything that could
  * leave the container: `..` or `.` segments, absolute paths, backslashes, NUL and control characters, and
- * still-encoded separators (a `%2F` that survived one decoding is an attempt to smuggle one past us).
+ * still-encoded separators (a `%2F` that survived one decoding is an attempt to smuggle one past us); and
+ * the names of in-flight writes (`tempNamePrefix`).
  */
 export function assertBlobPath(value: string, what = 'path'): string {
   const bad = (why: string) => new BadRequestError('InvalidPath', `Invalid ${what} '${value.slice(0, 200)}': ${why}`);
@@ -28,6 +41,7 @@ export function assertBlobPath(value: string, what = 'path'): string {
   if (/%(2f|5c|2e|00)/i.test(value)) throw bad('encoded separators are not allowed');
   for (const segment of value.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') throw bad('empty, . and .. segments are not allowed');
+    if (segment.startsWith(tempNamePrefix)) throw bad(`names starting with '${tempNamePrefix}' are reserved for uploads in progress`);
   }
   return value;
 }

@@ -32,6 +32,8 @@ describe('web console', () => {
   let page: Page;
   const requests: Captured[] = [];
   const pageErrors: string[] = [];
+  /** Anything the console's Content-Security-Policy blocked (Chromium reports each on the console). */
+  const cspViolations: string[] = [];
   const ladder = makeLadder();
 
   const shot = async (name: string) => {
@@ -62,6 +64,7 @@ describe('web console', () => {
       requests.push({ method: r.method(), path: decodeURIComponent(u.pathname), url: r.url(), body: r.postData() });
     });
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text()); });
   });
   after(async () => {
     await context?.close().catch(() => undefined);
@@ -150,6 +153,7 @@ describe('web console', () => {
     await playedPast(1, 'mpd-time-cmaf');
     await shot('06-asset-playing-dash');
     assert.deepEqual(pageErrors, []);
+    assert.deepEqual(cspViolations, [], 'the console plays under its CSP');
   });
 
   it('shows an API validation error next to the form field it concerns', async () => {
@@ -358,5 +362,6 @@ describe('web console', () => {
     await page.getByRole('heading', { name: 'Storage accounts' }).waitFor();
     await shot('14-storage-narrow');
     assert.deepEqual(pageErrors, []);
+    assert.deepEqual(cspViolations, []);
   });
 });

@@ -21,6 +21,8 @@ export interface TestServer {
   adminPassword: string;
   /** Every log line the server wrote, to check that no secret reaches the logs. */
   logs: () => string;
+  /** Stops the server and starts a new one on the same port over the same data directory and database (a process restart). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,13 +62,19 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
   let logText = '';
   const sink = new Writable({ write(chunk, _enc, cb) { logText += chunk.toString(); cb(); } });
   const reel = await startReel(config, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink));
-  return {
+  const server: TestServer = {
     reel, url: reel.url, dataDir, storageRoot, adminEmail: config.adminEmail, adminPassword,
     logs: () => logText,
+    async restart() {
+      await server.reel.close();
+      server.reel = await startReel({ ...config, port: Number(new URL(server.url).port) }, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink));
+      server.url = server.reel.url;
+    },
     async close() {
-      await reel.close();
+      await server.reel.close();
       await database?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return server;
 }

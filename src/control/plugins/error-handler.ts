@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequestError, InternalError, NotFoundError, ReelError, TooManyRequestsError } from '../../shared/errors.js';
+import {
+  BadRequestError, InternalError, NotFoundError, RangeNotSatisfiableError, ReelError, TooManyRequestsError, UnavailableError,
+} from '../../shared/errors.js';
 
 /** MK.IO/AMS error body (§3 of MKIO-API.md). `ref` is the request id, for support. */
 export interface ErrorBody {
@@ -40,13 +42,17 @@ export function errorBody(err: ReelError, ref: string): ErrorBody {
   };
 }
 
-/** One place where errors become responses: 4xx logged at info, 5xx at error with the cause; no stack reaches a client. */
+/**
+ * One place where errors become responses: 4xx (and a 503 the operator chose, `UnavailableError`) logged once at
+ * info, other 5xx at error with the cause; no stack reaches a client.
+ */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const reelError = toReelError(err);
-    if (reelError.status >= 500) request.log.error({ err: reelError.cause ?? err, code: reelError.code }, 'request failed');
+    if (reelError.status >= 500 && !(reelError instanceof UnavailableError)) request.log.error({ err: reelError.cause ?? err, code: reelError.code }, 'request failed');
     else request.log.info({ code: reelError.code, status: reelError.status }, 'request rejected');
     if (reelError instanceof TooManyRequestsError) void reply.header('retry-after', String(reelError.retryAfterSec));
+    if (reelError instanceof RangeNotSatisfiableError && reelError.size !== undefined) void reply.header('content-range', `bytes */${reelError.size}`);
     void reply.code(reelError.status).type('application/json').send(errorBody(reelError, request.id));
   });
   app.setNotFoundHandler((request, reply) => {

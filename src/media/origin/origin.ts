@@ -1,11 +1,12 @@
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
-import { ForbiddenError, GoneError, MediaError, NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
+import { ForbiddenError, GoneError, MediaError, NotFoundError, PreconditionFailedError, UnavailableError, UpstreamError } from '../../shared/errors.js';
 import { SingleFlight, WeightedLru } from '../../shared/lru.js';
 import { policySchemes, type EnabledProtocols } from '../../shared/streaming-policies.js';
 import { assertBlobPath } from '../../storage/storage-paths.js';
 import { parseRange } from '../../shared/http-range.js';
+import { inertFileHeaders } from '../../shared/inert-file-headers.js';
 import { parsePlaybackPath } from './playback-path.js';
 import type { PlaybackResolver, ResolvedLocator, EndpointView } from './playback-resolver.js';
 import { readRange, type AssetLocation, type BuiltPresentation, type PresentationBuilder } from './presentation-builder.js';
@@ -185,7 +186,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const name = endpointNameFromHost(req.headers.host, resolved.projectName);
     const endpoint = name ? await deps.resolver.endpoint(resolved.projectId, name) : undefined;
     if (!endpoint) throw new NotFoundError('StreamingEndpointNotFound', 'Streaming endpoint not found for this host');
-    if (endpoint.state !== 'Running') throw new UpstreamError('StreamingEndpointStopped', `Streaming endpoint '${endpoint.name}' is not running (${endpoint.state})`, { status: 503 });
+    if (endpoint.state !== 'Running') throw new UnavailableError('StreamingEndpointStopped', `Streaming endpoint '${endpoint.name}' is not running (${endpoint.state})`);
     const allow = (endpoint.properties.accessControl as { ip?: { allow?: Array<{ address: string; subnetPrefixLength?: number }> } } | undefined)?.ip?.allow;
     if (allow && allow.length > 0 && !isAllowedAddress(req.ip, allow)) {
       throw new ForbiddenError('IpNotAllowed', `Streaming endpoint '${endpoint.name}' does not allow this client address`);
@@ -219,8 +220,9 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const blob = assertBlobPath(loc.prefix ? `${loc.prefix}/${fileName}` : fileName, 'file name');
     const info = await loc.store.stat(loc.container, blob);
     if (!info) throw new NotFoundError('NotFound', `File '${fileName}' not found`);
-    void reply.header('accept-ranges', 'bytes').header('etag', info.etag).header('last-modified', info.lastModified.toUTCString())
-      .header('content-type', /\.mp4$/i.test(fileName) ? 'video/mp4' : info.contentType ?? 'application/octet-stream')
+    // Any file of the asset can be downloaded, on any host including the API's: served inert, like /files.
+    void reply.headers(inertFileHeaders(fileName, /\.mp4$/i.test(fileName) ? 'video/mp4' : info.contentType))
+      .header('accept-ranges', 'bytes').header('etag', info.etag).header('last-modified', info.lastModified.toUTCString())
       .header('cache-control', 'public, max-age=3600');
     if (req.headers['if-none-match'] === info.etag) return reply.code(304).send();
     const range = parseRange(req.headers.range, info.size);

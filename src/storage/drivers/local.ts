@@ -8,7 +8,7 @@ import {
   BadRequestError, ConflictError, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, ReadIntoOptions, WriteOptions } from '../blob-store.js';
-import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
+import { assertBlobPath, assertContainerName, isValidContainerName, tempNamePrefix } from '../storage-paths.js';
 import { assertRange, guardStream } from './driver-utils.js';
 import { LocalFileHandles, localEtag, readFully } from './local-file-handles.js';
 
@@ -20,7 +20,15 @@ export interface LocalBlobStoreOptions {
 }
 
 /** In-flight writes go to `<dir>/.reel-tmp-<uuid>` and are renamed into place; listings hide these names. */
-const tempPrefix = '.reel-tmp-';
+const tempPrefix = tempNamePrefix;
+
+/**
+ * A temp file left this long since its last write belongs to a write that died with its process (a crash, a
+ * kill): the first use of a store removes such files. A live write touches its file with every chunk it
+ * receives, and this process skips its own in-flight files whatever their age, so the age only has to outlast
+ * a stalled upload of another process sharing the directory (a multi-process deployment): a day.
+ */
+export const staleTempAgeMs = 24 * 3600_000;
 
 /**
  * Containers are sub-directories of `path`, blobs are files below them and folders are directories (they
@@ -31,6 +39,10 @@ export class LocalBlobStore implements BlobStore {
   readonly #roots: string[];
   #base: Promise<string> | undefined;
   readonly #handles = new LocalFileHandles({ maxOpen: 64, maxAgeMs: 2000 });
+  /** Temp files this instance is writing now: never swept, whatever their age. */
+  readonly #inFlight = new Set<string>();
+  #sweep: Promise<void> | undefined;
+  #closed = false;
 
   constructor(options: LocalBlobStoreOptions) {
     if (!path.isAbsolute(options.path)) {
@@ -48,6 +60,7 @@ export class LocalBlobStore implements BlobStore {
       const base = await this.#resolveBase(true);
       await fsp.access(base, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
       this.#base = Promise.resolve(base);
+      this.#startSweep(base);
     } catch (err) {
       throw mapFsError(err, {});
     }
@@ -194,13 +207,12 @@ export class LocalBlobStore implements BlobStore {
 
   async write(container: string, name: string, body: Readable, options?: WriteOptions): Promise<BlobInfo> {
     this.#handles.invalidate(`${container}\0${name}`);
+    // #blobPath refuses names with a temp segment (storage-paths.ts), so a write never lands on another's temp file.
     const file = await this.#blobPath(container, name);
-    if (name.split('/').some((segment) => segment.startsWith(tempPrefix))) {
-      throw new BadRequestError('InvalidPath', `Blob names must not start with '${tempPrefix}'`);
-    }
     const dir = await this.#existingContainerDir(container);
     const parent = path.dirname(file);
     const temp = path.join(parent, `${tempPrefix}${randomUUID()}`);
+    this.#inFlight.add(temp);
     // The first stream to fail tells whose error it is: the caller's body (rethrown as is) or the disk (mapped).
     let failure: { from: 'body' | 'disk'; error: unknown } | undefined;
     body.once('error', (error) => { failure ??= { from: 'body', error }; });
@@ -220,6 +232,8 @@ export class LocalBlobStore implements BlobStore {
       // mkdir meeting a file where a folder should be (ENOTDIR, EEXIST), or rename meeting a folder (EISDIR).
       if (['ENOTDIR', 'EEXIST', 'EISDIR', 'ENOTEMPTY'].includes(errorCode(err) ?? '')) throw pathConflict(container, name, err);
       throw mapFsError(err, { container, name });
+    } finally {
+      this.#inFlight.delete(temp);
     }
     try {
       const info = await statFile(file, name);
@@ -245,16 +259,57 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#handles.closeAll();
+    await this.#sweep;
   }
 
   /** The real (symlink-free) base directory, checked against the allowed roots; cached once it exists. */
   #baseDir(): Promise<string> {
-    this.#base ??= this.#resolveBase(false).catch((err: unknown) => {
+    this.#base ??= this.#resolveBase(false).then((base) => {
+      this.#startSweep(base);
+      return base;
+    }, (err: unknown) => {
       this.#base = undefined;
       throw mapFsError(err, {});
     });
     return this.#base;
+  }
+
+  /**
+   * Once per store, in the background: removes the temp files of writes that died with their process
+   * (`staleTempAgeMs`), in every container. Nothing waits for it; a failure leaves the files for the next start.
+   */
+  #startSweep(base: string): void {
+    this.#sweep ??= this.#sweepStaleTempFiles(base, Date.now() - staleTempAgeMs).catch(() => undefined);
+  }
+
+  async #sweepStaleTempFiles(base: string, olderThan: number): Promise<void> {
+    const walk = async (dir: string, containerDir: string): Promise<void> => {
+      if (this.#closed) return;
+      let entries: fs.Dirent[];
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch {
+        return; // removed meanwhile, or unreadable: nothing to sweep here
+      }
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        // Symlinks are neither followed nor removed: only real directories and files of this store.
+        if (entry.isDirectory()) {
+          await walk(full, containerDir);
+        } else if (entry.isFile() && entry.name.startsWith(tempPrefix) && !this.#inFlight.has(full)) {
+          const st = await fsp.lstat(full).catch(() => undefined);
+          if (!st || st.mtimeMs >= olderThan || this.#inFlight.has(full)) continue;
+          await fsp.unlink(full).catch(() => undefined);
+          if (dir !== containerDir) await pruneEmptyDirs(dir, containerDir);
+        }
+      }
+    };
+    const containers = await fsp.readdir(base, { withFileTypes: true });
+    for (const entry of containers) {
+      if (entry.isDirectory() && isValidContainerName(entry.name)) await walk(path.join(base, entry.name), path.join(base, entry.name));
+    }
   }
 
   async #resolveBase(create: boolean): Promise<string> {
@@ -360,7 +415,7 @@ function byName(a: string, b: string): number {
 
 
 function rangeError(range: ByteRange, size: number): RangeNotSatisfiableError {
-  return new RangeNotSatisfiableError('InvalidRange', `Range starting at ${range.offset} is beyond the blob's ${size} bytes`);
+  return new RangeNotSatisfiableError('InvalidRange', `Range starting at ${range.offset} is beyond the blob's ${size} bytes`, { size });
 }
 
 

@@ -4,6 +4,7 @@ import type { MediaFileInfo, MediaProber } from '../../../shared/media-probe.js'
 import type { Logger } from '../../../shared/log.js';
 import { ReelError } from '../../../shared/errors.js';
 import { parseIsm, toMkioTracks } from '../../../shared/ism.js';
+import { isTempBlobPath } from '../../../storage/storage-paths.js';
 
 /** Files whose tracks are worth reading; anything else is listed with its size only. */
 const mediaExtensions = /\.(mp4|m4v|m4a|mov|ismv|isma|cmfv|cmfa|mkv|webm|ts|mts|m2ts|mxf|mp3|aac|ac3|ec3|wav|flac|vtt|ttml|dfxp)$/i;
@@ -55,7 +56,9 @@ export async function listAssetStorage(options: {
 }): Promise<StorageListing> {
   const { asset, store } = options;
   const prefix = asset.sub_path ? `${asset.sub_path}/` : '';
-  const listing = await store.list(asset.container, asset.sub_path ?? '');
+  const listed = await store.list(asset.container, asset.sub_path ?? '');
+  // Local hides its in-flight writes; a bucket may hold such names too, which no route reads.
+  const listing = { folders: listed.folders.filter((f) => !isTempBlobPath(f)), blobs: listed.blobs.filter((b) => !isTempBlobPath(b.name)) };
   const relative = (name: string) => name.slice(prefix.length);
   const spec: StorageListing['spec'] = {
     formatHint: 'ams.v0',

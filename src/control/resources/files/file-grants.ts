@@ -5,7 +5,8 @@ import { ForbiddenError, UnauthorizedError } from '../../../shared/errors.js';
 /**
  * A file grant lets its holder read (or write) blobs of one storage account without an API token: the
  * signed URLs of getFileAccessInfo, uploads and ffprobe. It names an account, a container and either one
- * blob or a path prefix, a mode and an expiry, signed with HMAC-SHA256 by the server's secret.
+ * blob or a path prefix, a mode and an expiry, signed with HMAC-SHA256 by the server's secret. A grant does
+ * exactly its mode: a write grant (an upload URL) cannot read, a read grant cannot write.
  */
 export interface FileGrant {
   /** Storage account id. */
@@ -38,7 +39,8 @@ export class FileGrants {
     const grant = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as FileGrant;
     if (grant.e * 1000 < Date.now()) throw new UnauthorizedError('Expired', 'The file URL has expired');
     const covers = grant.p === '' || grant.p.endsWith('/') ? blob.startsWith(grant.p) : blob === grant.p;
-    if (grant.a !== accountId || grant.c !== container || !covers || (grant.m !== mode && mode === 'w')) {
+    // Single-purpose: an upload URL handed to a browser must not also download (nor a read grant upload).
+    if (grant.a !== accountId || grant.c !== container || !covers || grant.m !== mode) {
       throw new ForbiddenError('Forbidden', 'The file URL does not grant access to this file');
     }
     return grant;

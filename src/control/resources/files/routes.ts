@@ -4,12 +4,14 @@ import type { StorageAccountService } from '../storage/service.js';
 import type { FileGrants } from './file-grants.js';
 import { BadRequestError, NotFoundError, notFound } from '../../../shared/errors.js';
 import { parseRange } from '../../../shared/http-range.js';
+import { inertFileHeaders } from '../../../shared/inert-file-headers.js';
 import { assertBlobPath, assertContainerName } from '../../../storage/storage-paths.js';
 
 /**
  * `/files/{accountId}/{container}/{blob…}`: Reel's own signed file URLs (getFileAccessInfo, uploads, probes).
- * The grant comes as `?token=` or `Authorization: Bearer`. GET/HEAD stream with Range; PUT streams the
- * request body straight into storage, so multi-GB uploads never sit in memory.
+ * The grant comes as `?token=` or `Authorization: Bearer` and does one thing: a read grant GETs and HEADs, a
+ * write grant PUTs. GET/HEAD stream with Range; PUT streams the request body straight into storage, so multi-GB
+ * uploads never sit in memory.
  */
 export function registerFileRoutes(app: FastifyInstance, storage: StorageAccountService, grants: FileGrants): void {
   // Bodies here are raw file bytes, whatever their content type: hand the stream through untouched.
@@ -33,8 +35,10 @@ export function registerFileRoutes(app: FastifyInstance, storage: StorageAccount
     const { store, container, blob } = await resolve(req, 'r');
     const info = await store.stat(container, blob);
     if (!info) throw new NotFoundError('BlobNotFound', `File '${blob}' not found`);
-    void reply.header('accept-ranges', 'bytes').header('etag', info.etag).header('last-modified', info.lastModified.toUTCString())
-      .header('content-type', info.contentType ?? 'application/octet-stream').header('cache-control', 'private, max-age=0');
+    // The bytes and their type are the uploader's: served inert (shared/inert-file-headers.ts), as every reader
+    // (players, ffmpeg, SDKs) needs only the bytes.
+    void reply.headers(inertFileHeaders(blob, info.contentType)).header('accept-ranges', 'bytes').header('etag', info.etag)
+      .header('last-modified', info.lastModified.toUTCString()).header('cache-control', 'private, max-age=0');
     if (req.headers['if-none-match'] === info.etag) return reply.code(304).send();
     const range = parseRange(req.headers.range, info.size);
     if (range) {
