@@ -4,9 +4,10 @@ import * as m001 from './migrations/001-foundation.js';
 import * as m002 from './migrations/002-streaming.js';
 import * as m003 from './migrations/003-encoding.js';
 import * as m004 from './migrations/004-job-queue.js';
+import * as m005 from './migrations/005-asset-location.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
-const migrations: Record<string, Migration> = { '001-foundation': m001, '002-streaming': m002, '003-encoding': m003, '004-job-queue': m004 };
+const migrations: Record<string, Migration> = { '001-foundation': m001, '002-streaming': m002, '003-encoding': m003, '004-job-queue': m004, '005-asset-location': m005 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
