@@ -59,8 +59,8 @@ function sanitizedCredential(type: StorageType, secret: Record<string, string>):
 }
 
 function outsideAreas(given: string, areas: string[], how = ''): BadRequestError {
-  const where = areas.length > 0 ? `this project's storage area${areas.length > 1 ? 's' : ''} (${areas.join(', ')})` : "this project's storage area (this project has none)";
-  return new BadRequestError('InvalidStoragePath', `spec.path '${given}' must be an absolute directory inside ${where}${how}`);
+  const where = areas.length > 0 ? `: an absolute directory inside ${areas.join(' or ')}` : ' (this project has none)';
+  return new BadRequestError('InvalidStoragePath', `spec.path '${given}' is not in a directory allowed for this project${how}${where}`);
 }
 
 function activeCredential(credentials: StorageCredentialRow[]): StorageCredentialRow | undefined {
