@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { configSchema, type Config } from './schema.js';
-import { isSafePathSegment } from '../storage/local-areas.js';
 
 /** Maps each config key to the environment variables that set it, first match wins. */
 const envNames: Record<keyof Config, string[]> = {
@@ -53,8 +52,9 @@ function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: s
     const eq = entry.indexOf('=');
     const project = eq > 0 ? entry.slice(0, eq).trim() : '';
     const dir = eq > 0 ? entry.slice(eq + 1).trim() : '';
-    if (!isSafePathSegment(project) || !path.isAbsolute(dir)) {
-      errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${entry}' is not project=/absolute/directory (project names: letters, digits, '.', '_', '-')`);
+    // The project name is only compared, never joined into a path, so any name a project can have is fine.
+    if (project === '' || !path.isAbsolute(dir)) {
+      errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${entry}' is not project=/absolute/directory`);
       continue;
     }
     const resolved = path.resolve(dir);
