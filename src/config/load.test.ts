@@ -15,9 +15,17 @@ describe('storage settings', () => {
     for (const name of ['..', '.', 'a/b', '', 'x\\y']) assert.deepEqual(localAreasOf(name, settings), []);
   });
 
-  it('refuses grants that overlap a root or another project\'s grant, and roots inside roots', () => {
+  it('lets a grant inside a root take that directory from the project whose area it would be', () => {
+    const config = loadConfig({ ...base, REEL_LOCAL_STORAGE_GRANTS: 'default=/srv/media/vod;news=/mnt/disk/sport/old' });
+    const settings = { roots: config.localStorageRoots, grants: config.localStorageGrants };
+    assert.deepEqual(localAreasOf('default', settings), ['/srv/media/default', '/mnt/disk/default', '/srv/media/vod']);
+    assert.deepEqual(localAreasOf('vod', settings), ['/mnt/disk/vod']);
+    assert.deepEqual(localAreasOf('sport', settings), ['/srv/media/sport']);
+  });
+
+  it('refuses grants that are or contain a root or overlap another project\'s grant, and roots inside roots', () => {
     const bad = [
-      { REEL_LOCAL_STORAGE_GRANTS: 'news=/srv/media/sport' },
+      { REEL_LOCAL_STORAGE_GRANTS: 'news=/srv/media' },
       { REEL_LOCAL_STORAGE_GRANTS: 'news=/srv' },
       { REEL_LOCAL_STORAGE_GRANTS: 'news=/archive;sport=/archive/sport' },
       { REEL_LOCAL_STORAGE_GRANTS: 'news=relative/dir' },

@@ -42,8 +42,10 @@ function overlaps(a: string, b: string): boolean {
 }
 
 /**
- * `project=/abs/dir;other=/abs/dir2`. Each grant must lie outside every root (inside one it would be another
- * project's area) and apart from other projects' grants, so no directory is ever reachable from two projects.
+ * `project=/abs/dir;other=/abs/dir2`. A grant may not be or contain a root (it would hold every project's area)
+ * nor overlap another project's grant. A grant inside a root (how an install from before per-project areas keeps
+ * an account at `<root>/vod`) takes that directory away from the project the area would belong to
+ * (local-areas.ts), so no directory is ever reachable from two projects.
  */
 function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: string; path: string }>; errors: string[] } {
   const grants: Array<{ project: string; path: string }> = [];
@@ -58,8 +60,8 @@ function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: s
       continue;
     }
     const resolved = path.resolve(dir);
-    const root = roots.find((r) => overlaps(r, resolved));
-    if (root) errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' overlaps the storage root '${root}', whose sub-directories are the projects' own areas`);
+    const root = roots.find((r) => r === resolved || r.startsWith(resolved.endsWith(path.sep) ? resolved : resolved + path.sep));
+    if (root) errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' is or contains the storage root '${root}', whose sub-directories are every project's own areas`);
     const other = grants.find((g) => g.project !== project && overlaps(g.path, resolved));
     if (other) errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' overlaps '${other.path}', granted to project '${other.project}'`);
     grants.push({ project, path: resolved });

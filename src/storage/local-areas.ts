@@ -19,9 +19,19 @@ export function isSafePathSegment(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name);
 }
 
-/** The directories a project's Local accounts may use (absolute, normalised). */
+/**
+ * The directories a project's Local accounts may use (absolute, normalised). A directory the operator granted to
+ * another project wins over the area it lies in or contains: that part of the root is no longer this project's.
+ */
 export function localAreasOf(projectName: string, settings: LocalAreaSettings): string[] {
-  const own = isSafePathSegment(projectName) ? settings.roots.map((root) => path.join(path.resolve(root), projectName)) : [];
+  const grantedElsewhere = settings.grants.filter((g) => g.project !== projectName).map((g) => path.resolve(g.path));
+  const own = (isSafePathSegment(projectName) ? settings.roots.map((root) => path.join(path.resolve(root), projectName)) : [])
+    .filter((area) => !grantedElsewhere.some((g) => inside(g, area) || inside(area, g)));
   const granted = settings.grants.filter((g) => g.project === projectName).map((g) => path.resolve(g.path));
   return [...own, ...granted];
+}
+
+/** `child` is `parent` or lies below it (both absolute and normalised). */
+function inside(parent: string, child: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 }
