@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ContainerClient } from '@azure/storage-blob';
 import { dialects, startTestServer, type TestServer } from '../../support/server.js';
@@ -33,8 +34,12 @@ for (const dialect of dialects) {
     let victimDir: string;
     const tag = `iso${dialect}`;
 
+    /** A directory outside the roots that the operator grants to project b only. */
+    let granted: string;
+
     before(async () => {
-      server = await startTestServer(dialect);
+      granted = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-grant-'));
+      server = await startTestServer(dialect, { REEL_LOCAL_STORAGE_GRANTS: `rival-${tag}=${granted}` });
       ({ a, b } = await setUpTenants(server, tag));
       aArea = server.localArea('default', path.join(server.dataDir, 'storage'));
       victimDir = path.join(aArea, 'victim');
@@ -44,7 +49,10 @@ for (const dialect of dialects) {
       const created = await a.admin.api.put(`${a.v1}/assets/victim`, { properties: { storageAccountName: 'local', container: 'victim', containerDeletionPolicy: 'Delete' } });
       assert.equal(created.status, 201, created.text);
     });
-    after(async () => { await server?.close(); });
+    after(async () => {
+      await server?.close();
+      fs.rmSync(granted, { recursive: true, force: true });
+    });
 
     it("refuses a Local account of project b over a's area, a root, '..' tricks or a symlink into a's area", async () => {
       const before = snapshot(aArea);
@@ -79,6 +87,14 @@ for (const dialect of dialects) {
       assert.equal(own.status, 201, own.text);
       const ownFirstRoot = await b.admin.api.put(`${b.v1}/storage/own2`, { spec: { type: 'Local', path: server.localArea(b.projectName, path.join(server.dataDir, 'storage')) } }, { contract: false });
       assert.equal(ownFirstRoot.status, 201, ownFirstRoot.text);
+    });
+
+    it('lets a granted directory be used by its project only', async () => {
+      const mine = await b.admin.api.put(`${b.v1}/storage/granted`, { spec: { type: 'Local', path: path.join(granted, 'media') } }, { contract: false });
+      assert.equal(mine.status, 201, mine.text);
+      const theirs = await a.admin.api.put(`${a.v1}/storage/granted`, { spec: { type: 'Local', path: path.join(granted, 'media') } }, { contract: false });
+      assert.equal(theirs.status, 400, theirs.text);
+      assert.equal(theirs.body.error.code, 'InvalidStoragePath');
     });
 
     it("an account made before the fix that points into a's area can neither read, write nor delete a's files", async () => {
