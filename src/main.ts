@@ -15,7 +15,8 @@ import { AccountService } from './control/auth/account-service.js';
 import { TokenService } from './control/auth/token-service.js';
 import { SessionService } from './control/auth/session-service.js';
 import { loadSigningKeys } from './control/auth/signing-keys.js';
-import { StorageAccountService } from './control/resources/storage/service.js';
+import { StorageAccountService, type StoragePolicy } from './control/resources/storage/service.js';
+import { localAreasOf } from './storage/local-areas.js';
 import { FileGrants } from './control/resources/files/file-grants.js';
 import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
@@ -48,18 +49,26 @@ function secretKeyFor(config: Config): string {
   return fs.readFileSync(file, 'utf8').trim();
 }
 
+/** What storage accounts may reach: each project its own Local areas, cloud accounts only allowed addresses. */
+function storagePolicy(config: Config): StoragePolicy {
+  return {
+    localAreas: (projectName) => localAreasOf(projectName, { roots: config.localStorageRoots, grants: config.localStorageGrants }),
+    address: { allowPrivate: config.storageAllowPrivate, allowedHosts: config.storageAllowedHosts },
+  };
+}
+
 /** The one place that names concrete drivers. */
-function blobStoreFactory(config: Config): BlobStoreFactory {
+function blobStoreFactory(policy: StoragePolicy): BlobStoreFactory {
   return async (spec) => {
     switch (spec.type) {
-      case 'Local': return new LocalBlobStore({ path: spec.config.path, allowedRoots: config.localStorageRoots });
+      case 'Local': return new LocalBlobStore({ path: spec.config.path, allowedRoots: spec.allowedRoots });
       case 'Microsoft.Storage': {
         const { AzureBlobStore } = await import('./storage/drivers/azure.js');
-        return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken });
+        return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken, addressPolicy: policy.address });
       }
       case 'AWS.S3': {
         const { S3BlobStore } = await import('./storage/drivers/s3.js');
-        return new S3BlobStore({ ...spec.config, ...spec.secret });
+        return new S3BlobStore({ ...spec.config, ...spec.secret, addressPolicy: policy.address });
       }
     }
   };
@@ -84,11 +93,13 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const tokens = new TokenService(db, keys);
   const secretBox = new SecretBox(secretKey);
   const sessions = new SessionService(db, secretBox);
-  const storage = new StorageAccountService(db, blobStoreFactory(config), secretBox);
+  const policy = storagePolicy(config);
+  const storage = new StorageAccountService(db, blobStoreFactory(policy), secretBox, policy);
 
   const boot = await accounts.bootstrap(config.adminEmail, config.adminPassword);
   if (boot.created) {
-    // The embedded default: a Local storage account, so assets work before any cloud storage is registered.
+    // The embedded default: a Local storage account, so assets work before any cloud storage is registered. It
+    // lies in project `default`'s own area of the first root.
     const root = path.join(config.localStorageRoots[0], 'default');
     fs.mkdirSync(root, { recursive: true });
     await storage.create(boot.projectId, { name: 'local', type: 'Local', description: 'Embedded local disk storage', location: 'local', config: { path: root } }, { email: config.adminEmail, userId: boot.adminUserId });

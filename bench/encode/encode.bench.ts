@@ -81,7 +81,7 @@ async function startServer(concurrency: number): Promise<Server> {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: password,
-      REEL_LOG_LEVEL: 'warn', REEL_LOCAL_STORAGE_ROOTS: `${path.join(dataDir, 'storage')}:${storeDir}`, REEL_WORKER_CONCURRENCY: String(concurrency),
+      REEL_LOG_LEVEL: 'warn', REEL_LOCAL_STORAGE_ROOTS: path.join(dataDir, 'storage'), REEL_LOCAL_STORAGE_GRANTS: `default=${storeDir}`, REEL_WORKER_CONCURRENCY: String(concurrency),
     },
   });
   const url = await new Promise<string>((resolve, reject) => {

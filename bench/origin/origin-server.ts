@@ -1,6 +1,6 @@
 /**
- * Benchmark child: a real Reel server (SQLite, `REEL_LOG_LEVEL=warn`) whose Local storage roots include the
- * benchmark's media store. Started by BenchChild as `node --import tsx bench/origin/origin-server.ts`; answers:
+ * Benchmark child: a real Reel server (SQLite, `REEL_LOG_LEVEL=warn`) that grants project `default` the
+ * benchmark's media store as a Local storage directory. Started by BenchChild as `node --import tsx bench/origin/origin-server.ts`; answers:
  *   start {storeDir, segmentCacheMb?} → { url, token }   (token: signed in as the admin, as a user does)
  *   heap                               → process.memoryUsage() after a full GC (needs --expose-gc; else without GC)
  *   cpu / memory                       → built in (bench-child.ts)
@@ -42,7 +42,7 @@ answerParent({
     const password = crypto.randomBytes(12).toString('base64url');
     const config = loadConfig({
       PORT: '0', HOST: '127.0.0.1', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: password, REEL_LOG_LEVEL: 'warn',
-      REEL_LOCAL_STORAGE_ROOTS: `${path.join(dataDir, 'storage')}:${options.storeDir}`,
+      REEL_LOCAL_STORAGE_ROOTS: path.join(dataDir, 'storage'), REEL_LOCAL_STORAGE_GRANTS: `default=${options.storeDir}`,
       ...(options.segmentCacheMb !== undefined ? { REEL_SEGMENT_CACHE_MB: String(options.segmentCacheMb) } : {}),
     });
     reel = await startReel(config, createLogger(config.logLevel));

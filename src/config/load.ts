@@ -11,6 +11,9 @@ const envNames: Record<keyof Config, string[]> = {
   adminEmail: ['REEL_ADMIN_EMAIL'],
   adminPassword: ['REEL_ADMIN_PASSWORD'],
   localStorageRoots: ['REEL_LOCAL_STORAGE_ROOTS'],
+  localStorageGrants: ['REEL_LOCAL_STORAGE_GRANTS'],
+  storageAllowPrivate: ['REEL_STORAGE_ALLOW_PRIVATE'],
+  storageAllowedHosts: ['REEL_STORAGE_ALLOWED_HOSTS'],
   publicUrl: ['REEL_PUBLIC_URL'],
   secretKey: ['REEL_SECRET_KEY'],
   logLevel: ['REEL_LOG_LEVEL'],
@@ -32,6 +35,40 @@ const envNames: Record<keyof Config, string[]> = {
 
 export class ConfigError extends Error {}
 
+/** `a` is `b` or lies below it, or the other way round (both absolute and normalised). */
+function overlaps(a: string, b: string): boolean {
+  const inside = (parent: string, child: string) => child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+  return inside(a, b) || inside(b, a);
+}
+
+/**
+ * `project=/abs/dir;other=/abs/dir2`. A grant may not be or contain a root (it would hold every project's area)
+ * nor overlap another project's grant. A grant inside a root (how an install from before per-project areas keeps
+ * an account at `<root>/vod`) takes that directory away from the project the area would belong to
+ * (local-areas.ts), so no directory is ever reachable from two projects.
+ */
+function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: string; path: string }>; errors: string[] } {
+  const grants: Array<{ project: string; path: string }> = [];
+  const errors: string[] = [];
+  for (const entry of raw.split(';').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const project = eq > 0 ? entry.slice(0, eq).trim() : '';
+    const dir = eq > 0 ? entry.slice(eq + 1).trim() : '';
+    // The project name is only compared, never joined into a path, so any name a project can have is fine.
+    if (project === '' || !path.isAbsolute(dir)) {
+      errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${entry}' is not project=/absolute/directory`);
+      continue;
+    }
+    const resolved = path.resolve(dir);
+    const root = roots.find((r) => r === resolved || r.startsWith(resolved.endsWith(path.sep) ? resolved : resolved + path.sep));
+    if (root) errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' is or contains the storage root '${root}', whose sub-directories are every project's own areas`);
+    const other = grants.find((g) => g.project !== project && overlaps(g.path, resolved));
+    if (other) errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' overlaps '${other.path}', granted to project '${other.project}'`);
+    grants.push({ project, path: resolved });
+  }
+  return { grants, errors };
+}
+
 /** Reads, coerces and validates the environment; reports every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   const raw: Record<string, unknown> = {};
@@ -44,15 +81,30 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   raw.localStorageRoots = typeof raw.localStorageRoots === 'string'
     ? raw.localStorageRoots.split(':').filter(Boolean).map((p) => path.resolve(p))
     : [path.join(dataDir, 'storage')];
+  const configErrors: string[] = [];
+  const roots = raw.localStorageRoots as string[];
+  for (const [i, root] of roots.entries()) {
+    const other = roots.slice(i + 1).find((r) => overlaps(r, root));
+    // A root inside another would be one project's area there and every project's parent here.
+    if (other) configErrors.push(`REEL_LOCAL_STORAGE_ROOTS: '${root}' and '${other}' overlap; the roots must be separate directories`);
+  }
+  if (typeof raw.localStorageGrants === 'string') {
+    const { grants, errors } = parseGrants(raw.localStorageGrants, raw.localStorageRoots as string[]);
+    raw.localStorageGrants = grants;
+    configErrors.push(...errors);
+  }
+  if (typeof raw.storageAllowedHosts === 'string') {
+    raw.storageAllowedHosts = raw.storageAllowedHosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  }
   if (typeof raw.roles === 'string') raw.roles = [...new Set(raw.roles.split(',').map((r) => r.trim()).filter(Boolean))];
   raw.workDir = path.resolve(String(raw.workDir ?? path.join(dataDir, 'work')));
   const withDefaults = Value.Default(configSchema, Value.Convert(configSchema, raw));
   const errors = [...Value.Errors(configSchema, withDefaults)];
-  if (errors.length > 0) {
-    const lines = errors.map((e) => {
+  if (errors.length > 0 || configErrors.length > 0) {
+    const lines = [...configErrors, ...errors.map((e) => {
       const key = e.path.replace(/^\//, '').split('/')[0] as keyof Config;
       return `${envNames[key]?.[0] ?? key}: ${e.message}`;
-    });
+    })];
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
   }
   return Object.freeze(withDefaults as Config);

@@ -106,11 +106,22 @@ export function assertUnambiguousUrl(raw: string): URL {
   return url;
 }
 
-const isAllowedHost = (url: URL, policy: AddressPolicy) => {
-  const host = url.host.toLowerCase();
-  const name = url.hostname.toLowerCase();
-  return (policy.allowedHosts ?? []).some((h) => h.toLowerCase() === host || h.toLowerCase() === name);
-};
+const isAllowedHost = (url: URL, policy: AddressPolicy) =>
+  isAllowedHostPort(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), policy);
+
+/**
+ * Whether the operator's allow list names this host (`host`, `host:port`, `[v6]` or `[v6]:port`, any case).
+ * Takes the host and port as a connection sees them, so a socket-level check and a URL check agree.
+ */
+export function isAllowedHostPort(hostname: string, port: number, policy: AddressPolicy): boolean {
+  const bare = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return (policy.allowedHosts ?? []).some((entry) => {
+    const e = entry.trim().toLowerCase();
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(e) ?? (e.split(':').length > 2 ? [e, e, undefined] : /^([^:]+)(?::(\d+))?$/.exec(e));
+    if (!m) return false;
+    return m[1] === bare && (m[2] === undefined || Number(m[2]) === port);
+  });
+}
 
 /**
  * Resolves the URL's host and checks every address it resolves to against the policy. Returns the addresses so a

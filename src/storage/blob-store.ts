@@ -43,6 +43,11 @@ export interface ReadIntoOptions {
 export interface BlobStore {
   /** Proves the account is reachable and listable with its credential (used on create and on new credentials). */
   checkAccess(signal?: AbortSignal): Promise<void>;
+  /**
+   * Where the container physically lives, the same string for every account reaching it (see
+   * storage-location.ts): how assets of different accounts and projects over one container are recognised.
+   */
+  location(container: string): Promise<string>;
   /** Lists container names, up to `limit`. */
   listContainers(limit?: number): Promise<string[]>;
   containerExists(container: string): Promise<boolean>;
@@ -95,7 +100,8 @@ export interface BlobStore {
 
 /** What a driver needs to reach one storage account. Secrets come decrypted and never leave the process. */
 export type StorageAccountSpec =
-  | { type: 'Local'; config: { path: string }; secret?: undefined }
+  /** `allowedRoots`: the owning project's areas (local-areas.ts), never the operator's roots as a whole. */
+  | { type: 'Local'; config: { path: string }; secret?: undefined; allowedRoots: string[] }
   | { type: 'Microsoft.Storage'; config: { url: string }; secret: { sasToken: string } }
   | {
     type: 'AWS.S3';

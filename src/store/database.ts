@@ -48,6 +48,8 @@ export interface AssetRow {
   container: string; sub_path: string | null; description: string; alternate_id: string | null;
   container_deletion_policy: string; storage_encryption_format: string; labels: string;
   created_at: string; created_by: string; updated_at: string; updated_by: string;
+  /** Where the container physically lives (storage-location.ts); null only for rows the backfill could not place. */
+  storage_location?: string | null;
 }
 
 interface Audited { created_at: string; created_by: string; updated_at: string; updated_by: string }

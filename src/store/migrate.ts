@@ -5,9 +5,12 @@ import * as m002 from './migrations/002-streaming.js';
 import * as m003 from './migrations/003-encoding.js';
 import * as m004 from './migrations/004-job-queue.js';
 import * as m005 from './migrations/005-session-token.js';
+import * as m006 from './migrations/006-asset-location.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
-const migrations: Record<string, Migration> = { '001-foundation': m001, '002-streaming': m002, '003-encoding': m003, '004-job-queue': m004, '005-session-token': m005 };
+const migrations: Record<string, Migration> = {
+  '001-foundation': m001, '002-streaming': m002, '003-encoding': m003, '004-job-queue': m004, '005-session-token': m005, '006-asset-location': m006,
+};
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

@@ -50,7 +50,7 @@ describe('web console', () => {
     ensureConsoleBuilt();
     server = await startTestServer('sqlite', { REEL_LOG_LEVEL: 'warn' });
     // The KB's starting point: a container that already holds an encoded asset, in storage Reel can reach.
-    const container = path.join(server.storageRoot, 'vod', 'boulder2');
+    const container = path.join(server.localArea(), 'vod', 'boulder2');
     fs.mkdirSync(container, { recursive: true });
     for (const f of ladder.files) fs.copyFileSync(path.join(ladder.dir, f), path.join(container, f));
     fs.writeFileSync(path.join(container, 'clip.ism'), ladder.ism);
@@ -98,12 +98,12 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Add storage account' }).first().click();
     await dialog().getByRole('radio', { name: 'Local path' }).check({ force: true });
     await dialog().getByLabel('Name').fill('vod');
-    await dialog().getByLabel('Directory path').fill(path.join(server.storageRoot, 'vod'));
+    await dialog().getByLabel('Directory path').fill(path.join(server.localArea(), 'vod'));
     await dialog().getByRole('button', { name: 'Add account' }).click();
     const row = page.getByRole('table', { name: 'Storage accounts' }).getByRole('row').filter({ hasText: 'vod' });
     await row.getByText('Connected', { exact: true }).waitFor();
     const [storagePut] = sent('PUT', `${V}/storage/vod`);
-    assert.deepEqual(JSON.parse(storagePut.body ?? ''), { spec: { type: 'Local', path: path.join(server.storageRoot, 'vod') } });
+    assert.deepEqual(JSON.parse(storagePut.body ?? ''), { spec: { type: 'Local', path: path.join(server.localArea(), 'vod') } });
     await shot('02-storage-accounts');
 
     await nav('Assets').click();

@@ -25,7 +25,7 @@ describe('an asset encoded by a job plays in real players', () => {
   before(async () => {
     server = await startTestServer('sqlite', { REEL_LOG_LEVEL: 'warn' });
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token);
-    const root = path.join(server.storageRoot, 'vod');
+    const root = path.join(server.localArea(), 'vod');
     fs.mkdirSync(path.join(root, 'upload'), { recursive: true });
     fs.copyFileSync(source, path.join(root, 'upload', 'talk.mp4'));
     assert.equal((await api.put(`${V}/storage/vod`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);

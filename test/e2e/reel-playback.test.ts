@@ -20,7 +20,7 @@ describe('real players play Reel streams to the end', () => {
   before(async () => {
     server = await startTestServer('sqlite', { REEL_LOG_LEVEL: 'warn' });
     const api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token);
-    const root = path.join(server.storageRoot, 'vod');
+    const root = path.join(server.localArea(), 'vod');
     fs.mkdirSync(path.join(root, 'ladder'), { recursive: true });
     for (const f of ladder.files) fs.copyFileSync(path.join(ladder.dir, f), path.join(root, 'ladder', f));
     fs.writeFileSync(path.join(root, 'ladder', 'clip.ism'), ladder.ism);
@@ -54,7 +54,7 @@ describe('real players play Reel streams to the end', () => {
 
   it('shaka plays an H.265 asset packaged without a server manifest, or reports the codec unsupported where Chromium has no HEVC decoder', async () => {
     const api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token);
-    const root = path.join(server.storageRoot, 'vod', 'hevc');
+    const root = path.join(server.localArea(), 'vod', 'hevc');
     fs.mkdirSync(root, { recursive: true });
     fs.copyFileSync(makeHevcMp4(), path.join(root, 'movie.mp4'));
     const V = '/api/v1/projects/default/media';

@@ -53,7 +53,7 @@ for (const dialect of dialects) {
       const cookie = await login(server.url, server.adminEmail, server.adminPassword);
       api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
       // A migrated AMS container: the source file sits in the Local account's container before the asset exists.
-      vodRoot = path.join(server.storageRoot, 'vod');
+      vodRoot = path.join(server.localArea(), 'vod');
       for (const [dir, file, content] of [['short', 'source.mp4', shortSource], ['long', 'long.mp4', longSource]] as const) {
         fs.mkdirSync(path.join(vodRoot, dir), { recursive: true });
         fs.copyFileSync(content, path.join(vodRoot, dir, file));

@@ -34,7 +34,7 @@ for (const dialect of dialects) {
 
     it('runs the KB workflow: login, /auth/token/, register storage, migrate an asset, list it, see files and tracks', async () => {
       // A container that already holds media, as when migrating from AMS.
-      const dir = path.join(server.storageRoot, 'studio');
+      const dir = path.join(server.localArea(), 'studio');
       fs.mkdirSync(path.join(dir, 'boulder2', 'thumbs'), { recursive: true });
       fs.copyFileSync(mp4, path.join(dir, 'boulder2', 'clip_320x240_400.mp4'));
       fs.writeFileSync(path.join(dir, 'boulder2', 'clip.ism'), amsServerManifest('clip_320x240_400.mp4'));

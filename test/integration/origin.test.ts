@@ -41,7 +41,7 @@ describe('origin: just-in-time packaging from MP4', () => {
     server = await startTestServer('sqlite');
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
-    const root = path.join(server.storageRoot, 'vod');
+    const root = path.join(server.localArea(), 'vod');
     fs.mkdirSync(path.join(root, 'ladder'), { recursive: true });
     fs.mkdirSync(path.join(root, 'hevc'), { recursive: true });
     for (const f of ladder.files) fs.copyFileSync(path.join(ladder.dir, f), path.join(root, 'ladder', f));
@@ -215,7 +215,7 @@ describe('origin: just-in-time packaging from MP4', () => {
       assert.doesNotMatch(res.body.toString(), /\.ts:\d+/);
     }
     // A corrupt MP4 (truncated inside moov) answers an error, never crashes or poisons the cache.
-    const root = path.join(server.storageRoot, 'vod', 'broken');
+    const root = path.join(server.localArea(), 'vod', 'broken');
     fs.mkdirSync(root, { recursive: true });
     const good = fs.readFileSync(path.join(ladder.dir, ladder.files[0]));
     fs.writeFileSync(path.join(root, 'broken.mp4'), good.subarray(0, Math.floor(good.length / 3)));

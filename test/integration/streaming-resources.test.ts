@@ -17,7 +17,7 @@ for (const dialect of dialects) {
       server = await startTestServer(dialect);
       const cookie = await login(server.url, server.adminEmail, server.adminPassword);
       api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
-      const dir = path.join(server.storageRoot, 'vod');
+      const dir = path.join(server.localArea(), 'vod');
       fs.mkdirSync(path.join(dir, 'movie'), { recursive: true });
       fs.copyFileSync(makeMp4(), path.join(dir, 'movie', 'movie_320x240_400.mp4'));
       fs.writeFileSync(path.join(dir, 'movie', 'movie.ism'), amsServerManifest('movie_320x240_400.mp4'));

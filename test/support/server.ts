@@ -15,15 +15,29 @@ export interface TestServer {
   reel: RunningReel;
   url: string;
   dataDir: string;
-  /** Extra directory that Local storage accounts may use. */
+  /** Second Local storage root (the first is `<dataDir>/storage`). */
   storageRoot: string;
+  /** A project's own directory under a Local storage root (`<root>/<project>`), where its Local accounts may point. */
+  localArea(project?: string, root?: string): string;
   adminEmail: string;
   adminPassword: string;
   /** Every log line the server wrote, to check that no secret reaches the logs. */
   logs: () => string;
-  /** Stops the server and starts a new one on the same port over the same data directory and database (a process restart). */
-  restart(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port over the same data dir and database (a process restart),
+   * with `env` changed.
+   */
+  restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The shared test services run on loopback, which Reel refuses to reach for tenants unless the operator allows
+ * the host: allow exactly them, as an operator would a local MinIO or Azurite.
+ */
+function testServiceHosts(): string {
+  return [process.env.REEL_TEST_AZURITE_URL, process.env.REEL_TEST_S3_ENDPOINT]
+    .flatMap((u) => (u ? [new URL(u).host] : [])).join(',');
 }
 
 /** A fresh PostgreSQL database per server, dropped on close, so test files never see each other's rows. */
@@ -53,21 +67,27 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
   fs.mkdirSync(storageRoot);
   const database = dialect === 'postgres' ? await createPgDatabase() : undefined;
   const adminPassword = 'correct horse battery';
-  const config = loadConfig({
+  const configFor = (env: Record<string, string>) => loadConfig({
     PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: adminPassword, REEL_LOG_LEVEL: 'info',
     REEL_LOCAL_STORAGE_ROOTS: `${path.join(dataDir, 'storage')}:${storageRoot}`,
+    REEL_STORAGE_ALLOWED_HOSTS: testServiceHosts(),
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
   let logText = '';
   const sink = new Writable({ write(chunk, _enc, cb) { logText += chunk.toString(); cb(); } });
+  let currentEnv = env;
+  let config = configFor(currentEnv);
   const reel = await startReel(config, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink));
   const server: TestServer = {
     reel, url: reel.url, dataDir, storageRoot, adminEmail: config.adminEmail, adminPassword,
+    localArea: (project = 'default', root = storageRoot) => path.join(root, project),
     logs: () => logText,
-    async restart() {
+    async restart(changes = {}) {
       await server.reel.close();
-      server.reel = await startReel({ ...config, port: Number(new URL(server.url).port) }, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink));
+      currentEnv = { ...currentEnv, ...changes };
+      config = configFor(currentEnv);
+      server.reel = await startReel({ ...config, port: Number(new URL(server.url).port) }, createLogger(currentEnv.REEL_LOG_LEVEL ?? 'debug', sink));
       server.url = server.reel.url;
     },
     async close() {

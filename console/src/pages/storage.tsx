@@ -170,7 +170,7 @@ function AddStorageModal({ opened, onClose, base, onCreated }: { opened: boolean
           />
           <TextInput label="Name" description="Assets refer to the account by this name (storageAccountName)." required value={d.name} onChange={set('name')} error={err('name')} data-autofocus />
           {type === 'Local' && (
-            <TextInput label="Directory path" description="An absolute directory on the server, inside REEL_LOCAL_STORAGE_ROOTS. Each sub-directory is a container." required value={d.path} onChange={set('path')} error={err('path')} placeholder="/srv/media" />
+            <TextInput label="Directory path" description="An absolute directory on the server, inside this project's own folder of a storage root (<root>/<project name>) or a directory granted to it. Each sub-directory is a container." required value={d.path} onChange={set('path')} error={err('path')} placeholder="/srv/media" />
           )}
           {type === 'Microsoft.Storage' && (
             <PasswordInput label="SAS URL" description="The blob service URL with its SAS token, e.g. https://account.blob.core.windows.net?sv=…&sig=…. The signature is stored sealed and never shown again." required value={d.sasUrl} onChange={set('sasUrl')} error={err('sasUrl')} />

@@ -1,17 +1,23 @@
-import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, RestError, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import type { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
   BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
 } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions, ReadIntoOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
-import { withDeadline, assertRange, guardStream, readIntoFromStream } from './driver-utils.js';
+import { withDeadline, assertRange, guardStream, readIntoFromStream, addressNotAllowed, isAddressRefusal, knownCode } from './driver-utils.js';
+import type { AddressPolicy } from '../../shared/address-policy.js';
+import { guardedAgents } from '../../shared/outbound-agent.js';
+import { azureLocation } from '../storage-location.js';
 
 export interface AzureBlobStoreOptions {
   /** Blob service endpoint, e.g. `https://account.blob.core.windows.net`, without a query. */
   url: string;
   /** Account SAS, with or without the leading `?`. */
   sasToken: string;
+  /** Which addresses every connection may reach (checked per connection, so a DNS change is caught). */
+  addressPolicy: AddressPolicy;
 }
 
 const blockSize = 8 * 1024 * 1024;
@@ -31,6 +37,8 @@ const requestDeadlineMs = 30_000;
  */
 export class AzureBlobStore implements BlobStore {
   readonly #service: BlobServiceClient;
+  readonly #agent: Agent;
+  readonly #url: string;
 
   constructor(options: AzureBlobStoreOptions) {
     let url: URL;
@@ -46,11 +54,26 @@ export class AzureBlobStore implements BlobStore {
       throw new BadRequestError('InvalidStorageUrl', 'Storage account URL must not carry a query; the SAS token goes in its own field');
     }
     const sas = options.sasToken.replace(/^\?/, '');
-    this.#service = new BlobServiceClient(`${url.origin}${url.pathname.replace(/\/+$/, '')}?${sas}`, undefined, {
+    this.#url = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    const agents = guardedAgents(options.addressPolicy);
+    this.#agent = url.protocol === 'https:' ? agents.https : agents.http;
+    (url.protocol === 'https:' ? agents.http : agents.https).destroy();
+    // `agent` reaches the core pipeline (createPipelineFromOptions) though StoragePipelineOptions does not declare it.
+    const pipelineOptions: StoragePipelineOptions & { agent: Agent } = {
       // Few, short retries: a wrong URL or a dead account must fail fast; blocks and ranged downloads retry
       // their own way on top of this.
       retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 2_000 },
-    });
+      agent: this.#agent,
+    };
+    this.#service = new BlobServiceClient(`${this.#url}?${sas}`, undefined, pipelineOptions);
+  }
+
+  async location(container: string): Promise<string> {
+    return azureLocation(this.#url, assertContainerName(container));
+  }
+
+  async close(): Promise<void> {
+    this.#agent.destroy();
   }
 
   async checkAccess(signal?: AbortSignal): Promise<void> {
@@ -228,6 +251,16 @@ function blobInfo(name: string, p: { contentLength?: number; etag?: string; last
 
 
 
+/** Service error codes worth showing; any other code is reported as its HTTP status (see knownCode). */
+const shownCodes = new Set([
+  'ContainerNotFound', 'BlobNotFound', 'ResourceNotFound', 'ContainerAlreadyExists', 'ContainerBeingDeleted', 'BlobAlreadyExists',
+  'ServerBusy', 'InternalError', 'OperationTimedOut', 'InvalidRange', 'InvalidQueryParameterValue', 'InvalidUri', 'InvalidResourceName',
+  'AccountIsDisabled', 'ConditionNotMet', 'InvalidHeaderValue', 'UnsupportedHeader', 'OutOfRangeInput', 'LeaseIdMissing',
+  'InvalidAuthenticationInfo', 'NoAuthenticationInformation', 'AccountBeingCreated', 'InsufficientAccountPermissions',
+  'REQUEST_SEND_ERROR', 'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
+  'PARSE_ERROR',
+]);
+
 const authCodes = new Set([
   'AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch',
   'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'AuthorizationProtocolMismatch',
@@ -245,10 +278,12 @@ function mapAzureError(err: unknown, at: { container?: string; name?: string }, 
   if (err instanceof Error && err.name === 'AbortError') {
     return new UpstreamError('StorageTimeout', 'Storage account did not answer in time', { ...options, status: 503 });
   }
+  if (isAddressRefusal(err)) return addressNotAllowed(err);
   if (!(err instanceof RestError)) {
     return new UpstreamError('StorageError', 'Storage account request failed', options);
   }
-  const code = err.code ?? (err.details as { errorCode?: string } | undefined)?.errorCode;
+  const rawCode = err.code ?? (err.details as { errorCode?: string } | undefined)?.errorCode;
+  const code = knownCode(rawCode, shownCodes) ?? (typeof rawCode === 'string' && authCodes.has(rawCode) ? rawCode : undefined);
   const status = err.statusCode;
   if (status === undefined) {
     // No HTTP answer: DNS, refused or reset connection.

@@ -1,5 +1,6 @@
 import { Transform, type Readable } from 'node:stream';
-import { BadRequestError } from '../../shared/errors.js';
+import { BadRequestError, UpstreamError } from '../../shared/errors.js';
+import { addressRefusedCode } from '../../shared/outbound-agent.js';
 import type { ByteRange } from '../blob-store.js';
 
 /** Aborts on the caller's signal or after `ms`, whichever comes first. */
@@ -52,4 +53,31 @@ export async function readIntoFromStream(source: Readable, target: Uint8Array): 
     if (at >= target.length) break;
   }
   return at;
+}
+
+/** True when a request failed because a guarded agent refused its address (see shared/outbound-agent.ts). */
+export function isAddressRefusal(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === addressRefusedCode) return true;
+  }
+  return false;
+}
+
+/**
+ * The account's host is (now) on a private address: refused on every request, not only at creation, because DNS
+ * can change after an account was saved. The detail names no address: what a name resolves to inside the
+ * server's network is not the tenant's to learn.
+ */
+export function addressNotAllowed(cause: unknown): UpstreamError {
+  return new UpstreamError('StorageAddressNotAllowed',
+    'The storage account\'s host resolves to a local or private address, which this server does not connect to for tenants (an operator may allow the host with REEL_STORAGE_ALLOWED_HOSTS)',
+    { cause });
+}
+
+/**
+ * A storage service's error code, shown only when it is one we know: codes come from the response (header or
+ * body), and a service that is not what it claims could put anything there.
+ */
+export function knownCode(code: unknown, known: ReadonlySet<string>): string | undefined {
+  return typeof code === 'string' && known.has(code) ? code : undefined;
 }

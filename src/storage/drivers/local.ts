@@ -11,11 +11,15 @@ import type { BlobInfo, BlobListing, BlobStore, ByteRange, ReadIntoOptions, Writ
 import { assertBlobPath, assertContainerName, isValidContainerName, tempNamePrefix } from '../storage-paths.js';
 import { assertRange, guardStream } from './driver-utils.js';
 import { LocalFileHandles, localEtag, readFully } from './local-file-handles.js';
+import { localLocation } from '../storage-location.js';
 
 export interface LocalBlobStoreOptions {
   /** Absolute directory holding one sub-directory per container. */
   path: string;
-  /** Directories the operator lets accounts use; `path` must lie inside one even after following symlinks. */
+  /**
+   * Directories this account may use (its project's areas, see local-areas.ts); `path` must lie inside one even
+   * after following symlinks.
+   */
   allowedRoots: string[];
 }
 
@@ -64,6 +68,10 @@ export class LocalBlobStore implements BlobStore {
     } catch (err) {
       throw mapFsError(err, {});
     }
+  }
+
+  async location(container: string): Promise<string> {
+    return localLocation(await this.#baseDir(), assertContainerName(container));
   }
 
   async listContainers(limit = Infinity): Promise<string[]> {

@@ -10,7 +10,10 @@ import {
 } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions, ReadIntoOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
-import { withDeadline, assertRange, guardStream, readIntoFromStream } from './driver-utils.js';
+import { withDeadline, assertRange, guardStream, readIntoFromStream, addressNotAllowed, isAddressRefusal, knownCode } from './driver-utils.js';
+import type { AddressPolicy } from '../../shared/address-policy.js';
+import { guardedAgents } from '../../shared/outbound-agent.js';
+import { s3Location } from '../storage-location.js';
 
 export interface S3BlobStoreOptions {
   bucketName: string;
@@ -20,6 +23,8 @@ export interface S3BlobStoreOptions {
   forcePathStyle?: boolean;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Which addresses every connection may reach (checked per connection, so a DNS change is caught). */
+  addressPolicy: AddressPolicy;
 }
 
 const partSize = 8 * 1024 * 1024;
@@ -38,6 +43,7 @@ const maxPresignSeconds = 7 * 24 * 3600;
 export class S3BlobStore implements BlobStore {
   readonly #client: S3Client;
   readonly #bucket: string;
+  readonly #endpoint: string | undefined;
 
   constructor(options: S3BlobStoreOptions) {
     if (!options.bucketName) throw new BadRequestError('InvalidBucketName', 'S3 bucket name is required');
@@ -51,6 +57,8 @@ export class S3BlobStore implements BlobStore {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BadRequestError('InvalidStorageUrl', 'S3 endpoint must use https');
     }
     this.#bucket = options.bucketName;
+    this.#endpoint = options.endpoint;
+    const agents = guardedAgents(options.addressPolicy);
     this.#client = new S3Client({
       region: options.region ?? 'us-east-1',
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
@@ -58,7 +66,8 @@ export class S3BlobStore implements BlobStore {
       credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
       // A wrong endpoint must fail in seconds: short connect timeout, few attempts.
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: 3_000 },
+      // Every connection (AWS hosts derived from bucket and region included) goes through the guarded agents.
+      requestHandler: { connectionTimeout: 3_000, httpAgent: agents.http, httpsAgent: agents.https },
       // Checksums only where S3 requires them: many S3-compatible services reject the SDK's default
       // (CRC32 trailers in aws-chunked bodies). TLS still protects the bytes in transit.
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -66,6 +75,10 @@ export class S3BlobStore implements BlobStore {
       // AWS answers a wrong region with a redirect; follow it instead of failing every request.
       followRegionRedirects: true,
     });
+  }
+
+  async location(container: string): Promise<string> {
+    return s3Location({ bucketName: this.#bucket, endpoint: this.#endpoint }, assertContainerName(container));
   }
 
   async checkAccess(signal?: AbortSignal): Promise<void> {
@@ -315,6 +328,14 @@ function errorName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;
 }
 
+/** Service error names worth showing; any other is reported as its HTTP status (see knownCode). */
+const shownNames = new Set([
+  'NoSuchBucket', 'NoSuchKey', 'NotFound', 'InvalidBucketName', 'SlowDown', 'ServiceUnavailable', 'InternalError', 'InvalidRange',
+  'PreconditionFailed', 'RequestTimeout', 'InvalidArgument', 'InvalidRequest', 'NotImplemented', 'MethodNotAllowed',
+  'PermanentRedirect', 'AuthorizationHeaderMalformed', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'TimeoutError',
+  'AbortError', 'RequestTimeTooSkewed', 'EntityTooLarge', 'NoSuchUpload',
+]);
+
 const authNames = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'AllAccessDisabled']);
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 
@@ -323,7 +344,10 @@ function mapS3Error(err: unknown, at: { container?: string; name?: string }, sig
   if (err instanceof ReelError) return err;
   if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : new Error('aborted', { cause: signal.reason });
   const options = { cause: err };
-  const name = errorName(err) ?? 'unknown';
+  if (isAddressRefusal(err)) return addressNotAllowed(err);
+  // The name comes from the service's answer: shown only when it is a known S3 error.
+  const rawName = errorName(err);
+  const name = knownCode(rawName, shownNames) ?? (rawName && authNames.has(rawName) ? rawName : 'Unknown');
   const status = statusOf(err);
   if (status === undefined) {
     if (name === 'AbortError') return new UpstreamError('StorageTimeout', 'Storage did not answer in time', { ...options, status: 503 });

@@ -77,7 +77,7 @@ for (const dialect of dialects) {
       const cookie = await login(server.url, server.adminEmail, server.adminPassword);
       token = (await tokenFromSession(server.url, cookie)).token;
       api = new ApiClient(server.url).withToken(token);
-      storageDir = path.join(server.storageRoot, 'vod');
+      storageDir = path.join(server.localArea(), 'vod');
       fs.mkdirSync(path.join(storageDir, 'src'), { recursive: true });
       fs.writeFileSync(path.join(storageDir, 'src', 'a.mp4'), 'not really media');
       assert.equal((await api.put(`${V}/storage/vod`, { spec: { type: 'Local', path: storageDir } }, { contract: false })).status, 201);
@@ -122,7 +122,7 @@ for (const dialect of dialects) {
       });
 
       it('storage accounts (v1 PUT): one 201, the rest 200 for the same body, one row', async () => {
-        const dir = path.join(server.storageRoot, 'raced');
+        const dir = path.join(server.localArea(), 'raced');
         fs.mkdirSync(dir, { recursive: true });
         const results = await race(() => api.put(`${V}/storage/raced-storage`, { spec: { type: 'Local', path: dir } }, { contract: false }));
         assert.deepEqual(tally(results), { 201: 1, 200: N - 1 }, results.map((r) => r.text).join('\n'));

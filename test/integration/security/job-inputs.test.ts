@@ -81,8 +81,8 @@ for (const dialect of dialects) {
     before(async () => {
       server = await startTestServer(dialect);
       api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token);
-      vault = path.join(server.storageRoot, 'vault');
-      fs.mkdirSync(vault);
+      vault = path.join(server.localArea(), 'vault');
+      fs.mkdirSync(vault, { recursive: true });
       assert.equal((await api.put(`${V}/storage/vault`, { spec: { type: 'Local', path: vault } }, { contract: false })).status, 201);
       assert.equal((await api.put(`${V}/transforms/audio`, { properties: { outputs: [{ preset: audioPreset }] } })).status, 201);
     });

@@ -8,6 +8,7 @@ import type { Logger } from '../../../shared/log.js';
 import type { BlobStore } from '../../../storage/blob-store.js';
 import { assertBlobPath, assertContainerName, joinBlobPath } from '../../../storage/storage-paths.js';
 import type { StorageAccount, StorageAccountService } from '../storage/service.js';
+import { locationFromSettings, locationsOverlap } from '../../../storage/storage-location.js';
 import type { ListRequest } from '../paging.js';
 import type { FilterTerm } from '../odata.js';
 
@@ -184,9 +185,14 @@ export class AssetService {
     const generated = input.container === undefined;
     const container = generated ? `asset-${id}` : assertContainerName(input.container as string);
 
+    const location = await store.location(container);
     if (!generated) {
       if (!(await store.containerExists(container))) {
         throw new BadRequestError('ContainerNotFound', `Container '${container}' not found in storage account '${account.row.name}'`);
+      }
+      // Another project's container stays its own, whichever account (or spelling of the account) reaches it.
+      if ((await this.usersOf(location)).some((user) => user.project_id !== projectId)) {
+        throw new ConflictError('ContainerInUseByAnotherProject', `Container '${container}' of storage account '${account.row.name}' is already used by another project`);
       }
       const clash = await this.db.selectFrom('assets').select('name').where('project_id', '=', projectId)
         .where('storage_account_id', '=', account.row.id).where('container', '=', container)
@@ -202,6 +208,7 @@ export class AssetService {
       container, sub_path: input.subPath ?? null, description: input.description ?? '', alternate_id: input.alternateId ?? null,
       container_deletion_policy: input.containerDeletionPolicy ?? 'Retain', storage_encryption_format: input.storageEncryptionFormat ?? 'None',
       labels: JSON.stringify(input.labels ?? {}), created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+      storage_location: location,
     };
     try {
       await this.db.insertInto('assets').values(row).execute();
@@ -219,8 +226,11 @@ export class AssetService {
     if (!row) return false;
     await this.db.deleteFrom('assets').where('id', '=', row.id).execute();
     if (row.container_deletion_policy === 'Delete') {
-      const shared = await this.db.selectFrom('assets').select('name').where('storage_account_id', '=', row.storage_account_id)
+      // Any other asset over the same physical container (any account, any project) keeps it.
+      const location = row.storage_location ?? await this.locationOfRow(row).catch(() => undefined);
+      const sameRecord = await this.db.selectFrom('assets').select('name').where('storage_account_id', '=', row.storage_account_id)
         .where('container', '=', row.container).executeTakeFirst();
+      const shared = sameRecord ?? (location === undefined ? undefined : (await this.usersOf(location))[0]);
       if (shared) {
         this.log.warn({ asset: name, container: row.container, sharedWith: shared.name }, 'container kept: another asset still uses it');
       } else {
@@ -231,6 +241,36 @@ export class AssetService {
       }
     }
     return true;
+  }
+
+  /**
+   * Assets whose container overlaps `location` (storage-location.ts): the same cloud container, or for Local a
+   * directory that contains or lies inside it. Rows saved without a location are placed from their account.
+   */
+  private async usersOf(location: string): Promise<Array<{ name: string; project_id: string }>> {
+    const key = sql<string>`cast(${location} as text)`;
+    const located = await this.db.selectFrom('assets').select(['name', 'project_id']).where((eb) => (location.startsWith('file://')
+      ? eb.and([
+        eb('storage_location', 'like', 'file://%'),
+        eb.or([
+          sql<SqlBool>`substr(${key}, 1, length(storage_location)) = storage_location`,
+          sql<SqlBool>`substr(storage_location, 1, length(${key})) = ${key}`,
+        ]),
+      ])
+      : eb('storage_location', '=', location))).execute();
+    const unplaced = await this.db.selectFrom('assets').innerJoin('storage_accounts', 'storage_accounts.id', 'assets.storage_account_id')
+      .select(['assets.name as name', 'assets.project_id as project_id', 'assets.container as container', 'storage_accounts.type as type', 'storage_accounts.config as config'])
+      .where('assets.storage_location', 'is', null).execute();
+    const placed = await Promise.all(unplaced.map(async (r) => ({
+      name: r.name, project_id: r.project_id,
+      location: await locationFromSettings(r.type, JSON.parse(r.config) as Record<string, unknown>, r.container).catch(() => undefined),
+    })));
+    return [...located, ...placed.filter((r) => r.location !== undefined && locationsOverlap(r.location, location))];
+  }
+
+  private async locationOfRow(row: AssetRow): Promise<string> {
+    const account = await this.db.selectFrom('storage_accounts').select(['type', 'config']).where('id', '=', row.storage_account_id).executeTakeFirstOrThrow();
+    return locationFromSettings(account.type, JSON.parse(account.config) as Record<string, unknown>, row.container);
   }
 
   private async removeStorage(row: AssetRow): Promise<void> {

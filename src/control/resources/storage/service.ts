@@ -1,6 +1,8 @@
 import type { Db, StorageAccountRow, StorageCredentialRow } from '../../../store/database.js';
 import type { BlobStore, BlobStoreFactory, StorageAccountSpec } from '../../../storage/blob-store.js';
 import { BadRequestError, ConflictError, ReelError, notFound } from '../../../shared/errors.js';
+import { AddressRefusedError, checkOutboundUrl, type AddressPolicy } from '../../../shared/address-policy.js';
+import path from 'node:path';
 import { newId } from '../../../shared/ids.js';
 import type { SecretBox } from '../../../shared/secret-box.js';
 
@@ -26,6 +28,14 @@ export interface StorageAccount {
   active?: StorageCredentialRow;
 }
 
+/** What the operator lets storage accounts reach. */
+export interface StoragePolicy {
+  /** The directories a project's Local accounts may use (local-areas.ts). */
+  localAreas(projectName: string): string[];
+  /** The addresses Azure and S3 accounts may connect to (the drivers check it again on every connection). */
+  address: AddressPolicy;
+}
+
 /** Who acts: MK.IO shows storage authors by user id and e-mail. */
 interface Actor { email: string; userId: string }
 
@@ -48,6 +58,11 @@ function sanitizedCredential(type: StorageType, secret: Record<string, string>):
   return { sanitized: { accessKeyId: secret.accessKeyId }, expiresAt: null };
 }
 
+function outsideAreas(given: string, areas: string[], how = ''): BadRequestError {
+  const where = areas.length > 0 ? `: an absolute directory inside ${areas.join(' or ')}` : ' (this project has none)';
+  return new BadRequestError('InvalidStoragePath', `spec.path '${given}' is not in a directory allowed for this project${how}${where}`);
+}
+
 function activeCredential(credentials: StorageCredentialRow[]): StorageCredentialRow | undefined {
   // A credential without expiry outlives any with one.
   return [...credentials].sort((a, b) => (b.expires_at ?? '9999') .localeCompare(a.expires_at ?? '9999'))[0];
@@ -60,7 +75,7 @@ function activeCredential(credentials: StorageCredentialRow[]): StorageCredentia
 export class StorageAccountService {
   private readonly stores = new Map<string, { credentialId: string | undefined; store: BlobStore }>();
 
-  constructor(private readonly db: Db, private readonly factory: BlobStoreFactory, private readonly box: SecretBox) {}
+  constructor(private readonly db: Db, private readonly factory: BlobStoreFactory, private readonly box: SecretBox, private readonly policy: StoragePolicy) {}
 
   async list(projectId: string): Promise<StorageAccount[]> {
     const rows = await this.db.selectFrom('storage_accounts').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
@@ -96,7 +111,8 @@ export class StorageAccountService {
     if (input.type !== 'Local' && !input.credential) {
       throw new BadRequestError('ValidationError', `A credential is required for storage type ${input.type}`);
     }
-    await this.probe(this.specOf(input.type, input.config, input.credential));
+    await this.checkPlacement(projectId, input.type, input.config);
+    await this.probe(await this.specOf(projectId, input.type, input.config, input.credential));
     const now = new Date().toISOString();
     const row: StorageAccountRow = {
       id: newId(), project_id: projectId, name: input.name, type: input.type, description: input.description,
@@ -133,7 +149,8 @@ export class StorageAccountService {
     const account = await this.get(projectId, key);
     const type = account.row.type as StorageType;
     if (type === 'Local') throw new BadRequestError('ValidationError', 'Local storage accounts take no credentials');
-    await this.probe(this.specOf(type, account.config, secret));
+    await this.checkPlacement(projectId, type, account.config);
+    await this.probe(await this.specOf(projectId, type, account.config, secret));
     const row = this.credentialRow(account.row.id, type, secret, actor);
     await this.db.insertInto('storage_credentials').values(row).execute();
     await this.dropStore(account.row.id);
@@ -156,7 +173,7 @@ export class StorageAccountService {
     if (account.row.type !== 'Local' && !secret) {
       throw new BadRequestError('NoCredential', `Storage account '${account.row.name}' has no credential`);
     }
-    const store = await this.factory(this.specOf(account.row.type as StorageType, account.config, secret));
+    const store = await this.factory(await this.specOf(account.row.project_id, account.row.type as StorageType, account.config, secret));
     this.stores.set(account.row.id, { credentialId: account.active?.id, store });
     return store;
   }
@@ -172,8 +189,46 @@ export class StorageAccountService {
     await cached?.store.close?.();
   }
 
-  private specOf(type: StorageType, config: Record<string, unknown>, secret?: Record<string, string>): StorageAccountSpec {
+  /** A Local account gets its project's areas as its only roots, so an account pointing elsewhere fails on use. */
+  private async specOf(projectId: string, type: StorageType, config: Record<string, unknown>, secret?: Record<string, string>): Promise<StorageAccountSpec> {
+    if (type === 'Local') return { type, config: config as { path: string }, allowedRoots: await this.areasOf(projectId) };
     return { type, config, secret } as StorageAccountSpec;
+  }
+
+  private async areasOf(projectId: string): Promise<string[]> {
+    const project = await this.db.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirst();
+    return project ? this.policy.localAreas(project.name) : [];
+  }
+
+  /**
+   * Where an account may point, checked before anything is opened: a Local path inside the project's own areas
+   * (the driver then checks again after following symlinks), an Azure URL or S3 endpoint on an address the
+   * operator allows (the drivers check again on every connection, since DNS can change).
+   */
+  private async checkPlacement(projectId: string, type: StorageType, config: Record<string, unknown>): Promise<void> {
+    if (type === 'Local') {
+      const given = String(config.path ?? '');
+      const areas = await this.areasOf(projectId);
+      const resolved = path.resolve(given);
+      const inside = (area: string) => resolved === area || resolved.startsWith(area + path.sep);
+      if (!path.isAbsolute(given) || !areas.some(inside)) throw outsideAreas(given, areas);
+      return;
+    }
+    const field = type === 'Microsoft.Storage' ? 'spec.url' : 'spec.endpoint';
+    const url = type === 'Microsoft.Storage' ? config.url : config.endpoint;
+    if (typeof url !== 'string') return; // AWS itself: the driver's agents check the hosts it derives
+    try {
+      await checkOutboundUrl(url, this.policy.address);
+    } catch (err) {
+      if (!(err instanceof AddressRefusedError)) throw err;
+      if (err.reason === 'private') {
+        throw new BadRequestError('StorageAddressNotAllowed', `${field}: the host '${err.host}' is on this machine or a private network, which storage accounts may not reach (an operator may allow the host with REEL_STORAGE_ALLOWED_HOSTS)`, { cause: err });
+      }
+      if (err.reason === 'unresolvable') {
+        throw new BadRequestError('StorageAccountUnreachable', `${field}: the host '${err.host}' could not be resolved`, { cause: err });
+      }
+      throw new BadRequestError('InvalidStorageUrl', `${field}: ${err.message}`, { cause: err });
+    }
   }
 
   /** Builds a throwaway driver and lists the account: a record that can't be reached is never saved. */
@@ -183,6 +238,9 @@ export class StorageAccountService {
       store = await this.factory(spec);
       await store.checkAccess(AbortSignal.timeout(15_000));
     } catch (err) {
+      if (spec.type === 'Local' && err instanceof BadRequestError && err.code === 'InvalidStoragePath') {
+        throw outsideAreas(spec.config.path, spec.allowedRoots, ' after following symbolic links');
+      }
       const reason = err instanceof ReelError ? err.detail : 'the storage service could not be reached';
       throw new BadRequestError('StorageAccountUnreachable', `The storage account could not be reached or listed: ${reason}`, { cause: err });
     } finally {

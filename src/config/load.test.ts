@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './load.js';
+import { localAreasOf } from '../storage/local-areas.js';
+
+describe('storage settings', () => {
+  const base = { REEL_DATA_DIR: '/srv/reel', REEL_LOCAL_STORAGE_ROOTS: '/srv/media:/mnt/disk' };
+
+  it('gives each project its own directory under every root, plus its grants', () => {
+    const config = loadConfig({ ...base, REEL_LOCAL_STORAGE_GRANTS: 'news=/archive/news; news=/archive/old ;sport=/archive/sport' });
+    const settings = { roots: config.localStorageRoots, grants: config.localStorageGrants };
+    assert.deepEqual(localAreasOf('news', settings), ['/srv/media/news', '/mnt/disk/news', '/archive/news', '/archive/old']);
+    assert.deepEqual(localAreasOf('sport', settings), ['/srv/media/sport', '/mnt/disk/sport', '/archive/sport']);
+    // A name that is not one safe path segment gets no directory under the roots.
+    for (const name of ['..', '.', 'a/b', '', 'x\\y']) assert.deepEqual(localAreasOf(name, settings), []);
+  });
+
+  it('lets a grant inside a root take that directory from the project whose area it would be', () => {
+    const config = loadConfig({ ...base, REEL_LOCAL_STORAGE_GRANTS: 'default=/srv/media/vod;news=/mnt/disk/sport/old' });
+    const settings = { roots: config.localStorageRoots, grants: config.localStorageGrants };
+    assert.deepEqual(localAreasOf('default', settings), ['/srv/media/default', '/mnt/disk/default', '/srv/media/vod']);
+    assert.deepEqual(localAreasOf('vod', settings), ['/mnt/disk/vod']);
+    assert.deepEqual(localAreasOf('sport', settings), ['/srv/media/sport']);
+  });
+
+  it('refuses grants that are or contain a root or overlap another project\'s grant, and roots inside roots', () => {
+    const bad = [
+      { REEL_LOCAL_STORAGE_GRANTS: 'news=/srv/media' },
+      { REEL_LOCAL_STORAGE_GRANTS: 'news=/srv' },
+      { REEL_LOCAL_STORAGE_GRANTS: 'news=/archive;sport=/archive/sport' },
+      { REEL_LOCAL_STORAGE_GRANTS: 'news=relative/dir' },
+      { REEL_LOCAL_STORAGE_GRANTS: '=/archive' },
+      { REEL_LOCAL_STORAGE_ROOTS: '/srv/media:/srv/media/inner' },
+    ];
+    for (const env of bad) assert.throws(() => loadConfig({ ...base, ...env }), ConfigError, JSON.stringify(env));
+  });
+
+  it('reads the storage address policy', () => {
+    const config = loadConfig({ ...base, REEL_STORAGE_ALLOWED_HOSTS: 'MinIO.local:9000, 127.0.0.1:10000', REEL_STORAGE_ALLOW_PRIVATE: 'false' });
+    assert.deepEqual(config.storageAllowedHosts, ['minio.local:9000', '127.0.0.1:10000']);
+    assert.equal(config.storageAllowPrivate, false);
+    assert.equal(loadConfig(base).storageAllowPrivate, false, 'private addresses are refused by default');
+  });
+});
