@@ -50,6 +50,12 @@ function secretKeyFor(config: Config): string {
 }
 
 /** What storage accounts may reach: each project its own Local areas, cloud accounts only allowed addresses. */
+/** `host:port` of a URL, the port written out even when it is the scheme's default. */
+function hostWithPort(raw: string): string {
+  const url = new URL(raw);
+  return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
+}
+
 function storagePolicy(config: Config): StoragePolicy {
   return {
     localAreas: (projectName) => localAreasOf(projectName, { roots: config.localStorageRoots, grants: config.localStorageGrants }),
@@ -165,7 +171,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
       // Reel's own signed URLs are fine wherever Reel listens; other private addresses are refused.
       httpInputPolicy: {
         allowPrivate: config.jobHttpAllowPrivate,
-        allowedHosts: [new URL(listenUrl).host, ...(config.publicUrl ? [new URL(config.publicUrl).host] : [])],
+        // With the port always written out: an allow-list entry without a port would admit every port of the host.
+        allowedHosts: [listenUrl, ...(config.publicUrl ? [config.publicUrl] : [])].map(hostWithPort),
       },
       httpTimeoutSec: config.jobHttpTimeoutSec,
       ...(config.jobMaxInputMb !== undefined ? { maxInputBytes: config.jobMaxInputMb * 1024 * 1024 } : {}),
