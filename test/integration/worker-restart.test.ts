@@ -1,42 +1,13 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { makeMp4 } from '../fixtures/media.js';
-
-/**
- * Starts `src/main.ts` as its own process group (so kill -9 takes its ffmpeg children with it, like a lost
- * machine) and waits for the banner.
- */
-function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner after 60 s:\n${output}`)), 60_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /Reel is running at (http:\/\/\S+)/.exec(output);
-      if (m && /Token:/.test(output)) { clearTimeout(timer); resolve({ child, url: m[1], output: () => output }); }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code}:\n${output}`)); });
-  });
-}
-
-/** Ends the whole process group with `signal` and waits for the server process to be gone. */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    try { process.kill(-child.pid!, signal); } catch { resolve(); }
-  });
-}
+import { killGroup, startServerProcess } from '../support/server-process.js';
 
 type Job = { properties: { state: string; startTime: string | null; outputs: Array<{ progress: number; state: string; error?: unknown }> } };
 
@@ -63,7 +34,7 @@ describe('a worker killed mid-job', () => {
   });
 
   it('is taken over after a restart on the same data dir, and the job finishes with complete outputs', async () => {
-    const first = await startProcess(env);
+    const first = await startServerProcess(env);
     children.push(first.child);
     const token = (await tokenFromSession(first.url, await login(first.url, 'admin@localhost', 'restart password 1'))).token;
     let api = new ApiClient(first.url).withToken(token);
@@ -86,7 +57,7 @@ describe('a worker killed mid-job', () => {
     await killGroup(first.child, 'SIGKILL');
     const killedAt = Date.now();
 
-    const second = await startProcess(env);
+    const second = await startServerProcess(env);
     children.push(second.child);
     api = new ApiClient(second.url).withToken(token);
     const job = await pollJob(api, jobPath, (j) => ['Finished', 'Error', 'Canceled'].includes(j.properties.state));

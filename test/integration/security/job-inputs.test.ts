@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dialects, startTestServer, type TestServer } from '../../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../../support/api.js';
 import { makeMp4 } from '../../fixtures/media.js';
+import { startServerProcess } from '../../support/server-process.js';
 
 /**
  * Issue 10, findings 3, 4 and 15: what a job's input can make the worker's ffmpeg open, and what survives the
@@ -210,23 +211,6 @@ for (const dialect of dialects) {
   });
 }
 
-/** Starts `src/main.ts` as its own process group (the test cleans up with it) and waits for the banner. */
-function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner after 60 s:\n${output}`)), 60_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /Reel is running at (http:\/\/\S+)/.exec(output);
-      if (m && /Token:/.test(output)) { clearTimeout(timer); resolve({ child, url: m[1], output: () => output }); }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code}:\n${output}`)); });
-  });
-}
-
 /** ffmpeg/ffprobe processes (pid → command line) whose command line names `needle`. */
 function toolsNaming(needle: string): Map<number, string> {
   const found = new Map<number, string>();
@@ -254,7 +238,7 @@ describe('a worker killed with SIGKILL', () => {
   });
 
   it('takes its ffmpeg with it, and the re-delivered attempt works in a scratch directory of its own', async () => {
-    const first = await startProcess(env);
+    const first = await startServerProcess(env);
     children.push(first.child);
     const token = (await tokenFromSession(first.url, await login(first.url, 'admin@localhost', 'kill nine password'))).token;
     let api = new ApiClient(first.url).withToken(token);
@@ -278,7 +262,7 @@ describe('a worker killed with SIGKILL', () => {
     while (toolsNaming(workRoot).size > 0 && Date.now() < deadline) await sleep(100);
     assert.deepEqual([...toolsNaming(workRoot).values()], [], 'no ffmpeg of the killed server is left running');
 
-    const second = await startProcess(env);
+    const second = await startServerProcess(env);
     children.push(second.child);
     api = new ApiClient(second.url).withToken(token);
     let secondDir: string | undefined;
