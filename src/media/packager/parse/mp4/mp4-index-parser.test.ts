@@ -15,7 +15,7 @@ import { readMp4Index } from './read-mp4-index.js';
 import {
   ascii, avc1Entry, box, concatBytes, fullBox, hvc1Entry, mp4aEntry, readParts, synthFile, synthMoov, u16, u32, u64,
   type SynthTrack,
-} from './test-media.js';
+} from '../../../../../test/fixtures/hand-built-mp4.js';
 
 interface Read { offset: number; length: number }
 
