@@ -2,7 +2,7 @@ import { BadRequestError } from '../../shared/errors.js';
 import {
   parseFragmentPath, parseManifestOptions, parseMediaPlaylistPath,
   type FragmentRequest, type ManifestOptions, type MediaPlaylistRequest,
-} from '../packager/mux/manifest/manifest-context.js';
+} from '../packager/index.js';
 
 /** What a playback URL after `/{locatorId}/` asks for. Manifest grammar lives with the manifest writers. */
 export type PlaybackRequest =

@@ -3,11 +3,11 @@ import { parseIsm } from '../../shared/ism.js';
 import { isMp4Name, synthesizedManifestName } from '../../shared/asset-layout.js';
 import { MediaError, NotFoundError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
-import type { MediaIndex, TrackIndex, TrackKind } from '../packager/model/media-index.js';
-import { peakSegmentBitrateBps, type Presentation, type PresentationTrack, type SidecarTextTrack } from '../packager/model/presentation.js';
-import { readMp4Index } from '../packager/parse/mp4/read-mp4-index.js';
-import { segmentTracks } from '../packager/model/segmenter.js';
-import { SegmentList } from '../packager/model/segment.js';
+import {
+  SegmentList, peakSegmentBitrateBps, readMp4Index, segmentTracks,
+  type MediaIndex, type Presentation, type PresentationTrack, type SidecarTextTrack, type TrackIndex, type TrackKind,
+} from '../packager/index.js';
+import { hashText } from './text-hash.js';
 
 /** Where an asset's files are: a driver, a container and an optional folder inside it. */
 export interface AssetLocation {
@@ -125,7 +125,7 @@ export class PresentationBuilder {
     });
     const durationSec = Math.max(...tracks.map((t) => t.track.durationTicks / t.track.timescale));
     const used = [...new Set(tracks.map((t) => t.sourceFile))].sort();
-    const etag = `"${hash(used.map((f) => `${f}:${files.get(f)?.etag}`).join('|'))}"`;
+    const etag = `"${hashText(used.map((f) => `${f}:${files.get(f)?.etag}`).join('|'))}"`;
     const textTracks = sidecarTextTracks(text.filter((t) => files.has(t.src)));
     return { durationSec, targetSegmentSec: this.options.segmentDurationSec, tracks, textTracks, files, etag };
   }
@@ -209,12 +209,6 @@ function dedupeNames(tracks: PresentationTrack[]): void {
     t.name = name;
     seen.add(`${t.bitrateBps}/${name}`);
   }
-}
-
-function hash(text: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(36);
 }
 
 const maxManifestBytes = 4 * 1024 * 1024;

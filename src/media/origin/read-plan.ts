@@ -1,5 +1,4 @@
-import type { SegmentPlan, SourceRange } from '../packager/mux/segment-plan.js';
-import { isSourceRange } from '../packager/mux/segment-plan.js';
+import { isSourceRange, type SegmentPlan, type SourceRange } from '../packager/index.js';
 import { MediaError } from '../../shared/errors.js';
 import type { BufferPool } from '../../shared/buffer-pool.js';
 import { readRange, type AssetLocation } from './presentation-builder.js';

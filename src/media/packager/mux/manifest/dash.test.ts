@@ -5,7 +5,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Presentation } from '../../model/presentation.js';
 import { dashFrameRate, dashMpd, isoDuration } from './dash.js';
 import { parseFragmentPath, type ManifestContext } from './manifest-context.js';
-import { hevcPresentation, makeTrack, twoHourPresentation, twoRenditionPresentation } from './test-presentations.js';
+import { hevcPresentation, makeTrack, twoHourPresentation, twoRenditionPresentation } from '../../../../../test/fixtures/hand-built-presentations.js';
 
 type Node = Record<string, unknown>;
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
 import { hlsMasterPlaylist, hlsMediaPlaylist } from './hls.js';
 import { parseFragmentPath, parseMediaPlaylistPath, type ManifestContext } from './manifest-context.js';
-import { hevcPresentation, twoHourPresentation, twoRenditionPresentation } from './test-presentations.js';
+import { hevcPresentation, twoHourPresentation, twoRenditionPresentation } from '../../../../../test/fixtures/hand-built-presentations.js';
 import { SegmentList } from '../../model/segment.js';
 
 // A small strict reader of RFC 8216 playlists: it knows only the tags we write and checks each attribute's

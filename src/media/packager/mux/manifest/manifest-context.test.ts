@@ -17,7 +17,7 @@ import {
   smoothUrlTemplate,
   type ManifestContext,
 } from './manifest-context.js';
-import { twoRenditionPresentation } from './test-presentations.js';
+import { twoRenditionPresentation } from '../../../../../test/fixtures/hand-built-presentations.js';
 
 const p = twoRenditionPresentation();
 const video = p.tracks[0];

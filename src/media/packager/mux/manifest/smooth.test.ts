@@ -16,7 +16,7 @@ import {
   readSampleEntries,
   twoHourPresentation,
   twoRenditionPresentation,
-} from './test-presentations.js';
+} from '../../../../../test/fixtures/hand-built-presentations.js';
 
 type Node = Record<string, unknown>;
 

@@ -183,6 +183,17 @@ export function readBoxHeader(b: Uint8Array, o: number, limit: number, base: num
   return { type, start: o, payload, end: o + size };
 }
 
+/** The first box of `boxes` with the given type. */
+export function firstBox(boxes: BoxHeader[], type: number): BoxHeader | undefined {
+  for (let i = 0; i < boxes.length; i++) if (boxes[i].type === type) return boxes[i];
+  return undefined;
+}
+
+/** Throws unless the box payload holds at least `bytes` bytes. */
+export function needPayload(h: BoxHeader, base: number, bytes: number): void {
+  if (h.end - h.payload < bytes) throw corruptBox(h.type, base + h.start, `payload of ${h.end - h.payload} bytes is shorter than the ${bytes} bytes its fields need`);
+}
+
 /** The child boxes of the container payload `[start, end)`, in file order. */
 export function childBoxes(b: Uint8Array, start: number, end: number, base: number): BoxHeader[] {
   const out: BoxHeader[] = [];

@@ -9,12 +9,13 @@ import { MediaError } from '../../../../shared/errors.js';
 import type { MediaIndex } from '../../model/media-index.js';
 import { allSamples, type SampleTable } from '../../model/sample-table.js';
 import { MDAT, MOOF, MOOV, fourccCode, readBoxHeader, readU32, type BoxHeader } from './boxes.js';
-import { avcCodecString, createMp4IndexParser, hevcCodecString, type Mp4IndexParserOptions } from './mp4-index-parser.js';
+import { createMp4IndexParser, type Mp4IndexParserOptions } from './mp4-index-parser.js';
+import { avcCodecString, hevcCodecString } from './codec-strings.js';
 import { readMp4Index } from './read-mp4-index.js';
 import {
   ascii, avc1Entry, box, concatBytes, fullBox, hvc1Entry, mp4aEntry, readParts, synthFile, synthMoov, u16, u32, u64,
   type SynthTrack,
-} from './test-media.js';
+} from '../../../../../test/fixtures/hand-built-mp4.js';
 
 interface Read { offset: number; length: number }
 

@@ -1,0 +1,24 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MediaError, NotFoundError } from '../../shared/errors.js';
+import type { OutputFormat } from '../packager/index.js';
+import { readRange, type AssetLocation, type BuiltPresentation } from './presentation-builder.js';
+import { hashText } from './text-hash.js';
+
+const maxSubtitleBytes = 16 * 1024 * 1024;
+
+/** A side-loaded WebVTT file, served as one fragment in the form the format needs (HLS adds its timestamp map). */
+export async function sendSidecarSubtitles(
+  req: FastifyRequest, reply: FastifyReply, loc: AssetLocation, presentation: BuiltPresentation, file: string,
+  row: OutputFormat, maxAgeSec: number, isHead: boolean,
+): Promise<FastifyReply> {
+  const info = presentation.files.get(file);
+  if (!info) throw new NotFoundError('NotFound', `Subtitle file '${file}' not found`);
+  const etag = `"${presentation.etag.slice(1, -1)}-vtt-${hashText(`${file}:${info.etag}:${row.format}`)}"`;
+  void reply.header('etag', etag).header('last-modified', info.lastModified.toUTCString()).header('cache-control', `public, max-age=${maxAgeSec}`);
+  if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+  if (info.size > maxSubtitleBytes) throw new MediaError(422, 'SubtitlesTooLarge', `Subtitle file '${file}' is larger than 16 MiB`);
+  const text = info.size === 0 ? '' : Buffer.from(await readRange(loc, loc.prefix ? `${loc.prefix}/${file}` : file, 0, info.size, info.etag)).toString('utf8');
+  const body = Buffer.from(row.subtitles(text), 'utf8');
+  void reply.header('content-type', 'text/vtt; charset=utf-8').header('content-length', String(body.length));
+  return reply.send(isHead ? undefined : body);
+}

@@ -1,0 +1,52 @@
+/**
+ * The packager's API: everything outside `src/media/packager` imports it from here (model types may also be
+ * imported from `model/` directly). A pure library, bytes in and bytes out: no HTTP, storage or database.
+ *
+ * A request flows through it in stages:
+ * 1. parse: `readMp4Index` reads an MP4's `moov` (and `moof`s) through a ranged-read callback → `MediaIndex`;
+ * 2. model: `segmentTracks` cuts tracks into segments aligned on the video keyframes → a `Presentation`;
+ * 3. (filters, to come: presentation → presentation, before anything is written);
+ * 4. mux: `outputFormat(format)` gives the row of the format table, whose manifest writer renders text and
+ *    whose segment muxer plans a segment first (`{ size, parts }`, nothing read) and is written after the
+ *    caller has read the planned source ranges;
+ * 5. (encryption, to come: a wrapper around a row's muxer and writer).
+ *
+ * @example
+ * const row = outputFormat('mpd-time-cmaf');
+ * const mpd = row.manifests.manifest(presentation, createManifestContext('mpd-time-cmaf', options));
+ * if (row.segments.container === 'fmp4') {
+ *   const plan = row.segments.plan(track.track, segment); // { size, parts }: Content-Length before any read
+ * }
+ */
+import type { ManifestFormat } from './mux/manifest/manifest-context.js';
+import { outputFormats, type OutputFormat } from './output-formats.js';
+
+/** The row of the format table for `format`: protocol, manifest writer, segment muxer, subtitles. */
+export function outputFormat(format: ManifestFormat): OutputFormat {
+  return outputFormats[format];
+}
+
+export {
+  outputFormats,
+  type Fmp4SegmentMuxer, type ManifestWriter, type OutputFormat, type StreamingProtocol, type TsSamplePlan, type TsSegmentMuxer,
+} from './output-formats.js';
+
+// Playback URL grammar (both directions live with the manifest writers).
+export {
+  createManifestContext, parseFragmentPath, parseManifestOptions, parseMediaPlaylistPath,
+  type FragmentRequest, type ManifestContext, type ManifestEncryption, type ManifestFormat, type ManifestOptions,
+  type MediaPlaylistRequest,
+} from './mux/manifest/manifest-context.js';
+
+// Parse and model.
+export { readMp4Index } from './parse/mp4/read-mp4-index.js';
+export { segmentTracks } from './model/segmenter.js';
+export { SegmentList, type TrackSegment } from './model/segment.js';
+export {
+  peakSegmentBitrateBps, textTrackBitrateBps,
+  type Presentation, type PresentationTrack, type SidecarTextTrack,
+} from './model/presentation.js';
+export type { MediaIndex, SampleRun, TrackIndex, TrackKind } from './model/media-index.js';
+
+// Segment plans: what a muxer produces before any media byte is read.
+export { isSourceRange, type SegmentPart, type SegmentPlan, type SourceRange } from './mux/segment-plan.js';
