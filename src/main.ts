@@ -149,7 +149,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     endpointHostName: (endpoint, project) => `${endpoint}-${project}.${streamingDomain()}`,
     streamingDomain,
     registerMediaPlane: async (server) => registerOrigin(server, {
-      resolver: new PlaybackResolver(db), builder, streamingDomain,
+      resolver: new PlaybackResolver(db, dialect), builder, streamingDomain,
       segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
       openAsset: async (asset) => {
         const store = await openAccountStore(asset.storage_account_id);

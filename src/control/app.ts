@@ -22,6 +22,7 @@ import { AssetService } from './resources/assets/service.js';
 import { registerAssetRoutes } from './resources/assets/routes.js';
 import { registerUserRoutes } from './resources/user/routes.js';
 import { registerStatsRoutes } from './resources/stats/routes.js';
+import { StatsService } from './resources/stats/service.js';
 import { registerFileRoutes } from './resources/files/routes.js';
 import { StreamingEndpointService } from './resources/streaming-endpoints/service.js';
 import { registerStreamingEndpointRoutes } from './resources/streaming-endpoints/routes.js';
@@ -116,6 +117,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const policies = new StreamingPolicyService(deps.db);
   const locators = new StreamingLocatorService(deps.db, assets, policies);
   const transforms = new TransformService(deps.db, deps.presets);
+  const stats = new StatsService(deps.db, endpoints);
   const jobs = new JobService({ db: deps.db, transforms, assets, storage: deps.storage, queue: deps.queue, log: deps.log.child({ component: 'jobs' }), notify: deps.jobNotifications });
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
@@ -136,7 +138,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
         registerStreamingLocatorRoutes(media, { locators, assets, policies });
         registerTransformRoutes(media, { transforms, jobs });
         registerJobRoutes(media, { jobs, transforms });
-        registerStatsRoutes(media, deps.db);
+        registerStatsRoutes(media, stats);
         if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
       }, { prefix });
     }

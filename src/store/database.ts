@@ -16,9 +16,13 @@ export interface UserRow {
   id: string; email: string; name: string; password_hash: string;
   active_organization_id: string | null; created_at: string;
 }
-export interface MembershipRow { user_id: string; organization_id: string; role: 'Admin' | 'Contributor' | 'Reader' }
+/** A member's role in an organization (MK.IO's names). */
+export type Role = 'Admin' | 'Contributor' | 'Reader';
+export interface MembershipRow { user_id: string; organization_id: string; role: Role }
+/** What an API token is for; each type has its own lifetime limit and permission rules (token-service.ts). */
+export type TokenType = 'login' | 'full-access' | 'restricted' | 'ephemeral';
 export interface TokenRow {
-  id: string; user_id: string; organization_id: string; type: string; description: string;
+  id: string; user_id: string; organization_id: string; type: TokenType; description: string;
   secret_hash: string; permissions: string | null; issued_at: string; expires_at: string;
   last_used: string | null; revoked_at: string | null; revoked_by: string | null;
 }
@@ -43,21 +47,26 @@ export interface StorageCredentialRow {
   sanitized: string;
   expires_at: string | null; created_at: string; created_by: string; created_by_id: string;
 }
+/** Whether deleting an asset removes its container too. */
+export type ContainerDeletionPolicy = 'Delete' | 'Retain';
+export type StorageEncryptionFormat = 'None' | 'MediaStorageClientEncryption';
 export interface AssetRow {
   id: string; project_id: string; name: string; storage_account_id: string; storage_account_name: string;
   container: string; sub_path: string | null; description: string; alternate_id: string | null;
-  container_deletion_policy: string; storage_encryption_format: string; labels: string;
+  container_deletion_policy: ContainerDeletionPolicy; storage_encryption_format: StorageEncryptionFormat; labels: string;
   created_at: string; created_by: string; updated_at: string; updated_by: string;
   /** Where the container physically lives (storage-location.ts); null only for rows the backfill could not place. */
   storage_location?: string | null;
 }
 
 interface Audited { created_at: string; created_by: string; updated_at: string; updated_by: string }
+/** MK.IO's streaming endpoint states; Reel's own changes complete at once, so rows hold Running or Stopped. */
+export type StreamingEndpointState = 'Stopped' | 'Starting' | 'Running' | 'Stopping' | 'Deleting' | 'Scaling';
 export interface StreamingEndpointRow extends Audited {
   id: string; project_id: string; name: string; location: string; tags: string;
   /** The MK.IO `properties` the user set (description, scaleUnits, accessControl, crossSiteAccessPolicies…). */
   properties: string;
-  resource_state: string;
+  resource_state: StreamingEndpointState;
 }
 export interface StreamingPolicyRow extends Audited { id: string; project_id: string; name: string; properties: string }
 export interface StreamingLocatorRow extends Audited {

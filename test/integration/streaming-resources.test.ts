@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dialects, startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
+import { AccountService } from '../../src/control/auth/account-service.js';
 import { amsServerManifest, makeMp4 } from '../fixtures/media.js';
 
 for (const dialect of dialects) {
@@ -96,6 +97,60 @@ for (const dialect of dialects) {
       const list = await api.get(`${V}/streamingLocators?$filter=properties/assetName eq 'movie'`);
       assert.deepEqual(list.body.value.map((l: { name: string }) => l.name), ['loc1']);
       assert.equal((await api.delete(`${V}/streamingPolicies/Predefined_DownloadAndClearStreaming`)).status, 400);
+    });
+
+    it('counts what a project holds in stats', async () => {
+      // A project of its own, so the counts are exact whatever the other tests left behind.
+      const accounts = new AccountService(server.reel.db);
+      const organizationId = (await accounts.findProject('default'))?.organization_id as string;
+      const project = await accounts.createProject(organizationId, `stats-${dialect}`);
+      const P = `/api/ams/${project.name}`;
+      const stats = async () => (await api.get(`${P}/stats/`, { contract: false })).body;
+
+      const empty = await stats();
+      assert.deepEqual(empty, {
+        assets: { total: 0 },
+        contentKeyPolicies: { total: 0 },
+        liveEvents: { running: 0, stopped: 0, total: 0 },
+        storageAccounts: { total: 0 },
+        // The default endpoint, as the endpoint list shows it; the predefined policies, as the policy list does.
+        streamingEndpoints: { running: 1, stopped: 0, total: 1 },
+        streamingLocators: { total: 0 },
+        streamingPolicies: { total: 6 },
+        extra: { subscription_id: project.id },
+      });
+
+      const dir = path.join(server.localArea(project.name), 'media');
+      fs.mkdirSync(path.join(dir, 'clip'), { recursive: true });
+      assert.equal((await api.put(`/api/v1/projects/${project.name}/media/storage/media`, { spec: { type: 'Local', path: dir } }, { contract: false })).status, 201);
+      for (const asset of ['one', 'two']) {
+        assert.equal((await api.put(`${P}/assets/${asset}`, { properties: { storageAccountName: 'media', container: 'clip', subPath: asset } })).status, 201);
+      }
+      const policy = { properties: { noEncryption: { enabledProtocols: { download: false, dash: true, hls: true, smoothStreaming: false } } } };
+      assert.equal((await api.put(`${P}/streamingPolicies/custom`, policy)).status, 201);
+      for (const [locator, asset] of [['l1', 'one'], ['l2', 'one'], ['l3', 'two']]) {
+        const put = await api.put(`${P}/streamingLocators/${locator}`, { properties: { assetName: asset, streamingPolicyName: 'custom' } });
+        assert.equal(put.status, 201, put.text);
+      }
+      const endpoint = { location: 'local', properties: { description: 'extra', scaleUnits: 0 } };
+      assert.equal((await api.put(`${P}/streamingEndpoints/stopped1`, endpoint)).status, 201);
+      assert.equal((await api.put(`${P}/streamingEndpoints/stopped2`, endpoint)).status, 201);
+      assert.equal((await api.put(`${P}/streamingEndpoints/started?autoStart=true`, endpoint)).status, 201);
+
+      const full = await stats();
+      assert.deepEqual(full.assets, { total: 2 });
+      assert.deepEqual(full.storageAccounts, { total: 1 });
+      assert.deepEqual(full.streamingEndpoints, { running: 2, stopped: 2, total: 4 });
+      assert.deepEqual(full.streamingLocators, { total: 3 });
+      assert.deepEqual(full.streamingPolicies, { total: 7 });
+
+      assert.equal((await api.delete(`${P}/streamingLocators/l3`)).status, 200);
+      assert.equal((await api.delete(`${P}/streamingEndpoints/default`)).status, 200);
+      const after = await stats();
+      assert.deepEqual(after.streamingLocators, { total: 2 });
+      assert.deepEqual(after.streamingEndpoints, { running: 1, stopped: 2, total: 3 });
+      // The default project's counters are its own.
+      assert.equal((await api.get(`${L}/stats/`, { contract: false })).body.streamingLocators.total, 1);
     });
   });
 }

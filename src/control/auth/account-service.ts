@@ -1,24 +1,30 @@
-import type { Db, OrganizationRow, ProjectRow, UserRow } from '../../store/database.js';
+import type { Db, OrganizationRow, ProjectRow, Role, UserRow } from '../../store/database.js';
+import { AccountRepository } from '../../store/account-repository.js';
 import { newId, randomSecret } from '../../shared/ids.js';
 import { ConflictError, notFound, BadRequestError } from '../../shared/errors.js';
 import { hashPassword } from './password.js';
-import type { Role } from './principal.js';
+
+/** The organization and project a first start creates (and legacy clients name in paths). */
+export const defaultProjectName = 'default';
 
 /** Organizations (legacy "customer"), projects (legacy "subscription"), users and memberships. */
 export class AccountService {
-  constructor(private readonly db: Db) {}
+  private readonly repository: AccountRepository;
+
+  constructor(db: Db | AccountRepository) {
+    this.repository = db instanceof AccountRepository ? db : new AccountRepository(db);
+  }
 
   async createOrganization(name: string): Promise<OrganizationRow> {
     const row = { id: newId(), name, created_at: new Date().toISOString() };
-    await this.db.insertInto('organizations').values(row).execute();
+    await this.repository.insertOrganization(row);
     return row;
   }
 
   async createProject(organizationId: string, name: string): Promise<ProjectRow> {
-    const existing = await this.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
-    if (existing) throw new ConflictError('Conflict', `Project '${name}' already exists`);
+    if (await this.repository.findProjectId(name)) throw new ConflictError('Conflict', `Project '${name}' already exists`);
     const row = { id: newId(), organization_id: organizationId, name, display_name: name, created_at: new Date().toISOString() };
-    await this.db.insertInto('projects').values(row).execute();
+    await this.repository.insertProject(row);
     return row;
   }
 
@@ -27,14 +33,12 @@ export class AccountService {
       id: newId(), email: email.toLowerCase(), name, password_hash: await hashPassword(password),
       active_organization_id: null, created_at: new Date().toISOString(),
     };
-    await this.db.insertInto('users').values(row).execute();
+    await this.repository.insertUser(row);
     return row;
   }
 
   async addMember(userId: string, organizationId: string, role: Role): Promise<void> {
-    await this.db.insertInto('memberships').values({ user_id: userId, organization_id: organizationId, role }).execute();
-    await this.db.updateTable('users').set({ active_organization_id: organizationId })
-      .where('id', '=', userId).where('active_organization_id', 'is', null).execute();
+    await this.repository.insertMembership(userId, organizationId, role);
   }
 
   /** Edits what a user may change of their own profile; the active organization must be one of theirs. */
@@ -46,32 +50,30 @@ export class AccountService {
       ...(changes.name !== undefined ? { name: changes.name } : {}),
       ...(changes.activeOrganizationId !== undefined ? { active_organization_id: changes.activeOrganizationId } : {}),
     };
-    if (Object.keys(set).length > 0) await this.db.updateTable('users').set(set).where('id', '=', userId).execute();
+    if (Object.keys(set).length > 0) await this.repository.updateUser(userId, set);
     return this.getUser(userId);
   }
 
   async getUser(userId: string): Promise<UserRow> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    const row = await this.repository.findUser(userId);
     if (!row) throw notFound(`User '${userId}'`);
     return row;
   }
 
   async organizationsOf(userId: string): Promise<Array<OrganizationRow & { role: Role }>> {
-    const rows = await this.db.selectFrom('memberships').innerJoin('organizations', 'organizations.id', 'memberships.organization_id')
-      .selectAll('organizations').select('memberships.role').where('memberships.user_id', '=', userId).orderBy('organizations.name').execute();
-    return rows.map((r) => ({ ...r, role: r.role as Role }));
+    return this.repository.organizationsOf(userId);
   }
 
   async projectsOf(organizationId: string): Promise<ProjectRow[]> {
-    return this.db.selectFrom('projects').selectAll().where('organization_id', '=', organizationId).orderBy('name').execute();
+    return this.repository.projectsOf(organizationId);
   }
 
   async findProject(name: string): Promise<ProjectRow | undefined> {
-    return this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    return this.repository.findProject(name);
   }
 
   async findProjectById(id: string): Promise<ProjectRow | undefined> {
-    return this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.repository.findProjectById(id);
   }
 
   /**
@@ -79,13 +81,13 @@ export class AccountService {
    * password when none was configured (printed once by main.ts), or undefined when nothing was created.
    */
   async bootstrap(adminEmail: string, adminPassword: string | undefined): Promise<{ password?: string; created: boolean; projectId: string; adminUserId: string }> {
-    const existing = await this.db.selectFrom('projects').select('id').where('name', '=', 'default').executeTakeFirst();
-    if (existing) return { created: false, projectId: existing.id, adminUserId: '' };
+    const existing = await this.repository.findProjectId(defaultProjectName);
+    if (existing) return { created: false, projectId: existing, adminUserId: '' };
     const password = adminPassword ?? randomSecret(12);
-    return this.db.transaction().execute(async (trx) => {
+    return this.repository.transaction(async (trx) => {
       const tx = new AccountService(trx);
-      const org = await tx.createOrganization('default');
-      const project = await tx.createProject(org.id, 'default');
+      const org = await tx.createOrganization(defaultProjectName);
+      const project = await tx.createProject(org.id, defaultProjectName);
       const user = await tx.createUser(adminEmail, password, 'Administrator');
       await tx.addMember(user.id, org.id, 'Admin');
       return { password: adminPassword ? undefined : password, created: true, projectId: project.id, adminUserId: user.id };

@@ -1,4 +1,5 @@
 import type { Db } from '../../store/database.js';
+import { LoginThrottleRepository } from '../../store/login-throttle-repository.js';
 import { TooManyRequestsError } from '../../shared/errors.js';
 
 /**
@@ -36,7 +37,11 @@ export class LoginThrottle {
   private lastSweep = 0;
   private readonly inFlight = new Map<string, number>();
 
-  constructor(private readonly db: Db) {}
+  private readonly counters: LoginThrottleRepository;
+
+  constructor(db: Db) {
+    this.counters = new LoginThrottleRepository(db);
+  }
 
   /** Row keys of one attempt. An address holds no space, so `pair` keys cannot collide. */
   keysFor(email: string, clientIp: string): Record<RuleName, string> {
@@ -62,7 +67,7 @@ export class LoginThrottle {
 
   /** Throws 429 with the longest wait any of the attempt's counters imposes. */
   async assertNotBlocked(keys: Record<RuleName, string>): Promise<void> {
-    const rows = await this.db.selectFrom('login_throttle').selectAll().where('key', 'in', Object.values(keys)).execute();
+    const rows = await this.counters.findMany(Object.values(keys));
     const now = Date.now();
     const until = Math.max(0, ...rows.map((r) => (r.blocked_until ? Date.parse(r.blocked_until) : 0)));
     if (until > now) {
@@ -78,19 +83,11 @@ export class LoginThrottle {
     const windowOpenedAfter = new Date(now - windowMs).toISOString();
     for (const [name, key] of Object.entries(keys) as Array<[RuleName, string]>) {
       const rule = throttleRules[name];
-      const { failures } = await this.db.insertInto('login_throttle').values({ key, failures: 1, window_start: nowIso, blocked_until: null })
-        .onConflict((oc) => oc.column('key').doUpdateSet((eb) => {
-          const stale = eb('login_throttle.window_start', '<', windowOpenedAfter);
-          return {
-            failures: eb.case().when(stale).then(1).else(eb('login_throttle.failures', '+', 1)).end(),
-            window_start: eb.case().when(stale).then(nowIso).else(eb.ref('login_throttle.window_start')).end(),
-          };
-        }))
-        .returning('failures').executeTakeFirstOrThrow();
+      const failures = await this.counters.countFailure(key, nowIso, windowOpenedAfter);
       const over = failures - rule.freeFailures;
       if (over <= 0) continue;
       const blockedUntil = new Date(now + Math.min(rule.maxBlockMs, 1000 * 2 ** Math.min(over - 1, 30))).toISOString();
-      await this.db.updateTable('login_throttle').set({ blocked_until: blockedUntil }).where('key', '=', key).execute();
+      await this.counters.block(key, blockedUntil);
     }
     await this.sweep(now);
   }
@@ -100,17 +97,13 @@ export class LoginThrottle {
    * one valid account could reset it between guesses at others.
    */
   async recordSuccess(keys: Record<RuleName, string>): Promise<void> {
-    await this.db.deleteFrom('login_throttle').where('key', 'in', [keys.pair, keys.account]).execute();
+    await this.counters.deleteMany([keys.pair, keys.account]);
   }
 
   /** Counters whose window and block are over are dropped, at most once a minute, so guesses leave no lasting rows. */
   private async sweep(now: number): Promise<void> {
     if (now - this.lastSweep < 60_000) return;
     this.lastSweep = now;
-    const nowIso = new Date(now).toISOString();
-    await this.db.deleteFrom('login_throttle')
-      .where('window_start', '<', new Date(now - windowMs).toISOString())
-      .where((eb) => eb.or([eb('blocked_until', 'is', null), eb('blocked_until', '<', nowIso)]))
-      .execute();
+    await this.counters.deleteExpired(new Date(now - windowMs).toISOString(), new Date(now).toISOString());
   }
 }

@@ -1,5 +1,7 @@
-export type Role = 'Admin' | 'Contributor' | 'Reader';
-export type TokenType = 'login' | 'full-access' | 'restricted' | 'ephemeral';
+import type { Role, TokenType } from '../../store/database.js';
+
+/** Defined once with the rows that hold them; re-exported for the control plane's auth code. */
+export type { Role, TokenType };
 
 /**
  * Restricted-token permissions as MK.IO shapes them: scope → resource id → capability group → actions,

@@ -1,9 +1,11 @@
 import type { Db } from '../../store/database.js';
+import { AccountRepository } from '../../store/account-repository.js';
+import { SessionRepository } from '../../store/session-repository.js';
 import { randomSecret, sha256Hex } from '../../shared/ids.js';
 import { UnauthorizedError } from '../../shared/errors.js';
 import type { SecretBox } from '../../shared/secret-box.js';
 import { verifyPassword, hashPassword } from './password.js';
-import type { Principal, Role } from './principal.js';
+import type { Principal } from './principal.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { TokenService } from './token-service.js';
 
@@ -17,9 +19,13 @@ interface SessionMatch { idHash: string; principal: Principal; tokenId: string |
 /** Browser sessions: an opaque random id in an HttpOnly cookie; the database keeps only its hash. */
 export class SessionService {
   private readonly throttle: LoginThrottle;
+  private readonly sessions: SessionRepository;
+  private readonly accounts: AccountRepository;
 
-  constructor(private readonly db: Db, private readonly box: SecretBox) {
+  constructor(db: Db, private readonly box: SecretBox) {
     this.throttle = new LoginThrottle(db);
+    this.sessions = new SessionRepository(db);
+    this.accounts = new AccountRepository(db);
   }
 
   /** Checks the password (throttled, see LoginThrottle) and opens a session; returns its cookie value. */
@@ -29,7 +35,7 @@ export class SessionService {
     let userId: string;
     try {
       await this.throttle.assertNotBlocked(keys);
-      const user = await this.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email.toLowerCase()).executeTakeFirst();
+      const user = await this.accounts.findCredentials(email.toLowerCase());
       const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
       if (!user || !ok) {
         await this.throttle.recordFailure(keys);
@@ -42,10 +48,10 @@ export class SessionService {
     }
     const sessionId = randomSecret();
     const now = Date.now();
-    await this.db.insertInto('sessions').values({
+    await this.sessions.insert({
       id_hash: sha256Hex(sessionId), user_id: userId,
       created_at: new Date(now).toISOString(), expires_at: new Date(now + sessionLifetimeMs).toISOString(),
-    }).execute();
+    });
     return { sessionId, userId };
   }
 
@@ -60,19 +66,13 @@ export class SessionService {
   private async find(sessionIds: string[]): Promise<SessionMatch | undefined> {
     for (const id of sessionIds) {
       const idHash = sha256Hex(id);
-      const row = await this.db.selectFrom('sessions')
-        .innerJoin('users', 'users.id', 'sessions.user_id')
-        .select(['users.id as userId', 'users.email', 'users.active_organization_id', 'sessions.expires_at', 'sessions.token_id', 'sessions.token_sealed'])
-        .where('sessions.id_hash', '=', idHash).executeTakeFirst();
+      const row = await this.sessions.findWithUser(idHash);
       if (!row || Date.parse(row.expires_at) <= Date.now()) continue;
-      const membership = await this.db.selectFrom('memberships').select(['organization_id', 'role'])
-        .where('user_id', '=', row.userId)
-        .orderBy((eb) => eb.case().when('organization_id', '=', row.active_organization_id ?? '').then(0).else(1).end())
-        .executeTakeFirst();
+      const membership = await this.accounts.membershipPreferring(row.userId, row.active_organization_id);
       if (!membership) continue;
       return {
         idHash, tokenId: row.token_id, tokenSealed: row.token_sealed,
-        principal: { userId: row.userId, email: row.email, organizationId: membership.organization_id, role: membership.role as Role },
+        principal: { userId: row.userId, email: row.email, organizationId: membership.organization_id, role: membership.role },
       };
     }
     return undefined;
@@ -94,11 +94,7 @@ export class SessionService {
       userId: principal.userId, organizationId: principal.organizationId, type: 'full-access', description: 'Issued by /auth/token/',
     });
     // Only replace what this request saw: when two opens race, the first one's token wins and ours is dropped.
-    const replaced = await this.db.updateTable('sessions').set({ token_id: row.id, token_sealed: this.box.seal(jwt) })
-      .where('id_hash', '=', session.idHash)
-      .where((eb) => (session.tokenId === null ? eb('token_id', 'is', null) : eb('token_id', '=', session.tokenId)))
-      .executeTakeFirst();
-    if (Number(replaced.numUpdatedRows) === 0) {
+    if (!(await this.sessions.replaceToken(session.idHash, session.tokenId, row.id, this.box.seal(jwt)))) {
       await tokens.discard(row.id);
       const again = await this.find(sessionIds);
       if (!again?.tokenId || !again.tokenSealed) return undefined;
@@ -122,6 +118,6 @@ export class SessionService {
 
   async logout(sessionIds: string[]): Promise<void> {
     if (sessionIds.length === 0) return;
-    await this.db.deleteFrom('sessions').where('id_hash', 'in', sessionIds.map((id) => sha256Hex(id))).execute();
+    await this.sessions.deleteMany(sessionIds.map((id) => sha256Hex(id)));
   }
 }

@@ -1,5 +1,6 @@
 import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
 import type { Db } from '../../store/database.js';
+import { SigningKeyRepository } from '../../store/signing-key-repository.js';
 import { newId } from '../../shared/ids.js';
 
 export interface SigningKeys {
@@ -15,15 +16,14 @@ export interface SigningKeys {
  * the data dir) so every API process of a PostgreSQL deployment signs and verifies with the same key.
  */
 export async function loadSigningKeys(db: Db): Promise<SigningKeys> {
-  let row = await db.selectFrom('settings').select('value').where('key', '=', 'jwt.es256').executeTakeFirst();
-  if (!row) {
+  const repository = new SigningKeyRepository(db);
+  let stored = await repository.find();
+  if (stored === undefined) {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(privateKey)), kid: newId(), alg: 'ES256' };
-    await db.insertInto('settings').values({ key: 'jwt.es256', value: JSON.stringify(jwk) })
-      .onConflict((oc) => oc.column('key').doNothing()).execute();
-    row = await db.selectFrom('settings').select('value').where('key', '=', 'jwt.es256').executeTakeFirstOrThrow();
+    stored = await repository.insertOrGet(JSON.stringify(jwk));
   }
-  const jwk = JSON.parse(row.value) as JWK & { kid: string };
+  const jwk = JSON.parse(stored) as JWK & { kid: string };
   const { d: _private, ...publicJwk } = jwk;
   return {
     kid: jwk.kid,

@@ -1,10 +1,10 @@
 import { SignJWT, jwtVerify } from 'jose';
 import type { Db, TokenRow } from '../../store/database.js';
-import { CompiledQueryCache } from '../../store/compiled-query-cache.js';
+import { TokenRepository } from '../../store/token-repository.js';
 import { newId, sha256Hex } from '../../shared/ids.js';
 import { BadRequestError, UnauthorizedError, notFound } from '../../shared/errors.js';
 import type { SigningKeys } from './signing-keys.js';
-import type { PermissionMap, Principal, Role, TokenType } from './principal.js';
+import type { PermissionMap, Principal, TokenType } from './principal.js';
 
 const dayMs = 24 * 3600 * 1000;
 const yearMs = 366 * dayMs;
@@ -34,9 +34,6 @@ const maxLifetime: Record<TokenType, { ms: number; text: string }> = {
 
 interface VerifiedClaims { jti: string; expMs: number; hash: string }
 
-type TokenAuthRow = Pick<TokenRow, 'id' | 'user_id' | 'organization_id' | 'type' | 'permissions' | 'secret_hash' | 'revoked_at' | 'expires_at' | 'last_used'>
-  & { email: string; role: string };
-
 /**
  * Personal API tokens. Tokens are ES256 JWTs whose `jti` names a row; the row holds only a hash of the JWT,
  * so a database leak reveals no usable token, and revoking the row stops the token on the next request.
@@ -46,17 +43,10 @@ export class TokenService {
   private readonly verified = new Map<string, VerifiedClaims>();
   private readonly maxCached = 10_000;
 
-  /** The token's row with its user and membership: read on every API request, so compiled once. */
-  private readonly tokenRow: CompiledQueryCache<[string], TokenAuthRow>;
+  private readonly repository: TokenRepository;
 
-  constructor(private readonly db: Db, private readonly keys: SigningKeys) {
-    this.tokenRow = new CompiledQueryCache(db, (jti: string) => db.selectFrom('api_tokens')
-    .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'api_tokens.user_id')
-      .onRef('memberships.organization_id', '=', 'api_tokens.organization_id'))
-    .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.organization_id', 'api_tokens.type', 'api_tokens.permissions',
-      'api_tokens.secret_hash', 'api_tokens.revoked_at', 'api_tokens.expires_at', 'api_tokens.last_used', 'users.email', 'memberships.role'])
-    .where('api_tokens.id', '=', jti));
+  constructor(db: Db, private readonly keys: SigningKeys) {
+    this.repository = new TokenRepository(db);
   }
 
   async issue(input: IssueTokenInput): Promise<{ row: TokenRow; jwt: string }> {
@@ -83,25 +73,25 @@ export class TokenService {
       issued_at: new Date(now).toISOString(), expires_at: new Date(Math.floor(expiresMs / 1000) * 1000).toISOString(),
       last_used: null, revoked_at: null, revoked_by: null,
     };
-    await this.db.insertInto('api_tokens').values(row).execute();
+    await this.repository.insert(row);
     return { row, jwt };
   }
 
   /** Resolves a presented token to its caller, or throws 401. Checks signature, expiry, revocation and membership. */
   async authenticate(jwt: string): Promise<Principal> {
     const claims = await this.verifySignature(jwt);
-    const [row] = await this.tokenRow.run(claims.jti);
+    const row = await this.repository.findForAuth(claims.jti);
     if (!row || row.revoked_at || row.secret_hash !== claims.hash || Date.parse(row.expires_at) <= Date.now()) {
       throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked');
     }
     // lastUsed is a date in MK.IO: write it at most once a day per token, not on every request.
     const today = new Date().toISOString().slice(0, 10);
     if (row.last_used !== today) {
-      await this.db.updateTable('api_tokens').set({ last_used: today }).where('id', '=', row.id).execute();
+      await this.repository.setLastUsed(row.id, today);
     }
     return {
-      userId: row.user_id, email: row.email, organizationId: row.organization_id, role: row.role as Role,
-      tokenId: row.id, tokenType: row.type as TokenType, tokenExpiresAt: row.expires_at,
+      userId: row.user_id, email: row.email, organizationId: row.organization_id, role: row.role,
+      tokenId: row.id, tokenType: row.type, tokenExpiresAt: row.expires_at,
       permissions: row.permissions ? (JSON.parse(row.permissions) as PermissionMap) : null,
     };
   }
@@ -123,41 +113,38 @@ export class TokenService {
 
   /** Tokens of a user that have not expired yet (MK.IO lists only those). */
   async list(userId: string): Promise<TokenRow[]> {
-    return this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId)
-      .where('expires_at', '>', new Date().toISOString()).orderBy('issued_at', 'desc').execute();
+    return this.repository.listUnexpired(userId, new Date().toISOString());
   }
 
   async get(userId: string, id: string): Promise<TokenRow> {
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+    const row = await this.repository.findOfUser(userId, id);
     if (!row) throw notFound(`Token '${id}'`);
     return row;
   }
 
   async revoke(userId: string, id: string, revokedBy: string): Promise<TokenRow> {
     await this.get(userId, id);
-    await this.db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString(), revoked_by: revokedBy }).where('id', '=', id).execute();
+    await this.repository.revoke(id, new Date().toISOString(), revokedBy);
     return this.get(userId, id);
   }
 
   /** The row of `jwt` (its `jti` is `id`) while it is usable: not revoked, not expired, and the very JWT issued. */
   async findValid(id: string, jwt: string): Promise<TokenRow | undefined> {
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.repository.find(id);
     if (!row || row.revoked_at || row.secret_hash !== sha256Hex(jwt) || Date.parse(row.expires_at) <= Date.now()) return undefined;
     return row;
   }
 
   /** Removes a token no one was ever shown (issued, then lost a race to another issue). */
   async discard(id: string): Promise<void> {
-    await this.db.deleteFrom('api_tokens').where('id', '=', id).execute();
+    await this.repository.delete(id);
   }
 
   async revokeAll(userId: string, revokedBy: string): Promise<void> {
-    await this.db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString(), revoked_by: revokedBy }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    await this.repository.revokeAllOfUser(userId, new Date().toISOString(), revokedBy);
   }
 
   async revokedIds(): Promise<string[]> {
-    const rows = await this.db.selectFrom('api_tokens').select('id').where('revoked_at', 'is not', null)
-      .where('expires_at', '>', new Date().toISOString()).execute();
-    return rows.map((r) => r.id);
+    return this.repository.revokedUnexpiredIds(new Date().toISOString());
   }
 }

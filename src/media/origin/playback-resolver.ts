@@ -1,4 +1,9 @@
-import type { AssetRow, Db, StreamingLocatorRow } from '../../store/database.js';
+import type { AssetRow, Db, DialectName, StreamingEndpointState, StreamingLocatorRow } from '../../store/database.js';
+import { AccountRepository } from '../../store/account-repository.js';
+import { AssetRepository } from '../../store/asset-repository.js';
+import { StreamingEndpointRepository, defaultEndpointName } from '../../store/streaming-endpoint-repository.js';
+import { StreamingLocatorRepository } from '../../store/streaming-locator-repository.js';
+import { StreamingPolicyRepository } from '../../store/streaming-policy-repository.js';
 import { predefinedPolicies } from '../../shared/streaming-policies.js';
 
 /** Everything a playback request needs to know about its locator, found from the GUID in its URL. */
@@ -14,7 +19,7 @@ export interface ResolvedLocator {
 
 export interface EndpointView {
   name: string;
-  state: string;
+  state: StreamingEndpointState;
   properties: Record<string, unknown>;
 }
 
@@ -29,7 +34,19 @@ export class PlaybackResolver {
   private readonly locators = new Map<string, { at: number; value: ResolvedLocator | undefined }>();
   private readonly endpoints = new Map<string, { at: number; value: EndpointView | undefined }>();
 
-  constructor(private readonly db: Db) {}
+  private readonly accounts: AccountRepository;
+  private readonly assets: AssetRepository;
+  private readonly locatorRows: StreamingLocatorRepository;
+  private readonly policies: StreamingPolicyRepository;
+  private readonly endpointRows: StreamingEndpointRepository;
+
+  constructor(db: Db, dialect: DialectName) {
+    this.accounts = new AccountRepository(db);
+    this.assets = new AssetRepository(db, dialect);
+    this.locatorRows = new StreamingLocatorRepository(db);
+    this.policies = new StreamingPolicyRepository(db);
+    this.endpointRows = new StreamingEndpointRepository(db);
+  }
 
   async locator(locatorId: string): Promise<ResolvedLocator | undefined> {
     const hit = this.locators.get(locatorId);
@@ -41,14 +58,14 @@ export class PlaybackResolver {
   }
 
   private async loadLocator(locatorId: string): Promise<ResolvedLocator | undefined> {
-    const locator = await this.db.selectFrom('streaming_locators').selectAll().where('locator_id', '=', locatorId).executeTakeFirst();
+    const locator = await this.locatorRows.findByLocatorId(locatorId);
     if (!locator) return undefined;
-    const asset = await this.db.selectFrom('assets').selectAll().where('id', '=', locator.asset_id).executeTakeFirst();
-    const project = await this.db.selectFrom('projects').select(['id', 'name']).where('id', '=', locator.project_id).executeTakeFirst();
+    const asset = await this.assets.findById(locator.asset_id);
+    const project = await this.accounts.findProjectById(locator.project_id);
     if (!asset || !project) return undefined;
     let policyProperties = predefinedPolicies[locator.policy_name];
     if (!policyProperties) {
-      const row = await this.db.selectFrom('streaming_policies').select('properties').where('project_id', '=', project.id).where('name', '=', locator.policy_name).executeTakeFirst();
+      const row = await this.policies.findByName(project.id, locator.policy_name);
       if (!row) return undefined;
       policyProperties = JSON.parse(row.properties) as Record<string, unknown>;
     }
@@ -59,8 +76,7 @@ export class PlaybackResolver {
   }
 
   async projectByName(name: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
-    return row?.id;
+    return this.accounts.findProjectId(name);
   }
 
   /**
@@ -71,12 +87,10 @@ export class PlaybackResolver {
     const key = `${projectId}/${name}`;
     const hit = this.endpoints.get(key);
     if (hit && Date.now() - hit.at < ttlMs) return hit.value;
-    const row = await this.db.selectFrom('streaming_endpoints').select(['name', 'resource_state', 'properties'])
-      .where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const row = await this.endpointRows.findByName(projectId, name);
     let value: EndpointView | undefined = row ? { name: row.name, state: row.resource_state, properties: JSON.parse(row.properties) as Record<string, unknown> } : undefined;
-    if (!value && name === 'default') {
-      const marker = await this.db.selectFrom('settings').select('key').where('key', '=', `default-endpoint:${projectId}`).executeTakeFirst();
-      if (!marker) value = { name, state: 'Running', properties: {} };
+    if (!value && name === defaultEndpointName && !(await this.endpointRows.hasDefaultMarker(projectId))) {
+      value = { name, state: 'Running', properties: {} };
     }
     if (this.endpoints.size > 10_000) this.endpoints.clear();
     this.endpoints.set(key, { at: Date.now(), value });

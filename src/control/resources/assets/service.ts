@@ -1,6 +1,5 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
-import type { AssetRow, Db, DialectName } from '../../../store/database.js';
-import { CompiledQueryCache } from '../../../store/compiled-query-cache.js';
+import type { AssetRow, ContainerDeletionPolicy, Db, DialectName, StorageEncryptionFormat } from '../../../store/database.js';
+import { AssetRepository, type AssetLabelQuery } from '../../../store/asset-repository.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
@@ -10,7 +9,6 @@ import { assertBlobPath, assertContainerName, joinBlobPath } from '../../../stor
 import type { StorageAccount, StorageAccountService } from '../storage/service.js';
 import { locationFromSettings, locationsOverlap } from '../../../storage/storage-location.js';
 import type { ListRequest } from '../paging.js';
-import type { FilterTerm } from '../odata.js';
 
 export interface AssetInput {
   storageAccountName?: string;
@@ -18,8 +16,8 @@ export interface AssetInput {
   subPath?: string;
   description?: string;
   alternateId?: string | null;
-  containerDeletionPolicy?: 'Delete' | 'Retain';
-  storageEncryptionFormat?: 'None' | 'MediaStorageClientEncryption';
+  containerDeletionPolicy?: ContainerDeletionPolicy;
+  storageEncryptionFormat?: StorageEncryptionFormat;
   labels?: Record<string, string>;
 }
 
@@ -34,7 +32,7 @@ export const assetColumns: Record<string, keyof AssetRow> = {
 export const assetFields: ReadonlySet<string> = new Set(Object.keys(assetColumns));
 
 /** `$label=key=value` (exact) or `key~value` (contains); several values for one key are OR-ed (§2.3). */
-export interface LabelQuery { keys: string[]; values: Array<{ key: string; value: string; contains: boolean }> }
+export type LabelQuery = AssetLabelQuery;
 
 const labelKeyPattern = /^[A-Za-z0-9_-]{1,256}$/;
 
@@ -52,22 +50,19 @@ interface Actor { email: string }
 
 /** Assets: records over a container (or a folder of one) in a registered storage account. */
 export class AssetService {
+  private readonly repository: AssetRepository;
+
   constructor(
-    private readonly db: Db,
-    private readonly dialect: DialectName,
+    db: Db,
+    dialect: DialectName,
     private readonly storage: StorageAccountService,
     private readonly log: Logger,
   ) {
-    this.byName = new CompiledQueryCache(db, (projectId: string, name: string) =>
-      db.selectFrom('assets').selectAll().where('project_id', '=', projectId).where('name', '=', name));
+    this.repository = new AssetRepository(db, dialect);
   }
 
-  /** Asset by name: the most frequent read of the API, compiled once. */
-  private readonly byName: CompiledQueryCache<[string, string], AssetRow>;
-
   async find(projectId: string, name: string): Promise<AssetRow | undefined> {
-    const [row] = await this.byName.run(projectId, name);
-    return row;
+    return this.repository.findByName(projectId, name);
   }
 
   async get(projectId: string, name: string): Promise<AssetRow> {
@@ -77,42 +72,11 @@ export class AssetService {
   }
 
   async list(projectId: string, request: ListRequest, labels: LabelQuery): Promise<{ items: AssetRow[]; total: number }> {
-    let base = this.db.selectFrom('assets').where('project_id', '=', projectId);
-    base = base.where((eb) => eb.and([
-      ...request.filter.map((t) => this.comparison(t)),
-      ...labels.keys.map((k) => sql<SqlBool>`${this.labelValue(k)} is not null`),
-      ...this.groupByKey(labels.values).map((alternatives) => eb.or(alternatives.map((v) => (v.contains
-        ? sql<SqlBool>`${this.labelValue(v.key)} like ${`%${v.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`
-        : sql<SqlBool>`${this.labelValue(v.key)} = ${v.value}`)))),
-    ]));
-    let page = base.selectAll();
-    for (const o of request.orderBy) page = page.orderBy(assetColumns[o.field], o.direction);
-    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
-    const [items, count] = await Promise.all([
-      page.limit(request.top).offset(request.skip).execute(),
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(count.n) };
-  }
-
-  private groupByKey(values: LabelQuery['values']): Array<LabelQuery['values']> {
-    const groups = new Map<string, LabelQuery['values']>();
-    for (const v of values) groups.set(v.key, [...(groups.get(v.key) ?? []), v]);
-    return [...groups.values()];
-  }
-
-  /** The label's value as SQL text; keys are validated, and still passed as parameters. */
-  private labelValue(key: string): Expression<string | null> {
-    return this.dialect === 'postgres'
-      ? sql<string | null>`(labels::jsonb ->> ${key})`
-      : sql<string | null>`json_extract(labels, ${`$."${key}"`})`;
-  }
-
-  private comparison(term: FilterTerm): Expression<SqlBool> {
-    const column = sql.ref(assetColumns[term.field]);
-    const ops = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
-    if (term.value === null) return term.op === 'ne' ? sql<SqlBool>`${column} is not null` : sql<SqlBool>`${column} is null`;
-    return sql<SqlBool>`${column} ${sql.raw(ops[term.op])} ${String(term.value)}`;
+    return this.repository.list(projectId, {
+      filter: request.filter.map((t) => ({ column: assetColumns[t.field], op: t.op, value: t.value })),
+      orderBy: request.orderBy.map((o) => ({ column: assetColumns[o.field], direction: o.direction })),
+      top: request.top, skip: request.skip,
+    }, labels);
   }
 
   /**
@@ -149,7 +113,7 @@ export class AssetService {
 
   /** Undoes an `ensure` whose request then failed: the record and the container made for it go. */
   async discard(row: AssetRow): Promise<void> {
-    await this.db.deleteFrom('assets').where('id', '=', row.id).execute();
+    await this.repository.delete(row.id);
     if (row.container === `asset-${row.id}`) {
       await this.removeStorage(row).catch((err: unknown) => this.log.warn({ err, container: row.container }, 'could not remove container after failed create'));
     }
@@ -171,7 +135,7 @@ export class AssetService {
     if (input.containerDeletionPolicy !== undefined) values.container_deletion_policy = input.containerDeletionPolicy;
     if (input.storageEncryptionFormat !== undefined) values.storage_encryption_format = input.storageEncryptionFormat;
     if (input.labels !== undefined) values.labels = JSON.stringify(input.labels);
-    await this.db.updateTable('assets').set(values).where('id', '=', existing.id).execute();
+    await this.repository.update(existing.id, values);
     return { ...existing, ...values };
   }
 
@@ -194,9 +158,7 @@ export class AssetService {
       if ((await this.usersOf(location)).some((user) => user.project_id !== projectId)) {
         throw new ConflictError('ContainerInUseByAnotherProject', `Container '${container}' of storage account '${account.row.name}' is already used by another project`);
       }
-      const clash = await this.db.selectFrom('assets').select('name').where('project_id', '=', projectId)
-        .where('storage_account_id', '=', account.row.id).where('container', '=', container)
-        .where((eb) => (input.subPath ? eb('sub_path', '=', input.subPath) : eb('sub_path', 'is', null))).executeTakeFirst();
+      const clash = await this.repository.findOverContainer(projectId, account.row.id, container, input.subPath);
       if (clash) throw new ConflictError('ContainerInUse', `Container '${container}' of storage account '${account.row.name}' is already used by asset '${clash.name}'`);
     } else {
       await store.createContainer(container);
@@ -211,7 +173,7 @@ export class AssetService {
       storage_location: location,
     };
     try {
-      await this.db.insertInto('assets').values(row).execute();
+      await this.repository.insert(row);
     } catch (err) {
       // Nothing half-created: a container made for this asset goes when the record can't be written.
       if (generated) await store.deleteContainer(container).catch((e: unknown) => this.log.warn({ err: e, container }, 'could not remove container after failed create'));
@@ -224,12 +186,11 @@ export class AssetService {
   async delete(projectId: string, name: string): Promise<boolean> {
     const row = await this.find(projectId, name);
     if (!row) return false;
-    await this.db.deleteFrom('assets').where('id', '=', row.id).execute();
+    await this.repository.delete(row.id);
     if (row.container_deletion_policy === 'Delete') {
       // Any other asset over the same physical container (any account, any project) keeps it.
       const location = row.storage_location ?? await this.locationOfRow(row).catch(() => undefined);
-      const sameRecord = await this.db.selectFrom('assets').select('name').where('storage_account_id', '=', row.storage_account_id)
-        .where('container', '=', row.container).executeTakeFirst();
+      const sameRecord = await this.repository.findAnyOverContainer(row.storage_account_id, row.container);
       const shared = sameRecord ?? (location === undefined ? undefined : (await this.usersOf(location))[0]);
       if (shared) {
         this.log.warn({ asset: name, container: row.container, sharedWith: shared.name }, 'container kept: another asset still uses it');
@@ -248,19 +209,8 @@ export class AssetService {
    * directory that contains or lies inside it. Rows saved without a location are placed from their account.
    */
   private async usersOf(location: string): Promise<Array<{ name: string; project_id: string }>> {
-    const key = sql<string>`cast(${location} as text)`;
-    const located = await this.db.selectFrom('assets').select(['name', 'project_id']).where((eb) => (location.startsWith('file://')
-      ? eb.and([
-        eb('storage_location', 'like', 'file://%'),
-        eb.or([
-          sql<SqlBool>`substr(${key}, 1, length(storage_location)) = storage_location`,
-          sql<SqlBool>`substr(storage_location, 1, length(${key})) = ${key}`,
-        ]),
-      ])
-      : eb('storage_location', '=', location))).execute();
-    const unplaced = await this.db.selectFrom('assets').innerJoin('storage_accounts', 'storage_accounts.id', 'assets.storage_account_id')
-      .select(['assets.name as name', 'assets.project_id as project_id', 'assets.container as container', 'storage_accounts.type as type', 'storage_accounts.config as config'])
-      .where('assets.storage_location', 'is', null).execute();
+    const located = await this.repository.findOverlapping(location);
+    const unplaced = await this.repository.findUnplaced();
     const placed = await Promise.all(unplaced.map(async (r) => ({
       name: r.name, project_id: r.project_id,
       location: await locationFromSettings(r.type, JSON.parse(r.config) as Record<string, unknown>, r.container).catch(() => undefined),
@@ -269,7 +219,8 @@ export class AssetService {
   }
 
   private async locationOfRow(row: AssetRow): Promise<string> {
-    const account = await this.db.selectFrom('storage_accounts').select(['type', 'config']).where('id', '=', row.storage_account_id).executeTakeFirstOrThrow();
+    const account = await this.repository.accountSettings(row.storage_account_id);
+    if (!account) throw new Error(`storage account ${row.storage_account_id} of asset ${row.id} not found`);
     return locationFromSettings(account.type, JSON.parse(account.config) as Record<string, unknown>, row.container);
   }
 

@@ -1,9 +1,11 @@
-import type { Db, StreamingEndpointRow } from '../../../store/database.js';
+import type { Db, StreamingEndpointRow, StreamingEndpointState } from '../../../store/database.js';
+import { AccountRepository } from '../../../store/account-repository.js';
+import { StreamingEndpointRepository, defaultEndpointName } from '../../../store/streaming-endpoint-repository.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 
-export type EndpointState = 'Stopped' | 'Starting' | 'Running' | 'Stopping' | 'Deleting' | 'Scaling';
+export type EndpointState = StreamingEndpointState;
 
 export interface EndpointInput {
   location: string;
@@ -22,7 +24,7 @@ interface Actor { email: string }
 
 const hydrate = (row: StreamingEndpointRow): StreamingEndpoint => ({
   row, properties: JSON.parse(row.properties) as Record<string, unknown>, tags: JSON.parse(row.tags) as Record<string, string>,
-  state: row.resource_state as EndpointState,
+  state: row.resource_state,
 });
 
 /**
@@ -30,17 +32,22 @@ const hydrate = (row: StreamingEndpointRow): StreamingEndpoint => ({
  * answer already shows the final state (Running/Stopped), which also ends the polling MK.IO clients do.
  */
 export class StreamingEndpointService {
-  constructor(private readonly db: Db) {}
+  private readonly repository: StreamingEndpointRepository;
+  private readonly accounts: AccountRepository;
+
+  constructor(db: Db) {
+    this.repository = new StreamingEndpointRepository(db);
+    this.accounts = new AccountRepository(db);
+  }
 
   async list(projectId: string): Promise<StreamingEndpoint[]> {
     await this.ensureDefault(projectId);
-    const rows = await this.db.selectFrom('streaming_endpoints').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
-    return rows.map(hydrate);
+    return (await this.repository.list(projectId)).map(hydrate);
   }
 
   async find(projectId: string, name: string): Promise<StreamingEndpoint | undefined> {
-    if (name === 'default') await this.ensureDefault(projectId);
-    const row = await this.db.selectFrom('streaming_endpoints').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    if (name === defaultEndpointName) await this.ensureDefault(projectId);
+    const row = await this.repository.findByName(projectId, name);
     return row ? hydrate(row) : undefined;
   }
 
@@ -56,17 +63,12 @@ export class StreamingEndpointService {
    * user deletes it (a settings marker remembers).
    */
   async ensureDefault(projectId: string): Promise<void> {
-    const marker = `default-endpoint:${projectId}`;
-    const made = await this.db.selectFrom('settings').select('key').where('key', '=', marker).executeTakeFirst();
-    if (made) return;
+    if (await this.repository.hasDefaultMarker(projectId)) return;
     const now = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('settings').values({ key: marker, value: now }).onConflict((oc) => oc.column('key').doNothing()).execute();
-      await trx.insertInto('streaming_endpoints').values({
-        id: newId(), project_id: projectId, name: 'default', location: 'local', tags: '{}',
-        properties: JSON.stringify({ description: 'Default streaming endpoint', scaleUnits: 0, cdnEnabled: false }),
-        resource_state: 'Running', created_at: now, created_by: 'system', updated_at: now, updated_by: 'system',
-      }).onConflict((oc) => oc.columns(['project_id', 'name']).doNothing()).execute();
+    await this.repository.insertDefault({
+      id: newId(), project_id: projectId, name: defaultEndpointName, location: 'local', tags: '{}',
+      properties: JSON.stringify({ description: 'Default streaming endpoint', scaleUnits: 0, cdnEnabled: false }),
+      resource_state: 'Running', created_at: now, created_by: 'system', updated_at: now, updated_by: 'system',
     });
   }
 
@@ -80,7 +82,7 @@ export class StreamingEndpointService {
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
     try {
-      await this.db.insertInto('streaming_endpoints').values(row).execute();
+      await this.repository.insert(row);
     } catch (err) {
       // Created meanwhile by a concurrent PUT: the same answer as a PUT that came second.
       if (err instanceof UniqueViolationError) throw exists();
@@ -95,17 +97,16 @@ export class StreamingEndpointService {
       throw new BadRequestError('ImmutableProperty', 'properties.cdnProvider cannot be changed');
     }
     const properties = { ...current.properties, ...changes.properties };
-    await this.db.updateTable('streaming_endpoints').set({
+    await this.repository.update(current.row.id, {
       properties: JSON.stringify(properties), tags: JSON.stringify(changes.tags ?? current.tags),
       updated_at: new Date().toISOString(), updated_by: actor.email,
-    }).where('id', '=', current.row.id).execute();
+    });
     return this.get(projectId, name);
   }
 
   async setState(projectId: string, name: string, state: 'Running' | 'Stopped', actor: Actor): Promise<StreamingEndpoint> {
     const current = await this.get(projectId, name);
-    await this.db.updateTable('streaming_endpoints').set({ resource_state: state, updated_at: new Date().toISOString(), updated_by: actor.email })
-      .where('id', '=', current.row.id).execute();
+    await this.repository.setState(current.row.id, state, new Date().toISOString(), actor.email);
     return this.get(projectId, name);
   }
 
@@ -114,15 +115,14 @@ export class StreamingEndpointService {
   }
 
   async delete(projectId: string, name: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('streaming_endpoints').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.repository.deleteByName(projectId, name);
   }
 
   /** The endpoint a playback host names, for the origin. */
   async findByName(projectName: string, endpointName: string): Promise<(StreamingEndpoint & { projectId: string }) | undefined> {
-    const project = await this.db.selectFrom('projects').select('id').where('name', '=', projectName).executeTakeFirst();
-    if (!project) return undefined;
-    const endpoint = await this.find(project.id, endpointName);
-    return endpoint ? { ...endpoint, projectId: project.id } : undefined;
+    const projectId = await this.accounts.findProjectId(projectName);
+    if (!projectId) return undefined;
+    const endpoint = await this.find(projectId, endpointName);
+    return endpoint ? { ...endpoint, projectId } : undefined;
   }
 }

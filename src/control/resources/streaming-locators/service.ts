@@ -1,4 +1,5 @@
 import type { Db, StreamingLocatorRow } from '../../../store/database.js';
+import { StreamingLocatorRepository } from '../../../store/streaming-locator-repository.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
@@ -22,16 +23,18 @@ const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Streaming locators: immutable publications of an asset under a policy, addressed by a GUID in playback URLs. */
 export class StreamingLocatorService {
-  constructor(private readonly db: Db, private readonly assets: AssetService, private readonly policies: StreamingPolicyService) {}
+  private readonly repository: StreamingLocatorRepository;
+
+  constructor(db: Db, private readonly assets: AssetService, private readonly policies: StreamingPolicyService) {
+    this.repository = new StreamingLocatorRepository(db);
+  }
 
   async list(projectId: string, options: { assetId?: string } = {}): Promise<StreamingLocatorRow[]> {
-    let q = this.db.selectFrom('streaming_locators').selectAll().where('project_id', '=', projectId);
-    if (options.assetId) q = q.where('asset_id', '=', options.assetId);
-    return q.orderBy('created_at').orderBy('name').execute();
+    return this.repository.list(projectId, options.assetId);
   }
 
   async find(projectId: string, name: string): Promise<StreamingLocatorRow | undefined> {
-    return this.db.selectFrom('streaming_locators').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return this.repository.findByName(projectId, name);
   }
 
   async get(projectId: string, name: string): Promise<StreamingLocatorRow> {
@@ -59,8 +62,7 @@ export class StreamingLocatorService {
     const locatorId = (input.streamingLocatorId ?? newId()).toLowerCase();
     if (!guid.test(locatorId)) throw new BadRequestError('ValidationError', 'properties.streamingLocatorId must be a GUID');
     const idTaken = () => new ConflictError('Conflict', `Streaming locator id '${locatorId}' is already in use`);
-    const taken = await this.db.selectFrom('streaming_locators').select('name').where('locator_id', '=', locatorId).executeTakeFirst();
-    if (taken) throw idTaken();
+    if (await this.repository.isLocatorIdTaken(locatorId)) throw idTaken();
     const now = new Date().toISOString();
     const row: StreamingLocatorRow = {
       id: newId(), project_id: projectId, name, locator_id: locatorId, asset_id: asset.id, asset_name: asset.name,
@@ -69,7 +71,7 @@ export class StreamingLocatorService {
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
     try {
-      await this.db.insertInto('streaming_locators').values(row).execute();
+      await this.repository.insert(row);
     } catch (err) {
       if (!(err instanceof UniqueViolationError)) throw err;
       // A concurrent PUT of the same name won: answer as if this one came second. Otherwise the GUID was taken.
@@ -100,12 +102,11 @@ export class StreamingLocatorService {
       properties: JSON.stringify({ ...extra, ...(input.extra.suppressed !== undefined ? { suppressed: input.extra.suppressed } : {}) }),
       updated_at: new Date().toISOString(), updated_by: actor.email,
     };
-    await this.db.updateTable('streaming_locators').set(values).where('id', '=', existing.id).execute();
+    await this.repository.update(existing.id, values);
     return { ...existing, ...values };
   }
 
   async delete(projectId: string, name: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('streaming_locators').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.repository.deleteByName(projectId, name);
   }
 }

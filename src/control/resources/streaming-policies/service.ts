@@ -1,4 +1,6 @@
 import type { Db, StreamingPolicyRow } from '../../../store/database.js';
+import { StreamingLocatorRepository } from '../../../store/streaming-locator-repository.js';
+import { StreamingPolicyRepository } from '../../../store/streaming-policy-repository.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { isPredefinedPolicy, predefinedPolicies } from '../../../shared/streaming-policies.js';
@@ -15,10 +17,16 @@ interface Actor { email: string }
 
 /** Predefined plus custom streaming policies of a project. */
 export class StreamingPolicyService {
-  constructor(private readonly db: Db) {}
+  private readonly repository: StreamingPolicyRepository;
+  private readonly locators: StreamingLocatorRepository;
+
+  constructor(db: Db) {
+    this.repository = new StreamingPolicyRepository(db);
+    this.locators = new StreamingLocatorRepository(db);
+  }
 
   async list(projectId: string): Promise<StreamingPolicy[]> {
-    const rows = await this.db.selectFrom('streaming_policies').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+    const rows = await this.repository.list(projectId);
     return [
       ...Object.entries(predefinedPolicies).map(([name, properties]) => ({ name, properties })),
       ...rows.map((row) => ({ name: row.name, properties: JSON.parse(row.properties) as Record<string, unknown>, row })),
@@ -27,7 +35,7 @@ export class StreamingPolicyService {
 
   async find(projectId: string, name: string): Promise<StreamingPolicy | undefined> {
     if (isPredefinedPolicy(name)) return { name, properties: predefinedPolicies[name] };
-    const row = await this.db.selectFrom('streaming_policies').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const row = await this.repository.findByName(projectId, name);
     return row ? { name, properties: JSON.parse(row.properties) as Record<string, unknown>, row } : undefined;
   }
 
@@ -50,7 +58,7 @@ export class StreamingPolicyService {
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
     try {
-      await this.db.insertInto('streaming_policies').values(row).execute();
+      await this.repository.insert(row);
     } catch (err) {
       // Created meanwhile by a concurrent PUT: the same answer as a PUT that came second.
       if (err instanceof UniqueViolationError) throw exists();
@@ -61,9 +69,8 @@ export class StreamingPolicyService {
 
   async delete(projectId: string, name: string): Promise<boolean> {
     if (isPredefinedPolicy(name)) throw new BadRequestError('PredefinedPolicy', `'${name}' is a predefined streaming policy and cannot be deleted`);
-    const inUse = await this.db.selectFrom('streaming_locators').select('name').where('project_id', '=', projectId).where('policy_name', '=', name).executeTakeFirst();
+    const inUse = await this.locators.findUsingPolicy(projectId, name);
     if (inUse) throw new ConflictError('PolicyInUse', `Streaming policy '${name}' is used by streaming locator '${inUse.name}'`);
-    const result = await this.db.deleteFrom('streaming_policies').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.repository.deleteByName(projectId, name);
   }
 }

@@ -1,10 +1,9 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db, TransformRow } from '../../../store/database.js';
+import { TransformRepository } from '../../../store/transform-repository.js';
 import { BadRequestError, notFound } from '../../../shared/errors.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { ListRequest } from '../paging.js';
-import type { FilterTerm } from '../odata.js';
 import { normalizeOutputs, type TransformOutput } from './schema.js';
 
 /** What the control plane needs of the encoding engine: its verdict on a preset (empty = supported). */
@@ -28,20 +27,19 @@ export const transformColumns: Record<string, keyof TransformRow> = {
 export const transformFilterFields: ReadonlySet<string> = new Set(Object.keys(transformColumns));
 export const transformSortFields: ReadonlySet<string> = new Set(['created', 'createdBy', 'id', 'name', 'properties/created', 'properties/lastModified', 'updated', 'updatedBy']);
 
-/** One OData comparison as SQL on a text column; values are always bound parameters. */
-export function sqlComparison(column: string, term: FilterTerm): Expression<SqlBool> {
-  const ref = sql.ref(column);
-  const ops = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
-  if (term.value === null) return term.op === 'ne' ? sql<SqlBool>`${ref} is not null` : sql<SqlBool>`${ref} is null`;
-  return sql<SqlBool>`${ref} ${sql.raw(ops[term.op])} ${String(term.value)}`;
-}
+/** Moved to the store with the queries; still exported here for the jobs service until its repository lands. */
+export { sqlComparison } from '../../../store/list-query.js';
 
 /** Transforms: named encoding recipes. MK.IO supports exactly one output per transform (§9). */
 export class TransformService {
-  constructor(private readonly db: Db, private readonly presets: PresetValidator) {}
+  private readonly repository: TransformRepository;
+
+  constructor(db: Db, private readonly presets: PresetValidator) {
+    this.repository = new TransformRepository(db);
+  }
 
   async find(projectId: string, name: string): Promise<TransformRow | undefined> {
-    return this.db.selectFrom('transforms').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return this.repository.findByName(projectId, name);
   }
 
   async get(projectId: string, name: string): Promise<TransformRow> {
@@ -51,16 +49,11 @@ export class TransformService {
   }
 
   async list(projectId: string, request: ListRequest): Promise<{ items: TransformRow[]; total: number }> {
-    const base = this.db.selectFrom('transforms').where('project_id', '=', projectId)
-      .where((eb) => eb.and(request.filter.map((t) => sqlComparison(transformColumns[t.field], t))));
-    let page = base.selectAll();
-    for (const o of request.orderBy) page = page.orderBy(transformColumns[o.field], o.direction);
-    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
-    const [items, count] = await Promise.all([
-      page.limit(request.top).offset(request.skip).execute(),
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(count.n) };
+    return this.repository.list(projectId, {
+      filter: request.filter.map((t) => ({ column: transformColumns[t.field], op: t.op, value: t.value })),
+      orderBy: request.orderBy.map((o) => ({ column: transformColumns[o.field], direction: o.direction })),
+      top: request.top, skip: request.skip,
+    });
   }
 
   /** Checks the outputs: exactly one, and a preset the engine supports; every problem is named in the 400. */
@@ -86,7 +79,7 @@ export class TransformService {
     const replace = async (existing: TransformRow) => {
       const values: Partial<TransformRow> = { outputs, updated_at: now, updated_by: actor.email };
       if (input.description !== undefined) values.description = input.description;
-      await this.db.updateTable('transforms').set(values).where('id', '=', existing.id).execute();
+      await this.repository.update(existing.id, values);
       return { row: { ...existing, ...values }, created: false };
     };
     const existing = await this.find(projectId, name);
@@ -96,7 +89,7 @@ export class TransformService {
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
     try {
-      await this.db.insertInto('transforms').values(row).execute();
+      await this.repository.insert(row);
     } catch (err) {
       const winner = err instanceof UniqueViolationError ? await this.find(projectId, name) : undefined;
       if (!winner) throw err;
@@ -107,6 +100,6 @@ export class TransformService {
 
   /** Removes the record; its jobs go with it (the caller cancels running ones first). */
   async delete(row: TransformRow): Promise<void> {
-    await this.db.deleteFrom('transforms').where('id', '=', row.id).execute();
+    await this.repository.delete(row.id);
   }
 }

@@ -1,0 +1,45 @@
+import type { Db } from './database.js';
+
+/** How many of each stored resource a project holds. */
+export interface ProjectCounts {
+  assets: number;
+  storageAccounts: number;
+  streamingLocators: number;
+  /** Custom policies only; the predefined ones are not stored. */
+  streamingPolicies: number;
+  streamingEndpoints: { running: number; stopped: number; total: number };
+}
+
+/**
+ * The counters of `stats/`: a read model across the aggregates, in one statement (scalar subqueries) so the
+ * numbers are of one moment and cost one round trip.
+ */
+export class ProjectStatsRepository {
+  constructor(private readonly db: Db) {}
+
+  async countsOf(projectId: string): Promise<ProjectCounts> {
+    const row = await this.db.selectNoFrom((eb) => {
+      const count = (table: 'assets' | 'storage_accounts' | 'streaming_locators' | 'streaming_policies' | 'streaming_endpoints') =>
+        eb.selectFrom(table).select((c) => c.fn.countAll<number | string>().as('n')).where('project_id', '=', projectId);
+      const endpointsIn = (state: 'Running' | 'Stopped') => eb.selectFrom('streaming_endpoints')
+        .select((c) => c.fn.countAll<number | string>().as('n')).where('project_id', '=', projectId).where('resource_state', '=', state);
+      return [
+        count('assets').as('assets'),
+        count('storage_accounts').as('storage_accounts'),
+        count('streaming_locators').as('streaming_locators'),
+        count('streaming_policies').as('streaming_policies'),
+        count('streaming_endpoints').as('streaming_endpoints'),
+        endpointsIn('Running').as('endpoints_running'),
+        endpointsIn('Stopped').as('endpoints_stopped'),
+      ];
+    }).executeTakeFirstOrThrow();
+    // PostgreSQL returns count(*) as bigint text.
+    return {
+      assets: Number(row.assets),
+      storageAccounts: Number(row.storage_accounts),
+      streamingLocators: Number(row.streaming_locators),
+      streamingPolicies: Number(row.streaming_policies),
+      streamingEndpoints: { running: Number(row.endpoints_running), stopped: Number(row.endpoints_stopped), total: Number(row.streaming_endpoints) },
+    };
+  }
+}

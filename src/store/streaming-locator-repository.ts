@@ -1,0 +1,46 @@
+import type { Db, StreamingLocatorRow } from './database.js';
+
+/** Streaming locators (`streaming_locators`): every query of the table. */
+export class StreamingLocatorRepository {
+  constructor(private readonly db: Db) {}
+
+  /** The project's locators (of one asset when `assetId` is given), oldest first. */
+  async list(projectId: string, assetId?: string): Promise<StreamingLocatorRow[]> {
+    let q = this.db.selectFrom('streaming_locators').selectAll().where('project_id', '=', projectId);
+    if (assetId) q = q.where('asset_id', '=', assetId);
+    return q.orderBy('created_at').orderBy('name').execute();
+  }
+
+  async findByName(projectId: string, name: string): Promise<StreamingLocatorRow | undefined> {
+    return this.db.selectFrom('streaming_locators').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+  }
+
+  /** The locator a playback URL names by its GUID (lower case), in any project. */
+  async findByLocatorId(locatorId: string): Promise<StreamingLocatorRow | undefined> {
+    return this.db.selectFrom('streaming_locators').selectAll().where('locator_id', '=', locatorId).executeTakeFirst();
+  }
+
+  async isLocatorIdTaken(locatorId: string): Promise<boolean> {
+    const taken = await this.db.selectFrom('streaming_locators').select('name').where('locator_id', '=', locatorId).executeTakeFirst();
+    return taken !== undefined;
+  }
+
+  /** A locator of the project that uses the policy, if any. */
+  async findUsingPolicy(projectId: string, policyName: string): Promise<{ name: string } | undefined> {
+    return this.db.selectFrom('streaming_locators').select('name').where('project_id', '=', projectId).where('policy_name', '=', policyName).executeTakeFirst();
+  }
+
+  async insert(row: StreamingLocatorRow): Promise<void> {
+    await this.db.insertInto('streaming_locators').values(row).execute();
+  }
+
+  async update(id: string, values: Partial<StreamingLocatorRow>): Promise<void> {
+    await this.db.updateTable('streaming_locators').set(values).where('id', '=', id).execute();
+  }
+
+  /** Returns whether a row was deleted. */
+  async deleteByName(projectId: string, name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('streaming_locators').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}
