@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ForbiddenError, NotFoundError, UnavailableError } from '../../shared/errors.js';
 import { endpointHostLabel, endpointLabelSplits, endpointNameInLabel } from '../../shared/endpoint-host.js';
+import { defaultEndpointName } from '../../store/streaming-endpoint-repository.js';
 import { crossSiteOrigins } from './cross-site.js';
 import { isAllowedAddress } from './ip-allow.js';
 import type { EndpointView, PlaybackResolver, ResolvedLocator } from './playback-resolver.js';
@@ -39,9 +40,9 @@ export class EndpointGate {
 
   /** An endpoint host names the endpoint; any other host (an IP, the API host) means `default`. */
   private endpointName(host: string | undefined, projectName: string): string | undefined {
-    if (!host) return 'default';
+    if (!host) return defaultEndpointName;
     const label = endpointHostLabel(host, this.streamingDomain());
-    return label === undefined ? 'default' : endpointNameInLabel(label, projectName);
+    return label === undefined ? defaultEndpointName : endpointNameInLabel(label, projectName);
   }
 }
 
