@@ -1,7 +1,7 @@
-import { isWrapperExecFailure, spawnTool } from '../ffmpeg-sandbox.js';
-import { EncodeError } from './encode-engine.js';
+import { isWrapperExecFailure, spawnTool } from '../../ffmpeg-sandbox.js';
+import { EncodeError } from '../encode-engine.js';
 import { classifyFfmpegFailure, missingToolError } from './ffmpeg-failure.js';
-import { snapFrameRate, type FrameRate } from './frame-rate.js';
+import { snapFrameRate, type FrameRate } from '../presets/frame-rate.js';
 import { inputOptions } from './input-options.js';
 
 export interface SourceVideo {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EncodeError } from './encode-engine.js';
+import { EncodeError } from '../encode-engine.js';
 import { downloadHttpInput, type HttpInputDownloadOptions } from './http-input-download.js';
 
 /** A loopback server answering by path; every request is recorded. */

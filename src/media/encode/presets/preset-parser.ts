@@ -1,6 +1,6 @@
 import { assetConverterTypes, converterSpec, parseAssetConverterPreset } from './asset-converter-preset.js';
 import { builtInEncoderType, parseBuiltInEncoderPreset } from './builtin-presets.js';
-import type { EncodeSpec } from './encode-spec.js';
+import type { EncodeSpec } from '../plan/encode-spec.js';
 import { FieldReader } from './field-reader.js';
 import { parseStandardEncoderPreset, standardEncoderType } from './standard-encoder-preset.js';
 import { parseThumbnailGeneratorPreset, thumbnailGeneratorType } from './thumbnail-generator-preset.js';

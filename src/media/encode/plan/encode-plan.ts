@@ -1,5 +1,5 @@
 import type { RateControl, VideoCodec } from './encode-spec.js';
-import type { FrameRate } from './frame-rate.js';
+import type { FrameRate } from '../presets/frame-rate.js';
 import type { IsmTrack } from './ism-writer.js';
 
 /**

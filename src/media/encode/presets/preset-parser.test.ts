@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { builtInPresetNames } from './builtin-presets.js';
-import { FfmpegEncodeEngine } from './ffmpeg-encode-engine.js';
+import { FfmpegEncodeEngine } from '../ffmpeg/ffmpeg-encode-engine.js';
 import { parsePreset } from './preset-parser.js';
 
 const engine = new FfmpegEncodeEngine({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { AudioEncodeTrack, EncodePlan, ImageOutputPlan, Mp4OutputPlan, VideoEncodeTrack } from './encode-plan.js';
+import type { AudioEncodeTrack, EncodePlan, ImageOutputPlan, Mp4OutputPlan, VideoEncodeTrack } from '../plan/encode-plan.js';
 import { inputOptions } from './input-options.js';
 
 /**

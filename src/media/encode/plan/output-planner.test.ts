@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildAutoLadder } from './adaptive-ladder.js';
-import { EncodeError } from './encode-engine.js';
+import { buildAutoLadder } from '../presets/adaptive-ladder.js';
+import { EncodeError } from '../encode-engine.js';
 import type { ImageOutputPlan, VideoEncodeTrack } from './encode-plan.js';
-import { snapFrameRate } from './frame-rate.js';
+import { snapFrameRate } from '../presets/frame-rate.js';
 import { commonBasename, planEncode, speedFor, type PlanSource } from './output-planner.js';
-import { parsePreset } from './preset-parser.js';
-import type { SourceInfo } from './source-prober.js';
+import { parsePreset } from '../presets/preset-parser.js';
+import type { SourceInfo } from '../ffmpeg/source-prober.js';
 
 function source(options: { width?: number; height?: number; rotationDeg?: number; fps?: number; durationSec?: number; hasAudio?: boolean; hasVideo?: boolean; videoBps?: number; fileName?: string } = {}): PlanSource {
   const { width = 1920, height = 1080, rotationDeg = 0, fps = 25, durationSec = 60, hasAudio = true, hasVideo = true } = options;

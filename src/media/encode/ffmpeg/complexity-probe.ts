@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { referenceKbpsAt360p } from './adaptive-ladder.js';
+import { referenceKbpsAt360p } from '../presets/adaptive-ladder.js';
 import { runFfmpeg } from './ffmpeg-runner.js';
 import { inputOptions } from './input-options.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildFfmpegArgs } from './ffmpeg-args.js';
-import { snapFrameRate } from './frame-rate.js';
-import { planEncode, type PlanSource } from './output-planner.js';
-import { parsePreset } from './preset-parser.js';
+import { snapFrameRate } from '../presets/frame-rate.js';
+import { planEncode, type PlanSource } from '../plan/output-planner.js';
+import { parsePreset } from '../presets/preset-parser.js';
 
 const src: PlanSource = {
   input: { url: 'https://reel.example/files/a/b/clip.mp4?sig=abc', fileName: 'clip.mp4' },

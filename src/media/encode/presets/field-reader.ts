@@ -1,4 +1,4 @@
-import type { Dimension } from './encode-spec.js';
+import type { Dimension } from '../plan/encode-spec.js';
 import { parseIsoDurationSec } from './time-spec.js';
 
 /**

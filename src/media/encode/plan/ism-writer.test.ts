@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseIsm } from '../../shared/ism.js';
+import { parseIsm } from '../../../shared/ism.js';
 import { audioTrackName, writeIsm } from './ism-writer.js';
 
 describe('writeIsm', () => {

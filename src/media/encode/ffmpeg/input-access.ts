@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { EncodeError } from './encode-engine.js';
+import { EncodeError } from '../encode-engine.js';
 import { isHttpUrl, redactUrl } from './input-options.js';
 
 export const formatBytes = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} bytes`);

@@ -1,5 +1,5 @@
-import { isWrapperExecFailure, spawnTool } from '../ffmpeg-sandbox.js';
-import { EncodeError } from './encode-engine.js';
+import { isWrapperExecFailure, spawnTool } from '../../ffmpeg-sandbox.js';
+import { EncodeError } from '../encode-engine.js';
 import { classifyFfmpegFailure, missingToolError } from './ffmpeg-failure.js';
 
 export interface FfmpegRunOptions {

@@ -1,19 +1,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../../shared/log.js';
 import { measureComplexity } from './complexity-probe.js';
-import { EncodeError, type EncodedFile, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodeResult } from './encode-engine.js';
-import type { EncodePlan } from './encode-plan.js';
-import type { EncodeSpec } from './encode-spec.js';
+import { EncodeError, type EncodedFile, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodeResult } from '../encode-engine.js';
+import type { EncodePlan } from '../plan/encode-plan.js';
+import type { EncodeSpec } from '../plan/encode-spec.js';
 import { buildFfmpegArgs } from './ffmpeg-args.js';
 import { mostUsefulLine } from './ffmpeg-failure.js';
 import { runFfmpeg } from './ffmpeg-runner.js';
-import { snapFrameRate } from './frame-rate.js';
+import { snapFrameRate } from '../presets/frame-rate.js';
 import { checkInputAccess } from './input-access.js';
 import { redactUrl } from './input-options.js';
-import { writeIsm } from './ism-writer.js';
-import { planEncode, resolveClip, type PlanSource } from './output-planner.js';
-import { parsePreset } from './preset-parser.js';
+import { writeIsm } from '../plan/ism-writer.js';
+import { planEncode, resolveClip, type PlanSource } from '../plan/output-planner.js';
+import { parsePreset } from '../presets/preset-parser.js';
 import { probeSource, type SourceInfo } from './source-prober.js';
 
 export interface FfmpegEncodeEngineOptions {

@@ -4,10 +4,10 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AddressRefusedError, assertUnambiguousUrl, resolveAllowedAddresses, type AddressPolicy } from '../../shared/address-policy.js';
-import { EncodeError } from './encode-engine.js';
-import { formatBytes } from './input-access.js';
-import { redactUrl } from './input-options.js';
+import { AddressRefusedError, assertUnambiguousUrl, resolveAllowedAddresses, type AddressPolicy } from '../../../shared/address-policy.js';
+import { EncodeError } from '../encode-engine.js';
+import { formatBytes } from '../ffmpeg/input-access.js';
+import { redactUrl } from '../ffmpeg/input-options.js';
 
 type Addresses = Array<{ address: string; family: 4 | 6 }>;
 

@@ -1,4 +1,4 @@
-import { defaultFilters, type EncodeSpec, type LadderConfiguration, type VideoCodec, type VideoLayerSpec } from './encode-spec.js';
+import { defaultFilters, type EncodeSpec, type LadderConfiguration, type VideoCodec, type VideoLayerSpec } from '../plan/encode-spec.js';
 import type { FieldReader } from './field-reader.js';
 
 export const builtInEncoderType = '#Microsoft.Media.BuiltInStandardEncoderPreset';

@@ -1,4 +1,4 @@
-import { defaultFilters, type ConverterMode, type EncodeSpec } from './encode-spec.js';
+import { defaultFilters, type ConverterMode, type EncodeSpec } from '../plan/encode-spec.js';
 import type { FieldReader } from './field-reader.js';
 
 export const assetConverterTypes = ['#Microsoft.Media.BuiltInAssetConverterPreset', '#MediaKind.BuiltInAssetConverterPreset'];

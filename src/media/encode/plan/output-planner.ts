@@ -1,13 +1,13 @@
-import { buildAutoLadder } from './adaptive-ladder.js';
-import { EncodeError, type EncodeInput } from './encode-engine.js';
+import { buildAutoLadder } from '../presets/adaptive-ladder.js';
+import { EncodeError, type EncodeInput } from '../encode-engine.js';
 import type { AudioEncodeTrack, CopyTrack, EncodePlan, ImageOutputPlan, Mp4OutputPlan, Mp4Track, PicturePlan, PlannedInput, VideoEncodeTrack } from './encode-plan.js';
 import type { Dimension, EncodeSpec, ImageSpec, StretchMode, VideoLayerSpec } from './encode-spec.js';
-import { basenameOf, expandFilenamePattern, sanitize, type FilenameValues } from './filename-pattern.js';
-import { capFrameRate, frameRateValue, snapFrameRate, type FrameRate } from './frame-rate.js';
+import { basenameOf, expandFilenamePattern, sanitize, type FilenameValues } from '../presets/filename-pattern.js';
+import { capFrameRate, frameRateValue, snapFrameRate, type FrameRate } from '../presets/frame-rate.js';
 import { audioTrackName, type IsmTrack } from './ism-writer.js';
-import type { SourceAudio, SourceInfo, SourceVideo } from './source-prober.js';
-import { spriteVtt } from './sprite-index.js';
-import { formatSec, timeSpecToSec } from './time-spec.js';
+import type { SourceAudio, SourceInfo, SourceVideo } from '../ffmpeg/source-prober.js';
+import { spriteVtt } from '../presets/sprite-index.js';
+import { formatSec, timeSpecToSec } from '../presets/time-spec.js';
 
 export interface PlanSource { input: EncodeInput; info: SourceInfo }
 

@@ -1,5 +1,5 @@
-import type { BlobInfo } from '../../storage/blob-store.js';
-import type { IsmTracks } from '../../shared/ism.js';
+import type { BlobInfo } from '../../../storage/blob-store.js';
+import type { IsmTracks } from '../../../shared/ism.js';
 
 /** Containers that normally carry video (the source of an encode). */
 const videoPattern = /\.(mp4|m4v|mov|mkv|webm|mxf|ts|mts|m2ts|mpg|mpeg|avi|wmv|flv|3gp|ismv|cmfv)$/i;

@@ -1,4 +1,4 @@
-import { EncodeError, type EncodeErrorCode } from './encode-engine.js';
+import { EncodeError, type EncodeErrorCode } from '../encode-engine.js';
 
 interface Rule { code: EncodeErrorCode; pattern: RegExp }
 

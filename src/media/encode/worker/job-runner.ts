@@ -2,18 +2,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AssetRow, Db, JobRow } from '../../store/database.js';
-import type { BlobStore } from '../../storage/blob-store.js';
-import { assertBlobPath, joinBlobPath } from '../../storage/storage-paths.js';
-import type { JobQueue, Lease, QueuePriority } from '../../queue/job-queue.js';
-import type { Logger } from '../../shared/log.js';
-import type { AddressPolicy } from '../../shared/address-policy.js';
-import { killToolsNaming } from '../ffmpeg-sandbox.js';
+import type { AssetRow, Db, JobRow } from '../../../store/database.js';
+import type { BlobStore } from '../../../storage/blob-store.js';
+import { assertBlobPath, joinBlobPath } from '../../../storage/storage-paths.js';
+import type { JobQueue, Lease, QueuePriority } from '../../../queue/job-queue.js';
+import type { Logger } from '../../../shared/log.js';
+import type { AddressPolicy } from '../../../shared/address-policy.js';
+import { killToolsNaming } from '../../ffmpeg-sandbox.js';
 import { downloadHttpInput } from './http-input-download.js';
-import { EncodeError, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodedFile } from './encode-engine.js';
+import { EncodeError, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodedFile } from '../encode-engine.js';
 import { fileNameOf, httpInputUrl, ismSources, pickInputFiles } from './job-inputs.js';
-import { parseIsm } from '../../shared/ism.js';
-import { parseIsoDurationSec } from './time-spec.js';
+import { parseIsm } from '../../../shared/ism.js';
+import { parseIsoDurationSec } from '../presets/time-spec.js';
 
 /** What the runner needs from the rest of the process; main.ts supplies these (the media plane never imports control/). */
 export interface JobRunnerDeps {

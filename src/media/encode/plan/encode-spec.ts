@@ -1,4 +1,4 @@
-import type { TimeSpec } from './time-spec.js';
+import type { TimeSpec } from '../presets/time-spec.js';
 
 /**
  * What a preset asks for, normalised from any of the supported preset shapes and independent of the input.

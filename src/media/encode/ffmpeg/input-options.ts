@@ -1,4 +1,4 @@
-import { inputRestrictions, isHttpUrl } from '../ffmpeg-sandbox.js';
+import { inputRestrictions, isHttpUrl } from '../../ffmpeg-sandbox.js';
 
 export { isHttpUrl };
 

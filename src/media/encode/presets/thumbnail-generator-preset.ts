@@ -1,4 +1,4 @@
-import { defaultFilters, type EncodeSpec, type ImageSpec } from './encode-spec.js';
+import { defaultFilters, type EncodeSpec, type ImageSpec } from '../plan/encode-spec.js';
 import type { FieldReader } from './field-reader.js';
 import { parseTimeSpec, type TimeSpec } from './time-spec.js';
 

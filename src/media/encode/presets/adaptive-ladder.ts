@@ -1,4 +1,4 @@
-import type { LadderConfiguration, VideoCodec } from './encode-spec.js';
+import type { LadderConfiguration, VideoCodec } from '../plan/encode-spec.js';
 
 /** A ladder rung as a landscape box; the planner turns it to the input's orientation and shape. */
 export interface LadderRung { width: number; height: number; kbps: number }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BlobInfo } from '../../storage/blob-store.js';
+import type { BlobInfo } from '../../../storage/blob-store.js';
 import { fileNameOf, httpInputUrl, ismSources, pickInputFiles } from './job-inputs.js';
 
 const blob = (name: string, size: number): BlobInfo => ({ name, size, etag: name, lastModified: new Date(0) });

@@ -1,4 +1,4 @@
-import { defaultFilters, type AudioSpec, type Dimension, type EncodeSpec, type FilterSpec, type ImageLayerSpec, type ImageSpec, type RateControl, type StretchMode, type VideoCodec, type VideoLayerSpec } from './encode-spec.js';
+import { defaultFilters, type AudioSpec, type Dimension, type EncodeSpec, type FilterSpec, type ImageLayerSpec, type ImageSpec, type RateControl, type StretchMode, type VideoCodec, type VideoLayerSpec } from '../plan/encode-spec.js';
 import { unknownMacros } from './filename-pattern.js';
 import type { FieldReader } from './field-reader.js';
 import { parseFrameRate } from './frame-rate.js';
