@@ -25,9 +25,9 @@ import { PlaybackResolver } from './media/origin/playback-resolver.js';
 import { PresentationBuilder } from './media/origin/presentation-builder.js';
 import { NotFoundError } from './shared/errors.js';
 import { createJobQueue } from './queue/create-job-queue.js';
-import { FfmpegEncodeEngine } from './media/encode/ffmpeg-encode-engine.js';
-import { JobRunner } from './media/encode/job-runner.js';
-import { checkFfmpeg } from './media/encode/job-ffmpeg-check.js';
+import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.js';
+import { JobRunner } from './media/encode/worker/job-runner.js';
+import { checkFfmpeg } from './media/encode/ffmpeg/job-ffmpeg-check.js';
 import { encodeBlobPath } from './control/resources/files/file-grants.js';
 
 export interface RunningReel {

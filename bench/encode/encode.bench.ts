@@ -25,10 +25,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../support/bench-child.js';
 import { appendResult, benchEnvironment, formatTable } from '../support/bench-results.js';
-import { parsePreset } from '../../src/media/encode/preset-parser.js';
-import { probeSource } from '../../src/media/encode/source-prober.js';
-import { planEncode } from '../../src/media/encode/output-planner.js';
-import { buildFfmpegArgs } from '../../src/media/encode/ffmpeg-args.js';
+import { parsePreset } from '../../src/media/encode/presets/preset-parser.js';
+import { probeSource } from '../../src/media/encode/ffmpeg/source-prober.js';
+import { planEncode } from '../../src/media/encode/plan/output-planner.js';
+import { buildFfmpegArgs } from '../../src/media/encode/ffmpeg/ffmpeg-args.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const settings = {

@@ -50,7 +50,7 @@ function setprivPath(): string | undefined {
 /**
  * Spawns ffmpeg/ffprobe so that it cannot outlive this process: through `setpriv --pdeathsig KILL` where available
  * (the pid is then ffmpeg's own after exec, so signals reach it). Where it is not, a restarted worker kills the
- * orphans it finds working in dead attempts' scratch directories (`killToolsNaming`, job-runner.ts).
+ * orphans it finds working in dead attempts' scratch directories (`killToolsNaming`, encode/worker/scratch-dirs.ts).
  */
 export function spawnTool(tool: string, args: string[], options: SpawnOptions & { stdio: ['ignore', 'pipe', 'pipe'] }): ChildProcessWithoutNullStreams {
   const wrapper = process.platform === 'linux' ? setprivPath() : undefined;

@@ -5,6 +5,7 @@ import SQLite from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import type pgTypes from 'pg';
 import { withStoreErrors } from './store-errors.js';
+import type { JobState } from './job-states.js';
 
 /**
  * Row types. Timestamps are ISO-8601 text and JSON is text in both dialects, so one set of queries
@@ -87,7 +88,7 @@ export interface JobRow extends Audited {
   correlation_data: string; input: string; transform_output: string;
   output_asset_id: string; output_asset_name: string; output_label: string;
   /** MK.IO job state; the single output shares it. `progress` is 0–100. */
-  state: string; progress: number;
+  state: JobState; progress: number;
   /** JSON `{code, message, category, retry}` when the job ended in Error. */
   error: string | null;
   start_time: string | null; end_time: string | null;

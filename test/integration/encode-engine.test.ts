@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EncodeError, type EncodeResult } from '../../src/media/encode/encode-engine.js';
-import { FfmpegEncodeEngine } from '../../src/media/encode/ffmpeg-encode-engine.js';
+import { FfmpegEncodeEngine } from '../../src/media/encode/ffmpeg/ffmpeg-encode-engine.js';
 import { parseIsm } from '../../src/shared/ism.js';
 import { makeClip, makeCorruptInputs } from '../fixtures/encode-media.js';
 

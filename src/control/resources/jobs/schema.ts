@@ -9,10 +9,6 @@ import { assetName } from '../assets/schema.js';
 /** MK.IO job name rule ([NET]); at least two characters. */
 export const jobName = Type.String({ maxLength: 260, pattern: '^[a-zA-Z0-9]([-_.]*[a-zA-Z0-9])*$' });
 
-export const jobStates = ['Queued', 'Scheduled', 'Processing', 'Finished', 'Error', 'Canceling', 'Canceled'] as const;
-export type JobState = typeof jobStates[number];
-export const finalStates: ReadonlySet<string> = new Set(['Finished', 'Error', 'Canceled']);
-
 const priority = Type.Union([Type.Literal('High'), Type.Literal('Normal'), Type.Literal('Low')]);
 const clipTime = Type.Object({
   '@odata.type': Type.String({ minLength: 1 }),

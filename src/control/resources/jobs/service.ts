@@ -1,5 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AssetRow, Db, JobRow, ProjectRow, TransformRow } from '../../../store/database.js';
+import { JobRepository, type JobColumn, type JobDetails } from '../../../store/job-repository.js';
+import { isFinalJobState } from '../../../store/job-states.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import type { JobQueue, QueuePriority } from '../../../queue/job-queue.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
@@ -10,8 +12,8 @@ import { assertBlobPath } from '../../../storage/storage-paths.js';
 import type { AssetService } from '../assets/service.js';
 import type { StorageAccountService } from '../storage/service.js';
 import type { ListRequest } from '../paging.js';
-import { sqlComparison, type TransformService } from '../transforms/service.js';
-import { checkJobInput, finalStates, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
+import type { TransformService } from '../transforms/service.js';
+import { checkJobInput, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
 
 interface Actor { email: string }
 
@@ -22,7 +24,7 @@ export interface JobNotifications {
 }
 
 /** `$filter`/`$orderby` field → column (MK.IO's documented job fields; `transform` filters by transform name). */
-export const jobColumns: Record<string, keyof JobRow> = {
+export const jobColumns: Record<string, JobColumn> = {
   name: 'name', id: 'id', created: 'created_at', updated: 'updated_at', createdBy: 'created_by', updatedBy: 'updated_by',
   createdByEmail: 'created_by', updatedByEmail: 'updated_by', createdByName: 'created_by', updatedByName: 'updated_by',
   'properties/created': 'created_at', 'properties/lastModified': 'updated_at', 'properties/state': 'state', transform: 'transform_name',
@@ -46,16 +48,20 @@ export function defaultOutputLabel(presetType: string, index = 0): string {
  * Jobs: one input through a transform's output into an output asset. Submission writes the row (Queued) and
  * then enqueues its id; the answer is sent only once the queue holds it durably, and a worker re-enqueues
  * every unfinished row when it starts, so an accepted job is never left unqueued. The runner
- * (media/encode/job-runner.ts) moves the state on from there.
+ * (media/encode/worker/job-attempt.ts) moves the state on from there, through the same state machine.
  */
 export class JobService {
+  private readonly jobs: JobRepository;
+
   constructor(private readonly deps: {
     db: Db; transforms: TransformService; assets: AssetService; storage: StorageAccountService; queue: JobQueue;
     log: Logger; notify?: JobNotifications;
-  }) {}
+  }) {
+    this.jobs = new JobRepository(deps.db);
+  }
 
   async find(transformId: string, name: string): Promise<JobRow | undefined> {
-    return this.deps.db.selectFrom('jobs').selectAll().where('transform_id', '=', transformId).where('name', '=', name).executeTakeFirst();
+    return this.jobs.findByName(transformId, name);
   }
 
   /** The job of a transform by names; 404 when either is missing. */
@@ -67,17 +73,12 @@ export class JobService {
   }
 
   async list(projectId: string, request: ListRequest, options: { transformId?: string } = {}): Promise<{ items: JobRow[]; total: number }> {
-    let base = this.deps.db.selectFrom('jobs').where('project_id', '=', projectId);
-    if (options.transformId) base = base.where('transform_id', '=', options.transformId);
-    base = base.where((eb) => eb.and(request.filter.map((t) => sqlComparison(jobColumns[t.field], t))));
-    let page = base.selectAll();
-    for (const o of request.orderBy) page = page.orderBy(jobColumns[o.field], o.direction);
-    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
-    const [items, count] = await Promise.all([
-      page.limit(request.top).offset(request.skip).execute(),
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(count.n) };
+    return this.jobs.list(projectId, {
+      ...(options.transformId ? { transformId: options.transformId } : {}),
+      filter: request.filter.map((t) => ({ column: jobColumns[t.field], op: t.op, value: t.value })),
+      orderBy: request.orderBy.map((o) => ({ column: jobColumns[o.field], direction: o.direction })),
+      top: request.top, skip: request.skip,
+    });
   }
 
   /**
@@ -112,7 +113,7 @@ export class JobService {
       created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
     };
     try {
-      await this.deps.db.insertInto('jobs').values(row).execute();
+      await this.jobs.insert(row);
     } catch (err) {
       if (err instanceof UniqueViolationError) throw exists();
       throw err;
@@ -129,12 +130,12 @@ export class JobService {
         } else {
           // Another request created it first: this job writes into that one.
           row.output_asset_id = asset.id;
-          await this.deps.db.updateTable('jobs').set({ output_asset_id: asset.id }).where('id', '=', row.id).execute();
+          await this.jobs.setOutputAsset(row.id, asset.id);
         }
       }
       await this.deps.queue.enqueue(row.id, priority as QueuePriority);
     } catch (err) {
-      await this.deps.db.deleteFrom('jobs').where('id', '=', row.id).execute().catch(() => undefined);
+      await this.jobs.delete(row.id).catch(() => undefined);
       if (made) await this.discardUnused(made);
       throw err;
     }
@@ -145,8 +146,7 @@ export class JobService {
 
   /** An output asset this request created goes again, unless a concurrent job has started using it meanwhile. */
   private async discardUnused(asset: AssetRow): Promise<void> {
-    const user = await this.deps.db.selectFrom('jobs').select('id').where('output_asset_id', '=', asset.id).executeTakeFirst();
-    if (!user) await this.deps.assets.discard(asset).catch((err: unknown) => this.deps.log.warn({ err, asset: asset.name }, 'could not remove output asset after failed submission'));
+    if (!(await this.jobs.hasJobWritingInto(asset.id))) await this.deps.assets.discard(asset).catch((err: unknown) => this.deps.log.warn({ err, asset: asset.name }, 'could not remove output asset after failed submission'));
   }
 
   /** Validates what the input names; returns the storage account an auto-created output asset should use. */
@@ -212,11 +212,11 @@ export class JobService {
       const same = body.outputs.length === 1 && body.outputs[0].assetName === row.output_asset_name && (body.outputs[0].label ?? row.output_label) === row.output_label;
       if (!same) throw new BadRequestError('ImmutableProperty', 'properties.outputs cannot be changed; only description, priority and correlationData can');
     }
-    const values: Partial<JobRow> = { updated_at: new Date().toISOString(), updated_by: actor.email };
+    const values: JobDetails = { updated_at: new Date().toISOString(), updated_by: actor.email };
     if (body.description !== undefined) values.description = body.description;
     if (body.correlationData !== undefined) values.correlation_data = JSON.stringify(body.correlationData);
     if (body.priority !== undefined) values.priority = body.priority;
-    await this.deps.db.updateTable('jobs').set(values).where('id', '=', row.id).execute();
+    await this.jobs.updateDetails(row.id, values);
     if (body.priority !== undefined && body.priority !== row.priority && row.state === 'Queued') {
       // Still waiting: take it out and put it back with the new priority (a no-op once a worker holds it).
       if (await this.deps.queue.remove(row.id)) await this.deps.queue.enqueue(row.id, body.priority);
@@ -230,18 +230,15 @@ export class JobService {
    * stay as they are.
    */
   async cancel(row: JobRow): Promise<JobRow> {
-    if (finalStates.has(row.state) || row.state === 'Canceling') return row;
-    const now = new Date().toISOString();
+    if (isFinalJobState(row.state) || row.state === 'Canceling') return row;
     if (row.state === 'Queued' && await this.deps.queue.remove(row.id)) {
-      const done = await this.deps.db.updateTable('jobs').set({ state: 'Canceled', end_time: now, updated_at: now })
-        .where('id', '=', row.id).where('state', '=', 'Queued').executeTakeFirst();
-      if (Number(done.numUpdatedRows) > 0) {
+      // Nobody holds it: canceled at once, unless a worker leased it in between.
+      if (await this.jobs.transition(row.id, 'Canceled', { from: ['Queued'], values: { end_time: new Date().toISOString() } })) {
         this.deps.log.info({ jobId: row.id, state: 'Canceled' }, 'job state changed');
         return this.reload(row);
       }
     }
-    await this.deps.db.updateTable('jobs').set({ state: 'Canceling', updated_at: now })
-      .where('id', '=', row.id).where('state', 'in', ['Queued', 'Scheduled', 'Processing']).execute();
+    await this.jobs.transition(row.id, 'Canceling');
     this.deps.log.info({ jobId: row.id, state: 'Canceling' }, 'job state changed');
     this.deps.notify?.cancelRequested?.(row.id);
     return this.reload(row);
@@ -249,18 +246,17 @@ export class JobService {
 
   /** DELETE: an unfinished job is canceled first (its runner sees the record gone and removes its outputs). */
   async delete(row: JobRow): Promise<void> {
-    if (!finalStates.has(row.state)) await this.cancel(row);
-    await this.deps.db.deleteFrom('jobs').where('id', '=', row.id).execute();
+    if (!isFinalJobState(row.state)) await this.cancel(row);
+    await this.jobs.delete(row.id);
   }
 
   /** Before a transform goes (its jobs go with it): cancel every unfinished job of it. */
   async cancelAllOf(transform: TransformRow): Promise<void> {
-    const rows = await this.deps.db.selectFrom('jobs').selectAll().where('transform_id', '=', transform.id)
-      .where('state', 'in', ['Queued', 'Scheduled', 'Processing']).execute();
+    const rows = await this.jobs.listCancelable(transform.id);
     for (const row of rows) await this.cancel(row);
   }
 
   private async reload(row: JobRow): Promise<JobRow> {
-    return (await this.deps.db.selectFrom('jobs').selectAll().where('id', '=', row.id).executeTakeFirst()) ?? row;
+    return (await this.jobs.findById(row.id)) ?? row;
   }
 }
