@@ -166,7 +166,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   if (roles.has('worker')) {
     // ffmpeg reads job inputs through this process's own signed /files route, served whatever the roles.
     runner = new JobRunner({
-      db, queue, engine, log, workRoot: config.workDir, concurrency: config.workerConcurrency, leaseSec: config.jobLeaseSec,
+      db, dialect, queue, engine, log, workRoot: config.workDir, concurrency: config.workerConcurrency, leaseSec: config.jobLeaseSec,
       openStore: storeOfAccount,
       // Reel's own signed URLs are fine wherever Reel listens; other private addresses are refused.
       httpInputPolicy: {

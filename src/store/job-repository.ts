@@ -1,5 +1,5 @@
 import type { Db, JobRow } from './database.js';
-import { columnComparison, type ColumnFilter, type ColumnOrder } from './column-filter.js';
+import { sqlComparison, type ColumnFilter, type ColumnOrder } from './list-query.js';
 import { canMoveJob, jobStatesMovingInto, unfinishedJobStates, type JobState } from './job-states.js';
 import { InternalError } from '../shared/errors.js';
 
@@ -38,7 +38,7 @@ export class JobRepository {
   async list(projectId: string, query: JobListQuery): Promise<{ items: JobRow[]; total: number }> {
     let base = this.db.selectFrom('jobs').where('project_id', '=', projectId);
     if (query.transformId) base = base.where('transform_id', '=', query.transformId);
-    base = base.where((eb) => eb.and(query.filter.map(columnComparison)));
+    base = base.where((eb) => eb.and(query.filter.map((f) => sqlComparison(f.column, f))));
     let page = base.selectAll();
     for (const o of query.orderBy) page = page.orderBy(o.column, o.direction);
     page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');

@@ -27,9 +27,6 @@ export const transformColumns: Record<string, keyof TransformRow> = {
 export const transformFilterFields: ReadonlySet<string> = new Set(Object.keys(transformColumns));
 export const transformSortFields: ReadonlySet<string> = new Set(['created', 'createdBy', 'id', 'name', 'properties/created', 'properties/lastModified', 'updated', 'updatedBy']);
 
-/** Moved to the store with the queries; still exported here for the jobs service until its repository lands. */
-export { sqlComparison } from '../../../store/list-query.js';
-
 /** Transforms: named encoding recipes. MK.IO supports exactly one output per transform (§9). */
 export class TransformService {
   private readonly repository: TransformRepository;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../../store/database.js';
+import type { Db, DialectName } from '../../../store/database.js';
 import { JobRepository } from '../../../store/job-repository.js';
 import type { BlobStore } from '../../../storage/blob-store.js';
 import type { JobQueue, Lease, QueuePriority } from '../../../queue/job-queue.js';
@@ -8,13 +8,14 @@ import type { Logger } from '../../../shared/log.js';
 import type { AddressPolicy } from '../../../shared/address-policy.js';
 import type { EncodeEngine } from '../encode-engine.js';
 import { JobAbort } from './job-abort.js';
-import { JobAssets } from './job-assets.js';
+import { AssetRepository } from '../../../store/asset-repository.js';
 import { JobAttempt, type AttemptOutcome, type JobAttemptDeps } from './job-attempt.js';
 import { ScratchDirs } from './scratch-dirs.js';
 
 /** What the runner needs from the rest of the process; main.ts supplies these (the media plane never imports control/). */
 export interface JobRunnerDeps {
   db: Db;
+  dialect: DialectName;
   queue: JobQueue;
   engine: EncodeEngine;
   log: Logger;
@@ -66,7 +67,7 @@ export class JobRunner {
     this.log = deps.log.child({ component: 'encode' });
     this.jobs = new JobRepository(deps.db);
     this.scratch = new ScratchDirs(deps.workRoot, this.workerId, this.log);
-    const assets = new JobAssets(deps.db);
+    const assets = new AssetRepository(deps.db, deps.dialect);
     this.attemptDeps = {
       jobs: this.jobs, engine: deps.engine, scratch: this.scratch, openStore: deps.openStore, tickMs: deps.tickMs ?? 1000,
       findOutputAsset: (id) => assets.findById(id),
