@@ -5,30 +5,32 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './shared/log.js';
-import { randomSecret } from './shared/ids.js';
+import { loadSecretKey } from './config/secret-key.js';
 import { SecretBox } from './shared/secret-box.js';
 import { openDatabase, type Db } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
-import type { BlobStore, BlobStoreFactory } from './storage/blob-store.js';
+import { StorageAccountRepository } from './store/storage-account-repository.js';
+import type { BlobStoreFactory } from './storage/blob-store.js';
+import { AccountStores } from './storage/account-stores.js';
+import { FileGrants } from './storage/file-grants.js';
+import { createStoragePolicy, type StoragePolicy } from './storage/storage-policy.js';
 import { LocalBlobStore } from './storage/drivers/local.js';
 import { AccountService } from './control/auth/account-service.js';
 import { TokenService } from './control/auth/token-service.js';
 import { SessionService } from './control/auth/session-service.js';
 import { loadSigningKeys } from './control/auth/signing-keys.js';
-import { StorageAccountService, type StoragePolicy } from './control/resources/storage/service.js';
-import { localAreasOf } from './storage/local-areas.js';
-import { FileGrants } from './control/resources/files/file-grants.js';
+import { StorageAccountService } from './control/resources/storage/service.js';
+import { firstBoot } from './control/first-boot.js';
 import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
 import { registerOrigin } from './media/origin/origin.js';
 import { PlaybackResolver } from './media/origin/playback-resolver.js';
 import { PresentationBuilder } from './media/origin/presentation-builder.js';
-import { NotFoundError } from './shared/errors.js';
+import { endpointHost } from './shared/endpoint-host.js';
 import { createJobQueue } from './queue/create-job-queue.js';
 import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.js';
 import { JobRunner } from './media/encode/worker/job-runner.js';
 import { checkFfmpeg } from './media/encode/ffmpeg/job-ffmpeg-check.js';
-import { encodeBlobPath } from './control/resources/files/file-grants.js';
 
 export interface RunningReel {
   app: FastifyInstance;
@@ -41,26 +43,10 @@ export interface RunningReel {
   close(): Promise<void>;
 }
 
-/** The secret that seals credentials and signs file URLs: configured, or generated once into the data dir. */
-function secretKeyFor(config: Config): string {
-  if (config.secretKey) return config.secretKey;
-  const file = path.join(config.dataDir, 'secret.key');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, randomSecret(32), { mode: 0o600, flag: 'wx' });
-  return fs.readFileSync(file, 'utf8').trim();
-}
-
-/** What storage accounts may reach: each project its own Local areas, cloud accounts only allowed addresses. */
 /** `host:port` of a URL, the port written out even when it is the scheme's default. */
 function hostWithPort(raw: string): string {
   const url = new URL(raw);
   return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
-}
-
-function storagePolicy(config: Config): StoragePolicy {
-  return {
-    localAreas: (projectName) => localAreasOf(projectName, { roots: config.localStorageRoots, grants: config.localStorageGrants }),
-    address: { allowPrivate: config.storageAllowPrivate, allowedHosts: config.storageAllowedHosts },
-  };
 }
 
 /** The one place that names concrete drivers. */
@@ -93,26 +79,25 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   if (roles.has('worker')) await checkFfmpeg(config.ffmpegPath).catch(async (err: unknown) => { await db.destroy(); throw err; });
   await migrateToLatest(db);
 
-  const secretKey = secretKeyFor(config);
+  const secretKey = loadSecretKey(config);
+  const secretBox = new SecretBox(secretKey);
+  const grants = new FileGrants(secretKey);
+  const policy = createStoragePolicy({
+    roots: config.localStorageRoots, grants: config.localStorageGrants, allowPrivate: config.storageAllowPrivate, allowedHosts: config.storageAllowedHosts,
+  });
+  const storageAccounts = new StorageAccountRepository(db);
+  const stores = new AccountStores({ accounts: storageAccounts, box: secretBox, factory: blobStoreFactory(policy), policy });
+
   const accounts = new AccountService(db);
   const keys = await loadSigningKeys(db);
   const tokens = new TokenService(db, keys);
-  const secretBox = new SecretBox(secretKey);
   const sessions = new SessionService(db, secretBox);
-  const policy = storagePolicy(config);
-  const storage = new StorageAccountService(db, blobStoreFactory(policy), secretBox, policy);
-
-  const boot = await accounts.bootstrap(config.adminEmail, config.adminPassword);
-  if (boot.created) {
-    // The embedded default: a Local storage account, so assets work before any cloud storage is registered. It
-    // lies in project `default`'s own area of the first root.
-    const root = path.join(config.localStorageRoots[0], 'default');
-    fs.mkdirSync(root, { recursive: true });
-    await storage.create(boot.projectId, { name: 'local', type: 'Local', description: 'Embedded local disk storage', location: 'local', config: { path: root } }, { email: config.adminEmail, userId: boot.adminUserId });
-  }
+  const storage = new StorageAccountService(storageAccounts, stores, secretBox, policy.address);
+  const boot = await firstBoot({ accounts, storage }, {
+    adminEmail: config.adminEmail, adminPassword: config.adminPassword, localStorageRoot: config.localStorageRoots[0],
+  });
 
   let listenUrl = '';
-  const grants = new FileGrants(secretKey);
   const queue = createJobQueue(db, dialect, { leaseMs: config.jobLeaseSec * 1000 });
   const engine = new FfmpegEncodeEngine({
     ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, log, x264Preset: config.x264Preset, httpTimeoutSec: config.jobHttpTimeoutSec,
@@ -120,39 +105,22 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   });
   let runner: JobRunner | undefined;
   const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
-  /** The storage driver of an account, by id (the media plane's way to storage; it never sees credentials). */
-  const storeOfAccount = async (accountId: string): Promise<BlobStore> => {
-    const account = await storage.getById(accountId);
-    if (!account) throw new NotFoundError('StorageAccountNotFound', `Storage account '${accountId}' not found`);
-    return storage.storeFor(account);
-  };
-  // Playback opens an asset's storage on every request: keep the driver for the resolver's 2 s, like locators.
-  const accountStores = new Map<string, { at: number; store: Promise<BlobStore> }>();
-  const openAccountStore = (accountId: string): Promise<BlobStore> => {
-    const hit = accountStores.get(accountId);
-    if (hit && Date.now() - hit.at < 2000) return hit.store;
-    const store = storeOfAccount(accountId);
-    store.catch(() => accountStores.delete(accountId));
-    if (accountStores.size > 1000) accountStores.clear();
-    accountStores.set(accountId, { at: Date.now(), store });
-    return store;
-  };
   const builder = new PresentationBuilder({ segmentDurationSec: config.segmentDurationSec, indexCacheBytes: config.indexCacheMb * 1024 * 1024, presentationTtlMs: 30_000 });
   const app = await buildControlPlane({
-    log, db, dialect, accounts, tokens, sessions, keys, storage,
+    log, db, dialect, accounts, tokens, sessions, keys, storage, stores,
     grants, presets: engine, queue, serveApi: roles.has('api'), serveOrigin: roles.has('origin'),
     jobNotifications: { submitted: () => runner?.notifySubmitted(), cancelRequested: (jobId) => runner?.notifyCancel(jobId) },
     prober: new FfprobeProber(config.ffprobePath),
     publicUrl: () => (config.publicUrl ?? listenUrl).replace(/\/+$/, ''),
     internalUrl: () => listenUrl,
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
-    endpointHostName: (endpoint, project) => `${endpoint}-${project}.${streamingDomain()}`,
+    endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
     registerMediaPlane: async (server) => registerOrigin(server, {
       resolver: new PlaybackResolver(db, dialect), builder, streamingDomain,
       segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
       openAsset: async (asset) => {
-        const store = await openAccountStore(asset.storage_account_id);
+        const store = await stores.openForPlayback(asset.storage_account_id);
         return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
       },
     }),
@@ -167,7 +135,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     // ffmpeg reads job inputs through this process's own signed /files route, served whatever the roles.
     runner = new JobRunner({
       db, dialect, queue, engine, log, workRoot: config.workDir, concurrency: config.workerConcurrency, leaseSec: config.jobLeaseSec,
-      openStore: storeOfAccount,
+      openStore: (accountId) => stores.open(accountId),
       // Reel's own signed URLs are fine wherever Reel listens; other private addresses are refused.
       httpInputPolicy: {
         allowPrivate: config.jobHttpAllowPrivate,
@@ -177,7 +145,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
       httpTimeoutSec: config.jobHttpTimeoutSec,
       ...(config.jobMaxInputMb !== undefined ? { maxInputBytes: config.jobMaxInputMb * 1024 * 1024 } : {}),
       signedReadUrl: (accountId, container, blob, lifetimeSec) =>
-        `${listenUrl}/files/${accountId}/${container}/${encodeBlobPath(blob)}?token=${grants.sign({ a: accountId, c: container, p: blob, m: 'r', e: Math.floor(Date.now() / 1000) + lifetimeSec })}`,
+        grants.signedUrl(listenUrl, { a: accountId, c: container, p: blob, m: 'r', e: Math.floor(Date.now() / 1000) + lifetimeSec }),
     });
     await runner.start().catch(async (err: unknown) => {
       await app.close();
@@ -187,13 +155,13 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   }
 
   return {
-    app, url: listenUrl, db, config, generatedAdminPassword: boot.password,
+    app, url: listenUrl, db, config, generatedAdminPassword: boot.generatedAdminPassword,
     async close() {
       // Running jobs are stopped and their leases given back before the server they read from goes away.
       await runner?.stop();
       await app.close();
       await queue.close();
-      await storage.close();
+      await stores.close();
       await db.destroy();
     },
   };

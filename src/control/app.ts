@@ -30,7 +30,8 @@ import { StreamingPolicyService } from './resources/streaming-policies/service.j
 import { registerStreamingPolicyRoutes } from './resources/streaming-policies/routes.js';
 import { StreamingLocatorService } from './resources/streaming-locators/service.js';
 import { locatorProperties, registerStreamingLocatorRoutes } from './resources/streaming-locators/routes.js';
-import type { FileGrants } from './resources/files/file-grants.js';
+import type { FileGrants } from '../storage/file-grants.js';
+import type { AccountStores } from '../storage/account-stores.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { TransformService, type PresetValidator } from './resources/transforms/service.js';
 import { registerTransformRoutes } from './resources/transforms/routes.js';
@@ -46,6 +47,8 @@ export interface ControlPlaneDeps {
   sessions: SessionService;
   keys: SigningKeys;
   storage: StorageAccountService;
+  /** Storage drivers by account (shared with the origin and the worker). */
+  stores: AccountStores;
   grants: FileGrants;
   prober: MediaProber;
   publicUrl: () => string;
@@ -112,7 +115,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   if (deps.serveApi !== false) registerAuthRoutes(app, deps);
   if (deps.serveApi !== false) await registerConsole(app, { streamingDomain: deps.streamingDomain });
 
-  const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.log.child({ component: 'assets' }));
+  const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.stores, deps.log.child({ component: 'assets' }));
   const endpoints = new StreamingEndpointService(deps.db);
   const policies = new StreamingPolicyService(deps.db);
   const locators = new StreamingLocatorService(deps.db, assets, policies);
@@ -144,7 +147,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     }
   });
 
-  await app.register(async (files) => registerFileRoutes(files, deps.storage, deps.grants));
+  await app.register(async (files) => registerFileRoutes(files, deps.stores, deps.grants));
   if (deps.registerMediaPlane && deps.serveOrigin !== false) await deps.registerMediaPlane(app);
   return app;
 }

@@ -105,11 +105,6 @@ export class AssetRepository {
       .select(['assets.name as name', 'assets.project_id as project_id', 'assets.container as container', 'storage_accounts.type as type', 'storage_accounts.config as config'])
       .where('assets.storage_location', 'is', null).execute();
   }
-
-  /** The settings of an asset's storage account, to place its container by; undefined when the account is gone. */
-  async accountSettings(storageAccountId: string): Promise<Pick<StorageAccountRow, 'type' | 'config'> | undefined> {
-    return this.db.selectFrom('storage_accounts').select(['type', 'config']).where('id', '=', storageAccountId).executeTakeFirst();
-  }
 }
 
 function groupByKey(values: AssetLabelQuery['values']): Array<AssetLabelQuery['values']> {

@@ -3,6 +3,7 @@ import type { Db, TokenRow } from '../../store/database.js';
 import { TokenRepository } from '../../store/token-repository.js';
 import { newId, sha256Hex } from '../../shared/ids.js';
 import { BadRequestError, UnauthorizedError, notFound } from '../../shared/errors.js';
+import { TtlCache } from '../../shared/ttl-cache.js';
 import type { SigningKeys } from './signing-keys.js';
 import type { PermissionMap, Principal, TokenType } from './principal.js';
 
@@ -40,8 +41,7 @@ interface VerifiedClaims { jti: string; expMs: number; hash: string }
  */
 export class TokenService {
   /** Signature checks are the costly part; a verified JWT is remembered (bounded) and only its row re-read. */
-  private readonly verified = new Map<string, VerifiedClaims>();
-  private readonly maxCached = 10_000;
+  private readonly verified = new TtlCache<string, VerifiedClaims>({ ttlMs: 0, max: 10_000 }); // each kept until its JWT's `exp`
 
   private readonly repository: TokenRepository;
 
@@ -98,13 +98,13 @@ export class TokenService {
 
   private async verifySignature(jwt: string): Promise<VerifiedClaims> {
     const cached = this.verified.get(jwt);
-    if (cached && cached.expMs > Date.now()) return cached;
+    if (cached) return cached;
     try {
       const { payload } = await jwtVerify(jwt, this.keys.publicKey, { issuer, algorithms: ['ES256'] });
       if (typeof payload.jti !== 'string' || typeof payload.exp !== 'number') throw new Error('claims missing');
       const claims = { jti: payload.jti, expMs: payload.exp * 1000, hash: sha256Hex(jwt) };
-      if (this.verified.size >= this.maxCached) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(jwt, claims);
+      // Remembered until the JWT itself expires.
+      this.verified.set(jwt, claims, claims.expMs - Date.now());
       return claims;
     } catch (cause) {
       throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked', { cause });

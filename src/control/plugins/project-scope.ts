@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ProjectRow } from '../../store/database.js';
 import { ForbiddenError, notFound } from '../../shared/errors.js';
+import { TtlCache } from '../../shared/ttl-cache.js';
 import { isAllowed, type Principal } from '../auth/principal.js';
 import type { AccountService } from '../auth/account-service.js';
 
@@ -22,17 +23,16 @@ const cacheTtlMs = 5000;
  * (never "forbidden", which would confirm it exists), then checks the route's capability for the caller.
  */
 export function createProjectScope(accounts: AccountService) {
-  const cache = new Map<string, { row: ProjectRow | undefined; at: number }>();
+  // A missing project is remembered too (as null), so probing names costs no more queries than using one.
+  const cache = new TtlCache<string, ProjectRow | null>({ ttlMs: cacheTtlMs, max: 1000 });
   return async function projectScope(request: FastifyRequest): Promise<void> {
     const name = (request.params as { project?: string }).project ?? '';
     const principal = request.principal as Principal;
-    let hit = cache.get(name);
-    if (!hit || Date.now() - hit.at > cacheTtlMs) {
-      hit = { row: await accounts.findProject(name), at: Date.now() };
-      if (cache.size > 1000) cache.clear();
-      cache.set(name, hit);
+    let project = cache.get(name);
+    if (project === undefined) {
+      project = (await accounts.findProject(name)) ?? null;
+      cache.set(name, project);
     }
-    const project = hit.row;
     if (!project || project.organization_id !== principal.organizationId) throw notFound(`Project '${name}'`);
     const capability = request.routeOptions.config.capability;
     if (capability && !isAllowed(principal, project.id, capability.group, capability.action)) {

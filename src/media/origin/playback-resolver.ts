@@ -5,6 +5,7 @@ import { StreamingEndpointRepository, defaultEndpointName } from '../../store/st
 import { StreamingLocatorRepository } from '../../store/streaming-locator-repository.js';
 import { StreamingPolicyRepository } from '../../store/streaming-policy-repository.js';
 import { predefinedPolicies } from '../../shared/streaming-policies.js';
+import { TtlCache } from '../../shared/ttl-cache.js';
 
 /** Everything a playback request needs to know about its locator, found from the GUID in its URL. */
 export interface ResolvedLocator {
@@ -31,8 +32,9 @@ const ttlMs = 2000;
  * the segment hot path; a change (stop, delete, new end time) takes effect within `ttlMs`.
  */
 export class PlaybackResolver {
-  private readonly locators = new Map<string, { at: number; value: ResolvedLocator | undefined }>();
-  private readonly endpoints = new Map<string, { at: number; value: EndpointView | undefined }>();
+  // Misses are cached too (as `{ value: undefined }`), so unknown GUIDs do not reach the database every request.
+  private readonly locators = new TtlCache<string, { value: ResolvedLocator | undefined }>({ ttlMs, max: 10_000 });
+  private readonly endpoints = new TtlCache<string, { value: EndpointView | undefined }>({ ttlMs, max: 10_000 });
 
   private readonly accounts: AccountRepository;
   private readonly assets: AssetRepository;
@@ -50,10 +52,9 @@ export class PlaybackResolver {
 
   async locator(locatorId: string): Promise<ResolvedLocator | undefined> {
     const hit = this.locators.get(locatorId);
-    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+    if (hit) return hit.value;
     const value = await this.loadLocator(locatorId);
-    if (this.locators.size > 10_000) this.locators.clear();
-    this.locators.set(locatorId, { at: Date.now(), value });
+    this.locators.set(locatorId, { value });
     return value;
   }
 
@@ -86,14 +87,13 @@ export class PlaybackResolver {
   async endpoint(projectId: string, name: string): Promise<EndpointView | undefined> {
     const key = `${projectId}/${name}`;
     const hit = this.endpoints.get(key);
-    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+    if (hit) return hit.value;
     const row = await this.endpointRows.findByName(projectId, name);
     let value: EndpointView | undefined = row ? { name: row.name, state: row.resource_state, properties: JSON.parse(row.properties) as Record<string, unknown> } : undefined;
     if (!value && name === defaultEndpointName && !(await this.endpointRows.hasDefaultMarker(projectId))) {
       value = { name, state: 'Running', properties: {} };
     }
-    if (this.endpoints.size > 10_000) this.endpoints.clear();
-    this.endpoints.set(key, { at: Date.now(), value });
+    this.endpoints.set(key, { value });
     return value;
   }
 }

@@ -3,6 +3,7 @@ import { parseIsm } from '../../shared/ism.js';
 import { isMp4Name, synthesizedManifestName } from '../../shared/asset-layout.js';
 import { MediaError, NotFoundError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
+import { TtlCache } from '../../shared/ttl-cache.js';
 import {
   SegmentList, peakSegmentBitrateBps, readMp4Index, segmentTracks,
   type MediaIndex, type Presentation, type PresentationTrack, type SidecarTextTrack, type TrackIndex, type TrackKind,
@@ -62,22 +63,22 @@ export class PresentationBuilder {
    * lists, so they are weighed the same way and get the same byte budget: memory stays within twice
    * `indexCacheBytes` even when the two caches hold different assets.
    */
-  private readonly presentations: WeightedLru<string, { at: number; value: BuiltPresentation }>;
+  private readonly presentations: TtlCache<string, BuiltPresentation>;
   private readonly flights = new SingleFlight<string, unknown>();
 
   constructor(private readonly options: { segmentDurationSec: number; indexCacheBytes: number; presentationTtlMs: number }) {
     this.indexes = new WeightedLru(options.indexCacheBytes, indexWeight);
-    this.presentations = new WeightedLru(options.indexCacheBytes, (entry) => presentationWeight(entry.value));
+    this.presentations = new TtlCache({ ttlMs: options.presentationTtlMs, max: options.indexCacheBytes, weigh: presentationWeight });
   }
 
   async get(loc: AssetLocation, manifestName: string): Promise<BuiltPresentation> {
     const key = `${loc.accountId}/${loc.container}/${loc.prefix}/${manifestName}`;
+    // An expired entry is dropped by get: its tables go even if the rebuild fails.
     const hit = this.presentations.get(key);
-    if (hit && Date.now() - hit.at < this.options.presentationTtlMs) return hit.value;
-    if (hit) this.presentations.delete(key); // expired: let its tables go even if the rebuild fails
+    if (hit) return hit;
     return this.flights.run(`p:${key}`, async () => {
       const value = await this.build(loc, manifestName);
-      this.presentations.set(key, { at: Date.now(), value });
+      this.presentations.set(key, value);
       return value;
     }) as Promise<BuiltPresentation>;
   }

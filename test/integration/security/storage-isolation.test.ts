@@ -8,7 +8,7 @@ import { dialects, startTestServer, type TestServer } from '../../support/server
 import { setUpTenants, type Tenant } from '../../support/tenants.js';
 import { azuriteSas, azuriteUrl, s3Config } from '../../support/services.js';
 import { newId } from '../../../src/shared/ids.js';
-import { FileGrants } from '../../../src/control/resources/files/file-grants.js';
+import { FileGrants } from '../../../src/storage/file-grants.js';
 
 /** Every file under `dir` with its bytes, to prove a victim's files are untouched. */
 function snapshot(dir: string): Record<string, string> {

@@ -8,7 +8,7 @@ import { assetFields, parseLabelQuery, type AssetService } from './service.js';
 import { assetInput, assetName, assetPutBody, toWireAsset, uploadUrlBody } from './schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
 import { listAssetStorage, ProbeCache } from './storage-listing.js';
-import { encodeBlobPath, type FileGrants } from '../files/file-grants.js';
+import { fileUrl, type FileGrants } from '../../../storage/file-grants.js';
 
 const cap = (action: string) => ({ capability: { group: 'ams.asset', action } });
 const params = Type.Object({ project: Type.String(), name: assetName });
@@ -78,7 +78,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     const expires = Math.floor(Date.now() / 1000) + 600;
     return listAssetStorage({
       asset: row, store, accountId: account.row.id, prober: deps.prober, cache: probeCache, log: deps.log,
-      signedUrl: (blob) => `${deps.internalUrl()}/files/${account.row.id}/${row.container}/${encodeBlobPath(blob)}?token=${deps.grants.sign({ a: account.row.id, c: row.container, p: blob, m: 'r', e: expires })}`,
+      signedUrl: (blob) => deps.grants.signedUrl(deps.internalUrl(), { a: account.row.id, c: row.container, p: blob, m: 'r', e: expires }),
     });
   });
 
@@ -88,7 +88,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     const jwt = deps.grants.sign({ a: account.row.id, c: row.container, p: row.sub_path ? `${row.sub_path}/` : '', m: 'r', e: Math.floor(Date.now() / 1000) + accessInfoLifetimeSec });
     return {
       storageAccountName: account.row.name, containerName: row.container, ...(row.sub_path ? { subPath: row.sub_path } : {}),
-      url: `${deps.publicUrl()}/files/${account.row.id}/${row.container}`, jwt,
+      url: fileUrl(deps.publicUrl(), account.row.id, row.container), jwt,
     };
   });
 
@@ -97,10 +97,9 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     const { account } = await assets.open(row);
     const blob = assets.blobPath(row, req.body.fileName);
     const expiresSec = Math.floor(Date.now() / 1000) + 60 * (req.body.expiresInMinutes ?? 60);
-    const token = deps.grants.sign({ a: account.row.id, c: row.container, p: blob, m: 'w', e: expiresSec });
     return {
       method: 'PUT', fileName: req.body.fileName, expires: new Date(expiresSec * 1000).toISOString(),
-      url: `${deps.publicUrl()}/files/${account.row.id}/${row.container}/${encodeBlobPath(blob)}?token=${token}`,
+      url: deps.grants.signedUrl(deps.publicUrl(), { a: account.row.id, c: row.container, p: blob, m: 'w', e: expiresSec }),
     };
   });
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../../../shared/log.js';
 import type { BlobStore } from '../../../storage/blob-store.js';
 import { assertBlobPath, assertContainerName, joinBlobPath } from '../../../storage/storage-paths.js';
 import type { StorageAccount, StorageAccountService } from '../storage/service.js';
+import type { AccountStores } from '../../../storage/account-stores.js';
 import { locationFromSettings, locationsOverlap } from '../../../storage/storage-location.js';
 import type { ListRequest } from '../paging.js';
 
@@ -56,6 +57,7 @@ export class AssetService {
     db: Db,
     dialect: DialectName,
     private readonly storage: StorageAccountService,
+    private readonly stores: AccountStores,
     private readonly log: Logger,
   ) {
     this.repository = new AssetRepository(db, dialect);
@@ -145,7 +147,7 @@ export class AssetService {
     if (!account) throw new BadRequestError('StorageAccountNotFound', `Storage account '${input.storageAccountName}' not found in this project`);
     if (input.subPath !== undefined) assertBlobPath(input.subPath, 'subPath');
     const id = presetId ?? newId();
-    const store = await this.storage.storeFor(account);
+    const store = await this.stores.storeFor(account);
     const generated = input.container === undefined;
     const container = generated ? `asset-${id}` : assertContainerName(input.container as string);
 
@@ -219,9 +221,8 @@ export class AssetService {
   }
 
   private async locationOfRow(row: AssetRow): Promise<string> {
-    const account = await this.repository.accountSettings(row.storage_account_id);
-    if (!account) throw new Error(`storage account ${row.storage_account_id} of asset ${row.id} not found`);
-    return locationFromSettings(account.type, JSON.parse(account.config) as Record<string, unknown>, row.container);
+    const account = await this.storage.get(row.project_id, { id: row.storage_account_id });
+    return locationFromSettings(account.row.type, account.config, row.container);
   }
 
   private async removeStorage(row: AssetRow): Promise<void> {
@@ -234,7 +235,7 @@ export class AssetService {
   /** The asset's storage driver and account. */
   async open(row: AssetRow): Promise<{ store: BlobStore; account: StorageAccount }> {
     const account = await this.storage.get(row.project_id, { id: row.storage_account_id });
-    return { store: await this.storage.storeFor(account), account };
+    return { store: await this.stores.storeFor(account), account };
   }
 
   /** Blob path of a file inside the asset (validated, under subPath). */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import type { StorageAccountService } from '../storage/service.js';
-import type { FileGrants } from './file-grants.js';
+import type { AccountStores } from '../../../storage/account-stores.js';
+import type { FileGrants } from '../../../storage/file-grants.js';
 import { BadRequestError, NotFoundError, notFound } from '../../../shared/errors.js';
 import { parseRange } from '../../../shared/http-range.js';
 import { inertFileHeaders } from '../../../shared/inert-file-headers.js';
@@ -13,7 +13,7 @@ import { assertBlobPath, assertContainerName } from '../../../storage/storage-pa
  * write grant PUTs. GET/HEAD stream with Range; PUT streams the request body straight into storage, so multi-GB
  * uploads never sit in memory.
  */
-export function registerFileRoutes(app: FastifyInstance, storage: StorageAccountService, grants: FileGrants): void {
+export function registerFileRoutes(app: FastifyInstance, stores: AccountStores, grants: FileGrants): void {
   // Bodies here are raw file bytes, whatever their content type: hand the stream through untouched.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
@@ -26,9 +26,9 @@ export function registerFileRoutes(app: FastifyInstance, storage: StorageAccount
     const token = query.token ?? req.headers.authorization?.replace(/^bearer\s+/i, '');
     if (!token) throw new BadRequestError('MissingToken', 'A signed file URL needs its token');
     grants.verify(token, accountId, container, blob, mode);
-    const account = await storage.getById(accountId);
-    if (!account) throw notFound('Storage account');
-    return { store: await storage.storeFor(account), container, blob };
+    const store = await stores.find(accountId);
+    if (!store) throw notFound('Storage account');
+    return { store, container, blob };
   };
 
   const serve = async (req: FastifyRequest, reply: FastifyReply, withBody: boolean) => {

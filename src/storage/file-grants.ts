@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { safeEqual } from '../../../shared/ids.js';
-import { ForbiddenError, UnauthorizedError } from '../../../shared/errors.js';
+import { safeEqual } from '../shared/ids.js';
+import { ForbiddenError, UnauthorizedError } from '../shared/errors.js';
 
 /**
  * A file grant lets its holder read (or write) blobs of one storage account without an API token: the
@@ -27,6 +27,15 @@ export class FileGrants {
     this.key = createHmac('sha256', 'reel-file-grants').update(secretKey).digest();
   }
 
+  /**
+   * The URL of the granted file (of the folder for a prefix grant) on Reel's `/files` route under `baseUrl`,
+   * carrying the grant: `{baseUrl}/files/{account}/{container}/{blob}?token=…`. The one way such URLs are made.
+   */
+  signedUrl(baseUrl: string, grant: FileGrant): string {
+    return `${fileUrl(baseUrl, grant.a, grant.c, grant.p)}?token=${this.sign(grant)}`;
+  }
+
+  /** The grant alone, for clients that send it as `?token=` or `Authorization: Bearer` themselves. */
   sign(grant: FileGrant): string {
     const body = Buffer.from(JSON.stringify(grant)).toString('base64url');
     return `${body}.${this.mac(body)}`;
@@ -51,7 +60,13 @@ export class FileGrants {
   }
 }
 
+/** `{baseUrl}/files/{account}/{container}` and the blob's path, each segment encoded; no blob names the container. */
+export function fileUrl(baseUrl: string, accountId: string, container: string, blob = ''): string {
+  const base = `${baseUrl}/files/${accountId}/${container}`;
+  return blob === '' ? base : `${base}/${encodeBlobPath(blob)}`;
+}
+
 /** Encodes each path segment, keeping the `/` separators. */
-export function encodeBlobPath(name: string): string {
+function encodeBlobPath(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/');
 }
