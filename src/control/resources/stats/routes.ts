@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db, ProjectRow } from '../../../store/database.js';
+import { statsResponse } from './schema.js';
 
 /** `GET /api/ams/{project}/stats/` (§5.6): per-project counters; clients read `extra.subscription_id` from it. */
 export function registerStatsRoutes(app: FastifyInstance, db: Db): void {
-  app.get('/stats', { config: { capability: { group: 'ams.asset', action: 'read' } } }, async (req: FastifyRequest) => {
+  app.get('/stats', { config: { capability: { group: 'ams.asset', action: 'read' } }, schema: { response: { 200: statsResponse } } }, async (req: FastifyRequest) => {
     const project = req.project as ProjectRow;
     const count = async (table: 'assets' | 'storage_accounts') => {
       const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('n')).where('project_id', '=', project.id).executeTakeFirstOrThrow();
