@@ -29,7 +29,8 @@ import { registerStreamingEndpointRoutes } from './resources/streaming-endpoints
 import { StreamingPolicyService } from './resources/streaming-policies/service.js';
 import { registerStreamingPolicyRoutes } from './resources/streaming-policies/routes.js';
 import { StreamingLocatorService } from './resources/streaming-locators/service.js';
-import { locatorProperties, registerStreamingLocatorRoutes } from './resources/streaming-locators/routes.js';
+import { registerStreamingLocatorRoutes } from './resources/streaming-locators/routes.js';
+import { locatorProperties } from './resources/streaming-locators/schema.js';
 import type { FileGrants } from '../storage/file-grants.js';
 import type { AccountStores } from '../storage/account-stores.js';
 import type { JobQueue } from '../queue/job-queue.js';

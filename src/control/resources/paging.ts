@@ -1,3 +1,4 @@
+import { Type, type TSchema } from '@sinclair/typebox';
 import { BadRequestError } from '../../shared/errors.js';
 import { parseFilter, parseOrderBy, type FilterTerm, type OrderTerm } from './odata.js';
 
@@ -77,6 +78,19 @@ export interface ListBody<T> {
     subscription?: { id: string; name: string };
   };
   '@odata.nextLink'?: string;
+}
+
+/** Response schema of `listBody` around `item`, the schema of one element. */
+export function listBodySchema(item: TSchema): TSchema {
+  return Type.Object({
+    value: Type.Array(item),
+    supplemental: Type.Object({
+      kind: Type.String(), operation: Type.Literal('list'), count: Type.Integer(),
+      pagination: Type.Object({ start: Type.Integer(), end: Type.Integer(), records: Type.Integer(), total: Type.Integer() }),
+      subscription: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() })),
+    }),
+    '@odata.nextLink': Type.Optional(Type.String()),
+  });
 }
 
 /**

@@ -5,8 +5,12 @@ import type { AssetRow, ProjectRow } from '../../../store/database.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MediaProber } from '../../../shared/media-probe.js';
 import { assetFields, parseLabelQuery, type AssetService } from './service.js';
-import { assetInput, assetName, assetPutBody, toWireAsset, uploadUrlBody } from './schema.js';
+import {
+  assetGetResponse, assetInput, assetListResponse, assetLocatorsResponse, assetName, assetPutBody, assetResponse, assetStateResponse,
+  assetStorageResponse, fileAccessInfoResponse, toWireAsset, uploadUrlBody, uploadUrlResponse,
+} from './schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
+import { deleteResponses } from '../envelope.js';
 import { listAssetStorage, ProbeCache } from './storage-listing.js';
 import { fileUrl, type FileGrants } from '../../../storage/file-grants.js';
 
@@ -37,7 +41,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
   const project = (req: FastifyRequest) => req.project as ProjectRow;
   const probeCache = new ProbeCache();
 
-  r.get('/assets', { config: cap('read') }, async (req) => {
+  r.get('/assets', { config: cap('read'), schema: { response: { 200: assetListResponse } } }, async (req) => {
     const q = req.query as ListQuery;
     const request = parseListQuery(q, assetFields, assetFields);
     const labels = parseLabelQuery(asArray(q.$label), [...asArray(q.$label_key), ...asArray(q.label_key)]);
@@ -46,33 +50,33 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     return listBody({ kind: 'Asset', items: items.map((a) => toWireAsset(a, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
 
-  r.get('/assets/:name', { config: cap('read'), schema: { params } }, async (req) => {
+  r.get('/assets/:name', { config: cap('read'), schema: { params, response: { 200: assetGetResponse } } }, async (req) => {
     const p = project(req);
-    return { ...toWireAsset(await assets.get(p.id, req.params.name), p), supplemental: { operation: 'get', subscription: { id: p.id, name: p.name } } };
+    return { ...toWireAsset(await assets.get(p.id, req.params.name), p), supplemental: { operation: 'get' as const, subscription: { id: p.id, name: p.name } } };
   });
 
-  r.put('/assets/:name', { config: cap('create'), schema: { params, body: assetPutBody } }, async (req, reply) => {
+  r.put('/assets/:name', { config: cap('create'), schema: { params, body: assetPutBody, response: { 200: assetResponse, 201: assetResponse } } }, async (req, reply) => {
     const p = project(req);
     const { row, created } = await assets.put(p.id, req.params.name, assetInput(req.body), req.principal!);
     return reply.code(created ? 201 : 200).send(toWireAsset(row, p));
   });
 
-  r.delete('/assets/:name', { config: cap('delete'), schema: { params } }, async (req, reply) => {
+  r.delete('/assets/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const deleted = await assets.delete(project(req).id, req.params.name);
     return reply.code(deleted ? 200 : 204).send();
   });
 
-  r.get('/assets/:name/state', { config: cap('read'), schema: { params } }, async (req) => {
+  r.get('/assets/:name/state', { config: cap('read'), schema: { params, response: { 200: assetStateResponse } } }, async (req) => {
     await assets.get(project(req).id, req.params.name);
     return { status: { state: 'Ready' } };
   });
 
-  r.post('/assets/:name/listStreamingLocators', { config: cap('read'), schema: { params } }, async (req) => {
+  r.post('/assets/:name/listStreamingLocators', { config: cap('read'), schema: { params, response: { 200: assetLocatorsResponse } } }, async (req) => {
     const asset = await assets.get(project(req).id, req.params.name);
     return { streamingLocators: await deps.locatorsOf(asset) };
   });
 
-  r.get('/assets/:name/storage', { config: cap('read'), schema: { params } }, async (req) => {
+  r.get('/assets/:name/storage', { config: cap('read'), schema: { params, response: { 200: assetStorageResponse } } }, async (req) => {
     const row = await assets.get(project(req).id, req.params.name);
     const { store, account } = await assets.open(row);
     const expires = Math.floor(Date.now() / 1000) + 600;
@@ -82,7 +86,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     });
   });
 
-  r.post('/assets/:name/getFileAccessInfo', { config: cap('update'), schema: { params } }, async (req) => {
+  r.post('/assets/:name/getFileAccessInfo', { config: cap('update'), schema: { params, response: { 200: fileAccessInfoResponse } } }, async (req) => {
     const row = await assets.get(project(req).id, req.params.name);
     const { account } = await assets.open(row);
     const jwt = deps.grants.sign({ a: account.row.id, c: row.container, p: row.sub_path ? `${row.sub_path}/` : '', m: 'r', e: Math.floor(Date.now() / 1000) + accessInfoLifetimeSec });
@@ -92,13 +96,13 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     };
   });
 
-  r.post('/assets/:name/getUploadUrl', { config: cap('update'), schema: { params, body: uploadUrlBody } }, async (req) => {
+  r.post('/assets/:name/getUploadUrl', { config: cap('update'), schema: { params, body: uploadUrlBody, response: { 200: uploadUrlResponse } } }, async (req) => {
     const row = await assets.get(project(req).id, req.params.name);
     const { account } = await assets.open(row);
     const blob = assets.blobPath(row, req.body.fileName);
     const expiresSec = Math.floor(Date.now() / 1000) + 60 * (req.body.expiresInMinutes ?? 60);
     return {
-      method: 'PUT', fileName: req.body.fileName, expires: new Date(expiresSec * 1000).toISOString(),
+      method: 'PUT' as const, fileName: req.body.fileName, expires: new Date(expiresSec * 1000).toISOString(),
       url: deps.grants.signedUrl(deps.publicUrl(), { a: account.row.id, c: row.container, p: blob, m: 'w', e: expiresSec }),
     };
   });

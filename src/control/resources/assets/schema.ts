@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { AssetRow, ProjectRow } from '../../../store/database.js';
-import { armId, systemData } from '../envelope.js';
+import { armId, mkioTime, openObject, systemData, systemDataSchema } from '../envelope.js';
+import { listBodySchema } from '../paging.js';
 import { toMkioTime } from '../../../shared/time.js';
 import type { AssetInput } from './service.js';
 import { nameRule } from '../names.js';
@@ -45,7 +46,59 @@ export function assetInput(body: AssetPutBody): AssetInput {
   };
 }
 
-export function toWireAsset(row: AssetRow, project: ProjectRow): Record<string, unknown> {
+/** The Asset resource as MK.IO answers it (§7). */
+export const assetResponse = Type.Object({
+  name: Type.String(),
+  id: Type.String(),
+  type: Type.Literal('Microsoft.Media/mediaservices/assets'),
+  labels: Type.Record(Type.String(), Type.String()),
+  properties: Type.Object({
+    assetId: Type.String(), container: Type.String(), storageAccountName: Type.String(), description: Type.String(),
+    alternateId: Type.Optional(Type.String()), containerDeletionPolicy: Type.Optional(Type.String()),
+    storageEncryptionFormat: Type.Optional(Type.String()), created: Type.Optional(mkioTime), lastModified: Type.Optional(mkioTime),
+    subPath: Type.Optional(Type.String()),
+  }),
+  systemData: systemDataSchema,
+});
+export type WireAsset = Static<typeof assetResponse>;
+export const assetListResponse = listBodySchema(assetResponse);
+
+/** GET of one asset adds where it was read from. */
+export const assetGetResponse = Type.Object({
+  ...assetResponse.properties,
+  supplemental: Type.Object({ operation: Type.Literal('get'), subscription: Type.Object({ id: Type.String(), name: Type.String() }) }),
+});
+
+export const assetStateResponse = Type.Object({ status: Type.Object({ state: Type.String() }) });
+
+/** `listStreamingLocators`: each locator's name and properties, passed through as the locator answers them. */
+export const assetLocatorsResponse = Type.Object({ streamingLocators: Type.Array(openObject('A streaming locator: name and properties')) });
+
+/** `GET …/assets/{name}/storage/` (§7.4, storage-listing.ts). */
+export const assetStorageResponse = Type.Object({
+  metadata: Type.Object({ id: Type.String(), name: Type.String() }),
+  spec: Type.Object({
+    formatHint: Type.Literal('ams.v0'),
+    container: Type.String(),
+    folders: Type.Array(Type.Object({ name: Type.String() })),
+    files: Type.Array(Type.Object({ name: Type.String(), size: Type.Number() })),
+    tracks: openObject('Tracks of each .ism manifest, by file name'),
+    mediaInfo: openObject('Reel extension: tracks read from each media file, by file name'),
+    error: Type.Record(Type.String(), Type.String(), { description: 'Why a file could not be read, by file name' }),
+  }),
+});
+
+/** `getFileAccessInfo`: a read grant for the asset's container (or subPath). */
+export const fileAccessInfoResponse = Type.Object({
+  storageAccountName: Type.String(), containerName: Type.String(), subPath: Type.Optional(Type.String()),
+  url: Type.Optional(Type.String()), jwt: Type.Optional(Type.String()),
+});
+
+export const uploadUrlResponse = Type.Object({
+  method: Type.Literal('PUT'), fileName: Type.String(), expires: Type.String(), url: Type.String(),
+});
+
+export function toWireAsset(row: AssetRow, project: ProjectRow): WireAsset {
   return {
     name: row.name,
     id: armId(project.id, project.name, 'assets', row.name),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { AccountStores } from '../../../storage/account-stores.js';
 import type { FileGrants } from '../../../storage/file-grants.js';
+import { fileWrittenResponse } from './schema.js';
 import { BadRequestError, NotFoundError, notFound } from '../../../shared/errors.js';
 import { parseRange } from '../../../shared/http-range.js';
 import { inertFileHeaders } from '../../../shared/inert-file-headers.js';
@@ -52,7 +53,7 @@ export function registerFileRoutes(app: FastifyInstance, stores: AccountStores, 
 
   app.get('/files/:accountId/:container/*', { exposeHeadRoute: false }, async (req, reply) => serve(req, reply, true));
   app.head('/files/:accountId/:container/*', async (req, reply) => serve(req, reply, false));
-  app.put('/files/:accountId/:container/*', async (req, reply) => {
+  app.put('/files/:accountId/:container/*', { schema: { response: { 201: fileWrittenResponse } } }, async (req, reply) => {
     const { store, container, blob } = await resolve(req, 'w');
     const contentType = req.headers['content-type'];
     const info = await store.write(container, blob, req.body as Readable, { contentType });

@@ -5,8 +5,9 @@ import type { ProjectRow } from '../../../store/database.js';
 import { resourceName } from '../names.js';
 import { transformName } from '../transforms/schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
+import { deleteResponses, noBody } from '../envelope.js';
 import type { TransformService } from '../transforms/service.js';
-import { jobName, jobPatchBody, jobPutBody, toWireJob } from './schema.js';
+import { jobListResponse, jobName, jobPatchBody, jobPutBody, jobResponse, jobStateResponse, toWireJob } from './schema.js';
 import { jobFilterFields, jobSortFields, type JobService } from './service.js';
 
 const transformParams = Type.Object({ project: Type.String(), transform: transformName });
@@ -21,36 +22,36 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService
   const { jobs, transforms } = deps;
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
-  r.get('/jobs', { config: cap('read') }, async (req) => {
+  r.get('/jobs', { config: cap('read'), schema: { response: { 200: jobListResponse } } }, async (req) => {
     const request = parseListQuery(req.query as ListQuery, jobFilterFields, jobSortFields);
     const p = project(req);
     const { items, total } = await jobs.list(p.id, request);
     return listBody({ kind: 'Job', items: items.map((j) => toWireJob(j, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
-  r.get('/transforms/:transform/jobs', { config: cap('read'), schema: { params: transformParams } }, async (req) => {
+  r.get('/transforms/:transform/jobs', { config: cap('read'), schema: { params: transformParams, response: { 200: jobListResponse } } }, async (req) => {
     const request = parseListQuery(req.query as ListQuery, jobFilterFields, jobSortFields);
     const p = project(req);
     const transform = await transforms.get(p.id, req.params.transform);
     const { items, total } = await jobs.list(p.id, request, { transformId: transform.id });
     return listBody({ kind: 'Job', items: items.map((j) => toWireJob(j, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
-  r.get('/transforms/:transform/jobs/:name', { config: cap('read'), schema: { params } }, async (req) =>
+  r.get('/transforms/:transform/jobs/:name', { config: cap('read'), schema: { params, response: { 200: jobResponse } } }, async (req) =>
     toWireJob(await jobs.get(project(req).id, req.params.transform, req.params.name), project(req)));
-  r.get('/transforms/:transform/jobs/:name/state', { config: cap('read'), schema: { params } }, async (req) =>
+  r.get('/transforms/:transform/jobs/:name/state', { config: cap('read'), schema: { params, response: { 200: jobStateResponse } } }, async (req) =>
     ({ status: { state: (await jobs.get(project(req).id, req.params.transform, req.params.name)).state } }));
-  r.put('/transforms/:transform/jobs/:name', { config: cap('create'), schema: { params: putParams, body: jobPutBody } }, async (req, reply) => {
+  r.put('/transforms/:transform/jobs/:name', { config: cap('create'), schema: { params: putParams, body: jobPutBody, response: { 201: jobResponse } } }, async (req, reply) => {
     const row = await jobs.create(project(req), req.params.transform, req.params.name, req.body.properties, req.principal!);
     return reply.code(201).send(toWireJob(row, project(req)));
   });
-  r.patch('/transforms/:transform/jobs/:name', { config: cap('update'), schema: { params, body: jobPatchBody } }, async (req) => {
+  r.patch('/transforms/:transform/jobs/:name', { config: cap('update'), schema: { params, body: jobPatchBody, response: { 200: jobResponse } } }, async (req) => {
     const row = await jobs.get(project(req).id, req.params.transform, req.params.name);
     return toWireJob(await jobs.patch(row, req.body.properties, req.principal!), project(req));
   });
-  r.post('/transforms/:transform/jobs/:name/cancelJob', { config: cap('create'), schema: { params } }, async (req, reply) => {
+  r.post('/transforms/:transform/jobs/:name/cancelJob', { config: cap('create'), schema: { params, response: { 200: noBody('Cancel requested') } } }, async (req, reply) => {
     await jobs.cancel(await jobs.get(project(req).id, req.params.transform, req.params.name));
     return reply.code(200).send();
   });
-  r.delete('/transforms/:transform/jobs/:name', { config: cap('delete'), schema: { params } }, async (req, reply) => {
+  r.delete('/transforms/:transform/jobs/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const transform = await transforms.find(project(req).id, req.params.transform);
     const row = transform ? await jobs.find(transform.id, req.params.name) : undefined;
     if (!row) return reply.code(204).send();

@@ -1,7 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { JobRow, ProjectRow } from '../../../store/database.js';
-import { armId, systemData } from '../envelope.js';
+import { armId, mkioTime, openObject, systemData, systemDataSchema } from '../envelope.js';
+import { listBodySchema } from '../paging.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { BadRequestError } from '../../../shared/errors.js';
 import { assetName } from '../assets/schema.js';
@@ -107,8 +108,42 @@ export function checkJobInput(input: Record<string, unknown>): JobInput {
   return input as JobInput;
 }
 
+const nullableTime = Type.Union([mkioTime, Type.Null()]);
+
+/** The Job resource (§10): `correlationData` and `input` are passed through as given. */
+export const jobResponse = Type.Object({
+  name: Type.String(),
+  id: Type.String(),
+  type: Type.Literal('Microsoft.Media/mediaservices/transforms/jobs'),
+  properties: Type.Object({
+    created: mkioTime,
+    lastModified: mkioTime,
+    state: Type.String(),
+    description: Type.Optional(Type.String()),
+    priority: Type.Optional(Type.String()),
+    correlationData: Type.Optional(Type.Record(Type.String(), Type.String())),
+    input: Type.Optional(openObject('The job input as given (JobInputAsset, JobInputHttp, clips)')),
+    outputs: Type.Optional(Type.Array(Type.Object({
+      '@odata.type': Type.Literal('#Microsoft.Media.JobOutputAsset'),
+      assetName: Type.String(),
+      label: Type.String(),
+      state: Type.String(),
+      progress: Type.Number(),
+      startTime: nullableTime,
+      endTime: nullableTime,
+      error: Type.Optional(openObject('Why the output failed: code, message, category, retry, details')),
+    }))),
+    startTime: Type.Optional(nullableTime),
+    endTime: Type.Optional(nullableTime),
+  }),
+  systemData: systemDataSchema,
+});
+export type WireJob = Static<typeof jobResponse>;
+export const jobListResponse = listBodySchema(jobResponse);
+export const jobStateResponse = Type.Object({ status: Type.Object({ state: Type.String() }) });
+
 /** The MK.IO Job resource. The single output shares the job's state, progress and times. */
-export function toWireJob(row: JobRow, project: ProjectRow): Record<string, unknown> {
+export function toWireJob(row: JobRow, project: ProjectRow): WireJob {
   const startTime = row.start_time ? toMkioTime(row.start_time) : null;
   const endTime = row.end_time ? toMkioTime(row.end_time) : null;
   const error = row.error ? JSON.parse(row.error) as Record<string, unknown> : undefined;
@@ -125,7 +160,7 @@ export function toWireJob(row: JobRow, project: ProjectRow): Record<string, unkn
       correlationData: JSON.parse(row.correlation_data) as Record<string, string>,
       input: JSON.parse(row.input) as Record<string, unknown>,
       outputs: [{
-        '@odata.type': '#Microsoft.Media.JobOutputAsset',
+        '@odata.type': '#Microsoft.Media.JobOutputAsset' as const,
         assetName: row.output_asset_name,
         label: row.output_label,
         state: row.state,

@@ -4,13 +4,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StorageAccountService } from './service.js';
 import type { AccountService } from '../../auth/account-service.js';
 import {
-  inputFromLegacy, inputFromV1, legacyCredentialBody, legacyStorageBody, storageAccountName, toLegacyCredential, toLegacyStorage,
-  toV1Credential, toV1Storage, v1CredentialBody, v1StoragePatchBody, v1StoragePutBody,
+  inputFromLegacy, inputFromV1, legacyCredentialBody, legacyCredentialListResponse, legacyCredentialResponse, legacyStorageBody,
+  legacyStorageListResponse, legacyStorageResponse, storageAccountName, toLegacyCredential, toLegacyStorage, toV1Credential, toV1Storage,
+  v1CredentialBody, v1CredentialListResponse, v1CredentialResponse, v1StorageListResponse, v1StoragePatchBody, v1StoragePutBody,
+  v1StorageResponse,
 } from './schema.js';
 import { ConflictError, ForbiddenError, notFound } from '../../../shared/errors.js';
 import { isAllowed } from '../../auth/principal.js';
 import type { ProjectRow } from '../../../store/database.js';
 import { listBody, pageInMemory, type ListQuery } from '../paging.js';
+import { deleteResponses, noBody } from '../envelope.js';
 
 const read = { capability: { group: 'ams.storage', action: 'read' } };
 const write = (action: string) => ({ capability: { group: 'ams.storage', action } });
@@ -21,13 +24,13 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
-  r.get('/storage', { config: read }, async (req) => {
+  r.get('/storage', { config: read, schema: { response: { 200: v1StorageListResponse } } }, async (req) => {
     const { items, total, request } = pageInMemory(await storage.list(project(req).id), req.query as ListQuery);
     return listBody({ kind: 'StorageAccount', items: items.map(toV1Storage), total, request, url: req.url });
   });
-  r.get('/storage/:name', { config: read, schema: { params: nameParams } }, async (req) =>
+  r.get('/storage/:name', { config: read, schema: { params: nameParams, response: { 200: v1StorageResponse } } }, async (req) =>
     toV1Storage(await storage.get(project(req).id, { name: req.params.name })));
-  r.put('/storage/:name', { config: write('create'), schema: { params: nameParams, body: v1StoragePutBody } }, async (req, reply) => {
+  r.put('/storage/:name', { config: write('create'), schema: { params: nameParams, body: v1StoragePutBody, response: { 200: v1StorageResponse, 201: v1StorageResponse } } }, async (req, reply) => {
     // Only the description may change on an existing record (type, url and bucket are immutable).
     const update = async (id: string) => toV1Storage(await storage.update(project(req).id, { id }, { description: req.body.spec.description }, req.principal!));
     const existing = await storage.find(project(req).id, { name: req.params.name });
@@ -43,31 +46,31 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
       return reply.code(200).send(await update(winner.row.id));
     }
   });
-  r.patch('/storage/:name', { config: write('update'), schema: { params: nameParams, body: v1StoragePatchBody } }, async (req) =>
+  r.patch('/storage/:name', { config: write('update'), schema: { params: nameParams, body: v1StoragePatchBody, response: { 200: v1StorageResponse } } }, async (req) =>
     toV1Storage(await storage.update(project(req).id, { name: req.params.name }, { description: req.body.spec.description }, req.principal!)));
-  r.delete('/storage/:name', { config: write('delete'), schema: { params: nameParams } }, async (req, reply) => {
+  r.delete('/storage/:name', { config: write('delete'), schema: { params: nameParams, response: { 204: noBody('Deleted') } } }, async (req, reply) => {
     await storage.delete(project(req).id, { name: req.params.name });
     return reply.code(204).send();
   });
 
-  r.get('/storage/:name/credentials', { config: read, schema: { params: nameParams } }, async (req) => {
+  r.get('/storage/:name/credentials', { config: read, schema: { params: nameParams, response: { 200: v1CredentialListResponse } } }, async (req) => {
     const account = await storage.get(project(req).id, { name: req.params.name });
     const { items, total, request } = pageInMemory(account.credentials, req.query as ListQuery);
     return listBody({ kind: 'StorageCredential', items: items.map((c) => toV1Credential(account, c)), total, request, url: req.url });
   });
-  r.post('/storage/:name/credentials', { config: write('update'), schema: { params: nameParams, body: v1CredentialBody } }, async (req, reply) => {
+  r.post('/storage/:name/credentials', { config: write('update'), schema: { params: nameParams, body: v1CredentialBody, response: { 201: v1CredentialResponse } } }, async (req, reply) => {
     const row = await storage.addCredential(project(req).id, { name: req.params.name }, req.body.spec.credential as Record<string, string>, req.principal!);
     const account = await storage.get(project(req).id, { name: req.params.name });
     return reply.code(201).send(toV1Credential(account, row));
   });
   const credParams = Type.Object({ project: Type.String(), name: storageAccountName, credentialId: Type.String({ minLength: 1, maxLength: 64 }) });
-  r.get('/storage/:name/credentials/:credentialId', { config: read, schema: { params: credParams } }, async (req) => {
+  r.get('/storage/:name/credentials/:credentialId', { config: read, schema: { params: credParams, response: { 200: v1CredentialResponse } } }, async (req) => {
     const account = await storage.get(project(req).id, { name: req.params.name });
     const row = account.credentials.find((c) => c.id === req.params.credentialId);
     if (!row) throw notFound(`Credential '${req.params.credentialId}'`);
     return toV1Credential(account, row);
   });
-  r.delete('/storage/:name/credentials/:credentialId', { config: write('update'), schema: { params: credParams } }, async (req, reply) => {
+  r.delete('/storage/:name/credentials/:credentialId', { config: write('update'), schema: { params: credParams, response: { 204: noBody('Deleted') } } }, async (req, reply) => {
     await storage.deleteCredential(project(req).id, { name: req.params.name }, req.params.credentialId);
     return reply.code(204).send();
   });
@@ -93,39 +96,39 @@ export function registerLegacyStorageRoutes(app: FastifyInstance, storage: Stora
     return project;
   };
   for (const base of ['/api/accounts/:customer/subscriptions/:subscription/storage', '/api/accounts/:customer/subscription/:subscription/storage']) {
-    r.get(base, { config: read }, async (req) => {
+    r.get(base, { config: read, schema: { response: { 200: legacyStorageListResponse } } }, async (req) => {
       const p = await projectOf(req);
-      return { kind: 'StorageAccountList', items: (await storage.list(p.id)).map(toLegacyStorage) };
+      return { kind: 'StorageAccountList' as const, items: (await storage.list(p.id)).map(toLegacyStorage) };
     });
-    r.post(base, { config: write('create'), schema: { body: legacyStorageBody } }, async (req, reply) => {
+    r.post(base, { config: write('create'), schema: { body: legacyStorageBody, response: { 201: legacyStorageResponse } } }, async (req, reply) => {
       const p = await projectOf(req);
       return reply.code(201).send(toLegacyStorage(await storage.create(p.id, inputFromLegacy(req.body), req.principal!)));
     });
-    r.get(`${base}/:storageId`, { config: read }, async (req) => {
+    r.get(`${base}/:storageId`, { config: read, schema: { response: { 200: legacyStorageResponse } } }, async (req) => {
       const p = await projectOf(req);
       return toLegacyStorage(await storage.get(p.id, { id: (req.params as { storageId: string }).storageId }));
     });
-    r.put(`${base}/:storageId`, { config: write('update'), schema: { body: legacyStorageBody } }, async (req) => {
+    r.put(`${base}/:storageId`, { config: write('update'), schema: { body: legacyStorageBody, response: { 200: legacyStorageResponse } } }, async (req) => {
       const p = await projectOf(req);
       const id = (req.params as { storageId: string }).storageId;
       return toLegacyStorage(await storage.update(p.id, { id }, { description: req.body.spec.description }, req.principal!));
     });
-    r.delete(`${base}/:storageId`, { config: write('delete') }, async (req, reply) => {
+    r.delete(`${base}/:storageId`, { config: write('delete'), schema: { response: deleteResponses } }, async (req, reply) => {
       const p = await projectOf(req);
       const deleted = await storage.delete(p.id, { id: (req.params as { storageId: string }).storageId });
       return reply.code(deleted ? 200 : 204).send();
     });
-    r.get(`${base}/:storageId/credentials`, { config: read }, async (req) => {
+    r.get(`${base}/:storageId/credentials`, { config: read, schema: { response: { 200: legacyCredentialListResponse } } }, async (req) => {
       const p = await projectOf(req);
       const account = await storage.get(p.id, { id: (req.params as { storageId: string }).storageId });
-      return { kind: 'StorageCredentialList', items: account.credentials.map(toLegacyCredential) };
+      return { kind: 'StorageCredentialList' as const, items: account.credentials.map(toLegacyCredential) };
     });
-    r.post(`${base}/:storageId/credentials`, { config: write('update'), schema: { body: legacyCredentialBody } }, async (req, reply) => {
+    r.post(`${base}/:storageId/credentials`, { config: write('update'), schema: { body: legacyCredentialBody, response: { 201: legacyCredentialResponse } } }, async (req, reply) => {
       const p = await projectOf(req);
       const row = await storage.addCredential(p.id, { id: (req.params as { storageId: string }).storageId }, { sasToken: req.body.spec.azureCredential.sasToken }, req.principal!);
       return reply.code(201).send(toLegacyCredential(row));
     });
-    r.get(`${base}/:storageId/credentials/:credentialId`, { config: read }, async (req) => {
+    r.get(`${base}/:storageId/credentials/:credentialId`, { config: read, schema: { response: { 200: legacyCredentialResponse } } }, async (req) => {
       const p = await projectOf(req);
       const { storageId, credentialId } = req.params as { storageId: string; credentialId: string };
       const account = await storage.get(p.id, { id: storageId });
@@ -133,7 +136,7 @@ export function registerLegacyStorageRoutes(app: FastifyInstance, storage: Stora
       if (!row) throw notFound(`Credential '${credentialId}'`);
       return toLegacyCredential(row);
     });
-    r.delete(`${base}/:storageId/credentials/:credentialId`, { config: write('update') }, async (req, reply) => {
+    r.delete(`${base}/:storageId/credentials/:credentialId`, { config: write('update'), schema: { response: deleteResponses } }, async (req, reply) => {
       const p = await projectOf(req);
       const { storageId, credentialId } = req.params as { storageId: string; credentialId: string };
       const deleted = await storage.deleteCredential(p.id, { id: storageId }, credentialId);

@@ -4,6 +4,8 @@ import type { StorageCredentialRow } from '../../../store/database.js';
 import { BadRequestError } from '../../../shared/errors.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { nameRule } from '../names.js';
+import { listBodySchema } from '../paging.js';
+import { mkioTime } from '../envelope.js';
 
 /** Storage account names: the media name rule (names.ts), up to 255 characters as assets' `storageAccountName`. */
 export const storageAccountName = nameRule(255);
@@ -120,7 +122,7 @@ function credentialView(account: StorageAccount, row: StorageCredentialRow | und
 }
 
 /** v1 wire shape (StorageSchemaGet). Secrets never appear. `Local` and `endpoint` are Reel extensions. */
-export function toV1Storage(account: StorageAccount): Record<string, unknown> {
+export function toV1Storage(account: StorageAccount): V1Storage {
   const { row, config } = account;
   const spec: Record<string, unknown> = { type: row.type, description: row.description };
   if (row.type === 'Microsoft.Storage') Object.assign(spec, { url: config.url, region: row.location === 'local' ? null : row.location, privateLinkServiceConnection: null });
@@ -140,10 +142,10 @@ export function toV1Storage(account: StorageAccount): Record<string, unknown> {
     },
     spec,
     status: { activeCredentialId: account.active?.id ?? null },
-  };
+  } as V1Storage;
 }
 
-export function toV1Credential(account: StorageAccount, row: StorageCredentialRow): Record<string, unknown> {
+export function toV1Credential(account: StorageAccount, row: StorageCredentialRow): V1Credential {
   const credential = credentialView(account, row);
   return {
     metadata: { id: row.id, created: toMkioTime(row.created_at), createdBy: row.created_by_id, createdByEmail: row.created_by },
@@ -152,7 +154,7 @@ export function toV1Credential(account: StorageAccount, row: StorageCredentialRo
 }
 
 /** Legacy wire shape (§6.1): metadata ids, `azureStorageConfiguration`, snake-free camelCase. */
-export function toLegacyStorage(account: StorageAccount): Record<string, unknown> {
+export function toLegacyStorage(account: StorageAccount): LegacyStorage {
   const { row, config } = account;
   return {
     metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by, updated: toMkioTime(row.updated_at), updatedById: row.updated_by },
@@ -163,13 +165,83 @@ export function toLegacyStorage(account: StorageAccount): Record<string, unknown
       ...(row.type === 'AWS.S3' ? { bucketName: config.bucketName } : {}),
     },
     status: { activeCredentialId: account.active?.id ?? null },
-  };
+  } as LegacyStorage;
 }
 
-export function toLegacyCredential(row: StorageCredentialRow): Record<string, unknown> {
+export function toLegacyCredential(row: StorageCredentialRow): LegacyCredential {
   const sanitized = JSON.parse(row.sanitized) as { sasToken?: string };
   return {
     metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by },
     spec: { azureCredential: { sasToken: sanitized.sasToken ?? null, sasTokenSanitized: sanitized.sasToken ?? null } },
   };
 }
+
+/*
+ * Response schemas. The serializer writes only what these name, so a secret the service might hand over (a SAS
+ * `sig`, an S3 secret key) has nowhere to go: no credential schema has a field for it. Each storage type has its
+ * own spec schema because their keys come in different orders (Azure `url, region`, S3 `bucketName, region, url`).
+ */
+const nullableString = Type.Union([Type.String(), Type.Null()]);
+
+/** The sanitized Azure SAS (`sig` removed) with its start and expiry; nothing else of a credential is shown. */
+const sanitizedSas = Type.Object({
+  sasToken: Type.Optional(Type.String({ description: 'The SAS without its signature' })),
+  signedStart: Type.Optional(nullableString),
+  signedExpiry: Type.Optional(nullableString),
+});
+
+// Only `type` is required: a branch that failed on a missing field would make the serializer throw (a 500).
+const v1SpecResponse = Type.Union([
+  Type.Object({
+    type: Type.Literal('Microsoft.Storage'), description: Type.Optional(Type.String()),
+    url: Type.Optional(Type.String()), region: Type.Optional(nullableString), privateLinkServiceConnection: Type.Optional(Type.Null()),
+    credential: Type.Optional(sanitizedSas),
+  }),
+  Type.Object({
+    type: Type.Literal('AWS.S3'), description: Type.Optional(Type.String()),
+    bucketName: Type.Optional(Type.String()), region: Type.Optional(Type.String()), url: Type.Optional(Type.String()), endpoint: Type.Optional(Type.String()),
+  }),
+  Type.Object({ type: Type.Literal('Local'), description: Type.Optional(Type.String()), path: Type.Optional(Type.String()) }),
+]);
+
+/** v1 StorageSchemaGet. */
+export const v1StorageResponse = Type.Object({
+  kind: Type.Literal('StorageAccount'),
+  metadata: Type.Object({
+    id: Type.String(), name: Type.String(),
+    created: mkioTime, createdBy: Type.String(), createdByEmail: Type.String(),
+    updated: mkioTime, updatedBy: Type.String(), updatedByEmail: Type.String(),
+  }),
+  spec: v1SpecResponse,
+  status: Type.Object({ activeCredentialId: nullableString }),
+});
+export type V1Storage = Static<typeof v1StorageResponse>;
+export const v1StorageListResponse = listBodySchema(v1StorageResponse);
+
+export const v1CredentialResponse = Type.Object({
+  metadata: Type.Object({ id: Type.String(), created: mkioTime, createdBy: Type.String(), createdByEmail: Type.String() }),
+  spec: Type.Object({ type: Type.String(), credential: Type.Optional(sanitizedSas) }),
+});
+export type V1Credential = Static<typeof v1CredentialResponse>;
+export const v1CredentialListResponse = listBodySchema(v1CredentialResponse);
+
+/** Legacy storage account (§6.1). */
+export const legacyStorageResponse = Type.Object({
+  metadata: Type.Object({ id: Type.String(), created: mkioTime, createdById: Type.String(), updated: mkioTime, updatedById: Type.String() }),
+  spec: Type.Object({
+    name: Type.String(), location: Type.String(), description: Type.String(), type: Type.String(),
+    azureStorageConfiguration: Type.Optional(Type.Object({ url: Type.String(), privateLinkServiceConnection: Type.Null() })),
+    path: Type.Optional(Type.String()),
+    bucketName: Type.Optional(Type.String()),
+  }),
+  status: Type.Object({ activeCredentialId: nullableString }),
+});
+export type LegacyStorage = Static<typeof legacyStorageResponse>;
+export const legacyStorageListResponse = Type.Object({ kind: Type.Literal('StorageAccountList'), items: Type.Array(legacyStorageResponse) });
+
+export const legacyCredentialResponse = Type.Object({
+  metadata: Type.Object({ id: Type.String(), created: mkioTime, createdById: Type.String() }),
+  spec: Type.Object({ azureCredential: Type.Object({ sasToken: nullableString, sasTokenSanitized: nullableString }) }),
+});
+export type LegacyCredential = Static<typeof legacyCredentialResponse>;
+export const legacyCredentialListResponse = Type.Object({ kind: Type.Literal('StorageCredentialList'), items: Type.Array(legacyCredentialResponse) });

@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow, StreamingLocatorRow } from '../../../store/database.js';
-import { armId, systemData } from '../envelope.js';
-import { streamingLocatorName } from './schema.js';
+import {
+  contentKeysResponse, locatorListResponse, locatorPutBody, locatorResponse, locatorStateResponse, pathsResponse, streamingLocatorName,
+  toWireLocator,
+} from './schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
-import { toMkioTime } from '../../../shared/time.js';
+import { deleteResponses } from '../envelope.js';
 import { downloadableFiles, manifestNameOf } from '../../../shared/asset-layout.js';
 import { notFound } from '../../../shared/errors.js';
 import type { StreamingLocatorService } from './service.js';
@@ -14,47 +16,6 @@ import type { StreamingPolicyService } from '../streaming-policies/service.js';
 import { policySchemes } from '../../../shared/streaming-policies.js';
 
 const params = Type.Object({ project: Type.String(), name: streamingLocatorName });
-const isoTime = Type.String({ format: 'date-time' });
-const putBody = Type.Object({
-  properties: Type.Object({
-    assetName: Type.String({ minLength: 1, maxLength: 260 }),
-    streamingPolicyName: Type.String({ minLength: 1, maxLength: 260 }),
-    streamingLocatorId: Type.Optional(Type.String({ format: 'uuid' })),
-    startTime: Type.Optional(isoTime),
-    endTime: Type.Optional(isoTime),
-    defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
-    contentKeys: Type.Optional(Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: true }))),
-    filters: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 260 }))),
-    alternativeMediaId: Type.Optional(Type.String()),
-    contentId: Type.Optional(Type.String({ minLength: 1, maxLength: 260 })),
-    defaultManifestFilename: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9 _.,()-]+$' })),
-    suppressed: Type.Optional(Type.Boolean()),
-    created: Type.Optional(Type.String()), provisioningState: Type.Optional(Type.String()), resourceState: Type.Optional(Type.String()),
-  }, { additionalProperties: false }),
-  name: Type.Optional(Type.String()), id: Type.Optional(Type.String()), type: Type.Optional(Type.String()),
-});
-
-/** The locator's `properties` as MK.IO shapes them; absent times are omitted (the schema has no null). */
-export function locatorProperties(row: StreamingLocatorRow): Record<string, unknown> {
-  const extra = JSON.parse(row.properties) as Record<string, unknown>;
-  return {
-    ...extra,
-    assetName: row.asset_name, streamingPolicyName: row.policy_name, streamingLocatorId: row.locator_id,
-    created: toMkioTime(row.created_at),
-    ...(row.start_time ? { startTime: toMkioTime(row.start_time) } : {}),
-    ...(row.end_time ? { endTime: toMkioTime(row.end_time) } : {}),
-    provisioningState: 'Succeeded', resourceState: 'Created',
-  };
-}
-
-function toWire(row: StreamingLocatorRow, project: ProjectRow): Record<string, unknown> {
-  return {
-    name: row.name, id: armId(project.id, project.name, 'streamingLocators', row.name),
-    type: 'Microsoft.Media/mediaservices/streamingLocators',
-    properties: locatorProperties(row), systemData: systemData(row, row.id),
-  };
-}
-
 const cap = (action: string) => ({ capability: { group: 'ams.streamingLocator', action } });
 const fields = new Set(['name', 'created', 'properties/created', 'properties/assetName', 'properties/startTime', 'properties/endTime']);
 
@@ -63,7 +24,7 @@ export function registerStreamingLocatorRoutes(app: FastifyInstance, deps: { loc
   const { locators, assets, policies } = deps;
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
-  r.get('/streamingLocators', { config: cap('read') }, async (req) => {
+  r.get('/streamingLocators', { config: cap('read'), schema: { response: { 200: locatorListResponse } } }, async (req) => {
     const request = parseListQuery(req.query as ListQuery, fields, fields);
     // Locators per project are few; filter in memory on the documented fields.
     let rows = await locators.list(project(req).id);
@@ -74,30 +35,30 @@ export function registerStreamingLocatorRoutes(app: FastifyInstance, deps: { loc
       const ok = { eq: (c: number) => c === 0, ne: (c: number) => c !== 0, gt: (c: number) => c > 0, ge: (c: number) => c >= 0, lt: (c: number) => c < 0, le: (c: number) => c <= 0 }[term.op];
       rows = rows.filter((row) => ok(cmp(pick(row))));
     }
-    const page = rows.slice(request.skip, request.skip + request.top).map((row) => toWire(row, project(req)));
+    const page = rows.slice(request.skip, request.skip + request.top).map((row) => toWireLocator(row, project(req)));
     return listBody({ kind: 'StreamingLocator', items: page, total: rows.length, request, url: req.url });
   });
-  r.get('/streamingLocators/:name', { config: cap('read'), schema: { params } }, async (req) => toWire(await locators.get(project(req).id, req.params.name), project(req)));
-  r.get('/streamingLocators/:name/state', { config: cap('read'), schema: { params } }, async (req) => {
+  r.get('/streamingLocators/:name', { config: cap('read'), schema: { params, response: { 200: locatorResponse } } }, async (req) => toWireLocator(await locators.get(project(req).id, req.params.name), project(req)));
+  r.get('/streamingLocators/:name/state', { config: cap('read'), schema: { params, response: { 200: locatorStateResponse } } }, async (req) => {
     await locators.get(project(req).id, req.params.name);
     return { status: { state: 'Created' } };
   });
-  r.put('/streamingLocators/:name', { config: cap('create'), schema: { params, body: putBody } }, async (req, reply) => {
+  r.put('/streamingLocators/:name', { config: cap('create'), schema: { params, body: locatorPutBody, response: { 200: locatorResponse, 201: locatorResponse } } }, async (req, reply) => {
     const { assetName, streamingPolicyName, streamingLocatorId, startTime, endTime, created: _c, provisioningState: _p, resourceState: _r, ...extra } = req.body.properties;
     const { row, created } = await locators.put(project(req).id, req.params.name, { assetName, streamingPolicyName, streamingLocatorId, startTime, endTime, extra }, req.principal!);
-    return reply.code(created ? 201 : 200).send(toWire(row, project(req)));
+    return reply.code(created ? 201 : 200).send(toWireLocator(row, project(req)));
   });
-  r.delete('/streamingLocators/:name', { config: cap('delete'), schema: { params } }, async (req, reply) => {
+  r.delete('/streamingLocators/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const deleted = await locators.delete(project(req).id, req.params.name);
     return reply.code(deleted ? 200 : 204).send();
   });
-  r.post('/streamingLocators/:name/listContentKeys', { config: cap('read'), schema: { params } }, async (req) => {
+  r.post('/streamingLocators/:name/listContentKeys', { config: cap('read'), schema: { params, response: { 200: contentKeysResponse } } }, async (req) => {
     await locators.get(project(req).id, req.params.name);
     return { contentKeys: [] };
   });
 
   /** Playback paths (§13.1): host-less, starting with the locator GUID; clients prefix the endpoint host. */
-  r.post('/streamingLocators/:name/listPaths', { config: cap('read'), schema: { params } }, async (req) => {
+  r.post('/streamingLocators/:name/listPaths', { config: cap('read'), schema: { params, response: { 200: pathsResponse } } }, async (req) => {
     const locator = await locators.get(project(req).id, req.params.name);
     const asset = await assets.find(project(req).id, locator.asset_name);
     if (!asset) throw notFound(`Asset '${locator.asset_name}'`);

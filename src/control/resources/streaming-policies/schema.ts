@@ -1,4 +1,74 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { ProjectRow } from '../../../store/database.js';
+import { toMkioTime } from '../../../shared/time.js';
+import { armId, openObject, systemData, systemDataSchema } from '../envelope.js';
+import { listBodySchema } from '../paging.js';
+import type { StreamingPolicy } from './service.js';
 import { nameRule } from '../names.js';
 
 /** Streaming policy names (§12): MK.IO's 260 characters under the media name rule (names.ts). */
 export const streamingPolicyName = nameRule(260);
+
+const protocols = Type.Object({
+  download: Type.Boolean(), dash: Type.Boolean(), hls: Type.Boolean(), smoothStreaming: Type.Boolean(),
+}, { additionalProperties: false });
+const trackSelections = Type.Array(Type.Object({
+  trackSelections: Type.Array(Type.Object({
+    property: Type.Union([Type.Literal('Unknown'), Type.Literal('FourCC')]),
+    operation: Type.Union([Type.Literal('Unknown'), Type.Literal('Equal')]),
+    value: Type.Optional(Type.String()),
+  })),
+}));
+const contentKeys = Type.Object({
+  defaultKey: Type.Optional(Type.Object({ label: Type.Optional(Type.String()), policyName: Type.Optional(Type.String()) })),
+  keyToTrackMappings: Type.Optional(Type.Array(Type.Object({ label: Type.Optional(Type.String()), policyName: Type.Optional(Type.String()), tracks: Type.Optional(trackSelections) }))),
+});
+const scheme = (extra: Record<string, ReturnType<typeof Type.Object> | ReturnType<typeof Type.String>> = {}) => Type.Optional(Type.Object({
+  enabledProtocols: protocols,
+  clearTracks: Type.Optional(trackSelections),
+  contentKeys: Type.Optional(contentKeys),
+  ...extra,
+}));
+
+/** PUT body (§12): at most one block per scheme; encryption blocks are stored now and served by the encryption issue. */
+export const policyBody = Type.Object({
+  properties: Type.Object({
+    defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
+    noEncryption: Type.Optional(Type.Object({ enabledProtocols: protocols })),
+    envelopeEncryption: scheme({ customKeyAcquisitionUrlTemplate: Type.String({ minLength: 1, maxLength: 1024 }) }),
+    commonEncryptionCenc: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
+    commonEncryptionCbcs: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
+    catalog: Type.Optional(Type.Object({})),
+  }, { additionalProperties: false }),
+  name: Type.Optional(Type.String()),
+  id: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
+});
+
+/**
+ * The StreamingPolicy resource (§12). `properties` are the policy as given (or predefined) plus `created`: an
+ * open object, so the serializer keeps them and their order. Predefined policies have no `systemData`.
+ */
+export const policyResponse = Type.Object({
+  name: Type.String(),
+  id: Type.String(),
+  type: Type.Literal('Microsoft.Media/mediaservices/streamingPolicies'),
+  properties: openObject('StreamingPolicy properties: the encryption schemes and their protocols, then created'),
+  systemData: Type.Optional(systemDataSchema),
+});
+export type WirePolicy = Static<typeof policyResponse>;
+export const policyListResponse = listBodySchema(policyResponse);
+
+const epoch = '1970-01-01T00:00:00.000000Z';
+
+export function toWirePolicy(policy: StreamingPolicy, project: ProjectRow): WirePolicy {
+  const row = policy.row;
+  return {
+    name: policy.name,
+    id: armId(project.id, project.name, 'streamingPolicies', policy.name),
+    type: 'Microsoft.Media/mediaservices/streamingPolicies',
+    properties: { ...policy.properties, created: row ? toMkioTime(row.created_at) : epoch },
+    ...(row ? { systemData: systemData(row, row.id) } : {}),
+  };
+}
+

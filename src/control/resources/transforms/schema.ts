@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ProjectRow, TransformRow } from '../../../store/database.js';
-import { armId, systemData } from '../envelope.js';
+import { armId, mkioTime, openObject, systemData, systemDataSchema } from '../envelope.js';
+import { listBodySchema } from '../paging.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { nameRule } from '../names.js';
 
@@ -38,14 +39,34 @@ export function normalizeOutputs(outputs: TransformOutput[]): Array<Required<Tra
   return outputs.map((o) => ({ preset: o.preset, onError: o.onError ?? 'StopProcessingJob', relativePriority: o.relativePriority ?? 'Normal' }));
 }
 
-export function toWireTransform(row: TransformRow, project: ProjectRow): Record<string, unknown> {
+/** The Transform resource (§9); each output's preset is passed through as given. */
+export const transformResponse = Type.Object({
+  name: Type.String(),
+  id: Type.String(),
+  type: Type.Literal('Microsoft.Media/mediaservices/transforms'),
+  properties: Type.Object({
+    description: Type.Optional(Type.String()),
+    outputs: Type.Optional(Type.Array(Type.Object({
+      preset: openObject('The preset as given (`@odata.type` and its settings)'),
+      onError: Type.Optional(Type.String()),
+      relativePriority: Type.Optional(Type.String()),
+    }))),
+    created: Type.Optional(mkioTime),
+    lastModified: Type.Optional(mkioTime),
+  }),
+  systemData: systemDataSchema,
+});
+export type WireTransform = Static<typeof transformResponse>;
+export const transformListResponse = listBodySchema(transformResponse);
+
+export function toWireTransform(row: TransformRow, project: ProjectRow): WireTransform {
   return {
     name: row.name,
     id: armId(project.id, project.name, 'transforms', row.name),
     type: 'Microsoft.Media/mediaservices/transforms',
     properties: {
       ...(row.description !== null ? { description: row.description } : {}),
-      outputs: JSON.parse(row.outputs) as unknown[],
+      outputs: JSON.parse(row.outputs) as WireTransform['properties']['outputs'],
       created: toMkioTime(row.created_at),
       lastModified: toMkioTime(row.updated_at),
     },

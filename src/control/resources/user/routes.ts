@@ -1,37 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { TokenRow } from '../../../store/database.js';
 import type { AccountService } from '../../auth/account-service.js';
 import type { TokenService } from '../../auth/token-service.js';
 import { holdsAll, isNarrowed, userCapabilities, type PermissionMap, type Principal } from '../../auth/principal.js';
+import {
+  createdTokenResponse, organizationListResponse, organizationResponse, profilePatchBody, profileResponse, tokenCreateBody, tokenListResponse,
+  tokenResponse, toWireToken,
+} from './schema.js';
+import { noBody } from '../envelope.js';
 import { BadRequestError, ForbiddenError, notFound } from '../../../shared/errors.js';
-import { toMkioTime } from '../../../shared/time.js';
 import { requireUserCapability } from '../../plugins/user-capability.js';
-
-export const tokenCreateBody = Type.Object({
-  type: Type.Union([Type.Literal('login'), Type.Literal('full-access'), Type.Literal('restricted'), Type.Literal('ephemeral')]),
-  organizationId: Type.Optional(Type.String({ format: 'uuid' })),
-  description: Type.Optional(Type.String({ maxLength: 128 })),
-  expireDate: Type.Optional(Type.String({ format: 'date-time' })),
-  permissions: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Array(Type.String()))))])),
-}, { additionalProperties: false });
-
-/** MK.IO token shape (§5.2); the JWT appears only in the creation response. */
-export function toWireToken(row: TokenRow, jwt?: string): Record<string, unknown> {
-  return {
-    kind: 'UserToken',
-    metadata: { id: row.id, type: row.type, ...(jwt ? { JWT: jwt } : {}) },
-    spec: {
-      description: row.description, organizationId: row.organization_id, user: row.user_id,
-      issued: toMkioTime(row.issued_at), expires: toMkioTime(row.expires_at), lastUsed: row.last_used,
-      revoked: row.revoked_at ? toMkioTime(row.revoked_at) : null,
-      // MK.IO's schema has no null for these two: absent means none.
-      ...(row.permissions ? { permissions: JSON.parse(row.permissions) as PermissionMap } : {}),
-      ...(row.revoked_by ? { revokedBy: row.revoked_by } : {}),
-    },
-  };
-}
 
 /**
  * The caller's own profile, tokens and organizations (Management API, §5). Reads of the profile and the
@@ -45,32 +24,25 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
   const needs = (capability: { group: string; action: string }) => ({ preValidation: requireUserCapability(capability) });
 
   const profileView = (user: { id: string; name: string; email: string }, activeOrganizationId: string) => ({
-    kind: 'UserProfile',
+    kind: 'UserProfile' as const,
     metadata: { id: user.id },
     spec: { activeOrganizationId, name: user.name, loginEmail: user.email, contactEmail: user.email, avatar: '', isActive: true, features: {} },
   });
 
-  r.get('/api/v1/user/profile', async (req) => profileView(await accounts.getUser(me(req.principal).userId), me(req.principal).organizationId));
+  r.get('/api/v1/user/profile', { schema: { response: { 200: profileResponse } } }, async (req) => profileView(await accounts.getUser(me(req.principal).userId), me(req.principal).organizationId));
 
   // The editable part of the profile: the name and the active organization (what a signed-in session acts in; a
   // token stays bound to the organization it was issued for). Other MK.IO profile fields are not stored by Reel.
   r.patch('/api/v1/user/profile', {
     ...needs(userCapabilities.profileUpdate),
-    schema: {
-      body: Type.Object({
-        spec: Type.Object({
-          name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-          activeOrganizationId: Type.Optional(Type.String({ format: 'uuid' })),
-        }, { additionalProperties: false }),
-      }, { additionalProperties: false }),
-    },
+    schema: { body: profilePatchBody, response: { 200: profileResponse } },
   }, async (req) => {
     const user = await accounts.updateProfile(me(req.principal).userId, req.body.spec);
     return profileView(user, req.body.spec.activeOrganizationId ?? me(req.principal).organizationId);
   });
 
   const orgView = async (org: { id: string; name: string; role: string }) => ({
-    kind: 'UserOrganization',
+    kind: 'UserOrganization' as const,
     metadata: { id: org.id, name: org.name },
     spec: {
       invite: { state: 'accepted', invitedBy: null, comment: '' }, role: org.role,
@@ -78,22 +50,22 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
     },
   });
 
-  r.get('/api/v1/user/organizations', async (req) => {
+  r.get('/api/v1/user/organizations', { schema: { response: { 200: organizationListResponse } } }, async (req) => {
     const orgs = await accounts.organizationsOf(me(req.principal).userId);
-    return { kind: 'UserOrganizationList', value: await Promise.all(orgs.map(orgView)) };
+    return { kind: 'UserOrganizationList' as const, value: await Promise.all(orgs.map(orgView)) };
   });
 
-  r.get('/api/v1/user/organizations/:organizationId', { schema: { params: Type.Object({ organizationId: Type.String() }) } }, async (req) => {
+  r.get('/api/v1/user/organizations/:organizationId', { schema: { params: Type.Object({ organizationId: Type.String() }), response: { 200: organizationResponse } } }, async (req) => {
     const org = (await accounts.organizationsOf(me(req.principal).userId)).find((o) => o.id === req.params.organizationId);
     if (!org) throw notFound(`Organization '${req.params.organizationId}'`);
     return orgView(org);
   });
 
-  r.get('/api/v1/user/tokens', needs(userCapabilities.tokenRead), async (req) => ({
-    kind: 'UserTokenList', value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)),
+  r.get('/api/v1/user/tokens', { ...needs(userCapabilities.tokenRead), schema: { response: { 200: tokenListResponse } } }, async (req) => ({
+    kind: 'UserTokenList' as const, value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)),
   }));
 
-  r.post('/api/v1/user/tokens', { ...needs(userCapabilities.tokenCreate), schema: { body: tokenCreateBody } }, async (req, reply) => {
+  r.post('/api/v1/user/tokens', { ...needs(userCapabilities.tokenCreate), schema: { body: tokenCreateBody, response: { 201: createdTokenResponse } } }, async (req, reply) => {
     const principal = me(req.principal);
     const organizationId = req.body.organizationId ?? principal.organizationId;
     const member = (await accounts.organizationsOf(principal.userId)).find((o) => o.id === organizationId);
@@ -109,15 +81,15 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
   });
 
   // Both revocations answer 200 with no body, as MK.IO documents them.
-  r.delete('/api/v1/user/tokens', needs(userCapabilities.tokenRevoke), async (req, reply) => {
+  r.delete('/api/v1/user/tokens', { ...needs(userCapabilities.tokenRevoke), schema: { response: { 200: noBody('Every token of the caller revoked') } } }, async (req, reply) => {
     await tokens.revokeAll(me(req.principal).userId, me(req.principal).email);
     return reply.code(200).send();
   });
 
   const idParams = Type.Object({ tokenId: Type.String() });
-  r.get('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRead), schema: { params: idParams } }, async (req) =>
+  r.get('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRead), schema: { params: idParams, response: { 200: tokenResponse } } }, async (req) =>
     toWireToken(await tokens.get(me(req.principal).userId, req.params.tokenId)));
-  r.delete('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRevoke), schema: { params: idParams } }, async (req, reply) => {
+  r.delete('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRevoke), schema: { params: idParams, response: { 200: noBody('Revoked') } } }, async (req, reply) => {
     await tokens.revoke(me(req.principal).userId, req.params.tokenId, me(req.principal).email);
     return reply.code(200).send();
   });
