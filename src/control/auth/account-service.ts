@@ -59,7 +59,7 @@ export class AccountService {
   async organizationsOf(userId: string): Promise<Array<OrganizationRow & { role: Role }>> {
     const rows = await this.db.selectFrom('memberships').innerJoin('organizations', 'organizations.id', 'memberships.organization_id')
       .selectAll('organizations').select('memberships.role').where('memberships.user_id', '=', userId).orderBy('organizations.name').execute();
-    return rows.map((r) => ({ ...r, role: r.role as Role }));
+    return rows.map((r) => ({ ...r, role: r.role }));
   }
 
   async projectsOf(organizationId: string): Promise<ProjectRow[]> {

@@ -3,7 +3,7 @@ import { randomSecret, sha256Hex } from '../../shared/ids.js';
 import { UnauthorizedError } from '../../shared/errors.js';
 import type { SecretBox } from '../../shared/secret-box.js';
 import { verifyPassword, hashPassword } from './password.js';
-import type { Principal, Role } from './principal.js';
+import type { Principal } from './principal.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { TokenService } from './token-service.js';
 
@@ -72,7 +72,7 @@ export class SessionService {
       if (!membership) continue;
       return {
         idHash, tokenId: row.token_id, tokenSealed: row.token_sealed,
-        principal: { userId: row.userId, email: row.email, organizationId: membership.organization_id, role: membership.role as Role },
+        principal: { userId: row.userId, email: row.email, organizationId: membership.organization_id, role: membership.role },
       };
     }
     return undefined;

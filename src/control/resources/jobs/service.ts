@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AssetRow, Db, JobRow, ProjectRow, TransformRow } from '../../../store/database.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
-import type { JobQueue, QueuePriority } from '../../../queue/job-queue.js';
+import type { JobQueue } from '../../../queue/job-queue.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { assertUnambiguousUrl, hasAmbiguousCharacters } from '../../../shared/address-policy.js';
@@ -132,7 +132,7 @@ export class JobService {
           await this.deps.db.updateTable('jobs').set({ output_asset_id: asset.id }).where('id', '=', row.id).execute();
         }
       }
-      await this.deps.queue.enqueue(row.id, priority as QueuePriority);
+      await this.deps.queue.enqueue(row.id, priority);
     } catch (err) {
       await this.deps.db.deleteFrom('jobs').where('id', '=', row.id).execute().catch(() => undefined);
       if (made) await this.discardUnused(made);
