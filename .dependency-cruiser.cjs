@@ -22,11 +22,26 @@ module.exports = {
       to: { circular: true },
     },
     layer('shared-imports-nothing', 'src/shared is the bottom layer: it imports nothing of ours.', '^src/shared/', ['^src/shared/']),
-    layer('config-imports-shared-only', 'src/config turns the environment into settings; it imports only src/shared.', '^src/config/', ['^src/config/', '^src/shared/']),
-    layer('store-imports-shared-only', 'src/store (Kysely) sits below both planes and imports only src/shared.', '^src/store/', ['^src/store/', '^src/shared/']),
-    layer('storage-imports-shared-only', 'src/storage (blob stores) sits below both planes and imports only src/shared.', '^src/storage/', ['^src/storage/', '^src/shared/']),
+    layer('config-imports-shared-only', 'src/config turns the environment into settings; it imports only src/shared.', '^src/config/', [
+      '^src/config/',
+      '^src/shared/',
+    ]),
+    layer('store-imports-shared-only', 'src/store (Kysely) sits below both planes and imports only src/shared.', '^src/store/', [
+      '^src/store/',
+      '^src/shared/',
+    ]),
+    layer('storage-imports-shared-only', 'src/storage (blob stores) sits below both planes and imports only src/shared.', '^src/storage/', [
+      '^src/storage/',
+      '^src/shared/',
+    ]),
     layer('queue-imports-shared-and-store', 'src/queue imports only src/shared and src/store.', '^src/queue/', ['^src/queue/', '^src/shared/', '^src/store/']),
-    layer('control-never-imports-media', 'The control plane never imports the media plane (they run as separate roles).', '^src/control/', ['^src/control/', '^src/shared/', '^src/store/', '^src/storage/', '^src/queue/']),
+    layer('control-never-imports-media', 'The control plane never imports the media plane (they run as separate roles).', '^src/control/', [
+      '^src/control/',
+      '^src/shared/',
+      '^src/store/',
+      '^src/storage/',
+      '^src/queue/',
+    ]),
     {
       name: 'media-never-imports-control',
       comment: 'The media plane (origin, worker) runs without the control plane: it never imports src/control.',
@@ -36,7 +51,8 @@ module.exports = {
     },
     {
       name: 'packager-is-pure',
-      comment: 'src/media/packager is bytes in, bytes out: it imports only itself, src/shared and a pure XML parser; no Fastify, storage, database or file system.',
+      comment:
+        'src/media/packager is bytes in, bytes out: it imports only itself, src/shared and a pure XML parser; no Fastify, storage, database or file system.',
       severity: 'error',
       from: { path: '^src/media/packager/', pathNot: tests },
       to: { pathNot: ['^src/media/packager/', '^src/shared/', '^node_modules/fast-xml-parser/', '^(node:)?(buffer|crypto|zlib|util|string_decoder)$'] },

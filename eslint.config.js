@@ -8,7 +8,17 @@ const root = import.meta.dirname;
 
 export default defineConfig(
   {
-    ignores: ['**/node_modules/', 'dist/', 'console/dist/', 'bench/.build/', 'bench/scratch/', 'bench/results/', 'data/', 'test-output/', 'test/fixtures/.cache/'],
+    ignores: [
+      '**/node_modules/',
+      'dist/',
+      'console/dist/',
+      'bench/.build/',
+      'bench/scratch/',
+      'bench/results/',
+      'data/',
+      'test-output/',
+      'test/fixtures/.cache/',
+    ],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
@@ -41,8 +51,18 @@ export default defineConfig(
     files: ['src/**/*.ts'],
     rules: {
       // node:test's test()/describe() return promises the runner awaits itself.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings through src/config (loadConfig); process.env is read only there.' }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read settings through src/config (loadConfig); process.env is read only there.' },
+      ],
       'no-restricted-syntax': [
         'error',
         { selector: 'ExportDefaultDeclaration', message: 'Use a named export (house style: one main export named after the file).' },
@@ -53,7 +73,10 @@ export default defineConfig(
     files: ['src/config/**/*.ts'],
     rules: {
       'no-restricted-properties': 'off',
-      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use a named export (house style: one main export named after the file).' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use a named export (house style: one main export named after the file).' },
+      ],
     },
   },
 
