@@ -55,6 +55,16 @@ if (!args.includes('--no-typecheck')) {
   }
 }
 
+// The style checks (scripts/lint.mjs: ESLint, import directions, formatting) fail the whole suite before any test
+// runs; they are skipped when only some test files are named, or with --no-lint.
+if (!args.includes('--no-lint') && !args.some((a) => !a.startsWith('-'))) {
+  const lint = spawnSync(process.execPath, [path.join(root, 'scripts/lint.mjs')], { stdio: 'inherit', cwd: root });
+  if (lint.status !== 0) {
+    process.stderr.write('style checks failed (npm run lint)\n');
+    process.exit(1);
+  }
+}
+
 const children = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-test-'));
 

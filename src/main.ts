@@ -170,7 +170,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
 async function main(): Promise<void> {
   let config: Readonly<Config>;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig();
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
     process.exit(2);

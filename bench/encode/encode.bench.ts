@@ -91,8 +91,8 @@ async function startServer(concurrency: number): Promise<Server> {
       const m = /Reel is running at (http:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); process.stderr.write(d); });
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); process.stderr.write(d); });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
   });
   const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@localhost', password }) });

@@ -63,7 +63,7 @@ export class BenchChild {
     if (this.exited) return Promise.reject(new Error(`${this.label} is not running`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { resolve, reject });
       this.child.send({ id, type, payload });
     });
   }

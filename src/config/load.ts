@@ -69,8 +69,8 @@ function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: s
   return { grants, errors };
 }
 
-/** Reads, coerces and validates the environment; reports every bad variable at once. */
-export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
+/** Reads, coerces and validates the environment (the process's own unless given); reports every bad variable at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const raw: Record<string, unknown> = {};
   for (const [key, names] of Object.entries(envNames)) {
     const name = names.find((n) => env[n] !== undefined && env[n] !== '');

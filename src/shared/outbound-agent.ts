@@ -43,7 +43,7 @@ type ConnectionCallback = (err: Error | null, stream: Duplex) => void;
  */
 function guard(agent: http.Agent, policy: AddressPolicy): void {
   if (policy.allowPrivate) return;
-  const createConnection = agent.createConnection.bind(agent) as (options: http.ClientRequestArgs, callback?: ConnectionCallback) => Duplex | null | undefined;
+  const createConnection: (options: http.ClientRequestArgs, callback?: ConnectionCallback) => Duplex | null | undefined = agent.createConnection.bind(agent);
   const lookup = guardedLookup();
   agent.createConnection = (options: http.ClientRequestArgs, callback?: ConnectionCallback) => {
     const host = String(options.host ?? options.hostname ?? 'localhost').replace(/^\[|\]$/g, '');

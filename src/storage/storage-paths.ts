@@ -37,6 +37,7 @@ export function assertBlobPath(value: string, what = 'path'): string {
   const bad = (why: string) => new BadRequestError('InvalidPath', `Invalid ${what} '${value.slice(0, 200)}': ${why}`);
   if (value.length === 0 || value.length > 1024) throw bad('length must be 1-1024');
   if (value.startsWith('/') || value.endsWith('/')) throw bad('must not start or end with /');
+  // eslint-disable-next-line no-control-regex
   if (/[\\\u0000-\u001f\u007f]/.test(value)) throw bad('backslashes and control characters are not allowed');
   if (/%(2f|5c|2e|00)/i.test(value)) throw bad('encoded separators are not allowed');
   for (const segment of value.split('/')) {

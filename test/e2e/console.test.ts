@@ -89,7 +89,7 @@ describe('web console', () => {
     // The KB: with the browser session, /auth/token/ hands out a token for scripts.
     const res = await page.goto(`${server.url}/auth/token/`);
     assert.equal(res?.status(), 200);
-    const { token, user_id: userId } = await res!.json() as { token: string; user_id: string };
+    const { token, user_id: userId } = await res.json() as { token: string; user_id: string };
     assert.ok(token && userId);
     assert.equal((await api(`${V}/assets`, { token })).status, 200);
 

@@ -14,8 +14,8 @@ export function startServerProcess(env: Record<string, string>): Promise<{ child
       const m = /Reel is running at (http:\/\/\S+)/.exec(output);
       if (m && /Token:/.test(output)) { clearTimeout(timer); resolve({ child, url: m[1], output: () => output }); }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code}:\n${output}`)); });
   });
 }

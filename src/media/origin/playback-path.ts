@@ -22,6 +22,7 @@ function bad(path: string, why: string): BadRequestError {
  */
 export function parsePlaybackPath(path: string): PlaybackRequest {
   if (path.length === 0 || path.length > 2048) throw bad(path, 'empty or too long');
+  // eslint-disable-next-line no-control-regex
   if (/[\\\u0000-\u001f]/.test(path) || /%(2f|5c|2e|00)/i.test(path)) throw bad(path, 'encoded separators and control characters are not allowed');
   const segments = path.split('/');
   if (segments.some((s) => s === '' || s === '.' || s === '..')) throw bad(path, 'empty, . and .. segments are not allowed');

@@ -204,7 +204,7 @@ export class AzureBlobStore implements BlobStore {
   async write(container: string, name: string, body: Readable, options?: WriteOptions): Promise<BlobInfo> {
     const blob = this.#container(container).getBlockBlobClient(assertBlobPath(name, 'blob name'));
     // An error the body raises is the caller's (a dropped upload, a size limit): rethrow it unchanged.
-    let bodyError: unknown;
+    let bodyError: Error | undefined;
     body.once('error', (err) => { bodyError ??= err; });
     try {
       // Blocks are staged and committed only at the end, so a failed upload leaves no blob behind.

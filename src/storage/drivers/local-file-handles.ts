@@ -49,7 +49,7 @@ export class LocalFileHandles {
       return hit;
     }
     if (hit) this.#retire(key, hit);
-    let opening = this.#opening.get(key);
+    const opening = this.#opening.get(key);
     // A file opened concurrently with another version in mind is not waited for: open our own.
     if (!opening || (etag !== undefined && (await opening.catch(() => undefined))?.etag !== etag)) {
       const mine: Promise<OpenFile> = openFile(await resolve(), now).finally(() => {

@@ -97,7 +97,7 @@ describe('LocalBlobStore confinement', () => {
     await store.write('media', 'in/source.mp4', Readable.from(['bytes']));
     const file = await store.localPath('media', 'in/source.mp4');
     assert.equal(file, path.join(allowed, 'paths', 'media', 'in', 'source.mp4'));
-    assert.equal(await fsp.readFile(file as string, 'utf8'), 'bytes');
+    assert.equal(await fsp.readFile(file, 'utf8'), 'bytes');
     assert.equal(await store.localPath('media', 'in/missing.mp4'), undefined);
     assert.equal(await store.localPath('media', 'in'), undefined, 'a folder is not a blob');
     await assert.rejects(store.localPath('media', '../paths/media/in/source.mp4'), BadRequestError);

@@ -239,7 +239,7 @@ export class S3BlobStore implements BlobStore {
     // S3 would silently create the container by writing under its prefix; other drivers refuse.
     if (!(await this.containerExists(container))) throw containerNotFound(container);
     // An error the body raises is the caller's (a dropped upload, a size limit): rethrow it unchanged.
-    let bodyError: unknown;
+    let bodyError: Error | undefined;
     body.once('error', (err) => { bodyError ??= err; });
     // Cancel by failing the body rather than Upload.abort(): abort() rejects at once while an in-flight
     // PutObject may still land, whereas a failed body settles only after every request finished, so "rejected"

@@ -138,7 +138,7 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
     }
     // Let late reports (a failed request racing the 'error' state, console messages) arrive.
     await page.waitForTimeout(150);
-    const state = (await page.evaluate('JSON.parse(JSON.stringify(window.reel || null))')) as PlayerState | null;
+    const state = await page.evaluate<PlayerState | null>('JSON.parse(JSON.stringify(window.reel || null))');
     const wallMs = Date.now() - started;
     if (!state) {
       errors.push('player page did not start (window.reel missing)');

@@ -241,7 +241,7 @@ describe('a worker killed with SIGKILL', () => {
     const first = await startServerProcess(env);
     children.push(first.child);
     const token = (await tokenFromSession(first.url, await login(first.url, 'admin@localhost', 'kill nine password'))).token;
-    let api = new ApiClient(first.url).withToken(token);
+    const api = new ApiClient(first.url).withToken(token);
     const container = path.join(dataDir, 'storage', 'default', 'source');
     fs.mkdirSync(container, { recursive: true });
     fs.copyFileSync(source, path.join(container, 'source.mp4'));
@@ -264,7 +264,6 @@ describe('a worker killed with SIGKILL', () => {
 
     const second = await startServerProcess(env);
     children.push(second.child);
-    api = new ApiClient(second.url).withToken(token);
     let secondDir: string | undefined;
     for (let i = 0; i < 600 && !secondDir; i++) {
       secondDir = [...toolsNaming(workRoot).values()].map((c) => /(\/\S*\/work\/job-[^/\s]+)\//.exec(c)?.[1]).find(Boolean);

@@ -3,7 +3,7 @@ import type { AssetRow, Db, JobRow, ProjectRow, TransformRow } from '../../../st
 import { JobRepository, type JobColumn, type JobDetails } from '../../../store/job-repository.js';
 import { isFinalJobState } from '../../../store/job-states.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
-import type { JobQueue, QueuePriority } from '../../../queue/job-queue.js';
+import type { JobQueue } from '../../../queue/job-queue.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { assertUnambiguousUrl, hasAmbiguousCharacters } from '../../../shared/address-policy.js';
@@ -133,7 +133,7 @@ export class JobService {
           await this.jobs.setOutputAsset(row.id, asset.id);
         }
       }
-      await this.deps.queue.enqueue(row.id, priority as QueuePriority);
+      await this.deps.queue.enqueue(row.id, priority);
     } catch (err) {
       await this.jobs.delete(row.id).catch(() => undefined);
       if (made) await this.discardUnused(made);

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { StorageAccount, StorageAccountInput, StorageType } from './service.js';
+import type { StorageAccount, StorageAccountInput } from './service.js';
 import type { StorageCredentialRow } from '../../../store/database.js';
 import { BadRequestError } from '../../../shared/errors.js';
 import { toMkioTime } from '../../../shared/time.js';
@@ -77,7 +77,7 @@ export function splitSasUrl(url: string): { url: string; sasToken?: string } {
 }
 
 export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountInput {
-  const common = { name, type: spec.type as StorageType, description: spec.description ?? '', location: spec.location ?? spec.region ?? 'local' };
+  const common = { name, type: spec.type, description: spec.description ?? '', location: spec.location ?? spec.region ?? 'local' };
   switch (spec.type) {
     case 'Local':
       if (!spec.path) throw bad('spec.path is required for Local storage: an absolute directory on the server');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildAutoLadder } from '../presets/adaptive-ladder.js';
-import { EncodeError } from '../encode-engine.js';
-import type { ImageOutputPlan, VideoEncodeTrack } from './encode-plan.js';
+import type { EncodeError } from '../encode-engine.js';
+import type { VideoEncodeTrack } from './encode-plan.js';
 import { snapFrameRate } from '../presets/frame-rate.js';
 import { commonBasename, planEncode, speedFor, type PlanSource } from './output-planner.js';
 import { parsePreset } from '../presets/preset-parser.js';
@@ -148,7 +148,7 @@ describe('planEncode: StandardEncoderPreset', () => {
       { '@odata.type': '#Microsoft.Media.JpgImage', start: '0', step: '25%', spriteColumn: 2, label: 'sprite', layers: [{ width: '160', height: '90' }] },
       { '@odata.type': '#Microsoft.Media.PngImage', start: '{Best}', layers: [{}] },
     ], [{ '@odata.type': '#Microsoft.Media.JpgFormat', filenamePattern: '{Basename}_{Label}_{Index}{Extension}' }, { '@odata.type': '#Microsoft.Media.PngFormat', filenamePattern: '{Basename}_poster{Extension}' }]), [source({ durationSec: 20 })]);
-    const [a, b, sprite, best] = p.images as ImageOutputPlan[];
+    const [a, b, sprite, best] = p.images;
     assert.deepEqual(a.selection, { kind: 'times', timesSec: [1, 3, 5, 7], stepSec: 2 });
     assert.deepEqual([a.names, a.ffmpegPattern, a.width, a.height, a.quality], [['clip_a_000001.jpg', 'clip_a_000002.jpg', 'clip_a_000003.jpg', 'clip_a_000004.jpg'], 'clip_a_%06d.jpg', 320, 180, 90]);
     assert.deepEqual([b.width, b.height, b.names[0]], [192, 108, 'clip_b_000001.jpg']);

@@ -92,7 +92,7 @@ function planTranscode(spec: EncodeSpec, sources: PlanSource[], options: PlanOpt
   }
 
   const mp4 = groupMp4(spec, basename, [...videoTracks, ...copyTracks.filter((t) => t.media === 'video'), ...audioTracks, ...copyTracks.filter((t) => t.media === 'audio')], names);
-  const images = picture ? spec.images.flatMap((img) => planImages(img, picture as PicturePlan, basename, clip.outDurationSec, names)) : [];
+  const images = picture ? spec.images.flatMap((img) => planImages(img, picture, basename, clip.outDurationSec, names)) : [];
   if (mp4.length === 0 && images.length === 0) throw new EncodeError('ContentUnsupported', 'The preset writes nothing for this input (no matching audio or video track)');
   return {
     inputs, ...(picture ? { picture } : {}), ...(audioSource ? { audioSource } : {}), mp4, images,
@@ -299,7 +299,7 @@ function mp4Values(basename: string, t: Mp4Track, audioStream: number | undefine
 function manifestTracks(mp4: Mp4OutputPlan[]): IsmTrack[] {
   const out: IsmTrack[] = [];
   const seen = new Set<Mp4Track>();
-  const codecs = new Set(mp4.flatMap((f) => f.tracks).filter((t) => t.kind === 'video-encode').map((t) => (t as VideoEncodeTrack).codec));
+  const codecs = new Set(mp4.flatMap((f) => f.tracks).filter((t) => t.kind === 'video-encode').map((t) => t.codec));
   for (const file of mp4) {
     file.tracks.forEach((t, i) => {
       if (seen.has(t)) return;
