@@ -8,7 +8,7 @@ describe('endpoint host names', () => {
     assert.equal(host, 'se-1-my-project.localhost:8080');
     const label = endpointHostLabel(host, 'localhost:8080');
     assert.equal(label, 'se-1-my-project');
-    assert.equal(endpointNameInLabel(label!, 'my-project'), 'se-1');
+    assert.equal(endpointNameInLabel(label, 'my-project'), 'se-1');
   });
 
   it('ignores ports and case, and knows no label for other hosts', () => {

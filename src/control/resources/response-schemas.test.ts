@@ -189,6 +189,6 @@ describe('storage responses never carry a credential', () => {
   }
   it('keeps the sanitized SAS itself', async () => {
     const res = await app.inject({ method: 'GET', url: `${v1}/storage/store` });
-    assert.deepEqual((res.json() as { spec: { credential: unknown } }).spec.credential, sas);
+    assert.deepEqual(res.json<{ spec: { credential: unknown } }>().spec.credential, sas);
   });
 });

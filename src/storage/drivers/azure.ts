@@ -9,7 +9,7 @@ import { assertBlobPath, assertContainerName, isValidContainerName } from '../st
 import { withDeadline, assertRange, guardStream, readIntoFromStream, addressNotAllowed, isAddressRefusal, knownCode } from './driver-utils.js';
 import type { AddressPolicy } from '../../shared/address-policy.js';
 import { guardedAgents } from '../../shared/outbound-agent.js';
-import { azureLocation } from '../storage-location.js';
+import { azureLocation } from '../../shared/storage-location.js';
 
 export interface AzureBlobStoreOptions {
   /** Blob service endpoint, e.g. `https://account.blob.core.windows.net`, without a query. */

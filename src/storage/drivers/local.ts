@@ -11,7 +11,7 @@ import type { BlobInfo, BlobListing, BlobStore, ByteRange, ReadIntoOptions, Writ
 import { assertBlobPath, assertContainerName, isValidContainerName, tempNamePrefix } from '../storage-paths.js';
 import { assertRange, guardStream } from './driver-utils.js';
 import { LocalFileHandles, localEtag, readFully } from './local-file-handles.js';
-import { localLocation } from '../storage-location.js';
+import { localLocation } from '../../shared/storage-location.js';
 
 export interface LocalBlobStoreOptions {
   /** Absolute directory holding one sub-directory per container. */

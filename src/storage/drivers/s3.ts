@@ -13,7 +13,7 @@ import { assertBlobPath, assertContainerName, isValidContainerName } from '../st
 import { withDeadline, assertRange, guardStream, readIntoFromStream, addressNotAllowed, isAddressRefusal, knownCode } from './driver-utils.js';
 import type { AddressPolicy } from '../../shared/address-policy.js';
 import { guardedAgents } from '../../shared/outbound-agent.js';
-import { s3Location } from '../storage-location.js';
+import { s3Location } from '../../shared/storage-location.js';
 
 export interface S3BlobStoreOptions {
   bucketName: string;

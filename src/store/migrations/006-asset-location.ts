@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { locationFromSettings } from '../../storage/storage-location.js';
+import { locationFromSettings } from '../../shared/storage-location.js';
 
 /**
  * `assets.storage_location`: where the asset's container physically lives (storage-location.ts), so an asset of

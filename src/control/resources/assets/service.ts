@@ -8,7 +8,7 @@ import type { BlobStore } from '../../../storage/blob-store.js';
 import { assertBlobPath, assertContainerName, joinBlobPath } from '../../../storage/storage-paths.js';
 import type { StorageAccount, StorageAccountService } from '../storage/service.js';
 import type { AccountStores } from '../../../storage/account-stores.js';
-import { locationFromSettings, locationsOverlap } from '../../../storage/storage-location.js';
+import { locationFromSettings, locationsOverlap } from '../../../shared/storage-location.js';
 import type { ListRequest } from '../paging.js';
 
 export interface AssetInput {

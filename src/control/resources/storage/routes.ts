@@ -59,7 +59,7 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
     return listBody({ kind: 'StorageCredential', items: items.map((c) => toV1Credential(account, c)), total, request, url: req.url });
   });
   r.post('/storage/:name/credentials', { config: write('update'), schema: { params: nameParams, body: v1CredentialBody, response: { 201: v1CredentialResponse } } }, async (req, reply) => {
-    const row = await storage.addCredential(project(req).id, { name: req.params.name }, req.body.spec.credential as Record<string, string>, req.principal!);
+    const row = await storage.addCredential(project(req).id, { name: req.params.name }, req.body.spec.credential, req.principal!);
     const account = await storage.get(project(req).id, { name: req.params.name });
     return reply.code(201).send(toV1Credential(account, row));
   });

@@ -19,7 +19,7 @@ export function registerStreamingPolicyRoutes(app: FastifyInstance, policies: St
   });
   r.get('/streamingPolicies/:name', { config: cap('read'), schema: { params, response: { 200: policyResponse } } }, async (req) => toWirePolicy(await policies.get(project(req).id, req.params.name), project(req)));
   r.put('/streamingPolicies/:name', { config: cap('create'), schema: { params, body: policyBody, response: { 201: policyResponse } } }, async (req, reply) => {
-    const created = await policies.create(project(req).id, req.params.name, req.body.properties as Record<string, unknown>, req.principal!);
+    const created = await policies.create(project(req).id, req.params.name, req.body.properties, req.principal!);
     return reply.code(201).send(toWirePolicy(created, project(req)));
   });
   r.delete('/streamingPolicies/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
