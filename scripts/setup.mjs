@@ -5,6 +5,7 @@
 // it with the machine's Node; it hands itself over to the runtime once the npm packages are in place.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOnRuntime, runtimePath } from './runtime.mjs';
@@ -23,8 +24,8 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-// npm's own script, so npm can run on the runtime: npm checks packages' `engines` against the Node it runs on, and
-// dependencies that need Node 22+ would warn under the machine's Node.
+// npm's own script, so that npm runs on the runtime: npm checks packages' `engines` against the Node it runs on,
+// and dependencies that need Node 22+ would warn (and a native build target the wrong Node) under the machine's.
 function npmCli() {
   const fromNpm = process.env.npm_execpath;
   if (fromNpm && fs.existsSync(fromNpm)) return fromNpm;
@@ -32,27 +33,42 @@ function npmCli() {
   return found ? fs.realpathSync(found) : null;
 }
 
-const runtimeRuns = () => spawnSync(runtimePath, ['--version'], { stdio: 'ignore' }).status === 0;
+const runs = (node) => spawnSync(node, ['--version'], { stdio: 'ignore' }).status === 0;
 
-function npm(args) {
+function npm(args, node = runtimePath) {
   const cli = npmCli();
-  if (cli && runtimeRuns()) run(runtimePath, [cli, ...args]);
+  if (cli && runs(node)) run(node, [cli, ...args]);
   else run('npm', args);
 }
 
-// 1. npm packages: install when node_modules is missing or older than the lock file. The first install of a clone
-// runs on the machine's Node; later ones on the runtime.
+// A fresh clone has no runtime yet. It is fetched alone first, into a temporary directory, so that even the first
+// install runs on it.
+function bootstrapRuntime() {
+  const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies.node;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-runtime-'));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, dependencies: { node: version }, allowScripts: { node: true } }));
+  say(`fetching Node.js ${version} from the npm registry`);
+  run('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
+  return { node: path.join(dir, 'node_modules', 'node', 'bin', 'node'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+// 1. npm packages: install when node_modules is missing or older than the lock file.
 const lock = path.join(root, 'package-lock.json');
 const installed = path.join(root, 'node_modules', '.package-lock.json');
 if (!fs.existsSync(installed) || fs.statSync(installed).mtimeMs < fs.statSync(lock).mtimeMs) {
+  const bootstrap = runs(runtimePath) ? null : bootstrapRuntime();
   say('installing npm packages');
-  npm(['ci', '--no-audit', '--no-fund']);
+  try {
+    npm(['ci', '--no-audit', '--no-fund'], bootstrap?.node);
+  } finally {
+    bootstrap?.remove();
+  }
 }
 // The `node` package fetches its binary in a preinstall script; an install with --ignore-scripts skips it.
-if (!runtimeRuns()) {
+if (!runs(runtimePath)) {
   say('installing the Node.js runtime');
   npm(['rebuild', 'node']);
-  if (!runtimeRuns()) {
+  if (!runs(runtimePath)) {
     say(`no Node.js runtime at ${path.relative(root, runtimePath)} after installing the \`node\` package`);
     process.exit(1);
   }
