@@ -1,6 +1,7 @@
-// The Node.js that runs Reel: the `node` package of package.json (the Node 24 LTS as the npm registry ships it, a
-// binary under node_modules/node/bin), not whatever Node the machine has. `npm start`, `npm test` and the scripts
-// they run use it; a script started by another Node hands itself over with `runOnRuntime()`.
+// The Node.js that runs Reel: Node 24 LTS as the npm registry ships it (the optional dependency
+// `node-<platform>-<arch>` of package.json that matches this machine, whose binary npm links as
+// node_modules/.bin/node), not whatever Node the machine has. `npm start`, `npm test` and the scripts they run use
+// it; a script started by another Node hands itself over with `runOnRuntime()`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export const runtimePath = path.join(root, 'node_modules', 'node', 'bin', 'node');
+export const runtimePath = path.join(root, 'node_modules', '.bin', 'node');
+/** The npm package that carries the runtime on this machine, and its version pinned in package.json. */
+export const runtimePackage = `node-${process.platform}-${process.arch}`;
+export const runtimeVersion = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).optionalDependencies?.[runtimePackage];
 
 export function onRuntime() {
   try {
@@ -19,7 +23,7 @@ export function onRuntime() {
 }
 
 // Runs the current script again under the runtime, with the same arguments, and ends this process with its exit
-// status. Does nothing when already on the runtime or when it is not installed yet (the caller says so).
+// status. Does nothing when already on the runtime or when it is not installed (the caller says so).
 export function runOnRuntime() {
   if (onRuntime() || !fs.existsSync(runtimePath)) return;
   const r = spawnSync(runtimePath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runOnRuntime, runtimePath } from './runtime.mjs';
+import { runOnRuntime, runtimePackage, runtimePath, runtimeVersion } from './runtime.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const forTests = process.argv.includes('--test');
@@ -44,12 +44,16 @@ function npm(args, node = runtimePath) {
 // A fresh clone has no runtime yet. It is fetched alone first, into a temporary directory, so that even the first
 // install runs on it.
 function bootstrapRuntime() {
-  const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies.node;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-runtime-'));
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, dependencies: { node: version }, allowScripts: { node: true } }));
-  say(`fetching Node.js ${version} from the npm registry`);
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, dependencies: { [runtimePackage]: runtimeVersion } }));
+  say(`fetching Node.js ${runtimeVersion} (${runtimePackage}) from the npm registry`);
   run('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
-  return { node: path.join(dir, 'node_modules', 'node', 'bin', 'node'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { node: path.join(dir, 'node_modules', '.bin', 'node'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+if (!runtimeVersion) {
+  say(`Reel runs on Node.js from npm, and package.json names no runtime package for this machine (${runtimePackage})`);
+  process.exit(1);
 }
 
 // 1. npm packages: install when node_modules is missing or older than the lock file.
@@ -64,14 +68,9 @@ if (!fs.existsSync(installed) || fs.statSync(installed).mtimeMs < fs.statSync(lo
     bootstrap?.remove();
   }
 }
-// The `node` package fetches its binary in a preinstall script; an install with --ignore-scripts skips it.
 if (!runs(runtimePath)) {
-  say('installing the Node.js runtime');
-  npm(['rebuild', 'node']);
-  if (!runs(runtimePath)) {
-    say(`no Node.js runtime at ${path.relative(root, runtimePath)} after installing the \`node\` package`);
-    process.exit(1);
-  }
+  say(`no Node.js runtime at ${path.relative(root, runtimePath)} after installing npm packages (was ${runtimePackage} omitted?)`);
+  process.exit(1);
 }
 // Everything after this runs on the runtime.
 runOnRuntime();
@@ -103,9 +102,8 @@ if (wanted.length > 0) {
 
 // 3. Native modules that do not load on the runtime, built from source.
 if (toBuild.length > 0) {
-  const platformPackages = path.join(root, 'node_modules', 'node', 'node_modules');
-  const headers = fs.readdirSync(platformPackages).map((d) => path.join(platformPackages, d))
-    .find((d) => fs.existsSync(path.join(d, 'include', 'node', 'node_version.h')));
+  const runtimeDir = path.join(root, 'node_modules', runtimePackage);
+  const headers = fs.existsSync(path.join(runtimeDir, 'include', 'node', 'node_version.h')) ? runtimeDir : null;
   const gyp = path.join(path.dirname(path.dirname(npmCli() ?? '')), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   if (!headers || !fs.existsSync(gyp)) {
     say(`cannot build ${toBuild.map((m) => m.name).join(', ')}: ${headers ? 'node-gyp (bundled with npm) not found' : 'the runtime package has no C headers'}`);
