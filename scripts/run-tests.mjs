@@ -8,6 +8,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runOnRuntime } from './runtime.mjs';
+
+// The suite runs on Reel's runtime (scripts/runtime.mjs) even when started with the machine's Node: native modules
+// are built for it, and test files spawn process.execPath.
+runOnRuntime();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
