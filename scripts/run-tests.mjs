@@ -31,7 +31,10 @@ function findTests(dir, out = []) {
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
     srv.on('error', reject);
   });
 }
@@ -40,7 +43,10 @@ async function waitForPort(port, ms = 30000) {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -53,7 +59,12 @@ async function waitForPort(port, ms = 30000) {
 if (!args.includes('--no-typecheck')) {
   const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
   // The web console (DOM, JSX, bundler resolution) has its own tsconfig.
-  const consoleTsc = tsc.status === 0 && spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(root, 'console')], { stdio: 'inherit', cwd: root });
+  const consoleTsc =
+    tsc.status === 0 &&
+    spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(root, 'console')], {
+      stdio: 'inherit',
+      cwd: root,
+    });
   if (tsc.status !== 0 || consoleTsc.status !== 0) {
     process.stderr.write('type check failed\n');
     process.exit(1);
@@ -74,10 +85,24 @@ const children = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-test-'));
 
 const azuritePort = await freePort();
-children.push(spawn(path.join(root, 'node_modules/.bin/azurite-blob'), [
-  '--blobHost', '127.0.0.1', '--blobPort', String(azuritePort), '--location', path.join(tmp, 'azurite'),
-  '--skipApiVersionCheck', '--loose', '--silent', '--disableTelemetry',
-], { stdio: ['ignore', 'ignore', 'inherit'] }));
+children.push(
+  spawn(
+    path.join(root, 'node_modules/.bin/azurite-blob'),
+    [
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(azuritePort),
+      '--location',
+      path.join(tmp, 'azurite'),
+      '--skipApiVersionCheck',
+      '--loose',
+      '--silent',
+      '--disableTelemetry',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  ),
+);
 const s3Port = await freePort();
 children.push(spawn(process.execPath, [path.join(root, 'test/support/s3-server.mjs'), String(s3Port), path.join(tmp, 's3')], { stdio: 'inherit' }));
 await Promise.all([waitForPort(azuritePort), waitForPort(s3Port)]);
@@ -90,15 +115,32 @@ const env = {
   REEL_TEST_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
   REEL_TEST_PG_URL: process.env.REEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 };
-const runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec',
-  // A failing or stuck test must never hang the suite: every test has 10 minutes, and a file's process ends when
-  // its tests have, even if something it started still holds the event loop.
-  '--test-timeout=600000', '--test-force-exit', ...tests], { stdio: 'inherit', env, cwd: root });
+const runner = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    // A failing or stuck test must never hang the suite: every test has 10 minutes, and a file's process ends when
+    // its tests have, even if something it started still holds the event loop.
+    '--test-timeout=600000',
+    '--test-force-exit',
+    ...tests,
+  ],
+  { stdio: 'inherit', env, cwd: root },
+);
 const code = await new Promise((resolve) => runner.on('exit', (c) => resolve(c ?? 1)));
-await Promise.all(children.map((c) => new Promise((resolve) => {
-  if (c.exitCode !== null) return resolve();
-  c.once('exit', resolve);
-  c.kill('SIGTERM');
-})));
+await Promise.all(
+  children.map(
+    (c) =>
+      new Promise((resolve) => {
+        if (c.exitCode !== null) return resolve();
+        c.once('exit', resolve);
+        c.kill('SIGTERM');
+      }),
+  ),
+);
 fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
 process.exit(code);

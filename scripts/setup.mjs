@@ -78,11 +78,18 @@ runOnRuntime();
 // Native modules are compiled for one Node ABI. better-sqlite3 (13+) uses Node-API and ships prebuilt binaries
 // for the common platforms inside its npm package, so this normally finds it loading; elsewhere it is built from
 // source against the runtime's C headers (node-gyp --nodedir: no header download), which needs python3, make, g++.
-const natives = [
-  { name: 'better-sqlite3', check: "new (require('better-sqlite3'))(':memory:').close()", gyp: ['--release', '--force_build=1'] },
-];
+const natives = [{ name: 'better-sqlite3', check: "new (require('better-sqlite3'))(':memory:').close()", gyp: ['--release', '--force_build=1'] }];
 const toBuild = natives.filter((m) => spawnSync(process.execPath, ['-e', m.check], { cwd: root, stdio: 'ignore' }).status !== 0);
-const buildTools = toBuild.length === 0 ? [] : [['python3', 'python3'], ['make', 'make'], ['g++', 'g++']].filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
+const buildTools =
+  toBuild.length === 0
+    ? []
+    : [
+        ['python3', 'python3'],
+        ['make', 'make'],
+        ['g++', 'g++'],
+      ]
+        .filter(([cmd]) => !has(cmd))
+        .map(([, pkg]) => pkg);
 
 // 2. Debian packages.
 const wanted = [...buildTools];
@@ -148,6 +155,13 @@ if (!forBench && fs.existsSync(path.join(consoleDir, 'vite.config.ts'))) {
   const built = path.join(consoleDir, 'dist', 'index.html');
   if (!fs.existsSync(built) || Math.max(newest(lock), ...sources.map(newest)) > fs.statSync(built).mtimeMs) {
     say('building the web console');
-    run(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(consoleDir, 'vite.config.ts'), '--logLevel', 'warn']);
+    run(process.execPath, [
+      path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      path.join(consoleDir, 'vite.config.ts'),
+      '--logLevel',
+      'warn',
+    ]);
   }
 }

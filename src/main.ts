@@ -53,7 +53,8 @@ function hostWithPort(raw: string): string {
 function blobStoreFactory(policy: StoragePolicy): BlobStoreFactory {
   return async (spec) => {
     switch (spec.type) {
-      case 'Local': return new LocalBlobStore({ path: spec.config.path, allowedRoots: spec.allowedRoots });
+      case 'Local':
+        return new LocalBlobStore({ path: spec.config.path, allowedRoots: spec.allowedRoots });
       case 'Microsoft.Storage': {
         const { AzureBlobStore } = await import('./storage/drivers/azure.js');
         return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken, addressPolicy: policy.address });
@@ -71,19 +72,27 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   fs.mkdirSync(config.dataDir, { recursive: true });
   for (const root of config.localStorageRoots) fs.mkdirSync(root, { recursive: true });
   const { db, dialect } = openDatabase({
-    databaseUrl: config.databaseUrl, dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
     onPoolError: (err) => log.warn({ err, component: 'store' }, 'idle database connection lost'),
   });
   const roles = new Set(config.roles);
   // A worker that can't run ffmpeg would fail every job: refuse to start instead, saying what to fix.
-  if (roles.has('worker')) await checkFfmpeg(config.ffmpegPath).catch(async (err: unknown) => { await db.destroy(); throw err; });
+  if (roles.has('worker'))
+    await checkFfmpeg(config.ffmpegPath).catch(async (err: unknown) => {
+      await db.destroy();
+      throw err;
+    });
   await migrateToLatest(db);
 
   const secretKey = loadSecretKey(config);
   const secretBox = new SecretBox(secretKey);
   const grants = new FileGrants(secretKey);
   const policy = createStoragePolicy({
-    roots: config.localStorageRoots, grants: config.localStorageGrants, allowPrivate: config.storageAllowPrivate, allowedHosts: config.storageAllowedHosts,
+    roots: config.localStorageRoots,
+    grants: config.localStorageGrants,
+    allowPrivate: config.storageAllowPrivate,
+    allowedHosts: config.storageAllowedHosts,
   });
   const storageAccounts = new StorageAccountRepository(db);
   const stores = new AccountStores({ accounts: storageAccounts, box: secretBox, factory: blobStoreFactory(policy), policy });
@@ -93,22 +102,47 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const tokens = new TokenService(db, keys);
   const sessions = new SessionService(db, secretBox);
   const storage = new StorageAccountService(storageAccounts, stores, secretBox, policy.address);
-  const boot = await firstBoot({ accounts, storage }, {
-    adminEmail: config.adminEmail, adminPassword: config.adminPassword, localStorageRoot: config.localStorageRoots[0],
-  });
+  const boot = await firstBoot(
+    { accounts, storage },
+    {
+      adminEmail: config.adminEmail,
+      adminPassword: config.adminPassword,
+      localStorageRoot: config.localStorageRoots[0],
+    },
+  );
 
   let listenUrl = '';
   const queue = createJobQueue(db, dialect, { leaseMs: config.jobLeaseSec * 1000 });
   const engine = new FfmpegEncodeEngine({
-    ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, log, x264Preset: config.x264Preset, httpTimeoutSec: config.jobHttpTimeoutSec,
+    ffmpegPath: config.ffmpegPath,
+    ffprobePath: config.ffprobePath,
+    log,
+    x264Preset: config.x264Preset,
+    httpTimeoutSec: config.jobHttpTimeoutSec,
     ...(config.jobMaxInputMb !== undefined ? { maxInputBytes: config.jobMaxInputMb * 1024 * 1024 } : {}),
   });
   let runner: JobRunner | undefined;
   const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
-  const builder = new PresentationBuilder({ segmentDurationSec: config.segmentDurationSec, indexCacheBytes: config.indexCacheMb * 1024 * 1024, presentationTtlMs: 30_000 });
+  const builder = new PresentationBuilder({
+    segmentDurationSec: config.segmentDurationSec,
+    indexCacheBytes: config.indexCacheMb * 1024 * 1024,
+    presentationTtlMs: 30_000,
+  });
   const app = await buildControlPlane({
-    log, db, dialect, accounts, tokens, sessions, keys, storage, stores,
-    grants, presets: engine, queue, serveApi: roles.has('api'), serveOrigin: roles.has('origin'),
+    log,
+    db,
+    dialect,
+    accounts,
+    tokens,
+    sessions,
+    keys,
+    storage,
+    stores,
+    grants,
+    presets: engine,
+    queue,
+    serveApi: roles.has('api'),
+    serveOrigin: roles.has('origin'),
     jobNotifications: { submitted: () => runner?.notifySubmitted(), cancelRequested: (jobId) => runner?.notifyCancel(jobId) },
     prober: new FfprobeProber(config.ffprobePath),
     publicUrl: () => (config.publicUrl ?? listenUrl).replace(/\/+$/, ''),
@@ -116,14 +150,17 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
-    registerMediaPlane: async (server) => registerOrigin(server, {
-      resolver: new PlaybackResolver(db, dialect), builder, streamingDomain,
-      segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
-      openAsset: async (asset) => {
-        const store = await stores.openForPlayback(asset.storage_account_id);
-        return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
-      },
-    }),
+    registerMediaPlane: async (server) =>
+      registerOrigin(server, {
+        resolver: new PlaybackResolver(db, dialect),
+        builder,
+        streamingDomain,
+        segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
+        openAsset: async (asset) => {
+          const store = await stores.openForPlayback(asset.storage_account_id);
+          return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
+        },
+      }),
   });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -134,7 +171,14 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   if (roles.has('worker')) {
     // ffmpeg reads job inputs through this process's own signed /files route, served whatever the roles.
     runner = new JobRunner({
-      db, dialect, queue, engine, log, workRoot: config.workDir, concurrency: config.workerConcurrency, leaseSec: config.jobLeaseSec,
+      db,
+      dialect,
+      queue,
+      engine,
+      log,
+      workRoot: config.workDir,
+      concurrency: config.workerConcurrency,
+      leaseSec: config.jobLeaseSec,
       openStore: (accountId) => stores.open(accountId),
       // Reel's own signed URLs are fine wherever Reel listens; other private addresses are refused.
       httpInputPolicy: {
@@ -155,7 +199,11 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   }
 
   return {
-    app, url: listenUrl, db, config, generatedAdminPassword: boot.generatedAdminPassword,
+    app,
+    url: listenUrl,
+    db,
+    config,
+    generatedAdminPassword: boot.generatedAdminPassword,
     async close() {
       // Running jobs are stopped and their leases given back before the server they read from goes away.
       await runner?.stop();
@@ -179,12 +227,17 @@ async function main(): Promise<void> {
   const reel = await startReel(config, log);
   const url = config.publicUrl ?? reel.url;
   const lines = [
-    '', `Reel is running at ${url}`,
+    '',
+    `Reel is running at ${url}`,
     `  Console:   ${url}/ (sign in in the browser)`,
     `  API docs:  ${url}/doc/ui`,
-    `  Sign in:   ${config.adminEmail}` + (reel.generatedAdminPassword ? ` / ${reel.generatedAdminPassword}  (generated now, shown once)` : ' (password as configured or printed on first start)'),
+    `  Sign in:   ${config.adminEmail}` +
+      (reel.generatedAdminPassword ? ` / ${reel.generatedAdminPassword}  (generated now, shown once)` : ' (password as configured or printed on first start)'),
     `  Token:     sign in (POST ${url}/auth/login), then open ${url}/auth/token/`,
-    ...(config.roles.length < 3 ? [`  Roles:     ${config.roles.join(', ')}${config.roles.includes('api') ? '' : ' (no API here: sign in on an api process)'}`] : []), '',
+    ...(config.roles.length < 3
+      ? [`  Roles:     ${config.roles.join(', ')}${config.roles.includes('api') ? '' : ' (no API here: sign in on an api process)'}`]
+      : []),
+    '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
   const stop = async () => {

@@ -27,8 +27,12 @@ const settings = {
   rounds: Number(env('BENCH_ROUNDS', '3')),
   durationSec: Number(env('BENCH_DURATION_S', '10')),
   warmupSec: Number(env('BENCH_WARMUP_S', '2')),
-  dialects: env('BENCH_DIALECTS', 'sqlite,postgres').split(',').map((d) => d.trim()) as BenchDialect[],
-  scenarios: env('BENCH_SCENARIOS', 'asset-get,asset-list-1000,asset-list-1000-sequential').split(',').map((d) => d.trim()),
+  dialects: env('BENCH_DIALECTS', 'sqlite,postgres')
+    .split(',')
+    .map((d) => d.trim()) as BenchDialect[],
+  scenarios: env('BENCH_SCENARIOS', 'asset-get,asset-list-1000,asset-list-1000-sequential')
+    .split(',')
+    .map((d) => d.trim()),
   /** BENCH_RECORD=0 for trial runs; a profiled server is slower, so its numbers are never recorded. */
   record: env('BENCH_RECORD', '1') !== '0' && !process.env.BENCH_PROFILE,
   /** A round during which other processes used more than this many cores is repeated (see machine-load.ts). */
@@ -50,16 +54,22 @@ interface Scenario {
 const listPath = (s: SeededReel) => `/api/ams/${s.project}/assets?$top=${pageSize}`;
 const scenarios: Scenario[] = [
   {
-    name: 'asset-get', what: `GET /assets/{name}, cycling over all ${settings.assets} names`, connections: settings.connections,
+    name: 'asset-get',
+    what: `GET /assets/{name}, cycling over all ${settings.assets} names`,
+    connections: settings.connections,
     paths: (s) => s.names.map((n) => `/api/ams/${s.project}/assets/${n}`),
     aim: (dialect, r) => (dialect === 'sqlite' ? { text: '≥5000 req/s, p99 <20 ms', met: r.reqPerSec >= 5000 && r.p99Ms < 20 } : undefined),
   },
   {
-    name: 'asset-list-1000', what: `GET /assets?$top=${pageSize} (first page of ${settings.assets})`, connections: settings.connections,
+    name: 'asset-list-1000',
+    what: `GET /assets?$top=${pageSize} (first page of ${settings.assets})`,
+    connections: settings.connections,
     paths: (s) => [listPath(s)],
   },
   {
-    name: 'asset-list-1000-sequential', what: `GET /assets?$top=${pageSize}, one request at a time`, connections: 1,
+    name: 'asset-list-1000-sequential',
+    what: `GET /assets?$top=${pageSize}, one request at a time`,
+    connections: 1,
     paths: (s) => [listPath(s)],
     aim: (_d, r) => ({ text: 'page <50 ms (median)', met: r.p50Ms < 50 }),
   },
@@ -99,7 +109,10 @@ function summarize(runs: Run[]): Summary {
   for (const r of runs) total += r.latenciesMs.length;
   const all = new Float64Array(total);
   let at = 0;
-  for (const r of runs) { all.set(r.latenciesMs, at); at += r.latenciesMs.length; }
+  for (const r of runs) {
+    all.set(r.latenciesMs, at);
+    at += r.latenciesMs.length;
+  }
   all.sort();
   return {
     reqPerSec: median(runs.map((r) => r.reqPerSec)),
@@ -117,8 +130,14 @@ function summarize(runs: Run[]): Summary {
 /** Reads every page through the API (this also proves the seed and the nextLink chain), and the GET bodies. */
 function rounded(x: Summary) {
   return {
-    ...x, reqPerSec: round(x.reqPerSec, 1), p50Ms: round(x.p50Ms, 3), p99Ms: round(x.p99Ms, 3), maxMs: round(x.maxMs, 1),
-    serverCores: round(x.serverCores), loadgenCores: round(x.loadgenCores), otherCores: x.otherCores === null ? null : round(x.otherCores),
+    ...x,
+    reqPerSec: round(x.reqPerSec, 1),
+    p50Ms: round(x.p50Ms, 3),
+    p99Ms: round(x.p99Ms, 3),
+    maxMs: round(x.maxMs, 1),
+    serverCores: round(x.serverCores),
+    loadgenCores: round(x.loadgenCores),
+    otherCores: x.otherCores === null ? null : round(x.otherCores),
   };
 }
 
@@ -132,13 +151,19 @@ async function collectBodies(seeded: SeededReel): Promise<BareBodies> {
   type Page = { value: Array<{ name: string }>; supplemental: { subscription: unknown; pagination: { total: number } }; '@odata.nextLink'?: string };
   const first = JSON.parse((await getJson(listPath(seeded))).text) as Page;
   const items: Array<{ name: string }> = [];
-  for (let page: Page | undefined = first; page; ) {
+  for (let page: Page | undefined = first; page;) {
     items.push(...page.value);
     const next: string | undefined = page['@odata.nextLink'];
     page = next ? (JSON.parse((await getJson(next)).text) as Page) : undefined;
   }
-  if (first.supplemental.pagination.total !== settings.assets || items.length !== settings.assets || first.value.length !== Math.min(pageSize, settings.assets)) {
-    throw new Error(`expected ${settings.assets} assets in pages of ${pageSize}; the API reports total ${first.supplemental.pagination.total}, listed ${items.length}`);
+  if (
+    first.supplemental.pagination.total !== settings.assets ||
+    items.length !== settings.assets ||
+    first.value.length !== Math.min(pageSize, settings.assets)
+  ) {
+    throw new Error(
+      `expected ${settings.assets} assets in pages of ${pageSize}; the API reports total ${first.supplemental.pagination.total}, listed ${items.length}`,
+    );
   }
   // GET's body is the list item plus its supplemental; check that against the server for a few names.
   const assets: Record<string, unknown> = {};
@@ -158,7 +183,11 @@ async function assertSameBytes(reelUrl: string, bareUrl: string, paths: string[]
   }
 }
 
-interface Target { name: 'reel' | 'peer'; child: BenchChild; url: string }
+interface Target {
+  name: 'reel' | 'peer';
+  child: BenchChild;
+  url: string;
+}
 
 /**
  * One measured round of one side. Waits for the machine to be quiet first, and repeats the round (up to
@@ -169,7 +198,8 @@ async function measure(t: Target, paths: string[], connections: number, token: s
   for (let attempt = 0; attempt <= settings.retries; attempt++) {
     const pids = await ownPids();
     const waited = await waitForQuiet(() => pids, {
-      thresholdCores: settings.maxForeignCores, maxWaitSec: settings.quietWaitSec,
+      thresholdCores: settings.maxForeignCores,
+      maxWaitSec: settings.quietWaitSec,
       onWait: (cores) => say(`${label}: other processes use ${cores.toFixed(2)} cores; waiting up to ${settings.quietWaitSec} s for a quiet machine`),
     });
     if (waited > 0) say(`${label}: waited ${waited} s`);
@@ -178,11 +208,13 @@ async function measure(t: Target, paths: string[], connections: number, token: s
     const started = performance.now();
     const load = await runLoad({ url: t.url, paths, connections, durationSec: settings.durationSec, headers: { 'x-mkio-token': token } });
     const machineAfter = sampleCpu(pids);
-    const serverCores = (await t.child.cpuMs() - cpuBefore) / (performance.now() - started);
+    const serverCores = ((await t.child.cpuMs()) - cpuBefore) / (performance.now() - started);
     const run: Run = { ...load, serverCores, otherCores: foreignCores(machineBefore, machineAfter) };
     if (!best || (run.otherCores ?? 0) < (best.otherCores ?? 0)) best = run;
     if (run.otherCores === undefined || run.otherCores <= settings.maxForeignCores) break;
-    say(`${label}: other processes used ${run.otherCores.toFixed(2)} cores during the round${attempt < settings.retries ? '; repeating it' : '; keeping the quietest attempt'}`);
+    say(
+      `${label}: other processes used ${run.otherCores.toFixed(2)} cores during the round${attempt < settings.retries ? '; repeating it' : '; keeping the quietest attempt'}`,
+    );
   }
   return best as Run;
 }
@@ -201,12 +233,16 @@ async function benchDialect(dialect: BenchDialect, environment: ReturnType<typeo
     const peer = await bare.call<{ url: string; fastifyVersion: string }>('listen', bodies);
     await assertSameBytes(seeded.url, peer.url, [listPath(seeded), `/api/ams/${seeded.project}/assets/${seeded.names[7]}`], seeded.token);
     // Everything whose CPU is the benchmark's own: this process, both servers, and Reel's PostgreSQL backends.
-    const ownPids = async () => [process.pid, reel.pid, bare.pid, ...await reel.call<number[]>('dbPids')].filter((p): p is number => p !== undefined);
+    const ownPids = async () => [process.pid, reel.pid, bare.pid, ...(await reel.call<number[]>('dbPids'))].filter((p): p is number => p !== undefined);
 
     for (const scenario of scenarios.filter((sc) => settings.scenarios.includes(sc.name))) {
       const paths = scenario.paths(seeded);
-      const targets: Target[] = [{ name: 'reel', child: reel, url: seeded.url }, { name: 'peer', child: bare, url: peer.url }];
-      for (const t of targets) await runLoad({ url: t.url, paths, connections: scenario.connections, durationSec: settings.warmupSec, headers: { 'x-mkio-token': seeded.token } });
+      const targets: Target[] = [
+        { name: 'reel', child: reel, url: seeded.url },
+        { name: 'peer', child: bare, url: peer.url },
+      ];
+      for (const t of targets)
+        await runLoad({ url: t.url, paths, connections: scenario.connections, durationSec: settings.warmupSec, headers: { 'x-mkio-token': seeded.token } });
       const runs: Record<Target['name'], Run[]> = { reel: [], peer: [] };
       for (let r = 0; r < settings.rounds; r++) {
         // Alternate who goes first, so a drift (thermal, a neighbour) does not favour one side.
@@ -214,30 +250,55 @@ async function benchDialect(dialect: BenchDialect, environment: ReturnType<typeo
           const label = `[${dialect}] ${scenario.name} round ${r + 1}/${settings.rounds} ${t.name}`;
           const run = await measure(t, paths, scenario.connections, seeded.token, ownPids, label);
           runs[t.name].push(run);
-          say(`${label}: ${round(run.reqPerSec, 0)} req/s, p99 ${run.latenciesMs.length ? round(quantile(Float64Array.from(run.latenciesMs).sort(), 0.99)) : '-'} ms${run.otherCores !== undefined ? `, other processes ${run.otherCores.toFixed(2)} cores` : ''}`);
+          say(
+            `${label}: ${round(run.reqPerSec, 0)} req/s, p99 ${run.latenciesMs.length ? round(quantile(Float64Array.from(run.latenciesMs).sort(), 0.99)) : '-'} ms${run.otherCores !== undefined ? `, other processes ${run.otherCores.toFixed(2)} cores` : ''}`,
+          );
         }
       }
       const s = summarize(runs.reel);
       const p = summarize(runs.peer);
       const aim = scenario.aim?.(dialect, s);
-      if (settings.record) appendResult('api.jsonl', {
-        ...environment, bench: 'api/assets', scenario: scenario.name, what: scenario.what, dialect,
-        assets: settings.assets, connections: scenario.connections, rounds: settings.rounds, durationSec: settings.durationSec, warmupSec: settings.warmupSec, maxOtherCores: settings.maxForeignCores,
-        reqPerSec: round(s.reqPerSec, 1), latencyMs: { p50: round(s.p50Ms, 3), p99: round(s.p99Ms, 3) },
-        reel: rounded(s),
-        peer: { name: 'bare Fastify route, body from memory', version: `fastify ${peer.fastifyVersion}`, ...rounded(p) },
-        ratio: {
-          reqPerSec: round(s.reqPerSec / p.reqPerSec, 3), reqPerSecBetter: 'higher',
-          p50: round(s.p50Ms / p.p50Ms, 3), p99: round(s.p99Ms / p.p99Ms, 3), latencyBetter: 'lower',
-        },
-        ...(aim ? { aim: aim.text, aimMet: aim.met } : {}),
-      });
+      if (settings.record)
+        appendResult('api.jsonl', {
+          ...environment,
+          bench: 'api/assets',
+          scenario: scenario.name,
+          what: scenario.what,
+          dialect,
+          assets: settings.assets,
+          connections: scenario.connections,
+          rounds: settings.rounds,
+          durationSec: settings.durationSec,
+          warmupSec: settings.warmupSec,
+          maxOtherCores: settings.maxForeignCores,
+          reqPerSec: round(s.reqPerSec, 1),
+          latencyMs: { p50: round(s.p50Ms, 3), p99: round(s.p99Ms, 3) },
+          reel: rounded(s),
+          peer: { name: 'bare Fastify route, body from memory', version: `fastify ${peer.fastifyVersion}`, ...rounded(p) },
+          ratio: {
+            reqPerSec: round(s.reqPerSec / p.reqPerSec, 3),
+            reqPerSecBetter: 'higher',
+            p50: round(s.p50Ms / p.p50Ms, 3),
+            p99: round(s.p99Ms / p.p99Ms, 3),
+            latencyBetter: 'lower',
+          },
+          ...(aim ? { aim: aim.text, aimMet: aim.met } : {}),
+        });
       rows.push([
-        dialect, scenario.name, String(scenario.connections),
-        round(s.reqPerSec, 0).toFixed(0), s.p50Ms.toFixed(2), s.p99Ms.toFixed(2), s.maxMs.toFixed(0),
-        round(p.reqPerSec, 0).toFixed(0), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2),
-        `${(s.reqPerSec / p.reqPerSec).toFixed(2)}×`, `${(s.p99Ms / p.p99Ms).toFixed(2)}×`,
-        s.serverCores.toFixed(2), s.loadgenCores.toFixed(2),
+        dialect,
+        scenario.name,
+        String(scenario.connections),
+        round(s.reqPerSec, 0).toFixed(0),
+        s.p50Ms.toFixed(2),
+        s.p99Ms.toFixed(2),
+        s.maxMs.toFixed(0),
+        round(p.reqPerSec, 0).toFixed(0),
+        p.p50Ms.toFixed(2),
+        p.p99Ms.toFixed(2),
+        `${(s.reqPerSec / p.reqPerSec).toFixed(2)}×`,
+        `${(s.p99Ms / p.p99Ms).toFixed(2)}×`,
+        s.serverCores.toFixed(2),
+        s.loadgenCores.toFixed(2),
         s.otherCores === null || p.otherCores === null ? '-' : Math.max(s.otherCores, p.otherCores).toFixed(2),
         aim ? `${aim.met ? 'met' : 'MISSED'}: ${aim.text}` : '',
       ]);
@@ -250,15 +311,35 @@ async function benchDialect(dialect: BenchDialect, environment: ReturnType<typeo
 
 async function main(): Promise<void> {
   const environment = benchEnvironment();
-  say(`api/assets: ${environment.cpu} ×${environment.cpuCount}, node ${environment.node}, commit ${environment.commit.slice(0, 12)}${environment.dirty ? ' (dirty)' : ''}`);
+  say(
+    `api/assets: ${environment.cpu} ×${environment.cpuCount}, node ${environment.node}, commit ${environment.commit.slice(0, 12)}${environment.dirty ? ' (dirty)' : ''}`,
+  );
   say(`${settings.rounds} rounds × ${settings.durationSec} s per side after a ${settings.warmupSec} s warm-up; ${settings.assets} assets`);
   say(`a round is repeated (up to ${settings.retries}×) when other processes use more than ${settings.maxForeignCores} cores during it`);
-  const rows: string[][] = [[
-    'dialect', 'scenario', 'conns', 'Reel req/s', 'p50 ms', 'p99 ms', 'max ms', 'bare req/s', 'p50 ms', 'p99 ms',
-    'req/s ratio (↑)', 'p99 ratio (↓)', 'Reel CPU', 'gen CPU', 'other CPU', 'aim',
-  ]];
-  for (const dialect of settings.dialects) rows.push(...await benchDialect(dialect, environment));
-  process.stdout.write(`\nControl-plane API vs a bare Fastify route (ratios are Reel ÷ bare; req/s higher is better, p99 lower is better)\n${formatTable(rows)}\n`);
+  const rows: string[][] = [
+    [
+      'dialect',
+      'scenario',
+      'conns',
+      'Reel req/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'bare req/s',
+      'p50 ms',
+      'p99 ms',
+      'req/s ratio (↑)',
+      'p99 ratio (↓)',
+      'Reel CPU',
+      'gen CPU',
+      'other CPU',
+      'aim',
+    ],
+  ];
+  for (const dialect of settings.dialects) rows.push(...(await benchDialect(dialect, environment)));
+  process.stdout.write(
+    `\nControl-plane API vs a bare Fastify route (ratios are Reel ÷ bare; req/s higher is better, p99 lower is better)\n${formatTable(rows)}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

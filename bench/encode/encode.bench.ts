@@ -59,29 +59,73 @@ function makeSource(): void {
   fs.mkdirSync(path.dirname(sourceFile), { recursive: true });
   say(`generating ${settings.seconds} s of 1080p into ${path.relative(repoRoot, sourceFile)} (once; cached)…`);
   execFileSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=25:duration=${settings.seconds},noise=alls=12:allf=t`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${settings.seconds}`,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=1920x1080:rate=25:duration=${settings.seconds},noise=alls=12:allf=t`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${settings.seconds}`,
     // A mezzanine-like 20 Mbit/s (what a camera or an edit suite hands over), not a visually lossless monster.
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '20M', '-maxrate', '20M', '-bufsize', '40M', '-g', '50', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-movflags', '+faststart', '-shortest', sourceFile,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-b:v',
+    '20M',
+    '-maxrate',
+    '20M',
+    '-bufsize',
+    '40M',
+    '-g',
+    '50',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-ac',
+    '2',
+    '-movflags',
+    '+faststart',
+    '-shortest',
+    sourceFile,
   ]);
   fs.writeFileSync(marker, '');
 }
 
 // ---------------------------------------------------------------------------------------------- the server
 
-interface Server { child: ChildProcess; url: string; token: string; dataDir: string }
+interface Server {
+  child: ChildProcess;
+  url: string;
+  token: string;
+  dataDir: string;
+}
 
 /** `node dist/main.js` as `npm start` runs it, on a fresh data dir; signs in and takes a token as a user does. */
 async function startServer(concurrency: number): Promise<Server> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-encode-bench-'));
   const password = crypto.randomBytes(12).toString('base64url');
   const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
-    cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
-      ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: password,
-      REEL_LOG_LEVEL: 'warn', REEL_LOCAL_STORAGE_ROOTS: path.join(dataDir, 'storage'), REEL_LOCAL_STORAGE_GRANTS: `default=${storeDir}`, REEL_WORKER_CONCURRENCY: String(concurrency),
+      ...process.env,
+      MALLOC_MMAP_THRESHOLD_: '131072',
+      PORT: '0',
+      REEL_DATA_DIR: dataDir,
+      REEL_ADMIN_PASSWORD: password,
+      REEL_LOG_LEVEL: 'warn',
+      REEL_LOCAL_STORAGE_ROOTS: path.join(dataDir, 'storage'),
+      REEL_LOCAL_STORAGE_GRANTS: `default=${storeDir}`,
+      REEL_WORKER_CONCURRENCY: String(concurrency),
     },
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -92,11 +136,21 @@ async function startServer(concurrency: number): Promise<Server> {
       if (m) resolve(m[1]);
     };
     child.stdout.on('data', onData);
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); process.stderr.write(d); });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+      process.stderr.write(d);
+    });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
   });
-  const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@localhost', password }) });
-  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const login = await fetch(`${url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@localhost', password }),
+  });
+  const cookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const { token } = (await (await fetch(`${url}/auth/token/`, { headers: { cookie } })).json()) as { token: string };
   const server = { child, url, token, dataDir };
   await api(server, 'PUT', '/api/v1/projects/default/media/storage/bench', { spec: { type: 'Local', path: storeDir } });
@@ -118,7 +172,8 @@ async function stopServer(server: Server): Promise<void> {
 
 async function api(server: Server, method: string, p: string, body?: unknown): Promise<any> {
   const res = await fetch(`${server.url}${p}`, {
-    method, headers: { 'x-mkio-token': server.token, ...(body ? { 'content-type': 'application/json' } : {}) },
+    method,
+    headers: { 'x-mkio-token': server.token, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -129,10 +184,12 @@ async function api(server: Server, method: string, p: string, body?: unknown): P
 let jobCounter = 0;
 async function submit(server: Server): Promise<string> {
   const name = `job${++jobCounter}`;
-  await api(server, 'PUT', `/api/ams/default/transforms/ladder/jobs/${name}`, { properties: {
-    input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'source' },
-    outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: `out-${name}` }],
-  } });
+  await api(server, 'PUT', `/api/ams/default/transforms/ladder/jobs/${name}`, {
+    properties: {
+      input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'source' },
+      outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: `out-${name}` }],
+    },
+  });
   return name;
 }
 
@@ -154,7 +211,10 @@ async function directFfmpeg(): Promise<number> {
   const parsed = parsePreset(preset);
   if (!parsed.spec) throw new Error(parsed.problems.join('; '));
   const info = await probeSource('ffprobe', sourceFile, { httpTimeoutSec: 30, signal: AbortSignal.timeout(30_000) });
-  const plan = planEncode(parsed.spec, [{ input: { url: sourceFile, fileName: path.basename(sourceFile) }, info }], { x264Preset: 'veryfast', x265Preset: 'fast' });
+  const plan = planEncode(parsed.spec, [{ input: { url: sourceFile, fileName: path.basename(sourceFile) }, info }], {
+    x264Preset: 'veryfast',
+    x265Preset: 'fast',
+  });
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-encode-direct-'));
   try {
     const args = buildFfmpegArgs(plan, { workDir, httpTimeoutSec: 30 });
@@ -162,7 +222,9 @@ async function directFfmpeg(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}: ${err}`))));
     });
     return performance.now() - started;
@@ -175,7 +237,9 @@ async function directFfmpeg(): Promise<number> {
 
 async function main(): Promise<void> {
   const environment = benchEnvironment();
-  say(`${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, node ${process.version}, commit ${environment.commit.slice(0, 12)}${environment.dirty ? ' (dirty)' : ''}`);
+  say(
+    `${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, node ${process.version}, commit ${environment.commit.slice(0, 12)}${environment.dirty ? ' (dirty)' : ''}`,
+  );
   makeSource();
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   const records: object[] = [];
@@ -203,15 +267,26 @@ async function main(): Promise<void> {
   }
   const overhead = median(jobMs) / median(directMs);
   records.push({
-    ...environment, bench: 'encode', scenario: 'job-overhead',
+    ...environment,
+    bench: 'encode',
+    scenario: 'job-overhead',
     what: `one ${settings.presetName} job (submit → Finished via the API) vs the engine's ffmpeg command run directly on the local file`,
-    source: `${settings.seconds} s 1080p25 H.264 + AAC`, reps: settings.reps,
+    source: `${settings.seconds} s 1080p25 H.264 + AAC`,
+    reps: settings.reps,
     reel: { medianMs: round(median(jobMs), 0), msRounds: jobMs.map((x) => round(x, 0)) },
     peer: { name: 'the same ffmpeg command, local input, run directly', medianMs: round(median(directMs), 0), msRounds: directMs.map((x) => round(x, 0)) },
-    ratio: { jobOverDirect: round(overhead, 3), better: 'lower' }, aim: `≤ ${aimOverhead}`, aimMet: overhead <= aimOverhead,
+    ratio: { jobOverDirect: round(overhead, 3), better: 'lower' },
+    aim: `≤ ${aimOverhead}`,
+    aimMet: overhead <= aimOverhead,
   });
-  rows.push(['job-overhead', `${settings.presetName}, ${settings.seconds} s 1080p (median of ${settings.reps})`, `${(median(jobMs) / 1000).toFixed(1)} s`,
-    `${(median(directMs) / 1000).toFixed(1)} s`, `${overhead.toFixed(3)}×`, `${overhead <= aimOverhead ? 'met' : 'MISSED'}: ≤ ${aimOverhead}`]);
+  rows.push([
+    'job-overhead',
+    `${settings.presetName}, ${settings.seconds} s 1080p (median of ${settings.reps})`,
+    `${(median(jobMs) / 1000).toFixed(1)} s`,
+    `${(median(directMs) / 1000).toFixed(1)} s`,
+    `${overhead.toFixed(3)}×`,
+    `${overhead <= aimOverhead ? 'met' : 'MISSED'}: ≤ ${aimOverhead}`,
+  ]);
 
   // ---- throughput: N jobs at once, 1 and 2 workers
   for (const workers of [1, 2]) {
@@ -225,14 +300,25 @@ async function main(): Promise<void> {
       const perHour = (settings.jobs * 3600_000) / makespanMs;
       say(`${workers} worker(s): ${settings.jobs} jobs in ${(makespanMs / 1000).toFixed(1)} s = ${perHour.toFixed(1)} jobs/h`);
       records.push({
-        ...environment, bench: 'encode', scenario: `throughput-${workers}-worker${workers > 1 ? 's' : ''}`,
+        ...environment,
+        bench: 'encode',
+        scenario: `throughput-${workers}-worker${workers > 1 ? 's' : ''}`,
         what: `${settings.jobs} ${settings.presetName} jobs submitted at once, REEL_WORKER_CONCURRENCY=${workers}`,
-        source: `${settings.seconds} s 1080p25 H.264 + AAC`, jobs: settings.jobs, makespanMs: round(makespanMs, 0), jobsPerHour: round(perHour, 1),
+        source: `${settings.seconds} s 1080p25 H.264 + AAC`,
+        jobs: settings.jobs,
+        makespanMs: round(makespanMs, 0),
+        jobsPerHour: round(perHour, 1),
         peer: { name: 'the direct ffmpeg command, back to back', jobsPerHour: round(3600_000 / median(directMs), 1) },
         ratio: { reelOverPeer: round(perHour / (3600_000 / median(directMs)), 3), better: 'higher' },
       });
-      rows.push([`throughput, ${workers} worker${workers > 1 ? 's' : ''}`, `${settings.jobs} jobs at once`, `${perHour.toFixed(1)} jobs/h`,
-        `${(3600_000 / median(directMs)).toFixed(1)} jobs/h (direct, back to back)`, `${(perHour / (3600_000 / median(directMs))).toFixed(2)}×`, '']);
+      rows.push([
+        `throughput, ${workers} worker${workers > 1 ? 's' : ''}`,
+        `${settings.jobs} jobs at once`,
+        `${perHour.toFixed(1)} jobs/h`,
+        `${(3600_000 / median(directMs)).toFixed(1)} jobs/h (direct, back to back)`,
+        `${(perHour / (3600_000 / median(directMs))).toFixed(2)}×`,
+        '',
+      ]);
     } finally {
       await stopServer(server);
     }

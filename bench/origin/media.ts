@@ -43,12 +43,22 @@ interface Recipe {
 const baseSeconds = 20;
 const recipes: Recipe[] = [
   {
-    container: 'movie-10min', label: '10 min 1080p 5 Mbit/s', seconds: 600, baseName: 'base-1080p-5000k-20s.mp4',
-    video: `testsrc2=size=1920x1080:rate=25:duration=${baseSeconds},noise=alls=20:allf=t`, videoKbps: 5000, audioKbps: 128,
+    container: 'movie-10min',
+    label: '10 min 1080p 5 Mbit/s',
+    seconds: 600,
+    baseName: 'base-1080p-5000k-20s.mp4',
+    video: `testsrc2=size=1920x1080:rate=25:duration=${baseSeconds},noise=alls=20:allf=t`,
+    videoKbps: 5000,
+    audioKbps: 128,
   },
   {
-    container: 'movie-2h', label: '2 h 1080p 300 kbit/s', seconds: 7200, baseName: 'base-1080p-300k-20s.mp4',
-    video: `testsrc2=size=1920x1080:rate=25:duration=${baseSeconds}`, videoKbps: 300, audioKbps: 64,
+    container: 'movie-2h',
+    label: '2 h 1080p 300 kbit/s',
+    seconds: 7200,
+    baseName: 'base-1080p-300k-20s.mp4',
+    video: `testsrc2=size=1920x1080:rate=25:duration=${baseSeconds}`,
+    videoKbps: 300,
+    audioKbps: 64,
   },
 ];
 
@@ -77,17 +87,47 @@ export async function ensureMedia(say: (line: string) => void): Promise<{ tenMin
     const file = path.join(storeDir, r.container, 'movie.mp4');
     if (!fs.existsSync(file)) say(`origin: generating ${r.label} into ${path.relative(repoRoot, file)} (once; cached)…`);
     const started = performance.now();
-    await make(base, (tmp) => ffmpeg([
-      '-f', 'lavfi', '-i', r.video,
-      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${baseSeconds}`,
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
-      '-b:v', `${r.videoKbps}k`, '-maxrate', `${r.videoKbps}k`, '-bufsize', `${r.videoKbps * 2}k`,
-      '-g', '50', '-keyint_min', '50', '-sc_threshold', '0',
-      '-c:a', 'aac', '-b:a', `${r.audioKbps}k`, '-metadata:s:a:0', 'language=eng', '-shortest', tmp,
-    ]));
-    await make(file, (tmp) => ffmpeg([
-      '-stream_loop', String(r.seconds / baseSeconds - 1), '-i', base, '-map', '0', '-c', 'copy', '-movflags', '+faststart', tmp,
-    ]));
+    await make(base, (tmp) =>
+      ffmpeg([
+        '-f',
+        'lavfi',
+        '-i',
+        r.video,
+        '-f',
+        'lavfi',
+        '-i',
+        `sine=frequency=440:sample_rate=48000:duration=${baseSeconds}`,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        '-b:v',
+        `${r.videoKbps}k`,
+        '-maxrate',
+        `${r.videoKbps}k`,
+        '-bufsize',
+        `${r.videoKbps * 2}k`,
+        '-g',
+        '50',
+        '-keyint_min',
+        '50',
+        '-sc_threshold',
+        '0',
+        '-c:a',
+        'aac',
+        '-b:a',
+        `${r.audioKbps}k`,
+        '-metadata:s:a:0',
+        'language=eng',
+        '-shortest',
+        tmp,
+      ]),
+    );
+    await make(file, (tmp) =>
+      ffmpeg(['-stream_loop', String(r.seconds / baseSeconds - 1), '-i', base, '-map', '0', '-c', 'copy', '-movflags', '+faststart', tmp]),
+    );
     if (performance.now() - started > 1000) say(`origin: ${r.label} ready in ${Math.round((performance.now() - started) / 1000)} s`);
     out.push({ container: r.container, file, seconds: r.seconds, label: r.label });
   }
@@ -104,10 +144,30 @@ export async function packageWithFfmpeg(input: string, outDir: string): Promise<
   fs.mkdirSync(outDir, { recursive: true });
   const started = performance.now();
   await ffmpeg([
-    '-i', input, '-map', '0:v:0', '-map', '0:a:0', '-c', 'copy',
-    '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', '2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', path.join(outDir, '%v', 'seg_%05d.m4s'), '-hls_fmp4_init_filename', 'init.mp4',
-    '-master_pl_name', 'master.m3u8', '-var_stream_map', 'v:0,agroup:aud a:0,agroup:aud',
+    '-i',
+    input,
+    '-map',
+    '0:v:0',
+    '-map',
+    '0:a:0',
+    '-c',
+    'copy',
+    '-f',
+    'hls',
+    '-hls_segment_type',
+    'fmp4',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(outDir, '%v', 'seg_%05d.m4s'),
+    '-hls_fmp4_init_filename',
+    'init.mp4',
+    '-master_pl_name',
+    'master.m3u8',
+    '-var_stream_map',
+    'v:0,agroup:aud a:0,agroup:aud',
     path.join(outDir, '%v', 'index.m3u8'),
   ]);
   return { ms: performance.now() - started, dir: outDir };

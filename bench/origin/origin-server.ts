@@ -41,15 +41,29 @@ answerParent({
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-origin-bench-'));
     const password = crypto.randomBytes(12).toString('base64url');
     const config = loadConfig({
-      PORT: '0', HOST: '127.0.0.1', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: password, REEL_LOG_LEVEL: 'warn',
-      REEL_LOCAL_STORAGE_ROOTS: path.join(dataDir, 'storage'), REEL_LOCAL_STORAGE_GRANTS: `default=${options.storeDir}`,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REEL_DATA_DIR: dataDir,
+      REEL_ADMIN_PASSWORD: password,
+      REEL_LOG_LEVEL: 'warn',
+      REEL_LOCAL_STORAGE_ROOTS: path.join(dataDir, 'storage'),
+      REEL_LOCAL_STORAGE_GRANTS: `default=${options.storeDir}`,
       ...(options.segmentCacheMb !== undefined ? { REEL_SEGMENT_CACHE_MB: String(options.segmentCacheMb) } : {}),
     });
     reel = await startReel(config, createLogger(config.logLevel));
-    const login = await expect(await fetch(`${reel.url}/auth/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: config.adminEmail, password }),
-    }), 200, 'login');
-    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const login = await expect(
+      await fetch(`${reel.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: config.adminEmail, password }),
+      }),
+      200,
+      'login',
+    );
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const { token } = (await (await expect(await fetch(`${reel.url}/auth/token/`, { headers: { cookie } }), 200, 'token')).json()) as { token: string };
     const started: StartedOrigin = { url: reel.url, token };
     return started;

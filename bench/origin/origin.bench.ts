@@ -75,11 +75,16 @@ const mb = (bytes: number) => bytes / 1e6;
 // ---------------------------------------------------------------------------------------------- the API side
 
 class OriginApi {
-  constructor(readonly url: string, private readonly token: string) {}
+  constructor(
+    readonly url: string,
+    private readonly token: string,
+  ) {}
 
   private async put(p: string, body: unknown): Promise<void> {
     const res = await fetch(`${this.url}${p}`, {
-      method: 'PUT', headers: { 'x-mkio-token': this.token, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      method: 'PUT',
+      headers: { 'x-mkio-token': this.token, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
     if (res.status !== 200 && res.status !== 201) throw new Error(`PUT ${p}: HTTP ${res.status}: ${await res.text()}`);
   }
@@ -100,7 +105,11 @@ class OriginApi {
   }
 }
 
-async function startOrigin(label: string, options: Omit<OriginStartOptions, 'storeDir'>, execArgv: string[] = []): Promise<{ child: BenchChild; api: OriginApi }> {
+async function startOrigin(
+  label: string,
+  options: Omit<OriginStartOptions, 'storeDir'>,
+  execArgv: string[] = [],
+): Promise<{ child: BenchChild; api: OriginApi }> {
   // Compiled and with npm start's malloc setting: the memory and speed of the server as deployed.
   const child = BenchChild.start('bench/origin/origin-server.ts', [], { label, execArgv, compiled: true, env: { MALLOC_MMAP_THRESHOLD_: '131072' } });
   try {
@@ -118,7 +127,11 @@ async function startOrigin(label: string, options: Omit<OriginStartOptions, 'sto
 
 const text = (res: { body: Buffer; headers: Record<string, unknown> }) =>
   (res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body).toString('utf8');
-const uris = (playlist: string) => playlist.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const uris = (playlist: string) =>
+  playlist
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
 /** The highest video variant of an HLS multivariant playlist. */
 function videoVariant(master: string, masterUrl: string): string {
@@ -128,14 +141,21 @@ function videoVariant(master: string, masterUrl: string): string {
     const inf = /^#EXT-X-STREAM-INF:(.*)$/.exec(line);
     if (!inf || !/RESOLUTION=/.test(inf[1])) return;
     const bandwidth = Number(/(?:^|,)BANDWIDTH=(\d+)/.exec(inf[1])?.[1] ?? 0);
-    const uri = lines.slice(i + 1).find((l) => l.trim() && !l.startsWith('#'))?.trim();
+    const uri = lines
+      .slice(i + 1)
+      .find((l) => l.trim() && !l.startsWith('#'))
+      ?.trim();
     if (uri && (!best || bandwidth > best.bandwidth)) best = { bandwidth, uri };
   });
   if (!best) throw new Error(`no video variant in ${masterUrl}:\n${master.slice(0, 500)}`);
   return new URL(best.uri, masterUrl).toString();
 }
 
-interface VideoRendition { playlistUrl: string; initUrl: string; segmentUrls: string[] }
+interface VideoRendition {
+  playlistUrl: string;
+  initUrl: string;
+  segmentUrls: string[];
+}
 
 function rendition(playlist: string, playlistUrl: string): VideoRendition {
   const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
@@ -143,7 +163,15 @@ function rendition(playlist: string, playlistUrl: string): VideoRendition {
   return { playlistUrl, initUrl: new URL(map, playlistUrl).toString(), segmentUrls: uris(playlist).map((u) => new URL(u, playlistUrl).toString()) };
 }
 
-interface Chain { masterMs: number; playlistMs: number; initMs: number; segmentMs: number; totalMs: number; playlistBytes: number; segmentBytes: number }
+interface Chain {
+  masterMs: number;
+  playlistMs: number;
+  initMs: number;
+  segmentMs: number;
+  totalMs: number;
+  playlistBytes: number;
+  segmentBytes: number;
+}
 
 /** What a player does to start: multivariant playlist → video media playlist → init → first segment, each timed. */
 async function firstSegmentChain(originUrl: string, locatorId: string): Promise<Chain> {
@@ -156,8 +184,13 @@ async function firstSegmentChain(originUrl: string, locatorId: string): Promise<
   const init = await getOk(r.initUrl);
   const segment = await getOk(r.segmentUrls[0]);
   return {
-    masterMs: master.ms, playlistMs: playlist.ms, initMs: init.ms, segmentMs: segment.ms, totalMs: performance.now() - started,
-    playlistBytes: playlist.body.length, segmentBytes: segment.body.length,
+    masterMs: master.ms,
+    playlistMs: playlist.ms,
+    initMs: init.ms,
+    segmentMs: segment.ms,
+    totalMs: performance.now() - started,
+    playlistBytes: playlist.body.length,
+    segmentBytes: segment.body.length,
   };
 }
 
@@ -196,7 +229,13 @@ function rssSampler(pid: number | undefined, everyMs = 100): { stop(): number | 
   };
   sample();
   const timer = setInterval(sample, everyMs);
-  return { stop: () => { clearInterval(timer); sample(); return peak; } };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
 }
 
 interface Target {
@@ -209,14 +248,19 @@ interface Target {
   segmentBytes: number[];
 }
 
-interface Round extends SegmentLoadResult { serverCores: number; otherCores: number | undefined; peakRssMb: number | undefined }
+interface Round extends SegmentLoadResult {
+  serverCores: number;
+  otherCores: number | undefined;
+  peakRssMb: number | undefined;
+}
 
 async function measureRound(t: Target, ownPids: () => number[], label: string): Promise<Round> {
   let best: Round | undefined;
   for (let attempt = 0; attempt <= settings.retries; attempt++) {
     const pids = ownPids();
     const waited = await waitForQuiet(() => pids, {
-      thresholdCores: settings.maxForeignCores, maxWaitSec: settings.quietWaitSec,
+      thresholdCores: settings.maxForeignCores,
+      maxWaitSec: settings.quietWaitSec,
       onWait: (cores) => say(`${label}: other processes use ${cores.toFixed(2)} cores; waiting up to ${settings.quietWaitSec} s for a quiet machine`),
     });
     if (waited > 0) say(`${label}: waited ${waited} s`);
@@ -227,11 +271,13 @@ async function measureRound(t: Target, ownPids: () => number[], label: string): 
     const load = await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.durationSec });
     const peakRssMb = rss.stop();
     const machineAfter = sampleCpu(pids, { countInterrupts: false });
-    const serverCores = (await t.child.cpuMs() - cpuBefore) / (performance.now() - started);
+    const serverCores = ((await t.child.cpuMs()) - cpuBefore) / (performance.now() - started);
     const run: Round = { ...load, serverCores, otherCores: foreignCores(machineBefore, machineAfter), peakRssMb };
     if (!best || (run.otherCores ?? 0) < (best.otherCores ?? 0)) best = run;
     if (run.otherCores === undefined || run.otherCores <= settings.maxForeignCores) break;
-    say(`${label}: other processes used ${run.otherCores.toFixed(2)} cores during the round${attempt < settings.retries ? '; repeating it' : '; keeping the quietest attempt'}`);
+    say(
+      `${label}: other processes used ${run.otherCores.toFixed(2)} cores during the round${attempt < settings.retries ? '; repeating it' : '; keeping the quietest attempt'}`,
+    );
   }
   return best as Round;
 }
@@ -276,7 +322,13 @@ function summarize(t: Target, runs: Round[]): ThroughputSummary {
   };
 }
 
-interface Timings { medianMs: number; p99Ms: number; minMs: number; maxMs: number; n: number }
+interface Timings {
+  medianMs: number;
+  p99Ms: number;
+  minMs: number;
+  maxMs: number;
+  n: number;
+}
 
 function timings(xs: number[]): Timings {
   const s = sorted(xs);
@@ -290,7 +342,8 @@ function chainSummary(chains: Chain[]) {
     medianMs: { master: pick('masterMs'), playlist: pick('playlistMs'), init: pick('initMs'), firstSegment: pick('segmentMs'), total: pick('totalMs') },
     totalMsRounds: chains.map((c) => round(c.totalMs, 1)),
     firstSegmentMsRounds: chains.map((c) => round(c.segmentMs, 1)),
-    playlistBytes: chains[0]?.playlistBytes, segmentBytes: chains[0]?.segmentBytes,
+    playlistBytes: chains[0]?.playlistBytes,
+    segmentBytes: chains[0]?.segmentBytes,
   };
 }
 
@@ -298,7 +351,9 @@ function chainSummary(chains: Chain[]) {
 
 async function main(): Promise<void> {
   const environment = benchEnvironment();
-  say(`origin: ${environment.cpu} ×${environment.cpuCount}, node ${environment.node}, commit ${environment.commit.slice(0, 12)}${environment.dirty ? ' (dirty)' : ''}`);
+  say(
+    `origin: ${environment.cpu} ×${environment.cpuCount}, node ${environment.node}, commit ${environment.commit.slice(0, 12)}${environment.dirty ? ' (dirty)' : ''}`,
+  );
   const runStarted = performance.now();
   const media = await ensureMedia(say);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-origin-bench-'));
@@ -314,7 +369,9 @@ async function main(): Promise<void> {
     for (const d of coldDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   };
-  const onSignal = () => { void stopAll().finally(() => process.exit(130)); };
+  const onSignal = () => {
+    void stopAll().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -346,7 +403,11 @@ async function main(): Promise<void> {
     const noteRss = async (at: string) => {
       const rss = procMemMb(reel.child.pid, 'VmRSS');
       const m = await reel.child.memory();
-      reelMemory[at] = { rssMb: rss === undefined ? null : round(rss, 1), heapUsedMb: round(m.heapUsed / 2 ** 20, 1), externalMb: round(m.external / 2 ** 20, 1) };
+      reelMemory[at] = {
+        rssMb: rss === undefined ? null : round(rss, 1),
+        heapUsedMb: round(m.heapUsed / 2 ** 20, 1),
+        externalMb: round(m.external / 2 ** 20, 1),
+      };
     };
     await noteRss('started');
 
@@ -359,7 +420,9 @@ async function main(): Promise<void> {
     const staticSizes = await sizesOf(static10.segmentUrls);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     await noteRss('after one pass over the 10 min asset');
-    say(`origin: Reel ${reelSizes.length} video segments (${mb(sum(reelSizes)).toFixed(0)} MB), ffmpeg ${staticSizes.length} (${mb(sum(staticSizes)).toFixed(0)} MB)`);
+    say(
+      `origin: Reel ${reelSizes.length} video segments (${mb(sum(reelSizes)).toFixed(0)} MB), ffmpeg ${staticSizes.length} (${mb(sum(staticSizes)).toFixed(0)} MB)`,
+    );
 
     // ---- 4. warm segment throughput (before the cold runs, so RSS under load is not inflated by their indexes)
     const big = await startOrigin('reel origin (big segment cache)', { segmentCacheMb: settings.bigCacheMb });
@@ -367,11 +430,35 @@ async function main(): Promise<void> {
     const locBig = await big.api.publish(media.tenMin.container);
     const big10 = await openRendition(big.api.url, locBig);
     const bigSizes = await sizesOf(big10.segmentUrls);
-    const pathOf = (u: string) => { const x = new URL(u); return `${x.pathname}${x.search}`; };
+    const pathOf = (u: string) => {
+      const x = new URL(u);
+      return `${x.pathname}${x.search}`;
+    };
     const targets: Target[] = [
-      { key: 'reel', label: 'Reel (default 32 MB segment cache)', child: reel.child, url: originUrl, paths: reel10.segmentUrls.map(pathOf), segmentBytes: reelSizes },
-      { key: 'reel-big-cache', label: `Reel (${settings.bigCacheMb} MB segment cache)`, child: big.child, url: big.api.url, paths: big10.segmentUrls.map(pathOf), segmentBytes: bigSizes },
-      { key: 'static', label: 'static peer (ffmpeg segments, Node http)', child: staticChild, url: staticUrl, paths: static10.segmentUrls.map(pathOf), segmentBytes: staticSizes },
+      {
+        key: 'reel',
+        label: 'Reel (default 32 MB segment cache)',
+        child: reel.child,
+        url: originUrl,
+        paths: reel10.segmentUrls.map(pathOf),
+        segmentBytes: reelSizes,
+      },
+      {
+        key: 'reel-big-cache',
+        label: `Reel (${settings.bigCacheMb} MB segment cache)`,
+        child: big.child,
+        url: big.api.url,
+        paths: big10.segmentUrls.map(pathOf),
+        segmentBytes: bigSizes,
+      },
+      {
+        key: 'static',
+        label: 'static peer (ffmpeg segments, Node http)',
+        child: staticChild,
+        url: staticUrl,
+        paths: static10.segmentUrls.map(pathOf),
+        segmentBytes: staticSizes,
+      },
     ];
     for (const t of targets) await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.warmupSec });
     const rounds: Record<Target['key'], Round[]> = { reel: [], 'reel-big-cache': [], static: [] };
@@ -382,7 +469,9 @@ async function main(): Promise<void> {
         const label = `origin: segments c=${settings.connections} round ${r + 1}/${settings.rounds} ${t.key}`;
         const run = await measureRound(t, ownPids, label);
         rounds[t.key].push(run);
-        say(`${label}: ${run.reqPerSec.toFixed(0)} req/s, ${mb(run.bytesPerSec).toFixed(0)} MB/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, peak RSS ${run.peakRssMb?.toFixed(0) ?? '-'} MB, server ${run.serverCores.toFixed(2)} cores, generator ${run.loadgenCores.toFixed(2)} cores${run.otherCores !== undefined ? `, others ${run.otherCores.toFixed(2)}` : ''}`);
+        say(
+          `${label}: ${run.reqPerSec.toFixed(0)} req/s, ${mb(run.bytesPerSec).toFixed(0)} MB/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, peak RSS ${run.peakRssMb?.toFixed(0) ?? '-'} MB, server ${run.serverCores.toFixed(2)} cores, generator ${run.loadgenCores.toFixed(2)} cores${run.otherCores !== undefined ? `, others ${run.otherCores.toFixed(2)}` : ''}`,
+        );
       }
     }
     const seg = Object.fromEntries(targets.map((t) => [t.key, summarize(t, rounds[t.key])])) as Record<Target['key'], ThroughputSummary>;
@@ -392,7 +481,9 @@ async function main(): Promise<void> {
     // ---- 5. cold: a never-seen 2-hour asset on the running origin (its JIT warm from the runs above)
     const loc2h = await reel.api.publish(media.twoHours.container);
     const firstTouch = await firstSegmentChain(originUrl, loc2h);
-    say(`origin: 2 h asset, first touch on this process: ${firstTouch.totalMs.toFixed(1)} ms to the first segment (master ${firstTouch.masterMs.toFixed(1)} ms)`);
+    say(
+      `origin: 2 h asset, first touch on this process: ${firstTouch.totalMs.toFixed(1)} ms to the first segment (master ${firstTouch.masterMs.toFixed(1)} ms)`,
+    );
     const coldChains: Record<'pagecache' | 'disk', Chain[]> = { pagecache: [], disk: [] };
     // The first request a never-seen asset gets is its first segment (a player resuming, a CDN miss): the URL
     // is the 2 h asset's own, under the new locator.
@@ -425,7 +516,9 @@ async function main(): Promise<void> {
         await waitForQuiet(() => pids, { thresholdCores: settings.maxForeignCores, maxWaitSec: Math.min(settings.quietWaitSec, 20) });
         const chain = await firstSegmentChain(originUrl, locator);
         coldChains[mode].push(chain);
-        say(`origin: cold 2 h (${mode === 'disk' ? 'file evicted from the page cache' : 'file in the page cache'}) ${i + 1}/${settings.coldReps}: master ${chain.masterMs.toFixed(1)}, playlist ${chain.playlistMs.toFixed(1)}, init ${chain.initMs.toFixed(1)}, segment ${chain.segmentMs.toFixed(1)}, total ${chain.totalMs.toFixed(1)} ms`);
+        say(
+          `origin: cold 2 h (${mode === 'disk' ? 'file evicted from the page cache' : 'file in the page cache'}) ${i + 1}/${settings.coldReps}: master ${chain.masterMs.toFixed(1)}, playlist ${chain.playlistMs.toFixed(1)}, init ${chain.initMs.toFixed(1)}, segment ${chain.segmentMs.toFixed(1)}, total ${chain.totalMs.toFixed(1)} ms`,
+        );
       }
     }
     await readThrough(media.twoHours.file);
@@ -464,33 +557,54 @@ async function main(): Promise<void> {
       await waitForQuiet(() => pids, { thresholdCores: settings.maxForeignCores, maxWaitSec: Math.min(settings.quietWaitSec, 20) });
       const chain = await firstSegmentChain(fresh.api.url, locator);
       freshChains.push(chain);
-      say(`origin: cold 2 h, fresh process ${i + 1}/${settings.freshReps}: master ${chain.masterMs.toFixed(1)}, playlist ${chain.playlistMs.toFixed(1)}, init ${chain.initMs.toFixed(1)}, segment ${chain.segmentMs.toFixed(1)}, total ${chain.totalMs.toFixed(1)} ms`);
+      say(
+        `origin: cold 2 h, fresh process ${i + 1}/${settings.freshReps}: master ${chain.masterMs.toFixed(1)}, playlist ${chain.playlistMs.toFixed(1)}, init ${chain.initMs.toFixed(1)}, segment ${chain.segmentMs.toFixed(1)}, total ${chain.totalMs.toFixed(1)} ms`,
+      );
       await fresh.child.stop();
     }
 
     // ---- results
     const cold = { fresh: chainSummary(freshChains), pagecache: chainSummary(coldChains.pagecache), disk: chainSummary(coldChains.disk) };
-    const ffmpegCmd = 'ffmpeg -i movie.mp4 -map 0:v:0 -map 0:a:0 -c copy -f hls -hls_segment_type fmp4 -hls_time 2 -hls_playlist_type vod -var_stream_map "v:0,agroup:aud a:0,agroup:aud" …';
+    const ffmpegCmd =
+      'ffmpeg -i movie.mp4 -map 0:v:0 -map 0:a:0 -c copy -f hls -hls_segment_type fmp4 -hls_time 2 -hls_playlist_type vod -var_stream_map "v:0,agroup:aud a:0,agroup:aud" …';
     record('package-offline', 'ffmpeg packaging time (page-cached input) vs Reel time to first segment of the same never-seen asset', {
-      peer: { name: 'ffmpeg HLS fMP4 packaging', version: ffmpegVersion(), command: ffmpegCmd, tenMinMs: round(pack10.ms, 1), twoHoursMs: round(pack2h.ms, 1), twoHoursVideoSegments: pack2hSegments },
+      peer: {
+        name: 'ffmpeg HLS fMP4 packaging',
+        version: ffmpegVersion(),
+        command: ffmpegCmd,
+        tenMinMs: round(pack10.ms, 1),
+        twoHoursMs: round(pack2h.ms, 1),
+        twoHoursVideoSegments: pack2hSegments,
+      },
       reel: { twoHoursColdFirstSegmentMs: cold.pagecache.medianMs.total },
       ratio: { packagingOverReelColdStart: round(pack2h.ms / cold.pagecache.medianMs.total, 1), better: 'higher' },
     });
     const coldAim = (ms: number) => ({ aim: `cold first segment <${aims.coldFirstSegmentMs} ms`, aimMet: ms < aims.coldFirstSegmentMs });
     const direct = timings(directMs);
-    record('cold-2h-first-segment', 'the first segment of a never-seen 2 h asset as its first request (new container and locator, file in the page cache): index read + parse + segmenting + packaging', {
-      asset: media.twoHours.label, reps: directMs.length, medianMs: direct.medianMs, firstMs: round(directMs[0], 1), msRounds: directMs.map((x) => round(x, 1)),
-      aim: `cold first segment <${aims.coldFirstSegmentMs} ms`, aimMet: direct.medianMs < aims.coldFirstSegmentMs,
-      peer: { name: 'ffmpeg packaging of the 2 h file (must finish before anything is served)', ms: round(pack2h.ms, 1) },
-      ratio: { peerOverReel: round(pack2h.ms / direct.medianMs, 1), better: 'higher' },
-    });
+    record(
+      'cold-2h-first-segment',
+      'the first segment of a never-seen 2 h asset as its first request (new container and locator, file in the page cache): index read + parse + segmenting + packaging',
+      {
+        asset: media.twoHours.label,
+        reps: directMs.length,
+        medianMs: direct.medianMs,
+        firstMs: round(directMs[0], 1),
+        msRounds: directMs.map((x) => round(x, 1)),
+        aim: `cold first segment <${aims.coldFirstSegmentMs} ms`,
+        aimMet: direct.medianMs < aims.coldFirstSegmentMs,
+        peer: { name: 'ffmpeg packaging of the 2 h file (must finish before anything is served)', ms: round(pack2h.ms, 1) },
+        ratio: { peerOverReel: round(pack2h.ms / direct.medianMs, 1), better: 'higher' },
+      },
+    );
     for (const [key, what] of [
       ['fresh', 'fresh server process: nothing cached, origin code never run'],
       ['pagecache', 'new asset (new container, new locator) on a running origin, file in the page cache'],
       ['disk', 'new asset on a running origin, file evicted from the page cache (dd iflag=nocache)'],
     ] as const) {
       record(`cold-2h-${key}`, `master → media playlist → init → first segment of a never-seen 2 h asset: ${what}`, {
-        asset: media.twoHours.label, ...cold[key], ...coldAim(cold[key].medianMs.total),
+        asset: media.twoHours.label,
+        ...cold[key],
+        ...coldAim(cold[key].medianMs.total),
         ...(key === 'pagecache' ? { firstTouchAfterTheSegmentLoad: { masterMs: round(firstTouch.masterMs, 2), totalMs: round(firstTouch.totalMs, 2) } } : {}),
         peer: { name: 'ffmpeg packaging of the 2 h file (must finish before anything is served)', ms: round(pack2h.ms, 1) },
         ratio: { peerOverReel: round(pack2h.ms / cold[key].medianMs.total, 1), better: 'higher' },
@@ -500,28 +614,41 @@ async function main(): Promise<void> {
     record('playlist-2h', 'the 2 h video media playlist, warm, one request at a time', {
       requests: settings.playlistRequests,
       reel: { gzip: { ...pl.gzip, bytes: playlistBytes.gzip }, identity: { ...pl.identity, bytes: playlistBytes.identity } },
-      peer: { name: 'ffmpeg\'s 2 h video index.m3u8 from the static Node server (no gzip)', ...pl.static, bytes: playlistBytes.static },
+      peer: { name: "ffmpeg's 2 h video index.m3u8 from the static Node server (no gzip)", ...pl.static, bytes: playlistBytes.static },
       ratio: { p50IdentityOverPeer: round(pl.identity.medianMs / pl.static.medianMs, 2), better: 'lower' },
     });
     for (const key of ['reel', 'reel-big-cache'] as const) {
       const s = seg[key];
-      record(`segments-warm${key === 'reel' ? '' : '-big-cache'}`, `GET video segments of the 10 min 1080p asset, c=${settings.connections}, each connection cycling over its share of all ${s.segments}`, {
-        connections: settings.connections, rounds: settings.rounds, durationSec: settings.durationSec, warmupSec: settings.warmupSec, maxOtherCores: settings.maxForeignCores,
-        segmentCacheMb: key === 'reel' ? 32 : settings.bigCacheMb,
-        ...(key === 'reel' ? { memoryCheckpoints: reelMemory } : {}),
-        reqPerSec: s.reqPerSec, latencyMs: { p50: s.p50Ms, p99: s.p99Ms },
-        reel: s,
-        peer: { name: 'bare Node http static server (stat + createReadStream) over ffmpeg\'s segments', ...seg.static },
-        ratio: {
-          reqPerSec: round(s.reqPerSec / seg.static.reqPerSec, 3), mbPerSec: round(s.mbPerSec / seg.static.mbPerSec, 3), reqPerSecBetter: 'higher',
-          p99: round(s.p99Ms / seg.static.p99Ms, 3), latencyBetter: 'lower',
+      record(
+        `segments-warm${key === 'reel' ? '' : '-big-cache'}`,
+        `GET video segments of the 10 min 1080p asset, c=${settings.connections}, each connection cycling over its share of all ${s.segments}`,
+        {
+          connections: settings.connections,
+          rounds: settings.rounds,
+          durationSec: settings.durationSec,
+          warmupSec: settings.warmupSec,
+          maxOtherCores: settings.maxForeignCores,
+          segmentCacheMb: key === 'reel' ? 32 : settings.bigCacheMb,
+          ...(key === 'reel' ? { memoryCheckpoints: reelMemory } : {}),
+          reqPerSec: s.reqPerSec,
+          latencyMs: { p50: s.p50Ms, p99: s.p99Ms },
+          reel: s,
+          peer: { name: "bare Node http static server (stat + createReadStream) over ffmpeg's segments", ...seg.static },
+          ratio: {
+            reqPerSec: round(s.reqPerSec / seg.static.reqPerSec, 3),
+            mbPerSec: round(s.mbPerSec / seg.static.mbPerSec, 3),
+            reqPerSecBetter: 'higher',
+            p99: round(s.p99Ms / seg.static.p99Ms, 3),
+            latencyBetter: 'lower',
+          },
+          aim: `≥${aims.warmSegmentsPerSec} segments/s, RSS <${aims.rssMb} MB`,
+          aimMet: s.reqPerSec >= aims.warmSegmentsPerSec && (s.peakRssMb ?? Infinity) < aims.rssMb,
         },
-        aim: `≥${aims.warmSegmentsPerSec} segments/s, RSS <${aims.rssMb} MB`,
-        aimMet: s.reqPerSec >= aims.warmSegmentsPerSec && (s.peakRssMb ?? Infinity) < aims.rssMb,
-      });
+      );
     }
     record('memory', 'Reel (default config) RSS and V8 heap/external at checkpoints of this run', {
-      checkpoints: reelMemory, aim: `RSS <${aims.rssMb} MB`,
+      checkpoints: reelMemory,
+      aim: `RSS <${aims.rssMb} MB`,
       note: 'every never-seen 2 h asset keeps its ~15 MB sample tables; see docs/BENCHMARKS.md (Origin, hot spots)',
     });
     if (settings.record) for (const r of records) appendResult('origin.jsonl', r);
@@ -532,36 +659,107 @@ async function main(): Promise<void> {
     const met = (ok: boolean, aim: string) => `${ok ? 'met' : 'MISSED'}: ${aim}`;
     rows.push(['package-offline', 'ffmpeg HLS fMP4 packaging, 10 min (400 MB)', '0 (none)', `${(pack10.ms / 1000).toFixed(2)} s`, '', '']);
     rows.push(['package-offline', 'ffmpeg HLS fMP4 packaging, 2 h', '0 (none)', `${(pack2h.ms / 1000).toFixed(2)} s`, '', '']);
-    rows.push(['cold-2h (first request = segment)', `first segment of a never-seen asset (median of ${directMs.length})`, ms(direct.medianMs), `${(pack2h.ms / 1000).toFixed(2)} s (packaging)`,
-      `${ratio(pack2h.ms / direct.medianMs)} sooner`, met(direct.medianMs < aims.coldFirstSegmentMs, `<${aims.coldFirstSegmentMs} ms`)]);
-    for (const [key, what] of [['fresh', 'fresh process'], ['pagecache', 'new asset, page cache'], ['disk', 'new asset, file not cached']] as const) {
+    rows.push([
+      'cold-2h (first request = segment)',
+      `first segment of a never-seen asset (median of ${directMs.length})`,
+      ms(direct.medianMs),
+      `${(pack2h.ms / 1000).toFixed(2)} s (packaging)`,
+      `${ratio(pack2h.ms / direct.medianMs)} sooner`,
+      met(direct.medianMs < aims.coldFirstSegmentMs, `<${aims.coldFirstSegmentMs} ms`),
+    ]);
+    for (const [key, what] of [
+      ['fresh', 'fresh process'],
+      ['pagecache', 'new asset, page cache'],
+      ['disk', 'new asset, file not cached'],
+    ] as const) {
       const c = cold[key].medianMs;
-      rows.push([`cold-2h (${what})`, `master / playlist / init / segment (median of ${cold[key].reps})`,
-        `${c.master.toFixed(1)} / ${c.playlist.toFixed(1)} / ${c.init.toFixed(1)} / ${c.firstSegment.toFixed(1)} ms`, '', '', '']);
-      rows.push([`cold-2h (${what})`, 'time to first segment (total)', ms(c.total), `${(pack2h.ms / 1000).toFixed(2)} s (packaging)`,
-        `${ratio(pack2h.ms / c.total)} sooner`, met(c.total < aims.coldFirstSegmentMs, `<${aims.coldFirstSegmentMs} ms`)]);
+      rows.push([
+        `cold-2h (${what})`,
+        `master / playlist / init / segment (median of ${cold[key].reps})`,
+        `${c.master.toFixed(1)} / ${c.playlist.toFixed(1)} / ${c.init.toFixed(1)} / ${c.firstSegment.toFixed(1)} ms`,
+        '',
+        '',
+        '',
+      ]);
+      rows.push([
+        `cold-2h (${what})`,
+        'time to first segment (total)',
+        ms(c.total),
+        `${(pack2h.ms / 1000).toFixed(2)} s (packaging)`,
+        `${ratio(pack2h.ms / c.total)} sooner`,
+        met(c.total < aims.coldFirstSegmentMs, `<${aims.coldFirstSegmentMs} ms`),
+      ]);
     }
-    rows.push(['playlist-2h', `video playlist, gzip (${(playlistBytes.gzip / 1024).toFixed(0)} KiB) p50 / p99`, `${pl.gzip.medianMs.toFixed(2)} / ${pl.gzip.p99Ms.toFixed(2)} ms`, '', '', '']);
-    rows.push(['playlist-2h', `video playlist, identity (${(playlistBytes.identity / 1024).toFixed(0)} KiB; peer ${(playlistBytes.static / 1024).toFixed(0)} KiB) p50 / p99`,
-      `${pl.identity.medianMs.toFixed(2)} / ${pl.identity.p99Ms.toFixed(2)} ms`, `${pl.static.medianMs.toFixed(2)} / ${pl.static.p99Ms.toFixed(2)} ms`, `${ratio(pl.identity.medianMs / pl.static.medianMs)} (↓)`, '']);
+    rows.push([
+      'playlist-2h',
+      `video playlist, gzip (${(playlistBytes.gzip / 1024).toFixed(0)} KiB) p50 / p99`,
+      `${pl.gzip.medianMs.toFixed(2)} / ${pl.gzip.p99Ms.toFixed(2)} ms`,
+      '',
+      '',
+      '',
+    ]);
+    rows.push([
+      'playlist-2h',
+      `video playlist, identity (${(playlistBytes.identity / 1024).toFixed(0)} KiB; peer ${(playlistBytes.static / 1024).toFixed(0)} KiB) p50 / p99`,
+      `${pl.identity.medianMs.toFixed(2)} / ${pl.identity.p99Ms.toFixed(2)} ms`,
+      `${pl.static.medianMs.toFixed(2)} / ${pl.static.p99Ms.toFixed(2)} ms`,
+      `${ratio(pl.identity.medianMs / pl.static.medianMs)} (↓)`,
+      '',
+    ]);
     for (const key of ['reel', 'reel-big-cache'] as const) {
       const s = seg[key];
       const p = seg.static;
       const name = key === 'reel' ? 'segments-warm (32 MB cache)' : `segments-warm (${settings.bigCacheMb} MB cache)`;
-      rows.push([name, `req/s (c=${settings.connections}, ${s.segments} segments of ${s.meanSegmentMb.toFixed(2)} MB)`, s.reqPerSec.toFixed(0), p.reqPerSec.toFixed(0),
-        `${ratio(s.reqPerSec / p.reqPerSec)} (↑)`, met(s.reqPerSec >= aims.warmSegmentsPerSec, `≥${aims.warmSegmentsPerSec}/s`)]);
+      rows.push([
+        name,
+        `req/s (c=${settings.connections}, ${s.segments} segments of ${s.meanSegmentMb.toFixed(2)} MB)`,
+        s.reqPerSec.toFixed(0),
+        p.reqPerSec.toFixed(0),
+        `${ratio(s.reqPerSec / p.reqPerSec)} (↑)`,
+        met(s.reqPerSec >= aims.warmSegmentsPerSec, `≥${aims.warmSegmentsPerSec}/s`),
+      ]);
       rows.push([name, 'MB/s', s.mbPerSec.toFixed(0), p.mbPerSec.toFixed(0), `${ratio(s.mbPerSec / p.mbPerSec)} (↑)`, '']);
-      rows.push([name, 'p50 / p99', `${s.p50Ms.toFixed(1)} / ${s.p99Ms.toFixed(1)} ms`, `${p.p50Ms.toFixed(1)} / ${p.p99Ms.toFixed(1)} ms`, `${ratio(s.p99Ms / p.p99Ms)} (↓ p99)`, '']);
-      rows.push([name, 'peak RSS under load (VmRSS)', s.peakRssMb === null ? '-' : `${s.peakRssMb.toFixed(0)} MB`, p.peakRssMb === null ? '-' : `${p.peakRssMb.toFixed(0)} MB`, '',
-        s.peakRssMb === null ? '' : met(s.peakRssMb < aims.rssMb, `<${aims.rssMb} MB`)]);
-      rows.push([name, 'server / generator / other CPU (cores)', `${s.serverCores.toFixed(2)} / ${s.loadgenCores.toFixed(2)} / ${s.otherCores?.toFixed(2) ?? '-'}`,
-        `${p.serverCores.toFixed(2)} / ${p.loadgenCores.toFixed(2)} / ${p.otherCores?.toFixed(2) ?? '-'}`, '', '']);
+      rows.push([
+        name,
+        'p50 / p99',
+        `${s.p50Ms.toFixed(1)} / ${s.p99Ms.toFixed(1)} ms`,
+        `${p.p50Ms.toFixed(1)} / ${p.p99Ms.toFixed(1)} ms`,
+        `${ratio(s.p99Ms / p.p99Ms)} (↓ p99)`,
+        '',
+      ]);
+      rows.push([
+        name,
+        'peak RSS under load (VmRSS)',
+        s.peakRssMb === null ? '-' : `${s.peakRssMb.toFixed(0)} MB`,
+        p.peakRssMb === null ? '-' : `${p.peakRssMb.toFixed(0)} MB`,
+        '',
+        s.peakRssMb === null ? '' : met(s.peakRssMb < aims.rssMb, `<${aims.rssMb} MB`),
+      ]);
+      rows.push([
+        name,
+        'server / generator / other CPU (cores)',
+        `${s.serverCores.toFixed(2)} / ${s.loadgenCores.toFixed(2)} / ${s.otherCores?.toFixed(2) ?? '-'}`,
+        `${p.serverCores.toFixed(2)} / ${p.loadgenCores.toFixed(2)} / ${p.otherCores?.toFixed(2) ?? '-'}`,
+        '',
+        '',
+      ]);
     }
     for (const [at, m] of Object.entries(reelMemory)) {
-      rows.push(['memory (Reel, defaults)', `RSS ${at}`, m.rssMb === null ? '-' : `${m.rssMb.toFixed(0)} MB`, '', '', `heap ${m.heapUsedMb.toFixed(0)} MB, external ${m.externalMb.toFixed(0)} MB`]);
+      rows.push([
+        'memory (Reel, defaults)',
+        `RSS ${at}`,
+        m.rssMb === null ? '-' : `${m.rssMb.toFixed(0)} MB`,
+        '',
+        '',
+        `heap ${m.heapUsedMb.toFixed(0)} MB, external ${m.externalMb.toFixed(0)} MB`,
+      ]);
     }
-    process.stdout.write(`\nOrigin: Reel just-in-time vs ffmpeg-packaged files on a bare Node static server (peer). Ratios are Reel ÷ peer unless stated.\n${formatTable(rows)}\n`);
-    say(`origin: done in ${Math.round((performance.now() - runStarted) / 1000)} s${settings.record ? '; results appended to bench/results/origin.jsonl' : ' (profiling: nothing recorded)'}`);
+    process.stdout.write(
+      `\nOrigin: Reel just-in-time vs ffmpeg-packaged files on a bare Node static server (peer). Ratios are Reel ÷ peer unless stated.\n${formatTable(rows)}\n`,
+    );
+    say(
+      `origin: done in ${Math.round((performance.now() - runStarted) / 1000)} s${settings.record ? '; results appended to bench/results/origin.jsonl' : ' (profiling: nothing recorded)'}`,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -582,4 +780,3 @@ main().catch((err: unknown) => {
   process.stderr.write(`origin bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
-

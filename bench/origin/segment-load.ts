@@ -66,11 +66,17 @@ export async function runSegmentLoad(options: { url: string; paths: string[]; co
   const started = performance.now();
   try {
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn('wrk', ['-t1', `-c${options.connections}`, `-d${options.durationSec}s`, '--timeout', '10s', '-s', file, options.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('wrk', ['-t1', `-c${options.connections}`, `-d${options.durationSec}s`, '--timeout', '10s', '-s', file, options.url], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
       child.on('error', (err) => reject(new Error(`wrk could not start (apt-get install wrk): ${err.message}`)));
       child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`wrk exited ${code}: ${stderr}${stdout}`))));
     });
@@ -81,8 +87,14 @@ export async function runSegmentLoad(options: { url: string; paths: string[]; co
     if (errors > 0) throw new Error(`${options.url}${options.paths[0]}…: wrk saw errors: ${line.slice(6)}`);
     const sec = r.durationUs / 1e6;
     return {
-      reqPerSec: r.requests / sec, bytesPerSec: r.bytes / sec, requests: r.requests,
-      p50Ms: r.p50 / 1000, p90Ms: r.p90 / 1000, p99Ms: r.p99 / 1000, maxMs: r.max / 1000, durationSec: sec,
+      reqPerSec: r.requests / sec,
+      bytesPerSec: r.bytes / sec,
+      requests: r.requests,
+      p50Ms: r.p50 / 1000,
+      p90Ms: r.p90 / 1000,
+      p99Ms: r.p99 / 1000,
+      maxMs: r.max / 1000,
+      durationSec: sec,
       loadgenCores: (childrenCpuMs() - cpuBefore) / (performance.now() - started),
     };
   } finally {

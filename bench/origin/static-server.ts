@@ -36,7 +36,9 @@ answerParent({
           res.end();
           return;
         }
-        fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
+        fs.createReadStream(file)
+          .on('error', () => res.destroy())
+          .pipe(res);
       } catch {
         res.writeHead(404).end();
       }

@@ -6,7 +6,12 @@ import { fileURLToPath } from 'node:url';
 /** Repository root: children run from here so `--import tsx` resolves from node_modules. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-interface Reply { id: number; ok: boolean; result?: unknown; error?: string }
+interface Reply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
 
 /**
  * A server running in its own process (so it has a core of its own, apart from the load generator), driven
@@ -17,7 +22,10 @@ export class BenchChild {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private exited = false;
 
-  private constructor(private readonly child: ChildProcess, private readonly label: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly label: string,
+  ) {
     child.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -37,12 +45,25 @@ export class BenchChild {
    * file is first bundled with esbuild (as `npm start` compiles the server) and run by plain node, so the
    * child's memory and start-up are the deployed server's, not tsx's.
    */
-  static start(file: string, args: string[] = [], options: { label?: string; execArgv?: string[]; compiled?: boolean; env?: Record<string, string> } = {}): BenchChild {
+  static start(
+    file: string,
+    args: string[] = [],
+    options: { label?: string; execArgv?: string[]; compiled?: boolean; env?: Record<string, string> } = {},
+  ): BenchChild {
     const label = options.label ?? path.basename(file);
     let entry = path.join(repoRoot, file);
     if (options.compiled) {
       const out = path.join(repoRoot, 'bench', '.build', `${path.basename(file, '.ts')}.mjs`);
-      buildSync({ entryPoints: [entry], outfile: out, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });
+      buildSync({
+        entryPoints: [entry],
+        outfile: out,
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node20',
+        packages: 'external',
+        logLevel: 'warning',
+      });
       entry = out;
     }
     const child = fork(entry, args, {
@@ -100,7 +121,10 @@ export function answerParent(handlers: Handlers): void {
   const send = (m: Reply) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));
   // One cleanup however many ways the end arrives (stop call, lost parent, signals): all wait for it.
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= Promise.resolve().then(() => handlers.stop?.(undefined)).then(() => undefined));
+  const stop = () =>
+    (stopping ??= Promise.resolve()
+      .then(() => handlers.stop?.(undefined))
+      .then(() => undefined));
   process.on('message', async (m: { id: number; type: string; payload: unknown }) => {
     try {
       if (m.type === 'cpu') {

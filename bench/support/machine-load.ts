@@ -46,14 +46,17 @@ export function sampleCpu(ownPids: number[], options: { countInterrupts?: boolea
 /** Cores used by everything else between two samples (0 = the machine was ours alone). */
 export function foreignCores(from: CpuSample | undefined, to: CpuSample | undefined): number | undefined {
   if (!from || !to || to.atMs <= from.atMs) return undefined;
-  return Math.max(0, (to.machineMs - from.machineMs) - (to.ownMs - from.ownMs)) / (to.atMs - from.atMs);
+  return Math.max(0, to.machineMs - from.machineMs - (to.ownMs - from.ownMs)) / (to.atMs - from.atMs);
 }
 
 /**
  * Waits until other processes have used less than `thresholdCores` for two consecutive seconds, or
  * `maxWaitSec` passed. Returns the seconds waited (0 when already quiet or not measurable).
  */
-export async function waitForQuiet(ownPids: () => number[], options: { thresholdCores: number; maxWaitSec: number; onWait?: (cores: number) => void }): Promise<number> {
+export async function waitForQuiet(
+  ownPids: () => number[],
+  options: { thresholdCores: number; maxWaitSec: number; onWait?: (cores: number) => void },
+): Promise<number> {
   if (!hasProc || options.maxWaitSec <= 0) return 0;
   const started = performance.now();
   let quietSeconds = 0;

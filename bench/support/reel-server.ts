@@ -44,7 +44,11 @@ async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> 
   const query = async (text: string) => {
     const c = new pg.Client({ connectionString: adminPgUrl() });
     await c.connect();
-    try { await c.query(text); } finally { await c.end(); }
+    try {
+      await c.query(text);
+    } finally {
+      await c.end();
+    }
   };
   await query(`create database ${name}`);
   const url = new URL(adminPgUrl());
@@ -61,9 +65,15 @@ async function api(url: string, init: RequestInit & { expect: number }): Promise
 /** Signs in as the bootstrapped admin and takes a token the way a user does (`/auth/login`, `/auth/token/`). */
 async function tokenFor(url: string, email: string, password: string): Promise<string> {
   const login = await api(`${url}/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }), expect: 200,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+    expect: 200,
   });
-  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const issued = await api(`${url}/auth/token/`, { headers: { cookie }, expect: 200 });
   const { token } = (await issued.json()) as { token: string };
   return token;
@@ -72,7 +82,9 @@ async function tokenFor(url: string, email: string, password: string): Promise<s
 /** Same key paths, recursively: a seeded asset must look exactly like one the API created. */
 function shapeOf(value: unknown, prefix = ''): string[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [`${prefix}:${value === null ? 'null' : typeof value}`];
-  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => shapeOf(v, `${prefix}/${k}`)).sort();
+  return Object.entries(value as Record<string, unknown>)
+    .flatMap(([k, v]) => shapeOf(v, `${prefix}/${k}`))
+    .sort();
 }
 
 async function seed(reel: RunningReel, email: string, password: string, count: number): Promise<SeededReel> {
@@ -84,8 +96,12 @@ async function seed(reel: RunningReel, email: string, password: string, count: n
   // The first asset goes through the real API, so the path (auth, storage account, container) is proven.
   await api(assetUrl('bench-0'), { method: 'PUT', headers, body: JSON.stringify({ properties: { storageAccountName: 'local' } }), expect: 201 });
   const first = await reel.db.selectFrom('assets').selectAll().where('name', '=', 'bench-0').executeTakeFirstOrThrow();
-  const local = await reel.db.selectFrom('storage_accounts').select(['id', 'name'])
-    .where('project_id', '=', first.project_id).where('name', '=', 'local').executeTakeFirstOrThrow();
+  const local = await reel.db
+    .selectFrom('storage_accounts')
+    .select(['id', 'name'])
+    .where('project_id', '=', first.project_id)
+    .where('name', '=', 'local')
+    .executeTakeFirstOrThrow();
   if (local.id !== first.storage_account_id) throw new Error('bench-0 is not on the local storage account');
 
   // The rest: the values a real create writes (see AssetService.create), one millisecond apart so the
@@ -99,8 +115,14 @@ async function seed(reel: RunningReel, email: string, password: string, count: n
         const id = crypto.randomUUID();
         const at = new Date(baseMs + i).toISOString();
         rows.push({
-          ...first, id, name: names[i], storage_account_id: local.id, storage_account_name: local.name,
-          container: `asset-${id}`, created_at: at, updated_at: at,
+          ...first,
+          id,
+          name: names[i],
+          storage_account_id: local.id,
+          storage_account_name: local.name,
+          container: `asset-${id}`,
+          created_at: at,
+          updated_at: at,
         });
       }
       await trx.insertInto('assets').values(rows).execute();
@@ -108,7 +130,8 @@ async function seed(reel: RunningReel, email: string, password: string, count: n
   });
 
   // A few seeded assets must read back through the API exactly like the one the API created.
-  const get = async (name: string) => (await (await api(assetUrl(name), { headers, expect: 200 })).json()) as { name: string; properties: { storageAccountName: string } };
+  const get = async (name: string) =>
+    (await (await api(assetUrl(name), { headers, expect: 200 })).json()) as { name: string; properties: { storageAccountName: string } };
   const reference = shapeOf(await get('bench-0'));
   for (const i of [1, Math.floor(count / 2), count - 1]) {
     const body = await get(names[i]);
@@ -126,7 +149,11 @@ async function main(): Promise<void> {
   const database = dialect === 'postgres' ? await createPgDatabase() : undefined;
   const password = crypto.randomBytes(12).toString('base64url');
   const config = loadConfig({
-    PORT: '0', HOST: '127.0.0.1', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: password, REEL_LOG_LEVEL: 'warn',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REEL_DATA_DIR: dataDir,
+    REEL_ADMIN_PASSWORD: password,
+    REEL_LOG_LEVEL: 'warn',
     ...(database ? { DATABASE_URL: database.url } : {}),
   });
   let reel: RunningReel | undefined;

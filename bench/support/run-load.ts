@@ -32,19 +32,22 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({
-      url: options.url,
-      connections: options.connections,
-      duration: options.durationSec,
-      headers: options.headers,
-      timeout: options.timeoutSec ?? 60,
-      // Static per-connection request lists (pre-encoded once), so varying the path costs the generator nothing.
-      setupClient: (c) => {
-        const mine = options.paths.filter((_, i) => i % options.connections === client % options.connections);
-        client++;
-        c.setRequests((mine.length > 0 ? mine : options.paths).map((path) => ({ method: 'GET', path })));
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        duration: options.durationSec,
+        headers: options.headers,
+        timeout: options.timeoutSec ?? 60,
+        // Static per-connection request lists (pre-encoded once), so varying the path costs the generator nothing.
+        setupClient: (c) => {
+          const mine = options.paths.filter((_, i) => i % options.connections === client % options.connections);
+          client++;
+          c.setRequests((mine.length > 0 ? mine : options.paths).map((path) => ({ method: 'GET', path })));
+        },
       },
-    }, (err: unknown, res: autocannon.Result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res)));
+      (err: unknown, res: autocannon.Result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res)),
+    );
     instance.on('response', (_c: autocannon.Client, statusCode: number, _bytes: number, responseTimeMs: number) => {
       if (statusCode >= 200 && statusCode < 300) latenciesMs.push(responseTimeMs);
     });
@@ -52,7 +55,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const wallMs = performance.now() - wallBefore;
   const cpu = process.cpuUsage(cpuBefore);
   if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
-    throw new Error(`${options.url}${options.paths[0]}…: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx replies (${JSON.stringify(result.statusCodeStats)})`);
+    throw new Error(
+      `${options.url}${options.paths[0]}…: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx replies (${JSON.stringify(result.statusCodeStats)})`,
+    );
   }
   return {
     reqPerSec: latenciesMs.length / result.duration,

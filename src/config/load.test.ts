@@ -23,7 +23,7 @@ describe('storage settings', () => {
     assert.deepEqual(localAreasOf('sport', settings), ['/srv/media/sport']);
   });
 
-  it('refuses grants that are or contain a root or overlap another project\'s grant, and roots inside roots', () => {
+  it("refuses grants that are or contain a root or overlap another project's grant, and roots inside roots", () => {
     const bad = [
       { REEL_LOCAL_STORAGE_GRANTS: 'news=/srv/media' },
       { REEL_LOCAL_STORAGE_GRANTS: 'news=/srv' },

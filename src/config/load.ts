@@ -50,7 +50,10 @@ function overlaps(a: string, b: string): boolean {
 function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: string; path: string }>; errors: string[] } {
   const grants: Array<{ project: string; path: string }> = [];
   const errors: string[] = [];
-  for (const entry of raw.split(';').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(';')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const eq = entry.indexOf('=');
     const project = eq > 0 ? entry.slice(0, eq).trim() : '';
     const dir = eq > 0 ? entry.slice(eq + 1).trim() : '';
@@ -61,7 +64,8 @@ function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: s
     }
     const resolved = path.resolve(dir);
     const root = roots.find((r) => r === resolved || r.startsWith(resolved.endsWith(path.sep) ? resolved : resolved + path.sep));
-    if (root) errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' is or contains the storage root '${root}', whose sub-directories are every project's own areas`);
+    if (root)
+      errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' is or contains the storage root '${root}', whose sub-directories are every project's own areas`);
     const other = grants.find((g) => g.project !== project && overlaps(g.path, resolved));
     if (other) errors.push(`REEL_LOCAL_STORAGE_GRANTS: '${resolved}' overlaps '${other.path}', granted to project '${other.project}'`);
     grants.push({ project, path: resolved });
@@ -78,9 +82,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const dataDir = path.resolve(String(raw.dataDir ?? './data'));
   raw.dataDir = dataDir;
-  raw.localStorageRoots = typeof raw.localStorageRoots === 'string'
-    ? raw.localStorageRoots.split(':').filter(Boolean).map((p) => path.resolve(p))
-    : [path.join(dataDir, 'storage')];
+  raw.localStorageRoots =
+    typeof raw.localStorageRoots === 'string'
+      ? raw.localStorageRoots
+          .split(':')
+          .filter(Boolean)
+          .map((p) => path.resolve(p))
+      : [path.join(dataDir, 'storage')];
   const configErrors: string[] = [];
   const roots = raw.localStorageRoots as string[];
   for (const [i, root] of roots.entries()) {
@@ -94,17 +102,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     configErrors.push(...errors);
   }
   if (typeof raw.storageAllowedHosts === 'string') {
-    raw.storageAllowedHosts = raw.storageAllowedHosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+    raw.storageAllowedHosts = raw.storageAllowedHosts
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean);
   }
-  if (typeof raw.roles === 'string') raw.roles = [...new Set(raw.roles.split(',').map((r) => r.trim()).filter(Boolean))];
+  if (typeof raw.roles === 'string')
+    raw.roles = [
+      ...new Set(
+        raw.roles
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      ),
+    ];
   raw.workDir = path.resolve(String(raw.workDir ?? path.join(dataDir, 'work')));
   const withDefaults = Value.Default(configSchema, Value.Convert(configSchema, raw));
   const errors = [...Value.Errors(configSchema, withDefaults)];
   if (errors.length > 0 || configErrors.length > 0) {
-    const lines = [...configErrors, ...errors.map((e) => {
-      const key = e.path.replace(/^\//, '').split('/')[0] as keyof Config;
-      return `${envNames[key]?.[0] ?? key}: ${e.message}`;
-    })];
+    const lines = [
+      ...configErrors,
+      ...errors.map((e) => {
+        const key = e.path.replace(/^\//, '').split('/')[0] as keyof Config;
+        return `${envNames[key]?.[0] ?? key}: ${e.message}`;
+      }),
+    ];
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
   }
   return Object.freeze(withDefaults as Config);

@@ -91,9 +91,10 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   installErrorHandler(app);
   installJsonBodyGuard(app);
   installSecurityHeaders(app);
-  if (deps.log.isLevelEnabled('debug')) app.addHook('onResponse', async (req, reply) => {
-    req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
-  });
+  if (deps.log.isLevelEnabled('debug'))
+    app.addHook('onResponse', async (req, reply) => {
+      req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
+    });
 
   await app.register(swagger, {
     openapi: {
@@ -122,31 +123,49 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const locators = new StreamingLocatorService(deps.db, assets, policies);
   const transforms = new TransformService(deps.db, deps.presets);
   const stats = new StatsService(deps.db, endpoints);
-  const jobs = new JobService({ db: deps.db, transforms, assets, storage: deps.storage, queue: deps.queue, log: deps.log.child({ component: 'jobs' }), notify: deps.jobNotifications });
+  const jobs = new JobService({
+    db: deps.db,
+    transforms,
+    assets,
+    storage: deps.storage,
+    queue: deps.queue,
+    log: deps.log.child({ component: 'jobs' }),
+    notify: deps.jobNotifications,
+  });
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
 
-  if (deps.serveApi !== false) await app.register(async (api) => {
-    api.addHook('onRequest', authenticate);
-    registerUserRoutes(api, deps.accounts, deps.tokens);
-    registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
-    for (const prefix of mediaPrefixes) {
-      await api.register(async (media) => {
-        media.addHook('preValidation', projectScope);
-        registerAssetRoutes(media, {
-          assets, grants: deps.grants, prober: deps.prober, publicUrl: deps.publicUrl, internalUrl: deps.internalUrl, log: deps.log,
-          locatorsOf: async (asset) => (await locators.list(asset.project_id, { assetId: asset.id })).map((l) => ({ name: l.name, ...locatorProperties(l) })),
-        });
-        registerStreamingEndpointRoutes(media, { endpoints, hostName: deps.endpointHostName });
-        registerStreamingPolicyRoutes(media, policies);
-        registerStreamingLocatorRoutes(media, { locators, assets, policies });
-        registerTransformRoutes(media, { transforms, jobs });
-        registerJobRoutes(media, { jobs, transforms });
-        registerStatsRoutes(media, stats);
-        if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
-      }, { prefix });
-    }
-  });
+  if (deps.serveApi !== false)
+    await app.register(async (api) => {
+      api.addHook('onRequest', authenticate);
+      registerUserRoutes(api, deps.accounts, deps.tokens);
+      registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
+      for (const prefix of mediaPrefixes) {
+        await api.register(
+          async (media) => {
+            media.addHook('preValidation', projectScope);
+            registerAssetRoutes(media, {
+              assets,
+              grants: deps.grants,
+              prober: deps.prober,
+              publicUrl: deps.publicUrl,
+              internalUrl: deps.internalUrl,
+              log: deps.log,
+              locatorsOf: async (asset) =>
+                (await locators.list(asset.project_id, { assetId: asset.id })).map((l) => ({ name: l.name, ...locatorProperties(l) })),
+            });
+            registerStreamingEndpointRoutes(media, { endpoints, hostName: deps.endpointHostName });
+            registerStreamingPolicyRoutes(media, policies);
+            registerStreamingLocatorRoutes(media, { locators, assets, policies });
+            registerTransformRoutes(media, { transforms, jobs });
+            registerJobRoutes(media, { jobs, transforms });
+            registerStatsRoutes(media, stats);
+            if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
+          },
+          { prefix },
+        );
+      }
+    });
 
   await app.register(async (files) => registerFileRoutes(files, deps.stores, deps.grants));
   if (deps.registerMediaPlane && deps.serveOrigin !== false) await deps.registerMediaPlane(app);

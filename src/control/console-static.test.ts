@@ -23,7 +23,14 @@ describe('web console serving', () => {
       assert.match(String(index.headers['content-type']), /^text\/html/);
       assert.match(index.body, /<title>console<\/title>/);
       const csp = String(index.headers['content-security-policy']);
-      for (const directive of ["script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "connect-src 'self' *.localhost:8080", "media-src 'self' blob: *.localhost:8080"]) {
+      for (const directive of [
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "connect-src 'self' *.localhost:8080",
+        "media-src 'self' blob: *.localhost:8080",
+      ]) {
         assert.ok(csp.split('; ').includes(directive), `${directive} in ${csp}`);
       }
       assert.doesNotMatch(csp, /script-src[^;]*(unsafe|data:|blob:|\*)/);

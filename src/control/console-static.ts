@@ -45,8 +45,11 @@ export async function registerConsole(app: FastifyInstance, options: { dir?: str
   const indexFile = path.join(dir, 'index.html');
 
   app.get('/', { schema: { hide: true } }, async (_req, reply) => {
-    void reply.header('content-security-policy', consoleCsp(options.streamingDomain?.())).header('x-content-type-options', 'nosniff')
-      .header('x-frame-options', 'DENY').header('referrer-policy', 'same-origin');
+    void reply
+      .header('content-security-policy', consoleCsp(options.streamingDomain?.()))
+      .header('x-content-type-options', 'nosniff')
+      .header('x-frame-options', 'DENY')
+      .header('referrer-policy', 'same-origin');
     let html: Buffer;
     try {
       html = await fs.promises.readFile(indexFile);
@@ -60,8 +63,14 @@ export async function registerConsole(app: FastifyInstance, options: { dir?: str
   // Registered only when built: @fastify/static warns about a missing root, and there is nothing to serve.
   if (fs.existsSync(assets)) {
     await app.register(fastifyStatic, {
-      root: assets, prefix: consoleAssetsPrefix, decorateReply: false, index: false, list: false,
-      immutable: true, maxAge: '365d', preCompressed: false,
+      root: assets,
+      prefix: consoleAssetsPrefix,
+      decorateReply: false,
+      index: false,
+      list: false,
+      immutable: true,
+      maxAge: '365d',
+      preCompressed: false,
     });
   }
 }

@@ -16,7 +16,11 @@ export async function firstBoot(
   if (boot.created) {
     const root = path.join(settings.localStorageRoot, 'default');
     fs.mkdirSync(root, { recursive: true });
-    await services.storage.create(boot.projectId, { name: 'local', type: 'Local', description: 'Embedded local disk storage', location: 'local', config: { path: root } }, { email: settings.adminEmail, userId: boot.adminUserId });
+    await services.storage.create(
+      boot.projectId,
+      { name: 'local', type: 'Local', description: 'Embedded local disk storage', location: 'local', config: { path: root } },
+      { email: settings.adminEmail, userId: boot.adminUserId },
+    );
   }
   return { generatedAdminPassword: boot.password };
 }

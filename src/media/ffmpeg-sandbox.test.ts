@@ -20,11 +20,33 @@ describe('inputRestrictions', () => {
 });
 
 describe('killToolsNaming', () => {
-  it('kills the ffmpeg working in a dead attempt\'s directory and leaves others alone', async () => {
+  it("kills the ffmpeg working in a dead attempt's directory and leaves others alone", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-orphans-'));
     const stale = path.join(root, 'job-a-0');
     const live = path.join(root, 'job-a-1');
-    const run = (dir: string) => spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'anullsrc', '-t', '60', '-f', 'null', '-progress', `${dir}/progress`, '-'], { stdio: 'ignore' });
+    const run = (dir: string) =>
+      spawn(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-nostdin',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          'anullsrc',
+          '-t',
+          '60',
+          '-f',
+          'null',
+          '-progress',
+          `${dir}/progress`,
+          '-',
+        ],
+        { stdio: 'ignore' },
+      );
     fs.mkdirSync(stale);
     fs.mkdirSync(live);
     const orphan = run(stale);
@@ -34,7 +56,7 @@ describe('killToolsNaming', () => {
       await sleep(300);
       assert.deepEqual(await killToolsNaming(stale), [orphan.pid]);
       assert.equal(await exited, 'SIGKILL');
-      assert.equal(other.exitCode, null, 'the live attempt\'s ffmpeg runs on');
+      assert.equal(other.exitCode, null, "the live attempt's ffmpeg runs on");
       assert.equal(other.signalCode, null);
     } finally {
       orphan.kill('SIGKILL');

@@ -13,11 +13,34 @@ import fs from 'node:fs';
 export const demuxerAllowList = [
   // Video containers Reel takes as sources (job-inputs.ts's patterns): MP4/MOV/3GP/ISMV, MKV/WebM, MXF, TS/M2TS,
   // MPEG-PS, AVI, WMV/ASF, FLV, and raw elementary streams.
-  'mov', 'matroska', 'mxf', 'mpegts', 'mpeg', 'mpegvideo', 'avi', 'asf', 'flv', 'h264', 'hevc', 'm4v',
+  'mov',
+  'matroska',
+  'mxf',
+  'mpegts',
+  'mpeg',
+  'mpegvideo',
+  'avi',
+  'asf',
+  'flv',
+  'h264',
+  'hevc',
+  'm4v',
   // Audio: MP3, ADTS AAC, WAV/W64, AIFF, CAF, FLAC, AC-3/E-AC-3, DTS, TrueHD, Ogg (Vorbis, Opus).
-  'mp3', 'aac', 'wav', 'w64', 'aiff', 'caf', 'flac', 'ac3', 'eac3', 'dts', 'truehd', 'ogg',
+  'mp3',
+  'aac',
+  'wav',
+  'w64',
+  'aiff',
+  'caf',
+  'flac',
+  'ac3',
+  'eac3',
+  'dts',
+  'truehd',
+  'ogg',
   // Side-loaded text.
-  'webvtt', 'srt',
+  'webvtt',
+  'srt',
 ].join(',');
 
 /** True for inputs read over the network (Reel's signed `/files` URLs); everything else is a local path. */
@@ -54,9 +77,7 @@ function setprivPath(): string | undefined {
  */
 export function spawnTool(tool: string, args: string[], options: SpawnOptions & { stdio: ['ignore', 'pipe', 'pipe'] }): ChildProcessWithoutNullStreams {
   const wrapper = process.platform === 'linux' ? setprivPath() : undefined;
-  const child = wrapper
-    ? spawn(wrapper, ['--pdeathsig', 'KILL', '--', tool, ...args], options)
-    : spawn(tool, args, options);
+  const child = wrapper ? spawn(wrapper, ['--pdeathsig', 'KILL', '--', tool, ...args], options) : spawn(tool, args, options);
   return child as unknown as ChildProcessWithoutNullStreams;
 }
 
@@ -81,7 +102,9 @@ export async function killToolsNaming(dir: string): Promise<number[]> {
     try {
       process.kill(Number(entry), 'SIGKILL');
       killed.push(Number(entry));
-    } catch { /* already gone, or not ours */ }
+    } catch {
+      /* already gone, or not ours */
+    }
   }
   return killed;
 }

@@ -27,7 +27,9 @@ const leaseMs = 1_000;
 export function describeJobQueueContract(name: string, make: () => Promise<QueueTestDatabase>): void {
   describe(`JobQueue contract: ${name}`, () => {
     const clock = { ms: Date.parse('2030-01-01T00:00:00.000Z') };
-    const tick = (ms = 1) => { clock.ms += ms; };
+    const tick = (ms = 1) => {
+      clock.ms += ms;
+    };
     let database: QueueTestDatabase;
     let queue: JobQueue;
     const open = () => database.open({ leaseMs, now: () => clock.ms });
@@ -45,13 +47,19 @@ export function describeJobQueueContract(name: string, make: () => Promise<Queue
     };
     const ids = (leases: Lease[]) => leases.map((lease) => lease.message.jobId);
 
-    before(async () => { database = await make(); });
-    after(async () => { await database?.cleanup(); });
+    before(async () => {
+      database = await make();
+    });
+    after(async () => {
+      await database?.cleanup();
+    });
     beforeEach(async () => {
       await database.reset();
       queue = await open();
     });
-    afterEach(async () => { await queue.close(); });
+    afterEach(async () => {
+      await queue.close();
+    });
 
     it('has nothing to lease when empty', async () => {
       assert.equal(await queue.lease('w1'), undefined);
@@ -67,12 +75,23 @@ export function describeJobQueueContract(name: string, make: () => Promise<Queue
     });
 
     it('delivers High before Normal before Low, then oldest first', async () => {
-      await enqueueAll(queue, [['n1', 'Normal'], ['l1', 'Low'], ['h1', 'High'], ['n2', 'Normal'], ['h2', 'High'], ['l2', 'Low']]);
+      await enqueueAll(queue, [
+        ['n1', 'Normal'],
+        ['l1', 'Low'],
+        ['h1', 'High'],
+        ['n2', 'Normal'],
+        ['h2', 'High'],
+        ['l2', 'Low'],
+      ]);
       assert.deepEqual(ids(await leaseAll(queue, 'w1')), ['h1', 'h2', 'n1', 'n2', 'l1', 'l2']);
     });
 
     it('ignores an id that is already queued or leased', async () => {
-      await enqueueAll(queue, [['dup', 'Low'], ['other', 'Normal'], ['dup', 'High']]);
+      await enqueueAll(queue, [
+        ['dup', 'Low'],
+        ['other', 'Normal'],
+        ['dup', 'High'],
+      ]);
       assert.deepEqual(ids(await leaseAll(queue, 'w1')), ['other', 'dup']); // still Low
       await queue.enqueue('dup', 'High');
       assert.equal(await queue.lease('w1'), undefined);
@@ -80,21 +99,29 @@ export function describeJobQueueContract(name: string, make: () => Promise<Queue
 
     it('hands each id to exactly one of several concurrent instances', async () => {
       const jobIds = Array.from({ length: 20 }, (_, i) => `job-${String(i).padStart(2, '0')}`);
-      await enqueueAll(queue, jobIds.map((id) => [id, 'Normal']));
+      await enqueueAll(
+        queue,
+        jobIds.map((id) => [id, 'Normal']),
+      );
       const workers = await Promise.all([1, 2, 3, 4].map(() => open()));
       try {
         // All leasing at once while 20 ids are ready: each instance must get one, and a different one.
         const firsts = await Promise.all(workers.map((worker, i) => worker.lease(`w${i}`)));
-        assert.ok(firsts.every((lease) => lease !== undefined), 'an instance got nothing while ids were ready');
+        assert.ok(
+          firsts.every((lease) => lease !== undefined),
+          'an instance got nothing while ids were ready',
+        );
         // Then each drains the queue in a loop, all racing for the same rows.
-        const taken = await Promise.all(workers.map(async (worker, i) => {
-          const got: string[] = [];
-          for (let lease: Lease | undefined = firsts[i]; lease; lease = await worker.lease(`w${i}`)) {
-            got.push(lease.message.jobId);
-            await lease.complete();
-          }
-          return got;
-        }));
+        const taken = await Promise.all(
+          workers.map(async (worker, i) => {
+            const got: string[] = [];
+            for (let lease: Lease | undefined = firsts[i]; lease; lease = await worker.lease(`w${i}`)) {
+              got.push(lease.message.jobId);
+              await lease.complete();
+            }
+            return got;
+          }),
+        );
         assert.deepEqual(taken.flat().sort(), jobIds);
       } finally {
         await Promise.all(workers.map((worker) => worker.close()));
@@ -163,7 +190,10 @@ export function describeJobQueueContract(name: string, make: () => Promise<Queue
     });
 
     it('returns a released id for another delivery, ahead of younger ids', async () => {
-      await enqueueAll(queue, [['older', 'Normal'], ['younger', 'Normal']]);
+      await enqueueAll(queue, [
+        ['older', 'Normal'],
+        ['younger', 'Normal'],
+      ]);
       const lease = await queue.lease('w1');
       assert.equal(lease?.message.jobId, 'older');
       await lease.release();
@@ -173,7 +203,10 @@ export function describeJobQueueContract(name: string, make: () => Promise<Queue
     });
 
     it('removes only an id no worker holds', async () => {
-      await enqueueAll(queue, [['held', 'Normal'], ['waiting', 'Normal']]);
+      await enqueueAll(queue, [
+        ['held', 'Normal'],
+        ['waiting', 'Normal'],
+      ]);
       const lease = await queue.lease('w1');
       assert.equal(lease?.message.jobId, 'held');
       assert.equal(await queue.remove('held'), false);

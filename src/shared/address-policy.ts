@@ -18,15 +18,35 @@ export interface AddressPolicy {
 
 const v4 = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) v4.addSubnet(net, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  v4.addSubnet(net, prefix, 'ipv4');
 
 const v6 = new BlockList();
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) v6.addSubnet(net, prefix, 'ipv6');
+  ['::', 128],
+  ['::1', 128],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const)
+  v6.addSubnet(net, prefix, 'ipv6');
 
 /** The IPv4 address an IPv6 address carries (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16), if any. */
 function embeddedIpv4(address: string): string | undefined {
@@ -67,7 +87,11 @@ export function isPrivateAddress(address: string): boolean {
 
 /** Why an address was refused; callers turn it into their own error (EncodeError, BadRequestError …). */
 export class AddressRefusedError extends Error {
-  constructor(readonly host: string, readonly reason: 'private' | 'unresolvable' | 'malformed', message: string) {
+  constructor(
+    readonly host: string,
+    readonly reason: 'private' | 'unresolvable' | 'malformed',
+    message: string,
+  ) {
     super(message);
     this.name = 'AddressRefusedError';
   }
@@ -94,20 +118,20 @@ export function assertUnambiguousUrl(raw: string): URL {
   } catch {
     throw new AddressRefusedError(raw, 'malformed', 'The URL is not a valid absolute URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AddressRefusedError(url.host, 'malformed', `The URL scheme '${url.protocol}' is not allowed (http or https only)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new AddressRefusedError(url.host, 'malformed', `The URL scheme '${url.protocol}' is not allowed (http or https only)`);
   if (url.username !== '' || url.password !== '' || /^[a-z]+:\/\/[^/?#]*@/i.test(raw)) {
     throw new AddressRefusedError(url.host, 'malformed', 'The URL must not carry a user name or password');
   }
   // The host part as typed must be what the parser understood (no "%2e"-style tricks in the authority).
   const typedAuthority = /^[a-z]+:\/\/([^/?#]*)/i.exec(raw)?.[1]?.toLowerCase() ?? '';
   if (typedAuthority !== url.host.toLowerCase() && typedAuthority !== `${url.host.toLowerCase()}:${url.protocol === 'https:' ? 443 : 80}`) {
-    throw new AddressRefusedError(url.host, 'malformed', 'The URL\'s host is written in a form that parsers read differently');
+    throw new AddressRefusedError(url.host, 'malformed', "The URL's host is written in a form that parsers read differently");
   }
   return url;
 }
 
-const isAllowedHost = (url: URL, policy: AddressPolicy) =>
-  isAllowedHostPort(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), policy);
+const isAllowedHost = (url: URL, policy: AddressPolicy) => isAllowedHostPort(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), policy);
 
 /**
  * Whether the operator's allow list names this host (`host`, `host:port`, `[v6]` or `[v6]:port`, any case).
@@ -144,7 +168,11 @@ export async function resolveAllowedAddresses(url: URL, policy: AddressPolicy): 
   if (policy.allowPrivate || isAllowedHost(url, policy)) return addresses;
   const blocked = addresses.find((a) => isPrivateAddress(a.address));
   if (blocked) {
-    throw new AddressRefusedError(host, 'private', `The host '${host}' resolves to a local or private address (${blocked.address}), which this server does not connect to on a tenant's behalf`);
+    throw new AddressRefusedError(
+      host,
+      'private',
+      `The host '${host}' resolves to a local or private address (${blocked.address}), which this server does not connect to on a tenant's behalf`,
+    );
   }
   return addresses;
 }

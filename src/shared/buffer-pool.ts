@@ -30,7 +30,9 @@ export class BufferPool {
     this.#pooledBytes += buffer.length;
   }
 
-  get pooledBytes(): number { return this.#pooledBytes; }
+  get pooledBytes(): number {
+    return this.#pooledBytes;
+  }
 
   #classOf(size: number): number {
     const g = this.options.granularity ?? 128 * 1024;

@@ -18,13 +18,16 @@ describe('endpoint host names', () => {
     assert.equal(endpointHostLabel(undefined, 'localhost:8080'), undefined);
   });
 
-  it('does not read another project\'s label as this project\'s', () => {
+  it("does not read another project's label as this project's", () => {
     assert.equal(endpointNameInLabel('default-other', 'demo'), undefined);
     assert.equal(endpointNameInLabel('default-demo', 'Demo'), 'default');
   });
 
   it('lists every endpoint/project split, shortest endpoint first', () => {
-    assert.deepEqual(endpointLabelSplits('a-b-c'), [{ endpoint: 'a', project: 'b-c' }, { endpoint: 'a-b', project: 'c' }]);
+    assert.deepEqual(endpointLabelSplits('a-b-c'), [
+      { endpoint: 'a', project: 'b-c' },
+      { endpoint: 'a-b', project: 'c' },
+    ]);
     assert.deepEqual(endpointLabelSplits('-a'), []);
     assert.deepEqual(endpointLabelSplits('plain'), []);
   });

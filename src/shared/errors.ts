@@ -18,14 +18,28 @@ export abstract class ReelError extends Error {
   }
 }
 
-export class BadRequestError extends ReelError { readonly status = 400; }
-export class UnauthorizedError extends ReelError { readonly status = 401; }
-export class ForbiddenError extends ReelError { readonly status = 403; }
-export class NotFoundError extends ReelError { readonly status = 404; }
-export class ConflictError extends ReelError { readonly status = 409; }
+export class BadRequestError extends ReelError {
+  readonly status = 400;
+}
+export class UnauthorizedError extends ReelError {
+  readonly status = 401;
+}
+export class ForbiddenError extends ReelError {
+  readonly status = 403;
+}
+export class NotFoundError extends ReelError {
+  readonly status = 404;
+}
+export class ConflictError extends ReelError {
+  readonly status = 409;
+}
 /** Playback of a locator past its endTime (MK.IO's documented answer). */
-export class GoneError extends ReelError { readonly status = 410; }
-export class PreconditionFailedError extends ReelError { readonly status = 412; }
+export class GoneError extends ReelError {
+  readonly status = 410;
+}
+export class PreconditionFailedError extends ReelError {
+  readonly status = 412;
+}
 /** `size`, when known, is sent as `Content-Range: bytes *\/{size}` (RFC 9110 §15.5.17) so a client can retry. */
 export class RangeNotSatisfiableError extends ReelError {
   readonly status = 416;
@@ -37,12 +51,22 @@ export class RangeNotSatisfiableError extends ReelError {
 }
 export class TooManyRequestsError extends ReelError {
   readonly status = 429;
-  constructor(detail: string, readonly retryAfterSec: number) { super('TooManyRequests', detail); }
+  constructor(
+    detail: string,
+    readonly retryAfterSec: number,
+  ) {
+    super('TooManyRequests', detail);
+  }
 }
 
 /** Corrupt or unsupported media; the status is chosen per case (415, 422, 500…). */
 export class MediaError extends ReelError {
-  constructor(readonly status: number, code: string, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly status: number,
+    code: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, detail, options);
   }
 }
@@ -60,7 +84,9 @@ export class UpstreamError extends ReelError {
  * 503 for a state an operator chose, such as a stopped streaming endpoint: expected, so it is logged as a
  * rejection (info, no stack), not as a failure; anyone can send such requests.
  */
-export class UnavailableError extends ReelError { readonly status = 503; }
+export class UnavailableError extends ReelError {
+  readonly status = 503;
+}
 
 export class InternalError extends ReelError {
   readonly status = 500;

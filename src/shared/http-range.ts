@@ -1,7 +1,10 @@
 import { RangeNotSatisfiableError } from './errors.js';
 
 /** A byte range, as the storage drivers take it. */
-export interface ParsedRange { offset: number; length: number }
+export interface ParsedRange {
+  offset: number;
+  length: number;
+}
 
 /**
  * Parses a single `bytes=` range against a known size (multi-range is answered with the whole file, as RFC 9110
@@ -25,4 +28,3 @@ export function parseRange(header: string | undefined, size: number): ParsedRang
   if (start >= size || end < start) throw new RangeNotSatisfiableError('RangeNotSatisfiable', 'Requested range not satisfiable', { size });
   return { offset: start, length: end - start + 1 };
 }
-

@@ -12,7 +12,8 @@
  */
 
 /** Types no browser executes: audio, video, raster images, subtitles as text, opaque bytes. */
-const inertTypes = /^(video\/[\w.+-]+|audio\/[\w.+-]+|image\/(png|jpeg|gif|webp|avif|bmp)|application\/(mp4|octet-stream|vnd\.apple\.mpegurl|x-mpegurl)|text\/(vtt|plain))$/;
+const inertTypes =
+  /^(video\/[\w.+-]+|audio\/[\w.+-]+|image\/(png|jpeg|gif|webp|avif|bmp)|application\/(mp4|octet-stream|vnd\.apple\.mpegurl|x-mpegurl)|text\/(vtt|plain))$/;
 
 /** The stored type when it is inert (parameters such as `charset` dropped), else `application/octet-stream`. */
 export function inertContentType(stored: string | undefined): string {

@@ -6,7 +6,11 @@ export interface IsmTracks {
   body: { video: Array<Record<string, string>>; audio: Array<Record<string, string>>; textstream: Array<Record<string, string>> };
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['meta', 'video', 'audio', 'textstream', 'param', 'switch'].includes(name) });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  isArray: (name) => ['meta', 'video', 'audio', 'textstream', 'param', 'switch'].includes(name),
+});
 
 type Node = Record<string, unknown>;
 
@@ -49,8 +53,10 @@ const itemFields = ['src', 'systemBitrate', 'systemLanguage', 'trackID', 'trackN
 export function toMkioTracks(ism: IsmTracks): Record<string, unknown> {
   const head: Record<string, unknown> = { ...ism.head, extra: {} };
   for (const f of headFields) head[f] ??= '';
-  head.availabilityStartTime = ism.head.availabilityStartTime && !Number.isNaN(Date.parse(ism.head.availabilityStartTime))
-    ? new Date(ism.head.availabilityStartTime).toISOString() : '1970-01-01T00:00:00.000Z';
+  head.availabilityStartTime =
+    ism.head.availabilityStartTime && !Number.isNaN(Date.parse(ism.head.availabilityStartTime))
+      ? new Date(ism.head.availabilityStartTime).toISOString()
+      : '1970-01-01T00:00:00.000Z';
   const fill = (item: Record<string, string>) => {
     const out: Record<string, string> = { ...item };
     for (const f of itemFields) out[f] ??= '';

@@ -4,9 +4,21 @@ export type { Logger };
 
 /** Paths pino removes from every log line: credentials must never reach logs. */
 export const redactPaths = [
-  'req.headers.authorization', 'req.headers["x-mkio-token"]', 'req.headers.cookie', 'res.headers["set-cookie"]',
-  '*.password', '*.sasToken', '*.secretAccessKey', '*.accountKey', '*.clientSecret', '*.token', '*.JWT',
-  '*.*.sasToken', '*.*.secretAccessKey', 'spec.credential', '*.spec.credential',
+  'req.headers.authorization',
+  'req.headers["x-mkio-token"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.sasToken',
+  '*.secretAccessKey',
+  '*.accountKey',
+  '*.clientSecret',
+  '*.token',
+  '*.JWT',
+  '*.*.sasToken',
+  '*.*.secretAccessKey',
+  'spec.credential',
+  '*.spec.credential',
 ];
 
 /** The root logger; only main.ts (and tests) create one. Query strings are cut so SAS signatures never appear. */

@@ -6,7 +6,10 @@ export class WeightedLru<K, V> {
   private readonly entries = new Map<K, { value: V; weight: number }>();
   private total = 0;
 
-  constructor(private readonly maxWeight: number, private readonly weigh: (value: V) => number = () => 1) {}
+  constructor(
+    private readonly maxWeight: number,
+    private readonly weigh: (value: V) => number = () => 1,
+  ) {}
 
   get(key: K): V | undefined {
     const hit = this.entries.get(key);
@@ -40,8 +43,12 @@ export class WeightedLru<K, V> {
     this.total = 0;
   }
 
-  get size(): number { return this.entries.size; }
-  get weight(): number { return this.total; }
+  get size(): number {
+    return this.entries.size;
+  }
+  get weight(): number {
+    return this.total;
+  }
 }
 
 /** Runs one loader per key at a time; concurrent callers share the promise (no thundering herd on a cold cache). */

@@ -16,10 +16,12 @@ export function azureLocation(serviceUrl: string, container: string): string {
 
 /** AWS bucket names are global; an S3-compatible service is named by its endpoint. */
 export function s3Location(config: { bucketName: string; endpoint?: string }, container: string): string {
-  const service = config.endpoint ? (() => {
-    const url = new URL(config.endpoint);
-    return `${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '')}`;
-  })() : 'aws';
+  const service = config.endpoint
+    ? (() => {
+        const url = new URL(config.endpoint);
+        return `${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '')}`;
+      })()
+    : 'aws';
   return `s3://${service}/${config.bucketName}/${container}/`;
 }
 

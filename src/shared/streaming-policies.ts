@@ -39,11 +39,18 @@ export const predefinedPolicies: Record<string, Record<string, unknown>> = {
 export const isPredefinedPolicy = (name: string): boolean => Object.hasOwn(predefinedPolicies, name);
 
 export type EncryptionScheme = 'NoEncryption' | 'EnvelopeEncryption' | 'CommonEncryptionCenc' | 'CommonEncryptionCbcs';
-export interface EnabledProtocols { download: boolean; dash: boolean; hls: boolean; smoothStreaming: boolean }
+export interface EnabledProtocols {
+  download: boolean;
+  dash: boolean;
+  hls: boolean;
+  smoothStreaming: boolean;
+}
 
 const schemeBlocks: Array<[string, EncryptionScheme]> = [
-  ['noEncryption', 'NoEncryption'], ['envelopeEncryption', 'EnvelopeEncryption'],
-  ['commonEncryptionCenc', 'CommonEncryptionCenc'], ['commonEncryptionCbcs', 'CommonEncryptionCbcs'],
+  ['noEncryption', 'NoEncryption'],
+  ['envelopeEncryption', 'EnvelopeEncryption'],
+  ['commonEncryptionCenc', 'CommonEncryptionCenc'],
+  ['commonEncryptionCbcs', 'CommonEncryptionCbcs'],
 ];
 
 /** The schemes a policy's properties enable, each with its protocols. */

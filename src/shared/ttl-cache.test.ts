@@ -5,7 +5,12 @@ import { TtlCache } from './ttl-cache.js';
 describe('TtlCache', () => {
   const clock = () => {
     let nowMs = 1_000;
-    return { now: () => nowMs, advance: (ms: number) => { nowMs += ms; } };
+    return {
+      now: () => nowMs,
+      advance: (ms: number) => {
+        nowMs += ms;
+      },
+    };
   };
 
   it('answers until the lifetime has passed, then forgets the entry', () => {

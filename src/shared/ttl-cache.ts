@@ -57,5 +57,7 @@ export class TtlCache<K, V> {
   }
 
   /** Entries held, expired ones not yet dropped included. */
-  get size(): number { return this.#entries.size; }
+  get size(): number {
+    return this.#entries.size;
+  }
 }

@@ -7,7 +7,11 @@ import type { StoragePolicy } from './storage-policy.js';
 export type StorageType = 'Local' | 'Microsoft.Storage' | 'AWS.S3';
 
 /** A credential as stored: its secret sealed with the server's `SecretBox`. */
-export interface StoredCredential { id: string; secret: string; expires_at: string | null }
+export interface StoredCredential {
+  id: string;
+  secret: string;
+  expires_at: string | null;
+}
 
 /** What a driver is built from: an account's settings, its project's name (for Local areas) and its credentials. */
 export interface StoredAccount {
@@ -47,11 +51,16 @@ export class AccountStores {
   readonly #drivers = new Map<string, { credentialId: string | undefined; store: Promise<BlobStore> }>();
   readonly #recent: TtlCache<string, Promise<BlobStore>>;
 
-  constructor(private readonly deps: {
-    accounts: StoredAccounts; box: SecretBox; factory: BlobStoreFactory; policy: StoragePolicy;
-    /** The clock of the playback cache, for tests. */
-    now?: () => number;
-  }) {
+  constructor(
+    private readonly deps: {
+      accounts: StoredAccounts;
+      box: SecretBox;
+      factory: BlobStoreFactory;
+      policy: StoragePolicy;
+      /** The clock of the playback cache, for tests. */
+      now?: () => number;
+    },
+  ) {
     this.#recent = new TtlCache({ ttlMs: playbackFreshnessMs, max: 1000, now: deps.now });
   }
 

@@ -15,17 +15,21 @@ function bytesAt(offset: number, length: number): Buffer {
   const iv = Buffer.alloc(16);
   iv.writeBigUInt64BE(BigInt(Math.floor(offset / 16)), 8);
   const skip = offset % 16;
-  return createCipheriv('aes-128-ctr', keystreamKey, iv).update(Buffer.alloc(skip + length)).subarray(skip);
+  return createCipheriv('aes-128-ctr', keystreamKey, iv)
+    .update(Buffer.alloc(skip + length))
+    .subarray(skip);
 }
 
 /** A body produced 1 MiB at a time, so nothing ever holds it whole. */
 function generatedBody(size: number, onChunk?: (sent: number) => void): Readable {
-  return Readable.from((function* () {
-    for (let sent = 0; sent < size; sent += MiB) {
-      onChunk?.(sent);
-      yield bytesAt(sent, Math.min(MiB, size - sent));
-    }
-  })());
+  return Readable.from(
+    (function* () {
+      for (let sent = 0; sent < size; sent += MiB) {
+        onChunk?.(sent);
+        yield bytesAt(sent, Math.min(MiB, size - sent));
+      }
+    })(),
+  );
 }
 
 /** Emits `failAfter` bytes, then destroys itself with `error`, as a dropped upload connection does. */
@@ -150,12 +154,19 @@ export function describeBlobStoreContract(
       });
 
       it('reads ranges straight into a caller buffer (readInto)', async () => {
-        for (const range of [{ offset: 0, length: 1 }, { offset: 8 * MiB - 7, length: 20 }, { offset: 13 * MiB + 5, length: 2 * MiB }]) {
+        for (const range of [
+          { offset: 0, length: 1 },
+          { offset: 8 * MiB - 7, length: 20 },
+          { offset: 13 * MiB + 5, length: 2 * MiB },
+        ]) {
           const target = Buffer.alloc(range.length + 8, 0xee);
           const n = await store.readInto(main, blob, range.offset, target.subarray(4, 4 + range.length));
           assert.equal(n, range.length);
           assert.ok(target.subarray(4, 4 + range.length).equals(bytesAt(range.offset, range.length)), `range ${range.offset}+${range.length}`);
-          assert.ok(target.subarray(0, 4).every((b) => b === 0xee) && target.subarray(4 + range.length).every((b) => b === 0xee), 'bytes around the target untouched');
+          assert.ok(
+            target.subarray(0, 4).every((b) => b === 0xee) && target.subarray(4 + range.length).every((b) => b === 0xee),
+            'bytes around the target untouched',
+          );
         }
         const tail = Buffer.alloc(100);
         assert.equal(await store.readInto(main, blob, bigSize - 10, tail), 10);
@@ -224,13 +235,19 @@ export function describeBlobStoreContract(
       it('lists one level at the root', async () => {
         const listing = await store.list(container, '');
         assert.deepEqual(listing.folders.sort(), ['dir', 'other']);
-        assert.deepEqual(listing.blobs.map((b) => [b.name, b.size]), [['a.txt', 1]]);
+        assert.deepEqual(
+          listing.blobs.map((b) => [b.name, b.size]),
+          [['a.txt', 1]],
+        );
       });
 
       it('lists one level inside a folder', async () => {
         const listing = await store.list(container, 'dir');
         assert.deepEqual(listing.folders, ['dir/sub']);
-        assert.deepEqual(listing.blobs.map((b) => [b.name, b.size]), [['dir/b.txt', 2]]);
+        assert.deepEqual(
+          listing.blobs.map((b) => [b.name, b.size]),
+          [['dir/b.txt', 2]],
+        );
         assert.ok(listing.blobs.every((b) => b.etag.length > 0));
       });
 
@@ -291,7 +308,8 @@ export function describeBlobStoreContract(
     });
 
     it('leaves no blob when the body fails mid-way', async () => {
-      for (const failAfter of [MiB, 10 * MiB]) { // inside the first block/part, and after one is sent
+      for (const failAfter of [MiB, 10 * MiB]) {
+        // inside the first block/part, and after one is sent
         const boom = new Error(`body failed after ${failAfter} bytes`);
         const blob = `aborted/failed-${failAfter}.bin`;
         await assert.rejects(store.write(main, blob, failingBody(failAfter, boom)), (err) => err === boom);
@@ -303,7 +321,9 @@ export function describeBlobStoreContract(
     it('leaves no blob when the write is aborted through its signal', async () => {
       const controller = new AbortController();
       const reason = new Error('client went away');
-      const body = generatedBody(30 * MiB, (sent) => { if (sent === 2 * MiB) controller.abort(reason); });
+      const body = generatedBody(30 * MiB, (sent) => {
+        if (sent === 2 * MiB) controller.abort(reason);
+      });
       await assert.rejects(store.write(main, 'cancelled/file.bin', body, { signal: controller.signal }), (err) => err === reason);
       assert.equal(await store.stat(main, 'cancelled/file.bin'), undefined);
     });

@@ -18,9 +18,15 @@ export interface BlobListing {
 }
 
 /** Byte range, both ends inclusive as in HTTP Range. */
-export interface ByteRange { offset: number; length: number }
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
 
-export interface WriteOptions { contentType?: string; signal?: AbortSignal }
+export interface WriteOptions {
+  contentType?: string;
+  signal?: AbortSignal;
+}
 
 export interface ReadIntoOptions {
   /**
@@ -104,11 +110,11 @@ export type StorageAccountSpec =
   | { type: 'Local'; config: { path: string }; secret?: undefined; allowedRoots: string[] }
   | { type: 'Microsoft.Storage'; config: { url: string }; secret: { sasToken: string } }
   | {
-    type: 'AWS.S3';
-    /** `endpoint` and `forcePathStyle` are Reel extensions for S3-compatible services. */
-    config: { bucketName: string; region?: string; endpoint?: string; forcePathStyle?: boolean };
-    secret: { accessKeyId: string; secretAccessKey: string };
-  };
+      type: 'AWS.S3';
+      /** `endpoint` and `forcePathStyle` are Reel extensions for S3-compatible services. */
+      config: { bucketName: string; region?: string; endpoint?: string; forcePathStyle?: boolean };
+      secret: { accessKeyId: string; secretAccessKey: string };
+    };
 
 /**
  * Builds a driver for an account; main.ts supplies the one that knows every concrete driver. Async so a

@@ -25,8 +25,9 @@ export function isSafePathSegment(name: string): boolean {
  */
 export function localAreasOf(projectName: string, settings: LocalAreaSettings): string[] {
   const grantedElsewhere = settings.grants.filter((g) => g.project !== projectName).map((g) => path.resolve(g.path));
-  const own = (isSafePathSegment(projectName) ? settings.roots.map((root) => path.join(path.resolve(root), projectName)) : [])
-    .filter((area) => !grantedElsewhere.some((g) => inside(g, area) || inside(area, g)));
+  const own = (isSafePathSegment(projectName) ? settings.roots.map((root) => path.join(path.resolve(root), projectName)) : []).filter(
+    (area) => !grantedElsewhere.some((g) => inside(g, area) || inside(area, g)),
+  );
   const granted = settings.grants.filter((g) => g.project === projectName).map((g) => path.resolve(g.path));
   return [...own, ...granted];
 }

@@ -12,12 +12,20 @@ describe('storage paths', () => {
   });
   it('rejects every way out of the container', () => {
     for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a/./b', 'a//b', 'a\\..\\b', 'a%2F..%2Fb', '%2e%2e/x', 'a\u0000b', 'dir/', '']) {
-      assert.throws(() => assertBlobPath(bad), (e: Error & { status?: number }) => e.status === 400, JSON.stringify(bad));
+      assert.throws(
+        () => assertBlobPath(bad),
+        (e: Error & { status?: number }) => e.status === 400,
+        JSON.stringify(bad),
+      );
     }
   });
   it('reserves the names of in-flight writes in every segment', () => {
     for (const bad of ['.reel-tmp-3f2a', 'a/.reel-tmp-x/b.mp4', 'a/b/.reel-tmp-']) {
-      assert.throws(() => assertBlobPath(bad), (e: Error & { status?: number }) => e.status === 400, bad);
+      assert.throws(
+        () => assertBlobPath(bad),
+        (e: Error & { status?: number }) => e.status === 400,
+        bad,
+      );
     }
     for (const ok of ['.reel-tmp', 'a/x.reel-tmp-1', '.reel-temp-1']) assert.equal(assertBlobPath(ok), ok);
     assert.ok(isTempBlobPath('a/.reel-tmp-1/b') && !isTempBlobPath('a/x.reel-tmp-1'));

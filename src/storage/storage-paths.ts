@@ -9,8 +9,10 @@ export function isValidContainerName(name: string): boolean {
 
 export function assertContainerName(name: string): string {
   if (!isValidContainerName(name)) {
-    throw new BadRequestError('InvalidContainerName',
-      `Container name '${name}' is invalid: use 3-63 lower-case letters, digits and single hyphens, not starting or ending with a hyphen`);
+    throw new BadRequestError(
+      'InvalidContainerName',
+      `Container name '${name}' is invalid: use 3-63 lower-case letters, digits and single hyphens, not starting or ending with a hyphen`,
+    );
   }
   return name;
 }

@@ -24,8 +24,12 @@ export class AccountRepository {
   /** Adds the membership, and makes the organization the user's active one when they had none. */
   async insertMembership(userId: string, organizationId: string, role: Role): Promise<void> {
     await this.db.insertInto('memberships').values({ user_id: userId, organization_id: organizationId, role }).execute();
-    await this.db.updateTable('users').set({ active_organization_id: organizationId })
-      .where('id', '=', userId).where('active_organization_id', 'is', null).execute();
+    await this.db
+      .updateTable('users')
+      .set({ active_organization_id: organizationId })
+      .where('id', '=', userId)
+      .where('active_organization_id', 'is', null)
+      .execute();
   }
 
   async updateUser(userId: string, values: Partial<Pick<UserRow, 'name' | 'active_organization_id'>>): Promise<void> {
@@ -42,8 +46,14 @@ export class AccountRepository {
   }
 
   async organizationsOf(userId: string): Promise<Array<OrganizationRow & { role: Role }>> {
-    return this.db.selectFrom('memberships').innerJoin('organizations', 'organizations.id', 'memberships.organization_id')
-      .selectAll('organizations').select('memberships.role').where('memberships.user_id', '=', userId).orderBy('organizations.name').execute();
+    return this.db
+      .selectFrom('memberships')
+      .innerJoin('organizations', 'organizations.id', 'memberships.organization_id')
+      .selectAll('organizations')
+      .select('memberships.role')
+      .where('memberships.user_id', '=', userId)
+      .orderBy('organizations.name')
+      .execute();
   }
 
   async projectsOf(organizationId: string): Promise<ProjectRow[]> {
@@ -64,9 +74,18 @@ export class AccountRepository {
 
   /** The user's membership in `preferredOrganizationId` when they have one, else any of theirs. */
   async membershipPreferring(userId: string, preferredOrganizationId: string | null): Promise<{ organization_id: string; role: Role } | undefined> {
-    return this.db.selectFrom('memberships').select(['organization_id', 'role'])
+    return this.db
+      .selectFrom('memberships')
+      .select(['organization_id', 'role'])
       .where('user_id', '=', userId)
-      .orderBy((eb) => eb.case().when('organization_id', '=', preferredOrganizationId ?? '').then(0).else(1).end())
+      .orderBy((eb) =>
+        eb
+          .case()
+          .when('organization_id', '=', preferredOrganizationId ?? '')
+          .then(0)
+          .else(1)
+          .end(),
+      )
       .executeTakeFirst();
   }
 }

@@ -4,12 +4,18 @@ import { CompiledQueryCache } from './compiled-query-cache.js';
 import { sqlComparison, type PageQuery } from './list-query.js';
 
 /** `$label` terms: keys that must be present, and values per key (exact, or `contains`), OR-ed within a key. */
-export interface AssetLabelQuery { keys: string[]; values: Array<{ key: string; value: string; contains: boolean }> }
+export interface AssetLabelQuery {
+  keys: string[];
+  values: Array<{ key: string; value: string; contains: boolean }>;
+}
 
 /** An asset saved before locations were recorded, with the settings of its account to place it by. */
 export interface UnplacedAsset {
-  name: string; project_id: string; container: string;
-  type: StorageAccountRow['type']; config: StorageAccountRow['config'];
+  name: string;
+  project_id: string;
+  container: string;
+  type: StorageAccountRow['type'];
+  config: StorageAccountRow['config'];
 }
 
 /** Assets (`assets`): every query of the table. */
@@ -17,9 +23,13 @@ export class AssetRepository {
   /** Asset by name: the most frequent read of the API, compiled once. */
   private readonly byName: CompiledQueryCache<[string, string], AssetRow>;
 
-  constructor(private readonly db: Db, private readonly dialect: DialectName) {
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: DialectName,
+  ) {
     this.byName = new CompiledQueryCache(db, (projectId: string, name: string) =>
-      db.selectFrom('assets').selectAll().where('project_id', '=', projectId).where('name', '=', name));
+      db.selectFrom('assets').selectAll().where('project_id', '=', projectId).where('name', '=', name),
+    );
   }
 
   async findByName(projectId: string, name: string): Promise<AssetRow | undefined> {
@@ -33,13 +43,21 @@ export class AssetRepository {
 
   async list(projectId: string, query: PageQuery<keyof AssetRow & string>, labels: AssetLabelQuery): Promise<{ items: AssetRow[]; total: number }> {
     let base = this.db.selectFrom('assets').where('project_id', '=', projectId);
-    base = base.where((eb) => eb.and([
-      ...query.filter.map((t) => sqlComparison(t.column, t)),
-      ...labels.keys.map((k) => sql<SqlBool>`${this.labelValue(k)} is not null`),
-      ...groupByKey(labels.values).map((alternatives) => eb.or(alternatives.map((v) => (v.contains
-        ? sql<SqlBool>`${this.labelValue(v.key)} like ${`%${v.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`
-        : sql<SqlBool>`${this.labelValue(v.key)} = ${v.value}`)))),
-    ]));
+    base = base.where((eb) =>
+      eb.and([
+        ...query.filter.map((t) => sqlComparison(t.column, t)),
+        ...labels.keys.map((k) => sql<SqlBool>`${this.labelValue(k)} is not null`),
+        ...groupByKey(labels.values).map((alternatives) =>
+          eb.or(
+            alternatives.map((v) =>
+              v.contains
+                ? sql<SqlBool>`${this.labelValue(v.key)} like ${`%${v.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`
+                : sql<SqlBool>`${this.labelValue(v.key)} = ${v.value}`,
+            ),
+          ),
+        ),
+      ]),
+    );
     let page = base.selectAll();
     for (const o of query.orderBy) page = page.orderBy(o.column, o.direction);
     page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
@@ -52,9 +70,7 @@ export class AssetRepository {
 
   /** The label's value as SQL text; keys are validated by the service, and still passed as parameters. */
   private labelValue(key: string): Expression<string | null> {
-    return this.dialect === 'postgres'
-      ? sql<string | null>`(labels::jsonb ->> ${key})`
-      : sql<string | null>`json_extract(labels, ${`$."${key}"`})`;
+    return this.dialect === 'postgres' ? sql<string | null>`(labels::jsonb ->> ${key})` : sql<string | null>`json_extract(labels, ${`$."${key}"`})`;
   }
 
   async insert(row: AssetRow): Promise<void> {
@@ -71,15 +87,19 @@ export class AssetRepository {
 
   /** The project's asset over exactly this container (and subPath; none means the whole container). */
   async findOverContainer(projectId: string, storageAccountId: string, container: string, subPath: string | undefined): Promise<{ name: string } | undefined> {
-    return this.db.selectFrom('assets').select('name').where('project_id', '=', projectId)
-      .where('storage_account_id', '=', storageAccountId).where('container', '=', container)
-      .where((eb) => (subPath ? eb('sub_path', '=', subPath) : eb('sub_path', 'is', null))).executeTakeFirst();
+    return this.db
+      .selectFrom('assets')
+      .select('name')
+      .where('project_id', '=', projectId)
+      .where('storage_account_id', '=', storageAccountId)
+      .where('container', '=', container)
+      .where((eb) => (subPath ? eb('sub_path', '=', subPath) : eb('sub_path', 'is', null)))
+      .executeTakeFirst();
   }
 
   /** Any asset (of any project) recorded over this account's container. */
   async findAnyOverContainer(storageAccountId: string, container: string): Promise<{ name: string } | undefined> {
-    return this.db.selectFrom('assets').select('name').where('storage_account_id', '=', storageAccountId)
-      .where('container', '=', container).executeTakeFirst();
+    return this.db.selectFrom('assets').select('name').where('storage_account_id', '=', storageAccountId).where('container', '=', container).executeTakeFirst();
   }
 
   /**
@@ -88,22 +108,37 @@ export class AssetRepository {
    */
   async findOverlapping(location: string): Promise<Array<{ name: string; project_id: string }>> {
     const key = sql<string>`cast(${location} as text)`;
-    return this.db.selectFrom('assets').select(['name', 'project_id']).where((eb) => (location.startsWith('file://')
-      ? eb.and([
-        eb('storage_location', 'like', 'file://%'),
-        eb.or([
-          sql<SqlBool>`substr(${key}, 1, length(storage_location)) = storage_location`,
-          sql<SqlBool>`substr(storage_location, 1, length(${key})) = ${key}`,
-        ]),
-      ])
-      : eb('storage_location', '=', location))).execute();
+    return this.db
+      .selectFrom('assets')
+      .select(['name', 'project_id'])
+      .where((eb) =>
+        location.startsWith('file://')
+          ? eb.and([
+              eb('storage_location', 'like', 'file://%'),
+              eb.or([
+                sql<SqlBool>`substr(${key}, 1, length(storage_location)) = storage_location`,
+                sql<SqlBool>`substr(storage_location, 1, length(${key})) = ${key}`,
+              ]),
+            ])
+          : eb('storage_location', '=', location),
+      )
+      .execute();
   }
 
   /** Assets without a recorded location (the backfill could not place them), with their account's settings. */
   async findUnplaced(): Promise<UnplacedAsset[]> {
-    return this.db.selectFrom('assets').innerJoin('storage_accounts', 'storage_accounts.id', 'assets.storage_account_id')
-      .select(['assets.name as name', 'assets.project_id as project_id', 'assets.container as container', 'storage_accounts.type as type', 'storage_accounts.config as config'])
-      .where('assets.storage_location', 'is', null).execute();
+    return this.db
+      .selectFrom('assets')
+      .innerJoin('storage_accounts', 'storage_accounts.id', 'assets.storage_account_id')
+      .select([
+        'assets.name as name',
+        'assets.project_id as project_id',
+        'assets.container as container',
+        'storage_accounts.type as type',
+        'storage_accounts.config as config',
+      ])
+      .where('assets.storage_location', 'is', null)
+      .execute();
   }
 }
 

@@ -8,7 +8,10 @@ import type { CompiledQuery, Compilable, Kysely } from 'kysely';
 export class CompiledQueryCache<P extends unknown[], R> {
   private compiled?: CompiledQuery<R>;
 
-  constructor(private readonly db: Kysely<any>, private readonly build: (...params: P) => Compilable<R>) {}
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly build: (...params: P) => Compilable<R>,
+  ) {}
 
   async run(...params: P): Promise<R[]> {
     const compiled = (this.compiled ??= this.build(...params).compile());

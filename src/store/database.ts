@@ -11,97 +11,200 @@ import type { JobState } from './job-states.js';
  * Row types. Timestamps are ISO-8601 text and JSON is text in both dialects, so one set of queries
  * serves SQLite and PostgreSQL and ordering by timestamp is ordering by text.
  */
-export interface OrganizationRow { id: string; name: string; created_at: string }
-export interface ProjectRow { id: string; organization_id: string; name: string; display_name: string; created_at: string }
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  created_at: string;
+}
+export interface ProjectRow {
+  id: string;
+  organization_id: string;
+  name: string;
+  display_name: string;
+  created_at: string;
+}
 export interface UserRow {
-  id: string; email: string; name: string; password_hash: string;
-  active_organization_id: string | null; created_at: string;
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  active_organization_id: string | null;
+  created_at: string;
 }
 /** A member's role in an organization (MK.IO's names). */
 export type Role = 'Admin' | 'Contributor' | 'Reader';
-export interface MembershipRow { user_id: string; organization_id: string; role: Role }
+export interface MembershipRow {
+  user_id: string;
+  organization_id: string;
+  role: Role;
+}
 /** What an API token is for; each type has its own lifetime limit and permission rules (token-service.ts). */
 export type TokenType = 'login' | 'full-access' | 'restricted' | 'ephemeral';
 export interface TokenRow {
-  id: string; user_id: string; organization_id: string; type: TokenType; description: string;
-  secret_hash: string; permissions: string | null; issued_at: string; expires_at: string;
-  last_used: string | null; revoked_at: string | null; revoked_by: string | null;
+  id: string;
+  user_id: string;
+  organization_id: string;
+  type: TokenType;
+  description: string;
+  secret_hash: string;
+  permissions: string | null;
+  issued_at: string;
+  expires_at: string;
+  last_used: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
 }
 export interface SessionRow {
-  id_hash: string; user_id: string; created_at: string; expires_at: string;
+  id_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
   /** The token `/auth/token/` issued to this session (id, and the JWT sealed with the secret key). */
-  token_id: string | null; token_sealed: string | null;
+  token_id: string | null;
+  token_sealed: string | null;
 }
-export interface LoginThrottleRow { key: string; failures: number; window_start: string; blocked_until: string | null }
-export interface SettingRow { key: string; value: string }
+export interface LoginThrottleRow {
+  key: string;
+  failures: number;
+  window_start: string;
+  blocked_until: string | null;
+}
+export interface SettingRow {
+  key: string;
+  value: string;
+}
 export interface StorageAccountRow {
-  id: string; project_id: string; name: string; type: string; description: string; location: string;
+  id: string;
+  project_id: string;
+  name: string;
+  type: string;
+  description: string;
+  location: string;
   /** Non-secret settings (url, bucketName, path, endpoint…) as JSON. */
   config: string;
-  created_at: string; created_by: string; created_by_id: string; updated_at: string; updated_by: string; updated_by_id: string;
+  created_at: string;
+  created_by: string;
+  created_by_id: string;
+  updated_at: string;
+  updated_by: string;
+  updated_by_id: string;
 }
 export interface StorageCredentialRow {
-  id: string; storage_account_id: string;
+  id: string;
+  storage_account_id: string;
   /** The secret part, encrypted (see shared/secret-box.ts). */
   secret: string;
   /** What may be shown: SAS without `sig`, key id without the secret key. */
   sanitized: string;
-  expires_at: string | null; created_at: string; created_by: string; created_by_id: string;
+  expires_at: string | null;
+  created_at: string;
+  created_by: string;
+  created_by_id: string;
 }
 /** Whether deleting an asset removes its container too. */
 export type ContainerDeletionPolicy = 'Delete' | 'Retain';
 export type StorageEncryptionFormat = 'None' | 'MediaStorageClientEncryption';
 export interface AssetRow {
-  id: string; project_id: string; name: string; storage_account_id: string; storage_account_name: string;
-  container: string; sub_path: string | null; description: string; alternate_id: string | null;
-  container_deletion_policy: ContainerDeletionPolicy; storage_encryption_format: StorageEncryptionFormat; labels: string;
-  created_at: string; created_by: string; updated_at: string; updated_by: string;
+  id: string;
+  project_id: string;
+  name: string;
+  storage_account_id: string;
+  storage_account_name: string;
+  container: string;
+  sub_path: string | null;
+  description: string;
+  alternate_id: string | null;
+  container_deletion_policy: ContainerDeletionPolicy;
+  storage_encryption_format: StorageEncryptionFormat;
+  labels: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
   /** Where the container physically lives (storage-location.ts); null only for rows the backfill could not place. */
   storage_location?: string | null;
 }
 
-interface Audited { created_at: string; created_by: string; updated_at: string; updated_by: string }
+interface Audited {
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
 /** MK.IO's streaming endpoint states; Reel's own changes complete at once, so rows hold Running or Stopped. */
 export type StreamingEndpointState = 'Stopped' | 'Starting' | 'Running' | 'Stopping' | 'Deleting' | 'Scaling';
 export interface StreamingEndpointRow extends Audited {
-  id: string; project_id: string; name: string; location: string; tags: string;
+  id: string;
+  project_id: string;
+  name: string;
+  location: string;
+  tags: string;
   /** The MK.IO `properties` the user set (description, scaleUnits, accessControl, crossSiteAccessPolicies…). */
   properties: string;
   resource_state: StreamingEndpointState;
 }
-export interface StreamingPolicyRow extends Audited { id: string; project_id: string; name: string; properties: string }
+export interface StreamingPolicyRow extends Audited {
+  id: string;
+  project_id: string;
+  name: string;
+  properties: string;
+}
 export interface StreamingLocatorRow extends Audited {
-  id: string; project_id: string; name: string; locator_id: string; asset_id: string; asset_name: string;
-  policy_name: string; start_time: string | null; end_time: string | null;
+  id: string;
+  project_id: string;
+  name: string;
+  locator_id: string;
+  asset_id: string;
+  asset_name: string;
+  policy_name: string;
+  start_time: string | null;
+  end_time: string | null;
   /** Remaining MK.IO properties (filters, alternativeMediaId, defaultContentKeyPolicyName, suppressed…). */
   properties: string;
 }
 export interface TransformRow extends Audited {
-  id: string; project_id: string; name: string; description: string | null;
+  id: string;
+  project_id: string;
+  name: string;
+  description: string | null;
   /** MK.IO `outputs` (preset, onError, relativePriority) as JSON. */
   outputs: string;
 }
 export interface JobRow extends Audited {
-  id: string; project_id: string; transform_id: string; transform_name: string; name: string;
-  description: string | null; priority: string;
+  id: string;
+  project_id: string;
+  transform_id: string;
+  transform_name: string;
+  name: string;
+  description: string | null;
+  priority: string;
   /** JSON: `correlationData`, the MK.IO `input` as given, and the transform output copied at submission. */
-  correlation_data: string; input: string; transform_output: string;
-  output_asset_id: string; output_asset_name: string; output_label: string;
+  correlation_data: string;
+  input: string;
+  transform_output: string;
+  output_asset_id: string;
+  output_asset_name: string;
+  output_label: string;
   /** MK.IO job state; the single output shares it. `progress` is 0–100. */
-  state: JobState; progress: number;
+  state: JobState;
+  progress: number;
   /** JSON `{code, message, category, retry}` when the job ended in Error. */
   error: string | null;
-  start_time: string | null; end_time: string | null;
+  start_time: string | null;
+  end_time: string | null;
   /** JSON array of blob paths this job wrote (or began writing) into the output asset, for cleanup. */
   output_files: string;
 }
 
 /** A queued encoding job id (src/queue/drivers/sql-job-queue.ts); `priority` 0 High, 1 Normal, 2 Low. */
 export interface JobQueueRow {
-  job_id: string; priority: number; enqueued_at: string;
+  job_id: string;
+  priority: number;
+  enqueued_at: string;
   /** Deliveries so far, and the fencing token of the current lease. */
   attempt: number;
-  leased_by: string | null; lease_expires_at: string | null;
+  leased_by: string | null;
+  lease_expires_at: string | null;
 }
 
 export interface Database {
@@ -127,7 +230,10 @@ export interface Database {
 export type Db = Kysely<Database>;
 export type DialectName = 'sqlite' | 'postgres';
 
-export interface OpenedDatabase { db: Db; dialect: DialectName }
+export interface OpenedDatabase {
+  db: Db;
+  dialect: DialectName;
+}
 
 /**
  * Kysely's SQLite driver prepares every query anew, which costs more than running it. Statements are

@@ -37,9 +37,26 @@ describe('JobRepository on SQLite', () => {
   const now = new Date().toISOString();
   const audit = { created_at: now, created_by: 'a@b', updated_at: now, updated_by: 'a@b' };
   const job = (id: string, state: JobState): JobRow => ({
-    id, project_id: 'p', transform_id: 't', transform_name: 'tr', name: id, description: null, priority: 'Normal',
-    correlation_data: '{}', input: '{}', transform_output: '{}', output_asset_id: 'out', output_asset_name: 'out', output_label: 'l',
-    state, progress: 0, error: null, start_time: null, end_time: null, output_files: '[]', ...audit,
+    id,
+    project_id: 'p',
+    transform_id: 't',
+    transform_name: 'tr',
+    name: id,
+    description: null,
+    priority: 'Normal',
+    correlation_data: '{}',
+    input: '{}',
+    transform_output: '{}',
+    output_asset_id: 'out',
+    output_asset_name: 'out',
+    output_label: 'l',
+    state,
+    progress: 0,
+    error: null,
+    start_time: null,
+    end_time: null,
+    output_files: '[]',
+    ...audit,
   });
 
   before(async () => {
@@ -47,7 +64,10 @@ describe('JobRepository on SQLite', () => {
     await migrateToLatest(db);
     await db.insertInto('organizations').values({ id: 'o', name: 'o', created_at: now }).execute();
     await db.insertInto('projects').values({ id: 'p', organization_id: 'o', name: 'p', display_name: 'p', created_at: now }).execute();
-    await db.insertInto('transforms').values({ id: 't', project_id: 'p', name: 'tr', description: null, outputs: '[]', ...audit }).execute();
+    await db
+      .insertInto('transforms')
+      .values({ id: 't', project_id: 'p', name: 'tr', description: null, outputs: '[]', ...audit })
+      .execute();
     jobs = new JobRepository(db);
   });
   after(async () => {
@@ -83,6 +103,9 @@ describe('JobRepository on SQLite', () => {
     await jobs.insert(job('j3', 'Canceling'));
     await jobs.insert(job('j4', 'Processing'));
     assert.deepEqual((await jobs.listUnfinished()).map((r) => r.id).sort(), ['j3', 'j4']);
-    assert.deepEqual((await jobs.listCancelable('t')).map((r) => r.id), ['j4']);
+    assert.deepEqual(
+      (await jobs.listCancelable('t')).map((r) => r.id),
+      ['j4'],
+    );
   });
 });

@@ -51,8 +51,7 @@ export class JobRepository {
 
   /** A transform's jobs that can still be canceled. */
   async listCancelable(transformId: string): Promise<JobRow[]> {
-    return this.db.selectFrom('jobs').selectAll().where('transform_id', '=', transformId)
-      .where('state', 'in', jobStatesMovingInto('Canceling')).execute();
+    return this.db.selectFrom('jobs').selectAll().where('transform_id', '=', transformId).where('state', 'in', jobStatesMovingInto('Canceling')).execute();
   }
 
   /** Every job not yet in a final state, for a starting worker to offer to the queue again. */
@@ -95,8 +94,12 @@ export class JobRepository {
     const from = options.from ?? jobStatesMovingInto(to);
     const illegal = from.filter((state) => !canMoveJob(state, to));
     if (illegal.length > 0) throw new InternalError('InternalError', `A job cannot move from ${illegal.join(', ')} to ${to}`);
-    const result = await this.db.updateTable('jobs').set({ ...options.values, state: to, updated_at: new Date().toISOString() })
-      .where('id', '=', id).where('state', 'in', from).executeTakeFirst();
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ ...options.values, state: to, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .where('state', 'in', from)
+      .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
@@ -107,6 +110,10 @@ export class JobRepository {
 
   /** The blob paths a job has written (or begun writing) into its output asset, for cleanup after a crash. */
   async recordOutputFiles(id: string, blobs: readonly string[]): Promise<void> {
-    await this.db.updateTable('jobs').set({ output_files: JSON.stringify(blobs) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('jobs')
+      .set({ output_files: JSON.stringify(blobs) })
+      .where('id', '=', id)
+      .execute();
   }
 }

@@ -1,6 +1,6 @@
 /** MK.IO's job states; a job's single output shares its job's state. */
 export const jobStates = ['Queued', 'Scheduled', 'Processing', 'Finished', 'Error', 'Canceling', 'Canceled'] as const;
-export type JobState = typeof jobStates[number];
+export type JobState = (typeof jobStates)[number];
 /** States a job never leaves. */
 export type FinalJobState = 'Finished' | 'Error' | 'Canceled';
 export type UnfinishedJobState = Exclude<JobState, FinalJobState>;

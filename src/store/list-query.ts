@@ -3,8 +3,15 @@ import { sql, type Expression, type SqlBool } from 'kysely';
 export type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
 /** One `$filter` comparison on a stored column (the service maps MK.IO's field names to columns). */
-export interface ColumnFilter<C extends string = string> { column: C; op: Comparison; value: string | number | boolean | null }
-export interface ColumnOrder<C extends string = string> { column: C; direction: 'asc' | 'desc' }
+export interface ColumnFilter<C extends string = string> {
+  column: C;
+  op: Comparison;
+  value: string | number | boolean | null;
+}
+export interface ColumnOrder<C extends string = string> {
+  column: C;
+  direction: 'asc' | 'desc';
+}
 
 /** A page of a list: filters AND-ed, then the given order, then `top` rows after `skip`. */
 export interface PageQuery<C extends string = string> {

@@ -21,7 +21,10 @@ describeOnEachDialect('LoginThrottleRepository', (store) => {
   it('loses no count when failures arrive at once', async () => {
     const counters = new LoginThrottleRepository(store().db);
     const counts = await Promise.all(Array.from({ length: 10 }, () => counters.countFailure('k2', at(0), at(-15))));
-    assert.deepEqual([...counts].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(
+      [...counts].sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
   });
 
   it('keeps blocks, and drops only counters whose window and block are over', async () => {

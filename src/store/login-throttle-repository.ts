@@ -13,15 +13,25 @@ export class LoginThrottleRepository {
    * opened before `windowOpenedAfter` starts again at 1 with its window at `now`. Returns the count after it.
    */
   async countFailure(key: string, now: string, windowOpenedAfter: string): Promise<number> {
-    const { failures } = await this.db.insertInto('login_throttle').values({ key, failures: 1, window_start: now, blocked_until: null })
-      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => {
-        const stale = eb('login_throttle.window_start', '<', windowOpenedAfter);
-        return {
-          failures: eb.case().when(stale).then(1).else(eb('login_throttle.failures', '+', 1)).end(),
-          window_start: eb.case().when(stale).then(now).else(eb.ref('login_throttle.window_start')).end(),
-        };
-      }))
-      .returning('failures').executeTakeFirstOrThrow();
+    const { failures } = await this.db
+      .insertInto('login_throttle')
+      .values({ key, failures: 1, window_start: now, blocked_until: null })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => {
+          const stale = eb('login_throttle.window_start', '<', windowOpenedAfter);
+          return {
+            failures: eb
+              .case()
+              .when(stale)
+              .then(1)
+              .else(eb('login_throttle.failures', '+', 1))
+              .end(),
+            window_start: eb.case().when(stale).then(now).else(eb.ref('login_throttle.window_start')).end(),
+          };
+        }),
+      )
+      .returning('failures')
+      .executeTakeFirstOrThrow();
     return failures;
   }
 
@@ -35,7 +45,8 @@ export class LoginThrottleRepository {
 
   /** Drops counters whose window opened before `windowOpenedBefore` and whose block (if any) ended before `now`. */
   async deleteExpired(windowOpenedBefore: string, now: string): Promise<void> {
-    await this.db.deleteFrom('login_throttle')
+    await this.db
+      .deleteFrom('login_throttle')
       .where('window_start', '<', windowOpenedBefore)
       .where((eb) => eb.or([eb('blocked_until', 'is', null), eb('blocked_until', '<', now)]))
       .execute();

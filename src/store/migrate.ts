@@ -9,7 +9,12 @@ import * as m006 from './migrations/006-asset-location.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
 const migrations: Record<string, Migration> = {
-  '001-foundation': m001, '002-streaming': m002, '003-encoding': m003, '004-job-queue': m004, '005-session-token': m005, '006-asset-location': m006,
+  '001-foundation': m001,
+  '002-streaming': m002,
+  '003-encoding': m003,
+  '004-job-queue': m004,
+  '005-session-token': m005,
+  '006-asset-location': m006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

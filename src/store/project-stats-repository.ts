@@ -18,21 +18,30 @@ export class ProjectStatsRepository {
   constructor(private readonly db: Db) {}
 
   async countsOf(projectId: string): Promise<ProjectCounts> {
-    const row = await this.db.selectNoFrom((eb) => {
-      const count = (table: 'assets' | 'storage_accounts' | 'streaming_locators' | 'streaming_policies' | 'streaming_endpoints') =>
-        eb.selectFrom(table).select((c) => c.fn.countAll<number | string>().as('n')).where('project_id', '=', projectId);
-      const endpointsIn = (state: 'Running' | 'Stopped') => eb.selectFrom('streaming_endpoints')
-        .select((c) => c.fn.countAll<number | string>().as('n')).where('project_id', '=', projectId).where('resource_state', '=', state);
-      return [
-        count('assets').as('assets'),
-        count('storage_accounts').as('storage_accounts'),
-        count('streaming_locators').as('streaming_locators'),
-        count('streaming_policies').as('streaming_policies'),
-        count('streaming_endpoints').as('streaming_endpoints'),
-        endpointsIn('Running').as('endpoints_running'),
-        endpointsIn('Stopped').as('endpoints_stopped'),
-      ];
-    }).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectNoFrom((eb) => {
+        const count = (table: 'assets' | 'storage_accounts' | 'streaming_locators' | 'streaming_policies' | 'streaming_endpoints') =>
+          eb
+            .selectFrom(table)
+            .select((c) => c.fn.countAll<number | string>().as('n'))
+            .where('project_id', '=', projectId);
+        const endpointsIn = (state: 'Running' | 'Stopped') =>
+          eb
+            .selectFrom('streaming_endpoints')
+            .select((c) => c.fn.countAll<number | string>().as('n'))
+            .where('project_id', '=', projectId)
+            .where('resource_state', '=', state);
+        return [
+          count('assets').as('assets'),
+          count('storage_accounts').as('storage_accounts'),
+          count('streaming_locators').as('streaming_locators'),
+          count('streaming_policies').as('streaming_policies'),
+          count('streaming_endpoints').as('streaming_endpoints'),
+          endpointsIn('Running').as('endpoints_running'),
+          endpointsIn('Stopped').as('endpoints_stopped'),
+        ];
+      })
+      .executeTakeFirstOrThrow();
     // PostgreSQL returns count(*) as bigint text.
     return {
       assets: Number(row.assets),

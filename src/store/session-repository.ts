@@ -2,8 +2,12 @@ import type { Db, SessionRow } from './database.js';
 
 /** A session with the user it belongs to. */
 export interface SessionWithUser {
-  userId: string; email: string; active_organization_id: string | null;
-  expires_at: string; token_id: string | null; token_sealed: string | null;
+  userId: string;
+  email: string;
+  active_organization_id: string | null;
+  expires_at: string;
+  token_id: string | null;
+  token_sealed: string | null;
 }
 
 /** Browser sessions (`sessions`, keyed by the hash of the cookie value): every query of the table. */
@@ -15,10 +19,12 @@ export class SessionRepository {
   }
 
   async findWithUser(idHash: string): Promise<SessionWithUser | undefined> {
-    return this.db.selectFrom('sessions')
+    return this.db
+      .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .select(['users.id as userId', 'users.email', 'users.active_organization_id', 'sessions.expires_at', 'sessions.token_id', 'sessions.token_sealed'])
-      .where('sessions.id_hash', '=', idHash).executeTakeFirst();
+      .where('sessions.id_hash', '=', idHash)
+      .executeTakeFirst();
   }
 
   /**
@@ -26,7 +32,9 @@ export class SessionRepository {
    * set, so of two racing requests one wins). Returns whether it was written.
    */
   async replaceToken(idHash: string, expectedTokenId: string | null, tokenId: string, tokenSealed: string): Promise<boolean> {
-    const replaced = await this.db.updateTable('sessions').set({ token_id: tokenId, token_sealed: tokenSealed })
+    const replaced = await this.db
+      .updateTable('sessions')
+      .set({ token_id: tokenId, token_sealed: tokenSealed })
       .where('id_hash', '=', idHash)
       .where((eb) => (expectedTokenId === null ? eb('token_id', 'is', null) : eb('token_id', '=', expectedTokenId)))
       .executeTakeFirst();

@@ -13,8 +13,11 @@ export class SigningKeyRepository {
 
   /** Stores `jwk` unless a key is already stored (another process won the first start), then returns the stored one. */
   async insertOrGet(jwk: string): Promise<string> {
-    await this.db.insertInto('settings').values({ key: signingKeySetting, value: jwk })
-      .onConflict((oc) => oc.column('key').doNothing()).execute();
+    await this.db
+      .insertInto('settings')
+      .values({ key: signingKeySetting, value: jwk })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', signingKeySetting).executeTakeFirstOrThrow();
     return row.value;
   }

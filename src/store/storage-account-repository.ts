@@ -65,22 +65,39 @@ export class StorageAccountRepository {
 
   /** false when the account had no such credential. */
   async deleteCredential(accountId: string, credentialId: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('storage_credentials').where('storage_account_id', '=', accountId).where('id', '=', credentialId).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('storage_credentials')
+      .where('storage_account_id', '=', accountId)
+      .where('id', '=', credentialId)
+      .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
   private accounts() {
-    return this.db.selectFrom('storage_accounts').innerJoin('projects', 'projects.id', 'storage_accounts.project_id')
-      .selectAll('storage_accounts').select('projects.name as project_name');
+    return this.db
+      .selectFrom('storage_accounts')
+      .innerJoin('projects', 'projects.id', 'storage_accounts.project_id')
+      .selectAll('storage_accounts')
+      .select('projects.name as project_name');
   }
 
   /** One query for the credentials of all `rows`, whatever their number. */
   private async withCredentials(rows: Array<StorageAccountRow & { project_name: string }>): Promise<StorageAccountRecord[]> {
     if (rows.length === 0) return [];
-    const credentials = await this.db.selectFrom('storage_credentials').selectAll()
-      .where('storage_account_id', 'in', rows.map((r) => r.id)).orderBy('created_at').execute();
+    const credentials = await this.db
+      .selectFrom('storage_credentials')
+      .selectAll()
+      .where(
+        'storage_account_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('created_at')
+      .execute();
     return rows.map(({ project_name: projectName, ...row }) => ({
-      row, projectName, credentials: credentials.filter((c) => c.storage_account_id === row.id),
+      row,
+      projectName,
+      credentials: credentials.filter((c) => c.storage_account_id === row.id),
     }));
   }
 }

@@ -7,7 +7,10 @@ import { BadRequestError, ConflictError } from '../shared/errors.js';
  * `constraint` is what the database names (PostgreSQL's constraint, SQLite's `table.column, …` list).
  */
 export class UniqueViolationError extends ConflictError {
-  constructor(readonly constraint: string, options: { cause: unknown }) {
+  constructor(
+    readonly constraint: string,
+    options: { cause: unknown },
+  ) {
     super('Conflict', 'The resource was created concurrently by another request', options);
   }
 }
@@ -40,7 +43,11 @@ function mappingConnection(connection: DatabaseConnection): DatabaseConnection {
     get(target, property) {
       if (property === 'executeQuery') {
         return async (...args: Parameters<DatabaseConnection['executeQuery']>) => {
-          try { return await target.executeQuery(...args); } catch (err) { throw toStoreError(err); }
+          try {
+            return await target.executeQuery(...args);
+          } catch (err) {
+            throw toStoreError(err);
+          }
         };
       }
       const value: unknown = Reflect.get(target, property, target);

@@ -6,8 +6,17 @@ import { StreamingEndpointRepository, defaultEndpointName } from './streaming-en
 
 describeOnEachDialect('StreamingEndpointRepository', (store) => {
   const endpoint = (projectId: string, id: string, description: string): StreamingEndpointRow => ({
-    id, project_id: projectId, name: defaultEndpointName, location: 'local', tags: '{}', properties: JSON.stringify({ description }),
-    resource_state: 'Running', created_at: '2030-01-01T00:00:00.000Z', created_by: 'system', updated_at: '2030-01-01T00:00:00.000Z', updated_by: 'system',
+    id,
+    project_id: projectId,
+    name: defaultEndpointName,
+    location: 'local',
+    tags: '{}',
+    properties: JSON.stringify({ description }),
+    resource_state: 'Running',
+    created_at: '2030-01-01T00:00:00.000Z',
+    created_by: 'system',
+    updated_at: '2030-01-01T00:00:00.000Z',
+    updated_by: 'system',
   });
 
   it('makes the default endpoint once, with its marker, and keeps the marker after a delete', async () => {

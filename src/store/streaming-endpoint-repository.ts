@@ -30,10 +30,16 @@ export class StreamingEndpointRepository {
   /** Records the marker and inserts `row` as the default endpoint, together; either already present is kept. */
   async insertDefault(row: StreamingEndpointRow): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('settings').values({ key: defaultEndpointMarker(row.project_id), value: row.created_at })
-        .onConflict((oc) => oc.column('key').doNothing()).execute();
-      await trx.insertInto('streaming_endpoints').values({ ...row, name: defaultEndpointName })
-        .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing()).execute();
+      await trx
+        .insertInto('settings')
+        .values({ key: defaultEndpointMarker(row.project_id), value: row.created_at })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      await trx
+        .insertInto('streaming_endpoints')
+        .values({ ...row, name: defaultEndpointName })
+        .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+        .execute();
     });
   }
 
@@ -46,8 +52,11 @@ export class StreamingEndpointRepository {
   }
 
   async setState(id: string, state: StreamingEndpointState, updatedAt: string, updatedBy: string): Promise<void> {
-    await this.db.updateTable('streaming_endpoints').set({ resource_state: state, updated_at: updatedAt, updated_by: updatedBy })
-      .where('id', '=', id).execute();
+    await this.db
+      .updateTable('streaming_endpoints')
+      .set({ resource_state: state, updated_at: updatedAt, updated_by: updatedBy })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Returns whether a row was deleted. */

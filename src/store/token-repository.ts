@@ -2,8 +2,10 @@ import type { Db, Role, TokenRow } from './database.js';
 import { CompiledQueryCache } from './compiled-query-cache.js';
 
 /** A token's row with what authenticating its caller needs of the user and the membership. */
-export type TokenAuthRow = Pick<TokenRow, 'id' | 'user_id' | 'organization_id' | 'type' | 'permissions' | 'secret_hash' | 'revoked_at' | 'expires_at' | 'last_used'>
-  & { email: string; role: Role };
+export type TokenAuthRow = Pick<
+  TokenRow,
+  'id' | 'user_id' | 'organization_id' | 'type' | 'permissions' | 'secret_hash' | 'revoked_at' | 'expires_at' | 'last_used'
+> & { email: string; role: Role };
 
 /** API tokens (`api_tokens`): every query of the table. */
 export class TokenRepository {
@@ -11,13 +13,28 @@ export class TokenRepository {
   private readonly authRow: CompiledQueryCache<[string], TokenAuthRow>;
 
   constructor(private readonly db: Db) {
-    this.authRow = new CompiledQueryCache(db, (jti: string) => db.selectFrom('api_tokens')
-      .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .innerJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'api_tokens.user_id')
-        .onRef('memberships.organization_id', '=', 'api_tokens.organization_id'))
-      .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.organization_id', 'api_tokens.type', 'api_tokens.permissions',
-        'api_tokens.secret_hash', 'api_tokens.revoked_at', 'api_tokens.expires_at', 'api_tokens.last_used', 'users.email', 'memberships.role'])
-      .where('api_tokens.id', '=', jti));
+    this.authRow = new CompiledQueryCache(db, (jti: string) =>
+      db
+        .selectFrom('api_tokens')
+        .innerJoin('users', 'users.id', 'api_tokens.user_id')
+        .innerJoin('memberships', (j) =>
+          j.onRef('memberships.user_id', '=', 'api_tokens.user_id').onRef('memberships.organization_id', '=', 'api_tokens.organization_id'),
+        )
+        .select([
+          'api_tokens.id',
+          'api_tokens.user_id',
+          'api_tokens.organization_id',
+          'api_tokens.type',
+          'api_tokens.permissions',
+          'api_tokens.secret_hash',
+          'api_tokens.revoked_at',
+          'api_tokens.expires_at',
+          'api_tokens.last_used',
+          'users.email',
+          'memberships.role',
+        ])
+        .where('api_tokens.id', '=', jti),
+    );
   }
 
   async insert(row: TokenRow): Promise<void> {
@@ -36,8 +53,7 @@ export class TokenRepository {
 
   /** A user's tokens expiring after `now` (ISO), newest first. */
   async listUnexpired(userId: string, now: string): Promise<TokenRow[]> {
-    return this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId)
-      .where('expires_at', '>', now).orderBy('issued_at', 'desc').execute();
+    return this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).where('expires_at', '>', now).orderBy('issued_at', 'desc').execute();
   }
 
   async findOfUser(userId: string, id: string): Promise<TokenRow | undefined> {
@@ -54,7 +70,12 @@ export class TokenRepository {
 
   /** Revokes every token of a user not revoked yet (earlier revocations keep their time and author). */
   async revokeAllOfUser(userId: string, at: string, revokedBy: string): Promise<void> {
-    await this.db.updateTable('api_tokens').set({ revoked_at: at, revoked_by: revokedBy }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: at, revoked_by: revokedBy })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
   }
 
   async delete(id: string): Promise<void> {
@@ -63,8 +84,7 @@ export class TokenRepository {
 
   /** Ids of revoked tokens that would otherwise still be valid after `now` (ISO). */
   async revokedUnexpiredIds(now: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('api_tokens').select('id').where('revoked_at', 'is not', null)
-      .where('expires_at', '>', now).execute();
+    const rows = await this.db.selectFrom('api_tokens').select('id').where('revoked_at', 'is not', null).where('expires_at', '>', now).execute();
     return rows.map((r) => r.id);
   }
 }

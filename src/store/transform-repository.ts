@@ -10,7 +10,9 @@ export class TransformRepository {
   }
 
   async list(projectId: string, query: PageQuery<keyof TransformRow & string>): Promise<{ items: TransformRow[]; total: number }> {
-    const base = this.db.selectFrom('transforms').where('project_id', '=', projectId)
+    const base = this.db
+      .selectFrom('transforms')
+      .where('project_id', '=', projectId)
       .where((eb) => eb.and(query.filter.map((t) => sqlComparison(t.column, t))));
     let page = base.selectAll();
     for (const o of query.orderBy) page = page.orderBy(o.column, o.direction);

@@ -21,10 +21,19 @@ const V = '/api/v1/projects/default/media';
 /** `npm test`'s set-up builds the console; a direct run of this file builds it when it is missing. */
 function ensureConsoleBuilt(): void {
   if (fs.existsSync(path.join(root, 'console', 'dist', 'index.html'))) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', path.join(root, 'console/vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: root });
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', path.join(root, 'console/vite.config.ts'), '--logLevel', 'warn'],
+    { stdio: 'inherit', cwd: root },
+  );
 }
 
-interface Captured { method: string; path: string; url: string; body: string | null }
+interface Captured {
+  method: string;
+  path: string;
+  url: string;
+  body: string | null;
+}
 
 describe('web console', () => {
   let server: TestServer;
@@ -64,7 +73,9 @@ describe('web console', () => {
       requests.push({ method: r.method(), path: decodeURIComponent(u.pathname), url: r.url(), body: r.postData() });
     });
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text()); });
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   });
   after(async () => {
     await context?.close().catch(() => undefined);
@@ -89,7 +100,7 @@ describe('web console', () => {
     // The KB: with the browser session, /auth/token/ hands out a token for scripts.
     const res = await page.goto(`${server.url}/auth/token/`);
     assert.equal(res?.status(), 200);
-    const { token, user_id: userId } = await res.json() as { token: string; user_id: string };
+    const { token, user_id: userId } = (await res.json()) as { token: string; user_id: string };
     assert.ok(token && userId);
     assert.equal((await api(`${V}/assets`, { token })).status, 200);
 
@@ -139,10 +150,15 @@ describe('web console', () => {
     assert.deepEqual(JSON.parse(locatorPut.body ?? ''), { properties: { assetName: 'boulder2', streamingPolicyName: 'Predefined_ClearStreamingOnly' } });
 
     // Playback in the embedded Shaka Player through the endpoint's own host (Chromium resolves *.localhost).
-    const playedPast = (seconds: number, format: string) => page.waitForFunction(([s, f]) => {
-      const v = document.querySelector('video');
-      return v !== null && (v.dataset.src ?? '').includes(f as string) && v.currentTime > (s as number);
-    }, [seconds, format], { timeout: 60_000, polling: 100 });
+    const playedPast = (seconds: number, format: string) =>
+      page.waitForFunction(
+        ([s, f]) => {
+          const v = document.querySelector('video');
+          return v !== null && (v.dataset.src ?? '').includes(f as string) && v.currentTime > (s as number);
+        },
+        [seconds, format],
+        { timeout: 60_000, polling: 100 },
+      );
     await playedPast(3, 'm3u8-cmaf');
     const hlsUrl = await page.getByRole('textbox', { name: 'HLS (m3u8-cmaf)' }).inputValue();
     assert.match(hlsUrl, /^http:\/\/default-default\.localhost:\d+\/[0-9a-f-]{36}\/clip\.ism\/manifest\(format=m3u8-cmaf\)$/);
@@ -170,7 +186,14 @@ describe('web console', () => {
     assert.equal(await container.getAttribute('aria-invalid'), 'true');
     // The server's own words, under the field (the input names its error text with aria-describedby).
     const describedBy = (await container.getAttribute('aria-describedby')) ?? '';
-    const errorText = await page.evaluate((ids) => ids.split(' ').map((id) => document.getElementById(id)?.textContent ?? '').join(' '), describedBy);
+    const errorText = await page.evaluate(
+      (ids) =>
+        ids
+          .split(' ')
+          .map((id) => document.getElementById(id)?.textContent ?? '')
+          .join(' '),
+      describedBy,
+    );
     assert.match(errorText, /fewer than 3 characters/);
     const [put] = sent('PUT', `${V}/assets/too-short`);
     assert.deepEqual(JSON.parse(put.body ?? ''), { properties: { container: 'ab', description: '', storageAccountName: 'vod' } });
@@ -179,7 +202,9 @@ describe('web console', () => {
     // A rule only the server knows (the container must exist) lands on the same field.
     await container.fill('no-such-container');
     await dialog().getByRole('button', { name: 'Migrate' }).click();
-    await dialog().getByText(/Container 'no-such-container' not found/).waitFor();
+    await dialog()
+      .getByText(/Container 'no-such-container' not found/)
+      .waitFor();
     await dialog().getByRole('button', { name: 'Cancel' }).click();
   });
 
@@ -248,7 +273,11 @@ describe('web console', () => {
     await shot('10-upload-complete');
     const progress = await page.evaluate(() => (window as unknown as { uploadProgress: number[] }).uploadProgress);
     assert.equal(progress.at(-1), 100, `progress values: ${progress.join(',')}`);
-    assert.deepEqual([...progress].sort((a, b) => a - b), progress, 'progress never goes back');
+    assert.deepEqual(
+      [...progress].sort((a, b) => a - b),
+      progress,
+      'progress never goes back',
+    );
 
     assert.deepEqual(JSON.parse(sent('PUT', `${V}/assets/uploaded`)[0].body ?? ''), { properties: { storageAccountName: 'vod' } });
     assert.deepEqual(JSON.parse(sent('POST', `${V}/assets/uploaded/getUploadUrl`)[0].body ?? ''), { fileName: path.basename(file) });
@@ -258,9 +287,15 @@ describe('web console', () => {
     const files = page.getByRole('table', { name: 'Files' });
     await files.getByText(path.basename(file)).waitFor();
     const size = fs.statSync(file).size;
-    const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: server.adminEmail, password: server.adminPassword }) });
+    const login = await fetch(`${server.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: server.adminEmail, password: server.adminPassword }),
+    });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
-    const listing = await (await fetch(`${server.url}${V}/assets/uploaded/storage/`, { headers: { cookie } })).json() as { spec: { files: Array<{ name: string; size: number }> } };
+    const listing = (await (await fetch(`${server.url}${V}/assets/uploaded/storage/`, { headers: { cookie } })).json()) as {
+      spec: { files: Array<{ name: string; size: number }> };
+    };
     assert.deepEqual(listing.spec.files, [{ name: path.basename(file), size }]);
   });
 
@@ -310,7 +345,11 @@ describe('web console', () => {
 
     // A job that fails shows the engine's error in its row: an asset with nothing to encode.
     const cookie = (await context.cookies(server.url)).map((c) => `${c.name}=${c.value}`).join('; ');
-    const empty = await fetch(`${server.url}${V}/assets/empty`, { method: 'PUT', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ properties: { storageAccountName: 'vod' } }) });
+    const empty = await fetch(`${server.url}${V}/assets/empty`, {
+      method: 'PUT',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: { storageAccountName: 'vod' } }),
+    });
     assert.equal(empty.status, 201);
     await page.goto(`${server.url}/#/projects/default/jobs`);
     await page.getByRole('button', { name: 'Submit job' }).first().click();
@@ -327,7 +366,7 @@ describe('web console', () => {
     await shot('12-jobs');
   });
 
-  it('switches organization through PATCH /api/v1/user/profile and opens that organization\'s project', async () => {
+  it("switches organization through PATCH /api/v1/user/profile and opens that organization's project", async () => {
     const accounts = new AccountService(server.reel.db);
     const org = await accounts.createOrganization('studio-two');
     await accounts.createProject(org.id, 'studio-two-vod');

@@ -30,12 +30,16 @@ describe('an asset encoded by a job plays in real players', () => {
     fs.copyFileSync(source, path.join(root, 'upload', 'talk.mp4'));
     assert.equal((await api.put(`${V}/storage/vod`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
     assert.equal((await api.put(`${V}/assets/upload`, { properties: { storageAccountName: 'vod', container: 'upload' } })).status, 201);
-    const transform = await api.put(`${V}/transforms/ladder720`, { properties: { outputs: [{ preset: { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264MultipleBitrate720p' } }] } });
+    const transform = await api.put(`${V}/transforms/ladder720`, {
+      properties: { outputs: [{ preset: { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264MultipleBitrate720p' } }] },
+    });
     assert.equal(transform.status, 201, transform.text);
-    const job = await api.put(`${V}/transforms/ladder720/jobs/encode1`, { properties: {
-      input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'upload' },
-      outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'encoded' }],
-    } });
+    const job = await api.put(`${V}/transforms/ladder720/jobs/encode1`, {
+      properties: {
+        input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'upload' },
+        outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'encoded' }],
+      },
+    });
     assert.equal(job.status, 201, job.text);
     // A safety net against a hung suite, not a performance threshold.
     const deadline = Date.now() + 10 * 60_000;
@@ -47,7 +51,9 @@ describe('an asset encoded by a job plays in real players', () => {
       assert.ok(Date.now() < deadline, `job still ${state}`);
       await sleep(250);
     }
-    const locator = await api.put(`${V}/streamingLocators/encoded`, { properties: { assetName: 'encoded', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId } });
+    const locator = await api.put(`${V}/streamingLocators/encoded`, {
+      properties: { assetName: 'encoded', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId },
+    });
     assert.equal(locator.status, 201, locator.text);
     host = `http://${(await api.get(`${V}/streamingEndpoints/default`)).body.properties.hostName as string}`;
   });
@@ -71,7 +77,11 @@ describe('an asset encoded by a job plays in real players', () => {
     assert.match(master, /TYPE=AUDIO/);
   });
 
-  const cases: Array<[PlayerName, string]> = [['hls.js', 'm3u8-cmaf'], ['dash.js', 'mpd-time-cmaf'], ['shaka', 'm3u8-aapl']];
+  const cases: Array<[PlayerName, string]> = [
+    ['hls.js', 'm3u8-cmaf'],
+    ['dash.js', 'mpd-time-cmaf'],
+    ['shaka', 'm3u8-aapl'],
+  ];
   for (const [player, format] of cases) {
     it(`${player} plays the encoded asset (${format}) to the end`, async () => {
       // The engine names the server manifest after the source file (talk.mp4 → talk.ism), as AMS did.

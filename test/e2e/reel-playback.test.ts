@@ -19,7 +19,9 @@ describe('real players play Reel streams to the end', () => {
 
   before(async () => {
     server = await startTestServer('sqlite', { REEL_LOG_LEVEL: 'warn' });
-    const api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token);
+    const api = new ApiClient(server.url).withToken(
+      (await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token,
+    );
     const root = path.join(server.localArea(), 'vod');
     fs.mkdirSync(path.join(root, 'ladder'), { recursive: true });
     for (const f of ladder.files) fs.copyFileSync(path.join(ladder.dir, f), path.join(root, 'ladder', f));
@@ -27,7 +29,14 @@ describe('real players play Reel streams to the end', () => {
     const V = '/api/v1/projects/default/media';
     assert.equal((await api.put(`${V}/storage/vod`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
     assert.equal((await api.put(`${V}/assets/ladder`, { properties: { storageAccountName: 'vod', container: 'ladder' } })).status, 201);
-    assert.equal((await api.put(`${V}/streamingLocators/ladder`, { properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId } })).status, 201);
+    assert.equal(
+      (
+        await api.put(`${V}/streamingLocators/ladder`, {
+          properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId },
+        })
+      ).status,
+      201,
+    );
     const endpoint = await api.get(`${V}/streamingEndpoints/default`);
     host = `http://${endpoint.body.properties.hostName as string}`;
   });
@@ -37,9 +46,13 @@ describe('real players play Reel streams to the end', () => {
   });
 
   const cases: Array<[PlayerName, string]> = [
-    ['hls.js', 'm3u8-cmaf'], ['hls.js', 'm3u8-aapl'],
-    ['dash.js', 'mpd-time-cmaf'], ['dash.js', 'mpd-time-csf'],
-    ['shaka', 'm3u8-cmaf'], ['shaka', 'm3u8-aapl'], ['shaka', 'mpd-time-cmaf'],
+    ['hls.js', 'm3u8-cmaf'],
+    ['hls.js', 'm3u8-aapl'],
+    ['dash.js', 'mpd-time-cmaf'],
+    ['dash.js', 'mpd-time-csf'],
+    ['shaka', 'm3u8-cmaf'],
+    ['shaka', 'm3u8-aapl'],
+    ['shaka', 'mpd-time-cmaf'],
   ];
   for (const [player, format] of cases) {
     it(`${player} plays ${format}`, async () => {
@@ -53,15 +66,24 @@ describe('real players play Reel streams to the end', () => {
   }
 
   it('shaka plays an H.265 asset packaged without a server manifest, or reports the codec unsupported where Chromium has no HEVC decoder', async () => {
-    const api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token);
+    const api = new ApiClient(server.url).withToken(
+      (await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token,
+    );
     const root = path.join(server.localArea(), 'vod', 'hevc');
     fs.mkdirSync(root, { recursive: true });
     fs.copyFileSync(makeHevcMp4(), path.join(root, 'movie.mp4'));
     const V = '/api/v1/projects/default/media';
     await api.put(`${V}/assets/hevc`, { properties: { storageAccountName: 'vod', container: 'hevc' } });
     const id = '7e1e7e1e-0000-4000-8000-000000000002';
-    await api.put(`${V}/streamingLocators/hevc`, { properties: { assetName: 'hevc', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: id } });
-    const result = await playToEnd({ url: `${host}/${id}/manifest.ism/manifest(format=m3u8-cmaf)`, player: 'shaka', timeoutMs: 60_000, name: 'reel-shaka-hevc' });
+    await api.put(`${V}/streamingLocators/hevc`, {
+      properties: { assetName: 'hevc', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: id },
+    });
+    const result = await playToEnd({
+      url: `${host}/${id}/manifest.ism/manifest(format=m3u8-cmaf)`,
+      player: 'shaka',
+      timeoutMs: 60_000,
+      name: 'reel-shaka-hevc',
+    });
     // Debian's Chromium may lack an HEVC decoder; then the player must say so, not hang or fail silently.
     if (result.errors.some((e) => /hvc1|hev1|hevc|codec|4032|not supported|3016/i.test(e))) {
       console.log('HEVC not decodable here:', result.errors.join('; '));

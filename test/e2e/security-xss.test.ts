@@ -36,7 +36,9 @@ describe('stored XSS through signed file links (Chromium)', () => {
   before(async () => {
     listener = http.createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       req.on('end', () => {
         received.push(`${req.method} ${req.url} ${body}`);
         res.writeHead(204, { 'access-control-allow-origin': '*' }).end();
@@ -48,9 +50,19 @@ describe('stored XSS through signed file links (Chromium)', () => {
     server = await startTestServer('sqlite', { REEL_LOG_LEVEL: 'warn' });
     ({ a } = await setUpTenants(server, 'xss'));
     const s3 = s3Config();
-    const account = await a.admin.api.put(`${a.v1}/storage/s3`, {
-      spec: { type: 'AWS.S3', bucketName: s3.bucketName, endpoint: s3.endpoint, region: s3.region, credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
-    }, { checkRequest: false });
+    const account = await a.admin.api.put(
+      `${a.v1}/storage/s3`,
+      {
+        spec: {
+          type: 'AWS.S3',
+          bucketName: s3.bucketName,
+          endpoint: s3.endpoint,
+          region: s3.region,
+          credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        },
+      },
+      { checkRequest: false },
+    );
     assert.equal(account.status, 201, account.text);
 
     // The Contributor's upload flow, as the console does it: create the asset, get an upload URL, PUT the file
@@ -58,7 +70,11 @@ describe('stored XSS through signed file links (Chromium)', () => {
     const contributor = a.contributor.api;
     assert.equal((await contributor.put(`${a.v1}/assets/holiday-clips`, { properties: { storageAccountName: 's3' } })).status, 201);
     const files = [
-      { name: 'notes.html', type: 'text/html', body: `<!doctype html><html><head><title>notes</title></head><body><script>${payload()}</script></body></html>` },
+      {
+        name: 'notes.html',
+        type: 'text/html',
+        body: `<!doctype html><html><head><title>notes</title></head><body><script>${payload()}</script></body></html>`,
+      },
       { name: 'logo.svg', type: 'image/svg+xml', body: `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>${payload()}</script></svg>` },
     ];
     for (const f of files) {
@@ -80,7 +96,9 @@ describe('stored XSS through signed file links (Chromium)', () => {
     await context.addCookies([{ name, value, url: server.url }]);
     page = await context.newPage();
     page.setDefaultTimeout(20_000);
-    page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text()); });
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
+    });
   });
   after(async () => {
     await context?.close().catch(() => undefined);
@@ -99,7 +117,11 @@ describe('stored XSS through signed file links (Chromium)', () => {
       await page.goto(link.url).catch(() => undefined); // a download aborts the navigation
       await (await download)?.cancel();
       await page.waitForTimeout(1000);
-      assert.notEqual(await page.title().catch(() => ''), 'pwned', `${link.name}: the file's script ran (the listener got: ${received.map((r) => r.slice(0, 40)).join(' | ')})`);
+      assert.notEqual(
+        await page.title().catch(() => ''),
+        'pwned',
+        `${link.name}: the file's script ran (the listener got: ${received.map((r) => r.slice(0, 40)).join(' | ')})`,
+      );
       assert.equal(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned).catch(() => undefined), undefined, link.name);
       // The headers the browser gets (same cookies as the page).
       const res = await context.request.get(link.url);
@@ -120,7 +142,7 @@ describe('stored XSS through signed file links (Chromium)', () => {
     }
     // Give any stray request time to land.
     await new Promise((r) => setTimeout(r, 1000));
-    assert.deepEqual(received, [], 'the attacker\'s listener received nothing');
+    assert.deepEqual(received, [], "the attacker's listener received nothing");
   });
 
   it('the console page carries a strict CSP and works under it; so does the API docs page', async () => {

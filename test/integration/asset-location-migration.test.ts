@@ -16,8 +16,19 @@ import { dialects } from '../support/server.js';
 
 /** The schema as an install from before asset locations had it. */
 async function migrateToBeforeLocations(db: Db): Promise<void> {
-  const migrations: Record<string, Migration> = { '001-foundation': m001, '002-streaming': m002, '003-encoding': m003, '004-job-queue': m004, '005-session-token': m005 };
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableName: 'reel_migrations', migrationLockTableName: 'reel_migrations_lock' });
+  const migrations: Record<string, Migration> = {
+    '001-foundation': m001,
+    '002-streaming': m002,
+    '003-encoding': m003,
+    '004-job-queue': m004,
+    '005-session-token': m005,
+  };
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'reel_migrations',
+    migrationLockTableName: 'reel_migrations_lock',
+  });
   const { error } = await migrator.migrateToLatest();
   // eslint-disable-next-line @typescript-eslint/only-throw-error -- whatever the failed migration threw
   if (error) throw error;
@@ -54,14 +65,39 @@ for (const dialect of dialects) {
         { id: 's3', type: 'AWS.S3', config: { bucketName: 'media', endpoint: 'http://MinIO.internal:9000/' } },
       ];
       for (const a of accounts) {
-        await db.insertInto('storage_accounts').values({
-          id: a.id, project_id: 'p', name: a.id, type: a.type, description: '', location: 'local', config: JSON.stringify(a.config),
-          ...audit, created_by_id: 'u', updated_by_id: 'u',
-        }).execute();
-        await db.insertInto('assets').values({
-          id: `asset-${a.id}`, project_id: 'p', name: a.id, storage_account_id: a.id, storage_account_name: a.id, container: 'c1', sub_path: null,
-          description: '', alternate_id: null, container_deletion_policy: 'Delete', storage_encryption_format: 'None', labels: '{}', ...audit,
-        }).execute();
+        await db
+          .insertInto('storage_accounts')
+          .values({
+            id: a.id,
+            project_id: 'p',
+            name: a.id,
+            type: a.type,
+            description: '',
+            location: 'local',
+            config: JSON.stringify(a.config),
+            ...audit,
+            created_by_id: 'u',
+            updated_by_id: 'u',
+          })
+          .execute();
+        await db
+          .insertInto('assets')
+          .values({
+            id: `asset-${a.id}`,
+            project_id: 'p',
+            name: a.id,
+            storage_account_id: a.id,
+            storage_account_name: a.id,
+            container: 'c1',
+            sub_path: null,
+            description: '',
+            alternate_id: null,
+            container_deletion_policy: 'Delete',
+            storage_encryption_format: 'None',
+            labels: '{}',
+            ...audit,
+          })
+          .execute();
       }
 
       await migrateToLatest(db);

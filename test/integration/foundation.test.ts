@@ -30,7 +30,9 @@ for (const dialect of dialects) {
       userId = t.user_id;
       api = new ApiClient(server.url).withToken(t.token, 'x-mkio-token');
     });
-    after(async () => { await server?.close(); });
+    after(async () => {
+      await server?.close();
+    });
 
     it('runs the KB workflow: login, /auth/token/, register storage, migrate an asset, list it, see files and tracks', async () => {
       // A container that already holds media, as when migrating from AMS.
@@ -59,7 +61,10 @@ for (const dialect of dialects) {
 
       const list = await api.get(`${L}/assets`);
       assert.equal(list.status, 200);
-      assert.deepEqual(list.body.value.map((a: { name: string }) => a.name), ['boulder2']);
+      assert.deepEqual(
+        list.body.value.map((a: { name: string }) => a.name),
+        ['boulder2'],
+      );
       assert.equal(list.body.supplemental.pagination.total, 1);
 
       const v1 = await api.withToken((api as unknown as { auth: { token: string } }).auth.token, 'bearer').get(`${V}/assets/boulder2`);
@@ -146,7 +151,10 @@ for (const dialect of dialects) {
     });
 
     it('creates a container when none is given, uploads a file through a signed URL, and deletes by policy', async () => {
-      const created = await api.put(`${V}/assets/upload-target`, { properties: { storageAccountName: 'local', containerDeletionPolicy: 'Delete' }, labels: { studio: 'north' } });
+      const created = await api.put(`${V}/assets/upload-target`, {
+        properties: { storageAccountName: 'local', containerDeletionPolicy: 'Delete' },
+        labels: { studio: 'north' },
+      });
       assert.equal(created.status, 201, created.text);
       const container = created.body.properties.container as string;
       assert.equal(container, `asset-${created.body.properties.assetId}`);
@@ -175,26 +183,41 @@ for (const dialect of dialects) {
 
     it('pages, sorts and filters asset lists', async () => {
       for (let i = 0; i < 12; i++) {
-        const r = await api.put(`${V}/assets/page-${String(i).padStart(2, '0')}`, { properties: { storageAccountName: 'local' }, labels: { batch: i % 2 ? 'odd' : 'even' } });
+        const r = await api.put(`${V}/assets/page-${String(i).padStart(2, '0')}`, {
+          properties: { storageAccountName: 'local' },
+          labels: { batch: i % 2 ? 'odd' : 'even' },
+        });
         assert.equal(r.status, 201);
       }
       const first = await api.get(`${V}/assets?$top=5&$orderby=name desc&$filter=name ge 'page-'`);
-      assert.deepEqual(first.body.value.map((a: { name: string }) => a.name), ['page-11', 'page-10', 'page-09', 'page-08', 'page-07']);
+      assert.deepEqual(
+        first.body.value.map((a: { name: string }) => a.name),
+        ['page-11', 'page-10', 'page-09', 'page-08', 'page-07'],
+      );
       assert.equal(first.body.supplemental.pagination.total, 12);
       const next = first.body['@odata.nextLink'] as string;
       assert.match(next, /^\/api\/v1\/projects\/default\/media\/assets\?.*\$skiptoken=5/);
       const second = await api.get(next);
-      assert.deepEqual(second.body.value.map((a: { name: string }) => a.name), ['page-06', 'page-05', 'page-04', 'page-03', 'page-02']);
+      assert.deepEqual(
+        second.body.value.map((a: { name: string }) => a.name),
+        ['page-06', 'page-05', 'page-04', 'page-03', 'page-02'],
+      );
       const third = await api.get(second.body['@odata.nextLink']);
       assert.equal(third.body.value.length, 2);
       assert.equal(third.body['@odata.nextLink'], undefined);
 
       const exact = await api.get(`${L}/assets?$filter=name eq 'page-03'`);
-      assert.deepEqual(exact.body.value.map((a: { name: string }) => a.name), ['page-03']);
+      assert.deepEqual(
+        exact.body.value.map((a: { name: string }) => a.name),
+        ['page-03'],
+      );
       const odd = await api.get(`${L}/assets?$label=batch=odd&$filter=name ge 'page-'`);
       assert.equal(odd.body.value.length, 6);
       const byTime = await api.get(`${L}/assets?$filter=properties/created gt 2000-01-01T00:00:00Z and name lt 'page-02'&$orderby=properties/created`);
-      assert.deepEqual(byTime.body.value.map((a: { name: string }) => a.name).filter((n: string) => n.startsWith('page-')), ['page-00', 'page-01']);
+      assert.deepEqual(
+        byTime.body.value.map((a: { name: string }) => a.name).filter((n: string) => n.startsWith('page-')),
+        ['page-00', 'page-01'],
+      );
       const bad = await api.get(`${L}/assets?$filter=color eq 'red'`);
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.detail, /color/);
@@ -239,7 +262,9 @@ for (const dialect of dialects) {
       const outside = await api.put(`${V}/storage/outside`, { spec: { type: 'Local', path: '/etc' } }, { contract: false });
       assert.equal(outside.status, 400);
       assert.match(outside.body.error.detail, /could not be reached|allowed|outside/i);
-      const wrongSas = await api.put(`${V}/storage/wrong-sas`, { spec: { type: 'Microsoft.Storage', url: azuriteUrl(), credential: { sasToken: '?sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2099-01-01T00:00:00Z&sig=AAAA' } } });
+      const wrongSas = await api.put(`${V}/storage/wrong-sas`, {
+        spec: { type: 'Microsoft.Storage', url: azuriteUrl(), credential: { sasToken: '?sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2099-01-01T00:00:00Z&sig=AAAA' } },
+      });
       assert.equal(wrongSas.status, 400);
       assert.match(wrongSas.body.error.detail, /could not be reached or listed/);
       assert.equal((await api.get(`${V}/storage/wrong-sas`)).status, 404);
@@ -265,7 +290,11 @@ for (const dialect of dialects) {
       assert.equal(mine.metadata.JWT, undefined, 'the secret is shown once');
       assert.ok(!listed.text.includes(jwt));
 
-      const tooLong = await browser.post('/api/v1/user/tokens', { type: 'full-access', organizationId: orgId, expireDate: new Date(Date.now() + 400 * 86400_000).toISOString() });
+      const tooLong = await browser.post('/api/v1/user/tokens', {
+        type: 'full-access',
+        organizationId: orgId,
+        expireDate: new Date(Date.now() + 400 * 86400_000).toISOString(),
+      });
       assert.equal(tooLong.status, 400);
 
       assert.equal((await browser.delete(`/api/v1/user/tokens/${id}`)).status, 200);
@@ -297,14 +326,16 @@ for (const dialect of dialects) {
       const defaultOrg = (await new ApiClient(server.url, { cookie }).get('/api/v1/user/profile')).body.spec.activeOrganizationId;
       const reader = await accounts.createUser(`reader-${dialect}@example.com`, 'reader password 1');
       await accounts.addMember(reader.id, defaultOrg, 'Reader');
-      const readerApi = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, `reader-${dialect}@example.com`, 'reader password 1'))).token);
+      const readerApi = new ApiClient(server.url).withToken(
+        (await tokenFromSession(server.url, await login(server.url, `reader-${dialect}@example.com`, 'reader password 1'))).token,
+      );
       assert.equal((await readerApi.get(`${L}/assets`)).status, 200);
       const denied = await readerApi.put(`${L}/assets/reader-made`, { properties: { storageAccountName: 'local' } });
       assert.equal(denied.status, 403);
       assert.equal((await api.get(`${L}/assets/reader-made`)).status, 404);
     });
 
-    it('switches a signed-in session between the user\'s organizations with PATCH /api/v1/user/profile', async () => {
+    it("switches a signed-in session between the user's organizations with PATCH /api/v1/user/profile", async () => {
       const accounts = new AccountService(server.reel.db);
       const second = await accounts.createOrganization(`second-${dialect}`);
       await accounts.createProject(second.id, `second-project-${dialect}`);
@@ -321,7 +352,7 @@ for (const dialect of dialects) {
       assert.equal(switched.body.spec.activeOrganizationId, second.id);
       assert.equal((await session.get('/api/v1/user/profile')).body.spec.activeOrganizationId, second.id);
       assert.equal((await session.get(`/api/ams/second-project-${dialect}/assets`)).status, 200);
-      assert.equal((await session.get(`${L}/assets`)).status, 404, 'the first organization\'s project is out of scope now');
+      assert.equal((await session.get(`${L}/assets`)).status, 404, "the first organization's project is out of scope now");
 
       const outsider = await session.patch('/api/v1/user/profile', { spec: { activeOrganizationId: '00000000-0000-4000-8000-00000000dead' } });
       assert.equal(outsider.status, 400);
@@ -338,7 +369,12 @@ for (const dialect of dialects) {
       assert.equal(noSession.status, 401);
       assert.equal(((await noSession.json()) as { error: { code: string } }).error.code, 'Unauthorized');
 
-      const attempt = () => fetch(`${server.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'victim@example.com', password: 'guess' }) });
+      const attempt = () =>
+        fetch(`${server.url}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'victim@example.com', password: 'guess' }),
+        });
       const statuses: number[] = [];
       for (let i = 0; i < 7; i++) statuses.push((await attempt()).status);
       assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
@@ -346,7 +382,7 @@ for (const dialect of dialects) {
     });
 
     it('serves its OpenAPI document and validated a real number of responses against MK.IO', async () => {
-      const doc = await (await fetch(`${server.url}/doc/openapi.json`)).json() as { paths: Record<string, unknown> };
+      const doc = (await (await fetch(`${server.url}/doc/openapi.json`)).json()) as { paths: Record<string, unknown> };
       assert.ok(doc.paths['/api/ams/{project}/assets/{name}']);
       assert.ok(doc.paths['/api/v1/projects/{project}/media/storage/{name}']);
       assert.equal((await fetch(`${server.url}/doc/ui/`)).status, 200);

@@ -11,21 +11,33 @@ import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
 import { makeHevcMp4, makeLadder } from '../fixtures/media.js';
 
-interface Probe { format: { duration: string }; streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }> }
+interface Probe {
+  format: { duration: string };
+  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
+}
 // The server runs in this process: tools that read from it must run asynchronously, never with *Sync.
 const run = promisify(execFile);
 const ffprobe = async (url: string): Promise<Probe> =>
-  JSON.parse((await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-print_format', 'json', '-show_format', '-show_streams', url], { encoding: 'utf8' })).stdout) as Probe;
+  JSON.parse(
+    (await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-print_format', 'json', '-show_format', '-show_streams', url], { encoding: 'utf8' }))
+      .stdout,
+  ) as Probe;
 
 /** Hash of every packet's payload, in decode order, of the first stream of `kind` (ffprobe reads it). */
 async function packetHashes(input: string, kind: 'v' | 'a'): Promise<string[]> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', `${kind}:0`, '-show_entries', 'packet=data_hash', '-show_data_hash', 'SHA256', '-of', 'csv=p=0', input], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(
+    'ffprobe',
+    ['-v', 'error', '-select_streams', `${kind}:0`, '-show_entries', 'packet=data_hash', '-show_data_hash', 'SHA256', '-of', 'csv=p=0', input],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
   return stdout.trim().split('\n').filter(Boolean);
 }
 
 const frameHashes = async (input: string): Promise<string[]> =>
   (await run('ffmpeg', ['-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'framemd5', '-'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })).stdout
-    .split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').pop()!.trim());
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(',').pop()!.trim());
 
 describe('origin: just-in-time packaging from MP4', () => {
   let server: TestServer;
@@ -48,14 +60,33 @@ describe('origin: just-in-time packaging from MP4', () => {
     fs.writeFileSync(path.join(root, 'ladder', 'clip.ism'), ladder.ism);
     fs.copyFileSync(hevc, path.join(root, 'hevc', 'movie.mp4'));
     assert.equal((await api.put(`${V}/storage/vod`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
-    for (const [asset, container] of [['ladder', 'ladder'], ['hevc', 'hevc']]) {
+    for (const [asset, container] of [
+      ['ladder', 'ladder'],
+      ['hevc', 'hevc'],
+    ]) {
       assert.equal((await api.put(`${V}/assets/${asset}`, { properties: { storageAccountName: 'vod', container } })).status, 201);
     }
-    assert.equal((await api.put(`${V}/streamingLocators/ladder`, { properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', streamingLocatorId: id } })).status, 201);
-    assert.equal((await api.put(`${V}/streamingLocators/hevc`, { properties: { assetName: 'hevc', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: hevcId } })).status, 201);
+    assert.equal(
+      (
+        await api.put(`${V}/streamingLocators/ladder`, {
+          properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', streamingLocatorId: id },
+        })
+      ).status,
+      201,
+    );
+    assert.equal(
+      (
+        await api.put(`${V}/streamingLocators/hevc`, {
+          properties: { assetName: 'hevc', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: hevcId },
+        })
+      ).status,
+      201,
+    );
     base = `${server.url}/${id}/clip.ism`;
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   it('serves every manifest form that ffprobe opens with the right duration and streams', async () => {
     for (const format of ['m3u8-cmaf', 'm3u8-aapl', 'mpd-time-cmaf', 'mpd-time-csf']) {
@@ -63,9 +94,18 @@ describe('origin: just-in-time packaging from MP4', () => {
       assert.ok(Math.abs(Number(probe.format.duration) - ladder.seconds) < 0.3, `${format}: duration ${probe.format.duration}`);
       const video = probe.streams.filter((s) => s.codec_type === 'video');
       const audio = probe.streams.filter((s) => s.codec_type === 'audio');
-      assert.ok(video.some((s) => s.codec_name === 'h264' && s.width === 640 && s.height === 360), `${format}: 640x360 h264`);
-      assert.ok(video.some((s) => s.width === 320 && s.height === 180), `${format}: 320x180`);
-      assert.ok(audio.some((s) => s.codec_name === 'aac'), `${format}: aac`);
+      assert.ok(
+        video.some((s) => s.codec_name === 'h264' && s.width === 640 && s.height === 360),
+        `${format}: 640x360 h264`,
+      );
+      assert.ok(
+        video.some((s) => s.width === 320 && s.height === 180),
+        `${format}: 320x180`,
+      );
+      assert.ok(
+        audio.some((s) => s.codec_name === 'aac'),
+        `${format}: aac`,
+      );
     }
     const h = await ffprobe(`${server.url}/${hevcId}/manifest.ism/manifest(format=m3u8-cmaf)`);
     assert.ok(h.streams.some((s) => s.codec_name === 'hevc' && s.width === 480));
@@ -81,13 +121,16 @@ describe('origin: just-in-time packaging from MP4', () => {
     const playlistUrl = `${base}/${variant}`;
     const playlist = (await request(playlistUrl)).body.toString();
     const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
-    assert.deepEqual(durations.map((d) => Math.round(d * 1000) / 1000), [2, 2, 2]);
+    assert.deepEqual(
+      durations.map((d) => Math.round(d * 1000) / 1000),
+      [2, 2, 2],
+    );
     const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
     assert.ok(map);
     const uris = playlist.split('\n').filter((l) => l && !l.startsWith('#'));
     const dir = fs.mkdtempSync(path.join(server.dataDir, 'seg-'));
     const joined = path.join(dir, 'joined.mp4');
-    const parts = [await request(new URL(map, playlistUrl).toString()), ...await Promise.all(uris.map((u) => request(new URL(u, playlistUrl).toString())))];
+    const parts = [await request(new URL(map, playlistUrl).toString()), ...(await Promise.all(uris.map((u) => request(new URL(u, playlistUrl).toString()))))];
     for (const p of parts) assert.equal(p.status, 200);
     fs.writeFileSync(joined, Buffer.concat(parts.map((p) => p.body)));
     assert.deepEqual(await packetHashes(joined, 'v'), await packetHashes(path.join(ladder.dir, ladder.files[0]), 'v'));
@@ -139,14 +182,23 @@ describe('origin: just-in-time packaging from MP4', () => {
   it('serves a structurally valid Smooth Streaming manifest', async () => {
     const res = await request(`${base}/manifest`);
     assert.equal(res.status, 200);
-    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(res.body.toString()) as { SmoothStreamingMedia: { Duration: string; TimeScale?: string; StreamIndex: Array<{ Type: string; QualityLevels: string; Chunks: string; c: unknown[]; QualityLevel: unknown }> } };
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(res.body.toString()) as {
+      SmoothStreamingMedia: {
+        Duration: string;
+        TimeScale?: string;
+        StreamIndex: Array<{ Type: string; QualityLevels: string; Chunks: string; c: unknown[]; QualityLevel: unknown }>;
+      };
+    };
     const ssm = doc.SmoothStreamingMedia;
     const streams = Array.isArray(ssm.StreamIndex) ? ssm.StreamIndex : [ssm.StreamIndex];
     const video = streams.find((s) => s.Type === 'video')!;
     assert.equal(video.QualityLevels, '2');
     // Each `c` stands for `r` chunks (itself included) when `r` is present (Smooth 2.2).
     const chunks = (Array.isArray(video.c) ? video.c : [video.c]) as Array<{ r?: string; d: string }>;
-    assert.equal(Number(video.Chunks), chunks.reduce((n, c) => n + Number(c.r ?? 1), 0));
+    assert.equal(
+      Number(video.Chunks),
+      chunks.reduce((n, c) => n + Number(c.r ?? 1), 0),
+    );
     assert.equal(Number(video.Chunks), 3);
     assert.ok(streams.some((s) => s.Type === 'audio'));
   });
@@ -174,8 +226,23 @@ describe('origin: just-in-time packaging from MP4', () => {
   it('serves only inside the locator window, only from running endpoints, and on endpoint hosts', async () => {
     const future = new Date(Date.now() + 3600_000).toISOString();
     const past = new Date(Date.now() - 3600_000).toISOString();
-    await api.put(`${V}/streamingLocators/later`, { properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: '00000000-0000-4000-8000-00000000000a', startTime: future } });
-    await api.put(`${V}/streamingLocators/expired`, { properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: '00000000-0000-4000-8000-00000000000b', startTime: new Date(Date.now() - 7200_000).toISOString(), endTime: past } });
+    await api.put(`${V}/streamingLocators/later`, {
+      properties: {
+        assetName: 'ladder',
+        streamingPolicyName: 'Predefined_ClearStreamingOnly',
+        streamingLocatorId: '00000000-0000-4000-8000-00000000000a',
+        startTime: future,
+      },
+    });
+    await api.put(`${V}/streamingLocators/expired`, {
+      properties: {
+        assetName: 'ladder',
+        streamingPolicyName: 'Predefined_ClearStreamingOnly',
+        streamingLocatorId: '00000000-0000-4000-8000-00000000000b',
+        startTime: new Date(Date.now() - 7200_000).toISOString(),
+        endTime: past,
+      },
+    });
     assert.equal((await request(`${server.url}/00000000-0000-4000-8000-00000000000a/clip.ism/manifest(format=m3u8-cmaf)`)).status, 404);
     assert.equal((await request(`${server.url}/00000000-0000-4000-8000-00000000000b/clip.ism/manifest(format=m3u8-cmaf)`)).status, 410);
     assert.equal((await request(`${server.url}/00000000-0000-4000-8000-00000000000c/clip.ism/manifest(format=m3u8-cmaf)`)).status, 404);
@@ -220,7 +287,9 @@ describe('origin: just-in-time packaging from MP4', () => {
     const good = fs.readFileSync(path.join(ladder.dir, ladder.files[0]));
     fs.writeFileSync(path.join(root, 'broken.mp4'), good.subarray(0, Math.floor(good.length / 3)));
     await api.put(`${V}/assets/broken`, { properties: { storageAccountName: 'vod', container: 'broken' } });
-    await api.put(`${V}/streamingLocators/broken`, { properties: { assetName: 'broken', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: '00000000-0000-4000-8000-0000000000ff' } });
+    await api.put(`${V}/streamingLocators/broken`, {
+      properties: { assetName: 'broken', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: '00000000-0000-4000-8000-0000000000ff' },
+    });
     const broken = await request(`${server.url}/00000000-0000-4000-8000-0000000000ff/manifest.ism/manifest(format=m3u8-cmaf)`);
     assert.ok(broken.status >= 400 && broken.status < 600, String(broken.status));
     assert.match(JSON.parse(broken.body.toString()).error.detail, /moov|truncat|corrupt|offset/i);

@@ -11,7 +11,10 @@ const children = new Set<ChildProcess>();
 
 /** The command `npm start` runs after its set-up: the compiled server with its malloc setting. */
 function spawnServer(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], { env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -34,11 +37,17 @@ function startProcess(env: Record<string, string>): Promise<{ child: ChildProces
     const onData = (d: Buffer) => {
       output += d.toString();
       const m = /Reel is running at (http:\/\/\S+)/.exec(output);
-      if (m && /Token:/.test(output)) { clearTimeout(timer); resolve({ child, output, url: m[1] }); }
+      if (m && /Token:/.test(output)) {
+        clearTimeout(timer);
+        resolve({ child, output, url: m[1] });
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code}:\n${output}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${output}`));
+    });
   });
 }
 
@@ -86,7 +95,9 @@ describe('the server process', () => {
   it('refuses a bad configuration with every problem named', async () => {
     const child = spawnServer({ PORT: 'eighty', REEL_LOG_LEVEL: 'chatty', REEL_DATA_DIR: dataDir });
     let output = '';
-    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     const code = await new Promise((resolve) => child.on('exit', resolve));
     assert.equal(code, 2);
     assert.match(output, /PORT/);

@@ -26,16 +26,35 @@ describe('storage types, legacy paths, restricted tokens, large uploads', () => 
     token = (await tokenFromSession(server.url, cookie)).token;
     api = new ApiClient(server.url).withToken(token, 'bearer');
   });
-  after(async () => { await server?.close(); });
+  after(async () => {
+    await server?.close();
+  });
 
   it('registers an S3 bucket and migrates an asset from a prefix of it', async () => {
     const s3 = s3Config();
     const prefix = `s3mig-${Date.now()}`;
-    const client = new S3Client({ region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    const client = new S3Client({
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
     await client.send(new PutObjectCommand({ Bucket: s3.bucketName, Key: `${prefix}/movie.mp4`, Body: fs.readFileSync(mp4) }));
     client.destroy();
 
-    const reg = await api.put(`${V}/storage/bucket`, { spec: { type: 'AWS.S3', bucketName: s3.bucketName, endpoint: s3.endpoint, region: s3.region, credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } }, { checkRequest: false });
+    const reg = await api.put(
+      `${V}/storage/bucket`,
+      {
+        spec: {
+          type: 'AWS.S3',
+          bucketName: s3.bucketName,
+          endpoint: s3.endpoint,
+          region: s3.region,
+          credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        },
+      },
+      { checkRequest: false },
+    );
     assert.equal(reg.status, 201, reg.text);
     assert.equal(reg.body.spec.bucketName, s3.bucketName);
     assert.equal(reg.body.spec.credential, undefined, 'S3 credentials are never shown');
@@ -47,10 +66,18 @@ describe('storage types, legacy paths, restricted tokens, large uploads', () => 
     assert.deepEqual(listing.body.spec.files, [{ name: 'movie.mp4', size: fs.statSync(mp4).size }]);
     assert.equal(listing.body.spec.mediaInfo['movie.mp4'].tracks.find((t: { type: string }) => t.type === 'audio').codec, 'aac');
 
-    const wrongKey = await api.put(`${V}/storage/wrong-key`, { spec: { type: 'AWS.S3', bucketName: s3.bucketName, endpoint: s3.endpoint, credential: { accessKeyId: 'NOTAKEY', secretAccessKey: 'x' } } }, { checkRequest: false });
+    const wrongKey = await api.put(
+      `${V}/storage/wrong-key`,
+      { spec: { type: 'AWS.S3', bucketName: s3.bucketName, endpoint: s3.endpoint, credential: { accessKeyId: 'NOTAKEY', secretAccessKey: 'x' } } },
+      { checkRequest: false },
+    );
     assert.equal(wrongKey.status, 400);
     assert.match(wrongKey.body.error.detail, /could not be reached or listed/);
-    const awsFormat = await api.put(`${V}/storage/aws-format`, { spec: { type: 'AWS.S3', bucketName: 'my-bucket', credential: { accessKeyId: 'short', secretAccessKey: 'x' } } }, { checkRequest: false });
+    const awsFormat = await api.put(
+      `${V}/storage/aws-format`,
+      { spec: { type: 'AWS.S3', bucketName: 'my-bucket', credential: { accessKeyId: 'short', secretAccessKey: 'x' } } },
+      { checkRequest: false },
+    );
     assert.equal(awsFormat.status, 400);
     assert.match(awsFormat.body.error.detail, /accessKeyId must match/);
   });
@@ -63,7 +90,15 @@ describe('storage types, legacy paths, restricted tokens, large uploads', () => 
     const legacy = new ApiClient(server.url).withToken(token, 'x-mkio-token');
     const base = `/api/accounts/${orgId}/subscriptions/${subscriptionId}/storage/`;
 
-    const created = await legacy.post(base, { spec: { name: 'legacy-azure', location: 'francecentral', description: 'legacy', type: 'Microsoft.Storage', azureStorageConfiguration: { url: `${azuriteUrl()}${azuriteSas()}` } } });
+    const created = await legacy.post(base, {
+      spec: {
+        name: 'legacy-azure',
+        location: 'francecentral',
+        description: 'legacy',
+        type: 'Microsoft.Storage',
+        azureStorageConfiguration: { url: `${azuriteUrl()}${azuriteSas()}` },
+      },
+    });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.body.spec.azureStorageConfiguration.url, azuriteUrl());
     const id = created.body.metadata.id as string;
@@ -86,7 +121,9 @@ describe('storage types, legacy paths, restricted tokens, large uploads', () => 
     const orgId = (await browser.get('/api/v1/user/profile')).body.spec.activeOrganizationId as string;
     const projectId = (await api.get('/api/ams/default/stats/', { contract: false })).body.extra.subscription_id as string;
     const created = await browser.post('/api/v1/user/tokens', {
-      type: 'restricted', organizationId: orgId, description: 'read assets',
+      type: 'restricted',
+      organizationId: orgId,
+      description: 'read assets',
       permissions: { 'core.project': { [projectId]: { 'ams.asset': ['read'] } } },
     });
     assert.equal(created.status, 201, created.text);
@@ -111,7 +148,10 @@ describe('storage types, legacy paths, restricted tokens, large uploads', () => 
     let sent = 0;
     const body = new Readable({
       read() {
-        if (sent >= totalBytes) { this.push(null); return; }
+        if (sent >= totalBytes) {
+          this.push(null);
+          return;
+        }
         hash.update(chunk);
         sent += chunk.length;
         this.push(chunk);
@@ -120,11 +160,17 @@ describe('storage types, legacy paths, restricted tokens, large uploads', () => 
     // `curl -T -` is the client, as a user would run it; this process is the server alone.
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
-    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss); }, 100);
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 100);
     const curl = spawn('curl', ['-sS', '--fail-with-body', '-T', '-', upload.body.url], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
-    curl.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    curl.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    curl.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    curl.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     await pipeline(body, curl.stdin);
     const code = await new Promise((resolve) => curl.on('close', resolve));
     clearInterval(sampler);

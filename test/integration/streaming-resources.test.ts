@@ -25,15 +25,24 @@ for (const dialect of dialects) {
       assert.equal((await api.put(`${V}/storage/vod`, { spec: { type: 'Local', path: dir } }, { contract: false })).status, 201);
       assert.equal((await api.put(`${V}/assets/movie`, { properties: { storageAccountName: 'vod', container: 'movie' } })).status, 201);
     });
-    after(async () => { await server?.close(); });
+    after(async () => {
+      await server?.close();
+    });
 
     it('has a running default endpoint and manages others through their states', async () => {
       const list = await api.get(`${V}/streamingEndpoints`);
-      assert.deepEqual(list.body.value.map((e: { name: string }) => e.name), ['default']);
+      assert.deepEqual(
+        list.body.value.map((e: { name: string }) => e.name),
+        ['default'],
+      );
       assert.equal(list.body.value[0].properties.resourceState, 'Running');
       assert.match(list.body.value[0].properties.hostName, /^default-default\.localhost:\d+$/);
 
-      const body = { location: 'local', tags: { team: 'video' }, properties: { description: 'second', scaleUnits: 0, accessControl: { ip: { allow: [{ name: 'lo', address: '127.0.0.1', subnetPrefixLength: 8 }] } } } };
+      const body = {
+        location: 'local',
+        tags: { team: 'video' },
+        properties: { description: 'second', scaleUnits: 0, accessControl: { ip: { allow: [{ name: 'lo', address: '127.0.0.1', subnetPrefixLength: 8 }] } } },
+      };
       const created = await api.put(`${V}/streamingEndpoints/second`, body);
       assert.equal(created.status, 201, created.text);
       assert.equal(created.body.properties.resourceState, 'Stopped');
@@ -56,13 +65,29 @@ for (const dialect of dialects) {
     it('lists predefined policies and manages custom ones', async () => {
       const list = await api.get(`${V}/streamingPolicies`);
       const names = list.body.value.map((p: { name: string }) => p.name);
-      for (const n of ['Predefined_DownloadOnly', 'Predefined_ClearStreamingOnly', 'Predefined_DownloadAndClearStreaming', 'Predefined_ClearKey', 'Predefined_MultiDrmCencStreaming', 'Predefined_MultiDrmStreaming']) {
+      for (const n of [
+        'Predefined_DownloadOnly',
+        'Predefined_ClearStreamingOnly',
+        'Predefined_DownloadAndClearStreaming',
+        'Predefined_ClearKey',
+        'Predefined_MultiDrmCencStreaming',
+        'Predefined_MultiDrmStreaming',
+      ]) {
         assert.ok(names.includes(n), n);
       }
-      const custom = await api.put(`${V}/streamingPolicies/hls-only`, { properties: { noEncryption: { enabledProtocols: { download: false, dash: false, hls: true, smoothStreaming: false } } } });
+      const custom = await api.put(`${V}/streamingPolicies/hls-only`, {
+        properties: { noEncryption: { enabledProtocols: { download: false, dash: false, hls: true, smoothStreaming: false } } },
+      });
       assert.equal(custom.status, 201, custom.text);
       assert.equal((await api.get(`${L}/streamingPolicies/hls-only`)).body.properties.noEncryption.enabledProtocols.hls, true);
-      assert.equal((await api.put(`${V}/streamingPolicies/Predefined_ClearKey`, { properties: { noEncryption: { enabledProtocols: { download: true, dash: true, hls: true, smoothStreaming: true } } } })).status, 400);
+      assert.equal(
+        (
+          await api.put(`${V}/streamingPolicies/Predefined_ClearKey`, {
+            properties: { noEncryption: { enabledProtocols: { download: true, dash: true, hls: true, smoothStreaming: true } } },
+          })
+        ).status,
+        400,
+      );
       assert.equal((await api.put(`${V}/streamingPolicies/empty`, { properties: {} })).status, 400);
       assert.equal((await api.delete(`${V}/streamingPolicies/Predefined_ClearKey`)).status, 400);
       assert.equal((await api.delete(`${V}/streamingPolicies/hls-only`)).status, 200);
@@ -70,11 +95,15 @@ for (const dialect of dialects) {
 
     it('publishes an asset with a locator that keeps a given GUID, lists its paths, and stays immutable', async () => {
       const id = '9a3c1b52-2d3e-4a8e-9a51-2b8f0c4f6a10';
-      const put = await api.put(`${L}/streamingLocators/loc1`, { properties: { assetName: 'movie', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', streamingLocatorId: id.toUpperCase() } });
+      const put = await api.put(`${L}/streamingLocators/loc1`, {
+        properties: { assetName: 'movie', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', streamingLocatorId: id.toUpperCase() },
+      });
       assert.equal(put.status, 201, put.text);
       assert.equal(put.body.properties.streamingLocatorId, id);
       const paths = await api.post(`${V}/streamingLocators/loc1/listPaths`);
-      const byProtocol = Object.fromEntries(paths.body.streamingPaths.map((p: { streamingProtocol: string; paths: string[] }) => [p.streamingProtocol, p.paths]));
+      const byProtocol = Object.fromEntries(
+        paths.body.streamingPaths.map((p: { streamingProtocol: string; paths: string[] }) => [p.streamingProtocol, p.paths]),
+      );
       assert.deepEqual(byProtocol.Hls, [`/${id}/movie.ism/manifest(format=m3u8-cmaf)`, `/${id}/movie.ism/manifest(format=m3u8-aapl)`]);
       assert.deepEqual(byProtocol.Dash, [`/${id}/movie.ism/manifest(format=mpd-time-cmaf)`, `/${id}/movie.ism/manifest(format=mpd-time-csf)`]);
       assert.deepEqual(byProtocol.SmoothStreaming, [`/${id}/movie.ism/manifest`]);
@@ -85,17 +114,29 @@ for (const dialect of dialects) {
       assert.equal(onAsset.body.streamingLocators[0].streamingLocatorId, id);
 
       const endTime = new Date(Date.now() + 3600_000).toISOString();
-      const updated = await api.put(`${L}/streamingLocators/loc1`, { properties: { assetName: 'movie', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', endTime } });
+      const updated = await api.put(`${L}/streamingLocators/loc1`, {
+        properties: { assetName: 'movie', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', endTime },
+      });
       assert.equal(updated.status, 200, updated.text);
       assert.ok(updated.body.properties.endTime.startsWith(endTime.slice(0, 19)));
-      const changed = await api.put(`${L}/streamingLocators/loc1`, { properties: { assetName: 'movie', streamingPolicyName: 'Predefined_ClearStreamingOnly' } });
+      const changed = await api.put(`${L}/streamingLocators/loc1`, {
+        properties: { assetName: 'movie', streamingPolicyName: 'Predefined_ClearStreamingOnly' },
+      });
       assert.equal(changed.status, 409);
-      const reused = await api.put(`${L}/streamingLocators/loc2`, { properties: { assetName: 'movie', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: id } });
+      const reused = await api.put(`${L}/streamingLocators/loc2`, {
+        properties: { assetName: 'movie', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: id },
+      });
       assert.equal(reused.status, 409);
-      assert.equal((await api.put(`${L}/streamingLocators/loc3`, { properties: { assetName: 'nope', streamingPolicyName: 'Predefined_ClearStreamingOnly' } })).status, 400);
+      assert.equal(
+        (await api.put(`${L}/streamingLocators/loc3`, { properties: { assetName: 'nope', streamingPolicyName: 'Predefined_ClearStreamingOnly' } })).status,
+        400,
+      );
       assert.equal((await api.put(`${L}/streamingLocators/loc3`, { properties: { assetName: 'movie', streamingPolicyName: 'nope' } })).status, 400);
       const list = await api.get(`${V}/streamingLocators?$filter=properties/assetName eq 'movie'`);
-      assert.deepEqual(list.body.value.map((l: { name: string }) => l.name), ['loc1']);
+      assert.deepEqual(
+        list.body.value.map((l: { name: string }) => l.name),
+        ['loc1'],
+      );
       assert.equal((await api.delete(`${V}/streamingPolicies/Predefined_DownloadAndClearStreaming`)).status, 400);
     });
 
@@ -122,13 +163,20 @@ for (const dialect of dialects) {
 
       const dir = path.join(server.localArea(project.name), 'media');
       fs.mkdirSync(path.join(dir, 'clip'), { recursive: true });
-      assert.equal((await api.put(`/api/v1/projects/${project.name}/media/storage/media`, { spec: { type: 'Local', path: dir } }, { contract: false })).status, 201);
+      assert.equal(
+        (await api.put(`/api/v1/projects/${project.name}/media/storage/media`, { spec: { type: 'Local', path: dir } }, { contract: false })).status,
+        201,
+      );
       for (const asset of ['one', 'two']) {
         assert.equal((await api.put(`${P}/assets/${asset}`, { properties: { storageAccountName: 'media', container: 'clip', subPath: asset } })).status, 201);
       }
       const policy = { properties: { noEncryption: { enabledProtocols: { download: false, dash: true, hls: true, smoothStreaming: false } } } };
       assert.equal((await api.put(`${P}/streamingPolicies/custom`, policy)).status, 201);
-      for (const [locator, asset] of [['l1', 'one'], ['l2', 'one'], ['l3', 'two']]) {
+      for (const [locator, asset] of [
+        ['l1', 'one'],
+        ['l2', 'one'],
+        ['l3', 'two'],
+      ]) {
         const put = await api.put(`${P}/streamingLocators/${locator}`, { properties: { assetName: asset, streamingPolicyName: 'custom' } });
         assert.equal(put.status, 201, put.text);
       }

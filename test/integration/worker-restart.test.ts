@@ -46,10 +46,12 @@ describe('a worker killed mid-job', () => {
     assert.equal((await api.put(`${V}/assets/source`, { properties: { storageAccountName: 'local', container: 'source' } })).status, 201);
     const preset = { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264SingleBitrate720p' };
     assert.equal((await api.put(`${V}/transforms/hd`, { properties: { outputs: [{ preset }] } })).status, 201);
-    const submitted = await api.put(`${V}/transforms/hd/jobs/survivor`, { properties: {
-      input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'source' },
-      outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'survivor-out' }],
-    } });
+    const submitted = await api.put(`${V}/transforms/hd/jobs/survivor`, {
+      properties: {
+        input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'source' },
+        outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'survivor-out' }],
+      },
+    });
     assert.equal(submitted.status, 201, submitted.text);
     const jobPath = `${V}/transforms/hd/jobs/survivor`;
 

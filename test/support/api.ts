@@ -33,7 +33,10 @@ function defaultDoc(path: string): MkioDoc | undefined {
  * MK.IO's published schema for that operation, so wire drift fails the test that caused it.
  */
 export class ApiClient {
-  constructor(readonly baseUrl: string, private readonly auth: { token?: string; style?: 'x-mkio-token' | 'bearer'; cookie?: string } = {}) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly auth: { token?: string; style?: 'x-mkio-token' | 'bearer'; cookie?: string } = {},
+  ) {}
 
   withToken(token: string, style: 'x-mkio-token' | 'bearer' = 'x-mkio-token'): ApiClient {
     return new ApiClient(this.baseUrl, { token, style });
@@ -47,18 +50,26 @@ export class ApiClient {
     }
     if (this.auth.cookie) headers.cookie = this.auth.cookie;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const doc = options.contract === false ? undefined : options.contract ?? defaultDoc(path);
+    const doc = options.contract === false ? undefined : (options.contract ?? defaultDoc(path));
     if (doc && body !== undefined && options.checkRequest !== false) {
       assertMkioRequestAccepted({ doc, method, path, body });
       contractStats.requests++;
     }
-    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await res.text();
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json') && text.length > 0) parsed = JSON.parse(text);
     if (res.status >= 400) {
       // Every failure carries the MK.IO error body and never a stack trace.
-      assert.equal(typeof (parsed as { error?: { code?: unknown } }).error?.code, 'string', `${method} ${path}: error body expected, got ${text.slice(0, 300)}`);
+      assert.equal(
+        typeof (parsed as { error?: { code?: unknown } }).error?.code,
+        'string',
+        `${method} ${path}: error body expected, got ${text.slice(0, 300)}`,
+      );
       assert.doesNotMatch(text, /\bat .+\.(ts|js):\d+/, 'a stack trace leaked');
     }
     if (doc) {
@@ -68,16 +79,30 @@ export class ApiClient {
     return { status: res.status, body: parsed as T, headers: res.headers, text };
   }
 
-  get<T = any>(path: string, options?: CallOptions) { return this.call<T>('GET', path, undefined, options); }
-  put<T = any>(path: string, body: unknown, options?: CallOptions) { return this.call<T>('PUT', path, body, options); }
-  post<T = any>(path: string, body?: unknown, options?: CallOptions) { return this.call<T>('POST', path, body, options); }
-  patch<T = any>(path: string, body: unknown, options?: CallOptions) { return this.call<T>('PATCH', path, body, options); }
-  delete<T = any>(path: string, options?: CallOptions) { return this.call<T>('DELETE', path, undefined, options); }
+  get<T = any>(path: string, options?: CallOptions) {
+    return this.call<T>('GET', path, undefined, options);
+  }
+  put<T = any>(path: string, body: unknown, options?: CallOptions) {
+    return this.call<T>('PUT', path, body, options);
+  }
+  post<T = any>(path: string, body?: unknown, options?: CallOptions) {
+    return this.call<T>('POST', path, body, options);
+  }
+  patch<T = any>(path: string, body: unknown, options?: CallOptions) {
+    return this.call<T>('PATCH', path, body, options);
+  }
+  delete<T = any>(path: string, options?: CallOptions) {
+    return this.call<T>('DELETE', path, undefined, options);
+  }
 }
 
 /** Signs in through `/auth/login` and returns the session cookie, as a browser would hold it. */
 export async function login(baseUrl: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${baseUrl}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   const text = await res.text();
   assert.equal(res.status, 200, `login failed: ${text}`);
   const setCookie = res.headers.get('set-cookie') ?? '';

@@ -1,13 +1,7 @@
 // Tests of the MK.IO contract harness itself, on hand-written bodies shaped like MKIO-API.md's examples.
 import assert, { AssertionError } from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  assertMkioRequestAccepted,
-  assertMkioResponse,
-  assertMkioSchema,
-  findMkioOperation,
-  mkioSchemaValidator,
-} from './mkio-contract.js';
+import { assertMkioRequestAccepted, assertMkioResponse, assertMkioSchema, findMkioOperation, mkioSchemaValidator } from './mkio-contract.js';
 
 const V = '/api/v1/projects/default/media';
 const ASSET_OP = 'GET /api/v1/projects/{project_name}/media/assets/{asset_name}';
@@ -15,8 +9,12 @@ const STAMP = '2024-03-26T14:51:19.125280Z'; // six fractional digits, as MK.IO 
 
 function systemData() {
   return {
-    createdAt: STAMP, createdBy: 'user@example.com', createdByType: 'User',
-    lastModifiedAt: STAMP, lastModifiedBy: 'user@example.com', lastModifiedByType: 'User',
+    createdAt: STAMP,
+    createdBy: 'user@example.com',
+    createdByType: 'User',
+    lastModifiedAt: STAMP,
+    lastModifiedBy: 'user@example.com',
+    lastModifiedByType: 'User',
     internalId: '0b6f3d3e-52a4-4c55-9a0e-3f3f8f1f2a10',
   };
 }
@@ -29,9 +27,14 @@ function asset(): Record<string, any> {
     type: 'Microsoft.Media/mediaservices/assets',
     labels: { studio: 'north' },
     properties: {
-      assetId: '6f0c1e4a-8f7e-4d7e-9a52-2d7c4e1b9f30', container: 'asset-3f2a', storageAccountName: 'mystorage',
-      description: '', containerDeletionPolicy: 'Retain', storageEncryptionFormat: 'None',
-      created: STAMP, lastModified: STAMP,
+      assetId: '6f0c1e4a-8f7e-4d7e-9a52-2d7c4e1b9f30',
+      container: 'asset-3f2a',
+      storageAccountName: 'mystorage',
+      description: '',
+      containerDeletionPolicy: 'Retain',
+      storageEncryptionFormat: 'None',
+      created: STAMP,
+      lastModified: STAMP,
     },
     systemData: systemData(),
   };
@@ -90,7 +93,10 @@ describe('MK.IO contract harness', () => {
     const check = assertMkioResponse({ doc: 'media', method: 'GET', path: '/api/ams/default/assets/asset-3f2a', status: 200, body: asset() });
     assert.equal(check.operation, ASSET_OP);
     const bad = { ...asset(), labels: { studio: 7 } };
-    assert.match(failure(() => assertMkioResponse({ doc: 'media', method: 'GET', path: '/api/ams/default/assets/x', status: 200, body: bad })), /\/labels\/studio: must be string/);
+    assert.match(
+      failure(() => assertMkioResponse({ doc: 'media', method: 'GET', path: '/api/ams/default/assets/x', status: 200, body: bad })),
+      /\/labels\/studio: must be string/,
+    );
   });
 
   it('matches the documented trailing slash of the asset storage listing either way', () => {
@@ -103,7 +109,9 @@ describe('MK.IO contract harness', () => {
     const body = {
       value: [asset()],
       supplemental: {
-        kind: 'Asset', operation: 'list', count: 1,
+        kind: 'Asset',
+        operation: 'list',
+        count: 1,
         pagination: { start: 0, end: 1, records: 1, total: 1 },
         subscription: { id: '5d2b7a61-0d0c-4a5e-9a39-1b7cf0f3e0aa', name: 'default' },
       },
@@ -117,13 +125,25 @@ describe('MK.IO contract harness', () => {
   it('accepts §5.2 token create body on POST /api/v1/user/tokens and rejects an unknown type', () => {
     const body = { type: 'full-access', organizationId: '9a0e4b8e-2f57-4c1f-a7f5-5f0d6bb7f3c1', description: 'CI', expireDate: '2026-01-31T00:00:00Z' };
     assert.equal(assertMkioRequestAccepted({ doc: 'management', method: 'POST', path: '/api/v1/user/tokens', body }).schemaName, 'CreateTokenSchema');
-    assert.match(failure(() => assertMkioRequestAccepted({ doc: 'management', method: 'POST', path: '/api/v1/user/tokens', body: { ...body, type: 'forever' } })), /\/type: must be equal to one of the allowed values/);
+    assert.match(
+      failure(() => assertMkioRequestAccepted({ doc: 'management', method: 'POST', path: '/api/v1/user/tokens', body: { ...body, type: 'forever' } })),
+      /\/type: must be equal to one of the allowed values/,
+    );
   });
 
   it('accepts §6.2 v1 storage create bodies and picks the branch by spec.type', () => {
     const path = `${V}/storage/mystorage`;
-    const azure = { spec: { type: 'Microsoft.Storage', url: 'https://mystorage.blob.core.windows.net', credential: { sasToken: '?sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&se=2026-01-01T00:00:00Z&sig=abc' }, description: 'main' } };
-    const s3 = { spec: { type: 'AWS.S3', bucketName: 'my-media-bucket', credential: { accessKeyId: 'AKIA0000000000000000', secretAccessKey: 'a'.repeat(40) } } };
+    const azure = {
+      spec: {
+        type: 'Microsoft.Storage',
+        url: 'https://mystorage.blob.core.windows.net',
+        credential: { sasToken: '?sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&se=2026-01-01T00:00:00Z&sig=abc' },
+        description: 'main',
+      },
+    };
+    const s3 = {
+      spec: { type: 'AWS.S3', bucketName: 'my-media-bucket', credential: { accessKeyId: 'AKIA0000000000000000', secretAccessKey: 'a'.repeat(40) } },
+    };
     assert.equal(assertMkioRequestAccepted({ doc: 'media', method: 'PUT', path, body: azure }).schemaName, 'StorageSchemaPut');
     assertMkioRequestAccepted({ doc: 'media', method: 'PUT', path, body: s3 });
     const msg = failure(() => assertMkioRequestAccepted({ doc: 'media', method: 'PUT', path, body: { spec: { type: 'AWS.S3', url: 'https://x' } } }));
@@ -134,7 +154,9 @@ describe('MK.IO contract harness', () => {
   it('checks error bodies for documented 4xx statuses', () => {
     const check = assertMkioResponse({ doc: 'media', method: 'GET', path: `${V}/assets/nope`, status: 404, body: notFound });
     assert.equal(check.schemaName, 'Error');
-    const msg = failure(() => assertMkioResponse({ doc: 'media', method: 'GET', path: `${V}/assets/nope`, status: 404, body: { error: { code: 'NotFound' }, status: '404' } }));
+    const msg = failure(() =>
+      assertMkioResponse({ doc: 'media', method: 'GET', path: `${V}/assets/nope`, status: 404, body: { error: { code: 'NotFound' }, status: '404' } }),
+    );
     assert.match(msg, /\/error\/detail: is required but missing \[ErrorDetail\]/);
     assert.match(msg, /\/ref: is required but missing \[Error\]/);
     assert.match(msg, /\/status: must be integer/);
@@ -142,29 +164,45 @@ describe('MK.IO contract harness', () => {
   });
 
   it('throws on undocumented requests unless allowUndocumented, and still checks undocumented errors', () => {
-    assert.match(failure(() => assertMkioResponse({ doc: 'media', method: 'GET', path: '/api/ams/default/stats/', status: 200, body: {} })), /not documented/);
-    assert.deepEqual(
-      assertMkioResponse({ doc: 'media', method: 'GET', path: '/api/ams/default/stats/', status: 200, body: {}, allowUndocumented: true }),
-      { documented: false, reason: 'no operation matches this method and path' },
+    assert.match(
+      failure(() => assertMkioResponse({ doc: 'media', method: 'GET', path: '/api/ams/default/stats/', status: 200, body: {} })),
+      /not documented/,
     );
+    assert.deepEqual(assertMkioResponse({ doc: 'media', method: 'GET', path: '/api/ams/default/stats/', status: 200, body: {}, allowUndocumented: true }), {
+      documented: false,
+      reason: 'no operation matches this method and path',
+    });
     // The document lists no 409 for storage PUT; with allowUndocumented the body must still be an Error.
     const put409 = { doc: 'media' as const, method: 'PUT', path: `${V}/storage/s1`, status: 409 };
-    assert.match(failure(() => assertMkioResponse({ ...put409, body: notFound })), /documents no 409 response/);
+    assert.match(
+      failure(() => assertMkioResponse({ ...put409, body: notFound })),
+      /documents no 409 response/,
+    );
     assert.equal(assertMkioResponse({ ...put409, body: { ...notFound, status: 409 }, allowUndocumented: true }).schemaName, 'Error');
-    assert.match(failure(() => assertMkioResponse({ ...put409, body: { error: 'conflict' }, allowUndocumented: true })), /\/error: must be object/);
+    assert.match(
+      failure(() => assertMkioResponse({ ...put409, body: { error: 'conflict' }, allowUndocumented: true })),
+      /\/error: must be object/,
+    );
   });
 
   it('accepts an empty body where the response is documented without one', () => {
-    assert.deepEqual(
-      assertMkioResponse({ doc: 'media', method: 'DELETE', path: `${V}/assets/a1`, status: 204, body: undefined }),
-      { documented: true, operation: 'DELETE /api/v1/projects/{project_name}/media/assets/{asset_name}', responseKey: '204' },
+    assert.deepEqual(assertMkioResponse({ doc: 'media', method: 'DELETE', path: `${V}/assets/a1`, status: 204, body: undefined }), {
+      documented: true,
+      operation: 'DELETE /api/v1/projects/{project_name}/media/assets/{asset_name}',
+      responseKey: '204',
+    });
+    assert.match(
+      failure(() => assertMkioResponse({ doc: 'media', method: 'DELETE', path: `${V}/assets/a1`, status: 200, body: { ok: true } })),
+      /documented without a body/,
     );
-    assert.match(failure(() => assertMkioResponse({ doc: 'media', method: 'DELETE', path: `${V}/assets/a1`, status: 200, body: { ok: true } })), /documented without a body/);
   });
 
   it('validates named component schemas, requiring readOnly fields only in responses', () => {
     assertMkioSchema('media', 'SystemDataSchema', systemData());
-    assert.match(failure(() => assertMkioSchema('media', 'SystemDataSchema', {})), /internalId: is required/);
+    assert.match(
+      failure(() => assertMkioSchema('media', 'SystemDataSchema', {})),
+      /internalId: is required/,
+    );
     assertMkioSchema('media', 'SystemDataSchema', {}, 'request');
     assert.throws(() => assertMkioSchema('media', 'NoSuchSchema', {}), /no component schema named "NoSuchSchema"/);
   });

@@ -47,7 +47,10 @@ const COMPONENT_REF = '#/components/schemas/';
 
 // The documents are plain JSON; these aliases only name what the harness reads from them.
 type Json = Record<string, any>;
-interface OpenApiOperation { requestBody?: Json; responses?: Record<string, Json> }
+interface OpenApiOperation {
+  requestBody?: Json;
+  responses?: Record<string, Json>;
+}
 
 const docs = new Map<MkioDoc, Json>();
 
@@ -67,7 +70,10 @@ export function mkioDocument(doc: MkioDoc): Json {
 // OpenAPI 3.0 schema → JSON Schema 2019-09
 
 /** Where a converted sub-schema came from, so Ajv errors can name the component (Ajv reports only local paths). */
-interface Origin { name: string; pointer: string }
+interface Origin {
+  name: string;
+  pointer: string;
+}
 
 function schemaId(doc: MkioDoc, direction: MkioDirection): string {
   return `https://reel.invalid/mkio/${doc}/${direction}.json`;
@@ -77,7 +83,11 @@ class Converter {
   readonly origins = new WeakMap<object, Origin>();
   readonly missingRefs = new Set<string>();
 
-  constructor(private readonly components: Json, private readonly id: string, private readonly direction: MkioDirection) {}
+  constructor(
+    private readonly components: Json,
+    private readonly id: string,
+    private readonly direction: MkioDirection,
+  ) {}
 
   ref(ref: string): string {
     if (!ref.startsWith(COMPONENT_REF)) {
@@ -285,7 +295,13 @@ export function findMkioOperation(doc: MkioDoc, method: string, concretePath: st
   let p = concretePath.split(/[?#]/, 1)[0];
   const legacy = doc === 'media' ? LEGACY_MEDIA.exec(p) : null;
   if (legacy) p = `/api/v1/projects/${legacy[1]}/media${legacy[2] ?? ''}`;
-  const want = segments(p).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
+  const want = segments(p).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
   const m = method.toLowerCase();
   if (!(HTTP_METHODS as readonly string[]).includes(m)) return undefined;
   let best: { template: string; operation: OpenApiOperation; literals: number } | undefined;
@@ -323,7 +339,13 @@ function fail(title: string, list: MkioViolation[], actual: unknown, expected: s
 }
 
 function undocumented(title: string, reason: string, allow: boolean | undefined, actual: unknown): MkioCheck {
-  if (!allow) throw new AssertionError({ message: `${title}: not documented by MK.IO (${reason})`, actual, expected: 'a documented operation', operator: 'mkioContract' });
+  if (!allow)
+    throw new AssertionError({
+      message: `${title}: not documented by MK.IO (${reason})`,
+      actual,
+      expected: 'a documented operation',
+      operator: 'mkioContract',
+    });
   return { documented: false, reason };
 }
 
@@ -370,7 +392,12 @@ export function assertMkioResponse(input: MkioResponseInput): MkioCheck {
     return { ...undocumented(title, `${operation} ${responseKey} is documented without a body`, input.allowUndocumented, body), operation, responseKey };
   }
   const media = pickContent(response.content, input.contentType);
-  if (!media?.schema) return { ...undocumented(title, `${operation} ${responseKey} has no schema for ${input.contentType ?? 'JSON'}`, input.allowUndocumented, body), operation, responseKey };
+  if (!media?.schema)
+    return {
+      ...undocumented(title, `${operation} ${responseKey} has no schema for ${input.contentType ?? 'JSON'}`, input.allowUndocumented, body),
+      operation,
+      responseKey,
+    };
   const c = compile(doc, 'response');
   const { name, validate } = validatorFor(c, media.schema);
   if (!validate(body)) fail(`${title} (${operation}, ${responseKey} ${name})`, violations(c, validate.errors, name), body, name);

@@ -14,12 +14,10 @@ const FilesystemStore = require('s3rver/lib/stores/filesystem.js');
 // every truncated listing failed with 500. Tokens are opaque to clients: use AES for that one cipher.
 const { createCipheriv, createDecipheriv } = crypto;
 const widen = (bytes) => Buffer.concat([bytes, bytes]); // DES's 8-byte key and IV, doubled for AES-128
-crypto.createCipheriv = (algorithm, key, iv, options) => (algorithm === 'des'
-  ? createCipheriv('aes-128-cbc', widen(key), widen(iv), options)
-  : createCipheriv(algorithm, key, iv, options));
-crypto.createDecipheriv = (algorithm, key, iv, options) => (algorithm === 'des'
-  ? createDecipheriv('aes-128-cbc', widen(key), widen(iv), options)
-  : createDecipheriv(algorithm, key, iv, options));
+crypto.createCipheriv = (algorithm, key, iv, options) =>
+  algorithm === 'des' ? createCipheriv('aes-128-cbc', widen(key), widen(iv), options) : createCipheriv(algorithm, key, iv, options);
+crypto.createDecipheriv = (algorithm, key, iv, options) =>
+  algorithm === 'des' ? createDecipheriv('aes-128-cbc', widen(key), widen(iv), options) : createDecipheriv(algorithm, key, iv, options);
 
 // DeleteObjects deletes its keys in parallel, and each deletion prunes empty directories with a readdir that
 // races the others (sporadic 500 ENOENT). One deletion at a time.
@@ -63,4 +61,6 @@ try {
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
 // A runner that crashes (say, Azurite failed to start) never sends it; do not outlive it.
 const parent = process.ppid;
-setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1_000).unref();
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 1_000).unref();

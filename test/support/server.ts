@@ -36,8 +36,7 @@ export interface TestServer {
  * the host: allow exactly them, as an operator would a local MinIO or Azurite.
  */
 function testServiceHosts(): string {
-  return [process.env.REEL_TEST_AZURITE_URL, process.env.REEL_TEST_S3_ENDPOINT]
-    .flatMap((u) => (u ? [new URL(u).host] : [])).join(',');
+  return [process.env.REEL_TEST_AZURITE_URL, process.env.REEL_TEST_S3_ENDPOINT].flatMap((u) => (u ? [new URL(u).host] : [])).join(',');
 }
 
 /** A fresh PostgreSQL database per server, dropped on close, so test files never see each other's rows. */
@@ -67,20 +66,34 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
   fs.mkdirSync(storageRoot);
   const database = dialect === 'postgres' ? await createPgDatabase() : undefined;
   const adminPassword = 'correct horse battery';
-  const configFor = (env: Record<string, string>) => loadConfig({
-    PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: adminPassword, REEL_LOG_LEVEL: 'info',
-    REEL_LOCAL_STORAGE_ROOTS: `${path.join(dataDir, 'storage')}:${storageRoot}`,
-    REEL_STORAGE_ALLOWED_HOSTS: testServiceHosts(),
-    ...(database ? { DATABASE_URL: database.url } : {}),
-    ...env,
-  });
+  const configFor = (env: Record<string, string>) =>
+    loadConfig({
+      PORT: '0',
+      REEL_DATA_DIR: dataDir,
+      REEL_ADMIN_PASSWORD: adminPassword,
+      REEL_LOG_LEVEL: 'info',
+      REEL_LOCAL_STORAGE_ROOTS: `${path.join(dataDir, 'storage')}:${storageRoot}`,
+      REEL_STORAGE_ALLOWED_HOSTS: testServiceHosts(),
+      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...env,
+    });
   let logText = '';
-  const sink = new Writable({ write(chunk, _enc, cb) { logText += chunk.toString(); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logText += chunk.toString();
+      cb();
+    },
+  });
   let currentEnv = env;
   let config = configFor(currentEnv);
   const reel = await startReel(config, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink));
   const server: TestServer = {
-    reel, url: reel.url, dataDir, storageRoot, adminEmail: config.adminEmail, adminPassword,
+    reel,
+    url: reel.url,
+    dataDir,
+    storageRoot,
+    adminEmail: config.adminEmail,
+    adminPassword,
     localArea: (project = 'default', root = storageRoot) => path.join(root, project),
     logs: () => logText,
     async restart(changes = {}) {

@@ -1,5 +1,8 @@
 import {
-  AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, StorageSharedKeyCredential,
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  StorageSharedKeyCredential,
   generateAccountSASQueryParameters,
 } from '@azure/storage-blob';
 
@@ -27,13 +30,16 @@ const azuriteKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6
 /** An account SAS (`?sv=…&sig=…`) for Azurite: blob service, containers and objects, rwdlac, valid for a day. */
 export function azuriteSas(): string {
   azuriteUrl(); // a SAS is useless without the emulator; fail the same clear way
-  const sas = generateAccountSASQueryParameters({
-    services: AccountSASServices.parse('b').toString(),
-    resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-    permissions: AccountSASPermissions.parse('rwdlac'),
-    startsOn: new Date(Date.now() - 5 * 60_000), // tolerate clock skew
-    expiresOn: new Date(Date.now() + 24 * 3_600_000),
-  }, new StorageSharedKeyCredential(azuriteAccount, azuriteKey));
+  const sas = generateAccountSASQueryParameters(
+    {
+      services: AccountSASServices.parse('b').toString(),
+      resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+      permissions: AccountSASPermissions.parse('rwdlac'),
+      startsOn: new Date(Date.now() - 5 * 60_000), // tolerate clock skew
+      expiresOn: new Date(Date.now() + 24 * 3_600_000),
+    },
+    new StorageSharedKeyCredential(azuriteAccount, azuriteKey),
+  );
   return `?${sas.toString()}`;
 }
 

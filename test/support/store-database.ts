@@ -6,7 +6,10 @@ import { openDatabase, type Db, type DialectName } from '../../src/store/databas
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { createPgDatabase } from './pg-database.js';
 
-export interface StoreUnderTest { db: Db; dialect: DialectName }
+export interface StoreUnderTest {
+  db: Db;
+  dialect: DialectName;
+}
 
 /**
  * Runs `body` once per dialect against a migrated database of its own (a temp SQLite file, a throwaway
@@ -29,7 +32,9 @@ export function describeOnEachDialect(name: string, body: (store: () => StoreUnd
           fs.rmSync(dataDir, { recursive: true, force: true });
         };
       });
-      after(async () => { await cleanup(); });
+      after(async () => {
+        await cleanup();
+      });
       body(() => {
         if (!opened) throw new Error('the store is opened in before()');
         return opened;
@@ -41,7 +46,13 @@ export function describeOnEachDialect(name: string, body: (store: () => StoreUnd
 /** An organization and a project to hang rows on; returns the project id. */
 export async function insertProject(db: Db, name: string): Promise<string> {
   const now = new Date().toISOString();
-  await db.insertInto('organizations').values({ id: `org-${name}`, name: `org-${name}`, created_at: now }).execute();
-  await db.insertInto('projects').values({ id: `project-${name}`, organization_id: `org-${name}`, name, display_name: name, created_at: now }).execute();
+  await db
+    .insertInto('organizations')
+    .values({ id: `org-${name}`, name: `org-${name}`, created_at: now })
+    .execute();
+  await db
+    .insertInto('projects')
+    .values({ id: `project-${name}`, organization_id: `org-${name}`, name, display_name: name, created_at: now })
+    .execute();
   return `project-${name}`;
 }

@@ -42,13 +42,25 @@ async function member(server: TestServer, userId: string, email: string, passwor
   const cookie = await login(server.url, email, password);
   const { token } = await tokenFromSession(server.url, cookie);
   return {
-    userId, email, password, role, cookie, token,
+    userId,
+    email,
+    password,
+    role,
+    cookie,
+    token,
     api: new ApiClient(server.url).withToken(token),
     browser: new ApiClient(server.url, { cookie }),
   };
 }
 
-async function tenant(server: TestServer, accounts: AccountService, org: { id: string }, project: { id: string; name: string }, admin: Member, tag: string): Promise<Tenant> {
+async function tenant(
+  server: TestServer,
+  accounts: AccountService,
+  org: { id: string },
+  project: { id: string; name: string },
+  admin: Member,
+  tag: string,
+): Promise<Tenant> {
   const add = async (role: Role): Promise<Member> => {
     const email = `${role.toLowerCase()}-${tag}@example.com`;
     const password = `${role} password ${tag}`;
@@ -59,12 +71,19 @@ async function tenant(server: TestServer, accounts: AccountService, org: { id: s
   const contributor = await add('Contributor');
   const reader = await add('Reader');
   return {
-    organizationId: org.id, projectId: project.id, projectName: project.name,
-    legacy: `/api/ams/${project.name}`, v1: `/api/v1/projects/${project.name}/media`,
-    admin, contributor, reader,
+    organizationId: org.id,
+    projectId: project.id,
+    projectName: project.name,
+    legacy: `/api/ams/${project.name}`,
+    v1: `/api/v1/projects/${project.name}/media`,
+    admin,
+    contributor,
+    reader,
     async restricted(permissions) {
       const created = await admin.browser.post('/api/v1/user/tokens', {
-        type: 'restricted', organizationId: org.id, description: `restricted ${Object.keys(permissions).join(',')}`,
+        type: 'restricted',
+        organizationId: org.id,
+        description: `restricted ${Object.keys(permissions).join(',')}`,
         permissions: { 'core.project': { [project.id]: permissions } },
       });
       assert.equal(created.status, 201, created.text);

@@ -77,7 +77,10 @@ export function errorText(err: unknown): string {
  * Splits an API error over a form's fields: validation lines naming `properties.x` / `spec.x` (or the path the
  * caller maps), and error codes that belong to one field. Whatever is left is for the form as a whole.
  */
-export function fieldErrors(err: unknown, fields: Record<string, { paths?: string[]; codes?: string[] }>): { byField: Record<string, string>; general?: string } {
+export function fieldErrors(
+  err: unknown,
+  fields: Record<string, { paths?: string[]; codes?: string[] }>,
+): { byField: Record<string, string>; general?: string } {
   const byField: Record<string, string> = {};
   if (!(err instanceof ApiError)) return { byField, general: errorText(err) };
   const lines = err.problems.length > 0 ? err.problems : [err.detail];

@@ -18,7 +18,15 @@ export interface Organization {
 
 export interface UserToken {
   metadata: { id: string; type: string; JWT?: string };
-  spec: { description: string; organizationId: string; issued: string; expires: string; lastUsed: string | null; revoked: string | null | false; revokedBy?: string };
+  spec: {
+    description: string;
+    organizationId: string;
+    issued: string;
+    expires: string;
+    lastUsed: string | null;
+    revoked: string | null | false;
+    revokedBy?: string;
+  };
 }
 
 export type StorageType = 'Local' | 'Microsoft.Storage' | 'AWS.S3';
@@ -26,7 +34,13 @@ export type StorageType = 'Local' | 'Microsoft.Storage' | 'AWS.S3';
 export interface StorageAccount {
   metadata: { id: string; name: string; created: string; createdByEmail?: string };
   spec: {
-    type: StorageType; description?: string; url?: string; path?: string; bucketName?: string; region?: string | null; endpoint?: string;
+    type: StorageType;
+    description?: string;
+    url?: string;
+    path?: string;
+    bucketName?: string;
+    region?: string | null;
+    endpoint?: string;
     credential?: { sasToken?: string; signedStart?: string; signedExpiry?: string };
   };
   status: { activeCredentialId: string | null };
@@ -36,14 +50,30 @@ export interface Asset {
   name: string;
   labels?: Record<string, string>;
   properties: {
-    assetId: string; container: string; storageAccountName: string; description?: string; alternateId?: string;
-    created: string; lastModified: string; subPath?: string; containerDeletionPolicy?: string;
+    assetId: string;
+    container: string;
+    storageAccountName: string;
+    description?: string;
+    alternateId?: string;
+    created: string;
+    lastModified: string;
+    subPath?: string;
+    containerDeletionPolicy?: string;
   };
 }
 
 export interface MediaTrack {
-  index: number; type: string; codec: string; bitrateBps?: number; width?: number; height?: number; frameRate?: number;
-  language?: string; durationSec?: number; channels?: number; sampleRateHz?: number;
+  index: number;
+  type: string;
+  codec: string;
+  bitrateBps?: number;
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  language?: string;
+  durationSec?: number;
+  channels?: number;
+  sampleRateHz?: number;
 }
 
 export interface AssetStorage {
@@ -58,7 +88,13 @@ export interface AssetStorage {
 }
 
 export interface LocatorItem {
-  name: string; assetName: string; streamingLocatorId: string; streamingPolicyName: string; created: string; startTime?: string; endTime?: string;
+  name: string;
+  assetName: string;
+  streamingLocatorId: string;
+  streamingPolicyName: string;
+  created: string;
+  startTime?: string;
+  endTime?: string;
 }
 
 export interface StreamingLocator {
@@ -81,7 +117,12 @@ export interface StreamingPolicy {
     commonEncryptionCbcs?: { enabledProtocols: Protocols };
   };
 }
-export interface Protocols { download: boolean; dash: boolean; hls: boolean; smoothStreaming: boolean }
+export interface Protocols {
+  download: boolean;
+  dash: boolean;
+  hls: boolean;
+  smoothStreaming: boolean;
+}
 
 export interface StreamingEndpoint {
   name: string;
@@ -98,9 +139,17 @@ export interface Job {
   name: string;
   id: string;
   properties: {
-    state: string; created: string; description?: string;
+    state: string;
+    created: string;
+    description?: string;
     input: { '@odata.type': string; assetName?: string; files?: string[] };
-    outputs: Array<{ assetName: string; state: string; progress: number | null; error?: { code?: string; message?: string; details?: Array<{ code?: string; message?: string }> } }>;
-    startTime: string | null; endTime: string | null;
+    outputs: Array<{
+      assetName: string;
+      state: string;
+      progress: number | null;
+      error?: { code?: string; message?: string; details?: Array<{ code?: string; message?: string }> };
+    }>;
+    startTime: string | null;
+    endTime: string | null;
   };
 }

@@ -19,10 +19,18 @@ export function useOrganizations() {
 
 const projectKey = 'reel.console.project';
 export const rememberProject = (name: string) => {
-  try { localStorage.setItem(projectKey, name); } catch { /* private mode: nothing to remember */ }
+  try {
+    localStorage.setItem(projectKey, name);
+  } catch {
+    /* private mode: nothing to remember */
+  }
 };
 export const rememberedProject = (): string | null => {
-  try { return localStorage.getItem(projectKey); } catch { return null; }
+  try {
+    return localStorage.getItem(projectKey);
+  } catch {
+    return null;
+  }
 };
 
 /** The project of the current route and its media API root. */

@@ -1,6 +1,21 @@
 import { useEffect, useMemo, useState } from 'react';
 import {
-  Anchor, AppShell, Burger, Button, Center, Group, Loader, Menu, NavLink, ScrollArea, Select, Stack, Text, Title, Tooltip, VisuallyHidden,
+  Anchor,
+  AppShell,
+  Burger,
+  Button,
+  Center,
+  Group,
+  Loader,
+  Menu,
+  NavLink,
+  ScrollArea,
+  Select,
+  Stack,
+  Text,
+  Title,
+  Tooltip,
+  VisuallyHidden,
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
@@ -37,12 +52,21 @@ export function Shell() {
   }, [queryClient, navigate, location.pathname, location.search]);
   useEffect(close, [location.pathname, close]);
 
-  if (profile.isPending) return <Center h="100vh"><Loader aria-label="Loading your profile" /></Center>;
+  if (profile.isPending)
+    return (
+      <Center h="100vh">
+        <Loader aria-label="Loading your profile" />
+      </Center>
+    );
   if (profile.error instanceof ApiError && profile.error.status === 401) {
     return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
   }
   if (profile.isError) {
-    return <Center h="100vh" p="md"><ErrorState title="Could not load your profile" error={profile.error} onRetry={() => void profile.refetch()} /></Center>;
+    return (
+      <Center h="100vh" p="md">
+        <ErrorState title="Could not load your profile" error={profile.error} onRetry={() => void profile.refetch()} />
+      </Center>
+    );
   }
 
   return (
@@ -51,7 +75,9 @@ export function Shell() {
         <Group h="100%" px="md" justify="space-between" wrap="nowrap" gap="xs">
           <Group gap="xs" wrap="nowrap">
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={opened ? 'Close navigation' : 'Open navigation'} />
-            <Anchor component={Link} to="/" underline="never" c="inherit"><Title order={3}>Reel</Title></Anchor>
+            <Anchor component={Link} to="/" underline="never" c="inherit">
+              <Title order={3}>Reel</Title>
+            </Anchor>
           </Group>
           <Group gap="xs" wrap="nowrap">
             <ContextSwitcher />
@@ -78,7 +104,12 @@ function ProjectNav() {
   const match = useMatch('/projects/:project/*');
   const project = match?.params.project ?? rememberedProject();
   const location = useLocation();
-  if (!project) return <Text size="sm" c="dimmed" p="xs">Choose a project</Text>;
+  if (!project)
+    return (
+      <Text size="sm" c="dimmed" p="xs">
+        Choose a project
+      </Text>
+    );
   return (
     <Stack gap={2} component="nav">
       {sections.map((s) => {
@@ -118,10 +149,19 @@ function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
   const current = match?.params.project ?? rememberedProject() ?? undefined;
   const projects = useMemo(() => orgs.data?.find((o) => o.metadata.id === activeOrg)?.spec.projects ?? [], [orgs.data, activeOrg]);
 
-  useEffect(() => { if (match?.params.project) rememberProject(match.params.project); }, [match?.params.project]);
+  useEffect(() => {
+    if (match?.params.project) rememberProject(match.params.project);
+  }, [match?.params.project]);
 
   if (orgs.isPending) return <Loader size="xs" aria-label="Loading projects" />;
-  if (orgs.isError) return <Tooltip label={errorText(orgs.error)}><Text size="xs" c="red">Projects unavailable</Text></Tooltip>;
+  if (orgs.isError)
+    return (
+      <Tooltip label={errorText(orgs.error)}>
+        <Text size="xs" c="red">
+          Projects unavailable
+        </Text>
+      </Tooltip>
+    );
 
   const section = match?.params['*']?.split('/')[0] || 'assets';
   const orgSelect = (
@@ -134,7 +174,9 @@ function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
       value={activeOrg ?? null}
       allowDeselect={false}
       data={orgs.data.map((o) => ({ value: o.metadata.id, label: o.metadata.name }))}
-      onChange={(id) => { if (id && id !== activeOrg) void switchOrganization(id); }}
+      onChange={(id) => {
+        if (id && id !== activeOrg) void switchOrganization(id);
+      }}
       error={switchError}
       comboboxProps={{ withinPortal: true }}
     />
@@ -150,19 +192,34 @@ function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
       value={current ?? null}
       allowDeselect={false}
       data={projects.map((p) => p.name)}
-      onChange={(name) => { if (name) navigate(`/projects/${encodeURIComponent(name)}/${section}`); }}
+      onChange={(name) => {
+        if (name) navigate(`/projects/${encodeURIComponent(name)}/${section}`);
+      }}
       nothingFoundMessage="No projects"
     />
   );
-  if (stacked) return <Stack gap="xs">{orgSelect}{projectSelect}</Stack>;
-  return <Group gap="xs" wrap="nowrap">{orgSelect}{projectSelect}</Group>;
+  if (stacked)
+    return (
+      <Stack gap="xs">
+        {orgSelect}
+        {projectSelect}
+      </Stack>
+    );
+  return (
+    <Group gap="xs" wrap="nowrap">
+      {orgSelect}
+      {projectSelect}
+    </Group>
+  );
 }
 
 function ProfileMenu({ email }: { email: string }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const signOut = async () => {
-    try { await api('POST', '/auth/logout'); } finally {
+    try {
+      await api('POST', '/auth/logout');
+    } finally {
       queryClient.clear();
       navigate('/sign-in', { replace: true });
     }
@@ -171,16 +228,26 @@ function ProfileMenu({ email }: { email: string }) {
     <Menu position="bottom-end" withinPortal>
       <Menu.Target>
         <Button variant="default" size="xs" maw={220} aria-label={`Account menu for ${email}`}>
-          <Text size="xs" truncate="end">{email}</Text>
+          <Text size="xs" truncate="end">
+            {email}
+          </Text>
         </Button>
       </Menu.Target>
       <Menu.Dropdown>
         <Menu.Label>Signed in as {email}</Menu.Label>
-        <Menu.Item component={Link} to="/tokens">Personal API tokens</Menu.Item>
-        <Menu.Item component="a" href="/auth/token/" target="_blank" rel="noopener">Get a token for scripts (/auth/token/)</Menu.Item>
-        <Menu.Item component="a" href="/doc/ui" target="_blank" rel="noopener">API reference</Menu.Item>
+        <Menu.Item component={Link} to="/tokens">
+          Personal API tokens
+        </Menu.Item>
+        <Menu.Item component="a" href="/auth/token/" target="_blank" rel="noopener">
+          Get a token for scripts (/auth/token/)
+        </Menu.Item>
+        <Menu.Item component="a" href="/doc/ui" target="_blank" rel="noopener">
+          API reference
+        </Menu.Item>
         <Menu.Divider />
-        <Menu.Item color="red" onClick={() => void signOut()}>Sign out</Menu.Item>
+        <Menu.Item color="red" onClick={() => void signOut()}>
+          Sign out
+        </Menu.Item>
       </Menu.Dropdown>
     </Menu>
   );
@@ -190,12 +257,23 @@ function ProfileMenu({ email }: { email: string }) {
 export function HomeRedirect() {
   const orgs = useOrganizations();
   const profile = useProfile();
-  if (orgs.isPending || profile.isPending) return <Center p="xl"><Loader aria-label="Loading projects" /></Center>;
+  if (orgs.isPending || profile.isPending)
+    return (
+      <Center p="xl">
+        <Loader aria-label="Loading projects" />
+      </Center>
+    );
   if (orgs.isError) return <ErrorState title="Could not load your projects" error={orgs.error} onRetry={() => void orgs.refetch()} />;
   const projects = orgs.data.find((o) => o.metadata.id === profile.data?.spec.activeOrganizationId)?.spec.projects ?? [];
   const remembered = rememberedProject();
   const target = projects.find((p) => p.name === remembered)?.name ?? projects[0]?.name;
-  if (!target) return <Stack p="xl" align="center"><Title order={3}>No project yet</Title><Text c="dimmed">Your organization has no project. Ask an administrator to create one.</Text></Stack>;
+  if (!target)
+    return (
+      <Stack p="xl" align="center">
+        <Title order={3}>No project yet</Title>
+        <Text c="dimmed">Your organization has no project. Ask an administrator to create one.</Text>
+      </Stack>
+    );
   return <Navigate to={`/projects/${encodeURIComponent(target)}/assets`} replace />;
 }
 
@@ -204,7 +282,9 @@ export function NotFoundPage() {
     <Stack p="xl" align="center">
       <Title order={2}>Page not found</Title>
       <Text c="dimmed">There is no console page at this address.</Text>
-      <Button component={Link} to="/">Go to the console home</Button>
+      <Button component={Link} to="/">
+        Go to the console home
+      </Button>
     </Stack>
   );
 }

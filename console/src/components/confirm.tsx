@@ -7,7 +7,17 @@ import { errorText } from '../api/client';
  * A button that asks before a destructive action and shows the API's answer if it refuses (e.g. 409 "still
  * used by assets") inside the dialog, next to the action.
  */
-export function ConfirmButton({ label, title, message, confirmLabel, onConfirm, onDone, size = 'xs', disabled, ariaLabel }: {
+export function ConfirmButton({
+  label,
+  title,
+  message,
+  confirmLabel,
+  onConfirm,
+  onDone,
+  size = 'xs',
+  disabled,
+  ariaLabel,
+}: {
   label: string;
   title: string;
   message: ReactNode;
@@ -19,19 +29,43 @@ export function ConfirmButton({ label, title, message, confirmLabel, onConfirm, 
   ariaLabel?: string;
 }) {
   const [opened, setOpened] = useState(false);
-  const mutation = useMutation({ mutationFn: onConfirm, onSuccess: () => { setOpened(false); onDone?.(); } });
+  const mutation = useMutation({
+    mutationFn: onConfirm,
+    onSuccess: () => {
+      setOpened(false);
+      onDone?.();
+    },
+  });
   return (
     <>
-      <Button size={size} variant="light" color="red" onClick={() => { mutation.reset(); setOpened(true); }} disabled={disabled} aria-label={ariaLabel}>
+      <Button
+        size={size}
+        variant="light"
+        color="red"
+        onClick={() => {
+          mutation.reset();
+          setOpened(true);
+        }}
+        disabled={disabled}
+        aria-label={ariaLabel}
+      >
         {label}
       </Button>
       <Modal opened={opened} onClose={() => setOpened(false)} title={title} centered>
         <Stack>
           <Text size="sm">{message}</Text>
-          {mutation.isError && <Alert color="red" role="alert" title="The server refused">{errorText(mutation.error)}</Alert>}
+          {mutation.isError && (
+            <Alert color="red" role="alert" title="The server refused">
+              {errorText(mutation.error)}
+            </Alert>
+          )}
           <Group justify="flex-end">
-            <Button variant="default" onClick={() => setOpened(false)}>Cancel</Button>
-            <Button color="red" loading={mutation.isPending} onClick={() => mutation.mutate()}>{confirmLabel}</Button>
+            <Button variant="default" onClick={() => setOpened(false)}>
+              Cancel
+            </Button>
+            <Button color="red" loading={mutation.isPending} onClick={() => mutation.mutate()}>
+              {confirmLabel}
+            </Button>
           </Group>
         </Stack>
       </Modal>

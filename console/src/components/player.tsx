@@ -1,18 +1,31 @@
 import { useEffect, useRef, useState } from 'react';
 import { Alert, Box, Loader, Overlay, Center } from '@mantine/core';
 
-interface ShakaErrorLike { code?: number; category?: number; severity?: number; data?: unknown[]; message?: string }
+interface ShakaErrorLike {
+  code?: number;
+  category?: number;
+  severity?: number;
+  data?: unknown[];
+  message?: string;
+}
 
 /** A Shaka error as a sentence (its numeric codes are documented in shaka.util.Error). */
 export function describeShakaError(e: ShakaErrorLike): string {
   const data = Array.isArray(e.data) ? e.data : [];
   switch (e.code) {
-    case 1001: return `The stream answered HTTP ${String(data[1])} for ${String(data[0])}`;
-    case 1002: return `The stream could not be reached (${String(data[0])}). Is the streaming endpoint running, and does this browser resolve its host name?`;
-    case 1003: return `The stream timed out (${String(data[0])})`;
-    case 4032: case 4040: return 'This browser cannot decode the stream\'s codecs';
-    case 7000: return 'Loading was interrupted';
-    default: return `Playback failed (Shaka error ${e.code ?? '?'}${e.message ? `: ${e.message}` : ''})`;
+    case 1001:
+      return `The stream answered HTTP ${String(data[1])} for ${String(data[0])}`;
+    case 1002:
+      return `The stream could not be reached (${String(data[0])}). Is the streaming endpoint running, and does this browser resolve its host name?`;
+    case 1003:
+      return `The stream timed out (${String(data[0])})`;
+    case 4032:
+    case 4040:
+      return "This browser cannot decode the stream's codecs";
+    case 7000:
+      return 'Loading was interrupted';
+    default:
+      return `Playback failed (Shaka error ${e.code ?? '?'}${e.message ? `: ${e.message}` : ''})`;
   }
 }
 
@@ -42,7 +55,10 @@ export function ShakaPlayer({ src, title }: { src: string; title: string }) {
         const player = new shaka.Player();
         destroy = () => player.destroy();
         await player.attach(video.current);
-        if (cancelled) { void player.destroy(); return; }
+        if (cancelled) {
+          void player.destroy();
+          return;
+        }
         player.addEventListener('error', (event) => {
           if (!cancelled) setError(describeShakaError((event as unknown as { detail: ShakaErrorLike }).detail));
         });
@@ -64,8 +80,18 @@ export function ShakaPlayer({ src, title }: { src: string; title: string }) {
   return (
     <Box pos="relative" style={{ background: '#000', borderRadius: 'var(--mantine-radius-sm)', overflow: 'hidden' }}>
       <video ref={video} controls muted playsInline aria-label={title} data-src={src} style={{ width: '100%', aspectRatio: '16 / 9', display: 'block' }} />
-      {loading && <Overlay backgroundOpacity={0.35} center><Center><Loader color="white" aria-label="Loading the stream" /></Center></Overlay>}
-      {error && <Alert color="red" role="alert" title="Playback failed" m="xs">{error}</Alert>}
+      {loading && (
+        <Overlay backgroundOpacity={0.35} center>
+          <Center>
+            <Loader color="white" aria-label="Loading the stream" />
+          </Center>
+        </Overlay>
+      )}
+      {error && (
+        <Alert color="red" role="alert" title="Playback failed" m="xs">
+          {error}
+        </Alert>
+      )}
     </Box>
   );
 }

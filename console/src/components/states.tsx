@@ -6,7 +6,10 @@ import { ApiError, errorText } from '../api/client';
 export function LoadingState({ label }: { label: string }) {
   return (
     <Center p="xl" role="status" aria-live="polite">
-      <Group gap="sm"><Loader size="sm" aria-hidden /><Text c="dimmed">{label}</Text></Group>
+      <Group gap="sm">
+        <Loader size="sm" aria-hidden />
+        <Text c="dimmed">{label}</Text>
+      </Group>
     </Center>
   );
 }
@@ -18,9 +21,18 @@ export function ErrorState({ title, error, onRetry, retryLabel = 'Try again' }: 
       <Stack gap="xs">
         <Text size="sm">{errorText(error)}</Text>
         {error instanceof ApiError && error.status > 0 && (
-          <Text size="xs" c="dimmed">HTTP {error.status} · {error.code}{error.ref ? ` · ref ${error.ref}` : ''}</Text>
+          <Text size="xs" c="dimmed">
+            HTTP {error.status} · {error.code}
+            {error.ref ? ` · ref ${error.ref}` : ''}
+          </Text>
         )}
-        {onRetry && <Group><Button size="xs" variant="white" color="red" onClick={onRetry}>{retryLabel}</Button></Group>}
+        {onRetry && (
+          <Group>
+            <Button size="xs" variant="white" color="red" onClick={onRetry}>
+              {retryLabel}
+            </Button>
+          </Group>
+        )}
       </Stack>
     </Alert>
   );
@@ -31,7 +43,11 @@ export function EmptyState({ title, children, action }: { title: string; childre
     <Paper withBorder p="xl" radius="md">
       <Stack align="center" gap="xs" ta="center">
         <Title order={4}>{title}</Title>
-        {children && <Text c="dimmed" size="sm" maw={520}>{children}</Text>}
+        {children && (
+          <Text c="dimmed" size="sm" maw={520}>
+            {children}
+          </Text>
+        )}
         {action}
       </Stack>
     </Paper>
@@ -39,7 +55,14 @@ export function EmptyState({ title, children, action }: { title: string; childre
 }
 
 /** Renders a query's loading, error, empty and loaded states in one place. */
-export function QueryView<T>({ query, loading, errorTitle, isEmpty, empty, children }: {
+export function QueryView<T>({
+  query,
+  loading,
+  errorTitle,
+  isEmpty,
+  empty,
+  children,
+}: {
   query: UseQueryResult<T>;
   loading: string;
   errorTitle: string;
@@ -58,7 +81,11 @@ export function PageHeader({ title, description, actions }: { title: string; des
     <Group justify="space-between" align="flex-start" mb="md" gap="sm">
       <Stack gap={2} style={{ flex: '1 1 280px', minWidth: 0 }}>
         <Title order={2}>{title}</Title>
-        {description && <Text c="dimmed" size="sm">{description}</Text>}
+        {description && (
+          <Text c="dimmed" size="sm">
+            {description}
+          </Text>
+        )}
       </Stack>
       {actions && <Group gap="xs">{actions}</Group>}
     </Group>

@@ -1,6 +1,22 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import {
-  Alert, Anchor, Badge, Box, Button, Card, Group, Modal, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, TextInput, Title, VisuallyHidden,
+  Alert,
+  Anchor,
+  Badge,
+  Box,
+  Button,
+  Card,
+  Group,
+  Modal,
+  SegmentedControl,
+  Select,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+  VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -30,21 +46,30 @@ export function AssetPage() {
           <PageHeader
             title={a.name}
             description={a.properties.description || 'No description'}
-            actions={<>
-              <Button variant="default" onClick={() => setEncoding(true)}>Encode…</Button>
-              <ConfirmButton
-                size="sm" label="Delete asset" title={`Delete asset ${a.name}?`} confirmLabel="Delete asset"
-                message={a.properties.containerDeletionPolicy === 'Delete'
-                  ? 'The asset and its container (with every file in it) are deleted.'
-                  : 'The asset record is deleted; its container and files stay in storage (container deletion policy: Retain).'}
-                onConfirm={() => api('DELETE', `${base}/assets/${seg(a.name)}`)}
-                onDone={() => {
-                  void queryClient.invalidateQueries({ queryKey: ['assets', base] });
-                  notifications.show({ color: 'green', message: `Asset ${a.name} deleted` });
-                  navigate(`/projects/${encodeURIComponent(project)}/assets`);
-                }}
-              />
-            </>}
+            actions={
+              <>
+                <Button variant="default" onClick={() => setEncoding(true)}>
+                  Encode…
+                </Button>
+                <ConfirmButton
+                  size="sm"
+                  label="Delete asset"
+                  title={`Delete asset ${a.name}?`}
+                  confirmLabel="Delete asset"
+                  message={
+                    a.properties.containerDeletionPolicy === 'Delete'
+                      ? 'The asset and its container (with every file in it) are deleted.'
+                      : 'The asset record is deleted; its container and files stay in storage (container deletion policy: Retain).'
+                  }
+                  onConfirm={() => api('DELETE', `${base}/assets/${seg(a.name)}`)}
+                  onDone={() => {
+                    void queryClient.invalidateQueries({ queryKey: ['assets', base] });
+                    notifications.show({ color: 'green', message: `Asset ${a.name} deleted` });
+                    navigate(`/projects/${encodeURIComponent(project)}/assets`);
+                  }}
+                />
+              </>
+            }
           />
           <Card withBorder>
             <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="sm">
@@ -54,7 +79,14 @@ export function AssetPage() {
               <Field label="Asset id" value={a.properties.assetId} mono />
             </SimpleGrid>
             {Object.keys(a.labels ?? {}).length > 0 && (
-              <Group gap={4} mt="sm">{Object.entries(a.labels ?? {}).map(([k, v]) => <Badge key={k} variant="light" tt="none">{k}{v ? `=${v}` : ''}</Badge>)}</Group>
+              <Group gap={4} mt="sm">
+                {Object.entries(a.labels ?? {}).map(([k, v]) => (
+                  <Badge key={k} variant="light" tt="none">
+                    {k}
+                    {v ? `=${v}` : ''}
+                  </Badge>
+                ))}
+              </Group>
             )}
           </Card>
           <FilesSection base={base} name={a.name} />
@@ -69,8 +101,12 @@ export function AssetPage() {
 function Field({ label, value, mono }: { label: string; value: string; mono?: boolean }) {
   return (
     <div>
-      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>{label}</Text>
-      <Text size="sm" ff={mono ? 'monospace' : undefined} style={{ wordBreak: 'break-all' }}>{value}</Text>
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      <Text size="sm" ff={mono ? 'monospace' : undefined} style={{ wordBreak: 'break-all' }}>
+        {value}
+      </Text>
     </div>
   );
 }
@@ -80,23 +116,51 @@ function FilesSection({ base, name }: { base: string; name: string }) {
   const storage = useQuery({ queryKey: ['asset-storage', base, name], queryFn: () => api<AssetStorage>('GET', `${base}/assets/${seg(name)}/storage/`) });
   return (
     <section aria-labelledby="files-title">
-      <Title order={3} id="files-title" mb="xs">Files</Title>
+      <Title order={3} id="files-title" mb="xs">
+        Files
+      </Title>
       <QueryView
-        query={storage} loading="Reading the container…" errorTitle="Could not list the asset's files"
+        query={storage}
+        loading="Reading the container…"
+        errorTitle="Could not list the asset's files"
         isEmpty={(s) => s.spec.files.length === 0 && s.spec.folders.length === 0}
         empty={<EmptyState title="The container is empty">Upload a file, or run a job whose output is this asset.</EmptyState>}
       >
         {(s) => (
           <Table.ScrollContainer minWidth={560}>
             <Table verticalSpacing="xs" aria-label="Files">
-              <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Size</Table.Th><Table.Th>Tracks</Table.Th></Table.Tr></Table.Thead>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Size</Table.Th>
+                  <Table.Th>Tracks</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
-                {s.spec.folders.map((f) => <Table.Tr key={`d-${f.name}`}><Table.Td><Text size="sm" ff="monospace">{f.name}/</Text></Table.Td><Table.Td>—</Table.Td><Table.Td>folder</Table.Td></Table.Tr>)}
+                {s.spec.folders.map((f) => (
+                  <Table.Tr key={`d-${f.name}`}>
+                    <Table.Td>
+                      <Text size="sm" ff="monospace">
+                        {f.name}/
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>—</Table.Td>
+                    <Table.Td>folder</Table.Td>
+                  </Table.Tr>
+                ))}
                 {s.spec.files.map((f) => (
                   <Table.Tr key={f.name}>
-                    <Table.Td><Text size="sm" ff="monospace" style={{ wordBreak: 'break-all' }}>{f.name}</Text></Table.Td>
-                    <Table.Td><Text size="sm">{formatBytes(f.size)}</Text></Table.Td>
-                    <Table.Td><TrackSummary storage={s} file={f.name} /></Table.Td>
+                    <Table.Td>
+                      <Text size="sm" ff="monospace" style={{ wordBreak: 'break-all' }}>
+                        {f.name}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{formatBytes(f.size)}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <TrackSummary storage={s} file={f.name} />
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
@@ -112,17 +176,33 @@ function TrackSummary({ storage, file }: { storage: AssetStorage; file: string }
   const info = storage.spec.mediaInfo?.[file];
   const ism = storage.spec.tracks[file];
   const problem = storage.spec.error?.[file];
-  if (problem) return <Text size="xs" c="red">{typeof problem === 'string' ? problem : 'Could not be read'}</Text>;
+  if (problem)
+    return (
+      <Text size="xs" c="red">
+        {typeof problem === 'string' ? problem : 'Could not be read'}
+      </Text>
+    );
   if (ism?.body) {
     const count = Object.values(ism.body).reduce((n, list) => n + (Array.isArray(list) ? list.length : 0), 0);
-    return <Text size="xs" c="dimmed">Server manifest: {count} track{count === 1 ? '' : 's'}</Text>;
+    return (
+      <Text size="xs" c="dimmed">
+        Server manifest: {count} track{count === 1 ? '' : 's'}
+      </Text>
+    );
   }
-  if (!info) return <Text size="xs" c="dimmed">—</Text>;
+  if (!info)
+    return (
+      <Text size="xs" c="dimmed">
+        —
+      </Text>
+    );
   return (
     <Group gap={4}>
       {info.tracks.map((t) => (
         <Badge key={t.index} variant="light" color={t.type === 'video' ? 'blue' : t.type === 'audio' ? 'grape' : 'gray'} tt="none" size="sm">
-          {t.type} {t.codec}{t.width ? ` ${t.width}×${t.height}` : ''}{t.language ? ` ${t.language}` : ''} {formatBitrate(t.bitrateBps)}
+          {t.type} {t.codec}
+          {t.width ? ` ${t.width}×${t.height}` : ''}
+          {t.language ? ` ${t.language}` : ''} {formatBitrate(t.bitrateBps)}
         </Badge>
       ))}
     </Group>
@@ -145,32 +225,76 @@ function PublishSection({ base, project, name }: { base: string; project: string
     <>
       <section aria-labelledby="locators-title">
         <Group justify="space-between" mb="xs">
-          <Title order={3} id="locators-title">Streaming locators</Title>
-          <Button size="sm" onClick={() => setCreating(true)}>Create locator</Button>
+          <Title order={3} id="locators-title">
+            Streaming locators
+          </Title>
+          <Button size="sm" onClick={() => setCreating(true)}>
+            Create locator
+          </Button>
         </Group>
         <QueryView
-          query={locators} loading="Loading locators…" errorTitle="Could not load the asset's locators"
+          query={locators}
+          loading="Loading locators…"
+          errorTitle="Could not load the asset's locators"
           isEmpty={(l) => l.length === 0}
-          empty={<EmptyState title="Not published" action={<Button onClick={() => setCreating(true)}>Create locator</Button>}>A streaming locator makes the asset playable at a URL.</EmptyState>}
+          empty={
+            <EmptyState title="Not published" action={<Button onClick={() => setCreating(true)}>Create locator</Button>}>
+              A streaming locator makes the asset playable at a URL.
+            </EmptyState>
+          }
         >
           {(list) => (
             <Table.ScrollContainer minWidth={620}>
               <Table verticalSpacing="xs" highlightOnHover aria-label="Streaming locators">
-                <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Policy</Table.Th><Table.Th>Locator id</Table.Th><Table.Th>Created</Table.Th><Table.Th><VisuallyHidden>Actions</VisuallyHidden></Table.Th></Table.Tr></Table.Thead>
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Name</Table.Th>
+                    <Table.Th>Policy</Table.Th>
+                    <Table.Th>Locator id</Table.Th>
+                    <Table.Th>Created</Table.Th>
+                    <Table.Th>
+                      <VisuallyHidden>Actions</VisuallyHidden>
+                    </Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
                 <Table.Tbody>
                   {list.map((l) => (
                     <Table.Tr key={l.name} bg={current?.name === l.name ? 'var(--mantine-primary-color-light)' : undefined}>
-                      <Table.Td><Text size="sm" fw={600}>{l.name}</Text></Table.Td>
-                      <Table.Td><Text size="sm">{l.streamingPolicyName}</Text></Table.Td>
-                      <Table.Td><Text size="xs" ff="monospace">{l.streamingLocatorId}</Text></Table.Td>
-                      <Table.Td><Text size="sm">{formatTime(l.created)}</Text></Table.Td>
+                      <Table.Td>
+                        <Text size="sm" fw={600}>
+                          {l.name}
+                        </Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{l.streamingPolicyName}</Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="xs" ff="monospace">
+                          {l.streamingLocatorId}
+                        </Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{formatTime(l.created)}</Text>
+                      </Table.Td>
                       <Table.Td>
                         <Group gap="xs" wrap="nowrap">
-                          <Button size="xs" variant={current?.name === l.name ? 'filled' : 'default'} onClick={() => setSelected(l.name)} aria-pressed={current?.name === l.name} aria-label={`Play locator ${l.name}`}>Play</Button>
+                          <Button
+                            size="xs"
+                            variant={current?.name === l.name ? 'filled' : 'default'}
+                            onClick={() => setSelected(l.name)}
+                            aria-pressed={current?.name === l.name}
+                            aria-label={`Play locator ${l.name}`}
+                          >
+                            Play
+                          </Button>
                           <ConfirmButton
-                            label="Delete" ariaLabel={`Delete locator ${l.name}`} title={`Delete locator ${l.name}?`} confirmLabel="Delete locator"
+                            label="Delete"
+                            ariaLabel={`Delete locator ${l.name}`}
+                            title={`Delete locator ${l.name}?`}
+                            confirmLabel="Delete locator"
                             message="Its playback URLs stop working (CDN copies may play until they expire)."
-                            onConfirm={() => api('DELETE', `${base}/streamingLocators/${seg(l.name)}`)} onDone={refresh}
+                            onConfirm={() => api('DELETE', `${base}/streamingLocators/${seg(l.name)}`)}
+                            onDone={refresh}
                           />
                         </Group>
                       </Table.Td>
@@ -183,7 +307,16 @@ function PublishSection({ base, project, name }: { base: string; project: string
         </QueryView>
       </section>
       {current && <PlaybackSection base={base} project={project} locator={current} />}
-      <CreateLocatorModal opened={creating} onClose={() => setCreating(false)} base={base} assetName={name} onCreated={(n) => { setSelected(n); refresh(); }} />
+      <CreateLocatorModal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        base={base}
+        assetName={name}
+        onCreated={(n) => {
+          setSelected(n);
+          refresh();
+        }}
+      />
     </>
   );
 }
@@ -194,9 +327,13 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
     queryKey: ['locator-paths', base, locator.name],
     queryFn: () => api<StreamingPaths>('POST', `${base}/streamingLocators/${seg(locator.name)}/listPaths`),
   });
-  const endpoints = useQuery({ queryKey: ['endpoints', base], queryFn: async () => (await api<ListBody<StreamingEndpoint>>('GET', `${base}/streamingEndpoints`)).value });
+  const endpoints = useQuery({
+    queryKey: ['endpoints', base],
+    queryFn: async () => (await api<ListBody<StreamingEndpoint>>('GET', `${base}/streamingEndpoints`)).value,
+  });
   const [endpointName, setEndpointName] = useState<string | null>(null);
-  const endpoint = endpoints.data?.find((e) => e.name === endpointName) ?? endpoints.data?.find((e) => e.properties.resourceState === 'Running') ?? endpoints.data?.[0];
+  const endpoint =
+    endpoints.data?.find((e) => e.name === endpointName) ?? endpoints.data?.find((e) => e.properties.resourceState === 'Running') ?? endpoints.data?.[0];
   // The endpoint's scheme is the console's: a TLS-terminating proxy in front of one serves both.
   const origin = endpoint ? `${window.location.protocol}//${endpoint.properties.hostName}` : '';
   const protocols = paths.data?.streamingPaths.filter((p) => p.encryptionScheme === 'NoEncryption') ?? [];
@@ -212,14 +349,31 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
   return (
     <section aria-labelledby="playback-title">
       <Group justify="space-between" mb="xs" wrap="wrap">
-        <Title order={3} id="playback-title">Playback · {locator.name}</Title>
+        <Title order={3} id="playback-title">
+          Playback · {locator.name}
+        </Title>
         <Group gap="xs" wrap="wrap">
           {(endpoints.data?.length ?? 0) > 1 && (
-            <Select aria-label="Streaming endpoint" size="xs" w={180} value={endpoint?.name ?? null} allowDeselect={false}
-              data={(endpoints.data ?? []).map((e) => ({ value: e.name, label: `${e.name} (${e.properties.resourceState})` }))} onChange={setEndpointName} />
+            <Select
+              aria-label="Streaming endpoint"
+              size="xs"
+              w={180}
+              value={endpoint?.name ?? null}
+              allowDeselect={false}
+              data={(endpoints.data ?? []).map((e) => ({ value: e.name, label: `${e.name} (${e.properties.resourceState})` }))}
+              onChange={setEndpointName}
+            />
           )}
-          <SegmentedControl aria-label="Streaming protocol" size="xs" value={protocol} onChange={(v) => setProtocol(v as 'Hls' | 'Dash')}
-            data={[{ value: 'Hls', label: 'HLS', disabled: !available.includes('Hls') }, { value: 'Dash', label: 'DASH', disabled: !available.includes('Dash') }]} />
+          <SegmentedControl
+            aria-label="Streaming protocol"
+            size="xs"
+            value={protocol}
+            onChange={(v) => setProtocol(v as 'Hls' | 'Dash')}
+            data={[
+              { value: 'Hls', label: 'HLS', disabled: !available.includes('Hls') },
+              { value: 'Dash', label: 'DASH', disabled: !available.includes('Dash') },
+            ]}
+          />
         </Group>
       </Group>
       {(paths.isPending || endpoints.isPending) && <LoadingState label="Finding playback URLs…" />}
@@ -227,22 +381,40 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
       {endpoints.isError && <ErrorState title="Could not load streaming endpoints" error={endpoints.error} onRetry={() => void endpoints.refetch()} />}
       {paths.isSuccess && endpoints.isSuccess && (
         <Stack gap="sm">
-          {!endpoint && <Alert color="yellow" title="No streaming endpoint">Create one on the <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/streaming-endpoints`}>streaming endpoints</Anchor> page.</Alert>}
-          {endpoint && endpoint.properties.resourceState !== 'Running' && (
-            <Alert color="yellow" title={`Streaming endpoint ${endpoint.name} is ${endpoint.properties.resourceState}`}>
-              Start it on the <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/streaming-endpoints`}>streaming endpoints</Anchor> page to play.
+          {!endpoint && (
+            <Alert color="yellow" title="No streaming endpoint">
+              Create one on the{' '}
+              <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/streaming-endpoints`}>
+                streaming endpoints
+              </Anchor>{' '}
+              page.
             </Alert>
           )}
-          {available.length === 0 && <Alert color="yellow" title="No clear HLS or DASH path">The locator's policy ({locator.streamingPolicyName}) enables no clear streaming protocol.</Alert>}
+          {endpoint && endpoint.properties.resourceState !== 'Running' && (
+            <Alert color="yellow" title={`Streaming endpoint ${endpoint.name} is ${endpoint.properties.resourceState}`}>
+              Start it on the{' '}
+              <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/streaming-endpoints`}>
+                streaming endpoints
+              </Anchor>{' '}
+              page to play.
+            </Alert>
+          )}
+          {available.length === 0 && (
+            <Alert color="yellow" title="No clear HLS or DASH path">
+              The locator's policy ({locator.streamingPolicyName}) enables no clear streaming protocol.
+            </Alert>
+          )}
           {src && endpoint?.properties.resourceState === 'Running' && (
-            <Box maw={960} w="100%"><ShakaPlayer key={src} src={src} title={`${locator.assetName} (${protocol === 'Hls' ? 'HLS' : 'DASH'})`} /></Box>
+            <Box maw={960} w="100%">
+              <ShakaPlayer key={src} src={src} title={`${locator.assetName} (${protocol === 'Hls' ? 'HLS' : 'DASH'})`} />
+            </Box>
           )}
           {origin && (
             <Stack gap="xs">
-              {protocols.flatMap((p) => p.paths.map((path) => (
-                <CopyField key={path} label={urlLabel(p.streamingProtocol, path)} value={`${origin}${path}`} />
-              )))}
-              {(paths.data?.downloadPaths ?? []).map((path) => <CopyField key={path} label={`Download ${decodeURIComponent(path.split('/').pop() ?? '')}`} value={`${origin}${path}`} />)}
+              {protocols.flatMap((p) => p.paths.map((path) => <CopyField key={path} label={urlLabel(p.streamingProtocol, path)} value={`${origin}${path}`} />))}
+              {(paths.data?.downloadPaths ?? []).map((path) => (
+                <CopyField key={path} label={`Download ${decodeURIComponent(path.split('/').pop() ?? '')}`} value={`${origin}${path}`} />
+              ))}
             </Stack>
           )}
         </Stack>
@@ -264,11 +436,29 @@ const locatorFields = {
   policy: { paths: ['properties.streamingPolicyName'], codes: ['StreamingPolicyNotFound'] },
 };
 
-function CreateLocatorModal({ opened, onClose, base, assetName, onCreated }: { opened: boolean; onClose: () => void; base: string; assetName: string; onCreated: (name: string) => void }) {
+function CreateLocatorModal({
+  opened,
+  onClose,
+  base,
+  assetName,
+  onCreated,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  base: string;
+  assetName: string;
+  onCreated: (name: string) => void;
+}) {
   const [name, setName] = useState('');
   const [policy, setPolicy] = useState<string | null>('Predefined_ClearStreamingOnly');
-  const policies = useQuery({ queryKey: ['policies', base], queryFn: async () => (await api<ListBody<StreamingPolicy>>('GET', `${base}/streamingPolicies`)).value, enabled: opened });
-  useEffect(() => { if (opened) setName(`${assetName}-${Date.now().toString(36)}`.slice(0, 260)); }, [opened, assetName]);
+  const policies = useQuery({
+    queryKey: ['policies', base],
+    queryFn: async () => (await api<ListBody<StreamingPolicy>>('GET', `${base}/streamingPolicies`)).value,
+    enabled: opened,
+  });
+  useEffect(() => {
+    if (opened) setName(`${assetName}-${Date.now().toString(36)}`.slice(0, 260));
+  }, [opened, assetName]);
   const create = useMutation({
     mutationFn: () => api('PUT', `${base}/streamingLocators/${seg(name.trim())}`, { properties: { assetName, streamingPolicyName: policy } }),
     onSuccess: () => {
@@ -277,24 +467,49 @@ function CreateLocatorModal({ opened, onClose, base, assetName, onCreated }: { o
       close();
     },
   });
-  const close = () => { create.reset(); onClose(); };
+  const close = () => {
+    create.reset();
+    onClose();
+  };
   const errors = create.isError ? fieldErrors(create.error, locatorFields) : { byField: {} as Record<string, string>, general: undefined };
-  const submit = (e: FormEvent) => { e.preventDefault(); if (name.trim() && policy) create.mutate(); };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (name.trim() && policy) create.mutate();
+  };
   return (
     <Modal opened={opened} onClose={close} title={`Publish ${assetName}`}>
       <form onSubmit={submit} noValidate>
         <Stack>
-          <TextInput label="Locator name" required value={name} onChange={(e) => setName(e.currentTarget.value)} error={errors.byField.name ?? (name.trim() ? undefined : 'Enter a name')} data-autofocus />
+          <TextInput
+            label="Locator name"
+            required
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            error={errors.byField.name ?? (name.trim() ? undefined : 'Enter a name')}
+            data-autofocus
+          />
           <Select
-            label="Streaming policy" required value={policy} onChange={setPolicy} allowDeselect={false}
+            label="Streaming policy"
+            required
+            value={policy}
+            onChange={setPolicy}
+            allowDeselect={false}
             data={(policies.data ?? [{ name: 'Predefined_ClearStreamingOnly' } as StreamingPolicy]).map((p) => p.name)}
             error={errors.byField.policy ?? (policies.isError ? 'Could not load policies' : undefined)}
             description="Predefined_ClearStreamingOnly serves HLS and DASH in the clear."
           />
-          {errors.general && <Alert color="red" role="alert" title="The locator was not created">{errors.general}</Alert>}
+          {errors.general && (
+            <Alert color="red" role="alert" title="The locator was not created">
+              {errors.general}
+            </Alert>
+          )}
           <Group justify="flex-end">
-            <Button variant="default" onClick={close}>Cancel</Button>
-            <Button type="submit" loading={create.isPending} disabled={!name.trim() || !policy}>Create locator</Button>
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending} disabled={!name.trim() || !policy}>
+              Create locator
+            </Button>
           </Group>
         </Stack>
       </form>

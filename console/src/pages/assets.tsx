@@ -1,7 +1,5 @@
 import { useMemo, useState } from 'react';
-import {
-  Anchor, Badge, Button, Group, SegmentedControl, Select, Stack, Table, Text, TextInput, UnstyledButton,
-} from '@mantine/core';
+import { Anchor, Badge, Button, Group, SegmentedControl, Select, Stack, Table, Text, TextInput, UnstyledButton } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
@@ -14,7 +12,10 @@ import { MigrateAssetModal } from './migrate-asset';
 import { UploadAssetModal } from './upload-asset';
 
 type SortField = 'name' | 'properties/container' | 'properties/storageAccountName' | 'properties/created';
-interface Sort { field: SortField; direction: 'asc' | 'desc' }
+interface Sort {
+  field: SortField;
+  direction: 'asc' | 'desc';
+}
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -71,7 +72,18 @@ export function AssetsPage() {
     return (
       <Table.Th aria-sort={active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : 'none'}>
         <UnstyledButton onClick={() => toggleSort(field)} fw={600} fz="sm" aria-label={`Sort by ${label}`}>
-          {label} {active ? (sort.direction === 'asc' ? '▲' : '▼') : <Text span c="dimmed" fz="xs">↕</Text>}
+          {label}{' '}
+          {active ? (
+            sort.direction === 'asc' ? (
+              '▲'
+            ) : (
+              '▼'
+            )
+          ) : (
+            <Text span c="dimmed" fz="xs">
+              ↕
+            </Text>
+          )}
         </UnstyledButton>
       </Table.Th>
     );
@@ -86,31 +98,80 @@ export function AssetsPage() {
       <PageHeader
         title="Assets"
         description={`Media of project ${project}: each asset is a container (or a folder of one) in a storage account.`}
-        actions={<>
-          <Button variant="default" onClick={() => setUploading(true)}>Upload file</Button>
-          <Button onClick={() => setMigrating(true)}>Migrate asset</Button>
-        </>}
+        actions={
+          <>
+            <Button variant="default" onClick={() => setUploading(true)}>
+              Upload file
+            </Button>
+            <Button onClick={() => setMigrating(true)}>Migrate asset</Button>
+          </>
+        }
       />
       <Group mb="sm" gap="xs" align="flex-end" wrap="wrap">
         <SegmentedControl
-          aria-label="Search by" size="sm" value={mode} onChange={(v) => { setMode(v as 'name' | 'label'); reset(); }}
-          data={[{ value: 'name', label: 'Name' }, { value: 'label', label: 'Label' }]}
+          aria-label="Search by"
+          size="sm"
+          value={mode}
+          onChange={(v) => {
+            setMode(v as 'name' | 'label');
+            reset();
+          }}
+          data={[
+            { value: 'name', label: 'Name' },
+            { value: 'label', label: 'Label' },
+          ]}
         />
         <TextInput
-          style={{ flex: '1 1 220px' }} type="search"
+          style={{ flex: '1 1 220px' }}
+          type="search"
           aria-label={mode === 'name' ? 'Search assets by name' : 'Search assets by label'}
           placeholder={mode === 'name' ? 'Name starts with…' : 'Label key, or key=value (value contains)'}
-          value={search} onChange={(e) => { setSearch(e.currentTarget.value); reset(); }}
+          value={search}
+          onChange={(e) => {
+            setSearch(e.currentTarget.value);
+            reset();
+          }}
         />
       </Group>
       <QueryView
-        query={assets} loading="Loading assets…" errorTitle="Could not load assets"
+        query={assets}
+        loading="Loading assets…"
+        errorTitle="Could not load assets"
         isEmpty={(d) => d.value.length === 0}
-        empty={searching
-          ? <EmptyState title="No asset matches" action={<Button variant="default" onClick={() => { setSearch(''); reset(); }}>Clear search</Button>}>Nothing matches “{debounced}”.</EmptyState>
-          : <EmptyState title="No assets yet" action={<Group justify="center"><Button variant="default" onClick={() => setUploading(true)}>Upload file</Button><Button onClick={() => setMigrating(true)}>Migrate asset</Button></Group>}>
+        empty={
+          searching ? (
+            <EmptyState
+              title="No asset matches"
+              action={
+                <Button
+                  variant="default"
+                  onClick={() => {
+                    setSearch('');
+                    reset();
+                  }}
+                >
+                  Clear search
+                </Button>
+              }
+            >
+              Nothing matches “{debounced}”.
+            </EmptyState>
+          ) : (
+            <EmptyState
+              title="No assets yet"
+              action={
+                <Group justify="center">
+                  <Button variant="default" onClick={() => setUploading(true)}>
+                    Upload file
+                  </Button>
+                  <Button onClick={() => setMigrating(true)}>Migrate asset</Button>
+                </Group>
+              }
+            >
               Migrate an asset over a container that already holds media, or upload a file into a new asset.
-            </EmptyState>}
+            </EmptyState>
+          )
+        }
       >
         {(data) => (
           <Stack gap="xs">
@@ -129,15 +190,37 @@ export function AssetsPage() {
                   {data.value.map((a) => (
                     <Table.Tr key={a.properties.assetId}>
                       <Table.Td>
-                        <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(a.name)}`} fw={600} size="sm">{a.name}</Anchor>
-                        {a.properties.description && <Text size="xs" c="dimmed" lineClamp={1}>{a.properties.description}</Text>}
+                        <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(a.name)}`} fw={600} size="sm">
+                          {a.name}
+                        </Anchor>
+                        {a.properties.description && (
+                          <Text size="xs" c="dimmed" lineClamp={1}>
+                            {a.properties.description}
+                          </Text>
+                        )}
                       </Table.Td>
-                      <Table.Td><Text size="sm" ff="monospace">{a.properties.container}{a.properties.subPath ? `/${a.properties.subPath}` : ''}</Text></Table.Td>
-                      <Table.Td><Text size="sm">{a.properties.storageAccountName}</Text></Table.Td>
                       <Table.Td>
-                        <Group gap={4}>{Object.entries(a.labels ?? {}).map(([k, v]) => <Badge key={k} variant="light" size="sm" tt="none">{k}{v ? `=${v}` : ''}</Badge>)}</Group>
+                        <Text size="sm" ff="monospace">
+                          {a.properties.container}
+                          {a.properties.subPath ? `/${a.properties.subPath}` : ''}
+                        </Text>
                       </Table.Td>
-                      <Table.Td><Text size="sm">{formatTime(a.properties.created)}</Text></Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{a.properties.storageAccountName}</Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Group gap={4}>
+                          {Object.entries(a.labels ?? {}).map(([k, v]) => (
+                            <Badge key={k} variant="light" size="sm" tt="none">
+                              {k}
+                              {v ? `=${v}` : ''}
+                            </Badge>
+                          ))}
+                        </Group>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{formatTime(a.properties.created)}</Text>
+                      </Table.Td>
                     </Table.Tr>
                   ))}
                 </Table.Tbody>
@@ -149,12 +232,32 @@ export function AssetsPage() {
               </Text>
               <Group gap="xs">
                 <Select
-                  aria-label="Assets per page" size="xs" w={120} allowDeselect={false}
-                  value={String(top)} onChange={(v) => { if (v) { setTop(Number(v)); reset(); } }}
+                  aria-label="Assets per page"
+                  size="xs"
+                  w={120}
+                  allowDeselect={false}
+                  value={String(top)}
+                  onChange={(v) => {
+                    if (v) {
+                      setTop(Number(v));
+                      reset();
+                    }
+                  }}
                   data={['10', '25', '50', '100'].map((n) => ({ value: n, label: `${n} per page` }))}
                 />
-                <Button size="xs" variant="default" disabled={pages.length === 0} onClick={() => setPages((p) => p.slice(0, -1))}>Previous page</Button>
-                <Button size="xs" variant="default" disabled={!next} onClick={() => { if (next) setPages((p) => [...p, next]); }}>Next page</Button>
+                <Button size="xs" variant="default" disabled={pages.length === 0} onClick={() => setPages((p) => p.slice(0, -1))}>
+                  Previous page
+                </Button>
+                <Button
+                  size="xs"
+                  variant="default"
+                  disabled={!next}
+                  onClick={() => {
+                    if (next) setPages((p) => [...p, next]);
+                  }}
+                >
+                  Next page
+                </Button>
               </Group>
             </Group>
           </Stack>

@@ -11,7 +11,15 @@ import { EmptyState, PageHeader, QueryView } from '../components/states';
 import { useTransforms } from './transforms';
 
 const finalStates = new Set(['Finished', 'Error', 'Canceled']);
-const stateColor: Record<string, string> = { Finished: 'green', Error: 'red', Canceled: 'gray', Canceling: 'orange', Processing: 'blue', Queued: 'gray', Scheduled: 'cyan' };
+const stateColor: Record<string, string> = {
+  Finished: 'green',
+  Error: 'red',
+  Canceled: 'gray',
+  Canceling: 'orange',
+  Processing: 'blue',
+  Queued: 'gray',
+  Scheduled: 'cyan',
+};
 /** The transform a job belongs to, from its ARM id (`…/transforms/{t}/jobs/{j}`). */
 export const transformOf = (job: Job) => decodeURIComponent(/\/transforms\/([^/]+)\/jobs\//.exec(job.id)?.[1] ?? '');
 
@@ -28,17 +36,41 @@ export function JobsPage() {
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['jobs', base] });
   return (
     <>
-      <PageHeader title="Jobs" description="Encoding runs. Progress updates while a job runs." actions={<Button onClick={() => setSubmitting(true)}>Submit job</Button>} />
+      <PageHeader
+        title="Jobs"
+        description="Encoding runs. Progress updates while a job runs."
+        actions={<Button onClick={() => setSubmitting(true)}>Submit job</Button>}
+      />
       <QueryView
-        query={jobs} loading="Loading jobs…" errorTitle="Could not load jobs"
+        query={jobs}
+        loading="Loading jobs…"
+        errorTitle="Could not load jobs"
         isEmpty={(l) => l.length === 0}
-        empty={<EmptyState title="No jobs yet" action={<Button onClick={() => setSubmitting(true)}>Submit job</Button>}>Submit a job to encode an asset with one of your transforms.</EmptyState>}
+        empty={
+          <EmptyState title="No jobs yet" action={<Button onClick={() => setSubmitting(true)}>Submit job</Button>}>
+            Submit a job to encode an asset with one of your transforms.
+          </EmptyState>
+        }
       >
         {(list) => (
           <Table.ScrollContainer minWidth={760}>
             <Table verticalSpacing="sm" striped aria-label="Jobs">
-              <Table.Thead><Table.Tr><Table.Th>Job</Table.Th><Table.Th>Input → output</Table.Th><Table.Th w={220}>Progress</Table.Th><Table.Th>Created</Table.Th><Table.Th><VisuallyHidden>Actions</VisuallyHidden></Table.Th></Table.Tr></Table.Thead>
-              <Table.Tbody>{list.map((j) => <JobRow key={j.id} job={j} base={base} project={project} onChanged={refresh} />)}</Table.Tbody>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Job</Table.Th>
+                  <Table.Th>Input → output</Table.Th>
+                  <Table.Th w={220}>Progress</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  <Table.Th>
+                    <VisuallyHidden>Actions</VisuallyHidden>
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {list.map((j) => (
+                  <JobRow key={j.id} job={j} base={base} project={project} onChanged={refresh} />
+                ))}
+              </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
         )}
@@ -52,29 +84,73 @@ function JobRow({ job, base, project, onChanged }: { job: Job; base: string; pro
   const transform = transformOf(job);
   const output = job.properties.outputs[0];
   const state = job.properties.state;
-  const progress = state === 'Finished' ? 100 : output?.progress ?? 0;
+  const progress = state === 'Finished' ? 100 : (output?.progress ?? 0);
   const cancel = useMutation({
     mutationFn: () => api('POST', `${base}/transforms/${seg(transform)}/jobs/${seg(job.name)}/cancelJob`),
     onSuccess: onChanged,
     onError: (e) => notifications.show({ color: 'red', title: `Job ${job.name}`, message: errorText(e) }),
   });
-  const assetLink = (name?: string) => name ? <Anchor component={Link} size="sm" to={`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(name)}`}>{name}</Anchor> : <Text span size="sm">HTTP input</Text>;
+  const assetLink = (name?: string) =>
+    name ? (
+      <Anchor component={Link} size="sm" to={`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(name)}`}>
+        {name}
+      </Anchor>
+    ) : (
+      <Text span size="sm">
+        HTTP input
+      </Text>
+    );
   const error = output?.error;
   return (
     <Table.Tr data-job={job.name}>
-      <Table.Td><Text size="sm" fw={600}>{job.name}</Text><Text size="xs" c="dimmed">{transform}</Text></Table.Td>
-      <Table.Td>{assetLink(job.properties.input.assetName)} <Text span c="dimmed">→</Text> {assetLink(output?.assetName)}</Table.Td>
+      <Table.Td>
+        <Text size="sm" fw={600}>
+          {job.name}
+        </Text>
+        <Text size="xs" c="dimmed">
+          {transform}
+        </Text>
+      </Table.Td>
+      <Table.Td>
+        {assetLink(job.properties.input.assetName)}{' '}
+        <Text span c="dimmed">
+          →
+        </Text>{' '}
+        {assetLink(output?.assetName)}
+      </Table.Td>
       <Table.Td>
         <Stack gap={4}>
-          <Group gap="xs" justify="space-between"><Badge color={stateColor[state] ?? 'gray'} variant="light">{state}</Badge><Text size="xs" c="dimmed">{progress}%</Text></Group>
-          <Progress value={progress} aria-label={`Progress of job ${job.name}`} color={state === 'Error' ? 'red' : state === 'Finished' ? 'green' : 'blue'} striped={!finalStates.has(state)} animated={state === 'Processing'} />
-          {error && <Text size="xs" c="red" role="alert">{error.code ? `${error.code}: ` : ''}{error.message ?? error.details?.[0]?.message ?? 'The job failed'}</Text>}
+          <Group gap="xs" justify="space-between">
+            <Badge color={stateColor[state] ?? 'gray'} variant="light">
+              {state}
+            </Badge>
+            <Text size="xs" c="dimmed">
+              {progress}%
+            </Text>
+          </Group>
+          <Progress
+            value={progress}
+            aria-label={`Progress of job ${job.name}`}
+            color={state === 'Error' ? 'red' : state === 'Finished' ? 'green' : 'blue'}
+            striped={!finalStates.has(state)}
+            animated={state === 'Processing'}
+          />
+          {error && (
+            <Text size="xs" c="red" role="alert">
+              {error.code ? `${error.code}: ` : ''}
+              {error.message ?? error.details?.[0]?.message ?? 'The job failed'}
+            </Text>
+          )}
         </Stack>
       </Table.Td>
-      <Table.Td><Text size="sm">{formatTime(job.properties.created)}</Text></Table.Td>
+      <Table.Td>
+        <Text size="sm">{formatTime(job.properties.created)}</Text>
+      </Table.Td>
       <Table.Td>
         {!finalStates.has(state) && state !== 'Canceling' && (
-          <Button size="xs" variant="light" color="red" loading={cancel.isPending} onClick={() => cancel.mutate()} aria-label={`Cancel job ${job.name}`}>Cancel</Button>
+          <Button size="xs" variant="light" color="red" loading={cancel.isPending} onClick={() => cancel.mutate()} aria-label={`Cancel job ${job.name}`}>
+            Cancel
+          </Button>
         )}
       </Table.Td>
     </Table.Tr>
@@ -109,16 +185,21 @@ export function SubmitJobModal({ opened, onClose, inputAsset }: { opened: boolea
     setName(`job-${stamp}`);
     if (inputAsset) setInput(inputAsset);
   }, [opened, inputAsset]);
-  useEffect(() => { if (!transform && transforms.data?.[0]) setTransform(transforms.data[0].name); }, [transforms.data, transform]);
-  useEffect(() => { if (input && transform) setOutput(`${input}-${transform}`.slice(0, 250)); }, [input, transform]);
+  useEffect(() => {
+    if (!transform && transforms.data?.[0]) setTransform(transforms.data[0].name);
+  }, [transforms.data, transform]);
+  useEffect(() => {
+    if (input && transform) setOutput(`${input}-${transform}`.slice(0, 250));
+  }, [input, transform]);
 
   const submit = useMutation({
-    mutationFn: () => api('PUT', `${base}/transforms/${seg(transform as string)}/jobs/${seg(name.trim())}`, {
-      properties: {
-        input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: input },
-        outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: output.trim() }],
-      },
-    }),
+    mutationFn: () =>
+      api('PUT', `${base}/transforms/${seg(transform as string)}/jobs/${seg(name.trim())}`, {
+        properties: {
+          input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: input },
+          outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: output.trim() }],
+        },
+      }),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: ['jobs', base] });
       notifications.show({ color: 'green', message: `Job ${name.trim()} submitted` });
@@ -126,29 +207,81 @@ export function SubmitJobModal({ opened, onClose, inputAsset }: { opened: boolea
       navigate(`/projects/${encodeURIComponent(project)}/jobs`);
     },
   });
-  const close = () => { submit.reset(); onClose(); };
+  const close = () => {
+    submit.reset();
+    onClose();
+  };
   const errors = submit.isError ? fieldErrors(submit.error, jobFields) : { byField: {} as Record<string, string>, general: undefined };
-  const onSubmit = (e: FormEvent) => { e.preventDefault(); if (transform && input && output.trim() && name.trim()) submit.mutate(); };
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    if (transform && input && output.trim() && name.trim()) submit.mutate();
+  };
   const noTransforms = transforms.isSuccess && transforms.data.length === 0;
 
   return (
     <Modal opened={opened} onClose={close} title={inputAsset ? `Encode ${inputAsset}` : 'Submit job'} size="lg">
       <form onSubmit={onSubmit} noValidate>
         <Stack>
-          {noTransforms && <Alert color="yellow" title="No transform">Create one on the <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/transforms`} onClick={close}>transforms</Anchor> page first.</Alert>}
-          <Select label="Transform" required value={transform} onChange={setTransform} allowDeselect={false} data={(transforms.data ?? []).map((t) => t.name)}
-            placeholder={transforms.isPending ? 'Loading…' : 'Choose a transform'} error={errors.byField.transform ?? (transforms.isError ? errorText(transforms.error) : undefined)} />
-          {inputAsset
-            ? <TextInput label="Input asset" value={inputAsset} readOnly />
-            : <Select label="Input asset" required searchable value={input} onChange={setInput} data={assets.data ?? []} placeholder={assets.isPending ? 'Loading…' : 'Choose an asset'}
-                error={errors.byField.input ?? (assets.isError ? errorText(assets.error) : undefined)} nothingFoundMessage="No asset" />}
-          {inputAsset && errors.byField.input && <Text size="xs" c="red" role="alert">{errors.byField.input}</Text>}
-          <TextInput label="Output asset" required description="Created in the project's first storage account when it does not exist." value={output} onChange={(e) => setOutput(e.currentTarget.value)} error={errors.byField.output} />
+          {noTransforms && (
+            <Alert color="yellow" title="No transform">
+              Create one on the{' '}
+              <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/transforms`} onClick={close}>
+                transforms
+              </Anchor>{' '}
+              page first.
+            </Alert>
+          )}
+          <Select
+            label="Transform"
+            required
+            value={transform}
+            onChange={setTransform}
+            allowDeselect={false}
+            data={(transforms.data ?? []).map((t) => t.name)}
+            placeholder={transforms.isPending ? 'Loading…' : 'Choose a transform'}
+            error={errors.byField.transform ?? (transforms.isError ? errorText(transforms.error) : undefined)}
+          />
+          {inputAsset ? (
+            <TextInput label="Input asset" value={inputAsset} readOnly />
+          ) : (
+            <Select
+              label="Input asset"
+              required
+              searchable
+              value={input}
+              onChange={setInput}
+              data={assets.data ?? []}
+              placeholder={assets.isPending ? 'Loading…' : 'Choose an asset'}
+              error={errors.byField.input ?? (assets.isError ? errorText(assets.error) : undefined)}
+              nothingFoundMessage="No asset"
+            />
+          )}
+          {inputAsset && errors.byField.input && (
+            <Text size="xs" c="red" role="alert">
+              {errors.byField.input}
+            </Text>
+          )}
+          <TextInput
+            label="Output asset"
+            required
+            description="Created in the project's first storage account when it does not exist."
+            value={output}
+            onChange={(e) => setOutput(e.currentTarget.value)}
+            error={errors.byField.output}
+          />
           <TextInput label="Job name" required value={name} onChange={(e) => setName(e.currentTarget.value)} error={errors.byField.name} />
-          {errors.general && <Alert color="red" role="alert" title="The job was not submitted">{errors.general}</Alert>}
+          {errors.general && (
+            <Alert color="red" role="alert" title="The job was not submitted">
+              {errors.general}
+            </Alert>
+          )}
           <Group justify="flex-end">
-            <Button variant="default" onClick={close}>Cancel</Button>
-            <Button type="submit" loading={submit.isPending} disabled={!transform || !input || !output.trim() || !name.trim()}>Submit job</Button>
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={submit.isPending} disabled={!transform || !input || !output.trim() || !name.trim()}>
+              Submit job
+            </Button>
           </Group>
         </Stack>
       </form>

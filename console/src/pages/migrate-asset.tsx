@@ -33,7 +33,12 @@ export function MigrateAssetModal({ opened, onClose }: { opened: boolean; onClos
   const [missing, setMissing] = useState<Record<string, string>>({});
 
   const migrate = useMutation({
-    mutationFn: () => api<Asset>('PUT', `${base}/assets/${seg(name.trim())}`, migrateBody({ container: container.trim(), description, storageAccountName: storageAccountName ?? '' })),
+    mutationFn: () =>
+      api<Asset>(
+        'PUT',
+        `${base}/assets/${seg(name.trim())}`,
+        migrateBody({ container: container.trim(), description, storageAccountName: storageAccountName ?? '' }),
+      ),
     onSuccess: (asset) => {
       void queryClient.invalidateQueries({ queryKey: ['assets', base] });
       notifications.show({ color: 'green', message: `Asset ${asset.name} migrated` });
@@ -41,7 +46,14 @@ export function MigrateAssetModal({ opened, onClose }: { opened: boolean; onClos
       navigate(`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(asset.name)}`);
     },
   });
-  const close = () => { setName(''); setContainer(''); setDescription(''); setMissing({}); migrate.reset(); onClose(); };
+  const close = () => {
+    setName('');
+    setContainer('');
+    setDescription('');
+    setMissing({});
+    migrate.reset();
+    onClose();
+  };
   const errors = migrate.isError ? fieldErrors(migrate.error, assetFields) : { byField: {} as Record<string, string>, general: undefined };
   const err = (k: string) => missing[k] ?? errors.byField[k];
 
@@ -60,25 +72,59 @@ export function MigrateAssetModal({ opened, onClose }: { opened: boolean; onClos
     <Modal opened={opened} onClose={close} title="Migrate asset" size="lg">
       <form onSubmit={submit} noValidate>
         <Stack>
-          <Text size="sm" c="dimmed">Creates an asset over an existing container, as the MK.IO migration guide does. Nothing is copied.</Text>
+          <Text size="sm" c="dimmed">
+            Creates an asset over an existing container, as the MK.IO migration guide does. Nothing is copied.
+          </Text>
           <TextInput label="Asset name" required value={name} onChange={(e) => setName(e.currentTarget.value)} error={err('name')} data-autofocus />
           <Select
-            label="Storage account" required placeholder={accounts.isPending ? 'Loading…' : 'Choose an account'}
-            data={(accounts.data ?? []).map((a) => a.metadata.name)} value={storageAccountName} onChange={setStorage}
+            label="Storage account"
+            required
+            placeholder={accounts.isPending ? 'Loading…' : 'Choose an account'}
+            data={(accounts.data ?? []).map((a) => a.metadata.name)}
+            value={storageAccountName}
+            onChange={setStorage}
             error={err('storageAccountName') ?? (accounts.isError ? 'Could not load storage accounts' : undefined)}
-            disabled={accounts.isPending} allowDeselect={false} searchable
+            disabled={accounts.isPending}
+            allowDeselect={false}
+            searchable
           />
           {noAccounts && (
             <Alert color="yellow" title="No storage account">
-              Add one first on the <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/storage`} onClick={close}>storage accounts</Anchor> page.
+              Add one first on the{' '}
+              <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/storage`} onClick={close}>
+                storage accounts
+              </Anchor>{' '}
+              page.
             </Alert>
           )}
-          <TextInput label="Container" description="The container (Azure), prefix (S3) or sub-directory (Local) holding the media: 3–63 lower-case letters, digits and hyphens." required value={container} onChange={(e) => setContainer(e.currentTarget.value)} error={err('container')} />
-          <Textarea label="Description" autosize minRows={2} value={description} onChange={(e) => setDescription(e.currentTarget.value)} error={err('description')} />
-          {errors.general && <Alert color="red" role="alert" title="The asset was not migrated">{errors.general}</Alert>}
+          <TextInput
+            label="Container"
+            description="The container (Azure), prefix (S3) or sub-directory (Local) holding the media: 3–63 lower-case letters, digits and hyphens."
+            required
+            value={container}
+            onChange={(e) => setContainer(e.currentTarget.value)}
+            error={err('container')}
+          />
+          <Textarea
+            label="Description"
+            autosize
+            minRows={2}
+            value={description}
+            onChange={(e) => setDescription(e.currentTarget.value)}
+            error={err('description')}
+          />
+          {errors.general && (
+            <Alert color="red" role="alert" title="The asset was not migrated">
+              {errors.general}
+            </Alert>
+          )}
           <Group justify="flex-end">
-            <Button variant="default" onClick={close}>Cancel</Button>
-            <Button type="submit" loading={migrate.isPending}>Migrate</Button>
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={migrate.isPending}>
+              Migrate
+            </Button>
           </Group>
         </Stack>
       </form>

@@ -31,20 +31,39 @@ export function SignInPage() {
         <form onSubmit={submit} aria-labelledby="sign-in-title" noValidate>
           <Stack>
             <div>
-              <Title order={2} id="sign-in-title">Sign in to Reel</Title>
-              <Text c="dimmed" size="sm">Media services, self-hosted.</Text>
+              <Title order={2} id="sign-in-title">
+                Sign in to Reel
+              </Title>
+              <Text c="dimmed" size="sm">
+                Media services, self-hosted.
+              </Text>
             </div>
             <TextInput
-              label="Email" type="email" autoComplete="username" required value={email} data-autofocus autoFocus
+              label="Email"
+              type="email"
+              autoComplete="username"
+              required
+              value={email}
+              data-autofocus
+              autoFocus
               onChange={(e) => setEmail(e.currentTarget.value)}
               error={login.isIdle || email.trim() ? undefined : 'Enter your email'}
             />
             <PasswordInput label="Password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} />
-            {login.isError && <Alert color="red" role="alert" title="Could not sign in">{errorText(login.error)}</Alert>}
-            <Button type="submit" loading={login.isPending} disabled={!email.trim() || !password} fullWidth>Sign in</Button>
+            {login.isError && (
+              <Alert color="red" role="alert" title="Could not sign in">
+                {errorText(login.error)}
+              </Alert>
+            )}
+            <Button type="submit" loading={login.isPending} disabled={!email.trim() || !password} fullWidth>
+              Sign in
+            </Button>
             <Text size="xs" c="dimmed">
-              The administrator's password is printed once when Reel first starts (or set with REEL_ADMIN_PASSWORD). Scripts can use
-              the API directly: see the <Anchor href="/doc/ui" size="xs">API reference</Anchor>.
+              The administrator's password is printed once when Reel first starts (or set with REEL_ADMIN_PASSWORD). Scripts can use the API directly: see the{' '}
+              <Anchor href="/doc/ui" size="xs">
+                API reference
+              </Anchor>
+              .
             </Text>
           </Stack>
         </form>

@@ -32,16 +32,34 @@ export function EndpointsPage() {
         actions={<Button onClick={() => setCreating(true)}>Create endpoint</Button>}
       />
       <QueryView
-        query={endpoints} loading="Loading streaming endpoints…" errorTitle="Could not load streaming endpoints"
+        query={endpoints}
+        loading="Loading streaming endpoints…"
+        errorTitle="Could not load streaming endpoints"
         isEmpty={(l) => l.length === 0}
-        empty={<EmptyState title="No streaming endpoint" action={<Button onClick={() => setCreating(true)}>Create endpoint</Button>}>Playback needs a running endpoint.</EmptyState>}
+        empty={
+          <EmptyState title="No streaming endpoint" action={<Button onClick={() => setCreating(true)}>Create endpoint</Button>}>
+            Playback needs a running endpoint.
+          </EmptyState>
+        }
       >
         {(list) => (
           <Table.ScrollContainer minWidth={640}>
             <Table verticalSpacing="sm" striped aria-label="Streaming endpoints">
-              <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Host name</Table.Th><Table.Th>State</Table.Th><Table.Th>Created</Table.Th><Table.Th><VisuallyHidden>Actions</VisuallyHidden></Table.Th></Table.Tr></Table.Thead>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Host name</Table.Th>
+                  <Table.Th>State</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  <Table.Th>
+                    <VisuallyHidden>Actions</VisuallyHidden>
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
-                {list.map((e) => <EndpointRow key={e.name} base={base} endpoint={e} onChanged={refresh} />)}
+                {list.map((e) => (
+                  <EndpointRow key={e.name} base={base} endpoint={e} onChanged={refresh} />
+                ))}
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
@@ -62,22 +80,62 @@ function EndpointRow({ base, endpoint: e, onChanged }: { base: string; endpoint:
   const running = state === 'Running';
   return (
     <Table.Tr data-endpoint={e.name}>
-      <Table.Td><Text size="sm" fw={600}>{e.name}</Text>{e.properties.description && <Text size="xs" c="dimmed">{e.properties.description}</Text>}</Table.Td>
-      <Table.Td><Text size="sm" ff="monospace" style={{ wordBreak: 'break-all' }}>{e.properties.hostName}</Text></Table.Td>
-      <Table.Td><Badge color={stateColor[state] ?? 'gray'} variant="light" aria-label={`State: ${state}`}>{state}</Badge></Table.Td>
-      <Table.Td><Text size="sm">{formatTime(e.properties.created)}</Text></Table.Td>
+      <Table.Td>
+        <Text size="sm" fw={600}>
+          {e.name}
+        </Text>
+        {e.properties.description && (
+          <Text size="xs" c="dimmed">
+            {e.properties.description}
+          </Text>
+        )}
+      </Table.Td>
+      <Table.Td>
+        <Text size="sm" ff="monospace" style={{ wordBreak: 'break-all' }}>
+          {e.properties.hostName}
+        </Text>
+      </Table.Td>
+      <Table.Td>
+        <Badge color={stateColor[state] ?? 'gray'} variant="light" aria-label={`State: ${state}`}>
+          {state}
+        </Badge>
+      </Table.Td>
+      <Table.Td>
+        <Text size="sm">{formatTime(e.properties.created)}</Text>
+      </Table.Td>
       <Table.Td>
         <Group gap="xs" wrap="nowrap">
-          {running
-            ? <Button size="xs" variant="default" loading={action.isPending} onClick={() => action.mutate('stop')} aria-label={`Stop ${e.name}`}>Stop</Button>
-            : <Button size="xs" loading={action.isPending} disabled={transitional.has(state)} onClick={() => action.mutate('start')} aria-label={`Start ${e.name}`}>Start</Button>}
+          {running ? (
+            <Button size="xs" variant="default" loading={action.isPending} onClick={() => action.mutate('stop')} aria-label={`Stop ${e.name}`}>
+              Stop
+            </Button>
+          ) : (
+            <Button
+              size="xs"
+              loading={action.isPending}
+              disabled={transitional.has(state)}
+              onClick={() => action.mutate('start')}
+              aria-label={`Start ${e.name}`}
+            >
+              Start
+            </Button>
+          )}
           <ConfirmButton
-            label="Delete" ariaLabel={`Delete endpoint ${e.name}`} title={`Delete streaming endpoint ${e.name}?`} confirmLabel="Delete endpoint"
-            message="Players using its host name stop playing." disabled={running}
-            onConfirm={() => api('DELETE', `${base}/streamingEndpoints/${seg(e.name)}`)} onDone={onChanged}
+            label="Delete"
+            ariaLabel={`Delete endpoint ${e.name}`}
+            title={`Delete streaming endpoint ${e.name}?`}
+            confirmLabel="Delete endpoint"
+            message="Players using its host name stop playing."
+            disabled={running}
+            onConfirm={() => api('DELETE', `${base}/streamingEndpoints/${seg(e.name)}`)}
+            onDone={onChanged}
           />
         </Group>
-        {action.isError && <Text size="xs" c="red" role="alert">{errorText(action.error)}</Text>}
+        {action.isError && (
+          <Text size="xs" c="red" role="alert">
+            {errorText(action.error)}
+          </Text>
+        )}
       </Table.Td>
     </Table.Tr>
   );
@@ -88,25 +146,60 @@ function CreateEndpointModal({ opened, onClose, base, onCreated }: { opened: boo
   const [description, setDescription] = useState('');
   const [autoStart, setAutoStart] = useState(true);
   const create = useMutation({
-    mutationFn: () => api('PUT', `${base}/streamingEndpoints/${seg(name.trim())}?autoStart=${autoStart}`, {
-      location: 'local', properties: { scaleUnits: 0, ...(description.trim() ? { description: description.trim() } : {}) },
-    }),
-    onSuccess: () => { notifications.show({ color: 'green', message: `Streaming endpoint ${name.trim()} created` }); onCreated(); close(); },
+    mutationFn: () =>
+      api('PUT', `${base}/streamingEndpoints/${seg(name.trim())}?autoStart=${autoStart}`, {
+        location: 'local',
+        properties: { scaleUnits: 0, ...(description.trim() ? { description: description.trim() } : {}) },
+      }),
+    onSuccess: () => {
+      notifications.show({ color: 'green', message: `Streaming endpoint ${name.trim()} created` });
+      onCreated();
+      close();
+    },
   });
-  const close = () => { setName(''); setDescription(''); create.reset(); onClose(); };
-  const errors = create.isError ? fieldErrors(create.error, { name: { paths: ['params.name'], codes: ['Conflict'] }, description: { paths: ['body.properties.description', 'properties.description'] } }) : { byField: {} as Record<string, string>, general: undefined };
-  const submit = (e: FormEvent) => { e.preventDefault(); if (name.trim()) create.mutate(); };
+  const close = () => {
+    setName('');
+    setDescription('');
+    create.reset();
+    onClose();
+  };
+  const errors = create.isError
+    ? fieldErrors(create.error, {
+        name: { paths: ['params.name'], codes: ['Conflict'] },
+        description: { paths: ['body.properties.description', 'properties.description'] },
+      })
+    : { byField: {} as Record<string, string>, general: undefined };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (name.trim()) create.mutate();
+  };
   return (
     <Modal opened={opened} onClose={close} title="Create streaming endpoint">
       <form onSubmit={submit} noValidate>
         <Stack>
-          <TextInput label="Name" required description="Letters, digits and hyphens; it becomes part of the host name." value={name} onChange={(e) => setName(e.currentTarget.value)} error={errors.byField.name} data-autofocus />
+          <TextInput
+            label="Name"
+            required
+            description="Letters, digits and hyphens; it becomes part of the host name."
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            error={errors.byField.name}
+            data-autofocus
+          />
           <TextInput label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} error={errors.byField.description} />
           <Checkbox label="Start it now" checked={autoStart} onChange={(e) => setAutoStart(e.currentTarget.checked)} />
-          {errors.general && <Alert color="red" role="alert" title="The endpoint was not created">{errors.general}</Alert>}
+          {errors.general && (
+            <Alert color="red" role="alert" title="The endpoint was not created">
+              {errors.general}
+            </Alert>
+          )}
           <Group justify="flex-end">
-            <Button variant="default" onClick={close}>Cancel</Button>
-            <Button type="submit" loading={create.isPending} disabled={!name.trim()}>Create endpoint</Button>
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending} disabled={!name.trim()}>
+              Create endpoint
+            </Button>
           </Group>
         </Stack>
       </form>

@@ -11,31 +11,67 @@ import { EmptyState, PageHeader, QueryView } from '../components/states';
 export function LocatorsPage() {
   const { project, base } = useProject();
   const queryClient = useQueryClient();
-  const locators = useQuery({ queryKey: ['locators', base], queryFn: async () => (await api<ListBody<StreamingLocator>>('GET', `${base}/streamingLocators`)).value });
+  const locators = useQuery({
+    queryKey: ['locators', base],
+    queryFn: async () => (await api<ListBody<StreamingLocator>>('GET', `${base}/streamingLocators`)).value,
+  });
   return (
     <>
       <PageHeader title="Streaming locators" description="Each locator publishes one asset at playback URLs. Create them from an asset's page." />
       <QueryView
-        query={locators} loading="Loading locators…" errorTitle="Could not load streaming locators"
+        query={locators}
+        loading="Loading locators…"
+        errorTitle="Could not load streaming locators"
         isEmpty={(l) => l.length === 0}
         empty={<EmptyState title="Nothing is published">Open an asset and choose “Create locator”.</EmptyState>}
       >
         {(list) => (
           <Table.ScrollContainer minWidth={680}>
             <Table verticalSpacing="xs" striped aria-label="Streaming locators">
-              <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Asset</Table.Th><Table.Th>Policy</Table.Th><Table.Th>Locator id</Table.Th><Table.Th>Created</Table.Th><Table.Th><VisuallyHidden>Actions</VisuallyHidden></Table.Th></Table.Tr></Table.Thead>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Asset</Table.Th>
+                  <Table.Th>Policy</Table.Th>
+                  <Table.Th>Locator id</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  <Table.Th>
+                    <VisuallyHidden>Actions</VisuallyHidden>
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
                 {list.map((l) => (
                   <Table.Tr key={l.name}>
-                    <Table.Td><Text size="sm" fw={600}>{l.name}</Text></Table.Td>
-                    <Table.Td><Anchor component={Link} size="sm" to={`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(l.properties.assetName)}`}>{l.properties.assetName}</Anchor></Table.Td>
-                    <Table.Td><Text size="sm">{l.properties.streamingPolicyName}</Text></Table.Td>
-                    <Table.Td><Text size="xs" ff="monospace">{l.properties.streamingLocatorId}</Text></Table.Td>
-                    <Table.Td><Text size="sm">{formatTime(l.properties.created)}</Text></Table.Td>
+                    <Table.Td>
+                      <Text size="sm" fw={600}>
+                        {l.name}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Anchor component={Link} size="sm" to={`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(l.properties.assetName)}`}>
+                        {l.properties.assetName}
+                      </Anchor>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{l.properties.streamingPolicyName}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="xs" ff="monospace">
+                        {l.properties.streamingLocatorId}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{formatTime(l.properties.created)}</Text>
+                    </Table.Td>
                     <Table.Td>
                       <ConfirmButton
-                        label="Delete" ariaLabel={`Delete locator ${l.name}`} title={`Delete locator ${l.name}?`} confirmLabel="Delete locator"
-                        message="Its playback URLs stop working." onConfirm={() => api('DELETE', `${base}/streamingLocators/${seg(l.name)}`)}
+                        label="Delete"
+                        ariaLabel={`Delete locator ${l.name}`}
+                        title={`Delete locator ${l.name}?`}
+                        confirmLabel="Delete locator"
+                        message="Its playback URLs stop working."
+                        onConfirm={() => api('DELETE', `${base}/streamingLocators/${seg(l.name)}`)}
                         onDone={() => void queryClient.invalidateQueries({ queryKey: ['locators', base] })}
                       />
                     </Table.Td>

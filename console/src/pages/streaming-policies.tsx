@@ -9,7 +9,12 @@ import { ConfirmButton } from '../components/confirm';
 import { PageHeader, QueryView } from '../components/states';
 
 const schemes = ['noEncryption', 'envelopeEncryption', 'commonEncryptionCenc', 'commonEncryptionCbcs'] as const;
-const schemeLabel: Record<string, string> = { noEncryption: 'Clear', envelopeEncryption: 'AES envelope', commonEncryptionCenc: 'CENC', commonEncryptionCbcs: 'CBCS' };
+const schemeLabel: Record<string, string> = {
+  noEncryption: 'Clear',
+  envelopeEncryption: 'AES envelope',
+  commonEncryptionCenc: 'CENC',
+  commonEncryptionCbcs: 'CBCS',
+};
 
 function protocolList(p: Protocols): string {
   return [p.hls && 'HLS', p.dash && 'DASH', p.smoothStreaming && 'Smooth', p.download && 'Download'].filter(Boolean).join(', ') || 'none';
@@ -19,34 +24,71 @@ export function PoliciesPage() {
   const { base } = useProject();
   const queryClient = useQueryClient();
   const [creating, setCreating] = useState(false);
-  const policies = useQuery({ queryKey: ['policies', base], queryFn: async () => (await api<ListBody<StreamingPolicy>>('GET', `${base}/streamingPolicies`)).value });
+  const policies = useQuery({
+    queryKey: ['policies', base],
+    queryFn: async () => (await api<ListBody<StreamingPolicy>>('GET', `${base}/streamingPolicies`)).value,
+  });
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['policies', base] });
   return (
     <>
-      <PageHeader title="Streaming policies" description="Which protocols and encryption a locator serves. The predefined policies always exist."
-        actions={<Button onClick={() => setCreating(true)}>Create clear policy</Button>} />
+      <PageHeader
+        title="Streaming policies"
+        description="Which protocols and encryption a locator serves. The predefined policies always exist."
+        actions={<Button onClick={() => setCreating(true)}>Create clear policy</Button>}
+      />
       <QueryView query={policies} loading="Loading policies…" errorTitle="Could not load streaming policies">
         {(list) => (
           <Table.ScrollContainer minWidth={560}>
             <Table verticalSpacing="xs" striped aria-label="Streaming policies">
-              <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Delivery</Table.Th><Table.Th><VisuallyHidden>Actions</VisuallyHidden></Table.Th></Table.Tr></Table.Thead>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Delivery</Table.Th>
+                  <Table.Th>
+                    <VisuallyHidden>Actions</VisuallyHidden>
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
                 {list.map((p) => {
                   const predefined = p.name.startsWith('Predefined_');
                   return (
                     <Table.Tr key={p.name}>
-                      <Table.Td><Text size="sm" fw={600}>{p.name}</Text>{predefined && <Badge size="xs" variant="light" color="gray">predefined</Badge>}</Table.Td>
+                      <Table.Td>
+                        <Text size="sm" fw={600}>
+                          {p.name}
+                        </Text>
+                        {predefined && (
+                          <Badge size="xs" variant="light" color="gray">
+                            predefined
+                          </Badge>
+                        )}
+                      </Table.Td>
                       <Table.Td>
                         <Stack gap={2}>
-                          {schemes.filter((s) => p.properties[s]).map((s) => (
-                            <Text key={s} size="sm"><Text span fw={600}>{schemeLabel[s]}:</Text> {protocolList((p.properties[s] as { enabledProtocols: Protocols }).enabledProtocols)}</Text>
-                          ))}
+                          {schemes
+                            .filter((s) => p.properties[s])
+                            .map((s) => (
+                              <Text key={s} size="sm">
+                                <Text span fw={600}>
+                                  {schemeLabel[s]}:
+                                </Text>{' '}
+                                {protocolList((p.properties[s] as { enabledProtocols: Protocols }).enabledProtocols)}
+                              </Text>
+                            ))}
                         </Stack>
                       </Table.Td>
                       <Table.Td>
                         {!predefined && (
-                          <ConfirmButton label="Delete" ariaLabel={`Delete policy ${p.name}`} title={`Delete policy ${p.name}?`} confirmLabel="Delete policy"
-                            message="Locators that use it must be deleted first." onConfirm={() => api('DELETE', `${base}/streamingPolicies/${seg(p.name)}`)} onDone={refresh} />
+                          <ConfirmButton
+                            label="Delete"
+                            ariaLabel={`Delete policy ${p.name}`}
+                            title={`Delete policy ${p.name}?`}
+                            confirmLabel="Delete policy"
+                            message="Locators that use it must be deleted first."
+                            onConfirm={() => api('DELETE', `${base}/streamingPolicies/${seg(p.name)}`)}
+                            onDone={refresh}
+                          />
                         )}
                       </Table.Td>
                     </Table.Tr>
@@ -67,12 +109,25 @@ function CreatePolicyModal({ opened, onClose, base, onCreated }: { opened: boole
   const [protocols, setProtocols] = useState<Protocols>({ hls: true, dash: true, smoothStreaming: false, download: false });
   const create = useMutation({
     mutationFn: () => api('PUT', `${base}/streamingPolicies/${seg(name.trim())}`, { properties: { noEncryption: { enabledProtocols: protocols } } }),
-    onSuccess: () => { notifications.show({ color: 'green', message: `Policy ${name.trim()} created` }); onCreated(); close(); },
+    onSuccess: () => {
+      notifications.show({ color: 'green', message: `Policy ${name.trim()} created` });
+      onCreated();
+      close();
+    },
   });
-  const close = () => { setName(''); create.reset(); onClose(); };
-  const errors = create.isError ? fieldErrors(create.error, { name: { paths: ['params.name'], codes: ['Conflict'] } }) : { byField: {} as Record<string, string>, general: undefined };
+  const close = () => {
+    setName('');
+    create.reset();
+    onClose();
+  };
+  const errors = create.isError
+    ? fieldErrors(create.error, { name: { paths: ['params.name'], codes: ['Conflict'] } })
+    : { byField: {} as Record<string, string>, general: undefined };
   const toggle = (k: keyof Protocols) => (e: { currentTarget: { checked: boolean } }) => setProtocols({ ...protocols, [k]: e.currentTarget.checked });
-  const submit = (e: FormEvent) => { e.preventDefault(); if (name.trim()) create.mutate(); };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (name.trim()) create.mutate();
+  };
   return (
     <Modal opened={opened} onClose={close} title="Create a clear streaming policy">
       <form onSubmit={submit} noValidate>
@@ -85,10 +140,18 @@ function CreatePolicyModal({ opened, onClose, base, onCreated }: { opened: boole
               <Checkbox label="Progressive download" checked={protocols.download} onChange={toggle('download')} />
             </Stack>
           </Fieldset>
-          {errors.general && <Alert color="red" role="alert" title="The policy was not created">{errors.general}</Alert>}
+          {errors.general && (
+            <Alert color="red" role="alert" title="The policy was not created">
+              {errors.general}
+            </Alert>
+          )}
           <Group justify="flex-end">
-            <Button variant="default" onClick={close}>Cancel</Button>
-            <Button type="submit" loading={create.isPending} disabled={!name.trim()}>Create policy</Button>
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending} disabled={!name.trim()}>
+              Create policy
+            </Button>
           </Group>
         </Stack>
       </form>

@@ -24,7 +24,11 @@ export function putWithProgress(url: string, file: File, onProgress: (loaded: nu
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) return resolve();
       let detail = `${xhr.status} ${xhr.statusText}`;
-      try { detail = (JSON.parse(xhr.responseText) as { error: { detail: string } }).error.detail; } catch { /* keep the status line */ }
+      try {
+        detail = (JSON.parse(xhr.responseText) as { error: { detail: string } }).error.detail;
+      } catch {
+        /* keep the status line */
+      }
       reject(new ApiError(xhr.status, 'UploadFailed', detail));
     };
     xhr.onerror = () => reject(new ApiError(0, 'NetworkError', 'The upload was interrupted: the server could not be reached'));
@@ -59,7 +63,13 @@ export function UploadAssetModal({ opened, onClose }: { opened: boolean; onClose
 
   const close = () => {
     if (busy) return;
-    setName(''); setDescription(''); setFile(null); setPhase('idle'); setProgress({ loaded: 0, total: 0 }); setError(null); setMissing({});
+    setName('');
+    setDescription('');
+    setFile(null);
+    setPhase('idle');
+    setProgress({ loaded: 0, total: 0 });
+    setError(null);
+    setMissing({});
     onClose();
   };
 
@@ -70,12 +80,17 @@ export function UploadAssetModal({ opened, onClose }: { opened: boolean; onClose
     setPhase('creating');
     const asset = name.trim();
     try {
-      const existing = await api('GET', `${base}/assets/${seg(asset)}`).then(() => true, (e: unknown) => {
-        if (e instanceof ApiError && e.status === 404) return false;
-        throw e;
-      });
+      const existing = await api('GET', `${base}/assets/${seg(asset)}`).then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof ApiError && e.status === 404) return false;
+          throw e;
+        },
+      );
       if (existing) throw new ApiError(409, 'AssetExists', `An asset named '${asset}' already exists: choose another name`);
-      await api('PUT', `${base}/assets/${seg(asset)}`, { properties: { storageAccountName, ...(description.trim() ? { description: description.trim() } : {}) } });
+      await api('PUT', `${base}/assets/${seg(asset)}`, {
+        properties: { storageAccountName, ...(description.trim() ? { description: description.trim() } : {}) },
+      });
       void queryClient.invalidateQueries({ queryKey: ['assets', base] });
       const grant = await api<{ url: string }>('POST', `${base}/assets/${seg(asset)}/getUploadUrl`, { fileName: (file as File).name });
       setPhase('uploading');
@@ -106,39 +121,107 @@ export function UploadAssetModal({ opened, onClose }: { opened: boolean; onClose
   const assetLink = `/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(name.trim())}`;
 
   return (
-    <Modal opened={opened} onClose={close} title="Upload a file into a new asset" size="lg" closeOnClickOutside={!busy} closeOnEscape={!busy} withCloseButton={!busy}>
+    <Modal
+      opened={opened}
+      onClose={close}
+      title="Upload a file into a new asset"
+      size="lg"
+      closeOnClickOutside={!busy}
+      closeOnEscape={!busy}
+      withCloseButton={!busy}
+    >
       <form onSubmit={submit} noValidate>
         <Stack>
-          <TextInput label="Asset name" required value={name} onChange={(e) => setName(e.currentTarget.value)} error={err('name')} disabled={busy || phase === 'done'} data-autofocus />
-          <Select
-            label="Storage account" required placeholder={accounts.isPending ? 'Loading…' : 'Choose an account'}
-            data={(accounts.data ?? []).map((a) => a.metadata.name)} value={storageAccountName} onChange={setStorage}
-            error={err('storageAccountName') ?? (accounts.isError ? `Could not load storage accounts: ${errorText(accounts.error)}` : undefined)}
-            disabled={busy || phase === 'done' || accounts.isPending} allowDeselect={false}
+          <TextInput
+            label="Asset name"
+            required
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            error={err('name')}
+            disabled={busy || phase === 'done'}
+            data-autofocus
           />
-          <FileInput label="File" required placeholder="Choose a media file" value={file} onChange={setFile} error={err('file')} disabled={busy || phase === 'done'} clearable
-            description={file ? formatBytes(file.size) : 'An MP4 plays at once; other formats need an encoding job first.'} />
-          <Textarea label="Description" autosize minRows={1} value={description} onChange={(e) => setDescription(e.currentTarget.value)} error={err('description')} disabled={busy || phase === 'done'} />
+          <Select
+            label="Storage account"
+            required
+            placeholder={accounts.isPending ? 'Loading…' : 'Choose an account'}
+            data={(accounts.data ?? []).map((a) => a.metadata.name)}
+            value={storageAccountName}
+            onChange={setStorage}
+            error={err('storageAccountName') ?? (accounts.isError ? `Could not load storage accounts: ${errorText(accounts.error)}` : undefined)}
+            disabled={busy || phase === 'done' || accounts.isPending}
+            allowDeselect={false}
+          />
+          <FileInput
+            label="File"
+            required
+            placeholder="Choose a media file"
+            value={file}
+            onChange={setFile}
+            error={err('file')}
+            disabled={busy || phase === 'done'}
+            clearable
+            description={file ? formatBytes(file.size) : 'An MP4 plays at once; other formats need an encoding job first.'}
+          />
+          <Textarea
+            label="Description"
+            autosize
+            minRows={1}
+            value={description}
+            onChange={(e) => setDescription(e.currentTarget.value)}
+            error={err('description')}
+            disabled={busy || phase === 'done'}
+          />
           {(phase === 'uploading' || phase === 'done' || (phase === 'failed' && progress.total > 0)) && (
             <Stack gap={4}>
-              <Progress value={percent} size="lg" striped={phase === 'uploading'} animated={phase === 'uploading'} color={phase === 'failed' ? 'red' : phase === 'done' ? 'teal' : 'blue'}
-                aria-label="Upload progress" />
+              <Progress
+                value={percent}
+                size="lg"
+                striped={phase === 'uploading'}
+                animated={phase === 'uploading'}
+                color={phase === 'failed' ? 'red' : phase === 'done' ? 'teal' : 'blue'}
+                aria-label="Upload progress"
+              />
               <Text size="sm" c="dimmed" aria-live="polite">
-                {phase === 'done' ? `Uploaded ${formatBytes(progress.total)}` : `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${percent}%)`}
+                {phase === 'done'
+                  ? `Uploaded ${formatBytes(progress.total)}`
+                  : `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${percent}%)`}
               </Text>
             </Stack>
           )}
-          {phase === 'creating' && <Text size="sm" c="dimmed" aria-live="polite">Creating the asset…</Text>}
+          {phase === 'creating' && (
+            <Text size="sm" c="dimmed" aria-live="polite">
+              Creating the asset…
+            </Text>
+          )}
           {phase === 'done' && (
             <Alert color="teal" title="Upload complete">
-              <Anchor component={Link} to={assetLink} onClick={close}>Open asset {name.trim()}</Anchor>
+              <Anchor component={Link} to={assetLink} onClick={close}>
+                Open asset {name.trim()}
+              </Anchor>
             </Alert>
           )}
-          {errors.general && <Alert color="red" role="alert" title="The upload did not complete">{errors.general}</Alert>}
+          {errors.general && (
+            <Alert color="red" role="alert" title="The upload did not complete">
+              {errors.general}
+            </Alert>
+          )}
           <Group justify="flex-end">
-            {phase === 'uploading' && <Button variant="default" color="red" onClick={() => abort.current?.abort()}>Cancel upload</Button>}
-            {!busy && <Button variant="default" onClick={close}>{phase === 'done' ? 'Close' : 'Cancel'}</Button>}
-            {phase !== 'done' && <Button type="submit" loading={busy}>Upload</Button>}
+            {phase === 'uploading' && (
+              <Button variant="default" color="red" onClick={() => abort.current?.abort()}>
+                Cancel upload
+              </Button>
+            )}
+            {!busy && (
+              <Button variant="default" onClick={close}>
+                {phase === 'done' ? 'Close' : 'Cancel'}
+              </Button>
+            )}
+            {phase !== 'done' && (
+              <Button type="submit" loading={busy}>
+                Upload
+              </Button>
+            )}
           </Group>
         </Stack>
       </form>

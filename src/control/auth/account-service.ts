@@ -30,8 +30,12 @@ export class AccountService {
 
   async createUser(email: string, password: string, name = email): Promise<UserRow> {
     const row: UserRow = {
-      id: newId(), email: email.toLowerCase(), name, password_hash: await hashPassword(password),
-      active_organization_id: null, created_at: new Date().toISOString(),
+      id: newId(),
+      email: email.toLowerCase(),
+      name,
+      password_hash: await hashPassword(password),
+      active_organization_id: null,
+      created_at: new Date().toISOString(),
     };
     await this.repository.insertUser(row);
     return row;
@@ -80,7 +84,10 @@ export class AccountService {
    * First start: the admin user in organization `default` with project `default`. Returns the generated
    * password when none was configured (printed once by main.ts), or undefined when nothing was created.
    */
-  async bootstrap(adminEmail: string, adminPassword: string | undefined): Promise<{ password?: string; created: boolean; projectId: string; adminUserId: string }> {
+  async bootstrap(
+    adminEmail: string,
+    adminPassword: string | undefined,
+  ): Promise<{ password?: string; created: boolean; projectId: string; adminUserId: string }> {
     const existing = await this.repository.findProjectId(defaultProjectName);
     if (existing) return { created: false, projectId: existing, adminUserId: '' };
     const password = adminPassword ?? randomSecret(12);

@@ -6,7 +6,10 @@ import { TooManyRequestsError } from '../../shared/errors.js';
  * One throttle rule: after `freeFailures` failed sign-ins within the window, each further failure doubles the
  * wait before the next attempt (1 s, 2 s, 4 s …) up to `maxBlockMs`. Attempts refused while blocked don't count.
  */
-interface ThrottleRule { freeFailures: number; maxBlockMs: number }
+interface ThrottleRule {
+  freeFailures: number;
+  maxBlockMs: number;
+}
 
 const windowMs = 15 * 60 * 1000;
 

@@ -26,7 +26,7 @@ describe('user-level capabilities', () => {
 describe('holdsAll (a minted token is never broader than its maker)', () => {
   const maker = restricted({ 'core.project': { p1: { 'ams.asset': ['read', 'create'] }, '*': { 'ams.job': ['read'] } } });
 
-  it('accepts subsets, including through the maker\'s wildcard id', () => {
+  it("accepts subsets, including through the maker's wildcard id", () => {
     assert.equal(holdsAll(maker, { 'core.project': { p1: { 'ams.asset': ['read'] } } }), true);
     assert.equal(holdsAll(maker, { 'core.project': { p7: { 'ams.job': ['read'] } } }), true);
     assert.equal(holdsAll(maker, { 'core.project': { '*': { 'ams.job': ['read'] } } }), true);

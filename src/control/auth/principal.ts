@@ -68,8 +68,10 @@ export function isAllowed(principal: Principal, projectId: string, group: string
 export function isAllowedForUser(principal: Principal, capability: { group: string; action: string }): boolean {
   if (!isNarrowed(principal)) return true;
   const { group, action } = capability;
-  return grants(principal.permissions, 'core.customer', principal.organizationId, group, action)
-    || grants(principal.permissions, 'core.user', principal.userId, group, action);
+  return (
+    grants(principal.permissions, 'core.customer', principal.organizationId, group, action) ||
+    grants(principal.permissions, 'core.user', principal.userId, group, action)
+  );
 }
 
 /**

@@ -9,7 +9,10 @@ import { refuseCrossSite } from '../plugins/cross-site.js';
 import { jwksResponse, loginBody, loginResponse, logoutResponse, revokedTokensResponse, sessionTokenResponse } from './schema.js';
 
 /** Browser sign-in and the legacy `/auth/token/` (§5.3), plus the public key endpoints (§1.3). */
-export function registerAuthRoutes(app: FastifyInstance, deps: { sessions: SessionService; tokens: TokenService; keys: SigningKeys; secureCookies: boolean; publicUrl: () => string }): void {
+export function registerAuthRoutes(
+  app: FastifyInstance,
+  deps: { sessions: SessionService; tokens: TokenService; keys: SigningKeys; secureCookies: boolean; publicUrl: () => string },
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, tokens } = deps;
   const cookieAttrs = `Path=/; HttpOnly; SameSite=Lax${deps.secureCookies ? '; Secure' : ''}`;

@@ -14,7 +14,12 @@ const sessionLifetimeMs = 7 * 24 * 3600 * 1000;
 /** Verifying against this keeps an unknown e-mail as slow as a wrong password, so timing reveals nothing. */
 const dummyHash = hashPassword(randomSecret());
 
-interface SessionMatch { idHash: string; principal: Principal; tokenId: string | null; tokenSealed: string | null }
+interface SessionMatch {
+  idHash: string;
+  principal: Principal;
+  tokenId: string | null;
+  tokenSealed: string | null;
+}
 
 /** Browser sessions: an opaque random id in an HttpOnly cookie; the database keeps only its hash. */
 export class SessionService {
@@ -22,7 +27,10 @@ export class SessionService {
   private readonly sessions: SessionRepository;
   private readonly accounts: AccountRepository;
 
-  constructor(db: Db, private readonly box: SecretBox) {
+  constructor(
+    db: Db,
+    private readonly box: SecretBox,
+  ) {
     this.throttle = new LoginThrottle(db);
     this.sessions = new SessionRepository(db);
     this.accounts = new AccountRepository(db);
@@ -49,8 +57,10 @@ export class SessionService {
     const sessionId = randomSecret();
     const now = Date.now();
     await this.sessions.insert({
-      id_hash: sha256Hex(sessionId), user_id: userId,
-      created_at: new Date(now).toISOString(), expires_at: new Date(now + sessionLifetimeMs).toISOString(),
+      id_hash: sha256Hex(sessionId),
+      user_id: userId,
+      created_at: new Date(now).toISOString(),
+      expires_at: new Date(now + sessionLifetimeMs).toISOString(),
     });
     return { sessionId, userId };
   }
@@ -71,7 +81,9 @@ export class SessionService {
       const membership = await this.accounts.membershipPreferring(row.userId, row.active_organization_id);
       if (!membership) continue;
       return {
-        idHash, tokenId: row.token_id, tokenSealed: row.token_sealed,
+        idHash,
+        tokenId: row.token_id,
+        tokenSealed: row.token_sealed,
         principal: { userId: row.userId, email: row.email, organizationId: membership.organization_id, role: membership.role },
       };
     }
@@ -83,7 +95,10 @@ export class SessionService {
    * (not revoked or expired, same organization), else a new one, remembered sealed on the session. So reopening
    * the page, or a page of another site navigating to it, never piles up tokens.
    */
-  async sessionToken(sessionIds: string[], tokens: TokenService): Promise<{ principal: Principal; tokenId: string; jwt: string; expiresAt: string } | undefined> {
+  async sessionToken(
+    sessionIds: string[],
+    tokens: TokenService,
+  ): Promise<{ principal: Principal; tokenId: string; jwt: string; expiresAt: string } | undefined> {
     const session = await this.find(sessionIds);
     if (!session) return undefined;
     const { principal } = session;
@@ -91,7 +106,10 @@ export class SessionService {
     if (shown) return { principal, tokenId: session.tokenId as string, ...shown };
 
     const { row, jwt } = await tokens.issue({
-      userId: principal.userId, organizationId: principal.organizationId, type: 'full-access', description: 'Issued by /auth/token/',
+      userId: principal.userId,
+      organizationId: principal.organizationId,
+      type: 'full-access',
+      description: 'Issued by /auth/token/',
     });
     // Only replace what this request saw: when two opens race, the first one's token wins and ours is dropped.
     if (!(await this.sessions.replaceToken(session.idHash, session.tokenId, row.id, this.box.seal(jwt)))) {
@@ -104,7 +122,12 @@ export class SessionService {
     return { principal, tokenId: row.id, jwt, expiresAt: row.expires_at };
   }
 
-  private async stillValid(tokenId: string, sealed: string, principal: Principal, tokens: TokenService): Promise<{ jwt: string; expiresAt: string } | undefined> {
+  private async stillValid(
+    tokenId: string,
+    sealed: string,
+    principal: Principal,
+    tokens: TokenService,
+  ): Promise<{ jwt: string; expiresAt: string } | undefined> {
     let jwt: string;
     try {
       jwt = this.box.open<string>(sealed);

@@ -33,7 +33,11 @@ const maxLifetime: Record<TokenType, { ms: number; text: string }> = {
   'full-access': { ms: yearMs, text: 'one year' },
 };
 
-interface VerifiedClaims { jti: string; expMs: number; hash: string }
+interface VerifiedClaims {
+  jti: string;
+  expMs: number;
+  hash: string;
+}
 
 /**
  * Personal API tokens. Tokens are ES256 JWTs whose `jti` names a row; the row holds only a hash of the JWT,
@@ -45,7 +49,10 @@ export class TokenService {
 
   private readonly repository: TokenRepository;
 
-  constructor(db: Db, private readonly keys: SigningKeys) {
+  constructor(
+    db: Db,
+    private readonly keys: SigningKeys,
+  ) {
     this.repository = new TokenRepository(db);
   }
 
@@ -63,15 +70,25 @@ export class TokenService {
     const jti = newId();
     const jwt = await new SignJWT({ org: input.organizationId, typ: input.type })
       .setProtectedHeader({ alg: 'ES256', kid: this.keys.kid, typ: 'JWT' })
-      .setIssuer(issuer).setSubject(input.userId).setJti(jti)
-      .setIssuedAt(Math.floor(now / 1000)).setExpirationTime(Math.floor(expiresMs / 1000))
+      .setIssuer(issuer)
+      .setSubject(input.userId)
+      .setJti(jti)
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(Math.floor(expiresMs / 1000))
       .sign(this.keys.privateKey);
     const row: TokenRow = {
-      id: jti, user_id: input.userId, organization_id: input.organizationId, type: input.type,
-      description: input.description ?? '', secret_hash: sha256Hex(jwt),
+      id: jti,
+      user_id: input.userId,
+      organization_id: input.organizationId,
+      type: input.type,
+      description: input.description ?? '',
+      secret_hash: sha256Hex(jwt),
       permissions: input.permissions ? JSON.stringify(input.permissions) : null,
-      issued_at: new Date(now).toISOString(), expires_at: new Date(Math.floor(expiresMs / 1000) * 1000).toISOString(),
-      last_used: null, revoked_at: null, revoked_by: null,
+      issued_at: new Date(now).toISOString(),
+      expires_at: new Date(Math.floor(expiresMs / 1000) * 1000).toISOString(),
+      last_used: null,
+      revoked_at: null,
+      revoked_by: null,
     };
     await this.repository.insert(row);
     return { row, jwt };
@@ -90,8 +107,13 @@ export class TokenService {
       await this.repository.setLastUsed(row.id, today);
     }
     return {
-      userId: row.user_id, email: row.email, organizationId: row.organization_id, role: row.role,
-      tokenId: row.id, tokenType: row.type, tokenExpiresAt: row.expires_at,
+      userId: row.user_id,
+      email: row.email,
+      organizationId: row.organization_id,
+      role: row.role,
+      tokenId: row.id,
+      tokenType: row.type,
+      tokenExpiresAt: row.expires_at,
       permissions: row.permissions ? (JSON.parse(row.permissions) as PermissionMap) : null,
     };
   }

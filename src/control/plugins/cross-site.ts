@@ -32,11 +32,19 @@ function isOwnOrigin(origin: string, host: string | undefined, publicUrl: string
 }
 
 function safeOrigin(url: string): string | undefined {
-  try { return new URL(url).origin; } catch { return undefined; }
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 function safeHost(url: string): string | undefined {
-  try { return new URL(url).host; } catch { return undefined; }
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -45,8 +53,10 @@ function safeHost(url: string): string | undefined {
  */
 export function refuseCrossSite(request: FastifyRequest, publicUrl: string): void {
   if (isCrossSite(request, publicUrl)) {
-    throw new ForbiddenError('CrossSiteRequestRefused',
-      'A request from another site cannot use the browser session; use the console on this server, or send a token (x-mkio-token or Authorization: Bearer)');
+    throw new ForbiddenError(
+      'CrossSiteRequestRefused',
+      'A request from another site cannot use the browser session; use the console on this server, or send a token (x-mkio-token or Authorization: Bearer)',
+    );
   }
 }
 

@@ -1,6 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  BadRequestError, InternalError, NotFoundError, RangeNotSatisfiableError, ReelError, TooManyRequestsError, UnavailableError,
+  BadRequestError,
+  InternalError,
+  NotFoundError,
+  RangeNotSatisfiableError,
+  ReelError,
+  TooManyRequestsError,
+  UnavailableError,
 } from '../../shared/errors.js';
 
 /** MK.IO/AMS error body (§3 of MKIO-API.md). `ref` is the request id, for support. */
@@ -18,7 +24,11 @@ export function toReelError(err: unknown): ReelError {
     const context = (fe as { validationContext?: string }).validationContext ?? 'body';
     const problems = fe.validation.map((v) => {
       const where = `${context}${v.instancePath.replace(/\//g, '.')}`;
-      const extra = v.params?.additionalProperty ? ` '${String(v.params.additionalProperty)}'` : v.params?.allowedValues ? ` (${(v.params.allowedValues as unknown[]).join(', ')})` : '';
+      const extra = v.params?.additionalProperty
+        ? ` '${String(v.params.additionalProperty)}'`
+        : v.params?.allowedValues
+          ? ` (${(v.params.allowedValues as unknown[]).join(', ')})`
+          : '';
       return `${where} ${v.message ?? 'is invalid'}${extra}`;
     });
     return new BadRequestError('ValidationError', `Invalid request: ${problems.join('; ')}`, { extraDetail: { errors: problems } });
@@ -49,7 +59,8 @@ export function errorBody(err: ReelError, ref: string): ErrorBody {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const reelError = toReelError(err);
-    if (reelError.status >= 500 && !(reelError instanceof UnavailableError)) request.log.error({ err: reelError.cause ?? err, code: reelError.code }, 'request failed');
+    if (reelError.status >= 500 && !(reelError instanceof UnavailableError))
+      request.log.error({ err: reelError.cause ?? err, code: reelError.code }, 'request failed');
     else request.log.info({ code: reelError.code, status: reelError.status }, 'request rejected');
     if (reelError instanceof TooManyRequestsError) void reply.header('retry-after', String(reelError.retryAfterSec));
     if (reelError instanceof RangeNotSatisfiableError && reelError.size !== undefined) void reply.header('content-range', `bytes */${reelError.size}`);

@@ -19,7 +19,8 @@ export function jsonTextProblem(text: string, limit: number): 'depth' | 'nul' | 
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) { // backslash: an escape; `\u0000` is the only way to write NUL in valid JSON
+      if (c === 0x5c) {
+        // backslash: an escape; `\u0000` is the only way to write NUL in valid JSON
         if (text.startsWith('u0000', i + 1)) return 'nul';
         i++;
       } else if (c === 0x22) {

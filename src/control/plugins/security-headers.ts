@@ -34,11 +34,20 @@ export function installSecurityHeaders(app: FastifyInstance): void {
 export function consoleCsp(streamingDomain: string | undefined): string {
   const streams = streamingDomain ? ` *.${streamingDomain}` : '';
   return [
-    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "font-src 'self' data:",
-    `connect-src 'self'${streams}`, `media-src 'self' blob:${streams}`, "object-src 'none'", "base-uri 'none'",
-    "frame-ancestors 'none'", "form-action 'self'",
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    `connect-src 'self'${streams}`,
+    `media-src 'self' blob:${streams}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
   ].join('; ');
 }
 
 /** Swagger UI at /doc/ui: its own files (no inline script), its inline styles and data: icons, calls to this API. */
-export const docsCsp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+export const docsCsp =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";

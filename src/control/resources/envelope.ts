@@ -33,21 +33,33 @@ export function armId(projectId: string, projectName: string, collection: string
 
 /** `systemData` as MK.IO answers it; `internalId` is the resource's own id. */
 export const systemDataSchema = Type.Object({
-  createdAt: mkioTime, createdBy: Type.String(), createdByType: Type.Literal('User'),
-  lastModifiedAt: mkioTime, lastModifiedBy: Type.String(), lastModifiedByType: Type.Literal('User'),
+  createdAt: mkioTime,
+  createdBy: Type.String(),
+  createdByType: Type.Literal('User'),
+  lastModifiedAt: mkioTime,
+  lastModifiedBy: Type.String(),
+  lastModifiedByType: Type.Literal('User'),
   internalId: Type.Optional(Type.String()),
 });
 
 export interface SystemData {
-  createdAt: string; createdBy: string; createdByType: 'User';
-  lastModifiedAt: string; lastModifiedBy: string; lastModifiedByType: 'User';
+  createdAt: string;
+  createdBy: string;
+  createdByType: 'User';
+  lastModifiedAt: string;
+  lastModifiedBy: string;
+  lastModifiedByType: 'User';
   internalId?: string;
 }
 
 export function systemData(row: { created_at: string; created_by: string; updated_at: string; updated_by: string }, internalId?: string): SystemData {
   return {
-    createdAt: toMkioTime(row.created_at), createdBy: row.created_by, createdByType: 'User',
-    lastModifiedAt: toMkioTime(row.updated_at), lastModifiedBy: row.updated_by, lastModifiedByType: 'User',
+    createdAt: toMkioTime(row.created_at),
+    createdBy: row.created_by,
+    createdByType: 'User',
+    lastModifiedAt: toMkioTime(row.updated_at),
+    lastModifiedBy: row.updated_by,
+    lastModifiedByType: 'User',
     ...(internalId ? { internalId } : {}),
   };
 }

@@ -9,8 +9,13 @@ describe('OData $filter', () => {
     ["name eq 'x'", [{ field: 'name', op: 'eq', value: 'x' }]],
     ["name eq 'it''s'", [{ field: 'name', op: 'eq', value: "it's" }]],
     ['properties/created ge 2021-01-01T00:00:00Z', [{ field: 'properties/created', op: 'ge', value: '2021-01-01T00:00:00.000Z' }]],
-    ["properties/created gt 2021-01-01 and name ne 'a b'", [
-      { field: 'properties/created', op: 'gt', value: '2021-01-01T00:00:00.000Z' }, { field: 'name', op: 'ne', value: 'a b' }]],
+    [
+      "properties/created gt 2021-01-01 and name ne 'a b'",
+      [
+        { field: 'properties/created', op: 'gt', value: '2021-01-01T00:00:00.000Z' },
+        { field: 'name', op: 'ne', value: 'a b' },
+      ],
+    ],
     ['name eq null', [{ field: 'name', op: 'eq', value: null }]],
   ];
   for (const [input, expected] of cases) {
@@ -26,20 +31,29 @@ describe('OData $filter', () => {
     ["name eq 'x' and", /dangling and/],
   ];
   for (const [input, pattern] of bad) {
-    it(`rejects ${input}`, () => assert.throws(() => parseFilter(input, fields), (e: Error & { status?: number }) => e.status === 400 && pattern.test(e.message)));
+    it(`rejects ${input}`, () =>
+      assert.throws(
+        () => parseFilter(input, fields),
+        (e: Error & { status?: number }) => e.status === 400 && pattern.test(e.message),
+      ));
   }
 });
 
 describe('OData $filter and NUL', () => {
   it('rejects a NUL character anywhere (PostgreSQL cannot compare it, SQLite would)', () => {
-    assert.throws(() => parseFilter("name eq 'a\u0000b'", fields), (e: Error & { status?: number }) => e.status === 400 && /NUL character/.test(e.message));
+    assert.throws(
+      () => parseFilter("name eq 'a\u0000b'", fields),
+      (e: Error & { status?: number }) => e.status === 400 && /NUL character/.test(e.message),
+    );
   });
 });
 
 describe('OData $orderby', () => {
   it('parses fields and directions', () => {
     assert.deepEqual(parseOrderBy('name desc, properties/created', fields), [
-      { field: 'name', direction: 'desc' }, { field: 'properties/created', direction: 'asc' }]);
+      { field: 'name', direction: 'desc' },
+      { field: 'properties/created', direction: 'asc' },
+    ]);
   });
   it('rejects unknown fields and directions', () => {
     assert.throws(() => parseOrderBy('size', fields), /cannot be sorted/);

@@ -1,8 +1,15 @@
 import { BadRequestError } from '../../shared/errors.js';
 
 export type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
-export interface FilterTerm { field: string; op: Comparison; value: string | number | boolean | null }
-export interface OrderTerm { field: string; direction: 'asc' | 'desc' }
+export interface FilterTerm {
+  field: string;
+  op: Comparison;
+  value: string | number | boolean | null;
+}
+export interface OrderTerm {
+  field: string;
+  direction: 'asc' | 'desc';
+}
 
 const ops = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 
@@ -40,14 +47,24 @@ function tokenize(input: string): string[] {
   let i = 0;
   while (i < input.length) {
     const c = input[i];
-    if (c === ' ' || c === '\t') { i++; continue; }
+    if (c === ' ' || c === '\t') {
+      i++;
+      continue;
+    }
     if (c === "'") {
       let s = "'";
       i++;
       for (;;) {
         if (i >= input.length) throw new BadRequestError('InvalidFilter', `Invalid $filter '${input}': unterminated string`);
-        if (input[i] === "'" && input[i + 1] === "'") { s += "'"; i += 2; continue; }
-        if (input[i] === "'") { i++; break; }
+        if (input[i] === "'" && input[i + 1] === "'") {
+          s += "'";
+          i += 2;
+          continue;
+        }
+        if (input[i] === "'") {
+          i++;
+          break;
+        }
         s += input[i++];
       }
       out.push(s);

@@ -11,12 +11,18 @@ describe('parsePaging', () => {
   });
   for (const value of ['1e20', '-1', 'abc', '1.5', '0x10', '+1', ' 1', '', '99999999999999999999', String(maxSkip + 1)]) {
     it(`refuses $skiptoken=${JSON.stringify(value)} naming the parameter`, () => {
-      assert.throws(() => parsePaging({ $skiptoken: value }), (e: Error & { status?: number }) => e.status === 400 && e.message.includes('$skiptoken'));
+      assert.throws(
+        () => parsePaging({ $skiptoken: value }),
+        (e: Error & { status?: number }) => e.status === 400 && e.message.includes('$skiptoken'),
+      );
     });
   }
   for (const value of ['1e20', '0', '-1', 'abc', '1.5', '']) {
     it(`refuses $top=${JSON.stringify(value)} naming the parameter`, () => {
-      assert.throws(() => parsePaging({ $top: value }), (e: Error & { status?: number }) => e.status === 400 && e.message.includes('$top'));
+      assert.throws(
+        () => parsePaging({ $top: value }),
+        (e: Error & { status?: number }) => e.status === 400 && e.message.includes('$top'),
+      );
     });
   }
   it('refuses a repeated parameter (an array from the query parser)', () => {
@@ -27,9 +33,12 @@ describe('parsePaging', () => {
 describe('listBody @odata.nextLink', () => {
   it('carries the list options and the next position, nothing else from the request', () => {
     const body = listBody({
-      kind: 'Asset', items: [1], total: 3, request: { top: 1, skip: 0, filter: [], orderBy: [] },
+      kind: 'Asset',
+      items: [1],
+      total: 3,
+      request: { top: 1, skip: 0, filter: [], orderBy: [] },
       url: "/api/ams/p/assets?$filter=name%20eq%20'a'&$orderby=name&x=%3Cscript%3E&$skiptoken=0",
     });
-    assert.equal(body['@odata.nextLink'], "/api/ams/p/assets?$filter=name+eq+%27a%27&$orderby=name&$top=1&$skiptoken=1");
+    assert.equal(body['@odata.nextLink'], '/api/ams/p/assets?$filter=name+eq+%27a%27&$orderby=name&$top=1&$skiptoken=1');
   });
 });

@@ -6,8 +6,13 @@ import { parseFilter, parseOrderBy, type FilterTerm, type OrderTerm } from './od
 export const maxPageSize = 1000;
 
 export interface ListQuery {
-  $top?: string; $skiptoken?: string; $orderby?: string; $filter?: string;
-  $label?: string | string[]; $label_key?: string | string[]; label_key?: string | string[];
+  $top?: string;
+  $skiptoken?: string;
+  $orderby?: string;
+  $filter?: string;
+  $label?: string | string[];
+  $label_key?: string | string[];
+  label_key?: string | string[];
 }
 
 export interface ListRequest {
@@ -73,7 +78,9 @@ const carriedOptions = ['$filter', '$orderby', '$label', '$label_key', 'label_ke
 export interface ListBody<T> {
   value: T[];
   supplemental: {
-    kind: string; operation: 'list'; count: number;
+    kind: string;
+    operation: 'list';
+    count: number;
     pagination: { start: number; end: number; records: number; total: number };
     subscription?: { id: string; name: string };
   };
@@ -85,7 +92,9 @@ export function listBodySchema(item: TSchema): TSchema {
   return Type.Object({
     value: Type.Array(item),
     supplemental: Type.Object({
-      kind: Type.String(), operation: Type.Literal('list'), count: Type.Integer(),
+      kind: Type.String(),
+      operation: Type.Literal('list'),
+      count: Type.Integer(),
       pagination: Type.Object({ start: Type.Integer(), end: Type.Integer(), records: Type.Integer(), total: Type.Integer() }),
       subscription: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() })),
     }),
@@ -98,14 +107,20 @@ export function listBodySchema(item: TSchema): TSchema {
  * reads the part after `skiptoken=`) and keeps the caller's list options ($filter, $orderby, labels).
  */
 export function listBody<T>(options: {
-  kind: string; items: T[]; total: number; request: ListRequest; url: string;
+  kind: string;
+  items: T[];
+  total: number;
+  request: ListRequest;
+  url: string;
   project?: { id: string; name: string };
 }): ListBody<T> {
   const { items, total, request } = options;
   const body: ListBody<T> = {
     value: items,
     supplemental: {
-      kind: options.kind, operation: 'list', count: items.length,
+      kind: options.kind,
+      operation: 'list',
+      count: items.length,
       pagination: { start: request.skip, end: request.skip + items.length, records: items.length, total },
       ...(options.project ? { subscription: options.project } : {}),
     },

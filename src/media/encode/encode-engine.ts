@@ -42,15 +42,28 @@ export interface EncodeResult {
 
 /** MK.IO `JobOutput.error` vocabulary (MKIO-API.md §10.2). */
 export type EncodeErrorCode =
-  | 'ServiceError' | 'ServiceTransientError' | 'DownloadNotAccessible' | 'DownloadTransientError'
-  | 'UploadNotAccessible' | 'UploadTransientError' | 'ConfigurationUnsupported' | 'ContentMalformed'
-  | 'ContentUnsupported' | 'IdentityUnsupported';
+  | 'ServiceError'
+  | 'ServiceTransientError'
+  | 'DownloadNotAccessible'
+  | 'DownloadTransientError'
+  | 'UploadNotAccessible'
+  | 'UploadTransientError'
+  | 'ConfigurationUnsupported'
+  | 'ContentMalformed'
+  | 'ContentUnsupported'
+  | 'IdentityUnsupported';
 export type EncodeErrorCategory = 'Service' | 'Download' | 'Upload' | 'Configuration' | 'Content' | 'Account';
 
 const categoryOf: Record<EncodeErrorCode, EncodeErrorCategory> = {
-  ServiceError: 'Service', ServiceTransientError: 'Service', DownloadNotAccessible: 'Download',
-  DownloadTransientError: 'Download', UploadNotAccessible: 'Upload', UploadTransientError: 'Upload',
-  ConfigurationUnsupported: 'Configuration', ContentMalformed: 'Content', ContentUnsupported: 'Content',
+  ServiceError: 'Service',
+  ServiceTransientError: 'Service',
+  DownloadNotAccessible: 'Download',
+  DownloadTransientError: 'Download',
+  UploadNotAccessible: 'Upload',
+  UploadTransientError: 'Upload',
+  ConfigurationUnsupported: 'Configuration',
+  ContentMalformed: 'Content',
+  ContentUnsupported: 'Content',
   IdentityUnsupported: 'Account',
 };
 
@@ -59,7 +72,11 @@ export class EncodeError extends Error {
   readonly category: EncodeErrorCategory;
   readonly retry: 'DoNotRetry' | 'MayRetry';
 
-  constructor(readonly code: EncodeErrorCode, message: string, options?: { cause?: unknown; retry?: 'DoNotRetry' | 'MayRetry' }) {
+  constructor(
+    readonly code: EncodeErrorCode,
+    message: string,
+    options?: { cause?: unknown; retry?: 'DoNotRetry' | 'MayRetry' },
+  ) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'EncodeError';
     this.category = categoryOf[code];

@@ -13,8 +13,11 @@ export async function serveDownload(req: FastifyRequest, reply: FastifyReply, lo
   const blob = assertBlobPath(loc.prefix ? `${loc.prefix}/${fileName}` : fileName, 'file name');
   const info = await loc.store.stat(loc.container, blob);
   if (!info) throw new NotFoundError('NotFound', `File '${fileName}' not found`);
-  void reply.headers(inertFileHeaders(fileName, /\.mp4$/i.test(fileName) ? 'video/mp4' : info.contentType))
-    .header('accept-ranges', 'bytes').header('etag', info.etag).header('last-modified', info.lastModified.toUTCString())
+  void reply
+    .headers(inertFileHeaders(fileName, /\.mp4$/i.test(fileName) ? 'video/mp4' : info.contentType))
+    .header('accept-ranges', 'bytes')
+    .header('etag', info.etag)
+    .header('last-modified', info.lastModified.toUTCString())
     .header('cache-control', 'public, max-age=3600');
   if (req.headers['if-none-match'] === info.etag) return reply.code(304).send();
   const range = parseRange(req.headers.range, info.size);

@@ -12,14 +12,18 @@ import type { EndpointView, PlaybackResolver, ResolvedLocator } from './playback
  * its cross-site policies decide the CORS headers.
  */
 export class EndpointGate {
-  constructor(private readonly resolver: PlaybackResolver, private readonly streamingDomain: () => string) {}
+  constructor(
+    private readonly resolver: PlaybackResolver,
+    private readonly streamingDomain: () => string,
+  ) {}
 
   /** The endpoint serving `resolved`'s project on this request's host: 404 unknown, 503 stopped, 403 address refused. */
   async admit(req: FastifyRequest, resolved: ResolvedLocator): Promise<EndpointView> {
     const name = this.endpointName(req.headers.host, resolved.projectName);
     const endpoint = name ? await this.resolver.endpoint(resolved.projectId, name) : undefined;
     if (!endpoint) throw new NotFoundError('StreamingEndpointNotFound', 'Streaming endpoint not found for this host');
-    if (endpoint.state !== 'Running') throw new UnavailableError('StreamingEndpointStopped', `Streaming endpoint '${endpoint.name}' is not running (${endpoint.state})`);
+    if (endpoint.state !== 'Running')
+      throw new UnavailableError('StreamingEndpointStopped', `Streaming endpoint '${endpoint.name}' is not running (${endpoint.state})`);
     const allow = (endpoint.properties.accessControl as { ip?: { allow?: Array<{ address: string; subnetPrefixLength?: number }> } } | undefined)?.ip?.allow;
     if (allow && allow.length > 0 && !isAllowedAddress(req.ip, allow)) {
       throw new ForbiddenError('IpNotAllowed', `Streaming endpoint '${endpoint.name}' does not allow this client address`);

@@ -34,7 +34,14 @@ export class FragmentBuilder {
   }
 
   /** Builds a segment that was not cached (once however many requests miss it together) and offers it to the cache. */
-  build(key: string, loc: AssetLocation, track: PresentationTrack, start: number | 'init', row: OutputFormat, sourceEtag: string | undefined): Promise<SegmentBody> {
+  build(
+    key: string,
+    loc: AssetLocation,
+    track: PresentationTrack,
+    start: number | 'init',
+    row: OutputFormat,
+    sourceEtag: string | undefined,
+  ): Promise<SegmentBody> {
     return this.flights.run(key, async () => {
       const value = await this.make(loc, track, start, row, sourceEtag);
       this.segments.offer(key, value);

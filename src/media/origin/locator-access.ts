@@ -21,7 +21,10 @@ export function requireClearProtocol(resolved: ResolvedLocator, protocol: keyof 
   const schemes = policySchemes(resolved.policyProperties);
   if (schemes.find((s) => s.scheme === 'NoEncryption')?.protocols[protocol]) return;
   const encrypted = schemes.some((s) => s.scheme !== 'NoEncryption' && s.protocols[protocol]);
-  throw new ForbiddenError('ProtocolNotEnabled', encrypted
-    ? `Streaming policy '${resolved.locator.policy_name}' enables ${protocolNames[protocol]} only with encryption, which this server does not serve yet`
-    : `Streaming policy '${resolved.locator.policy_name}' does not enable ${protocolNames[protocol]}`);
+  throw new ForbiddenError(
+    'ProtocolNotEnabled',
+    encrypted
+      ? `Streaming policy '${resolved.locator.policy_name}' enables ${protocolNames[protocol]} only with encryption, which this server does not serve yet`
+      : `Streaming policy '${resolved.locator.policy_name}' does not enable ${protocolNames[protocol]}`,
+  );
 }

@@ -5,7 +5,11 @@ import type { BuiltPresentation } from './presentation-builder.js';
 import { lastModified } from './presentation-lookup.js';
 import { hashText } from './text-hash.js';
 
-interface RenderedManifest { body: Buffer; gzip?: Buffer; etag: string }
+interface RenderedManifest {
+  body: Buffer;
+  gzip?: Buffer;
+  etag: string;
+}
 
 /** What a manifest response needs besides the text: its cache key, type and freshness. */
 export interface ManifestResponse {
@@ -33,8 +37,12 @@ export class ManifestResponder {
       rendered = { body: Buffer.from(text, 'utf8'), etag: `"${presentation.etag.slice(1, -1)}-${hashText(text)}"` };
       this.rendered.set(cacheKey, rendered);
     }
-    void reply.header('content-type', response.contentType).header('etag', rendered.etag).header('last-modified', lastModified(presentation))
-      .header('cache-control', `public, max-age=${response.maxAgeSec}`).header('vary', 'accept-encoding');
+    void reply
+      .header('content-type', response.contentType)
+      .header('etag', rendered.etag)
+      .header('last-modified', lastModified(presentation))
+      .header('cache-control', `public, max-age=${response.maxAgeSec}`)
+      .header('vary', 'accept-encoding');
     if (req.headers['if-none-match'] === rendered.etag) return reply.code(304).send();
     let body = rendered.body;
     if (body.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {

@@ -50,7 +50,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       try {
         return await serve(req, reply);
       } catch (again) {
-        if (again instanceof PreconditionFailedError) throw new UpstreamError('SourceChanged', 'The asset\'s files are changing; try again', { status: 503, cause: again });
+        if (again instanceof PreconditionFailedError)
+          throw new UpstreamError('SourceChanged', "The asset's files are changing; try again", { status: 503, cause: again });
         throw again;
       }
     }
@@ -89,11 +90,10 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     }
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
     const etag = fragmentEtag(presentation, track, start, row);
-    void reply.header('etag', etag).header('last-modified', lastModified(presentation))
-      .header('cache-control', `public, max-age=${segmentAge}, immutable`);
+    void reply.header('etag', etag).header('last-modified', lastModified(presentation)).header('cache-control', `public, max-age=${segmentAge}, immutable`);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     const key = fragments.key(loc, etag, track);
-    const body = fragments.cached(key) ?? await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag);
+    const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag));
     void reply.header('content-type', body.contentType).header('content-length', String(body.size));
     if (isHead) return reply.send();
     return sendSegmentBody(reply, body);
@@ -101,11 +101,21 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
 
   /** A manifest or HLS media playlist; `key` is its URL within the locator (with the presentation, all it depends on). */
   const serveManifest = (
-    req: FastifyRequest, reply: FastifyReply, request: ManifestRequest, row: OutputFormat, presentation: BuiltPresentation,
-    endpoint: EndpointView, key: string, isHead: boolean,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    request: ManifestRequest,
+    row: OutputFormat,
+    presentation: BuiltPresentation,
+    endpoint: EndpointView,
+    key: string,
+    isHead: boolean,
   ) => {
     const response: ManifestResponse = {
-      key, contentType: row.manifests.contentType, presentation, maxAgeSec: Number(endpoint.properties.maxManifestCacheAge ?? 60), isHead,
+      key,
+      contentType: row.manifests.contentType,
+      presentation,
+      maxAgeSec: Number(endpoint.properties.maxManifestCacheAge ?? 60),
+      isHead,
     };
     if (request.kind === 'manifest') {
       const ctx = createManifestContext(row.format, request.options);
@@ -122,8 +132,11 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
 
   app.route({ method: ['GET', 'HEAD'], url: '/:locatorId/*', handler, exposeHeadRoute: false });
   app.options('/:locatorId/*', async (req, reply) => {
-    void reply.header('access-control-allow-origin', req.headers.origin ?? '*').header('access-control-allow-methods', 'GET, HEAD, OPTIONS')
-      .header('access-control-allow-headers', 'range, if-none-match, if-modified-since').header('access-control-max-age', '86400');
+    void reply
+      .header('access-control-allow-origin', req.headers.origin ?? '*')
+      .header('access-control-allow-methods', 'GET, HEAD, OPTIONS')
+      .header('access-control-allow-headers', 'range, if-none-match, if-modified-since')
+      .header('access-control-max-age', '86400');
     return reply.code(204).send();
   });
   for (const file of ['crossdomain.xml', 'clientaccesspolicy.xml'] as const) {

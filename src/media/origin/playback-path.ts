@@ -1,7 +1,11 @@
 import { BadRequestError } from '../../shared/errors.js';
 import {
-  parseFragmentPath, parseManifestOptions, parseMediaPlaylistPath,
-  type FragmentRequest, type ManifestOptions, type MediaPlaylistRequest,
+  parseFragmentPath,
+  parseManifestOptions,
+  parseMediaPlaylistPath,
+  type FragmentRequest,
+  type ManifestOptions,
+  type MediaPlaylistRequest,
 } from '../packager/index.js';
 
 /** What a playback URL after `/{locatorId}/` asks for. Manifest grammar lives with the manifest writers. */

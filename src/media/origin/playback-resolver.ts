@@ -71,7 +71,11 @@ export class PlaybackResolver {
       policyProperties = JSON.parse(row.properties) as Record<string, unknown>;
     }
     return {
-      projectId: project.id, projectName: project.name, locator, asset, policyProperties,
+      projectId: project.id,
+      projectName: project.name,
+      locator,
+      asset,
+      policyProperties,
       locatorExtra: JSON.parse(locator.properties) as Record<string, unknown>,
     };
   }
@@ -89,7 +93,9 @@ export class PlaybackResolver {
     const hit = this.endpoints.get(key);
     if (hit) return hit.value;
     const row = await this.endpointRows.findByName(projectId, name);
-    let value: EndpointView | undefined = row ? { name: row.name, state: row.resource_state, properties: JSON.parse(row.properties) as Record<string, unknown> } : undefined;
+    let value: EndpointView | undefined = row
+      ? { name: row.name, state: row.resource_state, properties: JSON.parse(row.properties) as Record<string, unknown> }
+      : undefined;
     if (!value && name === defaultEndpointName && !(await this.endpointRows.hasDefaultMarker(projectId))) {
       value = { name, state: 'Running', properties: {} };
     }

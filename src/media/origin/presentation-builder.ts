@@ -5,8 +5,16 @@ import { MediaError, NotFoundError } from '../../shared/errors.js';
 import { WeightedLru, SingleFlight } from '../../shared/lru.js';
 import { TtlCache } from '../../shared/ttl-cache.js';
 import {
-  SegmentList, peakSegmentBitrateBps, readMp4Index, segmentTracks,
-  type MediaIndex, type Presentation, type PresentationTrack, type SidecarTextTrack, type TrackIndex, type TrackKind,
+  SegmentList,
+  peakSegmentBitrateBps,
+  readMp4Index,
+  segmentTracks,
+  type MediaIndex,
+  type Presentation,
+  type PresentationTrack,
+  type SidecarTextTrack,
+  type TrackIndex,
+  type TrackKind,
 } from '../packager/index.js';
 import { hashText } from './text-hash.js';
 
@@ -28,7 +36,14 @@ export interface BuiltPresentation extends Presentation {
   etag: string;
 }
 
-interface Entry { kind: TrackKind; src: string; bitrate?: number; language?: string; trackId?: number; trackName?: string }
+interface Entry {
+  kind: TrackKind;
+  src: string;
+  bitrate?: number;
+  language?: string;
+  trackId?: number;
+  trackName?: string;
+}
 
 const blobPath = (loc: AssetLocation, name: string) => (loc.prefix ? `${loc.prefix}/${name}` : name);
 
@@ -100,8 +115,9 @@ export class PresentationBuilder {
       const info = files.get(entry.src);
       if (!info) throw new MediaError(404, 'SourceNotFound', `File '${entry.src}' named by '${manifestName}.ism' not found`);
       const index = await this.index(loc, entry.src, info);
-      const track = (entry.trackId !== undefined ? index.tracks.find((t) => t.trackId === entry.trackId && t.kind === entry.kind) : undefined)
-        ?? index.tracks.find((t) => t.kind === entry.kind);
+      const track =
+        (entry.trackId !== undefined ? index.tracks.find((t) => t.trackId === entry.trackId && t.kind === entry.kind) : undefined) ??
+        index.tracks.find((t) => t.kind === entry.kind);
       if (!track) continue;
       tracks.push({
         name: entry.trackName ?? defaultTrackName(track),
@@ -117,7 +133,10 @@ export class PresentationBuilder {
       throw new MediaError(415, 'NoStreamableTracks', `No audio or video track could be read for '${manifestName}'`);
     }
     dedupeNames(tracks);
-    const segmented = segmentTracks(tracks.map((t) => t.track), this.options.segmentDurationSec);
+    const segmented = segmentTracks(
+      tracks.map((t) => t.track),
+      this.options.segmentDurationSec,
+    );
     tracks.forEach((t, i) => {
       t.segments = segmented[i];
       // Walking every sample's size costs a segment request nothing it needs: measured when a manifest asks.
@@ -163,7 +182,9 @@ export class PresentationBuilder {
       const index = await this.index(loc, name, info);
       for (const t of index.tracks) if (t.kind !== 'text') out.push({ kind: t.kind, src: name, trackId: t.trackId });
     }
-    const text = [...files.keys()].filter((n) => /\.vtt$/i.test(n)).sort()
+    const text = [...files.keys()]
+      .filter((n) => /\.vtt$/i.test(n))
+      .sort()
       .map((src): Entry => ({ kind: 'text', src, language: /[._-]([a-z]{3})\.vtt$/i.exec(src)?.[1]?.toLowerCase() }));
     return { entries: out, text };
   }

@@ -7,7 +7,11 @@ import { SegmentBody } from './segment-body.js';
 /** Reading the bytes between scattered samples is cheaper than another request while the span stays this dense. */
 const maxSpanOverhead = 2;
 
-interface Span { start: number; end: number; ranges: SourceRange[] }
+interface Span {
+  start: number;
+  end: number;
+  ranges: SourceRange[];
+}
 
 /**
  * Groups ranges (in plan order) into spans read with one request each: interleaved MP4s put a segment's
@@ -56,17 +60,26 @@ export async function readSourceRanges(loc: AssetLocation, blob: string, ranges:
  * Materialises a plan as a body of views: the built boxes, then each source range as a slice of a pooled
  * buffer holding its span. Nothing is copied after the driver's read; the socket write gathers the views.
  */
-export async function readPlan(loc: AssetLocation, blob: string, plan: SegmentPlan, contentType: string, pool: BufferPool, etag?: string): Promise<SegmentBody> {
+export async function readPlan(
+  loc: AssetLocation,
+  blob: string,
+  plan: SegmentPlan,
+  contentType: string,
+  pool: BufferPool,
+  etag?: string,
+): Promise<SegmentBody> {
   const ranges = plan.parts.filter(isSourceRange);
   const spans = spansOf(ranges);
   const backing = spans.map((span) => pool.acquire(span.end - span.start));
   // On a failed read the others may still be writing into their buffers: those are left to GC, not the pool.
-  await Promise.all(spans.map((span, i) => {
-    const length = span.end - span.start;
-    return loc.store.readInto(loc.container, blob, span.start, backing[i].subarray(0, length), { etag }).then((n) => {
-      if (n !== length) throw truncated(blob, span.end);
-    });
-  }));
+  await Promise.all(
+    spans.map((span, i) => {
+      const length = span.end - span.start;
+      return loc.store.readInto(loc.container, blob, span.start, backing[i].subarray(0, length), { etag }).then((n) => {
+        if (n !== length) throw truncated(blob, span.end);
+      });
+    }),
+  );
   const chunks: Uint8Array[] = [];
   let size = 0;
   let spanIndex = 0;

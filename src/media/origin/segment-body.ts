@@ -27,7 +27,9 @@ export class SegmentBody {
   }
 
   /** A response starts sending the chunks. */
-  retain(): void { this.#refs++; }
+  retain(): void {
+    this.#refs++;
+  }
 
   /** A response is done with them (finished or aborted). */
   releaseRef(): void {

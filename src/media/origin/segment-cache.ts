@@ -47,7 +47,9 @@ export class SegmentCache {
     this.#frequency.clear();
   }
 
-  get bytes(): number { return this.#bytes; }
+  get bytes(): number {
+    return this.#bytes;
+  }
 
   #evict(key: string): void {
     const body = this.#entries.get(key);

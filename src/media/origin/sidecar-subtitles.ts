@@ -8,8 +8,14 @@ const maxSubtitleBytes = 16 * 1024 * 1024;
 
 /** A side-loaded WebVTT file, served as one fragment in the form the format needs (HLS adds its timestamp map). */
 export async function sendSidecarSubtitles(
-  req: FastifyRequest, reply: FastifyReply, loc: AssetLocation, presentation: BuiltPresentation, file: string,
-  row: OutputFormat, maxAgeSec: number, isHead: boolean,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  loc: AssetLocation,
+  presentation: BuiltPresentation,
+  file: string,
+  row: OutputFormat,
+  maxAgeSec: number,
+  isHead: boolean,
 ): Promise<FastifyReply> {
   const info = presentation.files.get(file);
   if (!info) throw new NotFoundError('NotFound', `Subtitle file '${file}' not found`);

@@ -28,13 +28,25 @@ export function outputFormat(format: ManifestFormat): OutputFormat {
 
 export {
   outputFormats,
-  type Fmp4SegmentMuxer, type ManifestWriter, type OutputFormat, type StreamingProtocol, type TsSamplePlan, type TsSegmentMuxer,
+  type Fmp4SegmentMuxer,
+  type ManifestWriter,
+  type OutputFormat,
+  type StreamingProtocol,
+  type TsSamplePlan,
+  type TsSegmentMuxer,
 } from './output-formats.js';
 
 // Playback URL grammar (both directions live with the manifest writers).
 export {
-  createManifestContext, parseFragmentPath, parseManifestOptions, parseMediaPlaylistPath,
-  type FragmentRequest, type ManifestContext, type ManifestEncryption, type ManifestFormat, type ManifestOptions,
+  createManifestContext,
+  parseFragmentPath,
+  parseManifestOptions,
+  parseMediaPlaylistPath,
+  type FragmentRequest,
+  type ManifestContext,
+  type ManifestEncryption,
+  type ManifestFormat,
+  type ManifestOptions,
   type MediaPlaylistRequest,
 } from './mux/manifest/manifest-context.js';
 
@@ -42,10 +54,7 @@ export {
 export { readMp4Index } from './parse/mp4/read-mp4-index.js';
 export { segmentTracks } from './model/segmenter.js';
 export { SegmentList, type TrackSegment } from './model/segment.js';
-export {
-  peakSegmentBitrateBps, textTrackBitrateBps,
-  type Presentation, type PresentationTrack, type SidecarTextTrack,
-} from './model/presentation.js';
+export { peakSegmentBitrateBps, textTrackBitrateBps, type Presentation, type PresentationTrack, type SidecarTextTrack } from './model/presentation.js';
 export type { MediaIndex, SampleRun, TrackIndex, TrackKind } from './model/media-index.js';
 
 // Segment plans: what a muxer produces before any media byte is read.

@@ -111,7 +111,10 @@ const tsSegments: TsSegmentMuxer = {
 const cmafSegments = fmp4Segments('cmaf');
 
 const hls = (contentType: string): ManifestWriter => ({
-  contentType, manifest: hlsMasterPlaylist, mediaPlaylist: hlsMediaPlaylist, textPlaylist: hlsTextPlaylist,
+  contentType,
+  manifest: hlsMasterPlaylist,
+  mediaPlaylist: hlsMediaPlaylist,
+  textPlaylist: hlsTextPlaylist,
 });
 const dash: ManifestWriter = { contentType: 'application/dash+xml', manifest: dashMpd };
 const smooth: ManifestWriter = { contentType: 'text/xml; charset=utf-8', manifest: smoothManifest };
@@ -120,11 +123,17 @@ const asIs = (vtt: string) => vtt;
 /** Every output format the origin serves, by its `format=` value. */
 export const outputFormats: Readonly<Record<ManifestFormat, OutputFormat>> = {
   'm3u8-cmaf': {
-    format: 'm3u8-cmaf', protocol: 'hls', manifests: hls('application/vnd.apple.mpegurl'), segments: cmafSegments,
+    format: 'm3u8-cmaf',
+    protocol: 'hls',
+    manifests: hls('application/vnd.apple.mpegurl'),
+    segments: cmafSegments,
     subtitles: (vtt) => webVttWithTimestampMap(vtt, 0),
   },
   'm3u8-aapl': {
-    format: 'm3u8-aapl', protocol: 'hls', manifests: hls('application/vnd.apple.mpegurl'), segments: tsSegments,
+    format: 'm3u8-aapl',
+    protocol: 'hls',
+    manifests: hls('application/vnd.apple.mpegurl'),
+    segments: tsSegments,
     subtitles: (vtt) => webVttWithTimestampMap(vtt, TS_TIMESTAMP_OFFSET_90K),
   },
   'mpd-time-cmaf': { format: 'mpd-time-cmaf', protocol: 'dash', manifests: dash, segments: cmafSegments, subtitles: asIs },

@@ -3,10 +3,24 @@ import { MediaError, UpstreamError } from '../../shared/errors.js';
 import type { MediaFileInfo, MediaProber, MediaTrackInfo } from '../../shared/media-probe.js';
 
 interface FfprobeStream {
-  index: number; codec_type?: string; codec_name?: string; profile?: string; bit_rate?: string; width?: number; height?: number;
-  avg_frame_rate?: string; r_frame_rate?: string; duration?: string; channels?: number; sample_rate?: string; tags?: { language?: string; BPS?: string };
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  profile?: string;
+  bit_rate?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  channels?: number;
+  sample_rate?: string;
+  tags?: { language?: string; BPS?: string };
 }
-interface FfprobeOutput { format?: { format_name?: string; duration?: string; bit_rate?: string }; streams?: FfprobeStream[] }
+interface FfprobeOutput {
+  format?: { format_name?: string; duration?: string; bit_rate?: string };
+  streams?: FfprobeStream[];
+}
 
 const num = (v: string | undefined): number | undefined => {
   const n = v === undefined ? NaN : Number(v);
@@ -27,17 +41,23 @@ const trackTypes: Record<string, MediaTrackInfo['type']> = { video: 'video', aud
  * to other files or URLs (ffmpeg-sandbox.ts), and dies with this process.
  */
 export class FfprobeProber implements MediaProber {
-  constructor(private readonly ffprobePath: string, private readonly timeoutMs = 20_000) {}
+  constructor(
+    private readonly ffprobePath: string,
+    private readonly timeoutMs = 20_000,
+  ) {}
 
   probe(url: string, signal?: AbortSignal): Promise<MediaFileInfo> {
     return new Promise((resolve, reject) => {
       const child = spawnTool(this.ffprobePath, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputRestrictions(url), url], {
-        stdio: ['ignore', 'pipe', 'pipe'], signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(signal ? [signal] : [])]),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(signal ? [signal] : [])]),
       });
       const out: Buffer[] = [];
       let err = '';
       child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => { if (err.length < 4000) err += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => {
+        if (err.length < 4000) err += d.toString();
+      });
       child.on('error', (e) => reject(new UpstreamError('ProbeFailed', `ffprobe could not run: ${e.message}`, { cause: e, status: 503 })));
       child.on('close', (code) => {
         if (isWrapperExecFailure(code, err)) {
@@ -46,7 +66,11 @@ export class FfprobeProber implements MediaProber {
         }
         if (code !== 0) {
           // ffprobe prints the URL (with its signature) in errors: keep only its reason.
-          const reason = err.split('\n').map((l) => l.replace(/^.*?: /, '')).find((l) => l.trim()) ?? `exit code ${code}`;
+          const reason =
+            err
+              .split('\n')
+              .map((l) => l.replace(/^.*?: /, ''))
+              .find((l) => l.trim()) ?? `exit code ${code}`;
           reject(new MediaError(422, 'UnreadableMedia', `The file could not be read as media: ${reason.trim()}`));
           return;
         }
@@ -68,7 +92,10 @@ function toInfo(out: FfprobeOutput): MediaFileInfo {
     if (bitrate) t.bitrateBps = bitrate;
     if (s.width) t.width = s.width;
     if (s.height) t.height = s.height;
-    if (t.type === 'video') { const fr = frameRate(s.avg_frame_rate) ?? frameRate(s.r_frame_rate); if (fr) t.frameRate = fr; }
+    if (t.type === 'video') {
+      const fr = frameRate(s.avg_frame_rate) ?? frameRate(s.r_frame_rate);
+      if (fr) t.frameRate = fr;
+    }
     const language = s.tags?.language;
     if (language && language !== 'und') t.language = language;
     const duration = num(s.duration);

@@ -30,7 +30,10 @@ export class SqlJobQueue implements JobQueue {
   private lastEnqueuedMs = 0;
   private isOpen = true;
 
-  constructor(private readonly db: Db, private readonly options: SqlJobQueueOptions) {
+  constructor(
+    private readonly db: Db,
+    private readonly options: SqlJobQueueOptions,
+  ) {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
@@ -40,7 +43,8 @@ export class SqlJobQueue implements JobQueue {
     // Timestamps have millisecond resolution; keep this process's enqueues strictly ordered within one.
     const enqueuedMs = Math.max(this.now(), this.lastEnqueuedMs + 1);
     this.lastEnqueuedMs = enqueuedMs;
-    await this.db.insertInto('job_queue')
+    await this.db
+      .insertInto('job_queue')
       .values({ job_id: jobId, priority: rankOf[priority], enqueued_at: iso(enqueuedMs), attempt: 0, leased_by: null, lease_expires_at: null })
       .onConflict((oc) => oc.column('job_id').doNothing())
       .execute();
@@ -49,16 +53,20 @@ export class SqlJobQueue implements JobQueue {
   async lease(workerId: string): Promise<Lease | undefined> {
     this.assertOpen();
     const nowMs = this.now();
-    const next = this.db.selectFrom('job_queue')
+    const next = this.db
+      .selectFrom('job_queue')
       .select('job_id')
       .where((eb) => this.isReady(eb, nowMs))
-      .orderBy('priority').orderBy('enqueued_at').orderBy('job_id')
+      .orderBy('priority')
+      .orderBy('enqueued_at')
+      .orderBy('job_id')
       .limit(1)
       // PostgreSQL: a row another transaction is taking is skipped, not waited for (and re-checked if it changed).
       .$if(this.options.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
     // One UPDATE statement: on SQLite it runs as a single write transaction (the write lock is taken before
     // the subquery reads), so two leasers, even in two processes, never take the same row.
-    const row = await this.db.updateTable('job_queue')
+    const row = await this.db
+      .updateTable('job_queue')
       .set((eb) => ({ leased_by: workerId, lease_expires_at: iso(nowMs + this.leaseMs), attempt: eb('attempt', '+', 1) }))
       .where('job_id', '=', next)
       .returning(['job_id', 'attempt'])
@@ -76,7 +84,8 @@ export class SqlJobQueue implements JobQueue {
   async remove(jobId: string): Promise<boolean> {
     this.assertOpen();
     const nowMs = this.now();
-    const result = await this.db.deleteFrom('job_queue')
+    const result = await this.db
+      .deleteFrom('job_queue')
       .where('job_id', '=', jobId)
       .where((eb) => this.isReady(eb, nowMs))
       .executeTakeFirst();
@@ -98,9 +107,7 @@ export class SqlJobQueue implements JobQueue {
       count = (await this.db.deleteFrom('job_queue').where(held).executeTakeFirst()).numDeletedRows;
     } else {
       // A heartbeat after expiry still succeeds if nobody took the row meanwhile: the work was not duplicated.
-      const lease = action === 'heartbeat'
-        ? { lease_expires_at: iso(this.now() + this.leaseMs) }
-        : { leased_by: null, lease_expires_at: null };
+      const lease = action === 'heartbeat' ? { lease_expires_at: iso(this.now() + this.leaseMs) } : { leased_by: null, lease_expires_at: null };
       count = (await this.db.updateTable('job_queue').set(lease).where(held).executeTakeFirst()).numUpdatedRows;
     }
     if (count === 0n) throw new LeaseLostError(jobId);

@@ -1,9 +1,7 @@
 import { BlobServiceClient, RestError, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import type { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
-import {
-  BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
-} from '../../shared/errors.js';
+import { BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions, ReadIntoOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
 import { withDeadline, assertRange, guardStream, readIntoFromStream, addressNotAllowed, isAddressRefusal, knownCode } from './driver-utils.js';
@@ -88,8 +86,7 @@ export class AzureBlobStore implements BlobStore {
   async listContainers(limit = Infinity): Promise<string[]> {
     const names: string[] = [];
     try {
-      const pages = this.#service.listContainers({ abortSignal: withDeadline(requestDeadlineMs) })
-        .byPage({ maxPageSize: Math.min(5_000, Math.max(1, limit)) });
+      const pages = this.#service.listContainers({ abortSignal: withDeadline(requestDeadlineMs) }).byPage({ maxPageSize: Math.min(5_000, Math.max(1, limit)) });
       for await (const page of pages) {
         for (const item of page.containerItems) {
           // Accounts may hold containers MK.IO could not name (e.g. `$logs`); Reel does not show them.
@@ -205,7 +202,9 @@ export class AzureBlobStore implements BlobStore {
     const blob = this.#container(container).getBlockBlobClient(assertBlobPath(name, 'blob name'));
     // An error the body raises is the caller's (a dropped upload, a size limit): rethrow it unchanged.
     let bodyError: Error | undefined;
-    body.once('error', (err) => { bodyError ??= err; });
+    body.once('error', (err) => {
+      bodyError ??= err;
+    });
     try {
       // Blocks are staged and committed only at the end, so a failed upload leaves no blob behind.
       await blob.uploadStream(body, blockSize, uploadConcurrency, {
@@ -248,23 +247,52 @@ function blobInfo(name: string, p: { contentLength?: number; etag?: string; last
   };
 }
 
-
-
-
 /** Service error codes worth showing; any other code is reported as its HTTP status (see knownCode). */
 const shownCodes = new Set([
-  'ContainerNotFound', 'BlobNotFound', 'ResourceNotFound', 'ContainerAlreadyExists', 'ContainerBeingDeleted', 'BlobAlreadyExists',
-  'ServerBusy', 'InternalError', 'OperationTimedOut', 'InvalidRange', 'InvalidQueryParameterValue', 'InvalidUri', 'InvalidResourceName',
-  'AccountIsDisabled', 'ConditionNotMet', 'InvalidHeaderValue', 'UnsupportedHeader', 'OutOfRangeInput', 'LeaseIdMissing',
-  'InvalidAuthenticationInfo', 'NoAuthenticationInformation', 'AccountBeingCreated', 'InsufficientAccountPermissions',
-  'REQUEST_SEND_ERROR', 'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
+  'ContainerNotFound',
+  'BlobNotFound',
+  'ResourceNotFound',
+  'ContainerAlreadyExists',
+  'ContainerBeingDeleted',
+  'BlobAlreadyExists',
+  'ServerBusy',
+  'InternalError',
+  'OperationTimedOut',
+  'InvalidRange',
+  'InvalidQueryParameterValue',
+  'InvalidUri',
+  'InvalidResourceName',
+  'AccountIsDisabled',
+  'ConditionNotMet',
+  'InvalidHeaderValue',
+  'UnsupportedHeader',
+  'OutOfRangeInput',
+  'LeaseIdMissing',
+  'InvalidAuthenticationInfo',
+  'NoAuthenticationInformation',
+  'AccountBeingCreated',
+  'InsufficientAccountPermissions',
+  'REQUEST_SEND_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
   'PARSE_ERROR',
 ]);
 
 const authCodes = new Set([
-  'AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch',
-  'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'AuthorizationProtocolMismatch',
-  'AuthorizationSourceIPMismatch', 'InsufficientAccountPermissions',
+  'AuthenticationFailed',
+  'AuthorizationFailure',
+  'AuthorizationPermissionMismatch',
+  'AuthorizationResourceTypeMismatch',
+  'AuthorizationServiceMismatch',
+  'AuthorizationProtocolMismatch',
+  'AuthorizationSourceIPMismatch',
+  'InsufficientAccountPermissions',
 ]);
 
 /**
@@ -309,6 +337,8 @@ function mapAzureError(err: unknown, at: { container?: string; name?: string }, 
   if (status === 416) {
     return new RangeNotSatisfiableError('InvalidRange', `Range is beyond the end of blob '${at.name}'`, options);
   }
-  return new UpstreamError('StorageError', `Storage account failed the request (${code ?? `HTTP ${status}`})`,
-    { ...options, status: status >= 500 ? 503 : 502 });
+  return new UpstreamError('StorageError', `Storage account failed the request (${code ?? `HTTP ${status}`})`, {
+    ...options,
+    status: status >= 500 ? 503 : 502,
+  });
 }

@@ -69,9 +69,11 @@ export function isAddressRefusal(err: unknown): boolean {
  * server's network is not the tenant's to learn.
  */
 export function addressNotAllowed(cause: unknown): UpstreamError {
-  return new UpstreamError('StorageAddressNotAllowed',
-    'The storage account\'s host resolves to a local or private address, which this server does not connect to for tenants (an operator may allow the host with REEL_STORAGE_ALLOWED_HOSTS)',
-    { cause });
+  return new UpstreamError(
+    'StorageAddressNotAllowed',
+    "The storage account's host resolves to a local or private address, which this server does not connect to for tenants (an operator may allow the host with REEL_STORAGE_ALLOWED_HOSTS)",
+    { cause },
+  );
 }
 
 /**

@@ -8,13 +8,14 @@ import { LocalFileHandles, localEtag, readFully } from './local-file-handles.js'
 // Descriptors of this process open on files in `dir`. Not all of the process's descriptors: on Node 24 the loader
 // (tsx) opens and closes its own while the test runs (the sockets of its esbuild service, its cache files), which
 // made a process-wide count come out short.
-const openFds = (dir: string) => fs.readdirSync('/proc/self/fd').filter((fd) => {
-  try {
-    return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${fs.realpathSync(dir)}${path.sep}`);
-  } catch {
-    return false; // the descriptor readdirSync used, closed by now
-  }
-}).length;
+const openFds = (dir: string) =>
+  fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${fs.realpathSync(dir)}${path.sep}`);
+    } catch {
+      return false; // the descriptor readdirSync used, closed by now
+    }
+  }).length;
 
 describe('LocalFileHandles', () => {
   it('reuses one descriptor, reopens for another version, and closes every descriptor it opened', { skip: !fs.existsSync('/proc/self/fd') }, async () => {
@@ -27,11 +28,17 @@ describe('LocalFileHandles', () => {
     const handles = new LocalFileHandles({ maxOpen: 4, maxAgeMs: 60_000 });
     const before = openFds(dir);
     let current = v1;
-    const read = (etag: string | undefined) => handles.with('k', async () => current, etag, async (fd, file) => {
-      const bytes = Buffer.alloc(file.size);
-      await readFully(fd, bytes, 0);
-      return bytes.toString();
-    });
+    const read = (etag: string | undefined) =>
+      handles.with(
+        'k',
+        async () => current,
+        etag,
+        async (fd, file) => {
+          const bytes = Buffer.alloc(file.size);
+          await readFully(fd, bytes, 0);
+          return bytes.toString();
+        },
+      );
     // A read with no version in mind opens v1; while it opens, the blob is replaced and a reader expecting v2 comes.
     const first = read(undefined);
     current = v2;

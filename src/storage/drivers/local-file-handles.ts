@@ -28,7 +28,12 @@ export class LocalFileHandles {
    * when the file must be (re)opened: when none is open, the open one is older than `maxAgeMs`, or it is not
    * the version `etag` names.
    */
-  async with<T>(key: string, resolve: () => Promise<string>, etag: string | undefined, use: (fd: number, file: { size: number; etag: string }) => Promise<T>): Promise<T> {
+  async with<T>(
+    key: string,
+    resolve: () => Promise<string>,
+    etag: string | undefined,
+    use: (fd: number, file: { size: number; etag: string }) => Promise<T>,
+  ): Promise<T> {
     const file = await this.#acquire(key, resolve, etag);
     try {
       return await use(file.fd, file);

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  BadRequestError, ConflictError, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError, ReelError, UpstreamError,
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  RangeNotSatisfiableError,
+  ReelError,
+  UpstreamError,
 } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, ReadIntoOptions, WriteOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName, tempNamePrefix } from '../storage-paths.js';
@@ -77,8 +83,11 @@ export class LocalBlobStore implements BlobStore {
   async listContainers(limit = Infinity): Promise<string[]> {
     try {
       const entries = await fsp.readdir(await this.#baseDir(), { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory() && isValidContainerName(e.name)).map((e) => e.name)
-        .sort(byName).slice(0, limit);
+      return entries
+        .filter((e) => e.isDirectory() && isValidContainerName(e.name))
+        .map((e) => e.name)
+        .sort(byName)
+        .slice(0, limit);
     } catch (err) {
       throw mapFsError(err, {});
     }
@@ -193,13 +202,14 @@ export class LocalBlobStore implements BlobStore {
     assertBlobPath(name, 'blob name');
     const key = `${container}\0${name}`;
     const resolve = () => this.#blobPath(container, name);
-    const attempt = () => this.#handles.with(key, resolve, options?.etag, async (fd, file) => {
-      if (options?.etag !== undefined && file.etag !== options.etag) {
-        throw new PreconditionFailedError('BlobChanged', `Blob '${name}' in container '${container}' changed while it was being read`);
-      }
-      if (offset >= file.size) return -1; // maybe grown since it was opened: the caller reopens once
-      return target.length === 0 ? 0 : readFully(fd, target, offset);
-    });
+    const attempt = () =>
+      this.#handles.with(key, resolve, options?.etag, async (fd, file) => {
+        if (options?.etag !== undefined && file.etag !== options.etag) {
+          throw new PreconditionFailedError('BlobChanged', `Blob '${name}' in container '${container}' changed while it was being read`);
+        }
+        if (offset >= file.size) return -1; // maybe grown since it was opened: the caller reopens once
+        return target.length === 0 ? 0 : readFully(fd, target, offset);
+      });
     try {
       let n = await attempt();
       if (n < 0) {
@@ -223,11 +233,15 @@ export class LocalBlobStore implements BlobStore {
     this.#inFlight.add(temp);
     // The first stream to fail tells whose error it is: the caller's body (rethrown as is) or the disk (mapped).
     let failure: { from: 'body' | 'disk'; error: unknown } | undefined;
-    body.once('error', (error) => { failure ??= { from: 'body', error }; });
+    body.once('error', (error) => {
+      failure ??= { from: 'body', error };
+    });
     try {
       await fsp.mkdir(parent, { recursive: true });
       const sink = fs.createWriteStream(temp, { flags: 'wx', flush: true });
-      sink.once('error', (error) => { failure ??= { from: 'disk', error }; });
+      sink.once('error', (error) => {
+        failure ??= { from: 'disk', error };
+      });
       await pipeline(body, sink, { signal: options?.signal });
       await fsp.rename(temp, file);
       this.#handles.invalidate(`${container}\0${name}`);
@@ -274,13 +288,16 @@ export class LocalBlobStore implements BlobStore {
 
   /** The real (symlink-free) base directory, checked against the allowed roots; cached once it exists. */
   #baseDir(): Promise<string> {
-    this.#base ??= this.#resolveBase(false).then((base) => {
-      this.#startSweep(base);
-      return base;
-    }, (err: unknown) => {
-      this.#base = undefined;
-      throw mapFsError(err, {});
-    });
+    this.#base ??= this.#resolveBase(false).then(
+      (base) => {
+        this.#startSweep(base);
+        return base;
+      },
+      (err: unknown) => {
+        this.#base = undefined;
+        throw mapFsError(err, {});
+      },
+    );
     return this.#base;
   }
 
@@ -421,11 +438,9 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-
 function rangeError(range: ByteRange, size: number): RangeNotSatisfiableError {
   return new RangeNotSatisfiableError('InvalidRange', `Range starting at ${range.offset} is beyond the blob's ${size} bytes`, { size });
 }
-
 
 function outsideRoots(p: string): BadRequestError {
   return new BadRequestError('InvalidStoragePath', `Local storage path '${p}' is not inside a directory allowed for storage`);

@@ -1,13 +1,17 @@
 import {
-  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command,
-  PutObjectCommand, S3Client, type ListObjectsV2CommandOutput,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
-import {
-  BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError,
-} from '../../shared/errors.js';
+import { BadRequestError, ConflictError, NotFoundError, RangeNotSatisfiableError, ReelError, UpstreamError } from '../../shared/errors.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, WriteOptions, ReadIntoOptions } from '../blob-store.js';
 import { assertBlobPath, assertContainerName, isValidContainerName } from '../storage-paths.js';
 import { withDeadline, assertRange, guardStream, readIntoFromStream, addressNotAllowed, isAddressRefusal, knownCode } from './driver-utils.js';
@@ -85,8 +89,7 @@ export class S3BlobStore implements BlobStore {
     try {
       // Listing rather than HeadBucket: it needs the permission Reel uses anyway, and its error has a body
       // naming the reason (InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied, NoSuchBucket).
-      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, MaxKeys: 1 }),
-        { abortSignal: withDeadline(accessDeadlineMs, signal) });
+      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, MaxKeys: 1 }), { abortSignal: withDeadline(accessDeadlineMs, signal) });
     } catch (err) {
       throw mapS3Error(err, {}, signal);
     }
@@ -111,8 +114,9 @@ export class S3BlobStore implements BlobStore {
   async containerExists(container: string): Promise<boolean> {
     const prefix = `${assertContainerName(container)}/`;
     try {
-      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, MaxKeys: 1 }),
-        { abortSignal: withDeadline(requestDeadlineMs) });
+      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, MaxKeys: 1 }), {
+        abortSignal: withDeadline(requestDeadlineMs),
+      });
       return (page.Contents?.length ?? 0) > 0;
     } catch (err) {
       throw mapS3Error(err, { container });
@@ -125,8 +129,9 @@ export class S3BlobStore implements BlobStore {
       throw new ConflictError('ContainerAlreadyExists', `Container '${container}' already exists`);
     }
     try {
-      await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: `${container}/`, Body: '', ContentLength: 0 }),
-        { abortSignal: withDeadline(requestDeadlineMs) });
+      await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: `${container}/`, Body: '', ContentLength: 0 }), {
+        abortSignal: withDeadline(requestDeadlineMs),
+      });
     } catch (err) {
       throw mapS3Error(err, { container });
     }
@@ -139,10 +144,14 @@ export class S3BlobStore implements BlobStore {
       for await (const page of this.#pages({ Prefix: prefix })) {
         const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
         if (keys.length === 0) continue;
-        const result = await this.#client.send(new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: keys, Quiet: true } }),
-          { abortSignal: withDeadline(requestDeadlineMs) });
+        const result = await this.#client.send(new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: keys, Quiet: true } }), {
+          abortSignal: withDeadline(requestDeadlineMs),
+        });
         if (result.Errors?.length) {
-          throw new UpstreamError('StorageError', `Storage refused to delete ${result.Errors.length} object(s) of container '${container}' (${result.Errors[0]?.Code ?? 'unknown'})`);
+          throw new UpstreamError(
+            'StorageError',
+            `Storage refused to delete ${result.Errors.length} object(s) of container '${container}' (${result.Errors[0]?.Code ?? 'unknown'})`,
+          );
         }
       }
     } catch (err) {
@@ -178,8 +187,7 @@ export class S3BlobStore implements BlobStore {
   async stat(container: string, name: string): Promise<BlobInfo | undefined> {
     const key = this.#key(container, name);
     try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }),
-        { abortSignal: withDeadline(requestDeadlineMs) });
+      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: withDeadline(requestDeadlineMs) });
       return {
         name,
         size: head.ContentLength ?? 0,
@@ -210,11 +218,14 @@ export class S3BlobStore implements BlobStore {
     const release = () => signal?.removeEventListener('abort', onAbort);
     try {
       if (signal?.aborted) onAbort();
-      const response = await this.#client.send(new GetObjectCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
-      }), { abortSignal: controller.signal });
+      const response = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
+        }),
+        { abortSignal: controller.signal },
+      );
       const body = response.Body as Readable | undefined;
       if (!body) throw new UpstreamError('StorageError', 'Storage returned no body for a download');
       if (range && !response.ContentRange?.startsWith(`bytes ${range.offset}-`)) {
@@ -240,7 +251,9 @@ export class S3BlobStore implements BlobStore {
     if (!(await this.containerExists(container))) throw containerNotFound(container);
     // An error the body raises is the caller's (a dropped upload, a size limit): rethrow it unchanged.
     let bodyError: Error | undefined;
-    body.once('error', (err) => { bodyError ??= err; });
+    body.once('error', (err) => {
+      bodyError ??= err;
+    });
     // Cancel by failing the body rather than Upload.abort(): abort() rejects at once while an in-flight
     // PutObject may still land, whereas a failed body settles only after every request finished, so "rejected"
     // reliably means "no blob" (a multipart upload is aborted, a single PUT never starts).
@@ -283,9 +296,8 @@ export class S3BlobStore implements BlobStore {
     const key = this.#key(container, name);
     const seconds = Math.floor((options.expiresAt.getTime() - Date.now()) / 1000);
     if (seconds < 1) throw new BadRequestError('InvalidExpiry', 'A presigned URL must expire in the future');
-    const command = options.method === 'GET'
-      ? new GetObjectCommand({ Bucket: this.#bucket, Key: key })
-      : new PutObjectCommand({ Bucket: this.#bucket, Key: key });
+    const command =
+      options.method === 'GET' ? new GetObjectCommand({ Bucket: this.#bucket, Key: key }) : new PutObjectCommand({ Bucket: this.#bucket, Key: key });
     try {
       // Longer than S3 allows is shortened to the maximum rather than refused: callers re-sign on demand.
       return await getSignedUrl(this.#client, command, { expiresIn: Math.min(seconds, maxPresignSeconds) });
@@ -305,8 +317,9 @@ export class S3BlobStore implements BlobStore {
   async *#pages(params: { Prefix?: string; Delimiter?: string; MaxKeys?: number }): AsyncGenerator<ListObjectsV2CommandOutput> {
     let token: string | undefined;
     do {
-      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, ...params, ContinuationToken: token }),
-        { abortSignal: withDeadline(requestDeadlineMs) });
+      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, ...params, ContinuationToken: token }), {
+        abortSignal: withDeadline(requestDeadlineMs),
+      });
       yield page;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -316,9 +329,6 @@ export class S3BlobStore implements BlobStore {
 function containerNotFound(container: string): NotFoundError {
   return new NotFoundError('NotFound', `Container '${container}' not found`);
 }
-
-
-
 
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
@@ -330,10 +340,29 @@ function errorName(err: unknown): string | undefined {
 
 /** Service error names worth showing; any other is reported as its HTTP status (see knownCode). */
 const shownNames = new Set([
-  'NoSuchBucket', 'NoSuchKey', 'NotFound', 'InvalidBucketName', 'SlowDown', 'ServiceUnavailable', 'InternalError', 'InvalidRange',
-  'PreconditionFailed', 'RequestTimeout', 'InvalidArgument', 'InvalidRequest', 'NotImplemented', 'MethodNotAllowed',
-  'PermanentRedirect', 'AuthorizationHeaderMalformed', 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 'TimeoutError',
-  'AbortError', 'RequestTimeTooSkewed', 'EntityTooLarge', 'NoSuchUpload',
+  'NoSuchBucket',
+  'NoSuchKey',
+  'NotFound',
+  'InvalidBucketName',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'InvalidRange',
+  'PreconditionFailed',
+  'RequestTimeout',
+  'InvalidArgument',
+  'InvalidRequest',
+  'NotImplemented',
+  'MethodNotAllowed',
+  'PermanentRedirect',
+  'AuthorizationHeaderMalformed',
+  'BucketAlreadyExists',
+  'BucketAlreadyOwnedByYou',
+  'TimeoutError',
+  'AbortError',
+  'RequestTimeTooSkewed',
+  'EntityTooLarge',
+  'NoSuchUpload',
 ]);
 
 const authNames = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'AllAccessDisabled']);
@@ -358,10 +387,14 @@ function mapS3Error(err: unknown, at: { container?: string; name?: string }, sig
     return new UpstreamError('StorageError', `Storage request failed (${name})`, options);
   }
   if (status === 403 || authNames.has(name)) {
-    return new UpstreamError('StorageAccessDenied', `Storage account refused the access key (${status === 403 && !authNames.has(name) ? 'HTTP 403' : name})`, options);
+    return new UpstreamError(
+      'StorageAccessDenied',
+      `Storage account refused the access key (${status === 403 && !authNames.has(name) ? 'HTTP 403' : name})`,
+      options,
+    );
   }
   if (name === 'NoSuchBucket' || (status === 404 && at.container === undefined)) {
-    return new UpstreamError('StorageBucketNotFound', 'The storage account\'s bucket does not exist', options);
+    return new UpstreamError('StorageBucketNotFound', "The storage account's bucket does not exist", options);
   }
   if (status === 404) {
     if (at.name === undefined) return new NotFoundError('NotFound', `Container '${at.container}' not found`, options);
@@ -369,6 +402,8 @@ function mapS3Error(err: unknown, at: { container?: string; name?: string }, sig
   }
   if (status === 416) return new RangeNotSatisfiableError('InvalidRange', `Range is beyond the end of blob '${at.name}'`, options);
   if (status === 409) return new ConflictError('Conflict', `Storage reported a conflict (${name})`, options);
-  return new UpstreamError('StorageError', `Storage failed the request (${name === 'Unknown' ? `HTTP ${status}` : name})`,
-    { ...options, status: status >= 500 ? 503 : 502 });
+  return new UpstreamError('StorageError', `Storage failed the request (${name === 'Unknown' ? `HTTP ${status}` : name})`, {
+    ...options,
+    status: status >= 500 ? 503 : 502,
+  });
 }

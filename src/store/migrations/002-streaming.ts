@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 
 /** Streaming endpoints, policies and locators. Resource settings MK.IO passes through are kept as JSON. */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('streaming_endpoints')
+  await db.schema
+    .createTable('streaming_endpoints')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
@@ -16,7 +17,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_by', 'text', (c) => c.notNull())
     .addUniqueConstraint('streaming_endpoints_project_name', ['project_id', 'name'])
     .execute();
-  await db.schema.createTable('streaming_policies')
+  await db.schema
+    .createTable('streaming_policies')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
@@ -27,7 +29,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_by', 'text', (c) => c.notNull())
     .addUniqueConstraint('streaming_policies_project_name', ['project_id', 'name'])
     .execute();
-  await db.schema.createTable('streaming_locators')
+  await db.schema
+    .createTable('streaming_locators')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())

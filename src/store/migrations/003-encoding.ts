@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely';
  * error are columns because the runner writes them while the job runs.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('transforms')
+  await db.schema
+    .createTable('transforms')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
@@ -18,7 +19,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_by', 'text', (c) => c.notNull())
     .addUniqueConstraint('transforms_project_name', ['project_id', 'name'])
     .execute();
-  await db.schema.createTable('jobs')
+  await db.schema
+    .createTable('jobs')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
     .addColumn('transform_id', 'text', (c) => c.notNull().references('transforms.id').onDelete('cascade'))

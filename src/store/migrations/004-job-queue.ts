@@ -5,7 +5,8 @@ import type { Kysely } from 'kysely';
  * No foreign key to `jobs`: the queue carries ids only and the runner removes rows itself.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('job_queue')
+  await db.schema
+    .createTable('job_queue')
     .addColumn('job_id', 'text', (c) => c.primaryKey())
     // 0 High, 1 Normal, 2 Low: ascending order is delivery order.
     .addColumn('priority', 'integer', (c) => c.notNull())

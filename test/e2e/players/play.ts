@@ -14,8 +14,15 @@ export const CHROMIUM_PATH = process.env.REEL_E2E_CHROMIUM ?? '/usr/bin/chromium
 
 /** Flags for Chromium in this sandbox-less, offline machine. `--headless` is the new headless mode in Chromium ≥ 132. */
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required', '--disable-quic',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-quic',
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -85,13 +92,16 @@ export function getBrowser(): Promise<Browser> {
     launched = undefined;
     browserPromise = undefined;
   }
-  browserPromise ??= chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 }).then((b) => {
-    launched = b;
-    return b;
-  }, (err: unknown) => {
-    browserPromise = undefined;
-    throw new Error(`could not launch ${CHROMIUM_PATH} (apt-get install chromium; scripts/setup.mjs --test does it): ${String(err)}`);
-  });
+  browserPromise ??= chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 }).then(
+    (b) => {
+      launched = b;
+      return b;
+    },
+    (err: unknown) => {
+      browserPromise = undefined;
+      throw new Error(`could not launch ${CHROMIUM_PATH} (apt-get install chromium; scripts/setup.mjs --test does it): ${String(err)}`);
+    },
+  );
   return browserPromise;
 }
 
@@ -147,8 +157,10 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
       warnings.unshift(...state.warnings);
     }
     if (timedOut) {
-      errors.push(`timed out after ${timeoutMs} ms in state '${state?.state ?? 'unknown'}' at currentTime ${state?.currentTime.toFixed(3) ?? '?'}` +
-        ` of ${state?.duration ?? '?'} (rate ${state?.playbackRate ?? '?'})`);
+      errors.push(
+        `timed out after ${timeoutMs} ms in state '${state?.state ?? 'unknown'}' at currentTime ${state?.currentTime.toFixed(3) ?? '?'}` +
+          ` of ${state?.duration ?? '?'} (rate ${state?.playbackRate ?? '?'})`,
+      );
     }
     let screenshot: string | undefined;
     if (name) {

@@ -371,9 +371,10 @@ export async function startPlayerPageServer(): Promise<PlayerPageServer> {
       const q = new URLSearchParams({ player, src, rate: String(playbackRate) });
       return `${origin}/player.html?${q}`;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -25,21 +25,90 @@ function makeReferenceStreams(): string {
   const ff = (args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const clip = path.join(tmp, 'clip.mp4');
   ff([
-    '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${FPS}:duration=${SECONDS}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
-    '-g', String(2 * FPS), '-keyint_min', String(2 * FPS), '-sc_threshold', '0', '-b:v', '600k',
-    '-c:a', 'aac', '-b:a', '96k', '-ac', '2', '-shortest', clip,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=640x360:rate=${FPS}:duration=${SECONDS}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-profile:v',
+    'main',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    String(2 * FPS),
+    '-keyint_min',
+    String(2 * FPS),
+    '-sc_threshold',
+    '0',
+    '-b:v',
+    '600k',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '96k',
+    '-ac',
+    '2',
+    '-shortest',
+    clip,
   ]);
   const copy = ['-i', clip, '-map', '0:v', '-map', '0:a', '-c', 'copy'];
-  ff([...copy, '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', '2', '-hls_playlist_type', 'vod',
-    '-hls_fmp4_init_filename', 'init.mp4', '-hls_segment_filename', path.join(tmp, 'hls-fmp4', 'seg_%03d.m4s'),
-    '-master_pl_name', 'master.m3u8', path.join(tmp, 'hls-fmp4', 'index.m3u8')]);
-  ff([...copy, '-bsf:v', 'h264_mp4toannexb', '-f', 'hls', '-hls_segment_type', 'mpegts', '-hls_time', '2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', path.join(tmp, 'hls-ts', 'seg_%03d.ts'),
-    '-master_pl_name', 'master.m3u8', path.join(tmp, 'hls-ts', 'index.m3u8')]);
-  ff([...copy, '-f', 'dash', '-seg_duration', '2', '-use_template', '1', '-use_timeline', '1',
-    '-adaptation_sets', 'id=0,streams=v id=1,streams=a', path.join(tmp, 'dash', 'manifest.mpd')]);
+  ff([
+    ...copy,
+    '-f',
+    'hls',
+    '-hls_segment_type',
+    'fmp4',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_fmp4_init_filename',
+    'init.mp4',
+    '-hls_segment_filename',
+    path.join(tmp, 'hls-fmp4', 'seg_%03d.m4s'),
+    '-master_pl_name',
+    'master.m3u8',
+    path.join(tmp, 'hls-fmp4', 'index.m3u8'),
+  ]);
+  ff([
+    ...copy,
+    '-bsf:v',
+    'h264_mp4toannexb',
+    '-f',
+    'hls',
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(tmp, 'hls-ts', 'seg_%03d.ts'),
+    '-master_pl_name',
+    'master.m3u8',
+    path.join(tmp, 'hls-ts', 'index.m3u8'),
+  ]);
+  ff([
+    ...copy,
+    '-f',
+    'dash',
+    '-seg_duration',
+    '2',
+    '-use_template',
+    '1',
+    '-use_timeline',
+    '1',
+    '-adaptation_sets',
+    'id=0,streams=v id=1,streams=a',
+    path.join(tmp, 'dash', 'manifest.mpd'),
+  ]);
   fs.rmSync(refDir, { recursive: true, force: true });
   fs.renameSync(tmp, refDir);
   fs.writeFileSync(done, '');
@@ -47,8 +116,12 @@ function makeReferenceStreams(): string {
 }
 
 const TYPES: Record<string, string> = {
-  '.m3u8': 'application/vnd.apple.mpegurl', '.mpd': 'application/dash+xml', '.m4s': 'video/iso.segment',
-  '.mp4': 'video/mp4', '.ts': 'video/mp2t', '.m4a': 'audio/mp4',
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.mpd': 'application/dash+xml',
+  '.m4s': 'video/iso.segment',
+  '.mp4': 'video/mp4',
+  '.ts': 'video/mp2t',
+  '.m4a': 'audio/mp4',
 };
 
 /** A static file server on its own port; `cors: false` leaves out Access-Control-Allow-Origin. */
@@ -69,14 +142,20 @@ async function serveStatic(dir: string, options: { cors: boolean }): Promise<{ o
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
 function report(label: string, r: PlayResult): string {
-  return `${label}: state=${r.state} ended=${r.ended} t=${r.currentTime.toFixed(3)}/${r.duration.toFixed(3)} frames=${r.decodedFrames}` +
+  return (
+    `${label}: state=${r.state} ended=${r.ended} t=${r.currentTime.toFixed(3)}/${r.duration.toFixed(3)} frames=${r.decodedFrames}` +
     ` (dropped ${r.droppedFrames}) rate=${r.playbackRate} played=${JSON.stringify(r.played)} wall=${r.wallMs}ms` +
-    ` errors=${JSON.stringify(r.errors)} warnings=${JSON.stringify(r.warnings)}\nlog:\n  ${r.log.join('\n  ')}`;
+    ` errors=${JSON.stringify(r.errors)} warnings=${JSON.stringify(r.warnings)}\nlog:\n  ${r.log.join('\n  ')}`
+  );
 }
 
 function assertPlayedThrough(label: string, r: PlayResult): void {
@@ -122,9 +201,18 @@ describe('e2e playback harness against ffmpeg-packaged reference streams', { tim
   ];
   for (const c of cases) {
     test(`${c.player} plays ffmpeg's ${c.stream} to the end`, async () => {
-      const r = await playToEnd({ url: `${media.origin}/${c.path}`, player: c.player, timeoutMs: 30_000, playbackRate: 4, name: `ref-${c.player}-${c.stream}` });
+      const r = await playToEnd({
+        url: `${media.origin}/${c.path}`,
+        player: c.player,
+        timeoutMs: 30_000,
+        playbackRate: 4,
+        name: `ref-${c.player}-${c.stream}`,
+      });
       assertPlayedThrough(`${c.player} ${c.stream}`, r);
-      assert.ok(r.variants.some((v) => v.width === 640 && v.height === 360), `variant info: ${JSON.stringify(r.variants)}`);
+      assert.ok(
+        r.variants.some((v) => v.width === 640 && v.height === 360),
+        `variant info: ${JSON.stringify(r.variants)}`,
+      );
       assert.ok(r.screenshot && fs.statSync(r.screenshot).size > 1000, 'screenshot saved');
     });
   }
@@ -145,8 +233,14 @@ describe('e2e playback harness against ffmpeg-packaged reference streams', { tim
       assert.equal(r.state, 'error', why);
       assert.equal(r.timedOut, false, why);
       assert.equal(r.ended, false, why);
-      assert.ok(r.errors.some((e) => e.includes('HTTP 404')), `the 404 response is reported: ${why}`);
-      assert.ok(r.errors.some((e) => !e.startsWith('HTTP ') && !e.startsWith('console:')), `the player reports an error: ${why}`);
+      assert.ok(
+        r.errors.some((e) => e.includes('HTTP 404')),
+        `the 404 response is reported: ${why}`,
+      );
+      assert.ok(
+        r.errors.some((e) => !e.startsWith('HTTP ') && !e.startsWith('console:')),
+        `the player reports an error: ${why}`,
+      );
       assert.ok(elapsed < 10_000, `took ${elapsed} ms: ${why}`);
     });
   }
@@ -155,7 +249,13 @@ describe('e2e playback harness against ffmpeg-packaged reference streams', { tim
     const r = await playToEnd({ url: `${noCors.origin}/hls-fmp4/master.m3u8`, player: 'hls.js', timeoutMs: 20_000 });
     const why = report('hls.js no CORS', r);
     assert.equal(r.state, 'error', why);
-    assert.ok(r.errors.some((e) => /CORS|Access-Control-Allow-Origin/i.test(e)), `CORS named in errors: ${why}`);
-    assert.ok(r.errors.some((e) => e.startsWith('request failed:')), `failed request reported: ${why}`);
+    assert.ok(
+      r.errors.some((e) => /CORS|Access-Control-Allow-Origin/i.test(e)),
+      `CORS named in errors: ${why}`,
+    );
+    assert.ok(
+      r.errors.some((e) => e.startsWith('request failed:')),
+      `failed request reported: ${why}`,
+    );
   });
 });

@@ -11,28 +11,43 @@ import { AccountService } from '../../../src/control/auth/account-service.js';
  * tokens and profile, cross-site requests riding the session cookie, and the sign-in throttle.
  */
 
-interface Raw { status: number; headers: http.IncomingHttpHeaders; text: string; json: any }
+interface Raw {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  json: any;
+}
 
 /** One HTTP request from a chosen loopback address, so the server sees distinct client IPs (no proxy trust). */
 function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<Raw> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      hostname: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: options.method ?? 'GET',
-      headers: { ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
-      ...(options.from ? { localAddress: options.from } : {}),
-      agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        hostname: u.hostname,
+        port: u.port,
+        path: `${u.pathname}${u.search}`,
+        method: options.method ?? 'GET',
+        headers: { ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
+        ...(options.from ? { localAddress: options.from } : {}),
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -51,9 +66,13 @@ for (const dialect of dialects) {
     after(async () => server?.close());
 
     const tokenRows = async (userId: string) => server.reel.db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('user_id', '=', userId).execute();
-    const login = (email: string, password: string, from?: string, headers: Record<string, string> = {}) => send(`${server.url}/auth/login`, {
-      method: 'POST', from, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ email, password }),
-    });
+    const login = (email: string, password: string, from?: string, headers: Record<string, string> = {}) =>
+      send(`${server.url}/auth/login`, {
+        method: 'POST',
+        from,
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ email, password }),
+      });
 
     describe('finding 6: token and profile operations need their own capabilities', () => {
       it('refuses a restricted token holding only ams.asset:[read] every token and profile change, and the other tokens keep working', async () => {
@@ -70,7 +89,11 @@ for (const dialect of dialects) {
           await narrow.get('/api/v1/user/tokens'),
           await narrow.get(`/api/v1/user/tokens/${otherId}`),
           await narrow.get(`/api/v1/user/tokens/${narrowId}`),
-          await narrow.post('/api/v1/user/tokens', { type: 'restricted', organizationId: a.organizationId, permissions: { 'core.project': { [a.projectId]: { 'ams.asset': ['read'] } } } }),
+          await narrow.post('/api/v1/user/tokens', {
+            type: 'restricted',
+            organizationId: a.organizationId,
+            permissions: { 'core.project': { [a.projectId]: { 'ams.asset': ['read'] } } },
+          }),
           await narrow.post('/api/v1/user/tokens', { type: 'full-access', organizationId: a.organizationId }),
           await narrow.delete(`/api/v1/user/tokens/${otherId}`),
           await narrow.delete('/api/v1/user/tokens'),
@@ -81,7 +104,10 @@ for (const dialect of dialects) {
           assert.equal(res.body.error.code, 'Forbidden');
         }
         assert.equal((await tokenRows(a.admin.userId)).length, rowsBefore, 'no token was created');
-        assert.ok((await tokenRows(a.admin.userId)).every((r) => r.revoked_at === null), 'no token was revoked');
+        assert.ok(
+          (await tokenRows(a.admin.userId)).every((r) => r.revoked_at === null),
+          'no token was revoked',
+        );
         assert.equal((await otherApi.get(`${a.v1}/assets`)).status, 200, 'the other token still works');
         assert.equal((await a.admin.api.get(`${a.v1}/assets`)).status, 200);
         assert.equal((await narrow.get(`${a.v1}/assets`)).status, 200, 'and so does the restricted one');
@@ -92,7 +118,9 @@ for (const dialect of dialects) {
 
       it('lets a restricted token granted core.token manage tokens, but only mint narrower ones', async () => {
         const granted = await a.admin.browser.post('/api/v1/user/tokens', {
-          type: 'restricted', organizationId: a.organizationId, description: 'token manager',
+          type: 'restricted',
+          organizationId: a.organizationId,
+          description: 'token manager',
           permissions: {
             'core.project': { [a.projectId]: { 'ams.asset': ['read'] } },
             'core.customer': { [a.organizationId]: { 'core.token': ['get', 'create', 'revoke'] } },
@@ -106,7 +134,9 @@ for (const dialect of dialects) {
         assert.equal((await manager.get(`/api/v1/user/tokens/${granted.body.metadata.id}`)).status, 200);
 
         const narrower = await manager.post('/api/v1/user/tokens', {
-          type: 'restricted', organizationId: a.organizationId, description: 'narrower',
+          type: 'restricted',
+          organizationId: a.organizationId,
+          description: 'narrower',
           permissions: { 'core.project': { [a.projectId]: { 'ams.asset': ['read'] } } },
         });
         assert.equal(narrower.status, 201, narrower.text);
@@ -114,7 +144,8 @@ for (const dialect of dialects) {
         assert.equal((await narrowerApi.get(`${a.v1}/assets`)).status, 200);
 
         const broader = await manager.post('/api/v1/user/tokens', {
-          type: 'restricted', organizationId: a.organizationId,
+          type: 'restricted',
+          organizationId: a.organizationId,
           permissions: { 'core.project': { [a.projectId]: { 'ams.asset': ['read', 'create'] } } },
         });
         assert.equal(broader.status, 403, 'it cannot grant what it does not hold');
@@ -127,7 +158,8 @@ for (const dialect of dialects) {
 
       it('lets a restricted token granted core.profile:update edit the profile', async () => {
         const granted = await a.contributor.browser.post('/api/v1/user/tokens', {
-          type: 'restricted', organizationId: a.organizationId,
+          type: 'restricted',
+          organizationId: a.organizationId,
           permissions: { 'core.user': { [a.contributor.userId]: { 'core.profile': ['update'] } } },
         });
         assert.equal(granted.status, 201, granted.text);
@@ -140,21 +172,35 @@ for (const dialect of dialects) {
       });
 
       it('names the real limit when a login or ephemeral token expires too late (finding 16)', async () => {
-        const login = await a.admin.browser.post('/api/v1/user/tokens', { type: 'login', organizationId: a.organizationId, expireDate: new Date(Date.now() + 2 * 86400_000).toISOString() });
+        const login = await a.admin.browser.post('/api/v1/user/tokens', {
+          type: 'login',
+          organizationId: a.organizationId,
+          expireDate: new Date(Date.now() + 2 * 86400_000).toISOString(),
+        });
         assert.equal(login.status, 400);
         assert.equal(login.body.error.code, 'InvalidExpireDate');
         assert.match(login.body.error.detail, /12 hours/);
         assert.doesNotMatch(login.body.error.detail, /year/);
         const ephemeral = await a.admin.browser.post('/api/v1/user/tokens', {
-          type: 'ephemeral', organizationId: a.organizationId, expireDate: new Date(Date.now() + 2 * 3600_000).toISOString(),
+          type: 'ephemeral',
+          organizationId: a.organizationId,
+          expireDate: new Date(Date.now() + 2 * 3600_000).toISOString(),
           permissions: { 'core.project': { [a.projectId]: { 'ams.asset': ['read'] } } },
         });
         assert.equal(ephemeral.status, 400);
         assert.match(ephemeral.body.error.detail, /1 hour/);
-        const fullAccess = await a.admin.browser.post('/api/v1/user/tokens', { type: 'full-access', organizationId: a.organizationId, expireDate: new Date(Date.now() + 400 * 86400_000).toISOString() });
+        const fullAccess = await a.admin.browser.post('/api/v1/user/tokens', {
+          type: 'full-access',
+          organizationId: a.organizationId,
+          expireDate: new Date(Date.now() + 400 * 86400_000).toISOString(),
+        });
         assert.equal(fullAccess.status, 400);
         assert.match(fullAccess.body.error.detail, /one year/);
-        const inLimit = await a.admin.browser.post('/api/v1/user/tokens', { type: 'login', organizationId: a.organizationId, expireDate: new Date(Date.now() + 3600_000).toISOString() });
+        const inLimit = await a.admin.browser.post('/api/v1/user/tokens', {
+          type: 'login',
+          organizationId: a.organizationId,
+          expireDate: new Date(Date.now() + 3600_000).toISOString(),
+        });
         assert.equal(inLimit.status, 201, inLimit.text);
       });
     });
@@ -172,16 +218,46 @@ for (const dialect of dialects) {
 
         const crossSite: Array<{ method: string; path: string; headers: Record<string, string>; body?: string }> = [
           { method: 'POST', path: `${a.v1}/streamingEndpoints/default/stop`, headers: { origin: evil, 'content-type': 'text/plain' }, body: 'x' },
-          { method: 'POST', path: `${a.v1}/streamingEndpoints/default/stop`, headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' }, body: 'x' },
+          {
+            method: 'POST',
+            path: `${a.v1}/streamingEndpoints/default/stop`,
+            headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' },
+            body: 'x',
+          },
           { method: 'POST', path: `${a.v1}/streamingEndpoints/default/stop`, headers: { 'sec-fetch-site': 'same-site' } },
           { method: 'POST', path: `${a.v1}/streamingEndpoints/default/stop`, headers: { origin: 'null' } },
-          { method: 'POST', path: '/api/v1/user/tokens', headers: { origin: evil, 'content-type': 'text/plain' }, body: JSON.stringify({ type: 'full-access', organizationId: a.organizationId }) },
-          { method: 'POST', path: '/api/v1/user/tokens', headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' }, body: JSON.stringify({ type: 'full-access', organizationId: a.organizationId }) },
-          { method: 'PUT', path: `${a.v1}/assets/csrf-made`, headers: { origin: evil, 'content-type': 'text/plain' }, body: JSON.stringify({ properties: { storageAccountName: 'local' } }) },
-          { method: 'PUT', path: `${a.v1}/assets/csrf-made`, headers: { origin: `${server.url}.evil.example`, 'content-type': 'application/json' }, body: JSON.stringify({ properties: { storageAccountName: 'local' } }) },
+          {
+            method: 'POST',
+            path: '/api/v1/user/tokens',
+            headers: { origin: evil, 'content-type': 'text/plain' },
+            body: JSON.stringify({ type: 'full-access', organizationId: a.organizationId }),
+          },
+          {
+            method: 'POST',
+            path: '/api/v1/user/tokens',
+            headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' },
+            body: JSON.stringify({ type: 'full-access', organizationId: a.organizationId }),
+          },
+          {
+            method: 'PUT',
+            path: `${a.v1}/assets/csrf-made`,
+            headers: { origin: evil, 'content-type': 'text/plain' },
+            body: JSON.stringify({ properties: { storageAccountName: 'local' } }),
+          },
+          {
+            method: 'PUT',
+            path: `${a.v1}/assets/csrf-made`,
+            headers: { origin: `${server.url}.evil.example`, 'content-type': 'application/json' },
+            body: JSON.stringify({ properties: { storageAccountName: 'local' } }),
+          },
           { method: 'DELETE', path: `${a.v1}/assets/csrf-kept`, headers: { origin: evil } },
           { method: 'DELETE', path: `${a.v1}/assets/csrf-kept`, headers: { 'sec-fetch-site': 'cross-site' } },
-          { method: 'PATCH', path: '/api/v1/user/profile', headers: { origin: evil, 'content-type': 'application/json' }, body: JSON.stringify({ spec: { name: 'Owned' } }) },
+          {
+            method: 'PATCH',
+            path: '/api/v1/user/profile',
+            headers: { origin: evil, 'content-type': 'application/json' },
+            body: JSON.stringify({ spec: { name: 'Owned' } }),
+          },
           { method: 'DELETE', path: '/api/v1/user/tokens', headers: { origin: evil } },
         ];
         for (const r of crossSite) {
@@ -203,7 +279,9 @@ for (const dialect of dialects) {
         const cookie = a.admin.cookie;
         const json = { 'content-type': 'application/json' };
         const sameOrigin = await send(`${server.url}${a.v1}/assets/csrf-same-origin`, {
-          method: 'PUT', headers: { cookie, origin: server.url, 'sec-fetch-site': 'same-origin', ...json }, body: JSON.stringify({ properties: { storageAccountName: 'local' } }),
+          method: 'PUT',
+          headers: { cookie, origin: server.url, 'sec-fetch-site': 'same-origin', ...json },
+          body: JSON.stringify({ properties: { storageAccountName: 'local' } }),
         });
         assert.equal(sameOrigin.status, 201, sameOrigin.text);
         // A script with a cookie jar (curl -b) sends neither header.
@@ -211,7 +289,9 @@ for (const dialect of dialects) {
         assert.equal(noHeaders.status, 200, noHeaders.text);
         // A token is not an ambient credential: a page cannot make the browser send it, so Origin does not matter.
         const byToken = await send(`${server.url}${a.v1}/assets/csrf-token`, {
-          method: 'PUT', headers: { 'x-mkio-token': a.admin.token, origin: evil, 'sec-fetch-site': 'cross-site', ...json }, body: JSON.stringify({ properties: { storageAccountName: 'local' } }),
+          method: 'PUT',
+          headers: { 'x-mkio-token': a.admin.token, origin: evil, 'sec-fetch-site': 'cross-site', ...json },
+          body: JSON.stringify({ properties: { storageAccountName: 'local' } }),
         });
         assert.equal(byToken.status, 201, byToken.text);
         // A GET with the cookie from another site is a read the attacker cannot see: allowed (links keep working).
@@ -238,7 +318,7 @@ for (const dialect of dialects) {
         assert.equal((await new ApiClient(server.url, { cookie }).get('/api/v1/user/profile')).status, 401);
       });
 
-      it('refuses /auth/token/ on a cross-site navigation and reuses the session\'s token on repeated opens', async () => {
+      it("refuses /auth/token/ on a cross-site navigation and reuses the session's token on repeated opens", async () => {
         const accounts = new AccountService(server.reel.db);
         const user = await accounts.createUser(`kb-${dialect}@example.com`, 'kb user password');
         await accounts.addMember(user.id, a.organizationId, 'Contributor');
@@ -312,7 +392,10 @@ for (const dialect of dialects) {
           statuses.push(res.status);
           if (res.status === 429) break;
         }
-        assert.ok(statuses.slice(0, 20).every((s) => s === 401), `a few failures with different e-mails are not blocked: ${statuses.join(',')}`);
+        assert.ok(
+          statuses.slice(0, 20).every((s) => s === 401),
+          `a few failures with different e-mails are not blocked: ${statuses.join(',')}`,
+        );
         assert.equal(statuses.at(-1), 429, 'a spraying address is blocked eventually');
         const sprayed = await login(a.admin.email, a.admin.password, '127.0.0.4');
         assert.equal(sprayed.status, 429);

@@ -70,9 +70,16 @@ for (const dialect of dialects) {
     it('serves files as inert downloads: safe type, nosniff, sandboxing CSP, attachment', async () => {
       // An HTML page uploaded through a real upload URL, with the type a browser sends for it.
       const html = await a.contributor.api.post(`${a.v1}/assets/upload-me/getUploadUrl`, { fileName: 'page.html' }, { contract: false });
-      const put = await fetch(html.body.url as string, { method: 'PUT', headers: { 'content-type': 'text/html' }, body: '<script>document.title="pwned"</script>' });
+      const put = await fetch(html.body.url as string, {
+        method: 'PUT',
+        headers: { 'content-type': 'text/html' },
+        body: '<script>document.title="pwned"</script>',
+      });
       assert.equal(put.status, 201);
-      for (const [blob, type] of [['page.html', 'application/octet-stream'], ['movie.mp4', null]] as const) {
+      for (const [blob, type] of [
+        ['page.html', 'application/octet-stream'],
+        ['movie.mp4', null],
+      ] as const) {
         for (const method of ['GET', 'HEAD']) {
           const res = await fetch(fileUrl(blob), { method });
           assert.equal(res.status, 200);
@@ -98,7 +105,9 @@ for (const dialect of dialects) {
       await res.text();
 
       const locatorId = '3b6b3a5e-6a53-4b1f-9a55-0c8f1c4b7d21';
-      const loc = await a.contributor.api.put(`${a.v1}/streamingLocators/dl`, { properties: { assetName: 'upload-me', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', streamingLocatorId: locatorId } });
+      const loc = await a.contributor.api.put(`${a.v1}/streamingLocators/dl`, {
+        properties: { assetName: 'upload-me', streamingPolicyName: 'Predefined_DownloadAndClearStreaming', streamingLocatorId: locatorId },
+      });
       assert.equal(loc.status, 201, loc.text);
       const whole = await request(`${server.url}/${locatorId}/movie.mp4`);
       assert.equal(whole.status, 200);
@@ -170,9 +179,21 @@ for (const dialect of dialects) {
         assert.equal(res.status, 503);
         assert.equal(JSON.parse(res.body.toString()).error.code, 'StreamingEndpointStopped');
       }
-      const lines = server.logs().slice(mark).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; err?: unknown });
-      assert.deepEqual(lines.filter((l) => l.level >= 50), [], 'no error-level line');
-      assert.ok(lines.every((l) => l.err === undefined), 'no stack');
+      const lines = server
+        .logs()
+        .slice(mark)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { level: number; msg: string; err?: unknown });
+      assert.deepEqual(
+        lines.filter((l) => l.level >= 50),
+        [],
+        'no error-level line',
+      );
+      assert.ok(
+        lines.every((l) => l.err === undefined),
+        'no stack',
+      );
       assert.ok(lines.length <= 5, `at most one line per request, got ${lines.length}`);
       assert.equal((await a.admin.api.post(`${a.v1}/streamingEndpoints/default/start`)).status, 200);
     });

@@ -38,18 +38,24 @@ function raw(baseUrl: string, token: string, method: string, rawPath: string, bo
   const u = new URL(baseUrl);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      hostname: u.hostname, port: u.port, path: rawPath, method,
-      headers: { 'x-mkio-token': token, accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, text, body: text ? JSON.parse(text) : undefined });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        hostname: u.hostname,
+        port: u.port,
+        path: rawPath,
+        method,
+        headers: { 'x-mkio-token': token, accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, text, body: text ? JSON.parse(text) : undefined });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -84,7 +90,9 @@ for (const dialect of dialects) {
       assert.equal((await api.put(`${V}/assets/src`, { properties: { storageAccountName: 'vod', container: 'src' } })).status, 201);
       assert.equal((await api.put(`${V}/transforms/tr`, { properties: { outputs: [{ preset }] } })).status, 201);
     });
-    after(async () => { await server?.close(); });
+    after(async () => {
+      await server?.close();
+    });
 
     describe('finding 8: concurrent creates of one name', () => {
       const N = 15;
@@ -148,7 +156,10 @@ for (const dialect of dialects) {
         const assets = await api.get(`${V}/assets`);
         const containers = new Set((assets.body.value as Array<{ properties: { container: string } }>).map((a) => a.properties.container));
         const onDisk = fs.readdirSync(storageDir).filter((d) => d.startsWith('asset-'));
-        assert.deepEqual(onDisk.filter((d) => !containers.has(d)), []);
+        assert.deepEqual(
+          onDisk.filter((d) => !containers.has(d)),
+          [],
+        );
       });
     });
 
@@ -200,8 +211,10 @@ for (const dialect of dialects) {
       it('deep bodies are refused on every route, before anything parses them', async () => {
         const deepPreset = `{"properties":{"outputs":[{"preset":{"@odata.type":"#Microsoft.Media.BuiltInStandardEncoderPreset","presetName":"H264SingleBitrate720p","x":${deepObject(5000)}}}]}}`;
         for (const [method, route, body] of [
-          ['PUT', `${V}/transforms/deep-t`, deepPreset], ['PUT', `${V}/assets/deep-a`, `{"a":${deepObject(5000)}}`],
-          ['POST', '/auth/login', `{"email":${deepObject(5000)}}`], ['PUT', `${V}/streamingPolicies/deep-p`, `[${'['.repeat(5000)}${']'.repeat(5000)}]`],
+          ['PUT', `${V}/transforms/deep-t`, deepPreset],
+          ['PUT', `${V}/assets/deep-a`, `{"a":${deepObject(5000)}}`],
+          ['POST', '/auth/login', `{"email":${deepObject(5000)}}`],
+          ['PUT', `${V}/streamingPolicies/deep-p`, `[${'['.repeat(5000)}${']'.repeat(5000)}]`],
         ] as const) {
           const res = await api.call(method, route, body, { contract: false });
           assert.equal(res.status, 400, `${method} ${route}: ${res.text}`);
@@ -212,7 +225,11 @@ for (const dialect of dialects) {
 
       it('a job refused for any reason leaves no output asset behind', async () => {
         const before = await names('assets');
-        const refused = await api.put(`${V}/transforms/tr/jobs/bad-clip`, jobBody('never-made', { start: { '@odata.type': '#Microsoft.Media.AbsoluteClipTime', time: 'soon' } }), { checkRequest: false });
+        const refused = await api.put(
+          `${V}/transforms/tr/jobs/bad-clip`,
+          jobBody('never-made', { start: { '@odata.type': '#Microsoft.Media.AbsoluteClipTime', time: 'soon' } }),
+          { checkRequest: false },
+        );
         assert.equal(refused.status, 400, refused.text);
         assert.deepEqual(await names('assets'), before);
       });
@@ -284,12 +301,19 @@ for (const dialect of dialects) {
         const org = (await api.get('/api/v1/user/profile', { contract: false })).body.spec.activeOrganizationId as string;
         const projectId = (await api.get(`${V}/assets/src`)).body.supplemental.subscription.id as string;
         for (const name of badNames) {
-          const res = await api.post(`/api/accounts/${org}/subscriptions/${projectId}/storage`, { spec: { name, azureStorageConfiguration: { url: 'http://127.0.0.1:9/?sv=1&sig=2' } } }, { contract: false });
+          const res = await api.post(
+            `/api/accounts/${org}/subscriptions/${projectId}/storage`,
+            { spec: { name, azureStorageConfiguration: { url: 'http://127.0.0.1:9/?sv=1&sig=2' } } },
+            { contract: false },
+          );
           assert.equal(res.status, 400, `${JSON.stringify(name)}: ${res.text}`);
           // The body check refuses an escaped NUL before the schema does; every other name fails the name rule.
           assert.match(res.body.error.detail, name.includes('\u0000') ? /NUL/ : /spec\.name/, res.text);
         }
-        assert.deepEqual((await names('storage')).filter((n) => badNames.includes(n)), []);
+        assert.deepEqual(
+          (await names('storage')).filter((n) => badNames.includes(n)),
+          [],
+        );
       });
 
       it('a job output asset name follows the asset rule', async () => {

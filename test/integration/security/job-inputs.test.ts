@@ -42,12 +42,20 @@ async function listener(handler?: (req: http.IncomingMessage, res: http.ServerRe
     if (handler) handler(req, res);
     else res.writeHead(404).end();
   });
-  server.on('connection', () => { connections++; });
+  server.on('connection', () => {
+    connections++;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    port, requests, connections: () => connections,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    port,
+    requests,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -106,7 +114,11 @@ for (const dialect of dialects) {
     async function run(client: ApiClient, input: Record<string, unknown>): Promise<{ refusedAtSubmission: boolean; job?: Job; output: string }> {
       const name = `job-${++jobCount}`;
       const output = `${name}-out`;
-      const submitted = await client.put(`${V}/transforms/audio/jobs/${name}`, { properties: { input, outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: output }] } }, { checkRequest: false });
+      const submitted = await client.put(
+        `${V}/transforms/audio/jobs/${name}`,
+        { properties: { input, outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: output }] } },
+        { checkRequest: false },
+      );
       if (submitted.status === 400) return { refusedAtSubmission: true, output };
       assert.equal(submitted.status, 201, submitted.text);
       return { refusedAtSubmission: false, job: await pollJob(client, `${V}/transforms/audio/jobs/${name}`, isFinal), output };
@@ -128,7 +140,10 @@ for (const dialect of dialects) {
       const target = await newListener();
       await assetWith('m3u8', { 'index.m3u8': playlist(`file://${secret.file}`) });
       await assetWith('disguised', { 'movie.mp4': playlist(`file://${secret.file}`) });
-      await assetWith('concat', { 'list.txt': `ffconcat version 1.0\nfile '${secret.file}'\n`, 'movie.mp4': `ffconcat version 1.0\nfile 'file:${secret.file}'\n` });
+      await assetWith('concat', {
+        'list.txt': `ffconcat version 1.0\nfile '${secret.file}'\n`,
+        'movie.mp4': `ffconcat version 1.0\nfile 'file:${secret.file}'\n`,
+      });
       await assetWith('to-network', { 'movie.mp4': playlist(`http://127.0.0.1:${target.port}/segment.ts`) });
       const atimeBefore = fs.statSync(secret.file).atimeMs;
       for (const [assetName, files, code] of [
@@ -150,12 +165,12 @@ for (const dialect of dialects) {
     });
 
     // The same hole in asset storage listings: ffprobe reads each media file over a signed URL to describe it.
-    it('describes an asset\'s files without following what a playlist disguised as media names', async () => {
+    it("describes an asset's files without following what a playlist disguised as media names", async () => {
       const target = await newListener();
       await assetWith('listed', { 'movie.mp4': playlist(`http://127.0.0.1:${target.port}/segment.ts`), 'local.mp4': playlist(`file://${secret.file}`) });
       const listing = await api.get(`${V}/assets/listed/storage/`);
       assert.equal(listing.status, 200, listing.text);
-      assert.deepEqual(target.requests, [], 'the listing\'s probe fetched nothing the playlist names');
+      assert.deepEqual(target.requests, [], "the listing's probe fetched nothing the playlist names");
       assert.equal(target.connections(), 0);
       assert.deepEqual(listing.body.spec.mediaInfo, {}, 'no media described from the named files');
       assert.ok(listing.body.spec.error['movie.mp4'], JSON.stringify(listing.body.spec));
@@ -187,7 +202,11 @@ for (const dialect of dialects) {
       const access = await api.post(`${V}/assets/remote-playlist/getFileAccessInfo`);
       assert.equal(access.status, 200, access.text);
       // A URL on Reel's own origin is allowed (trusted); what it serves still may not send ffmpeg elsewhere.
-      const outcome = await run(api, { '@odata.type': '#Microsoft.Media.JobInputHttp', baseUri: `${access.body.url as string}?token=${access.body.jwt as string}`, files: ['index.m3u8'] });
+      const outcome = await run(api, {
+        '@odata.type': '#Microsoft.Media.JobInputHttp',
+        baseUri: `${access.body.url as string}?token=${access.body.jwt as string}`,
+        files: ['index.m3u8'],
+      });
       assert.deepEqual(target.requests, [], 'the segment URL was never fetched');
       assert.equal(target.connections(), 0);
       await assertRefused(api, outcome, 'ContentUnsupported');
@@ -199,7 +218,9 @@ for (const dialect of dialects) {
       const redirector = await newListener((_req, res) => res.writeHead(302, { location: `http://127.0.0.1:${target.port}/movie.mp4` }).end());
       // Reel's public URL is a trusted origin; here it is the redirecting listener.
       redirectServer = await startTestServer(dialect, { REEL_PUBLIC_URL: `http://127.0.0.1:${redirector.port}` });
-      const client = new ApiClient(redirectServer.url).withToken((await tokenFromSession(redirectServer.url, await login(redirectServer.url, redirectServer.adminEmail, redirectServer.adminPassword))).token);
+      const client = new ApiClient(redirectServer.url).withToken(
+        (await tokenFromSession(redirectServer.url, await login(redirectServer.url, redirectServer.adminEmail, redirectServer.adminPassword))).token,
+      );
       assert.equal((await client.put(`${V}/transforms/audio`, { properties: { outputs: [{ preset: audioPreset }] } })).status, 201);
       const outcome = await run(client, { '@odata.type': '#Microsoft.Media.JobInputHttp', files: [`http://127.0.0.1:${redirector.port}/movie.mp4`] });
       assert.ok(redirector.requests.length > 0, 'the allowed origin was asked');
@@ -217,7 +238,11 @@ function toolsNaming(needle: string): Map<number, string> {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let cmdline: string;
-    try { cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8'); } catch { continue; }
+    try {
+      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
     const [exe] = cmdline.split('\0');
     if (/(^|\/)(ffmpeg|ffprobe)$/.test(exe) && cmdline.includes(needle)) found.set(Number(entry), cmdline.replace(/\0/g, ' '));
   }
@@ -232,8 +257,20 @@ describe('a worker killed with SIGKILL', () => {
   const env = { PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: 'kill nine password', REEL_JOB_LEASE_SEC: '2', REEL_LOG_LEVEL: 'warn' };
   const children: ChildProcess[] = [];
   after(() => {
-    for (const c of children) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } }
-    for (const pid of toolsNaming(workRoot).keys()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const c of children) {
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const pid of toolsNaming(workRoot).keys()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -249,7 +286,17 @@ describe('a worker killed with SIGKILL', () => {
     const preset = { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264SingleBitrate720p' };
     assert.equal((await api.put(`${V}/transforms/hd`, { properties: { outputs: [{ preset }] } })).status, 201);
     const jobPath = `${V}/transforms/hd/jobs/long`;
-    assert.equal((await api.put(jobPath, { properties: { input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'source' }, outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'long-out' }] } })).status, 201);
+    assert.equal(
+      (
+        await api.put(jobPath, {
+          properties: {
+            input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'source' },
+            outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'long-out' }],
+          },
+        })
+      ).status,
+      201,
+    );
     await pollJob(api, jobPath, (j) => j.properties.state === 'Processing' && j.properties.outputs[0].progress > 0);
     const before = toolsNaming(workRoot);
     assert.ok(before.size > 0, 'ffmpeg runs for the job');
@@ -271,7 +318,7 @@ describe('a worker killed with SIGKILL', () => {
     }
     assert.ok(secondDir, `the job ran again:\n${second.output()}`);
     assert.notEqual(secondDir, firstDir, 'the new attempt has its own scratch directory');
-    assert.equal(fs.existsSync(firstDir), false, 'the dead attempt\'s scratch directory was removed');
+    assert.equal(fs.existsSync(firstDir), false, "the dead attempt's scratch directory was removed");
     process.kill(-second.child.pid!, 'SIGKILL');
   });
 });

@@ -46,7 +46,9 @@ for (const dialect of dialects) {
       fs.mkdirSync(path.join(victimDir, 'clips'), { recursive: true });
       fs.writeFileSync(path.join(victimDir, 'secret.txt'), 'tenant a secret bytes');
       fs.writeFileSync(path.join(victimDir, 'clips', 'movie.mp4'), Buffer.from('not really a movie'));
-      const created = await a.admin.api.put(`${a.v1}/assets/victim`, { properties: { storageAccountName: 'local', container: 'victim', containerDeletionPolicy: 'Delete' } });
+      const created = await a.admin.api.put(`${a.v1}/assets/victim`, {
+        properties: { storageAccountName: 'local', container: 'victim', containerDeletionPolicy: 'Delete' },
+      });
       assert.equal(created.status, 201, created.text);
     });
     after(async () => {
@@ -85,7 +87,11 @@ for (const dialect of dialects) {
       // The same request inside b's own area works, in either root: the rule confines, it does not forbid.
       const own = await b.admin.api.put(`${b.v1}/storage/own`, { spec: { type: 'Local', path: path.join(bArea, 'media') } }, { contract: false });
       assert.equal(own.status, 201, own.text);
-      const ownFirstRoot = await b.admin.api.put(`${b.v1}/storage/own2`, { spec: { type: 'Local', path: server.localArea(b.projectName, path.join(server.dataDir, 'storage')) } }, { contract: false });
+      const ownFirstRoot = await b.admin.api.put(
+        `${b.v1}/storage/own2`,
+        { spec: { type: 'Local', path: server.localArea(b.projectName, path.join(server.dataDir, 'storage')) } },
+        { contract: false },
+      );
       assert.equal(ownFirstRoot.status, 201, ownFirstRoot.text);
     });
 
@@ -102,16 +108,45 @@ for (const dialect of dialects) {
       // As an old install would hold them: b's account over a's directory, and b's asset over a's container.
       const now = new Date().toISOString();
       const accountId = newId();
-      await server.reel.db.insertInto('storage_accounts').values({
-        id: accountId, project_id: b.projectId, name: 'legacy', type: 'Local', description: '', location: 'local',
-        config: JSON.stringify({ path: aArea }), created_at: now, created_by: b.admin.email, created_by_id: b.admin.userId,
-        updated_at: now, updated_by: b.admin.email, updated_by_id: b.admin.userId,
-      }).execute();
-      await server.reel.db.insertInto('assets').values({
-        id: newId(), project_id: b.projectId, name: 'stolen', storage_account_id: accountId, storage_account_name: 'legacy',
-        container: 'victim', sub_path: null, description: '', alternate_id: null, container_deletion_policy: 'Delete',
-        storage_encryption_format: 'None', labels: '{}', created_at: now, created_by: b.admin.email, updated_at: now, updated_by: b.admin.email,
-      }).execute();
+      await server.reel.db
+        .insertInto('storage_accounts')
+        .values({
+          id: accountId,
+          project_id: b.projectId,
+          name: 'legacy',
+          type: 'Local',
+          description: '',
+          location: 'local',
+          config: JSON.stringify({ path: aArea }),
+          created_at: now,
+          created_by: b.admin.email,
+          created_by_id: b.admin.userId,
+          updated_at: now,
+          updated_by: b.admin.email,
+          updated_by_id: b.admin.userId,
+        })
+        .execute();
+      await server.reel.db
+        .insertInto('assets')
+        .values({
+          id: newId(),
+          project_id: b.projectId,
+          name: 'stolen',
+          storage_account_id: accountId,
+          storage_account_name: 'legacy',
+          container: 'victim',
+          sub_path: null,
+          description: '',
+          alternate_id: null,
+          container_deletion_policy: 'Delete',
+          storage_encryption_format: 'None',
+          labels: '{}',
+          created_at: now,
+          created_by: b.admin.email,
+          updated_at: now,
+          updated_by: b.admin.email,
+        })
+        .execute();
 
       const listing = await b.admin.api.get(`${b.v1}/assets/stolen/storage/`, { contract: false });
       assert.ok(listing.status >= 400, listing.text);
@@ -132,14 +167,23 @@ for (const dialect of dialects) {
       // File URLs signed before the upgrade (made here with the server's own key) are refused too.
       const grants = new FileGrants(fs.readFileSync(path.join(server.dataDir, 'secret.key'), 'utf8').trim());
       const expires = Math.floor(Date.now() / 1000) + 600;
-      const oldRead = await fetch(`${server.url}/files/${accountId}/victim/secret.txt?token=${grants.sign({ a: accountId, c: 'victim', p: '', m: 'r', e: expires })}`);
+      const oldRead = await fetch(
+        `${server.url}/files/${accountId}/victim/secret.txt?token=${grants.sign({ a: accountId, c: 'victim', p: '', m: 'r', e: expires })}`,
+      );
       const oldReadText = await oldRead.text();
       assert.equal(oldRead.status, 400, oldReadText);
       assert.doesNotMatch(oldReadText, /tenant a secret bytes/);
-      const oldWrite = await fetch(`${server.url}/files/${accountId}/victim/secret.txt?token=${grants.sign({ a: accountId, c: 'victim', p: 'secret.txt', m: 'w', e: expires })}`, { method: 'PUT', body: 'overwritten by b' });
+      const oldWrite = await fetch(
+        `${server.url}/files/${accountId}/victim/secret.txt?token=${grants.sign({ a: accountId, c: 'victim', p: 'secret.txt', m: 'w', e: expires })}`,
+        { method: 'PUT', body: 'overwritten by b' },
+      );
       assert.equal(oldWrite.status, 400, await oldWrite.text());
 
-      const newAsset = await b.admin.api.put(`${b.v1}/assets/stolen2`, { properties: { storageAccountName: 'legacy', container: 'victim' } }, { contract: false });
+      const newAsset = await b.admin.api.put(
+        `${b.v1}/assets/stolen2`,
+        { properties: { storageAccountName: 'legacy', container: 'victim' } },
+        { contract: false },
+      );
       assert.ok(newAsset.status >= 400, newAsset.text);
 
       // Deleting b's record (policy Delete) must not take a's container with it.
@@ -165,12 +209,22 @@ for (const dialect of dialects) {
       assert.equal((await b.admin.api.get(`${b.v1}/assets/grab`, { contract: false })).status, 404, 'nothing half-created');
 
       const s3 = s3Config();
-      const s3Spec = { type: 'AWS.S3', bucketName: s3.bucketName, endpoint: s3.endpoint, region: s3.region, credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } };
+      const s3Spec = {
+        type: 'AWS.S3',
+        bucketName: s3.bucketName,
+        endpoint: s3.endpoint,
+        region: s3.region,
+        credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      };
       assert.equal((await a.admin.api.put(`${a.v1}/storage/s3`, { spec: s3Spec }, { checkRequest: false })).status, 201);
       assert.equal((await b.admin.api.put(`${b.v1}/storage/s3`, { spec: { ...s3Spec, endpoint: `${s3.endpoint}/` } }, { checkRequest: false })).status, 201);
       const made = await a.admin.api.put(`${a.v1}/assets/s3-owned`, { properties: { storageAccountName: 's3' } });
       assert.equal(made.status, 201, made.text);
-      const s3Grab = await b.admin.api.put(`${b.v1}/assets/s3-grab`, { properties: { storageAccountName: 's3', container: made.body.properties.container } }, { contract: false });
+      const s3Grab = await b.admin.api.put(
+        `${b.v1}/assets/s3-grab`,
+        { properties: { storageAccountName: 's3', container: made.body.properties.container } },
+        { contract: false },
+      );
       assert.equal(s3Grab.status, 409, s3Grab.text);
       assert.equal(s3Grab.body.error.code, 'ContainerInUseByAnotherProject');
 
@@ -186,7 +240,11 @@ for (const dialect of dialects) {
       for (const name of ['disk1', 'disk2']) {
         assert.equal((await a.admin.api.put(`${a.v1}/storage/${name}`, { spec: { type: 'Local', path: dir } }, { contract: false })).status, 201);
       }
-      assert.equal((await a.admin.api.put(`${a.v1}/assets/twin1`, { properties: { storageAccountName: 'disk1', container: 'twin', containerDeletionPolicy: 'Delete' } })).status, 201);
+      assert.equal(
+        (await a.admin.api.put(`${a.v1}/assets/twin1`, { properties: { storageAccountName: 'disk1', container: 'twin', containerDeletionPolicy: 'Delete' } }))
+          .status,
+        201,
+      );
       assert.equal((await a.admin.api.put(`${a.v1}/assets/twin2`, { properties: { storageAccountName: 'disk2', container: 'twin' } })).status, 201);
       assert.equal((await a.admin.api.delete(`${a.v1}/assets/twin1`)).status, 200);
       assert.equal(fs.readFileSync(path.join(dir, 'twin', 'keep.txt'), 'utf8'), 'still needed');
@@ -195,19 +253,46 @@ for (const dialect of dialects) {
       const container = `kept-${tag}`;
       await new ContainerClient(`${azuriteUrl()}/${container}${azuriteSas()}`).create();
       await new ContainerClient(`${azuriteUrl()}/${container}${azuriteSas()}`).uploadBlockBlob('b.txt', 'b data', 6);
-      assert.equal((await a.admin.api.put(`${a.v1}/assets/going`, { properties: { storageAccountName: 'az', container, containerDeletionPolicy: 'Delete' } })).status, 201);
-      const bAccount = await server.reel.db.selectFrom('storage_accounts').select('id').where('project_id', '=', b.projectId).where('name', '=', 'az').executeTakeFirstOrThrow();
+      assert.equal(
+        (await a.admin.api.put(`${a.v1}/assets/going`, { properties: { storageAccountName: 'az', container, containerDeletionPolicy: 'Delete' } })).status,
+        201,
+      );
+      const bAccount = await server.reel.db
+        .selectFrom('storage_accounts')
+        .select('id')
+        .where('project_id', '=', b.projectId)
+        .where('name', '=', 'az')
+        .executeTakeFirstOrThrow();
       const now = new Date().toISOString();
-      await server.reel.db.insertInto('assets').values({
-        id: newId(), project_id: b.projectId, name: 'old-b', storage_account_id: bAccount.id, storage_account_name: 'az',
-        container, sub_path: null, description: '', alternate_id: null, container_deletion_policy: 'Retain',
-        storage_encryption_format: 'None', labels: '{}', created_at: now, created_by: b.admin.email, updated_at: now, updated_by: b.admin.email,
-      }).execute();
+      await server.reel.db
+        .insertInto('assets')
+        .values({
+          id: newId(),
+          project_id: b.projectId,
+          name: 'old-b',
+          storage_account_id: bAccount.id,
+          storage_account_name: 'az',
+          container,
+          sub_path: null,
+          description: '',
+          alternate_id: null,
+          container_deletion_policy: 'Retain',
+          storage_encryption_format: 'None',
+          labels: '{}',
+          created_at: now,
+          created_by: b.admin.email,
+          updated_at: now,
+          updated_by: b.admin.email,
+        })
+        .execute();
       assert.equal((await a.admin.api.delete(`${a.v1}/assets/going`)).status, 200);
       assert.equal(await new ContainerClient(`${azuriteUrl()}/${container}${azuriteSas()}`).exists(), true, "b's container is kept");
 
       // With no other user, Delete still deletes.
-      assert.equal((await a.admin.api.put(`${a.v1}/assets/alone`, { properties: { storageAccountName: 'az', containerDeletionPolicy: 'Delete' } })).status, 201);
+      assert.equal(
+        (await a.admin.api.put(`${a.v1}/assets/alone`, { properties: { storageAccountName: 'az', containerDeletionPolicy: 'Delete' } })).status,
+        201,
+      );
       const alone = (await a.admin.api.get(`${a.v1}/assets/alone`)).body.properties.container as string;
       assert.equal((await a.admin.api.delete(`${a.v1}/assets/alone`)).status, 200);
       assert.equal(await new ContainerClient(`${azuriteUrl()}/${alone}${azuriteSas()}`).exists(), false);

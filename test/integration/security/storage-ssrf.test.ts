@@ -22,8 +22,13 @@ async function internalService(status = 200): Promise<{ port: number; requests: 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as AddressInfo).port, requests,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    port: (server.address() as AddressInfo).port,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -35,15 +40,25 @@ async function forwarder(target: string): Promise<{ port: number; connections: (
   const server = net.createServer((client) => {
     count++;
     const upstream = net.connect(Number(port), hostname);
-    for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => s.destroy()); }
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     connections: () => count,
-    reset: () => { count = 0; },
-    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    reset: () => {
+      count = 0;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -58,7 +73,13 @@ for (const dialect of dialects) {
     let azureProxy: Awaited<ReturnType<typeof forwarder>>;
     let baseHosts: string;
     const s3 = s3Config();
-    const s3Spec = (endpoint: string) => ({ type: 'AWS.S3', bucketName: s3.bucketName, region: s3.region, endpoint, credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    const s3Spec = (endpoint: string) => ({
+      type: 'AWS.S3',
+      bucketName: s3.bucketName,
+      region: s3.region,
+      endpoint,
+      credential: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
     const azureSpec = (url: string) => ({ type: 'Microsoft.Storage', url, credential: { sasToken: azuriteSas() } });
 
     before(async () => {
@@ -80,7 +101,13 @@ for (const dialect of dialects) {
     });
 
     it('refuses an Azure url or S3 endpoint on this machine at creation, without sending it anything', async () => {
-      const hosts = [`127.0.0.1:${target.port}`, `localhost:${target.port}`, `[::ffff:127.0.0.1]:${target.port}`, `0.0.0.0:${target.port}`, `[::1]:${target.port}`];
+      const hosts = [
+        `127.0.0.1:${target.port}`,
+        `localhost:${target.port}`,
+        `[::ffff:127.0.0.1]:${target.port}`,
+        `0.0.0.0:${target.port}`,
+        `[::1]:${target.port}`,
+      ];
       for (const [i, host] of hosts.entries()) {
         const azure = await b.admin.api.put(`${b.v1}/storage/az${i}`, { spec: azureSpec(`http://${host}/devstoreaccount1`) }, { contract: false });
         assert.equal(azure.status, 400, `${host}: ${azure.text}`);
@@ -95,16 +122,23 @@ for (const dialect of dialects) {
         for (const name of [`az${i}`, `s3${i}`]) assert.equal((await b.admin.api.get(`${b.v1}/storage/${name}`, { contract: false })).status, 404);
       }
       // The legacy route takes a SAS URL.
-      const legacy = await b.admin.api.post(`/api/accounts/${b.organizationId}/subscriptions/${b.projectId}/storage/`, {
-        spec: { name: 'legacy-ssrf', azureStorageConfiguration: { url: `http://127.0.0.1:${target.port}/devstoreaccount1${azuriteSas()}` } },
-      }, { contract: false });
+      const legacy = await b.admin.api.post(
+        `/api/accounts/${b.organizationId}/subscriptions/${b.projectId}/storage/`,
+        {
+          spec: { name: 'legacy-ssrf', azureStorageConfiguration: { url: `http://127.0.0.1:${target.port}/devstoreaccount1${azuriteSas()}` } },
+        },
+        { contract: false },
+      );
       assert.equal(legacy.status, 400, legacy.text);
       assert.equal(legacy.body.error.code, 'StorageAddressNotAllowed');
       assert.deepEqual(target.requests, [], 'the internal service received nothing');
     });
 
     it("never shows a failing storage service's own error text", async () => {
-      for (const [kind, spec] of [['s3', s3Spec(`http://127.0.0.1:${failing.port}`)], ['az', azureSpec(`http://127.0.0.1:${failing.port}/devstoreaccount1`)]] as const) {
+      for (const [kind, spec] of [
+        ['s3', s3Spec(`http://127.0.0.1:${failing.port}`)],
+        ['az', azureSpec(`http://127.0.0.1:${failing.port}/devstoreaccount1`)],
+      ] as const) {
         const res = await a.admin.api.put(`${a.v1}/storage/failing-${kind}`, { spec }, { contract: false });
         assert.equal(res.status, 400, res.text);
         assert.equal(res.body.error.code, 'StorageAccountUnreachable');
@@ -120,7 +154,10 @@ for (const dialect of dialects) {
 
     it('refuses on every use an account whose host is no longer allowed, without connecting to it', async () => {
       const files: Array<{ asset: string; body: string }> = [];
-      for (const [kind, spec] of [['s3', s3Spec(`http://localhost:${s3Proxy.port}`)], ['az', azureSpec(`http://localhost:${azureProxy.port}/devstoreaccount1`)]] as const) {
+      for (const [kind, spec] of [
+        ['s3', s3Spec(`http://localhost:${s3Proxy.port}`)],
+        ['az', azureSpec(`http://localhost:${azureProxy.port}/devstoreaccount1`)],
+      ] as const) {
         const account = `via-${kind}`;
         const created = await a.admin.api.put(`${a.v1}/storage/${account}`, { spec }, { contract: false });
         assert.equal(created.status, 201, created.text);
@@ -148,9 +185,13 @@ for (const dialect of dialects) {
         const text = await read.text();
         assert.ok(read.status >= 400, `read: ${read.status} ${text}`);
         assert.ok(!text.includes(body));
-        const credential = await api.post(`${a.v1}/storage/${asset}/credentials`, {
-          spec: { credential: asset === 'via-s3' ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : { sasToken: azuriteSas() } },
-        }, { contract: false });
+        const credential = await api.post(
+          `${a.v1}/storage/${asset}/credentials`,
+          {
+            spec: { credential: asset === 'via-s3' ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : { sasToken: azuriteSas() } },
+          },
+          { contract: false },
+        );
         assert.equal(credential.status, 400, credential.text);
         assert.equal(credential.body.error.code, 'StorageAddressNotAllowed');
       }

@@ -6,8 +6,19 @@ import type { Logger } from '../../../shared/log.js';
 import type { MediaProber } from '../../../shared/media-probe.js';
 import { assetFields, parseLabelQuery, type AssetService } from './service.js';
 import {
-  assetGetResponse, assetInput, assetListResponse, assetLocatorsResponse, assetName, assetPutBody, assetResponse, assetStateResponse,
-  assetStorageResponse, fileAccessInfoResponse, toWireAsset, uploadUrlBody, uploadUrlResponse,
+  assetGetResponse,
+  assetInput,
+  assetListResponse,
+  assetLocatorsResponse,
+  assetName,
+  assetPutBody,
+  assetResponse,
+  assetStateResponse,
+  assetStorageResponse,
+  fileAccessInfoResponse,
+  toWireAsset,
+  uploadUrlBody,
+  uploadUrlResponse,
 } from './schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
 import { deleteResponses } from '../envelope.js';
@@ -52,14 +63,21 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
 
   r.get('/assets/:name', { config: cap('read'), schema: { params, response: { 200: assetGetResponse } } }, async (req) => {
     const p = project(req);
-    return { ...toWireAsset(await assets.get(p.id, req.params.name), p), supplemental: { operation: 'get' as const, subscription: { id: p.id, name: p.name } } };
+    return {
+      ...toWireAsset(await assets.get(p.id, req.params.name), p),
+      supplemental: { operation: 'get' as const, subscription: { id: p.id, name: p.name } },
+    };
   });
 
-  r.put('/assets/:name', { config: cap('create'), schema: { params, body: assetPutBody, response: { 200: assetResponse, 201: assetResponse } } }, async (req, reply) => {
-    const p = project(req);
-    const { row, created } = await assets.put(p.id, req.params.name, assetInput(req.body), req.principal!);
-    return reply.code(created ? 201 : 200).send(toWireAsset(row, p));
-  });
+  r.put(
+    '/assets/:name',
+    { config: cap('create'), schema: { params, body: assetPutBody, response: { 200: assetResponse, 201: assetResponse } } },
+    async (req, reply) => {
+      const p = project(req);
+      const { row, created } = await assets.put(p.id, req.params.name, assetInput(req.body), req.principal!);
+      return reply.code(created ? 201 : 200).send(toWireAsset(row, p));
+    },
+  );
 
   r.delete('/assets/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const deleted = await assets.delete(project(req).id, req.params.name);
@@ -81,7 +99,12 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
     const { store, account } = await assets.open(row);
     const expires = Math.floor(Date.now() / 1000) + 600;
     return listAssetStorage({
-      asset: row, store, accountId: account.row.id, prober: deps.prober, cache: probeCache, log: deps.log,
+      asset: row,
+      store,
+      accountId: account.row.id,
+      prober: deps.prober,
+      cache: probeCache,
+      log: deps.log,
       signedUrl: (blob) => deps.grants.signedUrl(deps.internalUrl(), { a: account.row.id, c: row.container, p: blob, m: 'r', e: expires }),
     });
   });
@@ -89,21 +112,36 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
   r.post('/assets/:name/getFileAccessInfo', { config: cap('update'), schema: { params, response: { 200: fileAccessInfoResponse } } }, async (req) => {
     const row = await assets.get(project(req).id, req.params.name);
     const { account } = await assets.open(row);
-    const jwt = deps.grants.sign({ a: account.row.id, c: row.container, p: row.sub_path ? `${row.sub_path}/` : '', m: 'r', e: Math.floor(Date.now() / 1000) + accessInfoLifetimeSec });
+    const jwt = deps.grants.sign({
+      a: account.row.id,
+      c: row.container,
+      p: row.sub_path ? `${row.sub_path}/` : '',
+      m: 'r',
+      e: Math.floor(Date.now() / 1000) + accessInfoLifetimeSec,
+    });
     return {
-      storageAccountName: account.row.name, containerName: row.container, ...(row.sub_path ? { subPath: row.sub_path } : {}),
-      url: fileUrl(deps.publicUrl(), account.row.id, row.container), jwt,
+      storageAccountName: account.row.name,
+      containerName: row.container,
+      ...(row.sub_path ? { subPath: row.sub_path } : {}),
+      url: fileUrl(deps.publicUrl(), account.row.id, row.container),
+      jwt,
     };
   });
 
-  r.post('/assets/:name/getUploadUrl', { config: cap('update'), schema: { params, body: uploadUrlBody, response: { 200: uploadUrlResponse } } }, async (req) => {
-    const row = await assets.get(project(req).id, req.params.name);
-    const { account } = await assets.open(row);
-    const blob = assets.blobPath(row, req.body.fileName);
-    const expiresSec = Math.floor(Date.now() / 1000) + 60 * (req.body.expiresInMinutes ?? 60);
-    return {
-      method: 'PUT' as const, fileName: req.body.fileName, expires: new Date(expiresSec * 1000).toISOString(),
-      url: deps.grants.signedUrl(deps.publicUrl(), { a: account.row.id, c: row.container, p: blob, m: 'w', e: expiresSec }),
-    };
-  });
+  r.post(
+    '/assets/:name/getUploadUrl',
+    { config: cap('update'), schema: { params, body: uploadUrlBody, response: { 200: uploadUrlResponse } } },
+    async (req) => {
+      const row = await assets.get(project(req).id, req.params.name);
+      const { account } = await assets.open(row);
+      const blob = assets.blobPath(row, req.body.fileName);
+      const expiresSec = Math.floor(Date.now() / 1000) + 60 * (req.body.expiresInMinutes ?? 60);
+      return {
+        method: 'PUT' as const,
+        fileName: req.body.fileName,
+        expires: new Date(expiresSec * 1000).toISOString(),
+        url: deps.grants.signedUrl(deps.publicUrl(), { a: account.row.id, c: row.container, p: blob, m: 'w', e: expiresSec }),
+      };
+    },
+  );
 }

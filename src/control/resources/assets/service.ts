@@ -24,11 +24,24 @@ export interface AssetInput {
 
 /** `$filter`/`$orderby` field → column, per §2.3 (the subset that maps to stored columns). */
 export const assetColumns: Record<string, keyof AssetRow> = {
-  name: 'name', id: 'id', created: 'created_at', updated: 'updated_at', createdBy: 'created_by', updatedBy: 'updated_by',
-  createdByEmail: 'created_by', updatedByEmail: 'updated_by', createdByName: 'created_by', updatedByName: 'updated_by',
-  'properties/assetId': 'id', 'properties/alternateId': 'alternate_id', 'properties/container': 'container',
-  'properties/containerDeletionPolicy': 'container_deletion_policy', 'properties/created': 'created_at',
-  'properties/lastModified': 'updated_at', 'properties/storageAccountName': 'storage_account_name', 'properties/subPath': 'sub_path',
+  name: 'name',
+  id: 'id',
+  created: 'created_at',
+  updated: 'updated_at',
+  createdBy: 'created_by',
+  updatedBy: 'updated_by',
+  createdByEmail: 'created_by',
+  updatedByEmail: 'updated_by',
+  createdByName: 'created_by',
+  updatedByName: 'updated_by',
+  'properties/assetId': 'id',
+  'properties/alternateId': 'alternate_id',
+  'properties/container': 'container',
+  'properties/containerDeletionPolicy': 'container_deletion_policy',
+  'properties/created': 'created_at',
+  'properties/lastModified': 'updated_at',
+  'properties/storageAccountName': 'storage_account_name',
+  'properties/subPath': 'sub_path',
 };
 export const assetFields: ReadonlySet<string> = new Set(Object.keys(assetColumns));
 
@@ -47,7 +60,9 @@ export function parseLabelQuery(labels: string[], keys: string[]): LabelQuery {
   return { keys, values };
 }
 
-interface Actor { email: string }
+interface Actor {
+  email: string;
+}
 
 /** Assets: records over a container (or a folder of one) in a registered storage account. */
 export class AssetService {
@@ -74,11 +89,16 @@ export class AssetService {
   }
 
   async list(projectId: string, request: ListRequest, labels: LabelQuery): Promise<{ items: AssetRow[]; total: number }> {
-    return this.repository.list(projectId, {
-      filter: request.filter.map((t) => ({ column: assetColumns[t.field], op: t.op, value: t.value })),
-      orderBy: request.orderBy.map((o) => ({ column: assetColumns[o.field], direction: o.direction })),
-      top: request.top, skip: request.skip,
-    }, labels);
+    return this.repository.list(
+      projectId,
+      {
+        filter: request.filter.map((t) => ({ column: assetColumns[t.field], op: t.op, value: t.value })),
+        orderBy: request.orderBy.map((o) => ({ column: assetColumns[o.field], direction: o.direction })),
+        top: request.top,
+        skip: request.skip,
+      },
+      labels,
+    );
   }
 
   /**
@@ -123,7 +143,9 @@ export class AssetService {
 
   private async update(existing: AssetRow, input: AssetInput, actor: Actor): Promise<AssetRow> {
     const immutable: Array<[keyof AssetInput, string | null]> = [
-      ['storageAccountName', existing.storage_account_name], ['container', existing.container], ['subPath', existing.sub_path],
+      ['storageAccountName', existing.storage_account_name],
+      ['container', existing.container],
+      ['subPath', existing.sub_path],
     ];
     for (const [field, current] of immutable) {
       const sent = input[field];
@@ -158,27 +180,44 @@ export class AssetService {
       }
       // Another project's container stays its own, whichever account (or spelling of the account) reaches it.
       if ((await this.usersOf(location)).some((user) => user.project_id !== projectId)) {
-        throw new ConflictError('ContainerInUseByAnotherProject', `Container '${container}' of storage account '${account.row.name}' is already used by another project`);
+        throw new ConflictError(
+          'ContainerInUseByAnotherProject',
+          `Container '${container}' of storage account '${account.row.name}' is already used by another project`,
+        );
       }
       const clash = await this.repository.findOverContainer(projectId, account.row.id, container, input.subPath);
-      if (clash) throw new ConflictError('ContainerInUse', `Container '${container}' of storage account '${account.row.name}' is already used by asset '${clash.name}'`);
+      if (clash)
+        throw new ConflictError('ContainerInUse', `Container '${container}' of storage account '${account.row.name}' is already used by asset '${clash.name}'`);
     } else {
       await store.createContainer(container);
     }
 
     const now = new Date().toISOString();
     const row: AssetRow = {
-      id, project_id: projectId, name, storage_account_id: account.row.id, storage_account_name: account.row.name,
-      container, sub_path: input.subPath ?? null, description: input.description ?? '', alternate_id: input.alternateId ?? null,
-      container_deletion_policy: input.containerDeletionPolicy ?? 'Retain', storage_encryption_format: input.storageEncryptionFormat ?? 'None',
-      labels: JSON.stringify(input.labels ?? {}), created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+      id,
+      project_id: projectId,
+      name,
+      storage_account_id: account.row.id,
+      storage_account_name: account.row.name,
+      container,
+      sub_path: input.subPath ?? null,
+      description: input.description ?? '',
+      alternate_id: input.alternateId ?? null,
+      container_deletion_policy: input.containerDeletionPolicy ?? 'Retain',
+      storage_encryption_format: input.storageEncryptionFormat ?? 'None',
+      labels: JSON.stringify(input.labels ?? {}),
+      created_at: now,
+      created_by: actor.email,
+      updated_at: now,
+      updated_by: actor.email,
       storage_location: location,
     };
     try {
       await this.repository.insert(row);
     } catch (err) {
       // Nothing half-created: a container made for this asset goes when the record can't be written.
-      if (generated) await store.deleteContainer(container).catch((e: unknown) => this.log.warn({ err: e, container }, 'could not remove container after failed create'));
+      if (generated)
+        await store.deleteContainer(container).catch((e: unknown) => this.log.warn({ err: e, container }, 'could not remove container after failed create'));
       throw err;
     }
     return row;
@@ -191,7 +230,7 @@ export class AssetService {
     await this.repository.delete(row.id);
     if (row.container_deletion_policy === 'Delete') {
       // Any other asset over the same physical container (any account, any project) keeps it.
-      const location = row.storage_location ?? await this.locationOfRow(row).catch(() => undefined);
+      const location = row.storage_location ?? (await this.locationOfRow(row).catch(() => undefined));
       const sameRecord = await this.repository.findAnyOverContainer(row.storage_account_id, row.container);
       const shared = sameRecord ?? (location === undefined ? undefined : (await this.usersOf(location))[0]);
       if (shared) {
@@ -213,10 +252,13 @@ export class AssetService {
   private async usersOf(location: string): Promise<Array<{ name: string; project_id: string }>> {
     const located = await this.repository.findOverlapping(location);
     const unplaced = await this.repository.findUnplaced();
-    const placed = await Promise.all(unplaced.map(async (r) => ({
-      name: r.name, project_id: r.project_id,
-      location: await locationFromSettings(r.type, JSON.parse(r.config) as Record<string, unknown>, r.container).catch(() => undefined),
-    })));
+    const placed = await Promise.all(
+      unplaced.map(async (r) => ({
+        name: r.name,
+        project_id: r.project_id,
+        location: await locationFromSettings(r.type, JSON.parse(r.config) as Record<string, unknown>, r.container).catch(() => undefined),
+      })),
+    );
     return [...located, ...placed.filter((r) => r.location !== undefined && locationsOverlap(r.location, location))];
   }
 

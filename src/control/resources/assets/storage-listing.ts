@@ -31,7 +31,9 @@ export interface StorageListing {
 export class ProbeCache {
   private readonly entries = new Map<string, MediaFileInfo>();
   constructor(private readonly max = 5000) {}
-  get(key: string): MediaFileInfo | undefined { return this.entries.get(key); }
+  get(key: string): MediaFileInfo | undefined {
+    return this.entries.get(key);
+  }
   set(key: string, info: MediaFileInfo): void {
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, info);
@@ -51,8 +53,13 @@ async function readSmall(store: BlobStore, container: string, blob: BlobInfo): P
  * `error` and does not fail the listing.
  */
 export async function listAssetStorage(options: {
-  asset: AssetRow; store: BlobStore; accountId: string; prober: MediaProber; cache: ProbeCache;
-  signedUrl: (blob: string) => string; log: Logger;
+  asset: AssetRow;
+  store: BlobStore;
+  accountId: string;
+  prober: MediaProber;
+  cache: ProbeCache;
+  signedUrl: (blob: string) => string;
+  log: Logger;
 }): Promise<StorageListing> {
   const { asset, store } = options;
   const prefix = asset.sub_path ? `${asset.sub_path}/` : '';
@@ -65,7 +72,9 @@ export async function listAssetStorage(options: {
     container: asset.container,
     folders: listing.folders.map((f) => ({ name: relative(f) })),
     files: listing.blobs.map((b) => ({ name: relative(b.name), size: b.size })),
-    tracks: {}, mediaInfo: {}, error: {},
+    tracks: {},
+    mediaInfo: {},
+    error: {},
   };
   for (const blob of listing.blobs.filter((b) => /\.ism$/i.test(b.name))) {
     try {

@@ -38,8 +38,12 @@ export function registerFileRoutes(app: FastifyInstance, stores: AccountStores, 
     if (!info) throw new NotFoundError('BlobNotFound', `File '${blob}' not found`);
     // The bytes and their type are the uploader's: served inert (shared/inert-file-headers.ts), as every reader
     // (players, ffmpeg, SDKs) needs only the bytes.
-    void reply.headers(inertFileHeaders(blob, info.contentType)).header('accept-ranges', 'bytes').header('etag', info.etag)
-      .header('last-modified', info.lastModified.toUTCString()).header('cache-control', 'private, max-age=0');
+    void reply
+      .headers(inertFileHeaders(blob, info.contentType))
+      .header('accept-ranges', 'bytes')
+      .header('etag', info.etag)
+      .header('last-modified', info.lastModified.toUTCString())
+      .header('cache-control', 'private, max-age=0');
     if (req.headers['if-none-match'] === info.etag) return reply.code(304).send();
     const range = parseRange(req.headers.range, info.size);
     if (range) {

@@ -36,21 +36,35 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService
     return listBody({ kind: 'Job', items: items.map((j) => toWireJob(j, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
   r.get('/transforms/:transform/jobs/:name', { config: cap('read'), schema: { params, response: { 200: jobResponse } } }, async (req) =>
-    toWireJob(await jobs.get(project(req).id, req.params.transform, req.params.name), project(req)));
-  r.get('/transforms/:transform/jobs/:name/state', { config: cap('read'), schema: { params, response: { 200: jobStateResponse } } }, async (req) =>
-    ({ status: { state: (await jobs.get(project(req).id, req.params.transform, req.params.name)).state } }));
-  r.put('/transforms/:transform/jobs/:name', { config: cap('create'), schema: { params: putParams, body: jobPutBody, response: { 201: jobResponse } } }, async (req, reply) => {
-    const row = await jobs.create(project(req), req.params.transform, req.params.name, req.body.properties, req.principal!);
-    return reply.code(201).send(toWireJob(row, project(req)));
-  });
-  r.patch('/transforms/:transform/jobs/:name', { config: cap('update'), schema: { params, body: jobPatchBody, response: { 200: jobResponse } } }, async (req) => {
-    const row = await jobs.get(project(req).id, req.params.transform, req.params.name);
-    return toWireJob(await jobs.patch(row, req.body.properties, req.principal!), project(req));
-  });
-  r.post('/transforms/:transform/jobs/:name/cancelJob', { config: cap('create'), schema: { params, response: { 200: noBody('Cancel requested') } } }, async (req, reply) => {
-    await jobs.cancel(await jobs.get(project(req).id, req.params.transform, req.params.name));
-    return reply.code(200).send();
-  });
+    toWireJob(await jobs.get(project(req).id, req.params.transform, req.params.name), project(req)),
+  );
+  r.get('/transforms/:transform/jobs/:name/state', { config: cap('read'), schema: { params, response: { 200: jobStateResponse } } }, async (req) => ({
+    status: { state: (await jobs.get(project(req).id, req.params.transform, req.params.name)).state },
+  }));
+  r.put(
+    '/transforms/:transform/jobs/:name',
+    { config: cap('create'), schema: { params: putParams, body: jobPutBody, response: { 201: jobResponse } } },
+    async (req, reply) => {
+      const row = await jobs.create(project(req), req.params.transform, req.params.name, req.body.properties, req.principal!);
+      return reply.code(201).send(toWireJob(row, project(req)));
+    },
+  );
+  r.patch(
+    '/transforms/:transform/jobs/:name',
+    { config: cap('update'), schema: { params, body: jobPatchBody, response: { 200: jobResponse } } },
+    async (req) => {
+      const row = await jobs.get(project(req).id, req.params.transform, req.params.name);
+      return toWireJob(await jobs.patch(row, req.body.properties, req.principal!), project(req));
+    },
+  );
+  r.post(
+    '/transforms/:transform/jobs/:name/cancelJob',
+    { config: cap('create'), schema: { params, response: { 200: noBody('Cancel requested') } } },
+    async (req, reply) => {
+      await jobs.cancel(await jobs.get(project(req).id, req.params.transform, req.params.name));
+      return reply.code(200).send();
+    },
+  );
   r.delete('/transforms/:transform/jobs/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const transform = await transforms.find(project(req).id, req.params.transform);
     const row = transform ? await jobs.find(transform.id, req.params.name) : undefined;

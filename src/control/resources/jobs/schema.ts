@@ -11,54 +11,71 @@ import { assetName } from '../assets/schema.js';
 export const jobName = Type.String({ maxLength: 260, pattern: '^[a-zA-Z0-9]([-_.]*[a-zA-Z0-9])*$' });
 
 const priority = Type.Union([Type.Literal('High'), Type.Literal('Normal'), Type.Literal('Low')]);
-const clipTime = Type.Object({
-  '@odata.type': Type.String({ minLength: 1 }),
-  time: Type.Optional(Type.String()),
-  trigger: Type.Optional(Type.Object({}, { additionalProperties: true })),
-}, { additionalProperties: false });
+const clipTime = Type.Object(
+  {
+    '@odata.type': Type.String({ minLength: 1 }),
+    time: Type.Optional(Type.String()),
+    trigger: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
 
 /** `#Microsoft.Media.JobInputAsset` (§10.1). */
-export const jobInputAsset = Type.Object({
-  '@odata.type': Type.Literal('#Microsoft.Media.JobInputAsset'),
-  assetName: Type.String({ minLength: 1, maxLength: 260 }),
-  files: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 100 })),
-  label: Type.Optional(Type.String({ maxLength: 1024 })),
-  start: Type.Optional(clipTime),
-  end: Type.Optional(clipTime),
-}, { additionalProperties: false });
+export const jobInputAsset = Type.Object(
+  {
+    '@odata.type': Type.Literal('#Microsoft.Media.JobInputAsset'),
+    assetName: Type.String({ minLength: 1, maxLength: 260 }),
+    files: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 100 })),
+    label: Type.Optional(Type.String({ maxLength: 1024 })),
+    start: Type.Optional(clipTime),
+    end: Type.Optional(clipTime),
+  },
+  { additionalProperties: false },
+);
 export type JobInputAsset = Static<typeof jobInputAsset>;
 
 /** `#Microsoft.Media.JobInputHttp` (§10.1); start/end are "not implemented" in MK.IO and refused here. */
-export const jobInputHttp = Type.Object({
-  '@odata.type': Type.Literal('#Microsoft.Media.JobInputHttp'),
-  baseUri: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
-  files: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }),
-  label: Type.Optional(Type.String({ maxLength: 1024 })),
-}, { additionalProperties: false });
+export const jobInputHttp = Type.Object(
+  {
+    '@odata.type': Type.Literal('#Microsoft.Media.JobInputHttp'),
+    baseUri: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    files: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }),
+    label: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
 export type JobInputHttp = Static<typeof jobInputHttp>;
 export type JobInput = JobInputAsset | JobInputHttp;
 
 /** `#Microsoft.Media.JobOutputAsset`; the read-only fields a GET returns are accepted and ignored. */
-export const jobOutputAsset = Type.Object({
-  '@odata.type': Type.Literal('#Microsoft.Media.JobOutputAsset'),
-  assetName,
-  label: Type.Optional(Type.String({ maxLength: 1024 })),
-  state: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  progress: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-  startTime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  endTime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  error: Type.Optional(Type.Object({}, { additionalProperties: true })),
-}, { additionalProperties: false });
+export const jobOutputAsset = Type.Object(
+  {
+    '@odata.type': Type.Literal('#Microsoft.Media.JobOutputAsset'),
+    assetName,
+    label: Type.Optional(Type.String({ maxLength: 1024 })),
+    state: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    progress: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    startTime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    endTime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    error: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
 export type JobOutputAsset = Static<typeof jobOutputAsset>;
 
 /** The input is checked per `@odata.type` by the service (`checkJobInput`), so errors name the right fields. */
 const anyInput = Type.Object({ '@odata.type': Type.String() }, { additionalProperties: true });
 const readOnlyProperties = {
-  state: Type.Optional(Type.String()), created: Type.Optional(Type.String()), lastModified: Type.Optional(Type.String()),
-  startTime: Type.Optional(Type.Union([Type.String(), Type.Null()])), endTime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  state: Type.Optional(Type.String()),
+  created: Type.Optional(Type.String()),
+  lastModified: Type.Optional(Type.String()),
+  startTime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  endTime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 };
 const envelope = {
-  name: Type.Optional(Type.String()), id: Type.Optional(Type.String()), type: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+  id: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
   systemData: Type.Optional(Type.Object({})),
 };
 
@@ -69,27 +86,39 @@ const editableProperties = {
   correlationData: Type.Optional(Type.Record(Type.String(), Type.String())),
 };
 
-export const jobPutBody = Type.Object({
-  properties: Type.Object({
-    input: anyInput,
-    outputs: Type.Array(jobOutputAsset, { minItems: 1 }),
-    ...editableProperties,
-    ...readOnlyProperties,
-  }, { additionalProperties: false }),
-  ...envelope,
-}, { additionalProperties: false });
+export const jobPutBody = Type.Object(
+  {
+    properties: Type.Object(
+      {
+        input: anyInput,
+        outputs: Type.Array(jobOutputAsset, { minItems: 1 }),
+        ...editableProperties,
+        ...readOnlyProperties,
+      },
+      { additionalProperties: false },
+    ),
+    ...envelope,
+  },
+  { additionalProperties: false },
+);
 export type JobPutBody = Static<typeof jobPutBody>;
 
 /** PATCH: description, priority and correlationData change; input and outputs may be echoed back unchanged. */
-export const jobPatchBody = Type.Object({
-  properties: Type.Object({
-    input: Type.Optional(anyInput),
-    outputs: Type.Optional(Type.Array(jobOutputAsset)),
-    ...editableProperties,
-    ...readOnlyProperties,
-  }, { additionalProperties: false }),
-  ...envelope,
-}, { additionalProperties: false });
+export const jobPatchBody = Type.Object(
+  {
+    properties: Type.Object(
+      {
+        input: Type.Optional(anyInput),
+        outputs: Type.Optional(Type.Array(jobOutputAsset)),
+        ...editableProperties,
+        ...readOnlyProperties,
+      },
+      { additionalProperties: false },
+    ),
+    ...envelope,
+  },
+  { additionalProperties: false },
+);
 export type JobPatchBody = Static<typeof jobPatchBody>;
 
 function problems(schema: TSchema, value: unknown, at: string): string[] {
@@ -101,7 +130,10 @@ export function checkJobInput(input: Record<string, unknown>): JobInput {
   const type = input['@odata.type'];
   const schema = type === '#Microsoft.Media.JobInputAsset' ? jobInputAsset : type === '#Microsoft.Media.JobInputHttp' ? jobInputHttp : undefined;
   if (!schema) {
-    throw new BadRequestError('ValidationError', `properties.input.@odata.type '${String(type)}' is not supported: use #Microsoft.Media.JobInputAsset or #Microsoft.Media.JobInputHttp`);
+    throw new BadRequestError(
+      'ValidationError',
+      `properties.input.@odata.type '${String(type)}' is not supported: use #Microsoft.Media.JobInputAsset or #Microsoft.Media.JobInputHttp`,
+    );
   }
   const list = problems(schema, input, 'properties.input');
   if (list.length > 0) throw new BadRequestError('ValidationError', `Invalid request: ${list.join('; ')}`, { extraDetail: { errors: list } });
@@ -123,16 +155,20 @@ export const jobResponse = Type.Object({
     priority: Type.Optional(Type.String()),
     correlationData: Type.Optional(Type.Record(Type.String(), Type.String())),
     input: Type.Optional(openObject('The job input as given (JobInputAsset, JobInputHttp, clips)')),
-    outputs: Type.Optional(Type.Array(Type.Object({
-      '@odata.type': Type.Literal('#Microsoft.Media.JobOutputAsset'),
-      assetName: Type.String(),
-      label: Type.String(),
-      state: Type.String(),
-      progress: Type.Number(),
-      startTime: nullableTime,
-      endTime: nullableTime,
-      error: Type.Optional(openObject('Why the output failed: code, message, category, retry, details')),
-    }))),
+    outputs: Type.Optional(
+      Type.Array(
+        Type.Object({
+          '@odata.type': Type.Literal('#Microsoft.Media.JobOutputAsset'),
+          assetName: Type.String(),
+          label: Type.String(),
+          state: Type.String(),
+          progress: Type.Number(),
+          startTime: nullableTime,
+          endTime: nullableTime,
+          error: Type.Optional(openObject('Why the output failed: code, message, category, retry, details')),
+        }),
+      ),
+    ),
     startTime: Type.Optional(nullableTime),
     endTime: Type.Optional(nullableTime),
   }),
@@ -146,7 +182,7 @@ export const jobStateResponse = Type.Object({ status: Type.Object({ state: Type.
 export function toWireJob(row: JobRow, project: ProjectRow): WireJob {
   const startTime = row.start_time ? toMkioTime(row.start_time) : null;
   const endTime = row.end_time ? toMkioTime(row.end_time) : null;
-  const error = row.error ? JSON.parse(row.error) as Record<string, unknown> : undefined;
+  const error = row.error ? (JSON.parse(row.error) as Record<string, unknown>) : undefined;
   return {
     name: row.name,
     id: armId(project.id, project.name, `transforms/${row.transform_name}/jobs`, row.name),
@@ -159,16 +195,20 @@ export function toWireJob(row: JobRow, project: ProjectRow): WireJob {
       priority: row.priority,
       correlationData: JSON.parse(row.correlation_data) as Record<string, string>,
       input: JSON.parse(row.input) as Record<string, unknown>,
-      outputs: [{
-        '@odata.type': '#Microsoft.Media.JobOutputAsset' as const,
-        assetName: row.output_asset_name,
-        label: row.output_label,
-        state: row.state,
-        progress: row.progress,
-        startTime, endTime,
-        ...(error ? { error } : {}),
-      }],
-      startTime, endTime,
+      outputs: [
+        {
+          '@odata.type': '#Microsoft.Media.JobOutputAsset' as const,
+          assetName: row.output_asset_name,
+          label: row.output_label,
+          state: row.state,
+          progress: row.progress,
+          startTime,
+          endTime,
+          ...(error ? { error } : {}),
+        },
+      ],
+      startTime,
+      endTime,
     },
     systemData: systemData(row, row.id),
   };

@@ -15,7 +15,9 @@ import type { ListRequest } from '../paging.js';
 import type { TransformService } from '../transforms/service.js';
 import { checkJobInput, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
 
-interface Actor { email: string }
+interface Actor {
+  email: string;
+}
 
 /** In-process hints to a worker running in the same process; other workers find out by polling. */
 export interface JobNotifications {
@@ -25,12 +27,33 @@ export interface JobNotifications {
 
 /** `$filter`/`$orderby` field → column (MK.IO's documented job fields; `transform` filters by transform name). */
 export const jobColumns: Record<string, JobColumn> = {
-  name: 'name', id: 'id', created: 'created_at', updated: 'updated_at', createdBy: 'created_by', updatedBy: 'updated_by',
-  createdByEmail: 'created_by', updatedByEmail: 'updated_by', createdByName: 'created_by', updatedByName: 'updated_by',
-  'properties/created': 'created_at', 'properties/lastModified': 'updated_at', 'properties/state': 'state', transform: 'transform_name',
+  name: 'name',
+  id: 'id',
+  created: 'created_at',
+  updated: 'updated_at',
+  createdBy: 'created_by',
+  updatedBy: 'updated_by',
+  createdByEmail: 'created_by',
+  updatedByEmail: 'updated_by',
+  createdByName: 'created_by',
+  updatedByName: 'updated_by',
+  'properties/created': 'created_at',
+  'properties/lastModified': 'updated_at',
+  'properties/state': 'state',
+  transform: 'transform_name',
 };
 export const jobFilterFields: ReadonlySet<string> = new Set(Object.keys(jobColumns));
-export const jobSortFields: ReadonlySet<string> = new Set(['created', 'createdBy', 'id', 'name', 'properties/created', 'properties/lastModified', 'properties/state', 'updated', 'updatedBy']);
+export const jobSortFields: ReadonlySet<string> = new Set([
+  'created',
+  'createdBy',
+  'id',
+  'name',
+  'properties/created',
+  'properties/lastModified',
+  'properties/state',
+  'updated',
+  'updatedBy',
+]);
 
 /** `PT1M30.5S` → 90.5; undefined when the text is not an ISO 8601 duration. */
 export function parseIsoDurationSec(text: string): number | undefined {
@@ -53,10 +76,17 @@ export function defaultOutputLabel(presetType: string, index = 0): string {
 export class JobService {
   private readonly jobs: JobRepository;
 
-  constructor(private readonly deps: {
-    db: Db; transforms: TransformService; assets: AssetService; storage: StorageAccountService; queue: JobQueue;
-    log: Logger; notify?: JobNotifications;
-  }) {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      transforms: TransformService;
+      assets: AssetService;
+      storage: StorageAccountService;
+      queue: JobQueue;
+      log: Logger;
+      notify?: JobNotifications;
+    },
+  ) {
     this.jobs = new JobRepository(deps.db);
   }
 
@@ -77,7 +107,8 @@ export class JobService {
       ...(options.transformId ? { transformId: options.transformId } : {}),
       filter: request.filter.map((t) => ({ column: jobColumns[t.field], op: t.op, value: t.value })),
       orderBy: request.orderBy.map((o) => ({ column: jobColumns[o.field], direction: o.direction })),
-      top: request.top, skip: request.skip,
+      top: request.top,
+      skip: request.skip,
     });
   }
 
@@ -94,7 +125,10 @@ export class JobService {
     const input = checkJobInput(body.input);
     const transformOutputs = JSON.parse(transform.outputs) as Array<{ preset: Record<string, unknown> }>;
     if (body.outputs.length !== transformOutputs.length) {
-      throw new BadRequestError('ValidationError', `properties.outputs must hold ${transformOutputs.length} output (one per transform output), got ${body.outputs.length}`);
+      throw new BadRequestError(
+        'ValidationError',
+        `properties.outputs must hold ${transformOutputs.length} output (one per transform output), got ${body.outputs.length}`,
+      );
     }
     const storageAccountName = await this.checkInput(project.id, input);
     const output = body.outputs[0];
@@ -105,12 +139,29 @@ export class JobService {
     const now = new Date().toISOString();
     const priority = body.priority ?? 'Normal';
     const row: JobRow = {
-      id: newId(), project_id: project.id, transform_id: transform.id, transform_name: transform.name, name,
-      description: body.description ?? null, priority, correlation_data: JSON.stringify(body.correlationData ?? {}),
-      input: JSON.stringify(input), transform_output: JSON.stringify(transformOutputs[0]),
-      output_asset_id: existingOutput?.id ?? newId(), output_asset_name: output.assetName, output_label: output.label ?? defaultOutputLabel(presetType),
-      state: 'Queued', progress: 0, error: null, start_time: null, end_time: null, output_files: '[]',
-      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+      id: newId(),
+      project_id: project.id,
+      transform_id: transform.id,
+      transform_name: transform.name,
+      name,
+      description: body.description ?? null,
+      priority,
+      correlation_data: JSON.stringify(body.correlationData ?? {}),
+      input: JSON.stringify(input),
+      transform_output: JSON.stringify(transformOutputs[0]),
+      output_asset_id: existingOutput?.id ?? newId(),
+      output_asset_name: output.assetName,
+      output_label: output.label ?? defaultOutputLabel(presetType),
+      state: 'Queued',
+      progress: 0,
+      error: null,
+      start_time: null,
+      end_time: null,
+      output_files: '[]',
+      created_at: now,
+      created_by: actor.email,
+      updated_at: now,
+      updated_by: actor.email,
     };
     try {
       await this.jobs.insert(row);
@@ -123,7 +174,13 @@ export class JobService {
     let made: AssetRow | undefined;
     try {
       if (outputAccount !== undefined) {
-        const { row: asset, created } = await this.deps.assets.ensure(project.id, output.assetName, { storageAccountName: outputAccount, description: 'Created for a job output' }, actor, row.output_asset_id);
+        const { row: asset, created } = await this.deps.assets.ensure(
+          project.id,
+          output.assetName,
+          { storageAccountName: outputAccount, description: 'Created for a job output' },
+          actor,
+          row.output_asset_id,
+        );
         if (created) {
           made = asset;
           this.deps.log.info({ asset: asset.name, container: asset.container }, 'output asset created for a job');
@@ -146,7 +203,10 @@ export class JobService {
 
   /** An output asset this request created goes again, unless a concurrent job has started using it meanwhile. */
   private async discardUnused(asset: AssetRow): Promise<void> {
-    if (!(await this.jobs.hasJobWritingInto(asset.id))) await this.deps.assets.discard(asset).catch((err: unknown) => this.deps.log.warn({ err, asset: asset.name }, 'could not remove output asset after failed submission'));
+    if (!(await this.jobs.hasJobWritingInto(asset.id)))
+      await this.deps.assets
+        .discard(asset)
+        .catch((err: unknown) => this.deps.log.warn({ err, asset: asset.name }, 'could not remove output asset after failed submission'));
   }
 
   /** Validates what the input names; returns the storage account an auto-created output asset should use. */
@@ -166,7 +226,8 @@ export class JobService {
         checkUrl(input.baseUri, 'properties.input.baseUri');
         input.files.forEach((f, i) => {
           if (absolute(f)) checkUrl(f, `properties.input.files[${i}]`);
-          else if (hasAmbiguousCharacters(f)) throw new BadRequestError('ValidationError', `properties.input.files[${i}] must not contain backslashes, spaces or control characters`);
+          else if (hasAmbiguousCharacters(f))
+            throw new BadRequestError('ValidationError', `properties.input.files[${i}] must not contain backslashes, spaces or control characters`);
         });
       } else {
         input.files.forEach((f, i) => {
@@ -191,7 +252,8 @@ export class JobService {
     };
     const start = clip('start');
     const end = clip('end');
-    if (start !== undefined && end !== undefined && end <= start) throw new BadRequestError('ValidationError', 'properties.input.end must be after properties.input.start');
+    if (start !== undefined && end !== undefined && end <= start)
+      throw new BadRequestError('ValidationError', 'properties.input.end must be after properties.input.start');
     return asset.storage_account_name;
   }
 
@@ -199,7 +261,11 @@ export class JobService {
   private async outputAccount(projectId: string, output: JobOutputAsset, storageAccountName: string | undefined): Promise<string> {
     // MK.IO v1 creates a missing output asset; Reel puts it beside the input (or in the project's first account).
     const account = storageAccountName ?? (await this.deps.storage.list(projectId))[0]?.row.name;
-    if (!account) throw new BadRequestError('StorageAccountNotFound', `Output asset '${output.assetName}' does not exist and the project has no storage account to create it in`);
+    if (!account)
+      throw new BadRequestError(
+        'StorageAccountNotFound',
+        `Output asset '${output.assetName}' does not exist and the project has no storage account to create it in`,
+      );
     return account;
   }
 
@@ -209,7 +275,8 @@ export class JobService {
       throw new BadRequestError('ImmutableProperty', 'properties.input cannot be changed; only description, priority and correlationData can');
     }
     if (body.outputs !== undefined) {
-      const same = body.outputs.length === 1 && body.outputs[0].assetName === row.output_asset_name && (body.outputs[0].label ?? row.output_label) === row.output_label;
+      const same =
+        body.outputs.length === 1 && body.outputs[0].assetName === row.output_asset_name && (body.outputs[0].label ?? row.output_label) === row.output_label;
       if (!same) throw new BadRequestError('ImmutableProperty', 'properties.outputs cannot be changed; only description, priority and correlationData can');
     }
     const values: JobDetails = { updated_at: new Date().toISOString(), updated_by: actor.email };
@@ -231,7 +298,7 @@ export class JobService {
    */
   async cancel(row: JobRow): Promise<JobRow> {
     if (isFinalJobState(row.state) || row.state === 'Canceling') return row;
-    if (row.state === 'Queued' && await this.deps.queue.remove(row.id)) {
+    if (row.state === 'Queued' && (await this.deps.queue.remove(row.id))) {
       // Nobody holds it: canceled at once, unless a worker leased it in between.
       if (await this.jobs.transition(row.id, 'Canceled', { from: ['Queued'], values: { end_time: new Date().toISOString() } })) {
         this.deps.log.info({ jobId: row.id, state: 'Canceled' }, 'job state changed');

@@ -5,19 +5,23 @@ import { statsResponse } from './schema.js';
 
 /** `GET /api/ams/{project}/stats/` (§5.6): per-project counters; clients read `extra.subscription_id` from it. */
 export function registerStatsRoutes(app: FastifyInstance, stats: StatsService): void {
-  app.get('/stats', { config: { capability: { group: 'ams.asset', action: 'read' } }, schema: { response: { 200: statsResponse } } }, async (req: FastifyRequest) => {
-    const project = req.project as ProjectRow;
-    const counts = await stats.countsOf(project.id);
-    return {
-      assets: { total: counts.assets },
-      // Content key policies and live events do not exist in Reel yet.
-      contentKeyPolicies: { total: 0 },
-      liveEvents: { running: 0, stopped: 0, total: 0 },
-      storageAccounts: { total: counts.storageAccounts },
-      streamingEndpoints: counts.streamingEndpoints,
-      streamingLocators: { total: counts.streamingLocators },
-      streamingPolicies: { total: counts.streamingPolicies },
-      extra: { subscription_id: project.id },
-    };
-  });
+  app.get(
+    '/stats',
+    { config: { capability: { group: 'ams.asset', action: 'read' } }, schema: { response: { 200: statsResponse } } },
+    async (req: FastifyRequest) => {
+      const project = req.project as ProjectRow;
+      const counts = await stats.countsOf(project.id);
+      return {
+        assets: { total: counts.assets },
+        // Content key policies and live events do not exist in Reel yet.
+        contentKeyPolicies: { total: 0 },
+        liveEvents: { running: 0, stopped: 0, total: 0 },
+        storageAccounts: { total: counts.storageAccounts },
+        streamingEndpoints: counts.streamingEndpoints,
+        streamingLocators: { total: counts.streamingLocators },
+        streamingPolicies: { total: counts.streamingPolicies },
+        extra: { subscription_id: project.id },
+      };
+    },
+  );
 }

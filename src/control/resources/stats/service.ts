@@ -8,7 +8,10 @@ export class StatsService {
   private readonly repository: ProjectStatsRepository;
   private readonly predefinedPolicyCount = Object.keys(predefinedPolicies).length;
 
-  constructor(db: Db, private readonly endpoints: StreamingEndpointService) {
+  constructor(
+    db: Db,
+    private readonly endpoints: StreamingEndpointService,
+  ) {
     this.repository = new ProjectStatsRepository(db);
   }
 

@@ -4,9 +4,25 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StorageAccountService } from './service.js';
 import type { AccountService } from '../../auth/account-service.js';
 import {
-  inputFromLegacy, inputFromV1, legacyCredentialBody, legacyCredentialListResponse, legacyCredentialResponse, legacyStorageBody,
-  legacyStorageListResponse, legacyStorageResponse, storageAccountName, toLegacyCredential, toLegacyStorage, toV1Credential, toV1Storage,
-  v1CredentialBody, v1CredentialListResponse, v1CredentialResponse, v1StorageListResponse, v1StoragePatchBody, v1StoragePutBody,
+  inputFromLegacy,
+  inputFromV1,
+  legacyCredentialBody,
+  legacyCredentialListResponse,
+  legacyCredentialResponse,
+  legacyStorageBody,
+  legacyStorageListResponse,
+  legacyStorageResponse,
+  storageAccountName,
+  toLegacyCredential,
+  toLegacyStorage,
+  toV1Credential,
+  toV1Storage,
+  v1CredentialBody,
+  v1CredentialListResponse,
+  v1CredentialResponse,
+  v1StorageListResponse,
+  v1StoragePatchBody,
+  v1StoragePutBody,
   v1StorageResponse,
 } from './schema.js';
 import { ConflictError, ForbiddenError, notFound } from '../../../shared/errors.js';
@@ -29,25 +45,34 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
     return listBody({ kind: 'StorageAccount', items: items.map(toV1Storage), total, request, url: req.url });
   });
   r.get('/storage/:name', { config: read, schema: { params: nameParams, response: { 200: v1StorageResponse } } }, async (req) =>
-    toV1Storage(await storage.get(project(req).id, { name: req.params.name })));
-  r.put('/storage/:name', { config: write('create'), schema: { params: nameParams, body: v1StoragePutBody, response: { 200: v1StorageResponse, 201: v1StorageResponse } } }, async (req, reply) => {
-    // Only the description may change on an existing record (type, url and bucket are immutable).
-    const update = async (id: string) => toV1Storage(await storage.update(project(req).id, { id }, { description: req.body.spec.description }, req.principal!));
-    const existing = await storage.find(project(req).id, { name: req.params.name });
-    if (existing) return reply.code(200).send(await update(existing.row.id));
-    try {
-      const created = await storage.create(project(req).id, inputFromV1(req.params.name, req.body.spec), req.principal!);
-      return reply.code(201).send(toV1Storage(created));
-    } catch (err) {
-      // A concurrent PUT of the same name created it first (the insert's unique key, or create's own check
-      // once the winner committed): answer as the PUT that came second does.
-      const winner = err instanceof ConflictError ? await storage.find(project(req).id, { name: req.params.name }) : undefined;
-      if (!winner) throw err;
-      return reply.code(200).send(await update(winner.row.id));
-    }
-  });
-  r.patch('/storage/:name', { config: write('update'), schema: { params: nameParams, body: v1StoragePatchBody, response: { 200: v1StorageResponse } } }, async (req) =>
-    toV1Storage(await storage.update(project(req).id, { name: req.params.name }, { description: req.body.spec.description }, req.principal!)));
+    toV1Storage(await storage.get(project(req).id, { name: req.params.name })),
+  );
+  r.put(
+    '/storage/:name',
+    { config: write('create'), schema: { params: nameParams, body: v1StoragePutBody, response: { 200: v1StorageResponse, 201: v1StorageResponse } } },
+    async (req, reply) => {
+      // Only the description may change on an existing record (type, url and bucket are immutable).
+      const update = async (id: string) =>
+        toV1Storage(await storage.update(project(req).id, { id }, { description: req.body.spec.description }, req.principal!));
+      const existing = await storage.find(project(req).id, { name: req.params.name });
+      if (existing) return reply.code(200).send(await update(existing.row.id));
+      try {
+        const created = await storage.create(project(req).id, inputFromV1(req.params.name, req.body.spec), req.principal!);
+        return reply.code(201).send(toV1Storage(created));
+      } catch (err) {
+        // A concurrent PUT of the same name created it first (the insert's unique key, or create's own check
+        // once the winner committed): answer as the PUT that came second does.
+        const winner = err instanceof ConflictError ? await storage.find(project(req).id, { name: req.params.name }) : undefined;
+        if (!winner) throw err;
+        return reply.code(200).send(await update(winner.row.id));
+      }
+    },
+  );
+  r.patch(
+    '/storage/:name',
+    { config: write('update'), schema: { params: nameParams, body: v1StoragePatchBody, response: { 200: v1StorageResponse } } },
+    async (req) => toV1Storage(await storage.update(project(req).id, { name: req.params.name }, { description: req.body.spec.description }, req.principal!)),
+  );
   r.delete('/storage/:name', { config: write('delete'), schema: { params: nameParams, response: { 204: noBody('Deleted') } } }, async (req, reply) => {
     await storage.delete(project(req).id, { name: req.params.name });
     return reply.code(204).send();
@@ -58,11 +83,15 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
     const { items, total, request } = pageInMemory(account.credentials, req.query as ListQuery);
     return listBody({ kind: 'StorageCredential', items: items.map((c) => toV1Credential(account, c)), total, request, url: req.url });
   });
-  r.post('/storage/:name/credentials', { config: write('update'), schema: { params: nameParams, body: v1CredentialBody, response: { 201: v1CredentialResponse } } }, async (req, reply) => {
-    const row = await storage.addCredential(project(req).id, { name: req.params.name }, req.body.spec.credential, req.principal!);
-    const account = await storage.get(project(req).id, { name: req.params.name });
-    return reply.code(201).send(toV1Credential(account, row));
-  });
+  r.post(
+    '/storage/:name/credentials',
+    { config: write('update'), schema: { params: nameParams, body: v1CredentialBody, response: { 201: v1CredentialResponse } } },
+    async (req, reply) => {
+      const row = await storage.addCredential(project(req).id, { name: req.params.name }, req.body.spec.credential, req.principal!);
+      const account = await storage.get(project(req).id, { name: req.params.name });
+      return reply.code(201).send(toV1Credential(account, row));
+    },
+  );
   const credParams = Type.Object({ project: Type.String(), name: storageAccountName, credentialId: Type.String({ minLength: 1, maxLength: 64 }) });
   r.get('/storage/:name/credentials/:credentialId', { config: read, schema: { params: credParams, response: { 200: v1CredentialResponse } } }, async (req) => {
     const account = await storage.get(project(req).id, { name: req.params.name });
@@ -70,10 +99,14 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
     if (!row) throw notFound(`Credential '${req.params.credentialId}'`);
     return toV1Credential(account, row);
   });
-  r.delete('/storage/:name/credentials/:credentialId', { config: write('update'), schema: { params: credParams, response: { 204: noBody('Deleted') } } }, async (req, reply) => {
-    await storage.deleteCredential(project(req).id, { name: req.params.name }, req.params.credentialId);
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/storage/:name/credentials/:credentialId',
+    { config: write('update'), schema: { params: credParams, response: { 204: noBody('Deleted') } } },
+    async (req, reply) => {
+      await storage.deleteCredential(project(req).id, { name: req.params.name }, req.params.credentialId);
+      return reply.code(204).send();
+    },
+  );
 }
 
 /**
@@ -123,11 +156,20 @@ export function registerLegacyStorageRoutes(app: FastifyInstance, storage: Stora
       const account = await storage.get(p.id, { id: (req.params as { storageId: string }).storageId });
       return { kind: 'StorageCredentialList' as const, items: account.credentials.map(toLegacyCredential) };
     });
-    r.post(`${base}/:storageId/credentials`, { config: write('update'), schema: { body: legacyCredentialBody, response: { 201: legacyCredentialResponse } } }, async (req, reply) => {
-      const p = await projectOf(req);
-      const row = await storage.addCredential(p.id, { id: (req.params as { storageId: string }).storageId }, { sasToken: req.body.spec.azureCredential.sasToken }, req.principal!);
-      return reply.code(201).send(toLegacyCredential(row));
-    });
+    r.post(
+      `${base}/:storageId/credentials`,
+      { config: write('update'), schema: { body: legacyCredentialBody, response: { 201: legacyCredentialResponse } } },
+      async (req, reply) => {
+        const p = await projectOf(req);
+        const row = await storage.addCredential(
+          p.id,
+          { id: (req.params as { storageId: string }).storageId },
+          { sasToken: req.body.spec.azureCredential.sasToken },
+          req.principal!,
+        );
+        return reply.code(201).send(toLegacyCredential(row));
+      },
+    );
     r.get(`${base}/:storageId/credentials/:credentialId`, { config: read, schema: { response: { 200: legacyCredentialResponse } } }, async (req) => {
       const p = await projectOf(req);
       const { storageId, credentialId } = req.params as { storageId: string; credentialId: string };

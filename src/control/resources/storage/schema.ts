@@ -10,42 +10,60 @@ import { mkioTime } from '../envelope.js';
 /** Storage account names: the media name rule (names.ts), up to 255 characters as assets' `storageAccountName`. */
 export const storageAccountName = nameRule(255);
 
-const privateLink = Type.Union([Type.Null(), Type.Object({
-  requestMessage: Type.Optional(Type.String({ maxLength: 140 })),
-  resourceGroupName: Type.Optional(Type.String({ minLength: 1, maxLength: 90 })),
-  storageAccountName: Type.Optional(Type.String({ minLength: 3, maxLength: 24 })),
-  subscriptionId: Type.Optional(Type.String({ format: 'uuid' })),
-})]);
+const privateLink = Type.Union([
+  Type.Null(),
+  Type.Object({
+    requestMessage: Type.Optional(Type.String({ maxLength: 140 })),
+    resourceGroupName: Type.Optional(Type.String({ minLength: 1, maxLength: 90 })),
+    storageAccountName: Type.Optional(Type.String({ minLength: 3, maxLength: 24 })),
+    subscriptionId: Type.Optional(Type.String({ format: 'uuid' })),
+  }),
+]);
 
-const credentialBody = Type.Object({
-  sasToken: Type.Optional(Type.String({ pattern: '^\\?' })),
-  accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
-  secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
-}, { additionalProperties: false });
+const credentialBody = Type.Object(
+  {
+    sasToken: Type.Optional(Type.String({ pattern: '^\\?' })),
+    accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
+    secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
 
 /** v1 `spec`. `Local`, `path`, `endpoint` and `forcePathStyle` are Reel extensions (docs/MKIO-DIFFERENCES.md). */
-export const v1StorageSpec = Type.Object({
-  type: Type.Union([Type.Literal('Microsoft.Storage'), Type.Literal('AWS.S3'), Type.Literal('Local')]),
-  description: Type.Optional(Type.String({ maxLength: 1024 })),
-  url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-  bucketName: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
-  region: Type.Optional(Type.String({ maxLength: 64 })),
-  endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-  forcePathStyle: Type.Optional(Type.Boolean()),
-  path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
-  location: Type.Optional(Type.String({ maxLength: 64 })),
-  credential: Type.Optional(credentialBody),
-  privateLinkServiceConnection: Type.Optional(privateLink),
-}, { additionalProperties: false });
+export const v1StorageSpec = Type.Object(
+  {
+    type: Type.Union([Type.Literal('Microsoft.Storage'), Type.Literal('AWS.S3'), Type.Literal('Local')]),
+    description: Type.Optional(Type.String({ maxLength: 1024 })),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    bucketName: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+    region: Type.Optional(Type.String({ maxLength: 64 })),
+    endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    forcePathStyle: Type.Optional(Type.Boolean()),
+    path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    location: Type.Optional(Type.String({ maxLength: 64 })),
+    credential: Type.Optional(credentialBody),
+    privateLinkServiceConnection: Type.Optional(privateLink),
+  },
+  { additionalProperties: false },
+);
 export type V1StorageSpec = Static<typeof v1StorageSpec>;
 
 export const v1StoragePutBody = Type.Object({ spec: v1StorageSpec }, { additionalProperties: false });
-export const v1StoragePatchBody = Type.Object({
-  spec: Type.Object({ description: Type.Optional(Type.String({ maxLength: 1024 })), privateLinkServiceConnection: Type.Optional(privateLink) }, { additionalProperties: false }),
-}, { additionalProperties: false });
-export const v1CredentialBody = Type.Object({
-  spec: Type.Object({ type: Type.Optional(Type.String()), credential: credentialBody }, { additionalProperties: false }),
-}, { additionalProperties: false });
+export const v1StoragePatchBody = Type.Object(
+  {
+    spec: Type.Object(
+      { description: Type.Optional(Type.String({ maxLength: 1024 })), privateLinkServiceConnection: Type.Optional(privateLink) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export const v1CredentialBody = Type.Object(
+  {
+    spec: Type.Object({ type: Type.Optional(Type.String()), credential: credentialBody }, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
 
 /** Legacy body: Azure only, settings under `azureStorageConfiguration` (§6.1). */
 export const legacyStorageBody = Type.Object({
@@ -70,7 +88,11 @@ const bad = (detail: string) => new BadRequestError('ValidationError', detail);
 /** Splits a SAS URL (`https://acct.blob.core.windows.net/?sv=…`) into the service URL and the SAS token. */
 export function splitSasUrl(url: string): { url: string; sasToken?: string } {
   let parsed: URL;
-  try { parsed = new URL(url); } catch { throw bad(`spec.url '${url.split('?')[0]}' is not a valid URL`); }
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw bad(`spec.url '${url.split('?')[0]}' is not a valid URL`);
+  }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw bad('spec.url must be an http(s) URL');
   const sasToken = parsed.search.length > 1 ? parsed.search : undefined;
   return { url: `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`, sasToken };
@@ -98,7 +120,11 @@ export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountIn
       if (!spec.endpoint && secretAccessKey.length !== 40) throw bad('spec.credential.secretAccessKey must be 40 characters');
       return {
         ...common,
-        config: { bucketName: spec.bucketName, region: spec.region ?? 'us-east-1', ...(spec.endpoint ? { endpoint: spec.endpoint, forcePathStyle: spec.forcePathStyle ?? true } : {}) },
+        config: {
+          bucketName: spec.bucketName,
+          region: spec.region ?? 'us-east-1',
+          ...(spec.endpoint ? { endpoint: spec.endpoint, forcePathStyle: spec.forcePathStyle ?? true } : {}),
+        },
         credential: { accessKeyId, secretAccessKey },
       };
     }
@@ -107,8 +133,10 @@ export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountIn
 
 export function inputFromLegacy(body: LegacyStorageBody): StorageAccountInput {
   return inputFromV1(body.spec.name, {
-    type: 'Microsoft.Storage', url: body.spec.azureStorageConfiguration.url,
-    description: body.spec.description, location: body.spec.location,
+    type: 'Microsoft.Storage',
+    url: body.spec.azureStorageConfiguration.url,
+    description: body.spec.description,
+    location: body.spec.location,
   });
 }
 
@@ -125,7 +153,8 @@ function credentialView(account: StorageAccount, row: StorageCredentialRow | und
 export function toV1Storage(account: StorageAccount): V1Storage {
   const { row, config } = account;
   const spec: Record<string, unknown> = { type: row.type, description: row.description };
-  if (row.type === 'Microsoft.Storage') Object.assign(spec, { url: config.url, region: row.location === 'local' ? null : row.location, privateLinkServiceConnection: null });
+  if (row.type === 'Microsoft.Storage')
+    Object.assign(spec, { url: config.url, region: row.location === 'local' ? null : row.location, privateLinkServiceConnection: null });
   if (row.type === 'AWS.S3') {
     const url = (config.endpoint as string | undefined) ?? `https://${String(config.bucketName)}.s3.${String(config.region)}.amazonaws.com`;
     Object.assign(spec, { bucketName: config.bucketName, region: config.region, url, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
@@ -136,9 +165,14 @@ export function toV1Storage(account: StorageAccount): V1Storage {
   return {
     kind: 'StorageAccount',
     metadata: {
-      id: row.id, name: row.name,
-      created: toMkioTime(row.created_at), createdBy: row.created_by_id, createdByEmail: row.created_by,
-      updated: toMkioTime(row.updated_at), updatedBy: row.updated_by_id, updatedByEmail: row.updated_by,
+      id: row.id,
+      name: row.name,
+      created: toMkioTime(row.created_at),
+      createdBy: row.created_by_id,
+      createdByEmail: row.created_by,
+      updated: toMkioTime(row.updated_at),
+      updatedBy: row.updated_by_id,
+      updatedByEmail: row.updated_by,
     },
     spec,
     status: { activeCredentialId: account.active?.id ?? null },
@@ -157,9 +191,18 @@ export function toV1Credential(account: StorageAccount, row: StorageCredentialRo
 export function toLegacyStorage(account: StorageAccount): LegacyStorage {
   const { row, config } = account;
   return {
-    metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by, updated: toMkioTime(row.updated_at), updatedById: row.updated_by },
+    metadata: {
+      id: row.id,
+      created: toMkioTime(row.created_at),
+      createdById: row.created_by,
+      updated: toMkioTime(row.updated_at),
+      updatedById: row.updated_by,
+    },
     spec: {
-      name: row.name, location: row.location, description: row.description, type: row.type,
+      name: row.name,
+      location: row.location,
+      description: row.description,
+      type: row.type,
       ...(row.type === 'Microsoft.Storage' ? { azureStorageConfiguration: { url: config.url, privateLinkServiceConnection: null } } : {}),
       ...(row.type === 'Local' ? { path: config.path } : {}),
       ...(row.type === 'AWS.S3' ? { bucketName: config.bucketName } : {}),
@@ -193,13 +236,20 @@ const sanitizedSas = Type.Object({
 // Only `type` is required: a branch that failed on a missing field would make the serializer throw (a 500).
 const v1SpecResponse = Type.Union([
   Type.Object({
-    type: Type.Literal('Microsoft.Storage'), description: Type.Optional(Type.String()),
-    url: Type.Optional(Type.String()), region: Type.Optional(nullableString), privateLinkServiceConnection: Type.Optional(Type.Null()),
+    type: Type.Literal('Microsoft.Storage'),
+    description: Type.Optional(Type.String()),
+    url: Type.Optional(Type.String()),
+    region: Type.Optional(nullableString),
+    privateLinkServiceConnection: Type.Optional(Type.Null()),
     credential: Type.Optional(sanitizedSas),
   }),
   Type.Object({
-    type: Type.Literal('AWS.S3'), description: Type.Optional(Type.String()),
-    bucketName: Type.Optional(Type.String()), region: Type.Optional(Type.String()), url: Type.Optional(Type.String()), endpoint: Type.Optional(Type.String()),
+    type: Type.Literal('AWS.S3'),
+    description: Type.Optional(Type.String()),
+    bucketName: Type.Optional(Type.String()),
+    region: Type.Optional(Type.String()),
+    url: Type.Optional(Type.String()),
+    endpoint: Type.Optional(Type.String()),
   }),
   Type.Object({ type: Type.Literal('Local'), description: Type.Optional(Type.String()), path: Type.Optional(Type.String()) }),
 ]);
@@ -208,9 +258,14 @@ const v1SpecResponse = Type.Union([
 export const v1StorageResponse = Type.Object({
   kind: Type.Literal('StorageAccount'),
   metadata: Type.Object({
-    id: Type.String(), name: Type.String(),
-    created: mkioTime, createdBy: Type.String(), createdByEmail: Type.String(),
-    updated: mkioTime, updatedBy: Type.String(), updatedByEmail: Type.String(),
+    id: Type.String(),
+    name: Type.String(),
+    created: mkioTime,
+    createdBy: Type.String(),
+    createdByEmail: Type.String(),
+    updated: mkioTime,
+    updatedBy: Type.String(),
+    updatedByEmail: Type.String(),
   }),
   spec: v1SpecResponse,
   status: Type.Object({ activeCredentialId: nullableString }),
@@ -229,7 +284,10 @@ export const v1CredentialListResponse = listBodySchema(v1CredentialResponse);
 export const legacyStorageResponse = Type.Object({
   metadata: Type.Object({ id: Type.String(), created: mkioTime, createdById: Type.String(), updated: mkioTime, updatedById: Type.String() }),
   spec: Type.Object({
-    name: Type.String(), location: Type.String(), description: Type.String(), type: Type.String(),
+    name: Type.String(),
+    location: Type.String(),
+    description: Type.String(),
+    type: Type.String(),
     azureStorageConfiguration: Type.Optional(Type.Object({ url: Type.String(), privateLinkServiceConnection: Type.Null() })),
     path: Type.Optional(Type.String()),
     bucketName: Type.Optional(Type.String()),

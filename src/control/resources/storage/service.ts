@@ -32,7 +32,10 @@ export interface StorageAccount {
 }
 
 /** Who acts: MK.IO shows storage authors by user id and e-mail. */
-interface Actor { email: string; userId: string }
+interface Actor {
+  email: string;
+  userId: string;
+}
 
 /** Parses `?sv=…&se=…&sig=…`: MK.IO shows it without `sig`, with start and expiry beside it. */
 export function describeSas(sasToken: string): { sanitized: string; signedStart: string | null; signedExpiry: string | null } {
@@ -95,9 +98,19 @@ export class StorageAccountService {
     await this.probe({ type: input.type, projectName, config: input.config, secret: input.credential });
     const now = new Date().toISOString();
     const row: StorageAccountRow = {
-      id: newId(), project_id: projectId, name: input.name, type: input.type, description: input.description,
-      location: input.location, config: JSON.stringify(input.config),
-      created_at: now, created_by: actor.email, created_by_id: actor.userId, updated_at: now, updated_by: actor.email, updated_by_id: actor.userId,
+      id: newId(),
+      project_id: projectId,
+      name: input.name,
+      type: input.type,
+      description: input.description,
+      location: input.location,
+      config: JSON.stringify(input.config),
+      created_at: now,
+      created_by: actor.email,
+      created_by_id: actor.userId,
+      updated_at: now,
+      updated_by: actor.email,
+      updated_by_id: actor.userId,
     };
     await this.accounts.insert(row, input.credential ? this.credentialRow(row.id, input.type, input.credential, actor) : undefined);
     return this.get(projectId, { id: row.id });
@@ -106,7 +119,10 @@ export class StorageAccountService {
   async update(projectId: string, key: { name?: string; id?: string }, changes: { description?: string }, actor: Actor): Promise<StorageAccount> {
     const account = await this.get(projectId, key);
     await this.accounts.update(account.row.id, {
-      description: changes.description ?? account.row.description, updated_at: new Date().toISOString(), updated_by: actor.email, updated_by_id: actor.userId,
+      description: changes.description ?? account.row.description,
+      updated_at: new Date().toISOString(),
+      updated_by: actor.email,
+      updated_by_id: actor.userId,
     });
     return this.get(projectId, { id: account.row.id });
   }
@@ -168,7 +184,11 @@ export class StorageAccountService {
     } catch (err) {
       if (!(err instanceof AddressRefusedError)) throw err;
       if (err.reason === 'private') {
-        throw new BadRequestError('StorageAddressNotAllowed', `${field}: the host '${err.host}' is on this machine or a private network, which storage accounts may not reach (an operator may allow the host with REEL_STORAGE_ALLOWED_HOSTS)`, { cause: err });
+        throw new BadRequestError(
+          'StorageAddressNotAllowed',
+          `${field}: the host '${err.host}' is on this machine or a private network, which storage accounts may not reach (an operator may allow the host with REEL_STORAGE_ALLOWED_HOSTS)`,
+          { cause: err },
+        );
       }
       if (err.reason === 'unresolvable') {
         throw new BadRequestError('StorageAccountUnreachable', `${field}: the host '${err.host}' could not be resolved`, { cause: err });
@@ -193,8 +213,14 @@ export class StorageAccountService {
   private credentialRow(accountId: string, type: StorageType, secret: Record<string, string>, actor: Actor): StorageCredentialRow {
     const { sanitized, expiresAt } = sanitizedCredential(type, secret);
     return {
-      id: newId(), storage_account_id: accountId, secret: this.box.seal(secret), sanitized: JSON.stringify(sanitized),
-      expires_at: expiresAt, created_at: new Date().toISOString(), created_by: actor.email, created_by_id: actor.userId,
+      id: newId(),
+      storage_account_id: accountId,
+      secret: this.box.seal(secret),
+      sanitized: JSON.stringify(sanitized),
+      expires_at: expiresAt,
+      created_at: new Date().toISOString(),
+      created_by: actor.email,
+      created_by_id: actor.userId,
     };
   }
 }

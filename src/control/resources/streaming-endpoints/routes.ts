@@ -6,7 +6,13 @@ import { listBody, pageInMemory, type ListQuery } from '../paging.js';
 import { deleteResponses, noBody } from '../envelope.js';
 import type { StreamingEndpoint, StreamingEndpointService } from './service.js';
 import {
-  endpointListResponse, endpointPatchBody, endpointPutBody, endpointResponse, endpointStateResponse, streamingEndpointName, stripReadOnly,
+  endpointListResponse,
+  endpointPatchBody,
+  endpointPutBody,
+  endpointResponse,
+  endpointStateResponse,
+  streamingEndpointName,
+  stripReadOnly,
   toWireEndpoint,
 } from './schema.js';
 
@@ -30,32 +36,75 @@ export function registerStreamingEndpointRoutes(app: FastifyInstance, deps: Endp
     const { items, total, request } = pageInMemory(await endpoints.list(project(req).id), req.query as ListQuery);
     return listBody({ kind: 'StreamingEndpoint', items: items.map((e) => wire(e, req)), total, request, url: req.url });
   });
-  r.get('/streamingEndpoints/:name', { config: cap('read'), schema: { params, response: { 200: endpointResponse } } }, async (req) => wire(await endpoints.get(project(req).id, req.params.name), req));
-  r.get('/streamingEndpoints/:name/state', { config: cap('read'), schema: { params, response: { 200: endpointStateResponse } } }, async (req) => ({ status: { state: (await endpoints.get(project(req).id, req.params.name)).state } }));
-  r.put('/streamingEndpoints/:name', {
-    config: cap('create'),
-    schema: { params, body: endpointPutBody, querystring: Type.Object({ autoStart: Type.Optional(Type.Boolean()) }), response: { 201: endpointResponse } },
-  }, async (req, reply) => {
-    const created = await endpoints.create(project(req).id, req.params.name, {
-      location: req.body.location, tags: req.body.tags, properties: stripReadOnly(req.body.properties),
-    }, req.query.autoStart === true, req.principal!);
-    return reply.code(201).send(wire(created, req));
-  });
-  r.patch('/streamingEndpoints/:name', { config: cap('update'), schema: { params, body: endpointPatchBody, response: { 200: endpointResponse } } }, async (req) =>
-    wire(await endpoints.update(project(req).id, req.params.name, { tags: req.body.tags, properties: req.body.properties ? stripReadOnly(req.body.properties) : undefined }, req.principal!), req));
+  r.get('/streamingEndpoints/:name', { config: cap('read'), schema: { params, response: { 200: endpointResponse } } }, async (req) =>
+    wire(await endpoints.get(project(req).id, req.params.name), req),
+  );
+  r.get('/streamingEndpoints/:name/state', { config: cap('read'), schema: { params, response: { 200: endpointStateResponse } } }, async (req) => ({
+    status: { state: (await endpoints.get(project(req).id, req.params.name)).state },
+  }));
+  r.put(
+    '/streamingEndpoints/:name',
+    {
+      config: cap('create'),
+      schema: { params, body: endpointPutBody, querystring: Type.Object({ autoStart: Type.Optional(Type.Boolean()) }), response: { 201: endpointResponse } },
+    },
+    async (req, reply) => {
+      const created = await endpoints.create(
+        project(req).id,
+        req.params.name,
+        {
+          location: req.body.location,
+          tags: req.body.tags,
+          properties: stripReadOnly(req.body.properties),
+        },
+        req.query.autoStart === true,
+        req.principal!,
+      );
+      return reply.code(201).send(wire(created, req));
+    },
+  );
+  r.patch(
+    '/streamingEndpoints/:name',
+    { config: cap('update'), schema: { params, body: endpointPatchBody, response: { 200: endpointResponse } } },
+    async (req) =>
+      wire(
+        await endpoints.update(
+          project(req).id,
+          req.params.name,
+          { tags: req.body.tags, properties: req.body.properties ? stripReadOnly(req.body.properties) : undefined },
+          req.principal!,
+        ),
+        req,
+      ),
+  );
   r.delete('/streamingEndpoints/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const deleted = await endpoints.delete(project(req).id, req.params.name);
     return reply.code(deleted ? 200 : 204).send();
   });
   // Actions answer 200 with no body (MK.IO documents them so); the state is visible on GET at once.
-  for (const [action, state] of [['start', 'Running'], ['stop', 'Stopped'], ['restart', 'Running']] as const) {
-    r.post(`/streamingEndpoints/:name/${action}`, { config: cap(action === 'restart' ? 'start' : action), schema: { params, response: { 200: noBody(`${state}: visible on GET at once`) } } }, async (req, reply) => {
-      await endpoints.setState(project(req).id, req.params.name, state, req.principal!);
-      return reply.code(200).send();
-    });
+  for (const [action, state] of [
+    ['start', 'Running'],
+    ['stop', 'Stopped'],
+    ['restart', 'Running'],
+  ] as const) {
+    r.post(
+      `/streamingEndpoints/:name/${action}`,
+      { config: cap(action === 'restart' ? 'start' : action), schema: { params, response: { 200: noBody(`${state}: visible on GET at once`) } } },
+      async (req, reply) => {
+        await endpoints.setState(project(req).id, req.params.name, state, req.principal!);
+        return reply.code(200).send();
+      },
+    );
   }
-  r.post('/streamingEndpoints/:name/scale', { config: cap('scale'), schema: { params, body: Type.Object({ scaleUnit: Type.Integer({ minimum: 0, maximum: 10 }) }), response: { 200: noBody('Scaled') } } }, async (req, reply) => {
-    await endpoints.scale(project(req).id, req.params.name, req.body.scaleUnit, req.principal!);
-    return reply.code(200).send();
-  });
+  r.post(
+    '/streamingEndpoints/:name/scale',
+    {
+      config: cap('scale'),
+      schema: { params, body: Type.Object({ scaleUnit: Type.Integer({ minimum: 0, maximum: 10 }) }), response: { 200: noBody('Scaled') } },
+    },
+    async (req, reply) => {
+      await endpoints.scale(project(req).id, req.params.name, req.body.scaleUnit, req.principal!);
+      return reply.code(200).send();
+    },
+  );
 }

@@ -8,24 +8,34 @@ import type { StreamingEndpoint } from './service.js';
 /** MK.IO's streaming endpoint name rule ([OA] 1–64, letters, digits and inner hyphens; §11). */
 export const streamingEndpointName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9]+(-*[a-zA-Z0-9])*$' });
 
-const ipAllow = Type.Object({ address: Type.String({ minLength: 1 }), name: Type.Optional(Type.String()), subnetPrefixLength: Type.Optional(Type.Integer({ minimum: 0, maximum: 128 })) });
+const ipAllow = Type.Object({
+  address: Type.String({ minLength: 1 }),
+  name: Type.Optional(Type.String()),
+  subnetPrefixLength: Type.Optional(Type.Integer({ minimum: 0, maximum: 128 })),
+});
 const endpointProperties = {
   description: Type.Optional(Type.String({ maxLength: 1024 })),
   scaleUnits: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
-  sku: Type.Optional(Type.Object({ name: Type.Optional(Type.Union([Type.Literal('Standard'), Type.Literal('Premium')])), capacity: Type.Optional(Type.Integer()) })),
+  sku: Type.Optional(
+    Type.Object({ name: Type.Optional(Type.Union([Type.Literal('Standard'), Type.Literal('Premium')])), capacity: Type.Optional(Type.Integer()) }),
+  ),
   cdnEnabled: Type.Optional(Type.Boolean()),
   cdnProfile: Type.Optional(Type.String({ maxLength: 100 })),
   cdnProvider: Type.Optional(Type.String()),
   maxCacheAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_592_000 })),
   maxManifestCacheAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_592_000 })),
-  accessControl: Type.Optional(Type.Object({
-    ip: Type.Optional(Type.Object({ allow: Type.Array(ipAllow) })),
-    akamai: Type.Optional(Type.Object({})),
-  })),
-  crossSiteAccessPolicies: Type.Optional(Type.Object({
-    clientAccessPolicy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    crossDomainPolicy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  })),
+  accessControl: Type.Optional(
+    Type.Object({
+      ip: Type.Optional(Type.Object({ allow: Type.Array(ipAllow) })),
+      akamai: Type.Optional(Type.Object({})),
+    }),
+  ),
+  crossSiteAccessPolicies: Type.Optional(
+    Type.Object({
+      clientAccessPolicy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      crossDomainPolicy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    }),
+  ),
   customHostNames: Type.Optional(Type.Array(Type.String())),
   publicName: Type.Optional(Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' })),
   serverCredentialNames: Type.Optional(Type.Array(Type.String())),
@@ -35,8 +45,12 @@ const endpointProperties = {
 };
 // Read-only fields echoed back from a GET are accepted and ignored.
 const readOnly = {
-  hostName: Type.Optional(Type.String()), cdnBasePath: Type.Optional(Type.String()), provisioningState: Type.Optional(Type.String()),
-  resourceState: Type.Optional(Type.String()), created: Type.Optional(Type.String()), lastModified: Type.Optional(Type.String()),
+  hostName: Type.Optional(Type.String()),
+  cdnBasePath: Type.Optional(Type.String()),
+  provisioningState: Type.Optional(Type.String()),
+  resourceState: Type.Optional(Type.String()),
+  created: Type.Optional(Type.String()),
+  lastModified: Type.Optional(Type.String()),
 };
 const tags = Type.Record(Type.String(), Type.String({ maxLength: 256 }), { maxProperties: 2 });
 export const endpointPutBody = Type.Object({
@@ -68,7 +82,9 @@ export const endpointResponse = Type.Object({
   type: Type.Literal('Microsoft.Media/mediaservices/streamingEndpoints'),
   location: Type.String(),
   tags: Type.Record(Type.String(), Type.String()),
-  properties: openObject('StreamingEndpoint properties: the settings given, then sku, hostName, cdnBasePath, provisioningState, resourceState, created, lastModified'),
+  properties: openObject(
+    'StreamingEndpoint properties: the settings given, then sku, hostName, cdnBasePath, provisioningState, resourceState, created, lastModified',
+  ),
   systemData: systemDataSchema,
 });
 export type WireEndpoint = Static<typeof endpointResponse>;
@@ -98,4 +114,3 @@ export function toWireEndpoint(e: StreamingEndpoint, project: ProjectRow, hostNa
     systemData: systemData(e.row, e.row.id),
   };
 }
-

@@ -20,10 +20,14 @@ export interface StreamingEndpoint {
   state: EndpointState;
 }
 
-interface Actor { email: string }
+interface Actor {
+  email: string;
+}
 
 const hydrate = (row: StreamingEndpointRow): StreamingEndpoint => ({
-  row, properties: JSON.parse(row.properties) as Record<string, unknown>, tags: JSON.parse(row.tags) as Record<string, string>,
+  row,
+  properties: JSON.parse(row.properties) as Record<string, unknown>,
+  tags: JSON.parse(row.tags) as Record<string, string>,
   state: row.resource_state,
 });
 
@@ -66,9 +70,17 @@ export class StreamingEndpointService {
     if (await this.repository.hasDefaultMarker(projectId)) return;
     const now = new Date().toISOString();
     await this.repository.insertDefault({
-      id: newId(), project_id: projectId, name: defaultEndpointName, location: 'local', tags: '{}',
+      id: newId(),
+      project_id: projectId,
+      name: defaultEndpointName,
+      location: 'local',
+      tags: '{}',
       properties: JSON.stringify({ description: 'Default streaming endpoint', scaleUnits: 0, cdnEnabled: false }),
-      resource_state: 'Running', created_at: now, created_by: 'system', updated_at: now, updated_by: 'system',
+      resource_state: 'Running',
+      created_at: now,
+      created_by: 'system',
+      updated_at: now,
+      updated_by: 'system',
     });
   }
 
@@ -77,9 +89,17 @@ export class StreamingEndpointService {
     if (await this.find(projectId, name)) throw exists();
     const now = new Date().toISOString();
     const row: StreamingEndpointRow = {
-      id: newId(), project_id: projectId, name, location: input.location, tags: JSON.stringify(input.tags ?? {}),
-      properties: JSON.stringify(input.properties), resource_state: autoStart ? 'Running' : 'Stopped',
-      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+      id: newId(),
+      project_id: projectId,
+      name,
+      location: input.location,
+      tags: JSON.stringify(input.tags ?? {}),
+      properties: JSON.stringify(input.properties),
+      resource_state: autoStart ? 'Running' : 'Stopped',
+      created_at: now,
+      created_by: actor.email,
+      updated_at: now,
+      updated_by: actor.email,
     };
     try {
       await this.repository.insert(row);
@@ -91,15 +111,22 @@ export class StreamingEndpointService {
     return hydrate(row);
   }
 
-  async update(projectId: string, name: string, changes: { tags?: Record<string, string>; properties?: Record<string, unknown> }, actor: Actor): Promise<StreamingEndpoint> {
+  async update(
+    projectId: string,
+    name: string,
+    changes: { tags?: Record<string, string>; properties?: Record<string, unknown> },
+    actor: Actor,
+  ): Promise<StreamingEndpoint> {
     const current = await this.get(projectId, name);
     if (changes.properties?.cdnProvider !== undefined && changes.properties.cdnProvider !== current.properties.cdnProvider) {
       throw new BadRequestError('ImmutableProperty', 'properties.cdnProvider cannot be changed');
     }
     const properties = { ...current.properties, ...changes.properties };
     await this.repository.update(current.row.id, {
-      properties: JSON.stringify(properties), tags: JSON.stringify(changes.tags ?? current.tags),
-      updated_at: new Date().toISOString(), updated_by: actor.email,
+      properties: JSON.stringify(properties),
+      tags: JSON.stringify(changes.tags ?? current.tags),
+      updated_at: new Date().toISOString(),
+      updated_by: actor.email,
     });
     return this.get(projectId, name);
   }

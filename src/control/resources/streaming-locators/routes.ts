@@ -3,7 +3,13 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow, StreamingLocatorRow } from '../../../store/database.js';
 import {
-  contentKeysResponse, locatorListResponse, locatorPutBody, locatorResponse, locatorStateResponse, pathsResponse, streamingLocatorName,
+  contentKeysResponse,
+  locatorListResponse,
+  locatorPutBody,
+  locatorResponse,
+  locatorStateResponse,
+  pathsResponse,
+  streamingLocatorName,
   toWireLocator,
 } from './schema.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
@@ -19,7 +25,10 @@ const params = Type.Object({ project: Type.String(), name: streamingLocatorName 
 const cap = (action: string) => ({ capability: { group: 'ams.streamingLocator', action } });
 const fields = new Set(['name', 'created', 'properties/created', 'properties/assetName', 'properties/startTime', 'properties/endTime']);
 
-export function registerStreamingLocatorRoutes(app: FastifyInstance, deps: { locators: StreamingLocatorService; assets: AssetService; policies: StreamingPolicyService }): void {
+export function registerStreamingLocatorRoutes(
+  app: FastifyInstance,
+  deps: { locators: StreamingLocatorService; assets: AssetService; policies: StreamingPolicyService },
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { locators, assets, policies } = deps;
   const project = (req: FastifyRequest) => req.project as ProjectRow;
@@ -29,25 +38,63 @@ export function registerStreamingLocatorRoutes(app: FastifyInstance, deps: { loc
     // Locators per project are few; filter in memory on the documented fields.
     let rows = await locators.list(project(req).id);
     for (const term of request.filter) {
-      const pick = (row: StreamingLocatorRow): string | null => ({ name: row.name, created: row.created_at, 'properties/created': row.created_at,
-        'properties/assetName': row.asset_name, 'properties/startTime': row.start_time, 'properties/endTime': row.end_time } as Record<string, string | null>)[term.field];
-      const cmp = (a: string | null) => (a === null || term.value === null ? (a === term.value ? 0 : NaN) : a < String(term.value) ? -1 : a > String(term.value) ? 1 : 0);
-      const ok = { eq: (c: number) => c === 0, ne: (c: number) => c !== 0, gt: (c: number) => c > 0, ge: (c: number) => c >= 0, lt: (c: number) => c < 0, le: (c: number) => c <= 0 }[term.op];
+      const pick = (row: StreamingLocatorRow): string | null =>
+        (
+          ({
+            name: row.name,
+            created: row.created_at,
+            'properties/created': row.created_at,
+            'properties/assetName': row.asset_name,
+            'properties/startTime': row.start_time,
+            'properties/endTime': row.end_time,
+          }) as Record<string, string | null>
+        )[term.field];
+      const cmp = (a: string | null) =>
+        a === null || term.value === null ? (a === term.value ? 0 : NaN) : a < String(term.value) ? -1 : a > String(term.value) ? 1 : 0;
+      const ok = {
+        eq: (c: number) => c === 0,
+        ne: (c: number) => c !== 0,
+        gt: (c: number) => c > 0,
+        ge: (c: number) => c >= 0,
+        lt: (c: number) => c < 0,
+        le: (c: number) => c <= 0,
+      }[term.op];
       rows = rows.filter((row) => ok(cmp(pick(row))));
     }
     const page = rows.slice(request.skip, request.skip + request.top).map((row) => toWireLocator(row, project(req)));
     return listBody({ kind: 'StreamingLocator', items: page, total: rows.length, request, url: req.url });
   });
-  r.get('/streamingLocators/:name', { config: cap('read'), schema: { params, response: { 200: locatorResponse } } }, async (req) => toWireLocator(await locators.get(project(req).id, req.params.name), project(req)));
+  r.get('/streamingLocators/:name', { config: cap('read'), schema: { params, response: { 200: locatorResponse } } }, async (req) =>
+    toWireLocator(await locators.get(project(req).id, req.params.name), project(req)),
+  );
   r.get('/streamingLocators/:name/state', { config: cap('read'), schema: { params, response: { 200: locatorStateResponse } } }, async (req) => {
     await locators.get(project(req).id, req.params.name);
     return { status: { state: 'Created' } };
   });
-  r.put('/streamingLocators/:name', { config: cap('create'), schema: { params, body: locatorPutBody, response: { 200: locatorResponse, 201: locatorResponse } } }, async (req, reply) => {
-    const { assetName, streamingPolicyName, streamingLocatorId, startTime, endTime, created: _c, provisioningState: _p, resourceState: _r, ...extra } = req.body.properties;
-    const { row, created } = await locators.put(project(req).id, req.params.name, { assetName, streamingPolicyName, streamingLocatorId, startTime, endTime, extra }, req.principal!);
-    return reply.code(created ? 201 : 200).send(toWireLocator(row, project(req)));
-  });
+  r.put(
+    '/streamingLocators/:name',
+    { config: cap('create'), schema: { params, body: locatorPutBody, response: { 200: locatorResponse, 201: locatorResponse } } },
+    async (req, reply) => {
+      const {
+        assetName,
+        streamingPolicyName,
+        streamingLocatorId,
+        startTime,
+        endTime,
+        created: _c,
+        provisioningState: _p,
+        resourceState: _r,
+        ...extra
+      } = req.body.properties;
+      const { row, created } = await locators.put(
+        project(req).id,
+        req.params.name,
+        { assetName, streamingPolicyName, streamingLocatorId, startTime, endTime, extra },
+        req.principal!,
+      );
+      return reply.code(created ? 201 : 200).send(toWireLocator(row, project(req)));
+    },
+  );
   r.delete('/streamingLocators/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const deleted = await locators.delete(project(req).id, req.params.name);
     return reply.code(deleted ? 200 : 204).send();
@@ -72,8 +119,10 @@ export function registerStreamingLocatorRoutes(app: FastifyInstance, deps: { loc
     for (const { scheme, protocols } of policySchemes(policy.properties)) {
       // Encrypted delivery arrives with the content-protection issue; until then only clear paths are listed.
       if (scheme !== 'NoEncryption') continue;
-      if (protocols.hls) streamingPaths.push({ streamingProtocol: 'Hls', encryptionScheme: scheme, paths: [`${base}(format=m3u8-cmaf)`, `${base}(format=m3u8-aapl)`] });
-      if (protocols.dash) streamingPaths.push({ streamingProtocol: 'Dash', encryptionScheme: scheme, paths: [`${base}(format=mpd-time-cmaf)`, `${base}(format=mpd-time-csf)`] });
+      if (protocols.hls)
+        streamingPaths.push({ streamingProtocol: 'Hls', encryptionScheme: scheme, paths: [`${base}(format=m3u8-cmaf)`, `${base}(format=m3u8-aapl)`] });
+      if (protocols.dash)
+        streamingPaths.push({ streamingProtocol: 'Dash', encryptionScheme: scheme, paths: [`${base}(format=mpd-time-cmaf)`, `${base}(format=mpd-time-csf)`] });
       if (protocols.smoothStreaming) streamingPaths.push({ streamingProtocol: 'SmoothStreaming', encryptionScheme: scheme, paths: [base] });
       download ||= protocols.download;
     }

@@ -10,22 +10,29 @@ export const streamingLocatorName = nameRule(260);
 
 const isoTime = Type.String({ format: 'date-time' });
 export const locatorPutBody = Type.Object({
-  properties: Type.Object({
-    assetName: Type.String({ minLength: 1, maxLength: 260 }),
-    streamingPolicyName: Type.String({ minLength: 1, maxLength: 260 }),
-    streamingLocatorId: Type.Optional(Type.String({ format: 'uuid' })),
-    startTime: Type.Optional(isoTime),
-    endTime: Type.Optional(isoTime),
-    defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
-    contentKeys: Type.Optional(Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: true }))),
-    filters: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 260 }))),
-    alternativeMediaId: Type.Optional(Type.String()),
-    contentId: Type.Optional(Type.String({ minLength: 1, maxLength: 260 })),
-    defaultManifestFilename: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9 _.,()-]+$' })),
-    suppressed: Type.Optional(Type.Boolean()),
-    created: Type.Optional(Type.String()), provisioningState: Type.Optional(Type.String()), resourceState: Type.Optional(Type.String()),
-  }, { additionalProperties: false }),
-  name: Type.Optional(Type.String()), id: Type.Optional(Type.String()), type: Type.Optional(Type.String()),
+  properties: Type.Object(
+    {
+      assetName: Type.String({ minLength: 1, maxLength: 260 }),
+      streamingPolicyName: Type.String({ minLength: 1, maxLength: 260 }),
+      streamingLocatorId: Type.Optional(Type.String({ format: 'uuid' })),
+      startTime: Type.Optional(isoTime),
+      endTime: Type.Optional(isoTime),
+      defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
+      contentKeys: Type.Optional(Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: true }))),
+      filters: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 260 }))),
+      alternativeMediaId: Type.Optional(Type.String()),
+      contentId: Type.Optional(Type.String({ minLength: 1, maxLength: 260 })),
+      defaultManifestFilename: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9 _.,()-]+$' })),
+      suppressed: Type.Optional(Type.Boolean()),
+      created: Type.Optional(Type.String()),
+      provisioningState: Type.Optional(Type.String()),
+      resourceState: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false },
+  ),
+  name: Type.Optional(Type.String()),
+  id: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
 });
 
 /**
@@ -36,7 +43,9 @@ export const locatorResponse = Type.Object({
   name: Type.String(),
   id: Type.String(),
   type: Type.Literal('Microsoft.Media/mediaservices/streamingLocators'),
-  properties: openObject('StreamingLocator properties: the settings given, then assetName, streamingPolicyName, streamingLocatorId, created, startTime, endTime, provisioningState, resourceState'),
+  properties: openObject(
+    'StreamingLocator properties: the settings given, then assetName, streamingPolicyName, streamingLocatorId, created, startTime, endTime, provisioningState, resourceState',
+  ),
   systemData: systemDataSchema,
 });
 export type WireLocator = Static<typeof locatorResponse>;
@@ -56,19 +65,23 @@ export function locatorProperties(row: StreamingLocatorRow): Record<string, unkn
   const extra = JSON.parse(row.properties) as Record<string, unknown>;
   return {
     ...extra,
-    assetName: row.asset_name, streamingPolicyName: row.policy_name, streamingLocatorId: row.locator_id,
+    assetName: row.asset_name,
+    streamingPolicyName: row.policy_name,
+    streamingLocatorId: row.locator_id,
     created: toMkioTime(row.created_at),
     ...(row.start_time ? { startTime: toMkioTime(row.start_time) } : {}),
     ...(row.end_time ? { endTime: toMkioTime(row.end_time) } : {}),
-    provisioningState: 'Succeeded', resourceState: 'Created',
+    provisioningState: 'Succeeded',
+    resourceState: 'Created',
   };
 }
 
 export function toWireLocator(row: StreamingLocatorRow, project: ProjectRow): WireLocator {
   return {
-    name: row.name, id: armId(project.id, project.name, 'streamingLocators', row.name),
+    name: row.name,
+    id: armId(project.id, project.name, 'streamingLocators', row.name),
     type: 'Microsoft.Media/mediaservices/streamingLocators',
-    properties: locatorProperties(row), systemData: systemData(row, row.id),
+    properties: locatorProperties(row),
+    systemData: systemData(row, row.id),
   };
 }
-

@@ -16,7 +16,9 @@ export interface LocatorInput {
   extra: Record<string, unknown>;
 }
 
-interface Actor { email: string }
+interface Actor {
+  email: string;
+}
 
 const mutable = new Set(['startTime', 'endTime', 'suppressed']);
 const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,7 +27,11 @@ const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class StreamingLocatorService {
   private readonly repository: StreamingLocatorRepository;
 
-  constructor(db: Db, private readonly assets: AssetService, private readonly policies: StreamingPolicyService) {
+  constructor(
+    db: Db,
+    private readonly assets: AssetService,
+    private readonly policies: StreamingPolicyService,
+  ) {
     this.repository = new StreamingLocatorRepository(db);
   }
 
@@ -65,10 +71,20 @@ export class StreamingLocatorService {
     if (await this.repository.isLocatorIdTaken(locatorId)) throw idTaken();
     const now = new Date().toISOString();
     const row: StreamingLocatorRow = {
-      id: newId(), project_id: projectId, name, locator_id: locatorId, asset_id: asset.id, asset_name: asset.name,
-      policy_name: input.streamingPolicyName, start_time: input.startTime ? new Date(input.startTime).toISOString() : null,
-      end_time: input.endTime ? new Date(input.endTime).toISOString() : null, properties: JSON.stringify(input.extra),
-      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+      id: newId(),
+      project_id: projectId,
+      name,
+      locator_id: locatorId,
+      asset_id: asset.id,
+      asset_name: asset.name,
+      policy_name: input.streamingPolicyName,
+      start_time: input.startTime ? new Date(input.startTime).toISOString() : null,
+      end_time: input.endTime ? new Date(input.endTime).toISOString() : null,
+      properties: JSON.stringify(input.extra),
+      created_at: now,
+      created_by: actor.email,
+      updated_at: now,
+      updated_by: actor.email,
     };
     try {
       await this.repository.insert(row);
@@ -85,11 +101,13 @@ export class StreamingLocatorService {
   private async update(existing: StreamingLocatorRow, input: LocatorInput, actor: Actor): Promise<StreamingLocatorRow> {
     const extra = JSON.parse(existing.properties) as Record<string, unknown>;
     const fixed: Array<[string, unknown, unknown]> = [
-      ['assetName', input.assetName, existing.asset_name], ['streamingPolicyName', input.streamingPolicyName, existing.policy_name],
+      ['assetName', input.assetName, existing.asset_name],
+      ['streamingPolicyName', input.streamingPolicyName, existing.policy_name],
       ['streamingLocatorId', input.streamingLocatorId?.toLowerCase(), existing.locator_id],
     ];
     for (const [field, sent, current] of fixed) {
-      if (sent !== undefined && sent !== current) throw new ConflictError('Conflict', `Streaming locator '${existing.name}' exists and its ${field} cannot change`);
+      if (sent !== undefined && sent !== current)
+        throw new ConflictError('Conflict', `Streaming locator '${existing.name}' exists and its ${field} cannot change`);
     }
     for (const [key, value] of Object.entries(input.extra)) {
       if (!mutable.has(key) && JSON.stringify(value) !== JSON.stringify(extra[key])) {
@@ -100,7 +118,8 @@ export class StreamingLocatorService {
       start_time: input.startTime ? new Date(input.startTime).toISOString() : existing.start_time,
       end_time: input.endTime ? new Date(input.endTime).toISOString() : existing.end_time,
       properties: JSON.stringify({ ...extra, ...(input.extra.suppressed !== undefined ? { suppressed: input.extra.suppressed } : {}) }),
-      updated_at: new Date().toISOString(), updated_by: actor.email,
+      updated_at: new Date().toISOString(),
+      updated_by: actor.email,
     };
     await this.repository.update(existing.id, values);
     return { ...existing, ...values };

@@ -17,7 +17,9 @@ export function registerStreamingPolicyRoutes(app: FastifyInstance, policies: St
     const { items, total, request } = pageInMemory(await policies.list(project(req).id), req.query as ListQuery);
     return listBody({ kind: 'StreamingPolicy', items: items.map((p) => toWirePolicy(p, project(req))), total, request, url: req.url });
   });
-  r.get('/streamingPolicies/:name', { config: cap('read'), schema: { params, response: { 200: policyResponse } } }, async (req) => toWirePolicy(await policies.get(project(req).id, req.params.name), project(req)));
+  r.get('/streamingPolicies/:name', { config: cap('read'), schema: { params, response: { 200: policyResponse } } }, async (req) =>
+    toWirePolicy(await policies.get(project(req).id, req.params.name), project(req)),
+  );
   r.put('/streamingPolicies/:name', { config: cap('create'), schema: { params, body: policyBody, response: { 201: policyResponse } } }, async (req, reply) => {
     const created = await policies.create(project(req).id, req.params.name, req.body.properties, req.principal!);
     return reply.code(201).send(toWirePolicy(created, project(req)));

@@ -9,37 +9,55 @@ import { nameRule } from '../names.js';
 /** Streaming policy names (§12): MK.IO's 260 characters under the media name rule (names.ts). */
 export const streamingPolicyName = nameRule(260);
 
-const protocols = Type.Object({
-  download: Type.Boolean(), dash: Type.Boolean(), hls: Type.Boolean(), smoothStreaming: Type.Boolean(),
-}, { additionalProperties: false });
-const trackSelections = Type.Array(Type.Object({
-  trackSelections: Type.Array(Type.Object({
-    property: Type.Union([Type.Literal('Unknown'), Type.Literal('FourCC')]),
-    operation: Type.Union([Type.Literal('Unknown'), Type.Literal('Equal')]),
-    value: Type.Optional(Type.String()),
-  })),
-}));
+const protocols = Type.Object(
+  {
+    download: Type.Boolean(),
+    dash: Type.Boolean(),
+    hls: Type.Boolean(),
+    smoothStreaming: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+const trackSelections = Type.Array(
+  Type.Object({
+    trackSelections: Type.Array(
+      Type.Object({
+        property: Type.Union([Type.Literal('Unknown'), Type.Literal('FourCC')]),
+        operation: Type.Union([Type.Literal('Unknown'), Type.Literal('Equal')]),
+        value: Type.Optional(Type.String()),
+      }),
+    ),
+  }),
+);
 const contentKeys = Type.Object({
   defaultKey: Type.Optional(Type.Object({ label: Type.Optional(Type.String()), policyName: Type.Optional(Type.String()) })),
-  keyToTrackMappings: Type.Optional(Type.Array(Type.Object({ label: Type.Optional(Type.String()), policyName: Type.Optional(Type.String()), tracks: Type.Optional(trackSelections) }))),
+  keyToTrackMappings: Type.Optional(
+    Type.Array(Type.Object({ label: Type.Optional(Type.String()), policyName: Type.Optional(Type.String()), tracks: Type.Optional(trackSelections) })),
+  ),
 });
-const scheme = (extra: Record<string, ReturnType<typeof Type.Object> | ReturnType<typeof Type.String>> = {}) => Type.Optional(Type.Object({
-  enabledProtocols: protocols,
-  clearTracks: Type.Optional(trackSelections),
-  contentKeys: Type.Optional(contentKeys),
-  ...extra,
-}));
+const scheme = (extra: Record<string, ReturnType<typeof Type.Object> | ReturnType<typeof Type.String>> = {}) =>
+  Type.Optional(
+    Type.Object({
+      enabledProtocols: protocols,
+      clearTracks: Type.Optional(trackSelections),
+      contentKeys: Type.Optional(contentKeys),
+      ...extra,
+    }),
+  );
 
 /** PUT body (§12): at most one block per scheme; encryption blocks are stored now and served by the encryption issue. */
 export const policyBody = Type.Object({
-  properties: Type.Object({
-    defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
-    noEncryption: Type.Optional(Type.Object({ enabledProtocols: protocols })),
-    envelopeEncryption: scheme({ customKeyAcquisitionUrlTemplate: Type.String({ minLength: 1, maxLength: 1024 }) }),
-    commonEncryptionCenc: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
-    commonEncryptionCbcs: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
-    catalog: Type.Optional(Type.Object({})),
-  }, { additionalProperties: false }),
+  properties: Type.Object(
+    {
+      defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
+      noEncryption: Type.Optional(Type.Object({ enabledProtocols: protocols })),
+      envelopeEncryption: scheme({ customKeyAcquisitionUrlTemplate: Type.String({ minLength: 1, maxLength: 1024 }) }),
+      commonEncryptionCenc: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
+      commonEncryptionCbcs: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
+      catalog: Type.Optional(Type.Object({})),
+    },
+    { additionalProperties: false },
+  ),
   name: Type.Optional(Type.String()),
   id: Type.Optional(Type.String()),
   type: Type.Optional(Type.String()),
@@ -71,4 +89,3 @@ export function toWirePolicy(policy: StreamingPolicy, project: ProjectRow): Wire
     ...(row ? { systemData: systemData(row, row.id) } : {}),
   };
 }
-

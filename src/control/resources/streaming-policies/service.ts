@@ -13,7 +13,9 @@ export interface StreamingPolicy {
   row?: StreamingPolicyRow;
 }
 
-interface Actor { email: string }
+interface Actor {
+  email: string;
+}
 
 /** Predefined plus custom streaming policies of a project. */
 export class StreamingPolicyService {
@@ -49,13 +51,23 @@ export class StreamingPolicyService {
   async create(projectId: string, name: string, properties: Record<string, unknown>, actor: Actor): Promise<StreamingPolicy> {
     if (isPredefinedPolicy(name)) throw new BadRequestError('PredefinedPolicy', `'${name}' is a predefined streaming policy and cannot be changed`);
     const schemes = ['noEncryption', 'envelopeEncryption', 'commonEncryptionCenc', 'commonEncryptionCbcs'].filter((k) => properties[k]);
-    if (schemes.length === 0) throw new BadRequestError('ValidationError', 'A streaming policy needs at least one of noEncryption, envelopeEncryption, commonEncryptionCenc, commonEncryptionCbcs');
+    if (schemes.length === 0)
+      throw new BadRequestError(
+        'ValidationError',
+        'A streaming policy needs at least one of noEncryption, envelopeEncryption, commonEncryptionCenc, commonEncryptionCbcs',
+      );
     const exists = () => new ConflictError('Conflict', `Streaming policy '${name}' already exists`);
     if (await this.find(projectId, name)) throw exists();
     const now = new Date().toISOString();
     const row: StreamingPolicyRow = {
-      id: newId(), project_id: projectId, name, properties: JSON.stringify(properties),
-      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+      id: newId(),
+      project_id: projectId,
+      name,
+      properties: JSON.stringify(properties),
+      created_at: now,
+      created_by: actor.email,
+      updated_at: now,
+      updated_by: actor.email,
     };
     try {
       await this.repository.insert(row);

@@ -23,12 +23,18 @@ export function registerTransformRoutes(app: FastifyInstance, deps: { transforms
     const { items, total } = await transforms.list(p.id, request);
     return listBody({ kind: 'Transform', items: items.map((t) => toWireTransform(t, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
-  r.get('/transforms/:name', { config: cap('read'), schema: { params, response: { 200: transformResponse } } }, async (req) => toWireTransform(await transforms.get(project(req).id, req.params.name), project(req)));
-  r.put('/transforms/:name', { config: cap('create'), schema: { params, body: transformPutBody, response: { 200: transformResponse, 201: transformResponse } } }, async (req, reply) => {
-    const { description, outputs } = req.body.properties;
-    const { row, created } = await transforms.put(project(req).id, req.params.name, { description, outputs }, req.principal!);
-    return reply.code(created ? 201 : 200).send(toWireTransform(row, project(req)));
-  });
+  r.get('/transforms/:name', { config: cap('read'), schema: { params, response: { 200: transformResponse } } }, async (req) =>
+    toWireTransform(await transforms.get(project(req).id, req.params.name), project(req)),
+  );
+  r.put(
+    '/transforms/:name',
+    { config: cap('create'), schema: { params, body: transformPutBody, response: { 200: transformResponse, 201: transformResponse } } },
+    async (req, reply) => {
+      const { description, outputs } = req.body.properties;
+      const { row, created } = await transforms.put(project(req).id, req.params.name, { description, outputs }, req.principal!);
+      return reply.code(created ? 201 : 200).send(toWireTransform(row, project(req)));
+    },
+  );
   // AMS deleted a transform's jobs with it; unfinished ones are canceled first (docs/MKIO-DIFFERENCES.md).
   r.delete('/transforms/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const row = await transforms.find(project(req).id, req.params.name);

@@ -12,26 +12,35 @@ export const transformName = nameRule(260);
  * One transform output (§9). The preset is only checked for its `@odata.type` here: which presets and which
  * of their fields are supported is the encoding engine's knowledge (`validatePreset`), asked by the service.
  */
-export const transformOutput = Type.Object({
-  preset: Type.Object({ '@odata.type': Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: true }),
-  onError: Type.Optional(Type.Union([Type.Literal('StopProcessingJob'), Type.Literal('ContinueJob')])),
-  relativePriority: Type.Optional(Type.Union([Type.Literal('High'), Type.Literal('Normal'), Type.Literal('Low')])),
-}, { additionalProperties: false });
+export const transformOutput = Type.Object(
+  {
+    preset: Type.Object({ '@odata.type': Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: true }),
+    onError: Type.Optional(Type.Union([Type.Literal('StopProcessingJob'), Type.Literal('ContinueJob')])),
+    relativePriority: Type.Optional(Type.Union([Type.Literal('High'), Type.Literal('Normal'), Type.Literal('Low')])),
+  },
+  { additionalProperties: false },
+);
 export type TransformOutput = Static<typeof transformOutput>;
 
 /** PUT body. Read-only fields echoed from a GET (created, lastModified, name, id…) are accepted and ignored. */
-export const transformPutBody = Type.Object({
-  properties: Type.Object({
-    description: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()])),
-    outputs: Type.Array(transformOutput, { minItems: 1 }),
-    created: Type.Optional(Type.String()),
-    lastModified: Type.Optional(Type.String()),
-  }, { additionalProperties: false }),
-  name: Type.Optional(Type.String()),
-  id: Type.Optional(Type.String()),
-  type: Type.Optional(Type.String()),
-  systemData: Type.Optional(Type.Object({})),
-}, { additionalProperties: false });
+export const transformPutBody = Type.Object(
+  {
+    properties: Type.Object(
+      {
+        description: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()])),
+        outputs: Type.Array(transformOutput, { minItems: 1 }),
+        created: Type.Optional(Type.String()),
+        lastModified: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+    name: Type.Optional(Type.String()),
+    id: Type.Optional(Type.String()),
+    type: Type.Optional(Type.String()),
+    systemData: Type.Optional(Type.Object({})),
+  },
+  { additionalProperties: false },
+);
 export type TransformPutBody = Static<typeof transformPutBody>;
 
 /** The stored outputs with MK.IO's defaults applied (onError StopProcessingJob, relativePriority Normal). */
@@ -46,11 +55,15 @@ export const transformResponse = Type.Object({
   type: Type.Literal('Microsoft.Media/mediaservices/transforms'),
   properties: Type.Object({
     description: Type.Optional(Type.String()),
-    outputs: Type.Optional(Type.Array(Type.Object({
-      preset: openObject('The preset as given (`@odata.type` and its settings)'),
-      onError: Type.Optional(Type.String()),
-      relativePriority: Type.Optional(Type.String()),
-    }))),
+    outputs: Type.Optional(
+      Type.Array(
+        Type.Object({
+          preset: openObject('The preset as given (`@odata.type` and its settings)'),
+          onError: Type.Optional(Type.String()),
+          relativePriority: Type.Optional(Type.String()),
+        }),
+      ),
+    ),
     created: Type.Optional(mkioTime),
     lastModified: Type.Optional(mkioTime),
   }),

@@ -16,22 +16,45 @@ export interface TransformInput {
   outputs: TransformOutput[];
 }
 
-interface Actor { email: string }
+interface Actor {
+  email: string;
+}
 
 /** `$filter`/`$orderby` field → column (MK.IO's documented transform fields). */
 export const transformColumns: Record<string, keyof TransformRow> = {
-  name: 'name', id: 'id', created: 'created_at', updated: 'updated_at', createdBy: 'created_by', updatedBy: 'updated_by',
-  createdByEmail: 'created_by', updatedByEmail: 'updated_by', createdByName: 'created_by', updatedByName: 'updated_by',
-  'properties/created': 'created_at', 'properties/lastModified': 'updated_at',
+  name: 'name',
+  id: 'id',
+  created: 'created_at',
+  updated: 'updated_at',
+  createdBy: 'created_by',
+  updatedBy: 'updated_by',
+  createdByEmail: 'created_by',
+  updatedByEmail: 'updated_by',
+  createdByName: 'created_by',
+  updatedByName: 'updated_by',
+  'properties/created': 'created_at',
+  'properties/lastModified': 'updated_at',
 };
 export const transformFilterFields: ReadonlySet<string> = new Set(Object.keys(transformColumns));
-export const transformSortFields: ReadonlySet<string> = new Set(['created', 'createdBy', 'id', 'name', 'properties/created', 'properties/lastModified', 'updated', 'updatedBy']);
+export const transformSortFields: ReadonlySet<string> = new Set([
+  'created',
+  'createdBy',
+  'id',
+  'name',
+  'properties/created',
+  'properties/lastModified',
+  'updated',
+  'updatedBy',
+]);
 
 /** Transforms: named encoding recipes. MK.IO supports exactly one output per transform (§9). */
 export class TransformService {
   private readonly repository: TransformRepository;
 
-  constructor(db: Db, private readonly presets: PresetValidator) {
+  constructor(
+    db: Db,
+    private readonly presets: PresetValidator,
+  ) {
     this.repository = new TransformRepository(db);
   }
 
@@ -49,17 +72,20 @@ export class TransformService {
     return this.repository.list(projectId, {
       filter: request.filter.map((t) => ({ column: transformColumns[t.field], op: t.op, value: t.value })),
       orderBy: request.orderBy.map((o) => ({ column: transformColumns[o.field], direction: o.direction })),
-      top: request.top, skip: request.skip,
+      top: request.top,
+      skip: request.skip,
     });
   }
 
   /** Checks the outputs: exactly one, and a preset the engine supports; every problem is named in the 400. */
   private validate(input: TransformInput): void {
     if (input.outputs.length !== 1) {
-      throw new BadRequestError('ValidationError', `properties.outputs must hold exactly one output (MK.IO supports one output per transform), got ${input.outputs.length}`);
+      throw new BadRequestError(
+        'ValidationError',
+        `properties.outputs must hold exactly one output (MK.IO supports one output per transform), got ${input.outputs.length}`,
+      );
     }
-    const problems = this.presets.validatePreset(input.outputs[0].preset as Record<string, unknown>)
-      .map((p) => `properties.outputs[0].preset: ${p}`);
+    const problems = this.presets.validatePreset(input.outputs[0].preset as Record<string, unknown>).map((p) => `properties.outputs[0].preset: ${p}`);
     if (problems.length > 0) {
       throw new BadRequestError('ValidationError', `Invalid preset: ${problems.join('; ')}`, { extraDetail: { errors: problems } });
     }
@@ -82,8 +108,15 @@ export class TransformService {
     const existing = await this.find(projectId, name);
     if (existing) return replace(existing);
     const row: TransformRow = {
-      id: newId(), project_id: projectId, name, description: input.description ?? null, outputs,
-      created_at: now, created_by: actor.email, updated_at: now, updated_by: actor.email,
+      id: newId(),
+      project_id: projectId,
+      name,
+      description: input.description ?? null,
+      outputs,
+      created_at: now,
+      created_by: actor.email,
+      updated_at: now,
+      updated_by: actor.email,
     };
     try {
       await this.repository.insert(row);

@@ -5,8 +5,15 @@ import type { AccountService } from '../../auth/account-service.js';
 import type { TokenService } from '../../auth/token-service.js';
 import { holdsAll, isNarrowed, userCapabilities, type PermissionMap, type Principal } from '../../auth/principal.js';
 import {
-  createdTokenResponse, organizationListResponse, organizationResponse, profilePatchBody, profileResponse, tokenCreateBody, tokenListResponse,
-  tokenResponse, toWireToken,
+  createdTokenResponse,
+  organizationListResponse,
+  organizationResponse,
+  profilePatchBody,
+  profileResponse,
+  tokenCreateBody,
+  tokenListResponse,
+  tokenResponse,
+  toWireToken,
 } from './schema.js';
 import { noBody } from '../envelope.js';
 import { BadRequestError, ForbiddenError, notFound } from '../../../shared/errors.js';
@@ -29,23 +36,30 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
     spec: { activeOrganizationId, name: user.name, loginEmail: user.email, contactEmail: user.email, avatar: '', isActive: true, features: {} },
   });
 
-  r.get('/api/v1/user/profile', { schema: { response: { 200: profileResponse } } }, async (req) => profileView(await accounts.getUser(me(req.principal).userId), me(req.principal).organizationId));
+  r.get('/api/v1/user/profile', { schema: { response: { 200: profileResponse } } }, async (req) =>
+    profileView(await accounts.getUser(me(req.principal).userId), me(req.principal).organizationId),
+  );
 
   // The editable part of the profile: the name and the active organization (what a signed-in session acts in; a
   // token stays bound to the organization it was issued for). Other MK.IO profile fields are not stored by Reel.
-  r.patch('/api/v1/user/profile', {
-    ...needs(userCapabilities.profileUpdate),
-    schema: { body: profilePatchBody, response: { 200: profileResponse } },
-  }, async (req) => {
-    const user = await accounts.updateProfile(me(req.principal).userId, req.body.spec);
-    return profileView(user, req.body.spec.activeOrganizationId ?? me(req.principal).organizationId);
-  });
+  r.patch(
+    '/api/v1/user/profile',
+    {
+      ...needs(userCapabilities.profileUpdate),
+      schema: { body: profilePatchBody, response: { 200: profileResponse } },
+    },
+    async (req) => {
+      const user = await accounts.updateProfile(me(req.principal).userId, req.body.spec);
+      return profileView(user, req.body.spec.activeOrganizationId ?? me(req.principal).organizationId);
+    },
+  );
 
   const orgView = async (org: { id: string; name: string; role: string }) => ({
     kind: 'UserOrganization' as const,
     metadata: { id: org.id, name: org.name },
     spec: {
-      invite: { state: 'accepted', invitedBy: null, comment: '' }, role: org.role,
+      invite: { state: 'accepted', invitedBy: null, comment: '' },
+      role: org.role,
       projects: (await accounts.projectsOf(org.id)).map((p) => ({ id: p.id, name: p.name })),
     },
   });
@@ -55,44 +69,66 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
     return { kind: 'UserOrganizationList' as const, value: await Promise.all(orgs.map(orgView)) };
   });
 
-  r.get('/api/v1/user/organizations/:organizationId', { schema: { params: Type.Object({ organizationId: Type.String() }), response: { 200: organizationResponse } } }, async (req) => {
-    const org = (await accounts.organizationsOf(me(req.principal).userId)).find((o) => o.id === req.params.organizationId);
-    if (!org) throw notFound(`Organization '${req.params.organizationId}'`);
-    return orgView(org);
-  });
+  r.get(
+    '/api/v1/user/organizations/:organizationId',
+    { schema: { params: Type.Object({ organizationId: Type.String() }), response: { 200: organizationResponse } } },
+    async (req) => {
+      const org = (await accounts.organizationsOf(me(req.principal).userId)).find((o) => o.id === req.params.organizationId);
+      if (!org) throw notFound(`Organization '${req.params.organizationId}'`);
+      return orgView(org);
+    },
+  );
 
   r.get('/api/v1/user/tokens', { ...needs(userCapabilities.tokenRead), schema: { response: { 200: tokenListResponse } } }, async (req) => ({
-    kind: 'UserTokenList' as const, value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)),
+    kind: 'UserTokenList' as const,
+    value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)),
   }));
 
-  r.post('/api/v1/user/tokens', { ...needs(userCapabilities.tokenCreate), schema: { body: tokenCreateBody, response: { 201: createdTokenResponse } } }, async (req, reply) => {
-    const principal = me(req.principal);
-    const organizationId = req.body.organizationId ?? principal.organizationId;
-    const member = (await accounts.organizationsOf(principal.userId)).find((o) => o.id === organizationId);
-    if (!member) throw new BadRequestError('InvalidOrganization', `You are not a member of organization '${organizationId}'`);
-    const expiresAt = req.body.expireDate ? new Date(req.body.expireDate) : undefined;
-    if (isNarrowed(principal)) assertNarrower(principal, { ...req.body, organizationId, expiresAt });
-    const { row, jwt } = await tokens.issue({
-      userId: principal.userId, organizationId, type: req.body.type, description: req.body.description,
-      expiresAt, notAfter: isNarrowed(principal) && principal.tokenExpiresAt ? new Date(principal.tokenExpiresAt) : undefined,
-      permissions: req.body.permissions ?? null,
-    });
-    return reply.code(201).send(toWireToken(row, jwt));
-  });
+  r.post(
+    '/api/v1/user/tokens',
+    { ...needs(userCapabilities.tokenCreate), schema: { body: tokenCreateBody, response: { 201: createdTokenResponse } } },
+    async (req, reply) => {
+      const principal = me(req.principal);
+      const organizationId = req.body.organizationId ?? principal.organizationId;
+      const member = (await accounts.organizationsOf(principal.userId)).find((o) => o.id === organizationId);
+      if (!member) throw new BadRequestError('InvalidOrganization', `You are not a member of organization '${organizationId}'`);
+      const expiresAt = req.body.expireDate ? new Date(req.body.expireDate) : undefined;
+      if (isNarrowed(principal)) assertNarrower(principal, { ...req.body, organizationId, expiresAt });
+      const { row, jwt } = await tokens.issue({
+        userId: principal.userId,
+        organizationId,
+        type: req.body.type,
+        description: req.body.description,
+        expiresAt,
+        notAfter: isNarrowed(principal) && principal.tokenExpiresAt ? new Date(principal.tokenExpiresAt) : undefined,
+        permissions: req.body.permissions ?? null,
+      });
+      return reply.code(201).send(toWireToken(row, jwt));
+    },
+  );
 
   // Both revocations answer 200 with no body, as MK.IO documents them.
-  r.delete('/api/v1/user/tokens', { ...needs(userCapabilities.tokenRevoke), schema: { response: { 200: noBody('Every token of the caller revoked') } } }, async (req, reply) => {
-    await tokens.revokeAll(me(req.principal).userId, me(req.principal).email);
-    return reply.code(200).send();
-  });
+  r.delete(
+    '/api/v1/user/tokens',
+    { ...needs(userCapabilities.tokenRevoke), schema: { response: { 200: noBody('Every token of the caller revoked') } } },
+    async (req, reply) => {
+      await tokens.revokeAll(me(req.principal).userId, me(req.principal).email);
+      return reply.code(200).send();
+    },
+  );
 
   const idParams = Type.Object({ tokenId: Type.String() });
   r.get('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRead), schema: { params: idParams, response: { 200: tokenResponse } } }, async (req) =>
-    toWireToken(await tokens.get(me(req.principal).userId, req.params.tokenId)));
-  r.delete('/api/v1/user/tokens/:tokenId', { ...needs(userCapabilities.tokenRevoke), schema: { params: idParams, response: { 200: noBody('Revoked') } } }, async (req, reply) => {
-    await tokens.revoke(me(req.principal).userId, req.params.tokenId, me(req.principal).email);
-    return reply.code(200).send();
-  });
+    toWireToken(await tokens.get(me(req.principal).userId, req.params.tokenId)),
+  );
+  r.delete(
+    '/api/v1/user/tokens/:tokenId',
+    { ...needs(userCapabilities.tokenRevoke), schema: { params: idParams, response: { 200: noBody('Revoked') } } },
+    async (req, reply) => {
+      await tokens.revoke(me(req.principal).userId, req.params.tokenId, me(req.principal).email);
+      return reply.code(200).send();
+    },
+  );
 }
 
 /**
@@ -108,7 +144,7 @@ function assertNarrower(principal: Principal, wanted: { type: string; organizati
     throw new ForbiddenError('Forbidden', `A ${principal.tokenType} token can only create tokens for its own organization`);
   }
   if (wanted.permissions && !holdsAll(principal, wanted.permissions)) {
-    throw new ForbiddenError('Forbidden', 'The requested permissions are not a subset of the calling token\'s');
+    throw new ForbiddenError('Forbidden', "The requested permissions are not a subset of the calling token's");
   }
   if (wanted.expiresAt && principal.tokenExpiresAt && wanted.expiresAt.getTime() > Date.parse(principal.tokenExpiresAt)) {
     throw new ForbiddenError('Forbidden', 'A token cannot create a token that outlives it');

@@ -6,27 +6,43 @@ import { mkioTime, openObject } from '../envelope.js';
 
 /** Wire shapes of the caller's own profile, organizations and tokens (Management API, §5). */
 
-export const tokenCreateBody = Type.Object({
-  type: Type.Union([Type.Literal('login'), Type.Literal('full-access'), Type.Literal('restricted'), Type.Literal('ephemeral')]),
-  organizationId: Type.Optional(Type.String({ format: 'uuid' })),
-  description: Type.Optional(Type.String({ maxLength: 128 })),
-  expireDate: Type.Optional(Type.String({ format: 'date-time' })),
-  permissions: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Array(Type.String()))))])),
-}, { additionalProperties: false });
+export const tokenCreateBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('login'), Type.Literal('full-access'), Type.Literal('restricted'), Type.Literal('ephemeral')]),
+    organizationId: Type.Optional(Type.String({ format: 'uuid' })),
+    description: Type.Optional(Type.String({ maxLength: 128 })),
+    expireDate: Type.Optional(Type.String({ format: 'date-time' })),
+    permissions: Type.Optional(
+      Type.Union([Type.Null(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Array(Type.String()))))]),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-export const profilePatchBody = Type.Object({
-  spec: Type.Object({
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    activeOrganizationId: Type.Optional(Type.String({ format: 'uuid' })),
-  }, { additionalProperties: false }),
-}, { additionalProperties: false });
+export const profilePatchBody = Type.Object(
+  {
+    spec: Type.Object(
+      {
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        activeOrganizationId: Type.Optional(Type.String({ format: 'uuid' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const profileResponse = Type.Object({
   kind: Type.Literal('UserProfile'),
   metadata: Type.Object({ id: Type.String() }),
   spec: Type.Object({
-    activeOrganizationId: Type.String(), name: Type.String(), loginEmail: Type.String(), contactEmail: Type.String(),
-    avatar: Type.String(), isActive: Type.Boolean(), features: openObject('Feature flags (none in Reel)'),
+    activeOrganizationId: Type.String(),
+    name: Type.String(),
+    loginEmail: Type.String(),
+    contactEmail: Type.String(),
+    avatar: Type.String(),
+    isActive: Type.Boolean(),
+    features: openObject('Feature flags (none in Reel)'),
   }),
 });
 
@@ -42,8 +58,12 @@ export const organizationResponse = Type.Object({
 export const organizationListResponse = Type.Object({ kind: Type.Literal('UserOrganizationList'), value: Type.Array(organizationResponse) });
 
 const tokenSpec = Type.Object({
-  description: Type.String(), organizationId: Type.String(), user: Type.String(),
-  issued: mkioTime, expires: mkioTime, lastUsed: Type.Union([Type.String(), Type.Null()]),
+  description: Type.String(),
+  organizationId: Type.String(),
+  user: Type.String(),
+  issued: mkioTime,
+  expires: mkioTime,
+  lastUsed: Type.Union([Type.String(), Type.Null()]),
   revoked: Type.Union([mkioTime, Type.Null()]),
   permissions: Type.Optional(openObject('Restricted tokens: group → project → actions')),
   revokedBy: Type.Optional(Type.String()),
@@ -75,8 +95,12 @@ export function toWireToken(row: TokenRow, jwt?: string): WireToken | CreatedTok
     kind: 'UserToken',
     metadata: { id: row.id, type: row.type, ...(jwt ? { JWT: jwt } : {}) },
     spec: {
-      description: row.description, organizationId: row.organization_id, user: row.user_id,
-      issued: toMkioTime(row.issued_at), expires: toMkioTime(row.expires_at), lastUsed: row.last_used,
+      description: row.description,
+      organizationId: row.organization_id,
+      user: row.user_id,
+      issued: toMkioTime(row.issued_at),
+      expires: toMkioTime(row.expires_at),
+      lastUsed: row.last_used,
       revoked: row.revoked_at ? toMkioTime(row.revoked_at) : null,
       // MK.IO's schema has no null for these two: absent means none.
       ...(row.permissions ? { permissions: JSON.parse(row.permissions) as PermissionMap } : {}),

@@ -23,17 +23,24 @@ export async function measureComplexity(options: {
   signal: AbortSignal;
 }): Promise<number> {
   const windowSec = 4;
-  const starts = options.durationSec <= windowSec * 3
-    ? [options.startSec]
-    : [0.15, 0.5, 0.85].map((f) => options.startSec + f * options.durationSec - windowSec / 2);
+  const starts =
+    options.durationSec <= windowSec * 3 ? [options.startSec] : [0.15, 0.5, 0.85].map((f) => options.startSec + f * options.durationSec - windowSec / 2);
   const length = Math.min(windowSec * (starts.length === 1 ? 3 : 1), options.durationSec);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-y'];
-  for (const s of starts) args.push(...inputOptions(options.url, options.httpTimeoutSec), '-ss', String(Math.max(0, s)), '-t', String(length), '-i', options.url);
+  for (const s of starts)
+    args.push(...inputOptions(options.url, options.httpTimeoutSec), '-ss', String(Math.max(0, s)), '-t', String(length), '-i', options.url);
   const scaled = starts.map((_, i) => `[${i}:${options.streamIndex}]scale=w='trunc(sqrt(230400*dar)/2)*2':h=-2,setsar=1,fps=25[s${i}]`);
-  const graph = starts.length === 1 ? scaled[0].replace('[s0]', '[out]') : `${scaled.join(';')};${starts.map((_, i) => `[s${i}]`).join('')}concat=n=${starts.length}:v=1:a=0[out]`;
+  const graph =
+    starts.length === 1
+      ? scaled[0].replace('[s0]', '[out]')
+      : `${scaled.join(';')};${starts.map((_, i) => `[s${i}]`).join('')}concat=n=${starts.length}:v=1:a=0[out]`;
   const file = path.join(options.workDir, '.complexity-probe.mkv');
   try {
-    await runFfmpeg(options.ffmpegPath, [...args, '-filter_complex', graph, '-map', '[out]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-f', 'matroska', file], { signal: options.signal });
+    await runFfmpeg(
+      options.ffmpegPath,
+      [...args, '-filter_complex', graph, '-map', '[out]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-f', 'matroska', file],
+      { signal: options.signal },
+    );
     const bytes = (await fs.stat(file)).size;
     const encodedSec = Math.max(0.5, length * starts.length);
     const kbps = (bytes * 8) / encodedSec / 1000;

@@ -22,7 +22,7 @@ export function buildFfmpegArgs(plan: EncodePlan, options: { workDir: string; ht
   if (graph) args.push('-filter_complex', graph);
   const out = (name: string) => path.join(options.workDir, name);
   for (const file of plan.mp4) args.push(...mp4OutputArgs(file, plan, videoTracks), out(file.name));
-  plan.images.forEach((img, j) => args.push(...imageOutputArgs(img, j), out(img.sprite ? img.sprite.name : img.ffmpegPattern ?? img.names[0])));
+  plan.images.forEach((img, j) => args.push(...imageOutputArgs(img, j), out(img.sprite ? img.sprite.name : (img.ffmpegPattern ?? img.names[0]))));
   return args;
 }
 
@@ -68,7 +68,8 @@ function imageFilters(img: ImageOutputPlan, durationSec: number, fps: number): s
     const last = times[times.length - 1];
     if (last + 2 / fps < durationSec) f.push(`trim=end=${seconds(last + 2 / fps)}`);
     // The first frame at or after each planned time: the n-th pick happens once t reaches start + n × step.
-    const pick = times.length === 1 ? `gte(t\\,${seconds(times[0])})*eq(selected_n\\,0)` : `gte(t\\,${seconds(times[0])}+${seconds(img.selection.stepSec)}*selected_n)`;
+    const pick =
+      times.length === 1 ? `gte(t\\,${seconds(times[0])})*eq(selected_n\\,0)` : `gte(t\\,${seconds(times[0])}+${seconds(img.selection.stepSec)}*selected_n)`;
     f.push(`select='${pick}'`);
   }
   f.push(...scaleFilters(img), img.format === 'jpg' ? 'format=yuvj420p' : 'format=rgb24');
@@ -104,9 +105,16 @@ export function videoCodecArgs(t: VideoEncodeTrack): string[] {
   if (t.level && isH264) a.push('-level:v', t.level);
   const kbps = (bps: number) => `${Math.round(bps / 1000)}k`;
   switch (t.rateControl) {
-    case 'abr': a.push('-b:v', kbps(t.bitrateBps)); break;
-    case 'cbr': a.push('-b:v', kbps(t.bitrateBps), '-minrate', kbps(t.bitrateBps)); break;
-    case 'crf': case 'capped-crf': a.push('-crf', String(t.crf)); break;
+    case 'abr':
+      a.push('-b:v', kbps(t.bitrateBps));
+      break;
+    case 'cbr':
+      a.push('-b:v', kbps(t.bitrateBps), '-minrate', kbps(t.bitrateBps));
+      break;
+    case 'crf':
+    case 'capped-crf':
+      a.push('-crf', String(t.crf));
+      break;
   }
   if (t.maxBitrateBps !== undefined) a.push('-maxrate', kbps(t.maxBitrateBps));
   if (t.bufferSizeBits !== undefined) a.push('-bufsize', kbps(t.bufferSizeBits));
@@ -135,7 +143,16 @@ export function videoCodecArgs(t: VideoEncodeTrack): string[] {
 }
 
 function audioCodecArgs(t: AudioEncodeTrack, index: number): string[] {
-  const a = [`-c:a:${index}`, 'aac', `-b:a:${index}`, `${Math.round(t.bitrateBps / 1000)}k`, `-ac:a:${index}`, String(t.channels), `-ar:a:${index}`, String(t.sampleRateHz)];
+  const a = [
+    `-c:a:${index}`,
+    'aac',
+    `-b:a:${index}`,
+    `${Math.round(t.bitrateBps / 1000)}k`,
+    `-ac:a:${index}`,
+    String(t.channels),
+    `-ar:a:${index}`,
+    String(t.sampleRateHz),
+  ];
   if (t.language) a.push(`-metadata:s:a:${index}`, `language=${t.language}`);
   return a;
 }

@@ -32,7 +32,10 @@ export interface FfmpegEncodeEngineOptions {
 
 /** Content types of the files the engine writes. `.ism` as AMS served Smooth server manifests. */
 export const contentTypes: Record<string, string> = {
-  '.ism': 'application/vnd.ms-sstr+xml', '.jpg': 'image/jpeg', '.png': 'image/png', '.vtt': 'text/vtt',
+  '.ism': 'application/vnd.ms-sstr+xml',
+  '.jpg': 'image/jpeg',
+  '.png': 'image/png',
+  '.vtt': 'text/vtt',
 };
 
 /**
@@ -88,16 +91,25 @@ export class FfmpegEncodeEngine implements EncodeEngine {
       const sources = await this.#probeInputs(request.inputs, signal);
       const complexityFactor = spec.autoLadder?.kind === 'content-aware' ? await this.#complexity(sources, request, spec) : undefined;
       const plan = planEncode(spec, sources, {
-        ...(request.clip ? { clip: request.clip } : {}), x264Preset: this.#x264Preset, x265Preset: this.#x265Preset,
+        ...(request.clip ? { clip: request.clip } : {}),
+        x264Preset: this.#x264Preset,
+        x265Preset: this.#x265Preset,
         ...(complexityFactor !== undefined ? { complexityFactor } : {}),
       });
       this.#log?.info({ outputs: plan.mp4.length + plan.images.length, durationSec: plan.durationSec, complexityFactor }, 'encode started');
       const args = buildFfmpegArgs(plan, { workDir, httpTimeoutSec: this.#httpTimeoutSec });
       const { stderr } = await runFfmpeg(this.#ffmpegPath, args, {
-        signal, durationSec: plan.durationSec, ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+        signal,
+        durationSec: plan.durationSec,
+        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });
       // ffmpeg reads a truncated MP4 whose moov survived to its end and exits 0; the output would be silently short.
-      const truncated = mostUsefulLine(stderr.split('\n').filter((l) => /partial file/i.test(l)).join('\n'));
+      const truncated = mostUsefulLine(
+        stderr
+          .split('\n')
+          .filter((l) => /partial file/i.test(l))
+          .join('\n'),
+      );
       if (truncated) throw new EncodeError('ContentMalformed', `The input is truncated: ${truncated.line}`);
       const files = await this.#collect(plan, workDir);
       request.onProgress?.(100);
@@ -117,11 +129,19 @@ export class FfmpegEncodeEngine implements EncodeEngine {
     if (media.length === 0) throw new EncodeError('ConfigurationUnsupported', `None of the input files is media: ${inputs.map((i) => i.fileName).join(', ')}`);
     const sources: PlanSource[] = [];
     for (const input of media) {
-      const sizeBytes = await checkInputAccess(input.url, { timeoutSec: this.#httpTimeoutSec, signal, fileName: input.fileName, ...(this.#maxInputBytes !== undefined ? { maxInputBytes: this.#maxInputBytes } : {}) });
+      const sizeBytes = await checkInputAccess(input.url, {
+        timeoutSec: this.#httpTimeoutSec,
+        signal,
+        fileName: input.fileName,
+        ...(this.#maxInputBytes !== undefined ? { maxInputBytes: this.#maxInputBytes } : {}),
+      });
       signal.throwIfAborted();
       const info = await probeSource(this.#ffprobePath, input.url, { httpTimeoutSec: this.#httpTimeoutSec, signal });
       if (sizeBytes === undefined && info.sizeBytes !== undefined && this.#maxInputBytes !== undefined && info.sizeBytes > this.#maxInputBytes) {
-        throw new EncodeError('ContentUnsupported', `The input '${input.fileName}' is ${info.sizeBytes} bytes, larger than this server's limit of ${this.#maxInputBytes} bytes`);
+        throw new EncodeError(
+          'ContentUnsupported',
+          `The input '${input.fileName}' is ${info.sizeBytes} bytes, larger than this server's limit of ${this.#maxInputBytes} bytes`,
+        );
       }
       this.#log?.debug({ input: redactUrl(input.url), format: info.formatName, durationSec: info.durationSec }, 'input probed');
       sources.push({ input, info });
@@ -136,9 +156,14 @@ export class FfmpegEncodeEngine implements EncodeEngine {
     const clip = resolveClip(request.clip, withVideo.info.durationSec);
     try {
       return await measureComplexity({
-        ffmpegPath: this.#ffmpegPath, url: withVideo.input.url, streamIndex: withVideo.info.video.streamIndex,
-        startSec: clip.input.seekSec ?? 0, durationSec: clip.outDurationSec, workDir: request.workDir,
-        httpTimeoutSec: this.#httpTimeoutSec, signal: request.signal,
+        ffmpegPath: this.#ffmpegPath,
+        url: withVideo.input.url,
+        streamIndex: withVideo.info.video.streamIndex,
+        startSec: clip.input.seekSec ?? 0,
+        durationSec: clip.outDurationSec,
+        workDir: request.workDir,
+        httpTimeoutSec: this.#httpTimeoutSec,
+        signal: request.signal,
       });
     } catch (e) {
       if (request.signal.aborted) throw request.signal.reason;
@@ -187,8 +212,22 @@ export class FfmpegEncodeEngine implements EncodeEngine {
 const exampleSource: PlanSource = {
   input: { url: '/dev/null', fileName: 'input.mp4' },
   info: {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2', durationSec: 60, videos: [], audios: [{ streamIndex: 1, codec: 'aac', channels: 2, sampleRateHz: 48000, bitrateBps: 128_000 }],
-    video: { streamIndex: 0, codec: 'h264', width: 1920, height: 1080, displayWidth: 1920, displayHeight: 1080, rotationDeg: 0, sampleAspectRatio: 1, frameRate: snapFrameRate(25), bitrateBps: 8_000_000 },
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    durationSec: 60,
+    videos: [],
+    audios: [{ streamIndex: 1, codec: 'aac', channels: 2, sampleRateHz: 48000, bitrateBps: 128_000 }],
+    video: {
+      streamIndex: 0,
+      codec: 'h264',
+      width: 1920,
+      height: 1080,
+      displayWidth: 1920,
+      displayHeight: 1080,
+      rotationDeg: 0,
+      sampleAspectRatio: 1,
+      frameRate: snapFrameRate(25),
+      bitrateBps: 8_000_000,
+    },
   } satisfies SourceInfo,
 };
 exampleSource.info.videos.push(exampleSource.info.video as NonNullable<SourceInfo['video']>);

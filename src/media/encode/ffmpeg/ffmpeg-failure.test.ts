@@ -4,17 +4,49 @@ import { classifyFfmpegFailure, redactUrls } from './ffmpeg-failure.js';
 
 describe('classifyFfmpegFailure', () => {
   const cases: Array<[string, string, string]> = [
-    ['/work/job/in.mp4: Invalid data found when processing input', 'ContentMalformed', 'The input could not be read as media: Invalid data found when processing input'],
-    ['[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d0c8a1b2c0] moov atom not found\nhttps://h/files/x.mp4?sig=SECRET: Invalid data found when processing input', 'ContentMalformed', 'The input could not be read as media: moov atom not found'],
-    ['https://h/files/x.mp4?sig=SECRET: Server returned 404 Not Found', 'DownloadNotAccessible', 'The input could not be downloaded: Server returned 404 Not Found'],
-    ['[https @ 0x1] HTTP error 403 Forbidden\nhttps://h/x?se=1&sig=S: Server returned 403 Forbidden (access denied)', 'DownloadNotAccessible', 'The input could not be downloaded: HTTP error 403 Forbidden'],
-    ['[tcp @ 0x2] Connection to tcp://10.0.0.1:443 failed: Connection refused', 'DownloadTransientError', 'Reading the input failed: Connection to tcp://10.0.0.1:443 failed: Connection refused'],
-    ['https://h/x?sig=S: Server returned 503 Service Unavailable', 'DownloadTransientError', 'Reading the input failed: Server returned 503 Service Unavailable'],
-    ['Decoder (codec prores) not found for input stream #0:0', 'ContentUnsupported', 'The input uses a format or codec Reel cannot decode: Decoder (codec prores) not found for input stream #0:0'],
-    ['Unknown encoder \'libx265\'', 'ServiceError', "ffmpeg failed: Unknown encoder 'libx265'"],
+    [
+      '/work/job/in.mp4: Invalid data found when processing input',
+      'ContentMalformed',
+      'The input could not be read as media: Invalid data found when processing input',
+    ],
+    [
+      '[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d0c8a1b2c0] moov atom not found\nhttps://h/files/x.mp4?sig=SECRET: Invalid data found when processing input',
+      'ContentMalformed',
+      'The input could not be read as media: moov atom not found',
+    ],
+    [
+      'https://h/files/x.mp4?sig=SECRET: Server returned 404 Not Found',
+      'DownloadNotAccessible',
+      'The input could not be downloaded: Server returned 404 Not Found',
+    ],
+    [
+      '[https @ 0x1] HTTP error 403 Forbidden\nhttps://h/x?se=1&sig=S: Server returned 403 Forbidden (access denied)',
+      'DownloadNotAccessible',
+      'The input could not be downloaded: HTTP error 403 Forbidden',
+    ],
+    [
+      '[tcp @ 0x2] Connection to tcp://10.0.0.1:443 failed: Connection refused',
+      'DownloadTransientError',
+      'Reading the input failed: Connection to tcp://10.0.0.1:443 failed: Connection refused',
+    ],
+    [
+      'https://h/x?sig=S: Server returned 503 Service Unavailable',
+      'DownloadTransientError',
+      'Reading the input failed: Server returned 503 Service Unavailable',
+    ],
+    [
+      'Decoder (codec prores) not found for input stream #0:0',
+      'ContentUnsupported',
+      'The input uses a format or codec Reel cannot decode: Decoder (codec prores) not found for input stream #0:0',
+    ],
+    ["Unknown encoder 'libx265'", 'ServiceError', "ffmpeg failed: Unknown encoder 'libx265'"],
     ['something odd happened\nConversion failed!', 'ServiceError', 'ffmpeg failed: something odd happened'],
     ['', 'ServiceError', 'ffmpeg failed: ffmpeg exited with code 1'],
-    ["[hls @ 0x5605113962c0] Format not on whitelist 'mov,matroska'\n/data/c/movie.mp4: Invalid argument", 'ContentUnsupported', 'The input is in a format Reel does not take as a job input (hls): playlists, concat lists, manifests and image sequences refer to other files; submit the media file itself'],
+    [
+      "[hls @ 0x5605113962c0] Format not on whitelist 'mov,matroska'\n/data/c/movie.mp4: Invalid argument",
+      'ContentUnsupported',
+      'The input is in a format Reel does not take as a job input (hls): playlists, concat lists, manifests and image sequences refer to other files; submit the media file itself',
+    ],
     ["[file @ 0x1] Protocol 'http' not on whitelist 'file'!", 'ContentUnsupported', 'The input refers to another location (http), which Reel does not open'],
   ];
   for (const [stderr, code, message] of cases) {

@@ -1,21 +1,39 @@
 import { EncodeError, type EncodeErrorCode } from '../encode-engine.js';
 
-interface Rule { code: EncodeErrorCode; pattern: RegExp }
+interface Rule {
+  code: EncodeErrorCode;
+  pattern: RegExp;
+}
 
 /**
  * ffmpeg/ffprobe stderr lines mapped to MK.IO job error codes, most specific first. The first line that
  * matches a rule decides the code and becomes the message, so a user reads ffmpeg's own reason.
  */
 const rules: Rule[] = [
-  { code: 'DownloadNotAccessible', pattern: /Server returned 4\d\d|HTTP error 4\d\d|4(0[13]|04|10) (Forbidden|Not Found|Unauthorized|Gone)|No such file or directory|Permission denied/i },
-  { code: 'DownloadTransientError', pattern: /Server returned 5\d\d|HTTP error 5\d\d|Connection refused|Connection timed out|Operation timed out|timed out|Connection reset|Network is unreachable|Failed to resolve hostname|Name or service not known|Broken pipe/i },
-  { code: 'ContentUnsupported', pattern: /Decoder \(codec [^)]*\) not found|Unknown decoder|no decoder|codec not currently supported|Unsupported codec|is not supported|not implemented/i },
-  { code: 'ContentMalformed', pattern: /Invalid data found when processing input|moov atom not found|partial file|Invalid NAL unit|could not find codec parameters|does not contain any stream|contains no stream|Invalid frame dimensions|corrupt|truncat|error while decoding|End of file/i },
+  {
+    code: 'DownloadNotAccessible',
+    pattern: /Server returned 4\d\d|HTTP error 4\d\d|4(0[13]|04|10) (Forbidden|Not Found|Unauthorized|Gone)|No such file or directory|Permission denied/i,
+  },
+  {
+    code: 'DownloadTransientError',
+    pattern:
+      /Server returned 5\d\d|HTTP error 5\d\d|Connection refused|Connection timed out|Operation timed out|timed out|Connection reset|Network is unreachable|Failed to resolve hostname|Name or service not known|Broken pipe/i,
+  },
+  {
+    code: 'ContentUnsupported',
+    pattern: /Decoder \(codec [^)]*\) not found|Unknown decoder|no decoder|codec not currently supported|Unsupported codec|is not supported|not implemented/i,
+  },
+  {
+    code: 'ContentMalformed',
+    pattern:
+      /Invalid data found when processing input|moov atom not found|partial file|Invalid NAL unit|could not find codec parameters|does not contain any stream|contains no stream|Invalid frame dimensions|corrupt|truncat|error while decoding|End of file/i,
+  },
   { code: 'ServiceError', pattern: /Unknown encoder|Encoder [^ ]+ not found|Error initializing output stream|Cannot allocate memory|No space left on device/i },
 ];
 
 /** Lines that never explain anything on their own. */
-const noise = /^(Conversion failed!|Exiting normally|Error while (opening|filtering)|Error initializing complex filters\.?|\s*Last message repeated|Stream mapping:|Press \[q\])/i;
+const noise =
+  /^(Conversion failed!|Exiting normally|Error while (opening|filtering)|Error initializing complex filters\.?|\s*Last message repeated|Stream mapping:|Press \[q\])/i;
 
 /** Removes query strings (signatures) from every URL in a text. */
 export function redactUrls(text: string): string {
@@ -34,7 +52,10 @@ export function cleanLine(line: string): string {
 
 /** The most useful stderr line: the first matching a known failure, else the last meaningful one. */
 export function mostUsefulLine(stderr: string): { line: string; code?: EncodeErrorCode } | undefined {
-  const lines = stderr.split(/\r?\n/).map(cleanLine).filter((l) => l !== '' && !noise.test(l));
+  const lines = stderr
+    .split(/\r?\n/)
+    .map(cleanLine)
+    .filter((l) => l !== '' && !noise.test(l));
   for (const rule of rules) {
     const line = lines.find((l) => rule.pattern.test(l));
     if (line) return { line, code: rule.code };
@@ -50,10 +71,14 @@ export function mostUsefulLine(stderr: string): { line: string; code?: EncodeErr
 function refusedInput(stderr: string): EncodeError | undefined {
   const format = /\[([\w,]+) @ 0x[0-9a-f]+\] Format not on whitelist/i.exec(stderr)?.[1] ?? (/Format not on whitelist/i.test(stderr) ? 'unknown' : undefined);
   if (format) {
-    return new EncodeError('ContentUnsupported', `The input is in a format Reel does not take as a job input (${format}): playlists, concat lists, manifests and image sequences refer to other files; submit the media file itself`);
+    return new EncodeError(
+      'ContentUnsupported',
+      `The input is in a format Reel does not take as a job input (${format}): playlists, concat lists, manifests and image sequences refer to other files; submit the media file itself`,
+    );
   }
   const protocol = /Protocol '([^']*)' not on whitelist/i.exec(stderr)?.[1];
-  if (protocol !== undefined) return new EncodeError('ContentUnsupported', `The input refers to another location (${protocol.slice(0, 20)}), which Reel does not open`);
+  if (protocol !== undefined)
+    return new EncodeError('ContentUnsupported', `The input refers to another location (${protocol.slice(0, 20)}), which Reel does not open`);
   return undefined;
 }
 
@@ -71,8 +96,10 @@ export function classifyFfmpegFailure(stderr: string, context: { tool: 'ffmpeg' 
     DownloadTransientError: 'Reading the input failed',
     ServiceError: `${context.tool} failed`,
     ServiceTransientError: `${context.tool} failed`,
-    UploadNotAccessible: 'Writing the output failed', UploadTransientError: 'Writing the output failed',
-    ConfigurationUnsupported: 'The preset cannot be applied', IdentityUnsupported: 'Access denied',
+    UploadNotAccessible: 'Writing the output failed',
+    UploadTransientError: 'Writing the output failed',
+    ConfigurationUnsupported: 'The preset cannot be applied',
+    IdentityUnsupported: 'Access denied',
   };
   return new EncodeError(code, `${prefix[code]}: ${reason}`);
 }

@@ -28,7 +28,10 @@ const stderrLimit = 64 * 1024;
  */
 export function runFfmpeg(ffmpegPath: string, args: string[], options: FfmpegRunOptions): Promise<FfmpegRunResult> {
   return new Promise((resolve, reject) => {
-    if (options.signal.aborted) { reject(options.signal.reason); return; }
+    if (options.signal.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
     const child = spawnTool(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let killTimer: NodeJS.Timeout | undefined;
@@ -52,12 +55,17 @@ export function runFfmpeg(ffmpegPath: string, args: string[], options: FfmpegRun
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
       options.signal.removeEventListener('abort', onAbort);
-      reject(e.code === 'ENOENT' ? missingToolError('ffmpeg', ffmpegPath) : new EncodeError('ServiceError', `ffmpeg could not run: ${e.message}`, { cause: e }));
+      reject(
+        e.code === 'ENOENT' ? missingToolError('ffmpeg', ffmpegPath) : new EncodeError('ServiceError', `ffmpeg could not run: ${e.message}`, { cause: e }),
+      );
     });
     child.on('close', (code) => {
       options.signal.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
-      if (options.signal.aborted) { reject(options.signal.reason); return; }
+      if (options.signal.aborted) {
+        reject(options.signal.reason);
+        return;
+      }
       if (code === 0) resolve({ stderr: stderr.slice(-stderrLimit) });
       else if (isWrapperExecFailure(code, stderr)) reject(missingToolError('ffmpeg', ffmpegPath));
       else reject(classifyFfmpegFailure(stderr.slice(-stderrLimit), { tool: 'ffmpeg', exitCode: code }));

@@ -8,10 +8,16 @@ export const formatBytes = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFix
  * Checks that an input can be read and is not larger than allowed, before ffprobe runs: a refused URL
  * becomes a clear DownloadNotAccessible instead of an ffmpeg line. Returns the size when known.
  */
-export async function checkInputAccess(url: string, options: { timeoutSec: number; maxInputBytes?: number; signal: AbortSignal; fileName: string }): Promise<number | undefined> {
+export async function checkInputAccess(
+  url: string,
+  options: { timeoutSec: number; maxInputBytes?: number; signal: AbortSignal; fileName: string },
+): Promise<number | undefined> {
   const size = isHttpUrl(url) ? await httpSize(url, options) : await localSize(url, options.fileName);
   if (size !== undefined && options.maxInputBytes !== undefined && size > options.maxInputBytes) {
-    throw new EncodeError('ContentUnsupported', `The input '${options.fileName}' is ${formatBytes(size)}, larger than this server's limit of ${formatBytes(options.maxInputBytes)}`);
+    throw new EncodeError(
+      'ContentUnsupported',
+      `The input '${options.fileName}' is ${formatBytes(size)}, larger than this server's limit of ${formatBytes(options.maxInputBytes)}`,
+    );
   }
   return size;
 }
@@ -21,7 +27,10 @@ async function localSize(path: string, fileName: string): Promise<number> {
     return (await fs.stat(path)).size;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') throw new EncodeError('DownloadNotAccessible', `The input '${fileName}' could not be read: ${code === 'ENOENT' ? 'no such file' : 'permission denied'}`, { cause: e });
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR')
+      throw new EncodeError('DownloadNotAccessible', `The input '${fileName}' could not be read: ${code === 'ENOENT' ? 'no such file' : 'permission denied'}`, {
+        cause: e,
+      });
     throw new EncodeError('DownloadTransientError', `The input '${fileName}' could not be read: ${(e as Error).message}`, { cause: e });
   }
 }
@@ -56,7 +65,7 @@ async function request(url: string, method: 'HEAD' | 'GET', options: { timeoutSe
   } catch (e) {
     if (options.signal.aborted) throw options.signal.reason;
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const reason = (e as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutSec} s` : cause?.code ?? cause?.message ?? (e as Error).message;
+    const reason = (e as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutSec} s` : (cause?.code ?? cause?.message ?? (e as Error).message);
     throw new EncodeError('DownloadTransientError', `The input '${options.fileName}' could not be downloaded from ${redactUrl(url)}: ${reason}`, { cause: e });
   }
 }

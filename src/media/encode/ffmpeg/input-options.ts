@@ -11,8 +11,14 @@ export function inputOptions(url: string, httpTimeoutSec: number): string[] {
   if (!isHttpUrl(url)) return inputRestrictions(url);
   return [
     ...inputRestrictions(url),
-    '-rw_timeout', String(Math.round(httpTimeoutSec * 1_000_000)),
-    '-reconnect', '1', '-reconnect_on_network_error', '1', '-reconnect_delay_max', '4',
+    '-rw_timeout',
+    String(Math.round(httpTimeoutSec * 1_000_000)),
+    '-reconnect',
+    '1',
+    '-reconnect_on_network_error',
+    '1',
+    '-reconnect_delay_max',
+    '4',
   ];
 }
 

@@ -17,8 +17,13 @@ export function checkFfmpeg(ffmpegPath: string, timeoutMs = 15_000): Promise<str
       else resolve(out.split('\n', 1)[0].trim());
     };
     const child = spawn(ffmpegPath, ['-hide_banner', '-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); done(new Error(`'${ffmpegPath} -version' did not answer within ${timeoutMs} ms: ${advice}`)); }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => { if (out.length < 4096) out += d.toString(); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      done(new Error(`'${ffmpegPath} -version' did not answer within ${timeoutMs} ms: ${advice}`));
+    }, timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      if (out.length < 4096) out += d.toString();
+    });
     child.on('error', (err) => done(new Error(`ffmpeg could not be run ('${ffmpegPath}': ${err.message}): ${advice}`)));
     child.on('close', (code) => done(code === 0 ? undefined : new Error(`'${ffmpegPath} -version' exited with ${code}: ${advice}`)));
   });

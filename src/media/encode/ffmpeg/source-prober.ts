@@ -44,12 +44,26 @@ export interface SourceInfo {
 }
 
 interface FfprobeStream {
-  index: number; codec_type?: string; codec_name?: string; width?: number; height?: number; bit_rate?: string; duration?: string;
-  avg_frame_rate?: string; r_frame_rate?: string; sample_aspect_ratio?: string; channels?: number; sample_rate?: string;
-  disposition?: { attached_pic?: number }; tags?: { language?: string; rotate?: string; BPS?: string };
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  bit_rate?: string;
+  duration?: string;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  sample_aspect_ratio?: string;
+  channels?: number;
+  sample_rate?: string;
+  disposition?: { attached_pic?: number };
+  tags?: { language?: string; rotate?: string; BPS?: string };
   side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
 }
-interface FfprobeOutput { format?: { format_name?: string; duration?: string; bit_rate?: string; size?: string }; streams?: FfprobeStream[] }
+interface FfprobeOutput {
+  format?: { format_name?: string; duration?: string; bit_rate?: string; size?: string };
+  streams?: FfprobeStream[];
+}
 
 const num = (v: string | number | undefined): number | undefined => {
   const n = v === undefined ? NaN : Number(v);
@@ -71,20 +85,31 @@ export function probeSource(ffprobePath: string, url: string, options: { httpTim
     const onAbort = () => child.kill('SIGKILL');
     options.signal.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => { if (stderr.length < 16_000) stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 16_000) stderr += d.toString();
+    });
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       options.signal.removeEventListener('abort', onAbort);
-      reject(e.code === 'ENOENT' ? missingToolError('ffprobe', ffprobePath) : new EncodeError('ServiceError', `ffprobe could not run: ${e.message}`, { cause: e }));
+      reject(
+        e.code === 'ENOENT' ? missingToolError('ffprobe', ffprobePath) : new EncodeError('ServiceError', `ffprobe could not run: ${e.message}`, { cause: e }),
+      );
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       options.signal.removeEventListener('abort', onAbort);
-      if (options.signal.aborted) { reject(options.signal.reason); return; }
+      if (options.signal.aborted) {
+        reject(options.signal.reason);
+        return;
+      }
       if (code !== 0) {
-        reject(isWrapperExecFailure(code, stderr) ? missingToolError('ffprobe', ffprobePath) : signal === 'SIGKILL'
-          ? new EncodeError('DownloadTransientError', 'Reading the input timed out (ffprobe did not finish)')
-          : classifyFfmpegFailure(stderr, { tool: 'ffprobe', exitCode: code }));
+        reject(
+          isWrapperExecFailure(code, stderr)
+            ? missingToolError('ffprobe', ffprobePath)
+            : signal === 'SIGKILL'
+              ? new EncodeError('DownloadTransientError', 'Reading the input timed out (ffprobe did not finish)')
+              : classifyFfmpegFailure(stderr, { tool: 'ffprobe', exitCode: code }),
+        );
         return;
       }
       let parsed: FfprobeOutput;
@@ -121,15 +146,26 @@ export function toSourceInfo(out: FfprobeOutput): SourceInfo {
       const w = Math.round(s.width * sar);
       const isSideways = rotationDeg === 90 || rotationDeg === 270;
       videos.push({
-        streamIndex: s.index, codec: s.codec_name ?? 'unknown', width: s.width, height: s.height,
-        displayWidth: isSideways ? s.height : w, displayHeight: isSideways ? w : s.height, rotationDeg, sampleAspectRatio: sar,
+        streamIndex: s.index,
+        codec: s.codec_name ?? 'unknown',
+        width: s.width,
+        height: s.height,
+        displayWidth: isSideways ? s.height : w,
+        displayHeight: isSideways ? w : s.height,
+        rotationDeg,
+        sampleAspectRatio: sar,
         frameRate: snapFrameRate(rate(s.avg_frame_rate) ?? rate(s.r_frame_rate) ?? 25),
-        ...(bitrateBps ? { bitrateBps } : {}), ...(language ? { language } : {}),
+        ...(bitrateBps ? { bitrateBps } : {}),
+        ...(language ? { language } : {}),
       });
     } else if (s.codec_type === 'audio') {
       audios.push({
-        streamIndex: s.index, codec: s.codec_name ?? 'unknown', channels: s.channels ?? 2, sampleRateHz: num(s.sample_rate) ?? 48000,
-        ...(bitrateBps ? { bitrateBps } : {}), ...(language ? { language } : {}),
+        streamIndex: s.index,
+        codec: s.codec_name ?? 'unknown',
+        channels: s.channels ?? 2,
+        sampleRateHz: num(s.sample_rate) ?? 48000,
+        ...(bitrateBps ? { bitrateBps } : {}),
+        ...(language ? { language } : {}),
       });
     }
   }
@@ -142,7 +178,15 @@ export function toSourceInfo(out: FfprobeOutput): SourceInfo {
     if (bitrateBps > audioBps) video.bitrateBps = bitrateBps - audioBps;
   }
   const sizeBytes = num(out.format?.size);
-  return { formatName: out.format?.format_name ?? 'unknown', durationSec, ...(bitrateBps ? { bitrateBps } : {}), ...(sizeBytes ? { sizeBytes } : {}), ...(video ? { video } : {}), videos, audios };
+  return {
+    formatName: out.format?.format_name ?? 'unknown',
+    durationSec,
+    ...(bitrateBps ? { bitrateBps } : {}),
+    ...(sizeBytes ? { sizeBytes } : {}),
+    ...(video ? { video } : {}),
+    videos,
+    audios,
+  };
 }
 
 function rate(text: string | undefined): number | undefined {
@@ -158,6 +202,6 @@ function rate(text: string | undefined): number | undefined {
 function rotationOf(s: FfprobeStream): number {
   const matrix = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
   const deg = matrix !== undefined ? -matrix : Number(s.tags?.rotate ?? 0);
-  const norm = ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  const norm = (((Math.round(deg / 90) * 90) % 360) + 360) % 360;
   return Number.isFinite(norm) ? norm : 0;
 }

@@ -22,8 +22,10 @@ export function writeIsm(tracks: readonly IsmTrack[]): string {
   const param = (name: string, value: string | number) => `<param name="${name}" value="${escapeXml(String(value))}" valuetype="data" />`;
   const lines = tracks.map((t) => {
     const lang = t.language ? ` systemLanguage="${escapeXml(t.language)}"` : '';
-    return `      <${t.kind} src="${escapeXml(t.src)}" systemBitrate="${Math.round(t.bitrateBps)}"${lang}>`
-      + `${param('trackID', t.trackId)}${param('trackName', t.trackName)}</${t.kind}>`;
+    return (
+      `      <${t.kind} src="${escapeXml(t.src)}" systemBitrate="${Math.round(t.bitrateBps)}"${lang}>` +
+      `${param('trackID', t.trackId)}${param('trackName', t.trackName)}</${t.kind}>`
+    );
   });
   return [
     '<?xml version="1.0" encoding="utf-8"?>',

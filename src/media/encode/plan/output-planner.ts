@@ -1,6 +1,16 @@
 import { buildAutoLadder } from '../presets/adaptive-ladder.js';
 import { EncodeError, type EncodeInput } from '../encode-engine.js';
-import type { AudioEncodeTrack, CopyTrack, EncodePlan, ImageOutputPlan, Mp4OutputPlan, Mp4Track, PicturePlan, PlannedInput, VideoEncodeTrack } from './encode-plan.js';
+import type {
+  AudioEncodeTrack,
+  CopyTrack,
+  EncodePlan,
+  ImageOutputPlan,
+  Mp4OutputPlan,
+  Mp4Track,
+  PicturePlan,
+  PlannedInput,
+  VideoEncodeTrack,
+} from './encode-plan.js';
 import type { Dimension, EncodeSpec, ImageSpec, StretchMode, VideoLayerSpec } from './encode-spec.js';
 import { basenameOf, expandFilenamePattern, sanitize, type FilenameValues } from '../presets/filename-pattern.js';
 import { capFrameRate, frameRateValue, snapFrameRate, type FrameRate } from '../presets/frame-rate.js';
@@ -9,7 +19,10 @@ import type { SourceAudio, SourceInfo, SourceVideo } from '../ffmpeg/source-prob
 import { spriteVtt } from '../presets/sprite-index.js';
 import { formatSec, timeSpecToSec } from '../presets/time-spec.js';
 
-export interface PlanSource { input: EncodeInput; info: SourceInfo }
+export interface PlanSource {
+  input: EncodeInput;
+  info: SourceInfo;
+}
 
 export interface PlanOptions {
   clip?: { startSec?: number; endSec?: number };
@@ -68,14 +81,22 @@ function planTranscode(spec: EncodeSpec, sources: PlanSource[], options: PlanOpt
       }
     }
   }
-  if (!videoChoice && spec.audio.length === 0 && !spec.copyAudio) throw new EncodeError('ContentUnsupported', 'The input has no video track and the preset writes only video');
+  if (!videoChoice && spec.audio.length === 0 && !spec.copyAudio)
+    throw new EncodeError('ContentUnsupported', 'The input has no video track and the preset writes only video');
 
   const audioTracks: AudioEncodeTrack[] = [];
   let audioSource: EncodePlan['audioSource'];
   if (audioChoice && spec.audio.length > 0) {
     audioSource = { inputIndex: useInput(audioChoice.sourceIndex), streamIndex: audioChoice.audio.streamIndex };
     for (const a of spec.audio) {
-      audioTracks.push({ kind: 'audio-encode', channels: a.channels, sampleRateHz: a.sampleRateHz, bitrateBps: a.bitrateBps, ...(audioChoice.audio.language ? { language: audioChoice.audio.language } : {}), ...(a.label ? { label: a.label } : {}) });
+      audioTracks.push({
+        kind: 'audio-encode',
+        channels: a.channels,
+        sampleRateHz: a.sampleRateHz,
+        bitrateBps: a.bitrateBps,
+        ...(audioChoice.audio.language ? { language: audioChoice.audio.language } : {}),
+        ...(a.label ? { label: a.label } : {}),
+      });
     }
   } else if (spec.audio.length > 0 && videoTracks.length === 0 && !spec.copyVideo && spec.images.length === 0) {
     throw new EncodeError('ContentUnsupported', 'The input has no audio track and the preset writes only audio');
@@ -84,20 +105,51 @@ function planTranscode(spec: EncodeSpec, sources: PlanSource[], options: PlanOpt
   const copyTracks: CopyTrack[] = [];
   if (spec.copyVideo && videoChoice) {
     const v = videoChoice.video;
-    copyTracks.push({ kind: 'copy', media: 'video', inputIndex: useInput(videoChoice.sourceIndex), streamIndex: v.streamIndex, bitrateBps: v.bitrateBps ?? 0, codec: v.codec, width: v.displayWidth, height: v.displayHeight, ...(spec.copyVideo.label ? { label: spec.copyVideo.label } : {}) });
+    copyTracks.push({
+      kind: 'copy',
+      media: 'video',
+      inputIndex: useInput(videoChoice.sourceIndex),
+      streamIndex: v.streamIndex,
+      bitrateBps: v.bitrateBps ?? 0,
+      codec: v.codec,
+      width: v.displayWidth,
+      height: v.displayHeight,
+      ...(spec.copyVideo.label ? { label: spec.copyVideo.label } : {}),
+    });
   }
   if (spec.copyAudio && audioChoice) {
     const a = audioChoice.audio;
-    copyTracks.push({ kind: 'copy', media: 'audio', inputIndex: useInput(audioChoice.sourceIndex), streamIndex: a.streamIndex, bitrateBps: a.bitrateBps ?? 128_000, codec: a.codec, channels: a.channels, ...(a.language ? { language: a.language } : {}), ...(spec.copyAudio.label ? { label: spec.copyAudio.label } : {}) });
+    copyTracks.push({
+      kind: 'copy',
+      media: 'audio',
+      inputIndex: useInput(audioChoice.sourceIndex),
+      streamIndex: a.streamIndex,
+      bitrateBps: a.bitrateBps ?? 128_000,
+      codec: a.codec,
+      channels: a.channels,
+      ...(a.language ? { language: a.language } : {}),
+      ...(spec.copyAudio.label ? { label: spec.copyAudio.label } : {}),
+    });
   }
 
-  const mp4 = groupMp4(spec, basename, [...videoTracks, ...copyTracks.filter((t) => t.media === 'video'), ...audioTracks, ...copyTracks.filter((t) => t.media === 'audio')], names);
+  const mp4 = groupMp4(
+    spec,
+    basename,
+    [...videoTracks, ...copyTracks.filter((t) => t.media === 'video'), ...audioTracks, ...copyTracks.filter((t) => t.media === 'audio')],
+    names,
+  );
   const images = picture ? spec.images.flatMap((img) => planImages(img, picture, basename, clip.outDurationSec, names)) : [];
-  if (mp4.length === 0 && images.length === 0) throw new EncodeError('ContentUnsupported', 'The preset writes nothing for this input (no matching audio or video track)');
+  if (mp4.length === 0 && images.length === 0)
+    throw new EncodeError('ContentUnsupported', 'The preset writes nothing for this input (no matching audio or video track)');
   return {
-    inputs, ...(picture ? { picture } : {}), ...(audioSource ? { audioSource } : {}), mp4, images,
+    inputs,
+    ...(picture ? { picture } : {}),
+    ...(audioSource ? { audioSource } : {}),
+    mp4,
+    images,
     ...(mp4.length > 0 ? { manifest: { name: names.unique(`${basename}.ism`), tracks: manifestTracks(mp4) } } : {}),
-    durationSec: clip.outDurationSec, renamed: names.renamed,
+    durationSec: clip.outDurationSec,
+    renamed: names.renamed,
   };
 }
 
@@ -131,14 +183,25 @@ function planPicture(spec: EncodeSpec, v: SourceVideo, inputIndex: number): Pict
   }
   const frameRate = spec.maxFrameRate !== undefined ? capFrameRate(v.frameRate, spec.maxFrameRate) : v.frameRate;
   return {
-    inputIndex, streamIndex: v.streamIndex,
+    inputIndex,
+    streamIndex: v.streamIndex,
     ...(spec.filters.deinterlace.isEnabled ? { deinterlace: { parity: spec.filters.deinterlace.parity } } : {}),
-    ...(rotateFilter ? { rotateFilter } : {}), ...(Math.abs(v.sampleAspectRatio - 1) > 0.001 ? { isAnamorphic: true } : {}), ...(crop ? { crop } : {}),
-    width: base.width, height: base.height, frameRate,
+    ...(rotateFilter ? { rotateFilter } : {}),
+    ...(Math.abs(v.sampleAspectRatio - 1) > 0.001 ? { isAnamorphic: true } : {}),
+    ...(crop ? { crop } : {}),
+    width: base.width,
+    height: base.height,
+    frameRate,
   };
 }
 
-interface Size { width: number; height: number; fit: 'scale' | 'pad'; scaledWidth: number; scaledHeight: number }
+interface Size {
+  width: number;
+  height: number;
+  fit: 'scale' | 'pad';
+  scaledWidth: number;
+  scaledHeight: number;
+}
 
 /**
  * The rungs for this input. Fixed built-in ladders never upscale: a rung whose box (turned to the picture's
@@ -151,12 +214,22 @@ function planLayers(spec: EncodeSpec, picture: PicturePlan, v: SourceVideo, opti
   if (spec.autoLadder) {
     const { kind, codec, configuration } = spec.autoLadder;
     layers = buildAutoLadder({
-      kind, codec, picture, ...(v.bitrateBps ? { sourceVideoBitrateBps: v.bitrateBps } : {}),
-      ...(options.complexityFactor !== undefined ? { complexityFactor: options.complexityFactor } : {}), ...(configuration ? { configuration } : {}),
+      kind,
+      codec,
+      picture,
+      ...(v.bitrateBps ? { sourceVideoBitrateBps: v.bitrateBps } : {}),
+      ...(options.complexityFactor !== undefined ? { complexityFactor: options.complexityFactor } : {}),
+      ...(configuration ? { configuration } : {}),
     }).map((rung) => ({
-      codec, width: { px: rung.width }, height: { px: rung.height }, bitrateBps: rung.kbps * 1000, rateControl: 'abr',
-      keyFrameIntervalSec: configuration?.keyFrameIntervalSec ?? 2, isSceneChangeDetection: false,
-      complexity: configuration?.complexity ?? 'Balanced', stretchMode: 'AutoSize',
+      codec,
+      width: { px: rung.width },
+      height: { px: rung.height },
+      bitrateBps: rung.kbps * 1000,
+      rateControl: 'abr',
+      keyFrameIntervalSec: configuration?.keyFrameIntervalSec ?? 2,
+      isSceneChangeDetection: false,
+      complexity: configuration?.complexity ?? 'Balanced',
+      stretchMode: 'AutoSize',
     }));
   }
   if (!spec.isNoUpscale) return layers.map((l) => ({ spec: l, size: sizeFor(l.width, l.height, picture, l.stretchMode) }));
@@ -178,16 +251,25 @@ function planLayers(spec: EncodeSpec, picture: PicturePlan, v: SourceVideo, opti
 function videoTrack(l: VideoLayerSpec, size: Size, picture: PicturePlan, options: PlanOptions): VideoEncodeTrack {
   const layerRate = l.frameRate ? snapFrameRate(frameRateValue(l.frameRate)) : undefined;
   const rate: FrameRate = layerRate ?? picture.frameRate;
-  const peak = l.rateControl === 'capped-crf' ? l.bitrateBps : l.maxBitrateBps ?? (l.rateControl === 'crf' ? undefined : l.bitrateBps);
-  const bufferSizeBits = peak === undefined ? undefined : Math.round((l.rateControl === 'capped-crf' ? 2 : l.bufferWindowSec ?? 5) * peak);
-  const crf = l.rateControl === 'crf' || l.rateControl === 'capped-crf' ? l.crf ?? (l.codec === 'h264' ? 23 : 28) : undefined;
+  const peak = l.rateControl === 'capped-crf' ? l.bitrateBps : (l.maxBitrateBps ?? (l.rateControl === 'crf' ? undefined : l.bitrateBps));
+  const bufferSizeBits = peak === undefined ? undefined : Math.round((l.rateControl === 'capped-crf' ? 2 : (l.bufferWindowSec ?? 5)) * peak);
+  const crf = l.rateControl === 'crf' || l.rateControl === 'capped-crf' ? (l.crf ?? (l.codec === 'h264' ? 23 : 28)) : undefined;
   return {
-    kind: 'video-encode', codec: l.codec, ...size, bitrateBps: l.bitrateBps,
-    ...(peak !== undefined ? { maxBitrateBps: peak } : {}), ...(bufferSizeBits !== undefined ? { bufferSizeBits } : {}),
-    rateControl: l.rateControl, ...(crf !== undefined ? { crf } : {}),
-    ...(l.profile ? { profile: l.profile } : {}), ...(l.level ? { level: l.level } : {}), pixelFormat: pixelFormatOf(l.profile),
-    ...(l.bFrames !== undefined ? { bFrames: l.bFrames } : {}), ...(l.referenceFrames !== undefined ? { referenceFrames: l.referenceFrames } : {}),
-    ...(l.slices ? { slices: l.slices } : {}), ...(l.adaptiveBFrame !== undefined ? { adaptiveBFrame: l.adaptiveBFrame } : {}),
+    kind: 'video-encode',
+    codec: l.codec,
+    ...size,
+    bitrateBps: l.bitrateBps,
+    ...(peak !== undefined ? { maxBitrateBps: peak } : {}),
+    ...(bufferSizeBits !== undefined ? { bufferSizeBits } : {}),
+    rateControl: l.rateControl,
+    ...(crf !== undefined ? { crf } : {}),
+    ...(l.profile ? { profile: l.profile } : {}),
+    ...(l.level ? { level: l.level } : {}),
+    pixelFormat: pixelFormatOf(l.profile),
+    ...(l.bFrames !== undefined ? { bFrames: l.bFrames } : {}),
+    ...(l.referenceFrames !== undefined ? { referenceFrames: l.referenceFrames } : {}),
+    ...(l.slices ? { slices: l.slices } : {}),
+    ...(l.adaptiveBFrame !== undefined ? { adaptiveBFrame: l.adaptiveBFrame } : {}),
     ...(l.entropyMode ? { entropyMode: l.entropyMode } : {}),
     ...(layerRate && layerRate.text !== picture.frameRate.text ? { frameRate: layerRate } : {}),
     keyFrameIntervalSec: l.keyFrameIntervalSec,
@@ -222,8 +304,14 @@ function even(n: number, mode: 'round' | 'floor' = 'round'): number {
 /** A layer's output size: missing sides follow the picture's shape; both sides obey the stretch mode. */
 export function sizeFor(width: Dimension | undefined, height: Dimension | undefined, picture: { width: number; height: number }, stretch: StretchMode): Size {
   if (!width && !height) return fit(picture.width, picture.height, picture, 'None');
-  if (width && !height) { const w = dim(width, picture.width); return fit(w, (w * picture.height) / picture.width, picture, 'None'); }
-  if (!width && height) { const h = dim(height, picture.height); return fit((h * picture.width) / picture.height, h, picture, 'None'); }
+  if (width && !height) {
+    const w = dim(width, picture.width);
+    return fit(w, (w * picture.height) / picture.width, picture, 'None');
+  }
+  if (!width && height) {
+    const h = dim(height, picture.height);
+    return fit((h * picture.width) / picture.height, h, picture, 'None');
+  }
   return fit(dim(width as Dimension, picture.width), dim(height as Dimension, picture.height), picture, stretch);
 }
 
@@ -278,7 +366,10 @@ function groupMp4(spec: EncodeSpec, basename: string, tracks: Mp4Track[], names:
   return groups.map((group) => {
     const primary = group[0];
     if (!isVideo(primary)) audioIndex++;
-    const name = naming.kind === 'builtin' ? builtinName(basename, primary) : expandFilenamePattern(naming.pattern, mp4Values(basename, primary, isVideo(primary) ? undefined : audioIndex));
+    const name =
+      naming.kind === 'builtin'
+        ? builtinName(basename, primary)
+        : expandFilenamePattern(naming.pattern, mp4Values(basename, primary, isVideo(primary) ? undefined : audioIndex));
     return { name: names.unique(name), tracks: group };
   });
 }
@@ -289,9 +380,13 @@ function mp4Values(basename: string, t: Mp4Track, audioStream: number | undefine
   const width = t.kind === 'video-encode' ? t.width : t.kind === 'copy' ? t.width : undefined;
   const height = t.kind === 'video-encode' ? t.height : t.kind === 'copy' ? t.height : undefined;
   return {
-    basename, extension: '.mp4', codec: codecMacro(t),
-    ...(t.label ? { label: t.label } : {}), ...(t.bitrateBps ? { bitrateKbps: kbpsOf(t.bitrateBps) } : {}),
-    ...(width && height ? { resolution: `${width}x${height}` } : {}), ...(audioStream !== undefined ? { audioStream } : {}),
+    basename,
+    extension: '.mp4',
+    codec: codecMacro(t),
+    ...(t.label ? { label: t.label } : {}),
+    ...(t.bitrateBps ? { bitrateKbps: kbpsOf(t.bitrateBps) } : {}),
+    ...(width && height ? { resolution: `${width}x${height}` } : {}),
+    ...(audioStream !== undefined ? { audioStream } : {}),
   };
 }
 
@@ -299,7 +394,12 @@ function mp4Values(basename: string, t: Mp4Track, audioStream: number | undefine
 function manifestTracks(mp4: Mp4OutputPlan[]): IsmTrack[] {
   const out: IsmTrack[] = [];
   const seen = new Set<Mp4Track>();
-  const codecs = new Set(mp4.flatMap((f) => f.tracks).filter((t) => t.kind === 'video-encode').map((t) => t.codec));
+  const codecs = new Set(
+    mp4
+      .flatMap((f) => f.tracks)
+      .filter((t) => t.kind === 'video-encode')
+      .map((t) => t.codec),
+  );
   for (const file of mp4) {
     file.tracks.forEach((t, i) => {
       if (seen.has(t)) return;
@@ -307,13 +407,33 @@ function manifestTracks(mp4: Mp4OutputPlan[]): IsmTrack[] {
       const trackId = i + 1;
       if (t.kind === 'video-encode') {
         // One switching group per codec: players must not switch between H.264 and H.265 mid-stream.
-        out.push({ kind: 'video', src: file.name, bitrateBps: t.bitrateBps, trackId, trackName: codecs.size > 1 && t.codec === 'h265' ? 'video_h265' : 'video' });
+        out.push({
+          kind: 'video',
+          src: file.name,
+          bitrateBps: t.bitrateBps,
+          trackId,
+          trackName: codecs.size > 1 && t.codec === 'h265' ? 'video_h265' : 'video',
+        });
       } else if (t.kind === 'audio-encode') {
-        out.push({ kind: 'audio', src: file.name, bitrateBps: t.bitrateBps, trackId, trackName: audioTrackName('aac', t.language, t.channels, t.bitrateBps), ...(t.language ? { language: t.language } : {}) });
+        out.push({
+          kind: 'audio',
+          src: file.name,
+          bitrateBps: t.bitrateBps,
+          trackId,
+          trackName: audioTrackName('aac', t.language, t.channels, t.bitrateBps),
+          ...(t.language ? { language: t.language } : {}),
+        });
       } else if (t.media === 'video') {
         out.push({ kind: 'video', src: file.name, bitrateBps: t.bitrateBps, trackId, trackName: 'video' });
       } else {
-        out.push({ kind: 'audio', src: file.name, bitrateBps: t.bitrateBps, trackId, trackName: audioTrackName(t.codec, t.language, t.channels ?? 2, t.bitrateBps), ...(t.language ? { language: t.language } : {}) });
+        out.push({
+          kind: 'audio',
+          src: file.name,
+          bitrateBps: t.bitrateBps,
+          trackId,
+          trackName: audioTrackName(t.codec, t.language, t.channels ?? 2, t.bitrateBps),
+          ...(t.language ? { language: t.language } : {}),
+        });
       }
     });
   }
@@ -343,7 +463,10 @@ function planImages(img: ImageSpec, picture: PicturePlan, basename: string, dura
       for (let t = start + step; t < end - 1e-9 && t <= lastFrameSec + 1e-9 && times.length < maxCount; t += step) {
         times.push(Math.round(t * 1e6) / 1e6);
         if (times.length > maxImagesPerLayer) {
-          throw new EncodeError('ConfigurationUnsupported', `The thumbnail settings ask for more than ${maxImagesPerLayer} images (one every ${formatSec(step)} over ${formatSec(end - start)}); use a longer step`);
+          throw new EncodeError(
+            'ConfigurationUnsupported',
+            `The thumbnail settings ask for more than ${maxImagesPerLayer} images (one every ${formatSec(step)} over ${formatSec(end - start)}); use a longer step`,
+          );
         }
       }
     }
@@ -357,18 +480,34 @@ function planImages(img: ImageSpec, picture: PicturePlan, basename: string, dura
     const nameAt = (index: string): string => {
       if (img.naming.kind === 'thumbnail-generator') return `${img.naming.baseFilename ?? basename}_${sanitize(label ?? '')}${index}${ext}`;
       const pattern = /\{index\}/i.test(img.naming.pattern) || count === 1 ? img.naming.pattern : withIndex(img.naming.pattern);
-      return expandFilenamePattern(pattern, { basename, extension: ext, codec: img.format.toUpperCase(), resolution: `${size.width}x${size.height}`, index, ...(label ? { label } : {}) });
+      return expandFilenamePattern(pattern, {
+        basename,
+        extension: ext,
+        codec: img.format.toUpperCase(),
+        resolution: `${size.width}x${size.height}`,
+        index,
+        ...(label ? { label } : {}),
+      });
     };
     const isAms = img.naming.kind === 'pattern';
     const base: Omit<ImageOutputPlan, 'names'> = { format: img.format, ...size, quality: layer.quality, selection };
     if (img.spriteColumns && selection.kind === 'times') {
       const columns = Math.min(img.spriteColumns, count);
       const rows = Math.ceil(count / columns);
-      let name = isAms ? nameAt('000001') : `${img.naming.kind === 'thumbnail-generator' ? img.naming.baseFilename ?? basename : basename}_${sanitize(label ?? '')}`.replace(/_$/, '') + ext;
+      let name = isAms
+        ? nameAt('000001')
+        : `${img.naming.kind === 'thumbnail-generator' ? (img.naming.baseFilename ?? basename) : basename}_${sanitize(label ?? '')}`.replace(/_$/, '') + ext;
       name = names.unique(name);
       const vttName = names.unique(name.replace(/\.[^.]+$/, '.vtt'));
       const last = selection.timesSec[selection.timesSec.length - 1];
-      const vtt = spriteVtt({ spriteName: name, timesSec: selection.timesSec, endSec: img.rangeCount !== undefined ? Math.min(durationSec, last + selection.stepSec) : seriesEndSec, tileWidth: size.width, tileHeight: size.height, columns });
+      const vtt = spriteVtt({
+        spriteName: name,
+        timesSec: selection.timesSec,
+        endSec: img.rangeCount !== undefined ? Math.min(durationSec, last + selection.stepSec) : seriesEndSec,
+        tileWidth: size.width,
+        tileHeight: size.height,
+        columns,
+      });
       return { ...base, names: [name], sprite: { columns, rows, name, vttName, vtt } };
     }
     const width = isAms ? 6 : 0;
@@ -397,8 +536,26 @@ function planConversion(spec: EncodeSpec, sources: PlanSource[], options: PlanOp
   const clip = resolveClip(options.clip, Math.max(...sources.map((s) => s.info.durationSec)));
   const inputs: PlannedInput[] = sources.map((s) => ({ url: s.input.url, ...clip.input }));
   const common = commonBasename(sources.map((s) => s.input.fileName));
-  const copyOf = (i: number, v: SourceVideo): CopyTrack => ({ kind: 'copy', media: 'video', inputIndex: i, streamIndex: v.streamIndex, bitrateBps: v.bitrateBps ?? 0, codec: v.codec, width: v.displayWidth, height: v.displayHeight });
-  const copyOfAudio = (i: number, a: SourceAudio): CopyTrack => ({ kind: 'copy', media: 'audio', inputIndex: i, streamIndex: a.streamIndex, bitrateBps: a.bitrateBps ?? 128_000, codec: a.codec, channels: a.channels, ...(a.language ? { language: a.language } : {}) });
+  const copyOf = (i: number, v: SourceVideo): CopyTrack => ({
+    kind: 'copy',
+    media: 'video',
+    inputIndex: i,
+    streamIndex: v.streamIndex,
+    bitrateBps: v.bitrateBps ?? 0,
+    codec: v.codec,
+    width: v.displayWidth,
+    height: v.displayHeight,
+  });
+  const copyOfAudio = (i: number, a: SourceAudio): CopyTrack => ({
+    kind: 'copy',
+    media: 'audio',
+    inputIndex: i,
+    streamIndex: a.streamIndex,
+    bitrateBps: a.bitrateBps ?? 128_000,
+    codec: a.codec,
+    channels: a.channels,
+    ...(a.language ? { language: a.language } : {}),
+  });
   const mp4: Mp4OutputPlan[] = [];
   if (spec.convert === 'CopyTopBitrateInterleaved') {
     const top = pickVideo(sources, 'bitrate');
@@ -420,10 +577,22 @@ function planConversion(spec: EncodeSpec, sources: PlanSource[], options: PlanOp
       const s = sources[t.inputIndex];
       return s.info.videos.length + s.info.audios.length === 1 ? `${basenameOf(s.input.fileName)}.mp4` : builtinName(common, t);
     };
-    for (const [i, s] of sources.entries()) for (const v of s.info.videos) { const t = copyOf(i, v); mp4.push({ name: names.unique(nameOf(t)), tracks: [t] }); }
-    for (const track of distinctAudio(sources.flatMap((s, i) => s.info.audios.map((a) => copyOfAudio(i, a))))) mp4.push({ name: names.unique(nameOf(track)), tracks: [track] });
+    for (const [i, s] of sources.entries())
+      for (const v of s.info.videos) {
+        const t = copyOf(i, v);
+        mp4.push({ name: names.unique(nameOf(t)), tracks: [t] });
+      }
+    for (const track of distinctAudio(sources.flatMap((s, i) => s.info.audios.map((a) => copyOfAudio(i, a)))))
+      mp4.push({ name: names.unique(nameOf(track)), tracks: [track] });
   }
-  return { inputs, mp4, images: [], manifest: { name: names.unique(`${common}.ism`), tracks: manifestTracks(mp4) }, durationSec: clip.outDurationSec, renamed: names.renamed };
+  return {
+    inputs,
+    mp4,
+    images: [],
+    manifest: { name: names.unique(`${common}.ism`), tracks: manifestTracks(mp4) },
+    durationSec: clip.outDurationSec,
+    renamed: names.renamed,
+  };
 }
 
 /**
@@ -446,7 +615,12 @@ function distinctAudio<T extends CopyTrack | { track: CopyTrack }>(list: T[]): T
     const t = trackOf(x);
     const dup = out.some((o) => {
       const u = trackOf(o);
-      return u.codec === t.codec && u.language === t.language && u.channels === t.channels && Math.abs(u.bitrateBps - t.bitrateBps) <= 0.05 * Math.max(u.bitrateBps, t.bitrateBps);
+      return (
+        u.codec === t.codec &&
+        u.language === t.language &&
+        u.channels === t.channels &&
+        Math.abs(u.bitrateBps - t.bitrateBps) <= 0.05 * Math.max(u.bitrateBps, t.bitrateBps)
+      );
     });
     if (!dup) out.push(x);
   }
@@ -465,7 +639,10 @@ function pickVideo(sources: PlanSource[], by: 'pixels' | 'bitrate' = 'pixels'): 
   sources.forEach((s, i) => {
     const v = s.info.video;
     if (!v) return;
-    if (!best) { best = { sourceIndex: i, video: v }; return; }
+    if (!best) {
+      best = { sourceIndex: i, video: v };
+      return;
+    }
     const [a1, a2] = score(v);
     const [b1, b2] = score(best.video);
     if (a1 > b1 || (a1 === b1 && a2 > b2)) best = { sourceIndex: i, video: v };
@@ -481,14 +658,21 @@ function pickAudio(sources: PlanSource[], preferred: number | undefined): { sour
 }
 
 /** Clip times (JobInputAsset start/end) as input seeking, checked against the input's length. */
-export function resolveClip(clip: PlanOptions['clip'], sourceDurationSec: number): { input: { seekSec?: number; durationSec?: number }; outDurationSec: number } {
+export function resolveClip(
+  clip: PlanOptions['clip'],
+  sourceDurationSec: number,
+): { input: { seekSec?: number; durationSec?: number }; outDurationSec: number } {
   const start = Math.max(0, clip?.startSec ?? 0);
   const end = clip?.endSec;
   if (sourceDurationSec > 0 && start >= sourceDurationSec) {
-    throw new EncodeError('ConfigurationUnsupported', `The clip starts at ${formatSec(start)}, at or after the end of the input (${formatSec(sourceDurationSec)})`);
+    throw new EncodeError(
+      'ConfigurationUnsupported',
+      `The clip starts at ${formatSec(start)}, at or after the end of the input (${formatSec(sourceDurationSec)})`,
+    );
   }
-  if (end !== undefined && end <= start) throw new EncodeError('ConfigurationUnsupported', `The clip ends (${formatSec(end)}) before it starts (${formatSec(start)})`);
-  const stop = end !== undefined && sourceDurationSec > 0 ? Math.min(end, sourceDurationSec) : end ?? sourceDurationSec;
+  if (end !== undefined && end <= start)
+    throw new EncodeError('ConfigurationUnsupported', `The clip ends (${formatSec(end)}) before it starts (${formatSec(start)})`);
+  const stop = end !== undefined && sourceDurationSec > 0 ? Math.min(end, sourceDurationSec) : (end ?? sourceDurationSec);
   return {
     input: { ...(start > 0 ? { seekSec: start } : {}), ...(end !== undefined ? { durationSec: end - start } : {}) },
     outDurationSec: Math.max(0, stop - start),
@@ -501,11 +685,17 @@ class NameRegistry {
   readonly renamed: string[] = [];
 
   unique(name: string): string {
-    if (!this.used.has(name.toLowerCase())) { this.used.add(name.toLowerCase()); return name; }
+    if (!this.used.has(name.toLowerCase())) {
+      this.used.add(name.toLowerCase());
+      return name;
+    }
     this.renamed.push(name);
     for (let n = 2; ; n++) {
       const candidate = name.replace(/(\.[^.]+)?$/, (ext) => `_${n}${ext}`);
-      if (!this.used.has(candidate.toLowerCase())) { this.used.add(candidate.toLowerCase()); return candidate; }
+      if (!this.used.has(candidate.toLowerCase())) {
+        this.used.add(candidate.toLowerCase());
+        return candidate;
+      }
     }
   }
 

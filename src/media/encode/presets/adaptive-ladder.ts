@@ -1,7 +1,11 @@
 import type { LadderConfiguration, VideoCodec } from '../plan/encode-spec.js';
 
 /** A ladder rung as a landscape box; the planner turns it to the input's orientation and shape. */
-export interface LadderRung { width: number; height: number; kbps: number }
+export interface LadderRung {
+  width: number;
+  height: number;
+  kbps: number;
+}
 
 /**
  * Reel's reference ladders for AdaptiveStreaming/ContentAwareEncoding (AMS published none). H.264 stops at
@@ -9,13 +13,22 @@ export interface LadderRung { width: number; height: number; kbps: number }
  */
 const referenceLadders: Record<VideoCodec, LadderRung[]> = {
   h264: [
-    { width: 1920, height: 1080, kbps: 5000 }, { width: 1280, height: 720, kbps: 3000 }, { width: 960, height: 540, kbps: 1800 },
-    { width: 640, height: 360, kbps: 900 }, { width: 480, height: 270, kbps: 550 }, { width: 320, height: 180, kbps: 300 },
+    { width: 1920, height: 1080, kbps: 5000 },
+    { width: 1280, height: 720, kbps: 3000 },
+    { width: 960, height: 540, kbps: 1800 },
+    { width: 640, height: 360, kbps: 900 },
+    { width: 480, height: 270, kbps: 550 },
+    { width: 320, height: 180, kbps: 300 },
   ],
   h265: [
-    { width: 3840, height: 2160, kbps: 9500 }, { width: 2560, height: 1440, kbps: 6000 }, { width: 1920, height: 1080, kbps: 3500 },
-    { width: 1280, height: 720, kbps: 1800 }, { width: 960, height: 540, kbps: 1100 }, { width: 640, height: 360, kbps: 550 },
-    { width: 480, height: 270, kbps: 350 }, { width: 320, height: 180, kbps: 200 },
+    { width: 3840, height: 2160, kbps: 9500 },
+    { width: 2560, height: 1440, kbps: 6000 },
+    { width: 1920, height: 1080, kbps: 3500 },
+    { width: 1280, height: 720, kbps: 1800 },
+    { width: 960, height: 540, kbps: 1100 },
+    { width: 640, height: 360, kbps: 550 },
+    { width: 480, height: 270, kbps: 350 },
+    { width: 320, height: 180, kbps: 200 },
   ],
 };
 
@@ -64,7 +77,12 @@ export function buildAutoLadder(options: {
   if (c.minBitrateBps !== undefined) out = out.map((r) => ({ ...r, kbps: Math.max(r.kbps, Math.ceil((c.minBitrateBps as number) / 1000)) }));
   if (c.maxLayers !== undefined) out = out.slice(0, c.maxLayers);
   // Height limits may exclude every rung: keep the one nearest to the asked range rather than fail the job.
-  if (out.length === 0) out = [rungs.reduce((best, r) => (Math.abs(r.height - (c.maxHeight ?? c.minHeight ?? r.height)) < Math.abs(best.height - (c.maxHeight ?? c.minHeight ?? best.height)) ? r : best))];
+  if (out.length === 0)
+    out = [
+      rungs.reduce((best, r) =>
+        Math.abs(r.height - (c.maxHeight ?? c.minHeight ?? r.height)) < Math.abs(best.height - (c.maxHeight ?? c.minHeight ?? best.height)) ? r : best,
+      ),
+    ];
   // Bitrate clamps can make rungs identical; one of each is enough.
   return out.filter((r, i) => out.findIndex((o) => o.height === r.height && o.kbps === r.kbps) === i);
 }

@@ -28,6 +28,9 @@ export function parseAssetConverterPreset(preset: Record<string, unknown>, r: Fi
   const name = r.string(preset, 'presetName', 'preset', { required: true });
   if (name === undefined) return undefined;
   const spec = converterSpec(name);
-  if (!spec) r.problem(`BuiltInAssetConverterPreset '${name}' is not supported by Reel (supported: CopyTopBitrateInterleaved, CopyAllBitrateNonInterleaved, CopyAllBitrateInterleaved)`);
+  if (!spec)
+    r.problem(
+      `BuiltInAssetConverterPreset '${name}' is not supported by Reel (supported: CopyTopBitrateInterleaved, CopyAllBitrateNonInterleaved, CopyAllBitrateInterleaved)`,
+    );
   return spec;
 }

@@ -3,15 +3,26 @@ import type { FieldReader } from './field-reader.js';
 
 export const builtInEncoderType = '#Microsoft.Media.BuiltInStandardEncoderPreset';
 
-interface Rung { width: number; height: number; kbps: number }
+interface Rung {
+  width: number;
+  height: number;
+  kbps: number;
+}
 
 const ladder720p: Rung[] = [
-  { width: 320, height: 180, kbps: 400 }, { width: 640, height: 360, kbps: 600 }, { width: 640, height: 360, kbps: 1000 },
-  { width: 960, height: 540, kbps: 1500 }, { width: 960, height: 540, kbps: 2250 }, { width: 1280, height: 720, kbps: 3400 },
+  { width: 320, height: 180, kbps: 400 },
+  { width: 640, height: 360, kbps: 600 },
+  { width: 640, height: 360, kbps: 1000 },
+  { width: 960, height: 540, kbps: 1500 },
+  { width: 960, height: 540, kbps: 2250 },
+  { width: 1280, height: 720, kbps: 3400 },
 ];
 const ladderSD: Rung[] = [
-  { width: 432, height: 240, kbps: 400 }, { width: 640, height: 360, kbps: 650 }, { width: 848, height: 480, kbps: 900 },
-  { width: 848, height: 480, kbps: 1300 }, { width: 848, height: 480, kbps: 1900 },
+  { width: 432, height: 240, kbps: 400 },
+  { width: 640, height: 360, kbps: 650 },
+  { width: 848, height: 480, kbps: 900 },
+  { width: 848, height: 480, kbps: 1300 },
+  { width: 848, height: 480, kbps: 1900 },
 ];
 const ladder1080p: Rung[] = [...ladder720p, { width: 1920, height: 1080, kbps: 4700 }, { width: 1920, height: 1080, kbps: 6000 }];
 
@@ -53,7 +64,11 @@ const builtIns: Record<string, BuiltIn> = {
 
 export const builtInPresetNames = Object.keys(builtIns);
 
-export function parseBuiltInEncoderPreset(preset: Record<string, unknown>, r: FieldReader, convertName: (name: string) => EncodeSpec | undefined): EncodeSpec | undefined {
+export function parseBuiltInEncoderPreset(
+  preset: Record<string, unknown>,
+  r: FieldReader,
+  convertName: (name: string) => EncodeSpec | undefined,
+): EncodeSpec | undefined {
   const path = 'preset';
   r.onlyKnown(preset, path, ['presetName', 'configurations', 'advancedSettingsName']);
   const name = r.string(preset, 'presetName', path, { required: true });
@@ -83,7 +98,9 @@ export function parseBuiltInEncoderPreset(preset: Record<string, unknown>, r: Fi
   }));
   return {
     video,
-    ...(def.autoLadder && def.codec ? { autoLadder: { kind: def.autoLadder, codec: def.codec, ...(ladderConfiguration ? { configuration: ladderConfiguration } : {}) } } : {}),
+    ...(def.autoLadder && def.codec
+      ? { autoLadder: { kind: def.autoLadder, codec: def.codec, ...(ladderConfiguration ? { configuration: ladderConfiguration } : {}) } }
+      : {}),
     isNoUpscale: true,
     maxFrameRate: def.maxFrameRate ?? 30,
     audio: [{ channels: 2, sampleRateHz: 48000, bitrateBps: (def.audioKbps ?? 128) * 1000 }],
@@ -101,9 +118,19 @@ function parseConfigurations(preset: Record<string, unknown>, r: FieldReader, de
     r.problem(`${path} is only supported with ContentAwareEncoding and H265ContentAwareEncoding (as in AMS)`);
     return undefined;
   }
-  r.onlyKnown(c, path, ['complexity', 'interleaveOutput', 'keyFrameIntervalInSeconds', 'maxBitrateBps', 'maxHeight', 'maxLayers', 'minBitrateBps', 'minHeight']);
+  r.onlyKnown(c, path, [
+    'complexity',
+    'interleaveOutput',
+    'keyFrameIntervalInSeconds',
+    'maxBitrateBps',
+    'maxHeight',
+    'maxLayers',
+    'minBitrateBps',
+    'minHeight',
+  ]);
   const interleave = r.enumValue(c, 'interleaveOutput', path, ['NonInterleavedOutput', 'InterleavedOutput'] as const);
-  if (interleave === 'InterleavedOutput') r.problem(`${path}.interleaveOutput InterleavedOutput is not supported by Reel: renditions are written as separate video and audio MP4s`);
+  if (interleave === 'InterleavedOutput')
+    r.problem(`${path}.interleaveOutput InterleavedOutput is not supported by Reel: renditions are written as separate video and audio MP4s`);
   const out: LadderConfiguration = {};
   const complexity = r.enumValue(c, 'complexity', path, ['Speed', 'Balanced', 'Quality'] as const);
   if (complexity) out.complexity = complexity;
@@ -120,6 +147,7 @@ function parseConfigurations(preset: Record<string, unknown>, r: FieldReader, de
   const maxLayers = r.integer(c, 'maxLayers', path, { min: 1, max: 12 });
   if (maxLayers !== undefined) out.maxLayers = maxLayers;
   if (out.minHeight !== undefined && out.maxHeight !== undefined && out.minHeight > out.maxHeight) r.problem(`${path}.minHeight must not exceed maxHeight`);
-  if (out.minBitrateBps !== undefined && out.maxBitrateBps !== undefined && out.minBitrateBps > out.maxBitrateBps) r.problem(`${path}.minBitrateBps must not exceed maxBitrateBps`);
+  if (out.minBitrateBps !== undefined && out.maxBitrateBps !== undefined && out.minBitrateBps > out.maxBitrateBps)
+    r.problem(`${path}.minBitrateBps must not exceed maxBitrateBps`);
   return out;
 }

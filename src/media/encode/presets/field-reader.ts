@@ -20,15 +20,29 @@ export class FieldReader {
     }
   }
 
-  string(obj: Record<string, unknown>, key: string, path: string, options: { required?: boolean; pattern?: RegExp; maxLength?: number } = {}): string | undefined {
+  string(
+    obj: Record<string, unknown>,
+    key: string,
+    path: string,
+    options: { required?: boolean; pattern?: RegExp; maxLength?: number } = {},
+  ): string | undefined {
     const v = obj[key];
     if (v === undefined || v === null) {
       if (options.required) this.problem(`${path}.${key} is required`);
       return undefined;
     }
-    if (typeof v !== 'string') { this.problem(`${path}.${key} must be a string`); return undefined; }
-    if (options.maxLength !== undefined && v.length > options.maxLength) { this.problem(`${path}.${key} must be at most ${options.maxLength} characters`); return undefined; }
-    if (options.pattern && !options.pattern.test(v)) { this.problem(`${path}.${key} '${v}' must match ${options.pattern.source}`); return undefined; }
+    if (typeof v !== 'string') {
+      this.problem(`${path}.${key} must be a string`);
+      return undefined;
+    }
+    if (options.maxLength !== undefined && v.length > options.maxLength) {
+      this.problem(`${path}.${key} must be at most ${options.maxLength} characters`);
+      return undefined;
+    }
+    if (options.pattern && !options.pattern.test(v)) {
+      this.problem(`${path}.${key} '${v}' must match ${options.pattern.source}`);
+      return undefined;
+    }
     return v;
   }
 
@@ -40,7 +54,12 @@ export class FieldReader {
     return match;
   }
 
-  integer(obj: Record<string, unknown>, key: string, path: string, options: { required?: boolean; min?: number; max?: number; unit?: string } = {}): number | undefined {
+  integer(
+    obj: Record<string, unknown>,
+    key: string,
+    path: string,
+    options: { required?: boolean; min?: number; max?: number; unit?: string } = {},
+  ): number | undefined {
     const v = obj[key];
     if (v === undefined || v === null) {
       if (options.required) this.problem(`${path}.${key} is required${options.unit ? ` (${options.unit})` : ''}`);
@@ -68,7 +87,10 @@ export class FieldReader {
   boolean(obj: Record<string, unknown>, key: string, path: string): boolean | undefined {
     const v = obj[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'boolean') { this.problem(`${path}.${key} must be true or false`); return undefined; }
+    if (typeof v !== 'boolean') {
+      this.problem(`${path}.${key} must be true or false`);
+      return undefined;
+    }
     return v;
   }
 
@@ -104,20 +126,37 @@ export class FieldReader {
       if (options.required) this.problem(`${path}.${key} is required`);
       return undefined;
     }
-    if (typeof v !== 'object' || Array.isArray(v)) { this.problem(`${path}.${key} must be an object`); return undefined; }
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      this.problem(`${path}.${key} must be an object`);
+      return undefined;
+    }
     return v as Record<string, unknown>;
   }
 
-  array(obj: Record<string, unknown>, key: string, path: string, options: { required?: boolean; minItems?: number } = {}): Record<string, unknown>[] | undefined {
+  array(
+    obj: Record<string, unknown>,
+    key: string,
+    path: string,
+    options: { required?: boolean; minItems?: number } = {},
+  ): Record<string, unknown>[] | undefined {
     const v = obj[key];
     if (v === undefined || v === null) {
       if (options.required) this.problem(`${path}.${key} is required`);
       return undefined;
     }
-    if (!Array.isArray(v)) { this.problem(`${path}.${key} must be an array`); return undefined; }
-    if (options.minItems !== undefined && v.length < options.minItems) { this.problem(`${path}.${key} must have at least ${options.minItems} item(s)`); return undefined; }
+    if (!Array.isArray(v)) {
+      this.problem(`${path}.${key} must be an array`);
+      return undefined;
+    }
+    if (options.minItems !== undefined && v.length < options.minItems) {
+      this.problem(`${path}.${key} must have at least ${options.minItems} item(s)`);
+      return undefined;
+    }
     const bad = v.findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item));
-    if (bad >= 0) { this.problem(`${path}.${key}[${bad}] must be an object`); return undefined; }
+    if (bad >= 0) {
+      this.problem(`${path}.${key}[${bad}] must be an object`);
+      return undefined;
+    }
     return v as Record<string, unknown>[];
   }
 }

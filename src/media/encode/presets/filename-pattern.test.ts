@@ -4,8 +4,16 @@ import { basenameOf, expandFilenamePattern, unknownMacros } from './filename-pat
 
 describe('basenameOf', () => {
   const cases: Array<[string, string]> = [
-    ['source.mp4', 'source'], ['My Holiday (1).MOV', 'My_Holiday__1_'], ['dir/sub/clip.v2.mp4', 'clip.v2'], ['noext', 'noext'],
-    ['.hidden.mp4', 'hidden'], ['日本語.mp4', '___'], ['a'.repeat(40) + '.mp4', 'a'.repeat(32)], ['.mp4', 'mp4'], ['', 'input'], ['...', 'input'],
+    ['source.mp4', 'source'],
+    ['My Holiday (1).MOV', 'My_Holiday__1_'],
+    ['dir/sub/clip.v2.mp4', 'clip.v2'],
+    ['noext', 'noext'],
+    ['.hidden.mp4', 'hidden'],
+    ['日本語.mp4', '___'],
+    ['a'.repeat(40) + '.mp4', 'a'.repeat(32)],
+    ['.mp4', 'mp4'],
+    ['', 'input'],
+    ['...', 'input'],
   ];
   for (const [name, expected] of cases) it(`${name} → ${expected}`, () => assert.equal(basenameOf(name), expected));
 });
@@ -27,7 +35,8 @@ describe('expandFilenamePattern', () => {
     ['out put/{Label}{Extension}', { basename: 'clip', extension: '.mp4', label: 'a b' }, 'out_put_a_b.mp4'],
     ['100%_{Basename}{Extension}', video, '100__clip.mp4'],
   ];
-  for (const [pattern, values, expected] of cases) it(`${pattern} → ${expected}`, () => assert.equal(expandFilenamePattern(pattern, values as never), expected));
+  for (const [pattern, values, expected] of cases)
+    it(`${pattern} → ${expected}`, () => assert.equal(expandFilenamePattern(pattern, values as never), expected));
 
   it('keeps the image2 placeholder of {Index} intact while replacing every other %', () => {
     assert.equal(expandFilenamePattern('%{Basename}_{Index}{Extension}', { basename: 'clip', extension: '.jpg', index: '%06d' }), '_clip_%06d.jpg');

@@ -50,15 +50,24 @@ export function unknownMacros(pattern: string): string[] {
 export function expandFilenamePattern(pattern: string, values: FilenameValues): string {
   const valueOf = (macro: string): string | undefined => {
     switch (macro.toLowerCase()) {
-      case 'basename': return values.basename;
-      case 'extension': return values.extension;
-      case 'label': return values.label || undefined;
-      case 'bitrate': return values.bitrateKbps !== undefined ? String(Math.round(values.bitrateKbps)) : undefined;
-      case 'codec': return values.codec;
-      case 'resolution': return values.resolution;
-      case 'index': return values.index;
-      case 'audiostream': return values.audioStream !== undefined ? `Audio${values.audioStream}` : undefined;
-      default: return undefined;
+      case 'basename':
+        return values.basename;
+      case 'extension':
+        return values.extension;
+      case 'label':
+        return values.label || undefined;
+      case 'bitrate':
+        return values.bitrateKbps !== undefined ? String(Math.round(values.bitrateKbps)) : undefined;
+      case 'codec':
+        return values.codec;
+      case 'resolution':
+        return values.resolution;
+      case 'index':
+        return values.index;
+      case 'audiostream':
+        return values.audioStream !== undefined ? `Audio${values.audioStream}` : undefined;
+      default:
+        return undefined;
     }
   };
   let out = '';

@@ -1,10 +1,19 @@
 /** A frame rate as ffmpeg filters take it (`30000/1001`) and as a number for arithmetic. */
-export interface FrameRate { text: string; value: number }
+export interface FrameRate {
+  text: string;
+  value: number;
+}
 
 const standardRates: FrameRate[] = [
-  { text: '24000/1001', value: 24000 / 1001 }, { text: '24', value: 24 }, { text: '25', value: 25 },
-  { text: '30000/1001', value: 30000 / 1001 }, { text: '30', value: 30 }, { text: '48', value: 48 }, { text: '50', value: 50 },
-  { text: '60000/1001', value: 60000 / 1001 }, { text: '60', value: 60 },
+  { text: '24000/1001', value: 24000 / 1001 },
+  { text: '24', value: 24 },
+  { text: '25', value: 25 },
+  { text: '30000/1001', value: 30000 / 1001 },
+  { text: '30', value: 30 },
+  { text: '48', value: 48 },
+  { text: '50', value: 50 },
+  { text: '60000/1001', value: 60000 / 1001 },
+  { text: '60', value: 60 },
 ];
 
 /**

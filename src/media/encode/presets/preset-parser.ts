@@ -37,7 +37,9 @@ export function parsePreset(preset: Record<string, unknown>): ParsedPreset {
   } else if (knownUnsupported[type]) {
     r.problem(`${type} (${knownUnsupported[type]}) is not supported by Reel`);
   } else {
-    r.problem(`preset type '${type}' is not supported by Reel (supported: ${builtInEncoderType}, ${assetConverterTypes[0]}, ${standardEncoderType}, ${thumbnailGeneratorType})`);
+    r.problem(
+      `preset type '${type}' is not supported by Reel (supported: ${builtInEncoderType}, ${assetConverterTypes[0]}, ${standardEncoderType}, ${thumbnailGeneratorType})`,
+    );
   }
   if (r.problems.length > 0) return { problems: r.problems };
   if (!spec) return { problems: ['the preset produces no output'] };

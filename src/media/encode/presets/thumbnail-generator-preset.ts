@@ -28,7 +28,8 @@ export function parseThumbnailGeneratorPreset(preset: Record<string, unknown>, r
     // example means), where AMS's JpgImage read it as a frame count; durations and percentages are as in AMS.
     const rawRange = t.range ?? '1';
     const rangeCount = typeof rawRange === 'number' || (typeof rawRange === 'string' && /^\d+$/.test(rawRange.trim())) ? Number(rawRange) : undefined;
-    if (rangeCount !== undefined && (!Number.isInteger(rangeCount) || rangeCount < 1)) r.problem(`${path}.range must be at least 1 image (got ${JSON.stringify(rawRange)})`);
+    if (rangeCount !== undefined && (!Number.isInteger(rangeCount) || rangeCount < 1))
+      r.problem(`${path}.range must be at least 1 image (got ${JSON.stringify(rawRange)})`);
     const range = rangeCount !== undefined ? ({ kind: 'percent', percent: 100 } as const) : position(t, 'range', path, r, '1');
     const width = r.dimension(t, 'width', path);
     const height = r.dimension(t, 'height', path);
@@ -41,7 +42,10 @@ export function parseThumbnailGeneratorPreset(preset: Record<string, unknown>, r
     if (!format || !start || !step || !range) return;
     images.push({
       format: format === 'Jpeg' ? 'jpg' : 'png',
-      start, step, range, ...(rangeCount !== undefined ? { rangeCount } : {}),
+      start,
+      step,
+      range,
+      ...(rangeCount !== undefined ? { rangeCount } : {}),
       layers: [{ ...(width ? { width } : {}), ...(height ? { height } : {}), quality, ...(label ? { label } : {}) }],
       stretchMode: 'AutoSize',
       ...(spriteColumns ? { spriteColumns } : {}),

@@ -13,11 +13,7 @@ export function parseIsoDurationSec(text: string): number | undefined {
 }
 
 /** A thumbnail position as written in the preset, before the input's duration and frame rate are known. */
-export type TimeSpec =
-  | { kind: 'seconds'; seconds: number }
-  | { kind: 'percent'; percent: number }
-  | { kind: 'frames'; frames: number }
-  | { kind: 'best' };
+export type TimeSpec = { kind: 'seconds'; seconds: number } | { kind: 'percent'; percent: number } | { kind: 'frames'; frames: number } | { kind: 'best' };
 
 /** Parses `PT5S`, `10%`, `30` (frames) or `{Best}` (only where `allowBest`). */
 export function parseTimeSpec(text: unknown, options: { allowBest?: boolean } = {}): TimeSpec | undefined {
@@ -41,9 +37,12 @@ export function parseTimeSpec(text: unknown, options: { allowBest?: boolean } = 
  */
 export function timeSpecToSec(spec: Exclude<TimeSpec, { kind: 'best' }>, media: { durationSec: number; frameRate: number }): number {
   switch (spec.kind) {
-    case 'seconds': return spec.seconds;
-    case 'percent': return (media.durationSec * spec.percent) / 100;
-    case 'frames': return spec.frames / media.frameRate;
+    case 'seconds':
+      return spec.seconds;
+    case 'percent':
+      return (media.durationSec * spec.percent) / 100;
+    case 'frames':
+      return spec.frames / media.frameRate;
   }
 }
 

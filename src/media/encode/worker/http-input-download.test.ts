@@ -19,7 +19,16 @@ async function serve(routes: Record<string, (req: http.IncomingMessage, res: htt
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return { port, base: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 describe('downloadHttpInput', () => {
@@ -30,10 +39,17 @@ describe('downloadHttpInput', () => {
   let origin: Awaited<ReturnType<typeof serve>>;
   let target: Awaited<ReturnType<typeof serve>>;
   const options = (extra: Partial<HttpInputDownloadOptions> = {}): HttpInputDownloadOptions => ({
-    policy: { allowPrivate: true }, timeoutSec: 5, signal: new AbortController().signal, fileName: 'movie.mp4', ...extra,
+    policy: { allowPrivate: true },
+    timeoutSec: 5,
+    signal: new AbortController().signal,
+    fileName: 'movie.mp4',
+    ...extra,
   });
   const fails = async (promise: Promise<unknown>, code: string, message: RegExp) => {
-    const e = await promise.then(() => assert.fail('the download should fail'), (err: unknown) => err);
+    const e = await promise.then(
+      () => assert.fail('the download should fail'),
+      (err: unknown) => err,
+    );
     assert.ok(e instanceof EncodeError, String(e));
     assert.equal(e.code, code, e.message);
     assert.match(e.message, message);
@@ -43,14 +59,20 @@ describe('downloadHttpInput', () => {
     target = await serve({ '/movie.mp4': (_req, res) => res.writeHead(200, { 'content-length': String(body.length) }).end(body) });
     origin = await serve({
       '/movie.mp4': (_req, res) => res.writeHead(200, { 'content-length': String(body.length) }).end(body),
-      '/chunked.mp4': (_req, res) => { res.writeHead(200); res.write(body); res.end(body); },
+      '/chunked.mp4': (_req, res) => {
+        res.writeHead(200);
+        res.write(body);
+        res.end(body);
+      },
       '/to-target': (_req, res) => res.writeHead(302, { location: `${target.base}/movie.mp4?sig=secret` }).end(),
       '/relative': (_req, res) => res.writeHead(301, { location: '/movie.mp4' }).end(),
       '/loop': (_req, res) => res.writeHead(307, { location: '/loop' }).end(),
       '/backslash': (_req, res) => res.writeHead(302, { location: `http://127.0.0.1:${origin.port}\\@127.0.0.1:${target.port}/movie.mp4` }).end(),
       '/gone': (_req, res) => res.writeHead(410).end(),
       '/busy': (_req, res) => res.writeHead(503).end(),
-      '/silent': () => { /* never answers */ },
+      '/silent': () => {
+        /* never answers */
+      },
     });
   });
   after(async () => {
@@ -70,11 +92,19 @@ describe('downloadHttpInput', () => {
   it('checks every redirect: an allowed host redirecting to a private address is refused before it is opened', async () => {
     target.requests.length = 0;
     const file = dest();
-    await fails(downloadHttpInput(`${origin.base}/to-target`, file, options({ policy: { allowPrivate: false, allowedHosts: [`127.0.0.1:${origin.port}`] } })), 'DownloadNotAccessible', /redirect 1.*private address/);
+    await fails(
+      downloadHttpInput(`${origin.base}/to-target`, file, options({ policy: { allowPrivate: false, allowedHosts: [`127.0.0.1:${origin.port}`] } })),
+      'DownloadNotAccessible',
+      /redirect 1.*private address/,
+    );
     assert.deepEqual(target.requests, []);
     assert.equal(fs.existsSync(file), false);
     // The same redirect is followed where the policy allows the target.
-    await downloadHttpInput(`${origin.base}/to-target`, dest(), options({ policy: { allowPrivate: false, allowedHosts: [`127.0.0.1:${origin.port}`, `127.0.0.1:${target.port}`] } }));
+    await downloadHttpInput(
+      `${origin.base}/to-target`,
+      dest(),
+      options({ policy: { allowPrivate: false, allowedHosts: [`127.0.0.1:${origin.port}`, `127.0.0.1:${target.port}`] } }),
+    );
     assert.deepEqual(target.requests, ['GET /movie.mp4?sig=secret']);
   });
 
@@ -82,15 +112,28 @@ describe('downloadHttpInput', () => {
     target.requests.length = 0;
     const before = origin.requests.length;
     await fails(downloadHttpInput(`${origin.base}\\@127.0.0.1:${target.port}/movie.mp4`, dest(), options()), 'DownloadNotAccessible', /backslashes/);
-    await fails(downloadHttpInput(`http://user:pw@127.0.0.1:${target.port}/movie.mp4`, dest(), options()), 'DownloadNotAccessible', /user name|parsers read differently/);
+    await fails(
+      downloadHttpInput(`http://user:pw@127.0.0.1:${target.port}/movie.mp4`, dest(), options()),
+      'DownloadNotAccessible',
+      /user name|parsers read differently/,
+    );
     assert.equal(origin.requests.length, before);
     await fails(downloadHttpInput(`${origin.base}/backslash`, dest(), options()), 'DownloadNotAccessible', /parsers read differently/);
     assert.deepEqual(target.requests, []);
   });
 
   it('refuses private and local addresses unless allowed (metadata, loopback, mapped IPv6)', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data', `http://127.0.0.1:${target.port}/movie.mp4`, `http://[::ffff:7f00:1]:${target.port}/movie.mp4`, 'http://10.0.0.7/movie.mp4']) {
-      await fails(downloadHttpInput(url, dest(), options({ policy: { allowPrivate: false } })), 'DownloadNotAccessible', /private address.*REEL_JOB_HTTP_ALLOW_PRIVATE/);
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      `http://127.0.0.1:${target.port}/movie.mp4`,
+      `http://[::ffff:7f00:1]:${target.port}/movie.mp4`,
+      'http://10.0.0.7/movie.mp4',
+    ]) {
+      await fails(
+        downloadHttpInput(url, dest(), options({ policy: { allowPrivate: false } })),
+        'DownloadNotAccessible',
+        /private address.*REEL_JOB_HTTP_ALLOW_PRIVATE/,
+      );
     }
   });
 
@@ -98,9 +141,16 @@ describe('downloadHttpInput', () => {
     const seen: string[] = [];
     const file = dest();
     // `media.invalid` cannot resolve: the download works only if the connection uses the checked address.
-    await downloadHttpInput(`http://media.invalid:${target.port}/movie.mp4`, file, options({
-      resolve: async (url) => { seen.push(url.hostname); return [{ address: '127.0.0.1', family: 4 }]; },
-    }));
+    await downloadHttpInput(
+      `http://media.invalid:${target.port}/movie.mp4`,
+      file,
+      options({
+        resolve: async (url) => {
+          seen.push(url.hostname);
+          return [{ address: '127.0.0.1', family: 4 }];
+        },
+      }),
+    );
     assert.deepEqual(seen, ['media.invalid']);
     assert.deepEqual(fs.readFileSync(file), body);
   });
@@ -112,7 +162,11 @@ describe('downloadHttpInput', () => {
   it('enforces the size limit from Content-Length and while streaming, leaving no file', async () => {
     for (const p of ['/movie.mp4', '/chunked.mp4']) {
       const file = dest();
-      await fails(downloadHttpInput(`${origin.base}${p}`, file, options({ maxBytes: 150_000 - (p === '/movie.mp4' ? 60_000 : 0) })), 'ContentUnsupported', /larger than this server's limit/);
+      await fails(
+        downloadHttpInput(`${origin.base}${p}`, file, options({ maxBytes: 150_000 - (p === '/movie.mp4' ? 60_000 : 0) })),
+        'ContentUnsupported',
+        /larger than this server's limit/,
+      );
       assert.equal(fs.existsSync(file), false);
     }
   });

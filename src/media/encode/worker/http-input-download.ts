@@ -47,7 +47,11 @@ export async function downloadHttpInput(raw: string, dest: string, options: Http
     } catch (e) {
       if (e instanceof AddressRefusedError) {
         const hint = e.reason === 'private' ? ' (REEL_JOB_HTTP_ALLOW_PRIVATE=true allows it)' : '';
-        throw new EncodeError('DownloadNotAccessible', `The input '${options.fileName}' was not downloaded${hop > 0 ? ` (redirect ${hop})` : ''}: ${e.message}${hint}`, { cause: e });
+        throw new EncodeError(
+          'DownloadNotAccessible',
+          `The input '${options.fileName}' was not downloaded${hop > 0 ? ` (redirect ${hop})` : ''}: ${e.message}${hint}`,
+          { cause: e },
+        );
       }
       throw e;
     }
@@ -71,7 +75,8 @@ export async function downloadHttpInput(raw: string, dest: string, options: Http
     if (status !== 200) {
       res.resume();
       const what = `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
-      if (status >= 500 || status === 408 || status === 429) throw new EncodeError('DownloadTransientError', `The input '${options.fileName}' could not be downloaded from ${redactUrl(url.href)}: ${what}`);
+      if (status >= 500 || status === 408 || status === 429)
+        throw new EncodeError('DownloadTransientError', `The input '${options.fileName}' could not be downloaded from ${redactUrl(url.href)}: ${what}`);
       throw notAccessible(options, url, what);
     }
     const length = res.headers['content-length'];
@@ -98,7 +103,10 @@ function get(url: URL, addresses: Addresses, options: HttpInputDownloadOptions):
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(url, {
-      method: 'GET', lookup, agent: false, signal: options.signal,
+      method: 'GET',
+      lookup,
+      agent: false,
+      signal: options.signal,
       headers: { 'user-agent': 'Reel', accept: '*/*', 'accept-encoding': 'identity' },
     });
     req.setTimeout(options.timeoutSec * 1000, () => req.destroy(Object.assign(new Error(`no answer within ${options.timeoutSec} s`), { code: 'ETIMEDOUT' })));
@@ -130,12 +138,17 @@ async function save(res: http.IncomingMessage, dest: string, url: URL, options: 
 function transportError(e: Error, url: URL, options: HttpInputDownloadOptions): unknown {
   if (options.signal.aborted) return options.signal.reason;
   if (e instanceof EncodeError) return e;
-  const reason = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? e.message : (e as NodeJS.ErrnoException).code ?? e.message;
-  return new EncodeError('DownloadTransientError', `The input '${options.fileName}' could not be downloaded from ${redactUrl(url.href)}: ${reason}`, { cause: e });
+  const reason = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? e.message : ((e as NodeJS.ErrnoException).code ?? e.message);
+  return new EncodeError('DownloadTransientError', `The input '${options.fileName}' could not be downloaded from ${redactUrl(url.href)}: ${reason}`, {
+    cause: e,
+  });
 }
 
 const notAccessible = (options: HttpInputDownloadOptions, url: URL, why: string) =>
   new EncodeError('DownloadNotAccessible', `The input '${options.fileName}' could not be downloaded from ${redactUrl(url.href)}: ${why}`);
 
 const tooLarge = (options: HttpInputDownloadOptions, size: number, isStillComing = false) =>
-  new EncodeError('ContentUnsupported', `The input '${options.fileName}' is ${isStillComing ? 'larger than this server\'s limit' : `${formatBytes(size)}, larger than this server's limit`} of ${formatBytes(options.maxBytes ?? 0)}`);
+  new EncodeError(
+    'ContentUnsupported',
+    `The input '${options.fileName}' is ${isStillComing ? "larger than this server's limit" : `${formatBytes(size)}, larger than this server's limit`} of ${formatBytes(options.maxBytes ?? 0)}`,
+  );

@@ -41,7 +41,12 @@ export class JobAttempt {
   private progress = 0;
   private readonly jobId: string;
 
-  constructor(private readonly deps: JobAttemptDeps, private readonly lease: Lease, private readonly controller: AbortController, private readonly log: Logger) {
+  constructor(
+    private readonly deps: JobAttemptDeps,
+    private readonly lease: Lease,
+    private readonly controller: AbortController,
+    private readonly log: Logger,
+  ) {
     this.jobId = lease.message.jobId;
   }
 
@@ -77,7 +82,11 @@ export class JobAttempt {
     // An earlier attempt died (crash, lost lease, shutdown): whatever it uploaded goes before the rerun.
     if (earlier.length > 0) await removeOutputs(target, earlier, log);
     const scheduled = await this.moveTo('Scheduled', {
-      start_time: new Date().toISOString(), end_time: null, progress: 0, error: null, output_files: '[]',
+      start_time: new Date().toISOString(),
+      end_time: null,
+      progress: 0,
+      error: null,
+      output_files: '[]',
     });
     if (!scheduled) {
       if ((await jobs.stateOf(jobId)) === 'Canceling') await this.end('Canceled');
@@ -133,14 +142,18 @@ export class JobAttempt {
   private watchRecord(): NodeJS.Timeout {
     const { signal } = this.controller;
     let written = 0;
-    return setInterval(() => void (async () => {
-      if (this.progress !== written && !signal.aborted) {
-        written = this.progress;
-        await this.deps.jobs.recordProgress(this.jobId, written);
-      }
-      const state = await this.deps.jobs.stateOf(this.jobId);
-      if (!state || state === 'Canceling') this.controller.abort(new JobAbort('cancel'));
-    })().catch((err: unknown) => this.log.warn({ err }, 'could not update the running job')), this.deps.tickMs);
+    return setInterval(
+      () =>
+        void (async () => {
+          if (this.progress !== written && !signal.aborted) {
+            written = this.progress;
+            await this.deps.jobs.recordProgress(this.jobId, written);
+          }
+          const state = await this.deps.jobs.stateOf(this.jobId);
+          if (!state || state === 'Canceling') this.controller.abort(new JobAbort('cancel'));
+        })().catch((err: unknown) => this.log.warn({ err }, 'could not update the running job')),
+      this.deps.tickMs,
+    );
   }
 
   /** Moves the job on through the state machine; returns whether the record changed. */

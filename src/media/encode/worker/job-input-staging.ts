@@ -39,17 +39,31 @@ const maxIsmBytes = 4 * 1024 * 1024;
  * driver hands out (confinement-checked) or Reel's signed `/files` URL, which streams byte ranges from the
  * driver. A named `.ism` stands for the renditions it lists.
  */
-export async function stageJobInputs(deps: InputStagingDeps, row: JobRow, input: StoredJobInput, presetType: string, inputDir: string, signal: AbortSignal): Promise<EncodeInput[]> {
+export async function stageJobInputs(
+  deps: InputStagingDeps,
+  row: JobRow,
+  input: StoredJobInput,
+  presetType: string,
+  inputDir: string,
+  signal: AbortSignal,
+): Promise<EncodeInput[]> {
   if (input['@odata.type'] === '#Microsoft.Media.JobInputHttp') return downloadHttpInputs(deps, input, inputDir, signal);
   const asset = await deps.findAsset(row.project_id, input.assetName ?? '');
   if (!asset) throw new EncodeError('DownloadNotAccessible', `Input asset '${input.assetName}' not found`);
   const store = await deps.openStore(asset.storage_account_id);
   const prefix = asset.sub_path ? `${asset.sub_path}/` : '';
-  const blobs = await assetInputBlobs(store, asset, (input.files ?? []).filter((f) => f !== '*'), presetType);
-  return Promise.all(blobs.map(async (blob) => ({
-    url: (await store.localPath?.(asset.container, blob)) ?? deps.signedReadUrl(asset.storage_account_id, asset.container, blob, inputUrlLifetimeSec),
-    fileName: fileNameOf(blob.slice(prefix.length)),
-  })));
+  const blobs = await assetInputBlobs(
+    store,
+    asset,
+    (input.files ?? []).filter((f) => f !== '*'),
+    presetType,
+  );
+  return Promise.all(
+    blobs.map(async (blob) => ({
+      url: (await store.localPath?.(asset.container, blob)) ?? deps.signedReadUrl(asset.storage_account_id, asset.container, blob, inputUrlLifetimeSec),
+      fileName: fileNameOf(blob.slice(prefix.length)),
+    })),
+  );
 }
 
 async function downloadHttpInputs(deps: InputStagingDeps, input: StoredJobInput, inputDir: string, signal: AbortSignal): Promise<EncodeInput[]> {
@@ -60,7 +74,10 @@ async function downloadHttpInputs(deps: InputStagingDeps, input: StoredJobInput,
     const extension = /\.[a-z0-9]{1,8}$/i.exec(fileName)?.[0] ?? '';
     const local = path.join(inputDir, `input-${i}${extension.toLowerCase()}`);
     await downloadHttpInput(url, local, {
-      policy: deps.httpInputPolicy, timeoutSec: deps.httpTimeoutSec, signal, fileName,
+      policy: deps.httpInputPolicy,
+      timeoutSec: deps.httpTimeoutSec,
+      signal,
+      fileName,
       ...(deps.maxInputBytes !== undefined ? { maxBytes: deps.maxInputBytes } : {}),
     });
     inputs.push({ url: local, fileName });
@@ -89,7 +106,8 @@ async function assetInputBlobs(store: BlobStore, asset: AssetRow, wanted: readon
     // A named server manifest stands for the renditions it lists.
     for (const source of ismSources(await readIsm(store, asset.container, blob, info.size, file), blob)) {
       const sourcePath = assertBlobPath(source, 'file named by the .ism');
-      if (!(await store.stat(asset.container, sourcePath))) throw new EncodeError('ContentMalformed', `'${file}' names '${sourcePath.slice(prefix.length)}', which is not in input asset '${asset.name}'`);
+      if (!(await store.stat(asset.container, sourcePath)))
+        throw new EncodeError('ContentMalformed', `'${file}' names '${sourcePath.slice(prefix.length)}', which is not in input asset '${asset.name}'`);
       if (!blobs.includes(sourcePath)) blobs.push(sourcePath);
     }
   }

@@ -7,8 +7,13 @@ const blob = (name: string, size: number): BlobInfo => ({ name, size, etag: name
 
 describe('job inputs', () => {
   const renditions = [
-    blob('clip.ism', 2_000), blob('clip_640x360_800.mp4', 800_000), blob('clip_1280x720_3400.mp4', 3_400_000),
-    blob('clip_AACAudio_128.mp4', 128_000), blob('clip_eng.vtt', 900), blob('empty.mov', 0), blob('notes.txt', 10_000_000),
+    blob('clip.ism', 2_000),
+    blob('clip_640x360_800.mp4', 800_000),
+    blob('clip_1280x720_3400.mp4', 3_400_000),
+    blob('clip_AACAudio_128.mp4', 128_000),
+    blob('clip_eng.vtt', 900),
+    blob('empty.mov', 0),
+    blob('notes.txt', 10_000_000),
   ];
 
   it('picks what a preset reads when files are left to the server', () => {
@@ -19,7 +24,12 @@ describe('job inputs', () => {
       ['#Microsoft.Media.BuiltInAssetConverterPreset', renditions, ['clip_1280x720_3400.mp4', 'clip_640x360_800.mp4', 'clip_AACAudio_128.mp4']],
       ['#MediaKind.TrackInserterPreset', renditions, ['clip_eng.vtt']],
     ];
-    for (const [type, blobs, want] of cases) assert.deepEqual(pickInputFiles(blobs, type).map((b) => b.name), want, type);
+    for (const [type, blobs, want] of cases)
+      assert.deepEqual(
+        pickInputFiles(blobs, type).map((b) => b.name),
+        want,
+        type,
+      );
   });
 
   it('joins JobInputHttp files to baseUri the way AMS did, keeping a SAS query at the end', () => {
@@ -36,7 +46,10 @@ describe('job inputs', () => {
   });
 
   it('expands a named .ism into the renditions it lists, beside it', () => {
-    const ism = { head: {}, body: { video: [{ src: 'v_720.mp4' }, { src: 'v_360.mp4' }], audio: [{ src: 'a.mp4' }, { src: 'v_720.mp4' }], textstream: [{ src: 'subs.vtt' }] } };
+    const ism = {
+      head: {},
+      body: { video: [{ src: 'v_720.mp4' }, { src: 'v_360.mp4' }], audio: [{ src: 'a.mp4' }, { src: 'v_720.mp4' }], textstream: [{ src: 'subs.vtt' }] },
+    };
     assert.deepEqual(ismSources(ism, 'sub/clip.ism'), ['sub/v_720.mp4', 'sub/v_360.mp4', 'sub/a.mp4']);
     assert.deepEqual(ismSources(ism, 'clip.ism'), ['v_720.mp4', 'v_360.mp4', 'a.mp4']);
   });

@@ -45,7 +45,11 @@ export function httpInputUrl(baseUri: string | undefined, file: string): string 
 export function fileNameOf(urlOrPath: string): string {
   const clean = urlOrPath.split(/[?#]/, 1)[0];
   const last = clean.split('/').filter(Boolean).pop() ?? 'input';
-  try { return decodeURIComponent(last); } catch { return last; }
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
 }
 
 /**

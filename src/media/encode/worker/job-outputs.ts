@@ -21,8 +21,14 @@ export interface OutputTarget {
  * attempt whose lease went to another worker must not write into the output asset.
  */
 export async function uploadOutputs(options: {
-  jobs: JobRepository; jobId: string; files: readonly EncodedFile[]; target: OutputTarget;
-  uploaded: string[]; lease: Lease; signal: AbortSignal; log: Logger;
+  jobs: JobRepository;
+  jobId: string;
+  files: readonly EncodedFile[];
+  target: OutputTarget;
+  uploaded: string[];
+  lease: Lease;
+  signal: AbortSignal;
+  log: Logger;
 }): Promise<void> {
   const { jobs, jobId, files, target, uploaded, lease, signal } = options;
   const ordered = [...files.filter((f) => !/\.ism$/i.test(f.name)), ...files.filter((f) => /\.ism$/i.test(f.name))];

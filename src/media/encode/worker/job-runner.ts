@@ -69,11 +69,18 @@ export class JobRunner {
     this.scratch = new ScratchDirs(deps.workRoot, this.workerId, this.log);
     const assets = new AssetRepository(deps.db, deps.dialect);
     this.attemptDeps = {
-      jobs: this.jobs, engine: deps.engine, scratch: this.scratch, openStore: deps.openStore, tickMs: deps.tickMs ?? 1000,
+      jobs: this.jobs,
+      engine: deps.engine,
+      scratch: this.scratch,
+      openStore: deps.openStore,
+      tickMs: deps.tickMs ?? 1000,
       findOutputAsset: (id) => assets.findById(id),
       inputs: {
-        findAsset: (projectId, name) => assets.findByName(projectId, name), openStore: deps.openStore,
-        httpInputPolicy: deps.httpInputPolicy, httpTimeoutSec: deps.httpTimeoutSec, signedReadUrl: deps.signedReadUrl,
+        findAsset: (projectId, name) => assets.findByName(projectId, name),
+        openStore: deps.openStore,
+        httpInputPolicy: deps.httpInputPolicy,
+        httpTimeoutSec: deps.httpTimeoutSec,
+        signedReadUrl: deps.signedReadUrl,
         ...(deps.maxInputBytes !== undefined ? { maxInputBytes: deps.maxInputBytes } : {}),
       },
     };
@@ -142,7 +149,11 @@ export class JobRunner {
   private sleep(ms: number): Promise<void> {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const wake = () => { clearTimeout(timer); this.sleepers.delete(wake); resolve(); };
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
       const timer = setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
@@ -161,12 +172,15 @@ export class JobRunner {
     const controller = new AbortController();
     if (this.stopping) controller.abort(new JobAbort('shutdown'));
     this.running.set(jobId, controller);
-    const heartbeat = setInterval(() => {
-      lease.heartbeat().catch((err: unknown) => {
-        log.warn({ err }, 'job lease lost; stopping this attempt');
-        controller.abort(new JobAbort('lease'));
-      });
-    }, Math.max(500, (this.deps.leaseSec * 1000) / 3));
+    const heartbeat = setInterval(
+      () => {
+        lease.heartbeat().catch((err: unknown) => {
+          log.warn({ err }, 'job lease lost; stopping this attempt');
+          controller.abort(new JobAbort('lease'));
+        });
+      },
+      Math.max(500, (this.deps.leaseSec * 1000) / 3),
+    );
     let outcome: AttemptOutcome;
     try {
       outcome = await new JobAttempt(this.attemptDeps, lease, controller, log).run();

@@ -22,7 +22,11 @@ export interface AttemptScratch {
  * owner; a starting worker removes those whose process is gone.
  */
 export class ScratchDirs {
-  constructor(private readonly workRoot: string, private readonly workerId: string, private readonly log: Logger) {}
+  constructor(
+    private readonly workRoot: string,
+    private readonly workerId: string,
+    private readonly log: Logger,
+  ) {}
 
   /** Creates the work root and removes what dead attempts left in it; this worker's directories count as live. */
   async open(): Promise<void> {
@@ -51,7 +55,9 @@ export class ScratchDirs {
   }
 
   async remove(dir: string, log: Logger): Promise<void> {
-    await fs.promises.rm(dir, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err, scratch: dir }, 'could not remove the job scratch directory'));
+    await fs.promises
+      .rm(dir, { recursive: true, force: true })
+      .catch((err: unknown) => log.warn({ err, scratch: dir }, 'could not remove the job scratch directory'));
   }
 
   /**
@@ -67,7 +73,9 @@ export class ScratchDirs {
       if (!(await isStale(dir))) continue;
       const killed = await killToolsNaming(dir);
       if (killed.length > 0) this.log.warn({ dir, pids: killed }, 'ffmpeg of a dead attempt was still running; killed');
-      await fs.promises.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ err, dir }, 'could not remove a stale job scratch directory'));
+      await fs.promises
+        .rm(dir, { recursive: true, force: true })
+        .catch((err: unknown) => this.log.warn({ err, dir }, 'could not remove a stale job scratch directory'));
       this.log.info({ dir }, 'stale job scratch directory removed');
     }
   }

@@ -163,8 +163,13 @@ export class ArraySampleTable implements SampleTable {
 /** An empty table (tracks described only by their sample entry, e.g. in manifest tests). */
 export function emptySampleTable(): SampleTable {
   return new ArraySampleTable({
-    count: 0, offsets: new Float64Array(0), sizes: new Uint32Array(0), dts: new Float64Array(0),
-    durations: new Uint32Array(0), ctsOffsets: new Int32Array(0), isSync: new Uint8Array(0),
+    count: 0,
+    offsets: new Float64Array(0),
+    sizes: new Uint32Array(0),
+    dts: new Float64Array(0),
+    durations: new Uint32Array(0),
+    ctsOffsets: new Int32Array(0),
+    isSync: new Uint8Array(0),
   });
 }
 

@@ -43,7 +43,13 @@ export class SegmentList {
   }
 
   at(i: number): TrackSegment {
-    return { index: i, firstSample: this.firstSample[i], sampleCount: this.sampleCount[i], startTicks: this.startTicks[i], durationTicks: this.durationTicks[i] };
+    return {
+      index: i,
+      firstSample: this.firstSample[i],
+      sampleCount: this.sampleCount[i],
+      startTicks: this.startTicks[i],
+      durationTicks: this.durationTicks[i],
+    };
   }
 
   /** Every segment as an object (tests and tools). */

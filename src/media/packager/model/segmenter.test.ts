@@ -28,11 +28,27 @@ function track(kind: TrackKind, timescale: number, durations: number[], syncs?: 
   if (syncs === undefined) isSync.fill(1);
   else for (const s of syncs) isSync[s] = 1;
   return {
-    trackId, kind, fourcc: 'test', codecs: 'test', timescale, durationTicks: durations.reduce((a, b) => a + b, 0), language: 'und',
-    bitrateBps: 0, maxBitrateBps: 0, sampleEntry: new Uint8Array(0), editMediaTimeTicks: 0, video: undefined, audio: undefined,
+    trackId,
+    kind,
+    fourcc: 'test',
+    codecs: 'test',
+    timescale,
+    durationTicks: durations.reduce((a, b) => a + b, 0),
+    language: 'und',
+    bitrateBps: 0,
+    maxBitrateBps: 0,
+    sampleEntry: new Uint8Array(0),
+    editMediaTimeTicks: 0,
+    video: undefined,
+    audio: undefined,
     samples: new ArraySampleTable({
-      count: n, offsets: new Float64Array(n), sizes: sizes ? Uint32Array.from(sizes) : new Uint32Array(n), dts, durations: Uint32Array.from(durations),
-      ctsOffsets: new Int32Array(n), isSync,
+      count: n,
+      offsets: new Float64Array(n),
+      sizes: sizes ? Uint32Array.from(sizes) : new Uint32Array(n),
+      dts,
+      durations: Uint32Array.from(durations),
+      ctsOffsets: new Int32Array(n),
+      isSync,
     }),
   };
 }
@@ -76,9 +92,19 @@ describe('segmentTracks on real media', () => {
     assertWellFormed(tracks, segmented);
     const [sv1, sa1, sv2] = segmented;
     // GOPs of 2 s, target 4 s: boundaries at 0, 4, 8 s (the last segment holds the remaining 2 s).
-    assert.deepEqual(sv1.map((s) => sec(s.startTicks, v1)), [0, 4, 8]);
-    assert.deepEqual(sv2.map((s) => s.startTicks * v1.timescale / v2.timescale), sv1.map((s) => s.startTicks));
-    assert.deepEqual(sv2.map((s) => s.firstSample), sv1.map((s) => s.firstSample), 'aligned GOPs → same frame numbers');
+    assert.deepEqual(
+      sv1.map((s) => sec(s.startTicks, v1)),
+      [0, 4, 8],
+    );
+    assert.deepEqual(
+      sv2.map((s) => (s.startTicks * v1.timescale) / v2.timescale),
+      sv1.map((s) => s.startTicks),
+    );
+    assert.deepEqual(
+      sv2.map((s) => s.firstSample),
+      sv1.map((s) => s.firstSample),
+      'aligned GOPs → same frame numbers',
+    );
     const audioFrameSec = 1024 / a1.timescale;
     sa1.forEach((s, i) => {
       const gap = sec(s.startTicks, a1) - sec(sv1[i].startTicks, v1);
@@ -92,7 +118,10 @@ describe('segmentTracks on real media', () => {
       const tracks = await tracksOf(file);
       const segmented = segmentTracks(tracks, 2);
       assertWellFormed(tracks, segmented);
-      assert.deepEqual(segmented[0].map((s) => sec(s.startTicks, tracks[0])), [0, 2]);
+      assert.deepEqual(
+        segmented[0].map((s) => sec(s.startTicks, tracks[0])),
+        [0, 2],
+      );
       assert.equal(segmented[0].length, segmented[1].length);
     }
   });
@@ -118,8 +147,14 @@ describe('segmentTracks rules', () => {
     // 25 fps, keyframes every 30 frames (1.2 s), target 2 s → boundaries at 0, 2.4, 4.8, 7.2 s.
     const v = track('video', 25, new Array(200).fill(1), gopOf(200, 30));
     const [segments] = segmentTracks([v], 2);
-    assert.deepEqual(segments.map((s) => s.firstSample), [0, 60, 120, 180]);
-    assert.deepEqual(segments.map((s) => s.sampleCount), [60, 60, 60, 20]);
+    assert.deepEqual(
+      segments.map((s) => s.firstSample),
+      [0, 60, 120, 180],
+    );
+    assert.deepEqual(
+      segments.map((s) => s.sampleCount),
+      [60, 60, 60, 20],
+    );
   });
 
   it('a second video track with other GOPs cuts at its first keyframe at or after each boundary', () => {
@@ -127,8 +162,14 @@ describe('segmentTracks rules', () => {
     const v2 = track('video', 30000, new Array(120).fill(1001), [0, 31, 65, 95], 2); // 29.97 fps
     const [s1, s2] = segmentTracks([v1, v2], 1);
     assertWellFormed([v1, v2], [s1, s2]);
-    assert.deepEqual(s1.map((s) => s.firstSample), [0, 25, 50, 75]);
-    assert.deepEqual(s2.map((s) => s.firstSample), [0, 31, 65, 95]);
+    assert.deepEqual(
+      s1.map((s) => s.firstSample),
+      [0, 25, 50, 75],
+    );
+    assert.deepEqual(
+      s2.map((s) => s.firstSample),
+      [0, 31, 65, 95],
+    );
   });
 
   it('a boundary where some track has no samples is dropped for every track (indices stay aligned)', () => {
@@ -138,8 +179,14 @@ describe('segmentTracks rules', () => {
     const text = track('text', 1000, [3000, 6000, 1000], undefined, 3);
     const segmented = segmentTracks([v, text], 2);
     assertWellFormed([v, text], segmented);
-    assert.deepEqual(segmented[0].map((s) => s.startTicks), [0, 2000, 4000]);
-    assert.deepEqual(segmented[1].map((s) => s.startTicks), [0, 3000, 9000]);
+    assert.deepEqual(
+      segmented[0].map((s) => s.startTicks),
+      [0, 2000, 4000],
+    );
+    assert.deepEqual(
+      segmented[1].map((s) => s.startTicks),
+      [0, 3000, 9000],
+    );
   });
 
   it('the first segment starts at sample 0 even when it is not a sync sample; a track ends early → last boundary dropped', () => {
@@ -147,7 +194,11 @@ describe('segmentTracks rules', () => {
     const audio = track('audio', 48000, new Array(Math.floor((8 * 48000) / 1024)).fill(1024), undefined, 2); // 8 s only
     const segmented = segmentTracks([v, audio], 3);
     assertWellFormed([v, audio], segmented);
-    assert.deepEqual(segmented[0].map((s) => s.firstSample), [0, 3, 6], 'boundary at 9 s dropped: no audio there');
+    assert.deepEqual(
+      segmented[0].map((s) => s.firstSample),
+      [0, 3, 6],
+      'boundary at 9 s dropped: no audio there',
+    );
   });
 
   it('with no video the first audio track is the reference, on a grid without drift', () => {
@@ -155,7 +206,11 @@ describe('segmentTracks rules', () => {
     const b = track('audio', 48000, new Array(1088).fill(1024), undefined, 2); // 23.2 s
     const segmented = segmentTracks([a, b], 6);
     assertWellFormed([a, b], segmented);
-    assert.deepEqual(segmented[0].map((s) => Math.floor(s.startTicks / 44100 / 6)), [0, 1, 2, 3], 'one grid step per segment');
+    assert.deepEqual(
+      segmented[0].map((s) => Math.floor(s.startTicks / 44100 / 6)),
+      [0, 1, 2, 3],
+      'one grid step per segment',
+    );
     segmented[1].forEach((s, i) => {
       const gap = sec(s.startTicks, b) - sec(segmented[0][i].startTicks, a);
       assert.ok(gap >= 0 && gap < 1024 / 48000);

@@ -113,10 +113,7 @@ export class BoxWriter {
   /** The written buffer; throws when the size pass and the write pass disagree. */
   finish(): Uint8Array {
     if (this.position !== this.bytes.byteLength) {
-      throw new InternalError(
-        'InternalError',
-        `box writer size mismatch: computed ${this.bytes.byteLength} bytes, wrote ${this.position}`,
-      );
+      throw new InternalError('InternalError', `box writer size mismatch: computed ${this.bytes.byteLength} bytes, wrote ${this.position}`);
     }
     return this.bytes;
   }

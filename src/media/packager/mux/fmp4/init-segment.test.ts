@@ -25,10 +25,22 @@ function fourccs(bytes: Uint8Array): string[] {
 function textTrack(fourcc: string, editMediaTimeTicks = 0): TrackIndex {
   const entry = new Uint8Array(16);
   new DataView(entry.buffer).setUint32(0, 16);
-  entry.set([...fourcc].map((c) => c.charCodeAt(0)), 4);
+  entry.set(
+    [...fourcc].map((c) => c.charCodeAt(0)),
+    4,
+  );
   return {
-    trackId: 3, kind: 'text', fourcc, codecs: fourcc, timescale: 1000, durationTicks: 0, language: 'fra', bitrateBps: 0,
-    maxBitrateBps: 0, sampleEntry: entry, editMediaTimeTicks,
+    trackId: 3,
+    kind: 'text',
+    fourcc,
+    codecs: fourcc,
+    timescale: 1000,
+    durationTicks: 0,
+    language: 'fra',
+    bitrateBps: 0,
+    maxBitrateBps: 0,
+    sampleEntry: entry,
+    editMediaTimeTicks,
     samples: emptySampleTable(),
   };
 }
@@ -42,11 +54,17 @@ describe('buildInitSegment', () => {
 
   it('writes a CMAF ftyp and a moov describing the video track with its edit list', () => {
     const init = buildInitSegment(video);
-    assert.deepEqual(boxes(init).map((b) => b.type), ['ftyp', 'moov']);
+    assert.deepEqual(
+      boxes(init).map((b) => b.type),
+      ['ftyp', 'moov'],
+    );
     const ftyp = box(init, 'ftyp').body;
     assert.equal(fourccs(ftyp.subarray(0, 4))[0], 'cmfc');
     assert.deepEqual(fourccs(ftyp.subarray(8)), ['cmfc', 'iso6', 'dash', 'mp41']);
-    assert.deepEqual(boxes(box(init, 'moov').body).map((b) => b.type), ['mvhd', 'trak', 'mvex']);
+    assert.deepEqual(
+      boxes(box(init, 'moov').body).map((b) => b.type),
+      ['mvhd', 'trak', 'mvex'],
+    );
 
     const mvhd = box(init, 'moov/mvhd').body;
     assert.equal(u32(mvhd, 12), video.timescale);
@@ -69,11 +87,17 @@ describe('buildInitSegment', () => {
     assert.equal(u32(mdhd, 12), video.timescale);
     assert.equal(u32(mdhd, 20) >>> 16, 0x55c4, "language 'und'");
     assert.equal(fourccs(box(init, 'moov/trak/mdia/hdlr').body.subarray(8, 12))[0], 'vide');
-    assert.deepEqual(boxes(box(init, 'moov/trak/mdia/minf').body).map((b) => b.type), ['vmhd', 'dinf', 'stbl']);
+    assert.deepEqual(
+      boxes(box(init, 'moov/trak/mdia/minf').body).map((b) => b.type),
+      ['vmhd', 'dinf', 'stbl'],
+    );
     assert.equal(box(init, 'moov/trak/mdia/minf/dinf/dref/url ').size, 12);
 
     const stbl = box(init, 'moov/trak/mdia/minf/stbl');
-    assert.deepEqual(boxes(stbl.body).map((b) => b.type), ['stsd', 'stts', 'stsc', 'stsz', 'stco']);
+    assert.deepEqual(
+      boxes(stbl.body).map((b) => b.type),
+      ['stsd', 'stts', 'stsc', 'stsz', 'stco'],
+    );
     assert.deepEqual(box(init, 'moov/trak/mdia/minf/stbl/stsd').body.subarray(8), video.sampleEntry, 'sample entry copied verbatim');
     for (const name of ['stts', 'stsc', 'stco']) assert.equal(u32(box(stbl.body, name).body, 4), 0, `${name} entry_count`);
     assert.equal(u32(box(stbl.body, 'stsz').body, 8), 0, 'stsz sample_count');
@@ -104,7 +128,10 @@ describe('buildInitSegment', () => {
 
   it('writes no edit list without an edit, and an empty edit for a start delay', () => {
     const noEdit = buildInitSegment({ ...video, editMediaTimeTicks: 0 });
-    assert.deepEqual(boxes(box(noEdit, 'moov/trak').body).map((b) => b.type), ['tkhd', 'mdia']);
+    assert.deepEqual(
+      boxes(box(noEdit, 'moov/trak').body).map((b) => b.type),
+      ['tkhd', 'mdia'],
+    );
     const delayed = box(buildInitSegment({ ...video, editMediaTimeTicks: -256 }), 'moov/trak/edts/elst').body;
     assert.equal(u32(delayed, 4), 2);
     assert.deepEqual([u32(delayed, 8), i32(delayed, 12)], [256, -1]);
@@ -124,17 +151,14 @@ describe('buildInitSegment', () => {
     const cases: Array<[TrackIndex, Record<string, unknown>]> = [
       [video, { codec_name: 'h264', width: 320, height: 240 }],
       [aac, { codec_name: 'aac', sample_rate: '48000', channels: 2 }],
-      ...hevc.tracks.map((t): [TrackIndex, Record<string, unknown>] => [
-        t,
-        { codec_name: { hvc1: 'hevc', 'ac-3': 'ac3', 'ec-3': 'eac3' }[t.fourcc] },
-      ]),
+      ...hevc.tracks.map((t): [TrackIndex, Record<string, unknown>] => [t, { codec_name: { hvc1: 'hevc', 'ac-3': 'ac3', 'ec-3': 'eac3' }[t.fourcc] }]),
     ];
     for (const [track, expected] of cases) {
       const file = path.join(dir, `${track.fourcc}-init.mp4`);
       fs.writeFileSync(file, buildInitSegment(track));
       const { streams } = probe(file);
       assert.equal(streams.length, 1);
-      for (const [key, value] of Object.entries(expected)) assert.equal(streams[0][key as keyof typeof streams[0]], value, `${track.fourcc} ${key}`);
+      for (const [key, value] of Object.entries(expected)) assert.equal(streams[0][key as keyof (typeof streams)[0]], value, `${track.fourcc} ${key}`);
     }
   });
 });

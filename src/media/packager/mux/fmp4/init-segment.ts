@@ -106,7 +106,11 @@ interface EditEntry {
 function editEntries(track: TrackIndex): EditEntry[] {
   const edit = track.editMediaTimeTicks;
   if (edit > 0) return [{ durationTicks: 0, mediaTime: edit }];
-  if (edit < 0) return [{ durationTicks: -edit, mediaTime: -1 }, { durationTicks: 0, mediaTime: 0 }];
+  if (edit < 0)
+    return [
+      { durationTicks: -edit, mediaTime: -1 },
+      { durationTicks: 0, mediaTime: 0 },
+    ];
   return [];
 }
 

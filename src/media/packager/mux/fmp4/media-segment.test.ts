@@ -49,13 +49,31 @@ function readFragment(bytes: Uint8Array): Fragment {
   const count = trunBody.getUint32(4);
   let at = 8;
   const trun: Trun = { version, flags: trunFlags, dataOffset: 0, durations: [], sizes: [], sampleFlags: [], ctsOffsets: [] };
-  if (trunFlags & 0x1) { trun.dataOffset = trunBody.getInt32(at); at += 4; }
-  if (trunFlags & 0x4) { trun.firstSampleFlags = trunBody.getUint32(at); at += 4; }
+  if (trunFlags & 0x1) {
+    trun.dataOffset = trunBody.getInt32(at);
+    at += 4;
+  }
+  if (trunFlags & 0x4) {
+    trun.firstSampleFlags = trunBody.getUint32(at);
+    at += 4;
+  }
   for (let i = 0; i < count; i++) {
-    if (trunFlags & 0x100) { trun.durations.push(trunBody.getUint32(at)); at += 4; }
-    if (trunFlags & 0x200) { trun.sizes.push(trunBody.getUint32(at)); at += 4; }
-    if (trunFlags & 0x400) { trun.sampleFlags.push(trunBody.getUint32(at)); at += 4; }
-    if (trunFlags & 0x800) { trun.ctsOffsets.push(version === 1 ? trunBody.getInt32(at) : trunBody.getUint32(at)); at += 4; }
+    if (trunFlags & 0x100) {
+      trun.durations.push(trunBody.getUint32(at));
+      at += 4;
+    }
+    if (trunFlags & 0x200) {
+      trun.sizes.push(trunBody.getUint32(at));
+      at += 4;
+    }
+    if (trunFlags & 0x400) {
+      trun.sampleFlags.push(trunBody.getUint32(at));
+      at += 4;
+    }
+    if (trunFlags & 0x800) {
+      trun.ctsOffsets.push(version === 1 ? trunBody.getInt32(at) : trunBody.getUint32(at));
+      at += 4;
+    }
   }
   assert.equal(at, trunBody.byteLength, 'trun fully read');
   return {
@@ -86,10 +104,25 @@ function syntheticTrack(isSync: number[], ctsOffsets: number[] = isSync.map(() =
     dts[i] = i * 512;
   }
   return {
-    trackId: 7, kind: 'video', fourcc: 'avc1', codecs: 'avc1.64001e', timescale: 12800, durationTicks: count * 512,
-    language: 'und', bitrateBps: 0, maxBitrateBps: 0, sampleEntry: new Uint8Array(0), editMediaTimeTicks: 0,
+    trackId: 7,
+    kind: 'video',
+    fourcc: 'avc1',
+    codecs: 'avc1.64001e',
+    timescale: 12800,
+    durationTicks: count * 512,
+    language: 'und',
+    bitrateBps: 0,
+    maxBitrateBps: 0,
+    sampleEntry: new Uint8Array(0),
+    editMediaTimeTicks: 0,
     samples: new ArraySampleTable({
-      count, offsets, sizes, dts, durations, ctsOffsets: Int32Array.from(ctsOffsets), isSync: Uint8Array.from(isSync),
+      count,
+      offsets,
+      sizes,
+      dts,
+      durations,
+      ctsOffsets: Int32Array.from(ctsOffsets),
+      isSync: Uint8Array.from(isSync),
     }),
   };
 }
@@ -110,8 +143,9 @@ function withZeroPayload(plan: ReturnType<typeof planMediaSegment>): Uint8Array 
   return bytes;
 }
 
-const fixtures = (await Promise.all([loadMuxFixture('h264-aac'), loadMuxFixture('hevc-ac3')]))
-  .flatMap(({ file, tracks, segments }) => tracks.map((track, t) => ({ file, track, segments: segments[t] })));
+const fixtures = (await Promise.all([loadMuxFixture('h264-aac'), loadMuxFixture('hevc-ac3')])).flatMap(({ file, tracks, segments }) =>
+  tracks.map((track, t) => ({ file, track, segments: segments[t] })),
+);
 
 describe('planMediaSegment', () => {
   const dir = tempDir('fmp4');
@@ -126,7 +160,10 @@ describe('planMediaSegment', () => {
         const plan = planMediaSegment(track, segment, segment.index + 1, { styp: true });
         const bytes = fillPlan(file, plan);
         assert.equal(bytes.byteLength, plan.size);
-        assert.deepEqual(boxes(bytes).map((b) => b.type), ['styp', 'moof', 'mdat']);
+        assert.deepEqual(
+          boxes(bytes).map((b) => b.type),
+          ['styp', 'moof', 'mdat'],
+        );
         const fragment = readFragment(bytes);
         assert.equal(fragment.sequenceNumber, segment.index + 1);
         assert.equal(fragment.trackId, track.trackId);
@@ -167,7 +204,10 @@ describe('planMediaSegment', () => {
     let total = 0;
     const s = track.samples.run(segment.firstSample, segment.firstSample + segment.sampleCount);
     for (let i = 0; i < segment.sampleCount; i++) total += s.sizes[i];
-    assert.equal(ranges.reduce((sum, r) => sum + r.length, 0), total);
+    assert.equal(
+      ranges.reduce((sum, r) => sum + r.length, 0),
+      total,
+    );
     assert.ok(ranges.length < segment.sampleCount, 'ffmpeg writes AAC in chunks of several samples');
     for (let i = 1; i < ranges.length; i++) assert.notEqual(ranges[i].offset, ranges[i - 1].offset + ranges[i - 1].length);
     assert.equal(plan.size, headerOf(plan).byteLength + total);
@@ -177,7 +217,7 @@ describe('planMediaSegment', () => {
     assert.deepEqual(one.parts.slice(1), [{ offset: 1000, length: 50 + 51 + 52 + 53 + 54 }]);
   });
 
-  it('puts uniform sample flags in tfhd and the first sample\'s in trun', () => {
+  it("puts uniform sample flags in tfhd and the first sample's in trun", () => {
     const audio = readFragment(withZeroPayload(planMediaSegment(syntheticTrack([1, 1, 1, 1]), wholeTrack(syntheticTrack([1, 1, 1, 1])), 1)));
     assert.equal(audio.tfhdFlags, 0x020020, 'default-base-is-moof | default-sample-flags-present');
     assert.equal(audio.defaultSampleFlags, SYNC_SAMPLE_FLAGS);
@@ -194,7 +234,10 @@ describe('planMediaSegment', () => {
     const twoGops = syntheticTrack([1, 0, 0, 1, 0]);
     const mixed = readFragment(withZeroPayload(planMediaSegment(twoGops, wholeTrack(twoGops), 1)));
     assert.equal(mixed.tfhdFlags, 0x020000);
-    assert.deepEqual(mixed.trun.sampleFlags, [1, 0, 0, 1, 0].map((k) => (k ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS)));
+    assert.deepEqual(
+      mixed.trun.sampleFlags,
+      [1, 0, 0, 1, 0].map((k) => (k ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS)),
+    );
   });
 
   it('writes signed composition offsets in trun version 1 only when some are non-zero', () => {
@@ -214,7 +257,10 @@ describe('planMediaSegment', () => {
     const track = syntheticTrack([1, 0, 0, 1, 0, 0, 1, 0]);
     const plan = planMediaSegment(track, { index: 1, firstSample: 3, sampleCount: 3, startTicks: 3 * 512, durationTicks: 3 * 512 }, 2);
     const header = headerOf(plan);
-    assert.deepEqual(boxes(header.subarray(0, header.byteLength - 8)).map((b) => b.type), ['moof']);
+    assert.deepEqual(
+      boxes(header.subarray(0, header.byteLength - 8)).map((b) => b.type),
+      ['moof'],
+    );
     const fragment = readFragment(withZeroPayload(plan));
     assert.equal(fragment.baseMediaDecodeTime, 1536);
     assert.deepEqual(fragment.trun.sizes, [53, 54, 55]);
@@ -233,7 +279,10 @@ describe('planMediaSegment', () => {
 
   it('plans a 50-sample video segment repeatedly with the same size', (t) => {
     const flags = Array.from({ length: 200 }, (_, i) => (i % 50 === 0 ? 1 : 0));
-    const track = syntheticTrack(flags, flags.map((_, i) => (i % 3) * 512));
+    const track = syntheticTrack(
+      flags,
+      flags.map((_, i) => (i % 3) * 512),
+    );
     const segment = wholeTrack(track, 50, 50);
     for (let i = 0; i < 200; i++) planMediaSegment(track, segment, 2); // warm up
     const rounds = 2000;

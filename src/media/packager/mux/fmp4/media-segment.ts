@@ -61,12 +61,7 @@ const MAX_BOX_SIZE_32 = 0xffffffff;
  * Plans the media segment holding `segment`'s samples of `track`. `sequenceNumber` goes into `mfhd` (1-based by
  * convention; use segment.index + 1). The plan's parts are one buffer of boxes followed by source ranges.
  */
-export function planMediaSegment(
-  track: TrackIndex,
-  segment: TrackSegment,
-  sequenceNumber: number,
-  options: MediaSegmentOptions = {},
-): SegmentPlan {
+export function planMediaSegment(track: TrackIndex, segment: TrackSegment, sequenceNumber: number, options: MediaSegmentOptions = {}): SegmentPlan {
   const first = segment.firstSample;
   const count = segment.sampleCount;
   const end = first + count;

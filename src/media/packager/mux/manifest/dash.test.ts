@@ -91,7 +91,10 @@ function checkMpd(p: Presentation, ctx: ManifestContext): { mpd: Node; urls: num
       assert.equal(timescale, track.track.timescale);
       assert.equal(rep.codecs, track.track.codecs);
       assert.equal(set.contentType, track.kind);
-      assert.deepEqual(timeline, track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })));
+      assert.deepEqual(
+        timeline,
+        track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })),
+      );
       // The timeline adds up to the track's duration, and to the presentation's within a segment.
       const total = timeline.reduce((sum, s) => sum + s.d, 0);
       assert.equal(total, track.track.durationTicks);
@@ -119,21 +122,28 @@ describe('dashMpd', () => {
     assert.equal(mpd.mediaPresentationDuration, 'PT1M1.000S');
     assert.equal(mpd.minBufferTime, 'PT2.005S');
     const sets = (mpd.Period as Node[])[0].AdaptationSet as Node[];
-    assert.deepEqual(sets.map((s) => [s.contentType, s.lang, s.maxWidth, s.maxHeight, s.maxFrameRate]), [
-      ['video', undefined, '1280', '720', '25'],
-      ['audio', 'en', undefined, undefined, undefined],
-      ['audio', 'fr', undefined, undefined, undefined],
-    ]);
-    assert.deepEqual(sets.map((s) => (s.Role as Node[] | undefined)?.map((r) => [r.schemeIdUri, r.value])), [
-      undefined, [['urn:mpeg:dash:role:2011', 'main']], undefined,
-    ]);
+    assert.deepEqual(
+      sets.map((s) => [s.contentType, s.lang, s.maxWidth, s.maxHeight, s.maxFrameRate]),
+      [
+        ['video', undefined, '1280', '720', '25'],
+        ['audio', 'en', undefined, undefined, undefined],
+        ['audio', 'fr', undefined, undefined, undefined],
+      ],
+    );
+    assert.deepEqual(
+      sets.map((s) => (s.Role as Node[] | undefined)?.map((r) => [r.schemeIdUri, r.value])),
+      [undefined, [['urn:mpeg:dash:role:2011', 'main']], undefined],
+    );
     const audioConfig = (sets[1].AudioChannelConfiguration as Node[])[0];
     assert.deepEqual([audioConfig.schemeIdUri, audioConfig.value], ['urn:mpeg:dash:23003:3:audio_channel_configuration:2011', '2']);
     const videoReps = sets[0].Representation as Node[];
-    assert.deepEqual(videoReps.map((r) => [r.id, r.bandwidth, r.codecs, r.width, r.height, r.frameRate]), [
-      ['video_3400000', '3400000', 'avc1.64001f', '1280', '720', '25'],
-      ['video_1200000', '1200000', 'avc1.4d401e', '640', '360', '25'],
-    ]);
+    assert.deepEqual(
+      videoReps.map((r) => [r.id, r.bandwidth, r.codecs, r.width, r.height, r.frameRate]),
+      [
+        ['video_3400000', '3400000', 'avc1.64001f', '1280', '720', '25'],
+        ['video_1200000', '1200000', 'avc1.4d401e', '640', '360', '25'],
+      ],
+    );
     const audioRep = (sets[1].Representation as Node[])[0];
     assert.deepEqual([audioRep.bandwidth, audioRep.audioSamplingRate], ['128000', '48000']);
     const template = videoReps[0].SegmentTemplate as Node;
@@ -155,14 +165,36 @@ describe('dashMpd', () => {
     const rep = (sets[0].Representation as Node[])[0];
     assert.deepEqual([rep.codecs, rep.frameRate, sets[0].maxFrameRate], ['hvc1.1.6.L120.90', '30000/1001', '30000/1001']);
     const avc = twoRenditionPresentation().tracks[0];
-    const mixed: Presentation = { ...hevc, tracks: [...hevc.tracks, { ...avc, segments: hevc.tracks[0].segments, track: { ...avc.track, timescale: 30000, durationTicks: hevc.tracks[0].track.durationTicks } }] };
+    const mixed: Presentation = {
+      ...hevc,
+      tracks: [
+        ...hevc.tracks,
+        { ...avc, segments: hevc.tracks[0].segments, track: { ...avc.track, timescale: 30000, durationTicks: hevc.tracks[0].track.durationTicks } },
+      ],
+    };
     const split = (parseMpd(dashMpd(mixed, { format: 'mpd-time-cmaf', extraOptions: [] })).Period as Node[])[0].AdaptationSet as Node[];
-    assert.deepEqual(split.map((s) => s.contentType), ['video', 'video', 'audio']);
+    assert.deepEqual(
+      split.map((s) => s.contentType),
+      ['video', 'video', 'audio'],
+    );
   });
 
   it('writes a gap in the timeline with an explicit t, and escapes XML in names', () => {
     const p = twoRenditionPresentation();
-    const gapped = makeTrack({ kind: 'audio', name: 'aac&"<odd>', bitrateBps: 64000, language: 'deu', timescale: 1000, fourcc: 'mp4a', codecs: 'mp4a.40.2', durations: [2000, 2000, 2000], firstStartTicks: 500 }, 3);
+    const gapped = makeTrack(
+      {
+        kind: 'audio',
+        name: 'aac&"<odd>',
+        bitrateBps: 64000,
+        language: 'deu',
+        timescale: 1000,
+        fourcc: 'mp4a',
+        codecs: 'mp4a.40.2',
+        durations: [2000, 2000, 2000],
+        firstStartTicks: 500,
+      },
+      3,
+    );
     gapped.segments.startTicks[2] = 4600;
     gapped.segments.durationTicks[2] = 1900;
     const xml = dashMpd({ ...p, tracks: [...p.tracks, gapped] }, { format: 'mpd-time-cmaf', extraOptions: [] });
@@ -171,7 +203,10 @@ describe('dashMpd', () => {
     const rep = (sets[3].Representation as Node[])[0];
     assert.equal(sets[3].lang, 'de');
     assert.equal(rep.id, 'aac&"<odd>_64000');
-    assert.deepEqual(((rep.SegmentTemplate as Node).SegmentTimeline as Node).S, [{ t: '500', d: '2000', r: '1' }, { t: '4600', d: '1900' }]);
+    assert.deepEqual(((rep.SegmentTemplate as Node).SegmentTimeline as Node).S, [
+      { t: '500', d: '2000', r: '1' },
+      { t: '4600', d: '1900' },
+    ]);
     assert.equal((rep.SegmentTemplate as Node).media, 'QualityLevels($Bandwidth$)/Fragments(aac%26%22%3Codd%3E=$Time$,format=mpd-time-cmaf)');
   });
 

@@ -20,14 +20,7 @@
  */
 import { InternalError } from '../../../../shared/errors.js';
 import { textTrackBitrateBps, type Presentation, type PresentationTrack } from '../../model/presentation.js';
-import {
-  dashInitializationTemplate,
-  dashMediaTemplate,
-  escapeXml,
-  languageTag,
-  textTrackUrls,
-  type ManifestContext,
-} from './manifest-context.js';
+import { dashInitializationTemplate, dashMediaTemplate, escapeXml, languageTag, textTrackUrls, type ManifestContext } from './manifest-context.js';
 
 const LIVE_PROFILE = 'urn:mpeg:dash:profile:isoff-live:2011';
 const CMAF_PROFILE = 'urn:mpeg:dash:profile:cmaf:2019';
@@ -109,11 +102,7 @@ function segmentTimeline(t: PresentationTrack, out: string[], indent: string): v
   let i = 0;
   while (i < length) {
     let repeat = 0;
-    while (
-      i + repeat + 1 < length &&
-      duration[i + repeat + 1] === duration[i] &&
-      start[i + repeat + 1] === start[i + repeat] + duration[i + repeat]
-    ) repeat++;
+    while (i + repeat + 1 < length && duration[i + repeat + 1] === duration[i] && start[i + repeat + 1] === start[i + repeat] + duration[i + repeat]) repeat++;
     const tAttr = start[i] !== expectedStart ? ` t="${start[i]}"` : '';
     out.push(`${indent}<S${tAttr} d="${duration[i]}"${repeat > 0 ? ` r="${repeat}"` : ''}/>`);
     expectedStart = start[i + repeat] + duration[i + repeat];

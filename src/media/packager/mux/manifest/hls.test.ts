@@ -36,9 +36,30 @@ const unquote = (value: string) => {
   return value.slice(1, -1);
 };
 
-interface Rendition { type: string; groupId: string; name: string; language?: string; isDefault: boolean; uri: string; channels?: string }
-interface VariantStream { bandwidth: number; averageBandwidth?: number; codecs: string[]; resolution?: string; frameRate?: string; audio?: string; uri: string }
-interface MasterPlaylist { version: number; renditions: Rendition[]; variants: VariantStream[]; independentSegments: boolean }
+interface Rendition {
+  type: string;
+  groupId: string;
+  name: string;
+  language?: string;
+  isDefault: boolean;
+  uri: string;
+  channels?: string;
+}
+interface VariantStream {
+  bandwidth: number;
+  averageBandwidth?: number;
+  codecs: string[];
+  resolution?: string;
+  frameRate?: string;
+  audio?: string;
+  uri: string;
+}
+interface MasterPlaylist {
+  version: number;
+  renditions: Rendition[];
+  variants: VariantStream[];
+  independentSegments: boolean;
+}
 
 function checkMaster(text: string): MasterPlaylist {
   assert.ok(text.endsWith('\n'), 'playlist ends with a newline');
@@ -68,9 +89,13 @@ function checkMaster(text: string): MasterPlaylist {
       if (a.has('LANGUAGE')) assert.match(unquote(a.get('LANGUAGE') as string), /^[a-z]{2,3}(-[a-z0-9]+)*$/i);
       if (a.has('CHANNELS')) assert.match(unquote(a.get('CHANNELS') as string), /^\d+$/);
       out.renditions.push({
-        type, groupId: unquote(a.get('GROUP-ID') as string), name: unquote(a.get('NAME') as string), isDefault,
+        type,
+        groupId: unquote(a.get('GROUP-ID') as string),
+        name: unquote(a.get('NAME') as string),
+        isDefault,
         language: a.has('LANGUAGE') ? unquote(a.get('LANGUAGE') as string) : undefined,
-        uri: unquote(a.get('URI') as string), channels: a.has('CHANNELS') ? unquote(a.get('CHANNELS') as string) : undefined,
+        uri: unquote(a.get('URI') as string),
+        channels: a.has('CHANNELS') ? unquote(a.get('CHANNELS') as string) : undefined,
       });
     } else if (tag === '#EXT-X-STREAM-INF') {
       const a = parseAttributes(value);
@@ -83,9 +108,13 @@ function checkMaster(text: string): MasterPlaylist {
       const uri = lines[++i];
       assert.ok(uri && !uri.startsWith('#'), 'EXT-X-STREAM-INF is followed by its URI');
       out.variants.push({
-        bandwidth: Number(a.get('BANDWIDTH')), averageBandwidth: a.has('AVERAGE-BANDWIDTH') ? Number(a.get('AVERAGE-BANDWIDTH')) : undefined,
-        codecs: unquote(a.get('CODECS') as string).split(','), resolution: a.get('RESOLUTION'), frameRate: a.get('FRAME-RATE'),
-        audio: a.has('AUDIO') ? unquote(a.get('AUDIO') as string) : undefined, uri,
+        bandwidth: Number(a.get('BANDWIDTH')),
+        averageBandwidth: a.has('AVERAGE-BANDWIDTH') ? Number(a.get('AVERAGE-BANDWIDTH')) : undefined,
+        codecs: unquote(a.get('CODECS') as string).split(','),
+        resolution: a.get('RESOLUTION'),
+        frameRate: a.get('FRAME-RATE'),
+        audio: a.has('AUDIO') ? unquote(a.get('AUDIO') as string) : undefined,
+        uri,
       });
     } else {
       assert.fail(`unexpected line ${i + 1}: '${line}'`);
@@ -106,13 +135,22 @@ function checkMaster(text: string): MasterPlaylist {
       assert.ok(members, `AUDIO group ${v.audio} is defined`);
       // §4.3.4.2: CODECS names every format in the variant, including the audio renditions (our group ids
       // are `audio-{codecs}`).
-      for (const m of members) assert.ok(v.codecs.some((c) => v.audio === `audio-${c}`), `CODECS ${v.codecs} covers ${m.groupId}`);
+      for (const m of members)
+        assert.ok(
+          v.codecs.some((c) => v.audio === `audio-${c}`),
+          `CODECS ${v.codecs} covers ${m.groupId}`,
+        );
     }
   }
   return out;
 }
 
-interface MediaPlaylist { version: number; targetDuration: number; map?: string; segments: Array<{ durationSec: number; uri: string }> }
+interface MediaPlaylist {
+  version: number;
+  targetDuration: number;
+  map?: string;
+  segments: Array<{ durationSec: number; uri: string }>;
+}
 
 function checkMedia(text: string): MediaPlaylist {
   assert.ok(text.endsWith('\n'));
@@ -219,15 +257,21 @@ describe('hlsMasterPlaylist', () => {
     const { master } = checkAll(p, { format: 'm3u8-cmaf', extraOptions: [] });
     assert.equal(master.version, 7);
     assert.ok(master.independentSegments);
-    assert.deepEqual(master.renditions.map((r) => [r.groupId, r.name, r.language, r.isDefault, r.channels]), [
-      ['audio-mp4a.40.2', 'aac_eng_2_128', 'en', true, '2'],
-      ['audio-mp4a.40.2', 'aac_fra_2_96', 'fr', false, '2'],
-    ]);
-    assert.deepEqual(master.variants.map((v) => [v.uri, v.codecs.join(','), v.resolution, v.frameRate, v.audio]), [
-      ['QualityLevels(1200000)/Manifest(video,format=m3u8-cmaf)', 'avc1.4d401e,mp4a.40.2', '640x360', '25.000', 'audio-mp4a.40.2'],
-      ['QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf)', 'avc1.64001f,mp4a.40.2', '1280x720', '25.000', 'audio-mp4a.40.2'],
-      ['QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)', 'mp4a.40.2', undefined, undefined, 'audio-mp4a.40.2'],
-    ]);
+    assert.deepEqual(
+      master.renditions.map((r) => [r.groupId, r.name, r.language, r.isDefault, r.channels]),
+      [
+        ['audio-mp4a.40.2', 'aac_eng_2_128', 'en', true, '2'],
+        ['audio-mp4a.40.2', 'aac_fra_2_96', 'fr', false, '2'],
+      ],
+    );
+    assert.deepEqual(
+      master.variants.map((v) => [v.uri, v.codecs.join(','), v.resolution, v.frameRate, v.audio]),
+      [
+        ['QualityLevels(1200000)/Manifest(video,format=m3u8-cmaf)', 'avc1.4d401e,mp4a.40.2', '640x360', '25.000', 'audio-mp4a.40.2'],
+        ['QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf)', 'avc1.64001f,mp4a.40.2', '1280x720', '25.000', 'audio-mp4a.40.2'],
+        ['QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)', 'mp4a.40.2', undefined, undefined, 'audio-mp4a.40.2'],
+      ],
+    );
     // Peak = video peak + the highest audio peak of the group; average likewise.
     const video720 = p.tracks[0];
     const audioPeak = Math.max(p.tracks[2].track.maxBitrateBps, p.tracks[3].track.maxBitrateBps);
@@ -271,7 +315,12 @@ describe('hlsMasterPlaylist', () => {
     // 2.002 s video and ~2.005 s audio segments round to a target duration of 2 in every playlist.
     for (const playlist of media.values()) assert.equal(playlist.targetDuration, 2);
     // A longer audio segment anywhere raises the target of the video playlists too (§6.2.4).
-    const longer = { ...hevc, tracks: hevc.tracks.map((t) => (t.kind === 'audio' ? { ...t, segments: SegmentList.from(t.segments.toArray().map((s, i) => (i === 3 ? { ...s, durationTicks: 48000 * 2.6 } : s))) } : t)) };
+    const longer = {
+      ...hevc,
+      tracks: hevc.tracks.map((t) =>
+        t.kind === 'audio' ? { ...t, segments: SegmentList.from(t.segments.toArray().map((s, i) => (i === 3 ? { ...s, durationTicks: 48000 * 2.6 } : s))) } : t,
+      ),
+    };
     assert.match(hlsMediaPlaylist(longer, longer.tracks[0], { format: 'm3u8-cmaf', extraOptions: [] }), /#EXT-X-TARGETDURATION:3\n/);
   });
 
@@ -283,7 +332,12 @@ describe('hlsMasterPlaylist', () => {
   });
 
   it('gives each audio codec its own group and a variant per video and group', () => {
-    const ac3 = { ...p.tracks[2], name: 'ac3_eng_6_384', bitrateBps: 384000, track: { ...p.tracks[2].track, codecs: 'ac-3', fourcc: 'ac-3', audio: { channels: 6, sampleRate: 48000 } } };
+    const ac3 = {
+      ...p.tracks[2],
+      name: 'ac3_eng_6_384',
+      bitrateBps: 384000,
+      track: { ...p.tracks[2].track, codecs: 'ac-3', fourcc: 'ac-3', audio: { channels: 6, sampleRate: 48000 } },
+    };
     const mixed: Presentation = { ...p, tracks: [...p.tracks, ac3] };
     const { master } = checkAll(mixed, { format: 'm3u8-cmaf', extraOptions: [], audioOnlyVariant: false });
     assert.deepEqual(new Set(master.renditions.map((r) => r.groupId)), new Set(['audio-mp4a.40.2', 'audio-ac-3']));
@@ -314,7 +368,10 @@ describe('hlsMediaPlaylist', () => {
     // Audio segments follow the video cuts in whole AAC frames, so their durations vary (1.984, 2.005…); the
     // EXTINFs are differences of boundaries rounded to the millisecond.
     const audio = checkMedia(hlsMediaPlaylist(p, p.tracks[2], { format: 'm3u8-cmaf', extraOptions: [] }));
-    assert.deepEqual(audio.segments.slice(0, 4).map((s) => s.durationSec), [0, 1, 2, 3].map((i) => audioMs(p, i)));
+    assert.deepEqual(
+      audio.segments.slice(0, 4).map((s) => s.durationSec),
+      [0, 1, 2, 3].map((i) => audioMs(p, i)),
+    );
     assert.ok(new Set(audio.segments.map((s) => s.durationSec)).size > 1);
   });
 

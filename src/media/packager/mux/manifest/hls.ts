@@ -111,8 +111,10 @@ const subtitleGroup = 'subs';
 function subtitleLines(p: Presentation, ctx: ManifestContext): string[] {
   return (p.textTracks ?? []).map((t) => {
     const lang = languageTag(t.language);
-    return `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(subtitleGroup)},NAME=${quoted(t.name)}` +
-      `${lang ? `,LANGUAGE=${quoted(lang)}` : ''},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=${quoted(textTrackUrls(t.name, ctx).playlist)}`;
+    return (
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(subtitleGroup)},NAME=${quoted(t.name)}` +
+      `${lang ? `,LANGUAGE=${quoted(lang)}` : ''},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=${quoted(textTrackUrls(t.name, ctx).playlist)}`
+    );
   });
 }
 
@@ -123,9 +125,15 @@ function subtitleLines(p: Presentation, ctx: ManifestContext): string[] {
 export function hlsTextPlaylist(p: Presentation, name: string, ctx: ManifestContext): string {
   const seconds = Math.max(0.001, p.durationSec);
   return [
-    '#EXTM3U', `#EXT-X-VERSION:${hlsVersion(ctx)}`, `#EXT-X-TARGETDURATION:${Math.ceil(seconds)}`, '#EXT-X-MEDIA-SEQUENCE:0',
-    '#EXT-X-PLAYLIST-TYPE:VOD', `#EXTINF:${seconds.toFixed(3)},`, textTrackUrls(name, ctx).file.replace(/^QualityLevels\(\d+\)\//, ''),
-    '#EXT-X-ENDLIST', '',
+    '#EXTM3U',
+    `#EXT-X-VERSION:${hlsVersion(ctx)}`,
+    `#EXT-X-TARGETDURATION:${Math.ceil(seconds)}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+    `#EXTINF:${seconds.toFixed(3)},`,
+    textTrackUrls(name, ctx).file.replace(/^QualityLevels\(\d+\)\//, ''),
+    '#EXT-X-ENDLIST',
+    '',
   ].join('\n');
 }
 

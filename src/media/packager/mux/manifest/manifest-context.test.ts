@@ -42,11 +42,15 @@ describe('parseManifestOptions', () => {
     ['format=m3u8-aapl-v4', { format: 'm3u8-aapl' }],
     ['format=mpd-time-cmaf,encryption=CENC', { format: 'mpd-time-cmaf', encryption: 'cenc', extraOptions: ['encryption=cenc'] }],
     // Canonical order in extraOptions whatever the URL order; audio-only is not carried.
-    ['encryption=cbcs-aapl,audio-only=false,format=m3u8-cmaf,filter=first-minute',
-      { format: 'm3u8-cmaf', audioOnly: false, encryption: 'cbcs-aapl', extraOptions: ['filter=first-minute', 'encryption=cbcs-aapl'] }],
+    [
+      'encryption=cbcs-aapl,audio-only=false,format=m3u8-cmaf,filter=first-minute',
+      { format: 'm3u8-cmaf', audioOnly: false, encryption: 'cbcs-aapl', extraOptions: ['filter=first-minute', 'encryption=cbcs-aapl'] },
+    ],
     ['format=m3u8-cmaf,vbegin=PT1M30S,vend=PT1H', { vbeginSec: 90, vendSec: 3600, extraOptions: ['vbegin=PT1M30S', 'vend=PT1H'] }],
-    ['format=mpd-time-cmaf,start=2024-01-01T00:00:00Z,end=2024-01-01T01:00:00.5Z',
-      { startMs: Date.UTC(2024, 0, 1), endMs: Date.UTC(2024, 0, 1, 1, 0, 0, 500) }],
+    [
+      'format=mpd-time-cmaf,start=2024-01-01T00:00:00Z,end=2024-01-01T01:00:00.5Z',
+      { startMs: Date.UTC(2024, 0, 1), endMs: Date.UTC(2024, 0, 1, 1, 0, 0, 500) },
+    ],
   ];
   for (const [text, expected] of valid) {
     it(`accepts '${text}'`, () => {
@@ -92,8 +96,14 @@ describe('URL helpers', () => {
     assert.equal(fragmentUrl(video, 25600, cmaf), 'QualityLevels(3400000)/Fragments(video=25600,format=m3u8-cmaf,filter=f1,encryption=cbcs-aapl)');
     assert.equal(fragmentName(english, 0, { format: 'm3u8-aapl', extraOptions: [] }), 'Fragments(aac_eng_2_128=0,format=m3u8-aapl)');
     assert.equal(mediaPlaylistUrl(english, cmaf), 'QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf,filter=f1,encryption=cbcs-aapl)');
-    assert.equal(dashInitializationTemplate(video, { format: 'mpd-time-cmaf', extraOptions: [] }), 'QualityLevels($Bandwidth$)/Fragments(video=i,format=mpd-time-cmaf)');
-    assert.equal(dashMediaTemplate(video, { format: 'mpd-time-csf', extraOptions: ['filter=f1'] }), 'QualityLevels($Bandwidth$)/Fragments(video=$Time$,format=mpd-time-csf,filter=f1)');
+    assert.equal(
+      dashInitializationTemplate(video, { format: 'mpd-time-cmaf', extraOptions: [] }),
+      'QualityLevels($Bandwidth$)/Fragments(video=i,format=mpd-time-cmaf)',
+    );
+    assert.equal(
+      dashMediaTemplate(video, { format: 'mpd-time-csf', extraOptions: ['filter=f1'] }),
+      'QualityLevels($Bandwidth$)/Fragments(video=$Time$,format=mpd-time-csf,filter=f1)',
+    );
     assert.equal(smoothUrlTemplate('video', smooth), 'QualityLevels({bitrate})/Fragments(video={start time})');
     assert.equal(fragmentUrl(video, 0, smooth), 'QualityLevels(3400000)/Fragments(video=0)');
   });

@@ -231,9 +231,7 @@ export function createManifestContext(format: ManifestFormat, options?: Manifest
  * template), and the router's single percent-decoding restores it.
  */
 export function encodeTrackName(name: string): string {
-  return /^[A-Za-z0-9_.~-]+$/.test(name)
-    ? name
-    : encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return /^[A-Za-z0-9_.~-]+$/.test(name) ? name : encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** `,format=…,filter=…` (or `,filter=…` for Smooth, or `''`): what follows the track part inside the parentheses. */
@@ -350,9 +348,7 @@ export function parseMediaPlaylistPath(path: string): MediaPlaylistRequest | und
 
 /** Escapes text for an XML attribute value in double quotes (or element content). */
 export function escapeXml(text: string): string {
-  return /[&<>"']/.test(text)
-    ? text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
-    : text;
+  return /[&<>"']/.test(text) ? text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;') : text;
 }
 
 /**
@@ -367,12 +363,81 @@ export function languageTag(language: string): string | undefined {
 }
 
 const iso639Part1: Record<string, string> = {
-  ara: 'ar', bul: 'bg', cat: 'ca', ces: 'cs', cze: 'cs', chi: 'zh', zho: 'zh', dan: 'da', deu: 'de', ger: 'de',
-  ell: 'el', gre: 'el', eng: 'en', spa: 'es', est: 'et', eus: 'eu', baq: 'eu', fas: 'fa', per: 'fa', fin: 'fi',
-  fra: 'fr', fre: 'fr', gle: 'ga', glg: 'gl', heb: 'he', hin: 'hi', hrv: 'hr', hun: 'hu', hye: 'hy', arm: 'hy',
-  ind: 'id', isl: 'is', ice: 'is', ita: 'it', jpn: 'ja', kat: 'ka', geo: 'ka', kor: 'ko', lit: 'lt', lav: 'lv',
-  mkd: 'mk', mac: 'mk', msa: 'ms', may: 'ms', mlt: 'mt', nld: 'nl', dut: 'nl', nor: 'no', nob: 'nb', nno: 'nn',
-  pol: 'pl', por: 'pt', ron: 'ro', rum: 'ro', rus: 'ru', slk: 'sk', slo: 'sk', slv: 'sl', sqi: 'sq', alb: 'sq',
-  srp: 'sr', swe: 'sv', swa: 'sw', tam: 'ta', tel: 'te', tha: 'th', tur: 'tr', ukr: 'uk', urd: 'ur', vie: 'vi',
-  cym: 'cy', wel: 'cy', ben: 'bn', fil: 'fil', tgl: 'tl', afr: 'af', zul: 'zu',
+  ara: 'ar',
+  bul: 'bg',
+  cat: 'ca',
+  ces: 'cs',
+  cze: 'cs',
+  chi: 'zh',
+  zho: 'zh',
+  dan: 'da',
+  deu: 'de',
+  ger: 'de',
+  ell: 'el',
+  gre: 'el',
+  eng: 'en',
+  spa: 'es',
+  est: 'et',
+  eus: 'eu',
+  baq: 'eu',
+  fas: 'fa',
+  per: 'fa',
+  fin: 'fi',
+  fra: 'fr',
+  fre: 'fr',
+  gle: 'ga',
+  glg: 'gl',
+  heb: 'he',
+  hin: 'hi',
+  hrv: 'hr',
+  hun: 'hu',
+  hye: 'hy',
+  arm: 'hy',
+  ind: 'id',
+  isl: 'is',
+  ice: 'is',
+  ita: 'it',
+  jpn: 'ja',
+  kat: 'ka',
+  geo: 'ka',
+  kor: 'ko',
+  lit: 'lt',
+  lav: 'lv',
+  mkd: 'mk',
+  mac: 'mk',
+  msa: 'ms',
+  may: 'ms',
+  mlt: 'mt',
+  nld: 'nl',
+  dut: 'nl',
+  nor: 'no',
+  nob: 'nb',
+  nno: 'nn',
+  pol: 'pl',
+  por: 'pt',
+  ron: 'ro',
+  rum: 'ro',
+  rus: 'ru',
+  slk: 'sk',
+  slo: 'sk',
+  slv: 'sl',
+  sqi: 'sq',
+  alb: 'sq',
+  srp: 'sr',
+  swe: 'sv',
+  swa: 'sw',
+  tam: 'ta',
+  tel: 'te',
+  tha: 'th',
+  tur: 'tr',
+  ukr: 'uk',
+  urd: 'ur',
+  vie: 'vi',
+  cym: 'cy',
+  wel: 'cy',
+  ben: 'bn',
+  fil: 'fil',
+  tgl: 'tl',
+  afr: 'af',
+  zul: 'zu',
 };

@@ -67,7 +67,10 @@ function checkSmooth(p: Presentation, extraOptions: string[] = []): Node {
       assert.ok(track, `track for ${index.Name} at ${level.Bitrate}`);
       assert.equal(Number(index.TimeScale), track.track.timescale);
       assert.equal(level.FourCC, smoothFourCC(track.track));
-      assert.deepEqual(chunks, track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })));
+      assert.deepEqual(
+        chunks,
+        track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })),
+      );
       for (const chunk of chunks) {
         const f = parseFragmentPath(url(chunk.t));
         assert.ok(f);
@@ -98,19 +101,28 @@ describe('smoothManifest', () => {
     const p = twoRenditionPresentation(avc);
     const media = checkSmooth(p);
     const indexes = media.StreamIndex as Node[];
-    assert.deepEqual(indexes.map((i) => [i.Type, i.Name, i.Language, i.QualityLevels, i.Chunks, i.TimeScale, i.Url]), [
-      ['video', 'video', undefined, '2', '31', '12800', 'QualityLevels({bitrate})/Fragments(video={start time})'],
-      ['audio', 'aac_eng_2_128', 'eng', '1', '31', '48000', 'QualityLevels({bitrate})/Fragments(aac_eng_2_128={start time})'],
-      ['audio', 'aac_fra_2_96', 'fra', '1', '31', '48000', 'QualityLevels({bitrate})/Fragments(aac_fra_2_96={start time})'],
-    ]);
+    assert.deepEqual(
+      indexes.map((i) => [i.Type, i.Name, i.Language, i.QualityLevels, i.Chunks, i.TimeScale, i.Url]),
+      [
+        ['video', 'video', undefined, '2', '31', '12800', 'QualityLevels({bitrate})/Fragments(video={start time})'],
+        ['audio', 'aac_eng_2_128', 'eng', '1', '31', '48000', 'QualityLevels({bitrate})/Fragments(aac_eng_2_128={start time})'],
+        ['audio', 'aac_fra_2_96', 'fra', '1', '31', '48000', 'QualityLevels({bitrate})/Fragments(aac_fra_2_96={start time})'],
+      ],
+    );
     assert.deepEqual([indexes[0].MaxWidth, indexes[0].MaxHeight], ['1280', '720']);
     const levels = indexes[0].QualityLevel as Node[];
-    assert.deepEqual(levels.map((l) => [l.Index, l.Bitrate, l.FourCC, l.MaxWidth, l.MaxHeight]), [
-      ['0', '3400000', 'H264', '1280', '720'],
-      ['1', '1200000', 'H264', '640', '360'],
-    ]);
+    assert.deepEqual(
+      levels.map((l) => [l.Index, l.Bitrate, l.FourCC, l.MaxWidth, l.MaxHeight]),
+      [
+        ['0', '3400000', 'H264', '1280', '720'],
+        ['1', '1200000', 'H264', '640', '360'],
+      ],
+    );
     const audio = (indexes[1].QualityLevel as Node[])[0];
-    assert.deepEqual([audio.FourCC, audio.SamplingRate, audio.Channels, audio.BitsPerSample, audio.PacketSize, audio.AudioTag], ['AACL', '48000', '2', '16', '4', '255']);
+    assert.deepEqual(
+      [audio.FourCC, audio.SamplingRate, audio.Channels, audio.BitsPerSample, audio.PacketSize, audio.AudioTag],
+      ['AACL', '48000', '2', '16', '4', '255'],
+    );
     // r counts the chunks the element stands for: 30 chunks of 2 s, then the 1 s tail.
     assert.deepEqual(indexes[0].c, [{ t: '0', d: '25600', r: '30' }, { d: '12800' }]);
   });
@@ -154,7 +166,16 @@ describe('smoothManifest', () => {
   });
 
   it('synthesizes the AudioSpecificConfig when the sample entry has none, and uses AACH for HE-AAC', () => {
-    const he = makeTrack({ kind: 'audio', name: 'he', bitrateBps: 48000, timescale: 44100, fourcc: 'mp4a', codecs: 'mp4a.40.5', audio: { channels: 2, sampleRate: 44100, aacObjectType: 5 }, durations: [88200] });
+    const he = makeTrack({
+      kind: 'audio',
+      name: 'he',
+      bitrateBps: 48000,
+      timescale: 44100,
+      fourcc: 'mp4a',
+      codecs: 'mp4a.40.5',
+      audio: { channels: 2, sampleRate: 44100, aacObjectType: 5 },
+      durations: [88200],
+    });
     assert.equal(codecPrivateData(he.track), '2A10');
     assert.equal(smoothFourCC(he.track), 'AACH');
   });
@@ -164,26 +185,49 @@ describe('smoothManifest', () => {
     const ac3 = { ...p.tracks[2], name: 'ac3', track: { ...p.tracks[2].track, fourcc: 'ac-3', codecs: 'ac-3' } };
     const media = checkSmooth({ ...p, tracks: [...p.tracks, ac3] });
     assert.equal((media.StreamIndex as Node[]).length, 3);
-    assert.throws(() => smoothManifest({ ...p, tracks: [ac3] }, { format: 'smooth', extraOptions: [] }), (err) => err instanceof MediaError && err.status === 415);
+    assert.throws(
+      () => smoothManifest({ ...p, tracks: [ac3] }, { format: 'smooth', extraOptions: [] }),
+      (err) => err instanceof MediaError && err.status === 415,
+    );
     const truncated = { ...p.tracks[0], track: { ...p.tracks[0].track, sampleEntry: (avc.video as Uint8Array).subarray(0, 90) } };
-    assert.throws(() => codecPrivateData(truncated.track), (err) => err instanceof MediaError && /avcC/.test(err.detail));
+    assert.throws(
+      () => codecPrivateData(truncated.track),
+      (err) => err instanceof MediaError && /avcC/.test(err.detail),
+    );
     const broken = new Uint8Array(avc.video as Uint8Array);
     // Claim a huge avcC: the child box overruns the sample entry.
     new DataView(broken.buffer).setUint32(86, 0x7fffffff);
-    assert.throws(() => codecPrivateData({ ...p.tracks[0].track, sampleEntry: broken }), (err) => err instanceof MediaError && /overruns/.test(err.detail));
+    assert.throws(
+      () => codecPrivateData({ ...p.tracks[0].track, sampleEntry: broken }),
+      (err) => err instanceof MediaError && /overruns/.test(err.detail),
+    );
   });
 
   it('gives tracks with their own timeline their own StreamIndex', () => {
     const p = twoRenditionPresentation(avc);
-    const other = { ...p.tracks[1], track: { ...p.tracks[1].track, timescale: 25600 }, segments: SegmentList.from(p.tracks[1].segments.toArray().map((s) => ({ ...s, startTicks: s.startTicks * 2, durationTicks: s.durationTicks * 2 }))) };
+    const other = {
+      ...p.tracks[1],
+      track: { ...p.tracks[1].track, timescale: 25600 },
+      segments: SegmentList.from(p.tracks[1].segments.toArray().map((s) => ({ ...s, startTicks: s.startTicks * 2, durationTicks: s.durationTicks * 2 }))),
+    };
     const media = checkSmooth({ ...p, tracks: [p.tracks[0], other, p.tracks[2]] });
-    assert.deepEqual((media.StreamIndex as Node[]).map((i) => [i.Name, i.TimeScale, i.QualityLevels]), [['video', '12800', '1'], ['video', '25600', '1'], ['aac_eng_2_128', '48000', '1']]);
+    assert.deepEqual(
+      (media.StreamIndex as Node[]).map((i) => [i.Name, i.TimeScale, i.QualityLevels]),
+      [
+        ['video', '12800', '1'],
+        ['video', '25600', '1'],
+        ['aac_eng_2_128', '48000', '1'],
+      ],
+    );
   });
 
   it('refuses formats that are not Smooth, and writes a 2-hour manifest', () => {
     assert.throws(() => smoothManifest(twoRenditionPresentation(avc), { format: 'm3u8-cmaf', extraOptions: [] }), /cannot be written/);
     const p = twoHourPresentation();
-    const withEntries = { ...p, tracks: p.tracks.map((t) => ({ ...t, track: { ...t.track, sampleEntry: (t.kind === 'video' ? avc.video : avc.audio) as Uint8Array } })) };
+    const withEntries = {
+      ...p,
+      tracks: p.tracks.map((t) => ({ ...t, track: { ...t.track, sampleEntry: (t.kind === 'video' ? avc.video : avc.audio) as Uint8Array } })),
+    };
     const media = checkSmooth(withEntries);
     assert.equal((media.StreamIndex as Node[])[0].Chunks, '3600');
   });

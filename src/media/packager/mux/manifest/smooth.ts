@@ -279,11 +279,7 @@ function writeChunks(t: PresentationTrack, out: string[]): void {
   let i = 0;
   while (i < length) {
     let count = 1;
-    while (
-      i + count < length &&
-      duration[i + count] === duration[i] &&
-      start[i + count] === start[i + count - 1] + duration[i]
-    ) count++;
+    while (i + count < length && duration[i + count] === duration[i] && start[i + count] === start[i + count - 1] + duration[i]) count++;
     const tAttr = start[i] !== expectedStart ? ` t="${start[i]}"` : '';
     out.push(`    <c${tAttr} d="${duration[i]}"${count > 1 ? ` r="${count}"` : ''}/>`);
     expectedStart = start[i] + count * duration[i];

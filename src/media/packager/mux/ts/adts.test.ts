@@ -24,11 +24,25 @@ function audioTrack(asc: number[], objectTypeIndication = 0x40, samples?: { size
   const sizes = samples?.sizes ?? [];
   const count = sizes.length;
   return {
-    trackId: 2, kind: 'audio', fourcc: 'mp4a', codecs: 'mp4a.40.2', timescale: 48000, durationTicks: count * 1152,
-    language: 'und', bitrateBps: 0, maxBitrateBps: 0, sampleEntry: entry, editMediaTimeTicks: 0,
+    trackId: 2,
+    kind: 'audio',
+    fourcc: 'mp4a',
+    codecs: 'mp4a.40.2',
+    timescale: 48000,
+    durationTicks: count * 1152,
+    language: 'und',
+    bitrateBps: 0,
+    maxBitrateBps: 0,
+    sampleEntry: entry,
+    editMediaTimeTicks: 0,
     samples: new ArraySampleTable({
-      count, offsets: new Float64Array(count), sizes: Uint32Array.from(sizes), dts: Float64Array.from(sizes.map((_, i) => i * 1152)),
-      durations: new Uint32Array(count).fill(1152), ctsOffsets: new Int32Array(count), isSync: new Uint8Array(count).fill(1),
+      count,
+      offsets: new Float64Array(count),
+      sizes: Uint32Array.from(sizes),
+      dts: Float64Array.from(sizes.map((_, i) => i * 1152)),
+      durations: new Uint32Array(count).fill(1152),
+      ctsOffsets: new Int32Array(count),
+      isSync: new Uint8Array(count).fill(1),
     }),
   };
 }
@@ -58,7 +72,11 @@ describe('ADTS', () => {
     const is415 = (e: unknown) => e instanceof MediaError && e.status === 415;
     assert.throws(() => readAdtsConfig(audioTrack([0x12, 0x00])), is415, 'channelConfiguration 0 (PCE)');
     assert.throws(() => readAdtsConfig(audioTrack([0xf9, 0x46, 0x40])), is415, 'USAC (AOT 42, escaped)');
-    assert.throws(() => readAdtsConfig(audioTrack([])), (e: unknown) => e instanceof MediaError && e.status === 422, 'no AudioSpecificConfig');
+    assert.throws(
+      () => readAdtsConfig(audioTrack([])),
+      (e: unknown) => e instanceof MediaError && e.status === 422,
+      'no AudioSpecificConfig',
+    );
   });
 
   it('reads the objectTypeIndication and muxes MPEG-1 audio in mp4a as stream type 3 without ADTS', () => {

@@ -31,7 +31,7 @@ interface Pes {
 }
 
 function readTimestamp(b: Uint8Array, at: number): number {
-  return (((b[at] >> 1) & 0x07) * 2 ** 30) + (b[at + 1] << 22) + ((b[at + 2] >> 1) << 15) + (b[at + 3] << 7) + (b[at + 4] >> 1);
+  return ((b[at] >> 1) & 0x07) * 2 ** 30 + (b[at + 1] << 22) + ((b[at + 2] >> 1) << 15) + (b[at + 3] << 7) + (b[at + 4] >> 1);
 }
 
 /** Splits a TS into packets, checking the fixed layout of every header and adaptation field. */
@@ -137,8 +137,9 @@ function mux(file: string, track: TrackIndex, segment: TrackSegment): Uint8Array
 const streamTypes: Record<string, number> = { avc1: 0x1b, hvc1: 0x24, mp4a: 0x0f, 'ac-3': 0x81, 'ec-3': 0x87 };
 const codecNames: Record<string, string> = { avc1: 'h264', hvc1: 'hevc', mp4a: 'aac', 'ac-3': 'ac3', 'ec-3': 'eac3' };
 
-const fixtures = (await Promise.all([loadMuxFixture('h264-aac'), loadMuxFixture('hevc-ac3')]))
-  .flatMap(({ file, tracks, segments }) => tracks.map((track, t) => ({ file, track, segments: segments[t] })));
+const fixtures = (await Promise.all([loadMuxFixture('h264-aac'), loadMuxFixture('hevc-ac3')])).flatMap(({ file, tracks, segments }) =>
+  tracks.map((track, t) => ({ file, track, segments: segments[t] })),
+);
 
 describe('muxTsSegment', () => {
   const dir = tempDir('ts');
@@ -162,7 +163,10 @@ describe('muxTsSegment', () => {
         assert.equal(((pmt[8] & 0x1f) << 8) | pmt[9], pid, 'PCR_PID is the track');
         assert.equal(pmt[12], streamTypes[track.fourcc], 'stream_type');
         assert.equal(((pmt[13] & 0x1f) << 8) | pmt[14], pid);
-        assert.ok(packets.slice(2).every((p) => p.pid === pid), 'one elementary stream');
+        assert.ok(
+          packets.slice(2).every((p) => p.pid === pid),
+          'one elementary stream',
+        );
 
         const esPackets = packets.slice(2);
         assert.equal(esPackets.length % 16, 0, 'packet count padded to a whole counter cycle');
@@ -238,7 +242,11 @@ describe('muxTsSegment', () => {
         presentation.sort((a, b) => a - b);
         const expected = presentation.map((pts) => sourceFrames.get(ms(pts / track.timescale)));
         assert.ok(expected.every((h) => h !== undefined));
-        assert.deepEqual(frameMd5(out, { stream: 'v' }).map((f) => f.hash), expected, `segment ${segment.index} frames`);
+        assert.deepEqual(
+          frameMd5(out, { stream: 'v' }).map((f) => f.hash),
+          expected,
+          `segment ${segment.index} frames`,
+        );
       }
     });
   }
@@ -252,7 +260,10 @@ describe('muxTsSegment', () => {
       fs.writeFileSync(out, Buffer.concat(all));
       const packets = frameMd5(out, { stream: 'a', copy: true, bsf: fourcc === 'mp4a' ? 'aac_adtstoasc' : undefined });
       const source = readSamples(file, track, 0, track.samples.count).map(md5);
-      assert.deepEqual(packets.map((p) => p.hash), source);
+      assert.deepEqual(
+        packets.map((p) => p.hash),
+        source,
+      );
       if (fourcc === 'mp4a') assert.equal(probe(out).streams[0].profile, 'LC');
     });
   }
@@ -263,12 +274,18 @@ describe('muxTsSegment', () => {
     const shifted: TrackIndex = {
       ...track,
       editMediaTimeTicks: 0,
-      samples: new ArraySampleTable({ ...allSamples(track.samples), ctsOffsets: allSamples(track.samples).ctsOffsets.map((c) => c - track.editMediaTimeTicks) }),
+      samples: new ArraySampleTable({
+        ...allSamples(track.samples),
+        ctsOffsets: allSamples(track.samples).ctsOffsets.map((c) => c - track.editMediaTimeTicks),
+      }),
     };
     const segment = segments[1];
     const original = readPes(readPackets(mux(file, track, segment)), TS_VIDEO_PID);
     const rewritten = readPes(readPackets(mux(file, shifted, segment)), TS_VIDEO_PID);
-    assert.deepEqual(rewritten.map((p) => p.pts), original.map((p) => p.pts));
+    assert.deepEqual(
+      rewritten.map((p) => p.pts),
+      original.map((p) => p.pts),
+    );
     for (const p of rewritten) assert.ok(p.dts <= p.pts);
   });
 

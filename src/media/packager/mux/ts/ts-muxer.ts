@@ -322,15 +322,7 @@ function padToFullCounterCycle(plan: PesPlan): void {
 }
 
 /** Writes PES `p` (header and payload) into `scratch`; returns its length. */
-function writePes(
-  track: TrackIndex,
-  stream: TsStream,
-  plan: PesPlan,
-  p: number,
-  samples: Uint8Array[],
-  run: SampleRun,
-  scratch: Uint8Array,
-): number {
+function writePes(track: TrackIndex, stream: TsStream, plan: PesPlan, p: number, samples: Uint8Array[], run: SampleRun, scratch: Uint8Array): number {
   const length = plan.length[p];
   const headerSize = plan.headerSize[p];
   const hasDts = headerSize === PES_HEADER_PTS_DTS_SIZE;
@@ -455,12 +447,17 @@ function packetize(
 function writePat(out: Uint8Array, at: number, counter: number): void {
   const section = Uint8Array.of(
     0x00, // table_id
-    0xb0, 13, // section_syntax_indicator, section_length
-    0x00, 0x01, // transport_stream_id
+    0xb0,
+    13, // section_syntax_indicator, section_length
+    0x00,
+    0x01, // transport_stream_id
     0xc1, // version 0, current_next_indicator
-    0x00, 0x00, // section_number, last_section_number
-    0x00, 0x01, // program_number
-    0xe0 | (TS_PMT_PID >> 8), TS_PMT_PID & 0xff,
+    0x00,
+    0x00, // section_number, last_section_number
+    0x00,
+    0x01, // program_number
+    0xe0 | (TS_PMT_PID >> 8),
+    TS_PMT_PID & 0xff,
   );
   writePsiPacket(out, at, 0, counter, section);
 }

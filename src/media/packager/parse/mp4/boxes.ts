@@ -191,7 +191,8 @@ export function firstBox(boxes: BoxHeader[], type: number): BoxHeader | undefine
 
 /** Throws unless the box payload holds at least `bytes` bytes. */
 export function needPayload(h: BoxHeader, base: number, bytes: number): void {
-  if (h.end - h.payload < bytes) throw corruptBox(h.type, base + h.start, `payload of ${h.end - h.payload} bytes is shorter than the ${bytes} bytes its fields need`);
+  if (h.end - h.payload < bytes)
+    throw corruptBox(h.type, base + h.start, `payload of ${h.end - h.payload} bytes is shorter than the ${bytes} bytes its fields need`);
 }
 
 /** The child boxes of the container payload `[start, end)`, in file order. */

@@ -7,8 +7,23 @@ import type { TrackKind } from '../../model/media-index.js';
 import type { SampleRun, SampleTable } from '../../model/sample-table.js';
 import { MAX_SAMPLES_PER_TRACK } from './stbl-sample-table.js';
 import {
-  TFDT, TFHD, TRAF, TREX, TRUN, UUID,
-  childBoxes, corruptBox, firstBox, needPayload, readBoxHeader, readI32, readI64, readU24, readU32, readU64, readU8,
+  TFDT,
+  TFHD,
+  TRAF,
+  TREX,
+  TRUN,
+  UUID,
+  childBoxes,
+  corruptBox,
+  firstBox,
+  needPayload,
+  readBoxHeader,
+  readI32,
+  readI64,
+  readU24,
+  readU32,
+  readU64,
+  readU8,
   type BoxHeader,
 } from './boxes.js';
 
@@ -45,7 +60,10 @@ export class FragmentReader {
   /** Sum of the sizes of every fragment sample so far, all tracks. */
   private fragmentBytes = 0;
 
-  constructor(private readonly fileSize: number, private readonly tracks: ReadonlyMap<number, FragmentTrack>) {}
+  constructor(
+    private readonly fileSize: number,
+    private readonly tracks: ReadonlyMap<number, FragmentTrack>,
+  ) {}
 
   /** The `trex` boxes of `moov/mvex`. */
   readMvex(b: Uint8Array, mvex: BoxHeader, base: number): void {
@@ -95,14 +113,26 @@ export class FragmentReader {
     if (tfhdFlags & 0x20) fieldBytes += 4;
     needPayload(tfhd, base, 8 + fieldBytes);
     let dataBase = tfhdFlags & 0x020000 ? moofOffset : implicitBase; // default-base-is-moof
-    if (tfhdFlags & 0x01) { dataBase = readU64(b, p); p += 8; } // base-data-offset
+    if (tfhdFlags & 0x01) {
+      dataBase = readU64(b, p);
+      p += 8;
+    } // base-data-offset
     if (tfhdFlags & 0x02) p += 4; // sample-description-index: the packager serves the first entry only
     let defDuration = trex !== undefined ? trex.duration : 0;
     let defSize = trex !== undefined ? trex.size : 0;
     let defFlags = trex !== undefined ? trex.flags : 0;
-    if (tfhdFlags & 0x08) { defDuration = readU32(b, p); p += 4; }
-    if (tfhdFlags & 0x10) { defSize = readU32(b, p); p += 4; }
-    if (tfhdFlags & 0x20) { defFlags = readU32(b, p); p += 4; }
+    if (tfhdFlags & 0x08) {
+      defDuration = readU32(b, p);
+      p += 4;
+    }
+    if (tfhdFlags & 0x10) {
+      defSize = readU32(b, p);
+      p += 4;
+    }
+    if (tfhdFlags & 0x20) {
+      defFlags = readU32(b, p);
+      p += 4;
+    }
 
     const draft = this.tracks.get(trackId);
     let dts = draft !== undefined ? draft.nextDts : 0;
@@ -130,7 +160,11 @@ export class FragmentReader {
     }
     const frag = draft !== undefined ? fragmentsOf(draft) : undefined;
     if (frag !== undefined && frag.count > 0 && dts < frag.dts[frag.count - 1]) {
-      throw corruptBox(TRAF, base + traf.start, `track ${trackId}: fragment decode time ${dts} goes back before sample ${frag.count - 1} (${frag.dts[frag.count - 1]})`);
+      throw corruptBox(
+        TRAF,
+        base + traf.start,
+        `track ${trackId}: fragment decode time ${dts} goes back before sample ${frag.count - 1} (${frag.dts[frag.count - 1]})`,
+      );
     }
     if (draft !== undefined && draft.moovSamples.count > 0 && dts < draft.nextDts && frag!.count === 0) {
       throw corruptBox(TRAF, base + traf.start, `track ${trackId}: fragment decode time ${dts} overlaps the samples in moov (end ${draft.nextDts})`);
@@ -146,9 +180,17 @@ export class FragmentReader {
       const n = readU32(b, trun.payload + 4);
       let q = trun.payload + 8;
       let dataOffset = firstRun ? dataBase : dataEnd;
-      if (flags & 0x01) { needPayload(trun, base, q - trun.payload + 4); dataOffset = dataBase + readI32(b, q); q += 4; }
+      if (flags & 0x01) {
+        needPayload(trun, base, q - trun.payload + 4);
+        dataOffset = dataBase + readI32(b, q);
+        q += 4;
+      }
       let firstFlags = -1;
-      if (flags & 0x04) { needPayload(trun, base, q - trun.payload + 4); firstFlags = readU32(b, q); q += 4; }
+      if (flags & 0x04) {
+        needPayload(trun, base, q - trun.payload + 4);
+        firstFlags = readU32(b, q);
+        q += 4;
+      }
       const hasDuration = (flags & 0x100) !== 0;
       const hasSize = (flags & 0x200) !== 0;
       const hasFlags = (flags & 0x400) !== 0;
@@ -160,7 +202,8 @@ export class FragmentReader {
       // Runs without per-sample sizes cost 12 bytes however many samples they claim: bound them by the file
       // (all fragments together cannot hold more sample bytes than the file) before allocating anything.
       if (!hasSize && defSize === 0 && n > 1) throw corruptBox(TRUN, trunAt, `${n} samples of 0 bytes`);
-      if (!hasSize && this.fragmentBytes + n * defSize > fileSize) throw corruptBox(TRUN, trunAt, `${n} samples of ${defSize} bytes exceed the file (${fileSize} bytes)`);
+      if (!hasSize && this.fragmentBytes + n * defSize > fileSize)
+        throw corruptBox(TRUN, trunAt, `${n} samples of ${defSize} bytes exceed the file (${fileSize} bytes)`);
       if (dataOffset < 0) throw corruptBox(TRUN, trunAt, `data offset ${dataOffset} is before the start of the file`);
       let k = 0;
       if (frag !== undefined) {
@@ -195,7 +238,8 @@ export class FragmentReader {
       }
       if (frag !== undefined) frag.count = k;
       this.fragmentBytes += off - dataOffset;
-      if (this.fragmentBytes > fileSize) throw corruptBox(TRUN, trunAt, `fragments describe ${this.fragmentBytes} bytes of samples, more than the file holds (${fileSize} bytes)`);
+      if (this.fragmentBytes > fileSize)
+        throw corruptBox(TRUN, trunAt, `fragments describe ${this.fragmentBytes} bytes of samples, more than the file holds (${fileSize} bytes)`);
       dataEnd = off;
       firstRun = false;
     }
@@ -213,8 +257,13 @@ function isTfxd(b: Uint8Array, h: BoxHeader): boolean {
 function fragmentsOf(d: FragmentTrack): FragmentSamples {
   if (d.frag === undefined) {
     d.frag = {
-      count: 0, offsets: new Float64Array(0), sizes: new Uint32Array(0), dts: new Float64Array(0),
-      durations: new Uint32Array(0), ctsOffsets: new Int32Array(0), isSync: new Uint8Array(0),
+      count: 0,
+      offsets: new Float64Array(0),
+      sizes: new Uint32Array(0),
+      dts: new Float64Array(0),
+      durations: new Uint32Array(0),
+      ctsOffsets: new Int32Array(0),
+      isSync: new Uint8Array(0),
     };
   }
   return d.frag;
@@ -224,11 +273,22 @@ function growFragments(f: FragmentSamples, more: number): void {
   const needed = f.count + more;
   if (needed <= f.offsets.length) return;
   const cap = Math.max(needed, f.offsets.length * 2, 256);
-  const offsets = new Float64Array(cap); offsets.set(f.offsets.subarray(0, f.count)); f.offsets = offsets;
-  const sizes = new Uint32Array(cap); sizes.set(f.sizes.subarray(0, f.count)); f.sizes = sizes;
-  const dts = new Float64Array(cap); dts.set(f.dts.subarray(0, f.count)); f.dts = dts;
-  const durations = new Uint32Array(cap); durations.set(f.durations.subarray(0, f.count)); f.durations = durations;
-  const cts = new Int32Array(cap); cts.set(f.ctsOffsets.subarray(0, f.count)); f.ctsOffsets = cts;
-  const sync = new Uint8Array(cap); sync.set(f.isSync.subarray(0, f.count)); f.isSync = sync;
+  const offsets = new Float64Array(cap);
+  offsets.set(f.offsets.subarray(0, f.count));
+  f.offsets = offsets;
+  const sizes = new Uint32Array(cap);
+  sizes.set(f.sizes.subarray(0, f.count));
+  f.sizes = sizes;
+  const dts = new Float64Array(cap);
+  dts.set(f.dts.subarray(0, f.count));
+  f.dts = dts;
+  const durations = new Uint32Array(cap);
+  durations.set(f.durations.subarray(0, f.count));
+  f.durations = durations;
+  const cts = new Int32Array(cap);
+  cts.set(f.ctsOffsets.subarray(0, f.count));
+  f.ctsOffsets = cts;
+  const sync = new Uint8Array(cap);
+  sync.set(f.isSync.subarray(0, f.count));
+  f.isSync = sync;
 }
-

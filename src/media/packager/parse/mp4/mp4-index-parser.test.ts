@@ -2,8 +2,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import {
-  makeAc3Mp4, makeDelayedAudioMp4, makeFragmentedMp4, makeH264BFramesMp4, makeHevcMp4, makeIsmv, makeMoovAtEndMp4,
-  makeMpeg4PartTwoMp4, makeTwoLanguagesMp4, probePackets, probeStreams,
+  makeAc3Mp4,
+  makeDelayedAudioMp4,
+  makeFragmentedMp4,
+  makeH264BFramesMp4,
+  makeHevcMp4,
+  makeIsmv,
+  makeMoovAtEndMp4,
+  makeMpeg4PartTwoMp4,
+  makeTwoLanguagesMp4,
+  probePackets,
+  probeStreams,
 } from '../../../../../test/fixtures/packager-media.js';
 import { MediaError } from '../../../../shared/errors.js';
 import type { MediaIndex } from '../../model/media-index.js';
@@ -13,19 +22,38 @@ import { createMp4IndexParser, type Mp4IndexParserOptions } from './mp4-index-pa
 import { avcCodecString, hevcCodecString } from './codec-strings.js';
 import { readMp4Index } from './read-mp4-index.js';
 import {
-  ascii, avc1Entry, box, concatBytes, fullBox, hvc1Entry, mp4aEntry, readParts, synthFile, synthMoov, u16, u32, u64,
+  ascii,
+  avc1Entry,
+  box,
+  concatBytes,
+  fullBox,
+  hvc1Entry,
+  mp4aEntry,
+  readParts,
+  synthFile,
+  synthMoov,
+  u16,
+  u32,
+  u64,
   type SynthTrack,
 } from '../../../../../test/fixtures/hand-built-mp4.js';
 
-interface Read { offset: number; length: number }
+interface Read {
+  offset: number;
+  length: number;
+}
 
 /** Indexes an in-memory file through `readMp4Index`, recording every read. */
 async function indexBytes(bytes: Uint8Array, options?: Mp4IndexParserOptions): Promise<{ index: MediaIndex; reads: Read[] }> {
   const reads: Read[] = [];
-  const index = await readMp4Index(bytes.length, (offset, length) => {
-    reads.push({ offset, length });
-    return Promise.resolve(bytes.subarray(offset, offset + length));
-  }, options);
+  const index = await readMp4Index(
+    bytes.length,
+    (offset, length) => {
+      reads.push({ offset, length });
+      return Promise.resolve(bytes.subarray(offset, offset + length));
+    },
+    options,
+  );
   return { index, reads };
 }
 
@@ -51,7 +79,10 @@ function locate(bytes: Uint8Array, path: string[]): BoxHeader {
     found = undefined;
     for (let o = start; o + 8 <= end;) {
       const h = readBoxHeader(bytes, o, end, 0)!;
-      if (h.type === fourccCode(name)) { found = h; break; }
+      if (h.type === fourccCode(name)) {
+        found = h;
+        break;
+      }
       o = h.end;
     }
     assert.ok(found, `no ${path.join('/')}`);
@@ -101,16 +132,40 @@ function assertMatchesFfprobe(file: string, index: MediaIndex, { editShownByFfpr
     for (let j = 0; j < s.count; j++) minCts = Math.min(minCts, s.ctsOffsets[j]);
     const what = `${file} track ${track.trackId}`;
     assert.equal(s.count, packets.length, `${what}: sample count`);
-    assert.deepEqual(Array.from(s.sizes), packets.map((p) => p.size), `${what}: sizes`);
-    assert.deepEqual(Array.from(s.offsets), packets.map((p) => p.pos), `${what}: offsets`);
-    assert.deepEqual(Array.from(s.dts, (d) => d - edit), packets.map((p) => p.dts), `${what}: dts`);
-    assert.deepEqual(Array.from(s.dts, (d, j) => d + s.ctsOffsets[j] - edit - minCts), packets.map((p) => p.pts), `${what}: pts`);
-    assert.deepEqual(Array.from(s.isSync, (v) => v === 1), packets.map((p) => p.flags[0] === 'K'), `${what}: sync flags`);
+    assert.deepEqual(
+      Array.from(s.sizes),
+      packets.map((p) => p.size),
+      `${what}: sizes`,
+    );
+    assert.deepEqual(
+      Array.from(s.offsets),
+      packets.map((p) => p.pos),
+      `${what}: offsets`,
+    );
+    assert.deepEqual(
+      Array.from(s.dts, (d) => d - edit),
+      packets.map((p) => p.dts),
+      `${what}: dts`,
+    );
+    assert.deepEqual(
+      Array.from(s.dts, (d, j) => d + s.ctsOffsets[j] - edit - minCts),
+      packets.map((p) => p.pts),
+      `${what}: pts`,
+    );
+    assert.deepEqual(
+      Array.from(s.isSync, (v) => v === 1),
+      packets.map((p) => p.flags[0] === 'K'),
+      `${what}: sync flags`,
+    );
     for (let j = 0; j + 1 < s.count; j++) assert.equal(s.durations[j], s.dts[j + 1] - s.dts[j], `${what}: duration ${j} spans to the next dts`);
     if (ffprobeDurations) {
       const durations = packets.slice(0, -1).flatMap((p, j) => (p.duration === undefined ? [] : [[j, p.duration]]));
       assert.ok(durations.length >= s.count - 2, `${what}: ffprobe durations`);
-      assert.deepEqual(durations.map(([j]) => [j, s.durations[j]]), durations, `${what}: durations`);
+      assert.deepEqual(
+        durations.map(([j]) => [j, s.durations[j]]),
+        durations,
+        `${what}: durations`,
+      );
     }
     let sum = 0;
     for (let j = 0; j < s.count; j++) sum += s.durations[j];
@@ -144,7 +199,11 @@ function assertTableAnswersLikeItsRun(table: SampleTable, what: string): void {
   assert.equal(table.firstAtOrAfter(-1), 0);
   assert.equal(table.firstAtOrAfter(end + 1), n);
   assert.equal(table.minCtsOffset, Math.min(0, ...all.ctsOffsets), `${what}: minCtsOffset`);
-  assert.equal(table.totalBytes, all.sizes.reduce((a, b) => a + b, 0), `${what}: totalBytes`);
+  assert.equal(
+    table.totalBytes,
+    all.sizes.reduce((a, b) => a + b, 0),
+    `${what}: totalBytes`,
+  );
   // Runs starting and ending anywhere (mid-chunk, across chunks and stts/ctts runs) are slices of the whole.
   const step = Math.max(1, Math.floor(n / 23));
   for (let first = 0; first < n; first += step) {
@@ -158,7 +217,10 @@ function assertTableAnswersLikeItsRun(table: SampleTable, what: string): void {
       }
       let bytes = 0;
       let ticks = 0;
-      for (let i = first; i < stop; i++) { bytes += all.sizes[i]; ticks += all.durations[i]; }
+      for (let i = first; i < stop; i++) {
+        bytes += all.sizes[i];
+        ticks += all.durations[i];
+      }
       assert.equal(table.bytesIn(first, stop), bytes, `${what}: bytesIn(${first}, ${stop})`);
       assert.equal(table.ticksIn(first, stop), ticks, `${what}: ticksIn(${first}, ${stop})`);
     }
@@ -175,7 +237,10 @@ describe('MP4 index parser against ffprobe', () => {
     const { index, reads } = await indexBytes(fileBytes(file));
     assert.equal(reads.length, 1);
     assert.equal(index.isFragmented, false);
-    assert.deepEqual(index.tracks.map((t) => t.kind), ['video', 'audio']);
+    assert.deepEqual(
+      index.tracks.map((t) => t.kind),
+      ['video', 'audio'],
+    );
     assertMatchesFfprobe(file, index);
 
     const [v, a] = index.tracks;
@@ -185,7 +250,10 @@ describe('MP4 index parser against ffprobe', () => {
     assert.deepEqual(v.video, { width: 320, height: 240, frameRate: 25 });
     assert.equal(v.timescale, 12800);
     const vCts = allSamples(v.samples).ctsOffsets;
-    assert.ok(vCts.some((c) => c !== vCts[0]), 'B-frames reorder');
+    assert.ok(
+      vCts.some((c) => c !== vCts[0]),
+      'B-frames reorder',
+    );
     assert.equal(v.editMediaTimeTicks, vCts[0], 'edit removes the B-frame delay of the first frame');
     assert.equal(a.codecs, 'mp4a.40.2');
     assert.equal(vs.codec_tag_string, 'avc1');
@@ -234,7 +302,14 @@ describe('MP4 index parser against ffprobe', () => {
     const file = makeTwoLanguagesMp4();
     const { index } = await indexBytes(fileBytes(file));
     assertMatchesFfprobe(file, index);
-    assert.deepEqual(index.tracks.map((t) => [t.kind, t.language]), [['video', 'und'], ['audio', 'eng'], ['audio', 'fra']]);
+    assert.deepEqual(
+      index.tracks.map((t) => [t.kind, t.language]),
+      [
+        ['video', 'und'],
+        ['audio', 'eng'],
+        ['audio', 'fra'],
+      ],
+    );
   });
 
   it('an initial empty edit (audio starting 0.5 s late) folds into editMediaTimeTicks as a negative shift', async () => {
@@ -270,7 +345,10 @@ describe('MP4 index parser against ffprobe', () => {
     const { index } = await indexBytes(bytes);
     assert.equal(index.isFragmented, true);
     assertMatchesFfprobe(file, index);
-    assert.deepEqual(index.tracks.map((t) => t.codecs), ['avc1.64000d', 'mp4a.40.2']);
+    assert.deepEqual(
+      index.tracks.map((t) => t.codecs),
+      ['avc1.64000d', 'mp4a.40.2'],
+    );
     assert.equal(index.tracks[0].editMediaTimeTicks, 0, 'no edit list in this file');
   });
 
@@ -294,18 +372,39 @@ describe('MP4 index parser against ffprobe', () => {
     // ffprobe lays the samples out from 0 by their durations and shows no edit; we use tfxd, whose first audio
     // fragment starts one AAC frame (1024/48000 s = 213333 ticks of 10 MHz) early: the encoder's priming.
     assertMatchesFfprobe(file, index, { editShownByFfprobe: false, ffprobeDurations: false });
-    assert.deepEqual(index.tracks.map((t) => [t.timescale, t.editMediaTimeTicks]), [[10_000_000, 0], [10_000_000, 213333]]);
+    assert.deepEqual(
+      index.tracks.map((t) => [t.timescale, t.editMediaTimeTicks]),
+      [
+        [10_000_000, 0],
+        [10_000_000, 213333],
+      ],
+    );
   });
 });
 
 describe('MP4 index parser on synthetic tables', () => {
   const video = (over: Partial<SynthTrack> = {}): SynthTrack => ({
-    trackId: 1, handler: 'vide', timescale: 90000, sampleEntry: avc1Entry(1920, 1080, 0x64, 0x00, 0x28),
-    sampleCount: 10, sampleSize: (i) => 1000 + i, stts: [[10, 3600]], samplesPerChunk: 3, syncEvery: 5, ...over,
+    trackId: 1,
+    handler: 'vide',
+    timescale: 90000,
+    sampleEntry: avc1Entry(1920, 1080, 0x64, 0x00, 0x28),
+    sampleCount: 10,
+    sampleSize: (i) => 1000 + i,
+    stts: [[10, 3600]],
+    samplesPerChunk: 3,
+    syncEvery: 5,
+    ...over,
   });
   const audio = (over: Partial<SynthTrack> = {}): SynthTrack => ({
-    trackId: 2, handler: 'soun', timescale: 48000, language: 'deu', sampleEntry: mp4aEntry(2, 48000, 5),
-    sampleCount: 12, sampleSize: (i) => 300 + i, samplesPerChunk: 5, ...over,
+    trackId: 2,
+    handler: 'soun',
+    timescale: 48000,
+    language: 'deu',
+    sampleEntry: mp4aEntry(2, 48000, 5),
+    sampleCount: 12,
+    sampleSize: (i) => 300 + i,
+    samplesPerChunk: 5,
+    ...over,
   });
 
   async function index(f: { fileSize: number; read: (o: number, l: number) => Promise<Uint8Array> }): Promise<MediaIndex> {
@@ -318,9 +417,15 @@ describe('MP4 index parser on synthetic tables', () => {
     const dataStart = f.parts[2].offset + 16;
     const v = allSamples(idx.tracks[0].samples);
     const expected: number[] = [];
-    for (let i = 0, off = dataStart; i < 10; i++) { expected.push(off); off += 1000 + i; }
+    for (let i = 0, off = dataStart; i < 10; i++) {
+      expected.push(off);
+      off += 1000 + i;
+    }
     assert.deepEqual(Array.from(v.offsets), expected);
-    assert.deepEqual(Array.from(v.dts), Array.from({ length: 10 }, (_, i) => i * 3600));
+    assert.deepEqual(
+      Array.from(v.dts),
+      Array.from({ length: 10 }, (_, i) => i * 3600),
+    );
     assert.deepEqual(Array.from(v.isSync), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
     assert.equal(idx.tracks[0].codecs, 'avc1.640028');
     assert.equal(idx.tracks[0].video!.frameRate, 25);
@@ -332,10 +437,26 @@ describe('MP4 index parser on synthetic tables', () => {
   });
 
   it('co64 beyond 4 GiB, stz2 (4/8/16-bit), constant stsz, ctts v1 negative, elst v1 with an empty edit', async () => {
-    const big: SynthTrack = video({ co64: true, sampleSize: () => 600_000_000, sampleCount: 10, ctts: { version: 1, offset: (i) => (i % 2 ? -3600 : 7200) },
-      elst: { version: 1, entries: [[500, -1], [10_000, 7200]] } });
-    const f = synthFile(1000, [big, audio({ stz2: 16, sampleSize: (i) => 700 + i }), audio({ trackId: 3, stz2: 8, sampleSize: (i) => 100 + i }),
-      audio({ trackId: 4, stz2: 4, sampleSize: (i) => i % 16 }), audio({ trackId: 5, constantSize: true, sampleSize: () => 4 })]);
+    const big: SynthTrack = video({
+      co64: true,
+      sampleSize: () => 600_000_000,
+      sampleCount: 10,
+      ctts: { version: 1, offset: (i) => (i % 2 ? -3600 : 7200) },
+      elst: {
+        version: 1,
+        entries: [
+          [500, -1],
+          [10_000, 7200],
+        ],
+      },
+    });
+    const f = synthFile(1000, [
+      big,
+      audio({ stz2: 16, sampleSize: (i) => 700 + i }),
+      audio({ trackId: 3, stz2: 8, sampleSize: (i) => 100 + i }),
+      audio({ trackId: 4, stz2: 4, sampleSize: (i) => i % 16 }),
+      audio({ trackId: 5, constantSize: true, sampleSize: () => 4 }),
+    ]);
     assert.ok(f.fileSize > 2 ** 32);
     const idx = await index(f);
     const v = idx.tracks[0];
@@ -344,7 +465,10 @@ describe('MP4 index parser on synthetic tables', () => {
     assert.equal(v.editMediaTimeTicks, 7200 - 500 * 90, 'media_time minus the 0.5 s empty edit in track ticks');
     assert.deepEqual(Array.from(allSamples(idx.tracks[1].samples).sizes.subarray(0, 3)), [700, 701, 702]);
     assert.deepEqual(Array.from(allSamples(idx.tracks[2].samples).sizes.subarray(0, 3)), [100, 101, 102]);
-    assert.deepEqual(Array.from(allSamples(idx.tracks[3].samples).sizes), Array.from({ length: 12 }, (_, i) => i % 16));
+    assert.deepEqual(
+      Array.from(allSamples(idx.tracks[3].samples).sizes),
+      Array.from({ length: 12 }, (_, i) => i % 16),
+    );
     assert.deepEqual(Array.from(allSamples(idx.tracks[4].samples).sizes), new Array(12).fill(4));
   });
 
@@ -352,34 +476,80 @@ describe('MP4 index parser on synthetic tables', () => {
     const hint: SynthTrack = { ...audio({ trackId: 7 }), handler: 'hint' };
     const tx3g: SynthTrack = { ...audio({ trackId: 8 }), handler: 'text', sampleEntry: box('tx3g', new Array(30).fill(0)) };
     const idx = await index(synthFile(1000, [hint, video(), tx3g]));
-    assert.deepEqual(idx.tracks.map((t) => t.trackId), [1]);
+    assert.deepEqual(
+      idx.tracks.map((t) => t.trackId),
+      [1],
+    );
     const f = synthFile(1000, [hint, tx3g, { ...video(), sampleEntry: box('mp4v', new Array(78).fill(0)) }]);
-    await assertMediaError(index(f), 415, 'UnsupportedCodec', /no track the packager can serve: track 8 \(text, sample entry 'tx3g'\); track 1 \(video, sample entry 'mp4v'\)/);
+    await assertMediaError(
+      index(f),
+      415,
+      'UnsupportedCodec',
+      /no track the packager can serve: track 8 \(text, sample entry 'tx3g'\); track 1 \(video, sample entry 'mp4v'\)/,
+    );
   });
 
   it('wvtt and stpp text tracks are kept with their four-cc as codecs', async () => {
-    const wvtt: SynthTrack = { ...audio({ trackId: 3 }), handler: 'text', sampleEntry: box('wvtt', new Array(6).fill(0), u16(1), box('vttC', ascii('WEBVTT'))) };
-    const stpp: SynthTrack = { ...audio({ trackId: 4 }), handler: 'text', sampleEntry: box('stpp', new Array(6).fill(0), u16(1), ascii('http://www.w3.org/ns/ttml\0\0\0')) };
+    const wvtt: SynthTrack = {
+      ...audio({ trackId: 3 }),
+      handler: 'text',
+      sampleEntry: box('wvtt', new Array(6).fill(0), u16(1), box('vttC', ascii('WEBVTT'))),
+    };
+    const stpp: SynthTrack = {
+      ...audio({ trackId: 4 }),
+      handler: 'text',
+      sampleEntry: box('stpp', new Array(6).fill(0), u16(1), ascii('http://www.w3.org/ns/ttml\0\0\0')),
+    };
     const idx = await index(synthFile(1000, [video(), wvtt, stpp]));
-    assert.deepEqual(idx.tracks.map((t) => [t.kind, t.codecs]), [['video', 'avc1.640028'], ['text', 'wvtt'], ['text', 'stpp']]);
+    assert.deepEqual(
+      idx.tracks.map((t) => [t.kind, t.codecs]),
+      [
+        ['video', 'avc1.640028'],
+        ['text', 'wvtt'],
+        ['text', 'stpp'],
+      ],
+    );
   });
 
   it('HEVC and AVC codecs strings (ISO/IEC 14496-15 Annex E, RFC 6381)', () => {
     const hvcC = (e: Uint8Array) => e.subarray(86 + 8); // entry header + 78 bytes of fields + hvcC header
-    assert.equal(hevcCodecString('hvc1', hvcC(hvc1Entry(1, 1, { space: 0, tier: 0, profile: 1, compat: 0x60000000, constraint: [0xb0, 0, 0, 0, 0, 0], level: 93 })), 0), 'hvc1.1.6.L93.B0');
-    assert.equal(hevcCodecString('hev1', hvcC(hvc1Entry(1, 1, { space: 1, tier: 1, profile: 4, compat: 0x82000000, constraint: [0xb0, 0x23, 0, 0, 0, 0], level: 120 }, 'hev1')), 0), 'hev1.A4.41.H120.B0.23');
-    assert.equal(hevcCodecString('hvc1', hvcC(hvc1Entry(1, 1, { space: 0, tier: 0, profile: 2, compat: 0x20000000, constraint: [0, 0, 0, 0, 0, 0], level: 150 })), 0), 'hvc1.2.4.L150');
+    assert.equal(
+      hevcCodecString('hvc1', hvcC(hvc1Entry(1, 1, { space: 0, tier: 0, profile: 1, compat: 0x60000000, constraint: [0xb0, 0, 0, 0, 0, 0], level: 93 })), 0),
+      'hvc1.1.6.L93.B0',
+    );
+    assert.equal(
+      hevcCodecString(
+        'hev1',
+        hvcC(hvc1Entry(1, 1, { space: 1, tier: 1, profile: 4, compat: 0x82000000, constraint: [0xb0, 0x23, 0, 0, 0, 0], level: 120 }, 'hev1')),
+        0,
+      ),
+      'hev1.A4.41.H120.B0.23',
+    );
+    assert.equal(
+      hevcCodecString('hvc1', hvcC(hvc1Entry(1, 1, { space: 0, tier: 0, profile: 2, compat: 0x20000000, constraint: [0, 0, 0, 0, 0, 0], level: 150 })), 0),
+      'hvc1.2.4.L150',
+    );
     assert.equal(avcCodecString('avc3', new Uint8Array([1, 0x4d, 0x40, 0x1e]), 0), 'avc3.4d401e');
   });
 
   it('a 2-hour 1080p moov (180k video + 337.5k audio samples): tens of ms warm, asserted loosely', async (t) => {
     const videoCount = 180_000;
     const audioCount = 337_500;
-    const f = synthFile(1000, [
-      video({ sampleCount: videoCount, stts: [[videoCount, 3600]], sampleSize: (i) => (i % 50 === 0 ? 90_000 : 20_000 + (i % 7)), samplesPerChunk: 25, syncEvery: 50,
-        ctts: { version: 0, offset: (i) => [7200, 18000, 3600, 0, 3600][i % 5] } }),
-      audio({ sampleCount: audioCount, sampleSize: (i) => 370 + (i % 11), samplesPerChunk: 47 }),
-    ], 'moov-at-end');
+    const f = synthFile(
+      1000,
+      [
+        video({
+          sampleCount: videoCount,
+          stts: [[videoCount, 3600]],
+          sampleSize: (i) => (i % 50 === 0 ? 90_000 : 20_000 + (i % 7)),
+          samplesPerChunk: 25,
+          syncEvery: 50,
+          ctts: { version: 0, offset: (i) => [7200, 18000, 3600, 0, 3600][i % 5] },
+        }),
+        audio({ sampleCount: audioCount, sampleSize: (i) => 370 + (i % 11), samplesPerChunk: 47 }),
+      ],
+      'moov-at-end',
+    );
     const moov = f.parts[2].bytes;
     const parse = (): { ms: number; idx: MediaIndex } => {
       const start = performance.now();
@@ -393,8 +563,13 @@ describe('MP4 index parser on synthetic tables', () => {
     };
     const first = parse();
     const again = parse();
-    t.diagnostic(`moov ${(moov.length / 1e6).toFixed(1)} MB, ${videoCount + audioCount} samples: first parse ${first.ms.toFixed(1)} ms, second ${again.ms.toFixed(1)} ms`);
-    assert.deepEqual(again.idx.tracks.map((tr) => tr.samples.count), [videoCount, audioCount]);
+    t.diagnostic(
+      `moov ${(moov.length / 1e6).toFixed(1)} MB, ${videoCount + audioCount} samples: first parse ${first.ms.toFixed(1)} ms, second ${again.ms.toFixed(1)} ms`,
+    );
+    assert.deepEqual(
+      again.idx.tracks.map((tr) => tr.samples.count),
+      [videoCount, audioCount],
+    );
     assert.ok(Math.abs(again.idx.durationSec - 7200) < 1);
     assert.equal(again.idx.tracks[0].video!.frameRate, 25);
     // Loose bound: a busy CI machine must not fail this; a regression to per-sample objects or O(n²) would.
@@ -402,9 +577,28 @@ describe('MP4 index parser on synthetic tables', () => {
 });
 
 describe('fragments built by hand', () => {
-  const trex = (trackId: number, duration: number, size: number, flags: number) => fullBox('trex', 0, 0, u32(trackId), u32(1), u32(duration), u32(size), u32(flags));
-  const emptyVideo: SynthTrack = { trackId: 1, handler: 'vide', timescale: 90000, sampleEntry: avc1Entry(640, 360), sampleCount: 0, sampleSize: () => 0, stts: [], samplesPerChunk: 1 };
-  const emptyAudio: SynthTrack = { trackId: 2, handler: 'soun', timescale: 48000, sampleEntry: mp4aEntry(2, 48000), sampleCount: 0, sampleSize: () => 0, stts: [], samplesPerChunk: 1 };
+  const trex = (trackId: number, duration: number, size: number, flags: number) =>
+    fullBox('trex', 0, 0, u32(trackId), u32(1), u32(duration), u32(size), u32(flags));
+  const emptyVideo: SynthTrack = {
+    trackId: 1,
+    handler: 'vide',
+    timescale: 90000,
+    sampleEntry: avc1Entry(640, 360),
+    sampleCount: 0,
+    sampleSize: () => 0,
+    stts: [],
+    samplesPerChunk: 1,
+  };
+  const emptyAudio: SynthTrack = {
+    trackId: 2,
+    handler: 'soun',
+    timescale: 48000,
+    sampleEntry: mp4aEntry(2, 48000),
+    sampleCount: 0,
+    sampleSize: () => 0,
+    stts: [],
+    samplesPerChunk: 1,
+  };
 
   function file(moofs: (moofOffset: number) => Uint8Array[]): Uint8Array {
     const ftyp = box('ftyp', ascii('iso6'), u32(0), ascii('iso6'));
@@ -418,19 +612,34 @@ describe('fragments built by hand', () => {
     // moof 1: traf(video: default-base-is-moof, tfdt v1 = 90000, trun with data offset, first-sample-flags,
     // per-sample sizes) + traf(audio: no base flags → base is the end of the previous traf's data, trex defaults).
     const bytes = file((moofOffset) => {
-      const build = (dataOffset: number) => box('moof', fullBox('mfhd', 0, 0, u32(1)),
-        box('traf', fullBox('tfhd', 0, 0x020000, u32(1)), fullBox('tfdt', 1, 0, u64(90000)),
-          fullBox('trun', 0, 0x001 | 0x004 | 0x200, u32(3), u32(dataOffset), u32(0), u32(500), u32(400), u32(300))),
-        box('traf', fullBox('tfhd', 0, 0, u32(2)), fullBox('trun', 0, 0, u32(2))));
+      const build = (dataOffset: number) =>
+        box(
+          'moof',
+          fullBox('mfhd', 0, 0, u32(1)),
+          box(
+            'traf',
+            fullBox('tfhd', 0, 0x020000, u32(1)),
+            fullBox('tfdt', 1, 0, u64(90000)),
+            fullBox('trun', 0, 0x001 | 0x004 | 0x200, u32(3), u32(dataOffset), u32(0), u32(500), u32(400), u32(300)),
+          ),
+          box('traf', fullBox('tfhd', 0, 0, u32(2)), fullBox('trun', 0, 0, u32(2))),
+        );
       const probe = build(0);
       const moof = build(probe.length + 8);
       const mdat = box('mdat', new Uint8Array(500 + 400 + 300 + 2 * 200));
       // moof 2: video only, explicit base-data-offset (absolute, at the next mdat's payload), no tfdt → its
       // samples continue from the last one; per-sample flags and signed composition offsets.
       const moof2Offset = moofOffset + moof.length + mdat.length;
-      const build2 = (base: number) => box('moof', fullBox('mfhd', 0, 0, u32(2)),
-        box('traf', fullBox('tfhd', 0, 0x01 | 0x08 | 0x10, u32(1), u64(base), u32(6000), u32(111)),
-          fullBox('trun', 1, 0x800 | 0x400, u32(2), u32(0x00010000), u32(-3000 >>> 0), u32(0), u32(3000))));
+      const build2 = (base: number) =>
+        box(
+          'moof',
+          fullBox('mfhd', 0, 0, u32(2)),
+          box(
+            'traf',
+            fullBox('tfhd', 0, 0x01 | 0x08 | 0x10, u32(1), u64(base), u32(6000), u32(111)),
+            fullBox('trun', 1, 0x800 | 0x400, u32(2), u32(0x00010000), u32(-3000 >>> 0), u32(0), u32(3000)),
+          ),
+        );
       const moof2 = build2(moof2Offset + build2(0).length + 8);
       return [moof, mdat, moof2, box('mdat', new Uint8Array(222))];
     });
@@ -462,7 +671,12 @@ describe('fragments built by hand', () => {
     await assertMediaError(indexBytes(tooMany), 422, 'CorruptMedia', /^trun at offset \d+: 1000 samples of 4 bytes do not fit in the box/);
 
     const beyond = file(() => [box('moof', box('traf', fullBox('tfhd', 0, 0x020000, u32(1)), fullBox('trun', 0, 0x200, u32(2), u32(10), u32(1_000_000))))]);
-    await assertMediaError(indexBytes(beyond), 422, 'CorruptMedia', /^trun at offset \d+: track 1 sample 1 \(1000000 bytes at offset \d+\) runs past the end of the file/);
+    await assertMediaError(
+      indexBytes(beyond),
+      422,
+      'CorruptMedia',
+      /^trun at offset \d+: track 1 sample 1 \(1000000 bytes at offset \d+\) runs past the end of the file/,
+    );
     const beyondByDefault = file(() => [box('moof', box('traf', fullBox('tfhd', 0, 0x020000 | 0x10, u32(1), u32(1_000_000)), fullBox('trun', 0, 0, u32(1))))]);
     await assertMediaError(indexBytes(beyondByDefault), 422, 'CorruptMedia', /^trun at offset \d+: 1 samples of 1000000 bytes exceed the file/);
 
@@ -473,7 +687,12 @@ describe('fragments built by hand', () => {
 
 describe('corrupt and unsupported input', () => {
   it('zero-length file', async () => {
-    await assertMediaError(readMp4Index(0, () => assert.fail('no read expected')), 422, 'CorruptMedia', /^file at offset 0: the file is empty/);
+    await assertMediaError(
+      readMp4Index(0, () => assert.fail('no read expected')),
+      422,
+      'CorruptMedia',
+      /^file at offset 0: the file is empty/,
+    );
   });
 
   it('a text file', async () => {
@@ -486,7 +705,12 @@ describe('corrupt and unsupported input', () => {
       const bytes = fileBytes(file);
       const moov = topLevel(bytes).find((b) => b.type === MOOV)!;
       const cut = bytes.subarray(0, moov.start + ((moov.end - moov.start) >> 1));
-      await assertMediaError(indexBytes(cut), 422, 'CorruptMedia', new RegExp(`^moov at offset ${moov.start}: size ${moov.end - moov.start} runs past the end of the file`));
+      await assertMediaError(
+        indexBytes(cut),
+        422,
+        'CorruptMedia',
+        new RegExp(`^moov at offset ${moov.start}: size ${moov.end - moov.start} runs past the end of the file`),
+      );
     }
   });
 
@@ -518,10 +742,25 @@ describe('corrupt and unsupported input', () => {
     const cases: Array<[string, (b: Uint8Array) => void, RegExp]> = [
       ['stsd', (b) => b.set(ascii('xxxx'), locate(b, [...STBL_PATH, 'stsd']).start + 4), /^stbl at offset \d+: track 1 has no stsd box$/],
       ['stsz', (b) => b.set(ascii('xxxx'), locate(b, [...STBL_PATH, 'stsz']).start + 4), /^stbl at offset \d+: track 1 has no stsz or stz2 box$/],
-      ['stts', (b) => { const h = locate(b, [...STBL_PATH, 'stts']); writeU32(b, h.payload + 8, readU32(b, h.payload + 8) - 1); }, /^stts at offset \d+: describes 99 samples, stsz has 100 \(track 1\)$/],
+      [
+        'stts',
+        (b) => {
+          const h = locate(b, [...STBL_PATH, 'stts']);
+          writeU32(b, h.payload + 8, readU32(b, h.payload + 8) - 1);
+        },
+        /^stts at offset \d+: describes 99 samples, stsz has 100 \(track 1\)$/,
+      ],
       ['stsz count', (b) => writeU32(b, locate(b, [...STBL_PATH, 'stsz']).payload + 8, 0xfffffff0), /^stsz at offset \d+: sample_count 4294967280 is absurd$/],
-      ['stsz count vs box', (b) => writeU32(b, locate(b, [...STBL_PATH, 'stsz']).payload + 8, 1_000_000), /^stsz at offset \d+: sample_count 1000000 needs 4000000 bytes, box has 400$/],
-      ['stco', (b) => writeU32(b, locate(b, [...STBL_PATH, 'stco']).payload + 8, b.length - 10), /^stco at offset \d+: track 1 sample 0 \(\d+ bytes at offset \d+\) runs past the end of the file \(\d+ bytes\)$/],
+      [
+        'stsz count vs box',
+        (b) => writeU32(b, locate(b, [...STBL_PATH, 'stsz']).payload + 8, 1_000_000),
+        /^stsz at offset \d+: sample_count 1000000 needs 4000000 bytes, box has 400$/,
+      ],
+      [
+        'stco',
+        (b) => writeU32(b, locate(b, [...STBL_PATH, 'stco']).payload + 8, b.length - 10),
+        /^stco at offset \d+: track 1 sample 0 \(\d+ bytes at offset \d+\) runs past the end of the file \(\d+ bytes\)$/,
+      ],
       ['stss', (b) => writeU32(b, locate(b, [...STBL_PATH, 'stss']).payload + 8, 1000), /^stss at offset \d+: entry 0 names sample 1000, track 1 has 100$/],
       ['mvhd', (b) => b.set(ascii('xxxx'), locate(b, ['moov', 'mvhd']).start + 4), /^moov at offset \d+: no mvhd box$/],
     ];
@@ -535,23 +774,34 @@ describe('corrupt and unsupported input', () => {
   it('a file with only an unsupported codec → 415; with a usable track besides, that codec is skipped', async () => {
     await assertMediaError(indexBytes(fileBytes(makeMpeg4PartTwoMp4())), 415, 'UnsupportedCodec', /track 1 \(video, sample entry 'mp4v'\)/);
     const { index } = await indexBytes(fileBytes(makeMpeg4PartTwoMp4(true)));
-    assert.deepEqual(index.tracks.map((t) => [t.trackId, t.codecs]), [[2, 'mp4a.40.2']]);
+    assert.deepEqual(
+      index.tracks.map((t) => [t.trackId, t.codecs]),
+      [[2, 'mp4a.40.2']],
+    );
   });
 
   it('a short read is an error, not a loop', async () => {
     const bytes = fileBytes(makeMoovAtEndMp4());
-    await assertMediaError(readMp4Index(bytes.length + 1000, (o, l) => Promise.resolve(bytes.subarray(o, o + l))), 422, 'CorruptMedia', /read returned \d+ of \d+ bytes/);
+    await assertMediaError(
+      readMp4Index(bytes.length + 1000, (o, l) => Promise.resolve(bytes.subarray(o, o + l))),
+      422,
+      'CorruptMedia',
+      /read returned \d+ of \d+ bytes/,
+    );
     const parser = createMp4IndexParser(bytes.length);
     const first = parser.next();
     assert.ok('need' in first);
     assert.deepEqual(parser.next(), first, 'asking again without a feed repeats the request');
     parser.feed(first.need.offset + 1, bytes.subarray(first.need.offset + 1, first.need.offset + 100));
-    assert.throws(() => parser.next(), (err: unknown) => err instanceof MediaError && /did not return them/.test(err.detail));
+    assert.throws(
+      () => parser.next(),
+      (err: unknown) => err instanceof MediaError && /did not return them/.test(err.detail),
+    );
   });
 
   it('random corruption of moov and moof boxes ends in an index or a MediaError, quickly', { timeout: 60_000 }, async () => {
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (const file of [makeH264BFramesMp4(), makeFragmentedMp4()]) {
       const original = fileBytes(file);
       // Corrupt only index boxes (moov, moof): what the parser reads, as opposed to media payload.

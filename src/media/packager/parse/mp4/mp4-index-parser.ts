@@ -21,13 +21,41 @@ import { readStblSampleTable } from './stbl-sample-table.js';
 import { readStsdSampleEntry } from './stsd-sample-entry.js';
 import { FragmentReader, type FragmentTrack } from './fragment-reader.js';
 import {
-  EDTS, ELST, HDLR, MDHD, MDIA, MINF, MOOF, MOOV, MVEX, MVHD, SBTL, SOUN, STBL, STSD, SUBT,
-  TEXT, TKHD, TRAK, VIDE,
-  childBoxes, corruptBox, findChild, firstBox, fourccName, isPrintableFourcc, needPayload, readBoxHeader, readI32, readI64,
-  readU16, readU32, readU64, readU8,
+  EDTS,
+  ELST,
+  HDLR,
+  MDHD,
+  MDIA,
+  MINF,
+  MOOF,
+  MOOV,
+  MVEX,
+  MVHD,
+  SBTL,
+  SOUN,
+  STBL,
+  STSD,
+  SUBT,
+  TEXT,
+  TKHD,
+  TRAK,
+  VIDE,
+  childBoxes,
+  corruptBox,
+  findChild,
+  firstBox,
+  fourccName,
+  isPrintableFourcc,
+  needPayload,
+  readBoxHeader,
+  readI32,
+  readI64,
+  readU16,
+  readU32,
+  readU64,
+  readU8,
   type BoxHeader,
-} from './boxes.js'
-;
+} from './boxes.js';
 
 /** A byte range the parser needs before it can go on. */
 export interface Mp4ReadRequest {
@@ -102,7 +130,11 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
     if (pending !== undefined && pending.offset === offset && pending.length === length) {
       // The host was asked for exactly this and what it fed did not cover it: asking again would loop.
       if (fedSincePending) {
-        throw new MediaError(422, 'CorruptMedia', `file at offset ${offset}: a read of ${length} bytes did not return them (file shorter than its stated size ${fileSize}?)`);
+        throw new MediaError(
+          422,
+          'CorruptMedia',
+          `file at offset ${offset}: a read of ${length} bytes did not return them (file shorter than its stated size ${fileSize}?)`,
+        );
       }
       return { need: pending };
     }
@@ -136,7 +168,11 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
       const type = readU32(b, o + 4);
       let size = size32;
       if (pos === 0 && (!isPrintableFourcc(type) || (size32 > fileSize && size32 !== 0))) {
-        throw new MediaError(422, 'CorruptMedia', `${fourccName(type)} at offset 0: not an MP4 file (first box has type '${fourccName(type)}' and size ${size32}, file is ${fileSize} bytes)`);
+        throw new MediaError(
+          422,
+          'CorruptMedia',
+          `${fourccName(type)} at offset 0: not an MP4 file (first box has type '${fourccName(type)}' and size ${size32}, file is ${fileSize} bytes)`,
+        );
       }
       if (size32 === 1) {
         if (headerBytes < 16) throw corruptBox(type, pos, 'largesize header runs past the end of the file');
@@ -167,7 +203,11 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
 
   function feed(offset: number, bytes: Uint8Array): void {
     if (pending !== undefined && offset === pending.offset && bytes.length < pending.length) {
-      throw new MediaError(422, 'CorruptMedia', `file at offset ${offset}: read returned ${bytes.length} of ${pending.length} bytes (file shorter than its stated size ${fileSize}?)`);
+      throw new MediaError(
+        422,
+        'CorruptMedia',
+        `file at offset ${offset}: read returned ${bytes.length} of ${pending.length} bytes (file shorter than its stated size ${fileSize}?)`,
+      );
     }
     buf = bytes;
     bufOffset = offset;
@@ -182,7 +222,11 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
     const moov = readBoxHeader(b, start, b.length, base)!;
     const children = childBoxes(b, moov.payload, moov.end, base);
     let mvhd: BoxHeader | undefined;
-    for (let i = 0; i < children.length; i++) if (children[i].type === MVHD) { mvhd = children[i]; break; }
+    for (let i = 0; i < children.length; i++)
+      if (children[i].type === MVHD) {
+        mvhd = children[i];
+        break;
+      }
     if (mvhd === undefined) throw corruptBox(MOOV, moovOffset, 'no mvhd box');
     needPayload(mvhd, base, 24);
     movieTimescale = readU32(b, mvhd.payload + (readU8(b, mvhd.payload) === 1 ? 20 : 12));
@@ -202,7 +246,10 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
       trakCount++;
       const r = parseTrak(b, c, base);
       if (r === undefined) continue;
-      if ('unsupported' in r) { unsupported.push(r.unsupported); continue; }
+      if ('unsupported' in r) {
+        unsupported.push(r.unsupported);
+        continue;
+      }
       if (draftById.has(r.draft.trackId)) throw corruptBox(TRAK, base + c.start, `duplicate track_ID ${r.draft.trackId}`);
       drafts.push(r.draft);
       draftById.set(r.draft.trackId, r.draft);
@@ -260,9 +307,19 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
     const samples = readStblSampleTable(b, stbl, stblKids, base, trackId, kind === 'audio', fileSize);
     const moovDuration = samples.durationTicks;
     const draft: TrackDraft = {
-      trackId, kind, fourcc: entry.fourcc, codecs: entry.codecs, timescale, language,
-      sampleEntry: entry.sampleEntry, editMediaTimeTicks, video: entry.video, audio: entry.audio,
-      moovSamples: samples, frag: undefined, nextDts: moovDuration,
+      trackId,
+      kind,
+      fourcc: entry.fourcc,
+      codecs: entry.codecs,
+      timescale,
+      language,
+      sampleEntry: entry.sampleEntry,
+      editMediaTimeTicks,
+      video: entry.video,
+      audio: entry.audio,
+      moovSamples: samples,
+      frag: undefined,
+      nextDts: moovDuration,
     };
     return { draft };
   }
@@ -284,7 +341,10 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
     for (let i = 0, p = elst.payload + 8; i < count; i++, p += entrySize) {
       const segmentDuration = v1 ? readU64(b, p) : readU32(b, p);
       const mediaTime = v1 ? readI64(b, p + 8) : readI32(b, p + 4);
-      if (mediaTime === -1) { emptyMovieTicks += segmentDuration; continue; }
+      if (mediaTime === -1) {
+        emptyMovieTicks += segmentDuration;
+        continue;
+      }
       if (mediaTime < 0) throw corruptBox(ELST, base + elst.start, `entry ${i} has media_time ${mediaTime}`);
       return mediaTime - Math.round((emptyMovieTicks * timescale) / movieTimescale);
     }
@@ -294,7 +354,11 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
 
   function finish(): Mp4ParserStep {
     if (!moovSeen) {
-      throw new MediaError(422, 'CorruptMedia', `moov at offset ${pos}: no moov box in the file (walked ${topLevelBoxes} top-level boxes to the end, ${fileSize} bytes)`);
+      throw new MediaError(
+        422,
+        'CorruptMedia',
+        `moov at offset ${pos}: no moov box in the file (walked ${topLevelBoxes} top-level boxes to the end, ${fileSize} bytes)`,
+      );
     }
     const tracks: TrackIndex[] = [];
     const empty: string[] = [];
@@ -347,15 +411,25 @@ function buildTrack(d: TrackDraft): TrackIndex | undefined {
     const n = m + f.count;
     const joined = {
       count: n,
-      offsets: new Float64Array(n), sizes: new Uint32Array(n), dts: new Float64Array(n),
-      durations: new Uint32Array(n), ctsOffsets: new Int32Array(n), isSync: new Uint8Array(n),
+      offsets: new Float64Array(n),
+      sizes: new Uint32Array(n),
+      dts: new Float64Array(n),
+      durations: new Uint32Array(n),
+      ctsOffsets: new Int32Array(n),
+      isSync: new Uint8Array(n),
     };
-    joined.offsets.set(ms.offsets); joined.offsets.set(f.offsets.subarray(0, f.count), m);
-    joined.sizes.set(ms.sizes); joined.sizes.set(f.sizes.subarray(0, f.count), m);
-    joined.dts.set(ms.dts); joined.dts.set(f.dts.subarray(0, f.count), m);
-    joined.durations.set(ms.durations); joined.durations.set(f.durations.subarray(0, f.count), m);
-    joined.ctsOffsets.set(ms.ctsOffsets); joined.ctsOffsets.set(f.ctsOffsets.subarray(0, f.count), m);
-    joined.isSync.set(ms.isSync); joined.isSync.set(f.isSync.subarray(0, f.count), m);
+    joined.offsets.set(ms.offsets);
+    joined.offsets.set(f.offsets.subarray(0, f.count), m);
+    joined.sizes.set(ms.sizes);
+    joined.sizes.set(f.sizes.subarray(0, f.count), m);
+    joined.dts.set(ms.dts);
+    joined.dts.set(f.dts.subarray(0, f.count), m);
+    joined.durations.set(ms.durations);
+    joined.durations.set(f.durations.subarray(0, f.count), m);
+    joined.ctsOffsets.set(ms.ctsOffsets);
+    joined.ctsOffsets.set(f.ctsOffsets.subarray(0, f.count), m);
+    joined.isSync.set(ms.isSync);
+    joined.isSync.set(f.isSync.subarray(0, f.count), m);
     if (d.kind === 'audio') joined.isSync.fill(1);
     const t0 = joined.dts[0];
     if (t0 !== 0) {

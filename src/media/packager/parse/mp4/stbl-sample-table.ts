@@ -42,9 +42,17 @@ export class StblSampleTable implements SampleTable {
     private readonly stscFirstSample: Uint32Array,
     private readonly chunkOffsets: ChunkOffsets,
   ) {
-    this.memoryBytes = 256 + sizes.byteLength + sttsFirst.byteLength * 2 + sttsDelta.byteLength
-      + (cttsFirst?.byteLength ?? 0) + (cttsValue?.byteLength ?? 0) + (syncs?.byteLength ?? 0)
-      + stscChunk.byteLength * 2 + stscFirstSample.byteLength + chunkOffsets.byteLength;
+    this.memoryBytes =
+      256 +
+      sizes.byteLength +
+      sttsFirst.byteLength * 2 +
+      sttsDelta.byteLength +
+      (cttsFirst?.byteLength ?? 0) +
+      (cttsValue?.byteLength ?? 0) +
+      (syncs?.byteLength ?? 0) +
+      stscChunk.byteLength * 2 +
+      stscFirstSample.byteLength +
+      chunkOffsets.byteLength;
     let min = 0;
     if (cttsValue !== undefined) for (let r = 0; r < cttsValue.length; r++) if (cttsValue[r] < min) min = cttsValue[r];
     this.minCtsOffset = min;
@@ -152,7 +160,8 @@ export class StblSampleTable implements SampleTable {
       if (++inChunk === perChunk[e] && j + 1 < n) {
         inChunk = 0;
         if (++chunk >= chunkEnd) {
-          do e++; while (perChunk[e] === 0); // entries whose chunks hold no samples
+          do e++;
+          while (perChunk[e] === 0); // entries whose chunks hold no samples
           chunk = stscChunk[e];
           chunkEnd = e + 1 < entries ? stscChunk[e + 1] : chunkOffsets.count;
         }
@@ -180,14 +189,16 @@ function pick(boxes: BoxHeader[], type: number): BoxHeader | undefined {
 }
 
 function need(h: BoxHeader, base: number, bytes: number): void {
-  if (h.end - h.payload < bytes) throw corruptBox(h.type, base + h.start, `payload of ${h.end - h.payload} bytes is shorter than the ${bytes} bytes its fields need`);
+  if (h.end - h.payload < bytes)
+    throw corruptBox(h.type, base + h.start, `payload of ${h.end - h.payload} bytes is shorter than the ${bytes} bytes its fields need`);
 }
 
 /** The entry_count of a table FullBox, checked against the bytes the box holds (`entryBytes` each). */
 function entryCount(b: Uint8Array, h: BoxHeader, base: number, entryBytes: number): number {
   need(h, base, 8);
   const n = readU32(b, h.payload + 4);
-  if (n > (h.end - h.payload - 8) / entryBytes) throw corruptBox(h.type, base + h.start, `entry_count ${n} does not fit in the box (${h.end - h.payload - 8} bytes)`);
+  if (n > (h.end - h.payload - 8) / entryBytes)
+    throw corruptBox(h.type, base + h.start, `entry_count ${n} does not fit in the box (${h.end - h.payload - 8} bytes)`);
   return n;
 }
 
@@ -199,7 +210,13 @@ const u32 = (b: Uint8Array, p: number) => ((b[p] << 24) | (b[p + 1] << 16) | (b[
  * Throws `MediaError` (422, naming the box and its offset) on anything inconsistent.
  */
 export function readStblSampleTable(
-  b: Uint8Array, stbl: BoxHeader, kids: BoxHeader[], base: number, trackId: number, allSync: boolean, fileSize: number,
+  b: Uint8Array,
+  stbl: BoxHeader,
+  kids: BoxHeader[],
+  base: number,
+  trackId: number,
+  allSync: boolean,
+  fileSize: number,
 ): StblSampleTable {
   const stblAt = base + stbl.start;
   const stsz = pick(kids, STSZ) ?? pick(kids, STZ2);
@@ -250,12 +267,28 @@ export function readStblSampleTable(
   const totalBytes = walkChunks(chunks, chunkOffsets, sizes, fileSize);
   if (totalBytes < 0) {
     const bad = firstSampleBeyond(chunks, chunkOffsets, sizes, fileSize);
-    throw corruptBox(stco.type, base + stco.start, `track ${trackId} sample ${bad.sample} (${bad.size} bytes at offset ${bad.offset}) runs past the end of the file (${fileSize} bytes)`);
+    throw corruptBox(
+      stco.type,
+      base + stco.start,
+      `track ${trackId} sample ${bad.sample} (${bad.size} bytes at offset ${bad.offset}) runs past the end of the file (${fileSize} bytes)`,
+    );
   }
 
   return new StblSampleTable(
-    count, timing.total, totalBytes, sizes, timing.first, timing.dts, timing.delta,
-    composition?.first, composition?.value, syncs, chunks.chunk, chunks.perChunk, chunks.firstSample, chunkOffsets,
+    count,
+    timing.total,
+    totalBytes,
+    sizes,
+    timing.first,
+    timing.dts,
+    timing.delta,
+    composition?.first,
+    composition?.value,
+    syncs,
+    chunks.chunk,
+    chunks.perChunk,
+    chunks.firstSample,
+    chunkOffsets,
   );
 }
 
@@ -314,7 +347,10 @@ class ChunkOffsets {
   /** The table when its entries are 32-bit (`stco`), for tight loops. */
   readonly table32: DataView | undefined;
 
-  constructor(private readonly table: DataView, private readonly is64: boolean) {
+  constructor(
+    private readonly table: DataView,
+    private readonly is64: boolean,
+  ) {
     this.count = table.byteLength / (is64 ? 8 : 4);
     this.table32 = is64 ? undefined : table;
   }
@@ -470,7 +506,12 @@ function walkChunks(runs: ChunkRuns, chunkOffsets: ChunkOffsets, sizes: SampleSi
 }
 
 /** The first sample whose bytes end beyond the file (there is one: `walkChunks` said so). */
-function firstSampleBeyond(runs: ChunkRuns, chunkOffsets: ChunkOffsets, sizes: SampleSizes, fileSize: number): { sample: number; size: number; offset: number } {
+function firstSampleBeyond(
+  runs: ChunkRuns,
+  chunkOffsets: ChunkOffsets,
+  sizes: SampleSizes,
+  fileSize: number,
+): { sample: number; size: number; offset: number } {
   const entries = runs.perChunk.length;
   for (let e = 0; e < entries; e++) {
     const perChunk = runs.perChunk[e];

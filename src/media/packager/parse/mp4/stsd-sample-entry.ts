@@ -7,8 +7,28 @@
  */
 import type { AudioInfo, TrackKind, VideoInfo } from '../../model/media-index.js';
 import {
-  AC_3, AVC1, AVC3, AVCC, DAC3, DEC3, EC_3, ESDS, HEV1, HVC1, HVCC, MP4A, STPP, STSD, WVTT,
-  corruptBox, findChild, fourccName, needPayload, readBoxHeader, readU16, readU32,
+  AC_3,
+  AVC1,
+  AVC3,
+  AVCC,
+  DAC3,
+  DEC3,
+  EC_3,
+  ESDS,
+  HEV1,
+  HVC1,
+  HVCC,
+  MP4A,
+  STPP,
+  STSD,
+  WVTT,
+  corruptBox,
+  findChild,
+  fourccName,
+  needPayload,
+  readBoxHeader,
+  readU16,
+  readU32,
   type BoxHeader,
 } from './boxes.js';
 import { avcCodecString, hevcCodecString } from './codec-strings.js';
@@ -26,7 +46,14 @@ export interface StsdSampleEntry {
   audio: AudioInfo | undefined;
 }
 /** The first sample entry of `stsd`, or a short reason the track cannot be served. */
-export function readStsdSampleEntry(b: Uint8Array, stsd: BoxHeader, base: number, kind: TrackKind, trackId: number, timescale: number): StsdSampleEntry | string {
+export function readStsdSampleEntry(
+  b: Uint8Array,
+  stsd: BoxHeader,
+  base: number,
+  kind: TrackKind,
+  trackId: number,
+  timescale: number,
+): StsdSampleEntry | string {
   needPayload(stsd, base, 8);
   const entryCount = readU32(b, stsd.payload + 4);
   if (entryCount === 0) throw corruptBox(STSD, base + stsd.start, `track ${trackId}: no sample entry`);
@@ -136,7 +163,10 @@ export function parseEsds(b: Uint8Array, esds: BoxHeader, base: number): EsdsInf
   const flags = b[p + 2];
   p += 3;
   if (flags & 0x80) p += 2; // streamDependenceFlag → dependsOn_ES_ID
-  if (flags & 0x40) { if (p >= es.end) throw corruptBox(ESDS, at, 'ES_Descriptor URL truncated'); p += 1 + b[p]; } // URL_Flag
+  if (flags & 0x40) {
+    if (p >= es.end) throw corruptBox(ESDS, at, 'ES_Descriptor URL truncated');
+    p += 1 + b[p];
+  } // URL_Flag
   if (flags & 0x20) p += 2; // OCRstreamFlag
   while (p < es.end) {
     const d = readDescriptor(b, p, es.end, at);
