@@ -33,6 +33,13 @@ const maxLifetime: Record<TokenType, { ms: number; text: string }> = {
   'full-access': { ms: yearMs, text: 'one year' },
 };
 
+/**
+ * How long a resolved caller is reused for the same token. Revoking in this process drops it at once; another API
+ * process of a multi-process deployment sees a revocation or a membership change within this time (as the
+ * origin sees a stopped endpoint within its 2 s).
+ */
+const principalTtlMs = 2000;
+
 interface VerifiedClaims {
   jti: string;
   expMs: number;
@@ -47,6 +54,11 @@ export class TokenService {
   /** Signature checks are the costly part; a verified JWT is remembered (bounded) and only its row re-read. */
   private readonly verified = new TtlCache<string, VerifiedClaims>({ ttlMs: 0, max: 10_000 }); // each kept until its JWT's `exp`
 
+  /**
+   * The caller behind a token id, briefly: reading the token row with its user and membership on every request
+   * was the API's largest cost on PostgreSQL (a round trip per call).
+   */
+  private readonly principals = new TtlCache<string, Principal>({ ttlMs: principalTtlMs, max: 10_000 });
   private readonly repository: TokenRepository;
 
   constructor(
@@ -97,6 +109,15 @@ export class TokenService {
   /** Resolves a presented token to its caller, or throws 401. Checks signature, expiry, revocation and membership. */
   async authenticate(jwt: string): Promise<Principal> {
     const claims = await this.verifySignature(jwt);
+    if (claims.expMs <= Date.now()) throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked');
+    const cached = this.principals.get(claims.jti);
+    if (cached) return cached;
+    const principal = await this.resolve(claims);
+    this.principals.set(claims.jti, Object.freeze(principal));
+    return principal;
+  }
+
+  private async resolve(claims: VerifiedClaims): Promise<Principal> {
     const row = await this.repository.findForAuth(claims.jti);
     if (!row || row.revoked_at || row.secret_hash !== claims.hash || Date.parse(row.expires_at) <= Date.now()) {
       throw new UnauthorizedError('Unauthorized', 'The token is invalid, expired or revoked');
@@ -147,6 +168,7 @@ export class TokenService {
   async revoke(userId: string, id: string, revokedBy: string): Promise<TokenRow> {
     await this.get(userId, id);
     await this.repository.revoke(id, new Date().toISOString(), revokedBy);
+    this.principals.delete(id);
     return this.get(userId, id);
   }
 
@@ -160,10 +182,13 @@ export class TokenService {
   /** Removes a token no one was ever shown (issued, then lost a race to another issue). */
   async discard(id: string): Promise<void> {
     await this.repository.delete(id);
+    this.principals.delete(id);
   }
 
   async revokeAll(userId: string, revokedBy: string): Promise<void> {
     await this.repository.revokeAllOfUser(userId, new Date().toISOString(), revokedBy);
+    // Rare: forgetting every cached caller is simpler than indexing them by user.
+    this.principals.clear();
   }
 
   async revokedIds(): Promise<string[]> {
