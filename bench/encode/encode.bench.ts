@@ -113,7 +113,7 @@ interface Server {
 async function startServer(concurrency: number): Promise<Server> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-encode-bench-'));
   const password = crypto.randomBytes(12).toString('base64url');
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', 'dist/main.js'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -110,8 +110,13 @@ async function startOrigin(
   options: Omit<OriginStartOptions, 'storeDir'>,
   execArgv: string[] = [],
 ): Promise<{ child: BenchChild; api: OriginApi }> {
-  // Compiled and with npm start's malloc setting: the memory and speed of the server as deployed.
-  const child = BenchChild.start('bench/origin/origin-server.ts', [], { label, execArgv, compiled: true, env: { MALLOC_MMAP_THRESHOLD_: '131072' } });
+  // Compiled and with npm start's malloc and young-generation settings: the memory and speed of the server as deployed.
+  const child = BenchChild.start('bench/origin/origin-server.ts', [], {
+    label,
+    execArgv: ['--max-semi-space-size=16', ...execArgv],
+    compiled: true,
+    env: { MALLOC_MMAP_THRESHOLD_: '131072' },
+  });
   try {
     const started = await child.call<StartedOrigin>('start', { storeDir, ...options } satisfies OriginStartOptions);
     const api = new OriginApi(started.url, started.token);

@@ -11,7 +11,7 @@ const children = new Set<ChildProcess>();
 
 /** The command `npm start` runs after its set-up: the compiled server with its malloc setting. */
 function spawnServer(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', 'dist/main.js'], {
     env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
