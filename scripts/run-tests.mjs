@@ -123,15 +123,36 @@ const runner = spawn(
     '--test',
     '--test-concurrency=2',
     '--test-reporter=spec',
-    // A failing or stuck test must never hang the suite: every test has 10 minutes, and a file's process ends when
-    // its tests have, even if something it started still holds the event loop.
+    // A failing or stuck test must never hang the suite: every test has 10 minutes, and the whole run has the
+    // watchdog below. (Not --test-force-exit: it ends a file's process before its last results reach the runner's
+    // pipe, so tests went missing from the counts without failing.)
     '--test-timeout=600000',
-    '--test-force-exit',
     ...tests,
   ],
-  { stdio: 'inherit', env, cwd: root },
+  // Its own process group, so the watchdog can end the runner together with every test file process.
+  { stdio: 'inherit', env, cwd: root, detached: true },
 );
+const suiteLimitMin = Number(process.env.REEL_TEST_SUITE_TIMEOUT_MIN ?? 45);
+const watchdog = setTimeout(() => {
+  process.stderr.write(`the test suite did not finish within ${suiteLimitMin} minutes (a test file left something running?): stopping it\n`);
+  try {
+    process.kill(-runner.pid, 'SIGKILL');
+  } catch {
+    runner.kill('SIGKILL');
+  }
+}, suiteLimitMin * 60_000);
+// Detached from the terminal's process group, so Ctrl-C (or CI stopping us) is passed on by hand.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    try {
+      process.kill(-runner.pid, signal);
+    } catch {
+      // already gone
+    }
+  });
+}
 const code = await new Promise((resolve) => runner.on('exit', (c) => resolve(c ?? 1)));
+clearTimeout(watchdog);
 await Promise.all(
   children.map(
     (c) =>

@@ -1,3 +1,4 @@
+import { auditedColumns } from '../odata.js';
 import type { AssetRow, ContainerDeletionPolicy, Db, DialectName, StorageEncryptionFormat } from '../../../store/database.js';
 import { AssetRepository, type AssetLabelQuery } from '../../../store/asset-repository.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
@@ -24,22 +25,11 @@ export interface AssetInput {
 
 /** `$filter`/`$orderby` field → column, per §2.3 (the subset that maps to stored columns). */
 export const assetColumns: Record<string, keyof AssetRow> = {
-  name: 'name',
-  id: 'id',
-  created: 'created_at',
-  updated: 'updated_at',
-  createdBy: 'created_by',
-  updatedBy: 'updated_by',
-  createdByEmail: 'created_by',
-  updatedByEmail: 'updated_by',
-  createdByName: 'created_by',
-  updatedByName: 'updated_by',
+  ...auditedColumns,
   'properties/assetId': 'id',
   'properties/alternateId': 'alternate_id',
   'properties/container': 'container',
   'properties/containerDeletionPolicy': 'container_deletion_policy',
-  'properties/created': 'created_at',
-  'properties/lastModified': 'updated_at',
   'properties/storageAccountName': 'storage_account_name',
   'properties/subPath': 'sub_path',
 };

@@ -1,3 +1,4 @@
+import { auditedColumns } from '../odata.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AssetRow, Db, JobRow, ProjectRow, TransformRow } from '../../../store/database.js';
 import { JobRepository, type JobColumn, type JobDetails } from '../../../store/job-repository.js';
@@ -27,18 +28,7 @@ export interface JobNotifications {
 
 /** `$filter`/`$orderby` field → column (MK.IO's documented job fields; `transform` filters by transform name). */
 export const jobColumns: Record<string, JobColumn> = {
-  name: 'name',
-  id: 'id',
-  created: 'created_at',
-  updated: 'updated_at',
-  createdBy: 'created_by',
-  updatedBy: 'updated_by',
-  createdByEmail: 'created_by',
-  updatedByEmail: 'updated_by',
-  createdByName: 'created_by',
-  updatedByName: 'updated_by',
-  'properties/created': 'created_at',
-  'properties/lastModified': 'updated_at',
+  ...auditedColumns,
   'properties/state': 'state',
   transform: 'transform_name',
 };

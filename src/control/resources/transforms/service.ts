@@ -1,3 +1,4 @@
+import { auditedColumns } from '../odata.js';
 import type { Db, TransformRow } from '../../../store/database.js';
 import { TransformRepository } from '../../../store/transform-repository.js';
 import { BadRequestError, notFound } from '../../../shared/errors.js';
@@ -22,18 +23,7 @@ interface Actor {
 
 /** `$filter`/`$orderby` field → column (MK.IO's documented transform fields). */
 export const transformColumns: Record<string, keyof TransformRow> = {
-  name: 'name',
-  id: 'id',
-  created: 'created_at',
-  updated: 'updated_at',
-  createdBy: 'created_by',
-  updatedBy: 'updated_by',
-  createdByEmail: 'created_by',
-  updatedByEmail: 'updated_by',
-  createdByName: 'created_by',
-  updatedByName: 'updated_by',
-  'properties/created': 'created_at',
-  'properties/lastModified': 'updated_at',
+  ...auditedColumns,
 };
 export const transformFilterFields: ReadonlySet<string> = new Set(Object.keys(transformColumns));
 export const transformSortFields: ReadonlySet<string> = new Set([
