@@ -9,6 +9,8 @@ import { loadSecretKey } from './config/secret-key.js';
 import { SecretBox } from './shared/secret-box.js';
 import { openDatabase, type Db } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
+import { AccountRepository } from './store/account-repository.js';
+import { AssetRepository } from './store/asset-repository.js';
 import { StorageAccountRepository } from './store/storage-account-repository.js';
 import type { BlobStoreFactory } from './storage/blob-store.js';
 import { AccountStores } from './storage/account-stores.js';
@@ -101,7 +103,10 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const keys = await loadSigningKeys(db);
   const tokens = new TokenService(db, keys);
   const sessions = new SessionService(db, secretBox);
-  const storage = new StorageAccountService(storageAccounts, stores, secretBox, policy.address);
+  const storage = new StorageAccountService(storageAccounts, stores, secretBox, policy.address, {
+    projects: new AccountRepository(db),
+    assets: new AssetRepository(db, dialect),
+  });
   const boot = await firstBoot(
     { accounts, storage },
     {

@@ -41,6 +41,11 @@ export class AssetRepository {
     return this.db.selectFrom('assets').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** The name of one asset over a storage account, if any: an account in use is not deleted. */
+  async findAnyOfAccount(storageAccountId: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('assets').select('name').where('storage_account_id', '=', storageAccountId).limit(1).executeTakeFirst())?.name;
+  }
+
   async list(projectId: string, query: PageQuery<keyof AssetRow & string>, labels: AssetLabelQuery): Promise<{ items: AssetRow[]; total: number }> {
     let base = this.db.selectFrom('assets').where('project_id', '=', projectId);
     base = base.where((eb) =>

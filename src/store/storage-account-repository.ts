@@ -32,11 +32,6 @@ export class StorageAccountRepository {
     return record;
   }
 
-  /** The name of a project, for the Local areas of an account not saved yet. */
-  async projectName(projectId: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirst())?.name;
-  }
-
   /** The account and its first credential, both or neither. */
   async insert(row: StorageAccountRow, credential?: StorageCredentialRow): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
@@ -47,11 +42,6 @@ export class StorageAccountRepository {
 
   async update(accountId: string, values: Pick<StorageAccountRow, 'description' | 'updated_at' | 'updated_by' | 'updated_by_id'>): Promise<void> {
     await this.db.updateTable('storage_accounts').set(values).where('id', '=', accountId).execute();
-  }
-
-  /** The name of one asset over the account, if any: an account in use is not deleted. */
-  async anAssetOf(accountId: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('assets').select('name').where('storage_account_id', '=', accountId).limit(1).executeTakeFirst())?.name;
   }
 
   /** Its credentials go with it (foreign key cascade). */

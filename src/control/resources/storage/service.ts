@@ -5,6 +5,8 @@ import { BadRequestError, ConflictError, ReelError, notFound } from '../../../sh
 import { AddressRefusedError, checkOutboundUrl, type AddressPolicy } from '../../../shared/address-policy.js';
 import path from 'node:path';
 import { newId } from '../../../shared/ids.js';
+import type { AccountRepository } from '../../../store/account-repository.js';
+import type { AssetRepository } from '../../../store/asset-repository.js';
 import type { SecretBox } from '../../../shared/secret-box.js';
 
 export type { StorageType };
@@ -71,6 +73,8 @@ export class StorageAccountService {
     private readonly stores: AccountStores,
     private readonly box: SecretBox,
     private readonly address: AddressPolicy,
+    /** Other aggregates' reads: the project's name (its Local areas) and whether an asset still uses an account. */
+    private readonly related: { projects: Pick<AccountRepository, 'findProjectById'>; assets: Pick<AssetRepository, 'findAnyOfAccount'> },
   ) {}
 
   async list(projectId: string): Promise<StorageAccount[]> {
@@ -131,7 +135,7 @@ export class StorageAccountService {
   async delete(projectId: string, key: { name?: string; id?: string }): Promise<boolean> {
     const account = await this.find(projectId, key);
     if (!account) return false;
-    const user = await this.accounts.anAssetOf(account.row.id);
+    const user = await this.related.assets.findAnyOfAccount(account.row.id);
     if (user !== undefined) throw new ConflictError('StorageAccountInUse', `Storage account '${account.row.name}' is still used by assets (e.g. '${user}')`);
     await this.accounts.delete(account.row.id);
     await this.stores.drop(account.row.id);
@@ -159,7 +163,7 @@ export class StorageAccountService {
 
   /** A project that is gone has no areas. */
   private async projectName(projectId: string): Promise<string> {
-    return (await this.accounts.projectName(projectId)) ?? '';
+    return (await this.related.projects.findProjectById(projectId))?.name ?? '';
   }
 
   /**
