@@ -8,6 +8,8 @@ import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request, type RawResponse } from '../support/http.js';
 import { makeLadder } from '../fixtures/media.js';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { killGroup, startServerProcess } from '../support/server-process.js';
+import os from 'node:os';
 
 /** Whether a process exists (signal 0 only checks). */
 function alive(pid: number): boolean {
@@ -236,14 +238,37 @@ describe('origin processes: a port in use', () => {
   });
 });
 
-/** This process's child processes, from /proc. */
-function childPids(): number[] {
+describe('origin processes: the main process killed', () => {
+  it('takes its origin processes with it, even when it had no chance to stop them', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-it-'));
+    const { child, output } = await startServerProcess({
+      PORT: '0',
+      REEL_DATA_DIR: dataDir,
+      REEL_ADMIN_PASSWORD: 'correct horse battery',
+      REEL_ORIGIN_PROCESSES: '2',
+      REEL_ROLES: 'api,origin',
+    });
+    try {
+      assert.match(output(), /Playback: {2}http:\/\/127\.0\.0\.1:\d+ \(2 origin processes/);
+      const origins = childPids(child.pid!);
+      assert.equal(origins.length, 2, output());
+      process.kill(child.pid!, 'SIGKILL');
+      await until('the origin processes to exit', () => (origins.some(alive) ? undefined : true), 10_000);
+    } finally {
+      await killGroup(child, 'SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The child processes of `parent` (this process by default), from /proc. */
+function childPids(parent = process.pid): number[] {
   return fs
     .readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
-        return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(process.pid);
+        return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(parent);
       } catch {
         return false;
       }
