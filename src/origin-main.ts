@@ -97,7 +97,8 @@ function main(): void {
       .finally(() => process.exit(code));
   };
   process.on('SIGTERM', () => exit(0));
-  process.on('SIGINT', () => exit(0));
+  // Ctrl-C reaches the whole process group: the parent stops its children itself (SIGTERM), so it never sees one die early.
+  process.on('SIGINT', () => undefined);
   // The parent is gone (exited, crashed or killed): an origin process never outlives it.
   process.on('disconnect', () => exit(0));
   process.once('message', (message: OriginStartMessage) => {

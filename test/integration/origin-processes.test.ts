@@ -250,7 +250,7 @@ describe('origin processes: the main process killed', () => {
     });
     try {
       assert.match(output(), /Playback: {2}http:\/\/127\.0\.0\.1:\d+ \(2 origin processes/);
-      const origins = childPids(child.pid!);
+      const origins = childPids(child.pid);
       assert.equal(origins.length, 2, output());
       process.kill(child.pid!, 'SIGKILL');
       await until('the origin processes to exit', () => (origins.some(alive) ? undefined : true), 10_000);
