@@ -10,7 +10,8 @@ import { build } from 'esbuild';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/main.ts'],
+  // Two entries: the origin-only processes (REEL_ORIGIN_PROCESSES ≥ 2) load only their own chunks.
+  entryPoints: ['src/main.ts', 'src/origin-main.ts'],
   outdir: 'dist',
   bundle: true,
   splitting: true,

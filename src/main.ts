@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { loadConfig, ConfigError } from './config/load.js';
+import { loadConfig, ConfigError, originPortOf } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './shared/log.js';
 import { loadSecretKey } from './config/secret-key.js';
@@ -12,11 +12,10 @@ import { migrateToLatest } from './store/migrate.js';
 import { AccountRepository } from './store/account-repository.js';
 import { AssetRepository } from './store/asset-repository.js';
 import { StorageAccountRepository } from './store/storage-account-repository.js';
-import type { BlobStoreFactory } from './storage/blob-store.js';
 import { AccountStores } from './storage/account-stores.js';
 import { FileGrants } from './storage/file-grants.js';
-import { createStoragePolicy, type StoragePolicy } from './storage/storage-policy.js';
-import { LocalBlobStore } from './storage/drivers/local.js';
+import { createStoragePolicy } from './storage/storage-policy.js';
+import { blobStoreFactory } from './blob-store-factory.js';
 import { AccountService } from './control/auth/account-service.js';
 import { TokenService } from './control/auth/token-service.js';
 import { SessionService } from './control/auth/session-service.js';
@@ -25,9 +24,8 @@ import { StorageAccountService } from './control/resources/storage/service.js';
 import { firstBoot } from './control/first-boot.js';
 import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
-import { registerOrigin } from './media/origin/origin.js';
-import { PlaybackResolver } from './media/origin/playback-resolver.js';
-import { PresentationBuilder } from './media/origin/presentation-builder.js';
+import { registerPlayback } from './origin-plane.js';
+import { OriginProcesses } from './origin-processes.js';
 import { endpointHost } from './shared/endpoint-host.js';
 import { createJobQueue } from './queue/create-job-queue.js';
 import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.js';
@@ -38,6 +36,10 @@ export interface RunningReel {
   app: FastifyInstance;
   /** Where the server listens, e.g. http://127.0.0.1:8080. */
   url: string;
+  /** Where playback is served: the origin processes' shared port with REEL_ORIGIN_PROCESSES ≥ 2 (e.g. http://127.0.0.1:8081), else `url`. */
+  originUrl: string;
+  /** Process ids of the origin-only processes listening now (none with REEL_ORIGIN_PROCESSES = 1). */
+  originPids(): number[];
   db: Db;
   config: Readonly<Config>;
   /** Set on the first start only, when no admin password was configured. */
@@ -49,24 +51,6 @@ export interface RunningReel {
 function hostWithPort(raw: string): string {
   const url = new URL(raw);
   return `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
-}
-
-/** The one place that names concrete drivers. */
-function blobStoreFactory(policy: StoragePolicy): BlobStoreFactory {
-  return async (spec) => {
-    switch (spec.type) {
-      case 'Local':
-        return new LocalBlobStore({ path: spec.config.path, allowedRoots: spec.allowedRoots });
-      case 'Microsoft.Storage': {
-        const { AzureBlobStore } = await import('./storage/drivers/azure.js');
-        return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken, addressPolicy: policy.address });
-      }
-      case 'AWS.S3': {
-        const { S3BlobStore } = await import('./storage/drivers/s3.js');
-        return new S3BlobStore({ ...spec.config, ...spec.secret, addressPolicy: policy.address });
-      }
-    }
-  };
 }
 
 /** Composition root: config → logger → store → storage → control plane. Used by `npm start` and by the tests. */
@@ -127,12 +111,10 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     ...(config.jobMaxInputMb !== undefined ? { maxInputBytes: config.jobMaxInputMb * 1024 * 1024 } : {}),
   });
   let runner: JobRunner | undefined;
-  const streamingDomain = () => config.streamingDomain ?? `localhost:${new URL(listenUrl).port}`;
-  const builder = new PresentationBuilder({
-    segmentDurationSec: config.segmentDurationSec,
-    indexCacheBytes: config.indexCacheMb * 1024 * 1024,
-    presentationTtlMs: 30_000,
-  });
+  let origins: OriginProcesses | undefined;
+  // Endpoint host names point players at the origin processes when there are some (ports are ignored when a
+  // request's host is matched, so the main port keeps serving the same names).
+  const streamingDomain = () => config.streamingDomain ?? `localhost:${origins?.port ?? new URL(listenUrl).port}`;
   const app = await buildControlPlane({
     log,
     db,
@@ -155,23 +137,24 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
-    registerMediaPlane: async (server) =>
-      registerOrigin(server, {
-        resolver: new PlaybackResolver(db, dialect),
-        builder,
-        streamingDomain,
-        segmentCacheBytes: config.segmentCacheMb * 1024 * 1024,
-        openAsset: async (asset) => {
-          const store = await stores.openForPlayback(asset.storage_account_id);
-          return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
-        },
-      }),
+    registerMediaPlane: async (server) => registerPlayback(server, { config, db, dialect, stores, streamingDomain }),
   });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   listenUrl = `http://${host}:${port}`;
+
+  if (config.originProcesses > 1) {
+    // After migrations (the children never migrate) and before this process reports itself running.
+    origins = await OriginProcesses.start({ config, port: originPortOf(config), log }).catch(async (err: unknown) => {
+      await app.close();
+      await queue.close();
+      await stores.close();
+      await db.destroy();
+      throw err;
+    });
+  }
 
   if (roles.has('worker')) {
     // ffmpeg reads job inputs through this process's own signed /files route, served whatever the roles.
@@ -197,6 +180,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         grants.signedUrl(listenUrl, { a: accountId, c: container, p: blob, m: 'r', e: Math.floor(Date.now() / 1000) + lifetimeSec }),
     });
     await runner.start().catch(async (err: unknown) => {
+      await origins?.close();
       await app.close();
       await db.destroy();
       throw err;
@@ -206,12 +190,15 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   return {
     app,
     url: listenUrl,
+    originUrl: origins ? `http://${host}:${origins.port}` : listenUrl,
+    originPids: () => origins?.pids() ?? [],
     db,
     config,
     generatedAdminPassword: boot.generatedAdminPassword,
     async close() {
       // Running jobs are stopped and their leases given back before the server they read from goes away.
       await runner?.stop();
+      await origins?.close();
       await app.close();
       await queue.close();
       await stores.close();
@@ -239,6 +226,7 @@ async function main(): Promise<void> {
     `  Sign in:   ${config.adminEmail}` +
       (reel.generatedAdminPassword ? ` / ${reel.generatedAdminPassword}  (generated now, shown once)` : ' (password as configured or printed on first start)'),
     `  Token:     sign in (POST ${url}/auth/login), then open ${url}/auth/token/`,
+    ...(config.originProcesses > 1 ? [`  Playback:  ${reel.originUrl} (${config.originProcesses} origin processes; ${reel.url} serves it too)`] : []),
     ...(config.roles.length < 3
       ? [`  Roles:     ${config.roles.join(', ')}${config.roles.includes('api') ? '' : ' (no API here: sign in on an api process)'}`]
       : []),

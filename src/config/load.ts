@@ -22,6 +22,8 @@ const envNames: Record<keyof Config, string[]> = {
   segmentDurationSec: ['REEL_SEGMENT_DURATION'],
   segmentCacheMb: ['REEL_SEGMENT_CACHE_MB'],
   indexCacheMb: ['REEL_INDEX_CACHE_MB'],
+  originProcesses: ['REEL_ORIGIN_PROCESSES'],
+  originPort: ['REEL_ORIGIN_PORT'],
   roles: ['REEL_ROLES'],
   workerConcurrency: ['REEL_WORKER_CONCURRENCY'],
   ffmpegPath: ['REEL_FFMPEG_PATH'],
@@ -73,6 +75,21 @@ function parseGrants(raw: string, roots: string[]): { grants: Array<{ project: s
   return { grants, errors };
 }
 
+/** The port the origin processes share (REEL_ORIGIN_PROCESSES ≥ 2): as set, else PORT+1, or any free port when PORT is 0. */
+export function originPortOf(config: Pick<Config, 'port' | 'originPort'>): number {
+  return config.originPort ?? (config.port === 0 ? 0 : config.port + 1);
+}
+
+/** Origin processes need the origin role and a port of their own. */
+function originPortProblems(config: Config): string[] {
+  if (config.originProcesses < 2) return [];
+  if (!config.roles.includes('origin')) return ['REEL_ORIGIN_PROCESSES: origin processes serve playback, so REEL_ROLES must include origin'];
+  const port = originPortOf(config);
+  if (port > 65535) return [`REEL_ORIGIN_PORT: PORT+1 (${port}) is not a port; set REEL_ORIGIN_PORT`];
+  if (port !== 0 && port === config.port) return [`REEL_ORIGIN_PORT: ${port} is PORT itself; the origin processes need a port of their own`];
+  return [];
+}
+
 /** Reads, coerces and validates the environment (the process's own unless given); reports every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const raw: Record<string, unknown> = {};
@@ -119,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   raw.workDir = path.resolve(String(raw.workDir ?? path.join(dataDir, 'work')));
   const withDefaults = Value.Default(configSchema, Value.Convert(configSchema, raw));
   const errors = [...Value.Errors(configSchema, withDefaults)];
+  if (errors.length === 0) configErrors.push(...originPortProblems(withDefaults as Config));
   if (errors.length > 0 || configErrors.length > 0) {
     const lines = [
       ...configErrors,

@@ -49,7 +49,7 @@ export const configSchema = Type.Object({
   streamingDomain: Type.Optional(
     Type.String({
       description:
-        'REEL_STREAMING_DOMAIN: domain of streaming endpoint hosts `{endpoint}-{project}.{domain}`; default localhost:{PORT} (*.localhost resolves to this machine)',
+        'REEL_STREAMING_DOMAIN: domain of streaming endpoint hosts `{endpoint}-{project}.{domain}`; default localhost:{PORT}, or localhost:{REEL_ORIGIN_PORT} with origin processes (*.localhost resolves to this machine)',
     }),
   ),
   segmentDurationSec: Type.Number({
@@ -70,6 +70,20 @@ export const configSchema = Type.Object({
     default: 64,
     description: 'REEL_INDEX_CACHE_MB: memory for parsed MP4 indexes (moov sample tables) kept by the origin',
   }),
+  originProcesses: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 1,
+    description:
+      'REEL_ORIGIN_PROCESSES: processes serving playback; 1 = this process only, N ≥ 2 = also N origin-only processes sharing REEL_ORIGIN_PORT (each with 1/N of the segment and index caches)',
+  }),
+  originPort: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'REEL_ORIGIN_PORT: port the origin-only processes share (REEL_ORIGIN_PROCESSES ≥ 2); default PORT+1, 0 = any free port',
+    }),
+  ),
   ffprobePath: Type.String({ default: 'ffprobe', description: 'REEL_FFPROBE_PATH: ffprobe binary used to read tracks from media files' }),
   roles: Type.Array(Type.Union([Type.Literal('api'), Type.Literal('origin'), Type.Literal('worker')]), {
     minItems: 1,

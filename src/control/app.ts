@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Db, DialectName } from '../store/database.js';
 import type { Logger } from '../shared/log.js';
 import type { MediaProber } from '../shared/media-probe.js';
-import { installErrorHandler } from './plugins/error-handler.js';
+import { createHttpServer } from './plugins/http-server.js';
 import { installJsonBodyGuard } from './plugins/json-body.js';
-import { docsCsp, installSecurityHeaders } from './plugins/security-headers.js';
+import { docsCsp } from './plugins/security-headers.js';
 import { createAuthenticate } from './plugins/authenticate.js';
 import { createProjectScope } from './plugins/project-scope.js';
 import type { AccountService } from './auth/account-service.js';
@@ -78,23 +77,8 @@ export const mediaPrefixes = ['/api/ams/:project', '/api/v1/projects/:project/me
 
 /** Builds the control plane: error handling, OpenAPI, public auth routes, then the token-protected API. */
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    // pino's Logger is Fastify's logger; the cast only widens Fastify's generic to its base type.
-    loggerInstance: deps.log as unknown as FastifyBaseLogger,
-    genReqId: () => randomUUID(),
-    // Per-request lines cost throughput; errors are logged once by the error handler, the rest at debug.
-    logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
-    bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
-  });
-  installErrorHandler(app);
+  const app = createHttpServer(deps.log);
   installJsonBodyGuard(app);
-  installSecurityHeaders(app);
-  if (deps.log.isLevelEnabled('debug'))
-    app.addHook('onResponse', async (req, reply) => {
-      req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
-    });
 
   await app.register(swagger, {
     openapi: {

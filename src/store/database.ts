@@ -268,10 +268,12 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string; o
   }
   fs.mkdirSync(options.dataDir, { recursive: true });
   const file = new SQLite(path.join(options.dataDir, 'reel.sqlite'));
+  // The busy timeout first: another process (the origin processes read the main process's file) may hold a lock
+  // while this connection switches to WAL.
+  file.pragma('busy_timeout = 5000');
   file.pragma('journal_mode = WAL');
   file.pragma('synchronous = NORMAL');
   file.pragma('foreign_keys = ON');
-  file.pragma('busy_timeout = 5000');
   cachePreparedStatements(file);
   return { db: new Kysely<Database>({ dialect: withStoreErrors(new SqliteDialect({ database: file })) }), dialect: 'sqlite' };
 }

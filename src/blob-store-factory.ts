@@ -1,0 +1,21 @@
+import type { BlobStoreFactory } from './storage/blob-store.js';
+import type { StoragePolicy } from './storage/storage-policy.js';
+import { LocalBlobStore } from './storage/drivers/local.js';
+
+/** The one place that names concrete drivers (used by both composition roots, main.ts and origin-main.ts). */
+export function blobStoreFactory(policy: StoragePolicy): BlobStoreFactory {
+  return async (spec) => {
+    switch (spec.type) {
+      case 'Local':
+        return new LocalBlobStore({ path: spec.config.path, allowedRoots: spec.allowedRoots });
+      case 'Microsoft.Storage': {
+        const { AzureBlobStore } = await import('./storage/drivers/azure.js');
+        return new AzureBlobStore({ url: spec.config.url, sasToken: spec.secret.sasToken, addressPolicy: policy.address });
+      }
+      case 'AWS.S3': {
+        const { S3BlobStore } = await import('./storage/drivers/s3.js');
+        return new S3BlobStore({ ...spec.config, ...spec.secret, addressPolicy: policy.address });
+      }
+    }
+  };
+}

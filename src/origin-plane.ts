@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/schema.js';
+import type { Db, DialectName } from './store/database.js';
+import type { AccountStores } from './storage/account-stores.js';
+import { registerOrigin } from './media/origin/origin.js';
+import { PlaybackResolver } from './media/origin/playback-resolver.js';
+import { PresentationBuilder } from './media/origin/presentation-builder.js';
+
+const MB = 1024 * 1024;
+
+/**
+ * The playback routes, wired the same way in every process that serves them: the main process (`main.ts`) and
+ * the origin-only processes (`origin-main.ts`). `cacheShare` divides the segment and index caches: N origin
+ * processes each keep 1/N, so together they stay within the memory the operator gave the origin.
+ */
+export function registerPlayback(
+  app: FastifyInstance,
+  deps: { config: Readonly<Config>; db: Db; dialect: DialectName; stores: AccountStores; streamingDomain: () => string; cacheShare?: number },
+): void {
+  const { config, stores } = deps;
+  const share = deps.cacheShare ?? 1;
+  registerOrigin(app, {
+    resolver: new PlaybackResolver(deps.db, deps.dialect),
+    builder: new PresentationBuilder({
+      segmentDurationSec: config.segmentDurationSec,
+      indexCacheBytes: Math.floor((config.indexCacheMb * MB) / share),
+      presentationTtlMs: 30_000,
+    }),
+    streamingDomain: deps.streamingDomain,
+    segmentCacheBytes: Math.floor((config.segmentCacheMb * MB) / share),
+    openAsset: async (asset) => {
+      const store = await stores.openForPlayback(asset.storage_account_id);
+      return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
+    },
+  });
+}
