@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { fileURLToPath } from 'node:url';
@@ -48,23 +49,28 @@ export class BenchChild {
   static start(
     file: string,
     args: string[] = [],
-    options: { label?: string; execArgv?: string[]; compiled?: boolean; env?: Record<string, string> } = {},
+    options: { label?: string; execArgv?: string[]; compiled?: boolean; env?: Record<string, string>; siblings?: string[] } = {},
   ): BenchChild {
     const label = options.label ?? path.basename(file);
     let entry = path.join(repoRoot, file);
     if (options.compiled) {
-      const out = path.join(repoRoot, 'bench', '.build', `${path.basename(file, '.ts')}.mjs`);
-      buildSync({
-        entryPoints: [entry],
-        outfile: out,
-        bundle: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'node20',
-        packages: 'external',
-        logLevel: 'warning',
-      });
-      entry = out;
+      const bundle = (source: string) => {
+        const out = path.join(repoRoot, 'bench', '.build', `${path.basename(source, '.ts')}.mjs`);
+        buildSync({
+          entryPoints: [source],
+          outfile: out,
+          bundle: true,
+          format: 'esm',
+          platform: 'node',
+          target: 'node20',
+          packages: 'external',
+          logLevel: 'warning',
+        });
+        return out;
+      };
+      entry = bundle(entry);
+      // Entries the server forks by a path next to its own module (src/origin-main.ts): bundled beside it, when present.
+      for (const sibling of options.siblings ?? []) if (fs.existsSync(path.join(repoRoot, sibling))) bundle(path.join(repoRoot, sibling));
     }
     const child = fork(entry, args, {
       cwd: repoRoot,
