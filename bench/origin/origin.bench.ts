@@ -75,7 +75,9 @@ const settings = {
   quietWaitSec: Number(env('BENCH_QUIET_WAIT_S', '60')),
 };
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
+const benchStarted = performance.now();
+/** Progress on stderr, each line with the seconds since the start (how long each phase takes). */
+const say = (line: string) => process.stderr.write(`[${Math.round((performance.now() - benchStarted) / 1000)} s] ${line}\n`);
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -629,11 +631,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < settings.freshReps; i++) {
       for (const kind of ['first10', 'first2h', 'playlist2h'] as FreshKind[]) {
         const container = kind === 'first10' ? media.tenMin.container : media.twoHours.container;
+        // One wait for a quiet machine per measurement, not per origin: each start is milliseconds (nginx) to seconds (Reel).
+        await quiet();
         {
           const r = await startReel(`reel origin (fresh ${kind} ${i + 1})`, {});
           // The locator is made through the API first (the control plane): the origin has served nothing yet.
           const locator = await r.api.publish(container);
-          await quiet();
           fresh.reel[kind].push((await getOk(`${r.playUrl}/${locator}${reelSuffix[kind]}`)).ms);
           await r.child.stop();
         }
@@ -647,7 +650,6 @@ async function main(): Promise<void> {
             aio: settings.nginxVodAio,
           });
           try {
-            await quiet();
             fresh[k][kind].push((await getOk(`${p.url}${playback[k][kind]}`)).ms);
           } finally {
             await p.stop();

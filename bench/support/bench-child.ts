@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 /** Repository root: children run from here so `--import tsx` resolves from node_modules. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** Bundles already built by this process. */
+const built = new Set<string>();
+
 interface Reply {
   id: number;
   ok: boolean;
@@ -56,6 +59,9 @@ export class BenchChild {
     if (options.compiled) {
       const bundle = (source: string) => {
         const out = path.join(repoRoot, 'bench', '.build', `${path.basename(source, '.ts')}.mjs`);
+        // Once per benchmark process: a run that starts many fresh servers does not rebuild for each.
+        if (built.has(out)) return out;
+        built.add(out);
         buildSync({
           entryPoints: [source],
           outfile: out,
