@@ -510,20 +510,23 @@ async function main(): Promise<void> {
       return { segment: index + 1, hashes, same: new Set(Object.values(hashes)).size === 1 };
     });
     const framesSame = frames.every((f) => f.same);
-    const framesLine = `video frames (mdat payloads of segments ${checkIndex.map((i) => i + 1).join(' and ')}) ${framesSame ? 'byte-identical' : 'DIFFER'} across ${Object.keys(
-      firstBodies,
-    )
-      .map((k) => originNames[k as OriginKey])
-      .join(', ')}: ${frames
-      .map(
-        (f) =>
-          `#${f.segment} ${Object.entries(f.hashes)
-            .map(([k, h]) => `${originNames[k as OriginKey]} ${h}`)
-            .join(' / ')}`,
-      )
-      .join('; ')}`;
+    const compared = Object.keys(firstBodies).map((k) => originNames[k as OriginKey]);
+    const framesLine =
+      compared.length < 2
+        ? 'video frames not compared: no peer ran'
+        : `video frames (mdat payloads of segments ${checkIndex.map((i) => i + 1).join(' and ')}) ${framesSame ? 'byte-identical' : 'DIFFER'} across ${compared.join(', ')}: ${frames
+            .map(
+              (f) =>
+                `#${f.segment} ${Object.entries(f.hashes)
+                  .map(([k, h]) => `${originNames[k as OriginKey]} ${h}`)
+                  .join(' / ')}`,
+            )
+            .join('; ')}`;
     say(`origin: ${framesLine}`);
-    record('frames', 'sha256 (first 16 hex) of the mdat payloads of the 10-min asset video segments, per origin', { frames, same: framesSame });
+    record('frames', 'sha256 (first 16 hex) of the mdat payloads of the 10-min asset video segments, per origin', {
+      frames,
+      same: compared.length < 2 ? null : framesSame,
+    });
 
     // ---- 5. warm cycling over all segments, and one hot segment
     const reelTarget = (key: string, label: string, r: ReelOrigin, paths: string[]): LoadTarget => ({
