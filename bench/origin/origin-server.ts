@@ -1,7 +1,8 @@
 /**
  * Benchmark child: a real Reel server (SQLite, `REEL_LOG_LEVEL=warn`) that grants project `default` the
  * benchmark's media store as a Local storage directory. Started by BenchChild as `node --import tsx bench/origin/origin-server.ts`; answers:
- *   start {storeDir, segmentCacheMb?} → { url, token }   (token: signed in as the admin, as a user does)
+ *   start {storeDir, segmentCacheMb?, originProcesses?} → { url, playUrl, token, originProcesses }
+ *                                      (token: signed in as the admin, as a user does; playUrl: where playback goes)
  *   heap                               → process.memoryUsage() after a full GC (needs --expose-gc; else without GC)
  *   cpu / memory                       → built in (bench-child.ts)
  *   stop                               → closes the server, removes its data dir
@@ -9,6 +10,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startReel, type RunningReel } from '../../src/main.js';
@@ -20,11 +22,26 @@ export interface OriginStartOptions {
   storeDir: string;
   /** REEL_SEGMENT_CACHE_MB; the server's default when absent. */
   segmentCacheMb?: number;
+  /** REEL_ORIGIN_PROCESSES: with N ≥ 2 the main process forks N origin-only children sharing REEL_ORIGIN_PORT. */
+  originProcesses?: number;
 }
 
 export interface StartedOrigin {
+  /** The API (and, with one process, playback). */
   url: string;
+  /** Where playback requests go: `RunningReel.originUrl` when the server has origin processes, else `url`. */
+  playUrl: string;
   token: string;
+  originProcesses: number;
+}
+
+/** A free port for the origin processes' shared (SO_REUSEPORT) listener: with PORT=0 each child would get its own. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 async function expect(res: Response, status: number, what: string): Promise<Response> {
@@ -40,7 +57,12 @@ answerParent({
     const options = payload as OriginStartOptions;
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-origin-bench-'));
     const password = crypto.randomBytes(12).toString('base64url');
+    const processes = options.originProcesses ?? 1;
+    const originEnv = processes >= 2 ? { REEL_ORIGIN_PROCESSES: String(processes), REEL_ORIGIN_PORT: String(await freePort()) } : {};
+    // Also in the environment: forked origin children may read their settings from it.
+    Object.assign(process.env, originEnv);
     const config = loadConfig({
+      ...originEnv,
       PORT: '0',
       HOST: '127.0.0.1',
       REEL_DATA_DIR: dataDir,
@@ -65,7 +87,9 @@ answerParent({
       .map((c) => c.split(';')[0])
       .join('; ');
     const { token } = (await (await expect(await fetch(`${reel.url}/auth/token/`, { headers: { cookie } }), 200, 'token')).json()) as { token: string };
-    const started: StartedOrigin = { url: reel.url, token };
+    // `originUrl` exists once Reel has origin processes; with a Reel without them this is a one-process run.
+    const originUrl = (reel as RunningReel & { originUrl?: string }).originUrl;
+    const started: StartedOrigin = { url: reel.url, playUrl: originUrl ?? reel.url, token, originProcesses: originUrl ? processes : 1 };
     return started;
   },
   heap: async () => {

@@ -1,32 +1,43 @@
 /**
- * Origin benchmark: Reel's just-in-time packager/origin against the same media packaged offline by ffmpeg
- * (`-c copy -f hls -hls_segment_type fmp4 -hls_time 2 -hls_playlist_type vod`, video and audio as separate
- * renditions like Reel's) and served as static files by a bare Node `http` server (the peer: stat +
- * createReadStream per request; nginx is not installed here).
+ * Origin benchmark: Reel's just-in-time packager/origin side by side with two nginx peers over the same media
+ * (issue 12's table, with ratios):
+ *
+ *   nginx-vod     nginx + kaltura/nginx-vod-module, just-in-time HLS fMP4 over the same MP4s (REEL_BENCH_NGINX_VOD:
+ *                 an nginx binary with the module, built outside the repository; see docs/BENCHMARKS.md). Optional:
+ *                 without it its column says so.
+ *   nginx static  Debian's nginx (/usr/sbin/nginx, or BENCH_NGINX) with sendfile, serving the segments ffmpeg
+ *                 packaged offline (`-c copy -f hls -hls_segment_type fmp4 -hls_time 2`, video and audio as
+ *                 separate renditions like Reel's): serving pre-packaged files at its cheapest.
+ *   Reel          REEL_ORIGIN_PROCESSES = BENCH_REEL_ORIGIN_PROCESSES (2, as many as nginx's workers), with its
+ *                 default segment cache and with REEL_SEGMENT_CACHE_MB=0 (pure just-in-time).
  *
  * Media (bench/origin/media.ts, cached under test/fixtures/.cache/bench/): a 10-minute 1080p H.264 ~5 Mbit/s +
- * AAC file (~300 video segments of ~1.25 MB) and a 2-hour one (180,000 video samples, a ~4 MB moov).
+ * AAC file (300 video segments of ~1.3 MB, 2 s GOPs) and a 2-hour one (180,000 video samples, a ~4 MB moov).
  *
- * Scenarios, in one run:
- *   package-offline      ffmpeg's packaging time of both files: what a pre-packaging workflow pays up front
- *   cold-*               master → media playlist → init → first segment of a never-seen 2-hour asset, and the
- *                        first segment alone: in a fresh server process; as a new asset (hard link in a new
- *                        container, new locator, so no index is cached) on a running origin with the file in
- *                        the page cache; and the same with the file evicted from the page cache
- *   playlist-2h          the 2-hour video media playlist, warm, one request at a time (gzip and identity)
- *   segments-warm        c=32, every connection cycling over its share of all video segments of the 10-minute
- *                        asset; Reel with its default segment cache and with one large enough to hold them all,
- *                        the static peer on ffmpeg's segments; req/s, MB/s, p50/p99, peak RSS
+ * Measurements, in one run (load rounds alternate between origins, the order rotated each round):
+ *   package-offline        ffmpeg's packaging time of both files (the pre-packaging workflow's up-front cost)
+ *   frames                 the mdat payloads (video frames) of segments 1 and 151 from every origin, compared
+ *   segments-warm          wrk c=32, each connection cycling over all 300 video segments of the 10-min asset:
+ *                          req/s, MB/s, p50/p99, peak RSS of the origin's whole process tree, its CPU
+ *   segment-hot            the same with one segment
+ *   first-segment-fresh    first segment of the 10-min / 2-h asset as the first request of a fresh, listening process
+ *   first-segment-new      first segment of a never-seen 10-min / 2-h asset on a running origin (Reel: a new
+ *                          container, asset and locator over a hard link; nginx-vod: a new hard-linked path;
+ *                          nginx static: a new hard link of ffmpeg's first segment)
+ *   playlist-2h-fresh      the 2-h video media playlist as the first request of a fresh process
+ *   playlist-2h-load       the same playlist under wrk c=32 (identity encoding)
  *
- * Process layout (2 cores): the load generator is wrk (-t1, one core; see segment-load.ts for why not autocannon);
- * Reel and the peer each run in a child process.
+ * Process layout (2 cores): the load generator is wrk (-t1; see segment-load.ts); Reel runs in a child process
+ * (and its origin children), nginx as master + workers.
  *
- *   npx tsx bench/origin/origin.bench.ts        (or all benchmarks: npx tsx bench/run.ts origin)
+ *   REEL_BENCH_NGINX_VOD=/path/to/nginx npx tsx bench/origin/origin.bench.ts     (or: npx tsx bench/run.ts origin)
  *
- * Knobs (environment): BENCH_ROUNDS (3), BENCH_DURATION_S (8), BENCH_WARMUP_S (2), BENCH_COLD_REPS (5), BENCH_COLD_FIRST_SEGMENT_REPS (12),
- * BENCH_FRESH_REPS (3), BENCH_PLAYLIST_REQUESTS (200), BENCH_BIG_CACHE_MB (600), BENCH_MAX_OTHER_CPU (0.25),
- * BENCH_RETRIES (2), BENCH_QUIET_WAIT_S (60; 0 = never wait), BENCH_PROFILE (a directory: CPU-profile the
- * default-cache Reel process; nothing is recorded then). Results: stdout table + bench/results/origin.jsonl.
+ * Knobs (environment): REEL_BENCH_NGINX_VOD, BENCH_NGINX (/usr/sbin/nginx), BENCH_REEL_ORIGIN_PROCESSES (2),
+ * BENCH_NGINX_WORKERS (2), BENCH_NGINX_VOD_AIO (on, as its README advises; threads; off), BENCH_ROUNDS (3), BENCH_DURATION_S (8), BENCH_WARMUP_S (2), BENCH_FRESH_REPS (3),
+ * BENCH_NEW_ASSET_REPS (8), BENCH_BIG_CACHE_MB (unset: no big-cache Reel; e.g. 600: one more Reel target whose
+ * cache holds every segment), BENCH_MAX_OTHER_CPU (0.25), BENCH_RETRIES (2), BENCH_QUIET_WAIT_S (60; 0 = never
+ * wait), BENCH_PROFILE (a directory: CPU-profile the default-cache Reel; nothing recorded then).
+ * Results: stdout table + bench/results/origin.jsonl.
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -37,8 +48,9 @@ import { gunzipSync } from 'node:zlib';
 import { BenchChild } from '../support/bench-child.js';
 import { appendResult, benchEnvironment, formatTable } from '../support/bench-results.js';
 import { foreignCores, sampleCpu, waitForQuiet } from '../support/machine-load.js';
-import { quantile } from '../support/run-load.js';
-import { dropFromPageCache, ensureMedia, packageWithFfmpeg, readThrough, storeDir } from './media.js';
+import { cpuMsOf, descendants, pssMb, rssSampler, sumOf } from '../support/process-tree.js';
+import { ensureMedia, packageWithFfmpeg, readThrough, storeDir } from './media.js';
+import { startNginx, type NginxPeer } from './nginx-peer.js';
 import { closeAgent, getOk, runSegmentLoad, type SegmentLoadResult } from './segment-load.js';
 import type { OriginStartOptions, StartedOrigin } from './origin-server.js';
 
@@ -48,31 +60,36 @@ const settings = {
   rounds: Number(env('BENCH_ROUNDS', '3')),
   durationSec: Number(env('BENCH_DURATION_S', '8')),
   warmupSec: Number(env('BENCH_WARMUP_S', '2')),
-  coldReps: Number(env('BENCH_COLD_REPS', '5')),
-  // V8 optimises the index parser over the first few 2 h files; a dozen shows the running origin's steady state.
-  coldFirstSegmentReps: Number(env('BENCH_COLD_FIRST_SEGMENT_REPS', '12')),
   freshReps: Number(env('BENCH_FRESH_REPS', '3')),
-  playlistRequests: Number(env('BENCH_PLAYLIST_REQUESTS', '200')),
-  bigCacheMb: Number(env('BENCH_BIG_CACHE_MB', '600')),
+  // V8 optimises the index parser over the first few never-seen files; several show the running origin's steady state.
+  newAssetReps: Number(env('BENCH_NEW_ASSET_REPS', '8')),
+  bigCacheMb: process.env.BENCH_BIG_CACHE_MB ? Number(process.env.BENCH_BIG_CACHE_MB) : undefined,
+  reelProcesses: Number(env('BENCH_REEL_ORIGIN_PROCESSES', '2')),
+  nginxWorkers: Number(env('BENCH_NGINX_WORKERS', '2')),
+  nginx: env('BENCH_NGINX', '/usr/sbin/nginx'),
+  nginxVod: process.env.REEL_BENCH_NGINX_VOD || undefined,
+  nginxVodAio: env('BENCH_NGINX_VOD_AIO', 'on'),
   record: !process.env.BENCH_PROFILE,
   maxForeignCores: Number(env('BENCH_MAX_OTHER_CPU', '0.25')),
   retries: Number(env('BENCH_RETRIES', '2')),
   quietWaitSec: Number(env('BENCH_QUIET_WAIT_S', '60')),
 };
-/** The issue's aims. */
-const aims = { warmSegmentsPerSec: 1200, coldFirstSegmentMs: 50, rssMb: 300 };
-const gzip = { 'accept-encoding': 'gzip, deflate, br' };
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
+const benchStarted = performance.now();
+/** Progress on stderr, each line with the seconds since the start (how long each phase takes). */
+const say = (line: string) => process.stderr.write(`[${Math.round((performance.now() - benchStarted) / 1000)} s] ${line}\n`);
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const sorted = (xs: number[]) => Float64Array.from(xs).sort();
 const mb = (bytes: number) => bytes / 1e6;
+const pathOf = (u: string) => {
+  const x = new URL(u);
+  return `${x.pathname}${x.search}`;
+};
 
-// ---------------------------------------------------------------------------------------------- the API side
+// ---------------------------------------------------------------------------------------------- Reel's API side
 
 class OriginApi {
   constructor(
@@ -105,23 +122,40 @@ class OriginApi {
   }
 }
 
-async function startOrigin(
-  label: string,
-  options: Omit<OriginStartOptions, 'storeDir'>,
-  execArgv: string[] = [],
-): Promise<{ child: BenchChild; api: OriginApi }> {
+interface ReelOrigin {
+  child: BenchChild;
+  api: OriginApi;
+  /** Where playback goes (the origin processes' port when there are some). */
+  playUrl: string;
+  processes: number;
+  /** Main process, and the serving ones (its origin children; the main process itself when it has none). */
+  mainPid: number;
+  servingPids(): number[];
+}
+
+async function startReel(label: string, options: Omit<OriginStartOptions, 'storeDir'>, execArgv: string[] = []): Promise<ReelOrigin> {
   // Compiled and with npm start's malloc and young-generation settings: the memory and speed of the server as deployed.
   const child = BenchChild.start('bench/origin/origin-server.ts', [], {
     label,
     execArgv: ['--max-semi-space-size=16', ...execArgv],
     compiled: true,
+    // REEL_ORIGIN_PROCESSES ≥ 2 forks src/origin-main.ts from beside the bundle, as npm start forks dist/origin-main.js.
+    siblings: ['src/origin-main.ts'],
     env: { MALLOC_MMAP_THRESHOLD_: '131072' },
   });
   try {
-    const started = await child.call<StartedOrigin>('start', { storeDir, ...options } satisfies OriginStartOptions);
+    const started = await child.call<StartedOrigin>('start', { storeDir, originProcesses: settings.reelProcesses, ...options } satisfies OriginStartOptions);
     const api = new OriginApi(started.url, started.token);
     await api.addStorage();
-    return { child, api };
+    const mainPid = child.pid as number;
+    return {
+      child,
+      api,
+      playUrl: started.playUrl,
+      processes: started.originProcesses,
+      mainPid,
+      servingPids: () => (started.originProcesses > 1 ? descendants(mainPid) : [mainPid]),
+    };
   } catch (err) {
     await child.stop();
     throw err;
@@ -168,39 +202,7 @@ function rendition(playlist: string, playlistUrl: string): VideoRendition {
   return { playlistUrl, initUrl: new URL(map, playlistUrl).toString(), segmentUrls: uris(playlist).map((u) => new URL(u, playlistUrl).toString()) };
 }
 
-interface Chain {
-  masterMs: number;
-  playlistMs: number;
-  initMs: number;
-  segmentMs: number;
-  totalMs: number;
-  playlistBytes: number;
-  segmentBytes: number;
-}
-
-/** What a player does to start: multivariant playlist → video media playlist → init → first segment, each timed. */
-async function firstSegmentChain(originUrl: string, locatorId: string): Promise<Chain> {
-  const started = performance.now();
-  const masterUrl = `${originUrl}/${locatorId}/manifest.ism/manifest(format=m3u8-cmaf)`;
-  const master = await getOk(masterUrl, gzip);
-  const playlistUrl = videoVariant(text(master), masterUrl);
-  const playlist = await getOk(playlistUrl, gzip);
-  const r = rendition(text(playlist), playlistUrl);
-  const init = await getOk(r.initUrl);
-  const segment = await getOk(r.segmentUrls[0]);
-  return {
-    masterMs: master.ms,
-    playlistMs: playlist.ms,
-    initMs: init.ms,
-    segmentMs: segment.ms,
-    totalMs: performance.now() - started,
-    playlistBytes: playlist.body.length,
-    segmentBytes: segment.body.length,
-  };
-}
-
-async function openRendition(originUrl: string, locatorId: string): Promise<VideoRendition> {
-  const masterUrl = `${originUrl}/${locatorId}/manifest.ism/manifest(format=m3u8-cmaf)`;
+async function openRendition(masterUrl: string): Promise<VideoRendition> {
   const playlistUrl = videoVariant(text(await getOk(masterUrl)), masterUrl);
   return rendition(text(await getOk(playlistUrl)), playlistUrl);
 }
@@ -212,56 +214,63 @@ async function sizesOf(urls: string[]): Promise<number[]> {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------- measuring
-
-/** VmRSS / VmHWM of a process, MB (from /proc; undefined elsewhere or once it is gone). */
-function procMemMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
+/** The payloads of a fragment's top-level `mdat` boxes, concatenated: the media samples, whatever the boxes around them. */
+function mdatPayload(segment: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= segment.length;) {
+    let size = segment.readUInt32BE(at);
+    let header = 8;
+    if (size === 1) {
+      size = Number(segment.readBigUInt64BE(at + 8));
+      header = 16;
+    } else if (size === 0) size = segment.length - at;
+    if (size < header) break;
+    if (segment.toString('latin1', at + 4, at + 8) === 'mdat') parts.push(segment.subarray(at + header, at + size));
+    at += size;
   }
+  return Buffer.concat(parts);
 }
 
-/** Samples a process's RSS every `everyMs` until stopped; returns the peak seen. */
-function rssSampler(pid: number | undefined, everyMs = 100): { stop(): number | undefined } {
-  let peak: number | undefined;
-  const sample = () => {
-    const v = procMemMb(pid, 'VmRSS');
-    if (v !== undefined) peak = Math.max(peak ?? 0, v);
-  };
-  sample();
-  const timer = setInterval(sample, everyMs);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      sample();
-      return peak;
-    },
-  };
+const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex').slice(0, 16);
+
+// ---------------------------------------------------------------------------------------------- origins
+
+type OriginKey = 'vod' | 'static' | 'reel';
+const originNames: Record<OriginKey, string> = { vod: 'nginx-vod', static: 'nginx static', reel: 'Reel' };
+
+/** What the bench asks of one origin, whatever it is. */
+interface Playback {
+  /** Every video segment of the 10-min asset, and the 2-h one's first, as paths on `url`. */
+  segments10: string[];
+  first10: string;
+  first2h: string;
+  playlist2h: string;
 }
 
-interface Target {
-  key: 'reel' | 'reel-big-cache' | 'static';
+/** A running server under load. */
+interface LoadTarget {
+  key: string;
+  origin: OriginKey;
   label: string;
-  child: BenchChild;
   url: string;
-  /** Request paths (no host) of every video segment. */
+  /** The whole process tree, and how its memory is reported. */
+  groups(): Record<string, number[]>;
   paths: string[];
-  segmentBytes: number[];
 }
 
 interface Round extends SegmentLoadResult {
   serverCores: number;
   otherCores: number | undefined;
-  peakRssMb: number | undefined;
+  peakRssMb: Record<string, number>;
+  /** Summed proportional set size at the end of the round (shared pages counted once). */
+  pssMb: number;
 }
 
-async function measureRound(t: Target, ownPids: () => number[], label: string): Promise<Round> {
+async function measureRound(t: LoadTarget, ownPids: () => number[], label: string): Promise<Round> {
   let best: Round | undefined;
   for (let attempt = 0; attempt <= settings.retries; attempt++) {
+    const groups = t.groups();
+    const tree = [...new Set(Object.values(groups).flat())];
     const pids = ownPids();
     const waited = await waitForQuiet(() => pids, {
       thresholdCores: settings.maxForeignCores,
@@ -269,15 +278,15 @@ async function measureRound(t: Target, ownPids: () => number[], label: string): 
       onWait: (cores) => say(`${label}: other processes use ${cores.toFixed(2)} cores; waiting up to ${settings.quietWaitSec} s for a quiet machine`),
     });
     if (waited > 0) say(`${label}: waited ${waited} s`);
-    const cpuBefore = await t.child.cpuMs();
+    const cpuBefore = cpuMsOf(tree);
     const machineBefore = sampleCpu(pids, { countInterrupts: false });
-    const rss = rssSampler(t.child.pid);
+    const rss = rssSampler(groups);
     const started = performance.now();
     const load = await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.durationSec });
     const peakRssMb = rss.stop();
     const machineAfter = sampleCpu(pids, { countInterrupts: false });
-    const serverCores = ((await t.child.cpuMs()) - cpuBefore) / (performance.now() - started);
-    const run: Round = { ...load, serverCores, otherCores: foreignCores(machineBefore, machineAfter), peakRssMb };
+    const serverCores = (cpuMsOf(tree) - cpuBefore) / (performance.now() - started);
+    const run: Round = { ...load, serverCores, otherCores: foreignCores(machineBefore, machineAfter), peakRssMb, pssMb: sumOf(tree, pssMb) };
     if (!best || (run.otherCores ?? 0) < (best.otherCores ?? 0)) best = run;
     if (run.otherCores === undefined || run.otherCores <= settings.maxForeignCores) break;
     say(
@@ -287,7 +296,7 @@ async function measureRound(t: Target, ownPids: () => number[], label: string): 
   return best as Round;
 }
 
-interface ThroughputSummary {
+interface LoadSummary {
   reqPerSec: number;
   reqPerSecRounds: number[];
   mbPerSec: number;
@@ -295,19 +304,16 @@ interface ThroughputSummary {
   p99Ms: number;
   maxMs: number;
   requests: number;
-  peakRssMb: number | null;
-  /** Peak RSS of the process over its whole life (VmHWM), MB. */
-  hwmRssMb: number | null;
+  /** Peak summed VmRSS over the rounds, per process group (`total` is the whole tree). */
+  peakRssMb: Record<string, number>;
+  pssMb: number;
   serverCores: number;
   loadgenCores: number;
   otherCores: number | null;
-  segments: number;
-  meanSegmentMb: number;
 }
 
-function summarize(t: Target, runs: Round[]): ThroughputSummary {
-  const peaks = runs.map((r) => r.peakRssMb).filter((x): x is number => x !== undefined);
-  const hwm = procMemMb(t.child.pid, 'VmHWM');
+function summarize(runs: Round[]): LoadSummary {
+  const groups = Object.keys(runs[0].peakRssMb);
   return {
     reqPerSec: round(median(runs.map((r) => r.reqPerSec)), 1),
     reqPerSecRounds: runs.map((r) => round(r.reqPerSec, 1)),
@@ -317,40 +323,37 @@ function summarize(t: Target, runs: Round[]): ThroughputSummary {
     p99Ms: round(median(runs.map((r) => r.p99Ms)), 3),
     maxMs: round(Math.max(...runs.map((r) => r.maxMs)), 3),
     requests: runs.reduce((n, r) => n + r.requests, 0),
-    peakRssMb: peaks.length ? round(Math.max(...peaks), 1) : null,
-    hwmRssMb: hwm === undefined ? null : round(hwm, 1),
+    peakRssMb: Object.fromEntries(groups.map((g) => [g, round(Math.max(...runs.map((r) => r.peakRssMb[g])), 1)])),
+    pssMb: round(Math.max(...runs.map((r) => r.pssMb)), 1),
     serverCores: round(median(runs.map((r) => r.serverCores))),
     loadgenCores: round(Math.max(...runs.map((r) => r.loadgenCores))),
     otherCores: runs.some((r) => r.otherCores === undefined) ? null : round(Math.max(...runs.map((r) => r.otherCores as number))),
-    segments: t.paths.length,
-    meanSegmentMb: round(mb(t.segmentBytes.reduce((a, b) => a + b, 0) / t.segmentBytes.length), 3),
   };
 }
 
-interface Timings {
-  medianMs: number;
-  p99Ms: number;
-  minMs: number;
-  maxMs: number;
-  n: number;
+/** Warm-up, then `rounds` rounds over the targets, rotating who goes first so a drift does not favour one side. */
+async function loadRounds(name: string, targets: LoadTarget[], ownPids: () => number[]): Promise<Record<string, LoadSummary>> {
+  for (const t of targets) await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.warmupSec });
+  const rounds: Record<string, Round[]> = Object.fromEntries(targets.map((t) => [t.key, []]));
+  for (let r = 0; r < settings.rounds; r++) {
+    for (const t of targets.map((_, i) => targets[(i + r) % targets.length])) {
+      const label = `origin: ${name} c=${settings.connections} round ${r + 1}/${settings.rounds} ${t.label}`;
+      const run = await measureRound(t, ownPids, label);
+      rounds[t.key].push(run);
+      say(
+        `${label}: ${run.reqPerSec.toFixed(0)} req/s, ${mb(run.bytesPerSec).toFixed(0)} MB/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, peak RSS ${run.peakRssMb.total.toFixed(0)} MB, server ${run.serverCores.toFixed(2)} cores, generator ${run.loadgenCores.toFixed(2)}${run.otherCores !== undefined ? `, others ${run.otherCores.toFixed(2)}` : ''}`,
+      );
+    }
+  }
+  return Object.fromEntries(targets.map((t) => [t.key, summarize(rounds[t.key])]));
 }
 
-function timings(xs: number[]): Timings {
-  const s = sorted(xs);
-  return { medianMs: round(median(xs), 3), p99Ms: round(quantile(s, 0.99), 3), minMs: round(s[0], 3), maxMs: round(s[s.length - 1], 3), n: xs.length };
-}
-
-function chainSummary(chains: Chain[]) {
-  const pick = (k: keyof Chain) => round(median(chains.map((c) => c[k])), 2);
-  return {
-    reps: chains.length,
-    medianMs: { master: pick('masterMs'), playlist: pick('playlistMs'), init: pick('initMs'), firstSegment: pick('segmentMs'), total: pick('totalMs') },
-    totalMsRounds: chains.map((c) => round(c.totalMs, 1)),
-    firstSegmentMsRounds: chains.map((c) => round(c.segmentMs, 1)),
-    playlistBytes: chains[0]?.playlistBytes,
-    segmentBytes: chains[0]?.segmentBytes,
-  };
-}
+const timings = (xs: number[]) => ({
+  medianMs: round(median(xs), 2),
+  minMs: round(Math.min(...xs), 2),
+  maxMs: round(Math.max(...xs), 2),
+  msRounds: xs.map((x) => round(x, 2)),
+});
 
 // ---------------------------------------------------------------------------------------------- the run
 
@@ -362,16 +365,20 @@ async function main(): Promise<void> {
   const runStarted = performance.now();
   const media = await ensureMedia(say);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-origin-bench-'));
-  const children: BenchChild[] = [];
-  const coldDirs: string[] = [];
+  const stoppers: Array<() => Promise<void>> = [];
+  const linkedDirs: string[] = [];
   const records: object[] = [];
-  const rows: string[][] = [['scenario', 'measure', 'Reel', 'peer', 'ratio', 'aim']];
   const record = (scenario: string, what: string, data: object) => records.push({ ...environment, bench: 'origin', scenario, what, ...data });
+  const serverPids = new Set<number>();
+  const ownPids = () => {
+    const roots = [process.pid, ...serverPids];
+    return [...new Set([...roots, ...roots.flatMap((p) => descendants(p))])];
+  };
 
   const stopAll = async () => {
-    await Promise.all(children.splice(0).map((c) => c.stop()));
+    await Promise.all(stoppers.splice(0).map((s) => s().catch(() => undefined)));
     closeAgent();
-    for (const d of coldDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of linkedDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   const onSignal = () => {
@@ -380,387 +387,422 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  /** Starts an nginx peer, or says why not (its columns then say so and the run goes on). */
+  const nginxOrWhy = async (kind: 'static' | 'vod', binary: string | undefined, root: string): Promise<NginxPeer | string> => {
+    if (!binary) return 'not run (REEL_BENCH_NGINX_VOD unset)';
+    if (!fs.existsSync(binary)) return `not run (${binary} missing)`;
+    try {
+      return await startNginx({ kind, binary, root, workers: settings.nginxWorkers, aio: settings.nginxVodAio });
+    } catch (err) {
+      say(`origin: nginx ${kind} did not start: ${(err as Error).message}`);
+      return `failed to start (${(err as Error).message.split('\n')[0].slice(0, 60)})`;
+    }
+  };
+
   try {
-    // ---- 1. the pre-packaging workflow's up-front cost (inputs in the page cache, as Reel's are below)
+    // ---- 1. the pre-packaging workflow's up-front cost (inputs in the page cache, as every origin's are below)
     await readThrough(media.tenMin.file);
     await readThrough(media.twoHours.file);
     say('origin: ffmpeg packaging 10 min and 2 h into HLS fMP4…');
-    const pack10 = await packageWithFfmpeg(media.tenMin.file, path.join(tmp, 'static', '10min'));
+    const staticRoot = path.join(tmp, 'static');
+    const pack10 = await packageWithFfmpeg(media.tenMin.file, path.join(staticRoot, '10min'));
     const pack2h = await packageWithFfmpeg(media.twoHours.file, path.join(tmp, 'hls-2h'));
-    // The peer serves the 10-minute package, and the 2-hour video playlist (for the playlist scenario).
-    fs.mkdirSync(path.join(tmp, 'static', '2h', '0'), { recursive: true });
-    fs.copyFileSync(path.join(pack2h.dir, '0', 'index.m3u8'), path.join(tmp, 'static', '2h', '0', 'index.m3u8'));
+    // nginx static serves the 10-minute package, and of the 2-hour one its video playlist, init and first segment.
+    const static2h = path.join(staticRoot, '2h', '0');
+    fs.mkdirSync(static2h, { recursive: true });
+    for (const f of ['index.m3u8', 'init_0.mp4', 'seg_00000.m4s']) fs.copyFileSync(path.join(pack2h.dir, '0', f), path.join(static2h, f));
     const pack2hSegments = fs.readdirSync(path.join(pack2h.dir, '0')).filter((f) => f.endsWith('.m4s')).length;
     fs.rmSync(pack2h.dir, { recursive: true, force: true });
     say(`origin: ffmpeg packaged 10 min in ${(pack10.ms / 1000).toFixed(2)} s, 2 h in ${(pack2h.ms / 1000).toFixed(2)} s (${pack2hSegments} video segments)`);
 
     // ---- 2. servers
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const reel = await startOrigin('reel origin', {}, profile);
-    children.push(reel.child);
-    const staticChild = BenchChild.start('bench/origin/static-server.ts', [], { label: 'static peer' });
-    children.push(staticChild);
-    const staticUrl = (await staticChild.call<{ url: string }>('listen', { root: path.join(tmp, 'static') })).url;
-    const ownPids = () => [process.pid, ...children.map((c) => c.pid)].filter((p): p is number => p !== undefined);
-    const originUrl = reel.api.url;
-    // Reel's memory at checkpoints: RSS, and V8's view (heap vs external: segment and index buffers are external).
-    const reelMemory: Record<string, { rssMb: number | null; heapUsedMb: number; externalMb: number }> = {};
-    const noteRss = async (at: string) => {
-      const rss = procMemMb(reel.child.pid, 'VmRSS');
-      const m = await reel.child.memory();
-      reelMemory[at] = {
-        rssMb: rss === undefined ? null : round(rss, 1),
-        heapUsedMb: round(m.heapUsed / 2 ** 20, 1),
-        externalMb: round(m.external / 2 ** 20, 1),
-      };
+    const reel = await startReel('reel origin', {}, profile);
+    stoppers.push(() => reel.child.stop());
+    serverPids.add(reel.mainPid);
+    const reel0 = await startReel('reel origin (segment cache 0)', { segmentCacheMb: 0 });
+    stoppers.push(() => reel0.child.stop());
+    serverPids.add(reel0.mainPid);
+    const reelBig =
+      settings.bigCacheMb !== undefined ? await startReel(`reel origin (${settings.bigCacheMb} MB cache)`, { segmentCacheMb: settings.bigCacheMb }) : undefined;
+    if (reelBig) {
+      stoppers.push(() => reelBig.child.stop());
+      serverPids.add(reelBig.mainPid);
+    }
+    say(
+      `origin: Reel runs ${reel.processes} origin process${reel.processes === 1 ? '' : 'es'} (asked for ${settings.reelProcesses}), playback at ${reel.playUrl}`,
+    );
+    const peers: Record<'vod' | 'static', NginxPeer | string> = {
+      vod: await nginxOrWhy('vod', settings.nginxVod, storeDir),
+      static: await nginxOrWhy('static', settings.nginx, staticRoot),
     };
-    await noteRss('started');
+    for (const p of Object.values(peers)) {
+      if (typeof p === 'string') continue;
+      stoppers.push(() => p.stop());
+      serverPids.add(p.pid);
+    }
+    const running = (k: 'vod' | 'static') => (typeof peers[k] === 'string' ? undefined : peers[k]);
 
-    // ---- 3. the 10-minute asset's video rendition on both sides (one pass over every segment: checks and warms)
+    // ---- 3. each origin's URLs; one pass over every 10-min segment checks them and warms the origin
+    const reelMaster = (base: string, locator: string) => `${base}/${locator}/manifest.ism/manifest(format=m3u8-cmaf)`;
     const loc10 = await reel.api.publish(media.tenMin.container);
-    const reel10 = await openRendition(originUrl, loc10);
-    const reelSizes = await sizesOf(reel10.segmentUrls);
-    const staticPlaylistUrl = `${staticUrl}/10min/0/index.m3u8`;
-    const static10 = rendition(text(await getOk(staticPlaylistUrl)), staticPlaylistUrl);
-    const staticSizes = await sizesOf(static10.segmentUrls);
-    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    await noteRss('after one pass over the 10 min asset');
-    say(
-      `origin: Reel ${reelSizes.length} video segments (${mb(sum(reelSizes)).toFixed(0)} MB), ffmpeg ${staticSizes.length} (${mb(sum(staticSizes)).toFixed(0)} MB)`,
-    );
-
-    // ---- 4. warm segment throughput (before the cold runs, so RSS under load is not inflated by their indexes)
-    const big = await startOrigin('reel origin (big segment cache)', { segmentCacheMb: settings.bigCacheMb });
-    children.push(big.child);
-    const locBig = await big.api.publish(media.tenMin.container);
-    const big10 = await openRendition(big.api.url, locBig);
-    const bigSizes = await sizesOf(big10.segmentUrls);
-    const pathOf = (u: string) => {
-      const x = new URL(u);
-      return `${x.pathname}${x.search}`;
-    };
-    const targets: Target[] = [
-      {
-        key: 'reel',
-        label: 'Reel (default 32 MB segment cache)',
-        child: reel.child,
-        url: originUrl,
-        paths: reel10.segmentUrls.map(pathOf),
-        segmentBytes: reelSizes,
-      },
-      {
-        key: 'reel-big-cache',
-        label: `Reel (${settings.bigCacheMb} MB segment cache)`,
-        child: big.child,
-        url: big.api.url,
-        paths: big10.segmentUrls.map(pathOf),
-        segmentBytes: bigSizes,
-      },
-      {
-        key: 'static',
-        label: 'static peer (ffmpeg segments, Node http)',
-        child: staticChild,
-        url: staticUrl,
-        paths: static10.segmentUrls.map(pathOf),
-        segmentBytes: staticSizes,
-      },
-    ];
-    for (const t of targets) await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.warmupSec });
-    const rounds: Record<Target['key'], Round[]> = { reel: [], 'reel-big-cache': [], static: [] };
-    for (let r = 0; r < settings.rounds; r++) {
-      // Rotate who goes first, so a drift (thermal, a neighbour) does not favour one side.
-      const order = targets.map((_, i) => targets[(i + r) % targets.length]);
-      for (const t of order) {
-        const label = `origin: segments c=${settings.connections} round ${r + 1}/${settings.rounds} ${t.key}`;
-        const run = await measureRound(t, ownPids, label);
-        rounds[t.key].push(run);
-        say(
-          `${label}: ${run.reqPerSec.toFixed(0)} req/s, ${mb(run.bytesPerSec).toFixed(0)} MB/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, peak RSS ${run.peakRssMb?.toFixed(0) ?? '-'} MB, server ${run.serverCores.toFixed(2)} cores, generator ${run.loadgenCores.toFixed(2)} cores${run.otherCores !== undefined ? `, others ${run.otherCores.toFixed(2)}` : ''}`,
-        );
-      }
-    }
-    const seg = Object.fromEntries(targets.map((t) => [t.key, summarize(t, rounds[t.key])])) as Record<Target['key'], ThroughputSummary>;
-    await big.child.stop();
-    await noteRss('after the segment load');
-
-    // ---- 5. cold: a never-seen 2-hour asset on the running origin (its JIT warm from the runs above)
     const loc2h = await reel.api.publish(media.twoHours.container);
-    const firstTouch = await firstSegmentChain(originUrl, loc2h);
-    say(
-      `origin: 2 h asset, first touch on this process: ${firstTouch.totalMs.toFixed(1)} ms to the first segment (master ${firstTouch.masterMs.toFixed(1)} ms)`,
+    const reel10 = await openRendition(reelMaster(reel.playUrl, loc10));
+    const reel2h = await openRendition(reelMaster(reel.playUrl, loc2h));
+    /** Paths after the locator: the same under any locator of the same file. */
+    const afterLocator = (u: string, locator: string) => pathOf(u).slice(locator.length + 1);
+    const reelSuffix = {
+      first10: afterLocator(reel10.segmentUrls[0], loc10),
+      first2h: afterLocator(reel2h.segmentUrls[0], loc2h),
+      playlist2h: afterLocator(reel2h.playlistUrl, loc2h),
+    };
+    const playback: Partial<Record<OriginKey, Playback>> = {
+      reel: {
+        segments10: reel10.segmentUrls.map(pathOf),
+        first10: pathOf(reel10.segmentUrls[0]),
+        first2h: pathOf(reel2h.segmentUrls[0]),
+        playlist2h: pathOf(reel2h.playlistUrl),
+      },
+    };
+    const firstBodies: Partial<Record<OriginKey, Buffer[]>> = {};
+    const checkIndex = [0, 156];
+    const sizes: Partial<Record<OriginKey, number[]>> = {};
+    sizes.reel = await sizesOf(reel10.segmentUrls);
+    firstBodies.reel = await Promise.all(checkIndex.map(async (i) => (await getOk(reel10.segmentUrls[i])).body));
+    const vodPeer = running('vod');
+    const vodMaster = (base: string, container: string) => `${base}/hls/${container}/movie.mp4/master.m3u8`;
+    if (vodPeer) {
+      const v10 = await openRendition(vodMaster(vodPeer.url, media.tenMin.container));
+      const v2h = await openRendition(vodMaster(vodPeer.url, media.twoHours.container));
+      playback.vod = {
+        segments10: v10.segmentUrls.map(pathOf),
+        first10: pathOf(v10.segmentUrls[0]),
+        first2h: pathOf(v2h.segmentUrls[0]),
+        playlist2h: pathOf(v2h.playlistUrl),
+      };
+      sizes.vod = await sizesOf(v10.segmentUrls);
+      firstBodies.vod = await Promise.all(checkIndex.map(async (i) => (await getOk(v10.segmentUrls[i])).body));
+    }
+    const staticPeer = running('static');
+    if (staticPeer) {
+      const s10 = rendition(text(await getOk(`${staticPeer.url}/10min/0/index.m3u8`)), `${staticPeer.url}/10min/0/index.m3u8`);
+      playback.static = {
+        segments10: s10.segmentUrls.map(pathOf),
+        first10: pathOf(s10.segmentUrls[0]),
+        first2h: '/2h/0/seg_00000.m4s',
+        playlist2h: '/2h/0/index.m3u8',
+      };
+      sizes.static = await sizesOf(s10.segmentUrls);
+      firstBodies.static = await Promise.all(checkIndex.map(async (i) => (await getOk(s10.segmentUrls[i])).body));
+    }
+    // nginx-vod ends the 10-min asset with a 0.3 s segment where Reel and ffmpeg make the last one 2.3 s: all cycle over the same count.
+    const common = Math.min(...Object.values(playback).map((p) => p.segments10.length));
+    for (const k of Object.keys(sizes) as OriginKey[]) {
+      const s = sizes[k] as number[];
+      if (s.length > common) say(`origin: ${originNames[k]} lists ${s.length} segments; cycling over the first ${common}, as the others`);
+      (playback[k] as Playback).segments10 = (playback[k] as Playback).segments10.slice(0, common);
+      say(`origin: ${originNames[k]}: ${s.length} video segments of the 10-min asset, ${mb(s.slice(0, common).reduce((a, b) => a + b, 0)).toFixed(0)} MB`);
+    }
+
+    // ---- 4. the video frames are the same bytes everywhere (mdat payloads of segments 1 and 151)
+    const frames = checkIndex.map((index, n) => {
+      const hashes = Object.fromEntries((Object.keys(firstBodies) as OriginKey[]).map((k) => [k, sha(mdatPayload((firstBodies[k] as Buffer[])[n]))]));
+      return { segment: index + 1, hashes, same: new Set(Object.values(hashes)).size === 1 };
+    });
+    const framesSame = frames.every((f) => f.same);
+    const compared = Object.keys(firstBodies).map((k) => originNames[k as OriginKey]);
+    const framesLine =
+      compared.length < 2
+        ? 'video frames not compared: no peer ran'
+        : `video frames (mdat payloads of segments ${checkIndex.map((i) => i + 1).join(' and ')}) ${framesSame ? 'byte-identical' : 'DIFFER'} across ${compared.join(', ')}: ${frames
+            .map(
+              (f) =>
+                `#${f.segment} ${Object.entries(f.hashes)
+                  .map(([k, h]) => `${originNames[k as OriginKey]} ${h}`)
+                  .join(' / ')}`,
+            )
+            .join('; ')}`;
+    say(`origin: ${framesLine}`);
+    record('frames', 'sha256 (first 16 hex) of the mdat payloads of the 10-min asset video segments, per origin', {
+      frames,
+      same: compared.length < 2 ? null : framesSame,
+    });
+
+    // ---- 5. warm cycling over all segments, and one hot segment
+    const reelTarget = (key: string, label: string, r: ReelOrigin, paths: string[]): LoadTarget => ({
+      key,
+      origin: 'reel',
+      label,
+      url: r.playUrl,
+      paths,
+      groups: () => {
+        const serving = r.servingPids();
+        return r.processes > 1
+          ? { total: [r.mainPid, ...serving], main: [r.mainPid], serving }
+          : { total: [r.mainPid], main: [r.mainPid], serving: [r.mainPid] };
+      },
+    });
+    const nginxTarget = (key: 'vod' | 'static', paths: string[]): LoadTarget => {
+      const p = running(key) as NginxPeer;
+      return { key, origin: key, label: originNames[key], url: p.url, paths, groups: () => ({ total: p.pids() }) };
+    };
+    const reelPlayback = playback.reel as Playback;
+    const reelPaths0 = async (r: ReelOrigin) => {
+      const loc = await r.api.publish(media.tenMin.container);
+      const rend = await openRendition(reelMaster(r.playUrl, loc));
+      await sizesOf(rend.segmentUrls);
+      return rend.segmentUrls.map(pathOf);
+    };
+    const cycling: LoadTarget[] = [
+      reelTarget('reel', 'Reel (default segment cache)', reel, reelPlayback.segments10),
+      reelTarget('reel-cache0', 'Reel (segment cache 0)', reel0, await reelPaths0(reel0)),
+      ...(reelBig ? [reelTarget('reel-big', `Reel (${settings.bigCacheMb} MB cache)`, reelBig, await reelPaths0(reelBig))] : []),
+      ...(['vod', 'static'] as const).filter((k) => playback[k]).map((k) => nginxTarget(k, (playback[k] as Playback).segments10)),
+    ];
+    const warm = await loadRounds('segments cycling', cycling, ownPids);
+    const hotIndex = 10;
+    const hot = await loadRounds(
+      'one hot segment',
+      cycling.filter((t) => t.key !== 'reel-big').map((t) => ({ ...t, paths: [t.paths[hotIndex]] })),
+      ownPids,
     );
-    const coldChains: Record<'pagecache' | 'disk', Chain[]> = { pagecache: [], disk: [] };
-    // The first request a never-seen asset gets is its first segment (a player resuming, a CDN miss): the URL
-    // is the 2 h asset's own, under the new locator.
-    const firstSegmentPath = new URL((await openRendition(originUrl, loc2h)).segmentUrls[0]).pathname.slice(loc2h.length + 1);
-    const directMs: number[] = [];
-    for (let i = 0; i < settings.coldFirstSegmentReps; i++) {
-      const container = `cold-${process.pid}-s${i}`;
-      const dir = path.join(storeDir, container);
-      coldDirs.push(dir);
+    if (reelBig) {
+      await reelBig.child.stop();
+      serverPids.delete(reelBig.mainPid);
+    }
+
+    // ---- 6. the 2-h media playlist under load (identity, as wrk asks)
+    const playlistTargets: LoadTarget[] = [
+      reelTarget('reel', 'Reel', reel, [reelPlayback.playlist2h]),
+      ...(['vod', 'static'] as const).filter((k) => playback[k]).map((k) => nginxTarget(k, [(playback[k] as Playback).playlist2h])),
+    ];
+    const playlistBytes: Partial<Record<OriginKey, number>> = {};
+    for (const t of playlistTargets) playlistBytes[t.origin] = (await getOk(`${t.url}${t.paths[0]}`)).body.length;
+    const playlistLoad = await loadRounds('2-h playlist', playlistTargets, ownPids);
+
+    // ---- 7. first segment of a never-seen asset on the running origins (file in the page cache)
+    const newAsset: Record<OriginKey, Record<'10min' | '2h', number[]>> = {
+      reel: { '10min': [], '2h': [] },
+      vod: { '10min': [], '2h': [] },
+      static: { '10min': [], '2h': [] },
+    };
+    const link = (file: string, dir: string, name: string) => {
+      linkedDirs.push(dir);
       fs.mkdirSync(dir, { recursive: true });
-      fs.linkSync(media.twoHours.file, path.join(dir, 'movie.mp4'));
-      const locator = await reel.api.publish(container);
+      fs.linkSync(file, path.join(dir, name));
+    };
+    const quiet = async () => {
       const pids = ownPids();
       await waitForQuiet(() => pids, { thresholdCores: settings.maxForeignCores, maxWaitSec: Math.min(settings.quietWaitSec, 20) });
-      const got = await getOk(`${originUrl}/${locator}${firstSegmentPath}`);
-      directMs.push(got.ms);
-      say(`origin: cold 2 h, first request = first segment ${i + 1}/${settings.coldFirstSegmentReps}: ${got.ms.toFixed(1)} ms (${got.body.length} bytes)`);
-    }
-    for (const mode of ['pagecache', 'disk'] as const) {
-      for (let i = 0; i < settings.coldReps; i++) {
-        const container = `cold-${process.pid}-${mode === 'disk' ? 'd' : 'p'}${i}`;
-        const dir = path.join(storeDir, container);
-        coldDirs.push(dir);
-        fs.mkdirSync(dir, { recursive: true });
-        // Same bytes, new container: the index cache (keyed by account/container/path/etag) has never seen it.
-        fs.linkSync(media.twoHours.file, path.join(dir, 'movie.mp4'));
+    };
+    for (let i = 0; i < settings.newAssetReps; i++) {
+      for (const asset of ['10min', '2h'] as const) {
+        const m = asset === '10min' ? media.tenMin : media.twoHours;
+        // Reel: same bytes, new container, asset and locator: its index cache has never seen it.
+        const container = `new-${process.pid}-${asset}-${i}`;
+        link(m.file, path.join(storeDir, container), 'movie.mp4');
         const locator = await reel.api.publish(container);
-        if (mode === 'disk') await dropFromPageCache(media.twoHours.file);
-        const pids = ownPids();
-        await waitForQuiet(() => pids, { thresholdCores: settings.maxForeignCores, maxWaitSec: Math.min(settings.quietWaitSec, 20) });
-        const chain = await firstSegmentChain(originUrl, locator);
-        coldChains[mode].push(chain);
-        say(
-          `origin: cold 2 h (${mode === 'disk' ? 'file evicted from the page cache' : 'file in the page cache'}) ${i + 1}/${settings.coldReps}: master ${chain.masterMs.toFixed(1)}, playlist ${chain.playlistMs.toFixed(1)}, init ${chain.initMs.toFixed(1)}, segment ${chain.segmentMs.toFixed(1)}, total ${chain.totalMs.toFixed(1)} ms`,
-        );
+        // nginx-vod: a new path (its caches are keyed by it).
+        const vodContainer = `${container}-vod`;
+        if (vodPeer) link(m.file, path.join(storeDir, vodContainer), 'movie.mp4');
+        const staticDir = `new-${asset}-${i}`;
+        if (staticPeer)
+          link(path.join(staticRoot, asset === '10min' ? '10min/0/seg_00000.m4s' : '2h/0/seg_00000.m4s'), path.join(staticRoot, staticDir), 'seg_00000.m4s');
+        await quiet();
+        newAsset.reel[asset].push((await getOk(`${reel.playUrl}/${locator}${asset === '10min' ? reelSuffix.first10 : reelSuffix.first2h}`)).ms);
+        if (vodPeer) {
+          const first = (playback.vod as Playback)[asset === '10min' ? 'first10' : 'first2h'].replace(`/hls/${m.container}/`, `/hls/${vodContainer}/`);
+          newAsset.vod[asset].push((await getOk(`${vodPeer.url}${first}`)).ms);
+        }
+        if (staticPeer) newAsset.static[asset].push((await getOk(`${staticPeer.url}/${staticDir}/seg_00000.m4s`)).ms);
       }
-    }
-    await readThrough(media.twoHours.file);
-    await noteRss(`after ${1 + 2 * settings.coldReps} cold 2 h assets`);
-    say(`origin: Reel memory ${JSON.stringify(reelMemory)}`);
-
-    // ---- 6. the 2-hour media playlist, warm, one request at a time
-    const reel2h = await openRendition(originUrl, loc2h);
-    const playlistTimes: Record<'gzip' | 'identity' | 'static', number[]> = { gzip: [], identity: [], static: [] };
-    const staticPlaylist2h = `${staticUrl}/2h/0/index.m3u8`;
-    const playlistBytes = { gzip: 0, identity: 0, static: 0 };
-    {
-      const pids = ownPids();
-      await waitForQuiet(() => pids, { thresholdCores: settings.maxForeignCores, maxWaitSec: settings.quietWaitSec });
-    }
-    for (let i = 0; i < settings.playlistRequests + 20; i++) {
-      const g = await getOk(reel2h.playlistUrl, gzip);
-      const id = await getOk(reel2h.playlistUrl);
-      const s = await getOk(staticPlaylist2h);
-      if (i < 20) continue; // warm-up
-      playlistTimes.gzip.push(g.ms);
-      playlistTimes.identity.push(id.ms);
-      playlistTimes.static.push(s.ms);
-      playlistBytes.gzip = g.body.length;
-      playlistBytes.identity = id.body.length;
-      playlistBytes.static = s.body.length;
-    }
-
-    // ---- 7. cold in a fresh process: nothing cached, no origin code ever run (JIT cold too)
-    const freshChains: Chain[] = [];
-    for (let i = 0; i < settings.freshReps; i++) {
-      const fresh = await startOrigin(`reel origin (fresh ${i + 1})`, {});
-      children.push(fresh.child);
-      const locator = await fresh.api.publish(media.twoHours.container);
-      const pids = ownPids();
-      await waitForQuiet(() => pids, { thresholdCores: settings.maxForeignCores, maxWaitSec: Math.min(settings.quietWaitSec, 20) });
-      const chain = await firstSegmentChain(fresh.api.url, locator);
-      freshChains.push(chain);
       say(
-        `origin: cold 2 h, fresh process ${i + 1}/${settings.freshReps}: master ${chain.masterMs.toFixed(1)}, playlist ${chain.playlistMs.toFixed(1)}, init ${chain.initMs.toFixed(1)}, segment ${chain.segmentMs.toFixed(1)}, total ${chain.totalMs.toFixed(1)} ms`,
+        `origin: never-seen asset ${i + 1}/${settings.newAssetReps}, first segment 10 min / 2 h: ${(Object.keys(newAsset) as OriginKey[])
+          .filter((k) => newAsset[k]['10min'].length > 0)
+          .map((k) => `${originNames[k]} ${newAsset[k]['10min'][i].toFixed(1)} / ${newAsset[k]['2h'][i].toFixed(1)} ms`)
+          .join(', ')}`,
       );
-      await fresh.child.stop();
+    }
+
+    // ---- 8. fresh processes: the first request of a started, listening server (nothing cached, JIT cold)
+    type FreshKind = 'first10' | 'first2h' | 'playlist2h';
+    const fresh: Record<OriginKey, Record<FreshKind, number[]>> = {
+      reel: { first10: [], first2h: [], playlist2h: [] },
+      vod: { first10: [], first2h: [], playlist2h: [] },
+      static: { first10: [], first2h: [], playlist2h: [] },
+    };
+    for (let i = 0; i < settings.freshReps; i++) {
+      for (const kind of ['first10', 'first2h', 'playlist2h'] as FreshKind[]) {
+        const container = kind === 'first10' ? media.tenMin.container : media.twoHours.container;
+        // One wait for a quiet machine per measurement, not per origin: each start is milliseconds (nginx) to seconds (Reel).
+        await quiet();
+        {
+          const r = await startReel(`reel origin (fresh ${kind} ${i + 1})`, {});
+          // The locator is made through the API first (the control plane): the origin has served nothing yet.
+          const locator = await r.api.publish(container);
+          fresh.reel[kind].push((await getOk(`${r.playUrl}/${locator}${reelSuffix[kind]}`)).ms);
+          await r.child.stop();
+        }
+        for (const k of ['vod', 'static'] as const) {
+          if (!playback[k]) continue;
+          const p = await startNginx({
+            kind: k,
+            binary: k === 'vod' ? (settings.nginxVod as string) : settings.nginx,
+            root: k === 'vod' ? storeDir : staticRoot,
+            workers: settings.nginxWorkers,
+            aio: settings.nginxVodAio,
+          });
+          try {
+            fresh[k][kind].push((await getOk(`${p.url}${playback[k][kind]}`)).ms);
+          } finally {
+            await p.stop();
+          }
+        }
+      }
+      say(
+        `origin: fresh process ${i + 1}/${settings.freshReps}, first segment 10 min / 2 h / 2-h playlist: ${(Object.keys(fresh) as OriginKey[])
+          .filter((k) => fresh[k].first10.length > 0)
+          .map((k) => `${originNames[k]} ${fresh[k].first10[i].toFixed(1)} / ${fresh[k].first2h[i].toFixed(1)} / ${fresh[k].playlist2h[i].toFixed(1)} ms`)
+          .join(', ')}`,
+      );
     }
 
     // ---- results
-    const cold = { fresh: chainSummary(freshChains), pagecache: chainSummary(coldChains.pagecache), disk: chainSummary(coldChains.disk) };
-    const ffmpegCmd =
-      'ffmpeg -i movie.mp4 -map 0:v:0 -map 0:a:0 -c copy -f hls -hls_segment_type fmp4 -hls_time 2 -hls_playlist_type vod -var_stream_map "v:0,agroup:aud a:0,agroup:aud" …';
-    record('package-offline', 'ffmpeg packaging time (page-cached input) vs Reel time to first segment of the same never-seen asset', {
-      peer: {
-        name: 'ffmpeg HLS fMP4 packaging',
-        version: ffmpegVersion(),
-        command: ffmpegCmd,
-        tenMinMs: round(pack10.ms, 1),
-        twoHoursMs: round(pack2h.ms, 1),
-        twoHoursVideoSegments: pack2hSegments,
+    const have = (k: OriginKey) => k === 'reel' || !!playback[k];
+    const why = (k: OriginKey) => (k === 'reel' ? '' : typeof peers[k] === 'string' ? peers[k] : '');
+    const peerInfo = {
+      vod: {
+        name: 'nginx + nginx-vod-module (HLS fMP4, vod_mode local)',
+        binary: settings.nginxVod ?? null,
+        version: vodPeer?.version ?? null,
+        workers: settings.nginxWorkers,
+        aio: settings.nginxVodAio,
       },
-      reel: { twoHoursColdFirstSegmentMs: cold.pagecache.medianMs.total },
-      ratio: { packagingOverReelColdStart: round(pack2h.ms / cold.pagecache.medianMs.total, 1), better: 'higher' },
+      static: {
+        name: "Debian nginx, sendfile, ffmpeg's HLS fMP4 segments",
+        binary: settings.nginx,
+        version: staticPeer?.version ?? null,
+        workers: settings.nginxWorkers,
+      },
+      reel: { originProcesses: reel.processes, askedOriginProcesses: settings.reelProcesses },
+    };
+    record('package-offline', 'ffmpeg packaging time (page-cached input): what pre-packaging pays before serving anything', {
+      tenMinMs: round(pack10.ms, 1),
+      twoHoursMs: round(pack2h.ms, 1),
+      twoHoursVideoSegments: pack2hSegments,
+      ffmpeg: ffmpegVersion(),
     });
-    const coldAim = (ms: number) => ({ aim: `cold first segment <${aims.coldFirstSegmentMs} ms`, aimMet: ms < aims.coldFirstSegmentMs });
-    const direct = timings(directMs);
-    record(
-      'cold-2h-first-segment',
-      'the first segment of a never-seen 2 h asset as its first request (new container and locator, file in the page cache): index read + parse + segmenting + packaging',
-      {
-        asset: media.twoHours.label,
-        reps: directMs.length,
-        medianMs: direct.medianMs,
-        firstMs: round(directMs[0], 1),
-        msRounds: directMs.map((x) => round(x, 1)),
-        aim: `cold first segment <${aims.coldFirstSegmentMs} ms`,
-        aimMet: direct.medianMs < aims.coldFirstSegmentMs,
-        peer: { name: 'ffmpeg packaging of the 2 h file (must finish before anything is served)', ms: round(pack2h.ms, 1) },
-        ratio: { peerOverReel: round(pack2h.ms / direct.medianMs, 1), better: 'higher' },
-      },
-    );
-    for (const [key, what] of [
-      ['fresh', 'fresh server process: nothing cached, origin code never run'],
-      ['pagecache', 'new asset (new container, new locator) on a running origin, file in the page cache'],
-      ['disk', 'new asset on a running origin, file evicted from the page cache (dd iflag=nocache)'],
-    ] as const) {
-      record(`cold-2h-${key}`, `master → media playlist → init → first segment of a never-seen 2 h asset: ${what}`, {
-        asset: media.twoHours.label,
-        ...cold[key],
-        ...coldAim(cold[key].medianMs.total),
-        ...(key === 'pagecache' ? { firstTouchAfterTheSegmentLoad: { masterMs: round(firstTouch.masterMs, 2), totalMs: round(firstTouch.totalMs, 2) } } : {}),
-        peer: { name: 'ffmpeg packaging of the 2 h file (must finish before anything is served)', ms: round(pack2h.ms, 1) },
-        ratio: { peerOverReel: round(pack2h.ms / cold[key].medianMs.total, 1), better: 'higher' },
+    const loadRecord = (scenario: string, what: string, s: Record<string, LoadSummary>) =>
+      record(scenario, what, {
+        connections: settings.connections,
+        rounds: settings.rounds,
+        durationSec: settings.durationSec,
+        peers: peerInfo,
+        results: s,
+        ratios: Object.fromEntries(
+          Object.keys(s)
+            .filter((k) => k.startsWith('reel'))
+            .map((k) => [
+              k,
+              {
+                reqPerSecOverVod: s.vod ? round(s[k].reqPerSec / s.vod.reqPerSec, 3) : null,
+                reqPerSecOverStatic: s.static ? round(s[k].reqPerSec / s.static.reqPerSec, 3) : null,
+                p99OverVod: s.vod ? round(s[k].p99Ms / s.vod.p99Ms, 3) : null,
+                rssOverVod: s.vod ? round(s[k].peakRssMb.total / s.vod.peakRssMb.total, 3) : null,
+              },
+            ]),
+        ),
       });
-    }
-    const pl = { gzip: timings(playlistTimes.gzip), identity: timings(playlistTimes.identity), static: timings(playlistTimes.static) };
-    record('playlist-2h', 'the 2 h video media playlist, warm, one request at a time', {
-      requests: settings.playlistRequests,
-      reel: { gzip: { ...pl.gzip, bytes: playlistBytes.gzip }, identity: { ...pl.identity, bytes: playlistBytes.identity } },
-      peer: { name: "ffmpeg's 2 h video index.m3u8 from the static Node server (no gzip)", ...pl.static, bytes: playlistBytes.static },
-      ratio: { p50IdentityOverPeer: round(pl.identity.medianMs / pl.static.medianMs, 2), better: 'lower' },
+    loadRecord('segments-warm', `GET video segments of the 10 min 1080p asset, c=${settings.connections}, cycling over all ${common}`, warm);
+    loadRecord('segment-hot', `GET one video segment (#${hotIndex + 1}) of the 10 min asset, c=${settings.connections}`, hot);
+    loadRecord('playlist-2h-load', `GET the 2 h video media playlist (identity), c=${settings.connections}`, playlistLoad);
+    record('first-segment-new', 'first segment of a never-seen asset on a running origin (file in the page cache), ms', {
+      peers: peerInfo,
+      results: Object.fromEntries(
+        (Object.keys(newAsset) as OriginKey[]).filter(have).map((k) => [k, { '10min': timings(newAsset[k]['10min']), '2h': timings(newAsset[k]['2h']) }]),
+      ),
     });
-    for (const key of ['reel', 'reel-big-cache'] as const) {
-      const s = seg[key];
-      record(
-        `segments-warm${key === 'reel' ? '' : '-big-cache'}`,
-        `GET video segments of the 10 min 1080p asset, c=${settings.connections}, each connection cycling over its share of all ${s.segments}`,
-        {
-          connections: settings.connections,
-          rounds: settings.rounds,
-          durationSec: settings.durationSec,
-          warmupSec: settings.warmupSec,
-          maxOtherCores: settings.maxForeignCores,
-          segmentCacheMb: key === 'reel' ? 32 : settings.bigCacheMb,
-          ...(key === 'reel' ? { memoryCheckpoints: reelMemory } : {}),
-          reqPerSec: s.reqPerSec,
-          latencyMs: { p50: s.p50Ms, p99: s.p99Ms },
-          reel: s,
-          peer: { name: "bare Node http static server (stat + createReadStream) over ffmpeg's segments", ...seg.static },
-          ratio: {
-            reqPerSec: round(s.reqPerSec / seg.static.reqPerSec, 3),
-            mbPerSec: round(s.mbPerSec / seg.static.mbPerSec, 3),
-            reqPerSecBetter: 'higher',
-            p99: round(s.p99Ms / seg.static.p99Ms, 3),
-            latencyBetter: 'lower',
-          },
-          aim: `≥${aims.warmSegmentsPerSec} segments/s, RSS <${aims.rssMb} MB`,
-          aimMet: s.reqPerSec >= aims.warmSegmentsPerSec && (s.peakRssMb ?? Infinity) < aims.rssMb,
-        },
-      );
-    }
-    record('memory', 'Reel (default config) RSS and V8 heap/external at checkpoints of this run', {
-      checkpoints: reelMemory,
-      aim: `RSS <${aims.rssMb} MB`,
-      note: 'every never-seen 2 h asset keeps its ~15 MB sample tables; see docs/BENCHMARKS.md (Origin, hot spots)',
+    record('first-request-fresh', 'first request of a fresh, listening server process (first segment 10 min / 2 h, 2 h media playlist), ms', {
+      peers: peerInfo,
+      results: Object.fromEntries(
+        (Object.keys(fresh) as OriginKey[])
+          .filter(have)
+          .map((k) => [k, Object.fromEntries((Object.keys(fresh[k]) as FreshKind[]).map((f) => [f, timings(fresh[k][f])]))]),
+      ),
+      playlistBytes,
     });
     if (settings.record) for (const r of records) appendResult('origin.jsonl', r);
 
-    // ---- the table
-    const ms = (x: number) => `${x.toFixed(1)} ms`;
-    const ratio = (x: number) => `${x.toFixed(2)}×`;
-    const met = (ok: boolean, aim: string) => `${ok ? 'met' : 'MISSED'}: ${aim}`;
-    rows.push(['package-offline', 'ffmpeg HLS fMP4 packaging, 10 min (400 MB)', '0 (none)', `${(pack10.ms / 1000).toFixed(2)} s`, '', '']);
-    rows.push(['package-offline', 'ffmpeg HLS fMP4 packaging, 2 h', '0 (none)', `${(pack2h.ms / 1000).toFixed(2)} s`, '', '']);
+    // ---- the table: measurement | nginx-vod | nginx static | Reel | Reel ÷ nginx-vod | Reel ÷ nginx static
+    const rows: string[][] = [['measurement', 'nginx-vod', 'nginx static', 'Reel', 'Reel ÷ nginx-vod', 'Reel ÷ nginx static']];
+    const x = (a: number, b: number | undefined) => (b === undefined || !Number.isFinite(a / b) ? '' : `${(a / b).toFixed(2)}`);
+    const cell = (k: OriginKey, v: number | undefined, fmt: (n: number) => string) => (v === undefined ? why(k) || '-' : fmt(v));
+    const reqs = (n: number) => `${n.toFixed(0)} req/s`;
+    const msf = (n: number) => `${n.toFixed(1)} ms`;
+    const row = (what: string, vod: number | undefined, stat: number | undefined, reelV: number, fmt: (n: number) => string, reelText?: string) =>
+      rows.push([what, cell('vod', vod, fmt), cell('static', stat, fmt), reelText ?? fmt(reelV), x(reelV, vod), x(reelV, stat)]);
     rows.push([
-      'cold-2h (first request = segment)',
-      `first segment of a never-seen asset (median of ${directMs.length})`,
-      ms(direct.medianMs),
-      `${(pack2h.ms / 1000).toFixed(2)} s (packaging)`,
-      `${ratio(pack2h.ms / direct.medianMs)} sooner`,
-      met(direct.medianMs < aims.coldFirstSegmentMs, `<${aims.coldFirstSegmentMs} ms`),
-    ]);
-    for (const [key, what] of [
-      ['fresh', 'fresh process'],
-      ['pagecache', 'new asset, page cache'],
-      ['disk', 'new asset, file not cached'],
-    ] as const) {
-      const c = cold[key].medianMs;
-      rows.push([
-        `cold-2h (${what})`,
-        `master / playlist / init / segment (median of ${cold[key].reps})`,
-        `${c.master.toFixed(1)} / ${c.playlist.toFixed(1)} / ${c.init.toFixed(1)} / ${c.firstSegment.toFixed(1)} ms`,
-        '',
-        '',
-        '',
-      ]);
-      rows.push([
-        `cold-2h (${what})`,
-        'time to first segment (total)',
-        ms(c.total),
-        `${(pack2h.ms / 1000).toFixed(2)} s (packaging)`,
-        `${ratio(pack2h.ms / c.total)} sooner`,
-        met(c.total < aims.coldFirstSegmentMs, `<${aims.coldFirstSegmentMs} ms`),
-      ]);
-    }
-    rows.push([
-      'playlist-2h',
-      `video playlist, gzip (${(playlistBytes.gzip / 1024).toFixed(0)} KiB) p50 / p99`,
-      `${pl.gzip.medianMs.toFixed(2)} / ${pl.gzip.p99Ms.toFixed(2)} ms`,
-      '',
+      'ffmpeg packaging before serving, 10 min / 2 h',
+      'none',
+      `${(pack10.ms / 1000).toFixed(2)} / ${(pack2h.ms / 1000).toFixed(2)} s`,
+      'none',
       '',
       '',
     ]);
-    rows.push([
-      'playlist-2h',
-      `video playlist, identity (${(playlistBytes.identity / 1024).toFixed(0)} KiB; peer ${(playlistBytes.static / 1024).toFixed(0)} KiB) p50 / p99`,
-      `${pl.identity.medianMs.toFixed(2)} / ${pl.identity.p99Ms.toFixed(2)} ms`,
-      `${pl.static.medianMs.toFixed(2)} / ${pl.static.p99Ms.toFixed(2)} ms`,
-      `${ratio(pl.identity.medianMs / pl.static.medianMs)} (↓)`,
-      '',
-    ]);
-    for (const key of ['reel', 'reel-big-cache'] as const) {
-      const s = seg[key];
-      const p = seg.static;
-      const name = key === 'reel' ? 'segments-warm (32 MB cache)' : `segments-warm (${settings.bigCacheMb} MB cache)`;
-      rows.push([
-        name,
-        `req/s (c=${settings.connections}, ${s.segments} segments of ${s.meanSegmentMb.toFixed(2)} MB)`,
-        s.reqPerSec.toFixed(0),
-        p.reqPerSec.toFixed(0),
-        `${ratio(s.reqPerSec / p.reqPerSec)} (↑)`,
-        met(s.reqPerSec >= aims.warmSegmentsPerSec, `≥${aims.warmSegmentsPerSec}/s`),
-      ]);
-      rows.push([name, 'MB/s', s.mbPerSec.toFixed(0), p.mbPerSec.toFixed(0), `${ratio(s.mbPerSec / p.mbPerSec)} (↑)`, '']);
-      rows.push([
-        name,
-        'p50 / p99',
-        `${s.p50Ms.toFixed(1)} / ${s.p99Ms.toFixed(1)} ms`,
-        `${p.p50Ms.toFixed(1)} / ${p.p99Ms.toFixed(1)} ms`,
-        `${ratio(s.p99Ms / p.p99Ms)} (↓ p99)`,
-        '',
-      ]);
-      rows.push([
-        name,
-        'peak RSS under load (VmRSS)',
-        s.peakRssMb === null ? '-' : `${s.peakRssMb.toFixed(0)} MB`,
-        p.peakRssMb === null ? '-' : `${p.peakRssMb.toFixed(0)} MB`,
-        '',
-        s.peakRssMb === null ? '' : met(s.peakRssMb < aims.rssMb, `<${aims.rssMb} MB`),
-      ]);
-      rows.push([
-        name,
-        'server / generator / other CPU (cores)',
-        `${s.serverCores.toFixed(2)} / ${s.loadgenCores.toFixed(2)} / ${s.otherCores?.toFixed(2) ?? '-'}`,
-        `${p.serverCores.toFixed(2)} / ${p.loadgenCores.toFixed(2)} / ${p.otherCores?.toFixed(2) ?? '-'}`,
-        '',
-        '',
-      ]);
+    const cacheLabel = (k: string) =>
+      k === 'reel' ? 'default cache' : k === 'reel-cache0' ? 'segment cache 0 (pure just-in-time)' : `${settings.bigCacheMb} MB cache`;
+    for (const k of Object.keys(warm).filter((k) => k.startsWith('reel'))) {
+      row(`warm, cycling all ${common} segments, Reel ${cacheLabel(k)}`, warm.vod?.reqPerSec, warm.static?.reqPerSec, warm[k].reqPerSec, reqs);
+      row(
+        `  ↳ p50 / p99 (ratios: p99)`,
+        warm.vod?.p99Ms,
+        warm.static?.p99Ms,
+        warm[k].p99Ms,
+        msf,
+        `${warm[k].p50Ms.toFixed(1)} / ${warm[k].p99Ms.toFixed(1)} ms`,
+      );
+      rows[rows.length - 1][1] = warm.vod ? `${warm.vod.p50Ms.toFixed(1)} / ${warm.vod.p99Ms.toFixed(1)} ms` : rows[rows.length - 1][1];
+      rows[rows.length - 1][2] = warm.static ? `${warm.static.p50Ms.toFixed(1)} / ${warm.static.p99Ms.toFixed(1)} ms` : rows[rows.length - 1][2];
     }
-    for (const [at, m] of Object.entries(reelMemory)) {
-      rows.push([
-        'memory (Reel, defaults)',
-        `RSS ${at}`,
-        m.rssMb === null ? '-' : `${m.rssMb.toFixed(0)} MB`,
-        '',
-        '',
-        `heap ${m.heapUsedMb.toFixed(0)} MB, external ${m.externalMb.toFixed(0)} MB`,
-      ]);
+    for (const k of Object.keys(hot).filter((k) => k.startsWith('reel'))) {
+      row(`warm, one hot segment, Reel ${cacheLabel(k)}`, hot.vod?.reqPerSec, hot.static?.reqPerSec, hot[k].reqPerSec, reqs);
     }
+    const rssText = (s: LoadSummary, processes: number) =>
+      processes > 1
+        ? `${s.peakRssMb.total.toFixed(0)} MB (main ${s.peakRssMb.main.toFixed(0)} + ${processes} serving ${s.peakRssMb.serving.toFixed(0)})`
+        : `${s.peakRssMb.total.toFixed(0)} MB (1 process)`;
+    const nginxRss = (s: LoadSummary | undefined) => (s ? `${s.peakRssMb.total.toFixed(0)} MB` : undefined);
+    for (const k of ['reel', 'reel-cache0'] as const) {
+      rows.push([
+        `peak RSS while cycling (process tree), Reel ${cacheLabel(k)}`,
+        nginxRss(warm.vod) ?? why('vod'),
+        nginxRss(warm.static) ?? why('static'),
+        rssText(warm[k], reel.processes),
+        x(warm[k].peakRssMb.total, warm.vod?.peakRssMb.total),
+        x(warm[k].peakRssMb.total, warm.static?.peakRssMb.total),
+      ]);
+      row(`  ↳ PSS at the end of a round (shared pages counted once)`, warm.vod?.pssMb, warm.static?.pssMb, warm[k].pssMb, (n) => `${n.toFixed(0)} MB`);
+    }
+    row('  ↳ server CPU while cycling (cores), Reel default cache', warm.vod?.serverCores, warm.static?.serverCores, warm.reel.serverCores, (n) =>
+      n.toFixed(2),
+    );
+    const med = (xs: number[]) => (xs.length ? median(xs) : undefined);
+    row('first segment, 10-min asset, fresh process', med(fresh.vod.first10), med(fresh.static.first10), median(fresh.reel.first10), msf);
+    row('first segment, 2-h asset, fresh process', med(fresh.vod.first2h), med(fresh.static.first2h), median(fresh.reel.first2h), msf);
+    row(
+      'first segment, never-seen 10-min asset, running origin',
+      med(newAsset.vod['10min']),
+      med(newAsset.static['10min']),
+      median(newAsset.reel['10min']),
+      msf,
+    );
+    row('first segment, never-seen 2-h asset, running origin', med(newAsset.vod['2h']), med(newAsset.static['2h']), median(newAsset.reel['2h']), msf);
+    row('2-h media playlist, fresh process', med(fresh.vod.playlist2h), med(fresh.static.playlist2h), median(fresh.reel.playlist2h), msf);
+    row('2-h media playlist under load', playlistLoad.vod?.reqPerSec, playlistLoad.static?.reqPerSec, playlistLoad.reel.reqPerSec, reqs);
+    row('  ↳ its size', playlistBytes.vod, playlistBytes.static, playlistBytes.reel as number, (n) => `${(n / 1000).toFixed(0)} KB`);
     process.stdout.write(
-      `\nOrigin: Reel just-in-time vs ffmpeg-packaged files on a bare Node static server (peer). Ratios are Reel ÷ peer unless stated.\n${formatTable(rows)}\n`,
+      `\nOrigin: Reel (${reel.processes} origin process${reel.processes === 1 ? '' : 'es'}) vs nginx-vod-module and Debian nginx serving ffmpeg's segments (${settings.nginxWorkers} workers each); c=${settings.connections}, medians of ${settings.rounds} rounds × ${settings.durationSec} s, ${settings.freshReps} fresh processes, ${settings.newAssetReps} never-seen assets.\n` +
+        `Ratios are Reel ÷ peer: above 1 is better for req/s, worse for ms and MB.\n${formatTable(rows)}\n${framesLine}\n`,
     );
     say(
       `origin: done in ${Math.round((performance.now() - runStarted) / 1000)} s${settings.record ? '; results appended to bench/results/origin.jsonl' : ' (profiling: nothing recorded)'}`,

@@ -1,10 +1,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 /** Repository root: children run from here so `--import tsx` resolves from node_modules. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Bundles already built by this process. */
+const built = new Set<string>();
 
 interface Reply {
   id: number;
@@ -48,23 +52,31 @@ export class BenchChild {
   static start(
     file: string,
     args: string[] = [],
-    options: { label?: string; execArgv?: string[]; compiled?: boolean; env?: Record<string, string> } = {},
+    options: { label?: string; execArgv?: string[]; compiled?: boolean; env?: Record<string, string>; siblings?: string[] } = {},
   ): BenchChild {
     const label = options.label ?? path.basename(file);
     let entry = path.join(repoRoot, file);
     if (options.compiled) {
-      const out = path.join(repoRoot, 'bench', '.build', `${path.basename(file, '.ts')}.mjs`);
-      buildSync({
-        entryPoints: [entry],
-        outfile: out,
-        bundle: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'node20',
-        packages: 'external',
-        logLevel: 'warning',
-      });
-      entry = out;
+      const bundle = (source: string) => {
+        const out = path.join(repoRoot, 'bench', '.build', `${path.basename(source, '.ts')}.mjs`);
+        // Once per benchmark process: a run that starts many fresh servers does not rebuild for each.
+        if (built.has(out)) return out;
+        built.add(out);
+        buildSync({
+          entryPoints: [source],
+          outfile: out,
+          bundle: true,
+          format: 'esm',
+          platform: 'node',
+          target: 'node20',
+          packages: 'external',
+          logLevel: 'warning',
+        });
+        return out;
+      };
+      entry = bundle(entry);
+      // Entries the server forks by a path next to its own module (src/origin-main.ts): bundled beside it, when present.
+      for (const sibling of options.siblings ?? []) if (fs.existsSync(path.join(repoRoot, sibling))) bundle(path.join(repoRoot, sibling));
     }
     const child = fork(entry, args, {
       cwd: repoRoot,
