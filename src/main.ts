@@ -28,6 +28,7 @@ import { FfprobeProber } from './media/probe/ffprobe-prober.js';
 import { registerOrigin } from './media/origin/origin.js';
 import { PlaybackResolver } from './media/origin/playback-resolver.js';
 import { PresentationBuilder } from './media/origin/presentation-builder.js';
+import { warmUpOrigin } from './media/origin/warm-up.js';
 import { endpointHost } from './shared/endpoint-host.js';
 import { createJobQueue } from './queue/create-job-queue.js';
 import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.js';
@@ -167,6 +168,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         },
       }),
   });
+  // The origin's code runs once before the first request does (see warm-up.ts).
+  if (roles.has('origin')) log.debug({ component: 'origin', warmUp: await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec }) }, 'origin warmed up');
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
