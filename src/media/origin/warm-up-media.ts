@@ -131,6 +131,8 @@ export interface WarmUpMediaOptions {
   ctts?: boolean;
   /** 64-bit chunk offsets (`co64`). */
   co64?: boolean;
+  /** Added to every chunk offset: past 4 GiB, the file is only good for parsing with a matching size claimed. */
+  offsetBase?: number;
 }
 
 /** The bytes of a faststart MP4 (ftyp, moov, mdat) with interleaved video and audio chunks. */
@@ -195,7 +197,7 @@ export function buildWarmUpMp4(options: WarmUpMediaOptions = {}): Uint8Array {
     const offsets: number[][] = [[], []];
     let off = dataOffset;
     for (const c of order) {
-      offsets[c.track].push(off);
+      offsets[c.track].push(off + (options.offsetBase ?? 0));
       for (let i = 0; i < c.count; i++) off += sizes[c.track][c.first + i];
     }
     const mvhd = fullBox('mvhd', 0, 0, u32(0), u32(0), u32(1000), u32(seconds * 1000), u32(0x00010000), u16(0x0100), new Array(70).fill(0), u32(3));
