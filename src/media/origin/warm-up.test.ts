@@ -51,7 +51,10 @@ describe('origin warm-up', () => {
     assert.equal(result.presentations, 2);
     // Per file: 5 manifests, 2 HLS formats × 2 media playlists, 5 formats × 2 tracks × 3 segments.
     assert.equal(result.outputs, 2 * (5 + 2 * 2 + 5 * 2 * 3));
-    assert.deepEqual([...warmUpDirs()].filter((d) => !before.has(d)), []);
+    assert.deepEqual(
+      [...warmUpDirs()].filter((d) => !before.has(d)),
+      [],
+    );
   });
 
   describe('in a running server (warmed up before it listened)', () => {

@@ -55,7 +55,10 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
     const files = shapes.map((shape) => Buffer.from(buildWarmUpMp4(shape)));
     // Offsets and sizes beyond 4 GiB (numbers that are not small integers), parsed only: nothing reads its media.
     const big = 2 ** 32;
-    const parsed = [...files.map((bytes) => ({ bytes, size: bytes.length })), { bytes: Buffer.from(buildWarmUpMp4({ co64: true, offsetBase: big })), size: 2 * big }];
+    const parsed = [
+      ...files.map((bytes) => ({ bytes, size: bytes.length })),
+      { bytes: Buffer.from(buildWarmUpMp4({ co64: true, offsetBase: big })), size: 2 * big },
+    ];
     // The index and segment tables: the loops that cost most on a never-seen asset, in memory, until optimised.
     for (let round = 0; round < (options.parseRounds ?? 10); round++) {
       for (const { bytes, size } of parsed) {
@@ -73,7 +76,11 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < shapes.length; i++) {
         // A new builder each time: its caches would otherwise answer every round after the first.
-        const builder = new PresentationBuilder({ segmentDurationSec: options.segmentDurationSec, indexCacheBytes: 16 * 1024 * 1024, presentationTtlMs: 60_000 });
+        const builder = new PresentationBuilder({
+          segmentDurationSec: options.segmentDurationSec,
+          indexCacheBytes: 16 * 1024 * 1024,
+          presentationTtlMs: 60_000,
+        });
         const loc: AssetLocation = { accountId: 'warm-up', store, container: `warm-up-${i}`, prefix: '' };
         const p = await builder.get(loc, synthesizedManifestName);
         result.presentations++;
@@ -110,7 +117,10 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
     if (options.app) {
       // A random locator nobody has: routing, the GUID check, the resolver's database lookup, the 404.
       const locator = crypto.randomUUID();
-      for (const url of [`/${locator}/manifest.ism/manifest(format=m3u8-cmaf)`, `/${locator}/manifest.ism/QualityLevels(1000)/Fragments(video=0,format=m3u8-cmaf)`]) {
+      for (const url of [
+        `/${locator}/manifest.ism/manifest(format=m3u8-cmaf)`,
+        `/${locator}/manifest.ism/QualityLevels(1000)/Fragments(video=0,format=m3u8-cmaf)`,
+      ]) {
         for (let i = 0; i < 3; i++) result.injected.push((await options.app.inject({ method: 'GET', url })).statusCode);
       }
     }
