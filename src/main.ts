@@ -169,8 +169,10 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
       }),
   });
   // The origin's code runs once before the first request does (see warm-up.ts).
-  if (roles.has('origin'))
-    log.debug({ component: 'origin', warmUp: await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec }) }, 'origin warmed up');
+  if (roles.has('origin')) {
+    const localStore = (dir: string) => new LocalBlobStore({ path: dir, allowedRoots: [dir] });
+    log.debug({ component: 'origin', warmUp: await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore }) }, 'origin warmed up');
+  }
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

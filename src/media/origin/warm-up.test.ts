@@ -10,6 +10,7 @@ import { makeMp4 } from '../../../test/fixtures/media.js';
 import { ApiClient, login, tokenFromSession } from '../../../test/support/api.js';
 import { request } from '../../../test/support/http.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
+import { LocalBlobStore } from '../../storage/drivers/local.js';
 import { buildWarmUpMp4 } from './warm-up-media.js';
 import { warmUpOrigin } from './warm-up.js';
 
@@ -46,7 +47,12 @@ describe('origin warm-up', () => {
 
   it('runs every format through without an error and leaves no files behind', async () => {
     const before = warmUpDirs();
-    const result = await warmUpOrigin({ segmentDurationSec: 2, parseRounds: 2, rounds: 1 });
+    const result = await warmUpOrigin({
+      segmentDurationSec: 2,
+      parseRounds: 2,
+      rounds: 1,
+      localStore: (dir) => new LocalBlobStore({ path: dir, allowedRoots: [dir] }),
+    });
     assert.equal(result.error, undefined);
     assert.equal(result.presentations, 2);
     // Per file: 5 manifests, 2 HLS formats × 2 media playlists, 5 formats × 2 tracks × 3 segments.

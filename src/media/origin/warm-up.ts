@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { LocalBlobStore } from '../../storage/drivers/local.js';
+import type { BlobStore } from '../../storage/blob-store.js';
 import { BufferPool } from '../../shared/buffer-pool.js';
 import { synthesizedManifestName } from '../../shared/asset-layout.js';
 import { createManifestContext, outputFormats, peakSegmentBitrateBps, readMp4Index, segmentTracks } from '../packager/index.js';
@@ -27,6 +27,8 @@ export interface WarmUpOptions {
   /** The server with the origin registered: requests are injected through its routing and error handling. */
   app?: FastifyInstance;
   segmentDurationSec: number;
+  /** A Local driver over `dir` (main.ts names the drivers): the warm-up reads its file through it as the origin reads assets. */
+  localStore: (dir: string) => BlobStore;
   /** Parses and segmentations of each file in memory; default 10 (V8 optimises the parser's loops over the first few). */
   parseRounds?: number;
   /** Passes through the store, the presentation builder, every manifest writer and segment muxer; default 2. */
@@ -49,7 +51,7 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
   const started = performance.now();
   const result: WarmUpResult = { ms: 0, presentations: 0, outputs: 0, injected: [] };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-warm-up-'));
-  const store = new LocalBlobStore({ path: dir, allowedRoots: [dir] });
+  const store = options.localStore(dir);
   try {
     // Buffers, as the drivers return: V8 optimises for the object shapes it has seen.
     const files = shapes.map((shape) => Buffer.from(buildWarmUpMp4(shape)));
@@ -128,7 +130,7 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
     // Best effort: whatever did not run simply stays cold.
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
-    await store.close().catch(() => undefined);
+    await store.close?.().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   result.ms = performance.now() - started;
