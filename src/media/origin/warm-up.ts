@@ -50,9 +50,11 @@ const shapes: WarmUpMediaOptions[] = [{ ctts: false }, { ctts: true, co64: true 
 export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult> {
   const started = performance.now();
   const result: WarmUpResult = { ms: 0, presentations: 0, outputs: 0, injected: [] };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-warm-up-'));
-  const store = options.localStore(dir);
+  let dir: string | undefined;
+  let store: BlobStore | undefined;
   try {
+    const tmp = (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-warm-up-')));
+    store = options.localStore(tmp);
     // Buffers, as the drivers return: V8 optimises for the object shapes it has seen.
     const files = shapes.map((shape) => Buffer.from(buildWarmUpMp4(shape)));
     // Offsets and sizes beyond 4 GiB (numbers that are not small integers), parsed only: nothing reads its media.
@@ -70,8 +72,8 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
       }
     }
     files.forEach((bytes, i) => {
-      fs.mkdirSync(path.join(dir, `warm-up-${i}`));
-      fs.writeFileSync(path.join(dir, `warm-up-${i}`, 'movie.mp4'), bytes);
+      fs.mkdirSync(path.join(tmp, `warm-up-${i}`));
+      fs.writeFileSync(path.join(tmp, `warm-up-${i}`, 'movie.mp4'), bytes);
     });
     const pool = new BufferPool({ maxPooledBytes: 1024 * 1024 });
     const rounds = options.rounds ?? 2;
@@ -130,8 +132,8 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
     // Best effort: whatever did not run simply stays cold.
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
-    await store.close?.().catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await store?.close?.().catch(() => undefined);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
   result.ms = performance.now() - started;
   return result;
