@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { readMp4Index, segmentTracks } from '../packager/index.js';
+import { allSamples } from '../packager/model/sample-table.js';
 import { makeMp4 } from '../../../test/fixtures/media.js';
 import { ApiClient, login, tokenFromSession } from '../../../test/support/api.js';
 import { request } from '../../../test/support/http.js';
@@ -42,6 +43,43 @@ describe('origin warm-up', () => {
         ],
       );
       assert.equal(segmentTracks(index.tracks, 2)[0].length, 30);
+    }
+  });
+
+  it('indexes interleaved chunks of varying length (many stsc entries) sample by sample, and a file cut short by one byte fails', async () => {
+    for (const shape of [{}, { ctts: true, co64: true }]) {
+      const bytes = buildWarmUpMp4(shape);
+      const index = await readMp4Index(bytes.length, (offset, length) => Promise.resolve(bytes.subarray(offset, offset + length)));
+      const [video, audio] = index.tracks.map((t) => allSamples(t.samples));
+      // Each video sample is a NAL unit behind its 4-byte length; each audio sample is 0x21 filler: every offset and
+      // size the tables give must land exactly on them, and together they cover the whole mdat payload.
+      let covered = 0;
+      for (let i = 0; i < video.count; i++) {
+        const at = video.offsets[i];
+        assert.equal(new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0), video.sizes[i] - 4, `video sample ${i}`);
+        covered += video.sizes[i];
+      }
+      for (let i = 0; i < audio.count; i++) {
+        const at = audio.offsets[i];
+        assert.ok(
+          bytes.subarray(at, at + audio.sizes[i]).every((b) => b === 0x21),
+          `audio sample ${i}`,
+        );
+        covered += audio.sizes[i];
+      }
+      const mdatPayload = bytes.length - video.offsets[0];
+      assert.equal(covered, mdatPayload);
+      const total = (s: typeof video) => s.sizes.reduce((a, b) => a + b, 0);
+      assert.equal(index.tracks[1].bitrateBps, Math.round((total(audio) * 8 * 48000) / index.tracks[1].durationTicks));
+      // The sample that ends the file is the last of its track: cut one byte and the index names it.
+      const lastTrack = [video, audio].findIndex((t) => t.offsets[t.count - 1] + t.sizes[t.count - 1] === bytes.length);
+      const last = [video, audio][lastTrack];
+      await assert.rejects(
+        readMp4Index(bytes.length - 1, (offset, length) => Promise.resolve(bytes.subarray(offset, offset + length))),
+        new RegExp(
+          `track ${lastTrack + 1} sample ${last.count - 1} \\(${last.sizes[last.count - 1]} bytes at offset ${last.offsets[last.count - 1]}\\) runs past the end of the file`,
+        ),
+      );
     }
   });
 
