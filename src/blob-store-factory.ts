@@ -19,3 +19,8 @@ export function blobStoreFactory(policy: StoragePolicy): BlobStoreFactory {
     }
   };
 }
+
+/** A Local store over one scratch directory (the origin's warm-up writes its synthetic file there). */
+export function scratchLocalStore(dir: string): LocalBlobStore {
+  return new LocalBlobStore({ path: dir, allowedRoots: [dir] });
+}

@@ -15,7 +15,7 @@ import { StorageAccountRepository } from './store/storage-account-repository.js'
 import { AccountStores } from './storage/account-stores.js';
 import { FileGrants } from './storage/file-grants.js';
 import { createStoragePolicy } from './storage/storage-policy.js';
-import { blobStoreFactory } from './blob-store-factory.js';
+import { blobStoreFactory, scratchLocalStore } from './blob-store-factory.js';
 import { AccountService } from './control/auth/account-service.js';
 import { TokenService } from './control/auth/token-service.js';
 import { SessionService } from './control/auth/session-service.js';
@@ -26,6 +26,7 @@ import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
 import { registerPlayback } from './origin-plane.js';
 import { OriginProcesses } from './origin-processes.js';
+import { warmUpOrigin } from './media/origin/warm-up.js';
 import { endpointHost } from './shared/endpoint-host.js';
 import { createJobQueue } from './queue/create-job-queue.js';
 import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.js';
@@ -139,6 +140,11 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     streamingDomain,
     registerMediaPlane: async (server) => registerPlayback(server, { config, db, dialect, stores, streamingDomain }),
   });
+  // The origin's code runs once before the first request does (see warm-up.ts).
+  if (roles.has('origin')) {
+    const warmUp = await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore: scratchLocalStore });
+    log.debug({ component: 'origin', warmUp }, 'origin warmed up');
+  }
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -7,7 +7,8 @@ import { openDatabase } from './store/database.js';
 import { StorageAccountRepository } from './store/storage-account-repository.js';
 import { AccountStores } from './storage/account-stores.js';
 import { createStoragePolicy } from './storage/storage-policy.js';
-import { blobStoreFactory } from './blob-store-factory.js';
+import { blobStoreFactory, scratchLocalStore } from './blob-store-factory.js';
+import { warmUpOrigin } from './media/origin/warm-up.js';
 import { createHttpServer } from './control/plugins/http-server.js';
 import { registerPlayback } from './origin-plane.js';
 
@@ -67,7 +68,9 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     await db.destroy();
   };
   try {
-    // ISSUE 12 WARM-UP CALL SITE: the cold path's start-up work (compile/warm the packager) runs here, before listen.
+    // The origin's code runs once before the first request does (see warm-up.ts).
+    const warmUp = await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore: scratchLocalStore });
+    log.debug({ component: 'origin', warmUp }, 'origin warmed up');
     // reusePort (Linux SO_REUSEPORT): every sibling binds the same port and the kernel spreads connections.
     await app.listen({ port, host: config.host, reusePort: true } as FastifyListenOptions);
   } catch (err) {

@@ -473,36 +473,46 @@ function readStsc(b: Uint8Array, stsc: BoxHeader, base: number, count: number, t
 }
 
 /**
- * The bytes of every chunk's samples, added up, or −1 as soon as a chunk's samples end beyond the file. The
- * usual layout (32-bit `stco`, a `stsz` table) walks both tables in one tight loop.
+ * The bytes of every chunk's samples, added up, or −1 when a chunk's samples end beyond the file. One flat loop
+ * over the samples, no loop nested in it: with a chunk per video sample and a few audio samples per chunk, V8's
+ * on-stack replacement entered an inner per-chunk loop and deoptimised on every exit from it, thousands of times
+ * per table (most of a never-seen asset's index time).
  */
 function walkChunks(runs: ChunkRuns, chunkOffsets: ChunkOffsets, sizes: SampleSizes, fileSize: number): number {
-  const entries = runs.perChunk.length;
+  const count = sizes.count;
+  if (count === 0) return 0;
   const stco = chunkOffsets.table32;
   const stsz = sizes.table;
+  const entries = runs.perChunk.length;
+  const perChunkOf = runs.perChunk;
+  const firstChunk = runs.chunk;
+  let e = 0;
+  while (perChunkOf[e] === 0) e++; // samples exist (count > 0), so some entry holds them
+  let entryEnd = e + 1 < entries ? firstChunk[e + 1] : chunkOffsets.count;
+  let c = firstChunk[e];
+  let left = perChunkOf[e];
+  let start = stco !== undefined ? stco.getUint32(c * 4) : chunkOffsets.at(c);
+  let off = start;
   let total = 0;
-  for (let e = 0; e < entries; e++) {
-    const perChunk = runs.perChunk[e];
-    if (perChunk === 0) continue;
-    const end = e + 1 < entries ? runs.chunk[e + 1] : chunkOffsets.count;
-    let k = runs.firstSample[e];
-    if (stco !== undefined && stsz !== undefined) {
-      for (let c = runs.chunk[e], p = k * 4; c < end; c++) {
-        const start = stco.getUint32(c * 4);
-        let off = start;
-        for (let j = 0; j < perChunk; j++, p += 4) off += stsz.getUint32(p);
-        if (off > fileSize) return -1;
-        total += off - start;
-      }
-    } else {
-      for (let c = runs.chunk[e]; c < end; c++, k += perChunk) {
-        const bytes = sizes.sum(k, k + perChunk);
-        if (chunkOffsets.at(c) + bytes > fileSize) return -1;
-        total += bytes;
-      }
+  let beyond = false;
+  for (let i = 0; i < count; i++) {
+    off += stsz !== undefined ? stsz.getUint32(i * 4) : sizes.at(i);
+    if (--left > 0) continue;
+    // The chunk is complete: check its end, then move to the next chunk (and stsc entry) if samples remain.
+    beyond ||= off > fileSize;
+    total += off - start;
+    if (i + 1 === count) break;
+    if (++c === entryEnd) {
+      do e++;
+      while (perChunkOf[e] === 0);
+      entryEnd = e + 1 < entries ? firstChunk[e + 1] : chunkOffsets.count;
+      c = firstChunk[e];
     }
+    left = perChunkOf[e];
+    start = stco !== undefined ? stco.getUint32(c * 4) : chunkOffsets.at(c);
+    off = start;
   }
-  return total;
+  return beyond ? -1 : total;
 }
 
 /** The first sample whose bytes end beyond the file (there is one: `walkChunks` said so). */
