@@ -263,6 +263,38 @@ describe('origin: just-in-time packaging from MP4', () => {
     assert.equal((await request(`${base}/manifest(format=m3u8-cmaf)`)).status, 200);
   });
 
+  it('answers a repeated URL as it did the first time, until its locator is deleted', async () => {
+    const again = '5c0ffee0-1111-4222-8333-aaaabbbbcccc';
+    await api.put(`${V}/streamingLocators/again`, {
+      properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: again },
+    });
+    const root = `${server.url}/${again}/clip.ism`;
+    const master = (await request(`${root}/manifest(format=m3u8-cmaf)`)).body.toString();
+    const playlistUrl = `${root}/${master.split('\n').find((l) => l.startsWith('QualityLevels(800000)'))}`;
+    const playlist = (await request(playlistUrl)).body.toString();
+    const segmentUrl = new URL(playlist.split('\n').find((l) => l && !l.startsWith('#')) as string, playlistUrl).toString();
+    const withoutDate = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date'));
+    for (const [url, headers] of [
+      [playlistUrl, {}],
+      [playlistUrl, { 'accept-encoding': 'gzip' }],
+      [segmentUrl, {}],
+    ] as const) {
+      const answers = [await request(url, { headers }), await request(url, { headers }), await request(url, { headers })];
+      for (const a of answers.slice(1)) {
+        assert.equal(a.status, 200);
+        assert.deepEqual(withoutDate(a.headers), withoutDate(answers[0].headers), `${url} ${JSON.stringify(headers)}: same headers every time`);
+        assert.ok(a.body.equals(answers[0].body), `${url}: same bytes every time`);
+      }
+    }
+    const conditional = await request(segmentUrl, { headers: { 'if-none-match': String((await request(segmentUrl)).headers.etag) } });
+    assert.equal(conditional.status, 304);
+    assert.equal((await request(segmentUrl, { method: 'HEAD' })).body.length, 0);
+
+    assert.equal((await api.delete(`${V}/streamingLocators/again`)).status, 200);
+    await new Promise((r) => setTimeout(r, 2100)); // the resolver's cache lifetime
+    for (const url of [playlistUrl, segmentUrl]) assert.equal((await request(url)).status, 404, `${url} stops with its locator`);
+  });
+
   it('answers bad input with clear errors and stays healthy', async () => {
     const cases: Array<[string, number]> = [
       [`/${id}/clip.ism/QualityLevels(800000)/Fragments(video=99999999999999999999,format=m3u8-cmaf)`, 400],
