@@ -94,7 +94,8 @@ class Gate {
 
   leave(): void {
     const next = this.#waiting.shift();
-    if (next) next(); // the slot passes straight to the next holder
+    if (next)
+      next(); // the slot passes straight to the next holder
     else this.#inside--;
   }
 }
