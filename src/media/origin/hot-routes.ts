@@ -14,6 +14,7 @@ import type { BuiltPresentation } from './presentation-builder.js';
 export interface HotRoute {
   locatorId: string;
   projectName: string;
+  assetId: string;
   endpointName: string;
   protocol: keyof EnabledProtocols;
   /** The endpoint's cache age property as the answer's cache-control used it. */

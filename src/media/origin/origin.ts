@@ -99,6 +99,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       return {
         locatorId: locatorId.toLowerCase(),
         projectName: resolved.projectName,
+        assetId: resolved.asset.id,
         endpointName,
         protocol: row.protocol,
         maxAge: cacheAgeOf(endpoint, answer.kind),
@@ -173,7 +174,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
    */
   const answerHot = async (route: HotRoute, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const resolved = await deps.resolver.locator(route.locatorId);
-    if (!resolved || resolved.projectName !== route.projectName) return false;
+    if (!resolved || resolved.projectName !== route.projectName || resolved.asset.id !== route.assetId) return false;
     checkLocatorWindow(resolved);
     requireClearProtocol(resolved, route.protocol);
     const { answer } = route;
