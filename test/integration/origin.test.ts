@@ -290,6 +290,23 @@ describe('origin: just-in-time packaging from MP4', () => {
     assert.equal(conditional.status, 304);
     assert.equal((await request(segmentUrl, { method: 'HEAD' })).body.length, 0);
 
+    // An endpoint whose CORS depends on the page's origin answers each request for its own origin.
+    const port = new URL(server.url).port;
+    const policy =
+      '<?xml version="1.0"?><access-policy><cross-domain-access><policy><allow-from><domain uri="https://a.example"/></allow-from></policy></cross-domain-access></access-policy>';
+    const created = await api.put(`${V}/streamingEndpoints/picky`, {
+      location: 'local',
+      properties: { scaleUnits: 0, crossSiteAccessPolicies: { clientAccessPolicy: policy } },
+    });
+    assert.equal(created.status, 201);
+    await api.post(`${V}/streamingEndpoints/picky/start`);
+    const onPicky = (origin: string) => request(segmentUrl, { host: `picky-default.localhost:${port}`, headers: { origin } });
+    for (const origin of ['https://a.example', 'https://b.example', 'https://a.example', 'https://b.example']) {
+      const res = await onPicky(origin);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['access-control-allow-origin'], origin === 'https://a.example' ? origin : undefined, origin);
+    }
+
     assert.equal((await api.delete(`${V}/streamingLocators/again`)).status, 200);
     await new Promise((r) => setTimeout(r, 2100)); // the resolver's cache lifetime
     for (const url of [playlistUrl, segmentUrl]) assert.equal((await request(url)).status, 404, `${url} stops with its locator`);

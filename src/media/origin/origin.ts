@@ -47,8 +47,6 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   const manifests = new ManifestResponder();
   const fragments = new FragmentBuilder(deps.segmentCacheBytes);
   const hot = new HotRoutes();
-  // Per-request debug lines come from a Fastify hook: with them on, every request takes the routed way.
-  const keepHot = !(app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug');
 
   /** A source replaced since its presentation was built: rebuild once from the new files, then give up. */
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -92,7 +90,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const presentation = await deps.builder.get(loc, request.manifestName);
     /** The route as this request saw it, when a repeat may skip the routing (see HotRoutes). */
     const hotRoute = (headers: Record<string, string>, answer: HotRoute['answer']): HotRoute | undefined => {
-      if (!keepHot || isHead || !answersAnyClient(endpoint)) return undefined;
+      if (isHead || !answersAnyClient(endpoint)) return undefined;
       const endpointName = gate.nameFor(req.headers.host, resolved.projectName);
       if (!endpointName) return undefined;
       const { 'content-length': _length, 'content-encoding': _encoding, ...kept } = headers;
@@ -199,7 +197,14 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     writeSegmentBody(res, 200, { ...route.headers, 'content-length': String(body.size) }, body);
     return true;
   };
-  if (keepHot) hot.install(app.server, answerHot);
+  // The routed path's per-request debug line (control/app.ts) comes from a Fastify hook: hot answers write their own.
+  const debug = (app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug') === true;
+  hot.install(app.server, async (route, req, res) => {
+    const started = performance.now();
+    const done = await answerHot(route, req, res);
+    if (done && debug) app.log.debug({ method: req.method, url: '/:locatorId/*', status: res.statusCode, ms: performance.now() - started }, 'request done');
+    return done;
+  });
   app.addHook('preClose', async () => hot.close());
 
   app.route({ method: ['GET', 'HEAD'], url: '/:locatorId/*', handler, exposeHeadRoute: false });
