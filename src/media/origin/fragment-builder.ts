@@ -18,8 +18,8 @@ export class FragmentBuilder {
   private readonly flights = new SingleFlight<string, SegmentBody>();
   // Idle buffers kept for the next misses; segments in flight are on top of this.
   private readonly pool = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
-  // Reads run on libuv's 4 threads: more segments reading at once only hold buffers while they queue.
-  private readonly reads = new Gate(8);
+  // Local reads run on libuv's 4 threads: more segments reading at once only hold buffers while they queue.
+  private readonly localReads = new Gate(8);
 
   constructor(segmentCacheBytes: number) {
     this.segments = new SegmentCache(segmentCacheBytes);
@@ -68,11 +68,13 @@ export class FragmentBuilder {
       return new SegmentBody([init], init.byteLength, contentType);
     }
     const plan = muxer.plan(track.track, findSegment(track, start));
-    await this.reads.enter();
+    // Only local files are read on libuv's threads; remote reads wait on the network, not on this process.
+    if (!loc.store.localPath) return readPlan(loc, blob, plan, contentType, this.pool, etag);
+    await this.localReads.enter();
     try {
       return await readPlan(loc, blob, plan, contentType, this.pool, etag);
     } finally {
-      this.reads.leave();
+      this.localReads.leave();
     }
   }
 }
