@@ -263,6 +263,55 @@ describe('origin: just-in-time packaging from MP4', () => {
     assert.equal((await request(`${base}/manifest(format=m3u8-cmaf)`)).status, 200);
   });
 
+  it('answers a repeated URL as it did the first time, until its locator is deleted', async () => {
+    const again = '5c0ffee0-1111-4222-8333-aaaabbbbcccc';
+    await api.put(`${V}/streamingLocators/again`, {
+      properties: { assetName: 'ladder', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: again },
+    });
+    const root = `${server.url}/${again}/clip.ism`;
+    const master = (await request(`${root}/manifest(format=m3u8-cmaf)`)).body.toString();
+    const playlistUrl = `${root}/${master.split('\n').find((l) => l.startsWith('QualityLevels(800000)'))}`;
+    const playlist = (await request(playlistUrl)).body.toString();
+    const segmentUrl = new URL(playlist.split('\n').find((l) => l && !l.startsWith('#')) as string, playlistUrl).toString();
+    const withoutDate = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date'));
+    for (const [url, headers] of [
+      [playlistUrl, {}],
+      [playlistUrl, { 'accept-encoding': 'gzip' }],
+      [segmentUrl, {}],
+    ] as const) {
+      const answers = [await request(url, { headers }), await request(url, { headers }), await request(url, { headers })];
+      for (const a of answers.slice(1)) {
+        assert.equal(a.status, 200);
+        assert.deepEqual(withoutDate(a.headers), withoutDate(answers[0].headers), `${url} ${JSON.stringify(headers)}: same headers every time`);
+        assert.ok(a.body.equals(answers[0].body), `${url}: same bytes every time`);
+      }
+    }
+    const conditional = await request(segmentUrl, { headers: { 'if-none-match': String((await request(segmentUrl)).headers.etag) } });
+    assert.equal(conditional.status, 304);
+    assert.equal((await request(segmentUrl, { method: 'HEAD' })).body.length, 0);
+
+    // An endpoint whose CORS depends on the page's origin answers each request for its own origin.
+    const port = new URL(server.url).port;
+    const policy =
+      '<?xml version="1.0"?><access-policy><cross-domain-access><policy><allow-from><domain uri="https://a.example"/></allow-from></policy></cross-domain-access></access-policy>';
+    const created = await api.put(`${V}/streamingEndpoints/picky`, {
+      location: 'local',
+      properties: { scaleUnits: 0, crossSiteAccessPolicies: { clientAccessPolicy: policy } },
+    });
+    assert.equal(created.status, 201);
+    await api.post(`${V}/streamingEndpoints/picky/start`);
+    const onPicky = (origin: string) => request(segmentUrl, { host: `picky-default.localhost:${port}`, headers: { origin } });
+    for (const origin of ['https://a.example', 'https://b.example', 'https://a.example', 'https://b.example']) {
+      const res = await onPicky(origin);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['access-control-allow-origin'], origin === 'https://a.example' ? origin : undefined, origin);
+    }
+
+    assert.equal((await api.delete(`${V}/streamingLocators/again`)).status, 200);
+    await new Promise((r) => setTimeout(r, 2100)); // the resolver's cache lifetime
+    for (const url of [playlistUrl, segmentUrl]) assert.equal((await request(url)).status, 404, `${url} stops with its locator`);
+  });
+
   it('answers bad input with clear errors and stays healthy', async () => {
     const cases: Array<[string, number]> = [
       [`/${id}/clip.ism/QualityLevels(800000)/Fragments(video=99999999999999999999,format=m3u8-cmaf)`, 400],

@@ -19,7 +19,7 @@ export class EndpointGate {
 
   /** The endpoint serving `resolved`'s project on this request's host: 404 unknown, 503 stopped, 403 address refused. */
   async admit(req: FastifyRequest, resolved: ResolvedLocator): Promise<EndpointView> {
-    const name = this.endpointName(req.headers.host, resolved.projectName);
+    const name = this.nameFor(req.headers.host, resolved.projectName);
     const endpoint = name ? await this.resolver.endpoint(resolved.projectId, name) : undefined;
     if (!endpoint) throw new NotFoundError('StreamingEndpointNotFound', 'Streaming endpoint not found for this host');
     if (endpoint.state !== 'Running')
@@ -43,11 +43,22 @@ export class EndpointGate {
   }
 
   /** An endpoint host names the endpoint; any other host (an IP, the API host) means `default`. */
-  private endpointName(host: string | undefined, projectName: string): string | undefined {
+  nameFor(host: string | undefined, projectName: string): string | undefined {
     if (!host) return defaultEndpointName;
     const label = endpointHostLabel(host, this.streamingDomain());
     return label === undefined ? defaultEndpointName : endpointNameInLabel(label, projectName);
   }
+}
+
+/** Whether the endpoint admits only some client addresses. */
+export function hasAllowList(endpoint: EndpointView): boolean {
+  const allow = (endpoint.properties.accessControl as { ip?: { allow?: unknown[] } } | undefined)?.ip?.allow;
+  return !!allow && allow.length > 0;
+}
+
+/** Whether a playback answer is the same for every client: no address allow-list, CORS for any origin. */
+export function answersAnyClient(endpoint: EndpointView): boolean {
+  return !hasAllowList(endpoint) && crossSiteOrigins(endpoint.properties.crossSiteAccessPolicies) === '*';
 }
 
 /** CORS for a playback response: the origins the endpoint's cross-site policies allow (all without policies). */

@@ -18,6 +18,8 @@ export class FragmentBuilder {
   private readonly flights = new SingleFlight<string, SegmentBody>();
   // Idle buffers kept for the next misses; segments in flight are on top of this.
   private readonly pool = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
+  // Local reads run on libuv's 4 threads: more segments reading at once only hold buffers while they queue.
+  private readonly localReads = new Gate(8);
 
   constructor(segmentCacheBytes: number) {
     this.segments = new SegmentCache(segmentCacheBytes);
@@ -65,8 +67,38 @@ export class FragmentBuilder {
       const init = muxer.init(track.track);
       return new SegmentBody([init], init.byteLength, contentType);
     }
-    const segment = findSegment(track, start);
-    return readPlan(loc, blob, muxer.plan(track.track, segment), contentType, this.pool, etag);
+    const plan = muxer.plan(track.track, findSegment(track, start));
+    // Only local files are read on libuv's threads; remote reads wait on the network, not on this process.
+    if (!loc.store.localPath) return readPlan(loc, blob, plan, contentType, this.pool, etag);
+    await this.localReads.enter();
+    try {
+      return await readPlan(loc, blob, plan, contentType, this.pool, etag);
+    } finally {
+      this.localReads.leave();
+    }
+  }
+}
+
+/** At most `limit` holders at a time; the others wait in arrival order. */
+class Gate {
+  #inside = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  enter(): Promise<void> | undefined {
+    if (this.#inside < this.limit) {
+      this.#inside++;
+      return undefined;
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  leave(): void {
+    const next = this.#waiting.shift();
+    if (next)
+      next(); // the slot passes straight to the next holder
+    else this.#inside--;
   }
 }
 

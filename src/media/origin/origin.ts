@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
 import { NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
@@ -5,11 +6,12 @@ import { createManifestContext, outputFormat, type OutputFormat } from '../packa
 import { parsePlaybackPath, type PlaybackRequest } from './playback-path.js';
 import type { EndpointView, PlaybackResolver } from './playback-resolver.js';
 import type { AssetLocation, BuiltPresentation, PresentationBuilder } from './presentation-builder.js';
-import { EndpointGate, applyCors } from './endpoint-gate.js';
+import { EndpointGate, answersAnyClient, applyCors } from './endpoint-gate.js';
 import { checkLocatorWindow, requireClearProtocol } from './locator-access.js';
-import { ManifestResponder, type ManifestResponse } from './manifest-responder.js';
+import { ManifestResponder, wantsGzip, type ManifestResponse } from './manifest-responder.js';
 import { FragmentBuilder, fragmentEtag } from './fragment-builder.js';
-import { sendSegmentBody } from './send-segment-body.js';
+import { sendSegmentBody, writeSegmentBody } from './send-segment-body.js';
+import { HotRoutes, type HotRoute } from './hot-routes.js';
 import { sendSidecarSubtitles } from './sidecar-subtitles.js';
 import { serveDownload } from './downloads.js';
 import { findTextTrack, findTrack, lastModified } from './presentation-lookup.js';
@@ -26,6 +28,11 @@ export interface OriginDeps {
 
 type ManifestRequest = Extract<PlaybackRequest, { kind: 'manifest' | 'media-playlist' }>;
 
+/** The endpoint's cache age (seconds, as given) for segments or manifests. */
+function cacheAgeOf(endpoint: EndpointView, kind: 'manifest' | 'segment'): string {
+  return String((kind === 'segment' ? endpoint.properties.maxCacheAge : endpoint.properties.maxManifestCacheAge) ?? (kind === 'segment' ? 86400 : 60));
+}
+
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -39,6 +46,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   const gate = new EndpointGate(deps.resolver, deps.streamingDomain);
   const manifests = new ManifestResponder();
   const fragments = new FragmentBuilder(deps.segmentCacheBytes);
+  const hot = new HotRoutes();
 
   /** A source replaced since its presentation was built: rebuild once from the new files, then give up. */
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -47,6 +55,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     } catch (err) {
       if (!(err instanceof PreconditionFailedError && err.code === 'BlobChanged')) throw err;
       deps.builder.clear();
+      hot.clear();
       try {
         return await serve(req, reply);
       } catch (again) {
@@ -79,9 +88,33 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     requireClearProtocol(resolved, row.protocol);
     const loc = await deps.openAsset(resolved.asset);
     const presentation = await deps.builder.get(loc, request.manifestName);
-    if (request.kind !== 'fragment') return serveManifest(req, reply, request, row, presentation, endpoint, `${locatorId.toLowerCase()}|${rest}`, isHead);
+    /** The route as this request saw it, when a repeat may skip the routing (see HotRoutes). */
+    const hotRoute = (headers: Record<string, string>, answer: HotRoute['answer']): HotRoute | undefined => {
+      if (isHead || !answersAnyClient(endpoint)) return undefined;
+      const endpointName = gate.nameFor(req.headers.host, resolved.projectName);
+      if (!endpointName) return undefined;
+      const { 'content-length': _length, 'content-encoding': _encoding, ...kept } = headers;
+      return {
+        locatorId: locatorId.toLowerCase(),
+        projectName: resolved.projectName,
+        assetId: resolved.asset.id,
+        endpointName,
+        protocol: row.protocol,
+        maxAge: cacheAgeOf(endpoint, answer.kind),
+        manifestName: request.manifestName,
+        presentation,
+        headers: kept,
+        answer,
+      };
+    };
+    if (request.kind !== 'fragment') {
+      const rendered = serveManifest(req, reply, request, row, presentation, endpoint, `${locatorId.toLowerCase()}|${rest}`, isHead);
+      const route = rendered && hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'manifest', rendered });
+      if (route) hot.remember(req.raw, route);
+      return reply;
+    }
 
-    const segmentAge = Number(endpoint.properties.maxCacheAge ?? 86400);
+    const segmentAge = Number(cacheAgeOf(endpoint, 'segment'));
     const { start } = request.request;
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) {
@@ -96,6 +129,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag));
     void reply.header('content-type', body.contentType).header('content-length', String(body.size));
     if (isHead) return reply.send();
+    const route = hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'segment', key, track, start, row });
+    if (route) hot.remember(req.raw, route);
     return sendSegmentBody(reply, body);
   };
 
@@ -114,7 +149,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       key,
       contentType: row.manifests.contentType,
       presentation,
-      maxAgeSec: Number(endpoint.properties.maxManifestCacheAge ?? 60),
+      maxAgeSec: Number(cacheAgeOf(endpoint, 'manifest')),
       isHead,
     };
     if (request.kind === 'manifest') {
@@ -129,6 +164,48 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
     return manifests.send(req, reply, response, () => mediaPlaylist(presentation, track, ctx));
   };
+
+  /**
+   * A repeat of a URL answered before: the routed path's checks against the same caches (locator window and
+   * protocol, endpoint running and open to any client, same cache age, same presentation version), then the
+   * bytes. False (or a throw) sends the request the routed way, which answers whatever changed.
+   */
+  const answerHot = async (route: HotRoute, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const resolved = await deps.resolver.locator(route.locatorId);
+    if (!resolved || resolved.projectName !== route.projectName || resolved.asset.id !== route.assetId) return false;
+    checkLocatorWindow(resolved);
+    requireClearProtocol(resolved, route.protocol);
+    const { answer } = route;
+    const endpoint = await deps.resolver.endpoint(resolved.projectId, route.endpointName);
+    if (!endpoint || endpoint.state !== 'Running' || !answersAnyClient(endpoint) || cacheAgeOf(endpoint, answer.kind) !== route.maxAge) return false;
+    const loc = await deps.openAsset(resolved.asset);
+    // Same version (the files' ETags): same tracks, segments, manifests and headers.
+    if ((await deps.builder.get(loc, route.manifestName)).etag !== route.presentation.etag) return false;
+    if (answer.kind === 'manifest') {
+      const gzip = wantsGzip(answer.rendered, req.headers['accept-encoding']);
+      const body = gzip ? answer.rendered.gzip : answer.rendered.body;
+      if (!body) return false;
+      const headers = gzip
+        ? (answer.gzip ??= { ...route.headers, 'content-encoding': 'gzip', 'content-length': String(body.length) })
+        : (answer.identity ??= { ...route.headers, 'content-length': String(body.length) });
+      res.writeHead(200, headers);
+      res.end(body);
+      return true;
+    }
+    const sourceEtag = route.presentation.files.get(answer.track.sourceFile)?.etag;
+    const body = fragments.cached(answer.key) ?? (await fragments.build(answer.key, loc, answer.track, answer.start, answer.row, sourceEtag));
+    writeSegmentBody(res, 200, { ...route.headers, 'content-length': String(body.size) }, body);
+    return true;
+  };
+  // The routed path's per-request debug line (control/app.ts) comes from a Fastify hook: hot answers write their own.
+  const debug = (app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug') === true;
+  hot.install(app.server, async (route, req, res) => {
+    const started = performance.now();
+    const done = await answerHot(route, req, res);
+    if (done && debug) app.log.debug({ method: req.method, url: '/:locatorId/*', status: res.statusCode, ms: performance.now() - started }, 'request done');
+    return done;
+  });
+  app.addHook('preClose', async () => hot.close());
 
   app.route({ method: ['GET', 'HEAD'], url: '/:locatorId/*', handler, exposeHeadRoute: false });
   app.options('/:locatorId/*', async (req, reply) => {

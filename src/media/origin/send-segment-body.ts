@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { SegmentBody } from './segment-body.js';
 
@@ -7,7 +8,12 @@ import type { SegmentBody } from './segment-body.js';
  */
 export function sendSegmentBody(reply: FastifyReply, body: SegmentBody): FastifyReply {
   void reply.hijack();
-  const res = reply.raw;
+  writeSegmentBody(reply.raw, reply.statusCode, reply.getHeaders() as Record<string, string>, body);
+  return reply;
+}
+
+/** The raw write behind `sendSegmentBody`: status line, headers and every view of the body in one corked write. */
+export function writeSegmentBody(res: ServerResponse, status: number, headers: Record<string, string>, body: SegmentBody): void {
   body.retain();
   let released = false;
   const release = () => {
@@ -17,10 +23,9 @@ export function sendSegmentBody(reply: FastifyReply, body: SegmentBody): Fastify
   };
   res.once('finish', release);
   res.once('close', release);
-  res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+  res.writeHead(status, headers);
   res.cork();
   for (const chunk of body.chunks) res.write(chunk);
   res.end();
   res.uncork();
-  return reply;
 }
