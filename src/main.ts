@@ -116,6 +116,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   // Endpoint host names point players at the origin processes when there are some (ports are ignored when a
   // request's host is matched, so the main port keeps serving the same names).
   const streamingDomain = () => config.streamingDomain ?? `localhost:${origins?.port ?? new URL(listenUrl).port}`;
+  let warmLookups: (() => Promise<void>) | undefined;
   const app = await buildControlPlane({
     log,
     db,
@@ -138,11 +139,13 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
-    registerMediaPlane: async (server) => registerPlayback(server, { config, db, dialect, stores, streamingDomain }),
+    registerMediaPlane: async (server) => {
+      warmLookups = registerPlayback(server, { config, db, dialect, stores, streamingDomain }).warmLookups;
+    },
   });
   // The origin's code runs once before the first request does (see warm-up.ts).
   if (roles.has('origin')) {
-    const warmUp = await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore: scratchLocalStore });
+    const warmUp = await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore: scratchLocalStore, lookups: warmLookups });
     log.debug({ component: 'origin', warmUp }, 'origin warmed up');
   }
   await app.listen({ port: config.port, host: config.host });

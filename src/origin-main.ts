@@ -47,14 +47,14 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
   const stores = new AccountStores({
     accounts: new StorageAccountRepository(db),
     box: new SecretBox(loadSecretKey(config)),
-    factory: blobStoreFactory(policy),
+    factory: blobStoreFactory(policy, { readOnly: true }),
     policy,
   });
   const app = createHttpServer(log);
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   let listenPort = port;
   // Host names are matched without their port, so the origin port's own host names and the main port's both pass.
-  registerPlayback(app, {
+  const { warmLookups } = registerPlayback(app, {
     config,
     db,
     dialect,
@@ -69,7 +69,7 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
   };
   try {
     // The origin's code runs once before the first request does (see warm-up.ts).
-    const warmUp = await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore: scratchLocalStore });
+    const warmUp = await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore: scratchLocalStore, lookups: warmLookups });
     log.debug({ component: 'origin', warmUp }, 'origin warmed up');
     // reusePort (Linux SO_REUSEPORT): every sibling binds the same port and the kernel spreads connections.
     await app.listen({ port, host: config.host, reusePort: true } as FastifyListenOptions);

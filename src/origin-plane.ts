@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import type { Db, DialectName } from './store/database.js';
@@ -16,11 +17,12 @@ const MB = 1024 * 1024;
 export function registerPlayback(
   app: FastifyInstance,
   deps: { config: Readonly<Config>; db: Db; dialect: DialectName; stores: AccountStores; streamingDomain: () => string; cacheShare?: number },
-): void {
+): { warmLookups: () => Promise<void> } {
   const { config, stores } = deps;
   const share = deps.cacheShare ?? 1;
+  const resolver = new PlaybackResolver(deps.db, deps.dialect);
   registerOrigin(app, {
-    resolver: new PlaybackResolver(deps.db, deps.dialect),
+    resolver,
     builder: new PresentationBuilder({
       segmentDurationSec: config.segmentDurationSec,
       indexCacheBytes: Math.floor((config.indexCacheMb * MB) / share),
@@ -33,4 +35,11 @@ export function registerPlayback(
       return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
     },
   });
+  return {
+    // The playback lookups (locator, asset, project, policy, endpoint, storage account) with ids nobody has.
+    warmLookups: async () => {
+      await resolver.warmUp();
+      await stores.openForPlayback(crypto.randomUUID()).catch(() => undefined);
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { AssetRow, Db, DialectName, StreamingEndpointState, StreamingLocatorRow } from '../../store/database.js';
 import { AccountRepository } from '../../store/account-repository.js';
 import { AssetRepository } from '../../store/asset-repository.js';
@@ -78,6 +79,20 @@ export class PlaybackResolver {
       policyProperties,
       locatorExtra: JSON.parse(locator.properties) as Record<string, unknown>,
     };
+  }
+
+  /**
+   * Runs each lookup once for ids nobody has, caching nothing: the query builder's and driver's code is then
+   * compiled before the first real request (see warm-up.ts).
+   */
+  async warmUp(): Promise<void> {
+    const none = crypto.randomUUID();
+    await this.locatorRows.findByLocatorId(none);
+    await this.assets.findById(none);
+    await this.accounts.findProjectById(none);
+    await this.policies.findByName(none, none);
+    await this.endpointRows.findByName(none, defaultEndpointName);
+    await this.endpointRows.hasDefaultMarker(none);
   }
 
   async projectByName(name: string): Promise<string | undefined> {

@@ -27,6 +27,12 @@ export interface LocalBlobStoreOptions {
    * after following symlinks.
    */
   allowedRoots: string[];
+  /**
+   * Remove the stale temp files of writes that died with their process (default true). Off in the origin
+   * processes: they only read, and the walk would compete with their first requests for the event loop and
+   * libuv's threads; the main process sweeps.
+   */
+  sweepStaleTempFiles?: boolean;
 }
 
 /** In-flight writes go to `<dir>/.reel-tmp-<uuid>` and are renamed into place; listings hide these names. */
@@ -52,6 +58,7 @@ export class LocalBlobStore implements BlobStore {
   /** Temp files this instance is writing now: never swept, whatever their age. */
   readonly #inFlight = new Set<string>();
   #sweep: Promise<void> | undefined;
+  readonly #sweeps: boolean;
   #closed = false;
 
   constructor(options: LocalBlobStoreOptions) {
@@ -60,6 +67,7 @@ export class LocalBlobStore implements BlobStore {
     }
     this.#path = path.resolve(options.path);
     this.#roots = options.allowedRoots.map((root) => path.resolve(root));
+    this.#sweeps = options.sweepStaleTempFiles ?? true;
     // Lexical check up front so an obviously wrong path fails at creation; symlinks are checked on first use.
     if (!this.#roots.some((root) => isInside(root, this.#path))) throw outsideRoots(this.#path);
   }
@@ -306,6 +314,7 @@ export class LocalBlobStore implements BlobStore {
    * (`staleTempAgeMs`), in every container. Nothing waits for it; a failure leaves the files for the next start.
    */
   #startSweep(base: string): void {
+    if (!this.#sweeps) return;
     this.#sweep ??= this.#sweepStaleTempFiles(base, Date.now() - staleTempAgeMs).catch(() => undefined);
   }
 
