@@ -27,15 +27,20 @@ export interface SegmentLoadResult {
 
 const luaString = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
-function script(paths: string[]): string {
+function script(paths: string[], headers: Record<string, string>): string {
   return `local paths = {
 ${paths.map((p) => `  ${luaString(p)},`).join('\n')}
+}
+local headers = {
+${Object.entries(headers)
+  .map(([k, v]) => `  [${luaString(k)}] = ${luaString(v)},`)
+  .join('\n')}
 }
 local i = 0
 request = function()
   i = i + 1
   if i > #paths then i = 1 end
-  return wrk.format("GET", paths[i])
+  return wrk.format("GET", paths[i], headers)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -58,10 +63,17 @@ function childrenCpuMs(): number {
 }
 
 /** One `wrk -t1` run; fails on any socket error, timeout or non-2xx/3xx reply. */
-export async function runSegmentLoad(options: { url: string; paths: string[]; connections: number; durationSec: number }): Promise<SegmentLoadResult> {
+export async function runSegmentLoad(options: {
+  url: string;
+  paths: string[];
+  connections: number;
+  durationSec: number;
+  /** Request headers (e.g. Accept-Encoding: gzip, as players send). */
+  headers?: Record<string, string>;
+}): Promise<SegmentLoadResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-wrk-'));
   const file = path.join(dir, 'cycle.lua');
-  fs.writeFileSync(file, script(options.paths));
+  fs.writeFileSync(file, script(options.paths, options.headers ?? {}));
   const cpuBefore = childrenCpuMs();
   const started = performance.now();
   try {
