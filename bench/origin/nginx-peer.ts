@@ -8,7 +8,8 @@
  *   vod        nginx with kaltura/nginx-vod-module (REEL_BENCH_NGINX_VOD: an nginx binary built outside the
  *              repository, see docs/BENCHMARKS.md), vod_mode local over the same MP4s: HLS with fMP4 (CMAF)
  *              segments of 2 s, audio unmuxed like Reel's renditions, with the caches its README recommends
- *              (metadata, response, open_file_cache) and aio plus a thread pool for opens.
+ *              (metadata, response, open_file_cache), in its fastest configuration measured here (vodDefaults).
+ * Both: `gzip on` for playlists when asked (players send Accept-Encoding: gzip).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

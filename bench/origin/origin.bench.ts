@@ -26,6 +26,7 @@
  *                          nginx static: a new hard link of ffmpeg's first segment)
  *   playlist-2h-fresh      the 2-h video media playlist as the first request of a fresh process
  *   playlist-2h-load       the same playlist under wrk c=32 (identity encoding)
+ *   playlist-2h-load-gzip  the same with Accept-Encoding: gzip (Reel pre-compresses; nginx: gzip on, per request)
  *
  * Process layout (2 cores): the load generator is wrk (-t1; see segment-load.ts); Reel runs in a child process
  * (and its origin children), nginx as master + workers.
@@ -33,7 +34,9 @@
  *   REEL_BENCH_NGINX_VOD=/path/to/nginx npx tsx bench/origin/origin.bench.ts     (or: npx tsx bench/run.ts origin)
  *
  * Knobs (environment): REEL_BENCH_NGINX_VOD, BENCH_NGINX (/usr/sbin/nginx), BENCH_REEL_ORIGIN_PROCESSES (2),
- * BENCH_NGINX_WORKERS (2), BENCH_NGINX_VOD_AIO (on, as its README advises; threads; off), BENCH_ROUNDS (3), BENCH_DURATION_S (8), BENCH_WARMUP_S (2), BENCH_FRESH_REPS (3),
+ * BENCH_NGINX_WORKERS (2), BENCH_NGINX_VOD_AIO (off; on: as its README advises; threads), BENCH_NGINX_VOD_OPEN_POOL
+ * (0; 1: vod_open_file_thread_pool), BENCH_NGINX_VOD_MALLOC (tuned; glibc), BENCH_NGINX_VOD_EXTRA (directives),
+ * BENCH_ROUNDS (3), BENCH_DURATION_S (8), BENCH_WARMUP_S (2), BENCH_FRESH_REPS (3),
  * BENCH_NEW_ASSET_REPS (8), BENCH_BIG_CACHE_MB (unset: no big-cache Reel; e.g. 600: one more Reel target whose
  * cache holds every segment), BENCH_MAX_OTHER_CPU (0.25), BENCH_RETRIES (2), BENCH_QUIET_WAIT_S (60; 0 = never
  * wait), BENCH_PROFILE (a directory: CPU-profile the default-cache Reel; nothing recorded then).
@@ -307,7 +310,14 @@ async function measureRound(t: LoadTarget, ownPids: () => number[], label: strin
     const machineAfter = sampleCpu(pids, { countInterrupts: false });
     const serverCpuMs = cpuMsOf(tree) - cpuBefore;
     const serverCores = serverCpuMs / (performance.now() - started);
-    const run: Round = { ...load, serverCores, cpuMsPerRequest: serverCpuMs / load.requests, otherCores: foreignCores(machineBefore, machineAfter), peakRssMb, pssMb: sumOf(tree, pssMb) };
+    const run: Round = {
+      ...load,
+      serverCores,
+      cpuMsPerRequest: serverCpuMs / load.requests,
+      otherCores: foreignCores(machineBefore, machineAfter),
+      peakRssMb,
+      pssMb: sumOf(tree, pssMb),
+    };
     if (!best || (run.otherCores ?? 0) < (best.otherCores ?? 0)) best = run;
     if (run.otherCores === undefined || run.otherCores <= settings.maxForeignCores) break;
     say(
@@ -611,11 +621,7 @@ async function main(): Promise<void> {
       if (res.headers['content-encoding'] !== 'gzip') say(`origin: ${originNames[t.origin]} answered the gzip playlist request without gzip`);
       playlistGzBytes[t.origin] = res.body.length;
     }
-    const playlistLoadGz = await loadRounds(
-      '2-h playlist gzip',
-      playlistTargets.map((t) => ({ ...t, headers: gzip })),
-      ownPids,
-    );
+    const playlistLoadGz = await loadRounds('2-h playlist gzip', playlistTargets.map((t) => ({ ...t, headers: gzip })), ownPids);
 
     // ---- 7. first segment of a never-seen asset on the running origins (file in the page cache)
     const newAsset: Record<OriginKey, Record<'10min' | '2h', number[]>> = {
@@ -822,8 +828,12 @@ async function main(): Promise<void> {
       ]);
       row(`  ↳ PSS at the end of a round (shared pages counted once)`, warm.vod?.pssMb, warm.static?.pssMb, warm[k].pssMb, (n) => `${n.toFixed(0)} MB`);
     }
-    row('  ↳ server CPU per request while cycling, Reel default cache', warm.vod?.cpuMsPerRequest, warm.static?.cpuMsPerRequest, warm.reel.cpuMsPerRequest, (n) =>
-      `${n.toFixed(2)} ms`,
+    row(
+      '  ↳ server CPU per request while cycling, Reel default cache',
+      warm.vod?.cpuMsPerRequest,
+      warm.static?.cpuMsPerRequest,
+      warm.reel.cpuMsPerRequest,
+      (n) => `${n.toFixed(2)} ms`,
     );
     row('  ↳ server CPU while cycling (cores), Reel default cache', warm.vod?.serverCores, warm.static?.serverCores, warm.reel.serverCores, (n) =>
       n.toFixed(2),
