@@ -54,7 +54,7 @@ import { foreignCores, sampleCpu, waitForQuiet } from '../support/machine-load.j
 import { cpuMsOf, descendants, pssMb, rssSampler, sumOf } from '../support/process-tree.js';
 import { ensureMedia, packageWithFfmpeg, readThrough, storeDir } from './media.js';
 import { startNginx, vodDefaults, type NginxPeer, type NginxPeerOptions } from './nginx-peer.js';
-import { closeAgent, getOk, runSegmentLoad, type SegmentLoadResult } from './segment-load.js';
+import { closeAgent, getOk, rawTimedGet, runSegmentLoad, type SegmentLoadResult } from './segment-load.js';
 import type { OriginStartOptions, StartedOrigin } from './origin-server.js';
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
@@ -667,7 +667,8 @@ async function main(): Promise<void> {
       );
     }
 
-    // ---- 8. fresh processes: the first request of a started, listening server (nothing cached, JIT cold)
+    // ---- 8. fresh processes: the first request of a started, ready server (nothing cached, JIT cold), on a raw socket
+    // (a new connection, as a player's first request; no HTTP client work in the figure)
     type FreshKind = 'first10' | 'first2h' | 'playlist2h';
     const fresh: Record<OriginKey, Record<FreshKind, number[]>> = {
       reel: { first10: [], first2h: [], playlist2h: [] },
@@ -683,7 +684,7 @@ async function main(): Promise<void> {
           const r = await startReel(`reel origin (fresh ${kind} ${i + 1})`, {});
           // The locator is made through the API first (the control plane): the origin has served nothing yet.
           const locator = await r.api.publish(container);
-          fresh.reel[kind].push((await getOk(`${r.playUrl}/${locator}${reelSuffix[kind]}`)).ms);
+          fresh.reel[kind].push((await rawTimedGet(`${r.playUrl}/${locator}${reelSuffix[kind]}`)).ms);
           await r.child.stop();
         }
         for (const k of ['vod', 'static'] as const) {
@@ -691,7 +692,7 @@ async function main(): Promise<void> {
           // startNginx resolves once the workers are up (not merely the master's socket): the request meets a ready server.
           const p = await startNginx(nginxOptions(k, k === 'vod' ? (settings.nginxVod as string) : settings.nginx, k === 'vod' ? storeDir : staticRoot));
           try {
-            fresh[k][kind].push((await getOk(`${p.url}${playback[k][kind]}`)).ms);
+            fresh[k][kind].push((await rawTimedGet(`${p.url}${playback[k][kind]}`)).ms);
           } finally {
             await p.stop();
           }
