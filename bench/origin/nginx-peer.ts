@@ -8,7 +8,8 @@
  *   vod        nginx with kaltura/nginx-vod-module (REEL_BENCH_NGINX_VOD: an nginx binary built outside the
  *              repository, see docs/BENCHMARKS.md), vod_mode local over the same MP4s: HLS with fMP4 (CMAF)
  *              segments of 2 s, audio unmuxed like Reel's renditions, with the caches its README recommends
- *              (metadata, response, open_file_cache) and aio plus a thread pool for opens.
+ *              (metadata, response, open_file_cache), in its fastest configuration measured here (vodDefaults).
+ * Both: `gzip on` for playlists when asked (players send Accept-Encoding: gzip).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,9 +24,28 @@ export interface NginxPeerOptions {
   /** static: the directory served at `/`; vod: the MP4 store served at `/hls/<container>/<file>/…`. */
   root: string;
   workers: number;
-  /** vod only: nginx's `aio` (on: the README's advice; threads; off). */
+  /** vod only: nginx's `aio` (on: the README's advice; threads; off). Default: see vodDefaults. */
   aio?: string;
+  /** vod only: `vod_open_file_thread_pool` (opens in a thread; the module then bypasses open_file_cache). */
+  openFilePool?: boolean;
+  /** vod only: more directives for its location (e.g. `vod_output_buffer_pool 64k 32;`). */
+  vodExtra?: string;
+  /** `gzip on` for playlists (Accept-Encoding: gzip requests get compressed bodies). */
+  gzip?: boolean;
+  /** glibc malloc tunables for nginx (inherited by the forked workers); default: vodDefaults.malloc for vod. */
+  malloc?: Record<string, string>;
+  /** Wait until every worker is up and accepting before resolving (default true). */
+  waitWorkers?: boolean;
 }
+
+/** nginx-vod's tuned defaults (see docs/BENCHMARKS.md "nginx-vod configuration"): the fastest measured here. */
+export const vodDefaults = {
+  aio: 'off',
+  openFilePool: false,
+  // nginx-vod reads each segment's frames into fresh 256 KB pool buffers: with glibc's defaults the freed heap top is
+  // trimmed and re-faulted on every request (perf: page faults inside the file read were a third of its CPU).
+  malloc: { MALLOC_TRIM_THRESHOLD_: String(256 << 20), MALLOC_TOP_PAD_: String(64 << 20), MALLOC_MMAP_THRESHOLD_: String(32 << 20) } as Record<string, string>,
+};
 
 /** A port nobody listens on now (nginx binds it right after; a collision would fail loudly). */
 export async function freePort(): Promise<number> {
@@ -54,9 +74,8 @@ function config(o: NginxPeerOptions, dir: string, port: number): string {
       vod_align_segments_to_key_frames on;
       vod_metadata_cache metadata_cache 512m;
       vod_response_cache response_cache 128m;
-      vod_open_file_thread_pool default_pool;
-      aio ${o.aio ?? 'on'};
-    }`;
+${(o.openFilePool ?? vodDefaults.openFilePool) ? '      vod_open_file_thread_pool default_pool;\n' : ''}      aio ${o.aio ?? vodDefaults.aio};
+${o.vodExtra ? `      ${o.vodExtra}\n` : ''}    }`;
   return `# written by bench/origin/nginx-peer.ts for one run
 ${process.getuid?.() === 0 ? `user ${os.userInfo().username};\n` : ''}worker_processes ${o.workers};
 daemon off;
@@ -88,7 +107,7 @@ http {
   open_file_cache_valid 2m;
   open_file_cache_min_uses 1;
   open_file_cache_errors on;
-  server {
+${o.gzip ? '  gzip on;\n  gzip_types application/vnd.apple.mpegurl application/dash+xml;\n' : ''}  server {
     listen 127.0.0.1:${port};
 ${location}
   }
@@ -116,6 +135,39 @@ async function waitListening(port: number, child: ChildProcess, errorLog: string
   }
 }
 
+/** Whether `pid` has created its epoll instance (an nginx worker does so in its init, then adds the listeners). */
+function hasEpoll(pid: number): boolean {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[eventpoll]';
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The master accepts TCP connects on its listening socket as soon as it binds it, before it has forked its workers:
+ * a request sent then waits for a worker to start. Waits until `workers` worker processes each have their epoll
+ * instance (Linux /proc; a no-op elsewhere), then one more poll interval for them to register the listeners.
+ * Touches nothing served: no cache is warmed.
+ */
+async function waitWorkers(pid: number, workers: number, timeoutMs = 10_000): Promise<void> {
+  if (!fs.existsSync(`/proc/${pid}`)) return;
+  const started = performance.now();
+  for (;;) {
+    const ready = descendants(pid).filter(hasEpoll).length;
+    if (ready >= workers) break;
+    if (performance.now() - started > timeoutMs) throw new Error(`nginx: ${ready} of ${workers} workers ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await new Promise((r) => setTimeout(r, 5));
+}
+
 export interface NginxPeer {
   url: string;
   /** The master's pid. */
@@ -127,13 +179,16 @@ export interface NginxPeer {
   stop(): Promise<void>;
 }
 
-/** Starts nginx and resolves once it accepts connections (the moment a "fresh process" measurement starts from). */
+/** Starts nginx and resolves once its workers accept connections (the moment a "fresh process" measurement starts from). */
 export async function startNginx(o: NginxPeerOptions): Promise<NginxPeer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `reel-bench-nginx-${o.kind}-`));
   const port = await freePort();
   fs.writeFileSync(path.join(dir, 'nginx.conf'), config(o, dir, port));
   const errorLog = path.join(dir, 'error.log');
-  const child = spawn(o.binary, ['-p', `${dir}/`, '-c', path.join(dir, 'nginx.conf'), '-e', errorLog], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(o.binary, ['-p', `${dir}/`, '-c', path.join(dir, 'nginx.conf'), '-e', errorLog], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...(o.malloc ?? (o.kind === 'vod' ? vodDefaults.malloc : {})) },
+  });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString();
@@ -156,6 +211,7 @@ export async function startNginx(o: NginxPeerOptions): Promise<NginxPeer> {
   };
   try {
     await waitListening(port, child, errorLog);
+    if (o.waitWorkers !== false) await waitWorkers(pid, o.workers);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}${stderr ? `\n${stderr}` : ''}`, { cause: err });

@@ -26,6 +26,7 @@
  *                          nginx static: a new hard link of ffmpeg's first segment)
  *   playlist-2h-fresh      the 2-h video media playlist as the first request of a fresh process
  *   playlist-2h-load       the same playlist under wrk c=32 (identity encoding)
+ *   playlist-2h-load-gzip  the same with Accept-Encoding: gzip (Reel pre-compresses; nginx: gzip on, per request)
  *
  * Process layout (2 cores): the load generator is wrk (-t1; see segment-load.ts); Reel runs in a child process
  * (and its origin children), nginx as master + workers.
@@ -33,7 +34,9 @@
  *   REEL_BENCH_NGINX_VOD=/path/to/nginx npx tsx bench/origin/origin.bench.ts     (or: npx tsx bench/run.ts origin)
  *
  * Knobs (environment): REEL_BENCH_NGINX_VOD, BENCH_NGINX (/usr/sbin/nginx), BENCH_REEL_ORIGIN_PROCESSES (2),
- * BENCH_NGINX_WORKERS (2), BENCH_NGINX_VOD_AIO (on, as its README advises; threads; off), BENCH_ROUNDS (3), BENCH_DURATION_S (8), BENCH_WARMUP_S (2), BENCH_FRESH_REPS (3),
+ * BENCH_NGINX_WORKERS (2), BENCH_NGINX_VOD_AIO (off; on: as its README advises; threads), BENCH_NGINX_VOD_OPEN_POOL
+ * (0; 1: vod_open_file_thread_pool), BENCH_NGINX_VOD_MALLOC (tuned; glibc), BENCH_NGINX_VOD_EXTRA (directives),
+ * BENCH_ROUNDS (3), BENCH_DURATION_S (8), BENCH_WARMUP_S (2), BENCH_FRESH_REPS (3),
  * BENCH_NEW_ASSET_REPS (8), BENCH_BIG_CACHE_MB (unset: no big-cache Reel; e.g. 600: one more Reel target whose
  * cache holds every segment), BENCH_MAX_OTHER_CPU (0.25), BENCH_RETRIES (2), BENCH_QUIET_WAIT_S (60; 0 = never
  * wait), BENCH_PROFILE (a directory: CPU-profile the default-cache Reel; nothing recorded then).
@@ -50,8 +53,8 @@ import { appendResult, benchEnvironment, formatTable } from '../support/bench-re
 import { foreignCores, sampleCpu, waitForQuiet } from '../support/machine-load.js';
 import { cpuMsOf, descendants, pssMb, rssSampler, sumOf } from '../support/process-tree.js';
 import { ensureMedia, packageWithFfmpeg, readThrough, storeDir } from './media.js';
-import { startNginx, type NginxPeer } from './nginx-peer.js';
-import { closeAgent, getOk, runSegmentLoad, type SegmentLoadResult } from './segment-load.js';
+import { startNginx, vodDefaults, type NginxPeer, type NginxPeerOptions } from './nginx-peer.js';
+import { closeAgent, getOk, rawTimedGet, runSegmentLoad, type SegmentLoadResult } from './segment-load.js';
 import type { OriginStartOptions, StartedOrigin } from './origin-server.js';
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
@@ -68,12 +71,29 @@ const settings = {
   nginxWorkers: Number(env('BENCH_NGINX_WORKERS', '2')),
   nginx: env('BENCH_NGINX', '/usr/sbin/nginx'),
   nginxVod: process.env.REEL_BENCH_NGINX_VOD || undefined,
-  nginxVodAio: env('BENCH_NGINX_VOD_AIO', 'on'),
+  // nginx-vod's configuration: the fastest measured on this machine by default (docs/BENCHMARKS.md, "nginx-vod configuration").
+  nginxVodAio: env('BENCH_NGINX_VOD_AIO', vodDefaults.aio),
+  nginxVodOpenPool: env('BENCH_NGINX_VOD_OPEN_POOL', vodDefaults.openFilePool ? '1' : '0') === '1',
+  nginxVodMalloc: env('BENCH_NGINX_VOD_MALLOC', 'tuned'),
+  nginxVodExtra: process.env.BENCH_NGINX_VOD_EXTRA || undefined,
   record: !process.env.BENCH_PROFILE,
   maxForeignCores: Number(env('BENCH_MAX_OTHER_CPU', '0.25')),
   retries: Number(env('BENCH_RETRIES', '2')),
   quietWaitSec: Number(env('BENCH_QUIET_WAIT_S', '60')),
 };
+
+/** How both nginx peers run (the vod-only settings are ignored by the static one); gzip serves playlists to players that ask. */
+const nginxOptions = (kind: 'static' | 'vod', binary: string, root: string): NginxPeerOptions => ({
+  kind,
+  binary,
+  root,
+  workers: settings.nginxWorkers,
+  aio: settings.nginxVodAio,
+  openFilePool: settings.nginxVodOpenPool,
+  malloc: kind === 'vod' && settings.nginxVodMalloc === 'tuned' ? vodDefaults.malloc : {},
+  vodExtra: settings.nginxVodExtra,
+  gzip: true,
+});
 
 const benchStarted = performance.now();
 /** Progress on stderr, each line with the seconds since the start (how long each phase takes). */
@@ -256,10 +276,13 @@ interface LoadTarget {
   /** The whole process tree, and how its memory is reported. */
   groups(): Record<string, number[]>;
   paths: string[];
+  headers?: Record<string, string>;
 }
 
 interface Round extends SegmentLoadResult {
   serverCores: number;
+  /** Server CPU (whole process tree, user + system) per request, ms: steadier than req/s on a shared machine. */
+  cpuMsPerRequest: number;
   otherCores: number | undefined;
   peakRssMb: Record<string, number>;
   /** Summed proportional set size at the end of the round (shared pages counted once). */
@@ -282,11 +305,19 @@ async function measureRound(t: LoadTarget, ownPids: () => number[], label: strin
     const machineBefore = sampleCpu(pids, { countInterrupts: false });
     const rss = rssSampler(groups);
     const started = performance.now();
-    const load = await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.durationSec });
+    const load = await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.durationSec, headers: t.headers });
     const peakRssMb = rss.stop();
     const machineAfter = sampleCpu(pids, { countInterrupts: false });
-    const serverCores = (cpuMsOf(tree) - cpuBefore) / (performance.now() - started);
-    const run: Round = { ...load, serverCores, otherCores: foreignCores(machineBefore, machineAfter), peakRssMb, pssMb: sumOf(tree, pssMb) };
+    const serverCpuMs = cpuMsOf(tree) - cpuBefore;
+    const serverCores = serverCpuMs / (performance.now() - started);
+    const run: Round = {
+      ...load,
+      serverCores,
+      cpuMsPerRequest: serverCpuMs / load.requests,
+      otherCores: foreignCores(machineBefore, machineAfter),
+      peakRssMb,
+      pssMb: sumOf(tree, pssMb),
+    };
     if (!best || (run.otherCores ?? 0) < (best.otherCores ?? 0)) best = run;
     if (run.otherCores === undefined || run.otherCores <= settings.maxForeignCores) break;
     say(
@@ -308,6 +339,7 @@ interface LoadSummary {
   peakRssMb: Record<string, number>;
   pssMb: number;
   serverCores: number;
+  cpuMsPerRequest: number;
   loadgenCores: number;
   otherCores: number | null;
 }
@@ -326,6 +358,7 @@ function summarize(runs: Round[]): LoadSummary {
     peakRssMb: Object.fromEntries(groups.map((g) => [g, round(Math.max(...runs.map((r) => r.peakRssMb[g])), 1)])),
     pssMb: round(Math.max(...runs.map((r) => r.pssMb)), 1),
     serverCores: round(median(runs.map((r) => r.serverCores))),
+    cpuMsPerRequest: round(median(runs.map((r) => r.cpuMsPerRequest)), 3),
     loadgenCores: round(Math.max(...runs.map((r) => r.loadgenCores))),
     otherCores: runs.some((r) => r.otherCores === undefined) ? null : round(Math.max(...runs.map((r) => r.otherCores as number))),
   };
@@ -333,7 +366,8 @@ function summarize(runs: Round[]): LoadSummary {
 
 /** Warm-up, then `rounds` rounds over the targets, rotating who goes first so a drift does not favour one side. */
 async function loadRounds(name: string, targets: LoadTarget[], ownPids: () => number[]): Promise<Record<string, LoadSummary>> {
-  for (const t of targets) await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.warmupSec });
+  for (const t of targets)
+    await runSegmentLoad({ url: t.url, paths: t.paths, connections: settings.connections, durationSec: settings.warmupSec, headers: t.headers });
   const rounds: Record<string, Round[]> = Object.fromEntries(targets.map((t) => [t.key, []]));
   for (let r = 0; r < settings.rounds; r++) {
     for (const t of targets.map((_, i) => targets[(i + r) % targets.length])) {
@@ -341,7 +375,7 @@ async function loadRounds(name: string, targets: LoadTarget[], ownPids: () => nu
       const run = await measureRound(t, ownPids, label);
       rounds[t.key].push(run);
       say(
-        `${label}: ${run.reqPerSec.toFixed(0)} req/s, ${mb(run.bytesPerSec).toFixed(0)} MB/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, peak RSS ${run.peakRssMb.total.toFixed(0)} MB, server ${run.serverCores.toFixed(2)} cores, generator ${run.loadgenCores.toFixed(2)}${run.otherCores !== undefined ? `, others ${run.otherCores.toFixed(2)}` : ''}`,
+        `${label}: ${run.reqPerSec.toFixed(0)} req/s, ${mb(run.bytesPerSec).toFixed(0)} MB/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, peak RSS ${run.peakRssMb.total.toFixed(0)} MB, server ${run.serverCores.toFixed(2)} cores (${run.cpuMsPerRequest.toFixed(2)} CPU-ms/req), generator ${run.loadgenCores.toFixed(2)}${run.otherCores !== undefined ? `, others ${run.otherCores.toFixed(2)}` : ''}`,
       );
     }
   }
@@ -392,7 +426,7 @@ async function main(): Promise<void> {
     if (!binary) return 'not run (REEL_BENCH_NGINX_VOD unset)';
     if (!fs.existsSync(binary)) return `not run (${binary} missing)`;
     try {
-      return await startNginx({ kind, binary, root, workers: settings.nginxWorkers, aio: settings.nginxVodAio });
+      return await startNginx(nginxOptions(kind, binary, root));
     } catch (err) {
       say(`origin: nginx ${kind} did not start: ${(err as Error).message}`);
       return `failed to start (${(err as Error).message.split('\n')[0].slice(0, 60)})`;
@@ -579,6 +613,15 @@ async function main(): Promise<void> {
     const playlistBytes: Partial<Record<OriginKey, number>> = {};
     for (const t of playlistTargets) playlistBytes[t.origin] = (await getOk(`${t.url}${t.paths[0]}`)).body.length;
     const playlistLoad = await loadRounds('2-h playlist', playlistTargets, ownPids);
+    // ---- 6b. the same with Accept-Encoding: gzip, as players send it (Reel: pre-compressed; nginx: gzip on, on the fly)
+    const gzip = { 'accept-encoding': 'gzip' };
+    const playlistGzBytes: Partial<Record<OriginKey, number>> = {};
+    for (const t of playlistTargets) {
+      const res = await getOk(`${t.url}${t.paths[0]}`, gzip);
+      if (res.headers['content-encoding'] !== 'gzip') say(`origin: ${originNames[t.origin]} answered the gzip playlist request without gzip`);
+      playlistGzBytes[t.origin] = res.body.length;
+    }
+    const playlistLoadGz = await loadRounds('2-h playlist gzip', playlistTargets.map((t) => ({ ...t, headers: gzip })), ownPids);
 
     // ---- 7. first segment of a never-seen asset on the running origins (file in the page cache)
     const newAsset: Record<OriginKey, Record<'10min' | '2h', number[]>> = {
@@ -624,7 +667,8 @@ async function main(): Promise<void> {
       );
     }
 
-    // ---- 8. fresh processes: the first request of a started, listening server (nothing cached, JIT cold)
+    // ---- 8. fresh processes: the first request of a started, ready server (nothing cached, JIT cold), on a raw socket
+    // (a new connection, as a player's first request; no HTTP client work in the figure)
     type FreshKind = 'first10' | 'first2h' | 'playlist2h';
     const fresh: Record<OriginKey, Record<FreshKind, number[]>> = {
       reel: { first10: [], first2h: [], playlist2h: [] },
@@ -640,20 +684,15 @@ async function main(): Promise<void> {
           const r = await startReel(`reel origin (fresh ${kind} ${i + 1})`, {});
           // The locator is made through the API first (the control plane): the origin has served nothing yet.
           const locator = await r.api.publish(container);
-          fresh.reel[kind].push((await getOk(`${r.playUrl}/${locator}${reelSuffix[kind]}`)).ms);
+          fresh.reel[kind].push((await rawTimedGet(`${r.playUrl}/${locator}${reelSuffix[kind]}`)).ms);
           await r.child.stop();
         }
         for (const k of ['vod', 'static'] as const) {
           if (!playback[k]) continue;
-          const p = await startNginx({
-            kind: k,
-            binary: k === 'vod' ? (settings.nginxVod as string) : settings.nginx,
-            root: k === 'vod' ? storeDir : staticRoot,
-            workers: settings.nginxWorkers,
-            aio: settings.nginxVodAio,
-          });
+          // startNginx resolves once the workers are up (not merely the master's socket): the request meets a ready server.
+          const p = await startNginx(nginxOptions(k, k === 'vod' ? (settings.nginxVod as string) : settings.nginx, k === 'vod' ? storeDir : staticRoot));
           try {
-            fresh[k][kind].push((await getOk(`${p.url}${playback[k][kind]}`)).ms);
+            fresh[k][kind].push((await rawTimedGet(`${p.url}${playback[k][kind]}`)).ms);
           } finally {
             await p.stop();
           }
@@ -677,12 +716,17 @@ async function main(): Promise<void> {
         version: vodPeer?.version ?? null,
         workers: settings.nginxWorkers,
         aio: settings.nginxVodAio,
+        openFileThreadPool: settings.nginxVodOpenPool,
+        malloc: settings.nginxVodMalloc,
+        extra: settings.nginxVodExtra ?? null,
+        gzip: 'gzip on (playlists)',
       },
       static: {
         name: "Debian nginx, sendfile, ffmpeg's HLS fMP4 segments",
         binary: settings.nginx,
         version: staticPeer?.version ?? null,
         workers: settings.nginxWorkers,
+        gzip: 'gzip on (on the fly; gzip_static would serve a pre-compressed copy)',
       },
       reel: { originProcesses: reel.processes, askedOriginProcesses: settings.reelProcesses },
     };
@@ -716,6 +760,7 @@ async function main(): Promise<void> {
     loadRecord('segments-warm', `GET video segments of the 10 min 1080p asset, c=${settings.connections}, cycling over all ${common}`, warm);
     loadRecord('segment-hot', `GET one video segment (#${hotIndex + 1}) of the 10 min asset, c=${settings.connections}`, hot);
     loadRecord('playlist-2h-load', `GET the 2 h video media playlist (identity), c=${settings.connections}`, playlistLoad);
+    loadRecord('playlist-2h-load-gzip', `GET the 2 h video media playlist with Accept-Encoding: gzip, c=${settings.connections}`, playlistLoadGz);
     record('first-segment-new', 'first segment of a never-seen asset on a running origin (file in the page cache), ms', {
       peers: peerInfo,
       results: Object.fromEntries(
@@ -730,6 +775,7 @@ async function main(): Promise<void> {
           .map((k) => [k, Object.fromEntries((Object.keys(fresh[k]) as FreshKind[]).map((f) => [f, timings(fresh[k][f])]))]),
       ),
       playlistBytes,
+      playlistGzBytes,
     });
     if (settings.record) for (const r of records) appendResult('origin.jsonl', r);
 
@@ -783,6 +829,13 @@ async function main(): Promise<void> {
       ]);
       row(`  ↳ PSS at the end of a round (shared pages counted once)`, warm.vod?.pssMb, warm.static?.pssMb, warm[k].pssMb, (n) => `${n.toFixed(0)} MB`);
     }
+    row(
+      '  ↳ server CPU per request while cycling, Reel default cache',
+      warm.vod?.cpuMsPerRequest,
+      warm.static?.cpuMsPerRequest,
+      warm.reel.cpuMsPerRequest,
+      (n) => `${n.toFixed(2)} ms`,
+    );
     row('  ↳ server CPU while cycling (cores), Reel default cache', warm.vod?.serverCores, warm.static?.serverCores, warm.reel.serverCores, (n) =>
       n.toFixed(2),
     );
@@ -800,6 +853,14 @@ async function main(): Promise<void> {
     row('2-h media playlist, fresh process', med(fresh.vod.playlist2h), med(fresh.static.playlist2h), median(fresh.reel.playlist2h), msf);
     row('2-h media playlist under load', playlistLoad.vod?.reqPerSec, playlistLoad.static?.reqPerSec, playlistLoad.reel.reqPerSec, reqs);
     row('  ↳ its size', playlistBytes.vod, playlistBytes.static, playlistBytes.reel as number, (n) => `${(n / 1000).toFixed(0)} KB`);
+    row(
+      '2-h media playlist under load, Accept-Encoding: gzip',
+      playlistLoadGz.vod?.reqPerSec,
+      playlistLoadGz.static?.reqPerSec,
+      playlistLoadGz.reel.reqPerSec,
+      reqs,
+    );
+    row('  ↳ its size, gzip', playlistGzBytes.vod, playlistGzBytes.static, playlistGzBytes.reel as number, (n) => `${(n / 1000).toFixed(0)} KB`);
     process.stdout.write(
       `\nOrigin: Reel (${reel.processes} origin process${reel.processes === 1 ? '' : 'es'}) vs nginx-vod-module and Debian nginx serving ffmpeg's segments (${settings.nginxWorkers} workers each); c=${settings.connections}, medians of ${settings.rounds} rounds × ${settings.durationSec} s, ${settings.freshReps} fresh processes, ${settings.newAssetReps} never-seen assets.\n` +
         `Ratios are Reel ÷ peer: above 1 is better for req/s, worse for ms and MB.\n${formatTable(rows)}\n${framesLine}\n`,

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -27,15 +28,20 @@ export interface SegmentLoadResult {
 
 const luaString = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
-function script(paths: string[]): string {
+function script(paths: string[], headers: Record<string, string>): string {
   return `local paths = {
 ${paths.map((p) => `  ${luaString(p)},`).join('\n')}
+}
+local headers = {
+${Object.entries(headers)
+  .map(([k, v]) => `  [${luaString(k)}] = ${luaString(v)},`)
+  .join('\n')}
 }
 local i = 0
 request = function()
   i = i + 1
   if i > #paths then i = 1 end
-  return wrk.format("GET", paths[i])
+  return wrk.format("GET", paths[i], headers)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -58,10 +64,17 @@ function childrenCpuMs(): number {
 }
 
 /** One `wrk -t1` run; fails on any socket error, timeout or non-2xx/3xx reply. */
-export async function runSegmentLoad(options: { url: string; paths: string[]; connections: number; durationSec: number }): Promise<SegmentLoadResult> {
+export async function runSegmentLoad(options: {
+  url: string;
+  paths: string[];
+  connections: number;
+  durationSec: number;
+  /** Request headers (e.g. Accept-Encoding: gzip, as players send). */
+  headers?: Record<string, string>;
+}): Promise<SegmentLoadResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-wrk-'));
   const file = path.join(dir, 'cycle.lua');
-  fs.writeFileSync(file, script(options.paths));
+  fs.writeFileSync(file, script(options.paths, options.headers ?? {}));
   const cpuBefore = childrenCpuMs();
   const started = performance.now();
   try {
@@ -131,6 +144,34 @@ export async function getOk(url: string, headers: Record<string, string> = {}): 
   const res = await timedGet(url, headers);
   if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}: ${res.body.toString().slice(0, 300)}`);
   return res;
+}
+
+/**
+ * One GET on a new connection over a raw socket (`Connection: close`), timed from connect to the server's close after
+ * the last byte: a fresh server's first request without the HTTP client's own work (parser, chunk handling) in it.
+ */
+export function rawTimedGet(url: string): Promise<{ status: number; bytes: number; ms: number }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let head = '';
+    let bytes = 0;
+    const socket = net.connect(Number(u.port), u.hostname, () => {
+      socket.setNoDelay(true);
+      socket.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.on('data', (c: Buffer) => {
+      if (head.length < 16) head += c.subarray(0, 16).toString('latin1');
+      bytes += c.length;
+    });
+    socket.on('end', () => {
+      const ms = performance.now() - started;
+      const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(head)?.[1] ?? 0);
+      if (status !== 200) reject(new Error(`GET ${url}: ${head.split('\r\n')[0] || 'no answer'}`));
+      else resolve({ status, bytes, ms });
+    });
+    socket.on('error', reject);
+  });
 }
 
 export function closeAgent(): void {
