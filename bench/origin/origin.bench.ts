@@ -621,7 +621,11 @@ async function main(): Promise<void> {
       if (res.headers['content-encoding'] !== 'gzip') say(`origin: ${originNames[t.origin]} answered the gzip playlist request without gzip`);
       playlistGzBytes[t.origin] = res.body.length;
     }
-    const playlistLoadGz = await loadRounds('2-h playlist gzip', playlistTargets.map((t) => ({ ...t, headers: gzip })), ownPids);
+    const playlistLoadGz = await loadRounds(
+      '2-h playlist gzip',
+      playlistTargets.map((t) => ({ ...t, headers: gzip })),
+      ownPids,
+    );
 
     // ---- 7. first segment of a never-seen asset on the running origins (file in the page cache)
     const newAsset: Record<OriginKey, Record<'10min' | '2h', number[]>> = {
