@@ -39,17 +39,18 @@ export class BufferPool {
     return this.#pooledBytes;
   }
 
-  /** Checks every `idleMs` while buffers are idle; a burst after a trim refills the pool within a few segments. */
-  #armTrim(): void {
+  /** Fires `idleMs` after the last acquire (re-armed for the rest when one came since); a burst after a trim refills the pool within a few segments. */
+  #armTrim(delayMs = this.options.idleMs ?? 10_000): void {
     const idleMs = this.options.idleMs ?? 10_000;
     if (this.#trimTimer || !Number.isFinite(idleMs)) return;
     this.#trimTimer = setTimeout(() => {
       this.#trimTimer = undefined;
-      if (performance.now() - this.#lastAcquire >= idleMs) {
+      const quietMs = performance.now() - this.#lastAcquire;
+      if (quietMs >= idleMs) {
         this.#free.clear();
         this.#pooledBytes = 0;
-      } else if (this.#pooledBytes > 0) this.#armTrim();
-    }, idleMs);
+      } else if (this.#pooledBytes > 0) this.#armTrim(idleMs - quietMs);
+    }, delayMs);
     this.#trimTimer.unref();
   }
 
