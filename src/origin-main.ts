@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { FastifyListenOptions } from 'fastify';
 import type { Config } from './config/schema.js';
 import { createLogger } from './shared/log.js';
@@ -77,10 +78,36 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     await close().catch(() => undefined);
     throw err;
   }
+  collectWhenIdle(app.server);
   const address = app.server.address();
   listenPort = typeof address === 'object' && address ? address.port : port;
   process.send?.({ type: 'listening', port: listenPort } satisfies OriginChildMessage);
   return close;
+}
+
+/** An origin process that served nothing for this long is idle (longer than the buffer pool's 10 s idle trim). */
+const idleCheckMs = 20_000;
+
+/**
+ * A full GC once after start-up (the warm-up's garbage) and once each time the process falls idle after serving.
+ * V8 collects only when it allocates, so an idle process would otherwise keep mapped the segment buffers its
+ * busiest moment left behind (the pool lets its idle ones go, but they are unmapped only when collected).
+ */
+function collectWhenIdle(server: Server): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  gc();
+  let requests = 0;
+  let seen = 0;
+  let collected = 0;
+  server.on('request', () => requests++);
+  setInterval(() => {
+    if (requests === seen && requests !== collected) {
+      collected = requests;
+      gc();
+    }
+    seen = requests;
+  }, idleCheckMs).unref();
 }
 
 function main(): void {
