@@ -124,11 +124,18 @@ export async function warmUpOrigin(options: WarmUpOptions): Promise<WarmUpResult
     if (options.app) {
       // A random locator nobody has: routing, the GUID check, the resolver's database lookup, the 404.
       const locator = crypto.randomUUID();
-      for (const url of [
-        `/${locator}/manifest.ism/manifest(format=m3u8-cmaf)`,
-        `/${locator}/manifest.ism/QualityLevels(1000)/Fragments(video=0,format=m3u8-cmaf)`,
-      ]) {
-        for (let i = 0; i < 3; i++) result.injected.push((await options.app.inject({ method: 'GET', url })).statusCode);
+      // Its 404s are not traffic: kept out of the log (nothing else is served before listen).
+      const level = options.app.log.level;
+      options.app.log.level = 'warn';
+      try {
+        for (const url of [
+          `/${locator}/manifest.ism/manifest(format=m3u8-cmaf)`,
+          `/${locator}/manifest.ism/QualityLevels(1000)/Fragments(video=0,format=m3u8-cmaf)`,
+        ]) {
+          for (let i = 0; i < 3; i++) result.injected.push((await options.app.inject({ method: 'GET', url })).statusCode);
+        }
+      } finally {
+        options.app.log.level = level;
       }
     }
   } catch (err) {
