@@ -89,14 +89,13 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
 const idleCheckMs = 20_000;
 
 /**
- * A full GC once after start-up (the warm-up's garbage) and once each time the process falls idle after serving.
+ * A full GC each time the process falls idle after serving (the warm-up collected its own garbage before listen).
  * V8 collects only when it allocates, so an idle process would otherwise keep mapped the segment buffers its
  * busiest moment left behind (the pool lets its idle ones go, but they are unmapped only when collected).
  */
 function collectWhenIdle(server: Server): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) return;
-  gc();
   let requests = 0;
   let seen = 0;
   let collected = 0;

@@ -9,8 +9,11 @@ export class BufferPool {
   #pooledBytes = 0;
   #lastAcquire = 0;
   #trimTimer: NodeJS.Timeout | undefined;
+  readonly #idleMs: number;
 
-  constructor(private readonly options: { maxPooledBytes: number; granularity?: number; idleMs?: number }) {}
+  constructor(private readonly options: { maxPooledBytes: number; granularity?: number; idleMs?: number }) {
+    this.#idleMs = options.idleMs ?? 10_000;
+  }
 
   /** A buffer of at least `size` bytes (its contents are garbage); give it back with `release`. */
   acquire(size: number): Buffer {
@@ -40,8 +43,8 @@ export class BufferPool {
   }
 
   /** Fires `idleMs` after the last acquire (re-armed for the rest when one came since); a burst after a trim refills the pool within a few segments. */
-  #armTrim(delayMs = this.options.idleMs ?? 10_000): void {
-    const idleMs = this.options.idleMs ?? 10_000;
+  #armTrim(delayMs = this.#idleMs): void {
+    const idleMs = this.#idleMs;
     if (this.#trimTimer || !Number.isFinite(idleMs)) return;
     this.#trimTimer = setTimeout(() => {
       this.#trimTimer = undefined;
