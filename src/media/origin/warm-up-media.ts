@@ -5,37 +5,9 @@
  * The payloads are well-formed enough to mux (length-prefixed NAL units, an `avcC` with SPS and PPS), not to decode.
  */
 
+import { box, fullBox, u16, u32 } from './box-bytes.js';
+
 const enc = new TextEncoder();
-
-function u32(v: number): number[] {
-  return [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
-}
-function u16(v: number): number[] {
-  return [(v >> 8) & 0xff, v & 0xff];
-}
-
-type Part = Uint8Array | number[];
-
-function concat(parts: Part[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function box(type: string, ...parts: Part[]): Uint8Array {
-  const payload = concat(parts);
-  return concat([u32(payload.length + 8), enc.encode(type), payload]);
-}
-
-function fullBox(type: string, version: number, flags: number, ...parts: Part[]): Uint8Array {
-  return box(type, [version, (flags >> 16) & 0xff, (flags >> 8) & 0xff, flags & 0xff], ...parts);
-}
 
 /** A table of big-endian 32-bit (or 64-bit) entries. */
 function table(values: ArrayLike<number>, width: 4 | 8 = 4): Uint8Array {
