@@ -53,7 +53,7 @@ class Fields {
   boolean(name: string, required: boolean): boolean | undefined {
     const v = this.raw(name, required);
     if (v !== undefined && typeof v !== 'boolean') fail(this.at(name), 'must be a boolean');
-    return v as boolean | undefined;
+    return v;
   }
   integer(name: string, required: boolean, min?: number, max?: number): number | undefined {
     const v = this.raw(name, required);
@@ -190,12 +190,12 @@ function playReadyLicense(f: Fields): Json {
  */
 function isDerSequence(der: Buffer): boolean {
   if (der.length < 2 || der[0] !== 0x30) return false;
-  const first = der[1] as number;
+  const first = der[1];
   if (first < 0x80) return der.length === 2 + first;
   const lengthBytes = first & 0x7f;
   if (lengthBytes === 0 || lengthBytes > 4 || der.length < 2 + lengthBytes) return false;
   let length = 0;
-  for (let i = 0; i < lengthBytes; i++) length = length * 256 + (der[2 + i] as number);
+  for (let i = 0; i < lengthBytes; i++) length = length * 256 + der[2 + i];
   return der.length === 2 + lengthBytes + length;
 }
 
@@ -232,7 +232,7 @@ function configuration(f: Fields): Json {
       const rental = f.object('offlineRentalConfiguration', false);
       out = compact([
         ['@odata.type', type],
-        ['ask', ask && (f.raw('ask', true) as string)],
+        ['ask', ask && f.raw('ask', true)],
         ['fairPlayPfxPassword', f.string('fairPlayPfxPassword', true)],
         ['fairPlayPfx', f.raw('fairPlayPfx', true)],
         ['rentalAndLeaseKeyType', f.oneOf('rentalAndLeaseKeyType', true, rentalTypes)],

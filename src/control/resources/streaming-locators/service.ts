@@ -61,7 +61,7 @@ export class StreamingLocatorService {
     return storedContentKeys(row).map((k) => ({
       id: k.id,
       type: k.type,
-      value: values[k.id] as string,
+      value: values[k.id],
       labelReferenceInStreamingPolicy: k.labelReferenceInStreamingPolicy,
       ...(k.policyName ? { policyName: k.policyName } : {}),
     }));
