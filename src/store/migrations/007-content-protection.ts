@@ -5,6 +5,10 @@ import type { Kysely } from 'kysely';
  * replaced by null) and the options with their secrets in `options_sealed` (SecretBox). A locator's content keys:
  * ids, types, labels and policy names in `content_keys` (JSON, not secret: key ids are in every manifest), their
  * values in `content_key_values` (sealed), never in `properties`.
+ *
+ * Before this migration a locator PUT kept `contentKeys` as given in `properties`, values in the clear, though
+ * nothing used them (no encrypted delivery). They are removed here, since a migration cannot seal (the secret key
+ * is not the store's); such a locator is recreated to get its keys (docs/MKIO-DIFFERENCES.md).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -23,4 +27,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.alterTable('streaming_locators').addColumn('content_keys', 'text').execute();
   await db.schema.alterTable('streaming_locators').addColumn('content_key_values', 'text').execute();
+  const q = db as Kysely<any>;
+  const rows = (await q.selectFrom('streaming_locators').select(['id', 'properties']).where('properties', 'like', '%"contentKeys"%').execute()) as Array<{
+    id: string;
+    properties: string;
+  }>;
+  for (const row of rows) {
+    const properties = JSON.parse(row.properties) as Record<string, unknown>;
+    if (!('contentKeys' in properties)) continue;
+    delete properties.contentKeys;
+    await q
+      .updateTable('streaming_locators')
+      .set({ properties: JSON.stringify(properties) })
+      .where('id', '=', row.id)
+      .execute();
+  }
 }
