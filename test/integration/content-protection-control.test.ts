@@ -157,7 +157,10 @@ const openPolicy = { properties: { options: [{ name: 'open', configuration: { '@
  */
 async function withSecrets(client: ApiClient, url: string) {
   const res = await client.post(url, undefined, { contract: false });
-  if (res.status === 200) assertMkioSchema('media', 'ContentKeyPolicySchema', res.body);
+  if (res.status === 200) {
+    assertMkioSchema('media', 'ContentKeyPolicySchema', res.body);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+  }
   return res;
 }
 
@@ -571,6 +574,7 @@ for (const dialect of dialects) {
         }
         const listed = await api.post(`${V}/streamingLocators/${name}/listContentKeys`);
         assert.equal(listed.status, 200);
+        assert.equal(listed.headers.get('cache-control'), 'no-store');
         assert.deepEqual(
           listed.body.contentKeys.map((k: Json) => [k.id, k.type, k.labelReferenceInStreamingPolicy]),
           shown.map((k: Json) => [k.id, k.type, k.labelReferenceInStreamingPolicy]),

@@ -53,6 +53,10 @@ export function registerContentKeyPolicyRoutes(app: FastifyInstance, policies: C
   r.post(
     '/contentKeyPolicies/:name/getPolicyPropertiesWithSecrets',
     { config: cap(secretsAction), schema: { params, response: { 200: contentKeyPolicyResponse } } },
-    async (req) => toWireContentKeyPolicy(await policies.withSecrets(project(req).id, req.params.name), project(req)),
+    async (req, reply) => {
+      const revealed = toWireContentKeyPolicy(await policies.withSecrets(project(req).id, req.params.name), project(req));
+      // Secrets: no shared or browser cache may keep a copy.
+      return reply.header('cache-control', 'no-store').send(revealed);
+    },
   );
 }

@@ -107,7 +107,11 @@ export function registerStreamingLocatorRoutes(
   r.post(
     '/streamingLocators/:name/listContentKeys',
     { config: cap(secretsAction), schema: { params, response: { 200: contentKeysResponse } } },
-    async (req) => ({ contentKeys: (await locators.contentKeys(project(req).id, req.params.name)).map((k) => ({ ...k, tracks: [] })) }),
+    async (req, reply) => {
+      const contentKeys = (await locators.contentKeys(project(req).id, req.params.name)).map((k) => ({ ...k, tracks: [] }));
+      // Key material: no shared or browser cache may keep a copy.
+      return reply.header('cache-control', 'no-store').send({ contentKeys });
+    },
   );
 
   /** Playback paths (§13.1): host-less, starting with the locator GUID; clients prefix the endpoint host. */
