@@ -125,6 +125,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     tokens,
     sessions,
     keys,
+    box: secretBox,
     storage,
     stores,
     grants,

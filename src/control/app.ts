@@ -36,6 +36,9 @@ import type { JobQueue } from '../queue/job-queue.js';
 import { TransformService, type PresetValidator } from './resources/transforms/service.js';
 import { registerTransformRoutes } from './resources/transforms/routes.js';
 import { JobService, type JobNotifications } from './resources/jobs/service.js';
+import { ContentKeyPolicyService } from './resources/content-key-policies/service.js';
+import { registerContentKeyPolicyRoutes } from './resources/content-key-policies/routes.js';
+import type { SecretBox } from '../shared/secret-box.js';
 import { registerJobRoutes } from './resources/jobs/routes.js';
 
 export interface ControlPlaneDeps {
@@ -46,6 +49,8 @@ export interface ControlPlaneDeps {
   tokens: TokenService;
   sessions: SessionService;
   keys: SigningKeys;
+  /** Seals content key policy secrets and locator content keys at rest. */
+  box: SecretBox;
   storage: StorageAccountService;
   /** Storage drivers by account (shared with the origin and the worker). */
   stores: AccountStores;
@@ -104,7 +109,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const assets = new AssetService(deps.db, deps.dialect, deps.storage, deps.stores, deps.log.child({ component: 'assets' }));
   const endpoints = new StreamingEndpointService(deps.db);
   const policies = new StreamingPolicyService(deps.db);
-  const locators = new StreamingLocatorService(deps.db, assets, policies);
+  const locators = new StreamingLocatorService(deps.db, assets, policies, deps.box);
+  const keyPolicies = new ContentKeyPolicyService(deps.db, deps.box);
   const transforms = new TransformService(deps.db, deps.presets);
   const stats = new StatsService(deps.db, endpoints);
   const jobs = new JobService({
@@ -141,6 +147,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
             registerStreamingEndpointRoutes(media, { endpoints, hostName: deps.endpointHostName });
             registerStreamingPolicyRoutes(media, policies);
             registerStreamingLocatorRoutes(media, { locators, assets, policies });
+            registerContentKeyPolicyRoutes(media, keyPolicies);
             registerTransformRoutes(media, { transforms, jobs });
             registerJobRoutes(media, { jobs, transforms });
             registerStatsRoutes(media, stats);

@@ -64,3 +64,21 @@ export function policySchemes(properties: Record<string, unknown>): Array<{ sche
   }
   return out;
 }
+
+/** The `contentKeys` of a scheme block (§12): its default key and per-track keys. */
+export interface PolicyContentKeys {
+  defaultKey?: { label?: string; policyName?: string };
+  keyToTrackMappings?: Array<{ label?: string; policyName?: string; tracks?: unknown[] }>;
+}
+
+/** The content key policies a streaming policy names: its default and every key's. */
+export function contentKeyPolicyNamesOf(properties: Record<string, unknown>): string[] {
+  const names = new Set<string>();
+  if (typeof properties.defaultContentKeyPolicyName === 'string') names.add(properties.defaultContentKeyPolicyName);
+  for (const [block] of schemeBlocks) {
+    const keys = (properties[block] as { contentKeys?: PolicyContentKeys } | undefined)?.contentKeys;
+    if (keys?.defaultKey?.policyName) names.add(keys.defaultKey.policyName);
+    for (const m of keys?.keyToTrackMappings ?? []) if (m.policyName) names.add(m.policyName);
+  }
+  return [...names];
+}

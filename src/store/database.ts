@@ -161,6 +161,29 @@ export interface StreamingLocatorRow extends Audited {
   end_time: string | null;
   /** Remaining MK.IO properties (filters, alternativeMediaId, defaultContentKeyPolicyName, suppressed…). */
   properties: string;
+  /** JSON `StoredContentKey[]` (no values); null for a clear-only policy. Added by migration 007. */
+  content_keys?: string | null;
+  /** The keys' values, sealed (SecretBox): JSON `{[keyId]: base64}`. */
+  content_key_values?: string | null;
+}
+/** A locator content key as stored in `content_keys`: everything but its value. */
+export interface StoredContentKey {
+  id: string;
+  type: 'EnvelopeEncryption' | 'CommonEncryptionCenc' | 'CommonEncryptionCbcs';
+  labelReferenceInStreamingPolicy: string;
+  /** The policy resolved at creation (see shared/content-protection.ts); absent when none applies. */
+  policyName?: string;
+}
+export interface ContentKeyPolicyRow extends Audited {
+  id: string;
+  project_id: string;
+  name: string;
+  /** The legacy `policyId` GUID MK.IO shows. */
+  policy_id: string;
+  /** MK.IO `properties` without created/lastModified/policyId, secrets replaced by null. */
+  properties: string;
+  /** The `options` with their secrets, sealed (SecretBox). */
+  options_sealed: string;
 }
 export interface TransformRow extends Audited {
   id: string;
@@ -222,6 +245,7 @@ export interface Database {
   streaming_endpoints: StreamingEndpointRow;
   streaming_policies: StreamingPolicyRow;
   streaming_locators: StreamingLocatorRow;
+  content_key_policies: ContentKeyPolicyRow;
   transforms: TransformRow;
   jobs: JobRow;
   job_queue: JobQueueRow;

@@ -6,6 +6,7 @@ import * as m003 from './migrations/003-encoding.js';
 import * as m004 from './migrations/004-job-queue.js';
 import * as m005 from './migrations/005-session-token.js';
 import * as m006 from './migrations/006-asset-location.js';
+import * as m007 from './migrations/007-content-protection.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '004-job-queue': m004,
   '005-session-token': m005,
   '006-asset-location': m006,
+  '007-content-protection': m007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

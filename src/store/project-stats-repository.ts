@@ -8,6 +8,7 @@ export interface ProjectCounts {
   /** Custom policies only; the predefined ones are not stored. */
   streamingPolicies: number;
   streamingEndpoints: { running: number; stopped: number; total: number };
+  contentKeyPolicies: number;
 }
 
 /**
@@ -20,7 +21,7 @@ export class ProjectStatsRepository {
   async countsOf(projectId: string): Promise<ProjectCounts> {
     const row = await this.db
       .selectNoFrom((eb) => {
-        const count = (table: 'assets' | 'storage_accounts' | 'streaming_locators' | 'streaming_policies' | 'streaming_endpoints') =>
+        const count = (table: 'assets' | 'storage_accounts' | 'streaming_locators' | 'streaming_policies' | 'streaming_endpoints' | 'content_key_policies') =>
           eb
             .selectFrom(table)
             .select((c) => c.fn.countAll<number | string>().as('n'))
@@ -37,6 +38,7 @@ export class ProjectStatsRepository {
           count('streaming_locators').as('streaming_locators'),
           count('streaming_policies').as('streaming_policies'),
           count('streaming_endpoints').as('streaming_endpoints'),
+          count('content_key_policies').as('content_key_policies'),
           endpointsIn('Running').as('endpoints_running'),
           endpointsIn('Stopped').as('endpoints_stopped'),
         ];
@@ -49,6 +51,7 @@ export class ProjectStatsRepository {
       streamingLocators: Number(row.streaming_locators),
       streamingPolicies: Number(row.streaming_policies),
       streamingEndpoints: { running: Number(row.endpoints_running), stopped: Number(row.endpoints_stopped), total: Number(row.streaming_endpoints) },
+      contentKeyPolicies: Number(row.content_key_policies),
     };
   }
 }

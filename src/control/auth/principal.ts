@@ -38,7 +38,14 @@ export const userCapabilities = {
   profileUpdate: { group: 'core.profile', action: 'update' },
 } as const;
 
-const writeActions = new Set(['create', 'update', 'delete', 'write', 'start', 'stop', 'scale', 'cancel', 'manage']);
+/**
+ * The action that reads key material back (`listContentKeys`, `getPolicyPropertiesWithSecrets`). Readers never
+ * hold it, whatever their token says; a restricted token only when its map grants it (or `*`).
+ */
+export const secretsAction = 'readSecrets';
+
+/** Actions a Reader's role never allows: changes, and reading secrets. */
+const writeActions = new Set(['create', 'update', 'delete', 'write', 'start', 'stop', 'scale', 'cancel', 'manage', secretsAction]);
 
 /** Whether the caller's token narrows it to a permission map (restricted and ephemeral tokens). */
 export function isNarrowed(principal: Principal): boolean {

@@ -38,6 +38,7 @@ import { fileWrittenResponse } from './files/schema.js';
 import { jwksResponse, sessionTokenResponse } from '../auth/schema.js';
 import { listBody } from './paging.js';
 import { predefinedPolicies } from '../../shared/streaming-policies.js';
+import { contentKeyPolicyResponse, toWireContentKeyPolicy } from './content-key-policies/schema.js';
 import { registerV1StorageRoutes, registerLegacyStorageRoutes } from './storage/routes.js';
 import type { AccountService } from '../auth/account-service.js';
 import type { Principal } from '../auth/principal.js';
@@ -345,6 +346,50 @@ const cases: Array<[string, TSchema, unknown]> = [
         name: 'p',
         properties: { noEncryption: { enabledProtocols: { download: true, dash: true, hls: true, smoothStreaming: false } } },
         row: { id: 'pol-1', project_id: project.id, name: 'p', properties: '{}', ...audited },
+      },
+      project,
+    ),
+  ],
+  [
+    'locator with content keys',
+    locatorResponse,
+    toWireLocator(
+      locator({
+        content_keys:
+          '[{"id":"5d6a4c1e-7b2a-4c3d-9e8f-102030405060","type":"CommonEncryptionCenc","labelReferenceInStreamingPolicy":"cencDefaultKey","policyName":"p"}]',
+      }),
+      project,
+    ),
+  ],
+  [
+    'listPaths with drm',
+    pathsResponse,
+    {
+      streamingPaths: [
+        { streamingProtocol: 'Dash', encryptionScheme: 'CommonEncryptionCenc', paths: ['/a/b.ism/manifest(format=mpd-time-cmaf,encryption=cenc)'] },
+      ],
+      downloadPaths: [],
+      drm: { widevine: { licenseAcquisitionUrl: 'https://wv.example/{ContentKeyId}' }, clearKey: { licenseAcquisitionUrl: '/keydelivery/a/clearkey' } },
+    },
+  ],
+  [
+    'content key policy',
+    contentKeyPolicyResponse,
+    toWireContentKeyPolicy(
+      {
+        row: { id: 'ckp-1', project_id: project.id, name: 'k', policy_id: 'pid', properties: '{}', options_sealed: 'sealed', ...audited },
+        properties: {
+          description: 'd',
+          options: [
+            {
+              policyOptionId: 'o',
+              name: 'n',
+              configuration: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyClearKeyConfiguration' },
+              restriction: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyOpenRestriction' },
+            },
+          ],
+          fairPlayAmsCompatibility: true,
+        },
       },
       project,
     ),

@@ -13,8 +13,8 @@ export function registerStatsRoutes(app: FastifyInstance, stats: StatsService): 
       const counts = await stats.countsOf(project.id);
       return {
         assets: { total: counts.assets },
-        // Content key policies and live events do not exist in Reel yet.
-        contentKeyPolicies: { total: 0 },
+        contentKeyPolicies: { total: counts.contentKeyPolicies },
+        // Live events do not exist in Reel yet.
         liveEvents: { running: 0, stopped: 0, total: 0 },
         storageAccounts: { total: counts.storageAccounts },
         streamingEndpoints: counts.streamingEndpoints,

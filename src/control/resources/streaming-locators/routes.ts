@@ -5,6 +5,7 @@ import type { ProjectRow, StreamingLocatorRow } from '../../../store/database.js
 import {
   contentKeysResponse,
   locatorListResponse,
+  locatorProperties,
   locatorPutBody,
   locatorResponse,
   locatorStateResponse,
@@ -20,6 +21,8 @@ import type { StreamingLocatorService } from './service.js';
 import type { AssetService } from '../assets/service.js';
 import type { StreamingPolicyService } from '../streaming-policies/service.js';
 import { policySchemes } from '../../../shared/streaming-policies.js';
+import { secretsAction } from '../../auth/principal.js';
+import { drmOf, streamingPathsOf } from './paths.js';
 
 const params = Type.Object({ project: Type.String(), name: streamingLocatorName });
 const cap = (action: string) => ({ capability: { group: 'ams.streamingLocator', action } });
@@ -84,12 +87,13 @@ export function registerStreamingLocatorRoutes(
         created: _c,
         provisioningState: _p,
         resourceState: _r,
+        contentKeys,
         ...extra
       } = req.body.properties;
       const { row, created } = await locators.put(
         project(req).id,
         req.params.name,
-        { assetName, streamingPolicyName, streamingLocatorId, startTime, endTime, extra },
+        { assetName, streamingPolicyName, streamingLocatorId, startTime, endTime, contentKeys, extra },
         req.principal!,
       );
       return reply.code(created ? 201 : 200).send(toWireLocator(row, project(req)));
@@ -99,10 +103,16 @@ export function registerStreamingLocatorRoutes(
     const deleted = await locators.delete(project(req).id, req.params.name);
     return reply.code(deleted ? 200 : 204).send();
   });
-  r.post('/streamingLocators/:name/listContentKeys', { config: cap('read'), schema: { params, response: { 200: contentKeysResponse } } }, async (req) => {
-    await locators.get(project(req).id, req.params.name);
-    return { contentKeys: [] };
-  });
+  /** The keys with their values (§13.2): only for callers who may read secrets (not Readers, not restricted tokens without it). */
+  r.post(
+    '/streamingLocators/:name/listContentKeys',
+    { config: cap(secretsAction), schema: { params, response: { 200: contentKeysResponse } } },
+    async (req, reply) => {
+      const contentKeys = (await locators.contentKeys(project(req).id, req.params.name)).map((k) => ({ ...k, tracks: [] }));
+      // Key material: no shared or browser cache may keep a copy.
+      return reply.header('cache-control', 'no-store').send({ contentKeys });
+    },
+  );
 
   /** Playback paths (§13.1): host-less, starting with the locator GUID; clients prefix the endpoint host. */
   r.post('/streamingLocators/:name/listPaths', { config: cap('read'), schema: { params, response: { 200: pathsResponse } } }, async (req) => {
@@ -114,19 +124,9 @@ export function registerStreamingLocatorRoutes(
     const prefix = asset.sub_path ? `${asset.sub_path}/` : '';
     const files = (await store.list(asset.container, asset.sub_path ?? '')).blobs.map((b) => b.name.slice(prefix.length));
     const base = `/${locator.locator_id}/${encodeURIComponent(manifestNameOf(files))}.ism/manifest`;
-    const streamingPaths: Array<{ streamingProtocol: string; encryptionScheme: string; paths: string[] }> = [];
-    let download = false;
-    for (const { scheme, protocols } of policySchemes(policy.properties)) {
-      // Encrypted delivery arrives with the content-protection issue; until then only clear paths are listed.
-      if (scheme !== 'NoEncryption') continue;
-      if (protocols.hls)
-        streamingPaths.push({ streamingProtocol: 'Hls', encryptionScheme: scheme, paths: [`${base}(format=m3u8-cmaf)`, `${base}(format=m3u8-aapl)`] });
-      if (protocols.dash)
-        streamingPaths.push({ streamingProtocol: 'Dash', encryptionScheme: scheme, paths: [`${base}(format=mpd-time-cmaf)`, `${base}(format=mpd-time-csf)`] });
-      if (protocols.smoothStreaming) streamingPaths.push({ streamingProtocol: 'SmoothStreaming', encryptionScheme: scheme, paths: [base] });
-      download ||= protocols.download;
-    }
+    const { streamingPaths, download } = streamingPathsOf(base, policySchemes(policy.properties));
     const downloadPaths = download ? downloadableFiles(files).map((f) => `/${locator.locator_id}/${f.split('/').map(encodeURIComponent).join('/')}`) : [];
-    return { streamingPaths, downloadPaths, drm: {} };
+    const drm = drmOf(policy.properties, { locatorId: locator.locator_id, alternativeMediaId: locatorProperties(locator).alternativeMediaId });
+    return { streamingPaths, downloadPaths, drm };
   });
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { ProjectRow, StreamingLocatorRow } from '../../../store/database.js';
+import type { ProjectRow, StoredContentKey, StreamingLocatorRow } from '../../../store/database.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { armId, openObject, systemData, systemDataSchema } from '../envelope.js';
 import { listBodySchema } from '../paging.js';
@@ -18,7 +18,22 @@ export const locatorPutBody = Type.Object({
       startTime: Type.Optional(isoTime),
       endTime: Type.Optional(isoTime),
       defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
-      contentKeys: Type.Optional(Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: true }))),
+      contentKeys: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              id: Type.String({ format: 'uuid' }),
+              type: Type.Optional(Type.Union([Type.Literal('EnvelopeEncryption'), Type.Literal('CommonEncryptionCenc'), Type.Literal('CommonEncryptionCbcs')])),
+              value: Type.Optional(Type.String({ maxLength: 64 })),
+              labelReferenceInStreamingPolicy: Type.Optional(Type.String({ minLength: 1, maxLength: 260 })),
+              policyName: Type.Optional(Type.String({ minLength: 1, maxLength: 260 })),
+              tracks: Type.Optional(Type.Array(Type.Unknown())),
+            },
+            { additionalProperties: false },
+          ),
+          { maxItems: 64 },
+        ),
+      ),
       filters: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 260 }))),
       alternativeMediaId: Type.Optional(Type.String()),
       contentId: Type.Optional(Type.String({ minLength: 1, maxLength: 260 })),
@@ -57,14 +72,23 @@ export const contentKeysResponse = Type.Object({ contentKeys: Type.Array(openObj
 export const pathsResponse = Type.Object({
   streamingPaths: Type.Array(Type.Object({ streamingProtocol: Type.String(), encryptionScheme: Type.String(), paths: Type.Array(Type.String()) })),
   downloadPaths: Type.Array(Type.String()),
-  drm: openObject('DRM licence URLs (none until content protection)'),
+  drm: Type.Record(Type.String(), Type.Object({ licenseAcquisitionUrl: Type.String(), certificateUrl: Type.Optional(Type.String()) }), {
+    description: 'Licence URLs by DRM: clearKey, playReady, widevine, fairPlay',
+  }),
 });
+
+/** A locator's content keys as GET shows them: everything but `value` (only `listContentKeys` has it). */
+export function storedContentKeys(row: StreamingLocatorRow): StoredContentKey[] {
+  return row.content_keys ? (JSON.parse(row.content_keys) as StoredContentKey[]) : [];
+}
 
 /** The locator's `properties` as MK.IO shapes them; absent times are omitted (the schema has no null). */
 export function locatorProperties(row: StreamingLocatorRow): Record<string, unknown> {
   const extra = JSON.parse(row.properties) as Record<string, unknown>;
+  const keys = storedContentKeys(row);
   return {
     ...extra,
+    ...(keys.length ? { contentKeys: keys.map((k) => ({ ...k, tracks: [] })) } : {}),
     assetName: row.asset_name,
     streamingPolicyName: row.policy_name,
     streamingLocatorId: row.locator_id,

@@ -1,5 +1,10 @@
-import type { Db, StreamingLocatorRow } from '../../../store/database.js';
+import type { Db, StoredContentKey, StreamingLocatorRow } from '../../../store/database.js';
 import { StreamingLocatorRepository } from '../../../store/streaming-locator-repository.js';
+import { ContentKeyPolicyRepository } from '../../../store/content-key-policy-repository.js';
+import type { SecretBox } from '../../../shared/secret-box.js';
+import type { ContentKeyType } from '../../../shared/content-protection.js';
+import { planContentKeys, type GivenContentKey } from './content-keys.js';
+import { storedContentKeys } from './schema.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
@@ -12,6 +17,8 @@ export interface LocatorInput {
   streamingLocatorId?: string;
   startTime?: string;
   endTime?: string;
+  /** Content keys given (a migrated locator's): taken as given, the rest generated. Never kept in `extra`. */
+  contentKeys?: GivenContentKey[];
   /** Everything else MK.IO keeps as given: filters, alternativeMediaId, defaultContentKeyPolicyName, contentKeys, suppressed… */
   extra: Record<string, unknown>;
 }
@@ -23,16 +30,41 @@ interface Actor {
 const mutable = new Set(['startTime', 'endTime', 'suppressed']);
 const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A locator content key with its value, as `listContentKeys` answers (§13.2). */
+export interface ContentKeyWithValue {
+  id: string;
+  type: ContentKeyType;
+  value: string;
+  labelReferenceInStreamingPolicy: string;
+  policyName?: string;
+}
+
 /** Streaming locators: immutable publications of an asset under a policy, addressed by a GUID in playback URLs. */
 export class StreamingLocatorService {
   private readonly repository: StreamingLocatorRepository;
+  private readonly keyPolicies: ContentKeyPolicyRepository;
 
   constructor(
     db: Db,
     private readonly assets: AssetService,
     private readonly policies: StreamingPolicyService,
+    private readonly box: SecretBox,
   ) {
     this.repository = new StreamingLocatorRepository(db);
+    this.keyPolicies = new ContentKeyPolicyRepository(db);
+  }
+
+  /** The locator's content keys with their values (unsealed), in the order the policy asks for them. */
+  async contentKeys(projectId: string, name: string): Promise<ContentKeyWithValue[]> {
+    const row = await this.get(projectId, name);
+    const values = row.content_key_values ? this.box.open<Record<string, string>>(row.content_key_values) : {};
+    return storedContentKeys(row).map((k) => ({
+      id: k.id,
+      type: k.type,
+      value: values[k.id],
+      labelReferenceInStreamingPolicy: k.labelReferenceInStreamingPolicy,
+      ...(k.policyName ? { policyName: k.policyName } : {}),
+    }));
   }
 
   async list(projectId: string, options: { assetId?: string } = {}): Promise<StreamingLocatorRow[]> {
@@ -62,9 +94,14 @@ export class StreamingLocatorService {
 
     const asset = await this.assets.find(projectId, input.assetName);
     if (!asset) throw new BadRequestError('AssetNotFound', `Asset '${input.assetName}' not found`);
-    if (!(await this.policies.find(projectId, input.streamingPolicyName))) {
-      throw new BadRequestError('StreamingPolicyNotFound', `Streaming policy '${input.streamingPolicyName}' not found`);
-    }
+    const policy = await this.policies.find(projectId, input.streamingPolicyName);
+    if (!policy) throw new BadRequestError('StreamingPolicyNotFound', `Streaming policy '${input.streamingPolicyName}' not found`);
+    const locatorDefault = input.extra.defaultContentKeyPolicyName as string | undefined;
+    const keys = planContentKeys(policy.properties, input.contentKeys, locatorDefault);
+    const named = [...new Set([...(locatorDefault ? [locatorDefault] : []), ...keys.flatMap((k) => (k.policyName ? [k.policyName] : []))])];
+    const found = await this.keyPolicies.existing(projectId, named);
+    const missing = named.find((n) => !found.has(n));
+    if (missing !== undefined) throw new BadRequestError('ContentKeyPolicyNotFound', `Content key policy '${missing}' not found`);
     const locatorId = (input.streamingLocatorId ?? newId()).toLowerCase();
     if (!guid.test(locatorId)) throw new BadRequestError('ValidationError', 'properties.streamingLocatorId must be a GUID');
     const idTaken = () => new ConflictError('Conflict', `Streaming locator id '${locatorId}' is already in use`);
@@ -81,6 +118,8 @@ export class StreamingLocatorService {
       start_time: input.startTime ? new Date(input.startTime).toISOString() : null,
       end_time: input.endTime ? new Date(input.endTime).toISOString() : null,
       properties: JSON.stringify(input.extra),
+      content_keys: keys.length ? JSON.stringify(keys.map(({ value: _v, ...stored }) => stored satisfies StoredContentKey)) : null,
+      content_key_values: keys.length ? this.box.seal(Object.fromEntries(keys.map((k) => [k.id, k.value.toString('base64')]))) : null,
       created_at: now,
       created_by: actor.email,
       updated_at: now,
@@ -109,6 +148,8 @@ export class StreamingLocatorService {
       if (sent !== undefined && sent !== current)
         throw new ConflictError('Conflict', `Streaming locator '${existing.name}' exists and its ${field} cannot change`);
     }
+    if (input.contentKeys && !this.sameKeys(existing, input.contentKeys))
+      throw new ConflictError('Conflict', `Streaming locator '${existing.name}' exists and its contentKeys cannot change`);
     for (const [key, value] of Object.entries(input.extra)) {
       if (!mutable.has(key) && JSON.stringify(value) !== JSON.stringify(extra[key])) {
         throw new ConflictError('Conflict', `Streaming locator '${existing.name}' exists and its ${key} cannot change`);
@@ -123,6 +164,23 @@ export class StreamingLocatorService {
     };
     await this.repository.update(existing.id, values);
     return { ...existing, ...values };
+  }
+
+  /** Whether every key sent again with a PUT is one the locator has, as it has it (fields left out match anything). */
+  private sameKeys(existing: StreamingLocatorRow, given: GivenContentKey[]): boolean {
+    const stored = new Map(storedContentKeys(existing).map((k) => [k.id, k]));
+    const values = existing.content_key_values ? this.box.open<Record<string, string>>(existing.content_key_values) : {};
+    return given.every((g) => {
+      const k = stored.get(g.id.toLowerCase());
+      if (!k) return false;
+      const sameValue = g.value === undefined || Buffer.from(g.value, 'base64').equals(Buffer.from(values[k.id] ?? '', 'base64'));
+      return (
+        sameValue &&
+        (g.type === undefined || g.type === k.type) &&
+        (g.labelReferenceInStreamingPolicy === undefined || g.labelReferenceInStreamingPolicy === k.labelReferenceInStreamingPolicy) &&
+        (g.policyName === undefined || g.policyName === k.policyName)
+      );
+    });
   }
 
   async delete(projectId: string, name: string): Promise<boolean> {

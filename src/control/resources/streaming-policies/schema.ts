@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ProjectRow } from '../../../store/database.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { armId, openObject, systemData, systemDataSchema } from '../envelope.js';
@@ -35,7 +35,24 @@ const contentKeys = Type.Object({
     Type.Array(Type.Object({ label: Type.Optional(Type.String()), policyName: Type.Optional(Type.String()), tracks: Type.Optional(trackSelections) })),
   ),
 });
-const scheme = (extra: Record<string, ReturnType<typeof Type.Object> | ReturnType<typeof Type.String>> = {}) =>
+/** A licence or key URL template (§12): an absolute http(s) URL once `{ContentKeyId}`/`{AlternativeMediaId}` are filled (checked in the service). */
+const urlTemplate = Type.String({ minLength: 1, maxLength: 1024 });
+const optionalTemplate = Type.Optional(Type.Union([urlTemplate, Type.Null()]));
+const playReady = Type.Object(
+  {
+    customLicenseAcquisitionUrlTemplate: optionalTemplate,
+    playReadyCustomAttributes: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+const widevine = Type.Object({ customLicenseAcquisitionUrlTemplate: optionalTemplate }, { additionalProperties: false });
+const fairPlay = Type.Object(
+  { allowPersistentLicense: Type.Boolean(), customLicenseAcquisitionUrlTemplate: optionalTemplate },
+  { additionalProperties: false },
+);
+const clearKeyConfiguration = Type.Object({ customKeysAcquisitionUrlTemplate: optionalTemplate }, { additionalProperties: false });
+
+const scheme = (extra: Record<string, TSchema> = {}) =>
   Type.Optional(
     Type.Object({
       enabledProtocols: protocols,
@@ -45,15 +62,26 @@ const scheme = (extra: Record<string, ReturnType<typeof Type.Object> | ReturnTyp
     }),
   );
 
-/** PUT body (§12): at most one block per scheme; encryption blocks are stored now and served by the encryption issue. */
+/** PUT body (§12): at most one block per scheme; url templates and content key policy names are checked by the service. */
 export const policyBody = Type.Object({
   properties: Type.Object(
     {
       defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
       noEncryption: Type.Optional(Type.Object({ enabledProtocols: protocols })),
-      envelopeEncryption: scheme({ customKeyAcquisitionUrlTemplate: Type.String({ minLength: 1, maxLength: 1024 }) }),
-      commonEncryptionCenc: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
-      commonEncryptionCbcs: scheme({ drm: Type.Object({}), clearKeyEncryptionConfiguration: Type.Object({}) }),
+      envelopeEncryption: scheme({ customKeyAcquisitionUrlTemplate: optionalTemplate }),
+      commonEncryptionCenc: scheme({
+        drm: Type.Optional(Type.Object({ playReady: Type.Optional(playReady), widevine: Type.Optional(widevine) }, { additionalProperties: false })),
+        clearKeyEncryptionConfiguration: Type.Optional(clearKeyConfiguration),
+      }),
+      commonEncryptionCbcs: scheme({
+        drm: Type.Optional(
+          Type.Object(
+            { fairPlay: Type.Optional(fairPlay), playReady: Type.Optional(playReady), widevine: Type.Optional(widevine) },
+            { additionalProperties: false },
+          ),
+        ),
+        clearKeyEncryptionConfiguration: Type.Optional(clearKeyConfiguration),
+      }),
       catalog: Type.Optional(Type.Object({})),
     },
     { additionalProperties: false },

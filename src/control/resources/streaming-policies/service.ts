@@ -3,8 +3,10 @@ import { StreamingLocatorRepository } from '../../../store/streaming-locator-rep
 import { StreamingPolicyRepository } from '../../../store/streaming-policy-repository.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
-import { isPredefinedPolicy, predefinedPolicies } from '../../../shared/streaming-policies.js';
+import { contentKeyPolicyNamesOf, isPredefinedPolicy, predefinedPolicies } from '../../../shared/streaming-policies.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
+import { ContentKeyPolicyRepository } from '../../../store/content-key-policy-repository.js';
+import { checkEncryptionBlocks } from './encryption-blocks.js';
 
 export interface StreamingPolicy {
   name: string;
@@ -21,10 +23,12 @@ interface Actor {
 export class StreamingPolicyService {
   private readonly repository: StreamingPolicyRepository;
   private readonly locators: StreamingLocatorRepository;
+  private readonly keyPolicies: ContentKeyPolicyRepository;
 
   constructor(db: Db) {
     this.repository = new StreamingPolicyRepository(db);
     this.locators = new StreamingLocatorRepository(db);
+    this.keyPolicies = new ContentKeyPolicyRepository(db);
   }
 
   async list(projectId: string): Promise<StreamingPolicy[]> {
@@ -58,6 +62,11 @@ export class StreamingPolicyService {
       );
     const exists = () => new ConflictError('Conflict', `Streaming policy '${name}' already exists`);
     if (await this.find(projectId, name)) throw exists();
+    properties = checkEncryptionBlocks(properties);
+    const named = contentKeyPolicyNamesOf(properties);
+    const found = await this.keyPolicies.existing(projectId, named);
+    const missing = named.find((n) => !found.has(n));
+    if (missing !== undefined) throw new BadRequestError('ContentKeyPolicyNotFound', `Content key policy '${missing}' not found`);
     const now = new Date().toISOString();
     const row: StreamingPolicyRow = {
       id: newId(),

@@ -45,7 +45,7 @@ export interface ManifestContext {
 }
 
 /** Encryption schemes a playback URL may ask for (§17.3). */
-export type ManifestEncryption = 'cenc' | 'cbc' | 'cbcs-aapl' | 'piff';
+export type ManifestEncryption = 'cenc' | 'cbc' | 'cbcs' | 'cbcs-aapl' | 'piff';
 
 /** The options of a playback URL, parsed and validated. */
 export interface ManifestOptions {
@@ -96,7 +96,7 @@ const formatAliases: Record<string, ManifestFormat> = {
   'mpd-time-csf': 'mpd-time-csf',
 };
 
-const encryptions: readonly ManifestEncryption[] = ['cenc', 'cbc', 'cbcs-aapl', 'piff'];
+const encryptions: readonly ManifestEncryption[] = ['cenc', 'cbc', 'cbcs', 'cbcs-aapl', 'piff'];
 
 /** Filter names as MK.IO allows them (§8). */
 const filterNamePattern = /^[A-Za-z0-9._~-]{1,260}$/;
