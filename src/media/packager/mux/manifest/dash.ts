@@ -135,8 +135,10 @@ function representationId(t: PresentationTrack): string {
 /**
  * The ContentProtection descriptors of one key: `mp4protection` with the scheme and `cenc:default_KID` first
  * (DASH-IF IOP §7.7.2), then one per DRM, Widevine and PlayReady before ClearKey so that a player able to use
- * several picks the real DRM. ClearKey carries the W3C common PSSH, the init data Chromium's ClearKey CDM turns
- * into a licence request (the Widevine PSSH would not do), and its licence server in `dashif:Laurl`.
+ * several picks the real DRM. ClearKey carries only its licence server (`dashif:Laurl`) and no `cenc:pssh`: both
+ * players then build the init data from `default_KID` (Shaka a W3C common PSSH, dash.js a `keyids` JSON), while
+ * dash.js 5.2 given a `cenc:pssh` there passes the box to `generateRequest` as `keyids` and the CDM refuses it
+ * (checked in Chromium by test/e2e/protection-signalling.test.ts). The init segment still carries the common PSSH.
  */
 function writeContentProtection(protection: ManifestProtection, keyId: string, indent: string, out: string[]): void {
   const scheme = protection.scheme;
@@ -160,7 +162,6 @@ function writeContentProtection(protection: ManifestProtection, keyId: string, i
   }
   if (protection.clearKey) {
     out.push(`${indent}<ContentProtection schemeIdUri="urn:uuid:${systemIds.clearKeyDash}" value="ClearKey1.0">`);
-    out.push(`${inner}<cenc:pssh>${headers.commonPssh.toString('base64')}</cenc:pssh>`);
     out.push(`${inner}<dashif:Laurl>${escapeXml(protection.clearKey.licenseUrl)}</dashif:Laurl>`);
     out.push(`${indent}</ContentProtection>`);
   }
