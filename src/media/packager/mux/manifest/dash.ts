@@ -17,6 +17,8 @@
  *   name. The composition delay of the first frame (B-frames, audio priming) is undone by the init segment's
  *   edit list (init-segment.ts), as for HLS; with a constant delay, each segment's earliest presentation time
  *   then equals its `S@t`.
+ * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
+ *   AdaptationSet (or Representation) its ContentProtection descriptors (`writeContentProtection`).
  */
 import { InternalError } from '../../../../shared/errors.js';
 import { textTrackBitrateBps, type Presentation, type PresentationTrack } from '../../model/presentation.js';

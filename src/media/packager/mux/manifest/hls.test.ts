@@ -534,7 +534,13 @@ describe('HLS protection signalling', () => {
     );
   });
 
-  it('refuses CENC on MPEG-TS and AES-128 without a key URL', () => {
+  it('refuses CENC on MPEG-TS, AES-128 without a key URL, and encryption no key format can signal', () => {
+    const widevineOnly: ManifestProtection = { scheme: 'cbcs', keyIdOf, widevine: {} };
+    assert.throws(() => hlsMediaPlaylist(p, p.tracks[0], { format: 'm3u8-aapl', extraOptions: [], protection: widevineOnly }), /No key format/);
+    assert.throws(
+      () => hlsMasterPlaylist(p, { format: 'm3u8-cmaf', extraOptions: [], protection: { scheme: 'cenc', keyIdOf, clearKey: { licenseUrl: 'https://x' } } }),
+      /No key format/,
+    );
     assert.throws(
       () => hlsMediaPlaylist(p, p.tracks[0], { format: 'm3u8-aapl', extraOptions: [], protection: { scheme: 'cenc', keyIdOf, keyUrl } }),
       /cannot carry CENC/,

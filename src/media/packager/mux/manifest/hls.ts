@@ -20,6 +20,8 @@
  *   longest segment of any audio or video track rounded to the nearest second, the bound §4.3.3.1 sets.
  * - `EXTINF` values are the differences of segment boundaries rounded to the millisecond, so their sum never
  *   drifts from the media timeline (a per-segment `toFixed(3)` drifts up to 1.8 s over 3600 segments).
+ * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
+ *   playlist SAMPLE-AES* session keys (`keyAttributeLists`, `sessionKeyLines`); clear tracks get none.
  */
 import { InternalError } from '../../../../shared/errors.js';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
@@ -116,6 +118,13 @@ function keyAttributeLists(protection: ManifestProtection, keyId: string, ctx: M
     }
   }
   if (protection.clearKey && protection.keyUrl) lists.push(`METHOD=${method},URI=${quoted(protection.keyUrl(keyId))},KEYFORMAT="identity",${versions}`);
+  // No line would make an encrypted playlist look clear to every player: a caller's mistake, said loudly.
+  if (lists.length === 0) {
+    throw new InternalError(
+      'UnsupportedEncryption',
+      `No key format can signal ${protection.scheme} in ${ctx.format} with this protection (no DRM or ClearKey key URL)`,
+    );
+  }
   return lists;
 }
 

@@ -86,7 +86,10 @@ export interface ManifestProtection {
   widevine?: { licenseUrl?: string; contentId?: string };
   /** PlayReady: `LA_URL` and the policy's `playReadyCustomAttributes`. */
   playReady?: { licenseUrl?: string; customAttributes?: string };
-  /** FairPlay (`cbcs`, HLS only): the `skd://` URI of a key, and the application certificate's URL. */
+  /**
+   * FairPlay (`cbcs`, HLS only): the `skd://` URI of a key. `certificateUrl` (the application certificate) has no
+   * place in a playlist; it is carried for the caller's own use (`listPaths`' `drm` section, players).
+   */
   fairPlay?: { keyUri(keyId: string): string; certificateUrl?: string };
 }
 
