@@ -1,22 +1,27 @@
-// Real players read Reel's DRM signalling the way the writers' comments claim, in Debian's Chromium with its
-// ClearKey CDM: Shaka Player and dash.js find the ClearKey licence server (`dashif:Laurl`) and hand init data
-// built from the MPD's `cenc:default_KID` to the CDM, whose licence request names the right key ids; Shaka fetches the HLS
-// `identity` key URLs of EXT-X-SESSION-KEY. Widevine and PlayReady descriptors are present too (this Chromium
-// has neither) and must not stop the players choosing ClearKey. No media is served: only the manifests, the
-// licence server and the key URLs, so this checks signalling, not decryption.
+// Real players read Reel's protection signalling the way the writers' comments claim, in Debian's Chromium:
+// - DASH CENC: Shaka Player and dash.js find the ClearKey licence server (`dashif:Laurl`) and hand init data built
+//   from `cenc:default_KID` to the ClearKey CDM, whose licence request names the MPD's key ids; the Widevine and
+//   PlayReady descriptors beside it (this Chromium has neither) do not stop them choosing ClearKey.
+// - HLS-CMAF CENC: Shaka fetches the `identity` key URLs (EXT-X-SESSION-KEY, then the media playlists).
+// - HLS AES-128: hls.js and Shaka play a really encrypted stream to the end with Reel's playlists (key URL, no IV).
+// The CENC cases check signalling only (no encrypted fMP4 is served); decryption belongs to the encryptor's tests.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { dashMpd } from '../../src/media/packager/mux/manifest/dash.js';
 import { hlsMasterPlaylist, hlsMediaPlaylist } from '../../src/media/packager/mux/manifest/hls.js';
-import { parseMediaPlaylistPath, type ManifestProtection } from '../../src/media/packager/mux/manifest/manifest-context.js';
-import { twoRenditionPresentation } from '../fixtures/hand-built-presentations.js';
+import { parseFragmentPath, parseMediaPlaylistPath, type ManifestProtection } from '../../src/media/packager/mux/manifest/manifest-context.js';
+import type { Presentation } from '../../src/media/packager/model/presentation.js';
+import { makeTrack, twoRenditionPresentation } from '../fixtures/hand-built-presentations.js';
 import { closeBrowser, getBrowser } from './players/play.js';
-import { PLAYER_LIBRARIES } from './players/player-page.js';
+import { PLAYER_LIBRARIES, type PlayerName } from './players/player-page.js';
 
 const VIDEO_KEY = '0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9';
 const AUDIO_KEY = 'f0e1d2c3-b4a5-9687-7869-5a4b3c2d1e0f';
@@ -47,17 +52,91 @@ function protection(): ManifestProtection {
 }
 
 function page(player: string, src: string): string {
-  const libs = (player === 'shaka' ? PLAYER_LIBRARIES.shaka : PLAYER_LIBRARIES['dash.js']).map((lib) => `<script src="/lib/${lib}"></script>`).join('');
+  const libs = PLAYER_LIBRARIES[player as PlayerName].map((lib) => `<script src="/lib/${lib}"></script>`).join('');
   const start =
-    player === 'shaka'
-      ? `shaka.polyfill.installAll(); const p = new shaka.Player(); p.attach(video).then(() => p.load(${JSON.stringify(src)})).catch((e) => { window.loadError = String(e && e.code); });`
-      : `const DASH_LOG = ${process.env.SIG_DEBUG ? 5 : 0}; const p = dashjs.MediaPlayer().create(); p.updateSettings({ debug: { logLevel: DASH_LOG } }); p.initialize(video, ${JSON.stringify(src)}, true);`;
-  return `<!doctype html><html><body><video id="v" muted></video>${libs}<script>const video = document.getElementById('v'); ${start}</script></body></html>`;
+    player === 'hls.js'
+      ? `const p = new Hls(); p.loadSource(${JSON.stringify(src)}); p.attachMedia(video);`
+      : player === 'shaka'
+        ? `shaka.polyfill.installAll(); const p = new shaka.Player(); p.attach(video).then(() => p.load(${JSON.stringify(src)})).catch((e) => { window.loadError = String(e && e.code); });`
+        : `const DASH_LOG = ${process.env.SIG_DEBUG ? 5 : 0}; const p = dashjs.MediaPlayer().create(); p.updateSettings({ debug: { logLevel: DASH_LOG } }); p.initialize(video, ${JSON.stringify(src)}, true);`;
+  // window.outcome: 'ended' once the video played to its end, or the first error.
+  const watch =
+    `window.outcome = ''; video.addEventListener('ended', () => { window.outcome ||= 'ended'; });` +
+    `video.addEventListener('error', () => { window.outcome ||= 'video error ' + (video.error && video.error.message); });` +
+    (player === 'hls.js'
+      ? `p.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) window.outcome ||= 'hls.js error ' + d.details; });`
+      : player === 'shaka'
+        ? `p.addEventListener('error', (e) => { window.outcome ||= 'shaka error ' + (e.detail && e.detail.code); });`
+        : `p.on(dashjs.MediaPlayer.events.ERROR, (e) => { window.outcome ||= 'dash.js error ' + JSON.stringify(e.error && (e.error.message || e.error.code)); });`);
+  return `<!doctype html><html><body><video id="v" muted autoplay></video>${libs}<script>const video = document.getElementById('v'); ${start} ${watch}</script></body></html>`;
+}
+
+/**
+ * A real AES-128 stream for the playback tests: 8 s of H.264 in four 2 s MPEG-TS segments (ffmpeg), each encrypted
+ * here as HLS AES-128 asks (RFC 8216 §5.2: AES-128-CBC of the whole segment, PKCS7 padding, IV = the media
+ * sequence number, i.e. the segment index), served under the playback grammar with Reel's playlists, which name
+ * the key URL and no IV. (A CENC playback test waits for Reel's own fMP4 encryptor: ffmpeg's fragmented CENC
+ * output has no `senc`, and Chromium refuses it.)
+ */
+const CONTENT_KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+let envelopeSegments: Buffer[] | undefined;
+const envelopePresentation: Presentation = {
+  durationSec: 8,
+  targetSegmentSec: 2,
+  tracks: [
+    makeTrack({
+      kind: 'video',
+      name: 'video',
+      bitrateBps: 400000,
+      timescale: 90000,
+      fourcc: 'avc1',
+      codecs: 'avc1.42c01e',
+      video: { width: 320, height: 240, frameRate: 25 },
+      durations: [180000, 180000, 180000, 180000],
+    }),
+  ],
+};
+
+function makeEnvelopeStream(dir: string): Buffer[] {
+  execFileSync('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '8'],
+    ...['-c:v', 'libx264', '-profile:v', 'baseline', '-level', '3.0', '-pix_fmt', 'yuv420p', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-an'],
+    ...['-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', path.join(dir, 'seg%d.ts'), path.join(dir, 'clear.m3u8')],
+  ]);
+  return [0, 1, 2, 3].map((index) => {
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32BE(index, 12);
+    const cipher = createCipheriv('aes-128-cbc', CONTENT_KEY, iv);
+    return Buffer.concat([cipher.update(fs.readFileSync(path.join(dir, `seg${index}.ts`))), cipher.final()]);
+  });
+}
+
+/** `/enc/video.ism/…`: Reel's playlists of the AES-128 stream and its segments by the playback grammar. */
+function routeEnvelope(p: string, send: (status: number, type: string, data: string | Buffer) => void): boolean {
+  if (!p.startsWith('/enc/video.ism/') || !envelopeSegments) return false;
+  const rest = p.slice('/enc/video.ism/'.length);
+  const ctx = {
+    format: 'm3u8-aapl' as const,
+    extraOptions: ['encryption=cbc'],
+    protection: { scheme: 'aes-128' as const, keyIdOf: () => VIDEO_KEY, keyUrl: (keyId: string) => `${origin}/enc/key/${keyId}` },
+  };
+  const track = envelopePresentation.tracks[0];
+  if (rest === 'manifest.m3u8') send(200, 'application/vnd.apple.mpegurl', hlsMasterPlaylist(envelopePresentation, ctx));
+  else if (parseMediaPlaylistPath(rest)) send(200, 'application/vnd.apple.mpegurl', hlsMediaPlaylist(envelopePresentation, track, ctx));
+  else {
+    const f = parseFragmentPath(rest);
+    if (!f) return false;
+    const body = typeof f.start === 'number' ? envelopeSegments[f.start / 180000] : undefined;
+    if (body) send(200, 'video/mp2t', body);
+    else send(404, 'text/plain', 'no such segment');
+  }
+  return true;
 }
 
 function route(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
   const url = new URL(req.url ?? '/', origin);
-  const p = decodeURIComponent(url.pathname);
+  // The AES-128 stream's key URL is the same handler under /enc.
+  const p = decodeURIComponent(url.pathname).replace(/^\/enc\/key\//, '/key/');
   const send = (status: number, type: string, data: string | Buffer) => {
     res.writeHead(status, { 'content-type': type, 'access-control-allow-origin': '*' });
     res.end(data);
@@ -67,6 +146,7 @@ function route(req: http.IncomingMessage, body: string, res: http.ServerResponse
     if (!file.startsWith(nodeModules) || !fs.existsSync(file)) return send(404, 'text/plain', 'no');
     return send(200, 'text/javascript', fs.readFileSync(file));
   }
+  if (routeEnvelope(p, send)) return;
   if (p === '/page.html') return send(200, 'text/html', page(url.searchParams.get('player') ?? '', url.searchParams.get('src') ?? ''));
   if (p === '/video.ism/manifest.mpd')
     return send(200, 'application/dash+xml', dashMpd(presentation, { format: 'mpd-time-cmaf', extraOptions: [], protection: protection() }));
@@ -91,7 +171,7 @@ function route(req: http.IncomingMessage, body: string, res: http.ServerResponse
       JSON.stringify({ keys: kids.map((kid) => ({ kty: 'oct', kid, k: Buffer.alloc(16, 7).toString('base64url') })), type: 'temporary' }),
     );
   }
-  if (p.startsWith('/key/')) return send(200, 'application/octet-stream', Buffer.alloc(16, 7));
+  if (p.startsWith('/key/')) return send(200, 'application/octet-stream', p === `/key/${VIDEO_KEY}` ? CONTENT_KEY : Buffer.alloc(16, 7));
   if (req.method === 'OPTIONS') {
     res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-allow-methods': 'GET, POST' });
     return void res.end();
@@ -116,6 +196,30 @@ async function run(player: 'shaka' | 'dash.js', src: string, done: (requests: Se
   }
 }
 
+/** Opens the player page and waits for `window.outcome` ('ended' or an error), at most `timeoutMs`. */
+async function play(player: PlayerName, src: string, timeoutMs = 30_000): Promise<{ outcome: string; currentTime: number; frames: number }> {
+  const browser = await getBrowser();
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    if (process.env.SIG_DEBUG) tab.on('console', (m) => console.log(`[${player}] ${m.text().slice(0, 300)}`));
+    await tab.goto(`${origin}/page.html?player=${player}&src=${encodeURIComponent(origin + src)}`);
+    await tab
+      .waitForFunction(() => (window as unknown as { outcome?: string }).outcome, undefined, { timeout: timeoutMs, polling: 100 })
+      .catch(() => undefined);
+    return await tab.evaluate(() => {
+      const video = document.querySelector('video') as HTMLVideoElement;
+      return {
+        outcome: (window as unknown as { outcome?: string }).outcome || `timed out at ${video.currentTime}`,
+        currentTime: video.currentTime,
+        frames: video.getVideoPlaybackQuality().totalVideoFrames,
+      };
+    });
+  } finally {
+    await context.close();
+  }
+}
+
 const licenceKids = (requests: Seen[]) =>
   new Set(requests.filter((r) => r.path === '/license').flatMap((r) => (JSON.parse(r.body) as { kids: string[] }).kids));
 
@@ -135,6 +239,15 @@ describe('players read Reel DRM signalling (Chromium ClearKey)', () => {
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
+  before(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-cenc-'));
+    try {
+      envelopeSegments = makeEnvelopeStream(dir);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   after(async () => {
     await closeBrowser();
     await new Promise((resolve) => server.close(resolve));
@@ -150,6 +263,19 @@ describe('players read Reel DRM signalling (Chromium ClearKey)', () => {
       assert.ok(kids.has(base64url(VIDEO_KEY)), 'the video key was asked for');
       // Neither player went to the Widevine or PlayReady licence URLs: this Chromium has only ClearKey.
       assert.ok(!requests.some((r) => r.path === '/widevine' || r.path === '/playready'));
+    });
+  }
+
+  for (const player of ['hls.js', 'shaka'] as const) {
+    it(`${player} plays AES-128 HLS (MPEG-TS) to the end: key URL from EXT-X-KEY, IV = media sequence number`, async () => {
+      const from = seen.length;
+      const result = await play(player, '/enc/video.ism/manifest.m3u8');
+      assert.equal(result.outcome, 'ended', JSON.stringify(result));
+      assert.ok(result.currentTime > 7.5 && result.frames >= 150, JSON.stringify(result));
+      assert.ok(
+        seen.slice(from).some((r) => r.path === `/enc/key/${VIDEO_KEY}`),
+        'the key came from the EXT-X-KEY URI',
+      );
     });
   }
 
