@@ -47,8 +47,27 @@ export {
   type ManifestEncryption,
   type ManifestFormat,
   type ManifestOptions,
+  type ManifestProtection,
   type MediaPlaylistRequest,
+  type ProtectionScheme,
 } from './mux/manifest/manifest-context.js';
+
+// DRM system headers: PSSH boxes for init segments, and the headers manifests repeat.
+export {
+  commonPssh,
+  guidBytes,
+  playReadyGuidBytes,
+  playReadyHeaderXml,
+  playReadyObject,
+  playReadyPssh,
+  psshBox,
+  systemIds,
+  widevinePssh,
+  widevinePsshData,
+  type CommonEncryptionScheme,
+  type PlayReadyHeaderOptions,
+} from './encrypt/drm-headers.js';
+export { initSegmentPsshBoxes, protectionHeaders, type ProtectionHeaders } from './encrypt/protection-headers.js';
 
 // Parse and model.
 export { readMp4Index } from './parse/mp4/read-mp4-index.js';

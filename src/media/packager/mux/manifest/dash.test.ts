@@ -4,8 +4,9 @@ import { describe, it } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Presentation } from '../../model/presentation.js';
 import { dashFrameRate, dashMpd, isoDuration } from './dash.js';
-import { parseFragmentPath, type ManifestContext } from './manifest-context.js';
+import { parseFragmentPath, type ManifestContext, type ManifestProtection } from './manifest-context.js';
 import { hevcPresentation, makeTrack, twoHourPresentation, twoRenditionPresentation } from '../../../../../test/fixtures/hand-built-presentations.js';
+import { PLAYREADY_SYSTEM_ID, WIDEVINE_SYSTEM_ID, decodeWidevinePsshData, readPlayReadyObject, readPssh } from '../../../../../test/support/drm-signalling.js';
 
 type Node = Record<string, unknown>;
 
@@ -13,7 +14,7 @@ const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '',
   parseAttributeValue: false,
-  isArray: (name) => ['Period', 'AdaptationSet', 'Representation', 'S', 'Role', 'AudioChannelConfiguration'].includes(name),
+  isArray: (name) => ['Period', 'AdaptationSet', 'Representation', 'S', 'Role', 'AudioChannelConfiguration', 'ContentProtection'].includes(name),
 });
 
 function parseMpd(xml: string): Node {
@@ -46,6 +47,54 @@ function expandTimeline(sList: Node[]): Array<{ t: number; d: number }> {
   return out;
 }
 
+const text = (node: unknown): string | undefined => (typeof node === 'string' ? node : ((node as Node | undefined)?.['#text'] as string | undefined));
+
+/**
+ * Checks the ContentProtection descriptors of one key as players read them: `mp4protection` first with the scheme
+ * and `cenc:default_KID`, then exactly the DRMs the protection offers, each with a PSSH that decodes to this key
+ * (Widevine protobuf, PlayReady Object) and its licence URL.
+ */
+function checkContentProtection(list: Node[] | undefined, keyId: string, protection: ManifestProtection): void {
+  assert.ok(list && list.length > 0, `ContentProtection for ${keyId}`);
+  const [mp4, ...drms] = list;
+  assert.deepEqual([mp4.schemeIdUri, mp4.value, mp4['cenc:default_KID']], ['urn:mpeg:dash:mp4protection:2011', protection.scheme, keyId]);
+  const bySystem = new Map(drms.map((d) => [(d.schemeIdUri as string).replace(/^urn:uuid:/, ''), d]));
+  assert.equal(bySystem.size, drms.length, 'one descriptor per DRM');
+  const expected = [
+    ...(protection.widevine ? [WIDEVINE_SYSTEM_ID] : []),
+    ...(protection.playReady ? [PLAYREADY_SYSTEM_ID] : []),
+    ...(protection.clearKey ? ['e2719d58-a985-b3c9-781a-b030af78d30e'] : []),
+  ];
+  assert.deepEqual([...bySystem.keys()], expected);
+  const wv = bySystem.get(WIDEVINE_SYSTEM_ID);
+  if (wv) {
+    const pssh = readPssh(Buffer.from(text(wv['cenc:pssh']) as string, 'base64'));
+    assert.equal(pssh.systemId, WIDEVINE_SYSTEM_ID);
+    const data = decodeWidevinePsshData(pssh.data);
+    assert.deepEqual([data.keyIds, data.protectionScheme], [[keyId], protection.scheme]);
+    assert.equal(text(wv['dashif:Laurl']), protection.widevine?.licenseUrl);
+  }
+  const pr = bySystem.get(PLAYREADY_SYSTEM_ID);
+  if (pr) {
+    assert.equal(pr.value, 'MSPR 2.0');
+    const pssh = readPssh(Buffer.from(text(pr['cenc:pssh']) as string, 'base64'));
+    assert.equal(pssh.systemId, PLAYREADY_SYSTEM_ID);
+    const pro = Buffer.from(text(pr['mspr:pro']) as string, 'base64');
+    assert.deepEqual(pssh.data, pro, 'mspr:pro is the PSSH data');
+    const header = readPlayReadyObject(pro);
+    assert.deepEqual(header.keys, [{ keyId, algId: protection.scheme === 'cbcs' ? 'AESCBC' : 'AESCTR' }]);
+    assert.equal(header.laUrl, protection.playReady?.licenseUrl);
+    assert.equal(text(pr['dashif:Laurl']), protection.playReady?.licenseUrl);
+  }
+  const ck = bySystem.get('e2719d58-a985-b3c9-781a-b030af78d30e');
+  if (ck) {
+    assert.equal(ck.value, 'ClearKey1.0');
+    // No cenc:pssh: players derive ClearKey init data from default_KID (see dash.ts).
+    assert.equal(ck['cenc:pssh'], undefined);
+    assert.equal(text(ck['dashif:Laurl']), protection.clearKey?.licenseUrl);
+  }
+}
+
 /** Checks the MPD against the presentation; returns the number of segment URLs resolved. */
 function checkMpd(p: Presentation, ctx: ManifestContext): { mpd: Node; urls: number } {
   const mpd = parseMpd(dashMpd(p, ctx));
@@ -56,6 +105,12 @@ function checkMpd(p: Presentation, ctx: ManifestContext): { mpd: Node; urls: num
   const profiles = (mpd.profiles as string).split(',');
   assert.ok(profiles.includes('urn:mpeg:dash:profile:isoff-live:2011'));
   assert.equal(profiles.includes('urn:mpeg:dash:profile:cmaf:2019'), ctx.format === 'mpd-time-cmaf');
+  const protection = ctx.protection;
+  // Namespaces of the protection descriptors on the root, only when there is protection (clear MPDs unchanged).
+  assert.deepEqual(
+    [mpd['xmlns:cenc'], mpd['xmlns:mspr'], mpd['xmlns:dashif']],
+    protection ? ['urn:mpeg:cenc:2013', 'urn:microsoft:playready', 'https://dashif.org/CPS'] : [undefined, undefined, undefined],
+  );
   const periods = mpd.Period as Node[];
   assert.equal(periods.length, 1);
   const sets = periods[0].AdaptationSet as Node[];
@@ -91,6 +146,11 @@ function checkMpd(p: Presentation, ctx: ManifestContext): { mpd: Node; urls: num
       assert.equal(timescale, track.track.timescale);
       assert.equal(rep.codecs, track.track.codecs);
       assert.equal(set.contentType, track.kind);
+      // Each encrypted track's key is signalled on its set or its Representation; clear tracks get nothing.
+      const keyId = protection?.keyIdOf(track);
+      if (keyId && protection) checkContentProtection((rep.ContentProtection ?? set.ContentProtection) as Node[] | undefined, keyId, protection);
+      else assert.equal(rep.ContentProtection ?? set.ContentProtection, undefined, `${track.name} is clear`);
+      if (rep.ContentProtection) assert.equal(set.ContentProtection, undefined, 'signalled at one level only');
       assert.deepEqual(
         timeline,
         track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })),
@@ -228,6 +288,80 @@ describe('dashMpd', () => {
     runs.sort((a, b) => a - b);
     t.diagnostic(`2 h MPD (4 tracks × 3600 segments): median ${runs[15].toFixed(3)} ms`);
     assert.ok(runs[15] < 25);
+  });
+});
+
+describe('dashMpd protection signalling', () => {
+  const videoKey = '11111111-2222-3333-4444-555555555555';
+  const audioKey = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+
+  it('signals CENC with Widevine, PlayReady and ClearKey per AdaptationSet, one key each', () => {
+    const p = twoRenditionPresentation();
+    const protection: ManifestProtection = {
+      scheme: 'cenc',
+      keyIdOf: (t) => (t.kind === 'video' ? videoKey : audioKey),
+      widevine: { licenseUrl: 'https://wv.example/license?kid=1&alt=2' },
+      playReady: { licenseUrl: 'https://pr.example/rightsmanager.asmx?cfg=x&y', customAttributes: '<CONTENTID>42</CONTENTID>' },
+      clearKey: { licenseUrl: 'https://reel.example/keydelivery/9a3c1b52-2d3e-4a8e-9a51-2b8f0c4f6a10/clearkey' },
+    };
+    const { mpd } = checkMpd(p, { format: 'mpd-time-cmaf', extraOptions: ['encryption=cenc'], protection });
+    const sets = (mpd.Period as Node[])[0].AdaptationSet as Node[];
+    assert.deepEqual(
+      sets.map((s) => (s.ContentProtection as Node[])[0]['cenc:default_KID']),
+      [videoKey, audioKey, audioKey],
+    );
+    const xml = dashMpd(p, { format: 'mpd-time-cmaf', extraOptions: [], protection });
+    // Schema order in the audio set: AudioChannelConfiguration, ContentProtection, Role, Representation.
+    assert.match(
+      xml,
+      /<AudioChannelConfiguration [^>]*\/>\n\s*<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011"[\s\S]*?<\/ContentProtection>\n\s*<Role /,
+    );
+    assert.match(xml, /<dashif:Laurl>https:\/\/wv\.example\/license\?kid=1&amp;alt=2<\/dashif:Laurl>/);
+  });
+
+  it('signals CBCS on each Representation when a set mixes clear and encrypted tracks', () => {
+    const p = twoRenditionPresentation();
+    const protection: ManifestProtection = {
+      scheme: 'cbcs',
+      // The 720p rendition is encrypted, the 360p one and the French audio are clear.
+      keyIdOf: (t) => (t.bitrateBps === 3400000 ? videoKey : t.name === 'aac_eng_2_128' ? audioKey : undefined),
+      clearKey: { licenseUrl: 'https://reel.example/keydelivery/l/clearkey' },
+      playReady: {},
+    };
+    const { mpd } = checkMpd(p, { format: 'mpd-time-csf', extraOptions: [], protection });
+    const sets = (mpd.Period as Node[])[0].AdaptationSet as Node[];
+    assert.equal(sets[0].ContentProtection, undefined);
+    assert.deepEqual(
+      (sets[0].Representation as Node[]).map((r) => (r.ContentProtection as Node[] | undefined)?.length),
+      [3, undefined],
+    );
+    assert.equal((sets[1].ContentProtection as Node[]).length, 3);
+    assert.equal(sets[2].ContentProtection, undefined);
+  });
+
+  it('refuses AES-128 envelope encryption, which DASH cannot signal', () => {
+    const protection: ManifestProtection = { scheme: 'aes-128', keyIdOf: () => videoKey, keyUrl: () => 'https://k' };
+    assert.throws(() => dashMpd(twoRenditionPresentation(), { format: 'mpd-time-cmaf', extraOptions: [], protection }), /not AES-128/);
+  });
+
+  it('builds a protected 2-hour MPD with the DRM headers computed once per key', () => {
+    const p = twoHourPresentation();
+    let calls = 0;
+    const protection: ManifestProtection = {
+      scheme: 'cenc',
+      keyIdOf: () => {
+        calls++;
+        return videoKey;
+      },
+      widevine: {},
+      clearKey: { licenseUrl: 'https://reel.example/ck' },
+    };
+    const { urls } = checkMpd(p, { format: 'mpd-time-cmaf', extraOptions: [], protection });
+    assert.equal(urls, 4 * 3600);
+    calls = 0;
+    dashMpd(p, { format: 'mpd-time-cmaf', extraOptions: [], protection });
+    // Once per track for the shared-key check, not per segment.
+    assert.ok(calls <= p.tracks.length, `${calls} key lookups`);
   });
 });
 

@@ -17,15 +17,34 @@
  *   name. The composition delay of the first frame (B-frames, audio priming) is undone by the init segment's
  *   edit list (init-segment.ts), as for HLS; with a constant delay, each segment's earliest presentation time
  *   then equals its `S@t`.
+ * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
+ *   AdaptationSet (or Representation) its ContentProtection descriptors (`writeContentProtection`).
  */
 import { InternalError } from '../../../../shared/errors.js';
 import { textTrackBitrateBps, type Presentation, type PresentationTrack } from '../../model/presentation.js';
-import { dashInitializationTemplate, dashMediaTemplate, escapeXml, languageTag, textTrackUrls, type ManifestContext } from './manifest-context.js';
+import { protectionHeaders } from '../../encrypt/protection-headers.js';
+import { systemIds } from '../../encrypt/drm-headers.js';
+import {
+  dashInitializationTemplate,
+  dashMediaTemplate,
+  escapeXml,
+  languageTag,
+  textTrackUrls,
+  type ManifestContext,
+  type ManifestProtection,
+} from './manifest-context.js';
 
 const LIVE_PROFILE = 'urn:mpeg:dash:profile:isoff-live:2011';
 const CMAF_PROFILE = 'urn:mpeg:dash:profile:cmaf:2019';
 const CHANNEL_SCHEME = 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011';
 const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';
+const MP4_PROTECTION_SCHEME = 'urn:mpeg:dash:mp4protection:2011';
+/**
+ * Namespaces of the protection descriptors: `cenc:` (ISO/IEC 23001-7 `default_KID`, `pssh`), `mspr:` (PlayReady
+ * `pro`) and `dashif:` (`Laurl`, DASH-IF IOP). dash.js matches `Laurl` by its prefix (`dashif`, `clearkey` or
+ * `ck`), Shaka Player by the namespace, so both the prefix and the URI are fixed here.
+ */
+const PROTECTION_NAMESPACES = ' xmlns:cenc="urn:mpeg:cenc:2013" xmlns:mspr="urn:microsoft:playready" xmlns:dashif="https://dashif.org/CPS"';
 
 interface AdaptationGroup {
   kind: 'video' | 'audio';
@@ -115,7 +134,49 @@ function representationId(t: PresentationTrack): string {
   return `${t.name}_${t.bitrateBps}`.replace(/\s/g, '_');
 }
 
-function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: string[]): void {
+/**
+ * The ContentProtection descriptors of one key: `mp4protection` with the scheme and `cenc:default_KID` first
+ * (DASH-IF IOP §7.7.2), then one per DRM, Widevine and PlayReady before ClearKey so that a player able to use
+ * several picks the real DRM. ClearKey carries only its licence server (`dashif:Laurl`) and no `cenc:pssh`: both
+ * players then build the init data from `default_KID` (Shaka a W3C common PSSH, dash.js a `keyids` JSON), while
+ * dash.js 5.2 given a `cenc:pssh` there passes the box to `generateRequest` as `keyids` and the CDM refuses it
+ * (checked in Chromium by test/e2e/protection-signalling.test.ts). The init segment still carries the common PSSH.
+ */
+function writeContentProtection(protection: ManifestProtection, keyId: string, indent: string, out: string[]): void {
+  const scheme = protection.scheme;
+  out.push(`${indent}<ContentProtection schemeIdUri="${MP4_PROTECTION_SCHEME}" value="${scheme}" cenc:default_KID="${keyId}"/>`);
+  const headers = protectionHeaders(protection, [keyId]);
+  const inner = `${indent}  `;
+  if (headers.widevinePssh) {
+    out.push(`${indent}<ContentProtection schemeIdUri="urn:uuid:${systemIds.widevine}">`);
+    out.push(`${inner}<cenc:pssh>${headers.widevinePssh.toString('base64')}</cenc:pssh>`);
+    const url = protection.widevine?.licenseUrl;
+    if (url) out.push(`${inner}<dashif:Laurl>${escapeXml(url)}</dashif:Laurl>`);
+    out.push(`${indent}</ContentProtection>`);
+  }
+  if (headers.playReadyPssh && headers.playReadyObject) {
+    out.push(`${indent}<ContentProtection schemeIdUri="urn:uuid:${systemIds.playReady}" value="MSPR 2.0">`);
+    out.push(`${inner}<cenc:pssh>${headers.playReadyPssh.toString('base64')}</cenc:pssh>`);
+    out.push(`${inner}<mspr:pro>${headers.playReadyObject.toString('base64')}</mspr:pro>`);
+    const url = protection.playReady?.licenseUrl;
+    if (url) out.push(`${inner}<dashif:Laurl>${escapeXml(url)}</dashif:Laurl>`);
+    out.push(`${indent}</ContentProtection>`);
+  }
+  if (protection.clearKey) {
+    out.push(`${indent}<ContentProtection schemeIdUri="urn:uuid:${systemIds.clearKeyDash}" value="ClearKey1.0">`);
+    out.push(`${inner}<dashif:Laurl>${escapeXml(protection.clearKey.licenseUrl)}</dashif:Laurl>`);
+    out.push(`${indent}</ContentProtection>`);
+  }
+}
+
+/** The key of every track of the set when they share one (the usual case), `null` when they differ or some are clear. */
+function sharedKeyId(protection: ManifestProtection, tracks: PresentationTrack[]): string | null | undefined {
+  const first = protection.keyIdOf(tracks[0]);
+  for (let i = 1; i < tracks.length; i++) if (protection.keyIdOf(tracks[i]) !== first) return null;
+  return first;
+}
+
+function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: string[], perTrackProtection = false): void {
   let attrs = `id="${escapeXml(representationId(t))}" bandwidth="${t.bitrateBps}" codecs="${escapeXml(t.track.codecs)}"`;
   const video = t.track.video;
   if (t.kind === 'video' && video) {
@@ -126,6 +187,10 @@ function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: st
   const audio = t.track.audio;
   if (t.kind === 'audio' && audio && audio.sampleRate > 0) attrs += ` audioSamplingRate="${audio.sampleRate}"`;
   out.push(`      <Representation ${attrs}>`);
+  if (perTrackProtection && ctx.protection) {
+    const keyId = ctx.protection.keyIdOf(t);
+    if (keyId) writeContentProtection(ctx.protection, keyId, '        ', out);
+  }
   out.push(
     `        <SegmentTemplate timescale="${t.track.timescale}" initialization="${escapeXml(dashInitializationTemplate(t, ctx))}"` +
       ` media="${escapeXml(dashMediaTemplate(t, ctx))}">`,
@@ -165,8 +230,16 @@ function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boo
   if (group.kind === 'audio' && channels) {
     out.push(`      <AudioChannelConfiguration schemeIdUri="${CHANNEL_SCHEME}" value="${channels}"/>`);
   }
+  // ContentProtection follows AudioChannelConfiguration and precedes Role (RepresentationBaseType). A set whose
+  // tracks do not share one key (clear and encrypted, or two keys) signals it on each Representation instead.
+  let perTrackProtection = false;
+  if (ctx.protection) {
+    const keyId = sharedKeyId(ctx.protection, group.tracks);
+    if (keyId) writeContentProtection(ctx.protection, keyId, '      ', out);
+    else perTrackProtection = keyId === null;
+  }
   if (isMainAudio) out.push(`      <Role schemeIdUri="${ROLE_SCHEME}" value="main"/>`);
-  for (const t of group.tracks) writeRepresentation(t, ctx, out);
+  for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection);
   out.push('    </AdaptationSet>');
 }
 
@@ -195,9 +268,13 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
     throw new InternalError('UnsupportedFormat', `An MPD cannot be written for format '${ctx.format}'`);
   }
   const profiles = ctx.format === 'mpd-time-cmaf' ? `${LIVE_PROFILE},${CMAF_PROFILE}` : LIVE_PROFILE;
+  if (ctx.protection?.scheme === 'aes-128') {
+    throw new InternalError('UnsupportedEncryption', 'DASH carries Common Encryption (cenc, cbcs), not AES-128 envelope encryption');
+  }
+  const namespaces = ctx.protection ? PROTECTION_NAMESPACES : '';
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
-    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="${isoDuration(p.durationSec)}"` +
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${namespaces} type="static" mediaPresentationDuration="${isoDuration(p.durationSec)}"` +
       ` minBufferTime="${isoDuration(longestSegmentSec(p))}" profiles="${profiles}">`,
     `  <Period id="0" start="PT0.000S">`,
   ];

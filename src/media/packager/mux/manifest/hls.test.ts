@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
 import { hlsMasterPlaylist, hlsMediaPlaylist } from './hls.js';
-import { parseFragmentPath, parseMediaPlaylistPath, type ManifestContext } from './manifest-context.js';
+import { parseFragmentPath, parseMediaPlaylistPath, type ManifestContext, type ManifestProtection } from './manifest-context.js';
+import { parseHlsKey, type HlsKey } from '../../../../../test/support/drm-signalling.js';
 import { hevcPresentation, twoHourPresentation, twoRenditionPresentation } from '../../../../../test/fixtures/hand-built-presentations.js';
 import { SegmentList } from '../../model/segment.js';
 
@@ -59,13 +60,15 @@ interface MasterPlaylist {
   renditions: Rendition[];
   variants: VariantStream[];
   independentSegments: boolean;
+  /** `EXT-X-SESSION-KEY` attribute-lists as written, and parsed. */
+  sessionKeys: Array<{ attributes: string; key: HlsKey }>;
 }
 
 function checkMaster(text: string): MasterPlaylist {
   assert.ok(text.endsWith('\n'), 'playlist ends with a newline');
   const lines = text.slice(0, -1).split('\n');
   assert.equal(lines[0], '#EXTM3U');
-  const out: MasterPlaylist = { version: 0, renditions: [], variants: [], independentSegments: false };
+  const out: MasterPlaylist = { version: 0, renditions: [], variants: [], independentSegments: false, sessionKeys: [] };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     assert.ok(line.length > 0 && line === line.trim(), `line ${i + 1} is empty or padded`);
@@ -77,6 +80,10 @@ function checkMaster(text: string): MasterPlaylist {
     } else if (tag === '#EXT-X-INDEPENDENT-SEGMENTS') {
       assert.equal(value, undefined);
       out.independentSegments = true;
+    } else if (tag === '#EXT-X-SESSION-KEY') {
+      // §4.3.4.5: no two session keys alike; METHOD is never NONE (parseHlsKey knows only real methods).
+      assert.ok(!out.sessionKeys.some((k) => k.attributes === value), 'session keys unique');
+      out.sessionKeys.push({ attributes: value, key: parseHlsKey(value) });
     } else if (tag === '#EXT-X-MEDIA') {
       const a = parseAttributes(value);
       for (const k of a.keys()) assert.ok(['TYPE', 'GROUP-ID', 'NAME', 'LANGUAGE', 'DEFAULT', 'AUTOSELECT', 'CHANNELS', 'URI'].includes(k), `unexpected ${k}`);
@@ -150,13 +157,15 @@ interface MediaPlaylist {
   targetDuration: number;
   map?: string;
   segments: Array<{ durationSec: number; uri: string }>;
+  /** `EXT-X-KEY` attribute-lists as written, and parsed; all before the first segment (no key rotation). */
+  keys: Array<{ attributes: string; key: HlsKey }>;
 }
 
 function checkMedia(text: string): MediaPlaylist {
   assert.ok(text.endsWith('\n'));
   const lines = text.slice(0, -1).split('\n');
   assert.equal(lines[0], '#EXTM3U');
-  const out: MediaPlaylist = { version: 0, targetDuration: 0, segments: [] };
+  const out: MediaPlaylist = { version: 0, targetDuration: 0, segments: [], keys: [] };
   let ended = false;
   let sequence: number | undefined;
   let type: string | undefined;
@@ -178,6 +187,13 @@ function checkMedia(text: string): MediaPlaylist {
       const a = parseAttributes(value);
       assert.deepEqual([...a.keys()], ['URI']);
       out.map = unquote(a.get('URI') as string);
+      assert.equal(out.keys.length, 0, 'EXT-X-KEY after EXT-X-MAP, so the init segment is clear');
+    } else if (tag === '#EXT-X-KEY') {
+      assert.equal(out.segments.length, 0, 'EXT-X-KEY before the first segment');
+      const key = parseHlsKey(value);
+      // No IV: the media sequence number is the IV (§5.2), which the segment encryptor takes from the segment index.
+      assert.equal(key.iv, undefined);
+      out.keys.push({ attributes: value, key });
     } else if (tag === '#EXTINF') {
       // Three decimals, empty title.
       const m = /^(\d+\.\d{3}),$/.exec(value);
@@ -196,8 +212,54 @@ function checkMedia(text: string): MediaPlaylist {
   for (const s of out.segments) assert.ok(Math.round(s.durationSec) <= out.targetDuration, `${s.durationSec} > ${out.targetDuration}`);
   // §7: EXT-X-MAP in a playlist that is not I-frames-only needs version 6.
   if (out.map) assert.ok(out.version >= 6);
+  // §7: KEYFORMAT and KEYFORMATVERSIONS need version 5.
+  if (out.keys.some((k) => /KEYFORMAT/.test(k.attributes))) assert.ok(out.version >= 5, 'KEYFORMAT needs version 5');
   assert.ok(out.version >= 3, 'decimal EXTINF needs version 3');
   return out;
+}
+
+/**
+ * Checks a media playlist's key tags against the protection: none for a clear track; else one per KEYFORMAT the
+ * protection offers, each naming this track's key (Widevine/PlayReady headers decoded, URLs as the caller gave
+ * them) with the scheme's METHOD.
+ */
+function checkKeys(keys: Array<{ key: HlsKey }>, track: PresentationTrack, ctx: ManifestContext): void {
+  const protection = ctx.protection;
+  const keyId = track.kind === 'text' ? undefined : protection?.keyIdOf(track);
+  if (!protection || !keyId) {
+    assert.equal(keys.length, 0, `${track.name} is clear`);
+    return;
+  }
+  const method = { 'aes-128': 'AES-128', cenc: 'SAMPLE-AES-CTR', cbcs: 'SAMPLE-AES' }[protection.scheme];
+  const cmaf = ctx.format === 'm3u8-cmaf';
+  const expectedFormats =
+    protection.scheme === 'aes-128'
+      ? ['identity']
+      : [
+          ...(protection.scheme === 'cbcs' && protection.fairPlay ? ['com.apple.streamingkeydelivery'] : []),
+          ...(cmaf && protection.widevine ? ['urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed'] : []),
+          ...(cmaf && protection.playReady ? ['com.microsoft.playready'] : []),
+          ...(protection.clearKey && protection.keyUrl ? ['identity'] : []),
+        ];
+  assert.deepEqual(
+    keys.map((k) => k.key.keyFormat),
+    expectedFormats,
+  );
+  for (const { key } of keys) {
+    assert.equal(key.method, method);
+    if (key.keyFormat === 'identity') assert.equal(key.uri, protection.keyUrl?.(keyId));
+    else if (key.keyFormat === 'com.apple.streamingkeydelivery') assert.equal(key.uri, protection.fairPlay?.keyUri(keyId));
+    else {
+      assert.deepEqual(key.keyIds, [keyId]);
+      assert.equal(key.keyFormatVersions, '1');
+    }
+    if (key.widevine) assert.equal(key.widevine.protectionScheme, protection.scheme);
+    if (key.playReady) {
+      assert.equal(key.playReady.keys[0].algId, protection.scheme === 'cbcs' ? 'AESCBC' : 'AESCTR');
+      assert.equal(key.playReady.laUrl, protection.playReady?.licenseUrl);
+    }
+  }
+  if (protection.scheme === 'aes-128') assert.doesNotMatch(JSON.stringify(keys), /KEYFORMAT/);
 }
 
 function findTrack(p: Presentation, bitrate: number, name: string): PresentationTrack {
@@ -212,6 +274,7 @@ function checkAll(p: Presentation, ctx: ManifestContext): { master: MasterPlayli
   const media = new Map<string, MediaPlaylist>();
   const uris = new Set([...master.renditions.map((r) => r.uri), ...master.variants.map((v) => v.uri)]);
   const targets = new Set<number>();
+  const mediaSampleAesKeys = new Set<string>();
   for (const uri of uris) {
     const req = parseMediaPlaylistPath(uri);
     assert.ok(req, uri);
@@ -223,6 +286,8 @@ function checkAll(p: Presentation, ctx: ManifestContext): { master: MasterPlayli
     targets.add(playlist.targetDuration);
     assert.equal(playlist.version, master.version);
     assert.equal(playlist.segments.length, track.segments.length);
+    checkKeys(playlist.keys, track, ctx);
+    for (const k of playlist.keys) if (k.key.method !== 'AES-128') mediaSampleAesKeys.add(k.attributes);
     // Segment URIs are relative to the playlist's own URL, QualityLevels(b)/.
     const base = `QualityLevels(${req.bitrate})/`;
     if (ctx.format === 'm3u8-cmaf') {
@@ -246,6 +311,8 @@ function checkAll(p: Presentation, ctx: ManifestContext): { master: MasterPlayli
   }
   // §6.2.4: the same target duration in every media playlist.
   assert.equal(targets.size, 1, `target durations ${[...targets]}`);
+  // The session keys are exactly the SAMPLE-AES* keys of the media playlists (AES-128 keys are not repeated).
+  assert.deepEqual(new Set(master.sessionKeys.map((k) => k.attributes)), mediaSampleAesKeys);
   return { master, media };
 }
 
@@ -398,6 +465,100 @@ describe('hlsMediaPlaylist', () => {
     t.diagnostic(`2 h media playlist (audio, 3600 segments): median ${audio.median.toFixed(2)} ms, max ${audio.p99.toFixed(2)} ms`);
     t.diagnostic(`multivariant playlist: median ${master.median.toFixed(3)} ms`);
     // Target < 5 ms; the bound leaves room for slow CI machines.
+  });
+});
+
+describe('HLS protection signalling', () => {
+  const p = twoRenditionPresentation();
+  const videoKey = '11111111-2222-3333-4444-555555555555';
+  const audioKey = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+  const keyUrl = (keyId: string) => `https://reel.example/keydelivery/9a3c1b52-2d3e-4a8e-9a51-2b8f0c4f6a10/aes/${keyId}`;
+  const keyIdOf = (t: PresentationTrack) => (t.kind === 'video' ? videoKey : audioKey);
+
+  it('writes AES-128 keys after the init segment with no IV, media sequence from 0, and no session keys', () => {
+    const protection: ManifestProtection = { scheme: 'aes-128', keyIdOf, keyUrl };
+    for (const format of ['m3u8-cmaf', 'm3u8-aapl'] as const) {
+      const { master, media } = checkAll(p, { format, extraOptions: ['encryption=cbc'], protection });
+      assert.equal(master.sessionKeys.length, 0);
+      assert.equal(master.version, format === 'm3u8-cmaf' ? 7 : 4);
+      for (const playlist of media.values()) assert.equal(playlist.keys.length, 1);
+    }
+    const lines = hlsMediaPlaylist(p, p.tracks[0], { format: 'm3u8-cmaf', extraOptions: [], protection }).split('\n');
+    assert.deepEqual(lines.slice(3, 9), [
+      '#EXT-X-MEDIA-SEQUENCE:0',
+      '#EXT-X-PLAYLIST-TYPE:VOD',
+      '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-MAP:URI="Fragments(video=i,format=m3u8-cmaf).mp4"',
+      `#EXT-X-KEY:METHOD=AES-128,URI="${keyUrl(videoKey)}"`,
+      '#EXTINF:2.000,',
+    ]);
+  });
+
+  it('writes CENC HLS-CMAF with Widevine, PlayReady and ClearKey identity keys, repeated as session keys', () => {
+    const protection: ManifestProtection = {
+      scheme: 'cenc',
+      keyIdOf,
+      keyUrl,
+      widevine: {},
+      playReady: { licenseUrl: 'https://pr.example/rightsmanager.asmx' },
+      clearKey: { licenseUrl: 'https://reel.example/keydelivery/l/clearkey' },
+    };
+    const { master } = checkAll(p, { format: 'm3u8-cmaf', extraOptions: ['encryption=cenc'], protection });
+    // Two keys × three formats.
+    assert.equal(master.sessionKeys.length, 6);
+    assert.match(
+      hlsMasterPlaylist(p, { format: 'm3u8-cmaf', extraOptions: [], protection }),
+      /^#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-SESSION-KEY:/,
+    );
+  });
+
+  it('writes CBCS with FairPlay first, and only FairPlay and identity for MPEG-TS at version 5', () => {
+    const protection: ManifestProtection = {
+      scheme: 'cbcs',
+      // French audio clear: its playlist has no key, the others do.
+      keyIdOf: (t) => (t.name === 'aac_fra_2_96' ? undefined : keyIdOf(t)),
+      keyUrl,
+      widevine: { licenseUrl: 'https://wv.example/l' },
+      playReady: {},
+      clearKey: { licenseUrl: 'https://reel.example/ck' },
+      fairPlay: { keyUri: (keyId) => `skd://fps.example/${keyId}`, certificateUrl: 'https://fps.example/cert' },
+    };
+    const cmaf = checkAll(p, { format: 'm3u8-cmaf', extraOptions: ['encryption=cbcs-aapl'], protection });
+    assert.equal(cmaf.master.sessionKeys.length, 8);
+    assert.equal(cmaf.master.sessionKeys[0].key.keyFormat, 'com.apple.streamingkeydelivery');
+    const ts = checkAll(p, { format: 'm3u8-aapl', extraOptions: ['encryption=cbcs-aapl'], protection });
+    assert.equal(ts.master.version, 5);
+    assert.deepEqual(
+      ts.master.sessionKeys.map((k) => k.key.keyFormat),
+      ['com.apple.streamingkeydelivery', 'identity', 'com.apple.streamingkeydelivery', 'identity'],
+    );
+  });
+
+  it('refuses CENC on MPEG-TS, AES-128 without a key URL, and encryption no key format can signal', () => {
+    const widevineOnly: ManifestProtection = { scheme: 'cbcs', keyIdOf, widevine: {} };
+    assert.throws(() => hlsMediaPlaylist(p, p.tracks[0], { format: 'm3u8-aapl', extraOptions: [], protection: widevineOnly }), /No key format/);
+    assert.throws(
+      () => hlsMasterPlaylist(p, { format: 'm3u8-cmaf', extraOptions: [], protection: { scheme: 'cenc', keyIdOf, clearKey: { licenseUrl: 'https://x' } } }),
+      /No key format/,
+    );
+    assert.throws(
+      () => hlsMediaPlaylist(p, p.tracks[0], { format: 'm3u8-aapl', extraOptions: [], protection: { scheme: 'cenc', keyIdOf, keyUrl } }),
+      /cannot carry CENC/,
+    );
+    assert.throws(
+      () => hlsMediaPlaylist(p, p.tracks[0], { format: 'm3u8-cmaf', extraOptions: [], protection: { scheme: 'aes-128', keyIdOf } }),
+      /needs a key URL/,
+    );
+  });
+
+  it('checks a protected 2-hour playlist set', () => {
+    const long = twoHourPresentation();
+    const { media } = checkAll(long, {
+      format: 'm3u8-cmaf',
+      extraOptions: [],
+      protection: { scheme: 'cenc', keyIdOf, keyUrl, clearKey: { licenseUrl: 'https://x/ck' } },
+    });
+    for (const playlist of media.values()) assert.deepEqual([playlist.segments.length, playlist.keys.length], [3600, 1]);
   });
 });
 

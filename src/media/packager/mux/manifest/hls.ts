@@ -20,10 +20,14 @@
  *   longest segment of any audio or video track rounded to the nearest second, the bound §4.3.3.1 sets.
  * - `EXTINF` values are the differences of segment boundaries rounded to the millisecond, so their sum never
  *   drifts from the media timeline (a per-segment `toFixed(3)` drifts up to 1.8 s over 3600 segments).
+ * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
+ *   playlist SAMPLE-AES* session keys (`keyAttributeLists`, `sessionKeyLines`); clear tracks get none.
  */
 import { InternalError } from '../../../../shared/errors.js';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
-import { fragmentName, languageTag, mediaPlaylistUrl, textTrackUrls, type ManifestContext } from './manifest-context.js';
+import { systemIds } from '../../encrypt/drm-headers.js';
+import { protectionHeaders } from '../../encrypt/protection-headers.js';
+import { fragmentName, languageTag, mediaPlaylistUrl, textTrackUrls, type ManifestContext, type ManifestProtection } from './manifest-context.js';
 
 /** HLS renditions are grouped by codec: a variant may only reference audio its CODECS attribute names. */
 interface AudioGroup {
@@ -46,7 +50,8 @@ interface Variant {
 
 function hlsVersion(ctx: ManifestContext): number {
   if (ctx.format === 'm3u8-cmaf') return 7;
-  if (ctx.format === 'm3u8-aapl') return 4;
+  // KEYFORMAT and KEYFORMATVERSIONS need version 5 (RFC 8216 §7); AES-128 names neither.
+  if (ctx.format === 'm3u8-aapl') return ctx.protection && ctx.protection.scheme !== 'aes-128' ? 5 : 4;
   throw new InternalError('UnsupportedFormat', `HLS playlists cannot be written for format '${ctx.format}'`);
 }
 
@@ -64,6 +69,85 @@ function peakBps(t: PresentationTrack): number {
 /** A quoted-string may not hold `"`, CR or LF (RFC 8216 §4.2); names come from files, so make sure. */
 function quoted(text: string): string {
   return `"${text.replace(/["\r\n]/g, "'")}"`;
+}
+
+const keyMethods = { 'aes-128': 'AES-128', cenc: 'SAMPLE-AES-CTR', cbcs: 'SAMPLE-AES' } as const;
+
+/**
+ * The attribute lists of the key tags for one key (RFC 8216 §4.3.2.4; one tag per KEYFORMAT, the client uses one
+ * it supports), DRMs before ClearKey so that a player able to use both picks the DRM:
+ * - AES-128: the key URL and no IV, so the IV is the media sequence number (§5.2), which is the segment's index
+ *   since playlists start at `EXT-X-MEDIA-SEQUENCE:0`: the segment encryptor relies on that.
+ * - FairPlay (`cbcs`): `skd://` URI, `com.apple.streamingkeydelivery`.
+ * - Widevine (CMAF only): the PSSH box as a `data:` URI and `KEYID`, the form Shaka Player and ExoPlayer read.
+ * - PlayReady (CMAF only): the PlayReady Object as a `data:…;charset=UTF-16;base64` URI (Microsoft's form, which
+ *   Shaka Player turns back into a PSSH and reads `LA_URL` from).
+ * - ClearKey: `KEYFORMAT="identity"` with the raw-key URL. Shaka Player (lib/hls/hls_parser.js,
+ *   identityDrmParser_) fetches those 16 bytes, takes the key id from the init segment's `tenc`, and hands both
+ *   to the `org.w3.clearkey` CDM for SAMPLE-AES-CTR (cenc) and SAMPLE-AES (cbcs) alike; it reads no ClearKey
+ *   licence server from HLS. So HLS ClearKey is `keyUrl` (Reel's `/keydelivery/{locatorId}/aes/{keyId}`), not
+ *   the JSON licence endpoint DASH uses.
+ */
+function keyAttributeLists(protection: ManifestProtection, keyId: string, ctx: ManifestContext): string[] {
+  const method = keyMethods[protection.scheme];
+  if (protection.scheme === 'aes-128') {
+    if (!protection.keyUrl) throw new InternalError('InternalError', 'AES-128 protection needs a key URL');
+    return [`METHOD=AES-128,URI=${quoted(protection.keyUrl(keyId))}`];
+  }
+  const cmaf = ctx.format === 'm3u8-cmaf';
+  if (!cmaf && protection.scheme === 'cenc') {
+    throw new InternalError('UnsupportedEncryption', 'MPEG-TS segments cannot carry CENC (AES-CTR); use CMAF or cbcs');
+  }
+  const lists: string[] = [];
+  const versions = 'KEYFORMATVERSIONS="1"';
+  if (protection.scheme === 'cbcs' && protection.fairPlay) {
+    lists.push(`METHOD=${method},URI=${quoted(protection.fairPlay.keyUri(keyId))},KEYFORMAT="com.apple.streamingkeydelivery",${versions}`);
+  }
+  if (cmaf && (protection.widevine || protection.playReady)) {
+    const headers = protectionHeaders(protection, [keyId]);
+    if (headers.widevinePssh) {
+      lists.push(
+        `METHOD=${method},URI="data:text/plain;base64,${headers.widevinePssh.toString('base64')}",KEYID=0x${keyId.replace(/-/g, '')},` +
+          `KEYFORMAT="urn:uuid:${systemIds.widevine}",${versions}`,
+      );
+    }
+    if (headers.playReadyObject) {
+      lists.push(
+        `METHOD=${method},URI="data:text/plain;charset=UTF-16;base64,${headers.playReadyObject.toString('base64')}",KEYFORMAT="com.microsoft.playready",${versions}`,
+      );
+    }
+  }
+  if (protection.clearKey && protection.keyUrl) lists.push(`METHOD=${method},URI=${quoted(protection.keyUrl(keyId))},KEYFORMAT="identity",${versions}`);
+  // No line would make an encrypted playlist look clear to every player: a caller's mistake, said loudly.
+  if (lists.length === 0) {
+    throw new InternalError(
+      'UnsupportedEncryption',
+      `No key format can signal ${protection.scheme} in ${ctx.format} with this protection (no DRM or ClearKey key URL)`,
+    );
+  }
+  return lists;
+}
+
+/**
+ * `EXT-X-SESSION-KEY` lines for the multivariant playlist: the SAMPLE-AES* key tags of every media playlist, once
+ * per key, with the same METHOD, KEYFORMAT and URI as there (RFC 8216 §4.3.4.5). Shaka Player builds the DRM
+ * info of every variant from these before it loads any media playlist, so variants it has not loaded yet are
+ * known to need the DRMs/ClearKey; Apple's authoring specification asks for them with FairPlay. AES-128 keys are
+ * not repeated: hls.js and AVPlayer read envelope keys from the media playlists, and Shaka would fetch every
+ * session AES key up front.
+ */
+function sessionKeyLines(p: Presentation, ctx: ManifestContext): string[] {
+  const protection = ctx.protection;
+  if (!protection || protection.scheme === 'aes-128') return [];
+  const keyIds = new Set<string>();
+  for (const t of p.tracks) {
+    const keyId = t.kind === 'text' ? undefined : protection.keyIdOf(t);
+    if (keyId) keyIds.add(keyId);
+  }
+  // A set of lines: no two session keys may have the same attributes (§4.3.4.5), e.g. one skd:// URI for all keys.
+  const lines = new Set<string>();
+  for (const keyId of keyIds) for (const attrs of keyAttributeLists(protection, keyId, ctx)) lines.add(`#EXT-X-SESSION-KEY:${attrs}`);
+  return [...lines];
 }
 
 function audioGroups(p: Presentation): AudioGroup[] {
@@ -197,6 +281,7 @@ function putFirstQualityFirst(variants: Variant[], bitrateBps: number): void {
  */
 export function hlsMasterPlaylist(p: Presentation, ctx: ManifestContext): string {
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${hlsVersion(ctx)}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  if (ctx.protection) lines.push(...sessionKeyLines(p, ctx));
   const groups = audioGroups(p);
   lines.push(...mediaLines(groups, ctx), ...subtitleLines(p, ctx));
   const variants = videoVariants(p, groups, ctx);
@@ -253,7 +338,10 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   const version = hlsVersion(ctx);
   const segments = track.segments;
   const timescale = track.track.timescale;
-  const lines: string[] = new Array(9 + 2 * segments.length);
+  // Key tags follow EXT-X-MAP, so the init segment stays clear (it is: the encryptor only touches samples).
+  const keyId = ctx.protection && track.kind !== 'text' ? ctx.protection.keyIdOf(track) : undefined;
+  const keyLines = keyId && ctx.protection ? keyAttributeLists(ctx.protection, keyId, ctx) : undefined;
+  const lines: string[] = new Array(9 + (keyLines?.length ?? 0) + 2 * segments.length);
   let n = 0;
   lines[n++] = '#EXTM3U';
   lines[n++] = `#EXT-X-VERSION:${version}`;
@@ -265,6 +353,7 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   // (allowed_segment_extensions); players ignore it and the origin accepts both forms.
   const extension = ctx.format === 'm3u8-cmaf' ? '.m4s' : '.ts';
   if (ctx.format === 'm3u8-cmaf') lines[n++] = `#EXT-X-MAP:URI="${fragmentName(track, 'i', ctx)}.mp4"`;
+  if (keyLines) for (const attrs of keyLines) lines[n++] = `#EXT-X-KEY:${attrs}`;
   // Every URI differs only in the start time: build the two halves once.
   const head = fragmentName(track, 0, ctx);
   const prefix = head.slice(0, head.indexOf('=') + 1);

@@ -42,6 +42,55 @@ export interface ManifestContext {
    * `firstQuality.bitrate`, §8). Without it, variants are listed by ascending BANDWIDTH.
    */
   firstQualityBitrateBps?: number;
+  /**
+   * How the presentation is encrypted and where players get keys and licences; absent for clear streams (the
+   * writers then do no protection work at all). See `ManifestProtection`.
+   */
+  protection?: ManifestProtection;
+}
+
+/** An encryption scheme as manifests signal it: HLS envelope, or Common Encryption in CTR or CBC-pattern mode. */
+export type ProtectionScheme = 'aes-128' | 'cenc' | 'cbcs';
+
+/**
+ * What the manifest writers signal for an encrypted presentation. Each DRM block is present when the locator's
+ * content key policy offers that DRM; the caller expands the policy's URL templates (`{ContentKeyId}`,
+ * `{AlternativeMediaId}`) and gives every URL absolute. Build one per locator and reuse it: the DRM headers
+ * derived from it are cached per object (`protectionHeaders`).
+ *
+ * What each writer emits:
+ * - DASH (`cenc`/`cbcs`): per encrypted AdaptationSet (or Representation, when a set mixes keys) an
+ *   `mp4protection` descriptor with `cenc:default_KID`, then ClearKey (`dashif:Laurl`, W3C common `cenc:pssh`),
+ *   Widevine (`cenc:pssh`) and PlayReady (`cenc:pssh`, `mspr:pro`) as configured.
+ * - HLS: `EXT-X-KEY` after `EXT-X-MAP` in each encrypted media playlist; `aes-128` names `keyUrl` (IV = media
+ *   sequence number, which starts at 0 and is the segment's index); `cenc` is `SAMPLE-AES-CTR` and `cbcs`
+ *   `SAMPLE-AES` with one line per DRM (FairPlay, Widevine, PlayReady, and ClearKey as `identity` + `keyUrl`).
+ *   The multivariant playlist repeats the SAMPLE-AES* lines as `EXT-X-SESSION-KEY`.
+ * - Smooth (`cenc` only): one PlayReady `ProtectionHeader`.
+ */
+export interface ManifestProtection {
+  scheme: ProtectionScheme;
+  /**
+   * The key id (lower-case GUID) that encrypts `track`, or undefined when the track is clear (a policy's
+   * `clearTracks`). Called with each track of the presentation; keep it cheap.
+   */
+  keyIdOf(track: PresentationTrack): string | undefined;
+  /**
+   * URL of the raw 16-byte key of `keyId`: the HLS AES-128 key, and the HLS `identity` key through which Shaka
+   * Player feeds CENC/CBCS keys to the ClearKey CDM. Required for `aes-128`.
+   */
+  keyUrl?(keyId: string): string;
+  /** W3C ClearKey: the JSON licence server (DASH `dashif:Laurl`). In HLS, ClearKey needs `keyUrl` instead. */
+  clearKey?: { licenseUrl: string };
+  /** Widevine: the licence URL when the policy has a template (else players are configured with one). */
+  widevine?: { licenseUrl?: string; contentId?: string };
+  /** PlayReady: `LA_URL` and the policy's `playReadyCustomAttributes`. */
+  playReady?: { licenseUrl?: string; customAttributes?: string };
+  /**
+   * FairPlay (`cbcs`, HLS only): the `skd://` URI of a key. `certificateUrl` (the application certificate) has no
+   * place in a playlist; it is carried for the caller's own use (`listPaths`' `drm` section, players).
+   */
+  fairPlay?: { keyUri(keyId: string): string; certificateUrl?: string };
 }
 
 /** Encryption schemes a playback URL may ask for (§17.3). */

@@ -4,7 +4,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { makeMp4 } from '../../../../../test/fixtures/media.js';
 import { MediaError } from '../../../../shared/errors.js';
 import type { Presentation } from '../../model/presentation.js';
-import { parseFragmentPath } from './manifest-context.js';
+import { parseFragmentPath, type ManifestProtection } from './manifest-context.js';
+import { readPlayReadyObject } from '../../../../../test/support/drm-signalling.js';
 import { codecPrivateData, smoothFourCC, smoothManifest } from './smooth.js';
 import { SegmentList } from '../../model/segment.js';
 import {
@@ -51,8 +52,20 @@ function expandChunks(chunks: Node[]): Array<{ t: number; d: number }> {
 }
 
 /** Parses the manifest and checks chunks and URL templates against the presentation. */
-function checkSmooth(p: Presentation, extraOptions: string[] = []): Node {
-  const media = parseSmooth(smoothManifest(p, { format: 'smooth', extraOptions }));
+function checkSmooth(p: Presentation, extraOptions: string[] = [], protection?: ManifestProtection): Node {
+  const xml = smoothManifest(p, { format: 'smooth', extraOptions, protection });
+  const media = parseSmooth(xml);
+  // Protection (MS-SSTR §2.2.2.2) comes before the StreamIndexes, with one PlayReady header naming every key.
+  const keyIds = new Set(p.tracks.map((t) => protection?.keyIdOf(t)).filter((k) => k !== undefined));
+  if (keyIds.size > 0) {
+    assert.ok(xml.indexOf('<Protection>') < xml.indexOf('<StreamIndex '));
+    const header = (media.Protection as Node).ProtectionHeader as Node;
+    assert.equal(header.SystemID, '9A04F079-9840-4286-AB92-E65BE0885F95');
+    const wrm = readPlayReadyObject(Buffer.from(header['#text'] as string, 'base64'));
+    assert.deepEqual(new Set(wrm.keys.map((k) => k.keyId)), keyIds);
+    assert.ok(wrm.keys.every((k) => k.algId === 'AESCTR'));
+    assert.equal(wrm.laUrl, protection?.playReady?.licenseUrl);
+  } else assert.equal(media.Protection, undefined);
   assert.equal(media.MajorVersion, '2');
   assert.equal(media.MinorVersion, '2');
   assert.equal(Number(media.Duration), Math.round(p.durationSec * 1e7));
@@ -219,6 +232,19 @@ describe('smoothManifest', () => {
         ['aac_eng_2_128', '48000', '1'],
       ],
     );
+  });
+
+  it('writes one PlayReady ProtectionHeader for CENC: a 4.0 header for one key, 4.2 for several', () => {
+    const p = twoRenditionPresentation(avc);
+    const key = '11111111-2222-3333-4444-555555555555';
+    const one = checkSmooth(p, ['encryption=piff'], { scheme: 'cenc', keyIdOf: () => key, playReady: { licenseUrl: 'https://pr.example/la?x=1&y=2' } });
+    const header = ((one.Protection as Node).ProtectionHeader as Node)['#text'] as string;
+    assert.equal(readPlayReadyObject(Buffer.from(header, 'base64')).version, '4.0.0.0');
+    const two = checkSmooth(p, [], { scheme: 'cenc', keyIdOf: (t) => (t.kind === 'video' ? key : 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee') });
+    const header2 = ((two.Protection as Node).ProtectionHeader as Node)['#text'] as string;
+    assert.equal(readPlayReadyObject(Buffer.from(header2, 'base64')).version, '4.2.0.0');
+    checkSmooth(p, [], { scheme: 'cenc', keyIdOf: () => undefined });
+    assert.throws(() => smoothManifest(p, { format: 'smooth', extraOptions: [], protection: { scheme: 'cbcs', keyIdOf: () => key } }), /not cbcs/);
   });
 
   it('refuses formats that are not Smooth, and writes a 2-hour manifest', () => {

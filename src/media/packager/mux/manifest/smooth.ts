@@ -20,6 +20,7 @@
 import { InternalError, MediaError } from '../../../../shared/errors.js';
 import type { TrackIndex } from '../../model/media-index.js';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
+import { playReadyObject, systemIds } from '../../encrypt/drm-headers.js';
 import { escapeXml, smoothUrlTemplate, type ManifestContext } from './manifest-context.js';
 
 const HNS_TIMESCALE = 10_000_000;
@@ -320,6 +321,35 @@ function writeStreamIndex(group: StreamGroup, ctx: ManifestContext, out: string[
 }
 
 /**
+ * `Protection` (MS-SSTR §2.2.2.2, before the first StreamIndex): one PlayReady `ProtectionHeader` whose PRO names
+ * every key of the manifest's tracks (PIFF is AES-CTR, so `cenc` only; one key gives the 4.0.0.0 header that
+ * Silverlight-era clients read).
+ */
+function writeProtection(groups: StreamGroup[], ctx: ManifestContext, out: string[]): void {
+  const protection = ctx.protection;
+  if (!protection) return;
+  if (protection.scheme !== 'cenc') {
+    throw new InternalError('UnsupportedEncryption', `Smooth Streaming carries PlayReady CENC (PIFF), not ${protection.scheme}`);
+  }
+  const keyIds = new Set<string>();
+  for (const group of groups) {
+    for (const t of group.tracks) {
+      const keyId = protection.keyIdOf(t);
+      if (keyId) keyIds.add(keyId);
+    }
+  }
+  if (keyIds.size === 0) return;
+  // Written whether or not the policy offers PlayReady with a licence URL: without one, players bring their own.
+  const pr = protection.playReady;
+  const pro = playReadyObject({ keyIds: [...keyIds], scheme: 'cenc', licenseUrl: pr?.licenseUrl, customAttributes: pr?.customAttributes });
+  out.push(
+    '  <Protection>',
+    `    <ProtectionHeader SystemID="${systemIds.playReady.toUpperCase()}">${pro.toString('base64')}</ProtectionHeader>`,
+    '  </Protection>',
+  );
+}
+
+/**
  * The Smooth client manifest. `Url` templates are relative to `{manifestName}.ism/`.
  *
  * @example
@@ -336,6 +366,7 @@ export function smoothManifest(p: Presentation, ctx: ManifestContext): string {
     '<?xml version="1.0" encoding="utf-8"?>',
     `<SmoothStreamingMedia MajorVersion="2" MinorVersion="2" Duration="${Math.round(p.durationSec * HNS_TIMESCALE)}" TimeScale="${HNS_TIMESCALE}">`,
   ];
+  if (ctx.protection) writeProtection(groups, ctx, out);
   for (const group of groups) writeStreamIndex(group, ctx, out);
   out.push('</SmoothStreamingMedia>', '');
   return out.join('\n');
