@@ -7,6 +7,7 @@ import { StreamingLocatorRepository } from '../../store/streaming-locator-reposi
 import { StreamingPolicyRepository } from '../../store/streaming-policy-repository.js';
 import { predefinedPolicies } from '../../shared/streaming-policies.js';
 import { TtlCache } from '../../shared/ttl-cache.js';
+import { odataTypes, type ContentKey, type ProtectionLookup } from '../../shared/content-protection.js';
 
 /** Everything a playback request needs to know about its locator, found from the GUID in its URL. */
 export interface ResolvedLocator {
@@ -17,7 +18,19 @@ export interface ResolvedLocator {
   policyProperties: Record<string, unknown>;
   /** Locator `properties` beyond the columns: filters, suppressed… */
   locatorExtra: Record<string, unknown>;
+  /** The locator's content keys, when its policy encrypts anything. */
+  protection?: LocatorProtection;
 }
+
+/** What the origin needs to encrypt and signal a locator's streams. */
+export interface LocatorProtection {
+  keys: ContentKey[];
+  alternativeMediaId?: string;
+  /** Content key policies (of the keys) with a ClearKey option: Reel's licence server can deliver their keys. */
+  clearKeyPolicies: ReadonlySet<string>;
+}
+
+const encryptionBlocks = ['envelopeEncryption', 'commonEncryptionCenc', 'commonEncryptionCbcs'];
 
 export interface EndpointView {
   name: string;
@@ -43,7 +56,11 @@ export class PlaybackResolver {
   private readonly policies: StreamingPolicyRepository;
   private readonly endpointRows: StreamingEndpointRepository;
 
-  constructor(db: Db, dialect: DialectName) {
+  constructor(
+    db: Db,
+    dialect: DialectName,
+    private readonly protectionLookup?: ProtectionLookup,
+  ) {
     this.accounts = new AccountRepository(db);
     this.assets = new AssetRepository(db, dialect);
     this.locatorRows = new StreamingLocatorRepository(db);
@@ -71,6 +88,8 @@ export class PlaybackResolver {
       if (!row) return undefined;
       policyProperties = JSON.parse(row.properties) as Record<string, unknown>;
     }
+    const encrypts = encryptionBlocks.some((block) => policyProperties[block]);
+    const protection = encrypts ? await this.loadProtection(project.id, locatorId) : undefined;
     return {
       projectId: project.id,
       projectName: project.name,
@@ -78,7 +97,20 @@ export class PlaybackResolver {
       asset,
       policyProperties,
       locatorExtra: JSON.parse(locator.properties) as Record<string, unknown>,
+      ...(protection ? { protection } : {}),
     };
+  }
+
+  private async loadProtection(projectId: string, locatorId: string): Promise<LocatorProtection | undefined> {
+    const found = await this.protectionLookup?.locatorKeys(locatorId);
+    if (!found) return undefined;
+    const clearKeyPolicies = new Set<string>();
+    for (const name of new Set(found.keys.map((k) => k.policyName))) {
+      if (!name) continue;
+      const policy = await this.protectionLookup!.contentKeyPolicy(projectId, name);
+      if (policy?.options.some((o) => o.configuration['@odata.type'] === odataTypes.clearKeyConfiguration)) clearKeyPolicies.add(name);
+    }
+    return { keys: found.keys, clearKeyPolicies, ...(found.alternativeMediaId ? { alternativeMediaId: found.alternativeMediaId } : {}) };
   }
 
   /**
