@@ -342,7 +342,7 @@ const PAGE_SCRIPT = String.raw`
     var ev = dashjs.MediaPlayer.events;
     if (drm.clearKeyLicenseUrl) {
       // withCredentials: dash.js sends licence requests with cookies by default, which CORS refuses against
-      // `Access-Control-Allow-Origin: *`; the token is the credential here.
+      // "Access-Control-Allow-Origin: *"; the token is the credential here.
       player.setProtectionData({
         'org.w3.clearkey': { serverURL: drm.clearKeyLicenseUrl, httpRequestHeaders: bearer ? { Authorization: bearer } : {}, withCredentials: false },
       });
