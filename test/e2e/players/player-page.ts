@@ -36,6 +36,8 @@ export interface DrmOptions {
    * `httpRequestHeaders`). Absent: the player asks without one (the negative case).
    */
   token?: string;
+  /** Where the token goes: the Authorization header (default), or `?token=` on the key/licence URL. */
+  tokenIn?: 'header' | 'query';
   /** W3C ClearKey licence server (Shaka `drm.servers['org.w3.clearkey']`, dash.js protection data `serverURL`). */
   clearKeyLicenseUrl?: string;
 }
@@ -48,7 +50,7 @@ export interface KeyRequest {
   url: string;
   /** HTTP status; 0 when the request failed without a response (network, CORS). Undefined while in flight. */
   status?: number;
-  /** An Authorization header was set on the request. */
+  /** An Authorization header was set on the request, or its URL has a `token` parameter. */
   withToken: boolean;
 }
 
@@ -144,7 +146,8 @@ const WATCH_SCRIPT = String.raw`
   XMLHttpRequest.prototype.send = function () {
     var r = this.__reel, kind = r && kindOf(r.url, r.method);
     if (kind) {
-      var entry = { kind: kind, method: r.method, url: new URL(r.url, location.href).href, withToken: r.withToken };
+      var href = new URL(r.url, location.href);
+      var entry = { kind: kind, method: r.method, url: href.href, withToken: r.withToken || href.searchParams.has('token') };
       list.push(entry);
       var xhr = this;
       this.addEventListener('loadend', function () { entry.status = xhr.status; });
@@ -159,7 +162,8 @@ const WATCH_SCRIPT = String.raw`
     var kind = kindOf(url, method);
     if (!kind) return realFetch.apply(this, arguments);
     var headers = new Headers((init && init.headers) || (req && req.headers) || undefined);
-    var entry = { kind: kind, method: method, url: new URL(url, location.href).href, withToken: !!headers.get('authorization') };
+    var href = new URL(url, location.href);
+    var entry = { kind: kind, method: method, url: href.href, withToken: !!headers.get('authorization') || href.searchParams.has('token') };
     list.push(entry);
     return realFetch.apply(this, arguments).then(
       function (res) { entry.status = res.status; return res; },
@@ -176,7 +180,14 @@ const PAGE_SCRIPT = String.raw`
   var src = params.get('src');
   var rate = Number(params.get('rate') || '1');
   var drm = JSON.parse(params.get('drm') || '{}');
-  var bearer = drm.token ? 'Bearer ' + drm.token : null;
+  var inQuery = drm.tokenIn === 'query';
+  var bearer = drm.token && !inQuery ? 'Bearer ' + drm.token : null;
+  function withQueryToken(url) {
+    if (!drm.token || !inQuery) return url;
+    var u = new URL(url, location.href);
+    u.searchParams.set('token', drm.token);
+    return u.href;
+  }
   var video = document.getElementById('video');
   var s = window.reel = {
     player: playerName, playerVersion: '', src: src, state: 'loading', currentTime: 0, duration: 0,
@@ -282,16 +293,17 @@ const PAGE_SCRIPT = String.raw`
     s.playerVersion = Hls.version;
     if (!Hls.isSupported()) { fail('hls.js: MediaSource not supported'); return; }
     var hlsConfig = { debug: false, enableWorker: true, startPosition: 0 };
-    if (bearer) {
+    if (drm.token) {
       // The token goes on key loads only (context.type 'key'), not on playlists or segments.
       hlsConfig.xhrSetup = function (xhr, url, context) {
         if (!context || context.type !== 'key') return;
-        xhr.open('GET', url, true);
-        xhr.setRequestHeader('Authorization', bearer);
+        xhr.open('GET', withQueryToken(url), true);
+        if (bearer) xhr.setRequestHeader('Authorization', bearer);
       };
       hlsConfig.fetchSetup = function (context, init) {
-        if (context && context.type === 'key') { init.headers = new Headers(init.headers); init.headers.set('Authorization', bearer); }
-        return new Request(context.url, init);
+        var isKey = context && context.type === 'key';
+        if (isKey && bearer) { init.headers = new Headers(init.headers); init.headers.set('Authorization', bearer); }
+        return new Request(isKey ? withQueryToken(context.url) : context.url, init);
       };
     }
     var hls = new Hls(hlsConfig);
@@ -344,7 +356,7 @@ const PAGE_SCRIPT = String.raw`
       // withCredentials: dash.js sends licence requests with cookies by default, which CORS refuses against
       // "Access-Control-Allow-Origin: *"; the token is the credential here.
       player.setProtectionData({
-        'org.w3.clearkey': { serverURL: drm.clearKeyLicenseUrl, httpRequestHeaders: bearer ? { Authorization: bearer } : {}, withCredentials: false },
+        'org.w3.clearkey': { serverURL: withQueryToken(drm.clearKeyLicenseUrl), httpRequestHeaders: bearer ? { Authorization: bearer } : {}, withCredentials: false },
       });
     }
     player.on(ev.ERROR, function (e) {
@@ -392,10 +404,12 @@ const PAGE_SCRIPT = String.raw`
     }
     if (drm.clearKeyLicenseUrl) sp.configure({ drm: { servers: { 'org.w3.clearkey': drm.clearKeyLicenseUrl } } });
     var RT = shaka.net.NetworkingEngine.RequestType;
-    if (bearer) {
+    if (drm.token) {
       // LICENSE: ClearKey licence requests; KEY: HLS AES-128 (and identity/raw key) fetches. Nothing else.
       sp.getNetworkingEngine().registerRequestFilter(function (type, request) {
-        if (type === RT.LICENSE || type === RT.KEY) request.headers['Authorization'] = bearer;
+        if (type !== RT.LICENSE && type !== RT.KEY) return;
+        if (bearer) request.headers['Authorization'] = bearer;
+        else request.uris = request.uris.map(withQueryToken);
       });
     }
     // Category 6 is DRM; a failed HTTP request (1001/1002) names its request type in data[4].

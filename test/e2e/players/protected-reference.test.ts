@@ -20,6 +20,8 @@ import {
   referenceKeys,
 } from './reference-protected-media.js';
 
+type Stream = 'hls' | 'dash' | 'hls-cenc';
+
 function report(label: string, r: PlayResult): string {
   return (
     `${label}: state=${r.state} ended=${r.ended} t=${r.currentTime.toFixed(3)}/${r.duration.toFixed(3)} frames=${r.decodedFrames}` +
@@ -61,6 +63,7 @@ describe('protected playback harness against reference encrypted streams', { tim
   const secret = crypto.randomBytes(32);
   const hls = () => `${origin.origin}/hls-aes/master.m3u8`;
   const dash = () => `${origin.origin}/dash-cenc/manifest.mpd`;
+  const streamUrl = (stream: Stream) => (stream === 'hls' ? hls() : stream === 'hls-cenc' ? `${origin.origin}/hls-cenc/master.m3u8` : dash());
   const licenceUrl = () => `${origin.origin}/keydelivery/${REFERENCE_LOCATOR_ID}/clearkey`;
 
   before(async () => {
@@ -135,19 +138,25 @@ describe('protected playback harness against reference encrypted streams', { tim
     }
   });
 
-  const positives: Array<{ player: PlayerName; stream: 'hls' | 'dash'; kind: 'key' | 'license' }> = [
+  const positives: Array<{ player: PlayerName; stream: Stream; kind: 'key' | 'license' }> = [
     { player: 'hls.js', stream: 'hls', kind: 'key' },
     { player: 'shaka', stream: 'hls', kind: 'key' },
     { player: 'shaka', stream: 'dash', kind: 'license' },
     { player: 'dash.js', stream: 'dash', kind: 'license' },
+    { player: 'shaka', stream: 'hls-cenc', kind: 'key' },
   ];
+  const described: Record<Stream, string> = {
+    hls: 'AES-128 HLS',
+    dash: 'CENC DASH through the ClearKey licence server',
+    'hls-cenc': 'CENC HLS-CMAF (identity key fetched for ClearKey)',
+  };
   for (const c of positives) {
-    const what = c.stream === 'hls' ? 'AES-128 HLS' : 'CENC DASH through the ClearKey licence server';
+    const what = described[c.stream];
     test(`${c.player} plays ${what} to the end, sending the token on ${c.kind} requests only`, async () => {
       fresh();
       const token = await origin.token();
       const r = await playToEnd({
-        url: c.stream === 'hls' ? hls() : dash(),
+        url: streamUrl(c.stream),
         player: c.player,
         timeoutMs: 40_000,
         playbackRate: 4,
@@ -159,7 +168,34 @@ describe('protected playback harness against reference encrypted streams', { tim
     });
   }
 
-  const negatives: Array<{ player: PlayerName; stream: 'hls' | 'dash'; kind: 'key' | 'license' }> = [
+  test('the token can go as ?token= instead (hls.js key, dash.js licence)', async () => {
+    for (const c of [
+      { player: 'hls.js' as const, stream: 'hls' as const },
+      { player: 'dash.js' as const, stream: 'dash' as const },
+    ]) {
+      fresh();
+      const token = await origin.token();
+      const r = await playToEnd({
+        url: streamUrl(c.stream),
+        player: c.player,
+        timeoutMs: 40_000,
+        drm: { token, tokenIn: 'query', ...(c.stream === 'dash' ? { clearKeyLicenseUrl: licenceUrl() } : {}) },
+      });
+      assertPlayedThrough(`${c.player} query token`, r);
+      const why = report(`${c.player} query token`, r);
+      assert.ok(r.wireKeyRequests.length > 0, why);
+      for (const w of r.wireKeyRequests) {
+        assert.equal(new URL(w.url).searchParams.get('token'), token, why);
+        assert.equal(w.authorization, undefined, why);
+      }
+      assert.ok(
+        origin.keyRequests.length > 0 && origin.keyRequests.every((k) => k.status === 200 && k.tokenVia === 'query'),
+        JSON.stringify(origin.keyRequests),
+      );
+    }
+  });
+
+  const negatives: Array<{ player: PlayerName; stream: Stream; kind: 'key' | 'license' }> = [
     { player: 'hls.js', stream: 'hls', kind: 'key' },
     { player: 'shaka', stream: 'dash', kind: 'license' },
   ];
@@ -167,7 +203,7 @@ describe('protected playback harness against reference encrypted streams', { tim
     test(`${c.player} without a token: the ${c.kind} request is refused (401) and the player stops with a DRM error`, async () => {
       fresh();
       const r = await playToEnd({
-        url: c.stream === 'hls' ? hls() : dash(),
+        url: streamUrl(c.stream),
         player: c.player,
         timeoutMs: 30_000,
         drm: c.stream === 'dash' ? { clearKeyLicenseUrl: licenceUrl() } : {},

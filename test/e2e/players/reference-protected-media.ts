@@ -2,7 +2,10 @@
 // - hls-aes/: ffmpeg's own HLS muxer, MPEG-TS segments encrypted whole with AES-128 (`-hls_key_info_file`; ffmpeg
 //   5.1 refuses encrypted fMP4), the key URI being Reel's key delivery path (host-less: the playlist's origin);
 // - dash-cenc/: ffmpeg's DASH, encrypted CENC ('cenc') by reference-cenc.ts, ClearKey signalled in the MPD;
-// - dash-clear/: the same DASH in the clear (what decryption must give back).
+// - dash-clear/: the same DASH in the clear (what decryption must give back);
+// - hls-cenc/: ffmpeg's HLS fMP4 (a video and an audio playlist), encrypted CENC the same way and signalled
+//   `EXT-X-KEY:METHOD=SAMPLE-AES-CTR,KEYFORMAT="identity"` with the key URI at Reel's AES key path: the player
+//   fetches the raw key (Shaka: a KEY request) and hands it to ClearKey with the KID of the init segment.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,11 +28,11 @@ const ff = (args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-logleve
 
 /** Makes (once, cached) the protected reference streams; returns their directory. */
 export function makeProtectedReference(): string {
-  const done = path.join(cacheDir, '.complete-v2');
+  const done = path.join(cacheDir, '.complete-v3');
   if (fs.existsSync(done)) return cacheDir;
   const tmp = `${cacheDir}.${process.pid}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  for (const sub of ['hls-aes', 'dash-clear', 'dash-cenc']) fs.mkdirSync(path.join(tmp, sub), { recursive: true });
+  for (const sub of ['hls-aes', 'dash-clear', 'dash-cenc', 'hls-cenc']) fs.mkdirSync(path.join(tmp, sub), { recursive: true });
   const clip = path.join(tmp, 'clip.mp4');
   // 640x360 H.264 + AAC, a keyframe every 2 s: the same shape as the clear reference in players.test.ts.
   ff([
@@ -68,10 +71,46 @@ export function makeProtectedReference(): string {
     else if (name.startsWith('chunk-')) fs.writeFileSync(to, encryptSegment(fs.readFileSync(from), CENC_KEY, name.startsWith('chunk-stream0-')));
     else if (name.endsWith('.mpd')) fs.writeFileSync(to, protectMpd(fs.readFileSync(from, 'utf8'), CENC_KEY_ID));
   }
+  const codecs = [...fs.readFileSync(path.join(clear, 'manifest.mpd'), 'utf8').matchAll(/codecs="([^"]+)"/g)].map((m) => m[1]).join(',');
+  makeCencHls(copy, path.join(tmp, 'hls-cenc'), codecs);
+
   fs.rmSync(cacheDir, { recursive: true, force: true });
   fs.renameSync(tmp, cacheDir);
   fs.writeFileSync(done, '');
   return cacheDir;
+}
+
+/** ffmpeg's HLS fMP4 in two playlists (0: video, 1: audio), every init and segment encrypted CENC, and our own master. */
+function makeCencHls(copy: string[], dir: string, codecs: string): void {
+  ff([
+    ...copy,
+    ...['-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_fmp4_init_filename', 'init.mp4'],
+    ...['-hls_segment_filename', path.join(dir, '%v', 'seg_%03d.m4s'), '-var_stream_map', 'v:0 a:0', path.join(dir, '%v', 'index.m3u8')],
+  ]);
+  const key = `#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,KEYFORMAT="identity",URI="/keydelivery/${REFERENCE_LOCATOR_ID}/aes/${kidUuid(CENC_KEY_ID)}"`;
+  for (const stream of ['0', '1']) {
+    const sub = path.join(dir, stream);
+    for (const name of fs.readdirSync(sub)) {
+      const file = path.join(sub, name);
+      if (name.startsWith('init')) fs.writeFileSync(file, encryptInit(fs.readFileSync(file), CENC_KEY_ID));
+      else if (name.endsWith('.m4s')) fs.writeFileSync(file, encryptSegment(fs.readFileSync(file), CENC_KEY, stream === '0'));
+    }
+    const playlist = path.join(sub, 'index.m3u8');
+    fs.writeFileSync(playlist, fs.readFileSync(playlist, 'utf8').replace('#EXT-X-MAP:', `${key}\n#EXT-X-MAP:`));
+  }
+  // ffmpeg's own master lists the audio as a variant of its own and no CODECS: one variant with an audio group.
+  fs.writeFileSync(
+    path.join(dir, 'master.m3u8'),
+    [
+      '#EXTM3U',
+      '#EXT-X-VERSION:7',
+      '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="1/index.m3u8"',
+      `#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,CODECS="${codecs}",AUDIO="aud"`,
+      '0/index.m3u8',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** The reference keys as the reference origin serves them (key id hex → key). */
