@@ -103,7 +103,10 @@ export function ShakaPlayer({ src, title, protection }: { src: string; title: st
           return;
         }
         player.addEventListener('error', (event) => {
-          if (!cancelled) setError(describeShakaError((event as unknown as { detail: ShakaErrorLike }).detail));
+          if (cancelled) return;
+          // A fatal error can come while load() still waits (a refused key during start-up): stop the spinner too.
+          setError(describeShakaError((event as unknown as { detail: ShakaErrorLike }).detail));
+          setLoading(false);
         });
         await player.load(src);
         if (!cancelled && video.current) await video.current.play().catch(() => undefined);
