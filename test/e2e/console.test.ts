@@ -229,9 +229,12 @@ describe('web console', () => {
         await route.fulfill({ response: res });
       });
 
-      await page.goto(`${server.url}/#/projects/default/assets/boulder2`);
+      // From the streaming locators page, a locator's Play opens its asset's page with that locator chosen.
+      await page.goto(`${server.url}/#/projects/default/streaming-locators`);
       await page.reload();
-      await page.getByRole('button', { name: 'Play locator boulder2-web' }).click();
+      await page.getByRole('link', { name: 'Play locator boulder2-web' }).click();
+      await page.waitForFunction(() => location.hash === '#/projects/default/assets/boulder2?locator=boulder2-web');
+      await page.getByRole('heading', { name: 'Playback · boulder2-web' }).waitFor();
       // The clear path plays first, with no token field.
       await page.getByRole('radiogroup', { name: 'Encryption' }).waitFor();
       assert.equal(await page.getByLabel('Playback token').count(), 0);

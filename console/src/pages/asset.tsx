@@ -21,7 +21,7 @@ import {
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, fieldErrors, seg } from '../api/client';
 import type { Asset, AssetStorage, ListBody, LocatorItem, StreamingEndpoint, StreamingPaths, StreamingPolicy } from '../api/types';
 import { useProject } from '../app/session';
@@ -214,7 +214,9 @@ function TrackSummary({ storage, file }: { storage: AssetStorage; file: string }
 function PublishSection({ base, project, name }: { base: string; project: string; name: string }) {
   const queryClient = useQueryClient();
   const [creating, setCreating] = useState(false);
-  const [selected, setSelected] = useState<string | null>(null);
+  // `?locator=` (the locators page links here with it) chooses the locator to play.
+  const [searchParams] = useSearchParams();
+  const [selected, setSelected] = useState<string | null>(searchParams.get('locator'));
   const locators = useQuery({
     queryKey: ['asset-locators', base, name],
     queryFn: async () => (await api<{ streamingLocators: LocatorItem[] }>('POST', `${base}/assets/${seg(name)}/listStreamingLocators`)).streamingLocators,
