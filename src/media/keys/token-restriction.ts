@@ -142,7 +142,7 @@ async function verifyJwt(token: string, r: CompiledTokenRestriction, deps: Token
   let keyProblem: string | undefined;
   for (const k of fitting) {
     try {
-      return { kind: 'valid', claims: jwtClaimReader((await jwtVerify(token, k.key, options)).payload) };
+      return { kind: 'valid', claims: jwtClaimReader((await jwtVerify(token, k.cryptoKeyFor(alg) as CryptoKey, options)).payload) };
     } catch (e) {
       // A signature that does not match this key may match the next (as may one this key cannot check, e.g. an RSA
       // key under 2048 bits); any other failure comes after the signature matched, so it is the token's own.
