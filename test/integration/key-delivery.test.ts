@@ -14,6 +14,7 @@ import {
 import { createLogger } from '../../src/shared/log.js';
 import { clearKeyPolicy, openPolicy, signJwt, signSwt, symmetricKey, symmetricTokenKey, tokenRestriction } from '../support/token-keys.js';
 import { registerKeyDelivery } from '../../src/media/keys/key-delivery.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 const secret = symmetricKey();
 const otherSecret = symmetricKey();
@@ -311,5 +312,33 @@ describe('key delivery routes', () => {
       for (const k of allKeys)
         for (const form of [k.value.toString('hex'), k.value.toString('base64'), k.value.toString('base64url'), k.value.toString('latin1')])
           assert.ok(!body.includes(form), `an error body holds a key: ${body}`);
+  });
+});
+
+describe('key delivery in the running server', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer('sqlite', { REEL_ORIGIN_PROCESSES: '2' });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  it('is served by the main process and the origin processes, ahead of the playback catch-all route', async () => {
+    const locator = randomUUID();
+    for (const url of [server.url, server.reel.originUrl]) {
+      const res = await fetch(`${url}${keyDeliveryPaths.aes(locator, randomUUID())}`);
+      assert.equal(res.status, 404, url);
+      const body = (await res.json()) as { error: { code: string; detail: string } };
+      // The playback route would answer NotFound for the path; key delivery looks the locator up.
+      assert.deepEqual(body.error, { code: 'LocatorNotFound', detail: `Streaming locator '${locator}' not found` });
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      const preflight = await fetch(`${url}${keyDeliveryPaths.clearKey(locator)}`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://player.example', 'access-control-request-method': 'POST' },
+      });
+      assert.equal(preflight.status, 204);
+      assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    }
   });
 });
