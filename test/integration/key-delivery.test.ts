@@ -156,6 +156,7 @@ describe('key delivery routes', () => {
       assert.equal(res.status, 401, what);
       assertErrorBody(body.toString(), 401, 'Unauthorized');
       assert.equal(res.headers.get('www-authenticate'), 'Bearer', what);
+      assert.equal(res.headers.get('cache-control'), 'no-store', what);
       assert.equal(res.headers.get('access-control-allow-origin'), '*', what);
     }
   });

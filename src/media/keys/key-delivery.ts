@@ -77,7 +77,7 @@ export function registerKeyDelivery(app: FastifyInstance, deps: KeyDeliveryDeps)
       refusalLog(req, locatorId, key.id, allowed.status, allowed.reason);
       throw refusalError(allowed, reply);
     }
-    return reply.header('cache-control', noStore).type('application/octet-stream').send(key.value);
+    return reply.type('application/octet-stream').send(key.value);
   };
 
   const clearKey = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -104,7 +104,7 @@ export function registerKeyDelivery(app: FastifyInstance, deps: KeyDeliveryDeps)
       }
     }
     if (delivered.length === 0) throw refusalError(mostTelling(refusals), reply);
-    return reply.header('cache-control', noStore).type('application/json').send(clearKeyLicence(delivered));
+    return reply.type('application/json').send(clearKeyLicence(delivered));
   };
 
   const preflight = async (req: FastifyRequest, reply: FastifyReply) =>
@@ -118,8 +118,9 @@ export function registerKeyDelivery(app: FastifyInstance, deps: KeyDeliveryDeps)
 
   void app.register(async (scope) => {
     // Browser players fetch keys cross-origin; errors carry CORS too, or a player sees a 401 as a network failure.
+    // Nothing here is stored by a cache, refusals included (a 401 must not outlive the token that fixes it).
     scope.addHook('onRequest', async (_req, reply) => {
-      void reply.header('access-control-allow-origin', '*');
+      void reply.header('access-control-allow-origin', '*').header('cache-control', noStore);
     });
     // EME players post the licence request with whatever content type (or none): read the bytes, parse them here.
     scope.removeAllContentTypeParsers();
