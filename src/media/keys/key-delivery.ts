@@ -66,7 +66,7 @@ export function registerKeyDelivery(app: FastifyInstance, deps: KeyDeliveryDeps)
     const { locatorId, locator } = await locatorKeysOf(req);
     const raw = (req.params as { keyId: string }).keyId;
     const keyId = normalizeKeyId(raw);
-    const key = keyId ? locator.keys.find((k) => k.id === keyId && k.type === 'EnvelopeEncryption') : undefined;
+    const key = keyId ? locator.keys.find((k) => k.id.toLowerCase() === keyId && k.type === 'EnvelopeEncryption') : undefined;
     if (!key) {
       refusalLog(req, locatorId, keyId ?? raw, 404, 'no such envelope key in the locator');
       throw new NotFoundError('ContentKeyNotFound', `Content key '${raw}' not found in streaming locator '${locatorId}'`);
@@ -85,7 +85,7 @@ export function registerKeyDelivery(app: FastifyInstance, deps: KeyDeliveryDeps)
     const requested = parseClearKeyRequest(req.body);
     const keys: ContentKey[] = [];
     for (const id of requested) {
-      const key = locator.keys.find((k) => k.id === id && clearKeyTypes.has(k.type));
+      const key = locator.keys.find((k) => k.id.toLowerCase() === id && clearKeyTypes.has(k.type));
       if (key) keys.push(key);
       else refusalLog(req, locatorId, id, 404, 'no such key in the locator');
     }

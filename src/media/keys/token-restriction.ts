@@ -106,7 +106,8 @@ export async function verifyRestrictionToken(token: string, restriction: Compile
  */
 export function tokenAllowsKey(restriction: CompiledTokenRestriction, claims: ClaimReader, keyId: string): true | string {
   if (!restriction.bindsKeyId) return true;
-  return claims(contentKeyIdentifierClaim).some((v) => normalizeKeyId(v) === keyId) ? true : 'the content key identifier claim names another key';
+  const wanted = normalizeKeyId(keyId) ?? keyId;
+  return claims(contentKeyIdentifierClaim).some((v) => normalizeKeyId(v) === wanted) ? true : 'the content key identifier claim names another key';
 }
 
 const invalid = (reason: string): TokenVerdict => ({ kind: 'invalid', reason });
