@@ -12,6 +12,7 @@ import { blobStoreFactory, scratchLocalStore } from './blob-store-factory.js';
 import { warmUpOrigin } from './media/origin/warm-up.js';
 import { createHttpServer } from './control/plugins/http-server.js';
 import { registerPlayback } from './origin-plane.js';
+import { unwiredProtectionLookup } from './media/keys/unwired-protection-lookup.js';
 
 /**
  * Entry of an origin-only process (REEL_ORIGIN_PROCESSES ≥ 2), forked by the main process (`origin-processes.ts`).
@@ -61,6 +62,8 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     dialect,
     stores,
     streamingDomain: () => config.streamingDomain ?? `localhost:${listenPort}`,
+    // TODO(lead): the store's ProtectionLookup (issue 13 control plane) in place of the placeholder.
+    protection: unwiredProtectionLookup,
     cacheShare: config.originProcesses,
   });
   const close = async () => {

@@ -6,17 +6,29 @@ import type { AccountStores } from './storage/account-stores.js';
 import { registerOrigin } from './media/origin/origin.js';
 import { PlaybackResolver } from './media/origin/playback-resolver.js';
 import { PresentationBuilder } from './media/origin/presentation-builder.js';
+import { registerKeyDelivery } from './media/keys/key-delivery.js';
+import type { ProtectionLookup } from './shared/content-protection.js';
 
 const MB = 1024 * 1024;
 
 /**
  * The playback routes, wired the same way in every process that serves them: the main process (`main.ts`) and
  * the origin-only processes (`origin-main.ts`). `cacheShare` divides the segment and index caches: N origin
- * processes each keep 1/N, so together they stay within the memory the operator gave the origin.
+ * processes each keep 1/N, so together they stay within the memory the operator gave the origin. Key delivery
+ * (`/keydelivery/…`) is served wherever playback is, from `protection`.
  */
 export function registerPlayback(
   app: FastifyInstance,
-  deps: { config: Readonly<Config>; db: Db; dialect: DialectName; stores: AccountStores; streamingDomain: () => string; cacheShare?: number },
+  deps: {
+    config: Readonly<Config>;
+    db: Db;
+    dialect: DialectName;
+    stores: AccountStores;
+    streamingDomain: () => string;
+    /** Locators' content keys and content key policies, for key delivery. */
+    protection: ProtectionLookup;
+    cacheShare?: number;
+  },
 ): { warmLookups: () => Promise<void> } {
   const { config, stores } = deps;
   const share = deps.cacheShare ?? 1;
@@ -35,6 +47,7 @@ export function registerPlayback(
       return { accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' };
     },
   });
+  registerKeyDelivery(app, { lookup: deps.protection, addressPolicy: { allowPrivate: config.keyDeliveryAllowPrivate } });
   return {
     // The playback lookups (locator, asset, project, policy, endpoint, storage account) with ids nobody has.
     warmLookups: async () => {

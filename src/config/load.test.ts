@@ -41,4 +41,9 @@ describe('storage settings', () => {
     assert.equal(config.storageAllowPrivate, false);
     assert.equal(loadConfig(base).storageAllowPrivate, false, 'private addresses are refused by default');
   });
+
+  it("reads key delivery's address policy (OpenID discovery documents), closed by default", () => {
+    assert.equal(loadConfig(base).keyDeliveryAllowPrivate, false);
+    assert.equal(loadConfig({ ...base, REEL_KEY_DELIVERY_ALLOW_PRIVATE: 'true' }).keyDeliveryAllowPrivate, true);
+  });
 });

@@ -33,6 +33,7 @@ const envNames: Record<keyof Config, string[]> = {
   jobHttpTimeoutSec: ['REEL_JOB_HTTP_TIMEOUT_SEC'],
   jobMaxInputMb: ['REEL_JOB_MAX_INPUT_MB'],
   jobHttpAllowPrivate: ['REEL_JOB_HTTP_ALLOW_PRIVATE'],
+  keyDeliveryAllowPrivate: ['REEL_KEY_DELIVERY_ALLOW_PRIVATE'],
 };
 
 export class ConfigError extends Error {}

@@ -113,6 +113,11 @@ export const configSchema = Type.Object({
     default: false,
     description: 'REEL_JOB_HTTP_ALLOW_PRIVATE: let JobInputHttp URLs reach this machine and private networks (closed networks only)',
   }),
+  keyDeliveryAllowPrivate: Type.Boolean({
+    default: false,
+    description:
+      "REEL_KEY_DELIVERY_ALLOW_PRIVATE: let key delivery fetch a token restriction's openIdConnectDiscoveryDocument (and its jwks_uri) from this machine and private networks (closed networks only)",
+  }),
   workDir: Type.String({ description: 'REEL_WORK_DIR: scratch directory for encoding outputs before upload; default $REEL_DATA_DIR/work' }),
 });
 

@@ -105,6 +105,8 @@ export interface StreamingLocator {
 export interface StreamingPaths {
   streamingPaths: Array<{ streamingProtocol: string; encryptionScheme: string; paths: string[] }>;
   downloadPaths: string[];
+  /** DRM name (`clearKey`, `widevine`, `playReady`, `fairPlay`) → licence URL, host-less for Reel's own key delivery. */
+  drm?: Record<string, { licenseAcquisitionUrl: string; certificateUrl?: string }>;
 }
 
 export interface StreamingPolicy {

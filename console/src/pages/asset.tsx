@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import {
   Alert,
   Anchor,
@@ -8,6 +8,7 @@ import {
   Card,
   Group,
   Modal,
+  PasswordInput,
   SegmentedControl,
   Select,
   SimpleGrid,
@@ -20,14 +21,14 @@ import {
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, fieldErrors, seg } from '../api/client';
 import type { Asset, AssetStorage, ListBody, LocatorItem, StreamingEndpoint, StreamingPaths, StreamingPolicy } from '../api/types';
 import { useProject } from '../app/session';
 import { ConfirmButton } from '../components/confirm';
 import { CopyField } from '../components/copy-field';
 import { formatBitrate, formatBytes, formatTime } from '../components/format';
-import { ShakaPlayer } from '../components/player';
+import { keySystems, ShakaPlayer } from '../components/player';
 import { EmptyState, ErrorState, LoadingState, PageHeader, QueryView } from '../components/states';
 import { SubmitJobModal } from './jobs';
 
@@ -213,7 +214,9 @@ function TrackSummary({ storage, file }: { storage: AssetStorage; file: string }
 function PublishSection({ base, project, name }: { base: string; project: string; name: string }) {
   const queryClient = useQueryClient();
   const [creating, setCreating] = useState(false);
-  const [selected, setSelected] = useState<string | null>(null);
+  // `?locator=` (the locators page links here with it) chooses the locator to play.
+  const [searchParams] = useSearchParams();
+  const [selected, setSelected] = useState<string | null>(searchParams.get('locator'));
   const locators = useQuery({
     queryKey: ['asset-locators', base, name],
     queryFn: async () => (await api<{ streamingLocators: LocatorItem[] }>('POST', `${base}/assets/${seg(name)}/listStreamingLocators`)).streamingLocators,
@@ -321,8 +324,22 @@ function PublishSection({ base, project, name }: { base: string; project: string
   );
 }
 
+type Protocol = 'Hls' | 'Dash';
+
+/** How listPaths' encryption schemes are named in the console. */
+const schemeLabels: Record<string, string> = {
+  NoEncryption: 'Clear',
+  EnvelopeEncryption: 'AES-128',
+  CommonEncryptionCenc: 'CENC',
+  CommonEncryptionCbcs: 'CBCS',
+};
+
 function PlaybackSection({ base, project, locator }: { base: string; project: string; locator: LocatorItem }) {
-  const [protocol, setProtocol] = useState<'Hls' | 'Dash'>('Hls');
+  const [protocol, setProtocol] = useState<Protocol>('Hls');
+  const [scheme, setScheme] = useState('NoEncryption');
+  // The playback token lives in this component's memory only: never stored, never sent to the API.
+  const [tokenDraft, setTokenDraft] = useState('');
+  const [token, setToken] = useState('');
   const paths = useQuery({
     queryKey: ['locator-paths', base, locator.name],
     queryFn: () => api<StreamingPaths>('POST', `${base}/streamingLocators/${seg(locator.name)}/listPaths`),
@@ -336,15 +353,31 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
     endpoints.data?.find((e) => e.name === endpointName) ?? endpoints.data?.find((e) => e.properties.resourceState === 'Running') ?? endpoints.data?.[0];
   // The endpoint's scheme is the console's: a TLS-terminating proxy in front of one serves both.
   const origin = endpoint ? `${window.location.protocol}//${endpoint.properties.hostName}` : '';
-  const protocols = paths.data?.streamingPaths.filter((p) => p.encryptionScheme === 'NoEncryption') ?? [];
-  const available = protocols.filter((p) => p.streamingProtocol === 'Hls' || p.streamingProtocol === 'Dash').map((p) => p.streamingProtocol);
+  /** listPaths' paths (and licence URLs) are host-less: they play from the chosen streaming endpoint. */
+  const absolute = (p: string) => (/^https?:\/\//.test(p) ? p : `${origin}${p}`);
+  const listed = paths.data?.streamingPaths ?? [];
+  const playable = listed.filter((p) => p.streamingProtocol === 'Hls' || p.streamingProtocol === 'Dash');
+  const available = [...new Set(playable.map((p) => p.streamingProtocol))];
+  const schemes = playable.filter((p) => p.streamingProtocol === protocol).map((p) => p.encryptionScheme);
   useEffect(() => {
-    if (available.length > 0 && !available.includes(protocol)) setProtocol(available[0] as 'Hls' | 'Dash');
+    if (available.length > 0 && !available.includes(protocol)) setProtocol(available[0] as Protocol);
   }, [available, protocol]);
-  const src = useMemo(() => {
-    const p = protocols.find((x) => x.streamingProtocol === protocol)?.paths[0];
-    return p && origin ? `${origin}${p}` : undefined;
-  }, [protocols, protocol, origin]);
+  useEffect(() => {
+    if (schemes.length > 0 && !schemes.includes(scheme)) setScheme(schemes.includes('NoEncryption') ? 'NoEncryption' : schemes[0]);
+  }, [schemes, scheme]);
+  const chosen = playable.find((p) => p.streamingProtocol === protocol && p.encryptionScheme === scheme);
+  const src = chosen?.paths[0] && origin ? `${origin}${chosen.paths[0]}` : undefined;
+  const encrypted = chosen !== undefined && chosen.encryptionScheme !== 'NoEncryption';
+  const licenses = Object.entries(paths.data?.drm ?? {}).filter(([, d]) => typeof d?.licenseAcquisitionUrl === 'string');
+  // ShakaPlayer compares this by value: a new object each render does not reload the stream.
+  const protection = encrypted
+    ? {
+        licenseServers: Object.fromEntries(
+          licenses.filter(([name]) => keySystems[name]).map(([name, d]) => [keySystems[name], absolute(d.licenseAcquisitionUrl)]),
+        ),
+        token: token || undefined,
+      }
+    : undefined;
 
   return (
     <section aria-labelledby="playback-title">
@@ -368,12 +401,26 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
             aria-label="Streaming protocol"
             size="xs"
             value={protocol}
-            onChange={(v) => setProtocol(v as 'Hls' | 'Dash')}
+            onChange={(v) => setProtocol(v as Protocol)}
             data={[
               { value: 'Hls', label: 'HLS', disabled: !available.includes('Hls') },
               { value: 'Dash', label: 'DASH', disabled: !available.includes('Dash') },
             ]}
           />
+          {schemes.length > 1 && (
+            <SegmentedControl
+              aria-label="Encryption"
+              size="xs"
+              value={scheme}
+              onChange={setScheme}
+              data={schemes.map((s) => ({ value: s, label: schemeLabels[s] ?? s }))}
+            />
+          )}
+          {schemes.length === 1 && encrypted && (
+            <Badge variant="light" aria-label="Encryption">
+              {schemeLabels[scheme] ?? scheme}
+            </Badge>
+          )}
         </Group>
       </Group>
       {(paths.isPending || endpoints.isPending) && <LoadingState label="Finding playback URLs…" />}
@@ -400,18 +447,54 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
             </Alert>
           )}
           {available.length === 0 && (
-            <Alert color="yellow" title="No clear HLS or DASH path">
-              The locator's policy ({locator.streamingPolicyName}) enables no clear streaming protocol.
+            <Alert color="yellow" title="No HLS or DASH path">
+              The locator's policy ({locator.streamingPolicyName}) enables no HLS or DASH streaming.
+            </Alert>
+          )}
+          {encrypted && (
+            <form
+              onSubmit={(e: FormEvent) => {
+                e.preventDefault();
+                setToken(tokenDraft.trim());
+              }}
+            >
+              <Group align="flex-end" gap="xs" wrap="wrap">
+                <PasswordInput
+                  label="Playback token"
+                  description="A JWT for the content key policy, if it asks for one. Sent as a Bearer token on key and licence requests only; kept in this page's memory."
+                  placeholder="eyJ…"
+                  autoComplete="off"
+                  w={{ base: '100%', sm: 520 }}
+                  value={tokenDraft}
+                  onChange={(e) => setTokenDraft(e.currentTarget.value)}
+                />
+                <Button type="submit" variant="default">
+                  {tokenDraft.trim() ? 'Play with token' : 'Play without token'}
+                </Button>
+              </Group>
+            </form>
+          )}
+          {encrypted && !window.isSecureContext && (
+            <Alert color="yellow" title="Protected playback needs HTTPS">
+              Browsers decrypt only on secure pages: open the console over HTTPS (or on localhost) to play this path.
             </Alert>
           )}
           {src && endpoint?.properties.resourceState === 'Running' && (
             <Box maw={960} w="100%">
-              <ShakaPlayer key={src} src={src} title={`${locator.assetName} (${protocol === 'Hls' ? 'HLS' : 'DASH'})`} />
+              <ShakaPlayer
+                key={src}
+                src={src}
+                protection={protection}
+                title={`${locator.assetName} (${protocol === 'Hls' ? 'HLS' : 'DASH'}${encrypted ? `, ${schemeLabels[scheme] ?? scheme}` : ''})`}
+              />
             </Box>
           )}
           {origin && (
             <Stack gap="xs">
-              {protocols.flatMap((p) => p.paths.map((path) => <CopyField key={path} label={urlLabel(p.streamingProtocol, path)} value={`${origin}${path}`} />))}
+              {listed.flatMap((p) => p.paths.map((path) => <CopyField key={path} label={urlLabel(p.streamingProtocol, path)} value={`${origin}${path}`} />))}
+              {licenses.map(([name, d]) => (
+                <CopyField key={name} label={`${drmNames[name] ?? name} licence URL`} value={absolute(d.licenseAcquisitionUrl)} />
+              ))}
               {(paths.data?.downloadPaths ?? []).map((path) => (
                 <CopyField key={path} label={`Download ${decodeURIComponent(path.split('/').pop() ?? '')}`} value={`${origin}${path}`} />
               ))}
@@ -424,11 +507,14 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
 }
 
 const protocolNames: Record<string, string> = { Hls: 'HLS', Dash: 'DASH', SmoothStreaming: 'Smooth Streaming', Download: 'Download' };
+const drmNames: Record<string, string> = { clearKey: 'ClearKey', widevine: 'Widevine', playReady: 'PlayReady', fairPlay: 'FairPlay' };
 
-/** `HLS (m3u8-cmaf)`: the protocol and the format= option of the path. */
+/** `HLS (m3u8-cmaf)`, `DASH (mpd-time-cmaf, encryption cenc)`: the protocol and the path's format= and encryption= options. */
 function urlLabel(protocol: string, path: string): string {
-  const format = /format=([^)]+)/.exec(path)?.[1];
-  return `${protocolNames[protocol] ?? protocol}${format ? ` (${format})` : ''}`;
+  const format = /format=([^,)]+)/.exec(path)?.[1];
+  const encryption = /encryption=([^,)]+)/.exec(path)?.[1];
+  const options = [format, encryption && `encryption ${encryption}`].filter(Boolean).join(', ');
+  return `${protocolNames[protocol] ?? protocol}${options ? ` (${options})` : ''}`;
 }
 
 const locatorFields = {

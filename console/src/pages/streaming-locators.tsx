@@ -1,4 +1,4 @@
-import { Anchor, Table, Text, VisuallyHidden } from '@mantine/core';
+import { Anchor, Button, Group, Table, Text, VisuallyHidden } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, seg } from '../api/client';
@@ -65,15 +65,26 @@ export function LocatorsPage() {
                       <Text size="sm">{formatTime(l.properties.created)}</Text>
                     </Table.Td>
                     <Table.Td>
-                      <ConfirmButton
-                        label="Delete"
-                        ariaLabel={`Delete locator ${l.name}`}
-                        title={`Delete locator ${l.name}?`}
-                        confirmLabel="Delete locator"
-                        message="Its playback URLs stop working."
-                        onConfirm={() => api('DELETE', `${base}/streamingLocators/${seg(l.name)}`)}
-                        onDone={() => void queryClient.invalidateQueries({ queryKey: ['locators', base] })}
-                      />
+                      <Group gap="xs" wrap="nowrap">
+                        <Button
+                          component={Link}
+                          size="xs"
+                          variant="default"
+                          aria-label={`Play locator ${l.name}`}
+                          to={`/projects/${encodeURIComponent(project)}/assets/${encodeURIComponent(l.properties.assetName)}?locator=${encodeURIComponent(l.name)}`}
+                        >
+                          Play
+                        </Button>
+                        <ConfirmButton
+                          label="Delete"
+                          ariaLabel={`Delete locator ${l.name}`}
+                          title={`Delete locator ${l.name}?`}
+                          confirmLabel="Delete locator"
+                          message="Its playback URLs stop working."
+                          onConfirm={() => api('DELETE', `${base}/streamingLocators/${seg(l.name)}`)}
+                          onDone={() => void queryClient.invalidateQueries({ queryKey: ['locators', base] })}
+                        />
+                      </Group>
                     </Table.Td>
                   </Table.Tr>
                 ))}

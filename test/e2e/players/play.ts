@@ -5,10 +5,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startPlayerPageServer, type PlayerName, type PlayerPageServer, type PlayerState, type VariantInfo } from './player-page.js';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
+import {
+  startPlayerPageServer,
+  type DrmOptions,
+  type KeyRequest,
+  type PlayerName,
+  type PlayerPageServer,
+  type PlayerState,
+  type VariantInfo,
+} from './player-page.js';
 
-export type { PlayerName, PlayerState, VariantInfo } from './player-page.js';
+export type { DrmOptions, KeyRequest, PlayerName, PlayerState, VariantInfo } from './player-page.js';
+
+/** A key or licence request as it went on the wire (seen by the browser's network layer, not the page). */
+export interface WireKeyRequest {
+  method: string;
+  url: string;
+  /** The Authorization header the request carried, if any. */
+  authorization?: string;
+  /** The response status; 0 when the request failed without a response. */
+  status: number;
+}
 
 export const CHROMIUM_PATH = process.env.REEL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -38,6 +56,8 @@ export interface PlayOptions {
   playbackRate?: number;
   /** Save a screenshot of the page at the end as test-output/e2e/<name>.png. */
   name?: string;
+  /** Protected streams: the token for key/licence requests and the ClearKey licence URL. */
+  drm?: DrmOptions;
 }
 
 export interface PlayResult {
@@ -79,6 +99,12 @@ export interface PlayResult {
   msToEnd?: number;
   /** The page's event log, for diagnosing failures. */
   log: string[];
+  /** Key and licence requests as the page made them (`window.reel.keyRequests`). */
+  keyRequests: KeyRequest[];
+  /** The same requests as the network saw them, with the Authorization header actually sent. */
+  wireKeyRequests: WireKeyRequest[];
+  /** Player errors about keys, licences or the CDM. */
+  drmErrors: string[];
 }
 
 let browserPromise: Promise<Browser> | undefined;
@@ -127,7 +153,7 @@ const FINISHED = "window.reel !== undefined && (window.reel.state === 'ended' ||
 
 /** Plays `url` in `player` until the video ends, fails, or `timeoutMs` passes, and reports what it saw. */
 export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
-  const { url, player, timeoutMs = 30_000, playbackRate = 4, name } = options;
+  const { url, player, timeoutMs = 30_000, playbackRate = 4, name, drm } = options;
   if (!(playbackRate >= 0.0625 && playbackRate <= 16)) throw new RangeError(`playbackRate ${playbackRate} is outside Chromium's 0.0625–16`);
   const [browser, pages] = await Promise.all([getBrowser(), getPageServer()]);
   const context = await browser.newContext({ viewport: { width: 640, height: 360 }, bypassCSP: false, serviceWorkers: 'block' });
@@ -137,7 +163,8 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
   try {
     const page = await context.newPage();
     watch(page, errors, warnings);
-    await page.goto(pages.pageUrl({ player, src: url, playbackRate }), { waitUntil: 'load', timeout: Math.min(timeoutMs, 15_000) });
+    const wire = watchKeyRequests(page, drm);
+    await page.goto(pages.pageUrl({ player, src: url, playbackRate, drm }), { waitUntil: 'load', timeout: Math.min(timeoutMs, 15_000) });
     const left = Math.max(1, timeoutMs - (Date.now() - started));
     let timedOut = false;
     try {
@@ -149,6 +176,7 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
     // Let late reports (a failed request racing the 'error' state, console messages) arrive.
     await page.waitForTimeout(150);
     const state = await page.evaluate<PlayerState | null>('JSON.parse(JSON.stringify(window.reel || null))');
+    await wire.settled();
     const wallMs = Date.now() - started;
     if (!state) {
       errors.push('player page did not start (window.reel missing)');
@@ -192,6 +220,9 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
       msToFirstFrame: t?.firstPlaying !== undefined ? Math.round(t.firstPlaying - t.start) : undefined,
       msToEnd: t?.ended !== undefined ? Math.round(t.ended - t.start) : undefined,
       log: state?.log ?? [],
+      keyRequests: state?.keyRequests ?? [],
+      wireKeyRequests: wire.seen,
+      drmErrors: state?.drmErrors ?? [],
     };
   } finally {
     await context.close().catch(() => undefined);
@@ -201,7 +232,10 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
 /** Console errors, uncaught exceptions, failed requests and HTTP errors ≥ 400 (the page's own files included). */
 function watch(page: Page, errors: string[], warnings: string[]): void {
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    // dash.js logs this at error level whenever ClearKey keys come from a licence server rather than from
+    // protection data in the page: the normal case, not a fault.
+    if (msg.type() === 'error' && msg.text().includes('Failed to retrieve clearkeys from ProtectionData')) warnings.push(`console: ${msg.text()}`);
+    else if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
     else if (msg.type() === 'warning' && warnings.length < 50) warnings.push(`console: ${msg.text()}`);
   });
   page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
@@ -216,6 +250,32 @@ function watch(page: Page, errors: string[], warnings: string[]): void {
   page.on('response', (res) => {
     if (res.status() >= 400) errors.push(`HTTP ${res.status()} ${res.request().method()} ${res.url()}`);
   });
+}
+
+/** Key delivery (`/keydelivery/`) and licence requests with their Authorization header and status, from the network layer. */
+function watchKeyRequests(page: Page, drm: DrmOptions | undefined): { seen: WireKeyRequest[]; settled(): Promise<unknown> } {
+  const seen: WireKeyRequest[] = [];
+  const pending: Array<Promise<unknown>> = [];
+  const isKeyRequest = (url: string) => url.includes('/keydelivery/') || (drm?.clearKeyLicenseUrl !== undefined && url.startsWith(drm.clearKeyLicenseUrl));
+  const entries = new Map<Request, WireKeyRequest>();
+  page.on('request', (req) => {
+    if (!isKeyRequest(req.url()) || req.method() === 'OPTIONS') return;
+    const entry: WireKeyRequest = { method: req.method(), url: req.url(), status: 0 };
+    entries.set(req, entry);
+    seen.push(entry);
+    // headers() leaves out security-related headers; allHeaders() has what was sent.
+    pending.push(
+      req.allHeaders().then(
+        (h) => (entry.authorization = h['authorization']),
+        () => undefined,
+      ),
+    );
+  });
+  page.on('response', (res) => {
+    const entry = entries.get(res.request());
+    if (entry) entry.status = res.status();
+  });
+  return { seen, settled: () => Promise.all(pending) };
 }
 
 function dedupe(list: string[]): string[] {

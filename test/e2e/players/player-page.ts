@@ -25,6 +25,35 @@ export interface VariantInfo {
   language?: string;
 }
 
+/**
+ * Protected playback: what the page gives the player for key and licence delivery (Reel's forms, see
+ * src/shared/content-protection.ts). Only key and licence requests carry the token, never manifests or segments.
+ */
+export interface DrmOptions {
+  /**
+   * A JWT sent as `Authorization: Bearer …` on AES-128 key requests (hls.js `xhrSetup`/`fetchSetup` for key
+   * loads, Shaka's KEY requests) and ClearKey licence requests (Shaka's LICENSE requests, dash.js
+   * `httpRequestHeaders`). Absent: the player asks without one (the negative case).
+   */
+  token?: string;
+  /** Where the token goes: the Authorization header (default), or `?token=` on the key/licence URL. */
+  tokenIn?: 'header' | 'query';
+  /** W3C ClearKey licence server (Shaka `drm.servers['org.w3.clearkey']`, dash.js protection data `serverURL`). */
+  clearKeyLicenseUrl?: string;
+}
+
+/** A key or licence request as the page saw it (XMLHttpRequest and fetch are watched for every player). */
+export interface KeyRequest {
+  /** 'key': an AES-128 key; 'license': a ClearKey licence (a POST to the licence URL or `…/clearkey`). */
+  kind: 'key' | 'license';
+  method: string;
+  url: string;
+  /** HTTP status; 0 when the request failed without a response (network, CORS). Undefined while in flight. */
+  status?: number;
+  /** An Authorization header was set on the request, or its URL has a `token` parameter. */
+  withToken: boolean;
+}
+
 /** What the page exposes on `window.reel`, refreshed on media events and every 100 ms. */
 export interface PlayerState {
   player: PlayerName;
@@ -66,6 +95,10 @@ export interface PlayerState {
   timings: { start: number; firstPlaying?: number; ended?: number; error?: number };
   /** A short event log (state changes, waiting/stalled, rate changes) for diagnosing failures. */
   log: string[];
+  /** Key and licence requests in the order sent (see `KeyRequest`). */
+  keyRequests: KeyRequest[];
+  /** Player errors about keys, licences or the CDM (also in `errors` when fatal). */
+  drmErrors: string[];
 }
 
 /** The files a player page loads, relative to `node_modules`. */
@@ -87,6 +120,58 @@ function findNodeModules(): string {
   }
 }
 
+// Runs before the player libraries (Shaka keeps its own reference to fetch): records every key and licence
+// request the page makes, whichever player makes it, with its status and whether it carried a token. A key or
+// licence request is one to Reel's key delivery (`/keydelivery/`) or to the ClearKey licence URL given.
+const WATCH_SCRIPT = String.raw`
+(function () {
+  var params = new URLSearchParams(location.search);
+  var drm = JSON.parse(params.get('drm') || '{}');
+  var list = window.reelKeyRequests = [];
+  function kindOf(url, method) {
+    var u = String(url);
+    if (drm.clearKeyLicenseUrl && u.indexOf(drm.clearKeyLicenseUrl) === 0) return 'license';
+    if (u.indexOf('/keydelivery/') < 0) return null;
+    return method === 'POST' || /\/clearkey(\?|$)/.test(u) ? 'license' : 'key';
+  }
+  var open = XMLHttpRequest.prototype.open, setHeader = XMLHttpRequest.prototype.setRequestHeader, send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url) {
+    this.__reel = { method: String(method).toUpperCase(), url: String(url), withToken: false };
+    return open.apply(this, arguments);
+  };
+  XMLHttpRequest.prototype.setRequestHeader = function (name, value) {
+    if (this.__reel && String(name).toLowerCase() === 'authorization' && value) this.__reel.withToken = true;
+    return setHeader.apply(this, arguments);
+  };
+  XMLHttpRequest.prototype.send = function () {
+    var r = this.__reel, kind = r && kindOf(r.url, r.method);
+    if (kind) {
+      var href = new URL(r.url, location.href);
+      var entry = { kind: kind, method: r.method, url: href.href, withToken: r.withToken || href.searchParams.has('token') };
+      list.push(entry);
+      var xhr = this;
+      this.addEventListener('loadend', function () { entry.status = xhr.status; });
+    }
+    return send.apply(this, arguments);
+  };
+  var realFetch = window.fetch;
+  window.fetch = function (input, init) {
+    var req = input instanceof Request ? input : null;
+    var url = req ? req.url : String(input);
+    var method = String((init && init.method) || (req && req.method) || 'GET').toUpperCase();
+    var kind = kindOf(url, method);
+    if (!kind) return realFetch.apply(this, arguments);
+    var headers = new Headers((init && init.headers) || (req && req.headers) || undefined);
+    var href = new URL(url, location.href);
+    var entry = { kind: kind, method: method, url: href.href, withToken: !!headers.get('authorization') || href.searchParams.has('token') };
+    list.push(entry);
+    return realFetch.apply(this, arguments).then(
+      function (res) { entry.status = res.status; return res; },
+      function (err) { entry.status = 0; throw err; });
+  };
+})();
+`;
+
 // The page's script. Plain browser JavaScript kept as a string so no TypeScript/esbuild helpers leak into it.
 const PAGE_SCRIPT = String.raw`
 (function () {
@@ -94,13 +179,23 @@ const PAGE_SCRIPT = String.raw`
   var playerName = params.get('player');
   var src = params.get('src');
   var rate = Number(params.get('rate') || '1');
+  var drm = JSON.parse(params.get('drm') || '{}');
+  var inQuery = drm.tokenIn === 'query';
+  var bearer = drm.token && !inQuery ? 'Bearer ' + drm.token : null;
+  function withQueryToken(url) {
+    if (!drm.token || !inQuery) return url;
+    var u = new URL(url, location.href);
+    u.searchParams.set('token', drm.token);
+    return u.href;
+  }
   var video = document.getElementById('video');
   var s = window.reel = {
     player: playerName, playerVersion: '', src: src, state: 'loading', currentTime: 0, duration: 0,
     playbackRate: 1, requestedRate: rate, paused: true, readyState: 0, videoWidth: 0, videoHeight: 0,
     errors: [], warnings: [], variants: [], decodedFrames: 0, droppedFrames: 0, played: [], buffered: [],
-    timings: { start: performance.now() }, log: [],
+    timings: { start: performance.now() }, log: [], keyRequests: window.reelKeyRequests || [], drmErrors: [],
   };
+  function drmError(msg) { if (s.drmErrors.length < 50) s.drmErrors.push(msg); }
   var impl = null;
   var stuckSince = 0, stuckLogged = false;
   function log(msg) {
@@ -197,7 +292,21 @@ const PAGE_SCRIPT = String.raw`
     if (!Hls) { fail('hls.js did not load'); return; }
     s.playerVersion = Hls.version;
     if (!Hls.isSupported()) { fail('hls.js: MediaSource not supported'); return; }
-    var hls = new Hls({ debug: false, enableWorker: true, startPosition: 0 });
+    var hlsConfig = { debug: false, enableWorker: true, startPosition: 0 };
+    if (drm.token) {
+      // The token goes on key loads only (context.type 'key'), not on playlists or segments.
+      hlsConfig.xhrSetup = function (xhr, url, context) {
+        if (!context || context.type !== 'key') return;
+        xhr.open('GET', withQueryToken(url), true);
+        if (bearer) xhr.setRequestHeader('Authorization', bearer);
+      };
+      hlsConfig.fetchSetup = function (context, init) {
+        var isKey = context && context.type === 'key';
+        if (isKey && bearer) { init.headers = new Headers(init.headers); init.headers.set('Authorization', bearer); }
+        return new Request(isKey ? withQueryToken(context.url) : context.url, init);
+      };
+    }
+    var hls = new Hls(hlsConfig);
     window.reelPlayer = hls;
     impl = {
       variants: function () {
@@ -214,6 +323,7 @@ const PAGE_SCRIPT = String.raw`
       var msg = 'hls.js ' + data.type + '/' + data.details + (data.response && data.response.code ? ' HTTP ' + data.response.code : '') +
         (data.frag && data.frag.url ? ' ' + data.frag.url : data.url ? ' ' + data.url : data.context && data.context.url ? ' ' + data.context.url : '') +
         (data.reason ? ' (' + data.reason + ')' : data.error && data.error.message ? ' (' + data.error.message + ')' : '');
+      if (data.type === Hls.ErrorTypes.KEY_SYSTEM_ERROR || /key/i.test(String(data.details))) drmError(msg);
       if (data.fatal) fail(msg); else warn(msg);
     });
     hls.on(Hls.Events.MANIFEST_PARSED, function (_ev, data) { log('manifest parsed, ' + data.levels.length + ' level(s)'); play(); });
@@ -242,8 +352,17 @@ const PAGE_SCRIPT = String.raw`
     };
     player.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING } });
     var ev = dashjs.MediaPlayer.events;
+    if (drm.clearKeyLicenseUrl) {
+      // withCredentials: dash.js sends licence requests with cookies by default, which CORS refuses against
+      // "Access-Control-Allow-Origin: *"; the token is the credential here.
+      player.setProtectionData({
+        'org.w3.clearkey': { serverURL: withQueryToken(drm.clearKeyLicenseUrl), httpRequestHeaders: bearer ? { Authorization: bearer } : {}, withCredentials: false },
+      });
+    }
     player.on(ev.ERROR, function (e) {
       var err = e.error || {};
+      // dash.js numbers its protection (key system, licence) errors 100–199.
+      if (err.code >= 100 && err.code < 200) drmError('dash.js error ' + err.code + ' ' + (err.message || ''));
       fail('dash.js error ' + (err.code !== undefined ? err.code + ' ' : '') + (err.message || JSON.stringify(err)));
     });
     player.on(ev.PLAYBACK_ERROR, function (e) { fail('dash.js playback error: ' + (e.error && e.error.message ? e.error.message : JSON.stringify(e.error))); });
@@ -283,8 +402,23 @@ const PAGE_SCRIPT = String.raw`
       })) : '';
       return 'code ' + err.code + ' category ' + err.category + ' severity ' + err.severity + d + (err.message ? ' ' + err.message : '');
     }
+    if (drm.clearKeyLicenseUrl) sp.configure({ drm: { servers: { 'org.w3.clearkey': drm.clearKeyLicenseUrl } } });
+    var RT = shaka.net.NetworkingEngine.RequestType;
+    if (drm.token) {
+      // LICENSE: ClearKey licence requests; KEY: HLS AES-128 (and identity/raw key) fetches. Nothing else.
+      sp.getNetworkingEngine().registerRequestFilter(function (type, request) {
+        if (type !== RT.LICENSE && type !== RT.KEY) return;
+        if (bearer) request.headers['Authorization'] = bearer;
+        else request.uris = request.uris.map(withQueryToken);
+      });
+    }
+    // Category 6 is DRM; a failed HTTP request (1001/1002) names its request type in data[4].
+    function isDrmError(err) {
+      return !!err && (err.category === 6 || ((err.code === 1001 || err.code === 1002) && !!err.data && (err.data[4] === RT.LICENSE || err.data[4] === RT.KEY)));
+    }
     sp.addEventListener('error', function (e) {
       var err = e.detail;
+      if (isDrmError(err)) drmError('Shaka ' + describe(err));
       // Severity 2 is CRITICAL (playback cannot continue); 1 is RECOVERABLE.
       if (err && err.severity === 1) warn('Shaka ' + describe(err)); else fail('Shaka ' + describe(err));
     });
@@ -294,6 +428,7 @@ const PAGE_SCRIPT = String.raw`
     }).catch(function (err) {
       // Load interrupted by our own teardown is not a stream error.
       if (err && err.code === 7000) return;
+      if (isDrmError(err)) drmError('Shaka ' + describe(err));
       fail('Shaka load failed: ' + describe(err));
     });
   } else {
@@ -311,6 +446,7 @@ function pageHtml(player: PlayerName): string {
 <title>Reel e2e: ${player}</title>
 <link rel="icon" href="data:,">
 <style>html,body{margin:0;background:#000}video{width:640px;height:360px;display:block}</style>
+<script>${WATCH_SCRIPT}</script>
 ${scripts}
 </head>
 <body>
@@ -324,8 +460,8 @@ ${scripts}
 export interface PlayerPageServer {
   /** e.g. http://127.0.0.1:41234 */
   origin: string;
-  /** The page that plays `src` with `player` at `playbackRate`. */
-  pageUrl(options: { player: PlayerName; src: string; playbackRate?: number }): string;
+  /** The page that plays `src` with `player` at `playbackRate`, with `drm` for protected streams. */
+  pageUrl(options: { player: PlayerName; src: string; playbackRate?: number; drm?: DrmOptions }): string;
   close(): Promise<void>;
 }
 
@@ -367,8 +503,9 @@ export async function startPlayerPageServer(): Promise<PlayerPageServer> {
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     origin,
-    pageUrl({ player, src, playbackRate = 1 }) {
+    pageUrl({ player, src, playbackRate = 1, drm }) {
       const q = new URLSearchParams({ player, src, rate: String(playbackRate) });
+      if (drm) q.set('drm', JSON.stringify(drm));
       return `${origin}/player.html?${q}`;
     },
     close: () =>
