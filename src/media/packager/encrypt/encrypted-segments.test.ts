@@ -27,8 +27,8 @@ const clearKeyPssh = Buffer.concat([
 
 function fmp4(format: ManifestFormat): Fmp4SegmentMuxer {
   const segments = outputFormat(format).segments;
-  assert.equal(segments.container, 'fmp4');
-  return segments as Fmp4SegmentMuxer;
+  if (segments.container !== 'fmp4') throw new Error(`${format} is not fMP4`);
+  return segments;
 }
 
 /** Reads each planned range from the file into a buffer of its own (as the origin reads into pooled ones). */
