@@ -47,7 +47,13 @@ describe('origin FragmentBuilder with encryption', () => {
   });
 
   /** Builds (or answers from cache) a segment as the origin's handler does: ETag, cache key, build. */
-  const serve = async (fragments: FragmentBuilder, track: PresentationTrack, start: number | 'init', format: 'mpd-time-cmaf' | 'm3u8-aapl', enc?: TrackEncryption) => {
+  const serve = async (
+    fragments: FragmentBuilder,
+    track: PresentationTrack,
+    start: number | 'init',
+    format: 'mpd-time-cmaf' | 'm3u8-aapl',
+    enc?: TrackEncryption,
+  ) => {
     const row = outputFormat(format);
     const etag = fragmentEtag(presentation, track, start, row, enc);
     const cacheKey = fragments.key(loc, etag, track, enc);
@@ -133,9 +139,12 @@ describe('origin FragmentBuilder with encryption', () => {
   });
 
   it('refuses cenc in MPEG-TS with a 400', async () => {
-    await assert.rejects(serve(new FragmentBuilder(1 << 20), video, video.segments.startTicks[0], 'm3u8-aapl', { scheme: 'cenc', keyId, key }), (err: unknown) => {
-      assert.equal((err as { status?: number }).status, 400);
-      return true;
-    });
+    await assert.rejects(
+      serve(new FragmentBuilder(1 << 20), video, video.segments.startTicks[0], 'm3u8-aapl', { scheme: 'cenc', keyId, key }),
+      (err: unknown) => {
+        assert.equal((err as { status?: number }).status, 400);
+        return true;
+      },
+    );
   });
 });

@@ -246,6 +246,35 @@ describe('packager encrypt stage: cenc and cbcs fMP4', () => {
   });
 });
 
+describe('packager encrypt stage: HEVC video, AC-3 and E-AC-3 audio', () => {
+  it('cenc and cbcs decrypt to the source samples (own decryptor for every track, ffmpeg for the HEVC video)', async () => {
+    const fx = await loadMuxFixture('hevc-ac3');
+    const dir = tempDir('encrypt-hevc');
+    for (const scheme of ['cenc', 'cbcs'] as const) {
+      const enc: TrackEncryption = { scheme, keyId, key };
+      for (let t = 0; t < fx.tracks.length; t++) {
+        const track = fx.tracks[t];
+        const built = buildEncrypted(fx, t, 'mpd-time-cmaf', enc);
+        const p = readProtection(built.init);
+        assert.equal(p.originalFormat, track.fourcc);
+        built.segments.forEach((segment, k) => {
+          const s = fx.segments[t][k];
+          const source = readSamples(fx.file, track, s.firstSample, s.sampleCount);
+          assert.deepEqual(
+            decryptSegment(segment, p, key).map((x) => md5(x.bytes)),
+            source.map(md5),
+            `${track.fourcc} segment ${k}`,
+          );
+        });
+        if (track.kind === 'video') {
+          const clear = packetMd5s(write(dir, `${scheme}-clear.mp4`, buildClear(fx, t, 'mpd-time-cmaf')));
+          assert.deepEqual(packetMd5s(write(dir, `${scheme}-enc.mp4`, built), key), clear);
+        }
+      }
+    }
+  });
+});
+
 describe('packager encrypt stage: subsample map', () => {
   const layout = { codec: 'avc' as const, nalLengthSize: 4 };
   const nal = (type: number, length: number) => {
