@@ -5,14 +5,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { decryptSegment, readProtection } from '../../../../test/fixtures/cenc-decryptor.js';
-import { box, boxes, fillPlan, loadMuxFixture, md5, readSamples, tempDir, type MuxFixture } from '../../../../test/fixtures/mux-media.js';
+import { box, boxes, fillPlan, loadMuxFixture, makeMuxMp4, md5, readSamples, tempDir, type MuxFixture } from '../../../../test/fixtures/mux-media.js';
 import { encryptedSegments, outputFormat, type TrackEncryption } from '../index.js';
 import type { ManifestFormat } from '../mux/manifest/manifest-context.js';
 import type { Fmp4SegmentMuxer, TsSegmentMuxer } from '../output-formats.js';
 import type { TrackIndex } from '../model/media-index.js';
 import type { TrackSegment } from '../model/segment.js';
 import { cbcsConstantIv, envelopeIv } from './track-encryption.js';
-import { MAX_SUBSAMPLES, subsamplesOf, VCL_CLEAR_LEADER } from './subsamples.js';
+import { MAX_SUBSAMPLES, subsamplesOf } from './subsamples.js';
+import { avcSliceHeaderLength, readAvcParameterSets } from './avc-slice-header.js';
+import { findSampleEntryChild } from '../mux/ts/sample-entry.js';
+import { makeH264BFramesMp4 } from '../../../../test/fixtures/packager-media.js';
+import { readMp4Index } from '../parse/mp4/read-mp4-index.js';
 
 const key = Buffer.from('3a1f9c2e7b604d18a5e2c9f04b6d7e81', 'hex');
 const keyId = Buffer.from('6f2d1c9a8e7b4c3d9f0a1b2c3d4e5f60', 'hex');
@@ -71,6 +75,11 @@ function buildClear(fx: MuxFixture, t: number, format: ManifestFormat): Built {
   return { init: muxer.init(track), segments, plannedSizes: segments.map((s) => s.byteLength) };
 }
 
+async function indexFile(file: string): Promise<TrackIndex[]> {
+  const bytes = fs.readFileSync(file);
+  return (await readMp4Index(bytes.length, (offset, length) => Promise.resolve(bytes.subarray(offset, offset + length)))).tracks;
+}
+
 function write(dir: string, name: string, built: Built): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, Buffer.concat([built.init, ...built.segments]));
@@ -105,6 +114,26 @@ function decodedMd5s(file: string, decryptionKey?: Buffer): string[] {
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('#'))
     .map((l) => l.split(',').map((f) => f.trim())[5]);
+}
+
+/** ffmpeg's `trace_headers` count of RBSP bits up to the end of each H.264 slice header, in decode order. */
+function sliceHeaderBits(file: string): number[] {
+  const result = spawnSync('ffmpeg', ['-hide_banner', '-i', file, '-map', '0:v:0', '-c', 'copy', '-bsf:v', 'trace_headers', '-f', 'null', '-'], {
+    maxBuffer: 256 << 20,
+  });
+  const out: number[] = [];
+  let inSlice = false;
+  for (const line of result.stderr.toString().split('\n')) {
+    const text = line.replace(/^\[trace_headers @ [^\]]+\] /, '');
+    if (/^[A-Z]/.test(text)) {
+      inSlice = text.startsWith('Slice Header');
+      if (inSlice) out.push(0);
+      continue;
+    }
+    const m = /^(\d+)\s+(\S+)\s+([01]+) = /.exec(text);
+    if (inSlice && m && m[2] !== 'cabac_alignment_one_bit') out[out.length - 1] = Math.max(out[out.length - 1], Number(m[1]) + m[3].length);
+  }
+  return out;
 }
 
 describe('packager encrypt stage: cenc and cbcs fMP4', () => {
@@ -179,13 +208,15 @@ describe('packager encrypt stage: cenc and cbcs fMP4', () => {
         }
       });
 
-      it('video: NAL lengths, NAL headers and the slice leader stay clear; non-VCL NAL units wholly clear', () => {
+      it('video: NAL lengths, NAL headers and slice headers (as ffmpeg reads them) stay clear; non-VCL NAL units wholly clear', () => {
         const t = fx.tracks.findIndex((x) => x.kind === 'video');
         const track = fx.tracks[t];
         const built = buildEncrypted(fx, t, 'mpd-time-cmaf', enc);
         const s = fx.segments[t][0];
         const source = readSamples(fx.file, track, s.firstSample, s.sampleCount).map((x) => Buffer.from(x));
         const mdat = boxes(built.segments[0]).find((b) => b.type === 'mdat')!.body;
+        const headerBits = sliceHeaderBits(fx.file);
+        let slice = 0;
         let at = 0;
         for (const sample of source) {
           const cipher = mdat.subarray(at, at + sample.byteLength);
@@ -194,8 +225,15 @@ describe('packager encrypt stage: cenc and cbcs fMP4', () => {
           while (o < sample.byteLength) {
             const length = sample.readUInt32BE(o);
             const type = sample[o + 4] & 0x1f;
-            const clearBytes = type >= 1 && type <= 5 ? 4 + Math.min(length, VCL_CLEAR_LEADER) : 4 + length;
+            const isSlice = type >= 1 && type <= 5;
+            // ffmpeg's count of header bits, in bytes (the fixture's headers hold no emulation prevention byte).
+            const clearBytes = isSlice ? 4 + Math.ceil(headerBits[slice++] / 8) : 4 + length;
             assert.deepEqual(Buffer.from(cipher.subarray(o, o + clearBytes)), sample.subarray(o, o + clearBytes), `NAL type ${type} at ${o}`);
+            if (isSlice)
+              assert.ok(
+                length - clearBytes + 4 < 16 ||
+                  !Buffer.from(cipher.subarray(o + clearBytes, o + 4 + length)).equals(sample.subarray(o + clearBytes, o + 4 + length)),
+              );
             o += 4 + length;
           }
         }
@@ -271,6 +309,28 @@ describe('packager encrypt stage: HEVC video, AC-3 and E-AC-3 audio', () => {
           assert.deepEqual(packetMd5s(write(dir, `${scheme}-enc.mp4`, built), key), clear);
         }
       }
+    }
+  });
+});
+
+describe('packager encrypt stage: H.264 slice headers', () => {
+  it('measures every slice header as ffmpeg does (I, P with weighted prediction, B; two encodes)', async () => {
+    for (const file of [makeMuxMp4('h264-aac'), makeH264BFramesMp4()]) {
+      const fx = await loadMuxFixture('h264-aac');
+      const index = fx.file === file ? fx.tracks : await indexFile(file);
+      const track = index.find((t) => t.kind === 'video')!;
+      const sets = readAvcParameterSets(findSampleEntryChild(track, 'avcC')!);
+      const expected = sliceHeaderBits(file);
+      const got: Array<number | undefined> = [];
+      for (const sample of readSamples(file, track, 0, track.samples.count)) {
+        const b = Buffer.from(sample);
+        for (let o = 0; o < b.length; o += 4 + b.readUInt32BE(o)) {
+          const type = b[o + 4] & 0x1f;
+          if (type >= 1 && type <= 5) got.push(avcSliceHeaderLength(b.subarray(o + 4, o + 4 + b.readUInt32BE(o)), sets)?.bits);
+        }
+      }
+      assert.ok(expected.length >= 100, `${expected.length} slices`);
+      assert.deepEqual(got, expected, file);
     }
   });
 });

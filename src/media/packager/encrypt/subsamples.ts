@@ -7,9 +7,11 @@
  *   which holds the slice header, and its remainder rounded down to 16 bytes is protected, ending exactly
  *   at the NAL unit's end (the rounding bytes stay clear before it). Whole AES blocks suit both schemes
  *   (`cbcs` leaves a partial block clear anyway) and hardware decoders that want block-aligned ranges.
- * The slice header is not parsed: the leader is a conservative bound (an H.264 slice header is a few bytes
- * to a few dozen with weighted prediction; HEVC's with an explicit reference picture set a few dozen), at the
- * cost of leaving that much of each slice's entropy-coded data clear.
+ * For H.264 (`avc1`) the slice header is parsed with the SPS/PPS of `avcC` (avc-slice-header.ts) and exactly
+ * it stays clear. Otherwise (HEVC, `avc3` whose parameter sets may change in-band, a header the parser does not
+ * follow) the leader is a conservative bound (an H.264 slice header is a few bytes to a few dozen with weighted
+ * prediction; HEVC's with an explicit reference picture set a few dozen), at the cost of leaving that much of
+ * each slice's entropy-coded data clear.
  *
  * A subsample is a (clear, protected) pair; `BytesOfClearData` is 16 bits, so a longer clear run is split
  * into (65535, 0) pairs. `saiz` sizes are 8 bits, so a sample carries at most `MAX_SUBSAMPLES` pairs: slices
@@ -18,8 +20,10 @@
 import { MediaError } from '../../../shared/errors.js';
 import type { TrackIndex } from '../model/media-index.js';
 import { readAnnexBConfig } from '../mux/ts/annexb.js';
+import { findSampleEntryChild } from '../mux/ts/sample-entry.js';
+import { avcSliceHeaderLength, readAvcParameterSets, type AvcParameterSets } from './avc-slice-header.js';
 
-/** Bytes of a VCL NAL unit after its length field that stay clear (NAL header + slice header). */
+/** Bytes of a VCL NAL unit after its length field that stay clear when its slice header is not parsed. */
 export const VCL_CLEAR_LEADER = 64;
 /** 8 (IV) + 2 (count) + 6 × 40 = 250 ≤ 255, the largest `saiz` entry. */
 export const MAX_SUBSAMPLES = 40;
@@ -30,12 +34,15 @@ export interface NalLayout {
   codec: 'avc' | 'hevc';
   /** Bytes of each NAL unit length prefix (1, 2 or 4). */
   nalLengthSize: number;
+  /** `avc1`: the parameter sets slice headers are parsed with. */
+  avcParameterSets?: AvcParameterSets;
 }
 
 /** The NAL layout of an H.264/HEVC track; throws `UnsupportedCodec` for video that cannot be subsample-encrypted. */
 export function nalLayoutOf(track: TrackIndex): NalLayout {
   const config = readAnnexBConfig(track); // throws 415 for other codecs, 422 for a broken avcC/hvcC
-  return { codec: config.codec, nalLengthSize: config.nalLengthSize };
+  const avcC = track.fourcc === 'avc1' ? findSampleEntryChild(track, 'avcC') : undefined;
+  return { codec: config.codec, nalLengthSize: config.nalLengthSize, ...(avcC ? { avcParameterSets: readAvcParameterSets(avcC) } : {}) };
 }
 
 function isVcl(layout: NalLayout, firstByte: number): boolean {
@@ -66,8 +73,13 @@ export function subsamplesOf(layout: NalLayout, sample: Uint8Array, out: number[
     for (let i = 0; i < lengthSize; i++) nalLength = nalLength * 256 + sample[offset + i];
     const nalEnd = offset + lengthSize + nalLength;
     if (nalEnd > end) throw corrupt(sampleNumber, `has a NAL unit of ${nalLength} bytes at byte ${offset + lengthSize} past its ${end} bytes`);
-    const leader = lengthSize + Math.min(nalLength, VCL_CLEAR_LEADER);
-    const protectedBytes = nalLength > 0 && isVcl(layout, sample[offset + lengthSize]) ? Math.floor((nalEnd - offset - leader) / BLOCK) * BLOCK : 0;
+    let protectedBytes = 0;
+    if (nalLength > 0 && isVcl(layout, sample[offset + lengthSize])) {
+      const nal = sample.subarray(offset + lengthSize, nalEnd);
+      const header = layout.avcParameterSets ? avcSliceHeaderLength(nal, layout.avcParameterSets) : undefined;
+      const leader = lengthSize + (header ? header.bytes : Math.min(nalLength, VCL_CLEAR_LEADER));
+      protectedBytes = Math.floor((nalEnd - offset - leader) / BLOCK) * BLOCK;
+    }
     const clearHere = clear + (nalEnd - offset - protectedBytes);
     const pairs = (out.length - start) / 2;
     if (protectedBytes > 0 && pairs + entriesFor(clearHere) + entriesFor(end - nalEnd) <= MAX_SUBSAMPLES) {
