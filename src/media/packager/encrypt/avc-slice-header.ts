@@ -35,41 +35,47 @@ const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 13
 
 class OutOfData extends Error {}
 
-/** An Exp-Golomb bit reader over the RBSP of a NAL unit's first bytes (emulation prevention removed). */
+/** An Exp-Golomb bit reader over a NAL unit's RBSP: emulation prevention bytes are skipped as it goes. */
 class BitReader {
-  readonly rbsp: Uint8Array;
-  /** `nalIndex[i]`: the NAL byte that RBSP byte i came from. */
-  readonly nalIndex: Int32Array;
-  readonly length: number;
+  /** RBSP bits read so far. */
   bit = 0;
+  /** The NAL byte holding the last bit read. */
+  byteIndex = -1;
+  #next = 0;
+  #current = 0;
+  #left = 0;
+  #zeros = 0;
 
-  constructor(nal: Uint8Array, limit: number) {
-    const n = Math.min(nal.byteLength, limit);
-    this.rbsp = new Uint8Array(n);
-    this.nalIndex = new Int32Array(n);
-    let zeros = 0;
-    let out = 0;
-    for (let i = 0; i < n; i++) {
-      const b = nal[i];
-      if (zeros >= 2 && b === 3) {
-        zeros = 0;
-        continue;
+  constructor(
+    private readonly nal: Uint8Array,
+    private readonly limit: number,
+  ) {}
+
+  #bit(): number {
+    if (this.#left === 0) {
+      let b = this.#load();
+      if (this.#zeros >= 2 && b === 3) {
+        this.#zeros = 0;
+        b = this.#load();
       }
-      zeros = b === 0 ? zeros + 1 : 0;
-      this.rbsp[out] = b;
-      this.nalIndex[out++] = i;
+      this.#zeros = b === 0 ? this.#zeros + 1 : 0;
+      this.#current = b;
+      this.#left = 8;
+      this.byteIndex = this.#next - 1;
     }
-    this.length = out;
+    this.#left--;
+    this.bit++;
+    return (this.#current >> this.#left) & 1;
+  }
+
+  #load(): number {
+    if (this.#next >= this.limit || this.#next >= this.nal.byteLength) throw new OutOfData();
+    return this.nal[this.#next++];
   }
 
   u(bits: number): number {
     let v = 0;
-    for (let i = 0; i < bits; i++) {
-      const byte = this.bit >>> 3;
-      if (byte >= this.length) throw new OutOfData();
-      v = v * 2 + ((this.rbsp[byte] >> (7 - (this.bit & 7))) & 1);
-      this.bit++;
-    }
+    for (let i = 0; i < bits; i++) v = v * 2 + this.#bit();
     return v;
   }
 
@@ -300,9 +306,7 @@ export function avcSliceHeaderLength(nal: Uint8Array, sets: AvcParameterSets): S
       r.se();
       r.se();
     }
-    const bits = r.bit;
-    const rbspBytes = Math.ceil(bits / 8);
-    return { bits, bytes: r.nalIndex[rbspBytes - 1] + 1 };
+    return { bits: r.bit, bytes: r.byteIndex + 1 };
   } catch (err) {
     if (err instanceof OutOfData) return undefined;
     throw err;
