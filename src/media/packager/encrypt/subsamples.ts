@@ -38,11 +38,21 @@ export interface NalLayout {
   avcParameterSets?: AvcParameterSets;
 }
 
-/** The NAL layout of an H.264/HEVC track; throws `UnsupportedCodec` for video that cannot be subsample-encrypted. */
+const layouts = new WeakMap<TrackIndex, NalLayout>();
+
+/**
+ * The NAL layout of an H.264/HEVC track (read once per track index); throws `UnsupportedCodec` for video that
+ * cannot be subsample-encrypted.
+ */
 export function nalLayoutOf(track: TrackIndex): NalLayout {
-  const config = readAnnexBConfig(track); // throws 415 for other codecs, 422 for a broken avcC/hvcC
-  const avcC = track.fourcc === 'avc1' ? findSampleEntryChild(track, 'avcC') : undefined;
-  return { codec: config.codec, nalLengthSize: config.nalLengthSize, ...(avcC ? { avcParameterSets: readAvcParameterSets(avcC) } : {}) };
+  let layout = layouts.get(track);
+  if (layout === undefined) {
+    const config = readAnnexBConfig(track); // throws 415 for other codecs, 422 for a broken avcC/hvcC
+    const avcC = track.fourcc === 'avc1' ? findSampleEntryChild(track, 'avcC') : undefined;
+    layout = { codec: config.codec, nalLengthSize: config.nalLengthSize, ...(avcC ? { avcParameterSets: readAvcParameterSets(avcC) } : {}) };
+    layouts.set(track, layout);
+  }
+  return layout;
 }
 
 function isVcl(layout: NalLayout, firstByte: number): boolean {
