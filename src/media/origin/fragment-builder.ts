@@ -97,10 +97,14 @@ export class FragmentBuilder {
       return new SegmentBody([init], init.byteLength, contentType);
     }
     const segment = findSegment(track, start);
-    const clearPlan = encryption ? undefined : muxer.plan(track.track, segment);
-    const sealedPlan = encryption ? encryptedSegments(muxer, encryption).plan(track.track, segment) : undefined;
-    const read = () =>
-      sealedPlan ? readSealedPlan(loc, blob, sealedPlan, contentType, this.pool, etag) : readPlan(loc, blob, clearPlan!, contentType, this.pool, etag);
+    let read: () => Promise<SegmentBody>;
+    if (encryption) {
+      const plan = encryptedSegments(muxer, encryption).plan(track.track, segment);
+      read = () => readSealedPlan(loc, blob, plan, contentType, this.pool, etag);
+    } else {
+      const plan = muxer.plan(track.track, segment);
+      read = () => readPlan(loc, blob, plan, contentType, this.pool, etag);
+    }
     // Only local files are read on libuv's threads; remote reads wait on the network, not on this process.
     if (!loc.store.localPath) return read();
     await this.localReads.enter();
