@@ -1,10 +1,18 @@
 import { NotFoundError } from '../../shared/errors.js';
 import { SingleFlight } from '../../shared/lru.js';
 import { BufferPool } from '../../shared/buffer-pool.js';
-import type { OutputFormat, PresentationTrack } from '../packager/index.js';
+import {
+  encryptedSegments,
+  encryptionCacheTag,
+  encryptionEtagTag,
+  isEncryptedTrack,
+  type OutputFormat,
+  type PresentationTrack,
+  type TrackEncryption,
+} from '../packager/index.js';
 import type { AssetLocation, BuiltPresentation } from './presentation-builder.js';
 import { findSegment } from './presentation-lookup.js';
-import { readPlan, readSourceRanges } from './read-plan.js';
+import { readPlan, readSealedPlan, readSourceRanges } from './read-plan.js';
 import { SegmentBody } from './segment-body.js';
 import { SegmentCache } from './segment-cache.js';
 
@@ -12,6 +20,11 @@ import { SegmentCache } from './segment-cache.js';
  * Builds init, media and MPEG-TS segments with the format's muxer and keeps popular ones. An fMP4 segment is
  * planned first, then only its source ranges are read into pooled buffers and sent as views of them; a TS
  * segment reads its samples and converts them. Concurrent misses of one segment build it once.
+ *
+ * Encryption (optional, clear by default) is the packager's stage around the row's muxer: an encrypted fMP4
+ * segment is read the same way and its samples are encrypted in the pooled buffers before they are sent
+ * (`readSealedPlan`); an MPEG-TS segment is encrypted once muxed. Text tracks stay clear. Cache keys and ETags
+ * of encrypted segments carry the scheme, the key id and a hash of the key and PSSH (see `segmentEncryption`).
  */
 export class FragmentBuilder {
   private readonly segments: SegmentCache;
@@ -25,9 +38,14 @@ export class FragmentBuilder {
     this.segments = new SegmentCache(segmentCacheBytes);
   }
 
-  /** The segment's cache key: its storage folder, its strong ETag (presentation version, format, time) and track. */
-  key(loc: AssetLocation, etag: string, track: PresentationTrack): string {
-    return `${loc.accountId}/${loc.container}/${loc.prefix}|${etag}|${track.name}`;
+  /**
+   * The segment's cache key: its storage folder, its strong ETag (presentation version, format, time) and
+   * track, and for an encrypted segment a tag that also hashes the key (the ETag carries no key material).
+   */
+  key(loc: AssetLocation, etag: string, track: PresentationTrack, encryption?: TrackEncryption): string {
+    const base = `${loc.accountId}/${loc.container}/${loc.prefix}|${etag}|${track.name}`;
+    const enc = segmentEncryption(track, encryption);
+    return enc ? `${base}|${encryptionCacheTag(enc)}` : base;
   }
 
   /** A cached segment, without waiting. */
@@ -43,36 +61,55 @@ export class FragmentBuilder {
     start: number | 'init',
     row: OutputFormat,
     sourceEtag: string | undefined,
+    encryption?: TrackEncryption,
   ): Promise<SegmentBody> {
     return this.flights.run(key, async () => {
-      const value = await this.make(loc, track, start, row, sourceEtag);
+      const value = await this.make(loc, track, start, row, sourceEtag, segmentEncryption(track, encryption));
       this.segments.offer(key, value);
       return value;
     });
   }
 
-  private async make(loc: AssetLocation, track: PresentationTrack, start: number | 'init', row: OutputFormat, etag: string | undefined): Promise<SegmentBody> {
+  private async make(
+    loc: AssetLocation,
+    track: PresentationTrack,
+    start: number | 'init',
+    row: OutputFormat,
+    etag: string | undefined,
+    encryption: TrackEncryption | undefined,
+  ): Promise<SegmentBody> {
     const blob = loc.prefix ? `${loc.prefix}/${track.sourceFile}` : track.sourceFile;
     const muxer = row.segments;
     const contentType = muxer.contentType(track.kind);
     if (muxer.container === 'ts') {
       if (start === 'init') throw new NotFoundError('NotFound', 'MPEG-TS segments have no init segment');
+      const ts = encryption ? encryptedSegments(muxer, encryption) : muxer;
       const segment = findSegment(track, start);
-      const plan = muxer.plan(track.track, segment);
+      const plan = ts.plan(track.track, segment);
       const samples = await readSourceRanges(loc, blob, plan.ranges, etag);
-      const [ts] = muxer.write(track.track, segment, plan, samples);
-      return new SegmentBody([ts], ts.byteLength, contentType);
+      const chunks = ts.write(track.track, segment, plan, samples);
+      let size = 0;
+      for (const chunk of chunks) size += chunk.byteLength;
+      return new SegmentBody(chunks, size, contentType);
     }
     if (start === 'init') {
-      const init = muxer.init(track.track);
+      const init = encryption ? encryptedSegments(muxer, encryption).init(track.track) : muxer.init(track.track);
       return new SegmentBody([init], init.byteLength, contentType);
     }
-    const plan = muxer.plan(track.track, findSegment(track, start));
+    const segment = findSegment(track, start);
+    let read: () => Promise<SegmentBody>;
+    if (encryption) {
+      const plan = encryptedSegments(muxer, encryption).plan(track.track, segment);
+      read = () => readSealedPlan(loc, blob, plan, contentType, this.pool, etag);
+    } else {
+      const plan = muxer.plan(track.track, segment);
+      read = () => readPlan(loc, blob, plan, contentType, this.pool, etag);
+    }
     // Only local files are read on libuv's threads; remote reads wait on the network, not on this process.
-    if (!loc.store.localPath) return readPlan(loc, blob, plan, contentType, this.pool, etag);
+    if (!loc.store.localPath) return read();
     await this.localReads.enter();
     try {
-      return await readPlan(loc, blob, plan, contentType, this.pool, etag);
+      return await read();
     } finally {
       this.localReads.leave();
     }
@@ -102,7 +139,35 @@ class Gate {
   }
 }
 
-/** A segment's strong ETag: the presentation version, the rendition, the start and the format's bytes. */
-export function fragmentEtag(presentation: BuiltPresentation, track: PresentationTrack, start: number | 'init', row: OutputFormat): string {
-  return `"${presentation.etag.slice(1, -1)}-${track.bitrateBps}-${start}-${row.segments.variant}"`;
+/**
+ * A segment's strong ETag: the presentation version, the rendition, the start and the format's bytes, and for
+ * an encrypted segment the scheme, key id and a hash of its PSSH and IV tag (never of the key).
+ */
+export function fragmentEtag(
+  presentation: BuiltPresentation,
+  track: PresentationTrack,
+  start: number | 'init',
+  row: OutputFormat,
+  encryption?: TrackEncryption,
+): string {
+  const enc = segmentEncryption(track, encryption);
+  const tag = enc ? `-${encryptionEtagTag(enc)}` : '';
+  return `"${presentation.etag.slice(1, -1)}-${track.bitrateBps}-${start}-${row.segments.variant}${tag}"`;
+}
+
+const withTags = new WeakMap<TrackEncryption, WeakMap<PresentationTrack, TrackEncryption>>();
+
+/**
+ * The encryption a segment of `track` gets: none for text tracks; otherwise `encryption` with the track's
+ * source file and id as its IV tag when it has none, so renditions under one key never share `cenc` IVs.
+ * The same object for the same pair, so its cache and ETag tags are hashed once.
+ */
+export function segmentEncryption(track: PresentationTrack, encryption: TrackEncryption | undefined): TrackEncryption | undefined {
+  if (!isEncryptedTrack(track.track, encryption)) return undefined;
+  if (encryption.trackTag !== undefined) return encryption;
+  let byTrack = withTags.get(encryption);
+  if (!byTrack) withTags.set(encryption, (byTrack = new WeakMap()));
+  let tagged = byTrack.get(track);
+  if (!tagged) byTrack.set(track, (tagged = { ...encryption, trackTag: `${track.sourceFile}#${track.track.trackId}` }));
+  return tagged;
 }

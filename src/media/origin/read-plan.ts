@@ -1,4 +1,4 @@
-import { isSourceRange, type SegmentPlan, type SourceRange } from '../packager/index.js';
+import { isSourceRange, type EncryptedSegmentPlan, type SegmentPlan, type SourceRange } from '../packager/index.js';
 import { MediaError } from '../../shared/errors.js';
 import type { BufferPool } from '../../shared/buffer-pool.js';
 import { readRange, type AssetLocation } from './presentation-builder.js';
@@ -68,7 +68,48 @@ export async function readPlan(
   pool: BufferPool,
   etag?: string,
 ): Promise<SegmentBody> {
-  const ranges = plan.parts.filter(isSourceRange);
+  const { views, backing } = await readPooledRanges(loc, blob, plan.parts.filter(isSourceRange), pool, etag);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let rangeIndex = 0;
+  for (const part of plan.parts) {
+    const chunk = isSourceRange(part) ? views[rangeIndex++] : part;
+    chunks.push(chunk);
+    size += chunk.byteLength;
+  }
+  if (size !== plan.size) throw new MediaError(500, 'PlanSizeMismatch', `segment plan said ${plan.size} bytes but produced ${size}`);
+  return new SegmentBody(chunks, size, contentType, backing, pool);
+}
+
+/**
+ * An encrypted segment: its source ranges read into pooled buffers as for `readPlan`, then sealed (the
+ * samples encrypted in those buffers, the boxes built) and sent as views. The size the plan announced, when it
+ * did, is checked.
+ */
+export async function readSealedPlan(
+  loc: AssetLocation,
+  blob: string,
+  plan: EncryptedSegmentPlan,
+  contentType: string,
+  pool: BufferPool,
+  etag?: string,
+): Promise<SegmentBody> {
+  const { views, backing } = await readPooledRanges(loc, blob, plan.ranges, pool, etag);
+  const chunks = plan.seal(views);
+  let size = 0;
+  for (const chunk of chunks) size += chunk.byteLength;
+  if (plan.size !== undefined && size !== plan.size) throw new MediaError(500, 'PlanSizeMismatch', `segment plan said ${plan.size} bytes but produced ${size}`);
+  return new SegmentBody(chunks, size, contentType, backing, pool);
+}
+
+/** Reads `ranges` (in plan order) into pooled buffers, one ranged read per dense span; returns a view per range. */
+async function readPooledRanges(
+  loc: AssetLocation,
+  blob: string,
+  ranges: SourceRange[],
+  pool: BufferPool,
+  etag?: string,
+): Promise<{ views: Uint8Array[]; backing: Buffer[] }> {
   const spans = spansOf(ranges);
   const backing = spans.map((span) => pool.acquire(span.end - span.start));
   // On a failed read the others may still be writing into their buffers: those are left to GC, not the pool.
@@ -80,27 +121,11 @@ export async function readPlan(
       });
     }),
   );
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let spanIndex = 0;
-  let rangeIndex = 0;
-  for (const part of plan.parts) {
-    if (isSourceRange(part)) {
-      let span = spans[spanIndex];
-      if (rangeIndex === span.ranges.length) {
-        span = spans[++spanIndex];
-        rangeIndex = 0;
-      }
-      rangeIndex++;
-      const at = part.offset - span.start;
-      chunks.push(backing[spanIndex].subarray(at, at + part.length));
-    } else {
-      chunks.push(part);
-    }
-    size += part.length;
-  }
-  if (size !== plan.size) throw new MediaError(500, 'PlanSizeMismatch', `segment plan said ${plan.size} bytes but produced ${size}`);
-  return new SegmentBody(chunks, size, contentType, backing, pool);
+  const views: Uint8Array[] = [];
+  spans.forEach((span, i) => {
+    for (const r of span.ranges) views.push(backing[i].subarray(r.offset - span.start, r.offset - span.start + r.length));
+  });
+  return { views, backing };
 }
 
 function truncated(blob: string, end: number): MediaError {

@@ -9,7 +9,9 @@
  * 4. mux: `outputFormat(format)` gives the row of the format table, whose manifest writer renders text and
  *    whose segment muxer plans a segment first (`{ size, parts }`, nothing read) and is written after the
  *    caller has read the planned source ranges;
- * 5. (encryption, to come: a wrapper around a row's muxer and writer).
+ * 5. encrypt: `encryptedSegments(row.segments, encryption)` wraps a row's segment muxer so that its segments come
+ *    out encrypted (CENC `cenc`/`cbcs` for fMP4, the HLS AES-128 envelope for fMP4 and MPEG-TS); its plans are
+ *    finished by `seal` after the read.
  *
  * @example
  * const row = outputFormat('mpd-time-cmaf');
@@ -78,3 +80,17 @@ export type { MediaIndex, SampleRun, TrackIndex, TrackKind } from './model/media
 
 // Segment plans: what a muxer produces before any media byte is read.
 export { isSourceRange, type SegmentPart, type SegmentPlan, type SourceRange } from './mux/segment-plan.js';
+
+// Encryption: a wrapper around a row's segment muxer.
+export { encryptedSegments, type EncryptedFmp4Muxer } from './encrypt/encrypted-segments.js';
+export type { EncryptedSegmentPlan } from './encrypt/protected-segment.js';
+export {
+  cbcsConstantIv,
+  encryptionCacheTag,
+  encryptionEtagTag,
+  envelopeIv,
+  isEncryptedTrack,
+  keyIdHex,
+  type EncryptionScheme,
+  type TrackEncryption,
+} from './encrypt/track-encryption.js';

@@ -1,0 +1,126 @@
+/**
+ * Encrypts samples in place (ISO/IEC 23001-7): the bytes stay in the buffer they were read into, so the
+ * origin sends the same pooled views it would send clear. OpenSSL does the AES (Node's cipher); its
+ * `update` returns a new buffer, which is copied back over the input (measured cheaper than XOR-ing a
+ * keystream in JavaScript: docs/BENCHMARKS.md, "Segment encryption").
+ */
+import crypto from 'node:crypto';
+
+const BLOCK = 16;
+
+/** Pattern of `cbcs` video: 1 block encrypted, 9 clear (ISO/IEC 23001-7 §10.4.2). */
+export const CBCS_CRYPT_BLOCKS = 1;
+export const CBCS_SKIP_BLOCKS = 9;
+
+function encryptInPlace(cipher: crypto.Cipheriv, bytes: Uint8Array): void {
+  const out = cipher.update(bytes);
+  bytes.set(out);
+}
+
+/**
+ * `cenc` (AES-128-CTR): the protected ranges of `subsamples` ([clear, protected, …], or the whole sample when
+ * undefined) as one keystream from `iv` (8-byte IV, 8-byte block counter from 0; §9.3).
+ */
+export function encryptCenc(key: Uint8Array, iv8: Uint8Array, sample: Uint8Array, subsamples?: ArrayLike<number>, first = 0, pairs = 0): void {
+  const iv = new Uint8Array(16);
+  iv.set(iv8.subarray(0, 8));
+  const cipher = crypto.createCipheriv('aes-128-ctr', key, iv);
+  if (subsamples === undefined) {
+    if (sample.byteLength > 0) encryptInPlace(cipher, sample);
+    return;
+  }
+  let at = 0;
+  for (let p = 0; p < pairs; p++) {
+    at += subsamples[first + 2 * p];
+    const length = subsamples[first + 2 * p + 1];
+    if (length > 0) encryptInPlace(cipher, sample.subarray(at, at + length));
+    at += length;
+  }
+}
+
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+/**
+ * `cbcs` (AES-128-CBC, constant IV): each protected range restarts the chain from `iv` (§10.4.1). With a
+ * pattern, its blocks go 1 encrypted, 9 clear and the chain runs through the encrypted ones only: those are
+ * gathered, encrypted in one call and put back. A trailing partial block stays clear. Whole-sample (audio):
+ * every full block of the sample, no pattern.
+ */
+export function encryptCbcs(key: Uint8Array, iv: Uint8Array, sample: Uint8Array, subsamples?: ArrayLike<number>, first = 0, pairs = 0): void {
+  if (subsamples === undefined) {
+    const full = sample.byteLength - (sample.byteLength % BLOCK);
+    if (full > 0) cbcRange(key, iv, sample.subarray(0, full));
+    return;
+  }
+  let at = 0;
+  for (let p = 0; p < pairs; p++) {
+    at += subsamples[first + 2 * p];
+    const length = subsamples[first + 2 * p + 1];
+    if (length >= BLOCK) patternRange(key, iv, sample.subarray(at, at + length));
+    at += length;
+  }
+}
+
+function cbcRange(key: Uint8Array, iv: Uint8Array, bytes: Uint8Array): void {
+  const cipher = crypto.createCipheriv('aes-128-cbc', key, iv).setAutoPadding(false);
+  encryptInPlace(cipher, bytes);
+}
+
+function patternRange(key: Uint8Array, iv: Uint8Array, range: Uint8Array): void {
+  const period = (CBCS_CRYPT_BLOCKS + CBCS_SKIP_BLOCKS) * BLOCK;
+  const blocks = Math.floor(range.byteLength / BLOCK);
+  const periods = Math.ceil(blocks / (CBCS_CRYPT_BLOCKS + CBCS_SKIP_BLOCKS));
+  // Encrypted blocks of each period: CBCS_CRYPT_BLOCKS, fewer in a last period cut short.
+  let total = 0;
+  for (let k = 0; k < periods; k++) total += Math.min(CBCS_CRYPT_BLOCKS, blocks - k * (CBCS_CRYPT_BLOCKS + CBCS_SKIP_BLOCKS)) * BLOCK;
+  if (scratch.byteLength < total) scratch = Buffer.allocUnsafeSlow(Math.max(total, 2 * scratch.byteLength));
+  let g = 0;
+  for (let k = 0; k < periods && g < total; k++) {
+    const n = Math.min(CBCS_CRYPT_BLOCKS * BLOCK, total - g);
+    scratch.set(range.subarray(k * period, k * period + n), g);
+    g += n;
+  }
+  const out = crypto.createCipheriv('aes-128-cbc', key, iv).setAutoPadding(false).update(scratch.subarray(0, total));
+  g = 0;
+  for (let k = 0; k < periods && g < total; k++) {
+    const n = Math.min(CBCS_CRYPT_BLOCKS * BLOCK, total - g);
+    range.set(out.subarray(g, g + n), k * period);
+    g += n;
+  }
+}
+
+/**
+ * HLS AES-128 envelope (RFC 8216 §4.3.2.4): `chunks` as one AES-128-CBC stream with PKCS#7 padding,
+ * written back over the chunks themselves (which must belong to the caller: built boxes, buffers it read
+ * into). Returns the encrypted body: the chunks, the last ones shortened by the bytes that went into the
+ * final block, then that block. Its size is the clear size rounded up to the next multiple of 16.
+ */
+export function encryptEnvelope(key: Uint8Array, iv: Uint8Array, chunks: Uint8Array[]): Uint8Array[] {
+  const cipher = crypto.createCipheriv('aes-128-cbc', key, iv);
+  let writeChunk = 0;
+  let writeAt = 0;
+  const put = (bytes: Uint8Array) => {
+    let from = 0;
+    while (from < bytes.byteLength) {
+      const target = chunks[writeChunk];
+      const n = Math.min(target.byteLength - writeAt, bytes.byteLength - from);
+      target.set(bytes.subarray(from, from + n), writeAt);
+      from += n;
+      writeAt += n;
+      if (writeAt === target.byteLength) {
+        writeChunk++;
+        writeAt = 0;
+      }
+    }
+  };
+  for (let i = 0; i < chunks.length; i++) if (chunks[i].byteLength > 0) put(cipher.update(chunks[i]));
+  const out: Uint8Array[] = chunks.slice(0, writeChunk);
+  if (writeAt > 0) out.push(chunks[writeChunk].subarray(0, writeAt));
+  out.push(cipher.final());
+  return out;
+}
+
+/** The size of a body of `size` clear bytes once envelope-encrypted. */
+export function envelopeSize(size: number): number {
+  return size - (size % BLOCK) + BLOCK;
+}
