@@ -142,7 +142,14 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
     registerMediaPlane: async (server) => {
-      warmLookups = registerPlayback(server, { config, db, dialect, stores, streamingDomain, protection: cachedProtectionLookup(new StoreProtectionLookup(db, secretBox)) }).warmLookups;
+      warmLookups = registerPlayback(server, {
+        config,
+        db,
+        dialect,
+        stores,
+        streamingDomain,
+        protection: cachedProtectionLookup(new StoreProtectionLookup(db, secretBox)),
+      }).warmLookups;
     },
   });
   // The origin's code runs once before the first request does (see warm-up.ts).

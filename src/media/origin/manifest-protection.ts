@@ -6,7 +6,7 @@
 import { keyDeliveryPaths } from '../../shared/content-protection.js';
 import { ForbiddenError } from '../../shared/errors.js';
 import { TtlCache } from '../../shared/ttl-cache.js';
-import type { ManifestProtection, PresentationTrack, TrackIndex } from '../packager/index.js';
+import { initSegmentPsshBoxes, type ManifestProtection, type PresentationTrack, type TrackEncryption, type TrackIndex } from '../packager/index.js';
 import type { ResolvedLocator } from './playback-resolver.js';
 import { fillUrlTemplate, keyForTrack, type ProtectionChoice } from './protection-plan.js';
 
@@ -32,11 +32,36 @@ export function manifestProtectionFor(choice: ProtectionChoice, resolved: Resolv
   return made;
 }
 
-/** The key (id and value) protecting a track, or undefined when it is clear. */
-export function trackKeyOf(choice: ProtectionChoice, resolved: ResolvedLocator, track: TrackIndex) {
-  const protection = resolved.protection;
-  if (!protection) throw noKeys(resolved);
-  return keyForTrack(choice, protection.keys, track);
+const trackEncryptions = new WeakMap<ManifestProtection, Map<string, TrackEncryption>>();
+
+/**
+ * How `track`'s segments are encrypted under `protection` (from `manifestProtectionFor`), or undefined when the
+ * track is clear. One object per protection and key, so the segment path's per-object caches hit.
+ */
+export function trackEncryptionFor(
+  choice: ProtectionChoice,
+  resolved: ResolvedLocator,
+  protection: ManifestProtection,
+  track: PresentationTrack,
+): TrackEncryption | undefined {
+  const keys = resolved.protection;
+  if (!keys) throw noKeys(resolved);
+  const key = keyForTrack(choice, keys.keys, track.track);
+  if (!key) return undefined;
+  let byKey = trackEncryptions.get(protection);
+  if (!byKey) trackEncryptions.set(protection, (byKey = new Map()));
+  let encryption = byKey.get(key.id);
+  if (!encryption) {
+    encryption = {
+      scheme: choice.sample,
+      keyId: Buffer.from(key.id.replaceAll('-', ''), 'hex'),
+      key: key.value,
+      // The DRM headers (Widevine, PlayReady, W3C common) the manifests signal, also in the init segment.
+      ...(choice.sample === 'aes-128' ? {} : { pssh: [initSegmentPsshBoxes(protection, key.id)] }),
+    };
+    byKey.set(key.id, encryption);
+  }
+  return encryption;
 }
 
 function noKeys(resolved: ResolvedLocator): ForbiddenError {

@@ -16,7 +16,7 @@ import { sendSidecarSubtitles } from './sidecar-subtitles.js';
 import { serveDownload } from './downloads.js';
 import { findTextTrack, findTrack, lastModified } from './presentation-lookup.js';
 import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
-import { manifestProtectionFor } from './manifest-protection.js';
+import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -92,6 +92,9 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const protection = protectionOf(resolved, row, options.encryption);
     const loc = await deps.openAsset(resolved.asset);
     const presentation = await deps.builder.get(loc, request.manifestName);
+    // Key and licence URLs (manifests, PlayReady headers in init segments) are absolute, on the request's host.
+    const baseUrl = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+    const manifestProtection = protection ? manifestProtectionFor(protection, resolved, baseUrl) : undefined;
     /** The route as this request saw it, when a repeat may skip the routing (see HotRoutes). */
     const hotRoute = (headers: Record<string, string>, answer: HotRoute['answer']): HotRoute | undefined => {
       // Protected answers always take the routed way: their checks (keys, scheme) are not in a hot route.
@@ -113,8 +116,6 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       };
     };
     if (request.kind !== 'fragment') {
-      const baseUrl = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
-      const manifestProtection = protection ? manifestProtectionFor(protection, resolved, baseUrl) : undefined;
       // The key includes the host when protected: key and licence URLs in the manifest are absolute.
       const key = `${locatorId.toLowerCase()}|${rest}${protection ? `|${baseUrl}` : ''}`;
       const rendered = serveManifest(req, reply, request, row, presentation, endpoint, key, isHead, manifestProtection);
@@ -131,11 +132,12 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       return sendSidecarSubtitles(req, reply, loc, presentation, text.sourceFile, row, segmentAge, isHead);
     }
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
-    const etag = fragmentEtag(presentation, track, start, row);
+    const encryption = protection && manifestProtection ? trackEncryptionFor(protection, resolved, manifestProtection, track) : undefined;
+    const etag = fragmentEtag(presentation, track, start, row, encryption);
     void reply.header('etag', etag).header('last-modified', lastModified(presentation)).header('cache-control', `public, max-age=${segmentAge}, immutable`);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    const key = fragments.key(loc, etag, track);
-    const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag));
+    const key = fragments.key(loc, etag, track, encryption);
+    const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag, encryption));
     void reply.header('content-type', body.contentType).header('content-length', String(body.size));
     if (isHead) return reply.send();
     const route = hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'segment', key, track, start, row });
