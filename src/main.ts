@@ -25,7 +25,7 @@ import { firstBoot } from './control/first-boot.js';
 import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
 import { registerPlayback } from './origin-plane.js';
-import { unwiredProtectionLookup } from './media/keys/unwired-protection-lookup.js';
+import { cachedProtectionLookup, StoreProtectionLookup } from './store/protection-lookup.js';
 import { OriginProcesses } from './origin-processes.js';
 import { warmUpOrigin } from './media/origin/warm-up.js';
 import { endpointHost } from './shared/endpoint-host.js';
@@ -142,8 +142,14 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
     registerMediaPlane: async (server) => {
-      // TODO(lead): the store's ProtectionLookup (issue 13 control plane) in place of the placeholder.
-      warmLookups = registerPlayback(server, { config, db, dialect, stores, streamingDomain, protection: unwiredProtectionLookup }).warmLookups;
+      warmLookups = registerPlayback(server, {
+        config,
+        db,
+        dialect,
+        stores,
+        streamingDomain,
+        protection: cachedProtectionLookup(new StoreProtectionLookup(db, secretBox)),
+      }).warmLookups;
     },
   });
   // The origin's code runs once before the first request does (see warm-up.ts).

@@ -12,7 +12,7 @@ import { blobStoreFactory, scratchLocalStore } from './blob-store-factory.js';
 import { warmUpOrigin } from './media/origin/warm-up.js';
 import { createHttpServer } from './control/plugins/http-server.js';
 import { registerPlayback } from './origin-plane.js';
-import { unwiredProtectionLookup } from './media/keys/unwired-protection-lookup.js';
+import { cachedProtectionLookup, StoreProtectionLookup } from './store/protection-lookup.js';
 
 /**
  * Entry of an origin-only process (REEL_ORIGIN_PROCESSES ≥ 2), forked by the main process (`origin-processes.ts`).
@@ -46,9 +46,10 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     allowPrivate: config.storageAllowPrivate,
     allowedHosts: config.storageAllowedHosts,
   });
+  const box = new SecretBox(loadSecretKey(config));
   const stores = new AccountStores({
     accounts: new StorageAccountRepository(db),
-    box: new SecretBox(loadSecretKey(config)),
+    box,
     factory: blobStoreFactory(policy, { readOnly: true }),
     policy,
   });
@@ -62,8 +63,7 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     dialect,
     stores,
     streamingDomain: () => config.streamingDomain ?? `localhost:${listenPort}`,
-    // TODO(lead): the store's ProtectionLookup (issue 13 control plane) in place of the placeholder.
-    protection: unwiredProtectionLookup,
+    protection: cachedProtectionLookup(new StoreProtectionLookup(db, box)),
     cacheShare: config.originProcesses,
   });
   const close = async () => {

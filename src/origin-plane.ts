@@ -25,14 +25,14 @@ export function registerPlayback(
     dialect: DialectName;
     stores: AccountStores;
     streamingDomain: () => string;
-    /** Locators' content keys and content key policies, for key delivery. */
+    /** Locators' content keys and content key policies, for encryption and key delivery. */
     protection: ProtectionLookup;
     cacheShare?: number;
   },
 ): { warmLookups: () => Promise<void> } {
   const { config, stores } = deps;
   const share = deps.cacheShare ?? 1;
-  const resolver = new PlaybackResolver(deps.db, deps.dialect);
+  const resolver = new PlaybackResolver(deps.db, deps.dialect, deps.protection);
   registerOrigin(app, {
     resolver,
     builder: new PresentationBuilder({

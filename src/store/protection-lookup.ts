@@ -2,6 +2,7 @@ import type { Db, StoredContentKey } from './database.js';
 import { ProtectionRepository } from './protection-repository.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import type { ContentKey, ContentKeyPolicy, ContentKeyPolicyOption, ProtectionLookup } from '../shared/content-protection.js';
+import { TtlCache } from '../shared/ttl-cache.js';
 
 /**
  * `ProtectionLookup` over the store: unseals a locator's content keys and a policy's secrets with the server's
@@ -44,4 +45,28 @@ export class StoreProtectionLookup implements ProtectionLookup {
     if (!row) return undefined;
     return { name: row.name, policyId: row.policy_id, options: this.box.open<ContentKeyPolicyOption[]>(row.options_sealed) };
   }
+}
+
+/**
+ * `lookup` with answers (misses too) kept for `ttlMs`: key and licence requests arrive in bursts (every player,
+ * every key rotation) and must not each reach the database and unseal. Locator keys never change; a deleted
+ * locator or an edited policy takes effect within `ttlMs`, as for the playback resolver.
+ */
+export function cachedProtectionLookup(lookup: ProtectionLookup, ttlMs = 2000): ProtectionLookup {
+  type Keys = Awaited<ReturnType<ProtectionLookup['locatorKeys']>>;
+  const locators = new TtlCache<string, Promise<Keys>>({ ttlMs, max: 10_000 });
+  const policies = new TtlCache<string, Promise<ContentKeyPolicy | undefined>>({ ttlMs, max: 10_000 });
+  const remember = <T>(cache: TtlCache<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> => {
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const loading = load();
+    cache.set(key, loading);
+    // A failed read is not remembered: the next request tries again.
+    loading.catch(() => cache.delete(key));
+    return loading;
+  };
+  return {
+    locatorKeys: (locatorId) => remember(locators, locatorId.toLowerCase(), () => lookup.locatorKeys(locatorId)),
+    contentKeyPolicy: (projectId, name) => remember(policies, `${projectId}/${name}`, () => lookup.contentKeyPolicy(projectId, name)),
+  };
 }

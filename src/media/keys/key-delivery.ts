@@ -66,9 +66,11 @@ export function registerKeyDelivery(app: FastifyInstance, deps: KeyDeliveryDeps)
     const { locatorId, locator } = await locatorKeysOf(req);
     const raw = (req.params as { keyId: string }).keyId;
     const keyId = normalizeKeyId(raw);
-    const key = keyId ? locator.keys.find((k) => k.id.toLowerCase() === keyId && k.type === 'EnvelopeEncryption') : undefined;
+    // Any of the locator's keys: the HLS AES-128 key, and the CENC/CBCS keys Shaka fetches raw for HLS
+    // `KEYFORMAT="identity"`; either way only a ClearKey option of the key's policy releases it.
+    const key = keyId ? locator.keys.find((k) => k.id.toLowerCase() === keyId) : undefined;
     if (!key) {
-      refusalLog(req, locatorId, keyId ?? raw, 404, 'no such envelope key in the locator');
+      refusalLog(req, locatorId, keyId ?? raw, 404, 'no such key in the locator');
       throw new NotFoundError('ContentKeyNotFound', `Content key '${raw}' not found in streaming locator '${locatorId}'`);
     }
     const check = new KeyAccessCheck(presentedToken(req), verification);

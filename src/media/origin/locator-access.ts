@@ -14,8 +14,9 @@ export function checkLocatorWindow(resolved: ResolvedLocator): void {
 }
 
 /**
- * The locator's policy must enable `protocol` in the clear: encryption is not served yet, so a protocol the
- * policy enables only with encryption is refused with a message that says so.
+ * The locator's policy must enable `protocol` in the clear: downloads are never encrypted, and a hot route
+ * (remembered only for clear answers) re-checks this. Streaming requests choose their protection in
+ * protection-plan.ts.
  */
 export function requireClearProtocol(resolved: ResolvedLocator, protocol: keyof EnabledProtocols): void {
   const schemes = policySchemes(resolved.policyProperties);
@@ -24,7 +25,7 @@ export function requireClearProtocol(resolved: ResolvedLocator, protocol: keyof 
   throw new ForbiddenError(
     'ProtocolNotEnabled',
     encrypted
-      ? `Streaming policy '${resolved.locator.policy_name}' enables ${protocolNames[protocol]} only with encryption, which this server does not serve yet`
+      ? `Streaming policy '${resolved.locator.policy_name}' enables ${protocolNames[protocol]} only with encryption, which downloads and this path do not carry`
       : `Streaming policy '${resolved.locator.policy_name}' does not enable ${protocolNames[protocol]}`,
   );
 }

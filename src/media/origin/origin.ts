@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
 import { NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
-import { createManifestContext, outputFormat, type OutputFormat } from '../packager/index.js';
+import { createManifestContext, outputFormat, type ManifestContext, type ManifestEncryption, type OutputFormat } from '../packager/index.js';
 import { parsePlaybackPath, type PlaybackRequest } from './playback-path.js';
-import type { EndpointView, PlaybackResolver } from './playback-resolver.js';
+import type { EndpointView, PlaybackResolver, ResolvedLocator } from './playback-resolver.js';
 import type { AssetLocation, BuiltPresentation, PresentationBuilder } from './presentation-builder.js';
 import { EndpointGate, answersAnyClient, applyCors } from './endpoint-gate.js';
 import { checkLocatorWindow, requireClearProtocol } from './locator-access.js';
@@ -15,6 +15,8 @@ import { HotRoutes, type HotRoute } from './hot-routes.js';
 import { sendSidecarSubtitles } from './sidecar-subtitles.js';
 import { serveDownload } from './downloads.js';
 import { findTextTrack, findTrack, lastModified } from './presentation-lookup.js';
+import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
+import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -84,13 +86,19 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       requireClearProtocol(resolved, 'download');
       return serveDownload(req, reply, await deps.openAsset(resolved.asset), request.fileName, isHead);
     }
-    const row = outputFormat(request.kind === 'manifest' ? request.options.format : request.request.format);
-    requireClearProtocol(resolved, row.protocol);
+    const options = request.kind === 'manifest' ? request.options : request.request.options;
+    const row = outputFormat(options.format);
+    // Clear, or which scheme and keys (403/400 when the policy does not enable the protocol that way).
+    const protection = protectionOf(resolved, row, options.encryption);
     const loc = await deps.openAsset(resolved.asset);
     const presentation = await deps.builder.get(loc, request.manifestName);
+    // Key and licence URLs (manifests, PlayReady headers in init segments) are absolute, on the request's host.
+    const baseUrl = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+    const manifestProtection = protection ? manifestProtectionFor(protection, resolved, baseUrl) : undefined;
     /** The route as this request saw it, when a repeat may skip the routing (see HotRoutes). */
     const hotRoute = (headers: Record<string, string>, answer: HotRoute['answer']): HotRoute | undefined => {
-      if (isHead || !answersAnyClient(endpoint)) return undefined;
+      // Protected answers always take the routed way: their checks (keys, scheme) are not in a hot route.
+      if (isHead || protection || !answersAnyClient(endpoint)) return undefined;
       const endpointName = gate.nameFor(req.headers.host, resolved.projectName);
       if (!endpointName) return undefined;
       const { 'content-length': _length, 'content-encoding': _encoding, ...kept } = headers;
@@ -108,7 +116,9 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       };
     };
     if (request.kind !== 'fragment') {
-      const rendered = serveManifest(req, reply, request, row, presentation, endpoint, `${locatorId.toLowerCase()}|${rest}`, isHead);
+      // The key includes the host when protected: key and licence URLs in the manifest are absolute.
+      const key = `${locatorId.toLowerCase()}|${rest}${protection ? `|${baseUrl}` : ''}`;
+      const rendered = serveManifest(req, reply, request, row, presentation, endpoint, key, isHead, manifestProtection);
       const route = rendered && hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'manifest', rendered });
       if (route) hot.remember(req.raw, route);
       return reply;
@@ -122,11 +132,12 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       return sendSidecarSubtitles(req, reply, loc, presentation, text.sourceFile, row, segmentAge, isHead);
     }
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
-    const etag = fragmentEtag(presentation, track, start, row);
+    const encryption = protection && manifestProtection ? trackEncryptionFor(protection, resolved, manifestProtection, track) : undefined;
+    const etag = fragmentEtag(presentation, track, start, row, encryption);
     void reply.header('etag', etag).header('last-modified', lastModified(presentation)).header('cache-control', `public, max-age=${segmentAge}, immutable`);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    const key = fragments.key(loc, etag, track);
-    const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag));
+    const key = fragments.key(loc, etag, track, encryption);
+    const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag, encryption));
     void reply.header('content-type', body.contentType).header('content-length', String(body.size));
     if (isHead) return reply.send();
     const route = hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'segment', key, track, start, row });
@@ -144,6 +155,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     endpoint: EndpointView,
     key: string,
     isHead: boolean,
+    protection: ManifestContext['protection'],
   ) => {
     const response: ManifestResponse = {
       key,
@@ -152,18 +164,23 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       maxAgeSec: Number(cacheAgeOf(endpoint, 'manifest')),
       isHead,
     };
+    const withProtection = (ctx: ManifestContext) => (protection ? { ...ctx, protection } : ctx);
     if (request.kind === 'manifest') {
-      const ctx = createManifestContext(row.format, request.options);
+      const ctx = withProtection(createManifestContext(row.format, request.options));
       return manifests.send(req, reply, response, () => row.manifests.manifest(presentation, ctx));
     }
     const { mediaPlaylist, textPlaylist } = row.manifests;
     if (!mediaPlaylist || !textPlaylist) throw new NotFoundError('NotFound', `Format '${row.format}' has no media playlists`);
-    const ctx = createManifestContext(row.format, request.request.options);
+    const ctx = withProtection(createManifestContext(row.format, request.request.options));
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) return manifests.send(req, reply, response, () => textPlaylist(presentation, text.name, ctx));
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
     return manifests.send(req, reply, response, () => mediaPlaylist(presentation, track, ctx));
   };
+
+  /** The protection a request gets, or undefined for clear delivery (see protection-plan.ts). */
+  const protectionOf = (resolved: ResolvedLocator, row: OutputFormat, encryption: ManifestEncryption | undefined): ProtectionChoice | undefined =>
+    chooseProtection(resolved.locator.policy_name, resolved.policyProperties, row.protocol, row.format, encryption);
 
   /**
    * A repeat of a URL answered before: the routed path's checks against the same caches (locator window and

@@ -51,16 +51,12 @@ const blockOf: Record<ContentKeyType, string> = {
 const selectorKeyType: Record<ManifestEncryption, ContentKeyType> = {
   cbc: 'EnvelopeEncryption',
   cenc: 'CommonEncryptionCenc',
+  cbcs: 'CommonEncryptionCbcs',
   'cbcs-aapl': 'CommonEncryptionCbcs',
   piff: 'CommonEncryptionCenc',
-} as Record<ManifestEncryption, ContentKeyType>;
+};
 const protocolNames: Record<StreamingProtocol, string> = { hls: 'HLS', dash: 'DASH', smoothStreaming: 'Smooth Streaming' };
 const selectorsOf: Record<ContentKeyType, string> = { EnvelopeEncryption: 'cbc', CommonEncryptionCenc: 'cenc', CommonEncryptionCbcs: 'cbcs-aapl' };
-
-function keyTypeOfSelector(encryption: string): ContentKeyType {
-  if (encryption === 'cbcs') return 'CommonEncryptionCbcs';
-  return selectorKeyType[encryption as ManifestEncryption];
-}
 
 /**
  * The protection for a request, or undefined for clear delivery. Throws 403 when the policy does not enable
@@ -72,7 +68,7 @@ export function chooseProtection(
   policy: Record<string, unknown>,
   protocol: StreamingProtocol,
   format: ManifestFormat,
-  encryption: string | undefined,
+  encryption: ManifestEncryption | undefined,
 ): ProtectionChoice | undefined {
   const enables = (block: string) => ((policy[block] as PolicyBlock | undefined)?.enabledProtocols?.[protocol] ?? false) === true;
   let keyType: ContentKeyType;
@@ -87,7 +83,7 @@ export function chooseProtection(
       );
     keyType = candidates[0];
   } else {
-    keyType = keyTypeOfSelector(encryption);
+    keyType = selectorKeyType[encryption];
     if (!enables(blockOf[keyType]))
       throw new ForbiddenError(
         'ProtocolNotEnabled',
@@ -98,7 +94,12 @@ export function chooseProtection(
   return { keyType, sample, block: policy[blockOf[keyType]] as PolicyBlock };
 }
 
-function sampleSchemeFor(keyType: ContentKeyType, protocol: StreamingProtocol, format: ManifestFormat, encryption: string | undefined): SampleScheme {
+function sampleSchemeFor(
+  keyType: ContentKeyType,
+  protocol: StreamingProtocol,
+  format: ManifestFormat,
+  encryption: ManifestEncryption | undefined,
+): SampleScheme {
   const refuse = (why: string) => new BadRequestError('EncryptionNotSupportedForFormat', why);
   if (encryption === 'piff' && protocol !== 'smoothStreaming') throw refuse('encryption=piff is for Smooth Streaming only');
   if (keyType === 'EnvelopeEncryption') {
