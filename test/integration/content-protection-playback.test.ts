@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { XMLValidator } from 'fast-xml-parser';
 import crypto, { createPrivateKey, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,16 @@ import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { makeLadder } from '../fixtures/media.js';
 import { boxes, box } from '../fixtures/mux-media.js';
 import { decryptSegment, readProtection, type TrackProtection } from '../fixtures/cenc-decryptor.js';
-import { COMMON_SYSTEM_ID, PLAYREADY_SYSTEM_ID, WIDEVINE_SYSTEM_ID, parseHlsKey, readPlayReadyObject, type HlsKey } from '../support/drm-signalling.js';
+import {
+  COMMON_SYSTEM_ID,
+  PLAYREADY_SYSTEM_ID,
+  WIDEVINE_SYSTEM_ID,
+  decodeWidevinePsshData,
+  parseHlsKey,
+  readPlayReadyObject,
+  readPssh,
+  type HlsKey,
+} from '../support/drm-signalling.js';
 import {
   audience,
   issuer,
@@ -68,6 +78,7 @@ const textOf = async (url: string) => (await bytesOf(url)).toString();
 
 /** The tracks of a DASH manifest: SegmentTemplate + SegmentTimeline expanded, ContentProtection read per set or Representation. */
 function dashTracks(mpd: string, manifestUrl: string): PlayerTrack[] {
+  assert.equal(XMLValidator.validate(mpd), true, 'the MPD is well-formed XML');
   const out: PlayerTrack[] = [];
   for (const set of mpd.matchAll(/<AdaptationSet([^>]*)>([\s\S]*?)<\/AdaptationSet>/g)) {
     const kind = /contentType="(\w+)"/.exec(set[1])![1] as PlayerTrack['kind'];
@@ -478,9 +489,34 @@ for (const dialect of dialects) {
       const mpd = await textOf(url);
       const video = dashTracks(mpd, url).find((t) => t.kind === 'video')!;
       assert.deepEqual(video.licenceUrls, [`https://wv.example/title%207/${cenc.id}`, `https://ck.example/title%207/licence?kid=${cenc.id}`]);
+      // The Widevine header in the MPD and in the init segment names the listed key; the W3C common PSSH too.
+      const widevine = new RegExp(`<ContentProtection schemeIdUri="urn:uuid:${WIDEVINE_SYSTEM_ID}"[^>]*>[\\s\\S]*?<cenc:pssh>([^<]+)</cenc:pssh>`).exec(mpd);
+      assert.ok(widevine, mpd);
+      const fromMpd = readPssh(Buffer.from(widevine[1], 'base64'));
+      assert.deepEqual(decodeWidevinePsshData(fromMpd.data).keyIds, [cenc.id]);
+      assert.equal(decodeWidevinePsshData(fromMpd.data).protectionScheme, 'cenc');
       const init = await bytesOf(video.init!);
-      const ids_ = readProtection(init).psshSystemIds;
-      assert.ok(ids_.includes(hex(WIDEVINE_SYSTEM_ID)) && ids_.includes(hex(COMMON_SYSTEM_ID)), 'Widevine and common pssh');
+      const moov = box(init, 'moov').body;
+      const inInit = boxes(moov)
+        .filter((b) => b.type === 'pssh')
+        .map((b) => readPssh(moov, b.offset));
+      assert.deepEqual(
+        inInit.map((p) => p.systemId),
+        [WIDEVINE_SYSTEM_ID, COMMON_SYSTEM_ID],
+      );
+      assert.deepEqual(decodeWidevinePsshData(inInit[0].data).keyIds, [cenc.id]);
+      assert.deepEqual(inInit[1].keyIds, [cenc.id]);
+      assert.equal(readProtection(init).keyId, hex(cenc.id));
+      // HLS CMAF: Widevine's EXT-X-KEY carries the same header; ClearKey's points at the template.
+      const hls = await hlsTracks(manifest('templated', '(format=m3u8-cmaf,encryption=cenc)'));
+      const hlsVideo = hls.tracks.find((t) => t.kind === 'video')!;
+      assert.deepEqual(
+        hlsVideo.keys.map((k) => [k.keyFormat, k.keyIds]),
+        [
+          [`urn:uuid:${WIDEVINE_SYSTEM_ID}`, [cenc.id]],
+          ['identity', []],
+        ],
+      );
       const paths = (await api.post(`${V}/streamingLocators/templated/listPaths`)).body;
       assert.deepEqual(paths.drm, {
         widevine: { licenseAcquisitionUrl: 'https://wv.example/title%207/{ContentKeyId}' },
