@@ -605,6 +605,14 @@ for (const dialect of dialects) {
       assert.equal(entryType(clearInit), 'avc1');
       assert.ok(!boxes(boxes(clearBytes).find((x) => x.type === 'moof')!.body).some((x) => x.type === 'traf' && boxes(x.body).some((c) => c.type === 'senc')));
       assert.ok((await bytesOf(at('enc', path_))).equals(aBytes), 'the same bytes again');
+      // HEAD announces the encrypted size (senc/saiz/saio added; AES-128 padding) that GET sends.
+      const ts = `${server.url}/${ids.enc}/clip.ism/QualityLevels(300000)/Fragments(video=25600,format=m3u8-aapl,encryption=cbc).ts`;
+      const cmafAes = `${server.url}/${ids.enc}/clip.ism/QualityLevels(128000)/Fragments(aac_eng_2_128=0,format=m3u8-cmaf,encryption=cbc).m4s`;
+      for (const url of [at('enc', path_), ts, cmafAes]) {
+        const head = await fetch(url, { method: 'HEAD' });
+        assert.equal(head.status, 200, url);
+        assert.equal(Number(head.headers.get('content-length')), (await bytesOf(url)).length, `${url}: HEAD length`);
+      }
       // Conditional requests name the locator's own bytes.
       assert.equal((await fetch(at('other', path_), { headers: { 'if-none-match': etags[0]! } })).status, 200);
       assert.equal((await fetch(at('enc', path_), { headers: { 'if-none-match': etags[0]! } })).status, 304);
