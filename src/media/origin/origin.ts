@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
 import { NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
-import { createManifestContext, outputFormat, type ManifestContext, type ManifestEncryption, type OutputFormat } from '../packager/index.js';
+import { checkEncryptable, createManifestContext, outputFormat, type ManifestContext, type ManifestEncryption, type OutputFormat } from '../packager/index.js';
 import { parsePlaybackPath, type PlaybackRequest } from './playback-path.js';
 import type { EndpointView, PlaybackResolver, ResolvedLocator } from './playback-resolver.js';
 import type { AssetLocation, BuiltPresentation, PresentationBuilder } from './presentation-builder.js';
@@ -116,6 +116,9 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       };
     };
     if (request.kind !== 'fragment') {
+      // A protected stream with a track the scheme cannot carry is refused whole (4xx), not signalled and then failed.
+      if (protection && manifestProtection)
+        for (const t of presentation.tracks) if (manifestProtection.keyIdOf(t) !== undefined) checkEncryptable(t.track, protection.sample);
       // The key includes the host when protected: key and licence URLs in the manifest are absolute.
       const key = `${locatorId.toLowerCase()}|${rest}${protection ? `|${baseUrl}` : ''}`;
       const rendered = serveManifest(req, reply, request, row, presentation, endpoint, key, isHead, manifestProtection);
@@ -133,6 +136,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     }
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
     const encryption = protection && manifestProtection ? trackEncryptionFor(protection, resolved, manifestProtection, track) : undefined;
+    if (encryption) checkEncryptable(track.track, encryption.scheme);
     const etag = fragmentEtag(presentation, track, start, row, encryption);
     void reply.header('etag', etag).header('last-modified', lastModified(presentation)).header('cache-control', `public, max-age=${segmentAge}, immutable`);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();

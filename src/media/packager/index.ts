@@ -82,7 +82,7 @@ export type { MediaIndex, SampleRun, TrackIndex, TrackKind } from './model/media
 export { isSourceRange, type SegmentPart, type SegmentPlan, type SourceRange } from './mux/segment-plan.js';
 
 // Encryption: a wrapper around a row's segment muxer.
-export { encryptedSegments, type EncryptedFmp4Muxer } from './encrypt/encrypted-segments.js';
+export { checkEncryptable, encryptedSegments, type EncryptedFmp4Muxer } from './encrypt/encrypted-segments.js';
 export type { EncryptedSegmentPlan } from './encrypt/protected-segment.js';
 export {
   cbcsConstantIv,

@@ -1,4 +1,4 @@
-import { keyDeliveryPaths } from '../../../shared/content-protection.js';
+import { keyDeliveryPaths, type ContentKeyType } from '../../../shared/content-protection.js';
 import type { EnabledProtocols, EncryptionScheme } from '../../../shared/streaming-policies.js';
 
 type Protocol = 'Hls' | 'Dash' | 'SmoothStreaming';
@@ -59,18 +59,28 @@ const objectAt = (v: unknown): Json | undefined => (typeof v === 'object' && v !
 /**
  * The `drm` section of `listPaths`: per DRM the policy enables, its licence URL. A custom template is given with
  * `{AlternativeMediaId}` filled in (the locator GUID when the locator has none) and `{ContentKeyId}` kept for the
- * player. ClearKey falls back to Reel's own licence server (host-less, like the paths); PlayReady, Widevine and
- * FairPlay need a vendor's licence service, so without a template they are not listed.
+ * player. ClearKey is listed for an envelope block, a block with `clearKeyEncryptionConfiguration`, or a block
+ * whose keys Reel's licence server can deliver (`deliverable`: their content key policy has a ClearKey option),
+ * as the origin signals it; it falls back to Reel's own licence server (host-less, like the paths). PlayReady,
+ * Widevine and FairPlay need a vendor's licence service, so without a template they are not listed.
  */
-export function drmOf(policy: Json, locator: { locatorId: string; alternativeMediaId?: unknown }): Record<string, DrmUrl> {
+export function drmOf(
+  policy: Json,
+  locator: { locatorId: string; alternativeMediaId?: unknown },
+  deliverable: ReadonlySet<ContentKeyType> = new Set(),
+): Record<string, DrmUrl> {
   const mediaId = typeof locator.alternativeMediaId === 'string' && locator.alternativeMediaId ? locator.alternativeMediaId : locator.locatorId;
   const fill = (template: unknown) => (typeof template === 'string' ? template.replace(/\{AlternativeMediaId\}/g, encodeURIComponent(mediaId)) : undefined);
   const drm: Record<string, DrmUrl> = {};
   let clearKey: string | undefined;
   let hasClearKey = objectAt(policy.envelopeEncryption) !== undefined;
-  for (const block of ['commonEncryptionCenc', 'commonEncryptionCbcs']) {
+  for (const [block, type] of [
+    ['commonEncryptionCenc', 'CommonEncryptionCenc'],
+    ['commonEncryptionCbcs', 'CommonEncryptionCbcs'],
+  ] as const) {
     const value = objectAt(policy[block]);
     if (!value) continue;
+    if (deliverable.has(type)) hasClearKey = true;
     const clear = objectAt(value.clearKeyEncryptionConfiguration);
     if (clear) {
       hasClearKey = true;

@@ -126,7 +126,11 @@ export function registerStreamingLocatorRoutes(
     const base = `/${locator.locator_id}/${encodeURIComponent(manifestNameOf(files))}.ism/manifest`;
     const { streamingPaths, download } = streamingPathsOf(base, policySchemes(policy.properties));
     const downloadPaths = download ? downloadableFiles(files).map((f) => `/${locator.locator_id}/${f.split('/').map(encodeURIComponent).join('/')}`) : [];
-    const drm = drmOf(policy.properties, { locatorId: locator.locator_id, alternativeMediaId: locatorProperties(locator).alternativeMediaId });
+    const drm = drmOf(
+      policy.properties,
+      { locatorId: locator.locator_id, alternativeMediaId: locatorProperties(locator).alternativeMediaId },
+      await locators.clearKeyDeliverableTypes(project(req).id, locator),
+    );
     return { streamingPaths, downloadPaths, drm };
   });
 }

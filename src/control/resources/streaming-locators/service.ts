@@ -2,7 +2,7 @@ import type { Db, StoredContentKey, StreamingLocatorRow } from '../../../store/d
 import { StreamingLocatorRepository } from '../../../store/streaming-locator-repository.js';
 import { ContentKeyPolicyRepository } from '../../../store/content-key-policy-repository.js';
 import type { SecretBox } from '../../../shared/secret-box.js';
-import type { ContentKeyType } from '../../../shared/content-protection.js';
+import { odataTypes, type ContentKeyType } from '../../../shared/content-protection.js';
 import { planContentKeys, type GivenContentKey } from './content-keys.js';
 import { storedContentKeys } from './schema.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
@@ -65,6 +65,22 @@ export class StreamingLocatorService {
       labelReferenceInStreamingPolicy: k.labelReferenceInStreamingPolicy,
       ...(k.policyName ? { policyName: k.policyName } : {}),
     }));
+  }
+
+  /**
+   * The key types of the locator that Reel's licence server can deliver: those with a key whose content key
+   * policy has a ClearKey option (what key delivery releases, and what the origin signals ClearKey for).
+   */
+  async clearKeyDeliverableTypes(projectId: string, row: StreamingLocatorRow): Promise<Set<ContentKeyType>> {
+    const keys = storedContentKeys(row);
+    const types = new Set<ContentKeyType>();
+    for (const name of new Set(keys.flatMap((k) => (k.policyName ? [k.policyName] : [])))) {
+      const policy = await this.keyPolicies.findByName(projectId, name);
+      const options = policy ? ((JSON.parse(policy.properties) as { options?: Array<{ configuration?: Record<string, unknown> }> }).options ?? []) : [];
+      if (options.some((o) => o.configuration?.['@odata.type'] === odataTypes.clearKeyConfiguration))
+        for (const k of keys) if (k.policyName === name) types.add(k.type);
+    }
+    return types;
   }
 
   async list(projectId: string, options: { assetId?: string } = {}): Promise<StreamingLocatorRow[]> {

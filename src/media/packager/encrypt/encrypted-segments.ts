@@ -25,6 +25,7 @@ import { planProtectedSegment, splitPlan, type EncryptedSegmentPlan } from './pr
 import { encryptEnvelope, envelopeSize } from './sample-cipher.js';
 import { checkTrackEncryption, envelopeIv, isEncryptedTrack, type TrackEncryption } from './track-encryption.js';
 import type { TrackSegment } from '../model/segment.js';
+import { nalLayoutOf } from './subsamples.js';
 
 /** An fMP4 muxer whose media segments are finished after their samples are read (`seal`). */
 export interface EncryptedFmp4Muxer {
@@ -43,6 +44,16 @@ export function encryptedSegments(muxer: Fmp4SegmentMuxer | TsSegmentMuxer, enc:
 export function encryptedSegments(muxer: Fmp4SegmentMuxer | TsSegmentMuxer, enc: TrackEncryption | undefined): EncryptedFmp4Muxer | TsSegmentMuxer {
   if (enc !== undefined) checkTrackEncryption(enc);
   return muxer.container === 'ts' ? encryptedTs(muxer, enc) : encryptedFmp4(muxer, enc);
+}
+
+/**
+ * Throws the 4xx the stage would answer for `track`'s segments under `scheme`: `cenc`/`cbcs` video must have a
+ * NAL layout it can read (H.264/HEVC with a sound `avcC`/`hvcC`; else 415 `UnsupportedCodec` or 422
+ * `CorruptMedia`). The origin calls it before writing a protected manifest, so such a stream is refused as a
+ * whole instead of being signalled and then failing segment by segment. Cached per track.
+ */
+export function checkEncryptable(track: TrackIndex, scheme: TrackEncryption['scheme']): void {
+  if (track.kind === 'video' && scheme !== 'aes-128') nalLayoutOf(track);
 }
 
 function encryptedFmp4(muxer: Fmp4SegmentMuxer, enc: TrackEncryption | undefined): EncryptedFmp4Muxer {

@@ -79,7 +79,7 @@ export function protectedSampleEntry(track: TrackIndex, enc: TrackEncryption & {
 }
 
 /**
- * Appends `pssh` boxes at the end of the init segment's `moov`, which the fMP4 muxer writes last (`ftyp`,
+ * Appends `pssh` boxes (each element: one or more whole boxes) at the end of the init segment's `moov`, which the fMP4 muxer writes last (`ftyp`,
  * `moov`); the `moov` size grows by their total.
  */
 export function withPssh(init: Uint8Array, pssh: readonly Uint8Array[]): Uint8Array {
@@ -97,11 +97,15 @@ export function withPssh(init: Uint8Array, pssh: readonly Uint8Array[]): Uint8Ar
     throw new InternalError('InternalError', 'init segment does not end with its moov box');
   }
   let extra = 0;
-  for (const box of pssh) {
-    if (box.byteLength < 8 || new DataView(box.buffer, box.byteOffset, box.byteLength).getUint32(0) !== box.byteLength) {
-      throw new InternalError('InternalError', 'a pssh box given for the init segment is not one whole box');
+  for (const boxes of pssh) {
+    // Each element is one or more whole boxes back to back (`initSegmentPsshBoxes` gives all of a key's at once).
+    const v = new DataView(boxes.buffer, boxes.byteOffset, boxes.byteLength);
+    let next = 0;
+    while (next + 8 <= boxes.byteLength && v.getUint32(next) >= 8) next += v.getUint32(next);
+    if (boxes.byteLength === 0 || next !== boxes.byteLength) {
+      throw new InternalError('InternalError', 'pssh bytes given for the init segment are not whole boxes');
     }
-    extra += box.byteLength;
+    extra += boxes.byteLength;
   }
   const w = BoxWriter.allocate(init.byteLength + extra);
   w.copy(init);
