@@ -316,6 +316,43 @@ describe('protected Reel streams in real players (Chromium)', { timeout: 900_000
     });
   }
 
+  it('the token can go as ?token= instead: hls.js AES-128 key, dash.js CENC licence', async () => {
+    for (const c of [cases[0], cases[4]]) {
+      const token = await tokenFor(c.keyId());
+      const url = urlOf(c.locator, c.protocol, c.scheme, c.format);
+      const r = await playToEnd({
+        url,
+        player: c.player,
+        timeoutMs: 60_000,
+        drm: { token, tokenIn: 'query', ...(c.kind === 'license' ? { clearKeyLicenseUrl: licenceUrl(c.locator) } : {}) },
+      });
+      const label = `${c.player} ${c.what}, token in the query`;
+      assertPlayedThrough(label, r);
+      const why = report(label, r);
+      assert.ok(r.wireKeyRequests.length > 0, why);
+      for (const w of r.wireKeyRequests) {
+        assert.equal(new URL(w.url).searchParams.get('token'), token, why);
+        assert.equal(w.authorization, undefined, why);
+        assert.equal(w.status, 200, why);
+      }
+      assert.deepEqual(r.mediaRequestsWithToken, [], why);
+      logHasNo(token, label);
+    }
+  });
+
+  it("Shaka finds Reel's ClearKey licence server in the MPD itself (dashif:Laurl), with no licence URL configured", async () => {
+    const token = await tokenFor(common.cencKeyId);
+    const r = await playToEnd({
+      url: urlOf('cenc-cbcs', 'Dash', 'CommonEncryptionCenc', 'mpd-time-cmaf'),
+      player: 'shaka',
+      timeoutMs: 60_000,
+      drm: { token },
+    });
+    assertPlayedThrough('shaka CENC DASH, licence URL from the MPD', r);
+    assertKeysWithToken('shaka CENC DASH, licence URL from the MPD', r, 'license', token);
+    for (const w of r.wireKeyRequests) assert.equal(new URL(w.url).pathname, `/keydelivery/${common.locatorId}/clearkey`);
+  });
+
   it('without a token, the key and the licence are refused (401) and the players stop with a DRM error, nothing decoded', async () => {
     for (const c of [cases[0], cases[3]]) {
       const url = urlOf(c.locator, c.protocol, c.scheme, c.format);
