@@ -41,6 +41,7 @@ describe('protected Reel streams in real players (Chromium)', { timeout: 900_000
   /** Locator GUID and content key id per scheme. */
   const envelope = { locatorId: '5e7a0000-0000-4000-8000-00000000000a', keyId: '' };
   const common = { locatorId: '5e7a0000-0000-4000-8000-00000000000c', cencKeyId: '', cbcsKeyId: '' };
+  const multiDrm = { locatorId: '5e7a0000-0000-4000-8000-00000000000d', keyId: '' };
   const paths: Record<string, Paths> = {};
 
   const tokenFor = (keyId: string) => signJwt('HS256', secret, { keyId });
@@ -113,6 +114,13 @@ describe('protected Reel streams in real players (Chromium)', { timeout: 900_000
     common.cbcsKeyId = commonKeys.find((k) => k.type === 'CommonEncryptionCbcs')?.id ?? '';
     assert.ok(common.cencKeyId && common.cbcsKeyId, JSON.stringify(commonKeys));
 
+    // MK.IO's predefined multi-DRM policy (PlayReady, Widevine) with the ClearKey+JWT policy as the locator's default.
+    const multiKeys = await locator('multidrm', {
+      streamingPolicyName: 'Predefined_MultiDrmCencStreaming',
+      defaultContentKeyPolicyName: 'jwt-clearkey',
+      streamingLocatorId: multiDrm.locatorId,
+    });
+    multiDrm.keyId = multiKeys[0].id;
     const endpoint = await api.get(`${V}/streamingEndpoints/default`);
     host = `http://${endpoint.body.properties.hostName as string}`;
   });
@@ -170,7 +178,7 @@ describe('protected Reel streams in real players (Chromium)', { timeout: 900_000
   interface Case {
     player: PlayerName;
     what: string;
-    locator: 'aes' | 'cenc-cbcs';
+    locator: 'aes' | 'cenc-cbcs' | 'multidrm';
     protocol: 'Hls' | 'Dash';
     scheme: 'EnvelopeEncryption' | 'CommonEncryptionCenc' | 'CommonEncryptionCbcs';
     format: string;
@@ -237,6 +245,27 @@ describe('protected Reel streams in real players (Chromium)', { timeout: 900_000
       format: 'm3u8-cmaf',
       kind: 'key',
       keyId: () => common.cencKeyId,
+    },
+    // Predefined_ClearKey on DASH (encryption=cbc): CENC samples under the envelope key, through the licence server.
+    {
+      player: 'shaka',
+      what: 'Predefined_ClearKey DASH (encryption=cbc) via the ClearKey licence server',
+      locator: 'aes',
+      protocol: 'Dash',
+      scheme: 'EnvelopeEncryption',
+      format: 'mpd-time-cmaf',
+      kind: 'license',
+      keyId: () => envelope.keyId,
+    },
+    {
+      player: 'dash.js',
+      what: 'Predefined_ClearKey DASH (encryption=cbc) via the ClearKey licence server',
+      locator: 'aes',
+      protocol: 'Dash',
+      scheme: 'EnvelopeEncryption',
+      format: 'mpd-time-cmaf',
+      kind: 'license',
+      keyId: () => envelope.keyId,
     },
     // This Chromium's ClearKey CDM decrypts cbcs (pattern 1:9 video, whole-sample audio).
     {
@@ -351,6 +380,19 @@ describe('protected Reel streams in real players (Chromium)', { timeout: 900_000
     assertPlayedThrough('shaka CENC DASH, licence URL from the MPD', r);
     assertKeysWithToken('shaka CENC DASH, licence URL from the MPD', r, 'license', token);
     for (const w of r.wireKeyRequests) assert.equal(new URL(w.url).pathname, `/keydelivery/${common.locatorId}/clearkey`);
+  });
+
+  it('Shaka plays a Predefined_MultiDrmCencStreaming locator with ClearKey (Widevine and PlayReady signalled beside it)', async () => {
+    const token = await tokenFor(multiDrm.keyId);
+    const r = await playToEnd({
+      url: urlOf('multidrm', 'Dash', 'CommonEncryptionCenc', 'mpd-time-cmaf'),
+      player: 'shaka',
+      timeoutMs: 60_000,
+      drm: { token },
+    });
+    const label = 'shaka multi-DRM CENC DASH with ClearKey';
+    assertPlayedThrough(label, r);
+    assertKeysWithToken(label, r, 'license', token);
   });
 
   it('without a token, the key and the licence are refused (401) and the players stop with a DRM error, nothing decoded', async () => {
