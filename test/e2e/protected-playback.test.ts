@@ -298,6 +298,16 @@ describe('protected Reel streams in real players (Chromium)', { timeout: 900_000
       kind: 'key',
       keyId: () => common.cbcsKeyId,
     },
+    {
+      player: 'shaka',
+      what: 'AES-128 HLS (m3u8-cmaf)',
+      locator: 'aes',
+      protocol: 'Hls',
+      scheme: 'EnvelopeEncryption',
+      format: 'm3u8-cmaf',
+      kind: 'key',
+      keyId: () => envelope.keyId,
+    },
   ];
   it('serves really encrypted media: AES-128 TS segments are not MPEG-TS, CMAF init segments carry tenc with the scheme', async () => {
     // Node does not resolve `*.localhost` as Chromium does: connect to 127.0.0.1 and name the endpoint host.
