@@ -6,13 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import type { BrowserContext, Page, Request } from 'playwright-core';
+import type { BrowserContext, Page, Request, Response } from 'playwright-core';
 import { AccountService } from '../../src/control/auth/account-service.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { makeLadder, makeMp4 } from '../fixtures/media.js';
 import { closeBrowser, getBrowser } from './players/play.js';
-import { REFERENCE_AUDIENCE, REFERENCE_ISSUER, startReferenceOrigin, type ReferenceOrigin } from './players/reference-origin.js';
-import { makeProtectedReference, REFERENCE_LOCATOR_ID, referenceKeys } from './players/reference-protected-media.js';
+import { contentKeyIdentifierClaim } from '../../src/shared/content-protection.js';
 
 /**
  * The web console in Chromium against a real Reel server: the MK.IO support KB's migration flow done through
@@ -48,6 +47,8 @@ describe('web console', () => {
   /** Anything the console's Content-Security-Policy blocked (Chromium reports each on the console). */
   const cspViolations: string[] = [];
   const ladder = makeLadder();
+  /** The API token the KB flow got from /auth/token/, for set-up the page does not do. */
+  let apiToken = '';
 
   const shot = async (name: string) => {
     fs.mkdirSync(shots, { recursive: true });
@@ -106,6 +107,7 @@ describe('web console', () => {
     assert.equal(res?.status(), 200);
     const { token, user_id: userId } = (await res.json()) as { token: string; user_id: string };
     assert.ok(token && userId);
+    apiToken = token;
     assert.equal((await api(`${V}/assets`, { token })).status, 200);
 
     await page.goto(`${server.url}/#/projects/default/storage`);
@@ -177,75 +179,91 @@ describe('web console', () => {
   });
 
   it('plays a protected path: a token field, the token on key and licence requests only', async () => {
-    // Until the origin encrypts and listPaths lists encrypted paths (content protection lands in parts), this
-    // test stands in for those parts only: listPaths' real answer gets an AES-128 HLS path, a CENC DASH path
-    // and the ClearKey licence URL, in MK.IO's forms; the browser requests them from the streaming endpoint's
-    // host, where they are answered by ffmpeg-made encrypted streams and a key delivery (Reel's URL forms,
-    // HS256 tokens) of the player harness. Everything on the page, the player and the browser is real.
+    // A locator of Reel's own protection: a content key policy with ClearKey behind a JWT (HS256, issuer, audience,
+    // the content key identifier claim) and a streaming policy with clear, AES-128 HLS and CENC DASH, made through
+    // the API; the console plays what listPaths lists, Reel's origin encrypts and Reel's key delivery checks the token.
+    const admin = apiToken;
+    assert.ok(admin, 'the KB flow got a token');
     const secret = crypto.randomBytes(32);
-    const reference: ReferenceOrigin = await startReferenceOrigin({
-      dir: makeProtectedReference(),
-      locatorId: REFERENCE_LOCATOR_ID,
-      keys: referenceKeys(),
-      secret,
+    const issuer = 'https://console-e2e.example';
+    const audience = 'urn:reel:console-e2e';
+    const put = async (p: string, body: unknown) => {
+      const res = await api(`${V}${p}`, { token: admin, method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(res.status, 201, `${p}: ${await res.text()}`);
+    };
+    await put('/contentKeyPolicies/console-jwt', {
+      properties: {
+        options: [
+          {
+            name: 'clearkey-jwt',
+            configuration: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyClearKeyConfiguration' },
+            restriction: {
+              '@odata.type': '#Microsoft.Media.ContentKeyPolicyTokenRestriction',
+              issuer,
+              audience,
+              restrictionTokenType: 'Jwt',
+              primaryVerificationKey: { '@odata.type': '#Microsoft.Media.ContentKeyPolicySymmetricTokenKey', keyValue: secret.toString('base64') },
+              alternateVerificationKeys: [],
+              requiredClaims: [{ claimType: contentKeyIdentifierClaim }],
+            },
+          },
+        ],
+      },
     });
-    const headersSeen: Array<{ url: string; authorization?: string }> = [];
+    const hlsOnly = { download: false, dash: false, hls: true, smoothStreaming: false };
+    const dashOnly = { download: false, dash: true, hls: false, smoothStreaming: false };
+    await put('/streamingPolicies/console-protected', {
+      properties: {
+        defaultContentKeyPolicyName: 'console-jwt',
+        noEncryption: { enabledProtocols: { download: false, dash: true, hls: true, smoothStreaming: false } },
+        envelopeEncryption: { enabledProtocols: hlsOnly, contentKeys: { defaultKey: { label: 'aes' } } },
+        commonEncryptionCenc: { enabledProtocols: dashOnly, contentKeys: { defaultKey: { label: 'cenc' } }, clearKeyEncryptionConfiguration: {} },
+      },
+    });
+    await put('/streamingLocators/boulder2-protected', { properties: { assetName: 'boulder2', streamingPolicyName: 'console-protected' } });
+    const keysRes = await api(`${V}/streamingLocators/boulder2-protected/listContentKeys`, { token: admin, method: 'POST' });
+    const keyIds = ((await keysRes.json()) as { contentKeys: Array<{ id: string }> }).contentKeys.map((k) => k.id);
+    assert.equal(keyIds.length, 2);
+
+    /** Requests to the streaming endpoint's host, with the Authorization header they carried and the answer's status. */
+    const seen: Array<{ url: string; authorization?: string; status?: number }> = [];
+    const entries = new Map<Request, (typeof seen)[number]>();
     const onRequest = (r: Request) => {
       if (!/localhost:\d+\//.test(r.url()) || r.method() === 'OPTIONS') return;
-      const entry: { url: string; authorization?: string } = { url: r.url() };
-      headersSeen.push(entry);
+      const entry: (typeof seen)[number] = { url: r.url() };
+      seen.push(entry);
+      entries.set(r, entry);
       void r.allHeaders().then((h) => (entry.authorization = h['authorization']));
     };
+    const onResponse = (res: Response) => {
+      const entry = entries.get(res.request());
+      if (entry) entry.status = res.status();
+    };
     page.on('request', onRequest);
+    page.on('response', onResponse);
+    const keyRequests = () => seen.filter((h) => h.url.includes('/keydelivery/'));
     try {
-      await page.route('**/listPaths', async (route) => {
-        const real = await route.fetch();
-        const body = (await real.json()) as { streamingPaths: Array<{ streamingProtocol: string; encryptionScheme: string; paths: string[] }> };
-        const base = body.streamingPaths[0].paths[0].replace(/\(format=[^)]*\)$/, '');
-        const locatorId = base.split('/')[1];
-        body.streamingPaths.push(
-          { streamingProtocol: 'Hls', encryptionScheme: 'EnvelopeEncryption', paths: [`${base}(format=m3u8-aapl,encryption=cbc)`] },
-          { streamingProtocol: 'Dash', encryptionScheme: 'CommonEncryptionCenc', paths: [`${base}(format=mpd-time-cmaf,encryption=cenc)`] },
-        );
-        await route.fulfill({ status: real.status(), json: { ...body, drm: { clearKey: { licenseAcquisitionUrl: `/keydelivery/${locatorId}/clearkey` } } } });
-      });
-      // The encrypted paths and key delivery on the endpoint's host → the reference origin (same bytes, same headers).
-      const referencePath = (u: URL): string | undefined => {
-        const p = decodeURIComponent(u.pathname);
-        if (p.includes('encryption=cbc')) return '/hls-aes/master.m3u8';
-        if (p.includes('encryption=cenc')) return '/dash-cenc/manifest.mpd';
-        const name = p.split('/').pop() ?? '';
-        if (/^(index\.m3u8|seg_\d+\.ts)$/.test(name)) return `/hls-aes/${name}`;
-        if (/^(init-stream\d+|chunk-stream\d+-\d+)\.m4s$/.test(name)) return `/dash-cenc/${name}`;
-        const key = /^\/keydelivery\/[^/]+\/(.*)$/.exec(p);
-        if (key) return `/keydelivery/${REFERENCE_LOCATOR_ID}/${key[1]}`;
-        return undefined;
-      };
-      await page.route(/localhost:\d+\//, async (route) => {
-        const u = new URL(route.request().url());
-        const target = referencePath(u);
-        if (!target) return route.fallback();
-        const res = await route.fetch({ url: `${reference.origin}${target}` });
-        await route.fulfill({ response: res });
-      });
-
       // From the streaming locators page, a locator's Play opens its asset's page with that locator chosen.
       await page.goto(`${server.url}/#/projects/default/streaming-locators`);
       await page.reload();
-      await page.getByRole('link', { name: 'Play locator boulder2-web' }).click();
-      await page.waitForFunction(() => location.hash === '#/projects/default/assets/boulder2?locator=boulder2-web');
-      await page.getByRole('heading', { name: 'Playback · boulder2-web' }).waitFor();
+      await page.getByRole('link', { name: 'Play locator boulder2-protected' }).click();
+      await page.waitForFunction(() => location.hash === '#/projects/default/assets/boulder2?locator=boulder2-protected');
+      await page.getByRole('heading', { name: 'Playback · boulder2-protected' }).waitFor();
       // The clear path plays first, with no token field.
       await page.getByRole('radiogroup', { name: 'Encryption' }).waitFor();
       assert.equal(await page.getByLabel('Playback token').count(), 0);
 
-      // AES-128 HLS without a token: the key request is refused and the player asks for a token.
+      // AES-128 HLS without a token: Reel refuses the key (401) and the player asks for a token.
       await page.getByText('AES-128', { exact: true }).click();
       const tokenField = page.getByLabel('Playback token');
       await tokenField.waitFor();
       await page.getByRole('alert').filter({ hasText: 'needs a valid playback token' }).waitFor({ timeout: 30_000 });
       await shot('06a-protected-needs-token');
-      assert.ok(reference.keyRequests.length > 0 && reference.keyRequests.every((k) => k.status === 401 && k.tokenVia === 'none'));
+      assert.ok(keyRequests().length > 0, JSON.stringify(seen));
+      assert.ok(
+        keyRequests().every((k) => k.url.includes('/aes/') && k.status === 401 && k.authorization === undefined),
+        JSON.stringify(keyRequests()),
+      );
 
       const playedPast = (seconds: number, format: string) =>
         page.waitForFunction(
@@ -256,54 +274,53 @@ describe('web console', () => {
           [seconds, format],
           { timeout: 60_000, polling: 100 },
         );
-      const token = await new SignJWT({})
+      // One token for both of the locator's keys: the content key identifier claim may list several.
+      const token = await new SignJWT({ [contentKeyIdentifierClaim]: keyIds })
         .setProtectedHeader({ alg: 'HS256' })
-        .setIssuer(REFERENCE_ISSUER)
-        .setAudience(REFERENCE_AUDIENCE)
+        .setIssuer(issuer)
+        .setAudience(audience)
         .setExpirationTime('10m')
         .sign(secret);
-      reference.keyRequests.length = 0;
-      headersSeen.length = 0;
+      seen.length = 0;
       await tokenField.fill(token);
       await page.getByRole('button', { name: 'Play with token' }).click();
       await playedPast(3, 'encryption=cbc');
       await shot('06b-protected-hls-playing');
-      const hlsKeys = headersSeen.filter((h) => h.url.includes('/keydelivery/'));
-      assert.ok(hlsKeys.length > 0, JSON.stringify(headersSeen));
+      const hlsKeys = keyRequests();
+      assert.ok(hlsKeys.length > 0, JSON.stringify(seen));
       assert.ok(
-        hlsKeys.every((h) => h.url.includes('/aes/') && h.authorization === `Bearer ${token}`),
+        hlsKeys.every((h) => h.url.includes('/aes/') && h.authorization === `Bearer ${token}` && h.status === 200),
         JSON.stringify(hlsKeys),
       );
-      assert.ok(reference.keyRequests.length > 0 && reference.keyRequests.every((k) => k.status === 200 && k.tokenVia === 'header'));
 
       // CENC DASH through the ClearKey licence URL of listPaths' drm section, with the same token.
-      reference.keyRequests.length = 0;
       await page.getByText('DASH', { exact: true }).click();
       await page.getByText('CENC', { exact: true }).click();
       await playedPast(2, 'encryption=cenc');
       await shot('06c-protected-dash-playing');
-      const licences = headersSeen.filter((h) => h.url.includes('/clearkey'));
-      assert.ok(licences.length > 0, JSON.stringify(headersSeen));
-      assert.ok(licences.every((h) => h.authorization === `Bearer ${token}`));
-      assert.ok(reference.keyRequests.some((k) => k.method === 'POST' && k.status === 200 && k.tokenVia === 'header'));
+      const licences = seen.filter((h) => h.url.includes('/clearkey'));
+      assert.ok(licences.length > 0, JSON.stringify(seen));
+      assert.ok(
+        licences.every((h) => h.authorization === `Bearer ${token}` && h.status === 200),
+        JSON.stringify(licences),
+      );
       await page.getByRole('textbox', { name: 'ClearKey licence URL' }).waitFor();
 
       // Manifests and segments never carry the token.
-      const media = headersSeen.filter((h) => !h.url.includes('/keydelivery/'));
+      const media = seen.filter((h) => !h.url.includes('/keydelivery/'));
       assert.ok(media.length > 5);
       assert.deepEqual(
-        media.filter((h) => h.authorization !== undefined),
+        media.filter((h) => h.authorization !== undefined || h.url.includes('token=')),
         [],
       );
-      assert.deepEqual(reference.mediaRequestsWithToken, []);
-      // The token went nowhere near the API.
+      // The token went nowhere near the API, nor into Reel's log.
       assert.ok(!requests.some((r) => r.url.startsWith(server.url) && (r.body ?? '').includes(token)));
+      assert.ok(!server.logs().includes(token.split('.')[2]));
       assert.deepEqual(pageErrors, []);
       assert.deepEqual(cspViolations, [], 'protected playback stays within the console CSP');
     } finally {
       page.off('request', onRequest);
-      await page.unrouteAll({ behavior: 'ignoreErrors' });
-      await reference.close();
+      page.off('response', onResponse);
     }
   });
 

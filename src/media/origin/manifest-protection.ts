@@ -6,7 +6,7 @@
 import { keyDeliveryPaths } from '../../shared/content-protection.js';
 import { ForbiddenError } from '../../shared/errors.js';
 import { TtlCache } from '../../shared/ttl-cache.js';
-import { initSegmentPsshBoxes, type ManifestProtection, type PresentationTrack, type TrackEncryption, type TrackIndex } from '../packager/index.js';
+import { initSegmentPsshBoxList, type ManifestProtection, type PresentationTrack, type TrackEncryption, type TrackIndex } from '../packager/index.js';
 import type { ResolvedLocator } from './playback-resolver.js';
 import { fillUrlTemplate, keyForTrack, type ProtectionChoice } from './protection-plan.js';
 
@@ -56,8 +56,9 @@ export function trackEncryptionFor(
       scheme: choice.sample,
       keyId: Buffer.from(key.id.replaceAll('-', ''), 'hex'),
       key: key.value,
-      // The DRM headers (Widevine, PlayReady, W3C common) the manifests signal, also in the init segment.
-      ...(choice.sample === 'aes-128' ? {} : { pssh: [initSegmentPsshBoxes(protection, key.id)] }),
+      // The DRM headers (Widevine, PlayReady, W3C common) the manifests signal, also in the init segment: one
+      // complete box per element, as withPssh checks.
+      ...(choice.sample === 'aes-128' ? {} : { pssh: initSegmentPsshBoxList(protection, key.id) }),
     };
     byKey.set(key.id, encryption);
   }

@@ -69,7 +69,7 @@ export {
   type CommonEncryptionScheme,
   type PlayReadyHeaderOptions,
 } from './encrypt/drm-headers.js';
-export { initSegmentPsshBoxes, protectionHeaders, type ProtectionHeaders } from './encrypt/protection-headers.js';
+export { initSegmentPsshBoxes, initSegmentPsshBoxList, protectionHeaders, type ProtectionHeaders } from './encrypt/protection-headers.js';
 
 // Parse and model.
 export { readMp4Index } from './parse/mp4/read-mp4-index.js';

@@ -105,6 +105,10 @@ export interface PlayResult {
   wireKeyRequests: WireKeyRequest[];
   /** Player errors about keys, licences or the CDM. */
   drmErrors: string[];
+  /** Other requests (manifests, segments) that carried an Authorization header or a `token` parameter: should stay empty. */
+  mediaRequestsWithToken: string[];
+  /** How many other requests (manifests, segments) went to the stream's origin. */
+  mediaRequests: number;
 }
 
 let browserPromise: Promise<Browser> | undefined;
@@ -163,7 +167,7 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
   try {
     const page = await context.newPage();
     watch(page, errors, warnings);
-    const wire = watchKeyRequests(page, drm);
+    const wire = watchKeyRequests(page, drm, url);
     await page.goto(pages.pageUrl({ player, src: url, playbackRate, drm }), { waitUntil: 'load', timeout: Math.min(timeoutMs, 15_000) });
     const left = Math.max(1, timeoutMs - (Date.now() - started));
     let timedOut = false;
@@ -222,6 +226,8 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
       log: state?.log ?? [],
       keyRequests: state?.keyRequests ?? [],
       wireKeyRequests: wire.seen,
+      mediaRequestsWithToken: wire.mediaWithToken,
+      mediaRequests: wire.media(),
       drmErrors: state?.drmErrors ?? [],
     };
   } finally {
@@ -253,13 +259,32 @@ function watch(page: Page, errors: string[], warnings: string[]): void {
 }
 
 /** Key delivery (`/keydelivery/`) and licence requests with their Authorization header and status, from the network layer. */
-function watchKeyRequests(page: Page, drm: DrmOptions | undefined): { seen: WireKeyRequest[]; settled(): Promise<unknown> } {
+function watchKeyRequests(
+  page: Page,
+  drm: DrmOptions | undefined,
+  streamUrl: string,
+): { seen: WireKeyRequest[]; mediaWithToken: string[]; media(): number; settled(): Promise<unknown> } {
   const seen: WireKeyRequest[] = [];
+  const mediaWithToken: string[] = [];
+  let media = 0;
+  const streamOrigin = new URL(streamUrl).origin;
   const pending: Array<Promise<unknown>> = [];
   const isKeyRequest = (url: string) => url.includes('/keydelivery/') || (drm?.clearKeyLicenseUrl !== undefined && url.startsWith(drm.clearKeyLicenseUrl));
   const entries = new Map<Request, WireKeyRequest>();
   page.on('request', (req) => {
-    if (!isKeyRequest(req.url()) || req.method() === 'OPTIONS') return;
+    if (req.method() === 'OPTIONS') return;
+    if (!isKeyRequest(req.url())) {
+      if (!req.url().startsWith(streamOrigin)) return;
+      media++;
+      if (new URL(req.url()).searchParams.has('token')) mediaWithToken.push(req.url());
+      pending.push(
+        req.allHeaders().then(
+          (h) => void (h['authorization'] !== undefined && mediaWithToken.push(req.url())),
+          () => undefined,
+        ),
+      );
+      return;
+    }
     const entry: WireKeyRequest = { method: req.method(), url: req.url(), status: 0 };
     entries.set(req, entry);
     seen.push(entry);
@@ -275,7 +300,7 @@ function watchKeyRequests(page: Page, drm: DrmOptions | undefined): { seen: Wire
     const entry = entries.get(res.request());
     if (entry) entry.status = res.status();
   });
-  return { seen, settled: () => Promise.all(pending) };
+  return { seen, mediaWithToken, media: () => media, settled: () => Promise.all(pending) };
 }
 
 function dedupe(list: string[]): string[] {

@@ -12,7 +12,8 @@ import {
   widevinePssh,
   widevinePsshData,
 } from './drm-headers.js';
-import { initSegmentPsshBoxes, protectionHeaders } from './protection-headers.js';
+import { initSegmentPsshBoxes, initSegmentPsshBoxList, protectionHeaders } from './protection-headers.js';
+import { withPssh } from './protected-init.js';
 import type { ManifestProtection } from '../mux/manifest/manifest-context.js';
 import {
   COMMON_SYSTEM_ID,
@@ -177,5 +178,22 @@ describe('protection headers for manifests and init segments', () => {
       [[COMMON_SYSTEM_ID, [KID2]]],
     );
     assert.throws(() => protectionHeaders({ scheme: 'aes-128', keyIdOf: () => KID }, [KID]), /no DRM headers/);
+  });
+
+  it('lists the boxes one whole box each, which the init segment writer takes (multi-DRM init segments were refused)', () => {
+    const list = initSegmentPsshBoxList(protection, KID);
+    assert.equal(list.length, 3);
+    for (const box of list) assert.equal(box.readUInt32BE(0), box.byteLength);
+    assert.deepEqual(Buffer.concat(list), initSegmentPsshBoxes(protection, KID));
+    const moov = Buffer.alloc(8);
+    moov.writeUInt32BE(8, 0);
+    moov.write('moov', 4, 'latin1');
+    const ftyp = Buffer.from('0000000c667479706d703431', 'hex');
+    const init = Buffer.from(withPssh(Buffer.concat([ftyp, moov]), list));
+    assert.equal(init.readUInt32BE(ftyp.length), 8 + Buffer.concat(list).byteLength, 'moov grows by the boxes');
+    assert.deepEqual(
+      readPsshBoxes(init.subarray(ftyp.length + 8)).map((b) => b.systemId),
+      [WIDEVINE_SYSTEM_ID, PLAYREADY_SYSTEM_ID, COMMON_SYSTEM_ID],
+    );
   });
 });

@@ -51,13 +51,19 @@ function commonScheme(protection: ManifestProtection): CommonEncryptionScheme {
 
 /**
  * The `pssh` boxes for an init segment's `moov` whose track is encrypted with `keyId`: Widevine, PlayReady (when
- * offered) and the W3C common PSSH, concatenated. Opaque bytes for the fMP4 encryptor.
+ * offered) and the W3C common PSSH, one complete box each, in that order (`TrackEncryption.pssh`).
  */
-export function initSegmentPsshBoxes(protection: ManifestProtection, keyId: string): Buffer {
+export function initSegmentPsshBoxList(protection: ManifestProtection, keyId: string): Buffer[] {
   const h = protectionHeaders(protection, [keyId]);
   const boxes: Buffer[] = [];
   if (h.widevinePssh) boxes.push(h.widevinePssh);
   if (h.playReadyPssh) boxes.push(h.playReadyPssh);
   boxes.push(h.commonPssh);
+  return boxes;
+}
+
+/** The same boxes concatenated, as they appear in the `moov`. */
+export function initSegmentPsshBoxes(protection: ManifestProtection, keyId: string): Buffer {
+  const boxes = initSegmentPsshBoxList(protection, keyId);
   return boxes.length === 1 ? boxes[0] : Buffer.concat(boxes);
 }
