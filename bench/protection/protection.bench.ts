@@ -27,7 +27,7 @@
  *   npx tsx bench/protection/protection.bench.ts        (or: npx tsx bench/run.ts protection)
  *
  * Knobs: BENCH_ROUNDS (3), BENCH_DURATION_S (5), BENCH_WARMUP_S (1), BENCH_COLD_REPS (5), BENCH_KEY_ROUNDS (2),
- * BENCH_KEY_DURATION_S (5), BENCH_REEL_ORIGIN_PROCESSES (2), BENCH_CACHE0 (1; 0: no cache-0 Reel), BENCH_MAX_OTHER_CPU
+ * BENCH_KEY_DURATION_S (5), BENCH_VARIANTS (all; e.g. cenc,aes-ts), BENCH_REEL_ORIGIN_PROCESSES (2), BENCH_CACHE0 (1; 0: no cache-0 Reel), BENCH_MAX_OTHER_CPU
  * (0.25), BENCH_RETRIES (1), BENCH_QUIET_WAIT_S (20), BENCH_RECORD (1; 0: print only), BENCH_PROFILE (a directory:
  * CPU-profile the default-cache Reel and its origin processes; nothing recorded then). Needs wrk (`node scripts/setup.mjs --bench` installs it).
  * Results: stdout table + bench/results/protection.jsonl.
@@ -298,7 +298,7 @@ interface Variant {
   manifest: string;
   dash: boolean;
 }
-const variants: Variant[] = [
+const allVariants: Variant[] = [
   { key: 'clear-cmaf', label: 'clear fMP4 (HLS m3u8-cmaf)', clear: 'clear-cmaf', manifest: 'manifest(format=m3u8-cmaf)', dash: false },
   {
     key: 'cenc',
@@ -334,6 +334,12 @@ const variants: Variant[] = [
     dash: false,
   },
 ];
+
+/** BENCH_VARIANTS (comma list, e.g. `cenc`): only those and the clear ones they compare with (for profiling one scheme). */
+const chosen = process.env.BENCH_VARIANTS?.split(',');
+const variants = chosen
+  ? allVariants.filter((v) => chosen.includes(v.key) || allVariants.some((w) => chosen.includes(w.key) && w.clear === v.key))
+  : allVariants;
 
 const manifestName = 'manifest.ism';
 async function renditionOf(v: Variant, playUrl: string, locatorId: string): Promise<Rendition> {
