@@ -247,11 +247,12 @@ async function dashRendition(mpdUrl: string): Promise<Rendition> {
     }
   }
   if (!best) throw new Error(`no video Representation in ${mpdUrl}`);
+  const bandwidth = best.bandwidth;
   const template = /<SegmentTemplate[^>]*>/.exec(best.body)?.[0] ?? '';
   const fill = (t: string, time?: number) =>
     new URL(
       unescapeXml(t)
-        .replace('$Bandwidth$', String(best!.bandwidth))
+        .replace('$Bandwidth$', String(bandwidth))
         .replace('$Time$', String(time ?? '')),
       mpdUrl,
     ).toString();
