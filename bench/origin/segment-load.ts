@@ -28,8 +28,10 @@ export interface SegmentLoadResult {
 
 const luaString = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
-function script(paths: string[], headers: Record<string, string>): string {
-  return `local paths = {
+function script(paths: string[], headers: Record<string, string>, method: 'GET' | 'POST', body: string | undefined): string {
+  return `local method = ${luaString(method)}
+local body = ${body === undefined ? 'nil' : luaString(body)}
+local paths = {
 ${paths.map((p) => `  ${luaString(p)},`).join('\n')}
 }
 local headers = {
@@ -41,7 +43,7 @@ local i = 0
 request = function()
   i = i + 1
   if i > #paths then i = 1 end
-  return wrk.format("GET", paths[i], headers)
+  return wrk.format(method, paths[i], headers, body)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -71,10 +73,13 @@ export async function runSegmentLoad(options: {
   durationSec: number;
   /** Request headers (e.g. Accept-Encoding: gzip, as players send). */
   headers?: Record<string, string>;
+  /** GET by default; POST sends `body` with every request (a licence request). */
+  method?: 'GET' | 'POST';
+  body?: string;
 }): Promise<SegmentLoadResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-wrk-'));
   const file = path.join(dir, 'cycle.lua');
-  fs.writeFileSync(file, script(options.paths, options.headers ?? {}));
+  fs.writeFileSync(file, script(options.paths, options.headers ?? {}, options.method ?? 'GET', options.body));
   const cpuBefore = childrenCpuMs();
   const started = performance.now();
   try {

@@ -74,17 +74,19 @@ function patternRange(key: Uint8Array, iv: Uint8Array, range: Uint8Array): void 
   let total = 0;
   for (let k = 0; k < periods; k++) total += Math.min(CBCS_CRYPT_BLOCKS, blocks - k * (CBCS_CRYPT_BLOCKS + CBCS_SKIP_BLOCKS)) * BLOCK;
   if (scratch.byteLength < total) scratch = Buffer.allocUnsafeSlow(Math.max(total, 2 * scratch.byteLength));
+  // Blocks are moved byte by byte: a subarray per 16-byte block (thousands per frame) cost more than the AES and
+  // fed the garbage collector (docs/BENCHMARKS.md, "Content protection").
   let g = 0;
   for (let k = 0; k < periods && g < total; k++) {
     const n = Math.min(CBCS_CRYPT_BLOCKS * BLOCK, total - g);
-    scratch.set(range.subarray(k * period, k * period + n), g);
+    for (let b = 0, from = k * period; b < n; b++) scratch[g + b] = range[from + b];
     g += n;
   }
   const out = crypto.createCipheriv('aes-128-cbc', key, iv).setAutoPadding(false).update(scratch.subarray(0, total));
   g = 0;
   for (let k = 0; k < periods && g < total; k++) {
     const n = Math.min(CBCS_CRYPT_BLOCKS * BLOCK, total - g);
-    range.set(out.subarray(g, g + n), k * period);
+    for (let b = 0, to = k * period; b < n; b++) range[to + b] = out[g + b];
     g += n;
   }
 }
