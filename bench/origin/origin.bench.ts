@@ -56,6 +56,7 @@ import { ensureMedia, packageWithFfmpeg, readThrough, storeDir } from './media.j
 import { startNginx, vodDefaults, type NginxPeer, type NginxPeerOptions } from './nginx-peer.js';
 import { closeAgent, getOk, rawTimedGet, runSegmentLoad, type SegmentLoadResult } from './segment-load.js';
 import type { OriginStartOptions, StartedOrigin } from './origin-server.js';
+import { mdatPayload, playlistUris, videoVariant } from '../support/hls-and-boxes.js';
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
 const settings = {
@@ -186,30 +187,6 @@ async function startReel(label: string, options: Omit<OriginStartOptions, 'store
 
 const text = (res: { body: Buffer; headers: Record<string, unknown> }) =>
   (res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body).toString('utf8');
-const uris = (playlist: string) =>
-  playlist
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-
-/** The highest video variant of an HLS multivariant playlist. */
-function videoVariant(master: string, masterUrl: string): string {
-  const lines = master.split('\n');
-  let best: { bandwidth: number; uri: string } | undefined;
-  lines.forEach((line, i) => {
-    const inf = /^#EXT-X-STREAM-INF:(.*)$/.exec(line);
-    if (!inf || !/RESOLUTION=/.test(inf[1])) return;
-    const bandwidth = Number(/(?:^|,)BANDWIDTH=(\d+)/.exec(inf[1])?.[1] ?? 0);
-    const uri = lines
-      .slice(i + 1)
-      .find((l) => l.trim() && !l.startsWith('#'))
-      ?.trim();
-    if (uri && (!best || bandwidth > best.bandwidth)) best = { bandwidth, uri };
-  });
-  if (!best) throw new Error(`no video variant in ${masterUrl}:\n${master.slice(0, 500)}`);
-  return new URL(best.uri, masterUrl).toString();
-}
-
 interface VideoRendition {
   playlistUrl: string;
   initUrl: string;
@@ -219,7 +196,7 @@ interface VideoRendition {
 function rendition(playlist: string, playlistUrl: string): VideoRendition {
   const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
   if (!map) throw new Error(`no EXT-X-MAP in ${playlistUrl}`);
-  return { playlistUrl, initUrl: new URL(map, playlistUrl).toString(), segmentUrls: uris(playlist).map((u) => new URL(u, playlistUrl).toString()) };
+  return { playlistUrl, initUrl: new URL(map, playlistUrl).toString(), segmentUrls: playlistUris(playlist).map((u) => new URL(u, playlistUrl).toString()) };
 }
 
 async function openRendition(masterUrl: string): Promise<VideoRendition> {
@@ -232,23 +209,6 @@ async function sizesOf(urls: string[]): Promise<number[]> {
   const out: number[] = [];
   for (const u of urls) out.push((await getOk(u)).body.length);
   return out;
-}
-
-/** The payloads of a fragment's top-level `mdat` boxes, concatenated: the media samples, whatever the boxes around them. */
-function mdatPayload(segment: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  for (let at = 0; at + 8 <= segment.length;) {
-    let size = segment.readUInt32BE(at);
-    let header = 8;
-    if (size === 1) {
-      size = Number(segment.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) size = segment.length - at;
-    if (size < header) break;
-    if (segment.toString('latin1', at + 4, at + 8) === 'mdat') parts.push(segment.subarray(at + header, at + size));
-    at += size;
-  }
-  return Buffer.concat(parts);
 }
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex').slice(0, 16);

@@ -45,6 +45,7 @@ import type { OriginStartOptions, StartedOrigin } from '../origin/origin-server.
 import { keyDeliveryPaths, odataTypes } from '../../src/shared/content-protection.js';
 import { decryptSegment, readProtection } from '../../test/fixtures/cenc-decryptor.js';
 import { rsaPair, rsaTokenKey, signJwt, symmetricKey, symmetricTokenKey, tokenRestriction } from '../../test/support/token-keys.js';
+import { mdatPayload, playlistUris, videoVariant } from '../support/hls-and-boxes.js';
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
 const settings = {
@@ -188,30 +189,6 @@ async function startReel(label: string, options: Omit<OriginStartOptions, 'store
 
 // ---------------------------------------------------------------------------------------------- manifests and boxes
 
-const uris = (playlist: string) =>
-  playlist
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-
-/** The highest video variant of an HLS multivariant playlist. */
-function videoVariant(master: string, masterUrl: string): string {
-  const lines = master.split('\n');
-  let best: { bandwidth: number; uri: string } | undefined;
-  lines.forEach((line, i) => {
-    const inf = /^#EXT-X-STREAM-INF:(.*)$/.exec(line);
-    if (!inf || !/RESOLUTION=/.test(inf[1])) return;
-    const bandwidth = Number(/(?:^|,)BANDWIDTH=(\d+)/.exec(inf[1])?.[1] ?? 0);
-    const uri = lines
-      .slice(i + 1)
-      .find((l) => l.trim() && !l.startsWith('#'))
-      ?.trim();
-    if (uri && (!best || bandwidth > best.bandwidth)) best = { bandwidth, uri };
-  });
-  if (!best) throw new Error(`no video variant in ${masterUrl}:\n${master.slice(0, 500)}`);
-  return new URL(best.uri, masterUrl).toString();
-}
-
 interface Rendition {
   /** Undefined for MPEG-TS (no init segment). */
   initUrl?: string;
@@ -222,7 +199,10 @@ async function hlsRendition(masterUrl: string): Promise<Rendition> {
   const playlistUrl = videoVariant((await getOk(masterUrl)).body.toString('utf8'), masterUrl);
   const playlist = (await getOk(playlistUrl)).body.toString('utf8');
   const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
-  return { initUrl: map ? new URL(map, playlistUrl).toString() : undefined, segmentUrls: uris(playlist).map((u) => new URL(u, playlistUrl).toString()) };
+  return {
+    initUrl: map ? new URL(map, playlistUrl).toString() : undefined,
+    segmentUrls: playlistUris(playlist).map((u) => new URL(u, playlistUrl).toString()),
+  };
 }
 
 const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
@@ -267,23 +247,6 @@ async function dashRendition(mpdUrl: string): Promise<Rendition> {
     for (let r = 0; r <= Number(attr(s, 'r') ?? 0); r++, t += d) segmentUrls.push(fill(media, t));
   }
   return { initUrl: fill(init), segmentUrls };
-}
-
-/** The payloads of a fragment's top-level `mdat` boxes, concatenated. */
-function mdatPayload(segment: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  for (let at = 0; at + 8 <= segment.length;) {
-    let size = segment.readUInt32BE(at);
-    let header = 8;
-    if (size === 1) {
-      size = Number(segment.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) size = segment.length - at;
-    if (size < header) break;
-    if (segment.toString('latin1', at + 4, at + 8) === 'mdat') parts.push(segment.subarray(at + header, at + size));
-    at += size;
-  }
-  return Buffer.concat(parts);
 }
 
 // ---------------------------------------------------------------------------------------------- variants
