@@ -39,13 +39,17 @@ export function jsonTextProblem(text: string, limit: number): 'depth' | 'nul' | 
 
 /**
  * JSON bodies for the whole API: the linear check above before Fastify's own parser, which keeps its
- * prototype-poisoning protection. A refused body is a 400 with MK.IO's error body.
+ * prototype-poisoning protection. A refused body is a 400 with MK.IO's error body. An empty body is no body:
+ * MK.IO clients send `Content-Type: application/json` on bodyless POSTs too (the .NET client's
+ * getFileAccessInfo, scripts that set it on every request); a route whose schema needs a body still says so.
  */
 export function installJsonBodyGuard(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body: string, done) => {
     const problem = jsonTextProblem(body, maxJsonDepth);
-    if (problem === 'depth') {
+    if (body.trim() === '') {
+      done(null, undefined);
+    } else if (problem === 'depth') {
       done(new BadRequestError('InvalidRequestBody', `The JSON body nests objects or arrays deeper than ${maxJsonDepth} levels`), undefined);
     } else if (problem === 'nul') {
       done(new BadRequestError('InvalidRequestBody', 'The JSON body holds a NUL character (\\u0000) in a string'), undefined);

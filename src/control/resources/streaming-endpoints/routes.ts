@@ -15,6 +15,7 @@ import {
   stripReadOnly,
   toWireEndpoint,
 } from './schema.js';
+import { isTrue, queryBoolean } from '../query-values.js';
 
 const params = Type.Object({ project: Type.String(), name: streamingEndpointName });
 
@@ -46,7 +47,7 @@ export function registerStreamingEndpointRoutes(app: FastifyInstance, deps: Endp
     '/streamingEndpoints/:name',
     {
       config: cap('create'),
-      schema: { params, body: endpointPutBody, querystring: Type.Object({ autoStart: Type.Optional(Type.Boolean()) }), response: { 201: endpointResponse } },
+      schema: { params, body: endpointPutBody, querystring: Type.Object({ autoStart: Type.Optional(queryBoolean) }), response: { 201: endpointResponse } },
     },
     async (req, reply) => {
       const created = await endpoints.create(
@@ -57,7 +58,7 @@ export function registerStreamingEndpointRoutes(app: FastifyInstance, deps: Endp
           tags: req.body.tags,
           properties: stripReadOnly(req.body.properties),
         },
-        req.query.autoStart === true,
+        isTrue(req.query.autoStart),
         req.principal!,
       );
       return reply.code(201).send(wire(created, req));
