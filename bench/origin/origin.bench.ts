@@ -48,7 +48,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { BenchChild } from '../support/bench-child.js';
+import type { BenchChild } from '../support/bench-child.js';
+import { startOriginChild } from './origin-child.js';
 import { appendResult, benchEnvironment, formatTable } from '../support/bench-results.js';
 import { foreignCores, sampleCpu, waitForQuiet } from '../support/machine-load.js';
 import { cpuMsOf, descendants, pssMb, rssSampler, sumOf } from '../support/process-tree.js';
@@ -155,15 +156,7 @@ interface ReelOrigin {
 }
 
 async function startReel(label: string, options: Omit<OriginStartOptions, 'storeDir'>, execArgv: string[] = []): Promise<ReelOrigin> {
-  // Compiled and with npm start's malloc and young-generation settings: the memory and speed of the server as deployed.
-  const child = BenchChild.start('bench/origin/origin-server.ts', [], {
-    label,
-    execArgv: ['--max-semi-space-size=16', ...execArgv],
-    compiled: true,
-    // REEL_ORIGIN_PROCESSES ≥ 2 forks src/origin-main.ts from beside the bundle, as npm start forks dist/origin-main.js.
-    siblings: ['src/origin-main.ts'],
-    env: { MALLOC_MMAP_THRESHOLD_: '131072' },
-  });
+  const child = startOriginChild(label, execArgv);
   try {
     const started = await child.call<StartedOrigin>('start', { storeDir, originProcesses: settings.reelProcesses, ...options } satisfies OriginStartOptions);
     const api = new OriginApi(started.url, started.token);

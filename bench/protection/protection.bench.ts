@@ -36,6 +36,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BenchChild } from '../support/bench-child.js';
+import { startOriginChild } from '../origin/origin-child.js';
 import { appendResult, benchEnvironment, formatTable } from '../support/bench-results.js';
 import { foreignCores, sampleCpu, waitForQuiet } from '../support/machine-load.js';
 import { cpuMsOf, descendants, rssSampler } from '../support/process-tree.js';
@@ -159,14 +160,7 @@ interface ReelOrigin {
 }
 
 async function startReel(label: string, options: Omit<OriginStartOptions, 'storeDir'>, execArgv: string[] = []): Promise<ReelOrigin> {
-  // As the origin benchmark runs it: compiled, npm start's malloc and young-generation settings.
-  const child = BenchChild.start('bench/origin/origin-server.ts', [], {
-    label,
-    execArgv: ['--max-semi-space-size=16', ...execArgv],
-    compiled: true,
-    siblings: ['src/origin-main.ts'],
-    env: { MALLOC_MMAP_THRESHOLD_: '131072' },
-  });
+  const child = startOriginChild(label, execArgv);
   try {
     const started = await child.call<StartedOrigin>('start', { storeDir, originProcesses: settings.reelProcesses, ...options } satisfies OriginStartOptions);
     const mainPid = child.pid as number;
