@@ -194,9 +194,10 @@ export function toLegacyStorage(account: StorageAccount): LegacyStorage {
     metadata: {
       id: row.id,
       created: toMkioTime(row.created_at),
-      createdById: row.created_by,
+      // GUIDs, as MK.IO's clients read them (the e-mail addresses are the v1 shape's `createdByEmail`).
+      createdById: row.created_by_id,
       updated: toMkioTime(row.updated_at),
-      updatedById: row.updated_by,
+      updatedById: row.updated_by_id,
     },
     spec: {
       name: row.name,
@@ -214,7 +215,7 @@ export function toLegacyStorage(account: StorageAccount): LegacyStorage {
 export function toLegacyCredential(row: StorageCredentialRow): LegacyCredential {
   const sanitized = JSON.parse(row.sanitized) as { sasToken?: string };
   return {
-    metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by },
+    metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by_id },
     spec: { azureCredential: { sasToken: sanitized.sasToken ?? null, sasTokenSanitized: sanitized.sasToken ?? null } },
   };
 }
