@@ -21,7 +21,7 @@ export function safeEqual(a: string, b: string): boolean {
 export function nameBasedId(name: string): string {
   const hex = createHash('sha1').update(`reel:${name}`).digest('hex').slice(0, 32).split('');
   hex[12] = '5';
-  hex[16] = ((parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+  hex[16] = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
   const h = hex.join('');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -23,7 +23,17 @@ export class ProjectStatsRepository {
   async countsOf(projectId: string): Promise<ProjectCounts> {
     const row = await this.db
       .selectNoFrom((eb) => {
-        const count = (table: 'assets' | 'storage_accounts' | 'streaming_locators' | 'streaming_policies' | 'streaming_endpoints' | 'content_key_policies' | 'transforms' | 'jobs') =>
+        const count = (
+          table:
+            | 'assets'
+            | 'storage_accounts'
+            | 'streaming_locators'
+            | 'streaming_policies'
+            | 'streaming_endpoints'
+            | 'content_key_policies'
+            | 'transforms'
+            | 'jobs',
+        ) =>
           eb
             .selectFrom(table)
             .select((c) => c.fn.countAll<number | string>().as('n'))

@@ -106,7 +106,11 @@ for (const dialect of dialects) {
       assert.match(usage.body.metadata.start, /^\d{4}-\d{2}-01T00:00:00\.000000Z$/);
       assert.match(usage.body.metadata.end, dateTime);
       assert.deepEqual(
-        usage.body.spec.items.map((i: { spec: { meterName: string; meterUnitName: string; total: number } }) => [i.spec.meterName, i.spec.meterUnitName, i.spec.total]),
+        usage.body.spec.items.map((i: { spec: { meterName: string; meterUnitName: string; total: number } }) => [
+          i.spec.meterName,
+          i.spec.meterUnitName,
+          i.spec.total,
+        ]),
         [
           ['Encoding', 'Minutes', 0],
           ['Streaming Egress', 'GB', 0],

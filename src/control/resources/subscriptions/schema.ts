@@ -1,4 +1,9 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { ProjectRow } from '../../../store/database.js';
+import type { MeterUsage } from './service.js';
+import { nilId } from '../../../shared/ids.js';
+import { reelLocation } from '../../../shared/locations.js';
+import { toMkioTime } from '../../../shared/time.js';
 import { mkioTime } from '../envelope.js';
 
 /**
@@ -64,3 +69,49 @@ export const v1LocationResponse = Type.Object({
   }),
 });
 export const v1LocationListResponse = Type.Object({ kind: Type.Literal('LocationList'), value: Type.Array(v1LocationResponse) });
+
+/** A project as MK.IO's legacy subscription. */
+export function toWireSubscription(p: ProjectRow): Static<typeof subscriptionResponse> {
+  return {
+    // Reel keeps no separate update time for a project: its settings are fixed at creation.
+    metadata: { id: p.id, created: toMkioTime(p.created_at), updated: toMkioTime(p.created_at) },
+    spec: {
+      name: p.name,
+      customerId: p.organization_id,
+      // Reel does not record who created a project, and no Azure Marketplace subscription stands behind one.
+      createdById: nilId,
+      locationId: reelLocation.id,
+      isActive: true,
+      projectSubscriptionId: p.id,
+      productPublicationId: nilId,
+      azureSubscriptionId: nilId,
+      azureSubscriptionName: null,
+      azureSubscriptionStatus: null,
+      azureSubscriptionOfferId: null,
+      azureSubscriptionPlanId: null,
+    },
+  };
+}
+
+export function toWireUsage(p: ProjectRow, usage: { start: Date; end: Date; meters: MeterUsage[] }): Static<typeof usageResponse> {
+  return {
+    Kind: 'SubscriptionMeterUsage',
+    metadata: { accountId: p.organization_id, subscriptionId: p.id, start: toMkioTime(usage.start), end: toMkioTime(usage.end) },
+    spec: { items: usage.meters.map((m) => ({ spec: { meterUnitId: m.id, meterUnitName: m.unit, meterName: m.name, total: m.total } })) },
+  };
+}
+
+const locationView = { id: reelLocation.id, name: reelLocation.name, displayName: reelLocation.displayName };
+
+export const legacyLocation: Static<typeof legacyLocationResponse> = {
+  metadata: locationView,
+  spec: { customer: null, extra_config: { cdnHostnames: {} }, meters: { egressMeterName: 'Streaming Egress', cdnEgressMeterName: null } },
+};
+
+export const v1Location: Static<typeof v1LocationResponse> = {
+  metadata: locationView,
+  spec: {
+    type: 'SaaS',
+    cloud: { name: 'self-hosted', displayName: 'Self-hosted', region: { name: reelLocation.name, displayName: reelLocation.displayName } },
+  },
+};
