@@ -6,6 +6,7 @@ import { toMkioTime } from '../../../shared/time.js';
 import { nameRule } from '../names.js';
 import { listBodySchema } from '../paging.js';
 import { mkioTime } from '../envelope.js';
+import { reelLocation } from '../../../shared/locations.js';
 
 /** Storage account names: the media name rule (names.ts), up to 255 characters as assets' `storageAccountName`. */
 export const storageAccountName = nameRule(255);
@@ -99,7 +100,7 @@ export function splitSasUrl(url: string): { url: string; sasToken?: string } {
 }
 
 export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountInput {
-  const common = { name, type: spec.type, description: spec.description ?? '', location: spec.location ?? spec.region ?? 'local' };
+  const common = { name, type: spec.type, description: spec.description ?? '', location: spec.location ?? spec.region ?? reelLocation.name };
   switch (spec.type) {
     case 'Local':
       if (!spec.path) throw bad('spec.path is required for Local storage: an absolute directory on the server');
@@ -154,7 +155,7 @@ export function toV1Storage(account: StorageAccount): V1Storage {
   const { row, config } = account;
   const spec: Record<string, unknown> = { type: row.type, description: row.description };
   if (row.type === 'Microsoft.Storage')
-    Object.assign(spec, { url: config.url, region: row.location === 'local' ? null : row.location, privateLinkServiceConnection: null });
+    Object.assign(spec, { url: config.url, region: row.location === reelLocation.name ? null : row.location, privateLinkServiceConnection: null });
   if (row.type === 'AWS.S3') {
     const url = (config.endpoint as string | undefined) ?? `https://${String(config.bucketName)}.s3.${String(config.region)}.amazonaws.com`;
     Object.assign(spec, { bucketName: config.bucketName, region: config.region, url, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
