@@ -6,6 +6,7 @@ import { dialects, startTestServer, type TestServer } from '../support/server.js
 import { ApiClient } from '../support/api.js';
 import { setUpTenants, type Tenant } from '../support/tenants.js';
 import { AccountService } from '../../src/control/auth/account-service.js';
+import { makeMp4 } from '../fixtures/media.js';
 
 /**
  * What MK.IO's .NET client does before its first media call, against a real Reel: it checks that the token is
@@ -306,6 +307,38 @@ for (const dialect of dialects) {
       assert.match(asset.body.properties.assetId, guid);
       assert.match(asset.body.systemData.createdAt, dateTime);
       assert.match(policy.body.properties.policyId, guid);
+    });
+
+    it('measures encoding time in the usage report', async () => {
+      const project = (await new AccountService(server.reel.db).findProject(`counted-${dialect}`))!;
+      const P = `/api/ams/${project.name}`;
+      const usagePath = `/api/accounts/${a.organizationId}/subscriptions/${project.id}/usage/`;
+      const encodingMinutes = async () => {
+        const usage = await client.get(usagePath, { contract: false });
+        return usage.body.spec.items.find((i: { spec: { meterName: string } }) => i.spec.meterName === 'Encoding').spec.total as number;
+      };
+      // The job canceled before it started ran for no time.
+      assert.equal(await encodingMinutes(), 0);
+
+      fs.copyFileSync(makeMp4(), path.join(server.localArea(project.name), 'source', 'clip.mp4'));
+      const submitted = await client.put(`${P}/transforms/sd/jobs/second`, {
+        properties: {
+          input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'source', files: ['*'] },
+          outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'encoded-2' }],
+        },
+      });
+      assert.equal(submitted.status, 201, submitted.text);
+      // Now a worker takes the job and runs it to its end.
+      await server.restart({ REEL_ROLES: 'api,origin,worker' });
+      let job = (await client.get(`${P}/transforms/sd/jobs/second`)).body;
+      while (!['Finished', 'Error', 'Canceled'].includes(job.properties.state)) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        job = (await client.get(`${P}/transforms/sd/jobs/second`)).body;
+      }
+      assert.equal(job.properties.state, 'Finished', JSON.stringify(job.properties.outputs));
+      const ranMs = Date.parse(job.properties.endTime) - Date.parse(job.properties.startTime);
+      assert.ok(ranMs > 0);
+      assert.equal(await encodingMinutes(), Math.round((ranMs / 60_000) * 10_000) / 10_000);
     });
   });
 }

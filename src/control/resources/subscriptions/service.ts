@@ -60,7 +60,7 @@ export class SubscriptionService {
     const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const runs = await this.stats.jobRunsEndedBetween(project.id, start.toISOString(), now.toISOString());
     const encodingMs = runs.reduce((sum, r) => sum + Math.max(0, Date.parse(r.end_time) - Date.parse(r.start_time)), 0);
-    const minutes = Math.round((encodingMs / 60_000) * 100) / 100;
+    const minutes = Math.round((encodingMs / 60_000) * 10_000) / 10_000;
     return {
       start,
       end: now,
