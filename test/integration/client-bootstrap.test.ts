@@ -178,6 +178,8 @@ for (const dialect of dialects) {
         `/api/accounts/${a.organizationId}/subscriptions/${unknownId}/`,
         `/api/accounts/${a.organizationId}/subscriptions/${unknownId}/usage/`,
         `/api/accounts/${a.organizationId}/subscriptions/not-a-guid/`,
+        `/api/accounts/${a.organizationId}/subscriptions/a%00b/usage/`,
+        `/api/accounts/a%00b/subscriptions/`,
       ]) {
         const res = await client.get(path, { contract: false });
         assert.equal(res.status, 404, `${path}: ${res.text}`);
