@@ -22,6 +22,8 @@ import { registerAssetRoutes } from './resources/assets/routes.js';
 import { registerUserRoutes } from './resources/user/routes.js';
 import { registerStatsRoutes } from './resources/stats/routes.js';
 import { StatsService } from './resources/stats/service.js';
+import { registerSubscriptionRoutes } from './resources/subscriptions/routes.js';
+import { SubscriptionService } from './resources/subscriptions/service.js';
 import { registerFileRoutes } from './resources/files/routes.js';
 import { StreamingEndpointService } from './resources/streaming-endpoints/service.js';
 import { registerStreamingEndpointRoutes } from './resources/streaming-endpoints/routes.js';
@@ -113,6 +115,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const keyPolicies = new ContentKeyPolicyService(deps.db, deps.box);
   const transforms = new TransformService(deps.db, deps.presets);
   const stats = new StatsService(deps.db, endpoints);
+  const subscriptions = new SubscriptionService(deps.db, deps.accounts);
   const jobs = new JobService({
     db: deps.db,
     transforms,
@@ -130,6 +133,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
       api.addHook('onRequest', authenticate);
       registerUserRoutes(api, deps.accounts, deps.tokens);
       registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
+      registerSubscriptionRoutes(api, subscriptions);
       for (const prefix of mediaPrefixes) {
         await api.register(
           async (media) => {
@@ -143,6 +147,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
               log: deps.log,
               locatorsOf: async (asset) =>
                 (await locators.list(asset.project_id, { assetId: asset.id })).map((l) => ({ name: l.name, ...locatorProperties(l) })),
+              isJobOutputPending: (asset) => jobs.isWritingInto(asset.id),
             });
             registerStreamingEndpointRoutes(media, { endpoints, hostName: deps.endpointHostName });
             registerStreamingPolicyRoutes(media, policies);

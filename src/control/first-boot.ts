@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AccountService } from './auth/account-service.js';
 import type { StorageAccountService } from './resources/storage/service.js';
+import { reelLocation } from '../shared/locations.js';
 
 /**
  * What a first start creates, so a fresh install works at once: the admin in organization and project `default`,
@@ -18,7 +19,7 @@ export async function firstBoot(
     fs.mkdirSync(root, { recursive: true });
     await services.storage.create(
       boot.projectId,
-      { name: 'local', type: 'Local', description: 'Embedded local disk storage', location: 'local', config: { path: root } },
+      { name: 'local', type: 'Local', description: 'Embedded local disk storage', location: reelLocation.name, config: { path: root } },
       { email: settings.adminEmail, userId: boot.adminUserId },
     );
   }

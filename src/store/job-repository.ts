@@ -64,6 +64,17 @@ export class JobRepository {
     return (await this.db.selectFrom('jobs').select('id').where('output_asset_id', '=', assetId).executeTakeFirst()) !== undefined;
   }
 
+  /** Whether a job that has not ended yet writes into this asset. */
+  async hasUnfinishedJobWritingInto(assetId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('output_asset_id', '=', assetId)
+      .where('state', 'in', [...unfinishedJobStates])
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async stateOf(id: string): Promise<JobState | undefined> {
     return (await this.db.selectFrom('jobs').select('state').where('id', '=', id).executeTakeFirst())?.state;
   }

@@ -9,6 +9,8 @@ export interface ProjectCounts {
   streamingPolicies: number;
   streamingEndpoints: { running: number; stopped: number; total: number };
   contentKeyPolicies: number;
+  transforms: number;
+  jobs: number;
 }
 
 /**
@@ -21,7 +23,17 @@ export class ProjectStatsRepository {
   async countsOf(projectId: string): Promise<ProjectCounts> {
     const row = await this.db
       .selectNoFrom((eb) => {
-        const count = (table: 'assets' | 'storage_accounts' | 'streaming_locators' | 'streaming_policies' | 'streaming_endpoints' | 'content_key_policies') =>
+        const count = (
+          table:
+            | 'assets'
+            | 'storage_accounts'
+            | 'streaming_locators'
+            | 'streaming_policies'
+            | 'streaming_endpoints'
+            | 'content_key_policies'
+            | 'transforms'
+            | 'jobs',
+        ) =>
           eb
             .selectFrom(table)
             .select((c) => c.fn.countAll<number | string>().as('n'))
@@ -39,6 +51,8 @@ export class ProjectStatsRepository {
           count('streaming_policies').as('streaming_policies'),
           count('streaming_endpoints').as('streaming_endpoints'),
           count('content_key_policies').as('content_key_policies'),
+          count('transforms').as('transforms'),
+          count('jobs').as('jobs'),
           endpointsIn('Running').as('endpoints_running'),
           endpointsIn('Stopped').as('endpoints_stopped'),
         ];
@@ -52,6 +66,21 @@ export class ProjectStatsRepository {
       streamingPolicies: Number(row.streaming_policies),
       streamingEndpoints: { running: Number(row.endpoints_running), stopped: Number(row.endpoints_stopped), total: Number(row.streaming_endpoints) },
       contentKeyPolicies: Number(row.content_key_policies),
+      transforms: Number(row.transforms),
+      jobs: Number(row.jobs),
     };
+  }
+
+  /** Start and end of each job of the project that ran to an end (finished, failed or canceled) within [from, to). */
+  async jobRunsEndedBetween(projectId: string, from: string, to: string): Promise<Array<{ start_time: string; end_time: string }>> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['start_time', 'end_time'])
+      .where('project_id', '=', projectId)
+      .where('start_time', 'is not', null)
+      .where('end_time', '>=', from)
+      .where('end_time', '<', to)
+      .execute();
+    return rows.flatMap((r) => (r.start_time && r.end_time ? [{ start_time: r.start_time, end_time: r.end_time }] : []));
   }
 }

@@ -158,6 +158,8 @@ for (const dialect of dialects) {
         streamingEndpoints: { running: 1, stopped: 0, total: 1 },
         streamingLocators: { total: 0 },
         streamingPolicies: { total: 6 },
+        transforms: { total: 0 },
+        jobs: { total: 0 },
         extra: { subscription_id: project.id },
       });
 

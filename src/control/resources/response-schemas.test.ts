@@ -34,6 +34,18 @@ import { policyResponse, toWirePolicy } from './streaming-policies/schema.js';
 import { toWireTransform, transformResponse } from './transforms/schema.js';
 import { jobResponse, toWireJob } from './jobs/schema.js';
 import { statsResponse } from './stats/schema.js';
+import {
+  legacyLocation,
+  legacyLocationListResponse,
+  subscriptionListResponse,
+  subscriptionResponse,
+  toWireSubscription,
+  toWireUsage,
+  usageResponse,
+  v1Location,
+  v1LocationListResponse,
+  v1LocationResponse,
+} from './subscriptions/schema.js';
 import { fileWrittenResponse } from './files/schema.js';
 import { jwksResponse, sessionTokenResponse } from '../auth/schema.js';
 import { listBody } from './paging.js';
@@ -421,9 +433,28 @@ const cases: Array<[string, TSchema, unknown]> = [
       streamingEndpoints: { running: 1, stopped: 0, total: 1 },
       streamingLocators: { total: 2 },
       streamingPolicies: { total: 5 },
+      transforms: { total: 2 },
+      jobs: { total: 4 },
       extra: { subscription_id: project.id },
     },
   ],
+  ['subscription', subscriptionResponse, toWireSubscription(project)],
+  ['subscription list', subscriptionListResponse, { kind: 'SubscriptionList', items: [toWireSubscription(project)] }],
+  [
+    'subscription usage',
+    usageResponse,
+    toWireUsage(project, {
+      start: new Date('2024-04-01T00:00:00Z'),
+      end: new Date('2024-04-17T10:11:12.345Z'),
+      meters: [
+        { id: '0b9a4c1e-5d2f-5a3b-8c4d-1e2f3a4b5c6d', unit: 'Minutes', name: 'Encoding', total: 12.5 },
+        { id: '1b9a4c1e-5d2f-5a3b-8c4d-1e2f3a4b5c6d', unit: 'GB', name: 'Streaming Egress', total: 0 },
+      ],
+    }),
+  ],
+  ['legacy locations', legacyLocationListResponse, { kind: 'LocationList', items: [legacyLocation] }],
+  ['v1 locations', v1LocationListResponse, { kind: 'LocationList', value: [v1Location] }],
+  ['v1 location', v1LocationResponse, v1Location],
   ['file written', fileWrittenResponse, { name: 'a.mp4', size: 5_000_000_000, etag: '"0x8DC"' }],
 ];
 

@@ -43,6 +43,8 @@ export interface AssetRouteDeps {
   log: Logger;
   /** Locators that publish an asset, as `listStreamingLocators` items. */
   locatorsOf: (asset: AssetRow) => Promise<Array<Record<string, unknown>>>;
+  /** Whether a job still running (or waiting to) writes into the asset: its state is then `Pending`. */
+  isJobOutputPending: (asset: AssetRow) => Promise<boolean>;
 }
 
 /** Assets, mounted under both media prefixes (§7). */
@@ -85,8 +87,10 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
   });
 
   r.get('/assets/:name/state', { config: cap('read'), schema: { params, response: { 200: assetStateResponse } } }, async (req) => {
-    await assets.get(project(req).id, req.params.name);
-    return { status: { state: 'Ready' } };
+    // MK.IO's asset states: `Pending` until the content is there, then `Ready`. Reel's assets exist at once, so
+    // only a job's output asset waits: Pending until that job ends (whatever its outcome).
+    const asset = await assets.get(project(req).id, req.params.name);
+    return { status: { state: (await deps.isJobOutputPending(asset)) ? 'Pending' : 'Ready' } };
   });
 
   r.post('/assets/:name/listStreamingLocators', { config: cap('read'), schema: { params, response: { 200: assetLocatorsResponse } } }, async (req) => {

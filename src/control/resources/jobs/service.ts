@@ -191,6 +191,11 @@ export class JobService {
     return row;
   }
 
+  /** Whether a job that has not ended yet (queued, running or canceling) writes into the asset. */
+  async isWritingInto(assetId: string): Promise<boolean> {
+    return this.jobs.hasUnfinishedJobWritingInto(assetId);
+  }
+
   /** An output asset this request created goes again, unless a concurrent job has started using it meanwhile. */
   private async discardUnused(asset: AssetRow): Promise<void> {
     if (!(await this.jobs.hasJobWritingInto(asset.id)))

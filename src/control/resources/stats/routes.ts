@@ -20,6 +20,8 @@ export function registerStatsRoutes(app: FastifyInstance, stats: StatsService): 
         streamingEndpoints: counts.streamingEndpoints,
         streamingLocators: { total: counts.streamingLocators },
         streamingPolicies: { total: counts.streamingPolicies },
+        transforms: { total: counts.transforms },
+        jobs: { total: counts.jobs },
         extra: { subscription_id: project.id },
       };
     },

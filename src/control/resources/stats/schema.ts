@@ -3,7 +3,10 @@ import { Type } from '@sinclair/typebox';
 const total = Type.Object({ total: Type.Integer() });
 const runningStopped = Type.Object({ running: Type.Integer(), stopped: Type.Integer(), total: Type.Integer() });
 
-/** `GET …/stats/` (§5.6): per-project counters; clients read `extra.subscription_id` from it. */
+/**
+ * `GET …/stats/` (§5.6): per-project counters; clients read `extra.subscription_id` from it. `transforms` and
+ * `jobs` are Reel extensions (MK.IO's stats have no such counters; clients ignore them).
+ */
 export const statsResponse = Type.Object({
   assets: total,
   contentKeyPolicies: total,
@@ -12,5 +15,7 @@ export const statsResponse = Type.Object({
   streamingEndpoints: runningStopped,
   streamingLocators: total,
   streamingPolicies: total,
-  extra: Type.Object({ subscription_id: Type.String() }),
+  transforms: total,
+  jobs: total,
+  extra: Type.Object({ subscription_id: Type.String({ format: 'uuid' }) }),
 });

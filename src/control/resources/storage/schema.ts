@@ -6,6 +6,7 @@ import { toMkioTime } from '../../../shared/time.js';
 import { nameRule } from '../names.js';
 import { listBodySchema } from '../paging.js';
 import { mkioTime } from '../envelope.js';
+import { reelLocation } from '../../../shared/locations.js';
 
 /** Storage account names: the media name rule (names.ts), up to 255 characters as assets' `storageAccountName`. */
 export const storageAccountName = nameRule(255);
@@ -99,7 +100,7 @@ export function splitSasUrl(url: string): { url: string; sasToken?: string } {
 }
 
 export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountInput {
-  const common = { name, type: spec.type, description: spec.description ?? '', location: spec.location ?? spec.region ?? 'local' };
+  const common = { name, type: spec.type, description: spec.description ?? '', location: spec.location ?? spec.region ?? reelLocation.name };
   switch (spec.type) {
     case 'Local':
       if (!spec.path) throw bad('spec.path is required for Local storage: an absolute directory on the server');
@@ -154,7 +155,7 @@ export function toV1Storage(account: StorageAccount): V1Storage {
   const { row, config } = account;
   const spec: Record<string, unknown> = { type: row.type, description: row.description };
   if (row.type === 'Microsoft.Storage')
-    Object.assign(spec, { url: config.url, region: row.location === 'local' ? null : row.location, privateLinkServiceConnection: null });
+    Object.assign(spec, { url: config.url, region: row.location === reelLocation.name ? null : row.location, privateLinkServiceConnection: null });
   if (row.type === 'AWS.S3') {
     const url = (config.endpoint as string | undefined) ?? `https://${String(config.bucketName)}.s3.${String(config.region)}.amazonaws.com`;
     Object.assign(spec, { bucketName: config.bucketName, region: config.region, url, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
@@ -194,9 +195,10 @@ export function toLegacyStorage(account: StorageAccount): LegacyStorage {
     metadata: {
       id: row.id,
       created: toMkioTime(row.created_at),
-      createdById: row.created_by,
+      // GUIDs, as MK.IO's clients read them (the e-mail addresses are the v1 shape's `createdByEmail`).
+      createdById: row.created_by_id,
       updated: toMkioTime(row.updated_at),
-      updatedById: row.updated_by,
+      updatedById: row.updated_by_id,
     },
     spec: {
       name: row.name,
@@ -214,7 +216,7 @@ export function toLegacyStorage(account: StorageAccount): LegacyStorage {
 export function toLegacyCredential(row: StorageCredentialRow): LegacyCredential {
   const sanitized = JSON.parse(row.sanitized) as { sasToken?: string };
   return {
-    metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by },
+    metadata: { id: row.id, created: toMkioTime(row.created_at), createdById: row.created_by_id },
     spec: { azureCredential: { sasToken: sanitized.sasToken ?? null, sasTokenSanitized: sanitized.sasToken ?? null } },
   };
 }

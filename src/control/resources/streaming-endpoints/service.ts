@@ -4,6 +4,7 @@ import { StreamingEndpointRepository, defaultEndpointName } from '../../../store
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
+import { reelLocation } from '../../../shared/locations.js';
 
 export type EndpointState = StreamingEndpointState;
 
@@ -73,7 +74,7 @@ export class StreamingEndpointService {
       id: newId(),
       project_id: projectId,
       name: defaultEndpointName,
-      location: 'local',
+      location: reelLocation.name,
       tags: '{}',
       properties: JSON.stringify({ description: 'Default streaming endpoint', scaleUnits: 0, cdnEnabled: false }),
       resource_state: 'Running',
