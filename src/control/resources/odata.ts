@@ -49,7 +49,7 @@ export function parseFilter(input: string | undefined, allowed: ReadonlySet<stri
     const op = tokens[i++];
     const raw = tokens[i++];
     if (field === undefined || op === undefined || raw === undefined) throw fail('expected <field> <operator> <value>');
-    if (!allowed.has(field)) throw fail(`field '${field}' cannot be filtered on; allowed: ${[...allowed].join(', ')}`);
+    if (!allowed.has(field)) throw fail(`field '${field}' cannot be filtered on; ${allowedText(allowed)}`);
     if (!ops.has(op.toLowerCase())) throw fail(`unsupported operator '${op}'`);
     terms.push({ field, op: op.toLowerCase() as Comparison, value: parseValue(raw, fail) });
     if (i < tokens.length) {
@@ -118,7 +118,11 @@ export function parseOrderBy(input: string | undefined, allowed: ReadonlySet<str
     if (!field || extra !== undefined || (dir !== undefined && !/^(asc|desc)$/i.test(dir))) {
       throw new BadRequestError('InvalidOrderBy', `Invalid $orderby '${input}'`);
     }
-    if (!allowed.has(field)) throw new BadRequestError('InvalidOrderBy', `Field '${field}' cannot be sorted on; allowed: ${[...allowed].join(', ')}`);
+    if (!allowed.has(field)) throw new BadRequestError('InvalidOrderBy', `Invalid $orderby '${input}': field '${field}' cannot be sorted on; ${allowedText(allowed)}`);
     return { field, direction: (dir?.toLowerCase() ?? 'asc') as 'asc' | 'desc' };
   });
+}
+
+function allowedText(allowed: ReadonlySet<string>): string {
+  return allowed.size === 0 ? 'this list has no such fields' : `allowed: ${[...allowed].join(', ')}`;
 }
