@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dialects, startTestServer, type TestServer } from '../support/server.js';
-import { ApiClient, login, tokenFromSession } from '../support/api.js';
+import { ApiClient, login, tokenFromSession, type ApiResponse } from '../support/api.js';
 import { azuriteSas, azuriteUrl } from '../support/services.js';
 
 /**
@@ -54,7 +54,7 @@ async function walk(api: ApiClient, first: string): Promise<{ names: string[]; p
   let pages = 0;
   let url: string | undefined = first;
   while (url !== undefined) {
-    const res = await api.get(url);
+    const res: ApiResponse = await api.get(url);
     assert.equal(res.status, 200, `${url}: ${res.text}`);
     pages++;
     seen.push(...(res.body.value as Named[]).map(nameOf));
@@ -236,7 +236,7 @@ for (const dialect of dialects) {
       const seen: string[] = [];
       let url: string | undefined = `${V}/storage/lst-a/credentials?$top=2`;
       while (url) {
-        const res = await api.get(url);
+        const res: ApiResponse = await api.get(url);
         assert.equal(res.status, 200, res.text);
         seen.push(...(res.body.value as Array<{ metadata: { id: string } }>).map((c) => c.metadata.id));
         const next = res.body['@odata.nextLink'] as string | undefined;

@@ -2,24 +2,6 @@ import { BadRequestError } from '../../shared/errors.js';
 
 export type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
-/**
- * `$filter`/`$orderby` fields every audited MK.IO resource documents (name, id, creation and change times and
- * authors), mapped to the columns each of their tables has; a resource adds its own fields to these.
- */
-export const auditedColumns = {
-  name: 'name',
-  id: 'id',
-  created: 'created_at',
-  updated: 'updated_at',
-  createdBy: 'created_by',
-  updatedBy: 'updated_by',
-  createdByEmail: 'created_by',
-  updatedByEmail: 'updated_by',
-  createdByName: 'created_by',
-  updatedByName: 'updated_by',
-  'properties/created': 'created_at',
-  'properties/lastModified': 'updated_at',
-} as const;
 export interface FilterTerm {
   field: string;
   op: Comparison;
