@@ -99,7 +99,11 @@ describeOnEachDialect('AssetRepository', (store) => {
     );
     assert.deepEqual(await names({ keys: [], values: [{ key: 'note', value: '0%_d', contains: true }] }), ['labelled']);
     assert.deepEqual(await names({ keys: [], values: [{ key: 'note', value: '0%xd', contains: true }] }), []);
-    const filtered = await assets.list(projectId, { ...page, filter: [{ source: { column: 'name' }, op: 'gt' as const, value: 'other-label' }], top: 1 }, { keys: [], values: [] });
+    const filtered = await assets.list(
+      projectId,
+      { ...page, filter: [{ source: { column: 'name' }, op: 'gt' as const, value: 'other-label' }], top: 1 },
+      { keys: [], values: [] },
+    );
     assert.equal(filtered.total, 3);
     assert.deepEqual(
       filtered.items.map((r) => r.name),

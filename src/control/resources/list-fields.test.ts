@@ -17,7 +17,12 @@ const refused = (query: Record<string, string>, code: string, pattern: RegExp) =
 
 describe('ListFields', () => {
   it('maps documented fields to where they are stored, in request order', () => {
-    const { request, page } = fields.parse({ $filter: "name eq 'a' and properties/scaleUnits ge 2", $orderby: 'created desc, name', $top: '5', $skiptoken: '10' });
+    const { request, page } = fields.parse({
+      $filter: "name eq 'a' and properties/scaleUnits ge 2",
+      $orderby: 'created desc, name',
+      $top: '5',
+      $skiptoken: '10',
+    });
     assert.deepEqual(page, {
       filter: [
         { source: { column: 'name' }, op: 'eq', value: 'a' },
@@ -72,7 +77,12 @@ describe('pageRecords', () => {
   const valueOf = (r: (typeof records)[number], field: string) => (field === 'name' ? r.name : field === 'units' ? r.units : r.region);
   const run = (filter: string | undefined, orderBy: string | undefined, top = 100, skip = 0) => {
     const f = new ListFields({ name: { column: 'name' }, units: { column: 'units', type: 'number' }, region: { column: 'region' } });
-    const { request } = f.parse({ ...(filter ? { $filter: filter } : {}), ...(orderBy ? { $orderby: orderBy } : {}), $top: String(top), $skiptoken: String(skip) });
+    const { request } = f.parse({
+      ...(filter ? { $filter: filter } : {}),
+      ...(orderBy ? { $orderby: orderBy } : {}),
+      $top: String(top),
+      $skiptoken: String(skip),
+    });
     const page = pageRecords(records, request, valueOf);
     return { names: page.items.map((r) => r.name), total: page.total };
   };

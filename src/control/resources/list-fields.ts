@@ -94,7 +94,14 @@ function compare(a: Plain, b: Plain): number {
   return x.length - y.length;
 }
 
-const holds = { eq: (c: number) => c === 0, ne: (c: number) => c !== 0, gt: (c: number) => c > 0, ge: (c: number) => c >= 0, lt: (c: number) => c < 0, le: (c: number) => c <= 0 };
+const holds = {
+  eq: (c: number) => c === 0,
+  ne: (c: number) => c !== 0,
+  gt: (c: number) => c > 0,
+  ge: (c: number) => c >= 0,
+  lt: (c: number) => c < 0,
+  le: (c: number) => c <= 0,
+};
 
 /**
  * The same filter, order and page over records read in full (lists a project has only a handful of, whose

@@ -100,7 +100,8 @@ export function parseOrderBy(input: string | undefined, allowed: ReadonlySet<str
     if (!field || extra !== undefined || (dir !== undefined && !/^(asc|desc)$/i.test(dir))) {
       throw new BadRequestError('InvalidOrderBy', `Invalid $orderby '${input}'`);
     }
-    if (!allowed.has(field)) throw new BadRequestError('InvalidOrderBy', `Invalid $orderby '${input}': field '${field}' cannot be sorted on; ${allowedText(allowed)}`);
+    if (!allowed.has(field))
+      throw new BadRequestError('InvalidOrderBy', `Invalid $orderby '${input}': field '${field}' cannot be sorted on; ${allowedText(allowed)}`);
     return { field, direction: (dir?.toLowerCase() ?? 'asc') as 'asc' | 'desc' };
   });
 }

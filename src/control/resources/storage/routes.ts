@@ -176,8 +176,8 @@ export function registerLegacyStorageRoutes(app: FastifyInstance, storage: Stora
   };
   for (const base of ['/api/accounts/:customer/subscriptions/:subscription/storage', '/api/accounts/:customer/subscription/:subscription/storage']) {
     r.get(base, { config: read, schema: { response: { 200: legacyStorageListResponse } } }, async (req) => {
-      refuseListOptions(req.query as ListQuery);
       const p = await projectOf(req);
+      refuseListOptions(req.query);
       return { kind: 'StorageAccountList' as const, items: (await storage.list(p.id)).map(toLegacyStorage) };
     });
     r.post(base, { config: write('create'), schema: { body: legacyStorageBody, response: { 201: legacyStorageResponse } } }, async (req, reply) => {
