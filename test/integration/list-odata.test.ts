@@ -61,7 +61,7 @@ async function walk(api: ApiClient, first: string): Promise<{ names: string[]; p
     const next = res.body['@odata.nextLink'] as string | undefined;
     assert.ok(pages < 100, 'the walk ends');
     if (next !== undefined) {
-      assert.match(next, /^\/api\//, 'next links are host-relative');
+      assert.equal(next.split('?')[0], first.split('?')[0], 'next links are host-relative, on the prefix the list was read at');
       url = encodeURI(decodeURIComponent(next.replace(/\+/g, ' ')));
     } else url = undefined;
   }
@@ -183,8 +183,8 @@ for (const dialect of dialects) {
           assert.deepEqual([...walked].sort(), [...everything].sort());
           assert.equal(new Set(walked).size, walked.length, 'no item twice');
           assert.equal(pages, Math.ceil(everything.length / 2));
-          // With a filter and an order: the link carries both.
-          const sorted = await walk(api, `${url}?$top=2&$filter=${q(mine)}&$orderby=${q('name desc')}`);
+          // With a filter and an order: the link carries both, quotes and spaces intact after the client's decoding.
+          const sorted = await walk(api, `${url}?$top=2&$filter=${q(`${mine} and name ne 'it''s a b'`)}&$orderby=${q('name desc')}`);
           const own = sorted.names.filter((n) => !n.startsWith('Predefined_'));
           assert.deepEqual(own, [...byName].reverse());
         });
