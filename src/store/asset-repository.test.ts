@@ -83,7 +83,7 @@ describeOnEachDialect('AssetRepository', (store) => {
   });
 
   it('filters by label keys, exact values and contained text (with % and _ taken literally)', async () => {
-    const page = { filter: [], orderBy: [{ column: 'name' as const, direction: 'asc' as const }], top: 100, skip: 0 };
+    const page = { filter: [], orderBy: [{ source: { column: 'name' }, direction: 'asc' as const }], top: 100, skip: 0 };
     const names = async (labels: Parameters<AssetRepository['list']>[2]) => (await assets.list(projectId, page, labels)).items.map((r) => r.name);
     assert.deepEqual(await names({ keys: ['team'], values: [] }), ['labelled', 'other-label']);
     assert.deepEqual(await names({ keys: [], values: [{ key: 'team', value: 'video', contains: false }] }), ['labelled']);
@@ -99,7 +99,11 @@ describeOnEachDialect('AssetRepository', (store) => {
     );
     assert.deepEqual(await names({ keys: [], values: [{ key: 'note', value: '0%_d', contains: true }] }), ['labelled']);
     assert.deepEqual(await names({ keys: [], values: [{ key: 'note', value: '0%xd', contains: true }] }), []);
-    const filtered = await assets.list(projectId, { ...page, filter: [{ column: 'name', op: 'gt', value: 'other-label' }], top: 1 }, { keys: [], values: [] });
+    const filtered = await assets.list(
+      projectId,
+      { ...page, filter: [{ source: { column: 'name' }, op: 'gt' as const, value: 'other-label' }], top: 1 },
+      { keys: [], values: [] },
+    );
     assert.equal(filtered.total, 3);
     assert.deepEqual(
       filtered.items.map((r) => r.name),

@@ -1,7 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { AssetRow, Db, DialectName, StorageAccountRow } from './database.js';
 import { CompiledQueryCache } from './compiled-query-cache.js';
-import { sqlComparison, type PageQuery } from './list-query.js';
+import { fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
 
 /** `$label` terms: keys that must be present, and values per key (exact, or `contains`), OR-ed within a key. */
 export interface AssetLabelQuery {
@@ -46,11 +46,11 @@ export class AssetRepository {
     return (await this.db.selectFrom('assets').select('name').where('storage_account_id', '=', storageAccountId).limit(1).executeTakeFirst())?.name;
   }
 
-  async list(projectId: string, query: PageQuery<keyof AssetRow & string>, labels: AssetLabelQuery): Promise<{ items: AssetRow[]; total: number }> {
+  async list(projectId: string, query: FieldPageQuery, labels: AssetLabelQuery): Promise<{ items: AssetRow[]; total: number }> {
     let base = this.db.selectFrom('assets').where('project_id', '=', projectId);
     base = base.where((eb) =>
       eb.and([
-        ...query.filter.map((t) => sqlComparison(t.column, t)),
+        ...query.filter.map((t) => fieldComparison(this.dialect, t)),
         ...labels.keys.map((k) => sql<SqlBool>`${this.labelValue(k)} is not null`),
         ...groupByKey(labels.values).map((alternatives) =>
           eb.or(
@@ -63,11 +63,8 @@ export class AssetRepository {
         ),
       ]),
     );
-    let page = base.selectAll();
-    for (const o of query.orderBy) page = page.orderBy(o.column, o.direction);
-    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
     const [items, count] = await Promise.all([
-      page.limit(query.top).offset(query.skip).execute(),
+      base.selectAll().orderBy(fieldOrdering(this.dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
       base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { items, total: Number(count.n) };

@@ -1,5 +1,5 @@
 import type { Db, JobRow } from './database.js';
-import { sqlComparison, type ColumnFilter, type ColumnOrder } from './list-query.js';
+import { dialectOf, fieldComparison, fieldOrdering, type FieldFilter, type FieldOrder } from './list-query.js';
 import { canMoveJob, jobStatesMovingInto, unfinishedJobStates, type JobState } from './job-states.js';
 import { InternalError } from '../shared/errors.js';
 
@@ -7,8 +7,8 @@ export type JobColumn = keyof JobRow;
 
 export interface JobListQuery {
   transformId?: string;
-  filter: ReadonlyArray<ColumnFilter<JobColumn>>;
-  orderBy: ReadonlyArray<ColumnOrder<JobColumn>>;
+  filter: FieldFilter[];
+  orderBy: FieldOrder[];
   top: number;
   skip: number;
 }
@@ -38,12 +38,10 @@ export class JobRepository {
   async list(projectId: string, query: JobListQuery): Promise<{ items: JobRow[]; total: number }> {
     let base = this.db.selectFrom('jobs').where('project_id', '=', projectId);
     if (query.transformId) base = base.where('transform_id', '=', query.transformId);
-    base = base.where((eb) => eb.and(query.filter.map((f) => sqlComparison(f.column, f))));
-    let page = base.selectAll();
-    for (const o of query.orderBy) page = page.orderBy(o.column, o.direction);
-    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
+    const dialect = dialectOf(this.db);
+    base = base.where((eb) => eb.and(query.filter.map((f) => fieldComparison(dialect, f))));
     const [items, count] = await Promise.all([
-      page.limit(query.top).offset(query.skip).execute(),
+      base.selectAll().orderBy(fieldOrdering(dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
       base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { items, total: Number(count.n) };

@@ -1,31 +1,84 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 
 export type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
-/** One `$filter` comparison on a stored column (the service maps MK.IO's field names to columns). */
-export interface ColumnFilter<C extends string = string> {
-  column: C;
+const operators = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
+
+/**
+ * Where a list field's value is stored: a column, or a member of a JSON text column (`jsonKey`). `number`
+ * compares numerically; everything else compares as text in code-point order on both databases (PostgreSQL is
+ * told `collate "C"`, SQLite's default is already binary), so a sort or a `gt` answers alike everywhere.
+ */
+export interface FieldSource {
+  column: string;
+  jsonKey?: string;
+  type?: 'text' | 'number';
+}
+export interface FieldFilter {
+  source: FieldSource;
   op: Comparison;
   value: string | number | boolean | null;
 }
-export interface ColumnOrder<C extends string = string> {
-  column: C;
+export interface FieldOrder {
+  source: FieldSource;
   direction: 'asc' | 'desc';
 }
-
-/** A page of a list: filters AND-ed, then the given order, then `top` rows after `skip`. */
-export interface PageQuery<C extends string = string> {
-  filter: Array<ColumnFilter<C>>;
-  orderBy: Array<ColumnOrder<C>>;
+/** A page of a list whose fields may live in JSON: filters AND-ed, then the order, then `top` rows after `skip`. */
+export interface FieldPageQuery {
+  filter: FieldFilter[];
+  orderBy: FieldOrder[];
   top: number;
   skip: number;
 }
 
-const operators = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
+const jsonKeyPattern = /^[A-Za-z][A-Za-z0-9]*$/;
 
-/** One OData comparison as SQL on a text column; values are always bound parameters. */
-export function sqlComparison(column: string, term: { op: Comparison; value: string | number | boolean | null }): Expression<SqlBool> {
-  const ref = sql.ref(column);
-  if (term.value === null) return term.op === 'ne' ? sql<SqlBool>`${ref} is not null` : sql<SqlBool>`${ref} is null`;
-  return sql<SqlBool>`${ref} ${sql.raw(operators[term.op])} ${String(term.value)}`;
+/** The SQL value of a field; JSON members are read as text, or as a number for `number` fields. */
+export function fieldExpression(dialect: 'sqlite' | 'postgres', source: FieldSource): RawBuilder<unknown> {
+  const ref = sql.ref(source.column);
+  if (source.jsonKey === undefined) return sql`${ref}`;
+  // Keys come from the code's field tables, never from a request; checked anyway since they are spliced in.
+  if (!jsonKeyPattern.test(source.jsonKey)) throw new Error(`invalid JSON key ${source.jsonKey}`);
+  if (dialect === 'postgres') {
+    const member = sql`(${ref}::jsonb -> ${sql.lit(source.jsonKey)})`;
+    return source.type === 'number'
+      ? sql`(case when jsonb_typeof(${member}) = 'number' then (${ref}::jsonb ->> ${sql.lit(source.jsonKey)})::double precision end)`
+      : sql`(case when jsonb_typeof(${member}) = 'string' then (${ref}::jsonb ->> ${sql.lit(source.jsonKey)}) end)`;
+  }
+  const path = sql.lit(`$.${source.jsonKey}`);
+  return source.type === 'number'
+    ? sql`(case when json_type(${ref}, ${path}) in ('integer', 'real') then cast(json_extract(${ref}, ${path}) as real) end)`
+    : sql`(case when json_type(${ref}, ${path}) = 'text' then json_extract(${ref}, ${path}) end)`;
+}
+
+/** The field as it is compared and sorted: text fields in code-point order on PostgreSQL too. */
+function comparable(dialect: 'sqlite' | 'postgres', source: FieldSource): RawBuilder<unknown> {
+  const value = fieldExpression(dialect, source);
+  return dialect === 'postgres' && source.type !== 'number' ? sql`(${value} collate "C")` : value;
+}
+
+/** One OData comparison on a field; values are always bound parameters. */
+export function fieldComparison(dialect: 'sqlite' | 'postgres', term: FieldFilter): Expression<SqlBool> {
+  const value = comparable(dialect, term.source);
+  if (term.value === null) return term.op === 'ne' ? sql<SqlBool>`${value} is not null` : sql<SqlBool>`${value} is null`;
+  const bound = term.source.type === 'number' ? Number(term.value) : String(term.value);
+  return sql<SqlBool>`${value} ${sql.raw(operators[term.op])} ${bound}`;
+}
+
+/**
+ * ORDER BY terms for a page: the requested fields, then creation time, name and id so that pages of equal
+ * values never overlap or skip a row. Missing values sort first ascending and last descending on both databases.
+ */
+export function fieldOrdering(dialect: 'sqlite' | 'postgres', orderBy: FieldOrder[], tieBreak: string[] = ['created_at', 'name', 'id']): RawBuilder<unknown> {
+  const terms = [...orderBy, ...tieBreak.map((column) => ({ source: { column }, direction: 'asc' as const }))].map((o) => {
+    const value = comparable(dialect, o.source);
+    // SQLite puts nulls first ascending, PostgreSQL last: say it explicitly on both.
+    return o.direction === 'desc' ? sql`${value} desc nulls last` : sql`${value} asc nulls first`;
+  });
+  return sql.join(terms, sql`, `);
+}
+
+/** Which database a Kysely instance talks to (repositories built with only the instance need it for JSON). */
+export function dialectOf<DB>(db: Kysely<DB>): 'sqlite' | 'postgres' {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }

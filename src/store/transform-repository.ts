@@ -1,5 +1,5 @@
 import type { Db, TransformRow } from './database.js';
-import { sqlComparison, type PageQuery } from './list-query.js';
+import { dialectOf, fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
 
 /** Transforms (`transforms`): every query of the table. */
 export class TransformRepository {
@@ -9,16 +9,14 @@ export class TransformRepository {
     return this.db.selectFrom('transforms').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
   }
 
-  async list(projectId: string, query: PageQuery<keyof TransformRow & string>): Promise<{ items: TransformRow[]; total: number }> {
+  async list(projectId: string, query: FieldPageQuery): Promise<{ items: TransformRow[]; total: number }> {
+    const dialect = dialectOf(this.db);
     const base = this.db
       .selectFrom('transforms')
       .where('project_id', '=', projectId)
-      .where((eb) => eb.and(query.filter.map((t) => sqlComparison(t.column, t))));
-    let page = base.selectAll();
-    for (const o of query.orderBy) page = page.orderBy(o.column, o.direction);
-    page = page.orderBy('created_at', 'asc').orderBy('name', 'asc');
+      .where((eb) => eb.and(query.filter.map((t) => fieldComparison(dialect, t))));
     const [items, count] = await Promise.all([
-      page.limit(query.top).offset(query.skip).execute(),
+      base.selectAll().orderBy(fieldOrdering(dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
       base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { items, total: Number(count.n) };

@@ -2,24 +2,6 @@ import { BadRequestError } from '../../shared/errors.js';
 
 export type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
-/**
- * `$filter`/`$orderby` fields every audited MK.IO resource documents (name, id, creation and change times and
- * authors), mapped to the columns each of their tables has; a resource adds its own fields to these.
- */
-export const auditedColumns = {
-  name: 'name',
-  id: 'id',
-  created: 'created_at',
-  updated: 'updated_at',
-  createdBy: 'created_by',
-  updatedBy: 'updated_by',
-  createdByEmail: 'created_by',
-  updatedByEmail: 'updated_by',
-  createdByName: 'created_by',
-  updatedByName: 'updated_by',
-  'properties/created': 'created_at',
-  'properties/lastModified': 'updated_at',
-} as const;
 export interface FilterTerm {
   field: string;
   op: Comparison;
@@ -49,7 +31,7 @@ export function parseFilter(input: string | undefined, allowed: ReadonlySet<stri
     const op = tokens[i++];
     const raw = tokens[i++];
     if (field === undefined || op === undefined || raw === undefined) throw fail('expected <field> <operator> <value>');
-    if (!allowed.has(field)) throw fail(`field '${field}' cannot be filtered on; allowed: ${[...allowed].join(', ')}`);
+    if (!allowed.has(field)) throw fail(`field '${field}' cannot be filtered on; ${allowedText(allowed)}`);
     if (!ops.has(op.toLowerCase())) throw fail(`unsupported operator '${op}'`);
     terms.push({ field, op: op.toLowerCase() as Comparison, value: parseValue(raw, fail) });
     if (i < tokens.length) {
@@ -118,7 +100,12 @@ export function parseOrderBy(input: string | undefined, allowed: ReadonlySet<str
     if (!field || extra !== undefined || (dir !== undefined && !/^(asc|desc)$/i.test(dir))) {
       throw new BadRequestError('InvalidOrderBy', `Invalid $orderby '${input}'`);
     }
-    if (!allowed.has(field)) throw new BadRequestError('InvalidOrderBy', `Field '${field}' cannot be sorted on; allowed: ${[...allowed].join(', ')}`);
+    if (!allowed.has(field))
+      throw new BadRequestError('InvalidOrderBy', `Invalid $orderby '${input}': field '${field}' cannot be sorted on; ${allowedText(allowed)}`);
     return { field, direction: (dir?.toLowerCase() ?? 'asc') as 'asc' | 'desc' };
   });
+}
+
+function allowedText(allowed: ReadonlySet<string>): string {
+  return allowed.size === 0 ? 'this list has no such fields' : `allowed: ${[...allowed].join(', ')}`;
 }

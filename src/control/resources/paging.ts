@@ -66,10 +66,14 @@ function single(query: ListQuery, name: '$filter' | '$orderby'): string | undefi
   return value;
 }
 
-/** A list read in full (a project has few of these) and paged in memory, with the same options as the others. */
-export function pageInMemory<T>(all: T[], query: ListQuery): { items: T[]; total: number; request: ListRequest } {
-  const request: ListRequest = { ...parsePaging(query), filter: [], orderBy: [] };
-  return { items: all.slice(request.skip, request.skip + request.top), total: all.length, request };
+/**
+ * For lists MK.IO documents no query options for (legacy storage, user tokens: whole lists with no next link):
+ * an OData option given anyway is a 400 naming it, rather than silently ignored.
+ */
+export function refuseListOptions(query: unknown): void {
+  const given = Object.keys(query ?? {});
+  const refused = ['$filter', '$orderby', '$top', '$skiptoken', '$skip'].find((name) => given.includes(name));
+  if (refused) throw new BadRequestError('InvalidQuery', `${refused} is not supported on this list: it always returns every item`);
 }
 
 /** The list options a next page repeats; each was validated by the parsers above before a page was read. */

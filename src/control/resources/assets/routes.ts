@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AssetRow, ProjectRow } from '../../../store/database.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MediaProber } from '../../../shared/media-probe.js';
-import { assetFields, parseLabelQuery, type AssetService } from './service.js';
+import { assetListFields, parseLabelQuery, type AssetService } from './service.js';
 import {
   assetGetResponse,
   assetInput,
@@ -20,7 +20,7 @@ import {
   uploadUrlBody,
   uploadUrlResponse,
 } from './schema.js';
-import { listBody, parseListQuery, type ListQuery } from '../paging.js';
+import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses } from '../envelope.js';
 import { listAssetStorage, ProbeCache } from './storage-listing.js';
 import { fileUrl, type FileGrants } from '../../../storage/file-grants.js';
@@ -56,9 +56,9 @@ export function registerAssetRoutes(app: FastifyInstance, deps: AssetRouteDeps):
 
   r.get('/assets', { config: cap('read'), schema: { response: { 200: assetListResponse } } }, async (req) => {
     const q = req.query as ListQuery;
-    const request = parseListQuery(q, assetFields, assetFields);
+    const { request, page } = assetListFields.parse(q);
     const labels = parseLabelQuery(asArray(q.$label), [...asArray(q.$label_key), ...asArray(q.label_key)]);
-    const { items, total } = await assets.list(project(req).id, request, labels);
+    const { items, total } = await assets.list(project(req).id, page, labels);
     const p = project(req);
     return listBody({ kind: 'Asset', items: items.map((a) => toWireAsset(a, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });

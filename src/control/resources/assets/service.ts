@@ -1,4 +1,3 @@
-import { auditedColumns } from '../odata.js';
 import type { AssetRow, ContainerDeletionPolicy, Db, DialectName, StorageEncryptionFormat } from '../../../store/database.js';
 import { AssetRepository, type AssetLabelQuery } from '../../../store/asset-repository.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
@@ -10,7 +9,8 @@ import { assertBlobPath, assertContainerName, joinBlobPath } from '../../../stor
 import type { StorageAccount, StorageAccountService } from '../storage/service.js';
 import type { AccountStores } from '../../../storage/account-stores.js';
 import { locationFromSettings, locationsOverlap } from '../../../shared/storage-location.js';
-import type { ListRequest } from '../paging.js';
+import type { FieldPageQuery } from '../../../store/list-query.js';
+import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 
 export interface AssetInput {
   storageAccountName?: string;
@@ -23,17 +23,20 @@ export interface AssetInput {
   labels?: Record<string, string>;
 }
 
-/** `$filter`/`$orderby` field → column, per §2.3 (the subset that maps to stored columns). */
-export const assetColumns: Record<string, keyof AssetRow> = {
-  ...auditedColumns,
-  'properties/assetId': 'id',
-  'properties/alternateId': 'alternate_id',
-  'properties/container': 'container',
-  'properties/containerDeletionPolicy': 'container_deletion_policy',
-  'properties/storageAccountName': 'storage_account_name',
-  'properties/subPath': 'sub_path',
-};
-export const assetFields: ReadonlySet<string> = new Set(Object.keys(assetColumns));
+/**
+ * `$filter`/`$orderby` fields of the list, as MK.IO documents them for assets (§2.3), except `labels`: labels
+ * are matched with `$label`/`$label_key`.
+ */
+export const assetListFields = new ListFields({
+  ...auditFields,
+  ...propertiesTimes,
+  'properties/assetId': { column: 'id' },
+  'properties/alternateId': { column: 'alternate_id' },
+  'properties/container': { column: 'container' },
+  'properties/containerDeletionPolicy': { column: 'container_deletion_policy' },
+  'properties/storageAccountName': { column: 'storage_account_name' },
+  'properties/subPath': { column: 'sub_path' },
+});
 
 /** `$label=key=value` (exact) or `key~value` (contains); several values for one key are OR-ed (§2.3). */
 export type LabelQuery = AssetLabelQuery;
@@ -78,17 +81,8 @@ export class AssetService {
     return row;
   }
 
-  async list(projectId: string, request: ListRequest, labels: LabelQuery): Promise<{ items: AssetRow[]; total: number }> {
-    return this.repository.list(
-      projectId,
-      {
-        filter: request.filter.map((t) => ({ column: assetColumns[t.field], op: t.op, value: t.value })),
-        orderBy: request.orderBy.map((o) => ({ column: assetColumns[o.field], direction: o.direction })),
-        top: request.top,
-        skip: request.skip,
-      },
-      labels,
-    );
+  async list(projectId: string, query: FieldPageQuery, labels: LabelQuery): Promise<{ items: AssetRow[]; total: number }> {
+    return this.repository.list(projectId, query, labels);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
-import { listBody, pageInMemory, type ListQuery } from '../paging.js';
+import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses } from '../envelope.js';
 import {
   contentKeyPolicyBody,
@@ -12,7 +12,7 @@ import {
   contentKeyPolicyStateResponse,
   toWireContentKeyPolicy,
 } from './schema.js';
-import type { ContentKeyPolicyService } from './service.js';
+import { contentKeyPolicyListFields, type ContentKeyPolicyService } from './service.js';
 import { secretsAction } from '../../auth/principal.js';
 
 const cap = (action: string) => ({ capability: { group: 'ams.contentKeyPolicy', action } });
@@ -22,7 +22,8 @@ export function registerContentKeyPolicyRoutes(app: FastifyInstance, policies: C
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const project = (req: FastifyRequest) => req.project as ProjectRow;
   r.get('/contentKeyPolicies', { config: cap('read'), schema: { response: { 200: contentKeyPolicyListResponse } } }, async (req) => {
-    const { items, total, request } = pageInMemory(await policies.list(project(req).id), req.query as ListQuery);
+    const { request, page } = contentKeyPolicyListFields.parse(req.query as ListQuery);
+    const { items, total } = await policies.page(project(req).id, page);
     return listBody({ kind: 'ContentKeyPolicy', items: items.map((p) => toWireContentKeyPolicy(p, project(req))), total, request, url: req.url });
   });
   r.get('/contentKeyPolicies/:name', { config: cap('read'), schema: { params, response: { 200: contentKeyPolicyResponse } } }, async (req) =>

@@ -3,6 +3,8 @@ import { ContentKeyPolicyRepository } from '../../../store/content-key-policy-re
 import { StreamingLocatorRepository } from '../../../store/streaming-locator-repository.js';
 import { StreamingPolicyRepository } from '../../../store/streaming-policy-repository.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
+import type { FieldPageQuery } from '../../../store/list-query.js';
+import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import { ConflictError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { SecretBox } from '../../../shared/secret-box.js';
@@ -27,6 +29,13 @@ interface Actor {
   email: string;
 }
 
+/** `$filter`/`$orderby` fields of the list, as MK.IO documents them for content key policies. */
+export const contentKeyPolicyListFields = new ListFields({
+  ...auditFields,
+  ...propertiesTimes,
+  'properties/policyId': { column: 'policy_id' },
+});
+
 /** Content key policies (§14): options validated, secrets sealed at rest and shown only by `withSecrets`. */
 export class ContentKeyPolicyService {
   private readonly repository: ContentKeyPolicyRepository;
@@ -48,6 +57,11 @@ export class ContentKeyPolicyService {
 
   async list(projectId: string): Promise<ContentKeyPolicyView[]> {
     return (await this.repository.list(projectId)).map((row) => this.view(row));
+  }
+
+  async page(projectId: string, query: FieldPageQuery): Promise<{ items: ContentKeyPolicyView[]; total: number }> {
+    const { items, total } = await this.repository.page(projectId, query);
+    return { items: items.map((row) => this.view(row)), total };
   }
 
   async get(projectId: string, name: string): Promise<ContentKeyPolicyView> {

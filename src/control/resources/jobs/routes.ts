@@ -4,11 +4,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
 import { resourceName } from '../names.js';
 import { transformName } from '../transforms/schema.js';
-import { listBody, parseListQuery, type ListQuery } from '../paging.js';
+import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses, noBody } from '../envelope.js';
 import type { TransformService } from '../transforms/service.js';
 import { jobListResponse, jobName, jobPatchBody, jobPutBody, jobResponse, jobStateResponse, toWireJob } from './schema.js';
-import { jobFilterFields, jobSortFields, type JobService } from './service.js';
+import { jobListFields, type JobService } from './service.js';
 
 const transformParams = Type.Object({ project: Type.String(), transform: transformName });
 /** Reads accept any media resource name (names.ts); creation enforces the stricter job name rule. */
@@ -23,16 +23,16 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
   r.get('/jobs', { config: cap('read'), schema: { response: { 200: jobListResponse } } }, async (req) => {
-    const request = parseListQuery(req.query as ListQuery, jobFilterFields, jobSortFields);
+    const { request, page } = jobListFields.parse(req.query as ListQuery);
     const p = project(req);
-    const { items, total } = await jobs.list(p.id, request);
+    const { items, total } = await jobs.list(p.id, page);
     return listBody({ kind: 'Job', items: items.map((j) => toWireJob(j, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
   r.get('/transforms/:transform/jobs', { config: cap('read'), schema: { params: transformParams, response: { 200: jobListResponse } } }, async (req) => {
-    const request = parseListQuery(req.query as ListQuery, jobFilterFields, jobSortFields);
+    const { request, page } = jobListFields.parse(req.query as ListQuery);
     const p = project(req);
     const transform = await transforms.get(p.id, req.params.transform);
-    const { items, total } = await jobs.list(p.id, request, { transformId: transform.id });
+    const { items, total } = await jobs.list(p.id, page, { transformId: transform.id });
     return listBody({ kind: 'Job', items: items.map((j) => toWireJob(j, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
   r.get('/transforms/:transform/jobs/:name', { config: cap('read'), schema: { params, response: { 200: jobResponse } } }, async (req) =>

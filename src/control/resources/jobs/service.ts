@@ -1,7 +1,6 @@
-import { auditedColumns } from '../odata.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AssetRow, Db, JobRow, ProjectRow, TransformRow } from '../../../store/database.js';
-import { JobRepository, type JobColumn, type JobDetails } from '../../../store/job-repository.js';
+import { JobRepository, type JobDetails } from '../../../store/job-repository.js';
 import { isFinalJobState } from '../../../store/job-states.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import type { JobQueue } from '../../../queue/job-queue.js';
@@ -12,7 +11,8 @@ import type { Logger } from '../../../shared/log.js';
 import { assertBlobPath } from '../../../storage/storage-paths.js';
 import type { AssetService } from '../assets/service.js';
 import type { StorageAccountService } from '../storage/service.js';
-import type { ListRequest } from '../paging.js';
+import type { FieldPageQuery } from '../../../store/list-query.js';
+import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import type { TransformService } from '../transforms/service.js';
 import { checkJobInput, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
 
@@ -27,23 +27,13 @@ export interface JobNotifications {
 }
 
 /** `$filter`/`$orderby` field → column (MK.IO's documented job fields; `transform` filters by transform name). */
-export const jobColumns: Record<string, JobColumn> = {
-  ...auditedColumns,
-  'properties/state': 'state',
-  transform: 'transform_name',
-};
-export const jobFilterFields: ReadonlySet<string> = new Set(Object.keys(jobColumns));
-export const jobSortFields: ReadonlySet<string> = new Set([
-  'created',
-  'createdBy',
-  'id',
-  'name',
-  'properties/created',
-  'properties/lastModified',
-  'properties/state',
-  'updated',
-  'updatedBy',
-]);
+/** `$filter`/`$orderby` fields of the lists, as MK.IO documents them for jobs (`transform`: filter only). */
+export const jobListFields = new ListFields({
+  ...auditFields,
+  ...propertiesTimes,
+  'properties/state': { column: 'state' },
+  transform: { column: 'transform_name', sort: false },
+});
 
 /** `PT1M30.5S` → 90.5; undefined when the text is not an ISO 8601 duration. */
 export function parseIsoDurationSec(text: string): number | undefined {
@@ -92,14 +82,8 @@ export class JobService {
     return row;
   }
 
-  async list(projectId: string, request: ListRequest, options: { transformId?: string } = {}): Promise<{ items: JobRow[]; total: number }> {
-    return this.jobs.list(projectId, {
-      ...(options.transformId ? { transformId: options.transformId } : {}),
-      filter: request.filter.map((t) => ({ column: jobColumns[t.field], op: t.op, value: t.value })),
-      orderBy: request.orderBy.map((o) => ({ column: jobColumns[o.field], direction: o.direction })),
-      top: request.top,
-      skip: request.skip,
-    });
+  async list(projectId: string, query: FieldPageQuery, options: { transformId?: string } = {}): Promise<{ items: JobRow[]; total: number }> {
+    return this.jobs.list(projectId, { ...(options.transformId ? { transformId: options.transformId } : {}), ...query });
   }
 
   /**

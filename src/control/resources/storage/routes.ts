@@ -28,8 +28,52 @@ import {
 import { ConflictError, ForbiddenError, notFound } from '../../../shared/errors.js';
 import { isAllowed } from '../../auth/principal.js';
 import type { ProjectRow } from '../../../store/database.js';
-import { listBody, pageInMemory, type ListQuery } from '../paging.js';
+import { listBody, refuseListOptions, type ListQuery } from '../paging.js';
+import { auditFields, ListFields, pageRecords } from '../list-fields.js';
+import type { StorageAccount } from './service.js';
 import { deleteResponses, noBody } from '../envelope.js';
+
+/**
+ * `$filter`/`$orderby` fields of the v1 storage list, as MK.IO documents them. A project has a handful of
+ * accounts and several fields are computed (`url`, `region`), so the list is filtered in memory over the
+ * values the response shows. Reel records no cloud name nor private link status: those fields are always null.
+ */
+const storageListFields = new ListFields({
+  ...auditFields,
+  createdBy: { column: 'created_by_id' },
+  updatedBy: { column: 'updated_by_id' },
+  type: { column: 'type' },
+  url: { column: 'config' },
+  region: { column: 'location', sort: false },
+  privateLinkServiceConnectionStatus: { column: 'config' },
+  'cloud/name': { column: 'config', sort: false },
+  'cloud/region/name': { column: 'location', sort: false },
+});
+function storageField(account: StorageAccount, field: string): string | null {
+  const { row } = account;
+  const spec = toV1Storage(account).spec as { url?: string; region?: string | null };
+  const values: Record<string, string | null> = {
+    name: row.name,
+    id: row.id,
+    created: row.created_at,
+    createdBy: row.created_by_id,
+    createdByEmail: row.created_by,
+    createdByName: row.created_by,
+    updated: row.updated_at,
+    updatedBy: row.updated_by_id,
+    updatedByEmail: row.updated_by,
+    updatedByName: row.updated_by,
+    type: row.type,
+    url: spec.url ?? null,
+    region: spec.region ?? null,
+    'cloud/region/name': spec.region ?? null,
+    'cloud/name': null,
+    privateLinkServiceConnectionStatus: null,
+  };
+  return values[field] ?? null;
+}
+/** Credentials of one account: MK.IO documents paging only (`$top`, `$skiptoken`); any field is a 400. */
+const credentialListFields = new ListFields({});
 
 const read = { capability: { group: 'ams.storage', action: 'read' } };
 const write = (action: string) => ({ capability: { group: 'ams.storage', action } });
@@ -41,7 +85,8 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
   r.get('/storage', { config: read, schema: { response: { 200: v1StorageListResponse } } }, async (req) => {
-    const { items, total, request } = pageInMemory(await storage.list(project(req).id), req.query as ListQuery);
+    const { request } = storageListFields.parse(req.query as ListQuery);
+    const { items, total } = pageRecords(await storage.list(project(req).id), request, storageField);
     return listBody({ kind: 'StorageAccount', items: items.map(toV1Storage), total, request, url: req.url });
   });
   r.get('/storage/:name', { config: read, schema: { params: nameParams, response: { 200: v1StorageResponse } } }, async (req) =>
@@ -80,7 +125,8 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
 
   r.get('/storage/:name/credentials', { config: read, schema: { params: nameParams, response: { 200: v1CredentialListResponse } } }, async (req) => {
     const account = await storage.get(project(req).id, { name: req.params.name });
-    const { items, total, request } = pageInMemory(account.credentials, req.query as ListQuery);
+    const { request } = credentialListFields.parse(req.query as ListQuery);
+    const { items, total } = pageRecords(account.credentials, request, () => null);
     return listBody({ kind: 'StorageCredential', items: items.map((c) => toV1Credential(account, c)), total, request, url: req.url });
   });
   r.post(
@@ -131,6 +177,7 @@ export function registerLegacyStorageRoutes(app: FastifyInstance, storage: Stora
   for (const base of ['/api/accounts/:customer/subscriptions/:subscription/storage', '/api/accounts/:customer/subscription/:subscription/storage']) {
     r.get(base, { config: read, schema: { response: { 200: legacyStorageListResponse } } }, async (req) => {
       const p = await projectOf(req);
+      refuseListOptions(req.query);
       return { kind: 'StorageAccountList' as const, items: (await storage.list(p.id)).map(toLegacyStorage) };
     });
     r.post(base, { config: write('create'), schema: { body: legacyStorageBody, response: { 201: legacyStorageResponse } } }, async (req, reply) => {

@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
-import { listBody, pageInMemory, type ListQuery } from '../paging.js';
+import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses, noBody } from '../envelope.js';
-import type { StreamingEndpoint, StreamingEndpointService } from './service.js';
+import { endpointListFields, type StreamingEndpoint, type StreamingEndpointService } from './service.js';
 import {
   endpointListResponse,
   endpointPatchBody,
@@ -34,7 +34,8 @@ export function registerStreamingEndpointRoutes(app: FastifyInstance, deps: Endp
   const wire = (e: StreamingEndpoint, req: FastifyRequest) => toWireEndpoint(e, project(req), deps.hostName);
 
   r.get('/streamingEndpoints', { config: cap('read'), schema: { response: { 200: endpointListResponse } } }, async (req) => {
-    const { items, total, request } = pageInMemory(await endpoints.list(project(req).id), req.query as ListQuery);
+    const { request, page } = endpointListFields.parse(req.query as ListQuery);
+    const { items, total } = await endpoints.page(project(req).id, page);
     return listBody({ kind: 'StreamingEndpoint', items: items.map((e) => wire(e, req)), total, request, url: req.url });
   });
   r.get('/streamingEndpoints/:name', { config: cap('read'), schema: { params, response: { 200: endpointResponse } } }, async (req) =>

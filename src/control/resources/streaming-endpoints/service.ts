@@ -5,6 +5,8 @@ import { BadRequestError, ConflictError, notFound } from '../../../shared/errors
 import { newId } from '../../../shared/ids.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import { reelLocation } from '../../../shared/locations.js';
+import type { FieldPageQuery } from '../../../store/list-query.js';
+import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 
 export type EndpointState = StreamingEndpointState;
 
@@ -20,6 +22,15 @@ export interface StreamingEndpoint {
   tags: Record<string, string>;
   state: EndpointState;
 }
+
+/** `$filter`/`$orderby` fields of the list, as MK.IO documents them for streaming endpoints. */
+export const endpointListFields = new ListFields({
+  ...auditFields,
+  ...propertiesTimes,
+  'properties/description': { column: 'properties', jsonKey: 'description' },
+  'properties/resourceState': { column: 'resource_state' },
+  'properties/scaleUnits': { column: 'properties', jsonKey: 'scaleUnits', type: 'number' },
+});
 
 interface Actor {
   email: string;
@@ -48,6 +59,13 @@ export class StreamingEndpointService {
   async list(projectId: string): Promise<StreamingEndpoint[]> {
     await this.ensureDefault(projectId);
     return (await this.repository.list(projectId)).map(hydrate);
+  }
+
+  /** One page of a list request (the default endpoint made first, as for the full list). */
+  async page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingEndpoint[]; total: number }> {
+    await this.ensureDefault(projectId);
+    const { items, total } = await this.repository.page(projectId, query);
+    return { items: items.map(hydrate), total };
   }
 
   async find(projectId: string, name: string): Promise<StreamingEndpoint | undefined> {

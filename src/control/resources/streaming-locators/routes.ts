@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ProjectRow, StreamingLocatorRow } from '../../../store/database.js';
+import type { ProjectRow } from '../../../store/database.js';
 import {
   contentKeysResponse,
   locatorListResponse,
@@ -13,11 +13,11 @@ import {
   streamingLocatorName,
   toWireLocator,
 } from './schema.js';
-import { listBody, parseListQuery, type ListQuery } from '../paging.js';
+import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses } from '../envelope.js';
 import { downloadableFiles, manifestNameOf } from '../../../shared/asset-layout.js';
 import { notFound } from '../../../shared/errors.js';
-import type { StreamingLocatorService } from './service.js';
+import { locatorListFields, type StreamingLocatorService } from './service.js';
 import type { AssetService } from '../assets/service.js';
 import type { StreamingPolicyService } from '../streaming-policies/service.js';
 import { policySchemes } from '../../../shared/streaming-policies.js';
@@ -26,7 +26,6 @@ import { drmOf, streamingPathsOf } from './paths.js';
 
 const params = Type.Object({ project: Type.String(), name: streamingLocatorName });
 const cap = (action: string) => ({ capability: { group: 'ams.streamingLocator', action } });
-const fields = new Set(['name', 'created', 'properties/created', 'properties/assetName', 'properties/startTime', 'properties/endTime']);
 
 export function registerStreamingLocatorRoutes(
   app: FastifyInstance,
@@ -37,35 +36,9 @@ export function registerStreamingLocatorRoutes(
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
   r.get('/streamingLocators', { config: cap('read'), schema: { response: { 200: locatorListResponse } } }, async (req) => {
-    const request = parseListQuery(req.query as ListQuery, fields, fields);
-    // Locators per project are few; filter in memory on the documented fields.
-    let rows = await locators.list(project(req).id);
-    for (const term of request.filter) {
-      const pick = (row: StreamingLocatorRow): string | null =>
-        (
-          ({
-            name: row.name,
-            created: row.created_at,
-            'properties/created': row.created_at,
-            'properties/assetName': row.asset_name,
-            'properties/startTime': row.start_time,
-            'properties/endTime': row.end_time,
-          }) as Record<string, string | null>
-        )[term.field];
-      const cmp = (a: string | null) =>
-        a === null || term.value === null ? (a === term.value ? 0 : NaN) : a < String(term.value) ? -1 : a > String(term.value) ? 1 : 0;
-      const ok = {
-        eq: (c: number) => c === 0,
-        ne: (c: number) => c !== 0,
-        gt: (c: number) => c > 0,
-        ge: (c: number) => c >= 0,
-        lt: (c: number) => c < 0,
-        le: (c: number) => c <= 0,
-      }[term.op];
-      rows = rows.filter((row) => ok(cmp(pick(row))));
-    }
-    const page = rows.slice(request.skip, request.skip + request.top).map((row) => toWireLocator(row, project(req)));
-    return listBody({ kind: 'StreamingLocator', items: page, total: rows.length, request, url: req.url });
+    const { request, page } = locatorListFields.parse(req.query as ListQuery);
+    const { items, total } = await locators.page(project(req).id, page);
+    return listBody({ kind: 'StreamingLocator', items: items.map((row) => toWireLocator(row, project(req))), total, request, url: req.url });
   });
   r.get('/streamingLocators/:name', { config: cap('read'), schema: { params, response: { 200: locatorResponse } } }, async (req) =>
     toWireLocator(await locators.get(project(req).id, req.params.name), project(req)),

@@ -9,6 +9,8 @@ import { BadRequestError, ConflictError, notFound } from '../../../shared/errors
 import { newId } from '../../../shared/ids.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import type { AssetService } from '../assets/service.js';
+import type { FieldPageQuery } from '../../../store/list-query.js';
+import { auditFields, ListFields } from '../list-fields.js';
 import type { StreamingPolicyService } from '../streaming-policies/service.js';
 
 export interface LocatorInput {
@@ -38,6 +40,15 @@ export interface ContentKeyWithValue {
   labelReferenceInStreamingPolicy: string;
   policyName?: string;
 }
+
+/** `$filter`/`$orderby` fields of the list, as MK.IO documents them for streaming locators. */
+export const locatorListFields = new ListFields({
+  ...auditFields,
+  'properties/created': { column: 'created_at', time: true },
+  'properties/startTime': { column: 'start_time', time: true },
+  'properties/endTime': { column: 'end_time', time: true },
+  'properties/assetName': { column: 'asset_name', sort: false },
+});
 
 /** Streaming locators: immutable publications of an asset under a policy, addressed by a GUID in playback URLs. */
 export class StreamingLocatorService {
@@ -85,6 +96,10 @@ export class StreamingLocatorService {
 
   async list(projectId: string, options: { assetId?: string } = {}): Promise<StreamingLocatorRow[]> {
     return this.repository.list(projectId, options.assetId);
+  }
+
+  async page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingLocatorRow[]; total: number }> {
+    return this.repository.page(projectId, query);
   }
 
   async find(projectId: string, name: string): Promise<StreamingLocatorRow | undefined> {

@@ -3,9 +3,9 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
 import { policyBody, policyListResponse, policyResponse, streamingPolicyName, toWirePolicy } from './schema.js';
-import { listBody, pageInMemory, type ListQuery } from '../paging.js';
+import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses } from '../envelope.js';
-import type { StreamingPolicyService } from './service.js';
+import { policyListFields, type StreamingPolicyService } from './service.js';
 
 const cap = (action: string) => ({ capability: { group: 'ams.streamingPolicy', action } });
 const params = Type.Object({ project: Type.String(), name: streamingPolicyName });
@@ -14,7 +14,8 @@ export function registerStreamingPolicyRoutes(app: FastifyInstance, policies: St
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const project = (req: FastifyRequest) => req.project as ProjectRow;
   r.get('/streamingPolicies', { config: cap('read'), schema: { response: { 200: policyListResponse } } }, async (req) => {
-    const { items, total, request } = pageInMemory(await policies.list(project(req).id), req.query as ListQuery);
+    const { request, page } = policyListFields.parse(req.query as ListQuery);
+    const { items, total } = await policies.page(project(req).id, page);
     return listBody({ kind: 'StreamingPolicy', items: items.map((p) => toWirePolicy(p, project(req))), total, request, url: req.url });
   });
   r.get('/streamingPolicies/:name', { config: cap('read'), schema: { params, response: { 200: policyResponse } } }, async (req) =>

@@ -7,6 +7,11 @@ import { contentKeyPolicyNamesOf, isPredefinedPolicy, predefinedPolicies } from 
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import { ContentKeyPolicyRepository } from '../../../store/content-key-policy-repository.js';
 import { checkEncryptionBlocks } from './encryption-blocks.js';
+import type { FieldPageQuery } from '../../../store/list-query.js';
+import { auditFields, ListFields } from '../list-fields.js';
+
+/** `$filter`/`$orderby` fields of the list, as MK.IO documents them for streaming policies. */
+export const policyListFields = new ListFields({ ...auditFields, 'properties/created': { column: 'created_at', time: true } });
 
 export interface StreamingPolicy {
   name: string;
@@ -37,6 +42,23 @@ export class StreamingPolicyService {
       ...Object.entries(predefinedPolicies).map(([name, properties]) => ({ name, properties })),
       ...rows.map((row) => ({ name: row.name, properties: JSON.parse(row.properties) as Record<string, unknown>, row })),
     ];
+  }
+
+  /**
+   * One page of a list request. MK.IO: "the default policies will always appear in the results": the predefined
+   * policies come first on every list, whatever `$filter` and `$orderby` say; the custom ones follow, filtered
+   * and sorted by the database. Paging runs over both, so a walk of the next links sees each policy once.
+   */
+  async page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingPolicy[]; total: number }> {
+    const predefined = Object.entries(predefinedPolicies).map(([name, properties]) => ({ name, properties }));
+    const head = predefined.slice(query.skip, query.skip + query.top);
+    const custom = await this.repository.page(projectId, {
+      ...query,
+      skip: Math.max(0, query.skip - predefined.length),
+      top: query.top - head.length,
+    });
+    const rows = custom.items.map((row) => ({ name: row.name, properties: JSON.parse(row.properties) as Record<string, unknown>, row }));
+    return { items: [...head, ...rows], total: predefined.length + custom.total };
   }
 
   async find(projectId: string, name: string): Promise<StreamingPolicy | undefined> {

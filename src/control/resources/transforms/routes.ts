@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
-import { listBody, parseListQuery, type ListQuery } from '../paging.js';
+import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses } from '../envelope.js';
 import { toWireTransform, transformListResponse, transformName, transformPutBody, transformResponse } from './schema.js';
-import { transformFilterFields, transformSortFields, type TransformService } from './service.js';
+import { transformListFields, type TransformService } from './service.js';
 import type { JobService } from '../jobs/service.js';
 
 const params = Type.Object({ project: Type.String(), name: transformName });
@@ -18,9 +18,9 @@ export function registerTransformRoutes(app: FastifyInstance, deps: { transforms
   const project = (req: FastifyRequest) => req.project as ProjectRow;
 
   r.get('/transforms', { config: cap('read'), schema: { response: { 200: transformListResponse } } }, async (req) => {
-    const request = parseListQuery(req.query as ListQuery, transformFilterFields, transformSortFields);
+    const { request, page } = transformListFields.parse(req.query as ListQuery);
     const p = project(req);
-    const { items, total } = await transforms.list(p.id, request);
+    const { items, total } = await transforms.list(p.id, page);
     return listBody({ kind: 'Transform', items: items.map((t) => toWireTransform(t, p)), total, request, url: req.url, project: { id: p.id, name: p.name } });
   });
   r.get('/transforms/:name', { config: cap('read'), schema: { params, response: { 200: transformResponse } } }, async (req) =>

@@ -1,10 +1,10 @@
-import { auditedColumns } from '../odata.js';
 import type { Db, TransformRow } from '../../../store/database.js';
 import { TransformRepository } from '../../../store/transform-repository.js';
 import { BadRequestError, notFound } from '../../../shared/errors.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
 import { newId } from '../../../shared/ids.js';
-import type { ListRequest } from '../paging.js';
+import type { FieldPageQuery } from '../../../store/list-query.js';
+import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import { normalizeOutputs, type TransformOutput } from './schema.js';
 
 /** What the control plane needs of the encoding engine: its verdict on a preset (empty = supported). */
@@ -22,20 +22,8 @@ interface Actor {
 }
 
 /** `$filter`/`$orderby` field → column (MK.IO's documented transform fields). */
-export const transformColumns: Record<string, keyof TransformRow> = {
-  ...auditedColumns,
-};
-export const transformFilterFields: ReadonlySet<string> = new Set(Object.keys(transformColumns));
-export const transformSortFields: ReadonlySet<string> = new Set([
-  'created',
-  'createdBy',
-  'id',
-  'name',
-  'properties/created',
-  'properties/lastModified',
-  'updated',
-  'updatedBy',
-]);
+/** `$filter`/`$orderby` fields of the list, as MK.IO documents them for transforms. */
+export const transformListFields = new ListFields({ ...auditFields, ...propertiesTimes });
 
 /** Transforms: named encoding recipes. MK.IO supports exactly one output per transform (§9). */
 export class TransformService {
@@ -58,13 +46,8 @@ export class TransformService {
     return row;
   }
 
-  async list(projectId: string, request: ListRequest): Promise<{ items: TransformRow[]; total: number }> {
-    return this.repository.list(projectId, {
-      filter: request.filter.map((t) => ({ column: transformColumns[t.field], op: t.op, value: t.value })),
-      orderBy: request.orderBy.map((o) => ({ column: transformColumns[o.field], direction: o.direction })),
-      top: request.top,
-      skip: request.skip,
-    });
+  async list(projectId: string, query: FieldPageQuery): Promise<{ items: TransformRow[]; total: number }> {
+    return this.repository.list(projectId, query);
   }
 
   /** Checks the outputs: exactly one, and a preset the engine supports; every problem is named in the 400. */

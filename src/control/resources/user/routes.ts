@@ -17,6 +17,7 @@ import {
 } from './schema.js';
 import { noBody } from '../envelope.js';
 import { BadRequestError, ForbiddenError, notFound } from '../../../shared/errors.js';
+import { refuseListOptions } from '../paging.js';
 import { requireUserCapability } from '../../plugins/user-capability.js';
 
 /**
@@ -79,10 +80,10 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
     },
   );
 
-  r.get('/api/v1/user/tokens', { ...needs(userCapabilities.tokenRead), schema: { response: { 200: tokenListResponse } } }, async (req) => ({
-    kind: 'UserTokenList' as const,
-    value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)),
-  }));
+  r.get('/api/v1/user/tokens', { ...needs(userCapabilities.tokenRead), schema: { response: { 200: tokenListResponse } } }, async (req) => {
+    refuseListOptions(req.query);
+    return { kind: 'UserTokenList' as const, value: (await tokens.list(me(req.principal).userId)).map((t) => toWireToken(t)) };
+  });
 
   r.post(
     '/api/v1/user/tokens',
