@@ -14,7 +14,7 @@ import type { AssetService } from '../assets/service.js';
 import type { StorageAccountService } from '../storage/service.js';
 import type { ListRequest } from '../paging.js';
 import type { TransformService } from '../transforms/service.js';
-import { checkJobInput, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
+import { checkJobInput, correlationText, inputDefinitionFiles, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
 
 interface Actor {
   email: string;
@@ -136,7 +136,7 @@ export class JobService {
       name,
       description: body.description ?? null,
       priority,
-      correlation_data: JSON.stringify(body.correlationData ?? {}),
+      correlation_data: JSON.stringify(correlationText(body.correlationData ?? {})),
       input: JSON.stringify(input),
       transform_output: JSON.stringify(transformOutputs[0]),
       output_asset_id: existingOutput?.id ?? newId(),
@@ -229,7 +229,7 @@ export class JobService {
     }
     const asset = await this.deps.assets.find(projectId, input.assetName);
     if (!asset) throw new BadRequestError('AssetNotFound', `Input asset '${input.assetName}' not found`);
-    for (const file of input.files ?? []) if (file !== '*') assertBlobPath(file, 'input file name');
+    for (const file of [...(input.files ?? []), ...inputDefinitionFiles(input)]) if (file !== '*') assertBlobPath(file, 'input file name');
     const clip = (which: 'start' | 'end') => {
       const t = input[which];
       if (!t) return undefined;
@@ -271,7 +271,7 @@ export class JobService {
     }
     const values: JobDetails = { updated_at: new Date().toISOString(), updated_by: actor.email };
     if (body.description !== undefined) values.description = body.description;
-    if (body.correlationData !== undefined) values.correlation_data = JSON.stringify(body.correlationData);
+    if (body.correlationData !== undefined) values.correlation_data = JSON.stringify(correlationText(body.correlationData));
     if (body.priority !== undefined) values.priority = body.priority;
     await this.jobs.updateDetails(row.id, values);
     if (body.priority !== undefined && body.priority !== row.priority && row.state === 'Queued') {

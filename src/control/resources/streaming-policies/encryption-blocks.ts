@@ -48,12 +48,30 @@ function withoutNulls(value: unknown): unknown {
   return out;
 }
 
+const protocolNames = ['download', 'dash', 'hls', 'smoothStreaming'] as const;
+
+/**
+ * Fills what the .NET client leaves out because its model makes it nullable: every `enabledProtocols` flag
+ * (absent is `false`, as an unset protocol is not enabled) and FairPlay's `allowPersistentLicense` (`false`).
+ */
+function withClientDefaults(properties: Json): Json {
+  for (const block of ['noEncryption', ...encryptionBlocks]) {
+    const value = properties[block];
+    if (!isObject(value)) continue;
+    const given = isObject(value.enabledProtocols) ? value.enabledProtocols : {};
+    value.enabledProtocols = Object.fromEntries(protocolNames.map((p) => [p, given[p] === true]));
+    const fairPlay = isObject(value.drm) ? value.drm.fairPlay : undefined;
+    if (isObject(fairPlay) && fairPlay.allowPersistentLicense === undefined) fairPlay.allowPersistentLicense = false;
+  }
+  return properties;
+}
+
 /**
  * The rules of the encryption blocks the schema cannot say (§12): every URL template absolute http(s), key labels
  * given and distinct within a scheme (each becomes one content key of a locator). Returns the properties with nulls dropped.
  */
 export function checkEncryptionBlocks(properties: Json): Json {
-  const out = withoutNulls(properties) as Json;
+  const out = withClientDefaults(withoutNulls(properties) as Json);
   for (const block of encryptionBlocks) {
     const value = out[block];
     if (!isObject(value)) continue;

@@ -1,0 +1,435 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { dialects, startTestServer, type TestServer } from '../support/server.js';
+import { ApiClient, login, tokenFromSession } from '../support/api.js';
+import { rsaPair, rsaTokenKey, symmetricKey, symmetricTokenKey } from '../support/token-keys.js';
+
+/**
+ * Request bodies as MK.IO's official .NET client serializes its models (issue 14): Newtonsoft with
+ * `NullValueHandling.Ignore` (unset members absent), enums by their names, `[DataContract]` models leaving out
+ * enum members at their first value, dates as `yyyy-MM-ddTHH:mm:ss.ffZ`, time spans as ISO 8601 durations, GUIDs
+ * in lower case, and objects fetched with a GET sent back whole. Each is sent as such (not checked against MK.IO's
+ * request schema, which the client does not follow either) and the GET afterwards shows what was sent.
+ */
+type Json = Record<string, any>;
+
+/** A .NET `DateTime` as the client's converter writes it. */
+const netDate = (d: Date) => `${d.toISOString().slice(0, 22)}Z`;
+const raw = { checkRequest: false } as const;
+
+describe('request bodies as the MK.IO .NET client builds them', () => {
+  let server: TestServer;
+  let api: ApiClient;
+  let cookie: string;
+  const V = '/api/v1/projects/default/media';
+
+  before(async () => {
+    server = await startTestServer('sqlite');
+    cookie = await login(server.url, server.adminEmail, server.adminPassword);
+    api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
+  });
+  after(async () => server?.close());
+
+  describe('streaming policies', () => {
+    it('takes enabledProtocols without the obsolete smoothStreaming flag and stores the unset ones as false', async () => {
+      const body = { properties: { noEncryption: { enabledProtocols: { dash: true, hls: true } } } };
+      const put = await api.put(`${V}/streamingPolicies/net-clear`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      const got = await api.get(`${V}/streamingPolicies/net-clear`);
+      assert.deepEqual(got.body.properties.noEncryption.enabledProtocols, { dash: true, hls: true, download: false, smoothStreaming: false });
+    });
+
+    it('takes every encryption scheme with only the members the client sets', async () => {
+      // Newtonsoft writes members in declaration order: the generated models are alphabetical.
+      const body = {
+        properties: {
+          commonEncryptionCbcs: {
+            drm: { fairPlay: { customLicenseAcquisitionUrlTemplate: 'https://fps.example/{ContentKeyId}' } },
+            enabledProtocols: { hls: true },
+          },
+          commonEncryptionCenc: {
+            clearTracks: [{ trackSelections: [{ operation: 'Equal', property: 'FourCC', value: 'mp4a' }] }],
+            contentKeys: {
+              defaultKey: { label: 'cenc-default' },
+              keyToTrackMappings: [{ label: 'hd', tracks: [{ trackSelections: [{ operation: 'Unknown', property: 'Unknown' }] }] }],
+            },
+            drm: { playReady: {}, widevine: {} },
+            enabledProtocols: { dash: true },
+          },
+          envelopeEncryption: { enabledProtocols: { hls: true } },
+        },
+      };
+      const put = await api.put(`${V}/streamingPolicies/net-drm`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      const p = (await api.get(`${V}/streamingPolicies/net-drm`)).body.properties;
+      assert.deepEqual(p.commonEncryptionCbcs.drm.fairPlay, {
+        customLicenseAcquisitionUrlTemplate: 'https://fps.example/{ContentKeyId}',
+        allowPersistentLicense: false,
+      });
+      assert.deepEqual(p.commonEncryptionCbcs.enabledProtocols, { download: false, dash: false, hls: true, smoothStreaming: false });
+      assert.deepEqual(p.commonEncryptionCenc.clearTracks, body.properties.commonEncryptionCenc.clearTracks);
+      assert.deepEqual(p.commonEncryptionCenc.contentKeys, body.properties.commonEncryptionCenc.contentKeys);
+      assert.deepEqual(p.commonEncryptionCenc.drm, { playReady: {}, widevine: {} });
+      assert.equal(p.envelopeEncryption.enabledProtocols.hls, true);
+    });
+
+    it('answers a PUT on an existing custom policy with 409 (policies are immutable) and leaves it as it was', async () => {
+      const again = await api.put(`${V}/streamingPolicies/net-clear`, { properties: { noEncryption: { enabledProtocols: { download: true } } } }, raw);
+      assert.equal(again.status, 409);
+      assert.match(again.body.error.detail, /cannot be changed: delete it and create it again/);
+      assert.equal((await api.get(`${V}/streamingPolicies/net-clear`)).body.properties.noEncryption.enabledProtocols.download, false);
+    });
+
+    it('still refuses unknown members and misspelt protocols', async () => {
+      for (const properties of [
+        { noEncryption: { enabledProtocols: { hls: true, rtmp: true } } },
+        { noEncryption: { enabledProtocols: { hls: true } }, unknownBlock: {} },
+        { commonEncryptionCenc: { enabledProtocols: { dash: 'yes' } } },
+      ]) {
+        const res = await api.put(`${V}/streamingPolicies/net-bad`, { properties }, { ...raw, contract: false });
+        assert.equal(res.status, 400, JSON.stringify(properties));
+      }
+      assert.equal((await api.get(`${V}/streamingPolicies/net-bad`, { contract: false })).status, 404);
+    });
+  });
+
+  describe('assets, transforms and jobs', () => {
+    before(async () => {
+      // AssetsOperations.CreateOrUpdateAsync: labels only when given, the enum by name, no container when null.
+      const asset = await api.put(
+        `${V}/assets/net-source`,
+        { properties: { alternateId: 'alt-1', containerDeletionPolicy: 'Retain', description: 'from .NET', storageAccountName: 'local' } },
+        raw,
+      );
+      assert.equal(asset.status, 201, asset.text);
+      const transform = await api.put(
+        `${V}/transforms/net-720p`,
+        {
+          properties: {
+            description: 'built-in',
+            outputs: [
+              {
+                preset: { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264SingleBitrate720p' },
+                relativePriority: 'Normal',
+              },
+            ],
+          },
+        },
+        raw,
+      );
+      assert.equal(transform.status, 201, transform.text);
+    });
+
+    it('stores an asset as the client wrote it', async () => {
+      const got = (await api.get(`${V}/assets/net-source`)).body;
+      assert.equal(got.properties.alternateId, 'alt-1');
+      assert.equal(got.properties.description, 'from .NET');
+      assert.equal(got.properties.containerDeletionPolicy, 'Retain');
+      // The GET body as AssetSchema holds it (read-only members included) sent back updates the description.
+      const { id, name, type, systemData, properties } = got;
+      const put = await api.put(
+        `${V}/assets/net-source`,
+        { id, labels: { team: 'video' }, name, properties: { ...properties, description: 'edited' }, systemData, type },
+        raw,
+      );
+      assert.equal(put.status, 200, put.text);
+      assert.equal((await api.get(`${V}/assets/net-source`)).body.properties.description, 'edited');
+    });
+
+    it('takes each preset the client models', async () => {
+      const presets: Json[] = [
+        { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264MultipleBitrate1080p' },
+        { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'AACGoodQualityAudio' },
+        { '@odata.type': '#Microsoft.Media.BuiltInAssetConverterPreset', presetName: 'CopyTopBitrateInterleaved' },
+        {
+          '@odata.type': '#MediaKind.ThumbnailGeneratorPreset',
+          baseFilename: 'thumb',
+          // ThumbnailGeneratorConfiguration's initial values are always written.
+          thumbnails: [{ format: 'Jpeg', height: '180', label: 'small', quality: 70, range: '1', start: 'PT10S', step: '10%', width: '320' }],
+        },
+        {
+          '@odata.type': '#MediaKind.ThumbnailGeneratorPreset',
+          thumbnails: [{ format: 'Png', height: '90', quality: 70, range: '100%', spriteColumn: 5, start: '0', step: '10%', width: '160' }],
+        },
+      ];
+      for (const [i, preset] of presets.entries()) {
+        const put = await api.put(`${V}/transforms/net-preset-${i}`, { properties: { outputs: [{ preset, relativePriority: 'Low' }] } }, raw);
+        assert.equal(put.status, 201, `${preset['@odata.type']}: ${put.text}`);
+        const got = (await api.get(`${V}/transforms/net-preset-${i}`)).body.properties.outputs[0];
+        assert.deepEqual(got.preset, preset);
+        assert.equal(got.relativePriority, 'Low');
+      }
+    });
+
+    it('submits a job with inputDefinitions, and turns correlationData values that are not strings into text', async () => {
+      const started = new Date();
+      const body = {
+        properties: {
+          correlationData: { ticket: 42, urgent: true, owner: { team: 'video' }, note: 'plain', gone: null },
+          description: 'client job',
+          input: {
+            '@odata.type': '#Microsoft.Media.JobInputAsset',
+            assetName: 'net-source',
+            files: ['*'],
+            inputDefinitions: [
+              // FromAllInputFile as the client's model writes it (with JobInputAsset's type), InputFile, FromEachInputFile.
+              { '@odata.type': '#Microsoft.Media.JobInputAsset', includedTracks: [{ '@odata.type': 'VideoTrackDescriptor' }] },
+              { '@odata.type': 'InputFile', filename: 'movie.mp4', includedTracks: [{ '@odata.type': 'AudioTrackDescriptor', channelMapping: 'StereoLeft' }] },
+              { '@odata.type': 'FromEachInputFile', includedTracks: [{ '@odata.type': '#Microsoft.Media.AudioTrackDescriptor' }] },
+            ],
+            start: { '@odata.type': '#Microsoft.Media.AbsoluteClipTime', time: 'PT1.5S' },
+          },
+          outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'net-out', progress: 0, state: 'Queued' }],
+          priority: 'Normal',
+          state: 'Queued',
+        },
+      };
+      const put = await api.put(`${V}/transforms/net-720p/jobs/net-job`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      const job = (await api.get(`${V}/transforms/net-720p/jobs/net-job`)).body;
+      assert.deepEqual(job.properties.correlationData, { ticket: '42', urgent: 'true', owner: '{"team":"video"}', note: 'plain' });
+      assert.deepEqual(job.properties.input, body.properties.input);
+      assert.equal(job.properties.description, 'client job');
+      assert.ok(Date.parse(job.properties.created) >= started.getTime() - 1000);
+
+      // JobsOperations.UpdateAsync: the properties read back, edited, sent as a PATCH with their dates as .NET writes them.
+      const props = structuredClone(job.properties);
+      for (const k of ['created', 'lastModified']) props[k] = netDate(new Date(props[k]));
+      props.description = 'edited';
+      props.correlationData = { ticket: 43 };
+      const patch = await api.patch(`${V}/transforms/net-720p/jobs/net-job`, { properties: props }, raw);
+      assert.equal(patch.status, 200, patch.text);
+      const patched = (await api.get(`${V}/transforms/net-720p/jobs/net-job`)).body.properties;
+      assert.equal(patched.description, 'edited');
+      assert.deepEqual(patched.correlationData, { ticket: '43' });
+    });
+
+    it('refuses track selections by id, language or bitrate by name, and unknown definition types', async () => {
+      const input = (definition: Json) => ({
+        properties: {
+          input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'net-source', inputDefinitions: [definition] },
+          outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'net-out' }],
+        },
+      });
+      const cases: Array<[Json, RegExp]> = [
+        [
+          { '@odata.type': 'FromAllInputFile', includedTracks: [{ '@odata.type': 'SelectAudioTrackById', trackId: 2 }] },
+          /SelectAudioTrackById is not supported/,
+        ],
+        [
+          {
+            '@odata.type': 'InputFile',
+            filename: 'a.mp4',
+            includedTracks: [{ '@odata.type': 'SelectAudioTrackByAttribute', filter: 'Top', filterValue: 'en' }],
+          },
+          /SelectAudioTrackByAttribute is not supported/,
+        ],
+        [{ '@odata.type': 'InputFile' }, /filename is required/],
+        [{ '@odata.type': 'InputClip', filename: 'a.mp4' }, /InputClip' is not supported/],
+        [{ '@odata.type': 'InputFile', filename: 'a.mp4', extra: 1 }, /extra/],
+      ];
+      for (const [definition, expected] of cases) {
+        const res = await api.put(`${V}/transforms/net-720p/jobs/net-refused`, input(definition), { ...raw, contract: false });
+        assert.equal(res.status, 400, res.text);
+        assert.match(res.body.error.detail, expected);
+      }
+      assert.equal((await api.get(`${V}/transforms/net-720p/jobs/net-refused`, { contract: false })).status, 404);
+    });
+  });
+
+  describe('locators, content key policies and endpoints', () => {
+    it('takes a content key policy with every option type as the client writes it', async () => {
+      const rsa = rsaPair();
+      const body = {
+        properties: {
+          description: 'net',
+          options: [
+            {
+              configuration: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyClearKeyConfiguration' },
+              name: 'clearkey',
+              restriction: {
+                '@odata.type': '#Microsoft.Media.ContentKeyPolicyTokenRestriction',
+                alternateVerificationKeys: [rsaTokenKey(rsa.publicKey)],
+                audience: 'urn:reel:test',
+                issuer: 'https://issuer.example',
+                primaryVerificationKey: symmetricTokenKey(symmetricKey()),
+                requiredClaims: [{ claimType: 'urn:microsoft:azure:mediaservices:contentkeyidentifier' }],
+                restrictionTokenType: 'Jwt',
+              },
+            },
+            {
+              configuration: {
+                '@odata.type': '#Microsoft.Media.ContentKeyPolicyPlayReadyConfiguration',
+                licenses: [
+                  {
+                    // ContentKeyPolicyPlayReadyLicense is no [DataContract]: its enums are always written, the unset bool? not.
+                    beginDate: netDate(new Date('2030-01-01T00:00:00Z')),
+                    contentKeyLocation: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyPlayReadyContentEncryptionKeyFromHeader' },
+                    contentType: 'Unspecified',
+                    licenseType: 'NonPersistent',
+                    // [DataContract] ContentKeyPolicyPlayReadyPlayRight: the enum at Unknown and unset booleans are left out.
+                    playRight: { imageConstraintForAnalogComputerMonitorRestriction: true },
+                    securityLevel: 'Unknown',
+                  },
+                ],
+              },
+              name: 'playready',
+              restriction: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyOpenRestriction' },
+            },
+            {
+              configuration: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyWidevineConfiguration', widevineTemplate: '{}' },
+              name: 'widevine',
+              restriction: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyOpenRestriction' },
+            },
+          ],
+        },
+      };
+      const put = await api.put(`${V}/contentKeyPolicies/net-keys`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      const got = (await api.get(`${V}/contentKeyPolicies/net-keys`)).body.properties;
+      assert.deepEqual(
+        got.options.map((o: Json) => o.name),
+        ['clearkey', 'playready', 'widevine'],
+      );
+      const license = got.options[1].configuration.licenses[0];
+      assert.equal(license.securityLevel, 'Unknown');
+      assert.equal(license.allowTestDevices, false);
+      assert.deepEqual(license.playRight, {
+        allowPassingVideoContentToUnknownOutput: 'Unknown',
+        digitalVideoOnlyContentRestriction: false,
+        imageConstraintForAnalogComponentVideoRestriction: false,
+        imageConstraintForAnalogComputerMonitorRestriction: true,
+      });
+    });
+
+    it('takes a locator with its GUID, dates and filters as the client writes them', async () => {
+      const id = '5d6a4c1e-7b2a-4c3d-9e8f-102030405061';
+      const endTime = netDate(new Date(Date.now() + 86_400_000));
+      const body = {
+        properties: {
+          assetName: 'net-source',
+          endTime,
+          streamingLocatorId: id,
+          streamingPolicyName: 'Predefined_ClearStreamingOnly',
+        },
+      };
+      const put = await api.put(`${V}/streamingLocators/net-locator`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      const got = (await api.get(`${V}/streamingLocators/net-locator`)).body.properties;
+      assert.equal(got.streamingLocatorId, id);
+      assert.equal(Date.parse(got.endTime), Date.parse(endTime));
+    });
+
+    it('takes a streaming endpoint, its PATCH and scale as the client writes them', async () => {
+      const body = {
+        location: 'local',
+        properties: {
+          accessControl: { ip: { allow: [{ address: '0.0.0.0', name: 'all', subnetPrefixLength: 0 }] } },
+          cdnEnabled: false,
+          description: 'net',
+          maxCacheAge: 300,
+          scaleUnits: 0,
+          sku: { name: 'Standard' },
+        },
+        tags: { env: 'test' },
+      };
+      const put = await api.put(`${V}/streamingEndpoints/net-se`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      const got = (await api.get(`${V}/streamingEndpoints/net-se`)).body;
+      assert.equal(got.properties.description, 'net');
+      assert.equal(got.properties.maxCacheAge, 300);
+      const patch = await api.patch(`${V}/streamingEndpoints/net-se`, { location: 'local', properties: { description: 'edited', maxCacheAge: 60 } }, raw);
+      assert.equal(patch.status, 200, patch.text);
+      assert.equal((await api.get(`${V}/streamingEndpoints/net-se`)).body.properties.description, 'edited');
+      const scale = await api.post(`${V}/streamingEndpoints/net-se/scale`, { scaleUnit: 1 }, raw);
+      assert.ok(scale.status < 300, scale.text);
+    });
+  });
+
+  describe('profile and tokens', () => {
+    it('takes the whole profile a GET returned back in a PATCH, and refuses changes to its read-only fields', async () => {
+      const browser = new ApiClient(server.url, { cookie });
+      const profile = (await browser.get('/api/v1/user/profile')).body;
+      const edited = structuredClone(profile);
+      edited.spec.name = 'Renamed Admin';
+      const patch = await browser.patch('/api/v1/user/profile', edited, raw);
+      assert.equal(patch.status, 200, patch.text);
+      assert.equal((await browser.get('/api/v1/user/profile')).body.spec.name, 'Renamed Admin');
+      for (const [field, value] of [
+        ['loginEmail', 'someone@else.example'],
+        ['isActive', false],
+        ['company', 'ACME'],
+      ] as const) {
+        const bad = structuredClone(profile);
+        bad.spec[field] = value;
+        const res = await browser.patch('/api/v1/user/profile', bad, { ...raw, contract: false });
+        assert.equal(res.status, 400, `${field}: ${res.text}`);
+        assert.match(res.body.error.detail, new RegExp(`spec\\.${field}`));
+      }
+      const other = structuredClone(profile);
+      other.metadata.id = '00000000-0000-0000-0000-000000000000';
+      assert.equal((await browser.patch('/api/v1/user/profile', other, { ...raw, contract: false })).status, 400);
+    });
+
+    it('creates a token from CreateTokenSchema as the client writes it', async () => {
+      const browser = new ApiClient(server.url, { cookie });
+      const orgId = (await browser.get('/api/v1/user/profile')).body.spec.activeOrganizationId as string;
+      const expireDate = netDate(new Date(Date.now() + 3_600_000));
+      const res = await browser.post('/api/v1/user/tokens', { description: 'net', expireDate, organizationId: orgId, type: 'full-access' }, raw);
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.spec.description, 'net');
+    });
+  });
+});
+
+for (const dialect of dialects) {
+  describe(`storage bodies as the .NET client builds them (${dialect})`, () => {
+    let server: TestServer;
+    let api: ApiClient;
+    const V = '/api/v1/projects/default/media';
+
+    before(async () => {
+      server = await startTestServer(dialect);
+      const cookie = await login(server.url, server.adminEmail, server.adminPassword);
+      api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
+    });
+    after(async () => server?.close());
+
+    it('takes spec.type in a v1 PATCH when it names the account type, and refuses a change of type', async () => {
+      const dir = path.join(server.localArea(), 'net-storage');
+      fs.mkdirSync(dir, { recursive: true });
+      assert.equal((await api.put(`${V}/storage/net-local`, { spec: { type: 'Local', path: dir } }, { contract: false })).status, 201);
+      const patch = await api.patch(`${V}/storage/net-local`, { spec: { type: 'Local', description: 'patched' } }, { ...raw, contract: false });
+      assert.equal(patch.status, 200, patch.text);
+      assert.equal((await api.get(`${V}/storage/net-local`, { contract: false })).body.spec.description, 'patched');
+      const changed = await api.patch(`${V}/storage/net-local`, { spec: { type: 'AWS.S3', description: 'x' } }, { ...raw, contract: false });
+      assert.equal(changed.status, 400);
+      assert.match(changed.body.error.detail, /spec\.type cannot be changed/);
+      assert.equal((await api.get(`${V}/storage/net-local`, { contract: false })).body.spec.description, 'patched');
+    });
+
+    it('takes the legacy update (PUT) and PATCH with the spec the client read, whatever the account type', async () => {
+      const stats = await api.get('/api/ams/default/stats/', { contract: false });
+      const subscriptionId = stats.body.extra.subscription_id as string;
+      const orgId = stats.body.extra.customer_id ?? (await api.get('/api/v1/user/profile')).body.spec.activeOrganizationId;
+      const base = `/api/accounts/${orgId}/subscriptions/${subscriptionId}/storage/`;
+      const listed = await api.get(base, { contract: false });
+      assert.equal(listed.status, 200, listed.text);
+      const account = listed.body.items.find((s: Json) => s.spec.name === 'net-local');
+      // StorageSchema keeps name, type, location, description (and azureStorageConfiguration, null here).
+      const spec = { description: 'legacy put', location: account.spec.location, name: 'net-local', type: account.spec.type };
+      const put = await api.put(`${base}${account.metadata.id}/`, { spec }, { contract: false });
+      assert.equal(put.status, 200, put.text);
+      assert.equal(put.body.spec.description, 'legacy put');
+      const patch = await api.patch(`${base}${account.metadata.id}/`, { spec: { type: account.spec.type, description: 'legacy patch' } }, { contract: false });
+      assert.equal(patch.status, 200, patch.text);
+      assert.equal((await api.get(`${V}/storage/net-local`, { contract: false })).body.spec.description, 'legacy patch');
+      const renamed = await api.put(`${base}${account.metadata.id}/`, { spec: { ...spec, name: 'other' } }, { contract: false });
+      assert.equal(renamed.status, 400);
+      const retyped = await api.patch(`${base}${account.metadata.id}/`, { spec: { type: 'Microsoft.Storage' } }, { contract: false });
+      assert.equal(retyped.status, 400);
+    });
+  });
+}
