@@ -4,7 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dialects, startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
-import { rsaPair, rsaTokenKey, symmetricKey, symmetricTokenKey } from '../support/token-keys.js';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rsaPair, rsaTokenKey, symmetricKey, symmetricTokenKey, x509Pair, x509TokenKey } from '../support/token-keys.js';
+import { azuriteSas, azuriteUrl } from '../support/services.js';
 
 /**
  * Request bodies as MK.IO's official .NET client serializes its models (issue 14): Newtonsoft with
@@ -18,6 +22,20 @@ type Json = Record<string, any>;
 /** A .NET `DateTime` as the client's converter writes it. */
 const netDate = (d: Date) => `${d.toISOString().slice(0, 22)}Z`;
 const raw = { checkRequest: false } as const;
+
+/** A PKCS #12 file made by openssl, as a FairPlay option needs. */
+function pkcs12(): { pfx: string; password: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-net-pfx-'));
+  try {
+    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-subj', '/CN=reel-net', '-days', '2');
+    const password = `pfx-${randomBytes(6).toString('hex')}`;
+    run('pkcs12', '-export', '-inkey', 'key.pem', '-in', 'cert.pem', '-passout', `pass:${password}`, '-out', 'fp.pfx');
+    return { pfx: fs.readFileSync(path.join(dir, 'fp.pfx')).toString('base64'), password };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('request bodies as the MK.IO .NET client builds them', () => {
   let server: TestServer;
@@ -206,6 +224,32 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       assert.deepEqual(patched.correlationData, { ticket: '43' });
     });
 
+    it('takes a JobInputHttp with inputDefinitions, and a transform PUT with the GET body sent back', async () => {
+      const body = {
+        properties: {
+          input: {
+            '@odata.type': '#Microsoft.Media.JobInputHttp',
+            baseUri: 'https://media.example/',
+            files: ['movie.mp4'],
+            inputDefinitions: [{ '@odata.type': 'InputFile', filename: 'movie.mp4', includedTracks: [{ '@odata.type': 'VideoTrackDescriptor' }] }],
+          },
+          outputs: [{ '@odata.type': '#Microsoft.Media.JobOutputAsset', assetName: 'net-http-out', progress: 0, state: 'Queued' }],
+          priority: 'Low',
+          state: 'Queued',
+        },
+      };
+      const put = await api.put(`${V}/transforms/net-720p/jobs/net-http-job`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      assert.deepEqual((await api.get(`${V}/transforms/net-720p/jobs/net-http-job`)).body.properties.input, body.properties.input);
+
+      const transform = (await api.get(`${V}/transforms/net-720p`)).body;
+      const properties = { ...transform.properties, description: 'edited' };
+      for (const k of ['created', 'lastModified']) properties[k] = netDate(new Date(properties[k]));
+      const again = await api.put(`${V}/transforms/net-720p`, { id: transform.id, name: transform.name, properties, type: transform.type }, raw);
+      assert.equal(again.status, 200, again.text);
+      assert.equal((await api.get(`${V}/transforms/net-720p`)).body.properties.description, 'edited');
+    });
+
     it('refuses track selections by id, language or bitrate by name, and unknown definition types', async () => {
       const input = (definition: Json) => ({
         properties: {
@@ -242,16 +286,18 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
   describe('locators, content key policies and endpoints', () => {
     it('takes a content key policy with every option type as the client writes it', async () => {
       const rsa = rsaPair();
+      const fairPlay = pkcs12();
       const body = {
         properties: {
           description: 'net',
+          fairPlayAmsCompatibility: false,
           options: [
             {
               configuration: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyClearKeyConfiguration' },
               name: 'clearkey',
               restriction: {
                 '@odata.type': '#Microsoft.Media.ContentKeyPolicyTokenRestriction',
-                alternateVerificationKeys: [rsaTokenKey(rsa.publicKey)],
+                alternateVerificationKeys: [rsaTokenKey(rsa.publicKey), x509TokenKey(x509Pair().der)],
                 audience: 'urn:reel:test',
                 issuer: 'https://issuer.example',
                 primaryVerificationKey: symmetricTokenKey(symmetricKey()),
@@ -279,6 +325,19 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
               restriction: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyOpenRestriction' },
             },
             {
+              // ContentKeyPolicyFairPlayConfiguration writes its enum and long even when unset (Unknown, 0).
+              configuration: {
+                '@odata.type': '#Microsoft.Media.ContentKeyPolicyFairPlayConfiguration',
+                ask: randomBytes(16).toString('base64'),
+                fairPlayPfx: fairPlay.pfx,
+                fairPlayPfxPassword: fairPlay.password,
+                rentalAndLeaseKeyType: 'Unknown',
+                rentalDuration: 0,
+              },
+              name: 'fairplay',
+              restriction: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyOpenRestriction' },
+            },
+            {
               configuration: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyWidevineConfiguration', widevineTemplate: '{}' },
               name: 'widevine',
               restriction: { '@odata.type': '#Microsoft.Media.ContentKeyPolicyOpenRestriction' },
@@ -291,7 +350,7 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       const got = (await api.get(`${V}/contentKeyPolicies/net-keys`)).body.properties;
       assert.deepEqual(
         got.options.map((o: Json) => o.name),
-        ['clearkey', 'playready', 'widevine'],
+        ['clearkey', 'playready', 'fairplay', 'widevine'],
       );
       const license = got.options[1].configuration.licenses[0];
       assert.equal(license.securityLevel, 'Unknown');
@@ -322,6 +381,26 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       assert.equal(Date.parse(got.endTime), Date.parse(endTime));
     });
 
+    it('takes locator content keys without a type (the client never writes CommonEncryptionCenc) and filters', async () => {
+      const keyId = '6e7b5d2f-8c3b-4d4e-af90-203040506070';
+      const body = {
+        properties: {
+          // StreamingLocatorContentKey is a [DataContract]: type CommonEncryptionCenc (0) is left out.
+          contentKeys: [{ id: keyId, labelReferenceInStreamingPolicy: 'cencDefaultKey', value: Buffer.alloc(16, 7).toString('base64') }],
+          assetName: 'net-source',
+          filters: [],
+          streamingPolicyName: 'Predefined_MultiDrmStreaming',
+        },
+      };
+      const put = await api.put(`${V}/streamingLocators/net-drm-locator`, body, raw);
+      assert.equal(put.status, 201, put.text);
+      const keys = (await api.post(`${V}/streamingLocators/net-drm-locator/listContentKeys`)).body.contentKeys;
+      const cenc = keys.find((k: Json) => k.id === keyId);
+      assert.equal(cenc.type, 'CommonEncryptionCenc');
+      assert.equal(cenc.value, body.properties.contentKeys[0].value);
+      assert.equal(keys.filter((k: Json) => k.type === 'CommonEncryptionCbcs').length, 1, 'the CBCS key is generated');
+    });
+
     it('takes a streaming endpoint, its PATCH and scale as the client writes them', async () => {
       const body = {
         location: 'local',
@@ -331,16 +410,26 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
           description: 'net',
           maxCacheAge: 300,
           scaleUnits: 0,
-          sku: { name: 'Standard' },
+          // StreamingEndpointsCurrentSku's capacity has an initial value, so it is always written.
+          sku: { capacity: 600, name: 'Standard' },
         },
-        tags: { env: 'test' },
+        tags: {},
       };
       const put = await api.put(`${V}/streamingEndpoints/net-se`, body, raw);
       assert.equal(put.status, 201, put.text);
       const got = (await api.get(`${V}/streamingEndpoints/net-se`)).body;
       assert.equal(got.properties.description, 'net');
       assert.equal(got.properties.maxCacheAge, 300);
-      const patch = await api.patch(`${V}/streamingEndpoints/net-se`, { location: 'local', properties: { description: 'edited', maxCacheAge: 60 } }, raw);
+      // StreamingEndpointsOperations.UpdateAsync with the properties a GET gave (read-only members and .NET dates included).
+      const kept = ['accessControl', 'cdnEnabled', 'cdnProfile', 'created', 'crossSiteAccessPolicies', 'customHostNames', 'description', 'hostName'];
+      const readBack: Json = Object.fromEntries(
+        Object.entries(got.properties).filter(
+          ([k, v]) => v !== null && [...kept, 'lastModified', 'maxCacheAge', 'provisioningState', 'resourceState', 'scaleUnits', 'sku'].includes(k),
+        ),
+      );
+      for (const k of ['created', 'lastModified']) if (readBack[k]) readBack[k] = netDate(new Date(readBack[k]));
+      readBack.description = 'edited';
+      const patch = await api.patch(`${V}/streamingEndpoints/net-se`, { location: got.location, properties: readBack, tags: got.tags ?? {} }, raw);
       assert.equal(patch.status, 200, patch.text);
       assert.equal((await api.get(`${V}/streamingEndpoints/net-se`)).body.properties.description, 'edited');
       const scale = await api.post(`${V}/streamingEndpoints/net-se/scale`, { scaleUnit: 1 }, raw);
@@ -408,6 +497,38 @@ for (const dialect of dialects) {
       assert.equal(changed.status, 400);
       assert.match(changed.body.error.detail, /spec\.type cannot be changed/);
       assert.equal((await api.get(`${V}/storage/net-local`, { contract: false })).body.spec.description, 'patched');
+    });
+
+    it('creates legacy Azure storage and a credential from StorageSchema and CredentialSchema as the client writes them', async () => {
+      const stats = await api.get('/api/ams/default/stats/', { contract: false });
+      const orgId = (await api.get('/api/v1/user/profile')).body.spec.activeOrganizationId as string;
+      const base = `/api/accounts/${orgId}/subscriptions/${stats.body.extra.subscription_id as string}/storage/`;
+      // StorageAccountsOperations.CreateAsync sets type; the sample passes the SAS URL as the url.
+      const spec = {
+        azureStorageConfiguration: { url: `${azuriteUrl()}/${azuriteSas()}` },
+        description: 'net azure',
+        location: 'francecentral',
+        name: 'net-azure',
+        type: 'Microsoft.Storage',
+      };
+      const created = await api.post(base, { spec }, { contract: false });
+      assert.equal(created.status, 201, created.text);
+      const id = created.body.metadata.id as string;
+      assert.equal((await api.get(`${V}/storage/net-azure`, { contract: false })).body.spec.description, 'net azure');
+      const credential = await api.post(`${base}${id}/credentials/`, { spec: { azureCredential: { sasToken: azuriteSas() } } }, { contract: false });
+      assert.equal(credential.status, 201, credential.text);
+      // UpdateAsync: PUT of the spec read back (azureStorageConfiguration with its null private link left out).
+      const read = (await api.get(`${base}${id}/`, { contract: false })).body.spec;
+      const update = {
+        azureStorageConfiguration: { url: read.azureStorageConfiguration.url },
+        description: 'edited',
+        location: read.location,
+        name: read.name,
+        type: read.type,
+      };
+      const put = await api.put(`${base}${id}/`, { spec: update }, { contract: false });
+      assert.equal(put.status, 200, put.text);
+      assert.equal(put.body.spec.description, 'edited');
     });
 
     it('takes the legacy update (PUT) and PATCH with the spec the client read, whatever the account type', async () => {
