@@ -399,6 +399,29 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       assert.equal(cenc.type, 'CommonEncryptionCenc');
       assert.equal(cenc.value, body.properties.contentKeys[0].value);
       assert.equal(keys.filter((k: Json) => k.type === 'CommonEncryptionCbcs').length, 1, 'the CBCS key is generated');
+
+      // Without CENC in the policy and without a label naming the scheme, a key's type cannot be guessed.
+      const policy = { properties: { commonEncryptionCbcs: { enabledProtocols: { hls: true } }, envelopeEncryption: { enabledProtocols: { hls: true } } } };
+      assert.equal((await api.put(`${V}/streamingPolicies/net-cbcs-aes`, policy, raw)).status, 201);
+      const unknown = await api.put(
+        `${V}/streamingLocators/net-untyped`,
+        { properties: { assetName: 'net-source', contentKeys: [{ id: '7f8c6e3a-9d4c-4e5f-b0a1-304050607080' }], streamingPolicyName: 'net-cbcs-aes' } },
+        { ...raw, contract: false },
+      );
+      assert.equal(unknown.status, 400);
+      assert.match(unknown.body.error.detail, /contentKeys\[0\]\.type is required/);
+      const labelled = await api.put(
+        `${V}/streamingLocators/net-labelled`,
+        {
+          properties: {
+            assetName: 'net-source',
+            contentKeys: [{ id: '8a9d7f4b-0e5d-4f60-b1b2-405060708090', labelReferenceInStreamingPolicy: 'cbcsDefaultKey' }],
+            streamingPolicyName: 'net-cbcs-aes',
+          },
+        },
+        raw,
+      );
+      assert.equal(labelled.status, 201, labelled.text);
     });
 
     it('takes a streaming endpoint, its PATCH and scale as the client writes them', async () => {
