@@ -222,6 +222,17 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       const patched = (await api.get(`${V}/transforms/net-720p/jobs/net-job`)).body.properties;
       assert.equal(patched.description, 'edited');
       assert.deepEqual(patched.correlationData, { ticket: '43' });
+
+      // Read back through the client's models, the FromAllInputFile definition loses its tracks; the rest must not change.
+      const echoed = structuredClone(job.properties.input);
+      echoed.inputDefinitions[0] = { '@odata.type': '#Microsoft.Media.JobInputAsset' };
+      const lossy = await api.patch(`${V}/transforms/net-720p/jobs/net-job`, { properties: { input: echoed, description: 'again' } }, raw);
+      assert.equal(lossy.status, 200, lossy.text);
+      assert.deepEqual((await api.get(`${V}/transforms/net-720p/jobs/net-job`)).body.properties.input, body.properties.input);
+      echoed.inputDefinitions[1].filename = 'other.mp4';
+      const changed = await api.patch(`${V}/transforms/net-720p/jobs/net-job`, { properties: { input: echoed } }, { ...raw, contract: false });
+      assert.equal(changed.status, 400);
+      assert.equal(changed.body.error.code, 'ImmutableProperty');
     });
 
     it('takes a JobInputHttp with inputDefinitions, and a transform PUT with the GET body sent back', async () => {
@@ -381,6 +392,27 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       assert.equal(Date.parse(got.endTime), Date.parse(endTime));
     });
 
+    it('takes a locator PUT again with the properties the client read back (dates as .NET writes them)', async () => {
+      const got = (await api.get(`${V}/streamingLocators/net-locator`)).body.properties;
+      const clientFields = [
+        'alternativeMediaId',
+        'assetName',
+        'contentId',
+        'contentKeys',
+        'defaultContentKeyPolicyName',
+        'defaultManifestFilename',
+        'endTime',
+        'filters',
+        'startTime',
+        'streamingLocatorId',
+        'streamingPolicyName',
+      ];
+      const properties: Json = Object.fromEntries(Object.entries(got).filter(([k, v]) => v !== null && clientFields.includes(k)));
+      for (const k of ['endTime', 'startTime']) if (properties[k]) properties[k] = netDate(new Date(properties[k]));
+      const again = await api.put(`${V}/streamingLocators/net-locator`, { properties }, raw);
+      assert.equal(again.status, 200, again.text);
+    });
+
     it('takes locator content keys without a type (the client never writes CommonEncryptionCenc) and filters', async () => {
       const keyId = '6e7b5d2f-8c3b-4d4e-af90-203040506070';
       const body = {
@@ -399,6 +431,22 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       assert.equal(cenc.type, 'CommonEncryptionCenc');
       assert.equal(cenc.value, body.properties.contentKeys[0].value);
       assert.equal(keys.filter((k: Json) => k.type === 'CommonEncryptionCbcs').length, 1, 'the CBCS key is generated');
+      // Sent again as read back (keys without values, CENC's type left out by the client's model): the same locator.
+      const read = (await api.get(`${V}/streamingLocators/net-drm-locator`)).body.properties;
+      const echoedKeys = read.contentKeys.map(({ type, ...rest }: Json) => (type === 'CommonEncryptionCenc' ? rest : { type, ...rest }));
+      const again = await api.put(
+        `${V}/streamingLocators/net-drm-locator`,
+        {
+          properties: {
+            assetName: read.assetName,
+            contentKeys: echoedKeys,
+            streamingLocatorId: read.streamingLocatorId,
+            streamingPolicyName: read.streamingPolicyName,
+          },
+        },
+        raw,
+      );
+      assert.equal(again.status, 200, again.text);
 
       // Without CENC in the policy and without a label naming the scheme, a key's type cannot be guessed.
       const policy = { properties: { commonEncryptionCbcs: { enabledProtocols: { hls: true } }, envelopeEncryption: { enabledProtocols: { hls: true } } } };

@@ -261,7 +261,7 @@ export class JobService {
 
   /** PATCH: only description, priority and correlationData change; an echoed input or output must be unchanged. */
   async patch(row: JobRow, body: JobPatchBody['properties'], actor: Actor): Promise<JobRow> {
-    if (body.input !== undefined && !isDeepStrictEqual(body.input, JSON.parse(row.input))) {
+    if (body.input !== undefined && !sameInput(body.input, JSON.parse(row.input) as Record<string, unknown>)) {
       throw new BadRequestError('ImmutableProperty', 'properties.input cannot be changed; only description, priority and correlationData can');
     }
     if (body.outputs !== undefined) {
@@ -316,4 +316,20 @@ export class JobService {
   private async reload(row: JobRow): Promise<JobRow> {
     return (await this.jobs.findById(row.id)) ?? row;
   }
+}
+
+/**
+ * Whether an input echoed in a PATCH is the stored one. An echoed `inputDefinitions` entry may lack members: the
+ * .NET client reads back a `FromAllInputFile` (which it writes as `#Microsoft.Media.JobInputAsset`) as a bare
+ * definition and sends it without its `includedTracks`.
+ */
+function sameInput(echoed: Record<string, unknown>, stored: Record<string, unknown>): boolean {
+  const { inputDefinitions: echoedDefinitions, ...echoedRest } = echoed;
+  const { inputDefinitions: storedDefinitions, ...storedRest } = stored;
+  if (!isDeepStrictEqual(echoedRest, storedRest)) return false;
+  if (echoedDefinitions === undefined) return true;
+  const given = Array.isArray(echoedDefinitions) ? (echoedDefinitions as Array<Record<string, unknown>>) : [];
+  const kept = Array.isArray(storedDefinitions) ? (storedDefinitions as Array<Record<string, unknown>>) : [];
+  // Each echoed definition may leave members out, but those it has must be the stored ones.
+  return given.length === kept.length && given.every((d, i) => Object.entries(d).every(([k, v]) => isDeepStrictEqual(v, kept[i][k])));
 }
