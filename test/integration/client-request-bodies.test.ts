@@ -229,6 +229,17 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       const lossy = await api.patch(`${V}/transforms/net-720p/jobs/net-job`, { properties: { input: echoed, description: 'again' } }, raw);
       assert.equal(lossy.status, 200, lossy.text);
       assert.deepEqual((await api.get(`${V}/transforms/net-720p/jobs/net-job`)).body.properties.input, body.properties.input);
+      // The worker reads the InputFile's file (files names only `*`); net-source holds none, so it names movie.mp4.
+      let final: Json;
+      for (;;) {
+        final = (await api.get(`${V}/transforms/net-720p/jobs/net-job`)).body.properties;
+        if (['Finished', 'Error', 'Canceled'].includes(final.state)) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(final.state, 'Error');
+      assert.equal(final.outputs[0].error.code, 'DownloadNotAccessible');
+      assert.match(final.outputs[0].error.message, /movie\.mp4/);
+
       echoed.inputDefinitions[1].filename = 'other.mp4';
       const changed = await api.patch(`${V}/transforms/net-720p/jobs/net-job`, { properties: { input: echoed } }, { ...raw, contract: false });
       assert.equal(changed.status, 400);
