@@ -181,6 +181,33 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       }
     });
 
+    it('refuses the presets Reel does not run with the reason, and keeps nothing', async () => {
+      const presets: Array<[Json, RegExp]> = [
+        [{ '@odata.type': '#MediaKind.EncoderPreset', config: { gop: '2' }, presetName: 'custom' }, /#MediaKind\.EncoderPreset .* is not supported/],
+        [
+          {
+            '@odata.type': '#MediaKind.TrackInserterPreset',
+            tracks: [{ '@odata.type': '#MediaKind.TextTrack', displayName: 'English', languageCode: 'en', playerVisibility: 'Visible' }],
+          },
+          /#MediaKind\.TrackInserterPreset .* is not supported/,
+        ],
+        [
+          { '@odata.type': '#MediaKind.AIPipelinePreset', pipeline: { '@odata.type': '#MediaKind.VodPipelineArguments' } },
+          /#MediaKind\.AIPipelinePreset .* is not supported/,
+        ],
+      ];
+      for (const [preset, expected] of presets) {
+        const res = await api.put(
+          `${V}/transforms/net-unsupported`,
+          { properties: { outputs: [{ preset, relativePriority: 'Normal' }] } },
+          { ...raw, contract: false },
+        );
+        assert.equal(res.status, 400, res.text);
+        assert.match(res.body.error.detail, expected);
+      }
+      assert.equal((await api.get(`${V}/transforms/net-unsupported`, { contract: false })).status, 404);
+    });
+
     it('submits a job with inputDefinitions, and turns correlationData values that are not strings into text', async () => {
       const started = new Date();
       const body = {
