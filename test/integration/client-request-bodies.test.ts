@@ -71,7 +71,8 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
             clearTracks: [{ trackSelections: [{ operation: 'Equal', property: 'FourCC', value: 'mp4a' }] }],
             contentKeys: {
               defaultKey: { label: 'cenc-default' },
-              keyToTrackMappings: [{ label: 'hd', tracks: [{ trackSelections: [{ operation: 'Unknown', property: 'Unknown' }] }] }],
+              // TrackPropertyCondition is a [DataContract]: Unknown (its enums' first value) is left out.
+              keyToTrackMappings: [{ label: 'hd', tracks: [{ trackSelections: [{ value: 'avc1' }] }] }],
             },
             drm: { playReady: {}, widevine: {} },
             enabledProtocols: { dash: true },
@@ -88,7 +89,10 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
       });
       assert.deepEqual(p.commonEncryptionCbcs.enabledProtocols, { download: false, dash: false, hls: true, smoothStreaming: false });
       assert.deepEqual(p.commonEncryptionCenc.clearTracks, body.properties.commonEncryptionCenc.clearTracks);
-      assert.deepEqual(p.commonEncryptionCenc.contentKeys, body.properties.commonEncryptionCenc.contentKeys);
+      assert.deepEqual(p.commonEncryptionCenc.contentKeys, {
+        defaultKey: { label: 'cenc-default' },
+        keyToTrackMappings: [{ label: 'hd', tracks: [{ trackSelections: [{ value: 'avc1', property: 'Unknown', operation: 'Unknown' }] }] }],
+      });
       assert.deepEqual(p.commonEncryptionCenc.drm, { playReady: {}, widevine: {} });
       assert.equal(p.envelopeEncryption.enabledProtocols.hls, true);
     });

@@ -51,8 +51,9 @@ function withoutNulls(value: unknown): unknown {
 const protocolNames = ['download', 'dash', 'hls', 'smoothStreaming'] as const;
 
 /**
- * Fills what the .NET client leaves out because its model makes it nullable: every `enabledProtocols` flag
- * (absent is `false`, as an unset protocol is not enabled) and FairPlay's `allowPersistentLicense` (`false`).
+ * Fills what the .NET client leaves out because its model makes it nullable or an enum sits at its first value:
+ * every `enabledProtocols` flag (absent is `false`, as an unset protocol is not enabled), FairPlay's
+ * `allowPersistentLicense` (`false`) and a track condition's `property`/`operation` (`Unknown`).
  */
 function withClientDefaults(properties: Json): Json {
   for (const block of ['noEncryption', ...encryptionBlocks]) {
@@ -62,8 +63,22 @@ function withClientDefaults(properties: Json): Json {
     value.enabledProtocols = Object.fromEntries(protocolNames.map((p) => [p, given[p] === true]));
     const fairPlay = isObject(value.drm) ? value.drm.fairPlay : undefined;
     if (isObject(fairPlay) && fairPlay.allowPersistentLicense === undefined) fairPlay.allowPersistentLicense = false;
+    const keys = isObject(value.contentKeys) ? value.contentKeys : {};
+    const mappings = Array.isArray(keys.keyToTrackMappings) ? (keys.keyToTrackMappings as unknown[]) : [];
+    for (const selections of [value.clearTracks, ...mappings.map((m) => (isObject(m) ? m.tracks : undefined))])
+      if (Array.isArray(selections)) selections.forEach(withUnknownConditions);
   }
   return properties;
+}
+
+/** A track selection's conditions with `property` and `operation` as `Unknown` where the client left them out. */
+function withUnknownConditions(selection: unknown): void {
+  if (!isObject(selection) || !Array.isArray(selection.trackSelections)) return;
+  for (const condition of selection.trackSelections as unknown[]) {
+    if (!isObject(condition)) continue;
+    condition.property ??= 'Unknown';
+    condition.operation ??= 'Unknown';
+  }
 }
 
 /**

@@ -26,8 +26,9 @@ const trackSelections = Type.Array(
   Type.Object({
     trackSelections: Type.Array(
       Type.Object({
-        property: Type.Union([Type.Literal('Unknown'), Type.Literal('FourCC')]),
-        operation: Type.Union([Type.Literal('Unknown'), Type.Literal('Equal')]),
+        // Absent means `Unknown`: the .NET client leaves out its enums' first value (stored as Unknown).
+        property: Type.Optional(Type.Union([Type.Literal('Unknown'), Type.Literal('FourCC')])),
+        operation: Type.Optional(Type.Union([Type.Literal('Unknown'), Type.Literal('Equal')])),
         value: Type.Optional(Type.String()),
       }),
     ),
