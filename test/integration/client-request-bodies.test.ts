@@ -523,8 +523,9 @@ describe('request bodies as the MK.IO .NET client builds them', () => {
           description: 'net',
           maxCacheAge: 300,
           scaleUnits: 0,
-          // StreamingEndpointsCurrentSku's capacity has an initial value, so it is always written.
-          sku: { capacity: 600, name: 'Standard' },
+          // StreamingEndpointsCurrentSku: capacity has an initial value, so it is written; name Standard (the
+          // enum's first value in a [DataContract] model) is not.
+          sku: { capacity: 600 },
         },
         tags: {},
       };
