@@ -129,10 +129,12 @@ function playRight(f: Fields): Json {
   const opl = (name: string) => f.integer(name, false);
   const analog = f.object('explicitAnalogTelevisionOutputRestriction', false);
   const out = compact([
-    ['allowPassingVideoContentToUnknownOutput', f.oneOf('allowPassingVideoContentToUnknownOutput', true, unknownOutput)],
-    ['digitalVideoOnlyContentRestriction', f.boolean('digitalVideoOnlyContentRestriction', true)],
-    ['imageConstraintForAnalogComponentVideoRestriction', f.boolean('imageConstraintForAnalogComponentVideoRestriction', true)],
-    ['imageConstraintForAnalogComputerMonitorRestriction', f.boolean('imageConstraintForAnalogComputerMonitorRestriction', true)],
+    // Required by MK.IO's schema; the .NET client leaves out an enum at its first value (`Unknown`) and unset
+    // booleans, so absent means those (docs/MKIO-DIFFERENCES.md, "Request bodies of the .NET client").
+    ['allowPassingVideoContentToUnknownOutput', f.oneOf('allowPassingVideoContentToUnknownOutput', false, unknownOutput) ?? 'Unknown'],
+    ['digitalVideoOnlyContentRestriction', f.boolean('digitalVideoOnlyContentRestriction', false) ?? false],
+    ['imageConstraintForAnalogComponentVideoRestriction', f.boolean('imageConstraintForAnalogComponentVideoRestriction', false) ?? false],
+    ['imageConstraintForAnalogComputerMonitorRestriction', f.boolean('imageConstraintForAnalogComputerMonitorRestriction', false) ?? false],
     ['agcAndColorStripeRestriction', f.integer('agcAndColorStripeRestriction', false, 0, 3)],
     ['analogVideoOpl', opl('analogVideoOpl')],
     ['compressedDigitalAudioOpl', opl('compressedDigitalAudioOpl')],
@@ -162,7 +164,7 @@ function playReadyLicense(f: Fields): Json {
   location.done();
   const right = f.object('playRight', false);
   const out = compact([
-    ['allowTestDevices', f.boolean('allowTestDevices', true)],
+    ['allowTestDevices', f.boolean('allowTestDevices', false) ?? false],
     ['beginDate', f.matching('beginDate', false, isoDateTime, 'a date-time')],
     ['expirationDate', f.matching('expirationDate', false, isoDateTime, 'a date-time')],
     ['relativeBeginDate', f.matching('relativeBeginDate', false, isoDuration, 'an ISO 8601 duration')],

@@ -20,6 +20,33 @@ const clipTime = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A track of `inputDefinitions[].includedTracks` as the .NET client writes it: `@odata.type` without the
+ * `#Microsoft.Media.` prefix (both are accepted), unset enums left out. Which types Reel runs: `checkInputDefinitions`.
+ */
+const includedTrack = Type.Object(
+  {
+    '@odata.type': Type.String({ minLength: 1, maxLength: 128 }),
+    channelMapping: Type.Optional(Type.String({ maxLength: 64 })),
+    trackId: Type.Optional(Type.Integer()),
+    attribute: Type.Optional(Type.String({ maxLength: 64 })),
+    filter: Type.Optional(Type.String({ maxLength: 64 })),
+    filterValue: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+/** AMS `InputFile`, `FromAllInputFile`, `FromEachInputFile` ([NET] `inputDefinitions`). */
+const inputDefinition = Type.Object(
+  {
+    '@odata.type': Type.String({ minLength: 1, maxLength: 128 }),
+    filename: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    includedTracks: Type.Optional(Type.Array(includedTrack, { maxItems: 32 })),
+  },
+  { additionalProperties: false },
+);
+const inputDefinitions = Type.Optional(Type.Array(inputDefinition, { maxItems: 100 }));
+export type InputDefinition = Static<typeof inputDefinition>;
+
 /** `#Microsoft.Media.JobInputAsset` (§10.1). */
 export const jobInputAsset = Type.Object(
   {
@@ -29,6 +56,7 @@ export const jobInputAsset = Type.Object(
     label: Type.Optional(Type.String({ maxLength: 1024 })),
     start: Type.Optional(clipTime),
     end: Type.Optional(clipTime),
+    inputDefinitions,
   },
   { additionalProperties: false },
 );
@@ -41,6 +69,7 @@ export const jobInputHttp = Type.Object(
     baseUri: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     files: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }),
     label: Type.Optional(Type.String({ maxLength: 1024 })),
+    inputDefinitions,
   },
   { additionalProperties: false },
 );
@@ -83,7 +112,8 @@ const envelope = {
 const editableProperties = {
   description: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()])),
   priority: Type.Optional(priority),
-  correlationData: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** MK.IO stores strings; the .NET client's model holds any value, so others are turned into text (`correlationText`). */
+  correlationData: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 };
 
 export const jobPutBody = Type.Object(
@@ -137,7 +167,57 @@ export function checkJobInput(input: Record<string, unknown>): JobInput {
   }
   const list = problems(schema, input, 'properties.input');
   if (list.length > 0) throw new BadRequestError('ValidationError', `Invalid request: ${list.join('; ')}`, { extraDetail: { errors: list } });
+  checkInputDefinitions((input as JobInput).inputDefinitions ?? []);
   return input as JobInput;
+}
+
+const bare = (type: string) => type.replace(/^#Microsoft\.Media\./, '');
+/** The .NET client writes `FromAllInputFile` with the type `#Microsoft.Media.JobInputAsset` (a slip in its model). */
+const definitionTypes = new Set(['InputFile', 'FromAllInputFile', 'FromEachInputFile', 'JobInputAsset']);
+const selectingTracks = new Set(['SelectVideoTrackById', 'SelectVideoTrackByAttribute', 'SelectAudioTrackById', 'SelectAudioTrackByAttribute']);
+
+/**
+ * `inputDefinitions` Reel can honour: `InputFile` names a file to read (like `files`), and a definition's
+ * `includedTracks` may say "all video" / "all audio" (`VideoTrackDescriptor`, `AudioTrackDescriptor`), which is
+ * what the encoder reads anyway. Picking tracks by id, language or bitrate is not implemented: refused by name.
+ */
+function checkInputDefinitions(definitions: InputDefinition[]): void {
+  const fail = (message: string) => new BadRequestError('ValidationError', `Invalid request: ${message}`, { extraDetail: { errors: [message] } });
+  definitions.forEach((definition, i) => {
+    const at = `properties.input.inputDefinitions[${i}]`;
+    const type = bare(definition['@odata.type']);
+    if (!definitionTypes.has(type))
+      throw fail(`${at}.@odata.type '${definition['@odata.type']}' is not supported: use InputFile, FromAllInputFile or FromEachInputFile`);
+    if (type === 'InputFile' && definition.filename === undefined) throw fail(`${at}.filename is required for InputFile`);
+    if (type !== 'InputFile' && definition.filename !== undefined) throw fail(`${at}.filename is only allowed on InputFile`);
+    (definition.includedTracks ?? []).forEach((track, j) => {
+      const trackType = bare(track['@odata.type']);
+      if (selectingTracks.has(trackType))
+        throw fail(
+          `${at}.includedTracks[${j}]: ${trackType} is not supported: Reel reads every video and audio track of an input (use VideoTrackDescriptor or AudioTrackDescriptor, or leave includedTracks out)`,
+        );
+      if (trackType !== 'VideoTrackDescriptor' && trackType !== 'AudioTrackDescriptor')
+        throw fail(`${at}.includedTracks[${j}].@odata.type '${track['@odata.type']}' is not a track type`);
+    });
+  });
+}
+
+/** The file names an input's `InputFile` definitions give, read when `files` names none. */
+export function inputDefinitionFiles(input: { inputDefinitions?: Array<{ '@odata.type'?: string; filename?: string }> }): string[] {
+  return (input.inputDefinitions ?? []).flatMap((d) => (d.filename !== undefined && bare(d['@odata.type'] ?? '') === 'InputFile' ? [d.filename] : []));
+}
+
+/**
+ * `correlationData` as stored: MK.IO's map of strings. The .NET client's values are objects, so numbers and
+ * booleans become their text, objects and arrays their JSON, and a `null` entry is left out.
+ */
+export function correlationText(data: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (value === null || value === undefined) continue;
+    out[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return out;
 }
 
 const nullableTime = Type.Union([mkioTime, Type.Null()]);

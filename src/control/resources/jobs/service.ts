@@ -14,7 +14,7 @@ import type { StorageAccountService } from '../storage/service.js';
 import type { FieldPageQuery } from '../../../store/list-query.js';
 import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import type { TransformService } from '../transforms/service.js';
-import { checkJobInput, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
+import { checkJobInput, correlationText, inputDefinitionFiles, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
 
 interface Actor {
   email: string;
@@ -120,7 +120,7 @@ export class JobService {
       name,
       description: body.description ?? null,
       priority,
-      correlation_data: JSON.stringify(body.correlationData ?? {}),
+      correlation_data: JSON.stringify(correlationText(body.correlationData ?? {})),
       input: JSON.stringify(input),
       transform_output: JSON.stringify(transformOutputs[0]),
       output_asset_id: existingOutput?.id ?? newId(),
@@ -218,7 +218,7 @@ export class JobService {
     }
     const asset = await this.deps.assets.find(projectId, input.assetName);
     if (!asset) throw new BadRequestError('AssetNotFound', `Input asset '${input.assetName}' not found`);
-    for (const file of input.files ?? []) if (file !== '*') assertBlobPath(file, 'input file name');
+    for (const file of [...(input.files ?? []), ...inputDefinitionFiles(input)]) if (file !== '*') assertBlobPath(file, 'input file name');
     const clip = (which: 'start' | 'end') => {
       const t = input[which];
       if (!t) return undefined;
@@ -250,7 +250,7 @@ export class JobService {
 
   /** PATCH: only description, priority and correlationData change; an echoed input or output must be unchanged. */
   async patch(row: JobRow, body: JobPatchBody['properties'], actor: Actor): Promise<JobRow> {
-    if (body.input !== undefined && !isDeepStrictEqual(body.input, JSON.parse(row.input))) {
+    if (body.input !== undefined && !sameInput(body.input, JSON.parse(row.input) as Record<string, unknown>)) {
       throw new BadRequestError('ImmutableProperty', 'properties.input cannot be changed; only description, priority and correlationData can');
     }
     if (body.outputs !== undefined) {
@@ -260,7 +260,7 @@ export class JobService {
     }
     const values: JobDetails = { updated_at: new Date().toISOString(), updated_by: actor.email };
     if (body.description !== undefined) values.description = body.description;
-    if (body.correlationData !== undefined) values.correlation_data = JSON.stringify(body.correlationData);
+    if (body.correlationData !== undefined) values.correlation_data = JSON.stringify(correlationText(body.correlationData));
     if (body.priority !== undefined) values.priority = body.priority;
     await this.jobs.updateDetails(row.id, values);
     if (body.priority !== undefined && body.priority !== row.priority && row.state === 'Queued') {
@@ -305,4 +305,20 @@ export class JobService {
   private async reload(row: JobRow): Promise<JobRow> {
     return (await this.jobs.findById(row.id)) ?? row;
   }
+}
+
+/**
+ * Whether an input echoed in a PATCH is the stored one. An echoed `inputDefinitions` entry may lack members: the
+ * .NET client reads back a `FromAllInputFile` (which it writes as `#Microsoft.Media.JobInputAsset`) as a bare
+ * definition and sends it without its `includedTracks`.
+ */
+function sameInput(echoed: Record<string, unknown>, stored: Record<string, unknown>): boolean {
+  const { inputDefinitions: echoedDefinitions, ...echoedRest } = echoed;
+  const { inputDefinitions: storedDefinitions, ...storedRest } = stored;
+  if (!isDeepStrictEqual(echoedRest, storedRest)) return false;
+  if (echoedDefinitions === undefined) return true;
+  const given = Array.isArray(echoedDefinitions) ? (echoedDefinitions as Array<Record<string, unknown>>) : [];
+  const kept = Array.isArray(storedDefinitions) ? (storedDefinitions as Array<Record<string, unknown>>) : [];
+  // Each echoed definition may leave members out, but those it has must be the stored ones.
+  return given.length === kept.length && given.every((d, i) => Object.entries(d).every(([k, v]) => isDeepStrictEqual(v, kept[i][k])));
 }

@@ -10,6 +10,7 @@ import {
   legacyCredentialListResponse,
   legacyCredentialResponse,
   legacyStorageBody,
+  legacyStoragePatchBody,
   legacyStorageListResponse,
   legacyStorageResponse,
   storageAccountName,
@@ -116,7 +117,10 @@ export function registerV1StorageRoutes(app: FastifyInstance, storage: StorageAc
   r.patch(
     '/storage/:name',
     { config: write('update'), schema: { params: nameParams, body: v1StoragePatchBody, response: { 200: v1StorageResponse } } },
-    async (req) => toV1Storage(await storage.update(project(req).id, { name: req.params.name }, { description: req.body.spec.description }, req.principal!)),
+    async (req) => {
+      const { description, type } = req.body.spec;
+      return toV1Storage(await storage.update(project(req).id, { name: req.params.name }, { description, type }, req.principal!));
+    },
   );
   r.delete('/storage/:name', { config: write('delete'), schema: { params: nameParams, response: { 204: noBody('Deleted') } } }, async (req, reply) => {
     await storage.delete(project(req).id, { name: req.params.name });
@@ -188,11 +192,20 @@ export function registerLegacyStorageRoutes(app: FastifyInstance, storage: Stora
       const p = await projectOf(req);
       return toLegacyStorage(await storage.get(p.id, { id: (req.params as { storageId: string }).storageId }));
     });
-    r.put(`${base}/:storageId`, { config: write('update'), schema: { body: legacyStorageBody, response: { 200: legacyStorageResponse } } }, async (req) => {
+    // PUT (the .NET client's update) and PATCH change the description; the name and type may be echoed unchanged.
+    const updateLegacy = async (req: FastifyRequest, spec: { name?: string; description?: string; type?: string }) => {
       const p = await projectOf(req);
       const id = (req.params as { storageId: string }).storageId;
-      return toLegacyStorage(await storage.update(p.id, { id }, { description: req.body.spec.description }, req.principal!));
-    });
+      return toLegacyStorage(await storage.update(p.id, { id }, spec, req.principal!));
+    };
+    r.put(`${base}/:storageId`, { config: write('update'), schema: { body: legacyStorageBody, response: { 200: legacyStorageResponse } } }, async (req) =>
+      updateLegacy(req, req.body.spec),
+    );
+    r.patch(
+      `${base}/:storageId`,
+      { config: write('update'), schema: { body: legacyStoragePatchBody, response: { 200: legacyStorageResponse } } },
+      async (req) => updateLegacy(req, req.body.spec),
+    );
     r.delete(`${base}/:storageId`, { config: write('delete'), schema: { response: deleteResponses } }, async (req, reply) => {
       const p = await projectOf(req);
       const deleted = await storage.delete(p.id, { id: (req.params as { storageId: string }).storageId });

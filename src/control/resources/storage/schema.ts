@@ -53,7 +53,12 @@ export const v1StoragePutBody = Type.Object({ spec: v1StorageSpec }, { additiona
 export const v1StoragePatchBody = Type.Object(
   {
     spec: Type.Object(
-      { description: Type.Optional(Type.String({ maxLength: 1024 })), privateLinkServiceConnection: Type.Optional(privateLink) },
+      {
+        // Immutable (§6.2); accepted when it names the account's own type, as clients echo it.
+        type: Type.Optional(Type.String({ maxLength: 64 })),
+        description: Type.Optional(Type.String({ maxLength: 1024 })),
+        privateLinkServiceConnection: Type.Optional(privateLink),
+      },
       { additionalProperties: false },
     ),
   },
@@ -72,14 +77,20 @@ export const legacyStorageBody = Type.Object({
     name: storageAccountName,
     location: Type.Optional(Type.String({ maxLength: 64 })),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
-    type: Type.Optional(Type.Literal('Microsoft.Storage')),
-    azureStorageConfiguration: Type.Object({
-      url: Type.String({ minLength: 1, maxLength: 4096 }),
-      privateLinkServiceConnection: Type.Optional(privateLink),
-    }),
+    // Creation takes Microsoft.Storage only; an update (the .NET client sends back what it read, Local and S3
+    // accounts included) must name the account's own type. Checked by inputFromLegacy and the service.
+    type: Type.Optional(Type.String({ maxLength: 64 })),
+    azureStorageConfiguration: Type.Optional(
+      Type.Object({
+        url: Type.String({ minLength: 1, maxLength: 4096 }),
+        privateLinkServiceConnection: Type.Optional(privateLink),
+      }),
+    ),
   }),
 });
 export type LegacyStorageBody = Static<typeof legacyStorageBody>;
+/** Legacy PATCH: any part of the legacy body; only the description changes. */
+export const legacyStoragePatchBody = Type.Object({ spec: Type.Partial(legacyStorageBody.properties.spec) });
 export const legacyCredentialBody = Type.Object({
   spec: Type.Object({ azureCredential: Type.Object({ sasToken: Type.String({ pattern: '^\\?' }) }) }),
 });
@@ -133,6 +144,9 @@ export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountIn
 }
 
 export function inputFromLegacy(body: LegacyStorageBody): StorageAccountInput {
+  if (body.spec.type !== undefined && body.spec.type !== 'Microsoft.Storage')
+    throw bad(`spec.type must be Microsoft.Storage on this path, got '${body.spec.type}'`);
+  if (!body.spec.azureStorageConfiguration) throw bad('spec.azureStorageConfiguration.url is required');
   return inputFromV1(body.spec.name, {
     type: 'Microsoft.Storage',
     url: body.spec.azureStorageConfiguration.url,

@@ -120,8 +120,17 @@ export class StorageAccountService {
     return this.get(projectId, { id: row.id });
   }
 
-  async update(projectId: string, key: { name?: string; id?: string }, changes: { description?: string }, actor: Actor): Promise<StorageAccount> {
+  async update(
+    projectId: string,
+    key: { name?: string; id?: string },
+    changes: { description?: string; type?: string; name?: string },
+    actor: Actor,
+  ): Promise<StorageAccount> {
     const account = await this.get(projectId, key);
+    if (changes.name !== undefined && changes.name !== account.row.name)
+      throw new BadRequestError('ValidationError', `spec.name cannot be changed: the storage account is '${account.row.name}'`);
+    if (changes.type !== undefined && changes.type !== account.row.type)
+      throw new BadRequestError('ValidationError', `spec.type cannot be changed: storage account '${account.row.name}' is ${account.row.type}`);
     await this.accounts.update(account.row.id, {
       description: changes.description ?? account.row.description,
       updated_at: new Date().toISOString(),

@@ -79,8 +79,14 @@ export function planContentKeys(policy: Record<string, unknown>, given: GivenCon
     if (types.length === 0) fail(`${at}`, 'cannot be given: the streaming policy encrypts nothing');
     let type = key.type;
     if (type === undefined) {
-      if (types.length > 1) fail(`${at}.type`, `is required when the streaming policy has several schemes (${types.join(', ')})`);
-      type = types[0];
+      // Without a type: the scheme whose keys carry the label, else the policy's only scheme, else
+      // CommonEncryptionCenc, which the .NET client never writes (its enum's first value in a [DataContract] model).
+      const label = key.labelReferenceInStreamingPolicy;
+      const byLabel = label === undefined ? [] : [...new Set(slots.filter((s) => s.label === label).map((s) => s.type))];
+      if (byLabel.length === 1) type = byLabel[0];
+      else if (types.length === 1) type = types[0];
+      else if (types.includes('CommonEncryptionCenc')) type = 'CommonEncryptionCenc';
+      else fail(`${at}.type`, `is required when the streaming policy has several schemes (${types.join(', ')})`);
     }
     if (!types.includes(type as ContentKeyType)) fail(`${at}.type`, `must be one of the streaming policy's schemes (${types.join(', ')})`);
     const ofType = slots.filter((s) => s.type === type);

@@ -48,12 +48,45 @@ function withoutNulls(value: unknown): unknown {
   return out;
 }
 
+const protocolNames = ['download', 'dash', 'hls', 'smoothStreaming'] as const;
+
+/**
+ * Fills what the .NET client leaves out because its model makes it nullable or an enum sits at its first value:
+ * every `enabledProtocols` flag (absent is `false`, as an unset protocol is not enabled), FairPlay's
+ * `allowPersistentLicense` (`false`) and a track condition's `property`/`operation` (`Unknown`).
+ */
+function withClientDefaults(properties: Json): Json {
+  for (const block of ['noEncryption', ...encryptionBlocks]) {
+    const value = properties[block];
+    if (!isObject(value)) continue;
+    const given = isObject(value.enabledProtocols) ? value.enabledProtocols : {};
+    value.enabledProtocols = Object.fromEntries(protocolNames.map((p) => [p, given[p] === true]));
+    const fairPlay = isObject(value.drm) ? value.drm.fairPlay : undefined;
+    if (isObject(fairPlay) && fairPlay.allowPersistentLicense === undefined) fairPlay.allowPersistentLicense = false;
+    const keys = isObject(value.contentKeys) ? value.contentKeys : {};
+    const mappings = Array.isArray(keys.keyToTrackMappings) ? (keys.keyToTrackMappings as unknown[]) : [];
+    for (const selections of [value.clearTracks, ...mappings.map((m) => (isObject(m) ? m.tracks : undefined))])
+      if (Array.isArray(selections)) selections.forEach(withUnknownConditions);
+  }
+  return properties;
+}
+
+/** A track selection's conditions with `property` and `operation` as `Unknown` where the client left them out. */
+function withUnknownConditions(selection: unknown): void {
+  if (!isObject(selection) || !Array.isArray(selection.trackSelections)) return;
+  for (const condition of selection.trackSelections as unknown[]) {
+    if (!isObject(condition)) continue;
+    condition.property ??= 'Unknown';
+    condition.operation ??= 'Unknown';
+  }
+}
+
 /**
  * The rules of the encryption blocks the schema cannot say (§12): every URL template absolute http(s), key labels
  * given and distinct within a scheme (each becomes one content key of a locator). Returns the properties with nulls dropped.
  */
 export function checkEncryptionBlocks(properties: Json): Json {
-  const out = withoutNulls(properties) as Json;
+  const out = withClientDefaults(withoutNulls(properties) as Json);
   for (const block of encryptionBlocks) {
     const value = out[block];
     if (!isObject(value)) continue;

@@ -9,12 +9,16 @@ import { nameRule } from '../names.js';
 /** Streaming policy names (§12): MK.IO's 260 characters under the media name rule (names.ts). */
 export const streamingPolicyName = nameRule(260);
 
+/**
+ * MK.IO's schema requires all four; the .NET client models them as nullable and omits the unset ones (and the
+ * obsolete `smoothStreaming`), so each is optional here and stored as `false` when absent (encryption-blocks.ts).
+ */
 const protocols = Type.Object(
   {
-    download: Type.Boolean(),
-    dash: Type.Boolean(),
-    hls: Type.Boolean(),
-    smoothStreaming: Type.Boolean(),
+    download: Type.Optional(Type.Boolean()),
+    dash: Type.Optional(Type.Boolean()),
+    hls: Type.Optional(Type.Boolean()),
+    smoothStreaming: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -22,8 +26,9 @@ const trackSelections = Type.Array(
   Type.Object({
     trackSelections: Type.Array(
       Type.Object({
-        property: Type.Union([Type.Literal('Unknown'), Type.Literal('FourCC')]),
-        operation: Type.Union([Type.Literal('Unknown'), Type.Literal('Equal')]),
+        // Absent means `Unknown`: the .NET client leaves out its enums' first value (stored as Unknown).
+        property: Type.Optional(Type.Union([Type.Literal('Unknown'), Type.Literal('FourCC')])),
+        operation: Type.Optional(Type.Union([Type.Literal('Unknown'), Type.Literal('Equal')])),
         value: Type.Optional(Type.String()),
       }),
     ),
@@ -47,7 +52,8 @@ const playReady = Type.Object(
 );
 const widevine = Type.Object({ customLicenseAcquisitionUrlTemplate: optionalTemplate }, { additionalProperties: false });
 const fairPlay = Type.Object(
-  { allowPersistentLicense: Type.Boolean(), customLicenseAcquisitionUrlTemplate: optionalTemplate },
+  // Required by MK.IO's schema, nullable in the .NET client: absent is stored as false.
+  { allowPersistentLicense: Type.Optional(Type.Boolean()), customLicenseAcquisitionUrlTemplate: optionalTemplate },
   { additionalProperties: false },
 );
 const clearKeyConfiguration = Type.Object({ customKeysAcquisitionUrlTemplate: optionalTemplate }, { additionalProperties: false });
@@ -55,7 +61,7 @@ const clearKeyConfiguration = Type.Object({ customKeysAcquisitionUrlTemplate: op
 const scheme = (extra: Record<string, TSchema> = {}) =>
   Type.Optional(
     Type.Object({
-      enabledProtocols: protocols,
+      enabledProtocols: Type.Optional(protocols),
       clearTracks: Type.Optional(trackSelections),
       contentKeys: Type.Optional(contentKeys),
       ...extra,
@@ -67,7 +73,7 @@ export const policyBody = Type.Object({
   properties: Type.Object(
     {
       defaultContentKeyPolicyName: Type.Optional(Type.String({ maxLength: 260 })),
-      noEncryption: Type.Optional(Type.Object({ enabledProtocols: protocols })),
+      noEncryption: Type.Optional(Type.Object({ enabledProtocols: Type.Optional(protocols) })),
       envelopeEncryption: scheme({ customKeyAcquisitionUrlTemplate: optionalTemplate }),
       commonEncryptionCenc: scheme({
         drm: Type.Optional(Type.Object({ playReady: Type.Optional(playReady), widevine: Type.Optional(widevine) }, { additionalProperties: false })),

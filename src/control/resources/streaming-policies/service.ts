@@ -82,7 +82,8 @@ export class StreamingPolicyService {
         'ValidationError',
         'A streaming policy needs at least one of noEncryption, envelopeEncryption, commonEncryptionCenc, commonEncryptionCbcs',
       );
-    const exists = () => new ConflictError('Conflict', `Streaming policy '${name}' already exists`);
+    const exists = () =>
+      new ConflictError('Conflict', `Streaming policy '${name}' already exists; streaming policies cannot be changed: delete it and create it again`);
     if (await this.find(projectId, name)) throw exists();
     properties = checkEncryptionBlocks(properties);
     const named = contentKeyPolicyNamesOf(properties);

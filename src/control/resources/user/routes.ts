@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { isDeepStrictEqual } from 'node:util';
+import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AccountService } from '../../auth/account-service.js';
 import type { TokenService } from '../../auth/token-service.js';
@@ -14,6 +15,7 @@ import {
   tokenListResponse,
   tokenResponse,
   toWireToken,
+  unstoredProfileFields,
 } from './schema.js';
 import { noBody } from '../envelope.js';
 import { BadRequestError, ForbiddenError, notFound } from '../../../shared/errors.js';
@@ -26,6 +28,29 @@ import { requireUserCapability } from '../../plugins/user-capability.js';
  * profile and every token operation need a user-level capability, so a restricted token cannot reach them
  * unless it was granted them.
  */
+type ProfilePatch = Static<typeof profilePatchBody>;
+type ProfileView = Static<typeof profileResponse>;
+
+/** The read-only parts of a PATCHed profile must be what a GET shows (a round trip), and unstored fields empty. */
+function checkProfileEcho(body: ProfilePatch, current: ProfileView): void {
+  const refuse = (field: string, why: string) =>
+    new BadRequestError('ValidationError', `Invalid request: ${field} ${why}`, { extraDetail: { errors: [`${field} ${why}`] } });
+  if (body.kind !== undefined && body.kind !== current.kind) throw refuse('kind', `must be '${current.kind}'`);
+  if (body.metadata?.id !== undefined && body.metadata.id.toLowerCase() !== current.metadata.id.toLowerCase())
+    throw refuse('metadata.id', 'is not your user id');
+  const spec = body.spec as Record<string, unknown>;
+  for (const field of ['loginEmail', 'contactEmail', 'avatar', 'isActive'] as const) {
+    const given = spec[field];
+    if (given !== undefined && given !== null && given !== current.spec[field]) throw refuse(`spec.${field}`, 'cannot be changed');
+  }
+  const features = spec.features;
+  if (features && !isDeepStrictEqual(features, current.spec.features)) throw refuse('spec.features', 'cannot be changed');
+  for (const field of unstoredProfileFields) {
+    const given = spec[field];
+    if (typeof given === 'string' && given.length > 0) throw refuse(`spec.${field}`, 'is not kept by Reel: leave it empty');
+  }
+}
+
 export function registerUserRoutes(app: FastifyInstance, accounts: AccountService, tokens: TokenService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const me = (p: Principal | undefined) => p as Principal;
@@ -50,8 +75,14 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
       schema: { body: profilePatchBody, response: { 200: profileResponse } },
     },
     async (req) => {
-      const user = await accounts.updateProfile(me(req.principal).userId, req.body.spec);
-      return profileView(user, req.body.spec.activeOrganizationId ?? me(req.principal).organizationId);
+      const current = profileView(await accounts.getUser(me(req.principal).userId), me(req.principal).organizationId);
+      checkProfileEcho(req.body, current);
+      const { name, activeOrganizationId } = req.body.spec;
+      const user = await accounts.updateProfile(me(req.principal).userId, {
+        ...(name !== undefined ? { name } : {}),
+        ...(activeOrganizationId !== undefined ? { activeOrganizationId } : {}),
+      });
+      return profileView(user, activeOrganizationId ?? me(req.principal).organizationId);
     },
   );
 

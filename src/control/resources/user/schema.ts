@@ -19,12 +19,29 @@ export const tokenCreateBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Profile fields MK.IO has (the .NET client's `UserProfileSpecV1`) that Reel does not keep: accepted only empty. */
+export const unstoredProfileFields = ['company', 'country', 'jobRole', 'phoneNumber'] as const;
+const optionalText = Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()]));
+
+/**
+ * PATCH takes the name and the active organization, and also the whole profile a GET returned: its read-only
+ * fields (`kind`, `metadata`, `loginEmail`, `contactEmail`, `avatar`, `isActive`, `features`) are accepted when
+ * they equal what Reel shows (checked by the route), so a GET → edit → PATCH round trip works.
+ */
 export const profilePatchBody = Type.Object(
   {
+    kind: Type.Optional(Type.String({ maxLength: 64 })),
+    metadata: Type.Optional(Type.Object({ id: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })),
     spec: Type.Object(
       {
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         activeOrganizationId: Type.Optional(Type.String({ format: 'uuid' })),
+        loginEmail: optionalText,
+        contactEmail: optionalText,
+        avatar: optionalText,
+        isActive: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+        features: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
+        ...Object.fromEntries(unstoredProfileFields.map((f) => [f, optionalText])),
       },
       { additionalProperties: false },
     ),

@@ -16,6 +16,16 @@ export interface StoredJobInput {
   baseUri?: string;
   start?: { time?: string };
   end?: { time?: string };
+  /** AMS input definitions ([NET]); an `InputFile`'s `filename` names a file to read when `files` names none. */
+  inputDefinitions?: Array<{ '@odata.type'?: string; filename?: string }>;
+}
+
+function namedFiles(input: StoredJobInput): string[] {
+  const files = (input.files ?? []).filter((f) => f !== '*');
+  if (files.length > 0) return files;
+  return (input.inputDefinitions ?? []).flatMap((d) =>
+    d.filename !== undefined && (d['@odata.type'] ?? '').replace(/^#Microsoft\.Media\./, '') === 'InputFile' ? [d.filename] : [],
+  );
 }
 
 export interface InputStagingDeps {
@@ -52,12 +62,7 @@ export async function stageJobInputs(
   if (!asset) throw new EncodeError('DownloadNotAccessible', `Input asset '${input.assetName}' not found`);
   const store = await deps.openStore(asset.storage_account_id);
   const prefix = asset.sub_path ? `${asset.sub_path}/` : '';
-  const blobs = await assetInputBlobs(
-    store,
-    asset,
-    (input.files ?? []).filter((f) => f !== '*'),
-    presetType,
-  );
+  const blobs = await assetInputBlobs(store, asset, namedFiles(input), presetType);
   return Promise.all(
     blobs.map(async (blob) => ({
       url: (await store.localPath?.(asset.container, blob)) ?? deps.signedReadUrl(asset.storage_account_id, asset.container, blob, inputUrlLifetimeSec),
