@@ -241,7 +241,7 @@ function parseType(kind, name, attrs, head, body, file) {
 for (const file of files) {
   const src = stripComments(git('show', `${commit}:${file}`));
   // Top-level (namespace-level) types; nested types are parsed the same way.
-  const re = /((?:\[[^\]]*(?:\][^\]\[]*)?\]\s*)*)((?:\w+\s+)*)(class|enum|record|struct)\s+(\w+)([^{]*)\{/g;
+  const re = /((?:\[[^\]]*(?:\][^\][]*)?\]\s*)*)((?:\w+\s+)*)(class|enum|record|struct)\s+(\w+)([^{]*)\{/g;
   let m;
   while ((m = re.exec(src))) {
     const lineStart = src.lastIndexOf('\n', m.index + m[1].length) + 1;

@@ -49,7 +49,10 @@ const pendingElsewhere: Record<string, { reason: string; status?: number; errors
 // The legacy storage routes answer metadata.createdById (and the credentials' too) with the creator's e-mail where
 // the client's StorageMetadataSchema / CredentialMetadataSchema have Guid? (response field types).
 for (const id of ['Create', 'List', 'Get', 'Update', 'ListCredentials', 'GetCredential', 'CreateCredential']) {
-  pendingElsewhere[`StorageAccounts.${id}`] = { reason: 'legacy storage metadata.createdById is an e-mail, the client model has a Guid', errors: /createdById: "[^"]*@[^"]*" is not a Guid/ };
+  pendingElsewhere[`StorageAccounts.${id}`] = {
+    reason: 'legacy storage metadata.createdById is an e-mail, the client model has a Guid',
+    errors: /createdById: "[^"]*@[^"]*" is not a Guid/,
+  };
 }
 
 /** The status each supported call answers (the client accepts any 2xx; Reel's documented one is pinned). */
@@ -104,7 +107,11 @@ for (const dialect of dialects) {
     const outcomesOf = (id: string) => [...outcomes.values()].filter((o) => o.call.id === id);
 
     /** Sends one call as the client does and records the outcome (a list follows every @odata.nextLink). */
-    async function send(id: string, params: Record<string, string> = {}, options: { body?: unknown; query?: string; paging?: { orderBy?: string; filter?: string; top?: number }; variant?: string } = {}) {
+    async function send(
+      id: string,
+      params: Record<string, string> = {},
+      options: { body?: unknown; query?: string; paging?: { orderBy?: string; filter?: string; top?: number }; variant?: string } = {},
+    ) {
       const call = dotnetClientCall(id);
       const key = options.variant ? `${id} [${options.variant}]` : id;
       let url = `${base}${fillPath(call.path, { subscriptionName: 'default', ...params })}${options.query ?? ''}`;
@@ -112,8 +119,8 @@ for (const dialect of dialects) {
       const errors: string[] = [];
       let pages = 0;
       let first: { status: number; body: unknown; text: string } | undefined;
-      for (let next: string | undefined = url; next !== undefined && pages < 20; ) {
-        const res = await fetch(next, dotnetRequestInit(call, token, options.body));
+      for (let next: string | undefined = url; next !== undefined && pages < 20;) {
+        const res: Response = await fetch(next, dotnetRequestInit(call, token, options.body));
         const text = await res.text();
         let body: unknown;
         try {
@@ -126,9 +133,15 @@ for (const dialect of dialects) {
         if (res.status >= 200 && res.status < 300 && call.responseModel) {
           errors.push(...dotnetDeserializationErrors(call.responseModel, body).map((e) => (pages > 1 ? `page ${pages} ${e}` : e)));
         }
-        const link = res.ok && call.paged ? (body as Json | undefined)?.['@odata.nextLink'] : undefined;
+        const link: unknown = res.ok && call.paged ? (body as Json | undefined)?.['@odata.nextLink'] : undefined;
         if (typeof link === 'string' && !link.startsWith('/')) errors.push(`@odata.nextLink ${link} is not host-relative`);
         next = typeof link === 'string' ? dotnetNextPageUrl(base, link) : undefined;
+      }
+      // A `name eq '…'` filter must really filter (a silently ignored $filter would look supported).
+      const only = options.paging?.filter?.match(/^name eq '([^']+)'$/)?.[1];
+      const names = ((first!.body as Json | undefined)?.value ?? []) as Json[];
+      if (only && first!.status === 200 && (names.length === 0 || names.some((v) => v.name !== only))) {
+        errors.push(`$filter name eq '${only}' answered ${JSON.stringify(names.map((v) => v.name))}`);
       }
       const outcome: Outcome = { call, key, url, status: first!.status, body: first!.body, text: first!.text, errors, pages };
       outcomes.set(key, outcome);
@@ -151,19 +164,31 @@ for (const dialect of dialects) {
       await send('Account.ListAllLocations');
       await send('YourProfile.ListOrganizations');
       const expireDate = new Date(Date.now() + 7 * 86_400_000).toISOString().replace(/\.(\d\d)\d*Z$/, '.$1Z');
-      const newToken = await send('YourProfile.RequestNewToken', {}, {
-        body: { description: 'replay token', expireDate, organizationId: ids.customerId, type: 'full-access' },
-      });
+      const newToken = await send(
+        'YourProfile.RequestNewToken',
+        {},
+        {
+          body: { description: 'replay token', expireDate, organizationId: ids.customerId, type: 'full-access' },
+        },
+      );
       await send('YourProfile.ListTokens');
       await send('YourProfile.GetToken', { tokenId: String(newToken?.metadata?.id) });
 
       // Storage accounts (legacy organization/subscription routes), on Azurite.
-      const spec = { description: 'replay', location: 'local', name: 'replay-azure', type: 'Microsoft.Storage', azureStorageConfiguration: { url: `${azuriteUrl()}${azuriteSas()}` } };
+      const spec = {
+        description: 'replay',
+        location: 'local',
+        name: 'replay-azure',
+        type: 'Microsoft.Storage',
+        azureStorageConfiguration: { url: `${azuriteUrl()}${azuriteSas()}` },
+      };
       const storage = await send('StorageAccounts.Create', ids, { body: { spec } });
       const storageIds = { ...ids, storageId: String(storage?.metadata?.id) };
       await send('StorageAccounts.List', ids);
       await send('StorageAccounts.Get', storageIds);
-      await send('StorageAccounts.Update', storageIds, { body: { spec: { ...spec, description: 'replay, updated', azureStorageConfiguration: { url: azuriteUrl() } } } });
+      await send('StorageAccounts.Update', storageIds, {
+        body: { spec: { ...spec, description: 'replay, updated', azureStorageConfiguration: { url: azuriteUrl() } } },
+      });
       await send('StorageAccounts.ListCredentials', storageIds);
       const credential = await send('StorageAccounts.CreateCredential', storageIds, { body: { spec: { azureCredential: { sasToken: azuriteSas() } } } });
       const credentialIds = { ...storageIds, credentialId: String(credential?.metadata?.id) };
@@ -172,11 +197,24 @@ for (const dialect of dialects) {
       // Assets: three, so a list with $top=1 pages through @odata.nextLink.
       const asset = (description: string) => ({ properties: { description, storageAccountName: 'local', containerDeletionPolicy: 'Retain' } });
       await send('Assets.CreateOrUpdate', { assetName: 'replay-in' }, { body: asset('replay input') });
-      await send('Assets.CreateOrUpdate', { assetName: 'replay-out' }, { body: { labels: { kind: 'output' }, properties: { description: 'replay output', storageAccountName: 'local', containerDeletionPolicy: 'Delete', alternateId: 'alt-1' } } });
+      await send(
+        'Assets.CreateOrUpdate',
+        { assetName: 'replay-out' },
+        {
+          body: {
+            labels: { kind: 'output' },
+            properties: { description: 'replay output', storageAccountName: 'local', containerDeletionPolicy: 'Delete', alternateId: 'alt-1' },
+          },
+        },
+      );
       await send('Assets.CreateOrUpdate', { assetName: 'replay-extra' }, { body: asset('replay extra') });
       await send('Assets.Get', { assetName: 'replay-in' });
       await send('Assets.List', {}, { paging: { orderBy: 'properties/created desc', top: 1 } });
-      await send('Assets.List', {}, { query: '?$label_key=kind&$label=kind=output', paging: { filter: "name eq 'replay-out'" }, variant: '$label_key, $label and $filter' });
+      await send(
+        'Assets.List',
+        {},
+        { query: '?$label_key=kind&$label=kind=output', paging: { filter: "name gt 'replay-i'" }, variant: '$label_key, $label and $filter' },
+      );
       await send('Assets.ListTracksAndDirListing', { assetName: 'replay-in' });
       await send('Assets.GetFileAccessInfo', { assetName: 'replay-in' });
 
@@ -184,13 +222,19 @@ for (const dialect of dialects) {
       const transform = {
         properties: {
           description: 'replay transform',
-          outputs: [{ preset: { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264SingleBitrate720p' }, relativePriority: 'Normal' }],
+          outputs: [
+            { preset: { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264SingleBitrate720p' }, relativePriority: 'Normal' },
+          ],
         },
       };
       await send('Transforms.CreateOrUpdate', { transformName: 'replay-transform' }, { body: transform });
       await send('Transforms.Get', { transformName: 'replay-transform' });
       await send('Transforms.List', {}, { paging: { top: 10 } });
-      await send('Transforms.List', {}, { paging: { orderBy: 'name desc', filter: "name eq 'replay-transform'" }, variant: '$orderby and $filter' });
+      await send(
+        'Transforms.List',
+        {},
+        { paging: { orderBy: 'properties/created desc', filter: "name eq 'replay-transform'" }, variant: '$orderby and $filter' },
+      );
       const job = {
         properties: {
           input: { '@odata.type': '#Microsoft.Media.JobInputAsset', assetName: 'replay-in', files: ['movie.mp4'] },
@@ -202,7 +246,9 @@ for (const dialect of dialects) {
       const jobIds = { transformName: 'replay-transform', jobName: 'replay-job' };
       await send('Jobs.Create', jobIds, { body: job });
       // InputFile's @odata.type is the bare "InputFile" in the client (no #Microsoft.Media. prefix).
-      const withDefinitions = { properties: { ...job.properties, input: { ...job.properties.input, inputDefinitions: [{ '@odata.type': 'InputFile', filename: 'movie.mp4' }] } } };
+      const withDefinitions = {
+        properties: { ...job.properties, input: { ...job.properties.input, inputDefinitions: [{ '@odata.type': 'InputFile', filename: 'movie.mp4' }] } },
+      };
       await send('Jobs.Create', { ...jobIds, jobName: 'replay-job-2' }, { body: withDefinitions, variant: 'inputDefinitions' });
       const withCorrelation = { properties: { ...job.properties, correlationData: { tenant: 'replay', attempt: '1' } } };
       await send('Jobs.Create', { ...jobIds, jobName: 'replay-job-3' }, { body: withCorrelation, variant: 'correlationData' });
@@ -228,44 +274,90 @@ for (const dialect of dialects) {
       await send('ContentKeyPolicies.Create', { policyName: 'replay-ckp' }, { body: ckp });
       await send('ContentKeyPolicies.Get', { policyName: 'replay-ckp' });
       await send('ContentKeyPolicies.List', {}, { paging: { top: 10 } });
-      await send('ContentKeyPolicies.List', {}, { paging: { orderBy: 'name', filter: "name eq 'replay-ckp'" }, variant: '$orderby and $filter' });
+      await send(
+        'ContentKeyPolicies.List',
+        {},
+        { paging: { orderBy: 'properties/created desc', filter: "name eq 'replay-ckp'" }, variant: '$orderby and $filter' },
+      );
       await send('ContentKeyPolicies.GetPolicyPropertiesWithSecrets', { policyName: 'replay-ckp' });
-      await send('StreamingPolicies.Create', { policyName: 'replay-sp' }, { body: { properties: { noEncryption: { enabledProtocols: { dash: true, download: false, hls: true, smoothStreaming: false } } } } });
+      await send(
+        'StreamingPolicies.Create',
+        { policyName: 'replay-sp' },
+        { body: { properties: { noEncryption: { enabledProtocols: { dash: true, download: false, hls: true, smoothStreaming: false } } } } },
+      );
       await send('StreamingPolicies.Get', { policyName: 'replay-sp' });
       const protocols = { dash: true, download: false, hls: true, smoothStreaming: false };
       const keys = { defaultKey: { label: 'replay', policyName: 'replay-ckp' } };
-      await send('StreamingPolicies.Create', { policyName: 'replay-sp-cenc' }, {
-        body: { properties: { defaultContentKeyPolicyName: 'replay-ckp', commonEncryptionCenc: { enabledProtocols: protocols, contentKeys: keys, drm: { playReady: {}, widevine: {} } } } },
-        variant: 'commonEncryptionCenc',
-      });
-      await send('StreamingPolicies.Create', { policyName: 'replay-sp-env' }, {
-        body: { properties: { defaultContentKeyPolicyName: 'replay-ckp', envelopeEncryption: { enabledProtocols: protocols, contentKeys: keys } } },
-        variant: 'envelopeEncryption',
-      });
-      await send('StreamingPolicies.List', {}, { paging: { top: 10 } });
-      await send('StreamingPolicies.List', {}, { paging: { orderBy: 'name', filter: "name eq 'replay-sp'" }, variant: '$orderby and $filter' });
-      await send('StreamingLocators.Create', { locatorName: 'replay-loc' }, { body: { properties: { assetName: 'replay-in', streamingPolicyName: 'Predefined_ClearStreamingOnly' } } });
+      await send(
+        'StreamingPolicies.Create',
+        { policyName: 'replay-sp-cenc' },
+        {
+          body: {
+            properties: {
+              defaultContentKeyPolicyName: 'replay-ckp',
+              commonEncryptionCenc: { enabledProtocols: protocols, contentKeys: keys, drm: { playReady: {}, widevine: {} } },
+            },
+          },
+          variant: 'commonEncryptionCenc',
+        },
+      );
+      await send(
+        'StreamingPolicies.Create',
+        { policyName: 'replay-sp-env' },
+        {
+          body: { properties: { defaultContentKeyPolicyName: 'replay-ckp', envelopeEncryption: { enabledProtocols: protocols, contentKeys: keys } } },
+          variant: 'envelopeEncryption',
+        },
+      );
+      await send('StreamingPolicies.List', {}, { paging: { orderBy: 'properties/created desc', top: 2 } });
+      await send(
+        'StreamingPolicies.List',
+        {},
+        { paging: { orderBy: 'properties/created desc', filter: "name eq 'replay-sp'" }, variant: '$orderby and $filter' },
+      );
+      await send(
+        'StreamingLocators.Create',
+        { locatorName: 'replay-loc' },
+        { body: { properties: { assetName: 'replay-in', streamingPolicyName: 'Predefined_ClearStreamingOnly' } } },
+      );
       await send('StreamingLocators.Get', { locatorName: 'replay-loc' });
       await send('StreamingLocators.List', {}, { paging: { top: 10 } });
-      await send('StreamingLocators.List', {}, { paging: { orderBy: 'name', filter: "name eq 'replay-loc'" }, variant: '$orderby and $filter' });
+      await send(
+        'StreamingLocators.List',
+        {},
+        { paging: { orderBy: 'properties/created desc', filter: "name eq 'replay-loc'" }, variant: '$orderby and $filter' },
+      );
       await send('StreamingLocators.ListUrlPaths', { locatorName: 'replay-loc' });
       await send('StreamingLocators.ListContentKeys', { locatorName: 'replay-loc' });
       await send('Assets.ListStreamingLocators', { assetName: 'replay-in' });
 
       // Streaming endpoint.
       const endpoint = { endpointName: 'replay-se' };
-      await send('StreamingEndpoints.Create', endpoint, { query: '?autoStart=False', body: { location: 'local', properties: { cdnEnabled: false, description: 'replay endpoint', scaleUnits: 0 }, tags: { team: 'replay' } } });
+      await send('StreamingEndpoints.Create', endpoint, {
+        query: '?autoStart=False',
+        body: { location: 'local', properties: { cdnEnabled: false, description: 'replay endpoint', scaleUnits: 0 }, tags: { team: 'replay' } },
+      });
       await send('StreamingEndpoints.Get', endpoint);
       await send('StreamingEndpoints.List', {}, { paging: { top: 10 } });
-      await send('StreamingEndpoints.List', {}, { paging: { orderBy: 'name', filter: "name eq 'replay-se'" }, variant: '$orderby and $filter' });
-      await send('StreamingEndpoints.Update', endpoint, { body: { location: 'local', properties: { cdnEnabled: false, description: 'replay endpoint, updated', maxCacheAge: 60 } } });
+      await send(
+        'StreamingEndpoints.List',
+        {},
+        { paging: { orderBy: 'properties/created desc', filter: "name eq 'replay-se'" }, variant: '$orderby and $filter' },
+      );
+      await send('StreamingEndpoints.Update', endpoint, {
+        body: { location: 'local', properties: { cdnEnabled: false, description: 'replay endpoint, updated', maxCacheAge: 60 } },
+      });
       await send('StreamingEndpoints.Scale', endpoint, { body: { scaleUnit: 1 } });
       await send('StreamingEndpoints.Start', endpoint);
       await send('StreamingEndpoints.Stop', endpoint);
 
       // Features Reel does not have yet.
       const le = { liveEventName: 'replay-live' };
-      const liveEvent = { location: 'local', properties: { encoding: { encodingType: 'PassthroughBasic', stretchMode: 'None' }, input: { streamingProtocol: 'RTMP' } }, tags: {} };
+      const liveEvent = {
+        location: 'local',
+        properties: { encoding: { encodingType: 'PassthroughBasic', stretchMode: 'None' }, input: { streamingProtocol: 'RTMP' } },
+        tags: {},
+      };
       await send('LiveEvents.Create', le, { body: liveEvent });
       await send('LiveEvents.Get', le);
       await send('LiveEvents.List');
@@ -308,13 +400,21 @@ for (const dialect of dialects) {
     after(async () => server?.close());
 
     it('exercises every call of the inventory and prints a per-call summary', () => {
-      const rows = dotnetClientCalls.flatMap((call) => (outcomesOf(call.id).length ? outcomesOf(call.id) : [undefined]).map((o) => ({ call, o }))).map(({ call, o }) => {
-        const key = o?.key ?? call.id;
-        const verdict = unsupported[call.id] ? 'unsupported' : pendingElsewhere[key] ? 'pending elsewhere' : 'supported';
-        const firstError = o?.errors[0] ?? (o && o.status >= 400 ? `${(o.body as Json | undefined)?.error?.code ?? ''} ${String((o.body as Json | undefined)?.error?.detail ?? '').slice(0, 60)}` : '');
-        return `${key.padEnd(60)} ${call.method.padEnd(6)} ${String(o?.status ?? '-').padEnd(4)} ${String(o?.pages ?? 0).padEnd(2)} ${verdict.padEnd(17)} ${firstError}`;
-      });
-      console.log(`\n.NET client replay on ${dialect} (${dotnetClientCalls.length} calls)\n${'call'.padEnd(60)} method status pages verdict           first problem\n${rows.join('\n')}\n`);
+      const rows = dotnetClientCalls
+        .flatMap((call) => (outcomesOf(call.id).length ? outcomesOf(call.id) : [undefined]).map((o) => ({ call, o })))
+        .map(({ call, o }) => {
+          const key = o?.key ?? call.id;
+          const verdict = unsupported[call.id] ? 'unsupported' : pendingElsewhere[key] ? 'pending elsewhere' : 'supported';
+          const firstError =
+            o?.errors[0] ??
+            (o && o.status >= 400
+              ? `${(o.body as Json | undefined)?.error?.code ?? ''} ${String((o.body as Json | undefined)?.error?.detail ?? '').slice(0, 60)}`
+              : '');
+          return `${key.padEnd(60)} ${call.method.padEnd(6)} ${String(o?.status ?? '-').padEnd(4)} ${String(o?.pages ?? 0).padEnd(2)} ${verdict.padEnd(17)} ${firstError}`;
+        });
+      console.log(
+        `\n.NET client replay on ${dialect} (${dotnetClientCalls.length} calls)\n${'call'.padEnd(60)} method status pages verdict           first problem\n${rows.join('\n')}\n`,
+      );
       assert.deepEqual(
         dotnetClientCalls.filter((c) => !outcomes.has(c.id)).map((c) => c.id),
         [],

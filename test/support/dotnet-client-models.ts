@@ -102,7 +102,7 @@ class Checker {
   /** The class's properties including inherited ones, keyed by lower-case JSON name. */
   private propertiesOf(name: string): Map<string, { json: string; type: string }> {
     const chain: ModelClass[] = [];
-    for (let c: string | undefined = name; c && this.models.classes[c]; c = this.models.classes[c]!.base) chain.unshift(this.models.classes[c]!);
+    for (let c: string | undefined = name; c && this.models.classes[c]; c = this.models.classes[c].base) chain.unshift(this.models.classes[c]);
     const props = new Map<string, { json: string; type: string }>();
     for (const cls of chain) for (const [json, type] of Object.entries(cls.properties)) props.set(json.toLowerCase(), { json, type });
     return props;
@@ -110,7 +110,7 @@ class Checker {
 
   private requiredOf(name: string): string[] {
     const req: string[] = [];
-    for (let c: string | undefined = name; c && this.models.classes[c]; c = this.models.classes[c]!.base) req.push(...(this.models.classes[c]!.required ?? []));
+    for (let c: string | undefined = name; c && this.models.classes[c]; c = this.models.classes[c].base) req.push(...(this.models.classes[c].required ?? []));
     return req;
   }
 
@@ -125,13 +125,13 @@ class Checker {
     const list = type.match(/^List<(.+)>$/);
     if (list) {
       if (!Array.isArray(value)) return this.fail(at, `expected a JSON array for ${type}, got ${describe(value)}`);
-      value.forEach((item, i) => this.check(list[1]!, item, `${at}[${i}]`));
+      value.forEach((item, i) => this.check(list[1], item, `${at}[${i}]`));
       return;
     }
     const dict = type.match(/^Dictionary<(.+)>$/);
     if (dict) {
       if (typeof value !== 'object' || Array.isArray(value)) return this.fail(at, `expected a JSON object for ${type}, got ${describe(value)}`);
-      for (const [k, v] of Object.entries(value)) this.check(dict[1]!, v, `${at}.${k}`);
+      for (const [k, v] of Object.entries(value)) this.check(dict[1], v, `${at}.${k}`);
       return;
     }
     switch (type) {
@@ -197,7 +197,7 @@ class Checker {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return this.fail(at, `expected a JSON object for ${name}, got ${describe(value)}`);
     const obj = value as Record<string, unknown>;
     let actual = name;
-    const cls = this.models.classes[name]!;
+    const cls = this.models.classes[name];
     if (cls.subtypes) {
       const key = Object.keys(obj).find((k) => k.toLowerCase() === cls.subtypes!.property.toLowerCase());
       const tag = key === undefined ? undefined : obj[key];
