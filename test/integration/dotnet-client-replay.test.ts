@@ -44,6 +44,9 @@ const pendingElsewhere: Record<string, { reason: string; status?: number; errors
   'Account.GetSubscription': { reason: 'bootstrap route GET api/accounts/{customerId}/subscriptions/{subscriptionId}/ is missing', status: 404 },
   'Account.GetSubscriptionUsage': { reason: 'bootstrap route GET …/subscriptions/{subscriptionId}/usage/ is missing', status: 404 },
   'Account.ListAllLocations': { reason: 'bootstrap route GET api/locations/ is missing', status: 404 },
+  'StreamingPolicies.List': { reason: 'the streaming policy list ignores $orderby (OData on lists)', errors: /\$orderby properties\/created desc answered/ },
+  'StreamingEndpoints.List [$orderby and $filter]': { reason: 'the streaming endpoint list ignores $filter (OData on lists)', errors: /\$filter name eq/ },
+  'StreamingPolicies.List [$orderby and $filter]': { reason: 'the streaming policy list ignores $filter (OData on lists)', errors: /\$filter name eq/ },
   'Jobs.Create [inputDefinitions]': { reason: 'job PUT refuses input.inputDefinitions (request leniency)', status: 400 },
 };
 // The legacy storage routes answer metadata.createdById (and the credentials' too) with the creator's e-mail where
@@ -119,6 +122,7 @@ for (const dialect of dialects) {
       const errors: string[] = [];
       let pages = 0;
       let first: { status: number; body: unknown; text: string } | undefined;
+      const items: Json[] = [];
       for (let next: string | undefined = url; next !== undefined && pages < 20;) {
         const res: Response = await fetch(next, dotnetRequestInit(call, token, options.body));
         const text = await res.text();
@@ -130,6 +134,7 @@ for (const dialect of dialects) {
         }
         pages++;
         first ??= { status: res.status, body, text };
+        if (res.ok && Array.isArray((body as Json | undefined)?.value)) items.push(...((body as Json).value as Json[]));
         if (res.status >= 200 && res.status < 300 && call.responseModel) {
           errors.push(...dotnetDeserializationErrors(call.responseModel, body).map((e) => (pages > 1 ? `page ${pages} ${e}` : e)));
         }
@@ -142,6 +147,12 @@ for (const dialect of dialects) {
       const names = ((first!.body as Json | undefined)?.value ?? []) as Json[];
       if (only && first!.status === 200 && (names.length === 0 || names.some((v) => v.name !== only))) {
         errors.push(`$filter name eq '${only}' answered ${JSON.stringify(names.map((v) => v.name))}`);
+      }
+      // `properties/created desc` must really order, across pages.
+      if (options.paging?.orderBy === 'properties/created desc') {
+        const created = items.map((v) => Date.parse(String(v.properties?.created)));
+        if (created.some((t, i) => i > 0 && t > created[i - 1]))
+          errors.push(`$orderby properties/created desc answered ${JSON.stringify(items.map((v) => v.name))}`);
       }
       const outcome: Outcome = { call, key, url, status: first!.status, body: first!.body, text: first!.text, errors, pages };
       outcomes.set(key, outcome);
