@@ -75,6 +75,7 @@ const expectedStatus: Record<string, number> = {
 
 /** Second forms of a call the scenario sends besides the plain one (keys `<id> [<variant>]`). */
 const variants: Record<string, string[]> = {
+  'Account.GetSubscriptionStats': ['counters'],
   'Jobs.Create': ['inputDefinitions', 'correlationData'],
   'StreamingPolicies.Delete': ['commonEncryptionCenc', 'envelopeEncryption'],
   'StreamingPolicies.Create': ['commonEncryptionCenc', 'envelopeEncryption'],
@@ -113,7 +114,13 @@ for (const dialect of dialects) {
     async function send(
       id: string,
       params: Record<string, string> = {},
-      options: { body?: unknown; query?: string; paging?: { orderBy?: string; filter?: string; top?: number }; variant?: string } = {},
+      options: {
+        body?: unknown;
+        query?: string;
+        paging?: { orderBy?: string; filter?: string; top?: number };
+        variant?: string;
+        check?: (body: Json) => string[];
+      } = {},
     ) {
       const call = dotnetClientCall(id);
       const key = options.variant ? `${id} [${options.variant}]` : id;
@@ -148,6 +155,7 @@ for (const dialect of dialects) {
       if (only && first!.status === 200 && (names.length === 0 || names.some((v) => v.name !== only))) {
         errors.push(`$filter name eq '${only}' answered ${JSON.stringify(names.map((v) => v.name))}`);
       }
+      if (options.check && first!.status === 200) errors.push(...options.check(first!.body as Json));
       // `properties/created desc` must really order, across pages.
       if (options.paging?.orderBy === 'properties/created desc') {
         const created = items.map((v) => Date.parse(String(v.properties?.created)));
@@ -361,6 +369,30 @@ for (const dialect of dialects) {
       await send('StreamingEndpoints.Scale', endpoint, { body: { scaleUnit: 1 } });
       await send('StreamingEndpoints.Start', endpoint);
       await send('StreamingEndpoints.Stop', endpoint);
+
+      // The counters the client shows, now that there is something to count.
+      await send(
+        'Account.GetSubscriptionStats',
+        {},
+        {
+          variant: 'counters',
+          check: (stats) => {
+            const want: [string, (n: number) => boolean, string][] = [
+              ['assets.total', (n) => n === 3, '3'],
+              ['contentKeyPolicies.total', (n) => n === 1, '1'],
+              ['streamingLocators.total', (n) => n === 1, '1'],
+              ['streamingPolicies.total', (n) => n >= 3, '≥ 3'],
+              ['streamingEndpoints.total', (n) => n === 2, '2 (default and replay-se)'],
+              ['storageAccounts.total', (n) => n >= 2, '≥ 2'],
+            ];
+            return want.flatMap(([path, ok, text]) => {
+              const [a, b] = path.split('.') as [string, string];
+              const n = (stats[a] as Json | undefined)?.[b] as number;
+              return ok(n) ? [] : [`stats ${path} is ${n}, expected ${text}`];
+            });
+          },
+        },
+      );
 
       // Features Reel does not have yet.
       const le = { liveEventName: 'replay-live' };
