@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { dotnetDeserializationErrors, dotnetModels, hasDotnetModel } from './dotnet-client-models.js';
+import { dotnetDeserializationErrors, dotnetModels, dotnetReserialize, hasDotnetModel } from './dotnet-client-models.js';
 
 const ok = (model: string, json: unknown) => assert.deepEqual(dotnetDeserializationErrors(model, json), [], `${model} should read`);
 const fails = (model: string, json: unknown, pattern: RegExp) => {
@@ -108,5 +108,38 @@ describe('.NET client model checker', () => {
       .find(([, , t]) => t === 'TimeSpan?')!;
     ok(cls, { [prop]: 'PT1H30M' });
     fails(cls, { [prop]: '01:30:00' }, /not an ISO 8601 duration/);
+  });
+
+  it('writes a read object back as the client would (read-modify-write)', () => {
+    const read = {
+      name: 't',
+      id: '/x',
+      extra: 'dropped',
+      properties: {
+        created: '2024-05-01T10:00:00.123456Z',
+        outputs: [
+          {
+            onError: null,
+            preset: { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'h264singlebitrate720p' },
+            relativePriority: 'normal',
+          },
+        ],
+      },
+      systemData: { createdBy: 'a@b.c', createdAt: '2024-05-01T10:00:00Z' },
+    };
+    assert.deepEqual(dotnetReserialize('TransformSchema', read), {
+      id: '/x',
+      name: 't',
+      properties: {
+        created: '2024-05-01T10:00:00.12Z',
+        outputs: [
+          { preset: { '@odata.type': '#Microsoft.Media.BuiltInStandardEncoderPreset', presetName: 'H264SingleBitrate720p' }, relativePriority: 'Normal' },
+        ],
+      },
+      systemData: { createdAt: '2024-05-01T10:00:00.00Z', createdBy: 'a@b.c' },
+    });
+    assert.deepEqual(dotnetReserialize('StorageMetadataSchema', { id: '8B0F3A57-4D3B-4F3C-9D5E-1C1F6B2A9E01' }), {
+      id: '8b0f3a57-4d3b-4f3c-9d5e-1c1f6b2a9e01',
+    });
   });
 });

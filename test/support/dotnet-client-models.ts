@@ -91,6 +91,15 @@ function integerValue(value: unknown): bigint | undefined {
   return undefined;
 }
 
+/** A class's properties including inherited ones, keyed by lower-case JSON name. */
+function propertiesOf(models: Models, name: string): Map<string, { json: string; type: string }> {
+  const chain: ModelClass[] = [];
+  for (let c: string | undefined = name; c && models.classes[c]; c = models.classes[c].base) chain.unshift(models.classes[c]);
+  const props = new Map<string, { json: string; type: string }>();
+  for (const cls of chain) for (const [json, type] of Object.entries(cls.properties)) props.set(json.toLowerCase(), { json, type });
+  return props;
+}
+
 class Checker {
   readonly errors: string[] = [];
   constructor(private readonly models: Models) {}
@@ -99,13 +108,8 @@ class Checker {
     this.errors.push(`${at}: ${message}`);
   }
 
-  /** The class's properties including inherited ones, keyed by lower-case JSON name. */
   private propertiesOf(name: string): Map<string, { json: string; type: string }> {
-    const chain: ModelClass[] = [];
-    for (let c: string | undefined = name; c && this.models.classes[c]; c = this.models.classes[c].base) chain.unshift(this.models.classes[c]);
-    const props = new Map<string, { json: string; type: string }>();
-    for (const cls of chain) for (const [json, type] of Object.entries(cls.properties)) props.set(json.toLowerCase(), { json, type });
-    return props;
+    return propertiesOf(this.models, name);
   }
 
   private requiredOf(name: string): string[] {
@@ -234,4 +238,71 @@ export function dotnetDeserializationErrors(modelName: string, json: unknown): s
   if (json === null || json === undefined) return [`$: the body is empty or null; the client throws on a null ${modelName}`];
   checker.checkObject(modelName, json, '$');
   return checker.errors;
+}
+
+/** The client's DateTime writer: `ToString("yyyy-MM-ddTHH:mm:ss.ffZ")` (two fraction digits, a literal Z). */
+function dotnetDateTime(value: string): string {
+  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value.replace(' ', 'T')}Z`);
+  return d.toISOString().replace(/\.(\d\d)\dZ$/, '.$1Z');
+}
+
+function reserialize(models: Models, typeExpr: string, value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  const type = typeExpr.replace(/ readonly$/, '').replace(/\?$/, '');
+  const list = type.match(/^List<(.+)>$/);
+  if (list) return (value as unknown[]).map((v) => reserialize(models, list[1], v) ?? null);
+  const dict = type.match(/^Dictionary<(.+)>$/);
+  if (dict) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reserialize(models, dict[1], v) ?? null]));
+  switch (type) {
+    case 'any':
+    case 'bytes':
+    case 'TimeSpan':
+      return value;
+    case 'string':
+      return String(value);
+    case 'Guid':
+      return String(value)
+        .replace(/[{}()]/g, '')
+        .toLowerCase();
+    case 'DateTime':
+      return dotnetDateTime(String(value));
+    case 'bool':
+      return typeof value === 'string' ? value.trim().toLowerCase() === 'true' : Boolean(value);
+  }
+  if (INT_RANGES[type] || type === 'double' || type === 'decimal') return Number(value);
+  const enumDef = models.enums[type];
+  if (enumDef) {
+    const values = Array.isArray(enumDef) ? enumDef : enumDef.values;
+    if (typeof value === 'number') return values[value] ?? value;
+    return values.find((w) => w.toLowerCase() === String(value).trim().toLowerCase()) ?? value;
+  }
+  const cls = models.classes[type];
+  if (!cls) return value;
+  const obj = value as Record<string, unknown>;
+  let actual = type;
+  if (cls.subtypes) {
+    const key = Object.keys(obj).find((k) => k.toLowerCase() === cls.subtypes!.property.toLowerCase());
+    actual = (key && cls.subtypes.values[String(obj[key])]) || type;
+  }
+  const out: Record<string, unknown> = {};
+  for (const { json, type: t } of propertiesOf(models, actual).values()) {
+    const key = Object.keys(obj).find((k) => k.toLowerCase() === json.toLowerCase());
+    const v = key === undefined ? undefined : reserialize(models, t, obj[key]);
+    if (v !== undefined) out[json] = v;
+  }
+  return out;
+}
+
+/**
+ * What the client sends back after reading `json` into `modelName` and writing it again (the read-modify-write
+ * form: `var x = Get(); x.Properties.Description = …; Update(x.Properties)`): only the model's members, in its
+ * JSON names, nulls left out, getter-only members (`@odata.type` of subclasses) and read-only ones (`created`)
+ * written too, DateTime as `yyyy-MM-ddTHH:mm:ss.ffZ`, Guids lower-case, enums by wire name. `json` must be
+ * readable (`dotnetDeserializationErrors` empty). Members with `EmitDefaultValue = false` holding a default are
+ * not modelled (they are written).
+ */
+export function dotnetReserialize(modelName: string, json: unknown): Record<string, unknown> {
+  const models = dotnetModels();
+  if (!models.classes[modelName]) throw new Error(`unknown .NET client model ${modelName} (not in test/fixtures/mkio-dotnet/models.json)`);
+  return reserialize(models, modelName, json) as Record<string, unknown>;
 }
