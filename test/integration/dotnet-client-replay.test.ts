@@ -150,6 +150,10 @@ for (const dialect of dialects) {
           errors.push(`page ${pages + 1}: the body is not JSON (the client parses every response): ${text.slice(0, 80)}`);
         }
         pages++;
+        // CreateObjectInternalAsync waits on a 202 through these headers and crashes without them.
+        if (res.status === 202 && call.body !== 'none' && !(res.headers.get('azure-asyncoperation') && /^\d+$/.test(res.headers.get('retry-after') ?? ''))) {
+          errors.push('202 without Azure-AsyncOperation and a Retry-After in seconds (the client polls them)');
+        }
         first ??= { status: res.status, body, text };
         if (res.ok && Array.isArray((body as Json | undefined)?.value)) items.push(...((body as Json).value as Json[]));
         if (res.status >= 200 && res.status < 300 && call.responseModel) {
