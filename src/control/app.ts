@@ -40,6 +40,8 @@ import { ContentKeyPolicyService } from './resources/content-key-policies/servic
 import { registerContentKeyPolicyRoutes } from './resources/content-key-policies/routes.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { registerJobRoutes } from './resources/jobs/routes.js';
+import { ProjectService } from './resources/projects/service.js';
+import { registerProjectRoutes } from './resources/projects/routes.js';
 
 export interface ControlPlaneDeps {
   log: Logger;
@@ -124,11 +126,18 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   });
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
+  const projects = new ProjectService(deps.db, deps.dialect, {
+    storage: deps.storage,
+    stores: deps.stores,
+    log: deps.log.child({ component: 'projects' }),
+    forget: projectScope.forget,
+  });
 
   if (deps.serveApi !== false)
     await app.register(async (api) => {
       api.addHook('onRequest', authenticate);
       registerUserRoutes(api, deps.accounts, deps.tokens);
+      registerProjectRoutes(api, projects);
       registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
       for (const prefix of mediaPrefixes) {
         await api.register(

@@ -23,6 +23,19 @@ export interface ProjectRow {
   display_name: string;
   created_at: string;
 }
+/** Management API facts about a project (migration 008); absent for projects made by first boot. */
+export interface ProjectProfileRow {
+  project_id: string;
+  location_name: string;
+  /** 1 or 0 (SQLite has no booleans). */
+  is_active: number;
+  is_hidden: number;
+  payment_method_id: string | null;
+  created_by_id: string | null;
+  /** E-mail of the creator. */
+  created_by: string | null;
+  updated_at: string;
+}
 export interface UserRow {
   id: string;
   email: string;
@@ -233,6 +246,7 @@ export interface JobQueueRow {
 export interface Database {
   organizations: OrganizationRow;
   projects: ProjectRow;
+  project_profiles: ProjectProfileRow;
   users: UserRow;
   memberships: MembershipRow;
   api_tokens: TokenRow;
