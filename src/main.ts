@@ -32,6 +32,7 @@ import { endpointHost } from './shared/endpoint-host.js';
 import { createJobQueue } from './queue/create-job-queue.js';
 import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.js';
 import { JobRunner } from './media/encode/worker/job-runner.js';
+import { WebhookDispatcher } from './control/webhooks/dispatcher.js';
 import { checkFfmpeg } from './media/encode/ffmpeg/job-ffmpeg-check.js';
 
 export interface RunningReel {
@@ -133,6 +134,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     presets: engine,
     queue,
     serveApi: roles.has('api'),
+    webhookPolicy: { allowPrivate: config.webhookAllowPrivate },
     serveOrigin: roles.has('origin'),
     jobNotifications: { submitted: () => runner?.notifySubmitted(), cancelRequested: (jobId) => runner?.notifyCancel(jobId) },
     prober: new FfprobeProber(config.ffprobePath),
@@ -174,6 +176,19 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     });
   }
 
+  // Webhook deliveries leave from every API process; leases keep them from sending one event twice.
+  const webhooks = roles.has('api')
+    ? new WebhookDispatcher({
+        db,
+        box: secretBox,
+        policy: { allowPrivate: config.webhookAllowPrivate },
+        log,
+        retryBaseMs: config.webhookRetryBaseMs,
+        maxAttempts: config.webhookMaxAttempts,
+      })
+    : undefined;
+  webhooks?.start();
+
   if (roles.has('worker')) {
     // ffmpeg reads job inputs through this process's own signed /files route, served whatever the roles.
     runner = new JobRunner({
@@ -198,6 +213,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         grants.signedUrl(listenUrl, { a: accountId, c: container, p: blob, m: 'r', e: Math.floor(Date.now() / 1000) + lifetimeSec }),
     });
     await runner.start().catch(async (err: unknown) => {
+      await webhooks?.stop();
       await origins?.close();
       await app.close();
       await db.destroy();
@@ -216,6 +232,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     async close() {
       // Running jobs are stopped and their leases given back before the server they read from goes away.
       await runner?.stop();
+      await webhooks?.stop();
       await origins?.close();
       await app.close();
       await queue.close();

@@ -34,6 +34,9 @@ const envNames: Record<keyof Config, string[]> = {
   jobMaxInputMb: ['REEL_JOB_MAX_INPUT_MB'],
   jobHttpAllowPrivate: ['REEL_JOB_HTTP_ALLOW_PRIVATE'],
   keyDeliveryAllowPrivate: ['REEL_KEY_DELIVERY_ALLOW_PRIVATE'],
+  webhookAllowPrivate: ['REEL_WEBHOOK_ALLOW_PRIVATE'],
+  webhookRetryBaseMs: ['REEL_WEBHOOK_RETRY_BASE_MS'],
+  webhookMaxAttempts: ['REEL_WEBHOOK_MAX_ATTEMPTS'],
 };
 
 export class ConfigError extends Error {}

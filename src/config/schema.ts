@@ -118,6 +118,22 @@ export const configSchema = Type.Object({
     description:
       "REEL_KEY_DELIVERY_ALLOW_PRIVATE: let key delivery fetch a token restriction's openIdConnectDiscoveryDocument (and its jwks_uri) from this machine and private networks (closed networks only)",
   }),
+  webhookAllowPrivate: Type.Boolean({
+    default: false,
+    description: 'REEL_WEBHOOK_ALLOW_PRIVATE: let webhook rules deliver to this machine and private networks (closed networks only)',
+  }),
+  webhookRetryBaseMs: Type.Integer({
+    minimum: 10,
+    maximum: 3_600_000,
+    default: 5000,
+    description: 'REEL_WEBHOOK_RETRY_BASE_MS: wait before the first retry of a failed webhook delivery; doubles per attempt (capped at 1 hour)',
+  }),
+  webhookMaxAttempts: Type.Integer({
+    minimum: 1,
+    maximum: 50,
+    default: 10,
+    description: 'REEL_WEBHOOK_MAX_ATTEMPTS: deliveries tried per event before it is marked Failed',
+  }),
   workDir: Type.String({ description: 'REEL_WORK_DIR: scratch directory for encoding outputs before upload; default $REEL_DATA_DIR/work' }),
 });
 

@@ -42,6 +42,11 @@ import { ContentKeyPolicyService } from './resources/content-key-policies/servic
 import { registerContentKeyPolicyRoutes } from './resources/content-key-policies/routes.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { registerJobRoutes } from './resources/jobs/routes.js';
+import { ProjectService } from './resources/projects/service.js';
+import { registerProjectRoutes } from './resources/projects/routes.js';
+import { WebhookRuleService } from './resources/webhooks/service.js';
+import { registerWebhookRoutes } from './resources/webhooks/routes.js';
+import type { AddressPolicy } from '../shared/address-policy.js';
 
 export interface ControlPlaneDeps {
   log: Logger;
@@ -73,6 +78,8 @@ export interface ControlPlaneDeps {
   queue: JobQueue;
   /** Hints to a worker in this process (job submitted, cancel requested). */
   jobNotifications?: JobNotifications;
+  /** Where webhook rules may deliver (REEL_WEBHOOK_ALLOW_PRIVATE). */
+  webhookPolicy: AddressPolicy;
   /** false when this process runs without the `api` role: only health and signed file routes are served. */
   serveApi?: boolean;
   /** false when this process runs without the `origin` role: `registerMediaPlane` is not called. */
@@ -125,13 +132,21 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     log: deps.log.child({ component: 'jobs' }),
     notify: deps.jobNotifications,
   });
+  const webhookRules = new WebhookRuleService(deps.db, deps.box, deps.webhookPolicy);
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
+  const projects = new ProjectService(deps.db, deps.dialect, {
+    storage: deps.storage,
+    stores: deps.stores,
+    log: deps.log.child({ component: 'projects' }),
+    forget: projectScope.forget,
+  });
 
   if (deps.serveApi !== false)
     await app.register(async (api) => {
       api.addHook('onRequest', authenticate);
       registerUserRoutes(api, deps.accounts, deps.tokens);
+      registerProjectRoutes(api, projects);
       registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
       registerSubscriptionRoutes(api, subscriptions);
       for (const prefix of mediaPrefixes) {
@@ -161,6 +176,14 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
           { prefix },
         );
       }
+      // Management API resources of a project (outside its `/media` part), scoped like the media ones.
+      await api.register(
+        async (management) => {
+          management.addHook('preValidation', projectScope);
+          registerWebhookRoutes(management, webhookRules);
+        },
+        { prefix: '/api/v1/projects/:project' },
+      );
     });
 
   await app.register(async (files) => registerFileRoutes(files, deps.stores, deps.grants));

@@ -11,3 +11,12 @@ export const reelLocation = {
   displayName: 'Local (self-hosted)',
   id: nameBasedId('location:local'),
 } as const;
+
+export type ReelLocation = typeof reelLocation;
+
+/** Every location of this Reel (one); a project's `locationName` must be one of them. */
+export const reelLocations: readonly ReelLocation[] = [reelLocation];
+
+export function findLocation(name: string): ReelLocation | undefined {
+  return reelLocations.find((l) => l.name === name);
+}

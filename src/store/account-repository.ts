@@ -64,6 +64,10 @@ export class AccountRepository {
     return this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
+  async findOrganizationId(name: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('organizations').select('id').where('name', '=', name).executeTakeFirst())?.id;
+  }
+
   async findProjectId(name: string): Promise<string | undefined> {
     return (await this.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst())?.id;
   }

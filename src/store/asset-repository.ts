@@ -2,6 +2,7 @@ import { sql, type Expression, type SqlBool } from 'kysely';
 import type { AssetRow, Db, DialectName, StorageAccountRow } from './database.js';
 import { CompiledQueryCache } from './compiled-query-cache.js';
 import { fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
+import { inTransaction, recordWebhookEvent } from './webhook-repository.js';
 
 /** `$label` terms: keys that must be present, and values per key (exact, or `contains`), OR-ed within a key. */
 export interface AssetLabelQuery {
@@ -75,16 +76,31 @@ export class AssetRepository {
     return this.dialect === 'postgres' ? sql<string | null>`(labels::jsonb ->> ${key})` : sql<string | null>`json_extract(labels, ${`$."${key}"`})`;
   }
 
+  // Each change writes its webhook event (Reel.Asset*) in the same transaction: both happen or neither.
   async insert(row: AssetRow): Promise<void> {
-    await this.db.insertInto('assets').values(row).execute();
+    await inTransaction(this.db, async (trx) => {
+      await trx.insertInto('assets').values(row).execute();
+      await recordWebhookEvent(trx, { projectId: row.project_id, type: 'Reel.AssetCreated', resource: `assets/${row.name}`, data: assetEventData(row) });
+    });
   }
 
   async update(id: string, values: Partial<AssetRow>): Promise<void> {
-    await this.db.updateTable('assets').set(values).where('id', '=', id).execute();
+    await inTransaction(this.db, async (trx) => {
+      await trx.updateTable('assets').set(values).where('id', '=', id).execute();
+      const row = await trx.selectFrom('assets').selectAll().where('id', '=', id).executeTakeFirst();
+      if (row)
+        await recordWebhookEvent(trx, { projectId: row.project_id, type: 'Reel.AssetUpdated', resource: `assets/${row.name}`, data: assetEventData(row) });
+    });
   }
 
   async delete(id: string): Promise<void> {
-    await this.db.deleteFrom('assets').where('id', '=', id).execute();
+    await inTransaction(this.db, async (trx) => {
+      const row = await trx.selectFrom('assets').selectAll().where('id', '=', id).executeTakeFirst();
+      const deleted = await trx.deleteFrom('assets').where('id', '=', id).executeTakeFirst();
+      if (row && Number(deleted.numDeletedRows) > 0) {
+        await recordWebhookEvent(trx, { projectId: row.project_id, type: 'Reel.AssetDeleted', resource: `assets/${row.name}`, data: assetEventData(row) });
+      }
+    });
   }
 
   /** The project's asset over exactly this container (and subPath; none means the whole container). */
@@ -148,4 +164,9 @@ function groupByKey(values: AssetLabelQuery['values']): Array<AssetLabelQuery['v
   const groups = new Map<string, AssetLabelQuery['values']>();
   for (const v of values) groups.set(v.key, [...(groups.get(v.key) ?? []), v]);
   return [...groups.values()];
+}
+
+/** What an asset event tells: the names a receiver looks the asset up by, never storage credentials. */
+function assetEventData(row: AssetRow): Record<string, unknown> {
+  return { assetName: row.name, assetId: row.id, alternateId: row.alternate_id, container: row.container, storageAccountName: row.storage_account_name };
 }

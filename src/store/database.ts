@@ -23,6 +23,54 @@ export interface ProjectRow {
   display_name: string;
   created_at: string;
 }
+/** Management API facts about a project (migration 008); absent for projects made by first boot. */
+export interface ProjectProfileRow {
+  project_id: string;
+  location_name: string;
+  /** 1 or 0 (SQLite has no booleans). */
+  is_active: number;
+  is_hidden: number;
+  payment_method_id: string | null;
+  created_by_id: string | null;
+  /** E-mail of the creator. */
+  created_by: string | null;
+  updated_at: string;
+}
+export type WebhookEventStatus = 'Pending' | 'Retrying' | 'Failed' | 'Sent';
+export interface WebhookRuleRow {
+  id: string;
+  project_id: string;
+  name: string;
+  url: string;
+  enabled: number;
+  /** JSON array of event types. */
+  events: string;
+  /** JSON objects of extra headers and query parameters (not secret). */
+  headers: string;
+  query_params: string;
+  /** Sealed JSON `{ authentication: {headers, queryParams}, signingSecret }`. */
+  secrets_sealed: string;
+  created_at: string;
+  updated_at: string;
+}
+export interface WebhookEventRow {
+  id: string;
+  rule_id: string;
+  type: string;
+  /** Path of the resource the event is about; events of one source are delivered in `seq` order. */
+  source: string;
+  /** bigint: PostgreSQL returns it as text. */
+  seq: number | string;
+  /** The JSON body delivered. */
+  payload: string;
+  status: WebhookEventStatus;
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  /** JSON array of `{ at, statusCode?, error? }`, one per attempt. */
+  history: string;
+  created_at: string;
+}
 export interface UserRow {
   id: string;
   email: string;
@@ -233,6 +281,9 @@ export interface JobQueueRow {
 export interface Database {
   organizations: OrganizationRow;
   projects: ProjectRow;
+  project_profiles: ProjectProfileRow;
+  webhook_rules: WebhookRuleRow;
+  webhook_events: WebhookEventRow;
   users: UserRow;
   memberships: MembershipRow;
   api_tokens: TokenRow;

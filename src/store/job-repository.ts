@@ -2,6 +2,28 @@ import type { Db, JobRow } from './database.js';
 import { dialectOf, fieldComparison, fieldOrdering, type FieldFilter, type FieldOrder } from './list-query.js';
 import { canMoveJob, jobStatesMovingInto, unfinishedJobStates, type JobState } from './job-states.js';
 import { InternalError } from '../shared/errors.js';
+import { inTransaction, recordWebhookEvent } from './webhook-repository.js';
+import type { WebhookEventType } from '../shared/webhook-events.js';
+
+/**
+ * The webhook event MK.IO names for a move: started when a worker takes the job from the queue (where Reel sets the
+ * job's startTime, before its inputs are fetched), finished when it ends in any final state.
+ */
+function jobEventFor(from: JobState, to: JobState): WebhookEventType | undefined {
+  if (to === 'Scheduled') return from === 'Queued' ? 'MediaKind.JobStarted' : undefined;
+  return to === 'Finished' || to === 'Error' || to === 'Canceled' ? 'MediaKind.JobFinished' : undefined;
+}
+/** States whose entry may raise a webhook event; other moves skip the read and the transaction. */
+const eventfulStates = new Set<JobState>(['Scheduled', 'Finished', 'Error', 'Canceled']);
+
+function parseCorrelation(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
 
 export type JobColumn = keyof JobRow;
 
@@ -103,9 +125,34 @@ export class JobRepository {
     const from = options.from ?? jobStatesMovingInto(to);
     const illegal = from.filter((state) => !canMoveJob(state, to));
     if (illegal.length > 0) throw new InternalError('InternalError', `A job cannot move from ${illegal.join(', ')} to ${to}`);
-    const result = await this.db
+    if (!eventfulStates.has(to)) return this.move(this.db, id, to, from, options.values);
+    // The webhook event is written in the same transaction as the state it reports: both exist or neither.
+    return inTransaction(this.db, async (trx) => {
+      const before = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!before || !(await this.move(trx, id, to, from, options.values))) return false;
+      const event = jobEventFor(before.state, to);
+      if (!event) return true;
+      await recordWebhookEvent(trx, {
+        projectId: before.project_id,
+        type: event,
+        resource: `transforms/${before.transform_name}/jobs/${before.name}`,
+        data: {
+          transformName: before.transform_name,
+          jobName: before.name,
+          previousState: before.state,
+          state: to,
+          correlationData: parseCorrelation(before.correlation_data),
+          outputAssetName: before.output_asset_name,
+        },
+      });
+      return true;
+    });
+  }
+
+  private async move(db: Db, id: string, to: JobState, from: readonly JobState[], values: JobStateValues | undefined): Promise<boolean> {
+    const result = await db
       .updateTable('jobs')
-      .set({ ...options.values, state: to, updated_at: new Date().toISOString() })
+      .set({ ...values, state: to, updated_at: new Date().toISOString() })
       .where('id', '=', id)
       .where('state', 'in', from)
       .executeTakeFirst();

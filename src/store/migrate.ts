@@ -7,6 +7,8 @@ import * as m004 from './migrations/004-job-queue.js';
 import * as m005 from './migrations/005-session-token.js';
 import * as m006 from './migrations/006-asset-location.js';
 import * as m007 from './migrations/007-content-protection.js';
+import * as m008 from './migrations/008-project-profiles.js';
+import * as m009 from './migrations/009-webhooks.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
 const migrations: Record<string, Migration> = {
@@ -17,6 +19,8 @@ const migrations: Record<string, Migration> = {
   '005-session-token': m005,
   '006-asset-location': m006,
   '007-content-protection': m007,
+  '008-project-profiles': m008,
+  '009-webhooks': m009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

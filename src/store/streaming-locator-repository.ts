@@ -1,5 +1,6 @@
 import { dialectOf, fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
 import type { Db, StreamingLocatorRow } from './database.js';
+import { inTransaction, recordWebhookEvent } from './webhook-repository.js';
 
 /** Streaming locators (`streaming_locators`): every query of the table. */
 export class StreamingLocatorRepository {
@@ -45,8 +46,17 @@ export class StreamingLocatorRepository {
     return this.db.selectFrom('streaming_locators').select('name').where('project_id', '=', projectId).where('policy_name', '=', policyName).executeTakeFirst();
   }
 
+  /** Writes the locator and its `MediaKind.StreamingLocatorCreated` webhook event together. */
   async insert(row: StreamingLocatorRow): Promise<void> {
-    await this.db.insertInto('streaming_locators').values(row).execute();
+    await inTransaction(this.db, async (trx) => {
+      await trx.insertInto('streaming_locators').values(row).execute();
+      await recordWebhookEvent(trx, {
+        projectId: row.project_id,
+        type: 'MediaKind.StreamingLocatorCreated',
+        resource: `streamingLocators/${row.name}`,
+        data: { streamingLocatorName: row.name, streamingLocatorId: row.locator_id, assetName: row.asset_name, streamingPolicyName: row.policy_name },
+      });
+    });
   }
 
   async update(id: string, values: Partial<StreamingLocatorRow>): Promise<void> {

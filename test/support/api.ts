@@ -23,8 +23,8 @@ export interface CallOptions {
 export const contractStats = { responses: 0, requests: 0 };
 
 function defaultDoc(path: string): MkioDoc | undefined {
-  if (path.startsWith('/api/ams/') || path.startsWith('/api/v1/projects/')) return 'media';
-  if (path.startsWith('/api/v1/user')) return 'management';
+  if (path.startsWith('/api/ams/') || /^\/api\/v1\/projects\/[^/?]+\/media\//.test(path)) return 'media';
+  if (path.startsWith('/api/v1/user') || /^\/api\/v1\/projects(\/[^/?]+)?(\?|$)/.test(path)) return 'management';
   return undefined;
 }
 

@@ -88,8 +88,10 @@ export class AccountService {
     adminEmail: string,
     adminPassword: string | undefined,
   ): Promise<{ password?: string; created: boolean; projectId: string; adminUserId: string }> {
-    const existing = await this.repository.findProjectId(defaultProjectName);
-    if (existing) return { created: false, projectId: existing, adminUserId: '' };
+    // First start is told by the organization, not the project: an admin may delete project `default` later.
+    if (await this.repository.findOrganizationId(defaultProjectName)) {
+      return { created: false, projectId: (await this.repository.findProjectId(defaultProjectName)) ?? '', adminUserId: '' };
+    }
     const password = adminPassword ?? randomSecret(12);
     return this.repository.transaction(async (trx) => {
       const tx = new AccountService(trx);

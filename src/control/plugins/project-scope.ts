@@ -25,7 +25,7 @@ const cacheTtlMs = 5000;
 export function createProjectScope(accounts: AccountService) {
   // A missing project is remembered too (as null), so probing names costs no more queries than using one.
   const cache = new TtlCache<string, ProjectRow | null>({ ttlMs: cacheTtlMs, max: 1000 });
-  return async function projectScope(request: FastifyRequest): Promise<void> {
+  const projectScope = async function projectScope(request: FastifyRequest): Promise<void> {
     const name = (request.params as { project?: string }).project ?? '';
     const principal = request.principal as Principal;
     let project = cache.get(name);
@@ -40,4 +40,7 @@ export function createProjectScope(accounts: AccountService) {
     }
     request.project = project;
   };
+  /** Drops what this process remembers of a project the Management API just created or deleted. */
+  const forget = (name: string): void => cache.delete(name);
+  return Object.assign(projectScope, { forget });
 }
