@@ -106,12 +106,7 @@ export class OrganizationRepository {
   }
 
   async inviteFor(organizationId: string, email: string): Promise<OrganizationInviteRow | undefined> {
-    return this.db
-      .selectFrom('organization_invites')
-      .selectAll()
-      .where('organization_id', '=', organizationId)
-      .where('email', '=', email)
-      .executeTakeFirst();
+    return this.db.selectFrom('organization_invites').selectAll().where('organization_id', '=', organizationId).where('email', '=', email).executeTakeFirst();
   }
 
   /** Pending invitations addressed to `email`, with the inviting organization's name. */
@@ -139,7 +134,12 @@ export class OrganizationRepository {
 
   async addMembership(userId: string, organizationId: string, role: Role): Promise<void> {
     await this.db.insertInto('memberships').values({ user_id: userId, organization_id: organizationId, role }).execute();
-    await this.db.updateTable('users').set({ active_organization_id: organizationId }).where('id', '=', userId).where('active_organization_id', 'is', null).execute();
+    await this.db
+      .updateTable('users')
+      .set({ active_organization_id: organizationId })
+      .where('id', '=', userId)
+      .where('active_organization_id', 'is', null)
+      .execute();
   }
 
   async teams(organizationId: string, name?: string): Promise<TeamRecord[]> {
@@ -185,7 +185,11 @@ export class OrganizationRepository {
         .values(members.map((m) => ({ team_id: teamId, user_id: m.userId, is_team_admin: m.isTeamAdmin ? 1 : 0 })))
         .execute();
     }
-    if (roles.length > 0) await this.db.insertInto('team_roles').values(roles.map((r) => ({ team_id: teamId, ...r }))).execute();
+    if (roles.length > 0)
+      await this.db
+        .insertInto('team_roles')
+        .values(roles.map((r) => ({ team_id: teamId, ...r })))
+        .execute();
   }
 
   async deleteTeam(id: string): Promise<void> {

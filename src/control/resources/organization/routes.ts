@@ -49,16 +49,25 @@ import {
 } from './schema.js';
 
 /** `/api/v1/user/rbac` (MK.IO documents no body): the caller's role and capabilities as a permission map. */
-const rbacResponse = openObject('The caller\'s role and effective capabilities');
+const rbacResponse = openObject("The caller's role and effective capabilities");
 
 /** Who made an organization first boot or an operator created (no recorded author). */
 const systemAuthor = { id: '00000000-0000-0000-0000-000000000000', name: 'system', email: 'system' };
 
 /** Reel's three roles as MK.IO role records (fixed ids). */
 const roleRecords: Record<Role, { id: string; description: string }> = {
-  Admin: { id: '7265656c-726f-4c65-8000-000000000001', description: 'Manages everything in the organization: members, invitations, teams, tokens, projects and media' },
-  Contributor: { id: '7265656c-726f-4c65-8000-000000000002', description: 'Creates and changes media resources; no organization, project or member administration' },
-  Reader: { id: '7265656c-726f-4c65-8000-000000000003', description: 'Reads the organization and its media resources; never changes anything or reads secrets' },
+  Admin: {
+    id: '7265656c-726f-4c65-8000-000000000001',
+    description: 'Manages everything in the organization: members, invitations, teams, tokens, projects and media',
+  },
+  Contributor: {
+    id: '7265656c-726f-4c65-8000-000000000002',
+    description: 'Creates and changes media resources; no organization, project or member administration',
+  },
+  Reader: {
+    id: '7265656c-726f-4c65-8000-000000000003',
+    description: 'Reads the organization and its media resources; never changes anything or reads secrets',
+  },
 };
 
 function roleView(role: Role) {
@@ -70,7 +79,11 @@ function roleView(role: Role) {
 }
 
 function scopeView(scope: ScopeRecord) {
-  return { kind: 'Scope' as const, metadata: { id: scope.id, name: scope.name }, spec: { description: scope.description, resources: [{ type: scope.type, id: scope.id }] } };
+  return {
+    kind: 'Scope' as const,
+    metadata: { id: scope.id, name: scope.name },
+    spec: { description: scope.description, resources: [{ type: scope.type, id: scope.id }] },
+  };
 }
 
 function inviteView(row: OrganizationInviteRow, organizationName: string) {
@@ -145,7 +158,9 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: Organizat
     };
   };
 
-  r.get(base, { ...needs('core.customer', 'get'), schema: { response: { 200: organizationResponse } } }, async (req) => organizationView(me(req).organizationId));
+  r.get(base, { ...needs('core.customer', 'get'), schema: { response: { 200: organizationResponse } } }, async (req) =>
+    organizationView(me(req).organizationId),
+  );
 
   r.patch(base, { ...needs('core.customer', 'update'), schema: { body: organizationPatchBody, response: { 200: organizationResponse } } }, async (req) =>
     organizationView(me(req).organizationId, await service.updateOrganization(me(req).organizationId, req.body)),
@@ -242,10 +257,14 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: Organizat
       return teamView(await service.team(me(req).organizationId, req.params.name));
     },
   );
-  r.delete(`${base}/teams/:name`, { ...needs('core.team', 'delete'), schema: { params: nameParams, response: { 204: noBody('Team deleted') } } }, async (req, reply) => {
-    await service.deleteTeam(me(req).organizationId, req.params.name);
-    return reply.code(204).send();
-  });
+  r.delete(
+    `${base}/teams/:name`,
+    { ...needs('core.team', 'delete'), schema: { params: nameParams, response: { 204: noBody('Team deleted') } } },
+    async (req, reply) => {
+      await service.deleteTeam(me(req).organizationId, req.params.name);
+      return reply.code(204).send();
+    },
+  );
 
   // Every member's tokens of the organization (never their JWTs: only the creation response carries one).
   r.get(`${base}/tokens`, { ...needs('core.token', 'get'), schema: { response: { 200: tokenListResponse } } }, async (req) => {

@@ -173,7 +173,11 @@ export const userOrganizationResponse = Type.Object({
   kind: Type.Literal('UserOrganization'),
   metadata: Type.Object({ id: Type.String(), name: Type.String() }),
   spec: Type.Object({
-    invite: Type.Object({ state: Type.Union([Type.Literal('accepted'), Type.Literal('pending')]), invitedBy: Type.Union([Type.String(), Type.Null()]), comment: Type.String() }),
+    invite: Type.Object({
+      state: Type.Union([Type.Literal('accepted'), Type.Literal('pending')]),
+      invitedBy: Type.Union([Type.String(), Type.Null()]),
+      comment: Type.String(),
+    }),
     role: Type.String(),
     projects: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
   }),

@@ -335,8 +335,9 @@ export function applyTeamPatch(spec: TeamSpec, entry: { op: string; path: string
       return;
     }
     const v = entry.value as { roles?: unknown } | null;
-    if (!v || typeof v !== 'object' || !Array.isArray(v.roles) || !v.roles.every((r) => typeof r === 'string')) throw bad('the value is {"roles": [role names]}');
-    spec.scopes[key] = { roles: [...(v.roles as string[])] };
+    if (!v || typeof v !== 'object' || !Array.isArray(v.roles) || !v.roles.every((r) => typeof r === 'string'))
+      throw bad('the value is {"roles": [role names]}');
+    spec.scopes[key] = { roles: [...v.roles] };
     return;
   }
   if (field === 'scopes' && key && sub === 'roles' && item !== undefined && parts.length === 6) {
