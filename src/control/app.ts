@@ -46,7 +46,7 @@ import { ProjectService } from './resources/projects/service.js';
 import { registerProjectRoutes } from './resources/projects/routes.js';
 import { WebhookRuleService } from './resources/webhooks/service.js';
 import { registerWebhookRoutes } from './resources/webhooks/routes.js';
-import { registerOrganizationRoutes } from './resources/organization/routes.js';
+import { registerInviteSetupRoute, registerOrganizationRoutes } from './resources/organization/routes.js';
 import { TeamGrants } from './auth/team-grants.js';
 import type { AddressPolicy } from '../shared/address-policy.js';
 
@@ -138,6 +138,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
   const teamGrants = new TeamGrants(deps.db);
+  // Organization administration's one public route: an invitee with no account sets it up from an invitation.
+  if (deps.serveApi !== false) registerInviteSetupRoute(app, { db: deps.db, accounts: deps.accounts, tokens: deps.tokens, grants: teamGrants });
   const projects = new ProjectService(deps.db, deps.dialect, {
     storage: deps.storage,
     stores: deps.stores,

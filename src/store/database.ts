@@ -102,6 +102,8 @@ export interface OrganizationInviteRow {
   teams: string;
   invited_by_email: string;
   invited_by_name: string;
+  /** sha256 (hex) of the one-time set-up code, for an invitation to an e-mail with no account yet. */
+  setup_hash: string | null;
   created_at: string;
 }
 export interface TeamRow {

@@ -122,6 +122,18 @@ export class OrganizationRepository {
       .execute();
   }
 
+  /** The invitation to `email` whose set-up code hashes to `setupHash`. */
+  async inviteBySetup(email: string, setupHash: string): Promise<OrganizationInviteRow | undefined> {
+    return this.db.selectFrom('organization_invites').selectAll().where('email', '=', email).where('setup_hash', '=', setupHash).executeTakeFirst();
+  }
+
+  async insertUser(row: { id: string; email: string; name: string; password_hash: string; created_at: string }): Promise<void> {
+    await this.db
+      .insertInto('users')
+      .values({ ...row, active_organization_id: null })
+      .execute();
+  }
+
   async insertInvite(row: OrganizationInviteRow): Promise<void> {
     await this.db.insertInto('organization_invites').values(row).execute();
   }

@@ -202,19 +202,49 @@ for (const dialect of dialects) {
       assert.equal((await session.api.delete(`/api/v1/user/organizations/${unknownId}`)).status, 404);
     });
 
-    it('keeps an invitation for an e-mail without a Reel account until that account exists', async () => {
-      const email = `later-${dialect}@example.com`;
-      const made = await a.admin.api.post('/api/v1/organization/invites', { spec: { email, comment: 'welcome', role: 'Reader' } }, { checkRequest: false });
+    it('gives an invitation to an e-mail without a Reel account a one-time set-up code that creates the account', async () => {
+      const email = `newcomer-${dialect}@example.com`;
+      const made = await a.admin.api.post(
+        '/api/v1/organization/invites',
+        { spec: { email, comment: 'welcome', role: 'Contributor', teams: [] } },
+        { checkRequest: false },
+      );
       assert.equal(made.status, 201, made.text);
-      const user = await accounts.createUser(email, 'later password 1');
-      const session = await signIn(email, 'later password 1').catch(() => undefined);
-      assert.equal(session, undefined, 'a user with no organization cannot sign in to an organization yet');
-      // The operator gives the account a first organization; the invitation is then theirs to accept.
-      await accounts.addMember(user.id, b.organizationId, 'Reader');
-      const signedIn = await signIn(email, 'later password 1');
-      const accepted = await signedIn.api.patch(`/api/v1/user/organizations/${a.organizationId}`, { spec: { invite: { state: 'accepted' } } });
-      assert.equal(accepted.status, 200, accepted.text);
-      assert.equal(accepted.body.spec.role, 'Reader');
+      const code = made.body.spec.setupCode as string;
+      assert.ok(code.length >= 32, 'a set-up code is shown once');
+      const again = await a.admin.api.get(`/api/v1/organization/invites/${made.body.metadata.id}`);
+      assert.equal(again.body.spec.setupCode, undefined, 'and never again');
+      const row = await server.reel.db.selectFrom('organization_invites').selectAll().where('email', '=', email).executeTakeFirstOrThrow();
+      assert.ok(!JSON.stringify(row).includes(code), 'only its hash is stored');
+
+      const setUp = (body: Record<string, unknown>) =>
+        fetch(`${server.url}/auth/invite`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal((await setUp({ email, code: `${code}x`, password: 'newcomer password 1' })).status, 400);
+      assert.equal((await setUp({ email: 'other@example.com', code, password: 'newcomer password 1' })).status, 400);
+      assert.equal((await setUp({ email, code, password: 'short' })).status, 400);
+      assert.equal(
+        await accounts
+          .organizationsOf((await server.reel.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst())?.id ?? unknownId)
+          .then((o) => o.length),
+        0,
+        'nothing created by a refusal',
+      );
+      const created = await setUp({ email: email.toUpperCase(), code, password: 'newcomer password 1', name: 'New Comer' });
+      assert.equal(created.status, 201, await created.clone().text());
+      const { user_id: userId, organization_id: organizationId } = (await created.json()) as { user_id: string; organization_id: string };
+      assert.equal(organizationId, a.organizationId);
+      assert.equal((await setUp({ email, code, password: 'newcomer password 2' })).status, 400, 'the code works once');
+
+      const session = await signIn(email, 'newcomer password 1');
+      assert.equal((await session.api.get(`${a.legacy}/assets`)).status, 200);
+      const member = await a.admin.api.get(`/api/v1/organization/users/${userId}`);
+      assert.deepEqual(member.body.spec, { name: 'New Comer', email, avatar: '', role: 'Contributor' });
+      assert.equal((await a.admin.api.get(`/api/v1/organization/invites/${made.body.metadata.id}`)).status, 404);
+
+      const known = await a.admin.api.post('/api/v1/organization/invites', { spec: { email: b.contributor.email, comment: '' } }, { checkRequest: false });
+      assert.equal(known.status, 201);
+      assert.equal(known.body.spec.setupCode, undefined, 'someone with an account accepts through /api/v1/user/organizations');
+      assert.equal((await a.admin.api.delete(`/api/v1/organization/invites/${known.body.metadata.id}`)).status, 200);
     });
 
     it('lists Reel’s roles with their capabilities, and the organization and project scopes', async () => {

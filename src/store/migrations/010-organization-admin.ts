@@ -28,6 +28,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('teams', 'text', (c) => c.notNull())
     .addColumn('invited_by_email', 'text', (c) => c.notNull())
     .addColumn('invited_by_name', 'text', (c) => c.notNull())
+    // sha256 of the one-time set-up code of an invitation to an e-mail with no Reel account (null otherwise).
+    .addColumn('setup_hash', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('organization_invites_email', ['organization_id', 'email'])
     .execute();

@@ -27,6 +27,8 @@ import {
   inviteListResponse,
   invitePostBody,
   inviteResponse,
+  inviteSetupBody,
+  inviteSetupResponse,
   nameParams,
   organizationIdParams,
   organizationPatchBody,
@@ -191,8 +193,9 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: Organizat
     return { kind: 'InviteList' as const, value: (await service.invites(me(req).organizationId)).map((i) => inviteView(i, name)) };
   });
   r.post(`${base}/invites`, { ...needs('core.invite', 'create'), schema: { body: invitePostBody, response: { 201: inviteResponse } } }, async (req, reply) => {
-    const row = await service.createInvite(me(req).organizationId, req.body.spec, me(req));
-    return reply.code(201).send(inviteView(row, await organizationName(me(req).organizationId)));
+    const { row, setupCode } = await service.createInvite(me(req).organizationId, req.body.spec, me(req));
+    const view = inviteView(row, await organizationName(me(req).organizationId));
+    return reply.code(201).send(setupCode ? { ...view, spec: { ...view.spec, setupCode } } : view);
   });
   r.get(`${base}/invites/:inviteId`, { ...needs('core.invite', 'get'), schema: { params: inviteIdParams, response: { 200: inviteResponse } } }, async (req) =>
     inviteView(await service.invite(me(req).organizationId, req.params.inviteId), await organizationName(me(req).organizationId)),
@@ -366,4 +369,18 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: Organizat
       return reply.code(204).send();
     },
   );
+}
+
+/**
+ * `POST /auth/invite` (public, Reel's own): the invitee of an e-mail with no Reel account creates it with the
+ * invitation's one-time set-up code and a password, joining the organization; then signs in as usual. The code is
+ * 24 random bytes kept only as a hash, so guessing is hopeless; a wrong e-mail or code is one 400.
+ */
+export function registerInviteSetupRoute(app: FastifyInstance, deps: OrganizationRouteDeps): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const service = new OrganizationService(deps.db, deps.tokens, deps.grants);
+  r.post('/auth/invite', { schema: { body: inviteSetupBody, response: { 201: inviteSetupResponse } } }, async (req, reply) => {
+    const { userId, organizationId } = await service.setUpAccount(req.body);
+    return reply.code(201).send({ user_id: userId, organization_id: organizationId });
+  });
 }

@@ -99,6 +99,8 @@ export const inviteResponse = Type.Object({
     comment: Type.String(),
     teams: Type.Array(Type.String()),
     role: roleName,
+    /** Only in the creation response, for an e-mail with no Reel account: the one-time set-up code. */
+    setupCode: Type.Optional(Type.String()),
   }),
 });
 export const inviteListResponse = Type.Object({ kind: Type.Literal('InviteList'), value: Type.Array(inviteResponse) });
@@ -208,3 +210,15 @@ export const userOrganizationPatchBody = Type.Object(
   { additionalProperties: false },
 );
 export type UserOrganizationPatchBody = Static<typeof userOrganizationPatchBody>;
+
+/** `POST /auth/invite`: an invitee with no account creates it with the invitation's one-time set-up code. */
+export const inviteSetupBody = Type.Object(
+  {
+    email: Type.String({ format: 'email', minLength: 3, maxLength: 320 }),
+    code: Type.String({ minLength: 1, maxLength: 256 }),
+    password: Type.String({ minLength: 10, maxLength: 1024 }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export const inviteSetupResponse = Type.Object({ user_id: Type.String(), organization_id: Type.String() });

@@ -1,7 +1,8 @@
 import type { Db, OrganizationInviteRow, Role } from '../../../store/database.js';
 import { OrganizationRepository, type MemberRecord, type TeamRecord } from '../../../store/organization-repository.js';
 import { AccountRepository } from '../../../store/account-repository.js';
-import { newId } from '../../../shared/ids.js';
+import { newId, randomSecret, sha256Hex } from '../../../shared/ids.js';
+import { hashPassword } from '../../auth/password.js';
 import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
 import type { TokenService } from '../../auth/token-service.js';
 import { organizationScopeKey, type TeamGrants } from '../../auth/team-grants.js';
@@ -116,7 +117,7 @@ export class OrganizationService {
     organizationId: string,
     spec: { email: string; comment?: string; teams?: string[]; role?: Role },
     by: Principal,
-  ): Promise<OrganizationInviteRow> {
+  ): Promise<{ row: OrganizationInviteRow; setupCode?: string }> {
     const email = spec.email.trim().toLowerCase();
     const teams = [...new Set(spec.teams ?? [])];
     const inviter = await this.accounts.findUser(by.userId);
@@ -127,6 +128,9 @@ export class OrganizationService {
       const existing = new Set((await trx.teams(organizationId)).map((t) => t.name));
       const missing = teams.filter((t) => !existing.has(t));
       if (missing.length > 0) throw new BadRequestError('TeamNotFound', `No team named ${missing.map((t) => `'${t}'`).join(', ')} in this organization`);
+      // Reel sends no e-mail: an invitation to someone with no account carries a one-time set-up code, shown
+      // once to the Admin to pass on, with which the invitee creates their account (`POST /auth/invite`).
+      const setupCode = known ? undefined : randomSecret(24);
       const row: OrganizationInviteRow = {
         id: newId(),
         organization_id: organizationId,
@@ -136,10 +140,11 @@ export class OrganizationService {
         teams: JSON.stringify(teams),
         invited_by_email: by.email,
         invited_by_name: inviter?.name ?? by.email,
+        setup_hash: setupCode ? sha256Hex(setupCode) : null,
         created_at: new Date().toISOString(),
       };
       await trx.insertInvite(row);
-      return row;
+      return { row, ...(setupCode ? { setupCode } : {}) };
     });
   }
 
@@ -158,22 +163,29 @@ export class OrganizationService {
    * that still exist, and the invitation gone, in one transaction.
    */
   async acceptInvite(organizationId: string, user: { userId: string; email: string }): Promise<void> {
+    await this.repository.transaction((trx) => acceptIn(trx, organizationId, user));
+    this.grants.forget();
+  }
+
+  /**
+   * Creates the invitee's account from an invitation's set-up code: the user with their password, the membership
+   * with the invited role and teams, and the invitation gone, in one transaction. Any wrong part is the same 400.
+   */
+  async setUpAccount(input: { email: string; code: string; password: string; name?: string }): Promise<{ userId: string; organizationId: string }> {
+    const email = input.email.trim().toLowerCase();
+    const refused = () => new BadRequestError('InvalidInvite', 'No invitation matches this e-mail and set-up code');
+    const invite = await this.repository.inviteBySetup(email, sha256Hex(input.code));
+    if (!invite) throw refused();
+    const passwordHash = await hashPassword(input.password);
+    const userId = newId();
     await this.repository.transaction(async (trx) => {
-      const invite = await trx.inviteFor(organizationId, user.email.toLowerCase());
-      if (!invite) throw notFound(`Organization '${organizationId}'`);
-      if (!(await trx.member(organizationId, user.userId))) await trx.addMembership(user.userId, organizationId, invite.role);
-      const names = new Set(JSON.parse(invite.teams) as string[]);
-      for (const team of await trx.teams(organizationId)) {
-        if (!names.has(team.name) || team.members.some((m) => m.user_id === user.userId)) continue;
-        await trx.replaceTeamContents(
-          team.id,
-          [...team.members.map((m) => ({ userId: m.user_id, isTeamAdmin: m.is_team_admin === 1 })), { userId: user.userId, isTeamAdmin: false }],
-          team.roles,
-        );
-      }
-      await trx.deleteInvite(invite.id);
+      if (await trx.findUserByEmail(email)) throw new ConflictError('Conflict', 'An account with this e-mail exists: sign in and accept the invitation');
+      if (!(await trx.inviteBySetup(email, sha256Hex(input.code)))) throw refused();
+      await trx.insertUser({ id: userId, email, name: input.name ?? email, password_hash: passwordHash, created_at: new Date().toISOString() });
+      await acceptIn(trx, invite.organization_id, { userId, email });
     });
     this.grants.forget();
+    return { userId, organizationId: invite.organization_id };
   }
 
   /** Declines the caller's pending invitation; false when there was none. */
@@ -289,6 +301,23 @@ export class OrganizationService {
     await this.repository.deleteTeam(team.id);
     this.grants.forget();
   }
+}
+
+/** Accepts `user`'s pending invitation inside a transaction: membership with the invited role, teams, invitation gone. */
+async function acceptIn(trx: OrganizationRepository, organizationId: string, user: { userId: string; email: string }): Promise<void> {
+  const invite = await trx.inviteFor(organizationId, user.email.toLowerCase());
+  if (!invite) throw notFound(`Organization '${organizationId}'`);
+  if (!(await trx.member(organizationId, user.userId))) await trx.addMembership(user.userId, organizationId, invite.role);
+  const names = new Set(JSON.parse(invite.teams) as string[]);
+  for (const team of await trx.teams(organizationId)) {
+    if (!names.has(team.name) || team.members.some((m) => m.user_id === user.userId)) continue;
+    await trx.replaceTeamContents(
+      team.id,
+      [...team.members.map((m) => ({ userId: m.user_id, isTeamAdmin: m.is_team_admin === 1 })), { userId: user.userId, isTeamAdmin: false }],
+      team.roles,
+    );
+  }
+  await trx.deleteInvite(invite.id);
 }
 
 /** `~1` and `~0` in a JSON Pointer segment (RFC 6901). */
