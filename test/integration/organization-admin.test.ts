@@ -69,7 +69,7 @@ for (const dialect of dialects) {
       const mine = await a.reader.api.get(`/api/v1/user/organizations/${a.organizationId}`);
       assert.equal(mine.body.metadata.name, 'Acme Media');
 
-      for (const bad of [{ spec: { name: '' } }, { spec: { shoeSize: 44 } }, { spec: { name: 7 } }, {}]) {
+      for (const bad of [{ spec: { name: '' } }, { spec: { shoeSize: 44 } }, { spec: { name: 'x'.repeat(201) } }, {}]) {
         const refused = await a.admin.api.patch('/api/v1/organization', bad, { checkRequest: false });
         assert.equal(refused.status, 400, JSON.stringify(bad));
       }

@@ -8,7 +8,8 @@ import { mkioTime } from '../envelope.js';
  */
 
 const roleName = Type.Union([Type.Literal('Admin'), Type.Literal('Contributor'), Type.Literal('Reader')]);
-const nullableText = (maxLength: number) => Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
+// Null first: with type coercion on, a String branch first would turn `null` into "".
+const nullableText = (maxLength: number) => Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength })]));
 
 const organizationSpecFields = {
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
