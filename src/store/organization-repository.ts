@@ -73,6 +73,19 @@ export class OrganizationRepository {
       .executeTakeFirst();
   }
 
+  /**
+   * Serializes membership changes of one organization for the rest of the transaction: a no-op update takes the
+   * organization's row lock on PostgreSQL (SQLite's write lock covers the whole database), so two Admins removing
+   * each other cannot both pass the last-Admin check.
+   */
+  async lockOrganization(organizationId: string): Promise<void> {
+    await this.db
+      .updateTable('organizations')
+      .set((eb) => ({ name: eb.ref('name') }))
+      .where('id', '=', organizationId)
+      .execute();
+  }
+
   async adminCount(organizationId: string): Promise<number> {
     const row = await this.db
       .selectFrom('memberships')

@@ -115,6 +115,24 @@ for (const dialect of dialects) {
       const leaving = await b.admin.api.delete(`/api/v1/user/organizations/${b.organizationId}`);
       assert.equal(leaving.status, 400, 'nor can the last Admin leave');
       assert.equal((await b.admin.api.get('/api/v1/organization')).status, 200);
+
+      // Two Admins removing each other at once: one of them stays.
+      const second = await newUser(b.organizationId, 'Admin');
+      const { api: secondApi } = await second.signIn();
+      const both = await Promise.all([
+        b.admin.api.delete(`/api/v1/organization/users/${second.id}`),
+        secondApi.delete(`/api/v1/organization/users/${b.admin.userId}`),
+      ]);
+      assert.equal(both.filter((r) => r.status === 200).length, 1, both.map((r) => r.status).join(','));
+      const admins = (
+        await server.reel.db.selectFrom('memberships').selectAll().where('organization_id', '=', b.organizationId).where('role', '=', 'Admin').execute()
+      ).length;
+      assert.equal(admins, 1);
+      if (both[1].status === 200) {
+        // The original Admin was removed: put them back for the tests that follow.
+        await accounts.addMember(b.admin.userId, b.organizationId, 'Admin');
+        b.admin = { ...b.admin, ...(await signIn(b.admin.email, b.admin.password)) };
+      }
     });
 
     it('invites a user with a role and teams; the invitee accepts, declines or leaves through /api/v1/user/organizations', async () => {

@@ -92,6 +92,7 @@ export class OrganizationService {
    */
   async removeMember(organizationId: string, userId: string, by: Principal): Promise<void> {
     await this.repository.transaction(async (trx) => {
+      await trx.lockOrganization(organizationId);
       const found = await trx.member(organizationId, userId);
       if (!found) throw notFound(`User '${userId}'`);
       if (found.role === 'Admin' && (await trx.adminCount(organizationId)) <= 1) {
