@@ -259,6 +259,15 @@ for (const dialect of dialects) {
       assert.deepEqual(member.body.spec, { name: 'New Comer', email, avatar: '', role: 'Contributor' });
       assert.equal((await a.admin.api.get(`/api/v1/organization/invites/${made.body.metadata.id}`)).status, 404);
 
+      // A set-up code expires after 7 days.
+      const late = `late-${dialect}@example.com`;
+      const old = await a.admin.api.post('/api/v1/organization/invites', { spec: { email: late, comment: '' } }, { checkRequest: false });
+      const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString();
+      await server.reel.db.updateTable('organization_invites').set({ created_at: eightDaysAgo }).where('id', '=', old.body.metadata.id).execute();
+      const expired = await setUp({ email: late, code: old.body.spec.setupCode, password: 'late password 12' });
+      assert.equal(expired.status, 400);
+      assert.equal((await server.reel.db.selectFrom('users').select('id').where('email', '=', late).execute()).length, 0);
+
       const known = await a.admin.api.post('/api/v1/organization/invites', { spec: { email: b.contributor.email, comment: '' } }, { checkRequest: false });
       assert.equal(known.status, 201);
       assert.equal(known.body.spec.setupCode, undefined, 'someone with an account accepts through /api/v1/user/organizations');

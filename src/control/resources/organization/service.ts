@@ -31,6 +31,9 @@ export interface ScopeRecord {
   description: string;
 }
 
+/** How long an invitation's set-up code creates an account; after that the Admin invites again. */
+export const setupCodeLifetimeMs = 7 * 24 * 3600 * 1000;
+
 const invalid = (message: string) => new BadRequestError('ValidationError', `Invalid request: ${message}`, { extraDetail: { errors: [message] } });
 
 /**
@@ -176,7 +179,7 @@ export class OrganizationService {
     const email = input.email.trim().toLowerCase();
     const refused = () => new BadRequestError('InvalidInvite', 'No invitation matches this e-mail and set-up code');
     const invite = await this.repository.inviteBySetup(email, sha256Hex(input.code));
-    if (!invite) throw refused();
+    if (!invite || Date.parse(invite.created_at) + setupCodeLifetimeMs <= Date.now()) throw refused();
     const passwordHash = await hashPassword(input.password);
     const userId = newId();
     await this.repository.transaction(async (trx) => {
