@@ -141,8 +141,8 @@ const table: Row[] = [
     family: 'webhook rules',
     read: [200, 200, 200, 403],
     write: [204, 204, 403, 403],
-    readCall: (t) => ({ method: 'GET', path: `/api/v1/projects/${t.projectName}/webhook/rules` }),
-    writeCall: (t, tag) => ({ method: 'DELETE', path: `/api/v1/projects/${t.projectName}/webhook/rules/mx-${tag}` }),
+    readCall: (t) => ({ method: 'GET', path: `/api/v1/projects/${t.projectName}/webhook/rules`, options: { contract: 'management' } }),
+    writeCall: (t, tag) => ({ method: 'DELETE', path: `/api/v1/projects/${t.projectName}/webhook/rules/mx-${tag}`, options: { contract: 'management' } }),
   },
   {
     family: 'organization',
