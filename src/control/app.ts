@@ -46,6 +46,8 @@ import { ProjectService } from './resources/projects/service.js';
 import { registerProjectRoutes } from './resources/projects/routes.js';
 import { WebhookRuleService } from './resources/webhooks/service.js';
 import { registerWebhookRoutes } from './resources/webhooks/routes.js';
+import { registerInviteSetupRoute, registerOrganizationRoutes } from './resources/organization/routes.js';
+import { TeamGrants } from './auth/team-grants.js';
 import type { AddressPolicy } from '../shared/address-policy.js';
 
 export interface ControlPlaneDeps {
@@ -135,6 +137,9 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const webhookRules = new WebhookRuleService(deps.db, deps.box, deps.webhookPolicy);
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
+  const teamGrants = new TeamGrants(deps.db);
+  // Organization administration's one public route: an invitee with no account sets it up from an invitation.
+  if (deps.serveApi !== false) registerInviteSetupRoute(app, { db: deps.db, accounts: deps.accounts, tokens: deps.tokens, grants: teamGrants });
   const projects = new ProjectService(deps.db, deps.dialect, {
     storage: deps.storage,
     stores: deps.stores,
@@ -145,6 +150,9 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   if (deps.serveApi !== false)
     await app.register(async (api) => {
       api.addHook('onRequest', authenticate);
+      // Organization administration: team grants raise the caller's role (principal.ts), then its routes.
+      api.addHook('onRequest', teamGrants.hook());
+      registerOrganizationRoutes(api, { db: deps.db, accounts: deps.accounts, tokens: deps.tokens, grants: teamGrants });
       registerUserRoutes(api, deps.accounts, deps.tokens);
       registerProjectRoutes(api, projects);
       registerLegacyStorageRoutes(api, deps.storage, deps.accounts);

@@ -81,6 +81,50 @@ export interface UserRow {
 }
 /** A member's role in an organization (MK.IO's names). */
 export type Role = 'Admin' | 'Contributor' | 'Reader';
+/** An organization's editable profile (migration 010); absent until first edited. */
+export interface OrganizationProfileRow {
+  organization_id: string;
+  display_name: string;
+  legal_entity_name: string | null;
+  legal_entity_address: string | null;
+  legal_entity_officer: string | null;
+  legal_entity_contact_email: string | null;
+  updated_at: string;
+}
+/** A pending invitation to an organization (accepted or declined ones are deleted). */
+export interface OrganizationInviteRow {
+  id: string;
+  organization_id: string;
+  email: string;
+  role: Role;
+  comment: string;
+  /** JSON array of team names. */
+  teams: string;
+  invited_by_email: string;
+  invited_by_name: string;
+  /** sha256 (hex) of the one-time set-up code, for an invitation to an e-mail with no account yet. */
+  setup_hash: string | null;
+  created_at: string;
+}
+export interface TeamRow {
+  id: string;
+  organization_id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+export interface TeamMemberRow {
+  team_id: string;
+  user_id: string;
+  is_team_admin: number;
+}
+/** A role a team holds on a scope: `organization`, or a project's id. */
+export interface TeamRoleRow {
+  team_id: string;
+  scope: string;
+  role: Role;
+}
 export interface MembershipRow {
   user_id: string;
   organization_id: string;
@@ -286,6 +330,11 @@ export interface Database {
   webhook_events: WebhookEventRow;
   users: UserRow;
   memberships: MembershipRow;
+  organization_profiles: OrganizationProfileRow;
+  organization_invites: OrganizationInviteRow;
+  teams: TeamRow;
+  team_members: TeamMemberRow;
+  team_roles: TeamRoleRow;
   api_tokens: TokenRow;
   sessions: SessionRow;
   login_throttle: LoginThrottleRow;

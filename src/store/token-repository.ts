@@ -78,6 +78,33 @@ export class TokenRepository {
       .execute();
   }
 
+  /** Revokes every token of a user for one organization not revoked yet. */
+  async revokeAllOfUserIn(userId: string, organizationId: string, at: string, revokedBy: string): Promise<void> {
+    await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: at, revoked_by: revokedBy })
+      .where('user_id', '=', userId)
+      .where('organization_id', '=', organizationId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  /** Every member's tokens for an organization expiring after `now` (ISO), newest first. */
+  async listUnexpiredOfOrganization(organizationId: string, now: string): Promise<TokenRow[]> {
+    return this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('expires_at', '>', now)
+      .orderBy('issued_at', 'desc')
+      .orderBy('id')
+      .execute();
+  }
+
+  async findInOrganization(organizationId: string, id: string): Promise<TokenRow | undefined> {
+    return this.db.selectFrom('api_tokens').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('api_tokens').where('id', '=', id).execute();
   }

@@ -11,7 +11,7 @@ export interface ApiResponse<T = any> {
 export interface CallOptions {
   /**
    * Which MK.IO document to check the response (and request body) against. Defaults by path: media for
-   * `/api/ams` and `/api/v1/projects`, management for `/api/v1/user`. `false` for Reel's own extensions.
+   * `/api/ams` and `/api/v1/projects`, management for `/api/v1/user` and `/api/v1/organization`. `false` for Reel's own extensions.
    */
   contract?: MkioDoc | false;
   /** Check the request body against MK.IO's request schema too (default: on when a contract applies). */
@@ -25,6 +25,7 @@ export const contractStats = { responses: 0, requests: 0 };
 function defaultDoc(path: string): MkioDoc | undefined {
   if (path.startsWith('/api/ams/') || /^\/api\/v1\/projects\/[^/?]+\/media\//.test(path)) return 'media';
   if (path.startsWith('/api/v1/user') || /^\/api\/v1\/projects(\/[^/?]+)?(\?|$)/.test(path)) return 'management';
+  if (/^\/api\/v1\/organization(\/|\?|$)/.test(path)) return 'management';
   return undefined;
 }
 

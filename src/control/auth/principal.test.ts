@@ -1,6 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { holdsAll, isAllowedForUser, userCapabilities, type Principal } from './principal.js';
+import {
+  capabilitiesOf,
+  holdsAll,
+  isAllowed,
+  isAllowedForUser,
+  isAllowedInOrganization,
+  roleInProject,
+  userCapabilities,
+  type Principal,
+} from './principal.js';
 
 const base = { userId: 'u1', email: 'u1@example.com', organizationId: 'o1', role: 'Reader' as const };
 const restricted = (permissions: Principal['permissions']): Principal => ({ ...base, tokenId: 't', tokenType: 'restricted', permissions });
@@ -43,5 +52,38 @@ describe('holdsAll (a minted token is never broader than its maker)', () => {
 
   it('lets a session or full-access token grant anything', () => {
     assert.equal(holdsAll(base, { 'core.project': { '*': { '*': ['*'] } } }), true);
+  });
+});
+
+describe('organization capabilities and team grants', () => {
+  it('gives each organization capability from its least role up', () => {
+    assert.equal(isAllowedInOrganization(base, 'core.user', 'get'), true);
+    assert.equal(isAllowedInOrganization(base, 'core.user', 'remove'), false);
+    assert.equal(isAllowedInOrganization({ ...base, role: 'Contributor' }, 'core.invite', 'get'), false);
+    assert.equal(isAllowedInOrganization({ ...base, role: 'Admin' }, 'core.invite', 'create'), true);
+    assert.equal(isAllowedInOrganization({ ...base, role: 'Admin' }, 'core.nothing', 'get'), false, 'unknown capabilities are refused');
+  });
+
+  it('narrows a restricted token to what its map grants under core.customer', () => {
+    const admin = (permissions: Principal['permissions']): Principal => ({ ...restricted(permissions), role: 'Admin' });
+    assert.equal(isAllowedInOrganization(admin({ 'core.customer': { o1: { 'core.team': ['get'] } } }), 'core.team', 'get'), true);
+    assert.equal(isAllowedInOrganization(admin({ 'core.customer': { o1: { 'core.team': ['get'] } } }), 'core.team', 'delete'), false);
+    assert.equal(isAllowedInOrganization(admin({ 'core.customer': { o2: { 'core.team': ['*'] } } }), 'core.team', 'get'), false);
+  });
+
+  it('raises a role in one project only, never lowers it', () => {
+    const teamed: Principal = { ...base, projectRoles: { p1: 'Contributor' } };
+    assert.equal(roleInProject(teamed, 'p1'), 'Contributor');
+    assert.equal(roleInProject(teamed, 'p2'), 'Reader');
+    assert.equal(isAllowed(teamed, 'p1', 'ams.asset', 'create'), true);
+    assert.equal(isAllowed(teamed, 'p2', 'ams.asset', 'create'), false);
+    assert.equal(roleInProject({ ...base, role: 'Admin', projectRoles: { p1: 'Reader' } }, 'p1'), 'Admin');
+  });
+
+  it('lists a Reader’s capabilities without writes or secrets', () => {
+    const reader = capabilitiesOf('Reader');
+    assert.ok(reader.includes('ams.asset.read') && reader.includes('core.user.get'));
+    assert.ok(!reader.some((c) => /\.(create|update|delete|remove|readSecrets)$/.test(c)));
+    assert.ok(capabilitiesOf('Admin').includes('core.token.revoke'));
   });
 });

@@ -23,6 +23,25 @@ export interface Principal {
   permissions?: PermissionMap | null;
   /** The presented token's expiry (ISO), so a token cannot mint one that outlives it. */
   tokenExpiresAt?: string;
+  /**
+   * Roles the caller's teams give on single projects (project id → role), set by the team-grants hook. They only
+   * raise the organization role for that project; a team role on the organization scope raises `role` itself.
+   */
+  projectRoles?: Readonly<Record<string, Role>>;
+}
+
+/** The roles in order of power. */
+export const roles: readonly Role[] = ['Reader', 'Contributor', 'Admin'];
+const rank = (role: Role): number => roles.indexOf(role);
+
+/** The stronger of two roles. */
+export function higherRole(a: Role, b: Role | undefined): Role {
+  return b !== undefined && rank(b) > rank(a) ? b : a;
+}
+
+/** The caller's role in one project: the organization role, raised by what a team gives on that project. */
+export function roleInProject(principal: Principal, projectId: string): Role {
+  return higherRole(principal.role, principal.projectRoles?.[projectId]);
 }
 
 /**
@@ -63,7 +82,7 @@ function grants(map: PermissionMap | null | undefined, scope: string, id: string
  * Roles cap what any token can do; a restricted token further narrows it to its permission map.
  */
 export function isAllowed(principal: Principal, projectId: string, group: string, action: string): boolean {
-  if (principal.role === 'Reader' && writeActions.has(action)) return false;
+  if (roleInProject(principal, projectId) === 'Reader' && writeActions.has(action)) return false;
   if (isNarrowed(principal)) return grants(principal.permissions, 'core.project', projectId, group, action);
   return true;
 }
@@ -105,4 +124,61 @@ function holds(principal: Principal, scope: string, id: string, group: string, a
   const literal = (s: string, i: string) => (map?.[s]?.[i]?.[group] ?? []).some((a) => a === action || a === '*');
   if (id === '*' || action === '*') return literal(scope, '*') || (id !== '*' && literal(scope, id));
   return grants(map, scope, id, group, action);
+}
+
+/**
+ * Organization-level capabilities (MK.IO's names, from each Management API operation's "RBAC Capability
+ * Required") and the least role holding each. Any member reads the organization, its members, roles, scopes,
+ * teams and projects; only an Admin changes them, sees invitations, or sees and revokes other members' tokens.
+ */
+export const organizationCapabilities: Readonly<Record<string, Readonly<Record<string, Role>>>> = {
+  'core.customer': { get: 'Reader', update: 'Admin' },
+  'core.user': { get: 'Reader', remove: 'Admin' },
+  'core.invite': { get: 'Admin', create: 'Admin', delete: 'Admin' },
+  'core.role': { get: 'Reader' },
+  'core.scope': { get: 'Reader' },
+  'core.team': { get: 'Reader', create: 'Admin', update: 'Admin', delete: 'Admin' },
+  'core.project': { get: 'Reader', create: 'Admin', update: 'Admin', delete: 'Admin' },
+  // The organization's token routes (every member's tokens); a member's own tokens are `userCapabilities`.
+  'core.token': { get: 'Admin', revoke: 'Admin' },
+};
+
+/**
+ * Whether `principal` holds an organization-level capability: its role must reach the capability's least role,
+ * and a restricted or ephemeral token must also be granted it under `core.customer` (its organization).
+ */
+export function isAllowedInOrganization(principal: Principal, group: string, action: string): boolean {
+  const least = organizationCapabilities[group]?.[action];
+  if (!least || rank(principal.role) < rank(least)) return false;
+  if (isNarrowed(principal)) return grants(principal.permissions, 'core.customer', principal.organizationId, group, action);
+  return true;
+}
+
+/** Capability groups of a project's resources, with the actions their routes check. */
+export const projectCapabilities: Readonly<Record<string, readonly string[]>> = {
+  'ams.asset': ['read', 'create', 'update', 'delete'],
+  'ams.transform': ['read', 'create', 'delete'],
+  'ams.job': ['read', 'create', 'update', 'delete'],
+  'ams.streamingLocator': ['read', 'create', 'delete', secretsAction],
+  'ams.streamingPolicy': ['read', 'create', 'delete'],
+  'ams.contentKeyPolicy': ['read', 'create', 'update', 'delete', secretsAction],
+  'ams.streamingEndpoint': ['read', 'create', 'update', 'delete', 'scale'],
+  'ams.storage': ['read', 'create', 'update', 'delete'],
+  'webhooks.config': ['get', 'create', 'delete'],
+};
+
+/**
+ * Every capability a role holds in an organization, as `group.action` (what `/api/v1/organization/roles` lists).
+ * The user-level ones (`userCapabilities`: a member's own tokens and profile) belong to every member and are
+ * not listed.
+ */
+export function capabilitiesOf(role: Role): string[] {
+  const out: string[] = [];
+  for (const [group, actions] of Object.entries(organizationCapabilities)) {
+    for (const [action, least] of Object.entries(actions)) if (rank(role) >= rank(least)) out.push(`${group}.${action}`);
+  }
+  for (const [group, actions] of Object.entries(projectCapabilities)) {
+    for (const action of actions) if (role !== 'Reader' || !writeActions.has(action)) out.push(`${group}.${action}`);
+  }
+  return out;
 }

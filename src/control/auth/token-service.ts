@@ -191,6 +191,30 @@ export class TokenService {
     this.principals.clear();
   }
 
+  /** Tokens of every member of an organization that have not expired (its Admin's view). */
+  async listOfOrganization(organizationId: string): Promise<TokenRow[]> {
+    return this.repository.listUnexpiredOfOrganization(organizationId, new Date().toISOString());
+  }
+
+  /** Revokes any member's token of the organization; 404 for a token of another organization. */
+  async revokeInOrganization(organizationId: string, id: string, revokedBy: string): Promise<void> {
+    const row = await this.repository.findInOrganization(organizationId, id);
+    if (!row) throw notFound(`Token '${id}'`);
+    if (!row.revoked_at) await this.repository.revoke(id, new Date().toISOString(), revokedBy);
+    this.principals.delete(id);
+  }
+
+  /** Revokes a user's tokens for one organization (they left it or were removed), effective at once here. */
+  async revokeAllInOrganization(userId: string, organizationId: string, revokedBy: string): Promise<void> {
+    await this.repository.revokeAllOfUserIn(userId, organizationId, new Date().toISOString(), revokedBy);
+    this.principals.clear();
+  }
+
+  /** Forgets every cached caller (a membership's role changed). */
+  forgetCallers(): void {
+    this.principals.clear();
+  }
+
   async revokedIds(): Promise<string[]> {
     return this.repository.revokedUnexpiredIds(new Date().toISOString());
   }

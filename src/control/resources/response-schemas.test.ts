@@ -26,7 +26,8 @@ import {
   v1StorageListResponse,
   v1StorageResponse,
 } from './storage/schema.js';
-import { createdTokenResponse, organizationResponse, profileResponse, tokenResponse, toWireToken } from './user/schema.js';
+import { createdTokenResponse, profileResponse, tokenResponse, toWireToken } from './user/schema.js';
+import { userOrganizationResponse as organizationResponse } from './organization/schema.js';
 import { endpointResponse, toWireEndpoint } from './streaming-endpoints/schema.js';
 import { locatorProperties, locatorResponse, pathsResponse, toWireLocator } from './streaming-locators/schema.js';
 import { assetLocatorsResponse } from './assets/schema.js';

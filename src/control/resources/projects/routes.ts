@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ForbiddenError, notFound } from '../../../shared/errors.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { findLocation, reelLocation } from '../../../shared/locations.js';
-import { isAllowedForUser, isNarrowed, type Principal } from '../../auth/principal.js';
+import { isAllowedForUser, isAllowedInOrganization, isNarrowed, type Principal } from '../../auth/principal.js';
 import { deleteResponses } from '../envelope.js';
 import { listBody, parseListQuery, type ListQuery } from '../paging.js';
 import type { FilterTerm, OrderTerm } from '../odata.js';
@@ -54,7 +54,7 @@ export function projectView(project: ProjectRecord): ProjectResponse {
  * organization), or, to see one project, any grant on that project.
  */
 function mayManage(principal: Principal, action: 'create' | 'update' | 'delete'): boolean {
-  return principal.role === 'Admin' && isAllowedForUser(principal, { group: 'core.project', action });
+  return isAllowedInOrganization(principal, 'core.project', action);
 }
 function maySee(principal: Principal, projectId: string): boolean {
   if (!isNarrowed(principal) || isAllowedForUser(principal, { group: 'core.project', action: 'get' })) return true;

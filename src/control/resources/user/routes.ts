@@ -7,8 +7,6 @@ import type { TokenService } from '../../auth/token-service.js';
 import { holdsAll, isNarrowed, userCapabilities, type PermissionMap, type Principal } from '../../auth/principal.js';
 import {
   createdTokenResponse,
-  organizationListResponse,
-  organizationResponse,
   profilePatchBody,
   profileResponse,
   tokenCreateBody,
@@ -18,7 +16,7 @@ import {
   unstoredProfileFields,
 } from './schema.js';
 import { noBody } from '../envelope.js';
-import { BadRequestError, ForbiddenError, notFound } from '../../../shared/errors.js';
+import { BadRequestError, ForbiddenError } from '../../../shared/errors.js';
 import { refuseListOptions } from '../paging.js';
 import { requireUserCapability } from '../../plugins/user-capability.js';
 
@@ -86,30 +84,7 @@ export function registerUserRoutes(app: FastifyInstance, accounts: AccountServic
     },
   );
 
-  const orgView = async (org: { id: string; name: string; role: string }) => ({
-    kind: 'UserOrganization' as const,
-    metadata: { id: org.id, name: org.name },
-    spec: {
-      invite: { state: 'accepted', invitedBy: null, comment: '' },
-      role: org.role,
-      projects: (await accounts.projectsOf(org.id)).map((p) => ({ id: p.id, name: p.name })),
-    },
-  });
-
-  r.get('/api/v1/user/organizations', { schema: { response: { 200: organizationListResponse } } }, async (req) => {
-    const orgs = await accounts.organizationsOf(me(req.principal).userId);
-    return { kind: 'UserOrganizationList' as const, value: await Promise.all(orgs.map(orgView)) };
-  });
-
-  r.get(
-    '/api/v1/user/organizations/:organizationId',
-    { schema: { params: Type.Object({ organizationId: Type.String() }), response: { 200: organizationResponse } } },
-    async (req) => {
-      const org = (await accounts.organizationsOf(me(req.principal).userId)).find((o) => o.id === req.params.organizationId);
-      if (!org) throw notFound(`Organization '${req.params.organizationId}'`);
-      return orgView(org);
-    },
-  );
+  // `/api/v1/user/organizations…` (memberships and invitations) live with organization administration.
 
   r.get('/api/v1/user/tokens', { ...needs(userCapabilities.tokenRead), schema: { response: { 200: tokenListResponse } } }, async (req) => {
     refuseListOptions(req.query);

@@ -63,17 +63,6 @@ export const profileResponse = Type.Object({
   }),
 });
 
-export const organizationResponse = Type.Object({
-  kind: Type.Literal('UserOrganization'),
-  metadata: Type.Object({ id: Type.String(), name: Type.String() }),
-  spec: Type.Object({
-    invite: Type.Object({ state: Type.String(), invitedBy: Type.Null(), comment: Type.String() }),
-    role: Type.String(),
-    projects: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
-  }),
-});
-export const organizationListResponse = Type.Object({ kind: Type.Literal('UserOrganizationList'), value: Type.Array(organizationResponse) });
-
 const tokenSpec = Type.Object({
   description: Type.String(),
   organizationId: Type.String(),
