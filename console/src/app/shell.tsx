@@ -32,6 +32,15 @@ const sections = [
   { path: 'streaming-endpoints', label: 'Streaming endpoints' },
   { path: 'streaming-locators', label: 'Streaming locators' },
   { path: 'streaming-policies', label: 'Streaming policies' },
+  { path: 'webhooks', label: 'Webhooks' },
+  { path: 'usage', label: 'Usage' },
+];
+
+/** Pages of the organization rather than of one project. */
+const organizationPages = [
+  { to: '/projects', label: 'Projects' },
+  { to: '/members', label: 'Members and roles' },
+  { to: '/tokens', label: 'API tokens' },
 ];
 
 /** The signed-in frame: header (project switcher, profile menu), navigation, and the page. */
@@ -104,19 +113,24 @@ function ProjectNav() {
   const match = useMatch('/projects/:project/*');
   const project = match?.params.project ?? rememberedProject();
   const location = useLocation();
-  if (!project)
-    return (
-      <Text size="sm" c="dimmed" p="xs">
-        Choose a project
-      </Text>
-    );
   return (
     <Stack gap={2} component="nav">
-      {sections.map((s) => {
-        const to = `/projects/${encodeURIComponent(project)}/${s.path}`;
-        return <NavLink key={s.path} component={Link} to={to} label={s.label} active={location.pathname === to || location.pathname.startsWith(`${to}/`)} />;
-      })}
-      <NavLink component={Link} to="/tokens" label="API tokens" active={location.pathname === '/tokens'} />
+      {project ? (
+        sections.map((s) => {
+          const to = `/projects/${encodeURIComponent(project)}/${s.path}`;
+          return <NavLink key={s.path} component={Link} to={to} label={s.label} active={location.pathname === to || location.pathname.startsWith(`${to}/`)} />;
+        })
+      ) : (
+        <Text size="sm" c="dimmed" p="xs">
+          Choose a project
+        </Text>
+      )}
+      <Text size="xs" c="dimmed" fw={600} tt="uppercase" px="xs" pt="md" pb={4}>
+        Organization
+      </Text>
+      {organizationPages.map((p) => (
+        <NavLink key={p.to} component={Link} to={p.to} label={p.label} active={location.pathname === p.to} />
+      ))}
     </Stack>
   );
 }
@@ -271,7 +285,10 @@ export function HomeRedirect() {
     return (
       <Stack p="xl" align="center">
         <Title order={3}>No project yet</Title>
-        <Text c="dimmed">Your organization has no project. Ask an administrator to create one.</Text>
+        <Text c="dimmed">Your organization has no project. An administrator creates one on the Projects page.</Text>
+        <Button component={Link} to="/projects">
+          Projects
+        </Button>
       </Stack>
     );
   return <Navigate to={`/projects/${encodeURIComponent(target)}/assets`} replace />;
