@@ -450,7 +450,9 @@ function InviteModal({ teams, roles, onClose, onInvited }: { teams: Team[]; role
           <Select
             label="Role"
             description={
-              roleNames.length > 0 ? `Roles are granted through teams. Roles of this organization: ${roleNames.join(', ')}.` : 'Roles are granted through teams.'
+              roleNames.length > 0
+                ? `Roles are granted through teams. Roles of this organization: ${roleNames.join(', ')}.`
+                : 'Roles are granted through teams.'
             }
             placeholder={teams.length === 0 ? 'No team to join' : 'Choose a team'}
             data={teams.map((t) => ({ value: t.metadata.name ?? t.metadata.id, label: teamLabel(t) }))}

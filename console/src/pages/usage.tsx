@@ -63,7 +63,8 @@ export function UsagePage() {
     const hasDays = records.some((r) => dayOf(r) !== undefined);
     const hasEndpoints = records.some((r) => endpointOf(r) !== undefined);
     const rows = [...records].sort(
-      (a, b) => (dayOf(a) ?? '').localeCompare(dayOf(b) ?? '') || a.meterName.localeCompare(b.meterName) || (endpointOf(a) ?? '').localeCompare(endpointOf(b) ?? ''),
+      (a, b) =>
+        (dayOf(a) ?? '').localeCompare(dayOf(b) ?? '') || a.meterName.localeCompare(b.meterName) || (endpointOf(a) ?? '').localeCompare(endpointOf(b) ?? ''),
     );
     body = (
       <Stack>

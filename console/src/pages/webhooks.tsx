@@ -343,7 +343,12 @@ function RuleModal({ project, rule, onClose, onSaved }: { project: string; rule?
                 error={local.auth}
               />
               {rule && (
-                <Checkbox label="Remove the rule's authentication" checked={clearAuth} disabled={authGiven} onChange={(e) => setClearAuth(e.currentTarget.checked)} />
+                <Checkbox
+                  label="Remove the rule's authentication"
+                  checked={clearAuth}
+                  disabled={authGiven}
+                  onChange={(e) => setClearAuth(e.currentTarget.checked)}
+                />
               )}
               <PasswordInput
                 label="Signing secret"
