@@ -12,8 +12,24 @@ const isBytes = (unit: string) => /^bytes?$/i.test(unit);
 /** Stored bytes are a level (what is held that day), not an amount that adds up over days. */
 const isLevel = (r: UsageRecord) => /stor/i.test(r.meterName);
 
+/** Reel's meter names (MK.IO's style), as people read them; any other name is shown as it is. */
+const meterLabels: Record<string, string> = {
+  video_encoding_ondemand_sd: 'Encoding, SD video',
+  video_encoding_ondemand_hd: 'Encoding, HD video',
+  video_encoding_ondemand_uhd: 'Encoding, UHD video',
+  audio_encoding_ondemand: 'Encoding, audio only',
+  streaming_egress: 'Streamed',
+  storage: 'Stored',
+};
+const meterLabel = (name: string) => meterLabels[name] ?? name;
+
 export function formatQuantity(quantity: number, unit: string): string {
   if (isBytes(unit)) return formatBytes(quantity);
+  // Decimal gigabytes: small amounts read better in MB.
+  if (/^gigabytes?$/i.test(unit))
+    return quantity > 0 && quantity < 1
+      ? `${(quantity * 1000).toLocaleString(undefined, { maximumFractionDigits: 2 })} MB`
+      : `${quantity.toLocaleString(undefined, { maximumFractionDigits: 3 })} GB`;
   const n = Number.isInteger(quantity) ? quantity.toLocaleString() : quantity.toLocaleString(undefined, { maximumFractionDigits: 2 });
   return `${n} ${unit}`;
 }
@@ -72,7 +88,7 @@ export function UsagePage() {
           {sums.map((t) => (
             <Paper key={`${t.meterName}/${t.unit}/${t.endpoint ?? ''}`} withBorder p="md" radius="md" data-meter={t.meterName}>
               <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-                {t.meterName}
+                {meterLabel(t.meterName)}
                 {t.endpoint ? ` · ${t.endpoint}` : ''}
               </Text>
               <Text size="xl" fw={700}>
@@ -102,7 +118,7 @@ export function UsagePage() {
                 <Table.Tr key={i}>
                   {hasDays && <Table.Td>{dayOf(r) ?? '—'}</Table.Td>}
                   <Table.Td>
-                    <Text size="sm">{r.meterName}</Text>
+                    <Text size="sm">{meterLabel(r.meterName)}</Text>
                     {(r.solution || r.family) && (
                       <Text size="xs" c="dimmed">
                         {[r.family, r.solution].filter(Boolean).join(' · ')}
