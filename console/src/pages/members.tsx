@@ -20,16 +20,29 @@ function list<T>(path: string) {
 }
 
 /** Loading, "not available" (404), error and loaded states of one section of the page. */
-function Section<T>({ title, query, children, actions }: { title: string; query: UseQueryResult<T>; children: (data: T) => ReactNode; actions?: ReactNode }) {
+function Section<T>({
+  title,
+  noun = title.toLowerCase(),
+  query,
+  children,
+  actions,
+}: {
+  title: string;
+  /** The section's title inside a sentence. */
+  noun?: string;
+  query: UseQueryResult<T>;
+  children: (data: T) => ReactNode;
+  actions?: ReactNode;
+}) {
   let body: ReactNode;
-  if (query.isPending) body = <LoadingState label={`Loading ${title.toLowerCase()}…`} />;
+  if (query.isPending) body = <LoadingState label={`Loading ${noun}…`} />;
   else if (query.isError && missing(query.error))
     body = (
       <Alert variant="light" color="gray" title="Not available">
-        This server does not offer {title.toLowerCase()} yet.
+        This server does not offer {noun} yet.
       </Alert>
     );
-  else if (query.isError) body = <ErrorState title={`Could not load ${title.toLowerCase()}`} error={query.error} onRetry={() => void query.refetch()} />;
+  else if (query.isError) body = <ErrorState title={`Could not load ${noun}`} error={query.error} onRetry={() => void query.refetch()} />;
   else body = children(query.data);
   return (
     <Stack gap="xs" mb="xl" component="section" aria-label={title}>
@@ -312,7 +325,7 @@ export function MembersPage() {
         )}
       </Section>
 
-      <Section title="Organization API tokens" query={tokens}>
+      <Section title="Organization API tokens" noun="the API tokens of the organization" query={tokens}>
         {(data) =>
           data.length === 0 ? (
             <Text size="sm" c="dimmed">

@@ -89,7 +89,7 @@ export function ProjectsPage() {
                         {p.spec.name}
                       </Text>
                     </Table.Td>
-                    <Table.Td>
+                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
                       <Badge color={p.spec.isActive ? 'green' : 'gray'} variant="light">
                         {p.spec.isActive ? 'Active' : 'Inactive'}
                       </Badge>

@@ -84,7 +84,7 @@ export function UsagePage() {
     );
     body = (
       <Stack>
-        <SimpleGrid cols={{ base: 1, sm: 2, md: 3 }} aria-label="Usage totals">
+        <SimpleGrid cols={{ base: 1, sm: 2, md: 3 }} role="region" aria-label="Usage totals">
           {sums.map((t) => (
             <Paper key={`${t.meterName}/${t.unit}/${t.endpoint ?? ''}`} withBorder p="md" radius="md" data-meter={t.meterName}>
               <Text size="xs" c="dimmed" tt="uppercase" fw={600}>

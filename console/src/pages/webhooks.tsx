@@ -155,7 +155,7 @@ export function WebhooksPage() {
                         ))}
                       </Stack>
                     </Table.Td>
-                    <Table.Td>
+                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
                       <Badge color={r.spec.enabled ? 'green' : 'gray'} variant="light">
                         {r.spec.enabled ? 'Enabled' : 'Disabled'}
                       </Badge>
@@ -420,7 +420,7 @@ function EventsModal({ project, rule, onClose }: { project: string; rule: string
                       <Table.Td>
                         <Text size="sm">{ev.type}</Text>
                       </Table.Td>
-                      <Table.Td>
+                      <Table.Td style={{ whiteSpace: 'nowrap' }}>
                         <Badge color={eventColor[ev.status] ?? 'gray'} variant="light">
                           {ev.status}
                         </Badge>
