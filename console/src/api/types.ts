@@ -13,7 +13,12 @@ export interface Profile {
 
 export interface Organization {
   metadata: { id: string; name: string };
-  spec: { role?: string; projects?: Array<{ id: string; name: string }> };
+  spec: {
+    role?: string;
+    projects?: Array<{ id: string; name: string }>;
+    /** `pending`: an invitation to the organization, not yet a membership. */
+    invite?: { state: 'accepted' | 'pending'; invitedBy: string | null; comment: string };
+  };
 }
 
 export interface UserToken {
@@ -190,12 +195,24 @@ export interface WebhookEvent {
 export interface OrgUser {
   kind?: string;
   metadata: { id: string };
-  spec: { name: string; email: string; avatar?: string };
+  /** `role`: the organization role (Reel adds it; MK.IO gives rights through teams). */
+  spec: { name: string; email: string; avatar?: string; role?: string };
 }
 
 export interface Invite {
   metadata?: { id: string; created?: string };
-  spec: { email: string; comment: string; invitedByEmail: string; invitedByName: string; organizationName: string; teams?: string[] };
+  spec: {
+    email: string;
+    comment: string;
+    invitedByEmail: string;
+    invitedByName: string;
+    organizationName: string;
+    teams?: string[];
+    /** Reel's: the organization role given on accepting. */
+    role?: string;
+    /** Reel's, only in the creation answer for an e-mail with no account: the one-time set-up code. */
+    setupCode?: string;
+  };
 }
 
 export interface Role {

@@ -1,5 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { Alert, Badge, Button, Group, Modal, Select, Stack, Table, Text, TextInput, Textarea, Title, VisuallyHidden } from '@mantine/core';
+import { Alert, Badge, Button, Group, Modal, MultiSelect, Select, Stack, Table, Text, TextInput, Textarea, Title, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
 import { ApiError, api, fieldErrors, seg } from '../api/client';
@@ -7,6 +7,7 @@ import type { Invite, OrgToken, OrgUser, Role, Team } from '../api/types';
 import { useOrgRole, useOrganizations, useProfile } from '../app/session';
 import { ConfirmButton } from '../components/confirm';
 import { formatTime } from '../components/format';
+import { CopyField } from '../components/copy-field';
 import { EmptyState, ErrorState, LoadingState, PageHeader } from '../components/states';
 import { AdminOnlyNote } from './projects';
 
@@ -26,6 +27,7 @@ function Section<T>({
   query,
   children,
   actions,
+  hiddenNote,
 }: {
   title: string;
   /** The section's title inside a sentence. */
@@ -33,9 +35,17 @@ function Section<T>({
   query: UseQueryResult<T>;
   children: (data: T) => ReactNode;
   actions?: ReactNode;
+  /** Shown instead of the data when the caller's role may not read it (the query is then not sent). */
+  hiddenNote?: string;
 }) {
   let body: ReactNode;
-  if (query.isPending) body = <LoadingState label={`Loading ${noun}…`} />;
+  if (hiddenNote)
+    body = (
+      <Text size="sm" c="dimmed">
+        {hiddenNote}
+      </Text>
+    );
+  else if (query.isPending) body = <LoadingState label={`Loading ${noun}…`} />;
   else if (query.isError && missing(query.error))
     body = (
       <Alert variant="light" color="gray" title="Not available">
@@ -86,10 +96,13 @@ export function MembersPage() {
   const profile = useProfile();
   const queryClient = useQueryClient();
   const users = useQuery({ queryKey: ['org-users'], queryFn: list<OrgUser>(`${org}/users`) });
-  const invites = useQuery({ queryKey: ['org-invites'], queryFn: list<Invite>(`${org}/invites`) });
+  // Only an Admin reads invitations and other members' tokens: nobody else is sent a 403.
+  const adminReads = role === 'Admin';
+  const invites = useQuery({ queryKey: ['org-invites'], queryFn: list<Invite>(`${org}/invites`), enabled: adminReads });
   const teams = useQuery({ queryKey: ['org-teams'], queryFn: list<Team>(`${org}/teams`) });
   const roles = useQuery({ queryKey: ['org-roles'], queryFn: list<Role>(`${org}/roles`) });
-  const tokens = useQuery({ queryKey: ['org-tokens'], queryFn: list<OrgToken>(`${org}/tokens`) });
+  const tokens = useQuery({ queryKey: ['org-tokens'], queryFn: list<OrgToken>(`${org}/tokens`), enabled: adminReads });
+  const adminOnly = (what: string) => (adminReads || role === undefined ? undefined : `Only an Admin sees ${what}.`);
   const [inviting, setInviting] = useState(false);
   const refresh = (key: string) => void queryClient.invalidateQueries({ queryKey: [key] });
   const userRoles = rolesByUser(teams.data);
@@ -101,7 +114,7 @@ export function MembersPage() {
         title="Members and roles"
         description="Who can use this organization, with which role, and the API tokens they hold."
         actions={
-          <Button onClick={() => setInviting(true)} disabled={!isAdmin || invites.isError}>
+          <Button onClick={() => setInviting(true)} disabled={!adminReads || (invites.isError && missing(invites.error))}>
             Invite member
           </Button>
         }
@@ -127,7 +140,7 @@ export function MembersPage() {
                 </Table.Thead>
                 <Table.Tbody>
                   {data.map((u) => {
-                    const held = [...(userRoles.get(u.metadata.id) ?? userRoles.get(u.spec.email.toLowerCase()) ?? [])];
+                    const viaTeams = [...(userRoles.get(u.metadata.id) ?? userRoles.get(u.spec.email.toLowerCase()) ?? [])].filter((r) => r !== u.spec.role);
                     return (
                       <Table.Tr key={u.metadata.id} data-user={u.spec.email}>
                         <Table.Td>
@@ -140,16 +153,20 @@ export function MembersPage() {
                         </Table.Td>
                         <Table.Td>
                           <Group gap={4}>
-                            {held.length === 0 ? (
+                            {u.spec.role && (
+                              <Badge variant="light" size="sm" aria-label={`Organization role: ${u.spec.role}`}>
+                                {u.spec.role}
+                              </Badge>
+                            )}
+                            {viaTeams.map((r) => (
+                              <Badge key={r} variant="outline" size="sm" title="Granted through a team">
+                                {r} (team)
+                              </Badge>
+                            ))}
+                            {!u.spec.role && viaTeams.length === 0 && (
                               <Text size="xs" c="dimmed">
-                                {teams.isSuccess ? 'No team' : '—'}
+                                —
                               </Text>
-                            ) : (
-                              held.map((r) => (
-                                <Badge key={r} variant="light" size="sm">
-                                  {r}
-                                </Badge>
-                              ))
                             )}
                           </Group>
                         </Table.Td>
@@ -181,7 +198,7 @@ export function MembersPage() {
         }
       </Section>
 
-      <Section title="Pending invites" query={invites}>
+      <Section title="Pending invites" query={invites} hiddenNote={adminOnly('pending invites')}>
         {(data) =>
           data.length === 0 ? (
             <Text size="sm" c="dimmed">
@@ -193,6 +210,7 @@ export function MembersPage() {
                 <Table.Thead>
                   <Table.Tr>
                     <Table.Th>E-mail</Table.Th>
+                    <Table.Th>Role</Table.Th>
                     <Table.Th>Teams</Table.Th>
                     <Table.Th>Invited by</Table.Th>
                     <Table.Th>Sent</Table.Th>
@@ -213,6 +231,9 @@ export function MembersPage() {
                             {i.spec.comment}
                           </Text>
                         )}
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{i.spec.role ?? '—'}</Text>
                       </Table.Td>
                       <Table.Td>
                         <Text size="sm">{(i.spec.teams ?? []).join(', ') || '—'}</Text>
@@ -325,7 +346,7 @@ export function MembersPage() {
         )}
       </Section>
 
-      <Section title="Organization API tokens" noun="the API tokens of the organization" query={tokens}>
+      <Section title="Organization API tokens" noun="the API tokens of the organization" query={tokens} hiddenNote={adminOnly("the organization's API tokens")}>
         {(data) =>
           data.length === 0 ? (
             <Text size="sm" c="dimmed">
@@ -397,31 +418,26 @@ export function MembersPage() {
       </Section>
 
       {inviting && (
-        <InviteModal
-          teams={teams.data ?? []}
-          roles={roles.data ?? []}
-          onClose={() => setInviting(false)}
-          onInvited={() => {
-            refresh('org-invites');
-            setInviting(false);
-          }}
-        />
+        <InviteModal teams={teams.data ?? []} roles={roles.data ?? []} onClose={() => setInviting(false)} onInvited={() => refresh('org-invites')} />
       )}
     </>
   );
 }
 
 /**
- * `POST /api/v1/organization/invites` with MK.IO's body. MK.IO grants roles through teams: the invite names the
- * team(s) the user joins on accepting, so "the role" is chosen as the team that holds it.
+ * `POST /api/v1/organization/invites` with MK.IO's body, plus Reel's `spec.role` (the organization role given on
+ * accepting; MK.IO grants rights through the teams an invite names, which can be chosen too). For an e-mail with no
+ * account the answer carries a one-time set-up code, shown once to pass on.
  */
 function InviteModal({ teams, roles, onClose, onInvited }: { teams: Team[]; roles: Role[]; onClose: () => void; onInvited: () => void }) {
   const profile = useProfile();
   const orgs = useOrganizations();
   const orgName = orgs.data?.find((o) => o.metadata.id === profile.data?.spec.activeOrganizationId)?.metadata.name ?? '';
   const [email, setEmail] = useState('');
-  const [team, setTeam] = useState<string | null>(teams[0]?.metadata.name ?? null);
+  const [role, setRole] = useState<string | null>('Reader');
+  const [chosenTeams, setChosenTeams] = useState<string[]>([]);
   const [comment, setComment] = useState('');
+  const [done, setDone] = useState<Invite | null>(null);
   const invite = useMutation({
     mutationFn: () =>
       api<Invite>('POST', `${org}/invites`, {
@@ -431,22 +447,48 @@ function InviteModal({ teams, roles, onClose, onInvited }: { teams: Team[]; role
           invitedByEmail: profile.data?.spec.loginEmail ?? '',
           invitedByName: profile.data?.spec.name ?? '',
           organizationName: orgName,
-          teams: team ? [team] : [],
+          teams: chosenTeams,
+          ...(role ? { role } : {}),
         },
       }),
-    onSuccess: () => {
-      notifications.show({ color: 'green', message: `Invite sent to ${email.trim()}` });
+    onSuccess: (created) => {
       onInvited();
+      setDone(created);
     },
   });
   const errors = invite.isError
-    ? fieldErrors(invite.error, { email: { paths: ['body.spec.email', 'spec.email'] }, team: { paths: ['body.spec.teams', 'spec.teams'] } })
+    ? fieldErrors(invite.error, {
+        email: { paths: ['body.spec.email', 'spec.email'], codes: ['Conflict'] },
+        role: { paths: ['body.spec.role', 'spec.role'] },
+        teams: { paths: ['body.spec.teams', 'spec.teams'] },
+      })
     : { byField: {} as Record<string, string>, general: undefined };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (email.trim()) invite.mutate();
   };
-  const roleNames = roles.map((r) => r.metadata.name).filter(Boolean);
+  const roleNames = roles.map((r) => r.metadata.name).filter((n): n is string => Boolean(n));
+  if (done)
+    return (
+      <Modal opened onClose={onClose} title={`${done.spec.email} invited`} size="lg" closeOnClickOutside={false}>
+        <Stack>
+          {done.spec.setupCode ? (
+            <>
+              <Alert color="yellow" title="Pass this set-up code on now">
+                {done.spec.email} has no account yet. With this code they create one ({'POST /auth/invite'}, or “I have an invitation code” on the sign-in
+                page). It is shown only this once.
+              </Alert>
+              <CopyField label="Set-up code" value={done.spec.setupCode} />
+            </>
+          ) : (
+            <Text size="sm">They see the invitation when they next sign in, and accept or decline it there.</Text>
+          )}
+          <Group justify="flex-end">
+            <Button onClick={onClose}>Done</Button>
+          </Group>
+        </Stack>
+      </Modal>
+    );
   return (
     <Modal opened onClose={onClose} title="Invite a member">
       <form onSubmit={submit} noValidate>
@@ -462,21 +504,28 @@ function InviteModal({ teams, roles, onClose, onInvited }: { teams: Team[]; role
           />
           <Select
             label="Role"
-            description={
-              roleNames.length > 0
-                ? `Roles are granted through teams. Roles of this organization: ${roleNames.join(', ')}.`
-                : 'Roles are granted through teams.'
-            }
-            placeholder={teams.length === 0 ? 'No team to join' : 'Choose a team'}
-            data={teams.map((t) => ({ value: t.metadata.name ?? t.metadata.id, label: teamLabel(t) }))}
-            value={team}
-            onChange={setTeam}
-            error={errors.byField.team}
+            description="Their role in the organization once they accept."
+            data={roleNames.length > 0 ? roleNames : ['Reader', 'Contributor', 'Admin']}
+            value={role}
+            onChange={setRole}
+            allowDeselect={false}
+            error={errors.byField.role}
             comboboxProps={{ withinPortal: true }}
           />
+          {teams.length > 0 && (
+            <MultiSelect
+              label="Teams"
+              description="Teams they join, with the roles the teams hold."
+              data={teams.map((t) => ({ value: t.metadata.name ?? t.metadata.id, label: teamLabel(t) }))}
+              value={chosenTeams}
+              onChange={setChosenTeams}
+              error={errors.byField.teams}
+              comboboxProps={{ withinPortal: true }}
+            />
+          )}
           <Textarea
             label="Comment"
-            description="Shown with their membership, e.g. “Contractor for project Delphi”."
+            description="Shown with the invitation, e.g. “Contractor for project Delphi”."
             value={comment}
             onChange={(e) => setComment(e.currentTarget.value)}
           />

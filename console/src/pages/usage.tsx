@@ -6,7 +6,8 @@ import { useProject } from '../app/session';
 import { formatBytes, formatTime } from '../components/format';
 import { EmptyState, ErrorState, LoadingState, PageHeader } from '../components/states';
 
-const dayOf = (r: UsageRecord) => r.date ?? r.day ?? r.usageDate;
+/** The record's day (`YYYY-MM-DD`); Reel's `date` is the day's start, `YYYY-MM-DDT00:00:00Z`. */
+const dayOf = (r: UsageRecord) => (r.date ?? r.day ?? r.usageDate)?.slice(0, 10);
 const endpointOf = (r: UsageRecord) => r.streamingEndpoint ?? r.streamingEndpointName ?? r.resourceName;
 const isBytes = (unit: string) => /^bytes?$/i.test(unit);
 /** Stored bytes are a level (what is held that day), not an amount that adds up over days. */
