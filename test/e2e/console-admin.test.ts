@@ -256,29 +256,103 @@ describe('web console: projects, webhooks, members, usage', () => {
     assert.equal((await api('GET', '/api/v1/projects/studio-b')).status, 404);
   });
 
-  it('shows members and usage, or says the server does not offer them', async () => {
+  it('administers members: an invite with a role, an account made with its code, removal, and a token revoked', async () => {
     await nav(page, 'Members and roles').click();
     await page.getByRole('heading', { name: 'Members and roles' }).waitFor();
     const members = page.getByRole('region', { name: 'Members', exact: true });
-    // Once the organization routes are there, the admin is listed; until then the section says they are not.
-    await members.getByRole('table', { name: 'Members' }).getByText(server.adminEmail).or(members.getByText('Not available')).first().waitFor();
-    await page
-      .getByRole('region', { name: 'Organization API tokens' })
-      .getByRole('table')
-      .or(page.getByRole('region', { name: 'Organization API tokens' }).getByText('Not available'))
-      .first()
-      .waitFor();
-    await shot(page, '05-members');
+    const tokens = page.getByRole('region', { name: 'Organization API tokens' });
+    // A server without the organization routes: each section says so, and nothing else fails.
+    if ((await api('GET', '/api/v1/organization/users')).status === 404) {
+      await members.getByText('Not available').waitFor();
+      await tokens.getByText('Not available').waitFor();
+      assert.ok(await page.getByRole('button', { name: 'Invite member' }).isDisabled());
+      await shot(page, '05-members-not-available');
+      return;
+    }
+    const table = members.getByRole('table', { name: 'Members' });
+    await table.getByRole('row').filter({ hasText: server.adminEmail }).getByLabel('Organization role: Admin').waitFor();
 
+    // Invite with a role: MK.IO's body plus Reel's role; an e-mail without an account gets a set-up code, shown once.
+    await page.getByRole('button', { name: 'Invite member' }).click();
+    await dialog().getByLabel('E-mail').fill('newcomer@example.com');
+    await dialog().getByRole('textbox', { name: 'Role' }).click();
+    await page.getByRole('option', { name: 'Contributor' }).click();
+    await dialog().getByLabel('Comment').fill('Editor for the spring catalogue');
+    await dialog().getByRole('button', { name: 'Send invite' }).click();
+    const done = dialog('newcomer@example.com invited');
+    const code = await done.getByRole('textbox', { name: 'Set-up code' }).inputValue();
+    assert.ok(code.length > 10);
+    const invite = bodyOf('POST', '/api/v1/organization/invites') as { spec: Record<string, unknown> };
+    assert.deepEqual(Object.keys(invite.spec).sort(), ['comment', 'email', 'invitedByEmail', 'invitedByName', 'organizationName', 'role', 'teams']);
+    assert.deepEqual(
+      { email: invite.spec.email, role: invite.spec.role, teams: invite.spec.teams, comment: invite.spec.comment, by: invite.spec.invitedByEmail },
+      { email: 'newcomer@example.com', role: 'Contributor', teams: [], comment: 'Editor for the spring catalogue', by: server.adminEmail },
+    );
+    await shot(page, '05-invite-code');
+    await done.getByRole('button', { name: 'Done' }).click();
+    const pending = page.getByRole('table', { name: 'Pending invites' }).getByRole('row').filter({ hasText: 'newcomer@example.com' });
+    await pending.getByText('Contributor', { exact: true }).waitFor();
+    assert.equal(await page.getByText(code).count(), 0, 'the code is not shown again');
+
+    // The invitee makes their account with the code on the sign-in page, and is in.
+    const invitee = await browser.newContext({ viewport: { width: 1280, height: 860 }, serviceWorkers: 'block' });
+    try {
+      const p = await invitee.newPage();
+      p.setDefaultTimeout(20_000);
+      await p.goto(`${server.url}/#/sign-in`);
+      await p.getByRole('button', { name: 'I have an invitation code' }).click();
+      await p.getByLabel('Email').fill('newcomer@example.com');
+      await p.getByLabel('Set-up code').fill(code);
+      await p.getByLabel('Choose a password').fill('newcomer password 1');
+      await p.getByRole('button', { name: 'Create account and sign in' }).click();
+      await p.getByRole('heading', { name: 'Assets', exact: true }).waitFor();
+    } finally {
+      await invitee.close();
+    }
+
+    await page.reload();
+    const newcomer = table.getByRole('row').filter({ hasText: 'newcomer@example.com' });
+    await newcomer.getByLabel('Organization role: Contributor').waitFor();
+    await page.getByRole('region', { name: 'Pending invites' }).getByText('No pending invite.').waitFor();
+
+    // Every member's tokens: the admin revokes one of the newcomer's... here, one of their own made for a script.
+    const profile = (await (await api('GET', '/api/v1/user/profile')).json()) as { spec: { activeOrganizationId: string } };
+    const made = await api('POST', '/api/v1/user/tokens', {
+      type: 'full-access',
+      organizationId: profile.spec.activeOrganizationId,
+      description: 'nightly deploy',
+      expireDate: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    });
+    assert.equal(made.status, 201);
+    const { metadata } = (await made.json()) as { metadata: { id: string; JWT: string } };
+    await page.reload();
+    const tokenRow = tokens.getByRole('row').filter({ hasText: 'nightly deploy' });
+    await tokenRow.getByRole('button', { name: `Revoke token nightly deploy of ${server.adminEmail}` }).click();
+    await dialog().getByRole('button', { name: 'Revoke token' }).click();
+    await until('the token row to show it revoked or go', async () => (await tokenRow.count()) === 0 || (await tokenRow.getByText('Revoked').count()) > 0);
+    assert.equal(sent('DELETE', `/api/v1/organization/tokens/${metadata.id}`).length, 1);
+    assert.equal((await fetch(`${server.url}/api/v1/user/profile`, { headers: { authorization: `Bearer ${metadata.JWT}` } })).status, 401);
+
+    await newcomer.getByRole('button', { name: 'Remove member newcomer@example.com' }).click();
+    await dialog().getByRole('button', { name: 'Remove member' }).click();
+    await newcomer.waitFor({ state: 'detached' });
+    assert.equal(requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/api/v1/organization/users/')).length, 1);
+    await shot(page, '06-members');
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("shows the project's usage, or says the server does not report it", async () => {
     await page.goto(`${server.url}/#/projects/default/usage`);
     await page.getByRole('heading', { name: 'Usage', exact: true }).waitFor();
-    await page
-      .getByText('Not available')
-      .or(page.getByRole('region', { name: 'Usage totals' }))
-      .or(page.getByRole('heading', { name: 'No usage yet' }))
-      .first()
-      .waitFor();
-    await shot(page, '06-usage');
+    if ((await api('GET', '/api/v1/projects/default/usage')).status === 404) await page.getByText('Not available').waitFor();
+    else {
+      // Stored bytes are measured when the report is made: today's row always has them.
+      const headline = page.getByRole('region', { name: 'Usage this period' });
+      for (const label of ['Encoding', 'Stored', 'Streamed']) await headline.getByLabel(new RegExp(`^${label}: `)).waitFor();
+      await page.getByRole('region', { name: 'Usage totals' }).getByText('Stored').waitFor();
+      await page.getByRole('table', { name: 'Usage by day' }).getByText('Stored').waitFor();
+    }
+    await shot(page, '07-usage');
     assert.deepEqual(pageErrors, []);
   });
 
@@ -301,10 +375,14 @@ describe('web console: projects, webhooks, members, usage', () => {
       assert.ok(await p.getByRole('button', { name: 'Edit project default' }).isDisabled());
       assert.ok(await p.getByRole('button', { name: 'Delete project default' }).isDisabled());
       assert.ok(await p.getByRole('button', { name: 'Open project default' }).isEnabled());
-      await shot(p, '07-reader-projects');
+      await shot(p, '08-reader-projects');
       await p.goto(`${server.url}/#/projects/default/webhooks`);
       await p.getByRole('heading', { name: 'No webhook rules' }).waitFor();
       assert.ok(await p.getByRole('button', { name: 'Create rule' }).isDisabled());
+      // Invitations and other members' tokens are the Admin's: the page does not even ask for them.
+      await nav(p, 'Members and roles').click();
+      await p.getByText('Only an Admin sees pending invites.').waitFor();
+      assert.ok(await p.getByRole('button', { name: 'Invite member' }).isDisabled());
     } finally {
       await readerContext.close();
     }

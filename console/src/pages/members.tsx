@@ -107,6 +107,8 @@ export function MembersPage() {
   const refresh = (key: string) => void queryClient.invalidateQueries({ queryKey: [key] });
   const userRoles = rolesByUser(teams.data);
   const me = profile.data?.metadata.id;
+  /** A token's `spec.user`: MK.IO documents an e-mail, Reel sends the user id; either is shown as the e-mail. */
+  const owner = (user: string) => users.data?.find((u) => u.metadata.id === user)?.spec.email ?? user;
 
   return (
     <>
@@ -372,7 +374,7 @@ export function MembersPage() {
                   {data.map((t) => (
                     <Table.Tr key={t.metadata.id} data-token-id={t.metadata.id}>
                       <Table.Td>
-                        <Text size="sm">{t.spec.user}</Text>
+                        <Text size="sm">{owner(t.spec.user)}</Text>
                       </Table.Td>
                       <Table.Td>
                         <Text size="sm">{t.spec.description || '(no description)'}</Text>
@@ -395,10 +397,10 @@ export function MembersPage() {
                         {!t.spec.revoked && (
                           <ConfirmButton
                             label="Revoke"
-                            ariaLabel={`Revoke token ${t.spec.description || t.metadata.id} of ${t.spec.user}`}
+                            ariaLabel={`Revoke token ${t.spec.description || t.metadata.id} of ${owner(t.spec.user)}`}
                             title="Revoke this token?"
                             confirmLabel="Revoke token"
-                            message={`Scripts using ${t.spec.user}'s token “${t.spec.description || t.metadata.id}” get 401 from their next request on.`}
+                            message={`Scripts using ${owner(t.spec.user)}'s token “${t.spec.description || t.metadata.id}” get 401 from their next request on.`}
                             disabled={!isAdmin}
                             onConfirm={() => api('DELETE', `${org}/tokens/${seg(t.metadata.id)}`)}
                             onDone={() => {

@@ -11,7 +11,7 @@ const dayOf = (r: UsageRecord) => (r.date ?? r.day ?? r.usageDate)?.slice(0, 10)
 const endpointOf = (r: UsageRecord) => r.streamingEndpoint ?? r.streamingEndpointName ?? r.resourceName;
 const isBytes = (unit: string) => /^bytes?$/i.test(unit);
 /** Stored bytes are a level (what is held that day), not an amount that adds up over days. */
-const isLevel = (r: UsageRecord) => /stor/i.test(r.meterName);
+const isLevel = (r: { meterName: string }) => /stor/i.test(r.meterName);
 
 /** Reel's meter names (MK.IO's style), as people read them; any other name is shown as it is. */
 const meterLabels: Record<string, string> = {
@@ -85,6 +85,24 @@ export function UsagePage() {
     );
     body = (
       <Stack>
+        <SimpleGrid cols={{ base: 1, sm: 3 }} role="region" aria-label="Usage this period">
+          <Headline label="Encoding" value={`${round(sum(records, (r) => /^minutes?$/i.test(r.unit)))} minutes`} />
+          <Headline
+            label="Stored"
+            value={formatQuantity(
+              sum(sums, (t) => isLevel(t) && /^gigabytes?$/i.test(t.unit)),
+              'gigabytes',
+            )}
+          />
+          <Headline
+            label="Streamed"
+            value={formatQuantity(
+              sum(records, (r) => /egress|stream/i.test(r.meterName) && /^gigabytes?$/i.test(r.unit)),
+              'gigabytes',
+            )}
+          />
+        </SimpleGrid>
+        <Title order={3}>By meter{hasEndpoints ? ' and streaming endpoint' : ''}</Title>
         <SimpleGrid cols={{ base: 1, sm: 2, md: 3 }} role="region" aria-label="Usage totals">
           {sums.map((t) => (
             <Paper key={`${t.meterName}/${t.unit}/${t.endpoint ?? ''}`} withBorder p="md" radius="md" data-meter={t.meterName}>
@@ -154,6 +172,25 @@ export function UsagePage() {
       />
       {body}
     </>
+  );
+}
+
+/** The quantities of the records that `pick` chooses, added up. */
+function sum<T extends { quantity: number }>(items: T[], pick: (item: T) => boolean): number {
+  return items.filter(pick).reduce((n, i) => n + i.quantity, 0);
+}
+const round = (n: number) => n.toLocaleString(undefined, { maximumFractionDigits: 2 });
+
+function Headline({ label, value }: { label: string; value: string }) {
+  return (
+    <Paper withBorder p="md" radius="md" bg="var(--mantine-color-blue-light)">
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      <Text size="xl" fw={700} aria-label={`${label}: ${value}`}>
+        {value}
+      </Text>
+    </Paper>
   );
 }
 
