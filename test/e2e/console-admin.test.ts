@@ -338,6 +338,48 @@ describe('web console: projects, webhooks, members, usage', () => {
     await newcomer.waitFor({ state: 'detached' });
     assert.equal(requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/api/v1/organization/users/')).length, 1);
     await shot(page, '06-members');
+
+    // Someone with an account elsewhere sees the invitation on their next sign-in and accepts it.
+    const accounts = new AccountService(server.reel.db);
+    const elsewhere = await accounts.createOrganization('guest-studio');
+    await accounts.createProject(elsewhere.id, 'guest-vod');
+    const guest = await accounts.createUser('guest@example.com', 'guest password 1');
+    await accounts.addMember(guest.id, elsewhere.id, 'Admin');
+    await page.getByRole('button', { name: 'Invite member' }).click();
+    await dialog().getByLabel('E-mail').fill('guest@example.com');
+    await dialog().getByRole('button', { name: 'Send invite' }).click();
+    await dialog('guest@example.com invited').getByText('They see the invitation when they next sign in').waitFor();
+    assert.equal((bodyOf('POST', '/api/v1/organization/invites', 1) as { spec: { role: string } }).spec.role, 'Reader');
+    await dialog('guest@example.com invited').getByRole('button', { name: 'Done' }).click();
+    const guestContext = await browser.newContext({ viewport: { width: 1280, height: 860 }, serviceWorkers: 'block' });
+    try {
+      const p = await guestContext.newPage();
+      p.setDefaultTimeout(20_000);
+      const patches: Array<string | null> = [];
+      p.on('request', (r) => {
+        if (r.method() === 'PATCH' && new URL(r.url()).pathname.startsWith('/api/v1/user/organizations/')) patches.push(r.postData());
+      });
+      await signIn(p, 'guest@example.com', 'guest password 1');
+      const banner = p.getByRole('region', { name: 'Invitation to default' });
+      await banner.getByText(`${server.adminEmail} invited you as Reader`).waitFor();
+      // Not an organization to switch to until accepted.
+      await p.getByRole('textbox', { name: 'Organization' }).first().click();
+      assert.equal(await p.getByRole('option', { name: 'default' }).count(), 0);
+      await p.keyboard.press('Escape');
+      await shot(p, '06b-invitation');
+      await banner.getByRole('button', { name: 'Accept' }).click();
+      await banner.waitFor({ state: 'detached' });
+      assert.deepEqual(
+        patches.map((b) => JSON.parse(b ?? 'null') as unknown),
+        [{ spec: { invite: { state: 'accepted' } } }],
+      );
+      await p.getByRole('textbox', { name: 'Organization' }).first().click();
+      await p.getByRole('option', { name: 'default' }).waitFor();
+    } finally {
+      await guestContext.close();
+    }
+    await page.reload();
+    await table.getByRole('row').filter({ hasText: 'guest@example.com' }).getByLabel('Organization role: Reader').waitFor();
     assert.deepEqual(pageErrors, []);
   });
 
