@@ -13,7 +13,12 @@ export interface Profile {
 
 export interface Organization {
   metadata: { id: string; name: string };
-  spec: { role?: string; projects?: Array<{ id: string; name: string }> };
+  spec: {
+    role?: string;
+    projects?: Array<{ id: string; name: string }>;
+    /** `pending`: an invitation to the organization, not yet a membership. */
+    invite?: { state: 'accepted' | 'pending'; invitedBy: string | null; comment: string };
+  };
 }
 
 export interface UserToken {
@@ -154,4 +159,109 @@ export interface Job {
     startTime: string | null;
     endTime: string | null;
   };
+}
+
+/** A project of the Management API (`/api/v1/projects[/{name}]`). */
+export interface Project {
+  metadata: { id: string; name: string; displayName: string; created: string; updated: string; createdByEmail?: string };
+  spec: { name: string; displayName: string; isActive: boolean; isHidden?: boolean; locationName: string; locationDisplayName?: string };
+}
+
+/** A webhook rule (`/api/v1/projects/{p}/webhook/rules/{name}`); `signingSecret` only in the answer that generated it. */
+export interface WebhookRule {
+  metadata: { id: string; name: string };
+  spec: {
+    url: string;
+    enabled: boolean;
+    events: string[];
+    headers: Record<string, string>;
+    queryParams: Record<string, string>;
+    signingSecret?: string;
+  };
+}
+
+/** One delivery of a rule (`…/webhook/rules/{name}/events`). */
+export interface WebhookEvent {
+  id: string;
+  created: string;
+  status: string;
+  source: string;
+  type: string;
+  attempts: number;
+  history: Array<{ at: string; statusCode?: number; error?: string }>;
+}
+
+/** Organization administration (MK.IO Management API `/api/v1/organization/…`). */
+export interface OrgUser {
+  kind?: string;
+  metadata: { id: string };
+  /** `role`: the organization role (Reel adds it; MK.IO gives rights through teams). */
+  spec: { name: string; email: string; avatar?: string; role?: string };
+}
+
+export interface Invite {
+  metadata?: { id: string; created?: string };
+  spec: {
+    email: string;
+    comment: string;
+    invitedByEmail: string;
+    invitedByName: string;
+    organizationName: string;
+    teams?: string[];
+    /** Reel's: the organization role given on accepting. */
+    role?: string;
+    /** Reel's, only in the creation answer for an e-mail with no account: the one-time set-up code. */
+    setupCode?: string;
+  };
+}
+
+export interface Role {
+  metadata: { id: string; name?: string; categories?: string[] };
+  spec: { description: string; capabilities?: Array<{ capability: string }> };
+}
+
+export interface Team {
+  metadata: { id: string; name?: string };
+  spec: {
+    description?: string;
+    /** Keyed by user id. */
+    members?: Record<string, { email: string; name: string; isTeamAdmin: boolean }>;
+    /** Scope name → the roles the team holds there. */
+    scopes?: Record<string, { roles: string[] }>;
+  };
+}
+
+export interface OrgToken {
+  metadata: { id: string; type: string };
+  spec: {
+    description?: string;
+    expires: string;
+    issued: string;
+    lastUsed: string | null;
+    revoked: string | null | false;
+    revokedBy?: string;
+    user: string;
+  };
+}
+
+/**
+ * `GET /api/v1/projects/{p}/usage`: MK.IO documents one record per meter and day (`meterName`, `unit`,
+ * `quantity`, …); the day and the streaming endpoint, when the server adds them, are read from the fields below.
+ */
+export interface UsageRecord {
+  meterName: string;
+  unit: string;
+  quantity: number;
+  solution?: string;
+  family?: string;
+  date?: string;
+  day?: string;
+  usageDate?: string;
+  streamingEndpoint?: string;
+  streamingEndpointName?: string;
+  resourceName?: string;
+}
+export interface UsageReport {
+  supplemental?: { start?: string; end?: string; project?: string; records?: number };
+  value: UsageRecord[];
 }

@@ -10,6 +10,10 @@ import { LocatorsPage } from '../pages/streaming-locators';
 import { PoliciesPage } from '../pages/streaming-policies';
 import { TransformsPage } from '../pages/transforms';
 import { JobsPage } from '../pages/jobs';
+import { ProjectsPage } from '../pages/projects';
+import { MembersPage } from '../pages/members';
+import { WebhooksPage } from '../pages/webhooks';
+import { UsagePage } from '../pages/usage';
 
 /**
  * Hash routes (`/#/projects/default/assets`): the server serves only `/` and `/assets/…`, so no console path
@@ -24,6 +28,8 @@ export const router = createHashRouter([
     children: [
       { index: true, element: <HomeRedirect /> },
       { path: 'tokens', element: <TokensPage /> },
+      { path: 'projects', element: <ProjectsPage /> },
+      { path: 'members', element: <MembersPage /> },
       {
         path: 'projects/:project',
         children: [
@@ -36,6 +42,8 @@ export const router = createHashRouter([
           { path: 'streaming-policies', element: <PoliciesPage /> },
           { path: 'transforms', element: <TransformsPage /> },
           { path: 'jobs', element: <JobsPage /> },
+          { path: 'webhooks', element: <WebhooksPage /> },
+          { path: 'usage', element: <UsagePage /> },
         ],
       },
       { path: '*', element: <NotFoundPage /> },

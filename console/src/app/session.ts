@@ -38,3 +38,24 @@ export function useProject(): { project: string; base: string } {
   const { project = '' } = useParams();
   return { project, base: mediaPath(project) };
 }
+
+/**
+ * The caller's role in the active organization (`spec.role` of `GET /api/v1/user/organizations`): what the
+ * console enables. The API decides in the end; a refused action shows its error.
+ */
+export function useOrgRole(): { role: string | undefined; isAdmin: boolean; canWrite: boolean } {
+  const orgs = useOrganizations();
+  const profile = useProfile();
+  const role = orgs.data?.find((o) => o.metadata.id === profile.data?.spec.activeOrganizationId)?.spec.role;
+  // Unknown role (still loading, or a server that does not say): leave it to the API.
+  return { role, isAdmin: role === undefined || role === 'Admin', canWrite: role !== 'Reader' };
+}
+
+/** Forgets the remembered project (after it was deleted). */
+export const forgetProject = (name: string) => {
+  try {
+    if (localStorage.getItem(projectKey) === name) localStorage.removeItem(projectKey);
+  } catch {
+    /* nothing remembered */
+  }
+};

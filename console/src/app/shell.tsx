@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import {
+  Alert,
   Anchor,
   AppShell,
   Burger,
@@ -32,6 +33,15 @@ const sections = [
   { path: 'streaming-endpoints', label: 'Streaming endpoints' },
   { path: 'streaming-locators', label: 'Streaming locators' },
   { path: 'streaming-policies', label: 'Streaming policies' },
+  { path: 'webhooks', label: 'Webhooks' },
+  { path: 'usage', label: 'Usage' },
+];
+
+/** Pages of the organization rather than of one project. */
+const organizationPages = [
+  { to: '/projects', label: 'Projects' },
+  { to: '/members', label: 'Members and roles' },
+  { to: '/tokens', label: 'API tokens' },
 ];
 
 /** The signed-in frame: header (project switcher, profile menu), navigation, and the page. */
@@ -94,6 +104,7 @@ export function Shell() {
         </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main>
+        <InvitationsBanner />
         <Outlet />
       </AppShell.Main>
     </AppShell>
@@ -104,19 +115,24 @@ function ProjectNav() {
   const match = useMatch('/projects/:project/*');
   const project = match?.params.project ?? rememberedProject();
   const location = useLocation();
-  if (!project)
-    return (
-      <Text size="sm" c="dimmed" p="xs">
-        Choose a project
-      </Text>
-    );
   return (
     <Stack gap={2} component="nav">
-      {sections.map((s) => {
-        const to = `/projects/${encodeURIComponent(project)}/${s.path}`;
-        return <NavLink key={s.path} component={Link} to={to} label={s.label} active={location.pathname === to || location.pathname.startsWith(`${to}/`)} />;
-      })}
-      <NavLink component={Link} to="/tokens" label="API tokens" active={location.pathname === '/tokens'} />
+      {project ? (
+        sections.map((s) => {
+          const to = `/projects/${encodeURIComponent(project)}/${s.path}`;
+          return <NavLink key={s.path} component={Link} to={to} label={s.label} active={location.pathname === to || location.pathname.startsWith(`${to}/`)} />;
+        })
+      ) : (
+        <Text size="sm" c="dimmed" p="xs">
+          Choose a project
+        </Text>
+      )}
+      <Text size="xs" c="dimmed" fw={600} tt="uppercase" px="xs" pt="md" pb={4}>
+        Organization
+      </Text>
+      {organizationPages.map((p) => (
+        <NavLink key={p.to} component={Link} to={p.to} label={p.label} active={location.pathname === p.to} />
+      ))}
     </Stack>
   );
 }
@@ -173,7 +189,8 @@ function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
       visibleFrom={stacked ? undefined : 'sm'}
       value={activeOrg ?? null}
       allowDeselect={false}
-      data={orgs.data.map((o) => ({ value: o.metadata.id, label: o.metadata.name }))}
+      // Invitations not yet accepted are organizations one cannot act in: the banner above the page offers them.
+      data={orgs.data.filter((o) => o.spec.invite?.state !== 'pending').map((o) => ({ value: o.metadata.id, label: o.metadata.name }))}
       onChange={(id) => {
         if (id && id !== activeOrg) void switchOrganization(id);
       }}
@@ -210,6 +227,56 @@ function ContextSwitcher({ stacked = false }: { stacked?: boolean }) {
       {orgSelect}
       {projectSelect}
     </Group>
+  );
+}
+
+/**
+ * Invitations to other organizations (`spec.invite.state: pending` in `GET /api/v1/user/organizations`): accept with
+ * `PATCH /api/v1/user/organizations/{id}` `{"spec":{"invite":{"state":"accepted"}}}`, decline with `DELETE`.
+ */
+function InvitationsBanner() {
+  const orgs = useOrganizations();
+  const queryClient = useQueryClient();
+  const [failure, setFailure] = useState<string | undefined>();
+  const pending = orgs.data?.filter((o) => o.spec.invite?.state === 'pending') ?? [];
+  if (pending.length === 0) return null;
+  const answer = async (id: string, accept: boolean) => {
+    setFailure(undefined);
+    try {
+      if (accept) await api('PATCH', `/api/v1/user/organizations/${encodeURIComponent(id)}`, { spec: { invite: { state: 'accepted' } } });
+      else await api('DELETE', `/api/v1/user/organizations/${encodeURIComponent(id)}`);
+      await queryClient.invalidateQueries({ queryKey: ['organizations'] });
+    } catch (err) {
+      setFailure(errorText(err));
+    }
+  };
+  return (
+    <Stack gap="xs" mb="md">
+      {pending.map((o) => (
+        <Alert key={o.metadata.id} variant="light" title={`Invitation to ${o.metadata.name}`} role="region" aria-label={`Invitation to ${o.metadata.name}`}>
+          <Group justify="space-between" gap="xs">
+            <Text size="sm">
+              {o.spec.invite?.invitedBy ? `${o.spec.invite.invitedBy} invited you` : 'You are invited'}
+              {o.spec.role ? ` as ${o.spec.role}` : ''}
+              {o.spec.invite?.comment ? ` (“${o.spec.invite.comment}”)` : ''}.
+            </Text>
+            <Group gap="xs">
+              <Button size="xs" onClick={() => void answer(o.metadata.id, true)}>
+                Accept
+              </Button>
+              <Button size="xs" variant="default" onClick={() => void answer(o.metadata.id, false)}>
+                Decline
+              </Button>
+            </Group>
+          </Group>
+        </Alert>
+      ))}
+      {failure && (
+        <Text size="sm" c="red" role="alert">
+          {failure}
+        </Text>
+      )}
+    </Stack>
   );
 }
 
@@ -271,7 +338,10 @@ export function HomeRedirect() {
     return (
       <Stack p="xl" align="center">
         <Title order={3}>No project yet</Title>
-        <Text c="dimmed">Your organization has no project. Ask an administrator to create one.</Text>
+        <Text c="dimmed">Your organization has no project. An administrator creates one on the Projects page.</Text>
+        <Button component={Link} to="/projects">
+          Projects
+        </Button>
       </Stack>
     );
   return <Navigate to={`/projects/${encodeURIComponent(target)}/assets`} replace />;

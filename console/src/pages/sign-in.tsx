@@ -8,12 +8,19 @@ import { api, errorText } from '../api/client';
 export function SignInPage() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  /** Someone invited to Reel without an account creates it with the invitation's set-up code (`POST /auth/invite`). */
+  const [withCode, setWithCode] = useState(false);
+  const [code, setCode] = useState('');
+  const [name, setName] = useState('');
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const next = params.get('next');
   const login = useMutation({
-    mutationFn: () => api<{ user_id: string; email: string }>('POST', '/auth/login', { email: email.trim(), password }),
+    mutationFn: async () => {
+      if (withCode) await api('POST', '/auth/invite', { email: email.trim(), code: code.trim(), password, ...(name.trim() ? { name: name.trim() } : {}) });
+      return api<{ user_id: string; email: string }>('POST', '/auth/login', { email: email.trim(), password });
+    },
     onSuccess: async () => {
       queryClient.clear();
       // Only an in-app path is followed, never an address from elsewhere.
@@ -22,7 +29,7 @@ export function SignInPage() {
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (email.trim() && password) login.mutate();
+    if (email.trim() && password && (!withCode || code.trim())) login.mutate();
   };
 
   return (
@@ -49,15 +56,39 @@ export function SignInPage() {
               onChange={(e) => setEmail(e.currentTarget.value)}
               error={login.isIdle || email.trim() ? undefined : 'Enter your email'}
             />
-            <PasswordInput label="Password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} />
+            {withCode && (
+              <>
+                <TextInput label="Set-up code" required value={code} onChange={(e) => setCode(e.currentTarget.value)} description="From the invitation." />
+                <TextInput label="Your name" autoComplete="name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+              </>
+            )}
+            <PasswordInput
+              label={withCode ? 'Choose a password' : 'Password'}
+              description={withCode ? 'At least 10 characters.' : undefined}
+              autoComplete={withCode ? 'new-password' : 'current-password'}
+              required
+              value={password}
+              onChange={(e) => setPassword(e.currentTarget.value)}
+            />
             {login.isError && (
-              <Alert color="red" role="alert" title="Could not sign in">
+              <Alert color="red" role="alert" title={withCode ? 'Could not create your account' : 'Could not sign in'}>
                 {errorText(login.error)}
               </Alert>
             )}
-            <Button type="submit" loading={login.isPending} disabled={!email.trim() || !password} fullWidth>
-              Sign in
+            <Button type="submit" loading={login.isPending} disabled={!email.trim() || !password || (withCode && !code.trim())} fullWidth>
+              {withCode ? 'Create account and sign in' : 'Sign in'}
             </Button>
+            <Anchor
+              component="button"
+              type="button"
+              size="sm"
+              onClick={() => {
+                setWithCode((v) => !v);
+                login.reset();
+              }}
+            >
+              {withCode ? 'I already have an account' : 'I have an invitation code'}
+            </Anchor>
             <Text size="xs" c="dimmed">
               The administrator's password is printed once when Reel first starts (or set with REEL_ADMIN_PASSWORD). Scripts can use the API directly: see the{' '}
               <Anchor href="/doc/ui" size="xs">
