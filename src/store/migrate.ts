@@ -9,6 +9,7 @@ import * as m006 from './migrations/006-asset-location.js';
 import * as m007 from './migrations/007-content-protection.js';
 import * as m008 from './migrations/008-project-profiles.js';
 import * as m009 from './migrations/009-webhooks.js';
+import * as m010 from './migrations/010-usage.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
 const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '007-content-protection': m007,
   '008-project-profiles': m008,
   '009-webhooks': m009,
+  '010-usage': m010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,112 @@
+import type { Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import type { StreamedIncrement } from '../../store/usage-repository.js';
+import type { EndpointView } from './playback-resolver.js';
+
+/** Bytes written for one project's endpoint since the last flush. */
+interface Counter {
+  readonly projectId: string;
+  readonly endpointName: string;
+  bytes: number;
+}
+
+const counterKey = Symbol('reel.usageCounter');
+const socketKey = Symbol('reel.usageSocket');
+const markKey = Symbol('reel.usageMark');
+
+/** A response being metered: its counter, its socket (a finished response lets go of it) and the socket's count at the start. */
+interface MeteredResponse extends ServerResponse {
+  [counterKey]?: Counter;
+  [socketKey]?: Socket;
+  [markKey]?: number;
+}
+
+/** Bytes the socket has taken so far (what the OS was handed, plus what Node still buffers). */
+const socketBytes = (socket: Socket): number => socket.bytesWritten ?? 0;
+
+/** One listener for every metered response (no closure per request): adds what its socket wrote meanwhile. */
+function onResponseClose(this: MeteredResponse): void {
+  const counter = this[counterKey];
+  const socket = this[socketKey];
+  if (!counter || !socket) return;
+  counter.bytes += Math.max(0, socketBytes(socket) - (this[markKey] ?? 0));
+  this[socketKey] = undefined;
+}
+
+/**
+ * Streamed bytes per project, streaming endpoint and UTC day. The origin calls `track` once a playback request
+ * is admitted to an endpoint; when the response closes (sent, or cut off by the client), the bytes its socket
+ * took meanwhile — status line, headers and body — are added to an in-memory counter of that endpoint. Every
+ * `flushMs` (and on `close`) the counters are added to the `usage_streamed` table with upserts that add, so
+ * several origin processes sum. A flush that fails keeps its bytes for the next one.
+ */
+export class StreamMeter {
+  readonly #byView = new WeakMap<EndpointView, Counter>();
+  readonly #byProject = new Map<string, Map<string, Counter>>();
+  readonly #timer: NodeJS.Timeout;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly add: (increments: StreamedIncrement[]) => Promise<void>,
+    private readonly onError: (err: unknown) => void,
+    flushMs = 5000,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.#timer = setInterval(() => void this.flush(), flushMs);
+    this.#timer.unref();
+  }
+
+  /** Meters `res` for `endpoint` of `projectId`; a second call for the same response (a retried request) does nothing. */
+  track(res: ServerResponse, projectId: string, endpoint: EndpointView): void {
+    const metered = res as MeteredResponse;
+    const socket = res.socket;
+    if (metered[counterKey] !== undefined || !socket) return;
+    metered[counterKey] = this.#counterOf(projectId, endpoint);
+    metered[socketKey] = socket;
+    metered[markKey] = socketBytes(socket);
+    res.on('close', onResponseClose);
+  }
+
+  #counterOf(projectId: string, endpoint: EndpointView): Counter {
+    // The resolver hands out one view per endpoint for a couple of seconds: the usual case is this lookup.
+    const seen = this.#byView.get(endpoint);
+    if (seen && seen.projectId === projectId) return seen;
+    let byName = this.#byProject.get(projectId);
+    if (!byName) this.#byProject.set(projectId, (byName = new Map()));
+    let counter = byName.get(endpoint.name);
+    if (!counter) byName.set(endpoint.name, (counter = { projectId, endpointName: endpoint.name, bytes: 0 }));
+    this.#byView.set(endpoint, counter);
+    return counter;
+  }
+
+  /** Adds the counters to the table (one flush at a time); bytes counted meanwhile wait for the next. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flushOnce());
+    return this.#flushing;
+  }
+
+  async #flushOnce(): Promise<void> {
+    const day = this.now().toISOString().slice(0, 10);
+    const taken: Array<[Counter, number]> = [];
+    for (const byName of this.#byProject.values()) {
+      for (const counter of byName.values()) {
+        if (counter.bytes <= 0) continue;
+        taken.push([counter, counter.bytes]);
+        counter.bytes = 0;
+      }
+    }
+    if (taken.length === 0) return;
+    try {
+      await this.add(taken.map(([c, bytes]) => ({ projectId: c.projectId, endpointName: c.endpointName, day, bytes })));
+    } catch (err) {
+      for (const [counter, bytes] of taken) counter.bytes += bytes;
+      this.onError(err);
+    }
+  }
+
+  /** Stops the timer and writes what is left (the server has closed its connections by then). */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+}
