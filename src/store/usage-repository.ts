@@ -84,4 +84,27 @@ export class UsageRepository {
       .execute();
     return rows.map((r) => ({ projectId: r.project_id, day: r.day, resolutionClass: r.resolution_class, seconds: Number(r.seconds) }));
   }
+
+  /** Where each asset of the project keeps its files, each place once: what the stored-bytes meter lists. */
+  async assetPlaces(projectId: string): Promise<Array<{ storageAccountId: string; container: string; subPath: string }>> {
+    const rows = await this.db
+      .selectFrom('assets')
+      .select(['storage_account_id', 'container', 'sub_path'])
+      .distinct()
+      .where('project_id', '=', projectId)
+      .execute();
+    return rows.map((r) => ({ storageAccountId: r.storage_account_id, container: r.container, subPath: r.sub_path ?? '' }));
+  }
+
+  /** The payment method assigned to each of `projectIds` that has one. */
+  async paymentMethods(projectIds: string[]): Promise<Map<string, string>> {
+    if (projectIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('project_profiles')
+      .select(['project_id', 'payment_method_id'])
+      .where('project_id', 'in', projectIds)
+      .where('payment_method_id', 'is not', null)
+      .execute();
+    return new Map(rows.map((r) => [r.project_id, r.payment_method_id as string]));
+  }
 }
