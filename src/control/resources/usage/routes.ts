@@ -18,7 +18,11 @@ export function registerProjectUsageRoutes(app: FastifyInstance, usage: UsageSer
   r.get('/usage', { schema: { response: { 200: projectUsageResponse } } }, async (req) => {
     const project = req.project as ProjectRow;
     const principal = me(req);
-    if (isNarrowed(principal) && !isAllowedForUser(principal, { group: 'core.project', action: 'get' }) && !isAllowed(principal, project.id, 'core.project', 'get'))
+    if (
+      isNarrowed(principal) &&
+      !isAllowedForUser(principal, { group: 'core.project', action: 'get' }) &&
+      !isAllowed(principal, project.id, 'core.project', 'get')
+    )
       throw new ForbiddenError('Forbidden', `The caller lacks the core.project.get capability in project '${project.name}'`);
     return usage.projectReport(project);
   });

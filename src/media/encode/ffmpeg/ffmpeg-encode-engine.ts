@@ -2,7 +2,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../shared/log.js';
 import { measureComplexity } from './complexity-probe.js';
-import { EncodeError, type EncodedFile, type EncodedTrack, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodeResult } from '../encode-engine.js';
+import {
+  EncodeError,
+  type EncodedFile,
+  type EncodedTrack,
+  type EncodeEngine,
+  type EncodeInput,
+  type EncodeRequest,
+  type EncodeResult,
+} from '../encode-engine.js';
 import type { EncodePlan } from '../plan/encode-plan.js';
 import type { EncodeSpec } from '../plan/encode-spec.js';
 import { buildFfmpegArgs } from './ffmpeg-args.js';
