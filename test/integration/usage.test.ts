@@ -97,7 +97,7 @@ for (const dialect of dialects) {
     });
 
     it('counts the bytes each streaming endpoint sent, per endpoint and day', async () => {
-      const base = `${server.url}/${locatorId}/movie.ism`;
+      const base = `${server.url}/${locatorId}/manifest.ism`;
       let bodyBytes = 0;
       let responses = 0;
       const play = async (url: string) => {
@@ -108,18 +108,20 @@ for (const dialect of dialects) {
         return res.body.toString();
       };
       const master = await play(`${base}/manifest(format=m3u8-cmaf)`);
-      const variant = master.split('\n').find((l) => l.startsWith('QualityLevels(') && l.includes('video'));
+      const lines = master.split('\n');
+      const variant = lines[lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF')) + 1];
       assert.ok(variant, master);
-      const playlist = await play(`${base}/${variant}`);
-      const variantDir = `${base}/${variant.slice(0, variant.lastIndexOf('/') + 1)}`;
+      const playlistUrl = `${base}/${variant}`;
+      const playlist = await play(playlistUrl);
       const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
       assert.ok(init, playlist);
       const segments = playlist.split('\n').filter((l) => l && !l.startsWith('#'));
       assert.ok(segments.length >= 2, playlist);
+      const urlOf = (uri: string) => new URL(uri, playlistUrl).toString();
       // Twice each: the second time a segment is answered before routing (hot routes), which is metered too.
       for (let round = 0; round < 2; round++) {
-        await play(`${variantDir}${init}`);
-        for (const s of segments) await play(`${variantDir}${s}`);
+        await play(urlOf(init));
+        for (const s of segments) await play(urlOf(s));
       }
       // The same URL on another host is the `default` endpoint's traffic, not `metered`'s.
       const other = await request(`${base}/manifest(format=m3u8-cmaf)`);
