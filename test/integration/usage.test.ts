@@ -38,6 +38,59 @@ interface OrgReport {
 const today = () => new Date().toISOString().slice(0, 10);
 const dayAfter = (day: string, n = 1) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 const REPORT = '/api/v1/organization/reports/usage';
+const V = '/api/v1/projects/default/media';
+
+/** An asset on the embedded Local account, its file uploaded through the signed upload URL as a client would, and a locator. */
+async function publishMovie(api: ApiClient, locatorId: string): Promise<void> {
+  assert.equal((await api.put(`${V}/assets/movie`, { properties: { storageAccountName: 'local' } })).status, 201);
+  const upload = await api.post(`${V}/assets/movie/getUploadUrl`, { fileName: 'movie.mp4' }, { contract: false });
+  assert.equal(upload.status, 200, upload.text);
+  const put = await fetch(upload.body.url as string, { method: 'PUT', body: fs.readFileSync(source) });
+  assert.ok(put.ok, await put.text());
+  const locator = { assetName: 'movie', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId };
+  assert.equal((await api.put(`${V}/streamingLocators/movie`, { properties: locator })).status, 201);
+}
+
+const projectReportOf = async (client: ApiClient, project = 'default') => {
+  const res = await client.get<ProjectReport>(`/api/v1/projects/${project}/usage`, { contract: 'management' });
+  assert.equal(res.status, 200, res.text);
+  return res.body;
+};
+const streamedBytes = (report: ProjectReport, endpoint: string) =>
+  Math.round(report.value.filter((r) => r.meterName === 'streaming_egress' && r.streamingEndpoint === endpoint).reduce((sum, r) => sum + r.quantity, 0) * 1e9);
+
+/**
+ * Plays the movie's HLS stream through `origin` on `host` — manifest, one variant playlist, then its init and
+ * media segments `rounds` times — and returns the body bytes received and how many responses carried them.
+ */
+async function playMovie(origin: string, host: string, locatorId: string, rounds: number, headers: Record<string, string> = {}) {
+  const base = `${origin}/${locatorId}/manifest.ism`;
+  let bodyBytes = 0;
+  let responses = 0;
+  const play = async (url: string) => {
+    const res = await request(url, { host, headers });
+    assert.equal(res.status, 200, `${url}: ${res.body.toString().slice(0, 200)}`);
+    bodyBytes += res.body.length;
+    responses++;
+    return res.body.toString();
+  };
+  const master = await play(`${base}/manifest(format=m3u8-cmaf)`);
+  const lines = master.split('\n');
+  const variant = lines[lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF')) + 1];
+  assert.ok(variant, master);
+  const playlistUrl = `${base}/${variant}`;
+  const playlist = await play(playlistUrl);
+  const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
+  assert.ok(init, playlist);
+  const segments = playlist.split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.ok(segments.length >= 2, playlist);
+  const urlOf = (uri: string) => new URL(uri, playlistUrl).toString();
+  for (let round = 0; round < rounds; round++) {
+    await play(urlOf(init));
+    for (const segment of segments) await play(urlOf(segment));
+  }
+  return { bodyBytes, responses };
+}
 /** A safety net against a hung suite, not a performance threshold. */
 const patience = 10 * 60_000;
 
@@ -47,38 +100,16 @@ for (const dialect of dialects) {
     let a: Tenant;
     let b: Tenant;
     let api: ApiClient;
-    const V = '/api/v1/projects/default/media';
     const locatorId = '0e5a9e00-1234-4abc-8def-0123456789ab';
     let endpointHost: string;
 
-    const projectReport = async (client: ApiClient = api, project = 'default') => {
-      const res = await client.get<ProjectReport>(`/api/v1/projects/${project}/usage`, { contract: 'management' });
-      assert.equal(res.status, 200, res.text);
-      return res.body;
-    };
-    const streamedBytes = (report: ProjectReport, endpoint: string) =>
-      Math.round(
-        report.value.filter((r) => r.meterName === 'streaming_egress' && r.streamingEndpoint === endpoint).reduce((sum, r) => sum + r.quantity, 0) * 1e9,
-      );
+    const projectReport = (client: ApiClient = api, project = 'default') => projectReportOf(client, project);
 
     before(async () => {
       server = await startTestServer(dialect);
       ({ a, b } = await setUpTenants(server, `usage-${dialect}`));
       api = a.admin.api;
-      // An asset on the embedded Local account, its file uploaded through the signed upload URL as a client would.
-      assert.equal((await api.put(`${V}/assets/movie`, { properties: { storageAccountName: 'local' } })).status, 201);
-      const upload = await api.post(`${V}/assets/movie/getUploadUrl`, { fileName: 'movie.mp4' }, { contract: false });
-      assert.equal(upload.status, 200, upload.text);
-      const put = await fetch(upload.body.url as string, { method: 'PUT', body: fs.readFileSync(source) });
-      assert.ok(put.ok, await put.text());
-      assert.equal(
-        (
-          await api.put(`${V}/streamingLocators/movie`, {
-            properties: { assetName: 'movie', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId },
-          })
-        ).status,
-        201,
-      );
+      await publishMovie(api, locatorId);
       assert.equal((await api.put(`${V}/streamingEndpoints/metered?autoStart=True`, { location: 'local', properties: { scaleUnits: 0 } })).status, 201);
       endpointHost = `metered-default.localhost:${new URL(server.url).port}`;
     });
@@ -97,32 +128,9 @@ for (const dialect of dialects) {
     });
 
     it('counts the bytes each streaming endpoint sent, per endpoint and day', async () => {
-      const base = `${server.url}/${locatorId}/manifest.ism`;
-      let bodyBytes = 0;
-      let responses = 0;
-      const play = async (url: string) => {
-        const res = await request(url, { host: endpointHost });
-        assert.equal(res.status, 200, `${url}: ${res.body.toString().slice(0, 200)}`);
-        bodyBytes += res.body.length;
-        responses++;
-        return res.body.toString();
-      };
-      const master = await play(`${base}/manifest(format=m3u8-cmaf)`);
-      const lines = master.split('\n');
-      const variant = lines[lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF')) + 1];
-      assert.ok(variant, master);
-      const playlistUrl = `${base}/${variant}`;
-      const playlist = await play(playlistUrl);
-      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
-      assert.ok(init, playlist);
-      const segments = playlist.split('\n').filter((l) => l && !l.startsWith('#'));
-      assert.ok(segments.length >= 2, playlist);
-      const urlOf = (uri: string) => new URL(uri, playlistUrl).toString();
       // Twice each: the second time a segment is answered before routing (hot routes), which is metered too.
-      for (let round = 0; round < 2; round++) {
-        await play(urlOf(init));
-        for (const s of segments) await play(urlOf(s));
-      }
+      const { bodyBytes, responses } = await playMovie(server.url, endpointHost, locatorId, 2);
+      const base = `${server.url}/${locatorId}/manifest.ism`;
       // The same URL on another host is the `default` endpoint's traffic, not `metered`'s.
       const other = await request(`${base}/manifest(format=m3u8-cmaf)`);
       assert.equal(other.status, 200);
@@ -319,6 +327,35 @@ for (const dialect of dialects) {
       assert.equal((await narrow.api.post(REPORT, { startDate: today(), endDate: dayAfter(today()) }, { contract: 'management' })).status, 403);
       const granted = await a.restricted({ 'core.project': ['get'] });
       assert.equal((await granted.api.get('/api/v1/projects/default/usage', { contract: 'management' })).status, 200);
+    });
+  });
+}
+
+for (const dialect of dialects) {
+  describe(`usage metering with several origin processes on ${dialect}`, () => {
+    let server: TestServer;
+    let api: ApiClient;
+    const locatorId = '0e5a9e00-1234-4abc-8def-0123456789ac';
+
+    before(async () => {
+      server = await startTestServer(dialect, { REEL_ORIGIN_PROCESSES: '2' });
+      api = (await setUpTenants(server, `usage-procs-${dialect}`)).a.admin.api;
+      await publishMovie(api, locatorId);
+    });
+    after(async () => server?.close());
+
+    it('sums what every origin process sent, and writes the last counts when they stop', async () => {
+      const originPort = new URL(server.reel.originUrl).port;
+      assert.notEqual(server.reel.originUrl, server.reel.url);
+      // A connection per request, so the kernel spreads them over both processes.
+      const played = await playMovie(server.reel.originUrl, `default-default.localhost:${originPort}`, locatorId, 3, { connection: 'close' });
+      // Stopping the server stops the origin processes, which write their counters as they close.
+      await server.restart();
+      const counted = streamedBytes(await projectReportOf(api), 'default');
+      assert.ok(
+        counted >= played.bodyBytes && counted <= played.bodyBytes + played.responses * 2048,
+        `counted ${counted}, bodies ${played.bodyBytes} in ${played.responses} responses`,
+      );
     });
   });
 }
