@@ -136,15 +136,7 @@ export class UsageService {
   async projectReport(project: ProjectRow, now = new Date()): Promise<ProjectUsageResponse> {
     const start = firstOfMonth(now);
     const end = addDays(dayOf(now), 1);
-    const value = (await this.records([project], start, end, now)).map((r) => ({
-      meterName: r.meter.meterName,
-      unit: r.meter.unit,
-      solution: r.meter.solution,
-      family: r.meter.family,
-      quantity: r.quantity,
-      date: `${r.day}T00:00:00Z`,
-      ...(r.endpointName !== undefined ? { streamingEndpoint: r.endpointName } : {}),
-    }));
+    const value = (await this.records([project], start, end, now)).map(toProjectUsageRow);
     return { supplemental: { records: value.length, start, end, project: project.name }, value };
   }
 
@@ -203,28 +195,7 @@ export class UsageService {
         seen.quantity += r.quantity;
         continue;
       }
-      const payment = paymentOf.get(r.project.id);
-      rows.set(key, {
-        date,
-        meterName: r.meter.meterName,
-        // Reel puts no price on usage.
-        cost: '0.00',
-        currency: 'USD',
-        quantity: r.quantity,
-        // Reel records usage as it happens: it is processed the moment it is measured.
-        dateProcessed: date,
-        entitlement: null,
-        entitlementType: null,
-        family: r.meter.family,
-        meterSku: null,
-        ...(payment ? { paymentMethod: payment } : {}),
-        paymentMethodName: null,
-        price: 0,
-        project: r.project.name,
-        solution: r.meter.solution,
-        unit: r.meter.unit,
-        ...(r.endpointName !== undefined ? { streamingEndpoint: r.endpointName } : {}),
-      });
+      rows.set(key, toMeterDataRow(r, date, paymentOf.get(r.project.id)));
     }
     const value = [...rows.values()];
     for (const row of value) if (row.unit === 'minutes') row.quantity = Math.round(row.quantity * 1e6) / 1e6;
@@ -246,6 +217,44 @@ export class UsageService {
   private missing(name: string): never {
     throw notFound(`Project '${name}'`);
   }
+}
+
+/** A record as a row of the project report (MK.IO's `ProjectUsageReportMeterData`, with Reel's `date`). */
+export function toProjectUsageRow(r: UsageRecord): ProjectUsageResponse['value'][number] {
+  return {
+    meterName: r.meter.meterName,
+    unit: r.meter.unit,
+    solution: r.meter.solution,
+    family: r.meter.family,
+    quantity: r.quantity,
+    date: `${r.day}T00:00:00Z`,
+    ...(r.endpointName !== undefined ? { streamingEndpoint: r.endpointName } : {}),
+  };
+}
+
+/** A record as a row of the organization report (MK.IO's `MeterData`) in the bucket starting at `date`. */
+export function toMeterDataRow(r: UsageRecord, date: string, paymentMethod: string | undefined): MeterDataRow {
+  return {
+    date,
+    meterName: r.meter.meterName,
+    // Reel puts no price on usage.
+    cost: '0.00',
+    currency: 'USD',
+    quantity: r.quantity,
+    // Reel records usage as it happens: it is processed the moment it is measured.
+    dateProcessed: date,
+    entitlement: null,
+    entitlementType: null,
+    family: r.meter.family,
+    meterSku: null,
+    ...(paymentMethod ? { paymentMethod } : {}),
+    paymentMethodName: null,
+    price: 0,
+    project: r.project.name,
+    solution: r.meter.solution,
+    unit: r.meter.unit,
+    ...(r.endpointName !== undefined ? { streamingEndpoint: r.endpointName } : {}),
+  };
 }
 
 /** The report as CSV (`format: csv`): one line per row, MK.IO's field names as the header. */
