@@ -13,6 +13,8 @@ interface Counter {
 const counterKey = Symbol('reel.usageCounter');
 const socketKey = Symbol('reel.usageSocket');
 const markKey = Symbol('reel.usageMark');
+const unsentKey = Symbol('reel.usageUnsent');
+const destroyKey = Symbol('reel.usageDestroy');
 
 /** A response being metered: its counter, its socket (a finished response lets go of it) and the socket's count at the start. */
 interface MeteredResponse extends ServerResponse {
@@ -21,22 +23,42 @@ interface MeteredResponse extends ServerResponse {
   [markKey]?: number;
 }
 
-/** Bytes the socket has taken so far (what the OS was handed, plus what Node still buffers). */
+/** A socket whose destruction notes how many bytes were still queued in the process, never to be sent. */
+interface MeteredSocket extends Socket {
+  [unsentKey]?: number;
+  [destroyKey]?: Socket['_destroy'];
+  _handle?: { writeQueueSize?: number } | null;
+}
+
+/** Bytes the socket has taken so far: dispatched to the OS or queued for it in the process. */
 const socketBytes = (socket: Socket): number => socket.bytesWritten ?? 0;
+
+/**
+ * Stands in for a metered socket's `_destroy` (one shared function, the original kept on the socket): reads
+ * libuv's write queue first, which the destruction discards, so a response cut off by its client counts what
+ * left the process rather than everything Node had been given (a segment is written in one go).
+ */
+function destroyNotingUnsent(this: MeteredSocket, err: Error | null, cb: (err?: Error | null) => void): void {
+  this[unsentKey] = this._handle?.writeQueueSize ?? 0;
+  this[destroyKey]!.call(this, err, cb);
+}
 
 /** One listener for every metered response (no closure per request): adds what its socket wrote meanwhile. */
 function onResponseClose(this: MeteredResponse): void {
   const counter = this[counterKey];
-  const socket = this[socketKey];
+  const socket = this[socketKey] as MeteredSocket | undefined;
   if (!counter || !socket) return;
-  counter.bytes += Math.max(0, socketBytes(socket) - (this[markKey] ?? 0));
+  // A response that did not finish lost its socket: what was still queued never left.
+  const unsent = this.writableFinished ? 0 : (socket[unsentKey] ?? 0);
+  counter.bytes += Math.max(0, socketBytes(socket) - (this[markKey] ?? 0) - unsent);
   this[socketKey] = undefined;
 }
 
 /**
  * Streamed bytes per project, streaming endpoint and UTC day. The origin calls `track` once a playback request
  * is admitted to an endpoint; when the response closes (sent, or cut off by the client), the bytes its socket
- * took meanwhile — status line, headers and body — are added to an in-memory counter of that endpoint. Every
+ * took meanwhile — status line, headers and body, less what a cut-off response still had queued in the process —
+ * are added to an in-memory counter of that endpoint. Every
  * `flushMs` (and on `close`) the counters are added to the `usage_streamed` table with upserts that add, so
  * several origin processes sum. A flush that fails keeps its bytes for the next one.
  */
@@ -64,6 +86,12 @@ export class StreamMeter {
     metered[counterKey] = this.#counterOf(projectId, endpoint);
     metered[socketKey] = socket;
     metered[markKey] = socketBytes(socket);
+    const s = socket as MeteredSocket;
+    // Once per connection, not per request.
+    if (s[destroyKey] === undefined && typeof s._destroy === 'function') {
+      s[destroyKey] = s._destroy;
+      s._destroy = destroyNotingUnsent;
+    }
     res.on('close', onResponseClose);
   }
 
