@@ -19,7 +19,7 @@ const destroyKey = Symbol('reel.usageDestroy');
 /** A response being metered: its counter, its socket (a finished response lets go of it) and the socket's count at the start. */
 interface MeteredResponse extends ServerResponse {
   [counterKey]?: Counter;
-  [socketKey]?: Socket;
+  [socketKey]?: MeteredSocket;
   [markKey]?: number;
 }
 
@@ -46,7 +46,7 @@ function destroyNotingUnsent(this: MeteredSocket, err: Error | null, cb: (err?: 
 /** One listener for every metered response (no closure per request): adds what its socket wrote meanwhile. */
 function onResponseClose(this: MeteredResponse): void {
   const counter = this[counterKey];
-  const socket = this[socketKey] as MeteredSocket | undefined;
+  const socket = this[socketKey];
   if (!counter || !socket) return;
   // A response that did not finish lost its socket: what was still queued never left.
   const unsent = this.writableFinished ? 0 : (socket[unsentKey] ?? 0);
@@ -84,9 +84,9 @@ export class StreamMeter {
     const socket = res.socket;
     if (metered[counterKey] !== undefined || !socket) return;
     metered[counterKey] = this.#counterOf(projectId, endpoint);
-    metered[socketKey] = socket;
-    metered[markKey] = socketBytes(socket);
     const s = socket as MeteredSocket;
+    metered[socketKey] = s;
+    metered[markKey] = socketBytes(socket);
     // Once per connection, not per request.
     if (s[destroyKey] === undefined && typeof s._destroy === 'function') {
       s[destroyKey] = s._destroy;
