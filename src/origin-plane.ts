@@ -7,6 +7,8 @@ import { registerOrigin } from './media/origin/origin.js';
 import { PlaybackResolver } from './media/origin/playback-resolver.js';
 import { PresentationBuilder } from './media/origin/presentation-builder.js';
 import { registerKeyDelivery } from './media/keys/key-delivery.js';
+import { StreamMeter } from './media/origin/stream-meter.js';
+import { UsageRepository } from './store/usage-repository.js';
 import type { ProtectionLookup } from './shared/content-protection.js';
 
 const MB = 1024 * 1024;
@@ -33,7 +35,15 @@ export function registerPlayback(
   const { config, stores } = deps;
   const share = deps.cacheShare ?? 1;
   const resolver = new PlaybackResolver(deps.db, deps.dialect, deps.protection);
+  // Streamed bytes per endpoint, added to the usage table every few seconds and when the server closes.
+  const usage = new UsageRepository(deps.db);
+  const meter = new StreamMeter(
+    (increments) => usage.addStreamed(increments),
+    (err) => app.log.warn({ err, component: 'usage' }, 'could not record streamed bytes; keeping them for the next flush'),
+  );
+  app.addHook('onClose', async () => meter.close());
   registerOrigin(app, {
+    meter,
     resolver,
     builder: new PresentationBuilder({
       segmentDurationSec: config.segmentDurationSec,

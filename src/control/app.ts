@@ -24,6 +24,9 @@ import { registerStatsRoutes } from './resources/stats/routes.js';
 import { StatsService } from './resources/stats/service.js';
 import { registerSubscriptionRoutes } from './resources/subscriptions/routes.js';
 import { SubscriptionService } from './resources/subscriptions/service.js';
+// Usage reports (metering).
+import { UsageService } from './resources/usage/service.js';
+import { registerOrganizationUsageRoutes, registerProjectUsageRoutes } from './resources/usage/routes.js';
 import { registerFileRoutes } from './resources/files/routes.js';
 import { StreamingEndpointService } from './resources/streaming-endpoints/service.js';
 import { registerStreamingEndpointRoutes } from './resources/streaming-endpoints/routes.js';
@@ -124,7 +127,9 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const keyPolicies = new ContentKeyPolicyService(deps.db, deps.box);
   const transforms = new TransformService(deps.db, deps.presets);
   const stats = new StatsService(deps.db, endpoints);
-  const subscriptions = new SubscriptionService(deps.db, deps.accounts);
+  // Usage reports (metering): the legacy subscription usage reports the same numbers.
+  const usage = new UsageService(deps.db, deps.accounts, deps.stores, deps.log.child({ component: 'usage' }));
+  const subscriptions = new SubscriptionService(deps.accounts, usage);
   const jobs = new JobService({
     db: deps.db,
     transforms,
@@ -157,6 +162,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
       registerProjectRoutes(api, projects);
       registerLegacyStorageRoutes(api, deps.storage, deps.accounts);
       registerSubscriptionRoutes(api, subscriptions);
+      // Usage reports (metering).
+      registerOrganizationUsageRoutes(api, usage);
       for (const prefix of mediaPrefixes) {
         await api.register(
           async (media) => {
@@ -189,6 +196,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
         async (management) => {
           management.addHook('preValidation', projectScope);
           registerWebhookRoutes(management, webhookRules);
+          // Usage reports (metering).
+          registerProjectUsageRoutes(management, usage);
         },
         { prefix: '/api/v1/projects/:project' },
       );

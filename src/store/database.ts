@@ -322,12 +322,32 @@ export interface JobQueueRow {
   lease_expires_at: string | null;
 }
 
+/** Response bytes the origin wrote for a project's streaming endpoint on a UTC day (`YYYY-MM-DD`). */
+export interface UsageStreamedRow {
+  project_id: string;
+  endpoint_name: string;
+  day: string;
+  /** PostgreSQL returns bigint as text. */
+  bytes: number | string;
+}
+
+/** Output seconds of one finished job in one resolution class (`SD`, `HD`, `UHD`, `Audio`), on its end day. */
+export interface UsageEncodedRow {
+  job_id: string;
+  resolution_class: string;
+  project_id: string;
+  day: string;
+  seconds: number;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   projects: ProjectRow;
   project_profiles: ProjectProfileRow;
   webhook_rules: WebhookRuleRow;
   webhook_events: WebhookEventRow;
+  usage_streamed: UsageStreamedRow;
+  usage_encoded: UsageEncodedRow;
   users: UserRow;
   memberships: MembershipRow;
   organization_profiles: OrganizationProfileRow;

@@ -70,17 +70,4 @@ export class ProjectStatsRepository {
       jobs: Number(row.jobs),
     };
   }
-
-  /** Start and end of each job of the project that ran to an end (finished, failed or canceled) within [from, to). */
-  async jobRunsEndedBetween(projectId: string, from: string, to: string): Promise<Array<{ start_time: string; end_time: string }>> {
-    const rows = await this.db
-      .selectFrom('jobs')
-      .select(['start_time', 'end_time'])
-      .where('project_id', '=', projectId)
-      .where('start_time', 'is not', null)
-      .where('end_time', '>=', from)
-      .where('end_time', '<', to)
-      .execute();
-    return rows.flatMap((r) => (r.start_time && r.end_time ? [{ start_time: r.start_time, end_time: r.end_time }] : []));
-  }
 }

@@ -106,18 +106,22 @@ for (const dialect of dialects) {
       assert.equal(usage.body.metadata.subscriptionId, a.projectId);
       assert.match(usage.body.metadata.start, /^\d{4}-\d{2}-01T00:00:00\.000000Z$/);
       assert.match(usage.body.metadata.end, dateTime);
+      const items = usage.body.spec.items as Array<{ spec: { meterName: string; meterUnitName: string; total: number } }>;
       assert.deepEqual(
-        usage.body.spec.items.map((i: { spec: { meterName: string; meterUnitName: string; total: number } }) => [
-          i.spec.meterName,
-          i.spec.meterUnitName,
-          i.spec.total,
-        ]),
+        items.map((i) => [i.spec.meterName, i.spec.meterUnitName]),
         [
-          ['Encoding', 'Minutes', 0],
-          ['Streaming Egress', 'GB', 0],
-          ['Live Event', 'Hours', 0],
+          ['Encoding', 'Minutes'],
+          ['Encoding SD', 'Minutes'],
+          ['Encoding HD', 'Minutes'],
+          ['Encoding UHD', 'Minutes'],
+          ['Encoding Audio', 'Minutes'],
+          ['Streaming Egress', 'GB'],
+          ['Storage', 'GB'],
+          ['Live Event', 'Hours'],
         ],
       );
+      // Nothing encoded, streamed or live yet; the storage meter measures the project's assets now.
+      for (const i of items) if (i.spec.meterName !== 'Storage') assert.equal(i.spec.total, 0, i.spec.meterName);
       assert.ok(usage.body.spec.items.every((i: { spec: { meterUnitId: string } }) => guid.test(i.spec.meterUnitId)));
     });
 
@@ -311,16 +315,16 @@ for (const dialect of dialects) {
       assert.match(policy.body.properties.policyId, guid);
     });
 
-    it('measures encoding time in the usage report', async () => {
+    it('measures encoding minutes in the usage report', async () => {
       const project = (await new AccountService(server.reel.db).findProject(`counted-${dialect}`))!;
       const P = `/api/ams/${project.name}`;
       const usagePath = `/api/accounts/${a.organizationId}/subscriptions/${project.id}/usage/`;
-      const encodingMinutes = async () => {
+      const meterTotal = async (name: string) => {
         const usage = await client.get(usagePath, { contract: false });
-        return usage.body.spec.items.find((i: { spec: { meterName: string } }) => i.spec.meterName === 'Encoding').spec.total as number;
+        return usage.body.spec.items.find((i: { spec: { meterName: string } }) => i.spec.meterName === name).spec.total as number;
       };
-      // The job canceled before it started ran for no time.
-      assert.equal(await encodingMinutes(), 0);
+      // The job canceled before it started encoded nothing.
+      assert.equal(await meterTotal('Encoding'), 0);
 
       fs.copyFileSync(makeMp4(), path.join(server.localArea(project.name), 'source', 'clip.mp4'));
       const submitted = await client.put(`${P}/transforms/sd/jobs/second`, {
@@ -338,9 +342,10 @@ for (const dialect of dialects) {
         job = (await client.get(`${P}/transforms/sd/jobs/second`)).body;
       }
       assert.equal(job.properties.state, 'Finished', JSON.stringify(job.properties.outputs));
-      const ranMs = Date.parse(job.properties.endTime) - Date.parse(job.properties.startTime);
-      assert.ok(ranMs > 0);
-      assert.equal(await encodingMinutes(), Math.round((ranMs / 60_000) * 10_000) / 10_000);
+      // One rendition of the 2 s source, 320×240 (never upscaled): 2 s of SD output.
+      const minutes = await meterTotal('Encoding');
+      assert.ok(Math.abs(minutes - 2 / 60) < 0.2 / 60, String(minutes));
+      assert.equal(await meterTotal('Encoding SD'), minutes);
     });
   });
 }

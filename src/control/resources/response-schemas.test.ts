@@ -48,6 +48,9 @@ import {
   v1LocationResponse,
 } from './subscriptions/schema.js';
 import { fileWrittenResponse } from './files/schema.js';
+import { organizationUsageResponse, projectUsageResponse } from './usage/schema.js';
+import { toMeterDataRow, toProjectUsageRow, type UsageRecord } from './usage/service.js';
+import { encodingMeters, storageMeter, streamingMeter } from '../../shared/usage-meters.js';
 import { jwksResponse, sessionTokenResponse } from '../auth/schema.js';
 import { listBody } from './paging.js';
 import { predefinedPolicies } from '../../shared/streaming-policies.js';
@@ -228,6 +231,12 @@ const job = (over: Partial<JobRow> = {}): JobRow => ({
 });
 
 const listRequest = { top: 2, skip: 0, filter: [], orderBy: [] };
+
+const usageRecords: UsageRecord[] = [
+  { day: '2024-04-02', project, meter: encodingMeters.HD, quantity: 1.5 },
+  { day: '2024-04-02', project, meter: streamingMeter, quantity: 0.000123456, endpointName: 'default' },
+  { day: '2024-04-17', project, meter: storageMeter, quantity: 2 },
+];
 
 const cases: Array<[string, TSchema, unknown]> = [
   ['asset, minimal', assetResponse, toWireAsset(asset(), project)],
@@ -452,6 +461,28 @@ const cases: Array<[string, TSchema, unknown]> = [
         { id: '1b9a4c1e-5d2f-5a3b-8c4d-1e2f3a4b5c6d', unit: 'GB', name: 'Streaming Egress', total: 0 },
       ],
     }),
+  ],
+  [
+    'project usage',
+    projectUsageResponse,
+    { supplemental: { records: 3, start: '2024-04-01', end: '2024-04-18', project: project.name }, value: usageRecords.map(toProjectUsageRow) },
+  ],
+  [
+    'organization usage',
+    organizationUsageResponse,
+    {
+      supplemental: {
+        records: 3,
+        filters: { paymentMethodIds: [], projectNames: ['proj'], meterNames: [] },
+        start: '2024-04-01',
+        end: '2024-05-01',
+        format: 'json',
+        download: false,
+        granularity: 'day',
+        groupBy: ['meter'],
+      },
+      value: usageRecords.map((r, i) => toMeterDataRow(r, `${r.day}T00:00:00Z`, i === 0 ? '0b9a4c1e-5d2f-4a3b-8c4d-1e2f3a4b5c6d' : undefined)),
+    },
   ],
   ['legacy locations', legacyLocationListResponse, { kind: 'LocationList', items: [legacyLocation] }],
   ['v1 locations', v1LocationListResponse, { kind: 'LocationList', value: [v1Location] }],

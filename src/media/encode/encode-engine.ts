@@ -36,8 +36,17 @@ export interface EncodedFile {
   contentType: string;
 }
 
+/** One MP4 track the job wrote, for usage metering: its media and, for video, its picture size. */
+export interface EncodedTrack {
+  media: 'video' | 'audio';
+  width?: number;
+  height?: number;
+}
+
 export interface EncodeResult {
   files: EncodedFile[];
+  /** What was encoded, for usage metering: the output timeline's length and every MP4 track written. */
+  encoded?: { durationSec: number; tracks: EncodedTrack[] };
 }
 
 /** MK.IO `JobOutput.error` vocabulary (MKIO-API.md §10.2). */

@@ -17,6 +17,7 @@ import { serveDownload } from './downloads.js';
 import { findTextTrack, findTrack, lastModified } from './presentation-lookup.js';
 import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
 import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
+import type { StreamMeter } from './stream-meter.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -26,6 +27,8 @@ export interface OriginDeps {
   /** The streaming domain, to read `{endpoint}-{project}` from the Host header. */
   streamingDomain: () => string;
   segmentCacheBytes: number;
+  /** Counts the bytes written per endpoint (usage metering); absent in the warm-up's own origin. */
+  meter?: StreamMeter;
 }
 
 type ManifestRequest = Extract<PlaybackRequest, { kind: 'manifest' | 'media-playlist' }>;
@@ -78,6 +81,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     if (!resolved) throw new NotFoundError('LocatorNotFound', `Streaming locator '${locatorId}' not found`);
     checkLocatorWindow(resolved);
     const endpoint = await gate.admit(req, resolved);
+    deps.meter?.track(reply.raw, resolved.projectId, endpoint);
     applyCors(req, reply, endpoint);
     const request = parsePlaybackPath(rest);
     const isHead = req.method === 'HEAD';
@@ -199,6 +203,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const { answer } = route;
     const endpoint = await deps.resolver.endpoint(resolved.projectId, route.endpointName);
     if (!endpoint || endpoint.state !== 'Running' || !answersAnyClient(endpoint) || cacheAgeOf(endpoint, answer.kind) !== route.maxAge) return false;
+    deps.meter?.track(res, resolved.projectId, endpoint);
     const loc = await deps.openAsset(resolved.asset);
     // Same version (the files' ETags): same tracks, segments, manifests and headers.
     if ((await deps.builder.get(loc, route.manifestName)).etag !== route.presentation.etag) return false;

@@ -1,5 +1,6 @@
-import type { Db, ProjectRow } from '../../../store/database.js';
-import { ProjectStatsRepository } from '../../../store/project-stats-repository.js';
+import type { ProjectRow } from '../../../store/database.js';
+import type { UsageService } from '../usage/service.js';
+import { bytesToGigabytes } from '../../../shared/usage-meters.js';
 import type { AccountService } from '../../auth/account-service.js';
 import { isNarrowed, type Principal } from '../../auth/principal.js';
 import { notFound } from '../../../shared/errors.js';
@@ -14,12 +15,17 @@ export interface MeterUsage {
 }
 
 /**
- * The meters Reel reports. Encoding is measured (the running time of jobs that ended in the period); the others
- * have no meter in Reel yet and report 0 (docs/MKIO-DIFFERENCES.md, "Subscription usage").
+ * The meters of the legacy report: the usage reports' records (resources/usage/) summed over the month so far,
+ * so both report the same numbers (docs/MKIO-DIFFERENCES.md, "Usage reports"). `Live Event` is always 0.
  */
 const meters = {
   encoding: { name: 'Encoding', unit: 'Minutes' },
+  encodingSd: { name: 'Encoding SD', unit: 'Minutes' },
+  encodingHd: { name: 'Encoding HD', unit: 'Minutes' },
+  encodingUhd: { name: 'Encoding UHD', unit: 'Minutes' },
+  encodingAudio: { name: 'Encoding Audio', unit: 'Minutes' },
   egress: { name: 'Streaming Egress', unit: 'GB' },
+  storage: { name: 'Storage', unit: 'GB' },
   live: { name: 'Live Event', unit: 'Hours' },
 } as const;
 const meterId = (key: string) => nameBasedId(`meter:${key}`);
@@ -29,14 +35,10 @@ const meterId = (key: string) => nameBasedId(`meter:${key}`);
  * customer (organization) id, and a project's usage this month.
  */
 export class SubscriptionService {
-  private readonly stats: ProjectStatsRepository;
-
   constructor(
-    db: Db,
     private readonly accounts: AccountService,
-  ) {
-    this.stats = new ProjectStatsRepository(db);
-  }
+    private readonly usageReports: UsageService,
+  ) {}
 
   /**
    * The projects of `customerId` the caller sees: all of its organization's for a member's session or
@@ -57,17 +59,22 @@ export class SubscriptionService {
 
   /** Usage of `project` from the start of the current UTC month until now. */
   async usage(project: ProjectRow, now = new Date()): Promise<{ start: Date; end: Date; meters: MeterUsage[] }> {
-    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-    const runs = await this.stats.jobRunsEndedBetween(project.id, start.toISOString(), now.toISOString());
-    const encodingMs = runs.reduce((sum, r) => sum + Math.max(0, Date.parse(r.end_time) - Date.parse(r.start_time)), 0);
-    const minutes = Math.round((encodingMs / 60_000) * 10_000) / 10_000;
+    const m = await this.usageReports.monthToDate(project, now);
+    const byClass = m.encodingMinutes;
+    const total = Math.round((byClass.SD + byClass.HD + byClass.UHD + byClass.Audio) * 1e6) / 1e6;
+    const meter = (key: keyof typeof meters, value: number): MeterUsage => ({ id: meterId(key), ...meters[key], total: value });
     return {
-      start,
-      end: now,
+      start: m.start,
+      end: m.end,
       meters: [
-        { id: meterId('encoding'), ...meters.encoding, total: minutes },
-        { id: meterId('egress'), ...meters.egress, total: 0 },
-        { id: meterId('live'), ...meters.live, total: 0 },
+        meter('encoding', total),
+        meter('encodingSd', byClass.SD),
+        meter('encodingHd', byClass.HD),
+        meter('encodingUhd', byClass.UHD),
+        meter('encodingAudio', byClass.Audio),
+        meter('egress', bytesToGigabytes(m.streamedBytes)),
+        meter('storage', bytesToGigabytes(m.storedBytes)),
+        meter('live', 0),
       ],
     };
   }

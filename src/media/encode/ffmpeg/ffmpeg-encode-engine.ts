@@ -2,7 +2,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../shared/log.js';
 import { measureComplexity } from './complexity-probe.js';
-import { EncodeError, type EncodedFile, type EncodeEngine, type EncodeInput, type EncodeRequest, type EncodeResult } from '../encode-engine.js';
+import {
+  EncodeError,
+  type EncodedFile,
+  type EncodedTrack,
+  type EncodeEngine,
+  type EncodeInput,
+  type EncodeRequest,
+  type EncodeResult,
+} from '../encode-engine.js';
 import type { EncodePlan } from '../plan/encode-plan.js';
 import type { EncodeSpec } from '../plan/encode-spec.js';
 import { buildFfmpegArgs } from './ffmpeg-args.js';
@@ -114,7 +122,7 @@ export class FfmpegEncodeEngine implements EncodeEngine {
       const files = await this.#collect(plan, workDir);
       request.onProgress?.(100);
       this.#log?.info({ files: files.length, elapsedMs: Date.now() - startedAt }, 'encode finished');
-      return { files };
+      return { files, encoded: { durationSec: plan.durationSec, tracks: encodedTracks(plan) } };
     } catch (e) {
       await emptyDir(workDir);
       if (signal.aborted) throw signal.reason;
@@ -236,4 +244,15 @@ exampleSource.info.videos.push(exampleSource.info.video as NonNullable<SourceInf
 async function emptyDir(dir: string): Promise<void> {
   const entries = await fs.readdir(dir).catch(() => [] as string[]);
   await Promise.all(entries.map((e) => fs.rm(path.join(dir, e), { recursive: true, force: true, maxRetries: 3 })));
+}
+
+/** Every MP4 track of the plan as usage metering sees it: video with its size, or audio (images are not metered). */
+function encodedTracks(plan: EncodePlan): EncodedTrack[] {
+  return plan.mp4.flatMap((file) =>
+    file.tracks.map((t): EncodedTrack => {
+      if (t.kind === 'video-encode') return { media: 'video', width: t.width, height: t.height };
+      if (t.kind === 'audio-encode') return { media: 'audio' };
+      return t.media === 'video' ? { media: 'video', ...(t.width ? { width: t.width } : {}), ...(t.height ? { height: t.height } : {}) } : { media: 'audio' };
+    }),
+  );
 }

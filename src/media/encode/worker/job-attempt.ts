@@ -5,7 +5,9 @@ import { isFinalJobState, type FinalJobState, type JobState } from '../../../sto
 import type { BlobStore } from '../../../storage/blob-store.js';
 import type { Lease } from '../../../queue/job-queue.js';
 import type { Logger } from '../../../shared/log.js';
-import { EncodeError, type EncodeEngine, type EncodeRequest } from '../encode-engine.js';
+import type { UsageRepository } from '../../../store/usage-repository.js';
+import { encodedSecondsByClass } from '../../../shared/usage-meters.js';
+import { EncodeError, type EncodeEngine, type EncodeRequest, type EncodeResult } from '../encode-engine.js';
 import { parseIsoDurationSec } from '../presets/time-spec.js';
 import { JobAbort, jobAbortOf } from './job-abort.js';
 import { removeOutputs, uploadOutputs, type OutputTarget } from './job-outputs.js';
@@ -24,6 +26,8 @@ export interface JobAttemptDeps {
   openStore: (storageAccountId: string) => Promise<BlobStore>;
   /** How often the job's record is read (cancel) and its progress written. */
   tickMs: number;
+  /** Where a finished job's output minutes are recorded (usage metering). */
+  usage?: UsageRepository;
 }
 
 /** The `error` a job ends with when something other than the encode failed. */
@@ -104,7 +108,10 @@ export class JobAttempt {
       const result = await this.deps.engine.run(request);
       signal.throwIfAborted();
       await uploadOutputs({ jobs, jobId, files: result.files, target, uploaded: this.uploaded, lease: this.lease, signal, log });
-      if (await this.end('Finished')) return 'complete';
+      if (await this.end('Finished')) {
+        await this.recordUsage(row, result.encoded);
+        return 'complete';
+      }
       // Canceled (or deleted) between the last upload and the final write.
       await removeOutputs(target, this.uploaded, log);
       await this.end('Canceled');
@@ -170,6 +177,20 @@ export class JobAttempt {
       ...(state === 'Finished' ? { progress: 100 } : {}),
       ...(error ? { error: JSON.stringify(error) } : {}),
     });
+  }
+
+  /**
+   * The finished job's output seconds per resolution class, on its end day. Best effort: the job is Finished
+   * whatever happens here, and a failure is logged (the job's minutes are then missing from the reports).
+   */
+  private async recordUsage(row: JobRow, encoded: EncodeResult['encoded']): Promise<void> {
+    if (!this.deps.usage || !encoded) return;
+    try {
+      const day = new Date().toISOString().slice(0, 10);
+      await this.deps.usage.recordEncoded(this.jobId, row.project_id, day, encodedSecondsByClass(encoded));
+    } catch (err) {
+      this.log.warn({ err }, "could not record the job's encoding usage");
+    }
   }
 
   private async outputTarget(row: JobRow): Promise<OutputTarget | undefined> {

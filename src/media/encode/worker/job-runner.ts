@@ -10,6 +10,7 @@ import type { EncodeEngine } from '../encode-engine.js';
 import { JobAbort } from './job-abort.js';
 import { AssetRepository } from '../../../store/asset-repository.js';
 import { JobAttempt, type AttemptOutcome, type JobAttemptDeps } from './job-attempt.js';
+import { UsageRepository } from '../../../store/usage-repository.js';
 import { ScratchDirs } from './scratch-dirs.js';
 
 /** What the runner needs from the rest of the process; main.ts supplies these (the media plane never imports control/). */
@@ -70,6 +71,7 @@ export class JobRunner {
     const assets = new AssetRepository(deps.db, deps.dialect);
     this.attemptDeps = {
       jobs: this.jobs,
+      usage: new UsageRepository(deps.db),
       engine: deps.engine,
       scratch: this.scratch,
       openStore: deps.openStore,
