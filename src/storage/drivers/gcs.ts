@@ -362,7 +362,8 @@ export class GcsBlobStore implements BlobStore {
         signal: options.signal,
       });
       request.once('response', resolve);
-      request.once('error', reject);
+      // `on`, not `once`: an abort after the response started may fail the request again; later rejections are no-ops.
+      request.on('error', reject);
       const body = options.body;
       if (body === undefined || Buffer.isBuffer(body)) {
         request.end(body);
