@@ -64,7 +64,7 @@ describe('Google.Storage accounts', () => {
     assert.equal(added.status, 201, added.text);
     assert.ok(!added.text.includes('PRIVATE KEY'));
 
-    const patched = await api.patch(`${V}/storage/gcs`, { spec: { description: 'renamed' } });
+    const patched = await api.patch(`${V}/storage/gcs`, { spec: { type: 'Google.Storage', description: 'renamed' } });
     assert.equal(patched.status, 200, patched.text);
     assert.equal(patched.body.spec.description, 'renamed');
 

@@ -276,17 +276,17 @@ const sanitizedSas = Type.Object({
   signedExpiry: Type.Optional(nullableString),
 });
 
-/** A Google key as shown: which service account and key, never `private_key` (the schema has no field for it). */
+/**
+ * A Google key as shown: which service account and key, never `private_key` (the schema has no field for it, so
+ * the serializer drops it; not `additionalProperties: false`, which would fail the response instead).
+ */
 const sanitizedGac = Type.Object({
-  gac: Type.Object(
-    {
-      type: Type.Optional(Type.String()),
-      project_id: Type.Optional(Type.String()),
-      client_email: Type.Optional(Type.String()),
-      private_key_id: Type.Optional(Type.String()),
-    },
-    { additionalProperties: false },
-  ),
+  gac: Type.Object({
+    type: Type.Optional(Type.String()),
+    project_id: Type.Optional(Type.String()),
+    client_email: Type.Optional(Type.String()),
+    private_key_id: Type.Optional(Type.String()),
+  }),
 });
 
 // Only `type` is required: a branch that failed on a missing field would make the serializer throw (a 500).
@@ -339,7 +339,7 @@ export const v1StorageListResponse = listBodySchema(v1StorageResponse);
 
 export const v1CredentialResponse = Type.Object({
   metadata: Type.Object({ id: Type.String(), created: mkioTime, createdBy: Type.String(), createdByEmail: Type.String() }),
-  spec: Type.Object({ type: Type.String(), credential: Type.Optional(Type.Union([sanitizedSas, sanitizedGac])) }),
+  spec: Type.Object({ type: Type.String(), credential: Type.Optional(Type.Union([sanitizedGac, sanitizedSas])) }),
 });
 export type V1Credential = Static<typeof v1CredentialResponse>;
 export const v1CredentialListResponse = listBodySchema(v1CredentialResponse);
