@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the whole suite with node:test (through tsx). Starts the shared services the tests use (Azurite and
-// an S3-compatible server, both from npm) once for all files and hands their addresses over in the
+// Runs the whole suite with node:test (through tsx). Starts the shared services the tests use (Azurite, an
+// S3-compatible server and a Google Cloud Storage emulator, all from npm) once for all files and hands their addresses over in the
 // environment; each test file makes its own databases and containers inside them.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -105,7 +105,9 @@ children.push(
 );
 const s3Port = await freePort();
 children.push(spawn(process.execPath, [path.join(root, 'test/support/s3-server.mjs'), String(s3Port), path.join(tmp, 's3')], { stdio: 'inherit' }));
-await Promise.all([waitForPort(azuritePort), waitForPort(s3Port)]);
+const gcsPort = await freePort();
+children.push(spawn(process.execPath, [path.join(root, 'test/support/gcs-server.mjs'), String(gcsPort), path.join(tmp, 'gcs')], { stdio: 'inherit' }));
+await Promise.all([waitForPort(azuritePort), waitForPort(s3Port), waitForPort(gcsPort)]);
 
 const files = args.filter((a) => !a.startsWith('-'));
 const tests = files.length > 0 ? files : [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))];
@@ -113,6 +115,8 @@ const env = {
   ...process.env,
   REEL_TEST_AZURITE_URL: `http://127.0.0.1:${azuritePort}/devstoreaccount1`,
   REEL_TEST_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+  REEL_TEST_GCS_ENDPOINT: `http://127.0.0.1:${gcsPort}`,
+  REEL_TEST_GCS_KEY_FILE: path.join(tmp, 'gcs', 'service-account.json'),
   REEL_TEST_PG_URL: process.env.REEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 };
 const runner = spawn(

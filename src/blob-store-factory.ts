@@ -19,6 +19,10 @@ export function blobStoreFactory(policy: StoragePolicy, options: { readOnly?: bo
         const { S3BlobStore } = await import('./storage/drivers/s3.js');
         return new S3BlobStore({ ...spec.config, ...spec.secret, addressPolicy: policy.address });
       }
+      case 'Google.Storage': {
+        const { GcsBlobStore } = await import('./storage/drivers/gcs.js');
+        return new GcsBlobStore({ ...spec.config, serviceAccount: spec.secret.gac, addressPolicy: policy.address });
+      }
     }
   };
 }

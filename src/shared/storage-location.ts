@@ -25,6 +25,17 @@ export function s3Location(config: { bucketName: string; endpoint?: string }, co
   return `s3://${service}/${config.bucketName}/${container}/`;
 }
 
+/** Google bucket names are global; a GCS-compatible service (an emulator) is named by its endpoint. */
+export function gcsLocation(config: { bucketName: string; endpoint?: string }, container: string): string {
+  const service = config.endpoint
+    ? (() => {
+        const url = new URL(config.endpoint);
+        return `${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '')}`;
+      })()
+    : 'google';
+  return `gs://${service}/${config.bucketName}/${container}/`;
+}
+
 /** `realBase` is the account directory with symlinks resolved. */
 export function localLocation(realBase: string, container: string): string {
   return `file://${realBase.replace(/\/+$/, '')}/${container}/`;
@@ -41,6 +52,7 @@ export function locationsOverlap(a: string, b: string): boolean {
 export async function locationFromSettings(type: string, config: Record<string, unknown>, container: string): Promise<string> {
   if (type === 'Microsoft.Storage') return azureLocation(String(config.url), container);
   if (type === 'AWS.S3') return s3Location({ bucketName: String(config.bucketName), endpoint: config.endpoint as string | undefined }, container);
+  if (type === 'Google.Storage') return gcsLocation({ bucketName: String(config.bucketName), endpoint: config.endpoint as string | undefined }, container);
   return localLocation(await realpathNearest(path.resolve(String(config.path))), container);
 }
 

@@ -4,7 +4,7 @@ import { TtlCache } from '../shared/ttl-cache.js';
 import type { BlobStore, BlobStoreFactory, StorageAccountSpec } from './blob-store.js';
 import type { StoragePolicy } from './storage-policy.js';
 
-export type StorageType = 'Local' | 'Microsoft.Storage' | 'AWS.S3';
+export type StorageType = 'Local' | 'Microsoft.Storage' | 'AWS.S3' | 'Google.Storage';
 
 /** A credential as stored: its secret sealed with the server's `SecretBox`. */
 export interface StoredCredential {
@@ -30,7 +30,7 @@ export interface AccountDraft {
   type: StorageType;
   projectName: string;
   config: Record<string, unknown>;
-  secret?: Record<string, string>;
+  secret?: Record<string, unknown>;
 }
 
 /** The credential in use: the one that expires last (MK.IO's rule); one without expiry outlives any with one. */
@@ -98,7 +98,7 @@ export class AccountStores {
     const store = (async () => {
       // The old credential's driver goes before its successor is made.
       if (cached) await closeStore(cached.store);
-      const secret = credential ? this.deps.box.open<Record<string, string>>(credential.secret) : undefined;
+      const secret = credential ? this.deps.box.open<Record<string, unknown>>(credential.secret) : undefined;
       if (account.row.type !== 'Local' && !secret) {
         throw new BadRequestError('NoCredential', `Storage account '${account.row.name}' has no credential`);
       }

@@ -39,7 +39,7 @@ export interface ReadIntoOptions {
 }
 
 /**
- * Where asset files live. One interface for local disk, Azure Blob and S3; callers never see a driver's
+ * Where asset files live. One interface for local disk, Azure Blob, S3 and Google Cloud Storage; callers never see a driver's
  * own errors: drivers throw `NotFoundError` for a missing container or blob, `BadRequestError` for an
  * invalid name and `UpstreamError` when the service fails or refuses the credential.
  *
@@ -114,6 +114,13 @@ export type StorageAccountSpec =
       /** `endpoint` and `forcePathStyle` are Reel extensions for S3-compatible services. */
       config: { bucketName: string; region?: string; endpoint?: string; forcePathStyle?: boolean };
       secret: { accessKeyId: string; secretAccessKey: string };
+    }
+  | {
+      type: 'Google.Storage';
+      /** `endpoint` is a Reel extension for GCS-compatible services (an emulator). */
+      config: { bucketName: string; endpoint?: string };
+      /** `gac`: the service account key JSON object (MK.IO's `credential.gac`). */
+      secret: { gac: Record<string, string> };
     };
 
 /**

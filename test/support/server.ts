@@ -36,7 +36,9 @@ export interface TestServer {
  * the host: allow exactly them, as an operator would a local MinIO or Azurite.
  */
 function testServiceHosts(): string {
-  return [process.env.REEL_TEST_AZURITE_URL, process.env.REEL_TEST_S3_ENDPOINT].flatMap((u) => (u ? [new URL(u).host] : [])).join(',');
+  return [process.env.REEL_TEST_AZURITE_URL, process.env.REEL_TEST_S3_ENDPOINT, process.env.REEL_TEST_GCS_ENDPOINT]
+    .flatMap((u) => (u ? [new URL(u).host] : []))
+    .join(',');
 }
 
 /** A fresh PostgreSQL database per server, dropped on close, so test files never see each other's rows. */

@@ -5,6 +5,7 @@ import {
   StorageSharedKeyCredential,
   generateAccountSASQueryParameters,
 } from '@azure/storage-blob';
+import { readFileSync } from 'node:fs';
 
 /**
  * Addresses and credentials of the shared services scripts/run-tests.mjs starts. Nothing is skipped when one
@@ -66,6 +67,24 @@ export function s3Config(): TestS3Config {
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
   };
+}
+
+export interface TestGcsConfig {
+  /** The test server's GCS JSON API (the Firebase Cloud Storage emulator behind a token check). */
+  endpoint: string;
+  bucketName: string;
+  /** The test service account's key: what a tenant gives MK.IO as `credential.gac`. Its `token_uri` is the test server's. */
+  serviceAccount: Record<string, string>;
+}
+
+/**
+ * The Google Cloud Storage test server (test/support/gcs-server.mjs) with its one bucket. It issues access tokens
+ * only for JWTs signed with this run's service account key, and refuses API calls without one of them.
+ */
+export function gcsConfig(): TestGcsConfig {
+  const endpoint = requireEnv('REEL_TEST_GCS_ENDPOINT', 'the Google Cloud Storage test server');
+  const keyFile = requireEnv('REEL_TEST_GCS_KEY_FILE', 'the Google Cloud Storage test server');
+  return { endpoint, bucketName: 'reel-test', serviceAccount: JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, string> };
 }
 
 /** PostgreSQL server URL for tests that create their own databases. */

@@ -142,6 +142,16 @@ const s3 = (endpoint?: string): StorageAccount => {
     active: creds[0],
   };
 };
+const google = (endpoint?: string): StorageAccount => {
+  const creds = [credential({ gac: { type: 'service_account', project_id: 'p', client_email: 'sa@p.iam.gserviceaccount.com', private_key_id: 'abc' } })];
+  return {
+    projectName: 'default',
+    row: accountRow('Google.Storage', { location: 'local' }),
+    config: { bucketName: 'media', ...(endpoint ? { endpoint } : {}) },
+    credentials: creds,
+    active: creds[0],
+  };
+};
 const local: StorageAccount = { projectName: 'default', row: accountRow('Local', { location: 'local' }), config: { path: '/srv/media' }, credentials: [] };
 
 const token = (over: Partial<TokenRow> = {}): TokenRow => ({
@@ -274,6 +284,8 @@ const cases: Array<[string, TSchema, unknown]> = [
   ['v1 storage, Azure without credential, local region', v1StorageResponse, toV1Storage(azure(false, 'local'))],
   ['v1 storage, S3', v1StorageResponse, toV1Storage(s3())],
   ['v1 storage, S3-compatible endpoint', v1StorageResponse, toV1Storage(s3('http://127.0.0.1:9000'))],
+  ['v1 storage, Google', v1StorageResponse, toV1Storage(google())],
+  ['v1 storage, GCS-compatible endpoint', v1StorageResponse, toV1Storage(google('http://127.0.0.1:4443'))],
   ['v1 storage, Local', v1StorageResponse, toV1Storage(local)],
   [
     'v1 storage list',
@@ -288,8 +300,10 @@ const cases: Array<[string, TSchema, unknown]> = [
   ],
   ['v1 credential, Azure', v1CredentialResponse, toV1Credential(azure(true), azure(true).credentials[0])],
   ['v1 credential, S3', v1CredentialResponse, toV1Credential(s3(), s3().credentials[0])],
+  ['v1 credential, Google', v1CredentialResponse, toV1Credential(google(), google().credentials[0])],
   ['legacy storage, Azure', legacyStorageResponse, toLegacyStorage(azure(true))],
   ['legacy storage, S3', legacyStorageResponse, toLegacyStorage(s3())],
+  ['legacy storage, Google', legacyStorageResponse, toLegacyStorage(google())],
   ['legacy storage, Local', legacyStorageResponse, toLegacyStorage(local)],
   ['legacy credential', legacyCredentialResponse, toLegacyCredential(azure(true).credentials[0])],
   ['legacy credential, no SAS', legacyCredentialResponse, toLegacyCredential(credential({ accessKeyId: 'AKIA' }))],
@@ -505,13 +519,19 @@ describe('response schemas', () => {
 });
 
 /** A storage service double: what a buggy service might hand over, with secrets where none belong. */
-function leakyStorage(): StorageAccountService {
-  const leakySanitized = { ...sas, sig: 'SECRET-SIG', accountKey: 'SECRET-ACCOUNT-KEY', secretAccessKey: 'SECRET-ACCESS-KEY' };
+function leakyStorage(type: 'Microsoft.Storage' | 'Google.Storage' = 'Microsoft.Storage'): StorageAccountService {
+  const leakySanitized =
+    type === 'Microsoft.Storage'
+      ? { ...sas, sig: 'SECRET-SIG', accountKey: 'SECRET-ACCOUNT-KEY', secretAccessKey: 'SECRET-ACCESS-KEY' }
+      : { gac: { type: 'service_account', client_email: 'sa@p.iam.gserviceaccount.com', private_key: 'SECRET-PRIVATE-KEY' }, private_key: 'SECRET-KEY' };
   const row = credential(leakySanitized);
   const account: StorageAccount = {
     projectName: 'default',
-    row: accountRow('Microsoft.Storage'),
-    config: { url: 'https://acct.blob.core.windows.net', secretAccessKey: 'SECRET-CONFIG' },
+    row: accountRow(type),
+    config:
+      type === 'Microsoft.Storage'
+        ? { url: 'https://acct.blob.core.windows.net', secretAccessKey: 'SECRET-CONFIG' }
+        : { bucketName: 'media', private_key: 'SECRET-CONFIG' },
     credentials: [row],
     active: row,
   };
@@ -560,4 +580,25 @@ describe('storage responses never carry a credential', () => {
     const res = await app.inject({ method: 'GET', url: `${v1}/storage/store` });
     assert.deepEqual(res.json<{ spec: { credential: unknown } }>().spec.credential, sas);
   });
+});
+
+describe('Google storage responses never carry the private key', () => {
+  const app = Fastify();
+  const principal: Principal = { userId: 'u1', email: 'a@example.com', organizationId: project.organization_id, role: 'Admin' };
+  app.addHook('preValidation', async (req) => {
+    req.project = project;
+    req.principal = principal;
+  });
+  const v1 = `/api/v1/projects/${project.name}/media`;
+  void app.register(async (media) => registerV1StorageRoutes(media, leakyStorage('Google.Storage')), { prefix: '/api/v1/projects/:project/media' });
+  after(() => app.close());
+
+  for (const url of [`${v1}/storage`, `${v1}/storage/store`, `${v1}/storage/store/credentials`, `${v1}/storage/store/credentials/cred-1`]) {
+    it(`GET ${url} drops every secret the service handed over`, async () => {
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.doesNotMatch(res.body, /SECRET|private_key"/);
+      assert.match(res.body, /sa@p\.iam\.gserviceaccount\.com/);
+    });
+  }
 });

@@ -7,6 +7,7 @@ import { nameRule } from '../names.js';
 import { listBodySchema } from '../paging.js';
 import { mkioTime } from '../envelope.js';
 import { reelLocation } from '../../../shared/locations.js';
+import { googleSecret } from '../../../storage/google-service-account.js';
 
 /** Storage account names: the media name rule (names.ts), up to 255 characters as assets' `storageAccountName`. */
 export const storageAccountName = nameRule(255);
@@ -26,17 +27,23 @@ const credentialBody = Type.Object(
     sasToken: Type.Optional(Type.String({ pattern: '^\\?' })),
     accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
     secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
+    /** Google.Storage: the service account key JSON object itself, as MK.IO takes it. */
+    gac: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 16384 }), { maxProperties: 64 })),
   },
   { additionalProperties: false },
 );
 
-/** v1 `spec`. `Local`, `path`, `endpoint` and `forcePathStyle` are Reel extensions (docs/MKIO-DIFFERENCES.md). */
+/**
+ * v1 `spec`. `Local`, `path`, `endpoint` (S3 and Google) and `forcePathStyle` are Reel extensions
+ * (docs/MKIO-DIFFERENCES.md).
+ */
 export const v1StorageSpec = Type.Object(
   {
-    type: Type.Union([Type.Literal('Microsoft.Storage'), Type.Literal('AWS.S3'), Type.Literal('Local')]),
+    type: Type.Union([Type.Literal('Microsoft.Storage'), Type.Literal('AWS.S3'), Type.Literal('Google.Storage'), Type.Literal('Local')]),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-    bucketName: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+    // S3 names are 3–63 characters (checked in inputFromV1), Google's 2–256 as MK.IO's schema allows.
+    bucketName: Type.Optional(Type.String({ minLength: 2, maxLength: 256 })),
     region: Type.Optional(Type.String({ maxLength: 64 })),
     endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
     forcePathStyle: Type.Optional(Type.Boolean()),
@@ -125,6 +132,7 @@ export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountIn
     }
     case 'AWS.S3': {
       if (!spec.bucketName) throw bad('spec.bucketName is required for AWS.S3');
+      if (spec.bucketName.length < 3 || spec.bucketName.length > 63) throw bad('spec.bucketName must be 3 to 63 characters for AWS.S3');
       const { accessKeyId, secretAccessKey } = spec.credential ?? {};
       if (!accessKeyId || !secretAccessKey) throw bad('spec.credential.accessKeyId and spec.credential.secretAccessKey are required for AWS.S3');
       // AWS's own key format is enforced only for AWS itself; S3-compatible endpoints have their own.
@@ -140,8 +148,22 @@ export function inputFromV1(name: string, spec: V1StorageSpec): StorageAccountIn
         credential: { accessKeyId, secretAccessKey },
       };
     }
+    case 'Google.Storage': {
+      if (!spec.bucketName) throw bad('spec.bucketName is required for Google.Storage');
+      if (!googleBucketName.test(spec.bucketName)) throw bad(`spec.bucketName '${spec.bucketName}' is not a valid Google Storage bucket name`);
+      return {
+        ...common,
+        // Google detects a bucket's location; MK.IO shows `region` as read-only.
+        location: spec.location ?? reelLocation.name,
+        config: { bucketName: spec.bucketName, ...(spec.endpoint ? { endpoint: spec.endpoint } : {}) },
+        credential: googleSecret(spec.credential),
+      };
+    }
   }
 }
+
+/** Google bucket names: lowercase letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit. */
+const googleBucketName = /^[a-z0-9][a-z0-9._-]*[a-z0-9]$/;
 
 export function inputFromLegacy(body: LegacyStorageBody): StorageAccountInput {
   if (body.spec.type !== undefined && body.spec.type !== 'Microsoft.Storage')
@@ -157,10 +179,11 @@ export function inputFromLegacy(body: LegacyStorageBody): StorageAccountInput {
 
 /**
  * The sanitized credential as MK.IO's read schema allows it: an Azure SAS without `sig`, with its start and
- * expiry. S3 credentials are not shown at all (MK.IO's read schema would demand the secret key itself).
+ * expiry; a Google service account key without its private key (which account and key id, nothing secret). S3
+ * credentials are not shown at all (MK.IO's read schema would demand the secret key itself).
  */
 function credentialView(account: StorageAccount, row: StorageCredentialRow | undefined): Record<string, unknown> | undefined {
-  if (!row || account.row.type !== 'Microsoft.Storage') return undefined;
+  if (!row || (account.row.type !== 'Microsoft.Storage' && account.row.type !== 'Google.Storage')) return undefined;
   return JSON.parse(row.sanitized) as Record<string, unknown>;
 }
 
@@ -173,6 +196,10 @@ export function toV1Storage(account: StorageAccount): V1Storage {
   if (row.type === 'AWS.S3') {
     const url = (config.endpoint as string | undefined) ?? `https://${String(config.bucketName)}.s3.${String(config.region)}.amazonaws.com`;
     Object.assign(spec, { bucketName: config.bucketName, region: config.region, url, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+  }
+  if (row.type === 'Google.Storage') {
+    Object.assign(spec, { bucketName: config.bucketName, region: row.location === reelLocation.name ? null : row.location });
+    if (config.endpoint) spec.endpoint = config.endpoint;
   }
   if (row.type === 'Local') Object.assign(spec, { path: config.path });
   const credential = credentialView(account, account.active);
@@ -221,7 +248,7 @@ export function toLegacyStorage(account: StorageAccount): LegacyStorage {
       type: row.type,
       ...(row.type === 'Microsoft.Storage' ? { azureStorageConfiguration: { url: config.url, privateLinkServiceConnection: null } } : {}),
       ...(row.type === 'Local' ? { path: config.path } : {}),
-      ...(row.type === 'AWS.S3' ? { bucketName: config.bucketName } : {}),
+      ...(row.type === 'AWS.S3' || row.type === 'Google.Storage' ? { bucketName: config.bucketName } : {}),
     },
     status: { activeCredentialId: account.active?.id ?? null },
   } as LegacyStorage;
@@ -249,6 +276,19 @@ const sanitizedSas = Type.Object({
   signedExpiry: Type.Optional(nullableString),
 });
 
+/**
+ * A Google key as shown: which service account and key, never `private_key` (the schema has no field for it, so
+ * the serializer drops it; not `additionalProperties: false`, which would fail the response instead).
+ */
+const sanitizedGac = Type.Object({
+  gac: Type.Object({
+    type: Type.Optional(Type.String()),
+    project_id: Type.Optional(Type.String()),
+    client_email: Type.Optional(Type.String()),
+    private_key_id: Type.Optional(Type.String()),
+  }),
+});
+
 // Only `type` is required: a branch that failed on a missing field would make the serializer throw (a 500).
 const v1SpecResponse = Type.Union([
   Type.Object({
@@ -266,6 +306,14 @@ const v1SpecResponse = Type.Union([
     region: Type.Optional(Type.String()),
     url: Type.Optional(Type.String()),
     endpoint: Type.Optional(Type.String()),
+  }),
+  Type.Object({
+    type: Type.Literal('Google.Storage'),
+    description: Type.Optional(Type.String()),
+    bucketName: Type.Optional(Type.String()),
+    region: Type.Optional(nullableString),
+    endpoint: Type.Optional(Type.String()),
+    credential: Type.Optional(sanitizedGac),
   }),
   Type.Object({ type: Type.Literal('Local'), description: Type.Optional(Type.String()), path: Type.Optional(Type.String()) }),
 ]);
@@ -291,7 +339,7 @@ export const v1StorageListResponse = listBodySchema(v1StorageResponse);
 
 export const v1CredentialResponse = Type.Object({
   metadata: Type.Object({ id: Type.String(), created: mkioTime, createdBy: Type.String(), createdByEmail: Type.String() }),
-  spec: Type.Object({ type: Type.String(), credential: Type.Optional(sanitizedSas) }),
+  spec: Type.Object({ type: Type.String(), credential: Type.Optional(Type.Union([sanitizedGac, sanitizedSas])) }),
 });
 export type V1Credential = Static<typeof v1CredentialResponse>;
 export const v1CredentialListResponse = listBodySchema(v1CredentialResponse);

@@ -5,6 +5,7 @@ import { BadRequestError, ConflictError, ReelError, notFound } from '../../../sh
 import { AddressRefusedError, checkOutboundUrl, type AddressPolicy } from '../../../shared/address-policy.js';
 import path from 'node:path';
 import { newId } from '../../../shared/ids.js';
+import { googleSecret } from '../../../storage/google-service-account.js';
 import type { AccountRepository } from '../../../store/account-repository.js';
 import type { AssetRepository } from '../../../store/asset-repository.js';
 import type { SecretBox } from '../../../shared/secret-box.js';
@@ -17,10 +18,10 @@ export interface StorageAccountInput {
   type: StorageType;
   description: string;
   location: string;
-  /** Non-secret settings: Local {path}; Azure {url}; S3 {bucketName, region?, endpoint?, forcePathStyle?}. */
+  /** Non-secret settings: Local {path}; Azure {url}; S3 {bucketName, region?, endpoint?, forcePathStyle?}; Google {bucketName, endpoint?}. */
   config: Record<string, unknown>;
   /** Secret settings for the first credential (absent for Local). */
-  credential?: Record<string, string>;
+  credential?: Record<string, unknown>;
 }
 
 export interface StorageAccount {
@@ -46,14 +47,22 @@ export function describeSas(sasToken: string): { sanitized: string; signedStart:
   return { sanitized: `?${params.toString()}`, signedStart: params.get('st'), signedExpiry: params.get('se') };
 }
 
-function sanitizedCredential(type: StorageType, secret: Record<string, string>): { sanitized: Record<string, unknown>; expiresAt: string | null } {
+function sanitizedCredential(type: StorageType, secret: Record<string, unknown>): { sanitized: Record<string, unknown>; expiresAt: string | null } {
   if (type === 'Microsoft.Storage') {
-    const sas = describeSas(secret.sasToken ?? '');
+    const sas = describeSas(typeof secret.sasToken === 'string' ? secret.sasToken : '');
     const expiry = sas.signedExpiry ? Date.parse(sas.signedExpiry) : NaN;
     return {
       sanitized: { sasToken: sas.sanitized, signedStart: sas.signedStart, signedExpiry: sas.signedExpiry },
       expiresAt: Number.isNaN(expiry) ? null : new Date(expiry).toISOString(),
     };
+  }
+  if (type === 'Google.Storage') {
+    const gac = (secret.gac ?? {}) as Record<string, unknown>;
+    // Which service account and key, as the Cloud console lists them; the private key stays sealed.
+    const shown = Object.fromEntries(
+      ['type', 'project_id', 'client_email', 'private_key_id'].flatMap((k) => (typeof gac[k] === 'string' ? [[k, gac[k]]] : [])),
+    );
+    return { sanitized: { gac: shown }, expiresAt: null };
   }
   return { sanitized: { accessKeyId: secret.accessKeyId }, expiresAt: null };
 }
@@ -151,10 +160,11 @@ export class StorageAccountService {
     return true;
   }
 
-  async addCredential(projectId: string, key: { name?: string; id?: string }, secret: Record<string, string>, actor: Actor): Promise<StorageCredentialRow> {
+  async addCredential(projectId: string, key: { name?: string; id?: string }, secret: Record<string, unknown>, actor: Actor): Promise<StorageCredentialRow> {
     const account = await this.get(projectId, key);
     const type = account.row.type as StorageType;
     if (type === 'Local') throw new BadRequestError('ValidationError', 'Local storage accounts take no credentials');
+    if (type === 'Google.Storage') secret = googleSecret(secret);
     await this.checkPlacement(account.projectName, type, account.config);
     await this.probe({ type, projectName: account.projectName, config: account.config, secret });
     const row = this.credentialRow(account.row.id, type, secret, actor);
@@ -223,7 +233,7 @@ export class StorageAccountService {
     }
   }
 
-  private credentialRow(accountId: string, type: StorageType, secret: Record<string, string>, actor: Actor): StorageCredentialRow {
+  private credentialRow(accountId: string, type: StorageType, secret: Record<string, unknown>, actor: Actor): StorageCredentialRow {
     const { sanitized, expiresAt } = sanitizedCredential(type, secret);
     return {
       id: newId(),
