@@ -271,7 +271,9 @@ export function applyFilters(presentation: Presentation, filters: readonly Filte
   if (av.length > 0) {
     startSec = Math.min(...av.map((t) => t.segments.startTicks[0] / t.track.timescale));
     if (trimmed) {
-      const endSec = Math.max(...av.map((t) => (t.segments.startTicks[t.segments.length - 1] + t.segments.durationTicks[t.segments.length - 1]) / t.track.timescale));
+      const endSec = Math.max(
+        ...av.map((t) => (t.segments.startTicks[t.segments.length - 1] + t.segments.durationTicks[t.segments.length - 1]) / t.track.timescale),
+      );
       durationSec = endSec - startSec;
     }
   }
