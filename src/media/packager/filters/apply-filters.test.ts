@@ -166,10 +166,10 @@ describe('applyFilters: track selection', () => {
     expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Type', 'Video'), when('Type', 'Audio')])]), 'FilterSelectsNoTracks');
     expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Type', 'Text')])]), 'FilterSelectsNoTracks');
     expectFilterError(() => applyFilters(p, [tracksFilter('a', [when('Type', 'Video')]), tracksFilter('b', [when('Type', 'Audio')])]), 'FilterSelectsNoTracks');
-    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Bitrate', 'fast')])]), 'InvalidFilter');
-    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Bitrate', '500-100')])]), 'InvalidFilter');
-    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Type', 'Data')])]), 'InvalidFilter');
-    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Unknown', 'x')])]), 'InvalidFilter');
+    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Bitrate', 'fast')])]), 'InvalidFilterDefinition');
+    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Bitrate', '500-100')])]), 'InvalidFilterDefinition');
+    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Type', 'Data')])]), 'InvalidFilterDefinition');
+    expectFilterError(() => applyFilters(p, [tracksFilter('f', [when('Unknown', 'x')])]), 'InvalidFilterDefinition');
     assert.throws(
       () => applyFilters(p, [tracksFilter('only-text', [when('Type', 'Text')])]),
       (e: unknown) => e instanceof FilterError && e.detail.includes("'only-text'"),
@@ -271,10 +271,10 @@ describe('applyFilters: presentation time range', () => {
       'FilterSelectsNoSegments',
     );
     expectFilterError(() => applyFilters(p, [rangeFilter('r', { liveBackoffDuration: sec(70) })]), 'FilterSelectsNoSegments');
-    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: sec(20), endTimestamp: sec(10) })]), 'InvalidFilter');
-    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: -1 })]), 'InvalidFilter');
-    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: 1.5 })]), 'InvalidFilter');
-    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: 0, timescale: 0 })]), 'InvalidFilter');
+    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: sec(20), endTimestamp: sec(10) })]), 'InvalidFilterDefinition');
+    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: -1 })]), 'InvalidFilterDefinition');
+    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: 1.5 })]), 'InvalidFilterDefinition');
+    expectFilterError(() => applyFilters(p, [rangeFilter('r', { startTimestamp: 0, timescale: 0 })]), 'InvalidFilterDefinition');
   });
 
   it('measures time on a timeline that does not start at 0', () => {

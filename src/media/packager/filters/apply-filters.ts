@@ -20,7 +20,7 @@ import { textTrackBitrateBps, type Presentation, type PresentationTrack, type Si
 import { languageTag } from '../mux/manifest/manifest-context.js';
 
 /**
- * A filter that cannot be applied (`InvalidFilter`), or that leaves nothing to play (`FilterSelectsNoTracks`,
+ * A filter that cannot be applied (`InvalidFilterDefinition`), or that leaves nothing to play (`FilterSelectsNoTracks`,
  * `FilterSelectsNoSegments`): HTTP 400 with the MK.IO error body, naming the filters.
  */
 export class FilterError extends BadRequestError {}
@@ -59,7 +59,7 @@ function seconds(t: Time): number {
 const defaultTimescale = 10_000_000;
 
 function invalid(filter: FilterDefinition, what: string): FilterError {
-  return new FilterError('InvalidFilter', `Filter '${filter.name}': ${what}`);
+  return new FilterError('InvalidFilterDefinition', `Filter '${filter.name}': ${what}`);
 }
 
 function ticks(filter: FilterDefinition, field: string, value: number | undefined, timescale: bigint): Time | undefined {
@@ -202,7 +202,7 @@ function names(filters: readonly FilterDefinition[]): string {
  * Applies `filters` in turn to `presentation`. Tracks keep their `SegmentList` memory (kept segments are
  * `subarray` views with their original indices and start times); the input is not modified.
  *
- * @throws FilterError (400) `InvalidFilter` for a value that cannot be applied, `FilterSelectsNoTracks` when no
+ * @throws FilterError (400) `InvalidFilterDefinition` for a value that cannot be applied, `FilterSelectsNoTracks` when no
  *   audio or video track is left, `FilterSelectsNoSegments` when the time range holds no segment.
  */
 export function applyFilters(presentation: Presentation, filters: readonly FilterDefinition[]): FilteredPresentation {
