@@ -582,7 +582,10 @@ describe('HLS playlists of a filtered presentation', () => {
       name: 'clip',
       presentationTimeRange: { startTimestamp: 110_000_000, endTimestamp: 210_000_000 },
       firstQuality: { bitrate: 4_000_000 },
-      tracks: [{ trackSelections: [{ property: 'Type', operation: 'Equal', value: 'Video' }] }, { trackSelections: [{ property: 'Language', operation: 'Equal', value: 'en' }] }],
+      tracks: [
+        { trackSelections: [{ property: 'Type', operation: 'Equal', value: 'Video' }] },
+        { trackSelections: [{ property: 'Language', operation: 'Equal', value: 'en' }] },
+      ],
     },
   ]);
 
@@ -610,7 +613,11 @@ describe('HLS playlists of a filtered presentation', () => {
 
   it('keeps AES-128 sequence numbers (the IVs) of the unfiltered playlist', () => {
     const keyUrl = (id: string) => `https://keys/${id}`;
-    const ctx: ManifestContext = { format: 'm3u8-aapl', extraOptions: [], protection: { scheme: 'aes-128', keyIdOf: () => '11111111-2222-3333-4444-555555555555', keyUrl } };
+    const ctx: ManifestContext = {
+      format: 'm3u8-aapl',
+      extraOptions: [],
+      protection: { scheme: 'aes-128', keyIdOf: () => '11111111-2222-3333-4444-555555555555', keyUrl },
+    };
     const { media } = checkAll(clip, ctx);
     for (const m of media.values()) {
       assert.equal(m.mediaSequence, 5);
