@@ -176,6 +176,24 @@ describe('applyFilters: track selection', () => {
     );
   });
 
+  it("keeps what else the caller's presentation carries, and lazy track properties lazy", () => {
+    const p = { ...presentation(), etag: '"abc"' };
+    let measured = 0;
+    Object.defineProperty(p.tracks[0], 'peakBitrateBps', {
+      enumerable: true,
+      get: () => {
+        measured++;
+        return 4_000_000;
+      },
+    });
+    const out = applyFilters(p, [rangeFilter('r', { startTimestamp: sec(10), endTimestamp: sec(20) })]);
+    assert.equal(out.etag, '"abc"');
+    assert.equal(measured, 0, 'not measured by the filter');
+    assert.equal(out.tracks[0].peakBitrateBps, 4_000_000);
+    assert.equal(out.tracks[0].segments.length, 5);
+    assert.equal(p.tracks[0].segments.length, 31);
+  });
+
   it('does not modify its input', () => {
     const p = presentation();
     const before = kept(p);

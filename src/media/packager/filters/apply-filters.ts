@@ -17,6 +17,7 @@
 import { BadRequestError } from '../../../shared/errors.js';
 import type { FilterDefinition, FilterTimeRange, FilterTrackCondition } from '../../../shared/filter-definitions.js';
 import { textTrackBitrateBps, type Presentation, type PresentationTrack, type SidecarTextTrack } from '../model/presentation.js';
+import type { SegmentList } from '../model/segment.js';
 import { languageTag } from '../mux/manifest/manifest-context.js';
 
 /**
@@ -205,7 +206,7 @@ function names(filters: readonly FilterDefinition[]): string {
  * @throws FilterError (400) `InvalidFilterDefinition` for a value that cannot be applied, `FilterSelectsNoTracks` when no
  *   audio or video track is left, `FilterSelectsNoSegments` when the time range holds no segment.
  */
-export function applyFilters(presentation: Presentation, filters: readonly FilterDefinition[]): FilteredPresentation {
+export function applyFilters<P extends Presentation>(presentation: P, filters: readonly FilterDefinition[]): P & FilteredPresentation {
   // Tracks.
   let tracks = presentation.tracks.filter((t) => filters.every((f) => passes(f, mediaCandidate(t))));
   const textTracks = presentation.textTracks?.filter((t) => filters.every((f) => passes(f, sidecarCandidate(t))));
@@ -251,7 +252,7 @@ export function applyFilters(presentation: Presentation, filters: readonly Filte
     }
   }
   const trimmed = first > 0 || end < count;
-  if (trimmed) tracks = tracks.map((t) => ({ ...t, segments: t.segments.slice(first, end) }));
+  if (trimmed) tracks = tracks.map((t) => withSegments(t, t.segments.slice(first, end)));
 
   // firstQuality: its track first among the video tracks (DASH and Smooth list in presentation order).
   let firstQualityBitrateBps: number | undefined;
@@ -278,11 +279,23 @@ export function applyFilters(presentation: Presentation, filters: readonly Filte
     }
   }
 
-  const out: FilteredPresentation = { ...presentation, durationSec, tracks, startSec, segmentRange: { first, end } };
+  // Whatever else the caller's presentation carries (the origin's files and ETag) comes along.
+  const out: P & FilteredPresentation = { ...presentation, durationSec, tracks, startSec, segmentRange: { first, end } };
   if (presentation.textTracks) out.textTracks = textTracks;
   if (firstQualityBitrateBps !== undefined) out.firstQualityBitrateBps = firstQualityBitrateBps;
   if (requestedRange) out.requestedRange = requestedRange;
   return out;
+}
+
+/**
+ * A copy of `t` with other segments. Property descriptors are copied, not values, so a lazily measured
+ * `peakBitrateBps` getter stays lazy (and measures the whole track: a clip's BANDWIDTH stays the asset's, an upper
+ * bound of the clip's).
+ */
+function withSegments(t: PresentationTrack, segments: SegmentList): PresentationTrack {
+  const copy = Object.create(Object.getPrototypeOf(t) as object | null, Object.getOwnPropertyDescriptors(t)) as PresentationTrack;
+  Object.defineProperty(copy, 'segments', { value: segments, writable: true, enumerable: true, configurable: true });
+  return copy;
 }
 
 /** The smallest i in [0, n) with `pred(i)` true (pred monotonic false…true), n when none. */
