@@ -44,6 +44,20 @@ export class FilterRepository {
       .execute();
   }
 
+  /** Which of `names` a locator of the asset can use: the asset's own filters and the project's account filters. */
+  async existingFor(projectId: string, assetId: string, names: readonly string[]): Promise<Set<string>> {
+    const [own, shared] = await Promise.all([
+      this.findByNames({ kind: 'asset', projectId, assetId }, names),
+      this.findByNames({ kind: 'account', projectId }, names),
+    ]);
+    return new Set([...own, ...shared].map((r) => r.name));
+  }
+
+  async assetExists(scope: { projectId: string; assetId: string }): Promise<boolean> {
+    const row = await this.db.selectFrom('assets').select('id').where('project_id', '=', scope.projectId).where('id', '=', scope.assetId).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async insert(scope: FilterScope, row: AssetFilterRow | AccountFilterRow): Promise<void> {
     await this.db
       .insertInto(tableOf(scope) as 'asset_filters')
