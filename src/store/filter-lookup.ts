@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './database.js';
 import { FilterRepository, type FilterRow } from './filter-repository.js';
-import type { FilterDefinition, FilterLookup, FilterTimeRange, FilterTrackSelection } from '../shared/filter-definitions.js';
+import type { FilterDefinition, FilterLookup, FilterTrackSelection } from '../shared/filter-definitions.js';
 import { TtlCache } from '../shared/ttl-cache.js';
 
 /** The canonical spelling of a `Type` condition's value (MK.IO compares values case-insensitively). */
@@ -15,7 +15,7 @@ export function filterDefinition(name: string, properties: Record<string, unknow
   if (range) {
     const picked: Record<string, unknown> = {};
     for (const field of timeFields) if (range[field] !== undefined && range[field] !== null) picked[field] = range[field];
-    definition.presentationTimeRange = picked as FilterTimeRange;
+    definition.presentationTimeRange = picked;
   }
   const first = properties.firstQuality as { bitrate?: number } | undefined;
   if (first && typeof first.bitrate === 'number') definition.firstQuality = { bitrate: first.bitrate };
