@@ -13,8 +13,9 @@
  *   first audio set gets `Role main`, so players pick it by default.
  * - SegmentTemplate sits on each Representation: timescales (and so `t`/`d`) may differ between tracks.
  * - `minBufferTime` is the longest segment: a player that buffered one whole segment can always go on.
- * - `presentationTimeOffset` is 0 and `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must
- *   name. The composition delay of the first frame (B-frames, audio priming) is undone by the init segment's
+ * - `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must name. `presentationTimeOffset` is the
+ *   presentation's first segment start (dash-offsets.ts): absent when the media starts at 0, so a presentation
+ *   whose first segment starts later (a trimmed one) still starts at Period time 0. The composition delay of the first frame (B-frames, audio priming) is undone by the init segment's
  *   edit list (init-segment.ts), as for HLS; with a constant delay, each segment's earliest presentation time
  *   then equals its `S@t`.
  * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
@@ -24,6 +25,7 @@ import { InternalError } from '../../../../shared/errors.js';
 import { textTrackBitrateBps, type Presentation, type PresentationTrack } from '../../model/presentation.js';
 import { protectionHeaders } from '../../encrypt/protection-headers.js';
 import { systemIds } from '../../encrypt/drm-headers.js';
+import { presentationStartSec, presentationTimeOffsetAttribute } from './dash-offsets.js';
 import {
   dashInitializationTemplate,
   dashMediaTemplate,
@@ -176,7 +178,7 @@ function sharedKeyId(protection: ManifestProtection, tracks: PresentationTrack[]
   return first;
 }
 
-function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: string[], perTrackProtection = false): void {
+function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: string[], perTrackProtection = false, startSec = 0): void {
   let attrs = `id="${escapeXml(representationId(t))}" bandwidth="${t.bitrateBps}" codecs="${escapeXml(t.track.codecs)}"`;
   const video = t.track.video;
   if (t.kind === 'video' && video) {
@@ -192,7 +194,7 @@ function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: st
     if (keyId) writeContentProtection(ctx.protection, keyId, '        ', out);
   }
   out.push(
-    `        <SegmentTemplate timescale="${t.track.timescale}" initialization="${escapeXml(dashInitializationTemplate(t, ctx))}"` +
+    `        <SegmentTemplate timescale="${t.track.timescale}"${presentationTimeOffsetAttribute(t, startSec)} initialization="${escapeXml(dashInitializationTemplate(t, ctx))}"` +
       ` media="${escapeXml(dashMediaTemplate(t, ctx))}">`,
   );
   out.push('          <SegmentTimeline>');
@@ -202,7 +204,7 @@ function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: st
   out.push('      </Representation>');
 }
 
-function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boolean, ctx: ManifestContext, out: string[]): void {
+function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boolean, ctx: ManifestContext, out: string[], startSec = 0): void {
   const first = group.tracks[0];
   let attrs = `id="${id}" contentType="${group.kind}" mimeType="${group.kind}/mp4" segmentAlignment="true" startWithSAP="1"`;
   if (group.kind === 'video') {
@@ -239,7 +241,7 @@ function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boo
     else perTrackProtection = keyId === null;
   }
   if (isMainAudio) out.push(`      <Role schemeIdUri="${ROLE_SCHEME}" value="main"/>`);
-  for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection);
+  for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection, startSec);
   out.push('    </AdaptationSet>');
 }
 
@@ -280,10 +282,11 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
   ];
   let id = 1;
   let mainAudioWritten = false;
+  const startSec = presentationStartSec(p);
   for (const group of adaptationGroups(p)) {
     const isMainAudio = group.kind === 'audio' && !mainAudioWritten;
     if (isMainAudio) mainAudioWritten = true;
-    writeAdaptationSet(group, id++, isMainAudio, ctx, out);
+    writeAdaptationSet(group, id++, isMainAudio, ctx, out, startSec);
   }
   for (const t of p.textTracks ?? []) {
     // Side-loaded WebVTT: the whole file as the Representation's BaseURL (DASH-IF IOP §6.4.5).
