@@ -81,7 +81,12 @@ async function decodedFrames(file: string): Promise<string[]> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pict_type,key_frame', '-of', 'csv=p=0', file], {
     encoding: 'utf8',
   });
-  return stdout.trim().split('\n').filter(Boolean);
+  // csv rows may end with empty side-data columns: `1,I,`.
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/,+$/, ''));
 }
 
 describe('manifest options (issue 15)', () => {

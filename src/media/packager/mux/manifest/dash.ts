@@ -15,9 +15,9 @@
  * - `minBufferTime` is the longest segment: a player that buffered one whole segment can always go on.
  * - `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must name. `presentationTimeOffset` is the
  *   presentation's first segment start (dash-offsets.ts): absent when the media starts at 0, so a presentation
- *   whose first segment starts later (a trimmed one) still starts at Period time 0. The composition delay of the first frame (B-frames, audio priming) is undone by the init segment's
- *   edit list (init-segment.ts), as for HLS; with a constant delay, each segment's earliest presentation time
- *   then equals its `S@t`.
+ *   whose first segment starts later (a trimmed one) still starts at Period time 0. The composition delay of the
+ *   first frame (B-frames, audio priming) is undone by the init segment's edit list (init-segment.ts), as for
+ *   HLS; with a constant delay, each segment's earliest presentation time then equals its `S@t`.
  * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
  *   AdaptationSet (or Representation) its ContentProtection descriptors (`writeContentProtection`).
  */
