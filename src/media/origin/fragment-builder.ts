@@ -11,7 +11,7 @@ import {
   type TrackEncryption,
 } from '../packager/index.js';
 import type { AssetLocation, BuiltPresentation } from './presentation-builder.js';
-import { findSegment } from './presentation-lookup.js';
+import { findFragment, type FragmentStart } from './presentation-lookup.js';
 import { readPlan, readSealedPlan, readSourceRanges } from './read-plan.js';
 import { SegmentBody } from './segment-body.js';
 import { SegmentCache } from './segment-cache.js';
@@ -58,7 +58,7 @@ export class FragmentBuilder {
     key: string,
     loc: AssetLocation,
     track: PresentationTrack,
-    start: number | 'init',
+    start: FragmentStart,
     row: OutputFormat,
     sourceEtag: string | undefined,
     encryption?: TrackEncryption,
@@ -73,7 +73,7 @@ export class FragmentBuilder {
   private async make(
     loc: AssetLocation,
     track: PresentationTrack,
-    start: number | 'init',
+    start: FragmentStart,
     row: OutputFormat,
     etag: string | undefined,
     encryption: TrackEncryption | undefined,
@@ -84,7 +84,7 @@ export class FragmentBuilder {
     if (muxer.container === 'ts') {
       if (start === 'init') throw new NotFoundError('NotFound', 'MPEG-TS segments have no init segment');
       const ts = encryption ? encryptedSegments(muxer, encryption) : muxer;
-      const segment = findSegment(track, start);
+      const segment = findFragment(track, start);
       const plan = ts.plan(track.track, segment);
       const samples = await readSourceRanges(loc, blob, plan.ranges, etag);
       const chunks = ts.write(track.track, segment, plan, samples);
@@ -96,7 +96,7 @@ export class FragmentBuilder {
       const init = encryption ? encryptedSegments(muxer, encryption).init(track.track) : muxer.init(track.track);
       return new SegmentBody([init], init.byteLength, contentType);
     }
-    const segment = findSegment(track, start);
+    const segment = findFragment(track, start);
     let read: () => Promise<SegmentBody>;
     if (encryption) {
       const plan = encryptedSegments(muxer, encryption).plan(track.track, segment);
@@ -146,7 +146,7 @@ class Gate {
 export function fragmentEtag(
   presentation: BuiltPresentation,
   track: PresentationTrack,
-  start: number | 'init',
+  start: FragmentStart,
   row: OutputFormat,
   encryption?: TrackEncryption,
 ): string {

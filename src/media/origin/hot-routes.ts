@@ -4,6 +4,7 @@ import type { EnabledProtocols } from '../../shared/streaming-policies.js';
 import type { OutputFormat, PresentationTrack } from '../packager/index.js';
 import type { RenderedManifest } from './manifest-responder.js';
 import type { BuiltPresentation } from './presentation-builder.js';
+import type { FragmentStart } from './presentation-lookup.js';
 
 /**
  * What a playback URL was found to be when it was last answered: its parse (locator, manifest, track, format)
@@ -39,7 +40,7 @@ export interface HotSegment {
   /** The segment cache's key. */
   key: string;
   track: PresentationTrack;
-  start: number | 'init';
+  start: FragmentStart;
   row: OutputFormat;
 }
 

@@ -132,7 +132,10 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     }
 
     const segmentAge = Number(cacheAgeOf(endpoint, 'segment'));
-    const { start } = request.request;
+    // `type=keyframes`: one keyframe alone (HLS I-frame playlists), offered for clear streams only.
+    const { keyframes } = request.request;
+    if (keyframes && protection) throw new NotFoundError('FragmentNotFound', 'Protected streams have no keyframe fragments');
+    const start = keyframes && typeof request.request.start === 'number' ? (`k${request.request.start}` as const) : request.request.start;
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) {
       if (start !== 0) throw new NotFoundError('FragmentNotFound', `Subtitles '${text.name}' are one fragment starting at 0`);
@@ -183,6 +186,12 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) return manifests.send(req, reply, response, () => textPlaylist(presentation, text.name, ctx));
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
+    if (request.request.keyframes) {
+      const iFramePlaylist = row.manifests.iFramePlaylist;
+      if (!iFramePlaylist || protection || track.kind !== 'video')
+        throw new NotFoundError('NotFound', `Track '${track.name}' has no I-frame playlist (video tracks of clear HLS streams have one)`);
+      return manifests.send(req, reply, response, () => iFramePlaylist(presentation, track, ctx) ?? '');
+    }
     return manifests.send(req, reply, response, () => mediaPlaylist(presentation, track, ctx));
   };
 

@@ -21,6 +21,19 @@ function bad(path: string, why: string): BadRequestError {
 }
 
 /**
+ * The file-extension aliases AMS accepted (§17.1): `manifest.m3u8` / `manifest(…).m3u8` is HLS and
+ * `manifest.mpd` / `manifest(…).mpd` DASH, in the CMAF format MK.IO documents when `format=` is absent; with
+ * `format=` the suffix must agree with it (400 otherwise).
+ */
+function withSuffix(path: string, options: ManifestOptions, suffix: string | undefined): ManifestOptions {
+  if (suffix === undefined) return options;
+  const hls = suffix.toLowerCase() === 'm3u8';
+  if (options.format === 'smooth') return { ...options, format: hls ? 'm3u8-cmaf' : 'mpd-time-cmaf' };
+  if (options.format.startsWith('m3u8') !== hls) throw bad(path, `format=${options.format} does not match the .${suffix} suffix`);
+  return options;
+}
+
+/**
  * Routes the part of a playback URL after the locator id (percent-decoded once by the router) and rejects
  * path tricks (`..`, encoded separators, control characters) before anything reaches storage.
  */
@@ -35,8 +48,8 @@ export function parsePlaybackPath(path: string): PlaybackRequest {
   if (ismAt !== 0) throw bad(path, 'the server manifest must be at the top of the asset');
   const manifestName = segments[0].slice(0, -4);
   const rest = segments.slice(1).join('/');
-  const manifest = /^manifest(?:\(([^()]*)\))?(?:\.(?:m3u8|mpd))?$/i.exec(rest);
-  if (manifest) return { kind: 'manifest', manifestName, options: parseManifestOptions(manifest[1] ?? '') };
+  const manifest = /^manifest(?:\(([^()]*)\))?(?:\.(m3u8|mpd))?$/i.exec(rest);
+  if (manifest) return { kind: 'manifest', manifestName, options: withSuffix(path, parseManifestOptions(manifest[1] ?? ''), manifest[2]) };
   const playlist = parseMediaPlaylistPath(rest);
   if (playlist) return { kind: 'media-playlist', manifestName, request: playlist };
   const fragment = parseFragmentPath(rest);

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../../shared/errors.js';
-import { textTrackBitrateBps, type PresentationTrack, type SidecarTextTrack, type TrackSegment } from '../packager/index.js';
+import { keyframeAt, textTrackBitrateBps, type PresentationTrack, type SidecarTextTrack, type TrackSegment } from '../packager/index.js';
 import type { BuiltPresentation } from './presentation-builder.js';
 
 /** The side-loaded subtitle track a `QualityLevels(b)/…(name…)` URL names, if it names one. */
@@ -19,6 +19,24 @@ export function findSegment(track: PresentationTrack, start: number): TrackSegme
   const segment = track.segments.startingAt(start);
   if (!segment) throw new NotFoundError('FragmentNotFound', `No fragment of '${track.name}' starts at ${start}`);
   return segment;
+}
+
+/**
+ * A fragment start as the origin addresses segments: a segment's start time, `init`, or `k{dts}` for the one
+ * keyframe decoded at `dts` (an HLS I-frame playlist entry, `…,type=keyframes)`).
+ */
+export type FragmentStart = number | 'init' | `k${number}`;
+
+/** The one keyframe of a video track decoded at `dts`, as a one-sample segment; 404 when there is none. */
+export function findKeyframe(track: PresentationTrack, dts: number): TrackSegment {
+  const k = keyframeAt(track, dts);
+  if (!k) throw new NotFoundError('FragmentNotFound', `No keyframe of '${track.name}' is decoded at ${dts}`);
+  return { index: k.segmentIndex, firstSample: k.sample, sampleCount: 1, startTicks: dts, durationTicks: k.durationTicks };
+}
+
+/** The segment a fragment start names (`init` excluded): a whole segment or one keyframe. */
+export function findFragment(track: PresentationTrack, start: number | `k${number}`): TrackSegment {
+  return typeof start === 'number' ? findSegment(track, start) : findKeyframe(track, Number(start.slice(1)));
 }
 
 /** `Last-Modified` of a presentation's manifests and segments: its newest media file. */

@@ -56,6 +56,12 @@ export {
   type ProtectionScheme,
 } from './mux/manifest/manifest-context.js';
 
+// URL time options (vbegin/vend, start/end) as filter definitions for the filter stage.
+export { timeOptionFilters, urlTrimFilterName, urlWindowFilterName } from './mux/manifest/option-filters.js';
+
+// HLS I-frame playlists: the keyframe a `type=keyframes` fragment URL names.
+export { keyframeAt, trackKeyframes, type Keyframes } from './mux/manifest/hls-iframes.js';
+
 // DRM system headers: PSSH boxes for init segments, and the headers manifests repeat.
 export {
   commonPssh,

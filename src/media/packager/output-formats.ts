@@ -13,6 +13,7 @@ import { buildInitSegment, type InitSegmentOptions } from './mux/fmp4/init-segme
 import { planMediaSegment, type MediaSegmentOptions } from './mux/fmp4/media-segment.js';
 import { muxTsSegment, TS_TIMESTAMP_OFFSET_90K } from './mux/ts/ts-muxer.js';
 import { hlsMasterPlaylist, hlsMediaPlaylist, hlsTextPlaylist } from './mux/manifest/hls.js';
+import { hlsIFramePlaylist } from './mux/manifest/hls-iframes.js';
 import { dashMpd } from './mux/manifest/dash.js';
 import { smoothManifest } from './mux/manifest/smooth.js';
 import type { ManifestContext, ManifestFormat } from './mux/manifest/manifest-context.js';
@@ -29,6 +30,8 @@ export interface ManifestWriter {
   manifest(p: Presentation, ctx: ManifestContext): string;
   /** HLS only: one track's media playlist (`QualityLevels(b)/Manifest(name,format=…)`). */
   readonly mediaPlaylist?: (p: Presentation, track: PresentationTrack, ctx: ManifestContext) => string;
+  /** HLS only: a video track's I-frame playlist (`…,type=keyframes)`), undefined when it has none. */
+  readonly iFramePlaylist?: (p: Presentation, track: PresentationTrack, ctx: ManifestContext) => string | undefined;
   /** HLS only: the media playlist of a side-loaded subtitle track. */
   readonly textPlaylist?: (p: Presentation, name: string, ctx: ManifestContext) => string;
 }
@@ -114,6 +117,7 @@ const hls = (contentType: string): ManifestWriter => ({
   contentType,
   manifest: hlsMasterPlaylist,
   mediaPlaylist: hlsMediaPlaylist,
+  iFramePlaylist: hlsIFramePlaylist,
   textPlaylist: hlsTextPlaylist,
 });
 const dash: ManifestWriter = { contentType: 'application/dash+xml', manifest: dashMpd };

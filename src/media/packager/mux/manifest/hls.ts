@@ -30,6 +30,7 @@ import { InternalError } from '../../../../shared/errors.js';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
 import { systemIds } from '../../encrypt/drm-headers.js';
 import { protectionHeaders } from '../../encrypt/protection-headers.js';
+import { iFrameStreamInfLines } from './hls-iframes.js';
 import { fragmentName, languageTag, mediaPlaylistUrl, textTrackUrls, type ManifestContext, type ManifestProtection } from './manifest-context.js';
 
 /** HLS renditions are grouped by codec: a variant may only reference audio its CODECS attribute names. */
@@ -294,6 +295,7 @@ export function hlsMasterPlaylist(p: Presentation, ctx: ManifestContext): string
   // Without video the audio-only variants are all there is, whatever audio-only= says.
   if (variants.length === 0 || ctx.audioOnlyVariant !== false) variants.push(...audioOnlyVariants(groups, ctx));
   for (const v of variants) lines.push(`#EXT-X-STREAM-INF:${v.attributes}`, v.uri);
+  lines.push(...iFrameStreamInfLines(p, ctx));
   lines.push('');
   return lines.join('\n');
 }

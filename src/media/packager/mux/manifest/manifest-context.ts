@@ -11,6 +11,8 @@
  * | HLS media playlist  | `QualityLevels(128000)/Manifest(aac_eng_2_128,format=m3u8-cmaf)`          |
  * | init segment        | `QualityLevels(3400000)/Fragments(video=i,format=m3u8-cmaf)`              |
  * | media segment       | `QualityLevels(3400000)/Fragments(video=180000,format=mpd-time-cmaf)`     |
+ * | HLS I-frame playlist| `QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf,type=keyframes)`  |
+ * | one keyframe        | `QualityLevels(3400000)/Fragments(video=180000,format=m3u8-cmaf,type=keyframes)` |
  * | Smooth fragment     | `QualityLevels(3400000)/Fragments(video=180000)`                          |
  *
  * Options the manifest was asked with (`filter=`, `encryption=`, `vbegin=`…) follow `format=` inside the
@@ -127,6 +129,11 @@ export interface FragmentRequest {
   start: number | 'init';
   format: ManifestFormat;
   options: ManifestOptions;
+  /**
+   * `type=keyframes`: the one keyframe of a video track whose decode time is `start`, alone in a fragment of its
+   * own (an HLS I-frame playlist entry, see hls-iframes.ts). Never with `start` = `init`.
+   */
+  keyframes?: boolean;
 }
 
 /** An HLS media playlist request: `QualityLevels({bitrate})/Manifest({trackName},format=…[,options])`. */
@@ -135,6 +142,8 @@ export interface MediaPlaylistRequest {
   trackName: string;
   format: ManifestFormat;
   options: ManifestOptions;
+  /** `type=keyframes` (AMS, MKIO-API.md §17.4): the track's I-frame playlist (`EXT-X-I-FRAMES-ONLY`). */
+  keyframes?: boolean;
 }
 
 const formatAliases: Record<string, ManifestFormat> = {
@@ -318,6 +327,29 @@ export function mediaPlaylistUrl(track: PresentationTrack, ctx: ManifestContext)
 }
 
 /**
+ * The I-frame playlist URL of a video track relative to `{manifestName}.ism/`, AMS style (§17.4):
+ * `QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf,type=keyframes)`.
+ */
+export function iFramePlaylistUrl(track: PresentationTrack, ctx: ManifestContext): string {
+  return `QualityLevels(${track.bitrateBps})/Manifest(${encodeTrackName(track.name)}${keyframesTail(ctx)})`;
+}
+
+/**
+ * What an I-frame playlist names for the keyframe decoded at `dtsTicks`, relative to the playlist:
+ * `Fragments(video=180000,format=m3u8-cmaf,type=keyframes)`.
+ */
+export function keyframeFragmentName(track: PresentationTrack, dtsTicks: number, ctx: ManifestContext): string {
+  return `Fragments(${encodeTrackName(track.name)}=${dtsTicks}${keyframesTail(ctx)})`;
+}
+
+/** `,format=…,type=keyframes,filter=…`: `type` right after `format`, as AMS writes it. */
+function keyframesTail(ctx: ManifestContext): string {
+  const tail = optionTail(ctx);
+  const format = `,format=${ctx.format}`;
+  return tail.startsWith(format) ? `${format},type=keyframes${tail.slice(format.length)}` : `${tail},type=keyframes`;
+}
+
+/**
  * DASH `SegmentTemplate@initialization`: `QualityLevels($Bandwidth$)/Fragments(video=i,format=mpd-time-cmaf)`.
  * `$Bandwidth$` resolves to `Representation@bandwidth`, which the MPD sets to `PresentationTrack.bitrateBps`.
  */
@@ -354,6 +386,21 @@ function splitQualityLevels(path: string): { bitrate: number; rest: string } | u
 }
 
 /**
+ * Takes `type=keyframes` (the only `type` AMS child URLs carry, §17.4) out of the options text of a media playlist
+ * or fragment URL; it names a different resource rather than a way of packaging it, so it is not a manifest
+ * option (`manifest(type=keyframes)` stays an unknown option).
+ */
+function takeKeyframesOption(path: string, text: string): { text: string; keyframes: boolean } {
+  const pairs = text === '' ? [] : text.split(',');
+  const at = pairs.findIndex((p) => /^type=/i.test(p));
+  if (at < 0) return { text, keyframes: false };
+  if (pairs[at].slice(5).toLowerCase() !== 'keyframes') throw badPath(path, `type must be 'keyframes', not '${pairs[at].slice(5, 45)}'`);
+  pairs.splice(at, 1);
+  if (pairs.some((p) => /^type=/i.test(p))) throw badPath(path, "option 'type' is given twice");
+  return { text: pairs.join(','), keyframes: true };
+}
+
+/**
  * Parses a fragment path relative to `{manifestName}.ism/`, as the router hands it over (percent-decoded
  * once): `QualityLevels(3400000)/Fragments(video=180000,format=m3u8-cmaf,filter=f1)` →
  * `{ bitrate: 3400000, trackName: 'video', start: 180000, format: 'm3u8-cmaf', options }`.
@@ -374,8 +421,12 @@ export function parseFragmentPath(path: string): FragmentRequest | undefined {
     if (ticks === undefined) throw badPath(path, `fragment start '${m[2].slice(0, 40)}' must be 'i' or a whole number of ticks below 2^53`);
     start = ticks;
   }
-  const options = parseManifestOptions(m[3] ?? '');
-  return { bitrate: ql.bitrate, trackName: m[1], start, format: options.format, options };
+  const { text, keyframes } = takeKeyframesOption(path, m[3] ?? '');
+  const options = parseManifestOptions(text);
+  if (!keyframes) return { bitrate: ql.bitrate, trackName: m[1], start, format: options.format, options };
+  if (start === 'init') throw badPath(path, 'a keyframe fragment is addressed by its decode time, not i');
+  if (options.format !== 'm3u8-cmaf' && options.format !== 'm3u8-aapl') throw badPath(path, 'keyframe fragments need format=m3u8-cmaf or format=m3u8-aapl');
+  return { bitrate: ql.bitrate, trackName: m[1], start, format: options.format, options, keyframes };
 }
 
 /**
@@ -388,11 +439,14 @@ export function parseMediaPlaylistPath(path: string): MediaPlaylistRequest | und
   if (!ql || !/^Manifest\(/i.test(ql.rest)) return undefined;
   const m = /^Manifest\(([^,()=/]+)(?:,([^()/]*))?\)(?:\.m3u8)?$/i.exec(ql.rest);
   if (!m) throw badPath(path, 'expected Manifest({trackName},format=m3u8-cmaf|m3u8-aapl[,options])');
-  const options = parseManifestOptions(m[2] ?? '');
+  const { text, keyframes } = takeKeyframesOption(path, m[2] ?? '');
+  const options = parseManifestOptions(text);
   if (options.format !== 'm3u8-cmaf' && options.format !== 'm3u8-aapl') {
     throw badPath(path, 'a media playlist needs format=m3u8-cmaf or format=m3u8-aapl');
   }
-  return { bitrate: ql.bitrate, trackName: m[1], format: options.format, options };
+  const request: MediaPlaylistRequest = { bitrate: ql.bitrate, trackName: m[1], format: options.format, options };
+  if (keyframes) request.keyframes = true;
+  return request;
 }
 
 /** Escapes text for an XML attribute value in double quotes (or element content). */
