@@ -75,7 +75,9 @@ export function filterSummary(p: FilterProperties): string {
     if (r.liveBackoffDuration !== undefined) parts.push(`back-off ${s(r.liveBackoffDuration)}`);
   }
   if (p.firstQuality) parts.push(`first quality ${p.firstQuality.bitrate} bit/s`);
-  for (const t of p.tracks ?? []) parts.push(t.trackSelections.map((c) => `${c.property} ${c.operation === 'Equal' ? '=' : '≠'} ${c.value}`).join(' and '));
+  // Selections are ORed, the conditions of one selection ANDed.
+  const tracks = (p.tracks ?? []).map((t) => t.trackSelections.map((c) => `${c.property} ${c.operation === 'Equal' ? '=' : '≠'} ${c.value}`).join(' and '));
+  if (tracks.length > 0) parts.push(tracks.length === 1 ? tracks[0] : tracks.map((t) => `(${t})`).join(' or '));
   return parts.length > 0 ? parts.join(' · ') : 'Everything (no condition)';
 }
 
