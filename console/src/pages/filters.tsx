@@ -23,7 +23,7 @@ import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, fieldErrors, seg } from '../api/client';
 import type { FilterCondition, FilterProperties, ListBody, MediaFilter } from '../api/types';
-import { useProject } from '../app/session';
+import { useOrgRole, useProject } from '../app/session';
 import { ConfirmButton } from '../components/confirm';
 import { EmptyState, PageHeader, QueryView } from '../components/states';
 
@@ -84,6 +84,7 @@ export function filterSummary(p: FilterProperties): string {
 /** A filter collection as a table, with create, edit and delete. */
 export function FilterList({ collection, kind }: { collection: string; kind: 'account' | 'asset' }) {
   const queryClient = useQueryClient();
+  const { role, canWrite } = useOrgRole();
   const filters = useQuery({ queryKey: ['filters', collection], queryFn: async () => (await api<ListBody<MediaFilter>>('GET', collection)).value });
   const [editing, setEditing] = useState<MediaFilter | 'new' | null>(null);
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['filters', collection] });
@@ -92,8 +93,11 @@ export function FilterList({ collection, kind }: { collection: string; kind: 'ac
 
   return (
     <Stack gap="xs">
-      <Group justify="flex-end">
-        <Button size="sm" onClick={() => setEditing('new')}>
+      <Group justify="space-between">
+        <Text size="sm" c="dimmed">
+          {canWrite ? '' : `Read-only: you are a ${role} of this organization.`}
+        </Text>
+        <Button size="sm" onClick={() => setEditing('new')} disabled={!canWrite}>
           {createLabel}
         </Button>
       </Group>
@@ -133,7 +137,7 @@ export function FilterList({ collection, kind }: { collection: string; kind: 'ac
                     </Table.Td>
                     <Table.Td>
                       <Group gap="xs" wrap="nowrap" justify="flex-end">
-                        <Button size="xs" variant="default" onClick={() => setEditing(f)} aria-label={`Edit filter ${f.name}`}>
+                        <Button size="xs" variant="default" disabled={!canWrite} onClick={() => setEditing(f)} aria-label={`Edit filter ${f.name}`}>
                           Edit
                         </Button>
                         <ConfirmButton
@@ -141,6 +145,7 @@ export function FilterList({ collection, kind }: { collection: string; kind: 'ac
                           ariaLabel={`Delete filter ${f.name}`}
                           title={`Delete ${noun} ${f.name}?`}
                           confirmLabel="Delete filter"
+                          disabled={!canWrite}
                           message="Playback URLs naming it stop working. A locator that names it keeps the filter: delete the locator first."
                           onConfirm={() => api('DELETE', `${collection}/${seg(f.name)}`)}
                           onDone={() => {
