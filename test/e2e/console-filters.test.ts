@@ -265,6 +265,9 @@ describe('web console: filters', () => {
       properties: { assetName: 'clip', streamingPolicyName: 'Predefined_ClearStreamingOnly', filters: ['low-video'] },
     });
     await page.getByText('Locator filters (always applied)').waitFor();
+    await nav('Streaming locators').click();
+    await page.getByRole('table', { name: 'Streaming locators' }).getByRole('row').filter({ hasText: 'clip-low' }).getByText('low-video').waitFor();
+    await page.goBack();
     await shot('05-locator-with-filters');
 
     // The asset filter is named by clip-low: the API refuses with 409 FilterInUse, shown in the dialog.
