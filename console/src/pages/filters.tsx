@@ -366,7 +366,7 @@ function FilterModal({
                   </Group>
                   <Stack gap="xs">
                     {sel.map((c, j) => (
-                      <Group key={j} align="flex-start" gap="xs" wrap="nowrap" role="group" aria-label={`Condition ${j + 1} of selection ${i + 1}`}>
+                      <Group key={j} align="flex-start" gap="xs" wrap="wrap" role="group" aria-label={`Condition ${j + 1} of selection ${i + 1}`}>
                         <Select
                           aria-label="Property"
                           w={130}
@@ -387,7 +387,7 @@ function FilterModal({
                         />
                         <TextInput
                           aria-label="Value"
-                          style={{ flex: 1 }}
+                          style={{ flex: '1 1 160px' }}
                           placeholder={valueHints[c.property] ?? ''}
                           value={c.value}
                           onChange={(e) => setCondition(i, j, { value: e.currentTarget.value })}
