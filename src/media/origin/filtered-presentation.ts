@@ -1,0 +1,37 @@
+import { BadRequestError } from '../../shared/errors.js';
+import type { FilterDefinition } from '../../shared/filter-definitions.js';
+import type { Presentation } from '../packager/index.js';
+import type { BuiltPresentation } from './presentation-builder.js';
+import type { RequestFilters } from './request-filters.js';
+
+/** The packager's filter stage (until it lands: refuses every filter, so nothing unfiltered is served as filtered). */
+const applyFilters = (_presentation: Presentation, _filters: readonly FilterDefinition[]): Presentation => {
+  throw new BadRequestError('FiltersUnavailable', 'Filters are not available on this server yet');
+};
+
+/** At most this many filter combinations are kept per presentation (filter edits make new ones). */
+const maxPerPresentation = 32;
+
+/**
+ * The presentation as the request's filters leave it, kept with the presentation it came from (so it lives
+ * exactly as long): a manifest cache miss, or a media playlist's track lookup, costs one filter pass per
+ * presentation version, filter set and filter version, not one per request.
+ */
+export class FilteredPresentations {
+  readonly #cache = new WeakMap<BuiltPresentation, Map<string, BuiltPresentation>>();
+
+  get(presentation: BuiltPresentation, filters: RequestFilters): BuiltPresentation {
+    if (filters.definitions.length === 0) return presentation;
+    let byTag = this.#cache.get(presentation);
+    if (!byTag) this.#cache.set(presentation, (byTag = new Map()));
+    const hit = byTag.get(filters.tag);
+    if (hit) return hit;
+    const filtered: BuiltPresentation = { ...presentation, ...applyFilters(presentation, filters.definitions), files: presentation.files, etag: presentation.etag };
+    if (!filtered.tracks.some((t) => t.kind === 'video' || t.kind === 'audio')) {
+      throw new BadRequestError('FilterExcludesAllTracks', `The filters ${filters.names.join(', ')} leave no audio or video track of this asset`);
+    }
+    if (byTag.size >= maxPerPresentation) byTag.delete(byTag.keys().next().value!);
+    byTag.set(filters.tag, filtered);
+    return filtered;
+  }
+}
