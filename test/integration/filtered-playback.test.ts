@@ -14,7 +14,9 @@ const run = promisify(execFile);
 const probeDuration = async (url: string): Promise<number> =>
   Number(
     (
-      JSON.parse((await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-print_format', 'json', '-show_format', url], { encoding: 'utf8' })).stdout) as {
+      JSON.parse(
+        (await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-print_format', 'json', '-show_format', url], { encoding: 'utf8' })).stdout,
+      ) as {
         format: { duration: string };
       }
     ).format.duration,
@@ -132,7 +134,8 @@ describe('filtered playback: asset and account filters in every manifest', () =>
     }
     // ffprobe follows the filtered HLS to the one video rendition.
     const probe = JSON.parse(
-      (await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', `${plain}/manifest(format=m3u8-cmaf,filter=low)`], { encoding: 'utf8' })).stdout,
+      (await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', `${plain}/manifest(format=m3u8-cmaf,filter=low)`], { encoding: 'utf8' }))
+        .stdout,
     ) as { streams: Array<{ codec_type: string; width?: number }> };
     assert.deepEqual(
       probe.streams.filter((s) => s.codec_type === 'video').map((s) => s.width),
@@ -140,7 +143,7 @@ describe('filtered playback: asset and account filters in every manifest', () =>
     );
   });
 
-  it("an account filter on the locator trims time; segments keep the unfiltered URLs", async () => {
+  it('an account filter on the locator trims time; segments keep the unfiltered URLs', async () => {
     const unfilteredMaster = await text(`${plain}/manifest(format=m3u8-cmaf)`);
     const unfilteredPlaylistUrl = `${plain}/${uriLines(unfilteredMaster).find((l) => l.startsWith('QualityLevels(800000)'))}`;
     const unfilteredPlaylist = await text(unfilteredPlaylistUrl);

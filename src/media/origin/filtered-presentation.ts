@@ -26,7 +26,12 @@ export class FilteredPresentations {
     if (!byTag) this.#cache.set(presentation, (byTag = new Map()));
     const hit = byTag.get(filters.tag);
     if (hit) return hit;
-    const filtered: BuiltPresentation = { ...presentation, ...applyFilters(presentation, filters.definitions), files: presentation.files, etag: presentation.etag };
+    const filtered: BuiltPresentation = {
+      ...presentation,
+      ...applyFilters(presentation, filters.definitions),
+      files: presentation.files,
+      etag: presentation.etag,
+    };
     if (!filtered.tracks.some((t) => t.kind === 'video' || t.kind === 'audio')) {
       throw new BadRequestError('FilterExcludesAllTracks', `The filters ${filters.names.join(', ')} leave no audio or video track of this asset`);
     }

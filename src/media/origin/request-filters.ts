@@ -52,7 +52,8 @@ export async function lookUpFilters(lookup: FilterLookup, resolved: ResolvedLoca
   const found: FilterDefinition[] = [];
   names.forEach((name, i) => {
     const definition = definitions[i];
-    if (!definition) throw new NotFoundError('FilterNotFound', `Filter '${name}' is neither an asset filter of this asset nor an account filter of this project`);
+    if (!definition)
+      throw new NotFoundError('FilterNotFound', `Filter '${name}' is neither an asset filter of this asset nor an account filter of this project`);
     found.push(definition);
   });
   return { names: [...names], definitions: found, version, tag: filtersTag(names, version) };
