@@ -206,6 +206,7 @@ describe('filtered playback: asset and account filters in every manifest', () =>
     assert.equal((await request(`${plain}/manifest(filter=a;b;c;d)`)).status, 400);
     const nothing = await request(`${plain}/manifest(format=m3u8-cmaf,filter=nothing)`);
     assert.equal(nothing.status, 400, nothing.body.toString());
+    assert.equal((JSON.parse(nothing.body.toString()) as { error: { code: string } }).error.code, 'FilterSelectsNoTracks');
   });
 
   it('serves an edited filter within a few seconds, with a new ETag', async () => {

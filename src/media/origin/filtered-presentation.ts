@@ -26,15 +26,13 @@ export class FilteredPresentations {
     if (!byTag) this.#cache.set(presentation, (byTag = new Map()));
     const hit = byTag.get(filters.tag);
     if (hit) return hit;
+    // A filter that is invalid or leaves nothing to play throws the stage's FilterError (400), never kept.
     const filtered: BuiltPresentation = {
       ...presentation,
       ...applyFilters(presentation, filters.definitions),
       files: presentation.files,
       etag: presentation.etag,
     };
-    if (!filtered.tracks.some((t) => t.kind === 'video' || t.kind === 'audio')) {
-      throw new BadRequestError('FilterExcludesAllTracks', `The filters ${filters.names.join(', ')} leave no audio or video track of this asset`);
-    }
     if (byTag.size >= maxPerPresentation) byTag.delete(byTag.keys().next().value!);
     byTag.set(filters.tag, filtered);
     return filtered;

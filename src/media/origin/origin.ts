@@ -19,7 +19,7 @@ import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
 import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
 import type { StreamMeter } from './stream-meter.js';
 import type { FilterLookup } from '../../shared/filter-definitions.js';
-import { combineFilterNames, firstQualityOf, locatorFilterNames, lookUpFilters, type RequestFilters } from './request-filters.js';
+import { combineFilterNames, locatorFilterNames, lookUpFilters, type RequestFilters } from './request-filters.js';
 import { FilteredPresentations } from './filtered-presentation.js';
 
 export interface OriginDeps {
@@ -192,8 +192,6 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const withProtection = (ctx: ManifestContext) => (protection ? { ...ctx, protection } : ctx);
     if (request.kind === 'manifest') {
       const ctx = withProtection(createManifestContext(row.format, request.options));
-      const firstQuality = filters && firstQualityOf(filters.definitions);
-      if (firstQuality !== undefined) ctx.firstQualityBitrateBps = firstQuality;
       return manifests.send(req, reply, response, () => row.manifests.manifest(presentation, ctx));
     }
     const { mediaPlaylist, textPlaylist } = row.manifests;

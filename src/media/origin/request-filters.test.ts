@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { BadRequestError, NotFoundError } from '../../shared/errors.js';
 import type { FilterDefinition, FilterLookup } from '../../shared/filter-definitions.js';
 import type { ResolvedLocator } from './playback-resolver.js';
-import { combineFilterNames, filtersTag, firstQualityOf, locatorFilterNames, lookUpFilters, noFilters } from './request-filters.js';
+import { combineFilterNames, filtersTag, locatorFilterNames, lookUpFilters, noFilters } from './request-filters.js';
 
 /** A lookup over fixed asset and account filters (asset filters shadow account filters, as the store does). */
 function lookupOf(assetFilters: Record<string, FilterDefinition>, accountFilters: Record<string, FilterDefinition>, version = 'v1'): FilterLookup {
@@ -59,10 +59,5 @@ describe('request filters', () => {
     );
     await assert.rejects(lookUpFilters(noFilters, resolvedWith({}), ['any']), NotFoundError);
     assert.equal((await lookUpFilters(noFilters, resolvedWith({}), [])).tag, '', 'no names: no lookup, no tag');
-  });
-
-  it('takes the first filter that sets a first quality', () => {
-    assert.equal(firstQualityOf([{ name: 'a' }, { name: 'b', firstQuality: { bitrate: 800_000 } }, { name: 'c', firstQuality: { bitrate: 1 } }]), 800_000);
-    assert.equal(firstQualityOf([{ name: 'a' }]), undefined);
   });
 });

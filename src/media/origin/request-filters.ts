@@ -59,12 +59,6 @@ export async function lookUpFilters(lookup: FilterLookup, resolved: ResolvedLoca
   return { names: [...names], definitions: found, version, tag: filtersTag(names, version) };
 }
 
-/** HLS `firstQuality` (asset filters only carry it in MK.IO, but either kind may): the first filter that sets it. */
-export function firstQualityOf(definitions: readonly FilterDefinition[]): number | undefined {
-  for (const d of definitions) if (d.firstQuality && d.firstQuality.bitrate > 0) return d.firstQuality.bitrate;
-  return undefined;
-}
-
 /** A lookup that knows no filter: every name is a 404. For processes and tests that serve no filters. */
 export const noFilters: FilterLookup = {
   filtersFor: async (_projectId, _assetId, names) => ({ definitions: names.map(() => undefined), version: '' }),
