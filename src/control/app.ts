@@ -52,6 +52,9 @@ import { registerWebhookRoutes } from './resources/webhooks/routes.js';
 import { registerInviteSetupRoute, registerOrganizationRoutes } from './resources/organization/routes.js';
 import { TeamGrants } from './auth/team-grants.js';
 import type { AddressPolicy } from '../shared/address-policy.js';
+// Account and asset filters (issue 15).
+import { FilterService } from './resources/filters/service.js';
+import { registerFilterRoutes } from './resources/filters/routes.js';
 
 export interface ControlPlaneDeps {
   log: Logger;
@@ -139,6 +142,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     log: deps.log.child({ component: 'jobs' }),
     notify: deps.jobNotifications,
   });
+  // Account and asset filters (issue 15).
+  const filters = new FilterService(deps.db, assets);
   const webhookRules = new WebhookRuleService(deps.db, deps.box, deps.webhookPolicy);
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);
@@ -186,6 +191,8 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
             registerTransformRoutes(media, { transforms, jobs });
             registerJobRoutes(media, { jobs, transforms });
             registerStatsRoutes(media, stats);
+            // Account and asset filters (issue 15).
+            registerFilterRoutes(media, filters);
             if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
           },
           { prefix },

@@ -340,6 +340,20 @@ export interface UsageEncodedRow {
   seconds: number;
 }
 
+/** An account filter (migration 012): `properties` is MK.IO's filter `properties` as JSON. */
+export interface AccountFilterRow extends Audited {
+  id: string;
+  project_id: string;
+  name: string;
+  properties: string;
+  /** A fresh id on every write: what the origin's caches key on (filter-lookup.ts). */
+  revision: string;
+}
+/** An asset filter (migration 012); deleted with its asset. */
+export interface AssetFilterRow extends AccountFilterRow {
+  asset_id: string;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   projects: ProjectRow;
@@ -365,6 +379,8 @@ export interface Database {
   streaming_endpoints: StreamingEndpointRow;
   streaming_policies: StreamingPolicyRow;
   streaming_locators: StreamingLocatorRow;
+  account_filters: AccountFilterRow;
+  asset_filters: AssetFilterRow;
   content_key_policies: ContentKeyPolicyRow;
   transforms: TransformRow;
   jobs: JobRow;

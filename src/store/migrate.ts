@@ -11,6 +11,7 @@ import * as m008 from './migrations/008-project-profiles.js';
 import * as m009 from './migrations/009-webhooks.js';
 import * as m010 from './migrations/010-organization-admin.js';
 import * as m011 from './migrations/011-usage.js';
+import * as m012 from './migrations/012-filters.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
 const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '009-webhooks': m009,
   '010-organization-admin': m010,
   '011-usage': m011,
+  '012-filters': m012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

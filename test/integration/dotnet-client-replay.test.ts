@@ -29,10 +29,6 @@ for (const id of ['List', 'Get', 'Create', 'Update', 'Delete', 'Start', 'Stop', 
 for (const id of ['List', 'Get', 'Create', 'Delete']) {
   unsupported[`LiveOutputs.${id}`] = { status: 404, code: 'NotFound', reason: 'live outputs are not implemented (separate issue)' };
 }
-for (const id of ['List', 'Get', 'CreateOrUpdate', 'Delete']) {
-  unsupported[`AccountFilters.${id}`] = { status: 404, code: 'NotFound', reason: 'account filters are not implemented (separate issue)' };
-  unsupported[`AssetFilters.${id}`] = { status: 404, code: 'NotFound', reason: 'asset filters are not implemented (separate issue)' };
-}
 
 /**
  * Calls that fail today because of gaps other helpers are fixing. Each entry states how it fails now (status,
@@ -54,6 +50,8 @@ const expectedStatus: Record<string, number> = {
   'StreamingPolicies.Create': 201,
   'StreamingLocators.Create': 201,
   'StreamingEndpoints.Create': 201,
+  'AccountFilters.CreateOrUpdate': 201,
+  'AssetFilters.CreateOrUpdate': 201,
   'Transforms.CreateOrUpdate [read-modify-write]': 200,
   // PUT of a content key policy creates only, in MK.IO as in Reel (MKIO-API.md §14): the client's `Create` of an
   // existing name gets 409 with an error body the client reads (`error.detail`).

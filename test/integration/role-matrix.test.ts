@@ -98,6 +98,20 @@ const table: Row[] = [
     }),
   },
   {
+    family: 'account filters',
+    read: [200, 200, 200, 403],
+    write: [201, 201, 403, 403],
+    readCall: (t) => ({ method: 'GET', path: `${t.v1}/accountFilters` }),
+    writeCall: (t, tag) => ({ method: 'PUT', path: `${t.v1}/accountFilters/mx-${tag}`, body: { properties: { firstQuality: { bitrate: 1000 } } } }),
+  },
+  {
+    family: 'asset filters',
+    read: [200, 200, 200, 403],
+    write: [201, 201, 403, 403],
+    readCall: (t) => ({ method: 'GET', path: `${t.v1}/assets/matrix/assetFilters` }),
+    writeCall: (t, tag) => ({ method: 'PUT', path: `${t.v1}/assets/matrix/assetFilters/mx-${tag}`, body: { properties: { firstQuality: { bitrate: 1000 } } } }),
+  },
+  {
     family: 'content key policies',
     read: [200, 200, 200, 403],
     write: [201, 201, 403, 403],

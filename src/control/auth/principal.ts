@@ -164,6 +164,9 @@ export const projectCapabilities: Readonly<Record<string, readonly string[]>> = 
   'ams.contentKeyPolicy': ['read', 'create', 'update', 'delete', secretsAction],
   'ams.streamingEndpoint': ['read', 'create', 'update', 'delete', 'scale'],
   'ams.storage': ['read', 'create', 'update', 'delete'],
+  // Filters (§8): a PUT creates or replaces, so it needs `create` as an asset PUT does.
+  'ams.accountFilter': ['read', 'create', 'delete'],
+  'ams.assetFilter': ['read', 'create', 'delete'],
   'webhooks.config': ['get', 'create', 'delete'],
 };
 

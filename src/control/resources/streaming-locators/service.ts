@@ -12,6 +12,8 @@ import type { AssetService } from '../assets/service.js';
 import type { FieldPageQuery } from '../../../store/list-query.js';
 import { auditFields, ListFields } from '../list-fields.js';
 import type { StreamingPolicyService } from '../streaming-policies/service.js';
+import { FilterRepository } from '../../../store/filter-repository.js';
+import { maxFiltersPerRequest } from '../../../shared/filter-definitions.js';
 
 export interface LocatorInput {
   assetName: string;
@@ -54,6 +56,7 @@ export const locatorListFields = new ListFields({
 export class StreamingLocatorService {
   private readonly repository: StreamingLocatorRepository;
   private readonly keyPolicies: ContentKeyPolicyRepository;
+  private readonly filters: FilterRepository;
 
   constructor(
     db: Db,
@@ -63,6 +66,7 @@ export class StreamingLocatorService {
   ) {
     this.repository = new StreamingLocatorRepository(db);
     this.keyPolicies = new ContentKeyPolicyRepository(db);
+    this.filters = new FilterRepository(db);
   }
 
   /** The locator's content keys with their values (unsealed), in the order the policy asks for them. */
@@ -125,6 +129,7 @@ export class StreamingLocatorService {
 
     const asset = await this.assets.find(projectId, input.assetName);
     if (!asset) throw new BadRequestError('AssetNotFound', `Asset '${input.assetName}' not found`);
+    await this.checkFilters(projectId, asset.id, asset.name, input.extra.filters);
     const policy = await this.policies.find(projectId, input.streamingPolicyName);
     if (!policy) throw new BadRequestError('StreamingPolicyNotFound', `Streaming policy '${input.streamingPolicyName}' not found`);
     const locatorDefault = input.extra.defaultContentKeyPolicyName as string | undefined;
@@ -166,6 +171,20 @@ export class StreamingLocatorService {
       throw idTaken();
     }
     return { row, created: true };
+  }
+
+  /**
+   * A new locator's `filters` (§8, §13): each must name a filter of the asset or of the project (AMS refused
+   * unknown names), and AMS applies at most three filters to a request, the locator's and the URL's together.
+   */
+  private async checkFilters(projectId: string, assetId: string, assetName: string, given: unknown): Promise<void> {
+    const names = Array.isArray(given) ? (given as string[]) : [];
+    if (names.length > maxFiltersPerRequest)
+      throw new BadRequestError('ValidationError', `properties.filters names ${names.length} filters; at most ${maxFiltersPerRequest} apply to a request`);
+    const found = await this.filters.existingFor(projectId, assetId, names);
+    const missing = names.find((n) => !found.has(n));
+    if (missing !== undefined)
+      throw new BadRequestError('FilterNotFound', `Filter '${missing}' not found: neither a filter of asset '${assetName}' nor an account filter`);
   }
 
   private async update(existing: StreamingLocatorRow, input: LocatorInput, actor: Actor): Promise<StreamingLocatorRow> {
