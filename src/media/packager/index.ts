@@ -5,7 +5,9 @@
  * A request flows through it in stages:
  * 1. parse: `readMp4Index` reads an MP4's `moov` (and `moof`s) through a ranged-read callback → `MediaIndex`;
  * 2. model: `segmentTracks` cuts tracks into segments aligned on the video keyframes → a `Presentation`;
- * 3. (filters, to come: presentation → presentation, before anything is written);
+ * 3. filters: `applyFilters(presentation, filters)` applies asset/account filters (track selection, time range
+ *    trimmed to whole segments that keep their indices and URLs, firstQuality) → a `FilteredPresentation`, still a
+ *    `Presentation` every writer takes as is; `FilterError` (400) when a filter is invalid or leaves nothing;
  * 4. mux: `outputFormat(format)` gives the row of the format table, whose manifest writer renders text and
  *    whose segment muxer plans a segment first (`{ size, parts }`, nothing read) and is written after the
  *    caller has read the planned source ranges;
@@ -77,6 +79,9 @@ export { segmentTracks } from './model/segmenter.js';
 export { SegmentList, type TrackSegment } from './model/segment.js';
 export { peakSegmentBitrateBps, textTrackBitrateBps, type Presentation, type PresentationTrack, type SidecarTextTrack } from './model/presentation.js';
 export type { MediaIndex, SampleRun, TrackIndex, TrackKind } from './model/media-index.js';
+
+// Filters (stage 3).
+export { applyFilters, FilterError, firstQualityTrack, type FilteredPresentation } from './filters/apply-filters.js';
 
 // Segment plans: what a muxer produces before any media byte is read.
 export { isSourceRange, type SegmentPart, type SegmentPlan, type SourceRange } from './mux/segment-plan.js';

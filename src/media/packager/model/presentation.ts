@@ -66,6 +66,12 @@ export interface Presentation {
   tracks: PresentationTrack[];
   /** Side-loaded WebVTT subtitles; absent or empty when the asset has none. */
   textTracks?: SidecarTextTrack[];
+  /**
+   * Bitrate of the video track players should start on (a filter's `firstQuality`, set by `applyFilters`): the
+   * HLS multivariant playlist lists its variant first (unless `ManifestContext.firstQualityBitrateBps` says
+   * otherwise); DASH and Smooth follow the track order, where `applyFilters` puts it first.
+   */
+  firstQualityBitrateBps?: number;
 }
 
 export const presentationKinds: readonly TrackKind[] = ['video', 'audio', 'text'];

@@ -21,13 +21,37 @@ export interface TrackSegment {
 export class SegmentList {
   readonly length: number;
 
+  /**
+   * @param firstIndex the `TrackSegment.index` of the list's first segment: 0 for a whole track, the original
+   *   index of the first kept segment for a slice (`slice`), so that fragment numbers, TS continuity counters and
+   *   AES-128 IVs (all derived from the index) stay those of the unsliced track.
+   */
   constructor(
     readonly firstSample: Uint32Array,
     readonly sampleCount: Uint32Array,
     readonly startTicks: Float64Array,
     readonly durationTicks: Float64Array,
+    readonly firstIndex = 0,
   ) {
     this.length = firstSample.length;
+  }
+
+  /**
+   * Segments [from, to) as a list over the same memory (typed-array `subarray` views, nothing copied), keeping
+   * their start times and their indices (`firstIndex`): a filtered manifest then names the very segments, URLs and
+   * bytes of the unfiltered one. Bounds are clamped like `Array.prototype.slice` with non-negative arguments.
+   */
+  slice(from: number, to: number = this.length): SegmentList {
+    const start = Math.max(0, Math.min(this.length, Math.trunc(from)));
+    const end = Math.max(start, Math.min(this.length, Math.trunc(to)));
+    if (start === 0 && end === this.length) return this;
+    return new SegmentList(
+      this.firstSample.subarray(start, end),
+      this.sampleCount.subarray(start, end),
+      this.startTicks.subarray(start, end),
+      this.durationTicks.subarray(start, end),
+      this.firstIndex + start,
+    );
   }
 
   static from(segments: readonly Omit<TrackSegment, 'index'>[]): SegmentList {
@@ -44,7 +68,7 @@ export class SegmentList {
 
   at(i: number): TrackSegment {
     return {
-      index: i,
+      index: this.firstIndex + i,
       firstSample: this.firstSample[i],
       sampleCount: this.sampleCount[i],
       startTicks: this.startTicks[i],

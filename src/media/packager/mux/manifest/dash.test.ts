@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Presentation } from '../../model/presentation.js';
 import { dashFrameRate, dashMpd, isoDuration } from './dash.js';
+import { applyFilters } from '../../filters/apply-filters.js';
 import { parseFragmentPath, type ManifestContext, type ManifestProtection } from './manifest-context.js';
 import { hevcPresentation, makeTrack, twoHourPresentation, twoRenditionPresentation } from '../../../../../test/fixtures/hand-built-presentations.js';
 import { PLAYREADY_SYSTEM_ID, WIDEVINE_SYSTEM_ID, decodeWidevinePsshData, readPlayReadyObject, readPssh } from '../../../../../test/support/drm-signalling.js';
@@ -155,9 +156,18 @@ function checkMpd(p: Presentation, ctx: ManifestContext): { mpd: Node; urls: num
         timeline,
         track.segments.toArray().map((s) => ({ t: s.startTicks, d: s.durationTicks })),
       );
-      // The timeline adds up to the track's duration, and to the presentation's within a segment.
+      // The timeline adds up to the track's duration (its kept segments' when filtered), and to the presentation's
+      // within a segment.
       const total = timeline.reduce((sum, s) => sum + s.d, 0);
-      assert.equal(total, track.track.durationTicks);
+      const filtered = 'segmentRange' in p;
+      assert.equal(total, filtered ? track.segments.durationTicks.reduce((a, b) => a + b, 0) : track.track.durationTicks);
+      // The Period starts at the earliest track's first segment: presentationTimeOffset (absent when 0) is that
+      // time in this track's timescale, and no track starts before it nor a segment after it.
+      const pto = template.presentationTimeOffset === undefined ? 0 : Number(template.presentationTimeOffset);
+      assert.ok(Number.isSafeInteger(pto) && pto >= 0 && template.presentationTimeOffset !== '0');
+      assert.ok(timeline[0].t >= pto && timeline[0].t - pto < timeline[0].d, `${track.name}: first segment at ${timeline[0].t}, offset ${pto}`);
+      const earliestSec = Math.min(...p.tracks.filter((t) => t.kind !== 'text').map((t) => t.segments.startTicks[0] / t.track.timescale));
+      assert.ok(Math.abs(pto / timescale - earliestSec) < 1 / timescale + 1e-9, `${track.name}: offset ${pto / timescale} s, start ${earliestSec} s`);
       assert.ok(Math.abs(total / timescale - p.durationSec) < 0.05, `${track.name}: ${total / timescale} vs ${p.durationSec}`);
       for (const s of timeline) {
         const f = parseFragmentPath(resolve(template.media as string, s.t));
@@ -377,5 +387,54 @@ describe('isoDuration and dashFrameRate', () => {
     assert.equal(dashFrameRate(59.94), '60000/1001');
     assert.equal(dashFrameRate(12.5), '25/2');
     assert.equal(dashFrameRate(0), undefined);
+  });
+});
+
+describe('dashMpd of a filtered presentation', () => {
+  const whole = twoRenditionPresentation();
+  const clip = applyFilters(whole, [
+    {
+      name: 'clip',
+      presentationTimeRange: { startTimestamp: 110_000_000, endTimestamp: 210_000_000 },
+      firstQuality: { bitrate: 1_500_000 },
+      tracks: [{ trackSelections: [{ property: 'Language', operation: 'NotEqual', value: 'fre' }] }],
+    },
+  ]);
+
+  for (const format of ['mpd-time-cmaf', 'mpd-time-csf'] as const) {
+    it(`starts the Period at the clip's first segment and lasts the clip (${format})`, () => {
+      const { mpd, urls } = checkMpd(clip, { format, extraOptions: [] });
+      assert.equal(mpd.mediaPresentationDuration, 'PT12.000S');
+      const period = (mpd.Period as Node[])[0];
+      assert.equal(period.start, 'PT0.000S');
+      const [videoSet, audioSet, ...rest] = period.AdaptationSet as Node[];
+      assert.equal(rest.length, 0, 'French audio filtered out');
+      const reps = videoSet.Representation as Node[];
+      assert.deepEqual(
+        reps.map((r) => r.bandwidth),
+        ['1200000', '3400000'],
+        'firstQuality first',
+      );
+      const videoTemplate = reps[0].SegmentTemplate as Node;
+      assert.equal(videoTemplate.presentationTimeOffset, String(10 * 12800));
+      const videoTimeline = expandTimeline((videoTemplate.SegmentTimeline as Node).S as Node[]);
+      assert.deepEqual(videoTimeline[0], { t: 10 * 12800, d: 25600 });
+      assert.equal(videoTimeline.length, 6);
+      const audioTemplate = (audioSet.Representation as Node[])[0].SegmentTemplate as Node;
+      assert.equal(audioTemplate.presentationTimeOffset, String(10 * 48000));
+      const audioTimeline = expandTimeline((audioTemplate.SegmentTimeline as Node).S as Node[]);
+      // The same segments (start times) as in the unfiltered MPD.
+      assert.deepEqual(audioTimeline[0].t, whole.tracks[2].segments.startTicks[5]);
+      assert.equal(urls, 3 * 6);
+    });
+  }
+
+  it('writes no presentationTimeOffset for a whole asset or a clip from 0', () => {
+    assert.doesNotMatch(dashMpd(whole, { format: 'mpd-time-cmaf', extraOptions: [] }), /presentationTimeOffset/);
+    const head = applyFilters(whole, [{ name: 'head', presentationTimeRange: { endTimestamp: 40_000_000 } }]);
+    const { mpd } = checkMpd(head, { format: 'mpd-time-cmaf', extraOptions: [] });
+    assert.doesNotMatch(dashMpd(head, { format: 'mpd-time-cmaf', extraOptions: [] }), /presentationTimeOffset/);
+    // To the end of the last kept audio segment, which ends a fraction of an AAC frame after the video's 4 s.
+    assert.equal(mpd.mediaPresentationDuration, 'PT4.011S');
   });
 });

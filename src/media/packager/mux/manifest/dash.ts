@@ -13,10 +13,14 @@
  *   first audio set gets `Role main`, so players pick it by default.
  * - SegmentTemplate sits on each Representation: timescales (and so `t`/`d`) may differ between tracks.
  * - `minBufferTime` is the longest segment: a player that buffered one whole segment can always go on.
- * - `presentationTimeOffset` is 0 and `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must
- *   name. The composition delay of the first frame (B-frames, audio priming) is undone by the init segment's
- *   edit list (init-segment.ts), as for HLS; with a constant delay, each segment's earliest presentation time
- *   then equals its `S@t`.
+ * - `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must name. The composition delay of the
+ *   first frame (B-frames, audio priming) is undone by the init segment's edit list (init-segment.ts), as for
+ *   HLS; with a constant delay, each segment's earliest presentation time then equals its `S@t`.
+ * - The Period starts at the presentation's first media time: `presentationTimeOffset` is the earliest first
+ *   segment start of any audio/video track (0 for a whole asset, the clip's start for a time-filtered one, see
+ *   `applyFilters`), in each track's timescale, so players start at the clip's start without a gap and tracks keep
+ *   their relative timing. It is written only when not 0. `mediaPresentationDuration` is the presentation's
+ *   (filtered) duration.
  * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
  *   AdaptationSet (or Representation) its ContentProtection descriptors (`writeContentProtection`).
  */
@@ -176,7 +180,37 @@ function sharedKeyId(protection: ManifestProtection, tracks: PresentationTrack[]
   return first;
 }
 
-function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: string[], perTrackProtection = false): void {
+/** The earliest first-segment start of any audio/video track, as ticks of the track it comes from. */
+export function presentationStart(p: Presentation): { ticks: number; timescale: number } {
+  let best = { ticks: 0, timescale: 1 };
+  let bestSec = Infinity;
+  for (const t of p.tracks) {
+    if (t.kind === 'text' || t.segments.length === 0) continue;
+    const sec = t.segments.startTicks[0] / t.track.timescale;
+    if (sec < bestSec) {
+      bestSec = sec;
+      best = { ticks: t.segments.startTicks[0], timescale: t.track.timescale };
+    }
+  }
+  return best;
+}
+
+/** `start` in `timescale` ticks, rounded down (so no track's first segment starts before its Period). */
+function offsetTicks(start: { ticks: number; timescale: number }, timescale: number): number {
+  if (start.ticks === 0) return 0;
+  if (start.timescale === timescale) return start.ticks;
+  const product = start.ticks * timescale;
+  if (Number.isSafeInteger(product)) return Math.floor(product / start.timescale);
+  return Number((BigInt(start.ticks) * BigInt(timescale)) / BigInt(start.timescale));
+}
+
+function writeRepresentation(
+  t: PresentationTrack,
+  ctx: ManifestContext,
+  out: string[],
+  perTrackProtection: boolean,
+  start: { ticks: number; timescale: number },
+): void {
   let attrs = `id="${escapeXml(representationId(t))}" bandwidth="${t.bitrateBps}" codecs="${escapeXml(t.track.codecs)}"`;
   const video = t.track.video;
   if (t.kind === 'video' && video) {
@@ -187,12 +221,14 @@ function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: st
   const audio = t.track.audio;
   if (t.kind === 'audio' && audio && audio.sampleRate > 0) attrs += ` audioSamplingRate="${audio.sampleRate}"`;
   out.push(`      <Representation ${attrs}>`);
+  const pto = offsetTicks(start, t.track.timescale);
   if (perTrackProtection && ctx.protection) {
     const keyId = ctx.protection.keyIdOf(t);
     if (keyId) writeContentProtection(ctx.protection, keyId, '        ', out);
   }
   out.push(
-    `        <SegmentTemplate timescale="${t.track.timescale}" initialization="${escapeXml(dashInitializationTemplate(t, ctx))}"` +
+    `        <SegmentTemplate timescale="${t.track.timescale}"${pto > 0 ? ` presentationTimeOffset="${pto}"` : ''}` +
+      ` initialization="${escapeXml(dashInitializationTemplate(t, ctx))}"` +
       ` media="${escapeXml(dashMediaTemplate(t, ctx))}">`,
   );
   out.push('          <SegmentTimeline>');
@@ -202,7 +238,14 @@ function writeRepresentation(t: PresentationTrack, ctx: ManifestContext, out: st
   out.push('      </Representation>');
 }
 
-function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boolean, ctx: ManifestContext, out: string[]): void {
+function writeAdaptationSet(
+  group: AdaptationGroup,
+  id: number,
+  isMainAudio: boolean,
+  ctx: ManifestContext,
+  out: string[],
+  start: { ticks: number; timescale: number },
+): void {
   const first = group.tracks[0];
   let attrs = `id="${id}" contentType="${group.kind}" mimeType="${group.kind}/mp4" segmentAlignment="true" startWithSAP="1"`;
   if (group.kind === 'video') {
@@ -239,7 +282,7 @@ function writeAdaptationSet(group: AdaptationGroup, id: number, isMainAudio: boo
     else perTrackProtection = keyId === null;
   }
   if (isMainAudio) out.push(`      <Role schemeIdUri="${ROLE_SCHEME}" value="main"/>`);
-  for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection);
+  for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection, start);
   out.push('    </AdaptationSet>');
 }
 
@@ -280,10 +323,11 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
   ];
   let id = 1;
   let mainAudioWritten = false;
+  const start = presentationStart(p);
   for (const group of adaptationGroups(p)) {
     const isMainAudio = group.kind === 'audio' && !mainAudioWritten;
     if (isMainAudio) mainAudioWritten = true;
-    writeAdaptationSet(group, id++, isMainAudio, ctx, out);
+    writeAdaptationSet(group, id++, isMainAudio, ctx, out, start);
   }
   for (const t of p.textTracks ?? []) {
     // Side-loaded WebVTT: the whole file as the Representation's BaseURL (DASH-IF IOP §6.4.5).

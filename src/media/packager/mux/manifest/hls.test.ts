@@ -7,6 +7,7 @@ import { parseFragmentPath, parseMediaPlaylistPath, type ManifestContext, type M
 import { parseHlsKey, type HlsKey } from '../../../../../test/support/drm-signalling.js';
 import { hevcPresentation, twoHourPresentation, twoRenditionPresentation } from '../../../../../test/fixtures/hand-built-presentations.js';
 import { SegmentList } from '../../model/segment.js';
+import { applyFilters } from '../../filters/apply-filters.js';
 
 // A small strict reader of RFC 8216 playlists: it knows only the tags we write and checks each attribute's
 // value type (§4.2) and the rules of §4.3 and §6.2 that a server must follow.
@@ -155,6 +156,7 @@ function checkMaster(text: string): MasterPlaylist {
 interface MediaPlaylist {
   version: number;
   targetDuration: number;
+  mediaSequence: number;
   map?: string;
   segments: Array<{ durationSec: number; uri: string }>;
   /** `EXT-X-KEY` attribute-lists as written, and parsed; all before the first segment (no key rotation). */
@@ -165,7 +167,7 @@ function checkMedia(text: string): MediaPlaylist {
   assert.ok(text.endsWith('\n'));
   const lines = text.slice(0, -1).split('\n');
   assert.equal(lines[0], '#EXTM3U');
-  const out: MediaPlaylist = { version: 0, targetDuration: 0, segments: [], keys: [] };
+  const out: MediaPlaylist = { version: 0, targetDuration: 0, mediaSequence: -1, segments: [], keys: [] };
   let ended = false;
   let sequence: number | undefined;
   let type: string | undefined;
@@ -206,7 +208,8 @@ function checkMedia(text: string): MediaPlaylist {
   }
   assert.ok(ended, 'VOD playlists end with EXT-X-ENDLIST');
   assert.equal(type, 'VOD');
-  assert.equal(sequence, 0);
+  assert.ok(sequence !== undefined && Number.isSafeInteger(sequence) && sequence >= 0, `EXT-X-MEDIA-SEQUENCE ${sequence}`);
+  out.mediaSequence = sequence;
   assert.ok(out.targetDuration > 0);
   // §4.3.3.1: each EXTINF, rounded to the nearest integer, is at most the target duration.
   for (const s of out.segments) assert.ok(Math.round(s.durationSec) <= out.targetDuration, `${s.durationSec} > ${out.targetDuration}`);
@@ -286,6 +289,8 @@ function checkAll(p: Presentation, ctx: ManifestContext): { master: MasterPlayli
     targets.add(playlist.targetDuration);
     assert.equal(playlist.version, master.version);
     assert.equal(playlist.segments.length, track.segments.length);
+    // The first segment's index (0 unless filtered): AES-128 IVs are media sequence numbers.
+    assert.equal(playlist.mediaSequence, track.segments.firstIndex);
     checkKeys(playlist.keys, track, ctx);
     for (const k of playlist.keys) if (k.key.method !== 'AES-128') mediaSampleAesKeys.add(k.attributes);
     // Segment URIs are relative to the playlist's own URL, QualityLevels(b)/.
@@ -294,7 +299,7 @@ function checkAll(p: Presentation, ctx: ManifestContext): { master: MasterPlayli
       const init = parseFragmentPath(base + (playlist.map as string));
       assert.deepEqual([init?.start, init?.trackName, init?.bitrate, init?.format], ['init', track.name, track.bitrateBps, ctx.format]);
     } else assert.equal(playlist.map, undefined);
-    let sumMs = 0;
+    let sumMs = track.segments.length > 0 ? Math.round((track.segments.startTicks[0] * 1000) / track.track.timescale) : 0;
     playlist.segments.forEach((s, i) => {
       const f = parseFragmentPath(base + s.uri);
       assert.ok(f);
@@ -568,3 +573,64 @@ function audioMs(p: Presentation, i: number): number {
   const s = t.segments.at(i);
   return (Math.round(((s.startTicks + s.durationTicks) * 1000) / 48000) - Math.round((s.startTicks * 1000) / 48000)) / 1000;
 }
+
+describe('HLS playlists of a filtered presentation', () => {
+  const whole = twoRenditionPresentation();
+  // Video and English audio, [11 s, 21 s) → segments 5…10 ([10 s, 22 s)), the 3400000 variant first.
+  const clip = applyFilters(whole, [
+    {
+      name: 'clip',
+      presentationTimeRange: { startTimestamp: 110_000_000, endTimestamp: 210_000_000 },
+      firstQuality: { bitrate: 4_000_000 },
+      tracks: [
+        { trackSelections: [{ property: 'Type', operation: 'Equal', value: 'Video' }] },
+        { trackSelections: [{ property: 'Language', operation: 'Equal', value: 'en' }] },
+      ],
+    },
+  ]);
+
+  for (const format of ['m3u8-cmaf', 'm3u8-aapl'] as const) {
+    it(`lists the kept tracks and segments, with the unfiltered URLs and sequence numbers (${format})`, () => {
+      const ctx: ManifestContext = { format, extraOptions: [] };
+      const { master, media } = checkAll(clip, ctx);
+      assert.match(master.variants[0].uri, /QualityLevels\(3400000\)/, 'firstQuality');
+      assert.deepEqual(
+        master.renditions.map((r) => r.name),
+        ['aac_eng_2_128'],
+      );
+      const video = findTrack(clip, 1200000, 'video');
+      const playlist = checkMedia(hlsMediaPlaylist(clip, video, ctx));
+      const unfiltered = checkMedia(hlsMediaPlaylist(whole, findTrack(whole, 1200000, 'video'), ctx));
+      assert.equal(playlist.mediaSequence, 5);
+      assert.deepEqual(playlist.segments, unfiltered.segments.slice(5, 11));
+      assert.equal(playlist.segments[0].uri, `Fragments(video=${10 * 12800},format=${format})${format === 'm3u8-cmaf' ? '.m4s' : '.ts'}`);
+      const totalSec = playlist.segments.reduce((sum, s) => sum + s.durationSec, 0);
+      assert.equal(Math.round(totalSec * 1000), 12_000);
+      assert.equal(playlist.targetDuration, 2);
+      for (const m of media.values()) assert.equal(m.mediaSequence, 5);
+    });
+  }
+
+  it('keeps AES-128 sequence numbers (the IVs) of the unfiltered playlist', () => {
+    const keyUrl = (id: string) => `https://keys/${id}`;
+    const ctx: ManifestContext = {
+      format: 'm3u8-aapl',
+      extraOptions: [],
+      protection: { scheme: 'aes-128', keyIdOf: () => '11111111-2222-3333-4444-555555555555', keyUrl },
+    };
+    const { media } = checkAll(clip, ctx);
+    for (const m of media.values()) {
+      assert.equal(m.mediaSequence, 5);
+      assert.equal(m.keys[0].key.iv, undefined, 'the IV is the sequence number');
+    }
+  });
+
+  it('lowers the target duration when the clip has only short segments', () => {
+    // The last segment of the asset alone (1 s).
+    const tail = applyFilters(whole, [{ name: 'tail', presentationTimeRange: { startTimestamp: 605_000_000 } }]);
+    const playlist = checkMedia(hlsMediaPlaylist(tail, tail.tracks[0], { format: 'm3u8-cmaf', extraOptions: [] }));
+    assert.equal(playlist.mediaSequence, 30);
+    assert.equal(playlist.segments.length, 1);
+    assert.equal(playlist.targetDuration, 1);
+  });
+});

@@ -18,6 +18,9 @@
  *   bitrate. `AVERAGE-BANDWIDTH` adds the averages the same way.
  * - Every media playlist of the presentation declares the same `EXT-X-TARGETDURATION` (RFC 8216 §6.2.4): the
  *   longest segment of any audio or video track rounded to the nearest second, the bound §4.3.3.1 sets.
+ * - A filtered presentation (`applyFilters`) needs nothing special: its playlists list the kept segments, with
+ *   their own URLs, `EXT-X-MEDIA-SEQUENCE` is the first kept segment's index, and players start at the first
+ *   listed segment, so no `EXT-X-START` is written.
  * - `EXTINF` values are the differences of segment boundaries rounded to the millisecond, so their sum never
  *   drifts from the media timeline (a per-segment `toFixed(3)` drifts up to 1.8 s over 3600 segments).
  * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
@@ -77,7 +80,8 @@ const keyMethods = { 'aes-128': 'AES-128', cenc: 'SAMPLE-AES-CTR', cbcs: 'SAMPLE
  * The attribute lists of the key tags for one key (RFC 8216 §4.3.2.4; one tag per KEYFORMAT, the client uses one
  * it supports), DRMs before ClearKey so that a player able to use both picks the DRM:
  * - AES-128: the key URL and no IV, so the IV is the media sequence number (§5.2), which is the segment's index
- *   since playlists start at `EXT-X-MEDIA-SEQUENCE:0`: the segment encryptor relies on that.
+ *   since playlists start at `EXT-X-MEDIA-SEQUENCE:{index of the first segment}` (0 unless filtered): the segment
+ *   encryptor relies on that.
  * - FairPlay (`cbcs`): `skd://` URI, `com.apple.streamingkeydelivery`.
  * - Widevine (CMAF only): the PSSH box as a `data:` URI and `KEYID`, the form Shaka Player and ExoPlayer read.
  * - PlayReady (CMAF only): the PlayReady Object as a `data:…;charset=UTF-16;base64` URI (Microsoft's form, which
@@ -285,7 +289,8 @@ export function hlsMasterPlaylist(p: Presentation, ctx: ManifestContext): string
   const groups = audioGroups(p);
   lines.push(...mediaLines(groups, ctx), ...subtitleLines(p, ctx));
   const variants = videoVariants(p, groups, ctx);
-  if (ctx.firstQualityBitrateBps !== undefined) putFirstQualityFirst(variants, ctx.firstQualityBitrateBps);
+  const firstQuality = ctx.firstQualityBitrateBps ?? p.firstQualityBitrateBps;
+  if (firstQuality !== undefined) putFirstQualityFirst(variants, firstQuality);
   // Without video the audio-only variants are all there is, whatever audio-only= says.
   if (variants.length === 0 || ctx.audioOnlyVariant !== false) variants.push(...audioOnlyVariants(groups, ctx));
   for (const v of variants) lines.push(`#EXT-X-STREAM-INF:${v.attributes}`, v.uri);
@@ -346,7 +351,9 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   lines[n++] = '#EXTM3U';
   lines[n++] = `#EXT-X-VERSION:${version}`;
   lines[n++] = `#EXT-X-TARGETDURATION:${targetDurationSec(p)}`;
-  lines[n++] = '#EXT-X-MEDIA-SEQUENCE:0';
+  // The first segment's index: 0 for a whole track, the first kept segment's for a filtered one (`applyFilters`
+  // keeps indices), so sequence numbers, and AES-128 IVs derived from them, are those of the unfiltered playlist.
+  lines[n++] = `#EXT-X-MEDIA-SEQUENCE:${segments.firstIndex}`;
   lines[n++] = '#EXT-X-PLAYLIST-TYPE:VOD';
   if (track.kind !== 'text') lines[n++] = '#EXT-X-INDEPENDENT-SEGMENTS';
   // A file extension after the AMS-style name: ffmpeg's HLS reader refuses segment URLs without a known one

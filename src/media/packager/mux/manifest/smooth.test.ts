@@ -8,6 +8,7 @@ import { parseFragmentPath, type ManifestProtection } from './manifest-context.j
 import { readPlayReadyObject } from '../../../../../test/support/drm-signalling.js';
 import { codecPrivateData, smoothFourCC, smoothManifest } from './smooth.js';
 import { SegmentList } from '../../model/segment.js';
+import { applyFilters } from '../../filters/apply-filters.js';
 import {
   ffmpegAnnexBNalUnits,
   ffprobeExtradataHex,
@@ -256,5 +257,61 @@ describe('smoothManifest', () => {
     };
     const media = checkSmooth(withEntries);
     assert.equal((media.StreamIndex as Node[])[0].Chunks, '3600');
+  });
+});
+
+describe('smoothManifest of a filtered presentation', () => {
+  let whole: Presentation;
+
+  before(() => {
+    whole = twoRenditionPresentation(readSampleEntries(makeMp4()));
+  });
+
+  it('starts the chunks at the clip (t on the first), with the clip as Duration and firstQuality first', () => {
+    const clip = applyFilters(whole, [
+      { name: 'clip', presentationTimeRange: { startTimestamp: 11, endTimestamp: 21, timescale: 1 }, firstQuality: { bitrate: 1_199_999 } },
+    ]);
+    const media = checkSmooth(clip);
+    assert.equal(media.Duration, '120000000');
+    const [video, english, french] = media.StreamIndex as Node[];
+    assert.ok(french, 'every audio language kept');
+    assert.equal(video.Chunks, '6');
+    const first = (video.c as Node[])[0];
+    assert.deepEqual([first.t, first.d, first.r], [String(10 * 12800), '25600', '6']);
+    // The lowest rendition is the closest at or above 1199999 when none is below it.
+    assert.deepEqual(
+      (video.QualityLevel as Node[]).map((q) => [q.Index, q.Bitrate]),
+      [
+        ['0', '1200000'],
+        ['1', '3400000'],
+      ],
+    );
+    assert.equal((english.c as Node[])[0].t, String(whole.tracks[2].segments.startTicks[5]));
+  });
+
+  it('lists only the selected tracks', () => {
+    const hd = applyFilters(whole, [
+      {
+        name: 'hd-english',
+        tracks: [
+          {
+            trackSelections: [
+              { property: 'Type', operation: 'Equal', value: 'Video' },
+              { property: 'Bitrate', operation: 'Equal', value: '2000000-9000000' },
+            ],
+          },
+          { trackSelections: [{ property: 'Language', operation: 'Equal', value: 'eng' }] },
+        ],
+      },
+    ]);
+    const media = checkSmooth(hd);
+    assert.deepEqual(
+      (media.StreamIndex as Node[]).map((i) => [i.Name, i.QualityLevels, i.Chunks]),
+      [
+        ['video', '1', '31'],
+        ['aac_eng_2_128', '1', '31'],
+      ],
+    );
+    assert.equal(media.Duration, '610000000');
   });
 });
