@@ -25,7 +25,7 @@ import { firstBoot } from './control/first-boot.js';
 import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
 import { registerPlayback } from './origin-plane.js';
-import { noFilters } from './media/origin/request-filters.js';
+import { StoreFilterLookup, cachedFilterLookup } from './store/filter-lookup.js';
 import { cachedProtectionLookup, StoreProtectionLookup } from './store/protection-lookup.js';
 import { OriginProcesses } from './origin-processes.js';
 import { warmUpOrigin } from './media/origin/warm-up.js';
@@ -152,7 +152,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         stores,
         streamingDomain,
         protection: cachedProtectionLookup(new StoreProtectionLookup(db, secretBox)),
-        filters: noFilters,
+        filters: cachedFilterLookup(new StoreFilterLookup(db)),
       }).warmLookups;
     },
   });

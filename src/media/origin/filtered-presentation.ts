@@ -1,13 +1,6 @@
-import { BadRequestError } from '../../shared/errors.js';
-import type { FilterDefinition } from '../../shared/filter-definitions.js';
-import type { Presentation } from '../packager/index.js';
+import { applyFilters } from '../packager/index.js';
 import type { BuiltPresentation } from './presentation-builder.js';
 import type { RequestFilters } from './request-filters.js';
-
-/** The packager's filter stage (until it lands: refuses every filter, so nothing unfiltered is served as filtered). */
-const applyFilters = (_presentation: Presentation, _filters: readonly FilterDefinition[]): Presentation => {
-  throw new BadRequestError('FiltersUnavailable', 'Filters are not available on this server yet');
-};
 
 /** At most this many filter combinations are kept per presentation (filter edits make new ones). */
 const maxPerPresentation = 32;
@@ -27,12 +20,7 @@ export class FilteredPresentations {
     const hit = byTag.get(filters.tag);
     if (hit) return hit;
     // A filter that is invalid or leaves nothing to play throws the stage's FilterError (400), never kept.
-    const filtered: BuiltPresentation = {
-      ...presentation,
-      ...applyFilters(presentation, filters.definitions),
-      files: presentation.files,
-      etag: presentation.etag,
-    };
+    const filtered = applyFilters(presentation, filters.definitions);
     if (byTag.size >= maxPerPresentation) byTag.delete(byTag.keys().next().value!);
     byTag.set(filters.tag, filtered);
     return filtered;
