@@ -2,7 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
 import { NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
-import { checkEncryptable, createManifestContext, outputFormat, type ManifestContext, type ManifestEncryption, type OutputFormat } from '../packager/index.js';
+import {
+  checkEncryptable,
+  createManifestContext,
+  outputFormat,
+  timeOptionFilters,
+  type ManifestContext,
+  type ManifestEncryption,
+  type OutputFormat,
+} from '../packager/index.js';
 import { parsePlaybackPath, type PlaybackRequest } from './playback-path.js';
 import type { EndpointView, PlaybackResolver, ResolvedLocator } from './playback-resolver.js';
 import type { AssetLocation, BuiltPresentation, PresentationBuilder } from './presentation-builder.js';
@@ -19,7 +27,7 @@ import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
 import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
 import type { StreamMeter } from './stream-meter.js';
 import type { FilterLookup } from '../../shared/filter-definitions.js';
-import { combineFilterNames, locatorFilterNames, lookUpFilters, type RequestFilters } from './request-filters.js';
+import { combineFilterNames, locatorFilterNames, lookUpFilters, withTimeFilters, type RequestFilters } from './request-filters.js';
 import { FilteredPresentations } from './filtered-presentation.js';
 
 export interface OriginDeps {
@@ -103,7 +111,9 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     // Manifests apply the locator's then the URL's filters; segments are never filtered (a filtered manifest's
     // segment URLs are the unfiltered ones plus `filter=`, served from the same cache).
     const filterNames = request.kind === 'fragment' ? [] : combineFilterNames(locatorFilterNames(resolved), options.filters);
-    const filters = filterNames.length > 0 ? await lookUpFilters(deps.filters, resolved, filterNames) : undefined;
+    const named = filterNames.length > 0 ? await lookUpFilters(deps.filters, resolved, filterNames) : undefined;
+    // `vbegin`/`vend` (and `start`/`end`, from the epoch: Reel's VOD presentations carry no wall-clock origin).
+    const filters = request.kind === 'fragment' ? named : withTimeFilters(named, timeOptionFilters(options));
     const loc = await deps.openAsset(resolved.asset);
     const presentation = await deps.builder.get(loc, request.manifestName);
     // Key and licence URLs (manifests, PlayReady headers in init segments) are absolute, on the request's host.

@@ -63,3 +63,15 @@ export async function lookUpFilters(lookup: FilterLookup, resolved: ResolvedLoca
 export const noFilters: FilterLookup = {
   filtersFor: async (_projectId, _assetId, names) => ({ definitions: names.map(() => undefined), version: '' }),
 };
+
+/**
+ * Adds the URL's time options (`vbegin`/`vend`, `start`/`end`, as filter definitions from `timeOptionFilters`) to
+ * the named filters: their ranges intersect with the filters' in the stage. They are not names, so they do not
+ * count towards the three a request may name; their values go into the tag, so each range is its own cache entry.
+ */
+export function withTimeFilters(filters: RequestFilters | undefined, timeFilters: readonly FilterDefinition[]): RequestFilters | undefined {
+  if (timeFilters.length === 0) return filters;
+  const base = filters ?? { names: [], definitions: [], version: '', tag: '' };
+  const ranges = timeFilters.map((f) => `${f.name}=${JSON.stringify(f.presentationTimeRange ?? {})}`).join(';');
+  return { ...base, definitions: [...base.definitions, ...timeFilters], tag: `${base.tag}|t:${ranges}` };
+}
