@@ -25,6 +25,7 @@ import { firstBoot } from './control/first-boot.js';
 import { buildControlPlane } from './control/app.js';
 import { FfprobeProber } from './media/probe/ffprobe-prober.js';
 import { registerPlayback } from './origin-plane.js';
+import { StoreFilterLookup, cachedFilterLookup } from './store/filter-lookup.js';
 import { cachedProtectionLookup, StoreProtectionLookup } from './store/protection-lookup.js';
 import { OriginProcesses } from './origin-processes.js';
 import { warmUpOrigin } from './media/origin/warm-up.js';
@@ -151,6 +152,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         stores,
         streamingDomain,
         protection: cachedProtectionLookup(new StoreProtectionLookup(db, secretBox)),
+        filters: cachedFilterLookup(new StoreFilterLookup(db)),
       }).warmLookups;
     },
   });

@@ -12,6 +12,7 @@ import { blobStoreFactory, scratchLocalStore } from './blob-store-factory.js';
 import { warmUpOrigin } from './media/origin/warm-up.js';
 import { createHttpServer } from './control/plugins/http-server.js';
 import { registerPlayback } from './origin-plane.js';
+import { StoreFilterLookup, cachedFilterLookup } from './store/filter-lookup.js';
 import { cachedProtectionLookup, StoreProtectionLookup } from './store/protection-lookup.js';
 
 /**
@@ -64,6 +65,7 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     stores,
     streamingDomain: () => config.streamingDomain ?? `localhost:${listenPort}`,
     protection: cachedProtectionLookup(new StoreProtectionLookup(db, box)),
+    filters: cachedFilterLookup(new StoreFilterLookup(db)),
     cacheShare: config.originProcesses,
   });
   const close = async () => {

@@ -10,6 +10,7 @@ import { registerKeyDelivery } from './media/keys/key-delivery.js';
 import { StreamMeter } from './media/origin/stream-meter.js';
 import { UsageRepository } from './store/usage-repository.js';
 import type { ProtectionLookup } from './shared/content-protection.js';
+import type { FilterLookup } from './shared/filter-definitions.js';
 
 const MB = 1024 * 1024;
 
@@ -29,6 +30,8 @@ export function registerPlayback(
     streamingDomain: () => string;
     /** Locators' content keys and content key policies, for encryption and key delivery. */
     protection: ProtectionLookup;
+    /** Asset and account filters by name, for dynamic manifests. */
+    filters: FilterLookup;
     cacheShare?: number;
   },
 ): { warmLookups: () => Promise<void> } {
@@ -45,6 +48,7 @@ export function registerPlayback(
   registerOrigin(app, {
     meter,
     resolver,
+    filters: deps.filters,
     builder: new PresentationBuilder({
       segmentDurationSec: config.segmentDurationSec,
       indexCacheBytes: Math.floor((config.indexCacheMb * MB) / share),

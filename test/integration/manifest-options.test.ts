@@ -239,4 +239,21 @@ describe('manifest options (issue 15)', () => {
     assert.equal((await request(`${base}/QualityLevels(600000)/${first}`)).status, 200);
     assert.equal((await request(`${base}/manifest(format=m3u8-cmaf,vbegin=PT4S,vend=PT2S)`)).status, 400);
   });
+
+  it('vbegin/vend trim the media playlists to the segments of that range, with the unfiltered segment URLs', async () => {
+    const segments = (text: string) => text.split('\n').filter((l) => l.startsWith('Fragments('));
+    const whole = (await request(`${base}/QualityLevels(600000)/Manifest(video,format=m3u8-cmaf)`)).body.toString();
+    const clip = (await request(`${base}/QualityLevels(600000)/Manifest(video,format=m3u8-cmaf,vbegin=PT2S,vend=PT4S)`)).body.toString();
+    const seconds = [...clip.matchAll(/#EXTINF:([\d.]+),/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    assert.ok(Math.abs(seconds - 2) < 0.05, clip);
+    assert.equal(segments(clip).length, 1, clip);
+    // The same segment as the unfiltered playlist's second one: same time, only the options differ.
+    assert.equal(segments(clip)[0].replace(',vbegin=PT2S,vend=PT4S', ''), segments(whole)[1]);
+    const mpdAnswer = await request(`${base}/manifest(format=mpd-time-cmaf,vbegin=PT2S,vend=PT4S)`);
+    const mpd = mpdAnswer.body.toString();
+    assert.equal(mpdAnswer.status, 200, `${mpdAnswer.status} ${mpd}`);
+    // The clip's segments, audio's included (an AAC frame may end a few ms past the video's).
+    const duration = Number(/mediaPresentationDuration="PT([\d.]+)S"/.exec(mpd)?.[1]);
+    assert.ok(Math.abs(duration - 2) < 0.1, mpd);
+  });
 });

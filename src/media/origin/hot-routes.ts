@@ -21,7 +21,14 @@ export interface HotRoute {
   /** The endpoint's cache age property as the answer's cache-control used it. */
   maxAge: string;
   manifestName: string;
+  /** The unfiltered presentation (its version is what a repeat compares). */
   presentation: BuiltPresentation;
+  /** The URL's `filter=` names. */
+  urlFilters: string[];
+  /** The filters the answer applied (locator's and URL's; empty for segments, which are never filtered)… */
+  filterNames: string[];
+  /** …and their version: a repeat of a manifest whose filters were edited since goes the routed way. */
+  filterVersion: string;
   /** The response headers the routed path sent (security, CORS, caching, type), without length and encoding. */
   headers: Record<string, string>;
   answer: HotManifest | HotSegment;

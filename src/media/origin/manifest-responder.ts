@@ -19,6 +19,11 @@ export interface ManifestResponse {
   presentation: BuiltPresentation;
   maxAgeSec: number;
   isHead: boolean;
+  /**
+   * What else the text depends on that the presentation's version does not say (the applied filters and their
+   * version): part of the ETag, so an edited filter never validates a client's copy of the old manifest.
+   */
+  variant?: string;
 }
 
 /** Whether a request gets the gzip body: only bodies worth compressing, only to clients that take gzip. */
@@ -40,7 +45,8 @@ export class ManifestResponder {
     let rendered = this.rendered.get(cacheKey);
     if (!rendered) {
       const text = render();
-      rendered = { body: Buffer.from(text, 'utf8'), etag: `"${presentation.etag.slice(1, -1)}-${hashText(text)}"` };
+      const variant = response.variant ? `-${hashText(response.variant)}` : '';
+      rendered = { body: Buffer.from(text, 'utf8'), etag: `"${presentation.etag.slice(1, -1)}${variant}-${hashText(text)}"` };
       this.rendered.set(cacheKey, rendered);
     }
     void reply

@@ -2,7 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
 import { NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
-import { checkEncryptable, createManifestContext, outputFormat, type ManifestContext, type ManifestEncryption, type OutputFormat } from '../packager/index.js';
+import {
+  checkEncryptable,
+  createManifestContext,
+  outputFormat,
+  timeOptionFilters,
+  type ManifestContext,
+  type ManifestEncryption,
+  type OutputFormat,
+} from '../packager/index.js';
 import { parsePlaybackPath, type PlaybackRequest } from './playback-path.js';
 import type { EndpointView, PlaybackResolver, ResolvedLocator } from './playback-resolver.js';
 import type { AssetLocation, BuiltPresentation, PresentationBuilder } from './presentation-builder.js';
@@ -18,6 +26,9 @@ import { findTextTrack, findTrack, lastModified } from './presentation-lookup.js
 import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
 import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
 import type { StreamMeter } from './stream-meter.js';
+import type { FilterLookup } from '../../shared/filter-definitions.js';
+import { combineFilterNames, locatorFilterNames, lookUpFilters, withTimeFilters, type RequestFilters } from './request-filters.js';
+import { FilteredPresentations } from './filtered-presentation.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -29,6 +40,8 @@ export interface OriginDeps {
   segmentCacheBytes: number;
   /** Counts the bytes written per endpoint (usage metering); absent in the warm-up's own origin. */
   meter?: StreamMeter;
+  /** Asset and account filters by name (manifests apply the locator's and the URL's filters). */
+  filters: FilterLookup;
 }
 
 type ManifestRequest = Extract<PlaybackRequest, { kind: 'manifest' | 'media-playlist' }>;
@@ -52,6 +65,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   const manifests = new ManifestResponder();
   const fragments = new FragmentBuilder(deps.segmentCacheBytes);
   const hot = new HotRoutes();
+  const filtered = new FilteredPresentations();
 
   /** A source replaced since its presentation was built: rebuild once from the new files, then give up. */
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -94,6 +108,12 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const row = outputFormat(options.format);
     // Clear, or which scheme and keys (403/400 when the policy does not enable the protocol that way).
     const protection = protectionOf(resolved, row, options.encryption);
+    // Manifests apply the locator's then the URL's filters; segments are never filtered (a filtered manifest's
+    // segment URLs are the unfiltered ones plus `filter=`, served from the same cache).
+    const filterNames = request.kind === 'fragment' ? [] : combineFilterNames(locatorFilterNames(resolved), options.filters);
+    const named = filterNames.length > 0 ? await lookUpFilters(deps.filters, resolved, filterNames) : undefined;
+    // `vbegin`/`vend` (and `start`/`end`, from the epoch: Reel's VOD presentations carry no wall-clock origin).
+    const filters = request.kind === 'fragment' ? named : withTimeFilters(named, timeOptionFilters(options));
     const loc = await deps.openAsset(resolved.asset);
     const presentation = await deps.builder.get(loc, request.manifestName);
     // Key and licence URLs (manifests, PlayReady headers in init segments) are absolute, on the request's host.
@@ -115,17 +135,22 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
         maxAge: cacheAgeOf(endpoint, answer.kind),
         manifestName: request.manifestName,
         presentation,
+        urlFilters: options.filters,
+        filterNames,
+        filterVersion: filters?.version ?? '',
         headers: kept,
         answer,
       };
     };
     if (request.kind !== 'fragment') {
+      const shown = filters ? filtered.get(presentation, filters) : presentation;
       // A protected stream with a track the scheme cannot carry is refused whole (4xx), not signalled and then failed.
       if (protection && manifestProtection)
-        for (const t of presentation.tracks) if (manifestProtection.keyIdOf(t) !== undefined) checkEncryptable(t.track, protection.sample);
-      // The key includes the host when protected: key and licence URLs in the manifest are absolute.
-      const key = `${locatorId.toLowerCase()}|${rest}${protection ? `|${baseUrl}` : ''}`;
-      const rendered = serveManifest(req, reply, request, row, presentation, endpoint, key, isHead, manifestProtection);
+        for (const t of shown.tracks) if (manifestProtection.keyIdOf(t) !== undefined) checkEncryptable(t.track, protection.sample);
+      // The key includes the host when protected (key and licence URLs in the manifest are absolute), and the
+      // filters with their version (the locator's are not in the URL; an edited filter is a new manifest).
+      const key = `${locatorId.toLowerCase()}|${rest}${filters ? `|f=${filters.tag}` : ''}${protection ? `|${baseUrl}` : ''}`;
+      const rendered = serveManifest(req, reply, request, row, shown, endpoint, key, isHead, manifestProtection, filters);
       const route = rendered && hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'manifest', rendered });
       if (route) hot.remember(req.raw, route);
       return reply;
@@ -167,6 +192,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     key: string,
     isHead: boolean,
     protection: ManifestContext['protection'],
+    filters: RequestFilters | undefined,
   ) => {
     const response: ManifestResponse = {
       key,
@@ -174,6 +200,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       presentation,
       maxAgeSec: Number(cacheAgeOf(endpoint, 'manifest')),
       isHead,
+      ...(filters ? { variant: filters.tag } : {}),
     };
     const withProtection = (ctx: ManifestContext) => (protection ? { ...ctx, protection } : ctx);
     if (request.kind === 'manifest') {
@@ -212,6 +239,13 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const { answer } = route;
     const endpoint = await deps.resolver.endpoint(resolved.projectId, route.endpointName);
     if (!endpoint || endpoint.state !== 'Running' || !answersAnyClient(endpoint) || cacheAgeOf(endpoint, answer.kind) !== route.maxAge) return false;
+    // Same filters (the locator's may differ from when the route was kept) at the same version.
+    if (answer.kind === 'manifest' && (route.filterNames.length > 0 || locatorFilterNames(resolved).length > 0)) {
+      const names = combineFilterNames(locatorFilterNames(resolved), route.urlFilters);
+      if (names.join(';') !== route.filterNames.join(';')) return false;
+      const { definitions, version } = await deps.filters.filtersFor(resolved.projectId, resolved.asset.id, names);
+      if (version !== route.filterVersion || definitions.some((d) => d === undefined)) return false;
+    }
     deps.meter?.track(res, resolved.projectId, endpoint);
     const loc = await deps.openAsset(resolved.asset);
     // Same version (the files' ETags): same tracks, segments, manifests and headers.
