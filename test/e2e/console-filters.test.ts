@@ -243,8 +243,7 @@ describe('web console: filters', () => {
     assert.deepEqual(pageErrors, []);
   });
 
-  // TODO(i15-origin): the origin applies URL filters once that branch is merged; drop `todo` then.
-  it('serves a filtered manifest at the filtered URL the page shows', { todo: 'awaits the origin applying filter= (i15-origin)' }, async () => {
+  it('serves a filtered manifest at the filtered URL the page shows', async () => {
     assert.ok(shownUrls, 'the playback view showed the URLs');
     // first-4s keeps 0–3.5 s of the 6 s presentation (2 s segments): a media playlist with fewer segments.
     const full = await firstMediaPlaylist(shownUrls.unfiltered);
