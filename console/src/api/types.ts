@@ -104,7 +104,7 @@ export interface LocatorItem {
 
 export interface StreamingLocator {
   name: string;
-  properties: LocatorItem & { suppressed?: boolean };
+  properties: LocatorItem & { suppressed?: boolean; filters?: string[] };
 }
 
 export interface StreamingPaths {
@@ -264,4 +264,34 @@ export interface UsageRecord {
 export interface UsageReport {
   supplemental?: { start?: string; end?: string; project?: string; records?: number };
   value: UsageRecord[];
+}
+
+/** One track condition of a filter (MK.IO `FilterTrackPropertyCondition`). */
+export interface FilterCondition {
+  property: string;
+  operation: string;
+  value: string;
+}
+
+/** `properties` of an asset or account filter (MK.IO `MediaFilterProperties`); timestamps in `timescale` units. */
+export interface FilterProperties {
+  presentationTimeRange?: {
+    startTimestamp?: number;
+    endTimestamp?: number;
+    presentationWindowDuration?: number;
+    liveBackoffDuration?: number;
+    timescale?: number;
+    forceEndTimestamp?: boolean;
+  };
+  firstQuality?: { bitrate: number };
+  tracks?: Array<{ trackSelections: FilterCondition[] }>;
+}
+
+/** An account filter (`…/accountFilters/{name}`) or an asset filter (`…/assets/{asset}/assetFilters/{name}`). */
+export interface MediaFilter {
+  name: string;
+  id: string;
+  type: string;
+  properties: FilterProperties;
+  systemData?: { createdAt?: string; lastModifiedAt?: string };
 }

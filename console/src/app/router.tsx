@@ -14,6 +14,7 @@ import { ProjectsPage } from '../pages/projects';
 import { MembersPage } from '../pages/members';
 import { WebhooksPage } from '../pages/webhooks';
 import { UsagePage } from '../pages/usage';
+import { FiltersPage } from '../pages/filters';
 
 /**
  * Hash routes (`/#/projects/default/assets`): the server serves only `/` and `/assets/…`, so no console path
@@ -40,6 +41,7 @@ export const router = createHashRouter([
           { path: 'streaming-endpoints', element: <EndpointsPage /> },
           { path: 'streaming-locators', element: <LocatorsPage /> },
           { path: 'streaming-policies', element: <PoliciesPage /> },
+          { path: 'account-filters', element: <FiltersPage /> },
           { path: 'transforms', element: <TransformsPage /> },
           { path: 'jobs', element: <JobsPage /> },
           { path: 'webhooks', element: <WebhooksPage /> },

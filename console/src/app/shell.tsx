@@ -33,6 +33,7 @@ const sections = [
   { path: 'streaming-endpoints', label: 'Streaming endpoints' },
   { path: 'streaming-locators', label: 'Streaming locators' },
   { path: 'streaming-policies', label: 'Streaming policies' },
+  { path: 'account-filters', label: 'Account filters' },
   { path: 'webhooks', label: 'Webhooks' },
   { path: 'usage', label: 'Usage' },
 ];

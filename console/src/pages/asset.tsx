@@ -8,6 +8,7 @@ import {
   Card,
   Group,
   Modal,
+  MultiSelect,
   PasswordInput,
   SegmentedControl,
   Select,
@@ -22,8 +23,18 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, fieldErrors, seg } from '../api/client';
-import type { Asset, AssetStorage, ListBody, LocatorItem, StreamingEndpoint, StreamingPaths, StreamingPolicy } from '../api/types';
+import { api, errorText, fieldErrors, seg } from '../api/client';
+import type {
+  Asset,
+  AssetStorage,
+  ListBody,
+  LocatorItem,
+  MediaFilter,
+  StreamingEndpoint,
+  StreamingLocator,
+  StreamingPaths,
+  StreamingPolicy,
+} from '../api/types';
 import { useProject } from '../app/session';
 import { ConfirmButton } from '../components/confirm';
 import { CopyField } from '../components/copy-field';
@@ -31,6 +42,7 @@ import { formatBitrate, formatBytes, formatTime } from '../components/format';
 import { keySystems, ShakaPlayer } from '../components/player';
 import { EmptyState, ErrorState, LoadingState, PageHeader, QueryView } from '../components/states';
 import { SubmitJobModal } from './jobs';
+import { accountFiltersPath, assetFiltersPath, FilterBadges, FilterList, withFilters } from './filters';
 
 export function AssetPage() {
   const { project, base } = useProject();
@@ -91,6 +103,19 @@ export function AssetPage() {
             )}
           </Card>
           <FilesSection base={base} name={a.name} />
+          <section aria-labelledby="asset-filters-title">
+            <Title order={3} id="asset-filters-title">
+              Asset filters
+            </Title>
+            <Text size="sm" c="dimmed">
+              Filters of this asset only; an asset filter hides an{' '}
+              <Anchor component={Link} to={`/projects/${encodeURIComponent(project)}/account-filters`}>
+                account filter
+              </Anchor>{' '}
+              of the same name.
+            </Text>
+            <FilterList collection={assetFiltersPath(base, a.name)} kind="asset" />
+          </section>
           <PublishSection base={base} project={project} name={a.name} />
           <SubmitJobModal opened={encoding} onClose={() => setEncoding(false)} inputAsset={a.name} />
         </Stack>
@@ -349,6 +374,17 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
     queryFn: async () => (await api<ListBody<StreamingEndpoint>>('GET', `${base}/streamingEndpoints`)).value,
   });
   const [endpointName, setEndpointName] = useState<string | null>(null);
+  // Filters: the locator's own apply to every URL; the ones picked here go into the URLs' `filter=` (3 in all).
+  const detail = useQuery({
+    queryKey: ['locator', base, locator.name],
+    queryFn: () => api<StreamingLocator>('GET', `${base}/streamingLocators/${seg(locator.name)}`),
+  });
+  const locatorFilters = detail.data?.properties.filters ?? [];
+  const choices = useFilterChoices(base, locator.assetName);
+  const [picked, setPicked] = useState<string[]>([]);
+  const room = Math.max(0, maxFilters - locatorFilters.length);
+  const applied = picked.filter((n) => choices.names.includes(n)).slice(0, room);
+  const filtered = (p: string) => withFilters(p, applied);
   const endpoint =
     endpoints.data?.find((e) => e.name === endpointName) ?? endpoints.data?.find((e) => e.properties.resourceState === 'Running') ?? endpoints.data?.[0];
   // The endpoint's scheme is the console's: a TLS-terminating proxy in front of one serves both.
@@ -366,7 +402,7 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
     if (schemes.length > 0 && !schemes.includes(scheme)) setScheme(schemes.includes('NoEncryption') ? 'NoEncryption' : schemes[0]);
   }, [schemes, scheme]);
   const chosen = playable.find((p) => p.streamingProtocol === protocol && p.encryptionScheme === scheme);
-  const src = chosen?.paths[0] && origin ? `${origin}${chosen.paths[0]}` : undefined;
+  const src = chosen?.paths[0] && origin ? `${origin}${filtered(chosen.paths[0])}` : undefined;
   const encrypted = chosen !== undefined && chosen.encryptionScheme !== 'NoEncryption';
   const licenses = Object.entries(paths.data?.drm ?? {}).filter(([, d]) => typeof d?.licenseAcquisitionUrl === 'string');
   // ShakaPlayer compares this by value: a new object each render does not reload the stream.
@@ -428,6 +464,34 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
       {endpoints.isError && <ErrorState title="Could not load streaming endpoints" error={endpoints.error} onRetry={() => void endpoints.refetch()} />}
       {paths.isSuccess && endpoints.isSuccess && (
         <Stack gap="sm">
+          <Group align="flex-end" gap="md" wrap="wrap">
+            <MultiSelect
+              label="Filters"
+              description={
+                locatorFilters.length > 0
+                  ? `Added to the URLs' filter= option; with the locator's own, at most ${maxFilters} apply (${room} left).`
+                  : `Added to the URLs' filter= option; at most ${maxFilters}.`
+              }
+              placeholder={applied.length === 0 ? (choices.names.length === 0 ? 'No filters yet' : 'Unfiltered') : undefined}
+              w={{ base: '100%', sm: 460 }}
+              data={choices.data}
+              value={applied}
+              onChange={setPicked}
+              maxValues={room}
+              disabled={room === 0 || choices.names.length === 0}
+              clearable
+              searchable
+              error={choices.error}
+            />
+            {locatorFilters.length > 0 && (
+              <Stack gap={4}>
+                <Text size="sm" fw={500}>
+                  Locator filters (always applied)
+                </Text>
+                <FilterBadges names={locatorFilters} />
+              </Stack>
+            )}
+          </Group>
           {!endpoint && (
             <Alert color="yellow" title="No streaming endpoint">
               Create one on the{' '}
@@ -491,7 +555,14 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
           )}
           {origin && (
             <Stack gap="xs">
-              {listed.flatMap((p) => p.paths.map((path) => <CopyField key={path} label={urlLabel(p.streamingProtocol, path)} value={`${origin}${path}`} />))}
+              {applied.length > 0 && (
+                <Title order={4} size="h5">
+                  Filtered playback URLs ({applied.join(', ')})
+                </Title>
+              )}
+              {listed.flatMap((p) =>
+                p.paths.map((path) => <CopyField key={path} label={urlLabel(p.streamingProtocol, filtered(path))} value={`${origin}${filtered(path)}`} />),
+              )}
               {licenses.map(([name, d]) => (
                 <CopyField key={name} label={`${drmNames[name] ?? name} licence URL`} value={absolute(d.licenseAcquisitionUrl)} />
               ))}
@@ -509,17 +580,44 @@ function PlaybackSection({ base, project, locator }: { base: string; project: st
 const protocolNames: Record<string, string> = { Hls: 'HLS', Dash: 'DASH', SmoothStreaming: 'Smooth Streaming', Download: 'Download' };
 const drmNames: Record<string, string> = { clearKey: 'ClearKey', widevine: 'Widevine', playReady: 'PlayReady', fairPlay: 'FairPlay' };
 
-/** `HLS (m3u8-cmaf)`, `DASH (mpd-time-cmaf, encryption cenc)`: the protocol and the path's format= and encryption= options. */
+/**
+ * `HLS (m3u8-cmaf)`, `DASH (mpd-time-cmaf, encryption cenc)`, `HLS (m3u8-aapl, filter a;b)`: the protocol and the
+ * path's format=, encryption= and filter= options.
+ */
 function urlLabel(protocol: string, path: string): string {
   const format = /format=([^,)]+)/.exec(path)?.[1];
   const encryption = /encryption=([^,)]+)/.exec(path)?.[1];
-  const options = [format, encryption && `encryption ${encryption}`].filter(Boolean).join(', ');
+  const filter = /filter=([^,)]+)/.exec(path)?.[1];
+  const options = [format, encryption && `encryption ${encryption}`, filter && `filter ${filter}`].filter(Boolean).join(', ');
   return `${protocolNames[protocol] ?? protocol}${options ? ` (${options})` : ''}`;
+}
+
+/** AMS applies at most three filters to a request: the locator's and the URL's together. */
+const maxFilters = 3;
+
+/** The asset's filters and the project's account filters, as MultiSelect groups (an asset filter hides an account filter of its name). */
+function useFilterChoices(base: string, assetName: string, enabled = true) {
+  const list = (path: string) => ({
+    queryKey: ['filters', path],
+    queryFn: async () => (await api<ListBody<MediaFilter>>('GET', path)).value,
+    enabled,
+  });
+  const assetFilters = useQuery(list(assetFiltersPath(base, assetName)));
+  const accountFilters = useQuery(list(accountFiltersPath(base)));
+  const own = (assetFilters.data ?? []).map((f) => f.name);
+  const account = (accountFilters.data ?? []).map((f) => f.name).filter((n) => !own.includes(n));
+  const data = [
+    ...(own.length > 0 ? [{ group: 'Asset filters', items: own }] : []),
+    ...(account.length > 0 ? [{ group: 'Account filters', items: account }] : []),
+  ];
+  const failed = assetFilters.error ?? accountFilters.error;
+  return { data, names: [...own, ...account], error: failed ? `Could not load filters: ${errorText(failed)}` : undefined };
 }
 
 const locatorFields = {
   name: { paths: ['params.name'], codes: ['Conflict'] },
   policy: { paths: ['properties.streamingPolicyName'], codes: ['StreamingPolicyNotFound'] },
+  filters: { paths: ['properties.filters'], codes: ['FilterNotFound'] },
 };
 
 function CreateLocatorModal({
@@ -537,16 +635,24 @@ function CreateLocatorModal({
 }) {
   const [name, setName] = useState('');
   const [policy, setPolicy] = useState<string | null>('Predefined_ClearStreamingOnly');
+  const [filters, setFilters] = useState<string[]>([]);
+  const choices = useFilterChoices(base, assetName, opened);
   const policies = useQuery({
     queryKey: ['policies', base],
     queryFn: async () => (await api<ListBody<StreamingPolicy>>('GET', `${base}/streamingPolicies`)).value,
     enabled: opened,
   });
   useEffect(() => {
-    if (opened) setName(`${assetName}-${Date.now().toString(36)}`.slice(0, 260));
+    if (opened) {
+      setName(`${assetName}-${Date.now().toString(36)}`.slice(0, 260));
+      setFilters([]);
+    }
   }, [opened, assetName]);
   const create = useMutation({
-    mutationFn: () => api('PUT', `${base}/streamingLocators/${seg(name.trim())}`, { properties: { assetName, streamingPolicyName: policy } }),
+    mutationFn: () =>
+      api('PUT', `${base}/streamingLocators/${seg(name.trim())}`, {
+        properties: { assetName, streamingPolicyName: policy, ...(filters.length > 0 ? { filters } : {}) },
+      }),
     onSuccess: () => {
       notifications.show({ color: 'green', message: `Locator ${name.trim()} created` });
       onCreated(name.trim());
@@ -583,6 +689,19 @@ function CreateLocatorModal({
             data={(policies.data ?? [{ name: 'Predefined_ClearStreamingOnly' } as StreamingPolicy]).map((p) => p.name)}
             error={errors.byField.policy ?? (policies.isError ? 'Could not load policies' : undefined)}
             description="Predefined_ClearStreamingOnly serves HLS and DASH in the clear."
+          />
+          <MultiSelect
+            label="Filters"
+            description={`Applied to every URL of the locator (at most ${maxFilters}, counting those a URL adds).`}
+            placeholder={filters.length === 0 ? (choices.names.length === 0 ? 'No filters yet' : 'None') : undefined}
+            data={choices.data}
+            value={filters}
+            onChange={setFilters}
+            maxValues={maxFilters}
+            disabled={choices.names.length === 0}
+            clearable
+            searchable
+            error={errors.byField.filters ?? choices.error}
           />
           {errors.general && (
             <Alert color="red" role="alert" title="The locator was not created">

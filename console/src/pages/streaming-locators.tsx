@@ -7,6 +7,7 @@ import { useProject } from '../app/session';
 import { ConfirmButton } from '../components/confirm';
 import { formatTime } from '../components/format';
 import { EmptyState, PageHeader, QueryView } from '../components/states';
+import { FilterBadges } from './filters';
 
 export function LocatorsPage() {
   const { project, base } = useProject();
@@ -26,13 +27,14 @@ export function LocatorsPage() {
         empty={<EmptyState title="Nothing is published">Open an asset and choose “Create locator”.</EmptyState>}
       >
         {(list) => (
-          <Table.ScrollContainer minWidth={680}>
+          <Table.ScrollContainer minWidth={760}>
             <Table verticalSpacing="xs" striped aria-label="Streaming locators">
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>Name</Table.Th>
                   <Table.Th>Asset</Table.Th>
                   <Table.Th>Policy</Table.Th>
+                  <Table.Th>Filters</Table.Th>
                   <Table.Th>Locator id</Table.Th>
                   <Table.Th>Created</Table.Th>
                   <Table.Th>
@@ -55,6 +57,15 @@ export function LocatorsPage() {
                     </Table.Td>
                     <Table.Td>
                       <Text size="sm">{l.properties.streamingPolicyName}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      {(l.properties.filters ?? []).length > 0 ? (
+                        <FilterBadges names={l.properties.filters ?? []} />
+                      ) : (
+                        <Text size="sm" c="dimmed">
+                          —
+                        </Text>
+                      )}
                     </Table.Td>
                     <Table.Td>
                       <Text size="xs" ff="monospace">
