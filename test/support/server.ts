@@ -88,7 +88,7 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
   });
   let currentEnv = env;
   let config = configFor(currentEnv);
-  const reel = await startReel(config, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink));
+  const reel = await startWithOriginPortRetry(() => startReel(config, createLogger(env.REEL_LOG_LEVEL ?? 'debug', sink)));
   const server: TestServer = {
     reel,
     url: reel.url,
@@ -112,4 +112,19 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
     },
   };
   return server;
+}
+
+/**
+ * With origin processes, Reel listens on a random port and its origin processes on the next one, which another
+ * test's ephemeral port may hold at that moment: such a start fails cleanly (nothing left running) and is tried
+ * again on a new random port. Any other failure is the test's.
+ */
+async function startWithOriginPortRetry<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !/origin port .* is in use/.test(err.message)) throw err;
+    }
+  }
 }
