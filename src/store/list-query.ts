@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import type { Database } from './database.js';
 
 export type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
@@ -81,4 +82,31 @@ export function fieldOrdering(dialect: 'sqlite' | 'postgres', orderBy: FieldOrde
 /** Which database a Kysely instance talks to (repositories built with only the instance need it for JSON). */
 export function dialectOf<DB>(db: Kysely<DB>): 'sqlite' | 'postgres' {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/** Tables whose rows belong to one project and list with the generic field options. */
+type ProjectListTable = 'content_key_policies' | 'streaming_endpoints' | 'streaming_locators' | 'streaming_policies' | 'transforms';
+
+/**
+ * One page of a project's rows of `table` for a list request (filter, order, top/skip in SQL), and how many match
+ * in all: the one query every such list runs.
+ */
+export async function pageProjectRows<T extends ProjectListTable>(
+  db: Kysely<Database>,
+  table: T,
+  projectId: string,
+  query: FieldPageQuery,
+): Promise<{ items: Database[T][]; total: number }> {
+  const dialect = dialectOf(db);
+  // The tables differ only in their row type; Kysely cannot check a query over a union of table names.
+  const name: ProjectListTable = table;
+  const base = (db as unknown as Kysely<Record<ProjectListTable, { project_id: string }>>)
+    .selectFrom(name)
+    .where('project_id', '=', projectId)
+    .where((eb) => eb.and(query.filter.map((t) => fieldComparison(dialect, t))));
+  const [items, count] = await Promise.all([
+    base.selectAll().orderBy(fieldOrdering(dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
+    base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: items as unknown as Database[T][], total: Number(count.n) };
 }

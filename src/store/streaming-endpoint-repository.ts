@@ -1,4 +1,4 @@
-import { dialectOf, fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
+import { pageProjectRows, type FieldPageQuery } from './list-query.js';
 import type { Db, StreamingEndpointRow, StreamingEndpointState } from './database.js';
 
 /** The endpoint every project has, and the one a playback host that names no endpoint is served by. */
@@ -19,17 +19,8 @@ export class StreamingEndpointRepository {
   }
 
   /** One page of the project's rows for a list request, and how many match in all. */
-  async page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingEndpointRow[]; total: number }> {
-    const dialect = dialectOf(this.db);
-    const base = this.db
-      .selectFrom('streaming_endpoints')
-      .where('project_id', '=', projectId)
-      .where((eb) => eb.and(query.filter.map((t) => fieldComparison(dialect, t))));
-    const [items, count] = await Promise.all([
-      base.selectAll().orderBy(fieldOrdering(dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(count.n) };
+  page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingEndpointRow[]; total: number }> {
+    return pageProjectRows(this.db, 'streaming_endpoints', projectId, query);
   }
 
   async findByName(projectId: string, name: string): Promise<StreamingEndpointRow | undefined> {

@@ -1,4 +1,4 @@
-import { dialectOf, fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
+import { pageProjectRows, type FieldPageQuery } from './list-query.js';
 import type { Db, StreamingLocatorRow } from './database.js';
 import { inTransaction, recordWebhookEvent } from './webhook-repository.js';
 
@@ -14,17 +14,8 @@ export class StreamingLocatorRepository {
   }
 
   /** One page of the project's rows for a list request, and how many match in all. */
-  async page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingLocatorRow[]; total: number }> {
-    const dialect = dialectOf(this.db);
-    const base = this.db
-      .selectFrom('streaming_locators')
-      .where('project_id', '=', projectId)
-      .where((eb) => eb.and(query.filter.map((t) => fieldComparison(dialect, t))));
-    const [items, count] = await Promise.all([
-      base.selectAll().orderBy(fieldOrdering(dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(count.n) };
+  page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingLocatorRow[]; total: number }> {
+    return pageProjectRows(this.db, 'streaming_locators', projectId, query);
   }
 
   async findByName(projectId: string, name: string): Promise<StreamingLocatorRow | undefined> {

@@ -1,4 +1,4 @@
-import { dialectOf, fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
+import { pageProjectRows, type FieldPageQuery } from './list-query.js';
 import type { Db, StreamingPolicyRow } from './database.js';
 
 /** Custom streaming policies (`streaming_policies`; the predefined ones are not stored): every query of the table. */
@@ -10,17 +10,8 @@ export class StreamingPolicyRepository {
   }
 
   /** One page of the project's rows for a list request, and how many match in all. */
-  async page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingPolicyRow[]; total: number }> {
-    const dialect = dialectOf(this.db);
-    const base = this.db
-      .selectFrom('streaming_policies')
-      .where('project_id', '=', projectId)
-      .where((eb) => eb.and(query.filter.map((t) => fieldComparison(dialect, t))));
-    const [items, count] = await Promise.all([
-      base.selectAll().orderBy(fieldOrdering(dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(count.n) };
+  page(projectId: string, query: FieldPageQuery): Promise<{ items: StreamingPolicyRow[]; total: number }> {
+    return pageProjectRows(this.db, 'streaming_policies', projectId, query);
   }
 
   async findByName(projectId: string, name: string): Promise<StreamingPolicyRow | undefined> {

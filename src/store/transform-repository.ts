@@ -1,5 +1,5 @@
 import type { Db, TransformRow } from './database.js';
-import { dialectOf, fieldComparison, fieldOrdering, type FieldPageQuery } from './list-query.js';
+import { pageProjectRows, type FieldPageQuery } from './list-query.js';
 
 /** Transforms (`transforms`): every query of the table. */
 export class TransformRepository {
@@ -9,17 +9,8 @@ export class TransformRepository {
     return this.db.selectFrom('transforms').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
   }
 
-  async list(projectId: string, query: FieldPageQuery): Promise<{ items: TransformRow[]; total: number }> {
-    const dialect = dialectOf(this.db);
-    const base = this.db
-      .selectFrom('transforms')
-      .where('project_id', '=', projectId)
-      .where((eb) => eb.and(query.filter.map((t) => fieldComparison(dialect, t))));
-    const [items, count] = await Promise.all([
-      base.selectAll().orderBy(fieldOrdering(dialect, query.orderBy)).limit(query.top).offset(query.skip).execute(),
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(count.n) };
+  list(projectId: string, query: FieldPageQuery): Promise<{ items: TransformRow[]; total: number }> {
+    return pageProjectRows(this.db, 'transforms', projectId, query);
   }
 
   async insert(row: TransformRow): Promise<void> {
