@@ -1,3 +1,4 @@
+import { AccountRepository } from './account-repository.js';
 import type { Db, OrganizationInviteRow, OrganizationProfileRow, OrganizationRow, Role, TeamRow } from './database.js';
 
 /** A member as the organization's user routes show them. */
@@ -157,14 +158,9 @@ export class OrganizationRepository {
     return Number(result.numDeletedRows) > 0;
   }
 
+  /** The account repository's membership insert, on this repository's database or transaction. */
   async addMembership(userId: string, organizationId: string, role: Role): Promise<void> {
-    await this.db.insertInto('memberships').values({ user_id: userId, organization_id: organizationId, role }).execute();
-    await this.db
-      .updateTable('users')
-      .set({ active_organization_id: organizationId })
-      .where('id', '=', userId)
-      .where('active_organization_id', 'is', null)
-      .execute();
+    await new AccountRepository(this.db).insertMembership(userId, organizationId, role);
   }
 
   async teams(organizationId: string, name?: string): Promise<TeamRecord[]> {
