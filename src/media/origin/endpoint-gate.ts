@@ -3,7 +3,7 @@ import { ForbiddenError, NotFoundError, UnavailableError } from '../../shared/er
 import { endpointHostLabel, endpointLabelSplits, endpointNameInLabel } from '../../shared/endpoint-host.js';
 import { defaultEndpointName } from '../../store/streaming-endpoint-repository.js';
 import { crossSiteOrigins } from './cross-site.js';
-import { isAllowedAddress } from './ip-allow.js';
+import { isAllowedAddress } from '../../shared/ip-allow.js';
 import type { EndpointView, PlaybackResolver, ResolvedLocator } from './playback-resolver.js';
 
 /**

@@ -83,7 +83,14 @@ export { initSegmentPsshBoxes, initSegmentPsshBoxList, protectionHeaders, type P
 export { readMp4Index } from './parse/mp4/read-mp4-index.js';
 export { segmentTracks } from './model/segmenter.js';
 export { SegmentList, type TrackSegment } from './model/segment.js';
-export { peakSegmentBitrateBps, textTrackBitrateBps, type Presentation, type PresentationTrack, type SidecarTextTrack } from './model/presentation.js';
+export {
+  peakSegmentBitrateBps,
+  textTrackBitrateBps,
+  type LiveTimeline,
+  type Presentation,
+  type PresentationTrack,
+  type SidecarTextTrack,
+} from './model/presentation.js';
 export type { MediaIndex, SampleRun, TrackIndex, TrackKind } from './model/media-index.js';
 
 // Filters (stage 3).

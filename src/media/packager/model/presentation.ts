@@ -58,7 +58,27 @@ export interface SidecarTextTrack {
 /** The `QualityLevels(…)` value of text tracks in URLs (they have no meaningful bitrate). */
 export const textTrackBitrateBps = 1000;
 
+/**
+ * A presentation that is still being recorded (live): manifests are dynamic (HLS without `EXT-X-ENDLIST`, DASH
+ * `type="dynamic"`). Tick 0 of every track is `availabilityStartMs` on the wall clock; the tracks' segment lists
+ * hold only the DVR window (sliced, so segment indices and start times stay those of the whole recording).
+ */
+export interface LiveTimeline {
+  /** Wall-clock time of tick 0, ms since epoch (DASH `availabilityStartTime`, HLS `EXT-X-PROGRAM-DATE-TIME` base). */
+  availabilityStartMs: number;
+  /** DVR window, seconds (DASH `timeShiftBufferDepth`). */
+  windowSec: number;
+  /** When the timeline last gained a segment, ms since epoch (DASH `publishTime`). */
+  publishedMs: number;
+  /** True once ingest has ended for good: the manifests may close (ENDLIST, static) while still served live. */
+  isEnded: boolean;
+  /** LowLatency events: HLS part target (`EXT-X-PART-INF`) in seconds; absent for Default. */
+  partTargetSec?: number;
+}
+
 export interface Presentation {
+  /** Set while the presentation is live (recording); absent for VOD. */
+  live?: LiveTimeline;
   /** Duration of the presentation, seconds. */
   durationSec: number;
   /** Target segment duration used to cut, seconds. */
