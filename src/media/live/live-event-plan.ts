@@ -1,7 +1,7 @@
 /**
  * What the live runtime needs to know about an event, read from the store by an adapter main.ts wires. The
  * runtime owns no table: the control plane writes the desired state (Starting, Stopping…) and asks the runtime
- * to reconcile; the runtime reports back through `LiveEventStore.setState`.
+ * to reconcile; the runtime then sets the reached state (Running, Stopped) itself.
  */
 import type { BlobStore } from '../../storage/blob-store.js';
 
