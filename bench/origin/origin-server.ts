@@ -24,6 +24,8 @@ export interface OriginStartOptions {
   segmentCacheMb?: number;
   /** REEL_ORIGIN_PROCESSES: with N ≥ 2 the main process forks N origin-only children sharing REEL_ORIGIN_PORT. */
   originProcesses?: number;
+  /** More settings, e.g. the live benchmark's `REEL_LIVE_RTMP_PORT`. */
+  env?: Record<string, string>;
 }
 
 export interface StartedOrigin {
@@ -71,6 +73,7 @@ answerParent({
       REEL_LOCAL_STORAGE_ROOTS: path.join(dataDir, 'storage'),
       REEL_LOCAL_STORAGE_GRANTS: `default=${options.storeDir}`,
       ...(options.segmentCacheMb !== undefined ? { REEL_SEGMENT_CACHE_MB: String(options.segmentCacheMb) } : {}),
+      ...options.env,
     });
     reel = await startReel(config, createLogger(config.logLevel));
     const login = await expect(
