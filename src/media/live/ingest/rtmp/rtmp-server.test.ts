@@ -250,6 +250,27 @@ describe('RTMP listener', () => {
     }
   });
 
+  it('speaks RTMPS with a certificate, reporting protocol RTMPS', async () => {
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], {
+      stdio: 'ignore',
+    });
+    const authorizer = new TestAuthorizer();
+    const listener = await listen(authorizer, { tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } });
+    try {
+      const sinkPromise = authorizer.nextSink();
+      const pushed = await ffmpeg([...lavfiInputs, ...h264Aac, '-t', '2', '-f', 'flv', `rtmps://127.0.0.1:${listener.port}/${token}/stream`]);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const sink = await sinkPromise;
+      assert.equal(await sink.ended, 'closed');
+      assert.deepEqual(authorizer.requests, [{ protocol: 'RTMPS', app: token, streamKey: 'stream', remoteAddress: '127.0.0.1' }]);
+      assert.equal(sink.tags.filter((t) => t.type === 9 && t.data[1] === 1).length, 50);
+    } finally {
+      await listener.close();
+    }
+  });
+
   it('closes a connection that does not publish in time, and one that does not speak RTMP 3', async () => {
     const authorizer = new TestAuthorizer();
     const listener = await listen(authorizer, { publishTimeoutMs: 300 });
