@@ -97,6 +97,19 @@ class RawPublisher {
     this.socket.write(command(8, 1, 'publish', 3, null, streamName, 'live'));
   }
 
+  send(typeId: number, payload: Uint8Array, streamId = 0): void {
+    this.socket.write(encodeChunks({ csid: 2, typeId, streamId, timestampMs: 0, payload }, 128));
+  }
+
+  /** Resolves once a message of `typeId` (and passing `test`) has arrived (checked on every read). */
+  async waitFor(typeId: number, test: (m: RtmpMessage) => boolean = () => true): Promise<RtmpMessage> {
+    for (;;) {
+      const found = this.messages.find((m) => m.typeId === typeId && test(m));
+      if (found) return found;
+      await new Promise((resolve) => this.socket.once('data', resolve));
+    }
+  }
+
   sendVideo(timestampMs: number, body: Uint8Array): void {
     this.socket.write(encodeChunks({ csid: 6, typeId: 9, streamId: 1, timestampMs, payload: body }, 128));
   }
@@ -213,6 +226,31 @@ describe('RTMP listener', () => {
       assert.deepEqual(sink.tags, [{ type: 9, timestampMs: 0, data: Uint8Array.from([0x17, 0, 0, 0, 0, 1, 2, 3]) }]);
       await publisher.closed;
       assert.ok(publisher.statusCodes().includes('NetStream.Publish.Start'));
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('answers pings and acknowledges every window of bytes the publisher asked for', async () => {
+    const authorizer = new TestAuthorizer();
+    const listener = await listen(authorizer);
+    try {
+      const sinkPromise = authorizer.nextSink();
+      const publisher = new RawPublisher(listener.port, token, 'stream');
+      const sink = await sinkPromise;
+      publisher.send(4, Uint8Array.from([0, 6, 0x12, 0x34, 0x56, 0x78])); // Ping Request
+      const pong = await publisher.waitFor(4, (m) => m.payload[1] === 7);
+      assert.deepEqual([...pong.payload], [0, 7, 0x12, 0x34, 0x56, 0x78], 'Ping Response with the same time');
+      publisher.send(5, Uint8Array.from([0, 0, 0x10, 0])); // Window Acknowledgement Size 4096
+      publisher.sendVideo(40, new Uint8Array(5000));
+      const ack = await publisher.waitFor(3);
+      assert.ok(new DataView(ack.payload.buffer).getUint32(0) > 4096, 'sequence number: bytes received so far');
+      const windowAck = publisher.messages.find((m) => m.typeId === 5);
+      assert.equal(windowAck && new DataView(windowAck.payload.buffer).getUint32(0), 2_500_000, 'our window, announced at connect');
+      publisher.socket.end();
+      await sink.ended;
+      assert.equal(sink.tags.length, 1);
+      assert.equal(sink.tags[0].data.byteLength, 5000);
     } finally {
       await listener.close();
     }

@@ -140,7 +140,11 @@ class RtmpConnection {
 
   /** Ends the stream (once) and drops the connection. */
   close(reason: 'closed' | 'idle' | 'error' | 'kicked'): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed') {
+      // Already over (a refusal waiting for its answer to flush): the peer left or the listener stops.
+      this.socket.destroy();
+      return;
+    }
     this.#state = 'closed';
     this.#closeReason = reason;
     clearTimeout(this.#publishTimer);

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../../../shared/log.js';
@@ -15,8 +15,11 @@ class RecordingSink implements IngestSink {
   readonly ends: string[] = [];
   #resolveEnded!: (reason: string) => void;
   readonly ended = new Promise<string>((resolve) => (this.#resolveEnded = resolve));
+  #resolveFirstTag!: () => void;
+  readonly firstTag = new Promise<void>((resolve) => (this.#resolveFirstTag = resolve));
   onTag(tag: FlvTag): void {
     this.tags.push(tag);
+    this.#resolveFirstTag();
   }
   onEnd(reason: 'closed' | 'idle' | 'error' | 'kicked'): void {
     this.ends.push(reason);
@@ -28,11 +31,18 @@ class RecordingSink implements IngestSink {
 class TestAuthorizer implements IngestAuthorizer {
   readonly requests: IngestRequest[] = [];
   readonly sinks: RecordingSink[] = [];
-  admit(request: IngestRequest): Promise<IngestAdmission> {
+  readonly kicks: Array<() => void> = [];
+  #waiters: Array<(sink: RecordingSink) => void> = [];
+  admit(request: IngestRequest, kick: () => void): Promise<IngestAdmission> {
     this.requests.push(request);
     const sink = new RecordingSink();
     this.sinks.push(sink);
+    this.kicks.push(kick);
+    for (const waiter of this.#waiters.splice(0)) waiter(sink);
     return Promise.resolve({ sink, eventId: request.app });
+  }
+  nextSink(): Promise<RecordingSink> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 }
 
@@ -59,7 +69,7 @@ async function waitForUdpPort(port: number, bound: boolean): Promise<void> {
   while (isUdpPortBound(port) !== bound) await sleep(50);
 }
 
-function pushSrt(port: number, pass: string, seconds: number): Promise<{ code: number | null; stderr: string }> {
+function pushSrt(port: number, pass: string, seconds: number, started?: (child: ChildProcess) => void): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'ffmpeg',
@@ -102,6 +112,7 @@ function pushSrt(port: number, pass: string, seconds: number): Promise<{ code: n
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    started?.(child);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -157,6 +168,52 @@ describe('SRT listener (ffmpeg)', () => {
     assert.equal(await second.ended, 'closed');
     assertH264Aac(second, 2);
     assert.deepEqual([...first.ends, ...second.ends], ['closed', 'closed'], 'onEnd once per stream');
+  });
+
+  it("drops the stream when the authorizer kicks it ('kicked') and listens again", async () => {
+    const sinkPromise = authorizer.nextSink();
+    const pushed = pushSrt(port, passphrase, 4);
+    const sink = await sinkPromise;
+    await sink.firstTag;
+    authorizer.kicks.at(-1)?.();
+    assert.equal(await sink.ended, 'kicked');
+    await pushed; // the encoder sees its connection end
+    await waitForUdpPort(port, true);
+    const again = authorizer.nextSink();
+    const next = await pushSrt(port, passphrase, 2);
+    assert.equal(next.code, 0, next.stderr);
+    const sinkAgain = await again;
+    assert.equal(await sinkAgain.ended, 'closed');
+    assert.deepEqual(sink.ends, ['kicked']);
+  });
+
+  it('ends a stream whose encoder goes silent as idle', async () => {
+    const idlePort = await findFreeUdpPort('127.0.0.1', port + 1);
+    const idleAuthorizer = new TestAuthorizer();
+    const idleListener = await createSrtListener({
+      port: idlePort,
+      host: '127.0.0.1',
+      passphrase,
+      eventId,
+      authorizer: idleAuthorizer,
+      log,
+      idleTimeoutMs: 1000,
+    });
+    let encoder: ChildProcess | undefined;
+    try {
+      await waitForUdpPort(idlePort, true);
+      const sinkPromise = idleAuthorizer.nextSink();
+      const pushed = pushSrt(idlePort, passphrase, 30, (child) => (encoder = child));
+      const sink = await sinkPromise;
+      await sink.firstTag;
+      encoder?.kill('SIGSTOP'); // still connected, sending nothing
+      assert.equal(await sink.ended, 'idle');
+      encoder?.kill('SIGKILL');
+      await pushed;
+    } finally {
+      encoder?.kill('SIGKILL');
+      await idleListener.close();
+    }
   });
 
   it('never logs the passphrase', () => {

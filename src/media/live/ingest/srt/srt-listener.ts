@@ -20,6 +20,11 @@ export interface SrtListenerOptions {
   latencyMs?: number;
   /** An admitted stream that delivers nothing this long is dropped (`onEnd('idle')`) and the listener re-armed. */
   idleTimeoutMs?: number;
+  /**
+   * How much of the stream ffmpeg reads to learn its codecs before the first tag comes out (ffmpeg's default is 5 s
+   * of delay). It should cover one keyframe interval: H.264's parameter sets come with the keyframes.
+   */
+  probeMs?: number;
   /** First wait before restarting an ffmpeg that ended without a stream (doubles up to `maxRestartDelayMs`). */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
@@ -68,6 +73,8 @@ export async function createSrtListener(options: SrtListenerOptions): Promise<In
     'srt',
     '-f',
     'mpegts',
+    '-analyzeduration',
+    String((options.probeMs ?? 2000) * 1000), // microseconds
     // libsrt's options as input options rather than URL query parameters: the passphrase stays out of the URL
     // ffmpeg prints in its errors.
     '-mode',
