@@ -279,13 +279,36 @@ describe('RTMP listener', () => {
       const sinkPromise = authorizer.nextSink();
       const publisher = new RawPublisher(listener.port, token, 'stream');
       const sink = await sinkPromise;
+      await publisher.waitFor(20, (m) => decodeAmf0(m.payload)[0] === 'onStatus'); // publishing
+      publisher.sendVideo(0, Uint8Array.from([0x17, 0, 0, 0, 0]));
       authorizer.kick?.();
       assert.equal(await sink.ended, 'kicked');
       await publisher.closed;
       assert.deepEqual(sink.ends, ['kicked']);
+
+      // Kicked while the authorizer is still answering: the sink it handed out is ended all the same.
+      const early = authorizer.nextSink();
+      const second = new RawPublisher(listener.port, token, 'stream');
+      const earlySink = await early;
+      authorizer.kick?.();
+      assert.equal(await earlySink.ended, 'kicked');
+      await second.closed;
+      assert.deepEqual(earlySink.tags, []);
     } finally {
       await listener.close();
     }
+  });
+
+  it("ends live streams as 'closed' when the listener closes", async () => {
+    const authorizer = new TestAuthorizer();
+    const listener = await listen(authorizer);
+    const sinkPromise = authorizer.nextSink();
+    const publisher = new RawPublisher(listener.port, token, 'stream');
+    const sink = await sinkPromise;
+    await publisher.waitFor(20, (m) => decodeAmf0(m.payload)[0] === 'onStatus');
+    await listener.close();
+    assert.equal(await sink.ended, 'closed');
+    await publisher.closed;
   });
 
   it('speaks RTMPS with a certificate, reporting protocol RTMPS', async () => {

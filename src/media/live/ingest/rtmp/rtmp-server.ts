@@ -18,6 +18,8 @@ export interface RtmpListenerOptions {
   idleTimeoutMs?: number;
   /** A connection that has not been admitted to publish this long after connecting is closed. */
   publishTimeoutMs?: number;
+  /** Connections accepted at once (each may hold up to 2 MiB of partial messages before admission). */
+  maxConnections?: number;
 }
 
 /** What we announce and how we chunk: 4096-byte chunks (as OBS and nginx-rtmp), a 2.5 MB acknowledgement window. */
@@ -66,6 +68,7 @@ export async function createRtmpListener(options: RtmpListenerOptions): Promise<
     socket.once('close', () => connections.delete(connection));
   };
   const server = options.tls ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onSocket) : net.createServer(onSocket);
+  server.maxConnections = options.maxConnections ?? 1000;
   // A TLS handshake that fails never becomes a connection; say so at debug level only (scanners do this all day).
   server.on('tlsClientError', (err: Error) => log.debug({ err: err.message }, 'rtmps handshake failed'));
   await new Promise<void>((resolve, reject) => {
