@@ -164,7 +164,12 @@ class RtmpConnection {
     if (this.#ended || this.#admission === undefined) return;
     this.#ended = true;
     this.#log.info({ eventId: this.#admission.eventId, reason }, 'rtmp stream ended');
-    this.#admission.sink.onEnd(reason);
+    try {
+      this.#admission.sink.onEnd(reason);
+    } catch (err) {
+      // Socket events call this: a throw here would take the process down.
+      this.#log.error({ err, eventId: this.#admission.eventId }, 'live pipeline failed to end an ingest stream');
+    }
   }
 
   #onData(bytes: Buffer): void {

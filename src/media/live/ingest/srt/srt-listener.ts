@@ -109,7 +109,12 @@ export async function createSrtListener(options: SrtListenerOptions): Promise<In
     if (session.ended || session.admission === undefined) return;
     session.ended = true;
     log.info({ reason }, 'srt stream ended');
-    session.admission.sink.onEnd(reason);
+    try {
+      session.admission.sink.onEnd(reason);
+    } catch (err) {
+      // Process events call this: a throw here would take the process down.
+      log.error({ err }, 'live pipeline failed to end an ingest stream');
+    }
   };
 
   const stop = (session: Session): void => {
@@ -160,7 +165,7 @@ export async function createSrtListener(options: SrtListenerOptions): Promise<In
       try {
         reader.push(bytes);
       } catch (err) {
-        log.error({ err }, 'srt remux output unreadable');
+        log.error({ err }, 'srt stream failed (unreadable remux output or a pipeline error)');
         end(session, 'error');
         stop(session);
       }
