@@ -47,3 +47,22 @@ describe('storage settings', () => {
     assert.equal(loadConfig({ ...base, REEL_KEY_DELIVERY_ALLOW_PRIVATE: 'true' }).keyDeliveryAllowPrivate, true);
   });
 });
+
+describe('live ingest settings', () => {
+  it('listens for RTMP on 1935 on loopback, SRT from 6000, and RTMPS only with a certificate and key', () => {
+    const config = loadConfig({ REEL_DATA_DIR: '/srv/reel' });
+    assert.equal(config.liveRtmpPort, 1935);
+    assert.equal(config.liveRtmpHost, config.host, 'the same default interface as the HTTP listener');
+    assert.equal(config.liveSrtPortBase, 6000);
+    assert.equal(config.liveRtmpsCertFile, undefined);
+    const tls = loadConfig({
+      REEL_DATA_DIR: '/srv/reel',
+      REEL_LIVE_RTMPS_CERT_FILE: '/etc/reel/cert.pem',
+      REEL_LIVE_RTMPS_KEY_FILE: '/etc/reel/key.pem',
+      REEL_LIVE_RTMP_PORT: '0',
+    });
+    assert.deepEqual([tls.liveRtmpPort, tls.liveRtmpsCertFile, tls.liveRtmpsKeyFile], [0, '/etc/reel/cert.pem', '/etc/reel/key.pem']);
+    assert.throws(() => loadConfig({ REEL_DATA_DIR: '/srv/reel', REEL_LIVE_RTMPS_CERT_FILE: '/etc/reel/cert.pem' }), /RTMPS needs both/);
+    assert.throws(() => loadConfig({ REEL_DATA_DIR: '/srv/reel', REEL_LIVE_RTMP_PORT: '70000' }), /REEL_LIVE_RTMP_PORT/);
+  });
+});

@@ -37,6 +37,12 @@ const envNames: Record<keyof Config, string[]> = {
   webhookAllowPrivate: ['REEL_WEBHOOK_ALLOW_PRIVATE'],
   webhookRetryBaseMs: ['REEL_WEBHOOK_RETRY_BASE_MS'],
   webhookMaxAttempts: ['REEL_WEBHOOK_MAX_ATTEMPTS'],
+  liveRtmpPort: ['REEL_LIVE_RTMP_PORT'],
+  liveRtmpHost: ['REEL_LIVE_RTMP_HOST'],
+  liveRtmpsPort: ['REEL_LIVE_RTMPS_PORT'],
+  liveRtmpsCertFile: ['REEL_LIVE_RTMPS_CERT_FILE'],
+  liveRtmpsKeyFile: ['REEL_LIVE_RTMPS_KEY_FILE'],
+  liveSrtPortBase: ['REEL_LIVE_SRT_PORT_BASE'],
 };
 
 export class ConfigError extends Error {}
@@ -94,6 +100,12 @@ function originPortProblems(config: Config): string[] {
   return [];
 }
 
+/** RTMPS needs both its certificate and its key; one without the other is a mistake, not "no RTMPS". */
+function rtmpsProblems(config: Config): string[] {
+  if ((config.liveRtmpsCertFile === undefined) === (config.liveRtmpsKeyFile === undefined)) return [];
+  return ['REEL_LIVE_RTMPS_CERT_FILE, REEL_LIVE_RTMPS_KEY_FILE: RTMPS needs both the certificate and the key file (or neither)'];
+}
+
 /** Reads, coerces and validates the environment (the process's own unless given); reports every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const raw: Record<string, unknown> = {};
@@ -140,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   raw.workDir = path.resolve(String(raw.workDir ?? path.join(dataDir, 'work')));
   const withDefaults = Value.Default(configSchema, Value.Convert(configSchema, raw));
   const errors = [...Value.Errors(configSchema, withDefaults)];
-  if (errors.length === 0) configErrors.push(...originPortProblems(withDefaults as Config));
+  if (errors.length === 0) configErrors.push(...originPortProblems(withDefaults as Config), ...rtmpsProblems(withDefaults as Config));
   if (errors.length > 0 || configErrors.length > 0) {
     const lines = [
       ...configErrors,

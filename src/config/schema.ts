@@ -134,6 +134,29 @@ export const configSchema = Type.Object({
     default: 10,
     description: 'REEL_WEBHOOK_MAX_ATTEMPTS: deliveries tried per event before it is marked Failed',
   }),
+  liveRtmpPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 1935,
+    description: 'REEL_LIVE_RTMP_PORT: TCP port of the RTMP ingest listener every live event shares (0 = any free port)',
+  }),
+  liveRtmpHost: Type.String({ default: '127.0.0.1', description: 'REEL_LIVE_RTMP_HOST: interface the RTMP and RTMPS ingest listeners listen on' }),
+  liveRtmpsPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 1936,
+    description: 'REEL_LIVE_RTMPS_PORT: TCP port of the RTMPS (RTMP over TLS) ingest listener, which runs only when both certificate files are set',
+  }),
+  liveRtmpsCertFile: Type.Optional(
+    Type.String({ description: 'REEL_LIVE_RTMPS_CERT_FILE: PEM certificate (chain) of the RTMPS ingest listener; unset = no RTMPS' }),
+  ),
+  liveRtmpsKeyFile: Type.Optional(Type.String({ description: 'REEL_LIVE_RTMPS_KEY_FILE: PEM private key of the RTMPS ingest listener; unset = no RTMPS' })),
+  liveSrtPortBase: Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    default: 6000,
+    description: 'REEL_LIVE_SRT_PORT_BASE: first UDP port for SRT ingest; each running live event with SRT input takes the next free port from here',
+  }),
   workDir: Type.String({ description: 'REEL_WORK_DIR: scratch directory for encoding outputs before upload; default $REEL_DATA_DIR/work' }),
 });
 
