@@ -1,10 +1,17 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { ProjectRow } from '../../../store/database.js';
+import type { LiveEventRow, ProjectRow } from '../../../store/database.js';
 import { toMkioTime } from '../../../shared/time.js';
 import { armId, openObject, systemData, systemDataSchema } from '../envelope.js';
 import { listBodySchema } from '../paging.js';
 import type { LiveEndpointUrl } from './live-event-control.js';
-import type { LiveEvent } from './service.js';
+
+/** A stored live event, read: the row with its JSON parsed. */
+export interface LiveEvent {
+  row: LiveEventRow;
+  /** The stored MK.IO properties (defaults filled in), without computed members. */
+  properties: Record<string, unknown>;
+  tags: Record<string, string>;
+}
 
 /** MK.IO's live event name rule ([OA] 2–32 characters, letters, digits and inner hyphens; §15). */
 export const liveEventName = Type.String({ minLength: 2, maxLength: 32, pattern: '^[a-zA-Z0-9]+(-*[a-zA-Z0-9])*$' });

@@ -11,7 +11,7 @@ import type { Logger } from '../../../shared/log.js';
 import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import { parseIsoDurationSec } from '../jobs/service.js';
 import type { LiveEventControl } from './live-event-control.js';
-import type { EncodingType, IngestProtocol, LiveEventGivenProperties, LiveEventPatchBody } from './schema.js';
+import type { EncodingType, IngestProtocol, LiveEvent, LiveEventGivenProperties, LiveEventPatchBody } from './schema.js';
 
 /** `$filter`/`$orderby` fields of the list, as MK.IO documents them for live events (§2.3). */
 export const liveEventListFields = new ListFields({
@@ -22,12 +22,7 @@ export const liveEventListFields = new ListFields({
   'properties/encoding/encodingType': { column: 'encoding_type' },
 });
 
-export interface LiveEvent {
-  row: LiveEventRow;
-  /** The stored MK.IO properties (defaults filled in), without computed members. */
-  properties: Record<string, unknown>;
-  tags: Record<string, string>;
-}
+export type { LiveEvent };
 
 interface Actor {
   email: string;
