@@ -156,6 +156,25 @@ for (const dialect of dialects) {
       assert.deepEqual(state.body, { status: { state: 'Stopped' } });
     });
 
+    it('PATCH changes only the pipeline; other members must be sent back unchanged', async () => {
+      const read = await api.get(`${a.v1}/liveEvents/studio`);
+      const { created: _c, lastModified: _l, provisioningState: _p, resourceState: _r, ...settable } = read.body.properties;
+      const same = await api.patch(`${a.legacy}/liveEvents/studio`, { tags: read.body.tags, properties: settable });
+      assert.equal(same.status, 200, same.text);
+      const piped = await api.patch(`${a.v1}/liveEvents/studio`, { properties: { pipeline: { name: 'Predefined_ACSLiveTranscription' } } });
+      assert.equal(piped.status, 200, piped.text);
+      assert.deepEqual(piped.body.properties.pipeline, { name: 'Predefined_ACSLiveTranscription' });
+      const changed = await api.patch(`${a.v1}/liveEvents/studio`, { properties: { description: 'another feed' } });
+      assert.equal(changed.status, 400, changed.text);
+      assert.match(changed.body.error.detail, /description cannot be changed/);
+      const retagged = await api.patch(`${a.v1}/liveEvents/studio`, { tags: { team: 'other' }, properties: {} });
+      assert.equal(retagged.status, 400, retagged.text);
+      const got = await api.get(`${a.v1}/liveEvents/studio`);
+      assert.equal(got.body.properties.description, 'studio feed');
+      assert.deepEqual(got.body.tags, read.body.tags);
+      assert.equal((await api.patch(`${a.v1}/liveEvents/nothing`, { properties: {} })).status, 404);
+    });
+
     it('fills in what a minimal body leaves out', async () => {
       const minimal = { tags: {}, properties: { encoding: { encodingType: 'Standard' } } };
       const created = await api.put(`${a.v1}/liveEvents/encoder`, minimal, { checkRequest: false });

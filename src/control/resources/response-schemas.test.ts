@@ -254,7 +254,7 @@ const liveEventProperties = {
   input: {
     streamingProtocol: 'RTMP',
     accessToken: '0b9a4c1e-5d2f-4a3b-8c4d-1e2f3a4b5c6d',
-    keyFrameIntervalDuration: '',
+    keyFrameIntervalDuration: 'PT2S',
     accessControl: { ip: { allow: [{ name: 'all', address: '0.0.0.0', subnetPrefixLength: 0 }] } },
     timedMetadataEndpoints: [],
   },

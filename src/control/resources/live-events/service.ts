@@ -106,12 +106,14 @@ export function checkLiveEventProperties(
   if (protocol === 'RTMPS' && !options.rtmpsAvailable)
     throw invalid('input.streamingProtocol', 'RTMPS is not available on this server (no ingest certificate is configured); use RTMP or SRT');
   const { endpoints: _ie, ...inputRest } = givenInput ?? {};
-  // Pass-through: the input's key frame interval is the HLS target duration; encoding types leave it empty.
-  const keyFrameIntervalDuration = givenInput?.keyFrameIntervalDuration || (passThrough ? 'PT2S' : '');
-  if (keyFrameIntervalDuration !== '') {
-    if (!passThrough) throw invalid('input.keyFrameIntervalDuration', 'applies to pass-through live events only; use encoding.keyFrameInterval');
-    checkDuration('input.keyFrameIntervalDuration', keyFrameIntervalDuration, minKeyFrameSec, maxKeyFrameSec);
-  }
+  // Pass-through: the input's key frame interval is the HLS target duration. Encoding types set theirs in
+  // `encoding.keyFrameInterval`, which is shown here too: MK.IO's schema requires a duration in this member and
+  // its .NET client cannot read an empty one.
+  const givenKeyFrames = givenInput?.keyFrameIntervalDuration || undefined;
+  if (!passThrough && givenKeyFrames !== undefined && givenKeyFrames !== encoding.keyFrameInterval)
+    throw invalid('input.keyFrameIntervalDuration', 'applies to pass-through live events only; use encoding.keyFrameInterval');
+  const keyFrameIntervalDuration = passThrough ? (givenKeyFrames ?? 'PT2S') : (encoding.keyFrameInterval as string);
+  if (passThrough) checkDuration('input.keyFrameIntervalDuration', keyFrameIntervalDuration, minKeyFrameSec, maxKeyFrameSec);
   const input = {
     ...inputRest,
     streamingProtocol: protocol,
