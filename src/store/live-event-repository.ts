@@ -104,20 +104,28 @@ export class LiveEventRepository {
 
   /**
    * Moves an event to `state`. Reaching Running or Stopped from another state also records MK.IO's
-   * `MediaKind.ChannelInstanceStarted`/`…Stopped` webhook event, in the same transaction.
+   * `MediaKind.ChannelInstanceStarted`/`…Stopped` webhook event, in the same transaction; with `failure` (the
+   * runtime could not reach the state asked for) it records `MediaKind.ChannelInstanceError` instead.
    */
-  async setEventState(id: string, state: LiveEventResourceState, updatedAt: string, updatedBy: string): Promise<void> {
+  async setEventState(id: string, state: LiveEventResourceState, updatedAt: string, updatedBy: string, failure?: string): Promise<void> {
     await inTransaction(this.db, async (trx) => {
       const before = await trx.selectFrom('live_events').selectAll().where('id', '=', id).executeTakeFirst();
       if (!before) return;
       await trx.updateTable('live_events').set({ resource_state: state, updated_at: updatedAt, updated_by: updatedBy }).where('id', '=', id).execute();
-      const type = state === 'Running' ? 'MediaKind.ChannelInstanceStarted' : state === 'Stopped' ? 'MediaKind.ChannelInstanceStopped' : undefined;
-      if (!type || before.resource_state === state) return;
+      const reached = state === 'Running' ? 'MediaKind.ChannelInstanceStarted' : state === 'Stopped' ? 'MediaKind.ChannelInstanceStopped' : undefined;
+      const type = failure !== undefined ? 'MediaKind.ChannelInstanceError' : reached;
+      if (!type || (failure === undefined && before.resource_state === state)) return;
       await recordWebhookEvent(trx, {
         projectId: before.project_id,
         type,
         resource: `liveEvents/${before.name}`,
-        data: { liveEventName: before.name, liveEventId: before.id, previousState: before.resource_state, state },
+        data: {
+          liveEventName: before.name,
+          liveEventId: before.id,
+          previousState: before.resource_state,
+          state,
+          ...(failure !== undefined ? { error: failure } : {}),
+        },
       });
     });
   }

@@ -61,6 +61,23 @@ describeOnEachDialect('LiveEventService and the runtime seam', (store) => {
         })
         .execute();
     }
+    // A webhook rule asking for the live events' MK.IO event types (the outbox records one row per event).
+    await db
+      .insertInto('webhook_rules')
+      .values({
+        id: 'rule',
+        project_id: projectId,
+        name: 'live',
+        url: 'https://hooks.example.com/live',
+        enabled: 1,
+        events: JSON.stringify(['MediaKind.ChannelInstanceStarted', 'MediaKind.ChannelInstanceStopped', 'MediaKind.ChannelInstanceError']),
+        headers: '{}',
+        query_params: '{}',
+        secrets_sealed: '',
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     const control: LiveEventControl = {
       reconcile: async (eventId) => {
         const row = await events.repository.findEventById(eventId);
@@ -142,6 +159,29 @@ describeOnEachDialect('LiveEventService and the runtime seam', (store) => {
       ['Starting', 'Stopping'],
     );
     assert.equal(await state(), 'Stopped');
+  });
+
+  it('records ChannelInstanceStarted and ChannelInstanceStopped for each state reached, ChannelInstanceError for a failure', async () => {
+    const rows = await store().db.selectFrom('webhook_events').select(['type', 'source', 'payload']).orderBy('seq').execute();
+    // start, stop, a failed start (back to Stopped from Starting), start, stop.
+    assert.deepEqual(
+      rows.map((r) => r.type),
+      [
+        'MediaKind.ChannelInstanceStarted',
+        'MediaKind.ChannelInstanceStopped',
+        'MediaKind.ChannelInstanceError',
+        'MediaKind.ChannelInstanceStarted',
+        'MediaKind.ChannelInstanceStopped',
+      ],
+    );
+    assert.equal(rows[0].source, '/api/v1/projects/live/media/liveEvents/studio');
+    const data = (JSON.parse(rows[0].payload) as { data: Record<string, unknown> }).data;
+    assert.deepEqual(data, {
+      liveEventName: 'studio',
+      liveEventId: (await events.get(projectId, 'studio')).row.id,
+      previousState: 'Starting',
+      state: 'Running',
+    });
   });
 
   it('delete of a running event stops it first (archives finished), then removes it and its outputs', async () => {

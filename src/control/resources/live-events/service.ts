@@ -4,7 +4,7 @@ import { LiveEventRepository, type LiveEventCounts } from '../../../store/live-e
 import type { AssetLabelQuery } from '../../../store/asset-repository.js';
 import type { FieldPageQuery } from '../../../store/list-query.js';
 import { UniqueViolationError } from '../../../store/store-errors.js';
-import { BadRequestError, ConflictError, notFound } from '../../../shared/errors.js';
+import { BadRequestError, ConflictError, ReelError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { reelLocation } from '../../../shared/locations.js';
 import type { Logger } from '../../../shared/log.js';
@@ -159,6 +159,9 @@ const hydrate = (row: LiveEventRow): LiveEvent => ({
   tags: JSON.parse(row.tags) as Record<string, string>,
 });
 
+/** What a webhook receiver is told of a runtime failure: the client-safe detail, never internals. */
+const failureText = (err: unknown): string => (err instanceof ReelError && err.expose ? err.detail : 'The live runtime failed');
+
 /** The event states in which the runtime ingests (or is about to): output changes must reach it. */
 export const ingestingStates: ReadonlySet<LiveEventResourceState> = new Set(['Starting', 'Running']);
 
@@ -307,7 +310,7 @@ export class LiveEventService {
         await this.control.reconcile(row.id);
       } catch (err) {
         this.log.warn({ err, liveEvent: row.id }, 'live event did not start');
-        await this.repository.setEventState(row.id, 'Stopped', new Date().toISOString(), actor.email);
+        await this.repository.setEventState(row.id, 'Stopped', new Date().toISOString(), actor.email, failureText(err));
         await this.control.reconcile(row.id).catch((e: unknown) => this.log.warn({ err: e, liveEvent: row.id }, 'cleanup after a failed start failed'));
         throw err;
       }
@@ -333,7 +336,7 @@ export class LiveEventService {
         await this.control.reconcile(eventId);
       } catch (err) {
         this.log.warn({ err, liveEvent: eventId }, 'live event did not stop');
-        await this.repository.setEventState(eventId, current.resource_state, new Date().toISOString(), actor.email);
+        await this.repository.setEventState(eventId, current.resource_state, new Date().toISOString(), actor.email, failureText(err));
         throw err;
       }
       await this.repository.setEventState(eventId, 'Stopped', new Date().toISOString(), actor.email);
