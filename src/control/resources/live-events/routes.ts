@@ -15,6 +15,8 @@ import {
   liveEventResponse,
   liveEventStateResponse,
   toWireLiveEvent,
+  type LiveEventPatchBody,
+  type LiveEventPutBody,
 } from './schema.js';
 import type { LiveEndpointUrl } from './live-event-control.js';
 
@@ -68,12 +70,13 @@ export function registerLiveEventRoutes(app: FastifyInstance, deps: LiveEventRou
     '/liveEvents/:name',
     { config: cap('create'), schema: { params, body: liveEventPutBody, response: { 200: liveEventResponse } } },
     async (req, reply) => {
-      const created = await events.create(project(req).id, req.params.name, req.body, req.principal!);
+      // The type provider reads the schema's string enums (Type.Unsafe) as unknown; the schema itself checked them.
+      const created = await events.create(project(req).id, req.params.name, req.body as LiveEventPutBody, req.principal!);
       return reply.code(200).send(wire(created, req));
     },
   );
   r.patch('/liveEvents/:name', { config: cap('update'), schema: { params, body: liveEventPatchBody, response: { 200: liveEventResponse } } }, async (req) =>
-    wire(await events.patch(project(req).id, req.params.name, req.body, req.principal!), req),
+    wire(await events.patch(project(req).id, req.params.name, req.body as LiveEventPatchBody, req.principal!), req),
   );
   r.delete('/liveEvents/:name', { config: cap('delete'), schema: { params, response: deleteResponses } }, async (req, reply) => {
     const deleted = await events.delete(project(req).id, req.params.name, req.principal!);
