@@ -192,4 +192,13 @@ describeOnEachDialect('LiveEventService and the runtime seam', (store) => {
     assert.equal(await events.find(projectId, 'studio'), undefined);
     assert.equal(await events.delete(projectId, 'studio', actor), false);
   });
+
+  it('a deleted project takes its live events and outputs with it (both cascades at once)', async () => {
+    const { db } = store();
+    await events.create(projectId, 'last', { properties: { encoding: { encodingType: 'PassthroughStandard' } } }, actor);
+    await outputs.create(projectId, 'last', 'kept', { properties: { assetName: 'rec-1', archiveWindowLength: 'PT1H' } }, actor);
+    await db.deleteFrom('projects').where('id', '=', projectId).execute();
+    assert.deepEqual(await db.selectFrom('live_events').select('id').execute(), []);
+    assert.deepEqual(await db.selectFrom('live_outputs').select('id').execute(), []);
+  });
 });
