@@ -116,11 +116,6 @@ export const liveEventPatchBody = Type.Object({
 });
 export type LiveEventPatchBody = Static<typeof liveEventPatchBody>;
 
-export const liveEventStopBody = Type.Union([
-  Type.Object({ removeOutputsOnStop: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-  Type.Null(),
-]);
-
 /**
  * The LiveEvent resource (§15). `properties` are the stored ones (as given, defaults filled in) with the computed
  * endpoint lists, states and times: an open object, so the serializer keeps their order.
