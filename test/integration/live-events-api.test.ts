@@ -207,6 +207,11 @@ for (const dialect of dialects) {
       const sameLocator = await api.put(`${a.v1}/liveEvents/copycat`, fullBody({ preview: { previewLocator: p.preview.previewLocator } }));
       assert.equal(sameLocator.status, 409, sameLocator.text);
       assert.equal((await api.get(`${a.v1}/liveEvents/copycat`)).status, 404);
+      // Nor may a streaming locator take a preview locator's id: both are played by id on the same hosts.
+      const locator = await api.put(`${a.v1}/streamingLocators/copycat`, {
+        properties: { assetName: 'archive-7', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: p.preview.previewLocator },
+      });
+      assert.equal(locator.status, 409, locator.text);
     });
 
     for (const [what, body, field] of badBodies) {
