@@ -35,6 +35,8 @@ import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.j
 import { JobRunner } from './media/encode/worker/job-runner.js';
 import { WebhookDispatcher } from './control/webhooks/dispatcher.js';
 import { checkFfmpeg } from './media/encode/ffmpeg/job-ffmpeg-check.js';
+import type { LiveEventControl } from './control/resources/live-events/live-event-control.js';
+import { unwiredLiveControl } from './control/resources/live-events/unwired-live-control.js';
 
 export interface RunningReel {
   app: FastifyInstance;
@@ -120,6 +122,9 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   // request's host is matched, so the main port keeps serving the same names).
   const streamingDomain = () => config.streamingDomain ?? `localhost:${origins?.port ?? new URL(listenUrl).port}`;
   let warmLookups: (() => Promise<void>) | undefined;
+  // The live runtime as the API drives it: the one place to swap in src/media/live's LiveEventControl when it
+  // is wired. Until then the stand-in reaches every state at once and shows RTMP URLs on the public host.
+  const liveEventControl: LiveEventControl = unwiredLiveControl({ ingestHost: () => new URL(config.publicUrl ?? listenUrl).hostname });
   const app = await buildControlPlane({
     log,
     db,
@@ -144,6 +149,9 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
+    liveControl: liveEventControl,
+    // No RTMPS listener (and so no certificate) yet.
+    rtmpsAvailable: false,
     registerMediaPlane: async (server) => {
       warmLookups = registerPlayback(server, {
         config,

@@ -55,6 +55,12 @@ import type { AddressPolicy } from '../shared/address-policy.js';
 // Account and asset filters (issue 15).
 import { FilterService } from './resources/filters/service.js';
 import { registerFilterRoutes } from './resources/filters/routes.js';
+// Live events and live outputs (issue 16).
+import type { LiveEventControl } from './resources/live-events/live-event-control.js';
+import { LiveEventService } from './resources/live-events/service.js';
+import { registerLiveEventRoutes } from './resources/live-events/routes.js';
+import { LiveOutputService } from './resources/live-outputs/service.js';
+import { registerLiveOutputRoutes } from './resources/live-outputs/routes.js';
 
 export interface ControlPlaneDeps {
   log: Logger;
@@ -88,6 +94,10 @@ export interface ControlPlaneDeps {
   jobNotifications?: JobNotifications;
   /** Where webhook rules may deliver (REEL_WEBHOOK_ALLOW_PRIVATE). */
   webhookPolicy: AddressPolicy;
+  /** The live runtime as the live event service drives it (reconcile, health, ingest URLs). */
+  liveControl: LiveEventControl;
+  /** Whether RTMPS ingest has a certificate; RTMPS live events are refused without one. Default false. */
+  rtmpsAvailable?: boolean;
   /** false when this process runs without the `api` role: only health and signed file routes are served. */
   serveApi?: boolean;
   /** false when this process runs without the `origin` role: `registerMediaPlane` is not called. */
@@ -129,6 +139,21 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const locators = new StreamingLocatorService(deps.db, assets, policies, deps.box);
   const keyPolicies = new ContentKeyPolicyService(deps.db, deps.box);
   const transforms = new TransformService(deps.db, deps.presets);
+  // Live events and live outputs (issue 16).
+  const liveEvents = new LiveEventService({
+    db: deps.db,
+    control: deps.liveControl,
+    rtmpsAvailable: deps.rtmpsAvailable ?? false,
+    log: deps.log.child({ component: 'live-events' }),
+  });
+  const liveOutputs = new LiveOutputService(liveEvents, assets);
+  // A preview plays from the project's default streaming endpoint, under the API's scheme.
+  const previewEndpoints = (project: { name: string }, previewLocator: string) => [
+    {
+      protocol: 'FragmentedMP4',
+      url: `${new URL(deps.publicUrl()).protocol}//${deps.endpointHostName('default', project.name)}/${previewLocator}/manifest.mpd`,
+    },
+  ];
   const stats = new StatsService(deps.db, endpoints);
   // Usage reports (metering): the legacy subscription usage reports the same numbers.
   const usage = new UsageService(deps.db, deps.accounts, deps.stores, deps.log.child({ component: 'usage' }));
@@ -193,6 +218,9 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
             registerStatsRoutes(media, stats);
             // Account and asset filters (issue 15).
             registerFilterRoutes(media, filters);
+            // Live events and live outputs (issue 16).
+            registerLiveEventRoutes(media, { events: liveEvents, previewEndpoints });
+            registerLiveOutputRoutes(media, liveOutputs);
             if (prefix.startsWith('/api/v1')) registerV1StorageRoutes(media, deps.storage);
           },
           { prefix },

@@ -354,6 +354,40 @@ export interface AssetFilterRow extends AccountFilterRow {
   asset_id: string;
 }
 
+/** MK.IO's live event states (§15): the desired one the control plane wrote, or the one the runtime reached. */
+export type LiveEventResourceState = 'Stopped' | 'Starting' | 'Running' | 'Stopping' | 'Deleting';
+/** A live event (migration 013): `properties` is its MK.IO `properties` as stored, without computed fields. */
+export interface LiveEventRow extends Audited {
+  id: string;
+  project_id: string;
+  name: string;
+  location: string;
+  /** JSON map; `$label`/`$label_key` match it (MK.IO checks live event tags for them). */
+  tags: string;
+  properties: string;
+  resource_state: LiveEventResourceState;
+  /** `properties.encoding.encodingType` (also in `properties`), for lists. */
+  encoding_type: string;
+  /** `input.accessToken`: the RTMP path token or SRT passphrase, unique across projects. */
+  access_token: string;
+  /** `preview.previewLocator`, unique across projects. */
+  preview_locator: string;
+}
+export type LiveOutputResourceState = 'Creating' | 'Running' | 'Deleting';
+/** A live output (migration 013); deleted with its event. */
+export interface LiveOutputRow extends Audited {
+  id: string;
+  project_id: string;
+  event_id: string;
+  name: string;
+  /** The asset recorded into; one output per asset. */
+  asset_id: string;
+  asset_name: string;
+  manifest_name: string;
+  properties: string;
+  resource_state: LiveOutputResourceState;
+}
+
 export interface Database {
   organizations: OrganizationRow;
   projects: ProjectRow;
@@ -381,6 +415,8 @@ export interface Database {
   streaming_locators: StreamingLocatorRow;
   account_filters: AccountFilterRow;
   asset_filters: AssetFilterRow;
+  live_events: LiveEventRow;
+  live_outputs: LiveOutputRow;
   content_key_policies: ContentKeyPolicyRow;
   transforms: TransformRow;
   jobs: JobRow;

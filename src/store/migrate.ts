@@ -12,6 +12,7 @@ import * as m009 from './migrations/009-webhooks.js';
 import * as m010 from './migrations/010-organization-admin.js';
 import * as m011 from './migrations/011-usage.js';
 import * as m012 from './migrations/012-filters.js';
+import * as m013 from './migrations/013-live.js';
 
 /** Migrations are imported statically, so a bundled or tsx-run server finds them without a directory scan. */
 const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '010-organization-admin': m010,
   '011-usage': m011,
   '012-filters': m012,
+  '013-live': m013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -8,6 +8,7 @@ export interface ProjectCounts {
   /** Custom policies only; the predefined ones are not stored. */
   streamingPolicies: number;
   streamingEndpoints: { running: number; stopped: number; total: number };
+  liveEvents: { running: number; stopped: number; total: number };
   contentKeyPolicies: number;
   transforms: number;
   jobs: number;
@@ -32,15 +33,16 @@ export class ProjectStatsRepository {
             | 'streaming_endpoints'
             | 'content_key_policies'
             | 'transforms'
-            | 'jobs',
+            | 'jobs'
+            | 'live_events',
         ) =>
           eb
             .selectFrom(table)
             .select((c) => c.fn.countAll<number | string>().as('n'))
             .where('project_id', '=', projectId);
-        const endpointsIn = (state: 'Running' | 'Stopped') =>
+        const countIn = (table: 'streaming_endpoints' | 'live_events', state: 'Running' | 'Stopped') =>
           eb
-            .selectFrom('streaming_endpoints')
+            .selectFrom(table)
             .select((c) => c.fn.countAll<number | string>().as('n'))
             .where('project_id', '=', projectId)
             .where('resource_state', '=', state);
@@ -53,8 +55,11 @@ export class ProjectStatsRepository {
           count('content_key_policies').as('content_key_policies'),
           count('transforms').as('transforms'),
           count('jobs').as('jobs'),
-          endpointsIn('Running').as('endpoints_running'),
-          endpointsIn('Stopped').as('endpoints_stopped'),
+          countIn('streaming_endpoints', 'Running').as('endpoints_running'),
+          countIn('streaming_endpoints', 'Stopped').as('endpoints_stopped'),
+          count('live_events').as('live_events'),
+          countIn('live_events', 'Running').as('live_running'),
+          countIn('live_events', 'Stopped').as('live_stopped'),
         ];
       })
       .executeTakeFirstOrThrow();
@@ -65,6 +70,7 @@ export class ProjectStatsRepository {
       streamingLocators: Number(row.streaming_locators),
       streamingPolicies: Number(row.streaming_policies),
       streamingEndpoints: { running: Number(row.endpoints_running), stopped: Number(row.endpoints_stopped), total: Number(row.streaming_endpoints) },
+      liveEvents: { running: Number(row.live_running), stopped: Number(row.live_stopped), total: Number(row.live_events) },
       contentKeyPolicies: Number(row.content_key_policies),
       transforms: Number(row.transforms),
       jobs: Number(row.jobs),

@@ -27,9 +27,12 @@ export class StreamingLocatorRepository {
     return this.db.selectFrom('streaming_locators').selectAll().where('locator_id', '=', locatorId).executeTakeFirst();
   }
 
+  /** Whether a locator id is used, by a streaming locator or as a live event's preview locator (one URL space). */
   async isLocatorIdTaken(locatorId: string): Promise<boolean> {
     const taken = await this.db.selectFrom('streaming_locators').select('name').where('locator_id', '=', locatorId).executeTakeFirst();
-    return taken !== undefined;
+    if (taken !== undefined) return true;
+    const preview = await this.db.selectFrom('live_events').select('name').where('preview_locator', '=', locatorId).executeTakeFirst();
+    return preview !== undefined;
   }
 
   /** A locator of the project that uses the policy, if any. */

@@ -21,14 +21,8 @@ import {
  * docs/DOTNET-CLIENT.md.
  */
 
-/** Features Reel does not have (separate issues): the client must get a clean MK.IO error body. */
+/** Features Reel does not have (separate issues): the client must get a clean MK.IO error body. None today. */
 const unsupported: Record<string, { status: number; code: string; reason: string }> = {};
-for (const id of ['List', 'Get', 'Create', 'Update', 'Delete', 'Start', 'Stop', 'Reset', 'Allocate']) {
-  unsupported[`LiveEvents.${id}`] = { status: 404, code: 'NotFound', reason: 'live events are not implemented (separate issue)' };
-}
-for (const id of ['List', 'Get', 'Create', 'Delete']) {
-  unsupported[`LiveOutputs.${id}`] = { status: 404, code: 'NotFound', reason: 'live outputs are not implemented (separate issue)' };
-}
 
 /**
  * Calls that fail today because of gaps other helpers are fixing. Each entry states how it fails now (status,
@@ -52,10 +46,17 @@ const expectedStatus: Record<string, number> = {
   'StreamingEndpoints.Create': 201,
   'AccountFilters.CreateOrUpdate': 201,
   'AssetFilters.CreateOrUpdate': 201,
+  // MK.IO v1 documents 200 for a live event create and 201 for a live output create (MKIO-API.md §15, §16).
+  'LiveOutputs.Create': 201,
+  // Documented by MK.IO as not implemented, answering 400 (§15); the client reads the error body.
+  'LiveEvents.Reset': 400,
+  'LiveEvents.Allocate': 400,
   'Transforms.CreateOrUpdate [read-modify-write]': 200,
   // PUT of a content key policy creates only, in MK.IO as in Reel (MKIO-API.md §14): the client's `Create` of an
   // existing name gets 409 with an error body the client reads (`error.detail`).
   'ContentKeyPolicies.Create [existing name, read-modify-write]': 409,
+  // Live outputs cannot be modified (§16): a second Create of one name gets 409 with an error body.
+  'LiveOutputs.Create [existing name]': 409,
 };
 
 /** Second forms of a call the scenario sends besides the plain one (keys `<id> [<variant>]`). */
@@ -76,6 +77,10 @@ const variants: Record<string, string[]> = {
   'Transforms.List': ['$orderby and $filter'],
   'ContentKeyPolicies.List': ['$orderby and $filter'],
   'Assets.List': ['$label_key, $label and $filter'],
+  'LiveEvents.List': ['$orderby and $filter'],
+  'LiveEvents.Update': ['read-modify-write'],
+  'LiveEvents.Start': ['again, running'],
+  'LiveOutputs.Create': ['existing name'],
 };
 
 interface Outcome {
@@ -433,26 +438,35 @@ for (const dialect of dialects) {
         },
       );
 
-      // Features Reel does not have yet.
+      // Live events and live outputs, as the client's own live sample builds them (LiveEventProperties with an
+      // RTMP input, one stream option and an encoding type; LiveOutputProperties with a window and an asset).
       const le = { liveEventName: 'replay-live' };
       const liveEvent = {
         location: 'local',
-        properties: { encoding: { encodingType: 'PassthroughBasic', keyFrameInterval: 'PT2S', stretchMode: 'AutoSize' }, input: { streamingProtocol: 'RTMP' } },
-        tags: {},
+        properties: { encoding: { encodingType: 'PassthroughBasic' }, input: { streamingProtocol: 'RTMP' }, streamOptions: ['Default'] },
+        tags: { show: 'replay' },
       };
       await send('LiveEvents.Create', le, { body: liveEvent });
-      await send('LiveEvents.Get', le);
-      await send('LiveEvents.List');
-      await send('LiveEvents.Update', le, { body: liveEvent });
+      const readEvent = await send('LiveEvents.Get', le);
+      await send('LiveEvents.List', {}, { paging: { top: 10 } });
+      await send('LiveEvents.List', {}, { paging: { orderBy: 'properties/created desc', filter: "name eq 'replay-live'" }, variant: '$orderby and $filter' });
+      // MK.IO lets a PATCH change `pipeline` only; the same settings sent back are accepted.
+      await send('LiveEvents.Update', le, {
+        body: { ...liveEvent, properties: { ...liveEvent.properties, pipeline: { name: 'Predefined_ACSLiveTranscription' } } },
+      });
+      await send('LiveEvents.Update', le, { body: dotnetReserialize('LiveEventSchema', readEvent), variant: 'read-modify-write' });
       await send('LiveEvents.Allocate', le);
-      await send('LiveEvents.Start', le);
-      await send('LiveEvents.Stop', le);
       await send('LiveEvents.Reset', le);
+      await send('LiveEvents.Start', le);
+      await send('LiveEvents.Start', le, { variant: 'again, running' });
       const lo = { ...le, liveOutputName: 'replay-output' };
-      await send('LiveOutputs.Create', lo, { body: { properties: { archiveWindowLength: 'PT30M', assetName: 'replay-out' } } });
+      const liveOutput = { properties: { archiveWindowLength: 'PT5M', assetName: 'replay-out' } };
+      await send('LiveOutputs.Create', lo, { body: liveOutput });
+      await send('LiveOutputs.Create', lo, { body: liveOutput, variant: 'existing name' });
       await send('LiveOutputs.Get', lo);
-      await send('LiveOutputs.List', le);
+      await send('LiveOutputs.List', le, { paging: { orderBy: 'properties/created desc', top: 10 } });
       await send('LiveOutputs.Delete', lo);
+      await send('LiveEvents.Stop', le);
       await send('LiveEvents.Delete', le);
       const filter = { properties: { presentationTimeRange: { startTimestamp: 0, timescale: 10_000_000 } } };
       await send('AccountFilters.CreateOrUpdate', { filterName: 'replay-filter' }, { body: filter });

@@ -107,6 +107,23 @@ for (const dialect of dialects) {
           spec: { type: 'Microsoft.Storage', url: azuriteUrl(), credential: { sasToken: azuriteSas() }, description: n },
         });
         assert.equal(storage.status, 201, storage.text);
+        const live = await api.put(`${V}/liveEvents/${n}`, {
+          tags: { list: n },
+          properties: {
+            description: `d-${n}`,
+            useStaticHostname: false,
+            streamOptions: ['Default'],
+            encoding: { encodingType: n === 'lst-d' ? 'Standard' : 'PassthroughStandard' },
+            input: {
+              streamingProtocol: 'RTMP',
+              accessToken: `token-${n}-token`,
+              keyFrameIntervalDuration: n === 'lst-d' ? 'PT2S' : 'PT4S',
+              accessControl: { ip: { allow: [] } },
+              timedMetadataEndpoints: [],
+            },
+          },
+        });
+        assert.equal(live.status, 200, live.text);
       }
       // Jobs: all under `lst-a`, named like the others; their output assets are named `out-…`.
       for (const n of names) {
@@ -129,6 +146,7 @@ for (const dialect of dialects) {
       { list: 'contentKeyPolicies', mine: "name ge 'lst-'", created: 'properties/created' },
       { list: 'streamingLocators', mine: "name ge 'lst-'", created: 'properties/created' },
       { list: 'storage', mine: "type eq 'Microsoft.Storage'", created: 'created' },
+      { list: 'liveEvents', mine: "name ge 'lst-'", created: 'properties/created' },
     ];
     const predefined = (got: string[]) => got.filter((n) => n.startsWith('Predefined_'));
     const q = (s: string) => encodeURIComponent(s);
@@ -217,6 +235,18 @@ for (const dialect of dialects) {
       assert.deepEqual(await all(api, `${V}/streamingLocators?$filter=${q("properties/assetName eq 'lst-c'")}`), ['lst-c']);
       assert.equal((await api.get(`${V}/streamingLocators?$orderby=${q('properties/endTime desc, name')}`)).status, 200);
       await expectError(api, `${V}/streamingLocators?$orderby=${q('properties/assetName')}`, 'InvalidOrderBy', '$orderby');
+    });
+
+    it('live events filter on description, encoding type and state, and take $label with $filter', async () => {
+      assert.deepEqual(await all(api, `${V}/liveEvents?$filter=${q("properties/description eq 'd-lst-c'")}`), ['lst-c']);
+      assert.deepEqual(await all(api, `${L}/liveEvents?$filter=${q("properties/encoding/encodingType eq 'Standard'")}`), ['lst-d']);
+      assert.deepEqual(await all(api, `${V}/liveEvents?$filter=${q("properties/resourceState ne 'Stopped'")}`), []);
+      assert.deepEqual(await all(api, `${V}/liveEvents?$orderby=${q('properties/encoding/encodingType desc, name')}&$filter=${q("name le 'lst-b'")}`), [
+        'lst-a',
+        'lst-b',
+      ]);
+      assert.deepEqual(await all(api, `${V}/liveEvents?$label=list=lst-a&$label=list=lst-e&$filter=${q("name ne 'lst-a'")}`), ['lst-e']);
+      await expectError(api, `${V}/liveEvents?$label=${q('bad label')}`, 'InvalidLabel', '$label');
     });
 
     it('jobs filter on state and on the transform', async () => {

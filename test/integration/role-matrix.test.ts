@@ -45,6 +45,16 @@ const openPolicy = {
   },
 };
 const unknownId = '00000000-0000-4000-8000-00000000cafe';
+/** A live event with every member MK.IO's schema requires (so it is contract-checked as a request too). */
+const liveEventBody = (accessToken: string) => ({
+  tags: {},
+  properties: {
+    useStaticHostname: false,
+    streamOptions: ['Default'],
+    encoding: { encodingType: 'PassthroughStandard' },
+    input: { streamingProtocol: 'RTMP', accessToken, keyFrameIntervalDuration: 'PT2S', accessControl: { ip: { allow: [] } }, timedMetadataEndpoints: [] },
+  },
+});
 
 const table: Row[] = [
   {
@@ -135,6 +145,20 @@ const table: Row[] = [
       path: `${t.v1}/streamingEndpoints/mx-${tag}`,
       body: { location: 'local', properties: { description: 'matrix', scaleUnits: 0 } },
     }),
+  },
+  {
+    family: 'live events',
+    read: [200, 200, 200, 403],
+    write: [200, 200, 403, 403],
+    readCall: (t) => ({ method: 'GET', path: `${t.v1}/liveEvents` }),
+    writeCall: (t, tag) => ({ method: 'PUT', path: `${t.v1}/liveEvents/mx-${tag}`, body: liveEventBody(`mx-token-${tag}`) }),
+  },
+  {
+    family: 'live outputs',
+    read: [200, 200, 200, 403],
+    write: [204, 204, 403, 403],
+    readCall: (t) => ({ method: 'GET', path: `${t.v1}/liveEvents/matrix/liveOutputs` }),
+    writeCall: (t, tag) => ({ method: 'DELETE', path: `${t.v1}/liveEvents/matrix/liveOutputs/mx-${tag}` }),
   },
   {
     family: 'storage',
@@ -228,6 +252,9 @@ for (const dialect of dialects) {
         const res = await api.put(path, body);
         assert.equal(res.status, 201, `${path}: ${res.text}`);
       }
+      // A live event is created with 200 (MK.IO v1).
+      const live = await api.put(`${a.v1}/liveEvents/matrix`, liveEventBody(`matrix-token-${dialect}`));
+      assert.equal(live.status, 200, live.text);
       clients = {
         admin: a.admin.api,
         contributor: a.contributor.api,

@@ -167,6 +167,9 @@ export const projectCapabilities: Readonly<Record<string, readonly string[]>> = 
   // Filters (§8): a PUT creates or replaces, so it needs `create` as an asset PUT does.
   'ams.accountFilter': ['read', 'create', 'delete'],
   'ams.assetFilter': ['read', 'create', 'delete'],
+  // Live events (§15: PATCH changes only `pipeline`) and their outputs (§16, create-only).
+  'ams.liveEvent': ['read', 'create', 'update', 'delete', 'start', 'stop'],
+  'ams.liveOutput': ['read', 'create', 'delete'],
   'webhooks.config': ['get', 'create', 'delete'],
 };
 

@@ -5,6 +5,8 @@ import type { TSchema } from '@sinclair/typebox';
 import type {
   AssetRow,
   JobRow,
+  LiveEventRow,
+  LiveOutputRow,
   ProjectRow,
   StorageAccountRow,
   StorageCredentialRow,
@@ -35,6 +37,8 @@ import { policyResponse, toWirePolicy } from './streaming-policies/schema.js';
 import { toWireTransform, transformResponse } from './transforms/schema.js';
 import { jobResponse, toWireJob } from './jobs/schema.js';
 import { statsResponse } from './stats/schema.js';
+import { liveEventListResponse, liveEventResponse, liveEventStateResponse, toWireLiveEvent } from './live-events/schema.js';
+import { liveOutputListResponse, liveOutputResponse, toWireLiveOutput } from './live-outputs/schema.js';
 import {
   legacyLocation,
   legacyLocationListResponse,
@@ -242,6 +246,60 @@ const job = (over: Partial<JobRow> = {}): JobRow => ({
 
 const listRequest = { top: 2, skip: 0, filter: [], orderBy: [] };
 
+const liveEventProperties = {
+  description: 'studio feed',
+  useStaticHostname: false,
+  streamOptions: ['Default'],
+  encoding: { encodingType: 'Standard', presetName: 'Default720p', keyFrameInterval: 'PT2S' },
+  input: {
+    streamingProtocol: 'RTMP',
+    accessToken: '0b9a4c1e-5d2f-4a3b-8c4d-1e2f3a4b5c6d',
+    keyFrameIntervalDuration: 'PT2S',
+    accessControl: { ip: { allow: [{ name: 'all', address: '0.0.0.0', subnetPrefixLength: 0 }] } },
+    timedMetadataEndpoints: [],
+  },
+  preview: {
+    streamingPolicyName: 'Predefined_ClearStreamingOnly',
+    previewLocator: '1b9a4c1e-5d2f-4a3b-8c4d-1e2f3a4b5c6d',
+    accessControl: { ip: { allow: [] } },
+  },
+};
+const liveEventRow = (over: Partial<LiveEventRow> = {}): LiveEventRow => ({
+  id: 'event-id',
+  project_id: project.id,
+  name: 'studio',
+  location: 'local',
+  tags: '{"team":"news"}',
+  properties: JSON.stringify(liveEventProperties),
+  resource_state: 'Running',
+  encoding_type: 'Standard',
+  access_token: liveEventProperties.input.accessToken,
+  preview_locator: liveEventProperties.preview.previewLocator,
+  ...audited,
+  ...over,
+});
+const liveEvent = (over: Partial<LiveEventRow> = {}) => {
+  const row = liveEventRow(over);
+  return { row, properties: JSON.parse(row.properties) as Record<string, unknown>, tags: JSON.parse(row.tags) as Record<string, string> };
+};
+const liveEndpoints = {
+  input: [{ protocol: 'RTMP', url: 'rtmp://127.0.0.1:1935/0b9a4c1e-5d2f-4a3b-8c4d-1e2f3a4b5c6d' }],
+  preview: [{ protocol: 'FragmentedMP4', url: 'http://default-proj.localhost:8080/1b9a4c1e-5d2f-4a3b-8c4d-1e2f3a4b5c6d/manifest.mpd' }],
+};
+const liveOutputRow = (over: Partial<LiveOutputRow> = {}): LiveOutputRow => ({
+  id: 'output-id',
+  project_id: project.id,
+  event_id: 'event-id',
+  name: 'archive',
+  asset_id: 'asset-id',
+  asset_name: 'movie',
+  manifest_name: 'archive',
+  properties: '{"assetName":"movie","archiveWindowLength":"PT1H","hls":{"fragmentsPerTsSegment":1},"manifestName":"archive"}',
+  resource_state: 'Running',
+  ...audited,
+  ...over,
+});
+
 const usageRecords: UsageRecord[] = [
   { day: '2024-04-02', project, meter: encodingMeters.HD, quantity: 1.5 },
   { day: '2024-04-02', project, meter: streamingMeter, quantity: 0.000123456, endpointName: 'default' },
@@ -446,13 +504,46 @@ const cases: Array<[string, TSchema, unknown]> = [
       project,
     ),
   ],
+  ['live event', liveEventResponse, toWireLiveEvent(liveEvent(), project, liveEndpoints)],
+  [
+    'live event, pass-through without tags',
+    liveEventResponse,
+    toWireLiveEvent(liveEvent({ tags: '{}', resource_state: 'Stopped' }), project, { input: [], preview: [] }),
+  ],
+  [
+    'live event list with next link',
+    liveEventListResponse,
+    listBody({
+      kind: 'LiveEvent',
+      items: [toWireLiveEvent(liveEvent(), project, liveEndpoints), toWireLiveEvent(liveEvent({ name: 'b' }), project, liveEndpoints)],
+      total: 3,
+      request: listRequest,
+      url: '/api/ams/proj/liveEvents?$top=2&$label_key=team',
+      project: { id: project.id, name: project.name },
+    }),
+  ],
+  ['live event state', liveEventStateResponse, { status: { state: 'Running' } }],
+  ['live output', liveOutputResponse, toWireLiveOutput(liveOutputRow(), project, 'studio')],
+  [
+    'live output list',
+    liveOutputListResponse,
+    listBody({
+      kind: 'LiveOutput',
+      items: [
+        toWireLiveOutput(liveOutputRow({ name: 'b', properties: '{"assetName":"b","archiveWindowLength":"PT25H","manifestName":"b"}' }), project, 'studio'),
+      ],
+      total: 1,
+      request: listRequest,
+      url: '/x',
+    }),
+  ],
   [
     'stats',
     statsResponse,
     {
       assets: { total: 3 },
       contentKeyPolicies: { total: 0 },
-      liveEvents: { running: 0, stopped: 0, total: 0 },
+      liveEvents: { running: 1, stopped: 2, total: 3 },
       storageAccounts: { total: 1 },
       streamingEndpoints: { running: 1, stopped: 0, total: 1 },
       streamingLocators: { total: 2 },

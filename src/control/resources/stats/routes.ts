@@ -14,8 +14,7 @@ export function registerStatsRoutes(app: FastifyInstance, stats: StatsService): 
       return {
         assets: { total: counts.assets },
         contentKeyPolicies: { total: counts.contentKeyPolicies },
-        // Live events do not exist in Reel yet.
-        liveEvents: { running: 0, stopped: 0, total: 0 },
+        liveEvents: counts.liveEvents,
         storageAccounts: { total: counts.storageAccounts },
         streamingEndpoints: counts.streamingEndpoints,
         streamingLocators: { total: counts.streamingLocators },
