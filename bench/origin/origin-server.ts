@@ -67,6 +67,7 @@ answerParent({
       ...originEnv,
       PORT: '0',
       HOST: '127.0.0.1',
+      REEL_LIVE_RTMP_PORT: '0',
       REEL_DATA_DIR: dataDir,
       REEL_ADMIN_PASSWORD: password,
       REEL_LOG_LEVEL: 'warn',

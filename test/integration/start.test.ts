@@ -63,7 +63,7 @@ function stop(child: ChildProcess): Promise<void> {
 describe('the server process', () => {
   before(build);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-start-'));
-  const env = { PORT: '0', REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn' };
+  const env = { PORT: '0', REEL_LIVE_RTMP_PORT: '0', REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn' };
   after(async () => {
     await Promise.all([...children].map((child) => stop(child)));
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -93,7 +93,7 @@ describe('the server process', () => {
   });
 
   it('refuses a bad configuration with every problem named', async () => {
-    const child = spawnServer({ PORT: 'eighty', REEL_LOG_LEVEL: 'chatty', REEL_DATA_DIR: dataDir });
+    const child = spawnServer({ PORT: 'eighty', REEL_LIVE_RTMP_PORT: '0', REEL_LOG_LEVEL: 'chatty', REEL_DATA_DIR: dataDir });
     let output = '';
     child.stderr!.on('data', (d: Buffer) => {
       output += d.toString();

@@ -71,6 +71,7 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
   const configFor = (env: Record<string, string>) =>
     loadConfig({
       PORT: '0',
+      REEL_LIVE_RTMP_PORT: '0',
       REEL_DATA_DIR: dataDir,
       REEL_ADMIN_PASSWORD: adminPassword,
       REEL_LOG_LEVEL: 'info',

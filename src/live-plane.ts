@@ -1,0 +1,150 @@
+import type { Config } from './config/schema.js';
+import type { Db, DialectName } from './store/database.js';
+import type { Logger } from './shared/log.js';
+import type { AccountStores } from './storage/account-stores.js';
+import { AssetRepository } from './store/asset-repository.js';
+import { LiveEventRepository } from './store/live-event-repository.js';
+import { NotFoundError } from './shared/errors.js';
+import { parseIsoDurationSec } from './media/encode/presets/time-spec.js';
+import { LiveRuntime, type EventPipelineFactory } from './media/live/live-runtime.js';
+import type { ArchiveTarget, LiveEncodingType, LiveEventPlan, LiveEventStore } from './media/live/live-event-plan.js';
+import type { IngestListener } from './media/live/ingest/ingest-contracts.js';
+import { createRtmpListener } from './media/live/ingest/rtmp/rtmp-server.js';
+import { createSrtListener, findFreeUdpPort } from './media/live/ingest/srt/srt-listener.js';
+
+interface StoredEventProperties {
+  encoding?: { encodingType?: LiveEncodingType; presetName?: string; keyFrameInterval?: string };
+  input?: {
+    streamingProtocol?: 'RTMP' | 'RTMPS' | 'SRT';
+    keyFrameIntervalDuration?: string;
+    accessControl?: { ip?: { allow?: Array<{ address: string; subnetPrefixLength?: number }> } };
+  };
+  streamOptions?: string[];
+}
+
+/** The live runtime's view of the live tables (`LiveEventStore`), and the asset storage its archives go to. */
+export class StoreLiveEvents implements LiveEventStore {
+  readonly #events: LiveEventRepository;
+  readonly #assets: AssetRepository;
+
+  constructor(
+    db: Db,
+    dialect: DialectName,
+    private readonly stores: AccountStores,
+  ) {
+    this.#events = new LiveEventRepository(db);
+    this.#assets = new AssetRepository(db, dialect);
+  }
+
+  async load(eventId: string): Promise<LiveEventPlan | undefined> {
+    const row = await this.#events.findEventById(eventId);
+    if (!row) return undefined;
+    const p = JSON.parse(row.properties) as StoredEventProperties;
+    const encodingType = p.encoding?.encodingType ?? 'PassthroughBasic';
+    const keyFrames = p.encoding?.keyFrameInterval ?? p.input?.keyFrameIntervalDuration ?? 'PT2S';
+    const outputs = await this.#events.listOutputs(eventId);
+    return {
+      eventId: row.id,
+      projectId: row.project_id,
+      name: row.name,
+      state: row.resource_state,
+      protocol: p.input?.streamingProtocol ?? 'RTMP',
+      accessToken: row.access_token,
+      ipAllow: p.input?.accessControl?.ip?.allow ?? [],
+      encodingType,
+      ...(p.encoding?.presetName ? { presetName: p.encoding.presetName } : {}),
+      keyFrameIntervalSec: parseIsoDurationSec(keyFrames) ?? 2,
+      lowLatency: (p.streamOptions ?? []).includes('LowLatency'),
+      previewLocatorId: row.preview_locator,
+      outputs: outputs.map((o) => {
+        const props = JSON.parse(o.properties) as { archiveWindowLength?: string };
+        return {
+          outputId: o.id,
+          name: o.name,
+          assetId: o.asset_id,
+          manifestName: o.manifest_name,
+          archiveWindowSec: parseIsoDurationSec(props.archiveWindowLength ?? 'PT1H') ?? 3600,
+          createdMs: Date.parse(o.created_at),
+        };
+      }),
+    };
+  }
+
+  listActive(): Promise<string[]> {
+    return this.#events.listActiveEventIds();
+  }
+
+  async archiveTarget(assetId: string): Promise<ArchiveTarget> {
+    const asset = await this.#assets.findById(assetId);
+    if (!asset) throw new NotFoundError('AssetNotFound', 'the live output’s asset no longer exists');
+    const store = await this.stores.open(asset.storage_account_id);
+    return { store, container: asset.container, prefix: asset.sub_path ?? '' };
+  }
+}
+
+export interface LivePlane {
+  runtime: LiveRuntime;
+  /** Opens the ingest listeners and resumes the events the store says are live. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Live events in this process: the runtime over the store, the shared RTMP (and RTMPS) listener, one SRT
+ * listener per running SRT event. Created before the control plane (which drives it) and the origin (which
+ * plays from it); `start` opens the listeners once the HTTP server listens.
+ */
+export function createLivePlane(deps: {
+  config: Readonly<Config>;
+  db: Db;
+  dialect: DialectName;
+  stores: AccountStores;
+  log: Logger;
+  createPipeline: EventPipelineFactory;
+  /** Host name written into ingest URLs. */
+  ingestHost: () => string;
+}): LivePlane {
+  const { config, log } = deps;
+  let rtmp: IngestListener | undefined;
+  let rtmps: IngestListener | undefined;
+  const runtime: LiveRuntime = new LiveRuntime({
+    store: new StoreLiveEvents(deps.db, deps.dialect, deps.stores),
+    createPipeline: deps.createPipeline,
+    log,
+    ingestHost: deps.ingestHost,
+    rtmpPort: () => rtmp?.port,
+    rtmpsPort: () => rtmps?.port,
+    createSrtListener: async (plan, authorizer) =>
+      createSrtListener({
+        port: await findFreeUdpPort(config.liveRtmpHost, config.liveSrtPortBase),
+        host: config.liveRtmpHost,
+        passphrase: plan.accessToken,
+        eventId: plan.eventId,
+        authorizer,
+        log,
+        ffmpegPath: config.ffmpegPath,
+      }),
+  });
+  return {
+    runtime,
+    async start() {
+      rtmp = await createRtmpListener({ port: config.liveRtmpPort, host: config.liveRtmpHost, authorizer: runtime, log });
+      if (config.liveRtmpsCertFile && config.liveRtmpsKeyFile) {
+        const fs = await import('node:fs');
+        rtmps = await createRtmpListener({
+          port: config.liveRtmpsPort,
+          host: config.liveRtmpHost,
+          tls: { cert: fs.readFileSync(config.liveRtmpsCertFile), key: fs.readFileSync(config.liveRtmpsKeyFile) },
+          authorizer: runtime,
+          log,
+        });
+      }
+      await runtime.resume();
+    },
+    async close() {
+      await rtmp?.close();
+      await rtmps?.close();
+      await runtime.close();
+    },
+  };
+}
