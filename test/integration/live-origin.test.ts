@@ -1,0 +1,351 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { XMLParser } from 'fast-xml-parser';
+import { openDatabase, type Db } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { StoreFilterLookup } from '../../src/store/filter-lookup.js';
+import { LocalBlobStore } from '../../src/storage/drivers/local.js';
+import { installErrorHandler } from '../../src/control/plugins/error-handler.js';
+import { registerOrigin } from '../../src/media/origin/origin.js';
+import { PlaybackResolver } from '../../src/media/origin/playback-resolver.js';
+import { PresentationBuilder, type AssetLocation, type BuiltPresentation } from '../../src/media/origin/presentation-builder.js';
+import type { LivePlayback, LiveSource } from '../../src/media/origin/live-source.js';
+import { insertProject } from '../support/store-database.js';
+import { request } from '../support/http.js';
+import { makeMp4 } from '../fixtures/media.js';
+
+// The server runs in this process: tools that read from it must run asynchronously.
+const run = promisify(execFile);
+
+const assetLocator = '1a2b3c4d-0000-4111-8222-333344445555';
+const previewLocator = '9f8e7d6c-0000-4111-8222-666677778888';
+const availabilityStartMs = Date.UTC(2026, 11, 2, 9, 0, 0);
+
+/**
+ * The live runtime as the origin sees it (the `LiveSource` seam): a "recording" made from a real MP4 by the
+ * origin's own PresentationBuilder, sliced to a DVR window of `windowSegments` that `grow()` moves on by one
+ * segment, with `live` set. One presentation object per window, as a runtime would keep it between segments.
+ */
+class GrowingLive implements LiveSource {
+  recording = true;
+  private end = 3;
+  private current?: LivePlayback;
+
+  constructor(
+    private readonly whole: BuiltPresentation,
+    private readonly location: AssetLocation,
+    private readonly assetId: string,
+    private readonly windowSegments = 3,
+  ) {}
+
+  get segments(): number {
+    return this.whole.tracks[0].segments.length;
+  }
+
+  grow(): void {
+    this.end = Math.min(this.end + 1, this.segments);
+    this.current = undefined;
+  }
+
+  forAsset(assetId: string): LivePlayback | undefined {
+    return this.recording && assetId === this.assetId ? this.playback() : undefined;
+  }
+
+  forPreviewLocator(locatorId: string): LivePlayback | undefined {
+    return this.recording && locatorId === previewLocator ? this.playback() : undefined;
+  }
+
+  private playback(): LivePlayback {
+    if (this.current) return this.current;
+    const from = Math.max(0, this.end - this.windowSegments);
+    const presentation: BuiltPresentation = {
+      ...this.whole,
+      tracks: this.whole.tracks.map((t) => ({ ...t, segments: t.segments.slice(from, this.end) })),
+      live: {
+        availabilityStartMs,
+        windowSec: this.windowSegments * this.whole.targetSegmentSec,
+        publishedMs: availabilityStartMs + this.end * 2000,
+        isEnded: false,
+      },
+      etag: `"recording-${this.end}"`,
+    };
+    return (this.current = { presentation, location: this.location });
+  }
+}
+
+type Node = Record<string, unknown>;
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => ['AdaptationSet', 'Representation', 'S'].includes(n) });
+const tag = (text: string, name: string) =>
+  text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`))
+    ?.slice(name.length + 1);
+const segmentUris = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#'));
+
+describe('origin: live playback through LiveSource', () => {
+  let dir: string;
+  let db: Db;
+  let app: FastifyInstance;
+  let base: string;
+  let live: GrowingLive;
+  let store: LocalBlobStore;
+  const host = 'default-live.stream.test';
+  const get = (urlPath: string, headers: Record<string, string> = {}, requestHost = host) => request(`${base}${urlPath}`, { host: requestHost, headers });
+  const hls = (format: string) => `/${assetLocator}/manifest.ism/QualityLevels(${videoBitrate})/Manifest(video,format=${format})`;
+  let videoBitrate = 0;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-origin-'));
+    // The archive in storage (what plays once recording ends) and the runtime's working copy it reads while live.
+    for (const folder of ['archive', 'recording']) {
+      fs.mkdirSync(path.join(dir, 'media', folder), { recursive: true });
+      fs.copyFileSync(makeMp4({ seconds: 12 }), path.join(dir, 'media', folder, 'movie.mp4'));
+    }
+    ({ db } = openDatabase({ dataDir: dir }));
+    await migrateToLatest(db);
+    const projectId = await insertProject(db, 'live');
+    const now = new Date().toISOString();
+    const audit = { created_at: now, created_by: 'a', updated_at: now, updated_by: 'a' };
+    await db
+      .insertInto('storage_accounts')
+      .values({
+        id: 'account',
+        project_id: projectId,
+        name: 'media',
+        type: 'Local',
+        description: '',
+        location: 'local',
+        config: '{}',
+        ...audit,
+        created_by_id: 'a',
+        updated_by_id: 'a',
+      })
+      .execute();
+    await db
+      .insertInto('assets')
+      .values({
+        id: 'archive-asset',
+        project_id: projectId,
+        name: 'archive',
+        storage_account_id: 'account',
+        storage_account_name: 'media',
+        container: 'archive',
+        sub_path: null,
+        description: '',
+        alternate_id: null,
+        container_deletion_policy: 'Retain',
+        storage_encryption_format: 'None',
+        labels: '{}',
+        ...audit,
+      })
+      .execute();
+    await db
+      .insertInto('streaming_locators')
+      .values({
+        id: 'locator',
+        project_id: projectId,
+        name: 'archive',
+        locator_id: assetLocator,
+        asset_id: 'archive-asset',
+        asset_name: 'archive',
+        policy_name: 'Predefined_ClearStreamingOnly',
+        start_time: null,
+        end_time: null,
+        properties: '{}',
+        ...audit,
+      })
+      .execute();
+
+    store = new LocalBlobStore({ path: path.join(dir, 'media'), allowedRoots: [dir] });
+    const builder = () => new PresentationBuilder({ segmentDurationSec: 2, indexCacheBytes: 16 * 1024 * 1024, presentationTtlMs: 60_000 });
+    const recording: AssetLocation = { accountId: 'runtime', store, container: 'recording', prefix: '' };
+    const whole = await builder().get(recording, 'manifest');
+    videoBitrate = whole.tracks.find((t) => t.kind === 'video')!.bitrateBps;
+    live = new GrowingLive(whole, recording, 'archive-asset');
+
+    app = Fastify();
+    installErrorHandler(app);
+    registerOrigin(app, {
+      resolver: new PlaybackResolver(db, 'sqlite'),
+      builder: builder(),
+      openAsset: async (asset) => ({ accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' }),
+      streamingDomain: () => 'stream.test',
+      segmentCacheBytes: 16 * 1024 * 1024,
+      filters: new StoreFilterLookup(db),
+      live,
+    });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+
+  after(async () => {
+    await app?.close();
+    await db?.destroy();
+    await store?.close?.();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves live HLS (CMAF) whose media sequence and date move as the recording grows, never stale', async () => {
+    assert.ok(live.segments >= 6, `the 12 s recording has ${live.segments} segments`);
+    const master = await get(`/${assetLocator}/manifest.ism/manifest(format=m3u8-cmaf)`);
+    assert.equal(master.status, 200);
+    assert.ok(!master.body.toString().includes('I-FRAME'));
+
+    const first = await get(hls('m3u8-cmaf'));
+    assert.equal(first.status, 200);
+    const text = first.body.toString();
+    assert.equal(tag(text, '#EXT-X-MEDIA-SEQUENCE'), '0');
+    assert.equal(tag(text, '#EXT-X-PROGRAM-DATE-TIME'), '2026-12-02T09:00:00.000Z');
+    assert.ok(!text.includes('#EXT-X-ENDLIST') && !text.includes('#EXT-X-PLAYLIST-TYPE'));
+    assert.equal(segmentUris(text).length, 3);
+    assert.equal(first.headers['cache-control'], 'public, max-age=2');
+    assert.equal(first.headers['last-modified'], new Date(availabilityStartMs + 6000).toUTCString());
+    const etag = first.headers.etag as string;
+    // Asked again (a hot route would answer now) and conditionally: the same playlist.
+    assert.equal((await get(hls('m3u8-cmaf'))).body.toString(), text);
+    assert.equal((await get(hls('m3u8-cmaf'), { 'if-none-match': etag })).status, 304);
+
+    live.grow();
+    const grown = await get(hls('m3u8-cmaf'));
+    const grownText = grown.body.toString();
+    assert.equal(tag(grownText, '#EXT-X-MEDIA-SEQUENCE'), '1');
+    assert.equal(tag(grownText, '#EXT-X-PROGRAM-DATE-TIME'), '2026-12-02T09:00:02.000Z');
+    assert.notEqual(grown.headers.etag, etag);
+    assert.equal((await get(hls('m3u8-cmaf'), { 'if-none-match': etag })).status, 200);
+    assert.deepEqual(segmentUris(grownText).slice(0, 2), segmentUris(text).slice(1));
+  });
+
+  it('serves live segments with an ETag that stays the same as the recording grows, and they decode', async () => {
+    const text = (await get(hls('m3u8-cmaf'))).body.toString();
+    const [uri] = segmentUris(text);
+    const segmentPath = `/${assetLocator}/manifest.ism/QualityLevels(${videoBitrate})/${uri}`;
+    const before = await get(segmentPath);
+    assert.equal(before.status, 200);
+    assert.match(String(before.headers['cache-control']), /immutable/);
+    assert.equal(before.headers['last-modified'], undefined);
+    live.grow();
+    const after = await get(segmentPath);
+    assert.equal(after.status, 200);
+    assert.equal(after.headers.etag, before.headers.etag);
+    assert.equal((await get(segmentPath, { 'if-none-match': before.headers.etag as string })).status, 304);
+
+    const init = await get(`/${assetLocator}/manifest.ism/QualityLevels(${videoBitrate})/Fragments(video=i,format=m3u8-cmaf).mp4`);
+    assert.equal(init.status, 200);
+    const file = path.join(dir, 'segment.mp4');
+    fs.writeFileSync(file, Buffer.concat([init.body, after.body]));
+    const { stdout } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,nb_read_frames',
+      '-of',
+      'csv=p=0',
+      file,
+    ]);
+    assert.equal(stdout.trim(), 'h264,50');
+  });
+
+  it('serves live HLS as MPEG-TS too, which ffprobe reads over HTTP', async () => {
+    const text = (await get(hls('m3u8-aapl'))).body.toString();
+    assert.ok(!text.includes('#EXT-X-ENDLIST') && !text.includes('#EXT-X-MAP'));
+    assert.ok(segmentUris(text).every((u) => u.endsWith('.ts')));
+    const tsUrl = `${base}/${assetLocator}/manifest.ism/QualityLevels(${videoBitrate})/${segmentUris(text)[0]}`;
+    const { stdout } = await run(
+      'ffprobe',
+      ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', tsUrl],
+      {
+        timeout: 30_000,
+      },
+    );
+    // (MPEG-TS lists its streams once more under their program.)
+    assert.equal(stdout.trim().split('\n')[0], 'h264,50');
+    // The whole live playlist: ffmpeg's HLS reader starts near the live edge and finds the video and audio renditions.
+    const playlist = `${base}/${assetLocator}/manifest.ism/manifest(format=m3u8-aapl)`;
+    const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', playlist], { timeout: 30_000 });
+    assert.ok(probe.stdout.includes('h264') && probe.stdout.includes('aac'), probe.stdout);
+  });
+
+  it('serves a dynamic MPD with the DVR window, a SegmentTimeline of recording ticks and a clock to sync on', async () => {
+    const res = await get(`/${assetLocator}/manifest.ism/manifest(format=mpd-time-cmaf)`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['cache-control'], 'public, max-age=2');
+    const mpd = (xml.parse(res.body.toString()) as Node).MPD as Node;
+    assert.equal(mpd.type, 'dynamic');
+    assert.equal(mpd.availabilityStartTime, '2026-12-02T09:00:00.000Z');
+    assert.equal(mpd.timeShiftBufferDepth, 'PT6.000S');
+    assert.equal(mpd.mediaPresentationDuration, undefined);
+    assert.ok(mpd.minimumUpdatePeriod && mpd.publishTime && mpd.suggestedPresentationDelay);
+    const timing = mpd.UTCTiming as Node;
+    assert.equal(timing.schemeIdUri, 'urn:mpeg:dash:utc:http-iso:2014');
+    assert.equal(timing.value, `http://${host}/time`);
+    const video = (((mpd.Period as Node).AdaptationSet as Node[])[0].Representation as Node[])[0];
+    const s = ((video.SegmentTemplate as Node).SegmentTimeline as Node).S as Node[];
+    const window = live.forAsset('archive-asset')!.presentation.tracks.find((t) => t.kind === 'video')!.segments;
+    assert.equal(Number(s[0].t), window.startTicks[0]);
+    assert.ok(window.startTicks[0] > 0);
+
+    const clock = await get('/time');
+    assert.equal(clock.status, 200);
+    assert.equal(clock.headers['cache-control'], 'no-store');
+    assert.ok(Math.abs(Date.parse(clock.body.toString()) - Date.now()) < 60_000);
+  });
+
+  it('serves the preview locator (unknown to the store) on any host, clear only; an unknown GUID is still 404', async () => {
+    const previewHost = 'myevent-live-preview.stream.test';
+    const res = await get(`/${previewLocator}/preview.ism/manifest(format=mpd-time-csf)`, {}, previewHost);
+    assert.equal(res.status, 200);
+    assert.match(res.body.toString(), /type="dynamic"/);
+    const playlist = await get(`/${previewLocator}/preview.ism/QualityLevels(${videoBitrate})/Manifest(video,format=m3u8-cmaf)`, {}, previewHost);
+    assert.equal(playlist.status, 200);
+    const [uri] = segmentUris(playlist.body.toString());
+    assert.equal((await get(`/${previewLocator}/preview.ism/QualityLevels(${videoBitrate})/${uri}`, {}, previewHost)).status, 200);
+    assert.equal((await get(`/${previewLocator}/preview.ism/manifest(format=m3u8-cmaf,encryption=cbcs-aapl)`, {}, previewHost)).status, 403);
+    assert.equal((await get(`/${previewLocator}/preview.ism/manifest(format=m3u8-cmaf,filter=f1)`, {}, previewHost)).status, 400);
+    assert.equal((await get(`/${previewLocator}/movie.mp4`, {}, previewHost)).status, 404);
+    const unknown = await get('/00000000-0000-4000-8000-000000000000/preview.ism/manifest(format=m3u8-cmaf)');
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.toString(), /LocatorNotFound/);
+  });
+
+  it('slices the live window further with time options: start= is a wall-clock instant on the live timeline', async () => {
+    // The window is segments [2, 5) now (4 s to 10 s after tick 0); from 09:00:06 on keeps [3, 5).
+    const url = `/${assetLocator}/manifest.ism/QualityLevels(${videoBitrate})/Manifest(video,format=m3u8-cmaf,start=2026-12-02T09:00:06Z)`;
+    const text = (await get(url)).body.toString();
+    assert.equal(tag(text, '#EXT-X-MEDIA-SEQUENCE'), '3');
+    assert.equal(tag(text, '#EXT-X-PROGRAM-DATE-TIME'), '2026-12-02T09:00:06.000Z');
+    assert.equal(segmentUris(text).length, 2);
+    assert.ok(segmentUris(text).every((u) => u.includes(',start=2026-12-02T09:00:06Z)')));
+  });
+
+  it('plays the archive from storage as VOD once the runtime stops answering; the preview is gone', async () => {
+    live.recording = false;
+    const res = await get(hls('m3u8-cmaf'));
+    assert.equal(res.status, 200);
+    const text = res.body.toString();
+    assert.equal((await get(hls('m3u8-cmaf'))).body.toString(), text);
+    assert.equal(tag(text, '#EXT-X-PLAYLIST-TYPE'), 'VOD');
+    assert.equal(tag(text, '#EXT-X-MEDIA-SEQUENCE'), '0');
+    assert.ok(text.includes('#EXT-X-ENDLIST') && !text.includes('#EXT-X-PROGRAM-DATE-TIME'));
+    assert.equal(segmentUris(text).length, live.segments);
+    assert.equal(res.headers['cache-control'], 'public, max-age=60');
+    const mpd = (await get(`/${assetLocator}/manifest.ism/manifest(format=mpd-time-cmaf)`)).body.toString();
+    assert.match(mpd, /type="static"/);
+    assert.equal((await get(`/${previewLocator}/preview.ism/manifest(format=m3u8-cmaf)`)).status, 404);
+  });
+
+  it('plays live again when the runtime answers for an asset whose VOD answers were kept as hot routes', async () => {
+    // Asked twice as VOD above: a hot route holds the answer; a recording into the asset must not be hidden by it.
+    live.recording = true;
+    const text = (await get(hls('m3u8-cmaf'))).body.toString();
+    assert.ok(!text.includes('#EXT-X-ENDLIST'));
+    assert.equal(tag(text, '#EXT-X-MEDIA-SEQUENCE'), '2');
+  });
+});
