@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { registerOrigin } from '../../src/media/origin/origin.js';
 import { PlaybackResolver } from '../../src/media/origin/playback-resolver.js';
 import { PresentationBuilder, type AssetLocation, type BuiltPresentation } from '../../src/media/origin/presentation-builder.js';
 import type { LivePlayback, LiveSource } from '../../src/media/origin/live-source.js';
+import type { ProtectionLookup } from '../../src/shared/content-protection.js';
 import { insertProject } from '../support/store-database.js';
 import { request } from '../support/http.js';
 import { makeMp4 } from '../fixtures/media.js';
@@ -25,6 +27,9 @@ const run = promisify(execFile);
 
 const assetLocator = '1a2b3c4d-0000-4111-8222-333344445555';
 const previewLocator = '9f8e7d6c-0000-4111-8222-666677778888';
+const protectedLocator = '1a2b3c4d-0000-4111-8222-999900001111';
+const envelopeKeyId = '0badc0de-0000-4111-8222-000000000001';
+const envelopeKey = crypto.randomBytes(16);
 const availabilityStartMs = Date.UTC(2026, 11, 2, 9, 0, 0);
 
 /**
@@ -145,22 +150,39 @@ describe('origin: live playback through LiveSource', () => {
         ...audit,
       })
       .execute();
-    await db
-      .insertInto('streaming_locators')
-      .values({
-        id: 'locator',
-        project_id: projectId,
-        name: 'archive',
-        locator_id: assetLocator,
-        asset_id: 'archive-asset',
-        asset_name: 'archive',
-        policy_name: 'Predefined_ClearStreamingOnly',
-        start_time: null,
-        end_time: null,
-        properties: '{}',
-        ...audit,
-      })
-      .execute();
+    for (const [id, locatorId, policy] of [
+      ['locator', assetLocator, 'Predefined_ClearStreamingOnly'],
+      ['protected', protectedLocator, 'Predefined_ClearKey'],
+    ]) {
+      await db
+        .insertInto('streaming_locators')
+        .values({
+          id,
+          project_id: projectId,
+          name: id,
+          locator_id: locatorId,
+          asset_id: 'archive-asset',
+          asset_name: 'archive',
+          policy_name: policy,
+          start_time: null,
+          end_time: null,
+          properties: '{}',
+          ...audit,
+        })
+        .execute();
+    }
+    // The protected locator's envelope key, as the store's protection lookup would unseal it.
+    const protection: ProtectionLookup = {
+      locatorKeys: async (id) =>
+        id === protectedLocator
+          ? {
+              projectId,
+              projectName: 'live',
+              keys: [{ id: envelopeKeyId, type: 'EnvelopeEncryption', value: envelopeKey, label: 'clearKeyDefault', policyName: undefined }],
+            }
+          : undefined,
+      contentKeyPolicy: async () => undefined,
+    };
 
     store = new LocalBlobStore({ path: path.join(dir, 'media'), allowedRoots: [dir] });
     const builder = () => new PresentationBuilder({ segmentDurationSec: 2, indexCacheBytes: 16 * 1024 * 1024, presentationTtlMs: 60_000 });
@@ -172,7 +194,7 @@ describe('origin: live playback through LiveSource', () => {
     app = Fastify();
     installErrorHandler(app);
     registerOrigin(app, {
-      resolver: new PlaybackResolver(db, 'sqlite'),
+      resolver: new PlaybackResolver(db, 'sqlite', protection),
       builder: builder(),
       openAsset: async (asset) => ({ accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' }),
       streamingDomain: () => 'stream.test',
@@ -313,6 +335,35 @@ describe('origin: live playback through LiveSource', () => {
     const unknown = await get('/00000000-0000-4000-8000-000000000000/preview.ism/manifest(format=m3u8-cmaf)');
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.toString(), /LocatorNotFound/);
+  });
+
+  it('serves a protected (AES-128) live stream through the same paths: IVs follow the window media sequence', async () => {
+    const text = (await get(`/${protectedLocator}/manifest.ism/QualityLevels(${videoBitrate})/Manifest(video,format=m3u8-aapl)`)).body.toString();
+    assert.match(text, new RegExp(`#EXT-X-KEY:METHOD=AES-128,URI="http://${host}/keydelivery/${protectedLocator}/aes/${envelopeKeyId}"`));
+    assert.ok(!text.includes('#EXT-X-ENDLIST'));
+    const sequence = Number(tag(text, '#EXT-X-MEDIA-SEQUENCE'));
+    assert.ok(sequence > 0);
+    const res = await get(`/${protectedLocator}/manifest.ism/QualityLevels(${videoBitrate})/${segmentUris(text)[0]}`);
+    assert.equal(res.status, 200);
+    // No IV in the key tag: the IV is the media sequence number (RFC 8216 §5.2), the first listed segment's index.
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32BE(sequence, 12);
+    const decipher = crypto.createDecipheriv('aes-128-cbc', envelopeKey, iv);
+    const file = path.join(dir, 'decrypted.ts');
+    fs.writeFileSync(file, Buffer.concat([decipher.update(res.body), decipher.final()]));
+    const { stdout } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,nb_read_frames',
+      '-of',
+      'csv=p=0',
+      file,
+    ]);
+    assert.equal(stdout.trim().split('\n')[0], 'h264,50');
   });
 
   it('slices the live window further with time options: start= is a wall-clock instant on the live timeline', async () => {
