@@ -3,24 +3,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { XMLParser } from 'fast-xml-parser';
-import { openDatabase, type Db } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import { StoreFilterLookup } from '../../src/store/filter-lookup.js';
-import { LocalBlobStore } from '../../src/storage/drivers/local.js';
-import { installErrorHandler } from '../../src/control/plugins/error-handler.js';
-import { registerOrigin } from '../../src/media/origin/origin.js';
-import { PlaybackResolver } from '../../src/media/origin/playback-resolver.js';
-import { PresentationBuilder, type AssetLocation, type BuiltPresentation } from '../../src/media/origin/presentation-builder.js';
-import type { LivePlayback, LiveSource } from '../../src/media/origin/live-source.js';
 import type { ProtectionLookup } from '../../src/shared/content-protection.js';
-import { insertProject } from '../support/store-database.js';
 import { request } from '../support/http.js';
-import { makeMp4 } from '../fixtures/media.js';
+import { LiveDouble, archiveAssetId, startLiveOrigin, type LiveOrigin } from '../support/live-origin.js';
 
 // The server runs in this process: tools that read from it must run asynchronously.
 const run = promisify(execFile);
@@ -32,58 +20,6 @@ const envelopeKeyId = '0badc0de-0000-4111-8222-000000000001';
 const envelopeKey = crypto.randomBytes(16);
 const availabilityStartMs = Date.UTC(2026, 11, 2, 9, 0, 0);
 
-/**
- * The live runtime as the origin sees it (the `LiveSource` seam): a "recording" made from a real MP4 by the
- * origin's own PresentationBuilder, sliced to a DVR window of `windowSegments` that `grow()` moves on by one
- * segment, with `live` set. One presentation object per window, as a runtime would keep it between segments.
- */
-class GrowingLive implements LiveSource {
-  recording = true;
-  private end = 3;
-  private current?: LivePlayback;
-
-  constructor(
-    private readonly whole: BuiltPresentation,
-    private readonly location: AssetLocation,
-    private readonly assetId: string,
-    private readonly windowSegments = 3,
-  ) {}
-
-  get segments(): number {
-    return this.whole.tracks[0].segments.length;
-  }
-
-  grow(): void {
-    this.end = Math.min(this.end + 1, this.segments);
-    this.current = undefined;
-  }
-
-  forAsset(assetId: string): LivePlayback | undefined {
-    return this.recording && assetId === this.assetId ? this.playback() : undefined;
-  }
-
-  forPreviewLocator(locatorId: string): LivePlayback | undefined {
-    return this.recording && locatorId === previewLocator ? this.playback() : undefined;
-  }
-
-  private playback(): LivePlayback {
-    if (this.current) return this.current;
-    const from = Math.max(0, this.end - this.windowSegments);
-    const presentation: BuiltPresentation = {
-      ...this.whole,
-      tracks: this.whole.tracks.map((t) => ({ ...t, segments: t.segments.slice(from, this.end) })),
-      live: {
-        availabilityStartMs,
-        windowSec: this.windowSegments * this.whole.targetSegmentSec,
-        publishedMs: availabilityStartMs + this.end * 2000,
-        isEnded: false,
-      },
-      etag: `"recording-${this.end}"`,
-    };
-    return (this.current = { presentation, location: this.location });
-  }
-}
-
 type Node = Record<string, unknown>;
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => ['AdaptationSet', 'Representation', 'S'].includes(n) });
 const tag = (text: string, name: string) =>
@@ -94,122 +30,51 @@ const tag = (text: string, name: string) =>
 const segmentUris = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#'));
 
 describe('origin: live playback through LiveSource', () => {
+  let origin: LiveOrigin;
+  let live: LiveDouble;
   let dir: string;
-  let db: Db;
-  let app: FastifyInstance;
   let base: string;
-  let live: GrowingLive;
-  let store: LocalBlobStore;
+  let videoBitrate = 0;
+  // The double's recording: a DVR window of 3 segments ending at `end`, moved on by grow(); `recording` false
+  // stands for the stopped output (the runtime answers nothing).
+  const position = { end: 3, recording: true };
+  const grow = () => (position.end = Math.min(position.end + 1, live.segments));
   const host = 'default-live.stream.test';
   const get = (urlPath: string, headers: Record<string, string> = {}, requestHost = host) => request(`${base}${urlPath}`, { host: requestHost, headers });
   const hls = (format: string) => `/${assetLocator}/manifest.ism/QualityLevels(${videoBitrate})/Manifest(video,format=${format})`;
-  let videoBitrate = 0;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-origin-'));
-    // The archive in storage (what plays once recording ends) and the runtime's working copy it reads while live.
-    for (const folder of ['archive', 'recording']) {
-      fs.mkdirSync(path.join(dir, 'media', folder), { recursive: true });
-      fs.copyFileSync(makeMp4({ seconds: 12 }), path.join(dir, 'media', folder, 'movie.mp4'));
-    }
-    ({ db } = openDatabase({ dataDir: dir }));
-    await migrateToLatest(db);
-    const projectId = await insertProject(db, 'live');
-    const now = new Date().toISOString();
-    const audit = { created_at: now, created_by: 'a', updated_at: now, updated_by: 'a' };
-    await db
-      .insertInto('storage_accounts')
-      .values({
-        id: 'account',
-        project_id: projectId,
-        name: 'media',
-        type: 'Local',
-        description: '',
-        location: 'local',
-        config: '{}',
-        ...audit,
-        created_by_id: 'a',
-        updated_by_id: 'a',
-      })
-      .execute();
-    await db
-      .insertInto('assets')
-      .values({
-        id: 'archive-asset',
-        project_id: projectId,
-        name: 'archive',
-        storage_account_id: 'account',
-        storage_account_name: 'media',
-        container: 'archive',
-        sub_path: null,
-        description: '',
-        alternate_id: null,
-        container_deletion_policy: 'Retain',
-        storage_encryption_format: 'None',
-        labels: '{}',
-        ...audit,
-      })
-      .execute();
-    for (const [id, locatorId, policy] of [
-      ['locator', assetLocator, 'Predefined_ClearStreamingOnly'],
-      ['protected', protectedLocator, 'Predefined_ClearKey'],
-    ]) {
-      await db
-        .insertInto('streaming_locators')
-        .values({
-          id,
-          project_id: projectId,
-          name: id,
-          locator_id: locatorId,
-          asset_id: 'archive-asset',
-          asset_name: 'archive',
-          policy_name: policy,
-          start_time: null,
-          end_time: null,
-          properties: '{}',
-          ...audit,
-        })
-        .execute();
-    }
-    // The protected locator's envelope key, as the store's protection lookup would unseal it.
-    const protection: ProtectionLookup = {
-      locatorKeys: async (id) =>
-        id === protectedLocator
-          ? {
-              projectId,
-              projectName: 'live',
-              keys: [{ id: envelopeKeyId, type: 'EnvelopeEncryption', value: envelopeKey, label: 'clearKeyDefault', policyName: undefined }],
-            }
-          : undefined,
-      contentKeyPolicy: async () => undefined,
-    };
-
-    store = new LocalBlobStore({ path: path.join(dir, 'media'), allowedRoots: [dir] });
-    const builder = () => new PresentationBuilder({ segmentDurationSec: 2, indexCacheBytes: 16 * 1024 * 1024, presentationTtlMs: 60_000 });
-    const recording: AssetLocation = { accountId: 'runtime', store, container: 'recording', prefix: '' };
-    const whole = await builder().get(recording, 'manifest');
-    videoBitrate = whole.tracks.find((t) => t.kind === 'video')!.bitrateBps;
-    live = new GrowingLive(whole, recording, 'archive-asset');
-
-    app = Fastify();
-    installErrorHandler(app);
-    registerOrigin(app, {
-      resolver: new PlaybackResolver(db, 'sqlite', protection),
-      builder: builder(),
-      openAsset: async (asset) => ({ accountId: asset.storage_account_id, store, container: asset.container, prefix: asset.sub_path ?? '' }),
-      streamingDomain: () => 'stream.test',
-      segmentCacheBytes: 16 * 1024 * 1024,
-      filters: new StoreFilterLookup(db),
-      live,
+    origin = await startLiveOrigin({
+      seconds: 12,
+      locators: [
+        { name: 'archive', locatorId: assetLocator, policy: 'Predefined_ClearStreamingOnly' },
+        { name: 'protected', locatorId: protectedLocator, policy: 'Predefined_ClearKey' },
+      ],
+      // The protected locator's envelope key, as the store's protection lookup would unseal it.
+      protection: (projectId): ProtectionLookup => ({
+        locatorKeys: async (id) =>
+          id === protectedLocator
+            ? {
+                projectId,
+                projectName: 'live',
+                keys: [{ id: envelopeKeyId, type: 'EnvelopeEncryption', value: envelopeKey, label: 'clearKeyDefault', policyName: undefined }],
+              }
+            : undefined,
+        contentKeyPolicy: async () => undefined,
+      }),
+      live: (whole, recording) =>
+        (live = new LiveDouble(whole, recording, {
+          availabilityStartMs,
+          windowSegments: 3,
+          previewLocator,
+          position: () => (position.recording ? { end: position.end, isEnded: false } : undefined),
+        })),
     });
-    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    ({ base, dir, videoBitrate } = origin);
   });
 
   after(async () => {
-    await app?.close();
-    await db?.destroy();
-    await store?.close?.();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await origin?.close();
   });
 
   it('serves live HLS (CMAF) whose media sequence and date move as the recording grows, never stale', async () => {
@@ -232,7 +97,7 @@ describe('origin: live playback through LiveSource', () => {
     assert.equal((await get(hls('m3u8-cmaf'))).body.toString(), text);
     assert.equal((await get(hls('m3u8-cmaf'), { 'if-none-match': etag })).status, 304);
 
-    live.grow();
+    grow();
     const grown = await get(hls('m3u8-cmaf'));
     const grownText = grown.body.toString();
     assert.equal(tag(grownText, '#EXT-X-MEDIA-SEQUENCE'), '1');
@@ -250,7 +115,7 @@ describe('origin: live playback through LiveSource', () => {
     assert.equal(before.status, 200);
     assert.match(String(before.headers['cache-control']), /immutable/);
     assert.equal(before.headers['last-modified'], undefined);
-    live.grow();
+    grow();
     const after = await get(segmentPath);
     assert.equal(after.status, 200);
     assert.equal(after.headers.etag, before.headers.etag);
@@ -310,7 +175,7 @@ describe('origin: live playback through LiveSource', () => {
     assert.equal(timing.value, `http://${host}/time`);
     const video = (((mpd.Period as Node).AdaptationSet as Node[])[0].Representation as Node[])[0];
     const s = ((video.SegmentTemplate as Node).SegmentTimeline as Node).S as Node[];
-    const window = live.forAsset('archive-asset')!.presentation.tracks.find((t) => t.kind === 'video')!.segments;
+    const window = live.forAsset(archiveAssetId)!.presentation.tracks.find((t) => t.kind === 'video')!.segments;
     assert.equal(Number(s[0].t), window.startTicks[0]);
     assert.ok(window.startTicks[0] > 0);
 
@@ -377,7 +242,7 @@ describe('origin: live playback through LiveSource', () => {
   });
 
   it('plays the archive from storage as VOD once the runtime stops answering; the preview is gone', async () => {
-    live.recording = false;
+    position.recording = false;
     const res = await get(hls('m3u8-cmaf'));
     assert.equal(res.status, 200);
     const text = res.body.toString();
@@ -394,7 +259,7 @@ describe('origin: live playback through LiveSource', () => {
 
   it('plays live again when the runtime answers for an asset whose VOD answers were kept as hot routes', async () => {
     // Asked twice as VOD above: a hot route holds the answer; a recording into the asset must not be hidden by it.
-    live.recording = true;
+    position.recording = true;
     const text = (await get(hls('m3u8-cmaf'))).body.toString();
     assert.ok(!text.includes('#EXT-X-ENDLIST'));
     assert.equal(tag(text, '#EXT-X-MEDIA-SEQUENCE'), '2');
