@@ -62,7 +62,7 @@ export class LiveDouble implements LiveSource {
     const position = this.options.position();
     if (!position) return undefined;
     const end = Math.min(position.end, this.segments);
-    const key = `${end}/${position.isEnded}`;
+    const key = `${this.options.availabilityStartMs}/${end}/${position.isEnded}`;
     if (this.current?.key === key) return this.current.playback;
     const from = Math.max(0, end - this.options.windowSegments);
     const segmentMs = this.whole.targetSegmentSec * 1000;

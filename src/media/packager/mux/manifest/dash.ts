@@ -23,7 +23,7 @@
  *   (filtered) duration.
  * - Live (`Presentation.live`): `type="dynamic"` with `availabilityStartTime` (tick 0's wall-clock time),
  *   `publishTime`, `minimumUpdatePeriod`, `timeShiftBufferDepth` (the DVR window) and `suggestedPresentationDelay`
- *   (`dynamicAttributes`); the SegmentTimeline lists the window's segments with their recording ticks, the Period
+ *   (`dynamicAttributes`), `static` with the duration once ingest has ended; the SegmentTimeline lists the window's segments with their recording ticks, the Period
  *   starts at 0 with no `presentationTimeOffset`, and `UTCTiming` (http-iso) names `ctx.utcTimingUrl`.
  * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
  *   AdaptationSet (or Representation) its ContentProtection descriptors (`writeContentProtection`).
@@ -358,15 +358,17 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
 /**
  * The root attributes of a live MPD. While the event runs: `minimumUpdatePeriod` one target segment (players
  * reload about once per new segment), `timeShiftBufferDepth` the DVR window, `suggestedPresentationDelay` three
- * segments behind the live edge. Once ingest has ended (`isEnded`) the MPD stays `dynamic` (DASH-IF IOP's end of a
- * live session: a player in a dynamic session is not asked to switch to static) but gains
- * `mediaPresentationDuration`, the end of the last segment, and loses `minimumUpdatePeriod`, so players stop
- * reloading and play to the end.
+ * segments behind the live edge. Once ingest has ended (`isEnded`) the MPD turns `static` (ISO/IEC 23009-1 lets a
+ * dynamic MPD become static) with `mediaPresentationDuration` the end of the last segment since tick 0, keeping
+ * `availabilityStartTime`, the Period at 0 and no offset so that a playing session's timeline does not move:
+ * dash.js 5 and Shaka Player then play to that end and stop (test/e2e/live-playback.test.ts), whereas a dynamic MPD
+ * that only gains `mediaPresentationDuration` leaves both waiting at the last segment for ever.
  */
 function dynamicAttributes(p: Presentation, live: LiveTimeline): string {
+  if (live.isEnded)
+    return `type="static" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" mediaPresentationDuration="${isoDuration(liveEndSec(p))}"`;
   let attrs = `type="dynamic" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" publishTime="${new Date(live.publishedMs).toISOString()}"`;
-  if (live.isEnded) attrs += ` mediaPresentationDuration="${isoDuration(liveEndSec(p))}"`;
-  else attrs += ` minimumUpdatePeriod="${isoDuration(p.targetSegmentSec)}"`;
+  attrs += ` minimumUpdatePeriod="${isoDuration(p.targetSegmentSec)}"`;
   if (Number.isFinite(live.windowSec) && live.windowSec > 0) attrs += ` timeShiftBufferDepth="${isoDuration(live.windowSec)}"`;
   return `${attrs} suggestedPresentationDelay="${isoDuration(3 * p.targetSegmentSec)}"`;
 }

@@ -154,11 +154,16 @@ describe('live DASH MPD', () => {
     assert.equal(s[0].t, String(p.tracks[2].segments.startTicks[0]));
   });
 
-  it('gains a duration and stops asking for updates once ingest has ended', () => {
+  it('turns static with the duration once ingest has ended, on the same timeline', () => {
     const ended = livePresentation(21, 31, { isEnded: true });
     const mpd = parse(dashMpd(ended, ctx), 'MPD');
-    assert.equal(mpd.type, 'dynamic');
+    assert.equal(mpd.type, 'static');
+    assert.equal(mpd.availabilityStartTime, '2026-01-01T12:00:00.000Z');
     assert.equal(mpd.minimumUpdatePeriod, undefined);
+    assert.equal(mpd.timeShiftBufferDepth, undefined);
+    const template = (((mpd.Period as Node[])[0].AdaptationSet as Node[])[0].Representation as Node[])[0].SegmentTemplate as Node;
+    assert.equal(template.presentationTimeOffset, undefined);
+    assert.equal(((template.SegmentTimeline as Node).S as Node[])[0].t, '537600');
     // The end of the last segment since tick 0: audio runs to 61 s rounded up to whole AAC frames.
     const audio = ended.tracks[2].segments;
     const end = (audio.startTicks[audio.length - 1] + audio.durationTicks[audio.length - 1]) / 48000;
