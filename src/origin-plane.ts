@@ -11,6 +11,7 @@ import { StreamMeter } from './media/origin/stream-meter.js';
 import { UsageRepository } from './store/usage-repository.js';
 import type { ProtectionLookup } from './shared/content-protection.js';
 import type { FilterLookup } from './shared/filter-definitions.js';
+import type { LiveSource } from './media/origin/live-source.js';
 
 const MB = 1024 * 1024;
 
@@ -32,6 +33,8 @@ export function registerPlayback(
     protection: ProtectionLookup;
     /** Asset and account filters by name, for dynamic manifests. */
     filters: FilterLookup;
+    /** The live runtime (live outputs' assets and preview locators); absent where no live event can run. */
+    live?: LiveSource;
     cacheShare?: number;
   },
 ): { warmLookups: () => Promise<void> } {
@@ -49,6 +52,7 @@ export function registerPlayback(
     meter,
     resolver,
     filters: deps.filters,
+    ...(deps.live ? { live: deps.live } : {}),
     builder: new PresentationBuilder({
       segmentDurationSec: config.segmentDurationSec,
       indexCacheBytes: Math.floor((config.indexCacheMb * MB) / share),

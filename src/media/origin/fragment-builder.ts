@@ -141,7 +141,9 @@ class Gate {
 
 /**
  * A segment's strong ETag: the presentation version, the rendition, the start and the format's bytes, and for
- * an encrypted segment the scheme, key id and a hash of its PSSH and IV tag (never of the key).
+ * an encrypted segment the scheme, key id and a hash of its PSSH and IV tag (never of the key). `version` (a
+ * quoted tag, default the presentation's ETag) is what else names the bytes: a live segment passes one that
+ * stays the same while its presentation grows (`liveSegmentVersion`).
  */
 export function fragmentEtag(
   presentation: BuiltPresentation,
@@ -149,10 +151,11 @@ export function fragmentEtag(
   start: FragmentStart,
   row: OutputFormat,
   encryption?: TrackEncryption,
+  version: string = presentation.etag,
 ): string {
   const enc = segmentEncryption(track, encryption);
   const tag = enc ? `-${encryptionEtagTag(enc)}` : '';
-  return `"${presentation.etag.slice(1, -1)}-${track.bitrateBps}-${start}-${row.segments.variant}${tag}"`;
+  return `"${version.slice(1, -1)}-${track.bitrateBps}-${start}-${row.segments.variant}${tag}"`;
 }
 
 const withTags = new WeakMap<TrackEncryption, WeakMap<PresentationTrack, TrackEncryption>>();

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AssetRow } from '../../store/database.js';
-import { NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
+import { BadRequestError, NotFoundError, PreconditionFailedError, UpstreamError } from '../../shared/errors.js';
 import {
   checkEncryptable,
   createManifestContext,
@@ -29,6 +29,8 @@ import type { StreamMeter } from './stream-meter.js';
 import type { FilterLookup } from '../../shared/filter-definitions.js';
 import { combineFilterNames, locatorFilterNames, lookUpFilters, withTimeFilters, type RequestFilters } from './request-filters.js';
 import { FilteredPresentations } from './filtered-presentation.js';
+import type { LivePlayback, LiveSource } from './live-source.js';
+import { liveManifestMaxAgeSec, liveSegmentVersion, previewProtection, registerUtcTime, utcTimePath } from './live-playback.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -42,6 +44,11 @@ export interface OriginDeps {
   meter?: StreamMeter;
   /** Asset and account filters by name (manifests apply the locator's and the URL's filters). */
   filters: FilterLookup;
+  /**
+   * The live runtime: an asset a running live output records into plays its live presentation, and a running
+   * event's preview locator (not in the store) plays the event. Absent: everything plays from storage.
+   */
+  live?: LiveSource;
 }
 
 type ManifestRequest = Extract<PlaybackRequest, { kind: 'manifest' | 'media-playlist' }>;
@@ -92,37 +99,53 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const rest = (req.params as { '*': string })['*'];
     if (!guidPattern.test(locatorId)) throw new NotFoundError('NotFound', `Route ${req.method} ${req.url.split('?')[0]} not found`);
     const resolved = await deps.resolver.locator(locatorId.toLowerCase());
-    if (!resolved) throw new NotFoundError('LocatorNotFound', `Streaming locator '${locatorId}' not found`);
-    checkLocatorWindow(resolved);
-    const endpoint = await gate.admit(req, resolved);
-    deps.meter?.track(reply.raw, resolved.projectId, endpoint);
-    applyCors(req, reply, endpoint);
+    // A GUID the store does not know may be a running live event's preview locator: the live runtime knows those.
+    // A preview has no project here, so no endpoint to check or meter: it plays on any host (MKIO-DIFFERENCES.md).
+    const preview = resolved ? undefined : deps.live?.forPreviewLocator(locatorId.toLowerCase());
+    if (!resolved && !preview) throw new NotFoundError('LocatorNotFound', `Streaming locator '${locatorId}' not found`);
+    let endpoint: EndpointView | undefined;
+    if (resolved) {
+      checkLocatorWindow(resolved);
+      endpoint = await gate.admit(req, resolved);
+      deps.meter?.track(reply.raw, resolved.projectId, endpoint);
+      applyCors(req, reply, endpoint);
+    }
     const request = parsePlaybackPath(rest);
     const isHead = req.method === 'HEAD';
 
     if (request.kind === 'download') {
+      if (!resolved) throw new NotFoundError('NotFound', 'A live event preview offers no downloads');
       requireClearProtocol(resolved, 'download');
       return serveDownload(req, reply, await deps.openAsset(resolved.asset), request.fileName, isHead);
     }
     const options = request.kind === 'manifest' ? request.options : request.request.options;
     const row = outputFormat(options.format);
-    // Clear, or which scheme and keys (403/400 when the policy does not enable the protocol that way).
-    const protection = protectionOf(resolved, row, options.encryption);
+    // Clear, or which scheme and keys (403/400 when the policy does not enable the protocol that way). A preview
+    // is clear, with every streaming protocol.
+    const protection = resolved ? protectionOf(resolved, row, options.encryption) : previewProtection(row, options.encryption);
+    // Live: the runtime's presentation (sliced to the DVR window, growing) while the asset is recorded into; once
+    // the output stops, the runtime no longer answers and the archive plays from storage as VOD.
+    const live: LivePlayback | undefined = preview ?? (resolved ? deps.live?.forAsset(resolved.asset.id) : undefined);
     // Manifests apply the locator's then the URL's filters; segments are never filtered (a filtered manifest's
     // segment URLs are the unfiltered ones plus `filter=`, served from the same cache).
-    const filterNames = request.kind === 'fragment' ? [] : combineFilterNames(locatorFilterNames(resolved), options.filters);
-    const named = filterNames.length > 0 ? await lookUpFilters(deps.filters, resolved, filterNames) : undefined;
-    // `vbegin`/`vend` (and `start`/`end`, from the epoch: Reel's VOD presentations carry no wall-clock origin).
-    const filters = request.kind === 'fragment' ? named : withTimeFilters(named, timeOptionFilters(options));
-    const loc = await deps.openAsset(resolved.asset);
-    const presentation = await deps.builder.get(loc, request.manifestName);
+    const filterNames = request.kind === 'fragment' ? [] : resolved ? combineFilterNames(locatorFilterNames(resolved), options.filters) : options.filters;
+    if (!resolved && filterNames.length > 0)
+      throw new BadRequestError('FiltersNotSupported', 'A live event preview has no asset or account filters; use its output locators for filtered playback');
+    const named = filterNames.length > 0 && resolved ? await lookUpFilters(deps.filters, resolved, filterNames) : undefined;
+    // `vbegin`/`vend`, and `start`/`end`: instants from tick 0's wall-clock time when live, else from the epoch
+    // (Reel's VOD presentations carry no wall-clock origin).
+    const originMs = live?.presentation.live?.availabilityStartMs ?? 0;
+    const filters = request.kind === 'fragment' ? named : withTimeFilters(named, timeOptionFilters(options, originMs));
+    const loc = live ? live.location : await deps.openAsset(resolved!.asset);
+    const presentation = live ? live.presentation : await deps.builder.get(loc, request.manifestName);
     // Key and licence URLs (manifests, PlayReady headers in init segments) are absolute, on the request's host.
     const baseUrl = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
-    const manifestProtection = protection ? manifestProtectionFor(protection, resolved, baseUrl) : undefined;
+    const manifestProtection = protection && resolved ? manifestProtectionFor(protection, resolved, baseUrl) : undefined;
     /** The route as this request saw it, when a repeat may skip the routing (see HotRoutes). */
     const hotRoute = (headers: Record<string, string>, answer: HotRoute['answer']): HotRoute | undefined => {
-      // Protected answers always take the routed way: their checks (keys, scheme) are not in a hot route.
-      if (isHead || protection || !answersAnyClient(endpoint)) return undefined;
+      // Protected answers always take the routed way: their checks (keys, scheme) are not in a hot route. Live
+      // answers too: a hot route's version check is the storage presentation's, and live manifests change.
+      if (isHead || protection || live || !resolved || !endpoint || !answersAnyClient(endpoint)) return undefined;
       const endpointName = gate.nameFor(req.headers.host, resolved.projectName);
       if (!endpointName) return undefined;
       const { 'content-length': _length, 'content-encoding': _encoding, ...kept } = headers;
@@ -147,16 +170,20 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       // A protected stream with a track the scheme cannot carry is refused whole (4xx), not signalled and then failed.
       if (protection && manifestProtection)
         for (const t of shown.tracks) if (manifestProtection.keyIdOf(t) !== undefined) checkEncryptable(t.track, protection.sample);
-      // The key includes the host when protected (key and licence URLs in the manifest are absolute), and the
-      // filters with their version (the locator's are not in the URL; an edited filter is a new manifest).
-      const key = `${locatorId.toLowerCase()}|${rest}${filters ? `|f=${filters.tag}` : ''}${protection ? `|${baseUrl}` : ''}`;
-      const rendered = serveManifest(req, reply, request, row, shown, endpoint, key, isHead, manifestProtection, filters);
+      // The key includes the host when protected or live (key, licence and time URLs in the manifest are
+      // absolute), and the filters with their version (the locator's are not in the URL; an edited filter is a
+      // new manifest). A live presentation's ETag changes with each segment, and so does the cached text.
+      const key = `${locatorId.toLowerCase()}|${rest}${filters ? `|f=${filters.tag}` : ''}${protection || live ? `|${baseUrl}` : ''}`;
+      const endpointAge = endpoint ? Number(cacheAgeOf(endpoint, 'manifest')) : liveManifestMaxAgeSec;
+      const maxAgeSec = live ? Math.min(endpointAge, liveManifestMaxAgeSec) : endpointAge;
+      const utcTimingUrl = live ? `${baseUrl}${utcTimePath}` : undefined;
+      const rendered = serveManifest(req, reply, request, row, shown, maxAgeSec, key, isHead, manifestProtection, filters, utcTimingUrl);
       const route = rendered && hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'manifest', rendered });
       if (route) hot.remember(req.raw, route);
       return reply;
     }
 
-    const segmentAge = Number(cacheAgeOf(endpoint, 'segment'));
+    const segmentAge = Number(endpoint ? cacheAgeOf(endpoint, 'segment') : 86400);
     // `type=keyframes`: one keyframe alone (HLS I-frame playlists), offered for clear streams only.
     const { keyframes } = request.request;
     if (keyframes && protection) throw new NotFoundError('FragmentNotFound', 'Protected streams have no keyframe fragments');
@@ -167,13 +194,19 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       return sendSidecarSubtitles(req, reply, loc, presentation, text.sourceFile, row, segmentAge, isHead);
     }
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
-    const encryption = protection && manifestProtection ? trackEncryptionFor(protection, resolved, manifestProtection, track) : undefined;
+    const encryption = protection && manifestProtection && resolved ? trackEncryptionFor(protection, resolved, manifestProtection, track) : undefined;
     if (encryption) checkEncryptable(track.track, encryption.scheme);
-    const etag = fragmentEtag(presentation, track, start, row, encryption);
-    void reply.header('etag', etag).header('last-modified', lastModified(presentation)).header('cache-control', `public, max-age=${segmentAge}, immutable`);
+    // A live segment's ETag (and so its cache key) stays the same while the presentation grows, and it has no
+    // Last-Modified of its own (the presentation's moves with each segment).
+    const etag = fragmentEtag(presentation, track, start, row, encryption, live ? liveSegmentVersion(live) : undefined);
+    void reply.header('etag', etag).header('cache-control', `public, max-age=${segmentAge}, immutable`);
+    if (!live) void reply.header('last-modified', lastModified(presentation));
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     const key = fragments.key(loc, etag, track, encryption);
-    const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, presentation.files.get(track.sourceFile)?.etag, encryption));
+    // Live source files grow while they are read (appended to, never rewritten), so their reads are not tied to
+    // one version of the file.
+    const sourceEtag = live ? undefined : presentation.files.get(track.sourceFile)?.etag;
+    const body = fragments.cached(key) ?? (await fragments.build(key, loc, track, start, row, sourceEtag, encryption));
     void reply.header('content-type', body.contentType).header('content-length', String(body.size));
     if (isHead) return reply.send();
     const route = hotRoute(reply.getHeaders() as Record<string, string>, { kind: 'segment', key, track, start, row });
@@ -188,21 +221,26 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     request: ManifestRequest,
     row: OutputFormat,
     presentation: BuiltPresentation,
-    endpoint: EndpointView,
+    maxAgeSec: number,
     key: string,
     isHead: boolean,
     protection: ManifestContext['protection'],
     filters: RequestFilters | undefined,
+    utcTimingUrl: string | undefined,
   ) => {
     const response: ManifestResponse = {
       key,
       contentType: row.manifests.contentType,
       presentation,
-      maxAgeSec: Number(cacheAgeOf(endpoint, 'manifest')),
+      maxAgeSec,
       isHead,
       ...(filters ? { variant: filters.tag } : {}),
     };
-    const withProtection = (ctx: ManifestContext) => (protection ? { ...ctx, protection } : ctx);
+    const withProtection = (ctx: ManifestContext): ManifestContext => ({
+      ...ctx,
+      ...(protection ? { protection } : {}),
+      ...(utcTimingUrl ? { utcTimingUrl } : {}),
+    });
     if (request.kind === 'manifest') {
       const ctx = withProtection(createManifestContext(row.format, request.options));
       return manifests.send(req, reply, response, () => row.manifests.manifest(presentation, ctx));
@@ -234,6 +272,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   const answerHot = async (route: HotRoute, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const resolved = await deps.resolver.locator(route.locatorId);
     if (!resolved || resolved.projectName !== route.projectName || resolved.asset.id !== route.assetId) return false;
+    // An asset a live output now records into plays live, which only the routed way serves.
+    if (deps.live?.forAsset(route.assetId)) return false;
     checkLocatorWindow(resolved);
     requireClearProtocol(resolved, route.protocol);
     const { answer } = route;
@@ -277,6 +317,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
   app.addHook('preClose', async () => hot.close());
 
   app.route({ method: ['GET', 'HEAD'], url: '/:locatorId/*', handler, exposeHeadRoute: false });
+  // The clock live DASH manifests point players at (UTCTiming).
+  registerUtcTime(app);
   app.options('/:locatorId/*', async (req, reply) => {
     void reply
       .header('access-control-allow-origin', req.headers.origin ?? '*')

@@ -39,8 +39,12 @@ export function findFragment(track: PresentationTrack, start: number | `k${numbe
   return typeof start === 'number' ? findSegment(track, start) : findKeyframe(track, Number(start.slice(1)));
 }
 
-/** `Last-Modified` of a presentation's manifests and segments: its newest media file. */
+/**
+ * `Last-Modified` of a presentation's manifests and segments: its newest media file; for a live presentation,
+ * when it last gained a segment.
+ */
 export function lastModified(p: BuiltPresentation): string {
+  if (p.live) return new Date(p.live.publishedMs).toUTCString();
   let latest = 0;
   for (const t of p.tracks) latest = Math.max(latest, p.files.get(t.sourceFile)?.lastModified.getTime() ?? 0);
   return new Date(latest).toUTCString();

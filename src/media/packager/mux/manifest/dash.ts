@@ -21,11 +21,15 @@
  *   `applyFilters`), in each track's timescale, so players start at the clip's start without a gap and tracks keep
  *   their relative timing. It is written only when not 0. `mediaPresentationDuration` is the presentation's
  *   (filtered) duration.
+ * - Live (`Presentation.live`): `type="dynamic"` with `availabilityStartTime` (tick 0's wall-clock time),
+ *   `publishTime`, `minimumUpdatePeriod`, `timeShiftBufferDepth` (the DVR window) and `suggestedPresentationDelay`
+ *   (`dynamicAttributes`), `static` with the duration once ingest has ended; the SegmentTimeline lists the window's segments with their recording ticks, the Period
+ *   starts at 0 with no `presentationTimeOffset`, and `UTCTiming` (http-iso) names `ctx.utcTimingUrl`.
  * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
  *   AdaptationSet (or Representation) its ContentProtection descriptors (`writeContentProtection`).
  */
 import { InternalError } from '../../../../shared/errors.js';
-import { textTrackBitrateBps, type Presentation, type PresentationTrack } from '../../model/presentation.js';
+import { textTrackBitrateBps, type LiveTimeline, type Presentation, type PresentationTrack } from '../../model/presentation.js';
 import { protectionHeaders } from '../../encrypt/protection-headers.js';
 import { systemIds } from '../../encrypt/drm-headers.js';
 import {
@@ -43,6 +47,7 @@ const CMAF_PROFILE = 'urn:mpeg:dash:profile:cmaf:2019';
 const CHANNEL_SCHEME = 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011';
 const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';
 const MP4_PROTECTION_SCHEME = 'urn:mpeg:dash:mp4protection:2011';
+const UTC_TIMING_SCHEME = 'urn:mpeg:dash:utc:http-iso:2014';
 /**
  * Namespaces of the protection descriptors: `cenc:` (ISO/IEC 23001-7 `default_KID`, `pssh`), `mspr:` (PlayReady
  * `pro`) and `dashif:` (`Laurl`, DASH-IF IOP). dash.js matches `Laurl` by its prefix (`dashif`, `clearkey` or
@@ -317,13 +322,15 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
   const namespaces = ctx.protection ? PROTECTION_NAMESPACES : '';
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
-    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${namespaces} type="static" mediaPresentationDuration="${isoDuration(p.durationSec)}"` +
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${namespaces} ${p.live ? dynamicAttributes(p, p.live) : `type="static" mediaPresentationDuration="${isoDuration(p.durationSec)}"`}` +
       ` minBufferTime="${isoDuration(longestSegmentSec(p))}" profiles="${profiles}">`,
     `  <Period id="0" start="PT0.000S">`,
   ];
   let id = 1;
   let mainAudioWritten = false;
-  const start = presentationStart(p);
+  // Live: the Period starts at tick 0, which is `availabilityStartTime`, so no offset: `S@t` keep the recording's
+  // ticks and a player computes each segment's availability from them.
+  const start = p.live ? { ticks: 0, timescale: 1 } : presentationStart(p);
   for (const group of adaptationGroups(p)) {
     const isMainAudio = group.kind === 'audio' && !mainAudioWritten;
     if (isMainAudio) mainAudioWritten = true;
@@ -341,6 +348,38 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
       '    </AdaptationSet>',
     );
   }
-  out.push('  </Period>', '</MPD>', '');
+  out.push('  </Period>');
+  // Last in MPD (ISO/IEC 23009-1 §5.3.1.2 element order): where dash.js and Shaka Player read the server's clock.
+  if (p.live && ctx.utcTimingUrl) out.push(`  <UTCTiming schemeIdUri="${UTC_TIMING_SCHEME}" value="${escapeXml(ctx.utcTimingUrl)}"/>`);
+  out.push('</MPD>', '');
   return out.join('\n');
+}
+
+/**
+ * The root attributes of a live MPD. While the event runs: `minimumUpdatePeriod` one target segment (players
+ * reload about once per new segment), `timeShiftBufferDepth` the DVR window, `suggestedPresentationDelay` three
+ * segments behind the live edge. Once ingest has ended (`isEnded`) the MPD turns `static` (ISO/IEC 23009-1 lets a
+ * dynamic MPD become static) with `mediaPresentationDuration` the end of the last segment since tick 0, keeping
+ * `availabilityStartTime`, the Period at 0 and no offset so that a playing session's timeline does not move:
+ * dash.js 5 and Shaka Player then play to that end and stop (test/e2e/live-playback.test.ts), whereas a dynamic MPD
+ * that only gains `mediaPresentationDuration` leaves both waiting at the last segment for ever.
+ */
+function dynamicAttributes(p: Presentation, live: LiveTimeline): string {
+  if (live.isEnded)
+    return `type="static" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" mediaPresentationDuration="${isoDuration(liveEndSec(p))}"`;
+  let attrs = `type="dynamic" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" publishTime="${new Date(live.publishedMs).toISOString()}"`;
+  attrs += ` minimumUpdatePeriod="${isoDuration(p.targetSegmentSec)}"`;
+  if (Number.isFinite(live.windowSec) && live.windowSec > 0) attrs += ` timeShiftBufferDepth="${isoDuration(live.windowSec)}"`;
+  return `${attrs} suggestedPresentationDelay="${isoDuration(3 * p.targetSegmentSec)}"`;
+}
+
+/** The end of the last listed segment of any audio/video track, seconds since tick 0. */
+function liveEndSec(p: Presentation): number {
+  let end = 0;
+  for (const t of p.tracks) {
+    const n = t.segments.length;
+    if (t.kind === 'text' || n === 0) continue;
+    end = Math.max(end, (t.segments.startTicks[n - 1] + t.segments.durationTicks[n - 1]) / t.track.timescale);
+  }
+  return end;
 }

@@ -88,9 +88,13 @@ function entryBytes(sampleBytes: number, ctx: ManifestContext): number {
   return ctx.format === 'm3u8-cmaf' ? sampleBytes + 160 : Math.ceil((sampleBytes + 64) / 184) * 188 + 2 * 188;
 }
 
-/** Whether a presentation asked for with `ctx` gets I-frame playlists at all. */
-function offersIFrames(ctx: ManifestContext): boolean {
-  return !ctx.protection && (ctx.format === 'm3u8-cmaf' || ctx.format === 'm3u8-aapl');
+/**
+ * Whether a presentation asked for with `ctx` gets I-frame playlists at all. A live one does not: its keyframe
+ * list would have to follow the DVR window on every reload (media sequence of keyframes, not segments), and
+ * players scrub live streams by their media playlists.
+ */
+function offersIFrames(p: Presentation, ctx: ManifestContext): boolean {
+  return !ctx.protection && !p.live && (ctx.format === 'm3u8-cmaf' || ctx.format === 'm3u8-aapl');
 }
 
 /**
@@ -100,7 +104,7 @@ function offersIFrames(ctx: ManifestContext): boolean {
  * @example #EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=412000,AVERAGE-BANDWIDTH=120000,CODECS="avc1.64001f",RESOLUTION=1280x720,URI="QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf,type=keyframes)"
  */
 export function iFrameStreamInfLines(p: Presentation, ctx: ManifestContext): string[] {
-  if (!offersIFrames(ctx)) return [];
+  if (!offersIFrames(p, ctx)) return [];
   const lines: string[] = [];
   for (const t of p.tracks) {
     if (t.kind !== 'video') continue;
@@ -161,7 +165,7 @@ function presentationTargetSec(p: Presentation): number {
  * #EXT-X-ENDLIST
  */
 export function hlsIFramePlaylist(p: Presentation, track: PresentationTrack, ctx: ManifestContext): string | undefined {
-  if (!offersIFrames(ctx) || track.kind !== 'video') return undefined;
+  if (!offersIFrames(p, ctx) || track.kind !== 'video') return undefined;
   const k = trackKeyframes(track);
   const timescale = track.track.timescale;
   const cmaf = ctx.format === 'm3u8-cmaf';

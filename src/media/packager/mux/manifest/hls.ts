@@ -23,6 +23,11 @@
  *   listed segment, so no `EXT-X-START` is written.
  * - `EXTINF` values are the differences of segment boundaries rounded to the millisecond, so their sum never
  *   drifts from the media timeline (a per-segment `toFixed(3)` drifts up to 1.8 s over 3600 segments).
+ * - Live (`Presentation.live`): media playlists list the DVR window the presentation holds (`EXT-X-MEDIA-SEQUENCE`
+ *   is the first listed segment's index, as for a filtered one), carry `EXT-X-PROGRAM-DATE-TIME` on the first
+ *   segment, no `EXT-X-PLAYLIST-TYPE`, and `EXT-X-ENDLIST` only once `live.isEnded`. The target duration is then
+ *   at least the cutting target rounded up, so that it stays the same from one reload to the next. No I-frame
+ *   playlists. LL-HLS parts (`live.partTargetSec`) are not written: LowLatency events play as regular live HLS.
  * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
  *   playlist SAMPLE-AES* session keys (`keyAttributeLists`, `sessionKeyLines`); clear tracks get none.
  */
@@ -315,7 +320,16 @@ function targetDurationSec(p: Presentation): number {
     const sec = Math.round(maxTicks / t.track.timescale);
     if (sec > max) max = sec;
   }
+  // Live: a player keeps the first target it read (RFC 8216 §6.2.4: it must not change), so it may not depend on
+  // which segments the DVR window happens to hold. The cutting target, rounded up, bounds every regular segment;
+  // only a longer one (a late keyframe) raises it, as §4.3.3.1 requires.
+  if (p.live) return Math.max(1, Math.ceil(p.targetSegmentSec), max);
   return Math.max(1, max);
+}
+
+/** `EXT-X-PROGRAM-DATE-TIME` of a segment starting at `startTicks`: ISO 8601 with milliseconds, UTC. */
+function programDateTime(availabilityStartMs: number, startTicks: number, timescale: number): string {
+  return new Date(availabilityStartMs + Math.round((startTicks * 1000) / timescale)).toISOString();
 }
 
 /** Milliseconds as a decimal with exactly three places, without going through floating point. */
@@ -348,7 +362,7 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   // Key tags follow EXT-X-MAP, so the init segment stays clear (it is: the encryptor only touches samples).
   const keyId = ctx.protection && track.kind !== 'text' ? ctx.protection.keyIdOf(track) : undefined;
   const keyLines = keyId && ctx.protection ? keyAttributeLists(ctx.protection, keyId, ctx) : undefined;
-  const lines: string[] = new Array(9 + (keyLines?.length ?? 0) + 2 * segments.length);
+  const lines: string[] = new Array(10 + (keyLines?.length ?? 0) + 2 * segments.length);
   let n = 0;
   lines[n++] = '#EXTM3U';
   lines[n++] = `#EXT-X-VERSION:${version}`;
@@ -356,7 +370,9 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   // The first segment's index: 0 for a whole track, the first kept segment's for a filtered one (`applyFilters`
   // keeps indices), so sequence numbers, and AES-128 IVs derived from them, are those of the unfiltered playlist.
   lines[n++] = `#EXT-X-MEDIA-SEQUENCE:${segments.firstIndex}`;
-  lines[n++] = '#EXT-X-PLAYLIST-TYPE:VOD';
+  // Live: no playlist type (EVENT would promise that no segment ever leaves, which the DVR window breaks).
+  const live = p.live;
+  if (!live) lines[n++] = '#EXT-X-PLAYLIST-TYPE:VOD';
   if (track.kind !== 'text') lines[n++] = '#EXT-X-INDEPENDENT-SEGMENTS';
   // A file extension after the AMS-style name: ffmpeg's HLS reader refuses segment URLs without a known one
   // (allowed_segment_extensions); players ignore it and the origin accepts both forms.
@@ -367,6 +383,9 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   const head = fragmentName(track, 0, ctx);
   const prefix = head.slice(0, head.indexOf('=') + 1);
   const suffix = `${head.slice(head.indexOf('=') + 2)}${extension}`;
+  // Live: the first segment's wall-clock time (tick 0 is `availabilityStartMs`); players carry it forward over
+  // the EXTINFs, and it lets hls.js/AVPlayer line renditions up and show the time of day.
+  if (live && segments.length > 0) lines[n++] = `#EXT-X-PROGRAM-DATE-TIME:${programDateTime(live.availabilityStartMs, segments.startTicks[0], timescale)}`;
   for (let i = 0; i < segments.length; i++) {
     const start = segments.startTicks[i];
     const startMs = Math.round((start * 1000) / timescale);
@@ -374,7 +393,8 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
     lines[n++] = `#EXTINF:${formatMs(Math.max(1, endMs - startMs))},`;
     lines[n++] = `${prefix}${start}${suffix}`;
   }
-  lines[n++] = '#EXT-X-ENDLIST';
+  // A live playlist ends only once ingest has ended for good; until then players reload it.
+  if (!live || live.isEnded) lines[n++] = '#EXT-X-ENDLIST';
   lines[n++] = '';
   lines.length = n;
   return lines.join('\n');

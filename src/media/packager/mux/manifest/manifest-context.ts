@@ -49,6 +49,11 @@ export interface ManifestContext {
    * writers then do no protection work at all). See `ManifestProtection`.
    */
   protection?: ManifestProtection;
+  /**
+   * DASH, live presentations only: an absolute URL answering the server's current time as ISO 8601 text
+   * (`UTCTiming` `urn:mpeg:dash:utc:http-iso:2014`), so players compute the live edge on the server's clock.
+   */
+  utcTimingUrl?: string;
 }
 
 /** An encryption scheme as manifests signal it: HLS envelope, or Common Encryption in CTR or CBC-pattern mode. */

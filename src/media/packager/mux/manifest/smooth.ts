@@ -349,6 +349,23 @@ function writeProtection(groups: StreamGroup[], ctx: ManifestContext, out: strin
   );
 }
 
+/** `Duration`: the presentation's, or 0 while live (MS-SSTR §2.2.2.1: a live presentation's duration is unknown). */
+function rootTiming(p: Presentation): string {
+  return `Duration="${p.live && !p.live.isEnded ? 0 : Math.round(p.durationSec * HNS_TIMESCALE)}"`;
+}
+
+/**
+ * A running live presentation (MS-SSTR §2.2.2.1): `IsLive`, `LookAheadFragmentCount` 2 as AMS writes it, and the
+ * DVR window in 100 ns units. Fragments carry no `tfrf` look-ahead boxes, so clients learn of new chunks by
+ * reloading the manifest. An ended one is written as on-demand.
+ */
+function liveAttributes(p: Presentation): string {
+  const live = p.live;
+  if (!live || live.isEnded) return '';
+  const window = Number.isFinite(live.windowSec) && live.windowSec > 0 ? Math.round(live.windowSec * HNS_TIMESCALE) : 0;
+  return ` IsLive="TRUE" LookAheadFragmentCount="2" DVRWindowLength="${window}"`;
+}
+
 /**
  * The Smooth client manifest. `Url` templates are relative to `{manifestName}.ism/`.
  *
@@ -364,7 +381,7 @@ export function smoothManifest(p: Presentation, ctx: ManifestContext): string {
   if (groups.length === 0) throw new MediaError(415, 'UnsupportedCodec', 'No track of this asset has a codec Smooth Streaming can carry');
   const out = [
     '<?xml version="1.0" encoding="utf-8"?>',
-    `<SmoothStreamingMedia MajorVersion="2" MinorVersion="2" Duration="${Math.round(p.durationSec * HNS_TIMESCALE)}" TimeScale="${HNS_TIMESCALE}">`,
+    `<SmoothStreamingMedia MajorVersion="2" MinorVersion="2" ${rootTiming(p)} TimeScale="${HNS_TIMESCALE}"${liveAttributes(p)}>`,
   ];
   if (ctx.protection) writeProtection(groups, ctx, out);
   for (const group of groups) writeStreamIndex(group, ctx, out);
