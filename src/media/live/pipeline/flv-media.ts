@@ -165,7 +165,7 @@ export function aacConfig(asc: Uint8Array): TrackCodecConfig {
   p += asc.byteLength;
   b[p++] = 0x06; // SLConfigDescriptor
   b[p++] = 1;
-  b[p++] = 0x02;
+  b[p] = 0x02;
   return {
     kind: 'audio',
     fourcc: 'mp4a',

@@ -65,7 +65,7 @@ export class GrowingSampleTable implements SampleTable {
     const cap = Math.max(needed, this.#offsets.length * 2);
     const grow = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
-      b.set(a.subarray(0, this.#count) as never);
+      b.set(a.subarray(0, this.#count));
       return b;
     };
     this.#offsets = grow(this.#offsets, (c) => new Float64Array(c));
@@ -143,7 +143,7 @@ export class GrowingSegmentList {
     if (this.#length === this.#firstSample.length) {
       const cap = this.#length * 2;
       const grow = <T extends Float64Array | Uint32Array>(a: T, b: T): T => {
-        b.set(a as never);
+        b.set(a);
         return b;
       };
       this.#firstSample = grow(this.#firstSample, new Uint32Array(cap));
@@ -370,9 +370,9 @@ export class LiveTrack {
     t.durationTicks = this.table.durationTicks;
     t.bitrateBps = t.durationTicks > 0 ? Math.round((this.table.totalBytes * 8 * t.timescale) / t.durationTicks) : 0;
     t.maxBitrateBps = Math.max(t.maxBitrateBps, t.bitrateBps);
-    if (t.video) {
-      const median = this.table.medianDuration();
-      t.video.frameRate = median > 0 ? Math.round((t.timescale / median) * 1000) / 1000 : 0;
+    if (t.video && t.durationTicks > 0) {
+      // The mean, not the median: FLV's whole milliseconds make 29.97 or 30 fps alternate 33 and 34 ms steps.
+      t.video.frameRate = Math.round(((this.table.count * t.timescale) / t.durationTicks) * 1000) / 1000;
     }
   }
 
