@@ -296,11 +296,10 @@ export const maxTimestampJumpMs = 1000;
  */
 export class TimestampMapper {
   #offset: number | undefined;
-  readonly #lastRaw = new Map<'video' | 'audio', number>();
+  readonly #lastRaw = new Map<string, number>();
 
   /**
-   * @param timelineEndMs where the timeline ends now (the later of the tracks' ends), asked when the offset is
-   *   (re)set.
+   * @param timelineEndMs where the timeline ends now (the reference track's end), asked when the offset is (re)set.
    * @param onDiscontinuity called when a jump resets the offset within the connection.
    */
   constructor(
@@ -308,16 +307,19 @@ export class TimestampMapper {
     private readonly onDiscontinuity: (rawMs: number, previousRawMs: number) => void = () => undefined,
   ) {}
 
-  map(kind: 'video' | 'audio', rawMs: number): number {
-    const last = this.#lastRaw.get(kind);
+  /** The timeline time of a tag of the stream `key` (each track, or each rung output, has its own clock check). */
+  map(key: string, rawMs: number): number {
+    const last = this.#lastRaw.get(key);
     if (this.#offset === undefined) {
       this.#offset = this.timelineEndMs() - rawMs;
     } else if (last !== undefined && (rawMs < last - maxTimestampJumpMs || rawMs > last + maxTimestampJumpMs)) {
-      // Small steps back are B-frame-free reordering noise between tracks' clocks; larger ones restart the clock.
+      // A small step back is jitter (the track clamps it to rising decode times); a larger one restarts the clock.
       this.#offset = this.timelineEndMs() - rawMs;
+      // The other streams jump too: their next tags are measured against the new offset, not reported again.
+      this.#lastRaw.clear();
       this.onDiscontinuity(rawMs, last);
     }
-    this.#lastRaw.set(kind, rawMs);
+    this.#lastRaw.set(key, rawMs);
     return Math.max(0, rawMs + this.#offset);
   }
 

@@ -187,12 +187,27 @@ export class LiveEventPipeline {
 
   /**
    * Feeds samples of another source straight into a named track (the transcoder's rungs): `config` creates the
-   * track on first use; times are already on this pipeline's timeline (ms).
+   * track on first use; times are already on this pipeline's timeline (ms). `nominalBitrateBps` (the rung's)
+   * is the track's bitrate in URLs and manifests; without it the first segment's measured bitrate is used.
    */
-  pushSample(name: string, config: TrackCodecConfig, sample: FlvSample, timelineMs: number): void {
+  pushSample(name: string, config: TrackCodecConfig, sample: FlvSample, timelineMs: number, nominalBitrateBps?: number): void {
     if (this.#ended) return;
     const state = this.#trackFor(name, config);
+    state.urlBitrateBps ??= nominalBitrateBps;
     this.#push(state, sample, timelineMs);
+  }
+
+  /**
+   * Closes the open segments and starts the next ones after a discontinuity: for sources other than `attach`
+   * (the transcoder restarting), whose next samples continue at `timelineEndMs`.
+   */
+  markDiscontinuity(): void {
+    this.#closeOpenSegments(true);
+  }
+
+  /** Where the timeline ends now (ms): the next source continues here. */
+  get timelineEndMs(): number {
+    return this.#timelineEndMs();
   }
 
   #detach(conn: Connection, closeSegments = true): void {
