@@ -253,4 +253,19 @@ describe('LiveEventPipeline', () => {
     assert.equal(pipeline.health().connections, 2);
     await pipeline.removeSpool();
   });
+
+  it('leaves out a track whose media starts after the first segment instead of stalling the others', async () => {
+    const pipeline = new LiveEventPipeline({ eventId: 'ev3', runId: 'run1', spoolDir: dir, targetSegmentSec: 2, log, now: () => t0 });
+    const sink = pipeline.attach();
+    // The audio sequence header comes first as usual, but audio frames only from 5 s on.
+    for (const tag of tags) if (!(tag.type === 8 && tag.data[1] === 1 && tag.timestampMs < 5000)) sink.onTag(tag);
+    await pipeline.end();
+    const { presentation } = pipeline.presentation({ fromMs: 0, windowSec: 3600, live: true });
+    assert.deepEqual(
+      presentation.tracks.map((t) => [t.name, t.segments.length]),
+      [['video', 5]],
+    );
+    assert.match(pipeline.health().lastError ?? '', /track audio started after the first segment/);
+    await pipeline.removeSpool();
+  });
 });

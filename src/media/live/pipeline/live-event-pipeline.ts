@@ -80,7 +80,15 @@ interface TrackState {
   needKeyframe: boolean;
   /** The bitrate in URLs (`QualityLevels(…)`): fixed at the first segment so URLs stay stable while live. */
   urlBitrateBps?: number;
+  /**
+   * The track's first samples came after the first segment boundary: it has no segment 0 and cannot share the
+   * other tracks' segment numbers, so it is left out of the presentation (and its samples are not kept).
+   */
+  late?: boolean;
 }
+
+/** The reference waits at most this many segment targets for a track that exists or is expected to start. */
+const maxTrackWaitSegments = 3;
 
 interface Connection {
   id: number;
@@ -115,6 +123,8 @@ export class LiveEventPipeline {
   #current: Connection | undefined;
   #lastError: string | undefined;
   readonly #outputs = new Map<string, LiveOutputPlan>();
+  /** Track names a source announced (the transcoder's outputs) before their first sample. */
+  readonly #expected = new Set<string>();
   /** Recent samples for health: wall ms, bytes, is video. */
   #recent: { atMs: number; bytes: number; video: boolean }[] = [];
   #lastFrameMs: number | undefined;
@@ -205,6 +215,14 @@ export class LiveEventPipeline {
     this.#closeOpenSegments(true);
   }
 
+  /**
+   * Track names whose first samples are on their way (the transcoder's outputs): the first segment is not cut
+   * before each has started (or `maxTrackWaitSegments` targets have passed), so every track has segment 0.
+   */
+  expectTracks(names: readonly string[]): void {
+    for (const name of names) this.#expected.add(name);
+  }
+
   /** Where the timeline ends now (ms): the next source continues here. */
   get timelineEndMs(): number {
     return this.#timelineEndMs();
@@ -266,6 +284,7 @@ export class LiveEventPipeline {
 
   #push(state: TrackState, sample: FlvSample, timelineMs: number): void {
     const track = state.track;
+    if (state.late) return;
     if (state.needKeyframe) {
       if (!sample.isSync) return;
       state.needKeyframe = false;
@@ -310,6 +329,7 @@ export class LiveEventPipeline {
     for (;;) {
       const start = rt.pendingStartTicks;
       if (start === undefined) break;
+      if (!close && this.#waitingForTracks(start, target)) break;
       let at: number;
       if (rt.kind === 'video') at = rt.cutAt(start + target, true);
       else {
@@ -326,7 +346,7 @@ export class LiveEventPipeline {
       this.#write(ref, segment);
     }
     for (const state of this.#tracks) {
-      if (state === ref) continue;
+      if (state === ref || state.late) continue;
       const t = state.track;
       while (t.takenSegments < this.#boundaries.length && t.pendingCount > 0) {
         const boundary = Math.ceil((this.#boundaries[t.takenSegments] * t.timescale) / rt.timescale);
@@ -339,10 +359,33 @@ export class LiveEventPipeline {
           }
           at = t.pendingCount;
         }
+        if (at === 0 && t.takenSegments === 0) {
+          state.late = true;
+          t.dropPendingFrom(0);
+          this.#lastError = `track ${t.name} started after the first segment and is left out`;
+          this.#log.warn({ track: t.name }, this.#lastError);
+          break;
+        }
         if (at <= 0) break;
         this.#write(state, t.take(at));
       }
     }
+  }
+
+  /** True while the first segment should wait for a track that has not sent a sample yet. */
+  #waitingForTracks(start: number, target: number): boolean {
+    if (this.#boundaries.length > 0) return false;
+    const missing =
+      [...this.#expected].some((name) => !this.#tracks.some((t) => t.track.name === name)) ||
+      this.#tracks.some((t) => !t.late && t.track.lastDtsTicks === undefined);
+    if (!missing) return false;
+    const rt = this.#reference!.track;
+    return (rt.lastDtsTicks ?? start) - start <= maxTrackWaitSegments * target;
+  }
+
+  /** The tracks players get: every track but the late ones, once it has started. */
+  #servedTracks(): TrackState[] {
+    return this.#tracks.filter((t) => !t.late && t.track.lastDtsTicks !== undefined);
   }
 
   /** Closes the open segments now (a discontinuity or the end); the next samples start a new segment. */
@@ -369,7 +412,7 @@ export class LiveEventPipeline {
 
   #committed(state: TrackState): void {
     state.urlBitrateBps ??= Math.max(1000, Math.round(state.track.index.bitrateBps / 1000) * 1000);
-    const visible = Math.min(...this.#tracks.map((t) => t.track.segmentList.length));
+    const visible = Math.min(...this.#servedTracks().map((t) => t.track.segmentList.length));
     if (visible > this.#visibleSegments) {
       this.#visibleSegments = visible;
       this.#publishedMs = this.#now();
@@ -406,6 +449,7 @@ export class LiveEventPipeline {
     const tracks: PresentationTrack[] = [];
     for (const state of this.#tracks) {
       const t = state.track;
+      if (state.late || t.segmentList.length < n) continue;
       const name = `${t.name}.mp4`;
       const spool = this.#store.fileInfo(name);
       if (spool) files.set(name, spool);
@@ -490,6 +534,7 @@ export class LiveEventPipeline {
       if (from < to) startMs = (this.#availabilityStartMs ?? 0) + (rt.segments().startTicks[from] * 1000) / rt.timescale;
       for (const state of this.#tracks) {
         if (from >= to) break;
+        if (state.late || state.track.segmentList.length < n) continue;
         const t = state.track;
         const file = await state.file;
         const name = `${plan.manifestName}_${t.name}.mp4`;

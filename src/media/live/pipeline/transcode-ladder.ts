@@ -83,12 +83,13 @@ export function ladderArgs(rungs: readonly LadderRung[], keyFrameIntervalSec: nu
       ...['-b:v', String(r.bitrateBps), '-maxrate', String(r.bitrateBps), '-bufsize', String(2 * r.bitrateBps)],
       // Keyframes at the same output times in every rung, and nowhere else: the segments of all rungs align.
       ...['-force_key_frames', `expr:gte(t,n_forced*${keyFrameIntervalSec})`, '-sc_threshold', '0', '-g', '9999'],
-      ...['-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + i}`],
+      // Each packet leaves at once: pipes would otherwise hold 32 KiB, seconds of a low rung or of the audio.
+      ...['-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + i}`],
     );
   });
   args.push(
     ...['-map', '0:a', '-vn', '-c:a', 'aac', '-b:a', String(audioBitrateBps), '-ar', '48000', '-ac', '2'],
-    ...['-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + rungs.length}`],
+    ...['-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + rungs.length}`],
   );
   return args;
 }
@@ -255,6 +256,7 @@ class LadderConnection {
     // One mapping for every output of this process: the rungs and the audio stay in step.
     const outputs = new TimestampMapper(() => this.o.pipeline.timelineEndMs);
     const names = [...rungs.map(rungTrackName), 'audio'];
+    this.o.pipeline.expectTracks(names);
     const bitrates = [...rungs.map((r) => r.bitrateBps), this.o.audioBitrateBps];
     const drained = Promise.all(
       names.map(
