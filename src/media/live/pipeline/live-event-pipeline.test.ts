@@ -268,4 +268,40 @@ describe('LiveEventPipeline', () => {
     assert.match(pipeline.health().lastError ?? '', /track audio started after the first segment/);
     await pipeline.removeSpool();
   });
+
+  it('reports ingest health over the last seconds', async () => {
+    let clock = t0;
+    const pipeline = new LiveEventPipeline({ eventId: 'ev4', runId: 'run1', spoolDir: dir, targetSegmentSec: 2, log, now: () => clock });
+    assert.deepEqual(pipeline.health(), {
+      bitrateBps: 0,
+      frameRate: 0,
+      lastFrameMs: undefined,
+      connections: 0,
+      isConnected: false,
+      segmentCount: 0,
+      durationSec: 0,
+      isEnded: false,
+    });
+    assert.throws(() => pipeline.presentation({ fromMs: 0, windowSec: 4, live: true }), /no media yet/);
+    const sink = pipeline.attach();
+    // Tags arrive in real time: the clock follows their timestamps.
+    for (const tag of tags) {
+      clock = Math.max(clock, t0 + tag.timestampMs);
+      sink.onTag(tag);
+    }
+    await pipeline.flushed();
+    const health = pipeline.health();
+    const lastVideo = videoFrames(tags).at(-1)!.timestampMs;
+    const recentVideo = videoFrames(tags).filter((t) => t.timestampMs >= clock - t0 - 5000);
+    assert.equal(health.frameRate, recentVideo.length / 5);
+    assert.ok(Math.abs(health.frameRate - 25) <= 0.5, `frame rate ${health.frameRate}`);
+    assert.equal(health.lastFrameMs, t0 + Math.max(lastVideo, audioFrames(tags).at(-1)!.timestampMs));
+    const recentBytes = tags
+      .filter((t) => t.data[1] === 1 && t.timestampMs >= clock - t0 - 5000)
+      .reduce((n, t) => n + t.data.byteLength - (t.type === 9 ? 5 : 2), 0);
+    assert.equal(health.bitrateBps, Math.round((recentBytes * 8) / 5));
+    assert.deepEqual([health.connections, health.isConnected, health.segmentCount, health.durationSec, health.isEnded], [1, true, 4, 8, false]);
+    assert.equal(pipeline.availabilityStartMs, t0);
+    await pipeline.removeSpool();
+  });
 });
