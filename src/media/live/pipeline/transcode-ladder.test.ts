@@ -13,15 +13,15 @@ import { ladderFor, liveLadders, TranscodeLadder } from './transcode-ladder.js';
 
 const log = createLogger('silent');
 
-function sourceTags(seconds: number): FlvTag[] {
+function sourceTags(seconds: number, withAudio = true): FlvTag[] {
   const flv = execFileSync(
     'ffmpeg',
     [
       ...['-hide_banner', '-loglevel', 'error'],
       ...['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${seconds}`],
-      ...['-f', 'lavfi', '-i', `sine=sample_rate=44100:duration=${seconds}`],
+      ...(withAudio ? ['-f', 'lavfi', '-i', `sine=sample_rate=44100:duration=${seconds}`, '-c:a', 'aac'] : []),
       // The contribution encoder's GOP (3 s) differs from the event's 2 s: the ladder sets its own keyframes.
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '75', '-c:a', 'aac', '-f', 'flv', 'pipe:1'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '75', '-f', 'flv', 'pipe:1'],
     ],
     { maxBuffer: 64 << 20 },
   );
@@ -123,6 +123,22 @@ describe('TranscodeLadder', () => {
     const track = pipeline.tracks.find((t) => t.kind === 'video')!;
     assert.equal(track.discontinuities.length, 1);
     assert.equal(presentation.tracks.find((t) => t.kind === 'audio')!.segments.length, segments.length);
+    await pipeline.removeSpool();
+  });
+
+  it('transcodes a source without audio into video rungs only', async () => {
+    const pipeline = new LiveEventPipeline({ eventId: 'ev', runId: 'r3', spoolDir: dir, targetSegmentSec: 2, log });
+    const ladder = new TranscodeLadder({ pipeline, presetName: 'Default1080p', keyFrameIntervalSec: 2, log, x264Preset: 'ultrafast', maxRungs: 1 });
+    const sink = ladder.attach();
+    for (const tag of sourceTags(5, false)) sink.onTag(tag);
+    sink.onEnd('closed');
+    await ladder.close();
+    await pipeline.end();
+    const { presentation } = pipeline.presentation({ fromMs: 0, windowSec: 3600, live: true });
+    assert.deepEqual(
+      presentation.tracks.map((t) => [t.name, t.track.video?.height, t.segments.length]),
+      [['video_800000', 360, 3]],
+    );
     await pipeline.removeSpool();
   });
 });

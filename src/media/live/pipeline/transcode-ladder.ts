@@ -72,8 +72,11 @@ export interface TranscodeLadderOptions {
   maxRestarts?: number;
 }
 
-/** The ffmpeg arguments for one ladder: input FLV on stdin, output i on fd 3 + i, audio last. */
-export function ladderArgs(rungs: readonly LadderRung[], keyFrameIntervalSec: number, x264Preset: string, audioBitrateBps: number): string[] {
+/**
+ * The ffmpeg arguments for one ladder: input FLV on stdin, rung i on fd 3 + i, then the audio (left out when
+ * `audioBitrateBps` is undefined: a source without audio).
+ */
+export function ladderArgs(rungs: readonly LadderRung[], keyFrameIntervalSec: number, x264Preset: string, audioBitrateBps: number | undefined): string[] {
   const split = `[0:v]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join('')}`;
   const scales = rungs.map((r, i) => `[s${i}]scale=-2:${r.height}[v${i}]`);
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'flv', '-i', 'pipe:0', '-filter_complex', [split, ...scales].join(';')];
@@ -87,6 +90,7 @@ export function ladderArgs(rungs: readonly LadderRung[], keyFrameIntervalSec: nu
       ...['-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + i}`],
     );
   });
+  if (audioBitrateBps === undefined) return args;
   args.push(
     ...['-map', '0:a', '-vn', '-c:a', 'aac', '-b:a', String(audioBitrateBps), '-ar', '48000', '-ac', '2'],
     ...['-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + rungs.length}`],
@@ -152,7 +156,13 @@ export class TranscodeLadder {
   }
 }
 
-const flvHeader = Uint8Array.from([0x46, 0x4c, 0x56, 1, 5, 0, 0, 0, 9, 0, 0, 0, 0]);
+/** FLV header (flags: audio 4 | video 1) and PreviousTagSize0. */
+const flvHeader = (hasAudio: boolean) => Uint8Array.from([0x46, 0x4c, 0x56, 1, hasAudio ? 5 : 1, 0, 0, 0, 9, 0, 0, 0, 0]);
+
+/** A source whose audio header has not come after this much video is transcoded without audio. */
+const audioWaitMs = 2000;
+/** ffmpeg input queued beyond this (the host cannot keep up): frames are dropped up to the next keyframe. */
+const maxQueuedInputBytes = 32 * 1024 * 1024;
 
 class LadderConnection {
   readonly #mapper: TimestampMapper;
@@ -165,6 +175,8 @@ class LadderConnection {
   readonly #early: FlvTag[] = [];
   #needKeyframe = false;
   #lastMappedMs = 0;
+  /** Whether the running ladder has an audio output (decided when ffmpeg first starts). */
+  #hasAudio: boolean | undefined;
   #restarts = 0;
   #finishing: Promise<void> | undefined;
   #failed = false;
@@ -202,10 +214,12 @@ class LadderConnection {
     // Times on the event's timeline: ffmpeg's input clock never runs backwards across reconnects.
     const mapped: FlvTag = { type: tag.type, timestampMs: this.#mapper.map(isVideo ? 'video' : 'audio', tag.timestampMs), data: Uint8Array.from(tag.data) };
     this.#lastMappedMs = mapped.timestampMs;
-    if (!this.#rungs || !this.#audioHeader) {
+    if (!this.#rungs || (this.#hasAudio === undefined && !this.#audioHeader && !this.#waitedForAudio(mapped))) {
       this.#early.push(mapped);
       return;
     }
+    this.#hasAudio ??= this.#audioHeader !== undefined;
+    if (!isVideo && !this.#hasAudio) return;
     if (!this.#run) {
       this.#start();
       for (const early of this.#early.splice(0)) this.#send(early);
@@ -217,9 +231,20 @@ class LadderConnection {
     this.#send(mapped);
   }
 
+  /** True once video has come for `audioWaitMs` without an audio header. */
+  #waitedForAudio(tag: FlvTag): boolean {
+    const firstVideo = this.#early.find((t) => t.type === 9);
+    return firstVideo !== undefined && tag.timestampMs - firstVideo.timestampMs >= audioWaitMs;
+  }
+
   #send(tag: FlvTag): void {
     const run = this.#run;
     if (!run || run.stdin.destroyed) return;
+    if (run.stdin.writableLength > maxQueuedInputBytes && tag.data[1] !== 0) {
+      if (!this.#needKeyframe) this.log.warn('the transcoder cannot keep up: frames dropped up to the next keyframe');
+      this.#needKeyframe = true;
+      return;
+    }
     const size = tag.data.byteLength;
     const head = Buffer.alloc(11);
     head[0] = tag.type;
@@ -238,8 +263,10 @@ class LadderConnection {
     const rungs = this.#rungs!;
     // A new process (a reconnect, a restart) starts new segments after a discontinuity.
     if (this.o.pipeline.tracks.length > 0) this.o.pipeline.markDiscontinuity();
-    const args = ladderArgs(rungs, this.o.keyFrameIntervalSec, this.o.x264Preset, this.o.audioBitrateBps);
-    const child = spawn(this.o.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe', ...rungs.map(() => 'pipe' as const), 'pipe'] });
+    const hasAudio = this.#hasAudio === true;
+    const args = ladderArgs(rungs, this.o.keyFrameIntervalSec, this.o.x264Preset, hasAudio ? this.o.audioBitrateBps : undefined);
+    const outputCount = rungs.length + (hasAudio ? 1 : 0);
+    const child = spawn(this.o.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe', ...Array.from({ length: outputCount }, () => 'pipe' as const)] });
     const stdin = child.stdin!;
     stdin.on('error', () => undefined); // EPIPE when ffmpeg dies: the exit handler restarts it
     let stderr = '';
@@ -255,7 +282,7 @@ class LadderConnection {
     });
     // One mapping for every output of this process: the rungs and the audio stay in step.
     const outputs = new TimestampMapper(() => this.o.pipeline.timelineEndMs);
-    const names = [...rungs.map(rungTrackName), 'audio'];
+    const names = [...rungs.map(rungTrackName), ...(hasAudio ? ['audio'] : [])];
     this.o.pipeline.expectTracks(names);
     const bitrates = [...rungs.map((r) => r.bitrateBps), this.o.audioBitrateBps];
     const drained = Promise.all(
@@ -305,7 +332,7 @@ class LadderConnection {
       if (this.#videoHeader) this.#send({ ...this.#videoHeader, timestampMs: this.#lastMappedMs });
       if (this.#audioHeader) this.#send({ ...this.#audioHeader, timestampMs: this.#lastMappedMs });
     });
-    stdin.write(flvHeader);
+    stdin.write(flvHeader(hasAudio));
   }
 
   /** Ends ffmpeg's input and resolves once it has exited and its outputs are read. */
