@@ -248,6 +248,8 @@ describe('LiveEventPipeline', () => {
     assert.equal(audio.segments.length, 10);
     assert.equal(presentation.durationSec, 20);
     assert.deepEqual(pipeline.tracks[0].discontinuities, [5]);
+    assert.deepEqual(pipeline.tracks[1].discontinuities, [5]);
+    assert.deepEqual(pipeline.discontinuities, [5]);
     const spool = await readIndex(path.join(dir, 'ev2', 'run1', 'video.mp4'));
     assert.equal(spool.tracks[0].samples.count, 500);
     assert.equal(pipeline.health().connections, 2);

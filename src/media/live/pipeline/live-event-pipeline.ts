@@ -156,6 +156,14 @@ export class LiveEventPipeline {
     return this.#ended;
   }
 
+  /**
+   * Segment numbers that start after a discontinuity (an encoder reconnect, a timestamp jump, a transcoder
+   * restart), ascending: HLS `EXT-X-DISCONTINUITY` / a new DASH period belong before them.
+   */
+  get discontinuities(): readonly number[] {
+    return this.#reference?.track.discontinuities ?? [];
+  }
+
   /** Tracks by name, in creation order (for the ladder and tests). */
   get tracks(): readonly LiveTrack[] {
     return this.#tracks.map((t) => t.track);
