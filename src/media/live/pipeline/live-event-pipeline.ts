@@ -101,6 +101,18 @@ interface Connection {
 /** Track names: AMS-style `video` and `audio` for the encoder's own tracks. */
 const defaultTrackName = (kind: 'video' | 'audio') => kind;
 
+/**
+ * One run of a live event. Lifecycle, as the runtime drives it:
+ * - sources: pass-through events give each admitted encoder connection `attach()` as its `IngestSink`; encoding
+ *   events give it `new TranscodeLadder({ pipeline, … }).attach()` instead (the ladder feeds `pushSample`);
+ * - outputs: `startOutput(plan)` per live output; the origin's `LiveSource.forAsset` answers with
+ *   `outputPlayback(outputId)`, `forPreviewLocator` with `presentation({ fromMs: 0, windowSec, live: true })`;
+ * - an output deleted while the event runs: `finishOutput(outputId, target)`;
+ * - the event stops: `await end()`, `finishOutput` for each output, then `removeSpool()` (or `close()` to keep
+ *   the files).
+ * Everything runs on the event loop; `onTag` never blocks (segments are written in the background, and become
+ * visible once written; `flushed()` waits for them).
+ */
 export class LiveEventPipeline {
   readonly eventId: string;
   readonly runId: string;
