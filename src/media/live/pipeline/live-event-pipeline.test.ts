@@ -9,6 +9,7 @@ import { createLogger } from '../../../shared/log.js';
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
 import { outputFormat, readMp4Index, isSourceRange, type Fmp4SegmentMuxer, type MediaIndex } from '../../packager/index.js';
 import { PresentationBuilder } from '../../origin/presentation-builder.js';
+import { FragmentBuilder } from '../../origin/fragment-builder.js';
 import { FlvStreamReader } from '../ingest/flv-stream-reader.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
 import { LiveEventPipeline } from './live-event-pipeline.js';
@@ -91,6 +92,31 @@ describe('LiveEventPipeline', () => {
     );
     assert.deepEqual(open.live, { availabilityStartMs: t0, windowSec: 4, publishedMs: t0, isEnded: false });
     assert.equal(open.durationSec, 8);
+
+    // The origin's own segment builder serves the growing spool: an MPEG-TS segment of the live window decodes.
+    const live = pipeline.presentation({ fromMs: 0, windowSec: 4, live: true });
+    const fragments = new FragmentBuilder(8 << 20);
+    const ts = outputFormat('m3u8-aapl');
+    const liveVideo = live.presentation.tracks[0];
+    const start = liveVideo.segments.startTicks[1];
+    const body = await fragments.build('k1', live.location, liveVideo, start, ts, live.presentation.files.get(liveVideo.sourceFile)!.etag);
+    const tsFile = path.join(dir, 'live.ts');
+    await fsp.writeFile(tsFile, body.chunks);
+    const tsProbe = JSON.parse(
+      execFileSync('ffprobe', [
+        '-v',
+        'error',
+        '-count_frames',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=codec_name,nb_read_frames',
+        '-of',
+        'json',
+        tsFile,
+      ]).toString(),
+    );
+    assert.deepEqual(tsProbe.streams[0], { codec_name: 'h264', nb_read_frames: String(liveVideo.segments.sampleCount[1]) });
 
     await pipeline.end();
     const { presentation, location } = pipeline.presentation({ fromMs: 0, windowSec: 4, live: true });
