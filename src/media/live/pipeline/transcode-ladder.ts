@@ -159,6 +159,8 @@ export class TranscodeLadder {
 /** FLV header (flags: audio 4 | video 1) and PreviousTagSize0. */
 const flvHeader = (hasAudio: boolean) => Uint8Array.from([0x46, 0x4c, 0x56, 1, hasAudio ? 5 : 1, 0, 0, 0, 9, 0, 0, 0, 0]);
 
+/** How long ffmpeg may take to drain after its input ended. */
+const finishTimeoutMs = 15_000;
 /** A source whose audio header has not come after this much video is transcoded without audio. */
 const audioWaitMs = 2000;
 /** ffmpeg input queued beyond this (the host cannot keep up): frames are dropped up to the next keyframe. */
@@ -341,7 +343,14 @@ class LadderConnection {
       const run = this.#run;
       if (!run) return;
       run.stdin.end();
+      // ffmpeg drains its encoders in well under this; one that hangs must not hold the event's stop forever.
+      const kill = setTimeout(() => {
+        this.log.warn('the transcoder did not finish after its input ended: killed');
+        run.child.kill('SIGKILL');
+      }, finishTimeoutMs);
+      kill.unref();
       await run.exited;
+      clearTimeout(kill);
       await run.drained;
     })();
     return this.#finishing;
