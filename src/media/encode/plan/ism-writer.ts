@@ -17,8 +17,9 @@ const escapeXml = (s: string): string => s.replace(/[<>&"']/g, (c) => ({ '<': '&
 /**
  * The AMS server manifest (SMIL 2.0, MKIO-API §17.5) naming every rendition, which the origin reads to build
  * its presentations. No `clientManifestRelativePath`: Reel writes no `.ismc` (the origin builds manifests itself).
+ * `head` adds `<meta>` entries after `formats` (a live archive's `availabilityStartTime`).
  */
-export function writeIsm(tracks: readonly IsmTrack[]): string {
+export function writeIsm(tracks: readonly IsmTrack[], head: Readonly<Record<string, string>> = {}): string {
   const param = (name: string, value: string | number) => `<param name="${name}" value="${escapeXml(String(value))}" valuetype="data" />`;
   const lines = tracks.map((t) => {
     const lang = t.language ? ` systemLanguage="${escapeXml(t.language)}"` : '';
@@ -32,6 +33,7 @@ export function writeIsm(tracks: readonly IsmTrack[]): string {
     '<smil xmlns="http://www.w3.org/2001/SMIL20/Language">',
     '  <head>',
     '    <meta name="formats" content="mp4-v3" />',
+    ...Object.entries(head).map(([name, content]) => `    <meta name="${escapeXml(name)}" content="${escapeXml(content)}" />`),
     '  </head>',
     '  <body>',
     '    <switch>',

@@ -1,0 +1,650 @@
+/**
+ * One running live event's media: encoder connections' FLV tags → tracks → fragmented MP4 spool files, the
+ * growing index the origin serves live from, and the archive written into a live output's asset.
+ *
+ * Timeline: tick 0 is the first sample of the run, at wall-clock `availabilityStartMs`. Every connection
+ * (a reconnect included) continues where the timeline ended; a timestamp jump within a connection does the
+ * same. Either closes the open segment and records a discontinuity at the next one.
+ *
+ * Segments: the first video track is the reference. It is cut at its first keyframe at or after
+ * `targetSegmentSec` since the segment start; every other track is cut at that same time (its first sample at or
+ * after it, its first keyframe for another video track), so segment i of every track covers the same time.
+ * Without video, audio is cut on a `targetSegmentSec` grid.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Logger } from '../../../shared/log.js';
+import { NotFoundError } from '../../../shared/errors.js';
+import type { BlobInfo } from '../../../storage/blob-store.js';
+import type { LiveTimeline, PresentationTrack, SegmentList } from '../../packager/index.js';
+import type { AssetLocation, BuiltPresentation } from '../../origin/presentation-builder.js';
+import type { LivePlayback } from '../../origin/live-source.js';
+import type { FlvTag, IngestSink } from '../ingest/ingest-contracts.js';
+import type { ArchiveTarget, LiveOutputPlan } from '../live-event-plan.js';
+import { writeIsm, type IsmTrack } from '../../encode/plan/ism-writer.js';
+import { TimestampMapper, readFlvTag, type FlvSample, type TrackCodecConfig } from './flv-media.js';
+import { LiveTrack } from './live-track.js';
+import { SpoolBlobStore, SpoolFile, readChunks, spoolMuxer } from './spool-writer.js';
+
+export interface LiveEventPipelineOptions {
+  eventId: string;
+  /** One run of the event (Start → Stop); the spool folder is per run. */
+  runId: string;
+  /** Root folder of every event's spool. */
+  spoolDir: string;
+  /** Segment target (the event's keyFrameIntervalSec, 2 s by default). */
+  targetSegmentSec: number;
+  log: Logger;
+  /** Wall clock, ms since epoch (tests pin it). */
+  now?: () => number;
+}
+
+/** What segments a presentation or an archive holds. */
+export interface LiveWindow {
+  /** Wall-clock ms since epoch: only segments that start at or after it (an output's recording start); 0 = all. */
+  fromMs: number;
+  /** Only segments that start within the last `windowSec` of the timeline (the DVR window). */
+  windowSec: number;
+  /** True: the presentation carries `live` (dynamic manifests). False: a static snapshot of the same window. */
+  live: boolean;
+}
+
+/** Ingest health over the last few seconds, for the event's status and logs. */
+export interface LiveHealth {
+  /** Bits per second received (all tracks) over the last `healthWindowMs`. */
+  bitrateBps: number;
+  /** Video frames per second received over the same span (first video track). */
+  frameRate: number;
+  /** Wall-clock time of the last sample received, ms since epoch; undefined before any. */
+  lastFrameMs: number | undefined;
+  /** Encoder connections attached so far. */
+  connections: number;
+  /** Whether an encoder is attached now. */
+  isConnected: boolean;
+  /** Segments visible to players. */
+  segmentCount: number;
+  /** Length of the visible timeline, seconds. */
+  durationSec: number;
+  isEnded: boolean;
+  /** The last problem with the stream (an unsupported codec, a write failure), for the event's status. */
+  lastError?: string;
+}
+
+export const healthWindowMs = 5000;
+
+interface TrackState {
+  track: LiveTrack;
+  file: Promise<SpoolFile>;
+  /** Video: drop frames until a keyframe (stream start, after a discontinuity). */
+  needKeyframe: boolean;
+  /** The bitrate in URLs (`QualityLevels(…)`): fixed at the first segment so URLs stay stable while live. */
+  urlBitrateBps?: number;
+  /**
+   * The track's first samples came after the first segment boundary: it has no segment 0 and cannot share the
+   * other tracks' segment numbers, so it is left out of the presentation (and its samples are not kept).
+   */
+  late?: boolean;
+}
+
+/** The reference waits at most this many segment targets for a track that exists or is expected to start. */
+const maxTrackWaitSegments = 3;
+
+interface Connection {
+  id: number;
+  mapper: TimestampMapper;
+  detached: boolean;
+  /** Kinds whose codec was refused on this connection (reported once). */
+  refused: Set<string>;
+}
+
+/** Track names: AMS-style `video` and `audio` for the encoder's own tracks. */
+const defaultTrackName = (kind: 'video' | 'audio') => kind;
+
+/**
+ * One run of a live event. Lifecycle, as the runtime drives it:
+ * - sources: pass-through events give each admitted encoder connection `attach()` as its `IngestSink`; encoding
+ *   events give it `new TranscodeLadder({ pipeline, … }).attach()` instead (the ladder feeds `pushSample`);
+ * - outputs: `startOutput(plan)` per live output; the origin's `LiveSource.forAsset` answers with
+ *   `outputPlayback(outputId)`, `forPreviewLocator` with `presentation({ fromMs: 0, windowSec, live: true })`;
+ * - an output deleted while the event runs: `finishOutput(outputId, target)`;
+ * - the event stops: `await end()`, `finishOutput` for each output, then `removeSpool()` (or `close()` to keep
+ *   the files).
+ * Everything runs on the event loop; `onTag` never blocks (segments are written in the background, and become
+ * visible once written; `flushed()` waits for them).
+ */
+export class LiveEventPipeline {
+  readonly eventId: string;
+  readonly runId: string;
+  /** `{spoolDir}/{eventId}/{runId}`. */
+  readonly runDir: string;
+  readonly targetSegmentSec: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #store: SpoolBlobStore;
+  readonly #tracks: TrackState[] = [];
+  /** Segment boundaries (start of segment k + 1 at index k) in the reference track's ticks. */
+  readonly #boundaries: number[] = [];
+  #reference: TrackState | undefined;
+  #availabilityStartMs: number | undefined;
+  #publishedMs = 0;
+  #visibleSegments = 0;
+  #ended = false;
+  #closed = false;
+  #connections = 0;
+  #current: Connection | undefined;
+  #lastError: string | undefined;
+  readonly #outputs = new Map<string, LiveOutputPlan>();
+  /** Track names a source announced (the transcoder's outputs) before their first sample. */
+  readonly #expected = new Set<string>();
+  /** Recent samples for health: wall ms, bytes, is video. */
+  #recent: { atMs: number; bytes: number; video: boolean }[] = [];
+  #lastFrameMs: number | undefined;
+  /** Pending writes, awaited by `flushed`. */
+  readonly #writes = new Set<Promise<void>>();
+
+  constructor(options: LiveEventPipelineOptions) {
+    if (!(options.targetSegmentSec > 0)) throw new RangeError(`targetSegmentSec must be positive, got ${options.targetSegmentSec}`);
+    this.eventId = options.eventId;
+    this.runId = options.runId;
+    this.runDir = path.join(options.spoolDir, options.eventId, options.runId);
+    this.targetSegmentSec = options.targetSegmentSec;
+    this.#log = options.log.child({ component: 'live-pipeline', eventId: options.eventId, runId: options.runId });
+    this.#now = options.now ?? Date.now;
+    this.#store = new SpoolBlobStore(options.eventId, options.runId);
+  }
+
+  /** Where the origin reads the spool: container = event id, prefix = run id, files `{trackName}.mp4`. */
+  get location(): AssetLocation {
+    return { accountId: 'live-spool', store: this.#store, container: this.eventId, prefix: this.runId };
+  }
+
+  /** Wall-clock time of tick 0 (the first sample), or undefined before any sample. */
+  get availabilityStartMs(): number | undefined {
+    return this.#availabilityStartMs;
+  }
+
+  get isEnded(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Segment numbers that start after a discontinuity (an encoder reconnect, a timestamp jump, a transcoder
+   * restart), ascending: HLS `EXT-X-DISCONTINUITY` / a new DASH period belong before them.
+   */
+  get discontinuities(): readonly number[] {
+    return this.#reference?.track.discontinuities ?? [];
+  }
+
+  /** Tracks by name, in creation order (for the ladder and tests). */
+  get tracks(): readonly LiveTrack[] {
+    return this.#tracks.map((t) => t.track);
+  }
+
+  /**
+   * An encoder connection: its tags feed the pipeline until `onEnd`. A later `attach` (a reconnect) continues
+   * the same timeline; attaching while another connection is live detaches that one (its later tags are ignored).
+   */
+  attach(): IngestSink {
+    if (this.#current && !this.#current.detached) this.#detach(this.#current);
+    const conn: Connection = {
+      id: ++this.#connections,
+      mapper: new TimestampMapper(
+        () => this.#timelineEndMs(),
+        (raw, previous) => {
+          this.#log.warn({ rawMs: raw, previousRawMs: previous }, 'encoder timestamps jumped: the timeline continues at its end');
+          this.#closeOpenSegments(true);
+        },
+      ),
+      detached: false,
+      refused: new Set(),
+    };
+    if (this.#connections > 1) this.#closeOpenSegments(true);
+    this.#current = conn;
+    this.#log.info({ connection: conn.id }, 'encoder attached');
+    return {
+      onTag: (tag) => {
+        if (conn.detached || this.#ended) return;
+        this.#onTag(conn, tag);
+      },
+      onEnd: (reason) => {
+        if (conn.detached) return;
+        this.#log.info({ connection: conn.id, reason }, 'encoder detached');
+        this.#detach(conn);
+      },
+    };
+  }
+
+  /**
+   * Feeds samples of another source straight into a named track (the transcoder's rungs): `config` creates the
+   * track on first use; times are already on this pipeline's timeline (ms). `nominalBitrateBps` (the rung's)
+   * is the track's bitrate in URLs and manifests; without it the first segment's measured bitrate is used.
+   */
+  pushSample(name: string, config: TrackCodecConfig, sample: FlvSample, timelineMs: number, nominalBitrateBps?: number): void {
+    if (this.#ended) return;
+    const state = this.#trackFor(name, config);
+    state.urlBitrateBps ??= nominalBitrateBps;
+    this.#push(state, sample, timelineMs);
+  }
+
+  /**
+   * Closes the open segments and starts the next ones after a discontinuity: for sources other than `attach`
+   * (the transcoder restarting), whose next samples continue at `timelineEndMs`.
+   */
+  markDiscontinuity(): void {
+    this.#closeOpenSegments(true);
+  }
+
+  /**
+   * Track names whose first samples are on their way (the transcoder's outputs): the first segment is not cut
+   * before each has started (or `maxTrackWaitSegments` targets have passed), so every track has segment 0.
+   */
+  expectTracks(names: readonly string[]): void {
+    for (const name of names) this.#expected.add(name);
+  }
+
+  /** Where the timeline ends now (ms): the next source continues here. */
+  get timelineEndMs(): number {
+    return this.#timelineEndMs();
+  }
+
+  #detach(conn: Connection, closeSegments = true): void {
+    conn.detached = true;
+    if (this.#current === conn) this.#current = undefined;
+    // The encoder may never come back: what it sent so far becomes visible now.
+    if (closeSegments) this.#closeOpenSegments(true);
+  }
+
+  #onTag(conn: Connection, tag: FlvTag): void {
+    let media;
+    try {
+      media = readFlvTag(tag);
+    } catch (err) {
+      const kind = tag.type === 9 ? 'video' : 'audio';
+      if (!conn.refused.has(kind)) {
+        conn.refused.add(kind);
+        this.#lastError = (err as Error).message;
+        this.#log.warn({ err, connection: conn.id }, `${kind} of the stream is ignored`);
+      }
+      return;
+    }
+    if (!media) return;
+    if ('config' in media) {
+      this.#trackFor(defaultTrackName(media.config.kind), media.config);
+      return;
+    }
+    const sample = media.sample;
+    const state = this.#tracks.find((t) => t.track.name === defaultTrackName(sample.kind));
+    if (!state) return; // a frame before its sequence header cannot be decoded
+    this.#push(state, sample, conn.mapper.map(sample.kind, sample.dtsMs));
+  }
+
+  /** The track called `name`, created with `config` (and its spool file) on first use. */
+  #trackFor(name: string, config: TrackCodecConfig): TrackState {
+    const existing = this.#tracks.find((t) => t.track.name === name);
+    if (existing) {
+      if (!sameBytes(existing.track.config.sampleEntry, config.sampleEntry)) {
+        // The init segment is written once per run: a new configuration (another resolution) cannot be signalled.
+        this.#lastError = `the ${config.kind} configuration changed during the run; players keep the first one`;
+        this.#log.warn({ track: name }, this.#lastError);
+      }
+      return existing;
+    }
+    const track = new LiveTrack(name, config, this.#tracks.length + 1);
+    const file = SpoolFile.create(this.runDir, track, `"${this.runId}:${name}"`).then((f) => {
+      this.#store.add(f);
+      return f;
+    });
+    file.catch((err: unknown) => this.#fail('the spool file could not be created', err));
+    const state: TrackState = { track, file, needKeyframe: config.kind === 'video' };
+    this.#tracks.push(state);
+    if (!this.#reference || (this.#reference.track.kind !== 'video' && config.kind === 'video' && this.#boundaries.length === 0)) this.#reference = state;
+    return state;
+  }
+
+  #push(state: TrackState, sample: FlvSample, timelineMs: number): void {
+    const track = state.track;
+    if (state.late) return;
+    if (state.needKeyframe) {
+      if (!sample.isSync) return;
+      state.needKeyframe = false;
+    }
+    const now = this.#now();
+    this.#availabilityStartMs ??= now - timelineMs;
+    this.#lastFrameMs = now;
+    this.#recent.push({ atMs: now, bytes: sample.data.byteLength, video: track.kind === 'video' && state === this.#firstVideo() });
+    if (this.#recent.length > 4096 || this.#recent[0].atMs < now - healthWindowMs) this.#recent = this.#recent.filter((r) => r.atMs >= now - healthWindowMs);
+
+    let dtsTicks: number;
+    if (track.kind === 'audio') {
+      // AAC frames are 1024 samples: count them instead of trusting millisecond timestamps, and follow the
+      // timestamps only across a real gap (more than 100 ms ahead).
+      const atTs = Math.round((timelineMs * track.timescale) / 1000);
+      const last = track.lastDtsTicks;
+      const next = last === undefined ? atTs : last + 1024;
+      dtsTicks = atTs > next + track.timescale / 10 ? atTs : next;
+    } else {
+      dtsTicks = Math.round(timelineMs * 90);
+    }
+    // Copied: the listener's buffers are not ours to keep while the segment is open.
+    track.push({ dtsTicks, ctsTicks: Math.round(sample.ctsMs * (track.timescale / 1000)), isSync: sample.isSync, data: Uint8Array.from(sample.data) });
+    this.#cut();
+  }
+
+  #firstVideo(): TrackState | undefined {
+    return this.#tracks.find((t) => t.track.kind === 'video');
+  }
+
+  /**
+   * Closes every segment that can be closed. `close`: the reference also closes its open segment whatever its
+   * length and the others follow to the same time; at a `discontinuity` their samples past that time are
+   * dropped (the next connection's media starts there, in step with the reference), at the `end` they go into
+   * the last segment.
+   */
+  #cut(close?: 'discontinuity' | 'end'): void {
+    const ref = this.#reference;
+    if (!ref) return;
+    const rt = ref.track;
+    const target = Math.round(this.targetSegmentSec * rt.timescale);
+    for (;;) {
+      const start = rt.pendingStartTicks;
+      if (start === undefined) break;
+      if (!close && this.#waitingForTracks(start, target)) break;
+      let at: number;
+      if (rt.kind === 'video') at = rt.cutAt(start + target, true);
+      else {
+        const grid = (Math.floor(start / target) + 1) * target;
+        at = rt.cutAt(grid, false);
+      }
+      if (at <= 0) break;
+      this.#boundaries.push(rt.pendingDtsAt(at));
+      this.#write(ref, rt.take(at));
+    }
+    if (close && rt.pendingCount > 0) {
+      const segment = rt.take(rt.pendingCount);
+      this.#boundaries.push(segment.startTicks + segment.durationTicks);
+      this.#write(ref, segment);
+    }
+    for (const state of this.#tracks) {
+      if (state === ref || state.late) continue;
+      const t = state.track;
+      while (t.takenSegments < this.#boundaries.length && t.pendingCount > 0) {
+        const boundary = Math.ceil((this.#boundaries[t.takenSegments] * t.timescale) / rt.timescale);
+        const isLast = close !== undefined && t.takenSegments === this.#boundaries.length - 1;
+        let at = t.cutAt(boundary, t.kind === 'video');
+        if (isLast) {
+          if (close === 'discontinuity' && at >= 0) {
+            const dropped = t.dropPendingFrom(at);
+            this.#log.debug({ track: t.name, dropped }, 'samples past the discontinuity dropped');
+          }
+          at = t.pendingCount;
+        }
+        if (at === 0 && t.takenSegments === 0) {
+          state.late = true;
+          t.dropPendingFrom(0);
+          this.#lastError = `track ${t.name} started after the first segment and is left out`;
+          this.#log.warn({ track: t.name }, this.#lastError);
+          break;
+        }
+        if (at <= 0) break;
+        this.#write(state, t.take(at));
+      }
+    }
+  }
+
+  /** True while the first segment should wait for a track that has not sent a sample yet. */
+  #waitingForTracks(start: number, target: number): boolean {
+    if (this.#boundaries.length > 0) return false;
+    const missing =
+      [...this.#expected].some((name) => !this.#tracks.some((t) => t.track.name === name)) ||
+      this.#tracks.some((t) => !t.late && t.track.lastDtsTicks === undefined);
+    if (!missing) return false;
+    const rt = this.#reference!.track;
+    return (rt.lastDtsTicks ?? start) - start <= maxTrackWaitSegments * target;
+  }
+
+  /** The tracks players get: every track but the late ones, once it has started. */
+  #servedTracks(): TrackState[] {
+    return this.#tracks.filter((t) => !t.late && t.track.lastDtsTicks !== undefined);
+  }
+
+  /** Closes the open segments now (a discontinuity or the end); the next samples start a new segment. */
+  #closeOpenSegments(discontinuity: boolean): void {
+    this.#cut(discontinuity ? 'discontinuity' : 'end');
+    if (discontinuity) {
+      for (const t of this.#tracks) {
+        t.track.markDiscontinuity();
+        if (t.track.kind === 'video') t.needKeyframe = true;
+      }
+    }
+  }
+
+  #write(state: TrackState, segment: ReturnType<LiveTrack['take']>): void {
+    const p = state.file
+      .then((f) => f.appendSegment(state.track, segment))
+      .then(
+        () => this.#committed(state),
+        (err: unknown) => this.#fail(`segment ${segment.index} of track ${state.track.name} could not be written`, err),
+      );
+    this.#writes.add(p);
+    void p.finally(() => this.#writes.delete(p));
+  }
+
+  #committed(state: TrackState): void {
+    state.urlBitrateBps ??= Math.max(1000, Math.round(state.track.index.bitrateBps / 1000) * 1000);
+    const visible = Math.min(...this.#servedTracks().map((t) => t.track.segmentList.length));
+    if (visible > this.#visibleSegments) {
+      this.#visibleSegments = visible;
+      this.#publishedMs = this.#now();
+    }
+  }
+
+  #fail(what: string, err: unknown): void {
+    this.#lastError = `${what}: ${(err as Error).message}`;
+    this.#log.error({ err }, what);
+  }
+
+  /** Where the timeline ends now, ms: the reference track's end (taken segments and open samples alike). */
+  #timelineEndMs(): number {
+    const ref = this.#reference?.track;
+    return ref ? Math.ceil((ref.endTicks * 1000) / ref.timescale) : 0;
+  }
+
+  /** Resolves once every segment closed so far is written (and visible). */
+  async flushed(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+  }
+
+  /**
+   * The presentation the origin serves: tracks over the spool files, segments sliced to `window` (indices and
+   * start times those of the whole run). Tracks appear once each has a segment; `etag` changes with every
+   * segment added and at the end. Throws `NotFoundError` before the first segment is visible.
+   */
+  presentation(window: LiveWindow): LivePlayback {
+    const n = this.#visibleSegments;
+    const ref = this.#reference;
+    if (n === 0 || !ref || this.#availabilityStartMs === undefined) throw new NotFoundError('LiveStreamNotStarted', 'The live stream has no media yet');
+    const { from, to } = this.#range(window);
+    const files = new Map<string, BlobInfo>();
+    const tracks: PresentationTrack[] = [];
+    for (const state of this.#tracks) {
+      const t = state.track;
+      if (state.late || t.segmentList.length < n) continue;
+      const name = `${t.name}.mp4`;
+      const spool = this.#store.fileInfo(name);
+      if (spool) files.set(name, spool);
+      const segments: SegmentList = t.segments().slice(0, n).slice(from, to);
+      tracks.push({
+        name: t.name,
+        kind: t.kind,
+        bitrateBps: state.urlBitrateBps ?? Math.max(1, t.index.bitrateBps),
+        language: t.index.language,
+        sourceFile: name,
+        track: t.index,
+        segments,
+        peakBitrateBps: state.urlBitrateBps,
+      });
+    }
+    const rt = ref.track;
+    const all = rt.segments();
+    const endTicks = all.startTicks[n - 1] + all.durationTicks[n - 1];
+    const live: LiveTimeline | undefined = window.live
+      ? {
+          availabilityStartMs: this.#availabilityStartMs,
+          windowSec: window.windowSec,
+          publishedMs: this.#publishedMs,
+          isEnded: this.#ended && this.#writes.size === 0,
+        }
+      : undefined;
+    const presentation: BuiltPresentation = {
+      durationSec: endTicks / rt.timescale,
+      targetSegmentSec: this.targetSegmentSec,
+      tracks,
+      files,
+      etag: `"live-${this.runId}-${n}${this.#ended ? '-end' : ''}-${from}"`,
+      ...(live ? { live } : {}),
+    };
+    return { presentation, location: this.location };
+  }
+
+  /** Segment numbers [from, to) of `window` among the visible ones (shared by every track). */
+  #range(window: LiveWindow): { from: number; to: number } {
+    const n = this.#visibleSegments;
+    const rt = this.#reference!.track;
+    const all = rt.segments();
+    const ts = rt.timescale;
+    const fromTicks = Math.max(0, ((window.fromMs - (this.#availabilityStartMs ?? 0)) * ts) / 1000);
+    const endTicks = all.startTicks[n - 1] + all.durationTicks[n - 1];
+    const windowTicks = endTicks - window.windowSec * ts;
+    let from = 0;
+    while (from < n && (all.startTicks[from] < fromTicks - ts / 1000 || all.startTicks[from] < windowTicks)) from++;
+    return { from, to: n };
+  }
+
+  /** Starts recording for an output (its archive holds what follows `plan.createdMs`, or the whole run). */
+  startOutput(plan: LiveOutputPlan): void {
+    this.#outputs.set(plan.outputId, plan);
+  }
+
+  /** The live playback of an output's asset: its recording within its DVR window. */
+  outputPlayback(outputId: string): LivePlayback {
+    const plan = this.#outputs.get(outputId);
+    if (!plan) throw new NotFoundError('NotFound', `Live output '${outputId}' is not recording`);
+    return this.presentation({ fromMs: plan.createdMs, windowSec: plan.archiveWindowSec, live: true });
+  }
+
+  /**
+   * Writes the output's archive into its asset and stops recording for it: per track
+   * `{manifestName}_{trackName}.mp4` (fragmented MP4: the init segment, then the spool's segments within the
+   * output's window, their `tfdt` rebased so the archive starts at 0), and `{manifestName}.ism` naming them, with
+   * `availabilityStartTime` (wall clock of the archive's start) in its head. Segments still open are not
+   * included: call `end()` first when the event stops.
+   */
+  async finishOutput(outputId: string, target: ArchiveTarget): Promise<void> {
+    const plan = this.#outputs.get(outputId);
+    if (!plan) throw new NotFoundError('NotFound', `Live output '${outputId}' is not recording`);
+    await this.flushed();
+    const n = this.#visibleSegments;
+    const blob = (name: string) => (target.prefix ? `${target.prefix}/${name}` : name);
+    const ism: IsmTrack[] = [];
+    let startMs = this.#availabilityStartMs ?? this.#now();
+    if (n > 0 && this.#reference) {
+      const { from, to } = this.#range({ fromMs: plan.createdMs, windowSec: plan.archiveWindowSec, live: false });
+      const rt = this.#reference.track;
+      if (from < to) startMs = (this.#availabilityStartMs ?? 0) + (rt.segments().startTicks[from] * 1000) / rt.timescale;
+      for (const state of this.#tracks) {
+        if (from >= to) break;
+        if (state.late || state.track.segmentList.length < n) continue;
+        const t = state.track;
+        const file = await state.file;
+        const name = `${plan.manifestName}_${t.name}.mp4`;
+        await target.store.write(target.container, blob(name), Readable.from(archiveChunks(t, file, from, to)), { contentType: 'video/mp4' });
+        ism.push({
+          kind: t.kind,
+          src: name,
+          bitrateBps: state.urlBitrateBps ?? Math.max(1, t.index.bitrateBps),
+          trackId: t.index.trackId,
+          trackName: t.name,
+        });
+      }
+    }
+    const xml = writeIsm(ism, { availabilityStartTime: new Date(startMs).toISOString() });
+    await target.store.write(target.container, blob(`${plan.manifestName}.ism`), Readable.from([Buffer.from(xml)]), { contentType: 'application/xml' });
+    this.#outputs.delete(outputId);
+    this.#log.info({ outputId, assetId: plan.assetId, tracks: ism.length }, 'live archive written');
+  }
+
+  /** Ingest health over the last `healthWindowMs`. */
+  health(): LiveHealth {
+    const now = this.#now();
+    const recent = this.#recent.filter((r) => r.atMs >= now - healthWindowMs);
+    let bytes = 0;
+    let frames = 0;
+    for (const r of recent) {
+      bytes += r.bytes;
+      if (r.video) frames++;
+    }
+    const ref = this.#reference?.track;
+    const n = this.#visibleSegments;
+    const all = ref?.segments();
+    return {
+      bitrateBps: Math.round((bytes * 8 * 1000) / healthWindowMs),
+      frameRate: Math.round((frames * 1000 * 100) / healthWindowMs) / 100,
+      lastFrameMs: this.#lastFrameMs,
+      connections: this.#connections,
+      isConnected: this.#current !== undefined,
+      segmentCount: n,
+      durationSec: ref && all && n > 0 ? (all.startTicks[n - 1] + all.durationTicks[n - 1]) / ref.timescale : 0,
+      isEnded: this.#ended,
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+    };
+  }
+
+  /** Ingest is over for good (the event stops): the open segments close, the presentation ends. */
+  async end(): Promise<void> {
+    if (this.#current) this.#detach(this.#current, false);
+    if (!this.#ended) this.#closeOpenSegments(false);
+    this.#ended = true;
+    await this.flushed();
+    this.#publishedMs = this.#now();
+  }
+
+  /** Closes the spool files (after `end`); the files stay until `removeSpool`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#ended) await this.end();
+    await this.flushed();
+    for (const t of this.#tracks) {
+      const file = await t.file.catch(() => undefined);
+      await file?.close();
+    }
+  }
+
+  /** Deletes the run's spool folder (after `close`, once every archive is written). */
+  async removeSpool(): Promise<void> {
+    await this.close();
+    await fsp.rm(this.runDir, { recursive: true, force: true });
+  }
+}
+
+/** Init segment, then each segment's rebuilt `moof` + `mdat` header and its payload read from the spool. */
+async function* archiveChunks(track: LiveTrack, file: SpoolFile, from: number, to: number): AsyncGenerator<Uint8Array> {
+  yield spoolMuxer.init(track.index);
+  const segments = track.segments();
+  const base = segments.startTicks[from];
+  for (let i = from; i < to; i++) {
+    const segment = segments.at(i);
+    const plan = spoolMuxer.plan(track.index, { ...segment, index: i - from, startTicks: segment.startTicks - base });
+    for (const part of plan.parts) {
+      if (part instanceof Uint8Array) yield part;
+      else yield* readChunks(file, part.offset, part.offset + part.length);
+    }
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
