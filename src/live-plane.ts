@@ -6,7 +6,9 @@ import { AssetRepository } from './store/asset-repository.js';
 import { LiveEventRepository } from './store/live-event-repository.js';
 import { NotFoundError } from './shared/errors.js';
 import { parseIsoDurationSec } from './media/encode/presets/time-spec.js';
-import { LiveRuntime, type EventPipelineFactory } from './media/live/live-runtime.js';
+import { LiveRuntime, type EventPipeline } from './media/live/live-runtime.js';
+import { LiveEventPipeline } from './media/live/pipeline/live-event-pipeline.js';
+import { TranscodeLadder } from './media/live/pipeline/transcode-ladder.js';
 import type { ArchiveTarget, LiveEncodingType, LiveEventPlan, LiveEventStore } from './media/live/live-event-plan.js';
 import type { IngestListener } from './media/live/ingest/ingest-contracts.js';
 import { createRtmpListener } from './media/live/ingest/rtmp/rtmp-server.js';
@@ -82,6 +84,40 @@ export class StoreLiveEvents implements LiveEventStore {
   }
 }
 
+/**
+ * An event's pipeline: pass-through events write the encoder's stream as it comes; Standard and Premium1080p
+ * events put one ffmpeg ladder (per encoder connection) in front of it.
+ */
+function createEventPipeline(config: Readonly<Config>, log: Logger, plan: LiveEventPlan, runId: string): EventPipeline {
+  const pipeline = new LiveEventPipeline({ eventId: plan.eventId, runId, spoolDir: config.liveSpoolDir, targetSegmentSec: plan.keyFrameIntervalSec, log });
+  if (plan.encodingType !== 'Standard' && plan.encodingType !== 'Premium1080p') return pipeline;
+  const ladder = new TranscodeLadder({
+    pipeline,
+    presetName: plan.presetName === 'Default1080p' || (plan.presetName === undefined && plan.encodingType === 'Premium1080p') ? 'Default1080p' : 'Default720p',
+    keyFrameIntervalSec: plan.keyFrameIntervalSec,
+    log,
+    x264Preset: config.liveX264Preset,
+    maxRungs: config.liveMaxRungs,
+    ffmpegPath: config.ffmpegPath,
+  });
+  return {
+    attach: () => ladder.attach(),
+    presentation: (window) => pipeline.presentation(window),
+    startOutput: (output) => pipeline.startOutput(output),
+    finishOutput: (outputId, target) => pipeline.finishOutput(outputId, target),
+    health: () => pipeline.health(),
+    end: async () => {
+      await ladder.close();
+      await pipeline.end();
+    },
+    close: async () => {
+      await ladder.close();
+      await pipeline.close();
+    },
+    removeSpool: () => pipeline.removeSpool(),
+  };
+}
+
 export interface LivePlane {
   runtime: LiveRuntime;
   /** Opens the ingest listeners and resumes the events the store says are live. */
@@ -100,7 +136,6 @@ export function createLivePlane(deps: {
   dialect: DialectName;
   stores: AccountStores;
   log: Logger;
-  createPipeline: EventPipelineFactory;
   /** Host name written into ingest URLs. */
   ingestHost: () => string;
 }): LivePlane {
@@ -109,7 +144,7 @@ export function createLivePlane(deps: {
   let rtmps: IngestListener | undefined;
   const runtime: LiveRuntime = new LiveRuntime({
     store: new StoreLiveEvents(deps.db, deps.dialect, deps.stores),
-    createPipeline: deps.createPipeline,
+    createPipeline: (plan, runId) => createEventPipeline(config, log, plan, runId),
     log,
     ingestHost: deps.ingestHost,
     rtmpPort: () => rtmp?.port,

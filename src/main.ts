@@ -35,6 +35,7 @@ import { FfmpegEncodeEngine } from './media/encode/ffmpeg/ffmpeg-encode-engine.j
 import { JobRunner } from './media/encode/worker/job-runner.js';
 import { WebhookDispatcher } from './control/webhooks/dispatcher.js';
 import { checkFfmpeg } from './media/encode/ffmpeg/job-ffmpeg-check.js';
+import { createLivePlane } from './live-plane.js';
 import type { LiveEventControl } from './control/resources/live-events/live-event-control.js';
 import { unwiredLiveControl } from './control/resources/live-events/unwired-live-control.js';
 
@@ -122,9 +123,11 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   // request's host is matched, so the main port keeps serving the same names).
   const streamingDomain = () => config.streamingDomain ?? `localhost:${origins?.port ?? new URL(listenUrl).port}`;
   let warmLookups: (() => Promise<void>) | undefined;
-  // The live runtime as the API drives it: the one place to swap in src/media/live's LiveEventControl when it
-  // is wired. Until then the stand-in reaches every state at once and shows RTMP URLs on the public host.
-  const liveEventControl: LiveEventControl = unwiredLiveControl({ ingestHost: () => new URL(config.publicUrl ?? listenUrl).hostname });
+  // Live events run where the API that starts them and the origin that plays them are (one process: the
+  // default). A process with only one of the two roles answers live starts with an error instead.
+  const ingestHost = () => new URL(config.publicUrl ?? listenUrl).hostname;
+  const live = roles.has('api') && roles.has('origin') ? createLivePlane({ config, db, dialect, stores, log, ingestHost }) : undefined;
+  const liveEventControl: LiveEventControl = live?.runtime ?? unwiredLiveControl({ ingestHost });
   const app = await buildControlPlane({
     log,
     db,
@@ -161,6 +164,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         streamingDomain,
         protection: cachedProtectionLookup(new StoreProtectionLookup(db, secretBox)),
         filters: cachedFilterLookup(new StoreFilterLookup(db)),
+        ...(live ? { live: live.runtime } : {}),
       }).warmLookups;
     },
   });
@@ -174,6 +178,14 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   listenUrl = `http://${host}:${port}`;
+  await live?.start().catch(async (err: unknown) => {
+    await live.close();
+    await app.close();
+    await queue.close();
+    await stores.close();
+    await db.destroy();
+    throw err;
+  });
 
   if (config.originProcesses > 1) {
     // After migrations (the children never migrate) and before this process reports itself running.
@@ -243,6 +255,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
       // Running jobs are stopped and their leases given back before the server they read from goes away.
       await runner?.stop();
       await webhooks?.stop();
+      await live?.close();
       await origins?.close();
       await app.close();
       await queue.close();

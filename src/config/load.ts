@@ -43,6 +43,9 @@ const envNames: Record<keyof Config, string[]> = {
   liveRtmpsCertFile: ['REEL_LIVE_RTMPS_CERT_FILE'],
   liveRtmpsKeyFile: ['REEL_LIVE_RTMPS_KEY_FILE'],
   liveSrtPortBase: ['REEL_LIVE_SRT_PORT_BASE'],
+  liveSpoolDir: ['REEL_LIVE_SPOOL_DIR'],
+  liveX264Preset: ['REEL_LIVE_X264_PRESET'],
+  liveMaxRungs: ['REEL_LIVE_MAX_RUNGS'],
 };
 
 export class ConfigError extends Error {}
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       ),
     ];
   raw.workDir = path.resolve(String(raw.workDir ?? path.join(dataDir, 'work')));
+  raw.liveSpoolDir = path.resolve(String(raw.liveSpoolDir ?? path.join(dataDir, 'live')));
   const withDefaults = Value.Default(configSchema, Value.Convert(configSchema, raw));
   const errors = [...Value.Errors(configSchema, withDefaults)];
   if (errors.length === 0) configErrors.push(...originPortProblems(withDefaults as Config), ...rtmpsProblems(withDefaults as Config));

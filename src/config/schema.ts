@@ -157,6 +157,19 @@ export const configSchema = Type.Object({
     default: 6000,
     description: 'REEL_LIVE_SRT_PORT_BASE: first UDP port for SRT ingest; each running live event with SRT input takes the next free port from here',
   }),
+  liveSpoolDir: Type.String({
+    description: 'REEL_LIVE_SPOOL_DIR: where running live events write their fragments (the DVR window is read from here); default $REEL_DATA_DIR/live',
+  }),
+  liveX264Preset: Type.Union(
+    ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'].map((p) => Type.Literal(p)),
+    { default: 'veryfast', description: 'REEL_LIVE_X264_PRESET: x264 speed preset of live transcoding (Standard, Premium1080p): it must keep up in real time' },
+  ),
+  liveMaxRungs: Type.Integer({
+    minimum: 1,
+    maximum: 8,
+    default: 8,
+    description: 'REEL_LIVE_MAX_RUNGS: at most this many video rungs per transcoded live event (the ladder is cut from the top rung down)',
+  }),
   workDir: Type.String({ description: 'REEL_WORK_DIR: scratch directory for encoding outputs before upload; default $REEL_DATA_DIR/work' }),
 });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
 import { isAllowedAddress } from '../../shared/ip-allow.js';
+import { NotFoundError } from '../../shared/errors.js';
 import type { LivePlayback, LiveSource } from '../origin/live-source.js';
 import type { IngestAdmission, IngestAuthorizer, IngestListener, IngestRequest, IngestSink } from './ingest/ingest-contracts.js';
 import type { LiveEventPlan, LiveEventStore, LiveOutputPlan } from './live-event-plan.js';
@@ -16,7 +17,7 @@ export interface EventPipeline {
   finishOutput(outputId: string, target: Awaited<ReturnType<LiveEventStore['archiveTarget']>>): Promise<void>;
   health(): { bitrateBps: number; frameRate: number; lastFrameMs?: number };
   /** Ingest is over for good: close the open segment, mark the timeline ended. */
-  end(): void;
+  end(): Promise<void>;
   close(): Promise<void>;
   removeSpool(): Promise<void>;
 }
@@ -135,7 +136,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     const eventId = event.plan.eventId;
     event.connection?.kick();
     await event.srt?.close();
-    event.pipeline.end();
+    await event.pipeline.end();
     for (const output of event.outputs.values()) await this.#finishOutput(event, output.plan);
     event.outputs.clear();
     this.#events.delete(eventId);
@@ -192,7 +193,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   forAsset(assetId: string): LivePlayback | undefined {
     for (const event of this.#events.values()) {
       for (const output of event.outputs.values()) {
-        if (output.plan.assetId === assetId) return event.pipeline.presentation({ fromMs: output.fromMs, windowSec: output.plan.archiveWindowSec, live: true });
+        if (output.plan.assetId === assetId) return this.#playback(event, output.fromMs, output.plan.archiveWindowSec);
       }
     }
     return undefined;
@@ -205,6 +206,16 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
         return event.pipeline.presentation({ fromMs: 0, windowSec: this.options.previewWindowSec ?? 300, live: true });
     }
     return undefined;
+  }
+
+  /** The recording so far, or undefined before its first segment (players then get the asset's 404 until it starts). */
+  #playback(event: RunningEvent, fromMs: number, windowSec: number): LivePlayback | undefined {
+    try {
+      return event.pipeline.presentation({ fromMs, windowSec, live: true });
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
   }
 
   health(eventId: string): { isConnected: boolean; bitrateBps: number; frameRate: number; lastFrameMs?: number } | undefined {

@@ -1,7 +1,8 @@
 import type { LiveEventControl, LiveEndpointUrl } from './live-event-control.js';
 
 /**
- * The stand-in `LiveEventControl` while no live runtime is wired: every desired state counts as reached at once
+ * The `LiveEventControl` of a process without the live runtime (an API-only process: live runs where the api and
+ * origin roles are together, see main.ts): every desired state counts as reached at once
  * (nothing ingests, nothing records), there is no health, and `input.endpoints` show the RTMP URL an encoder
  * would use. REPLACED when the live runtime (src/media/live) is wired in main.ts (`liveEventControl` there).
  */
