@@ -26,7 +26,14 @@ async function pollJob(api: ApiClient, jobPath: string, done: (job: Job) => bool
 describe('a worker killed mid-job', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-restart-'));
   const source = makeMp4({ seconds: 60, width: 1280, height: 720 });
-  const env = { PORT: '0', REEL_LIVE_RTMP_PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: 'restart password 1', REEL_JOB_LEASE_SEC: '2', REEL_LOG_LEVEL: 'warn' };
+  const env = {
+    PORT: '0',
+    REEL_LIVE_RTMP_PORT: '0',
+    REEL_DATA_DIR: dataDir,
+    REEL_ADMIN_PASSWORD: 'restart password 1',
+    REEL_JOB_LEASE_SEC: '2',
+    REEL_LOG_LEVEL: 'warn',
+  };
   const children: ChildProcess[] = [];
   after(async () => {
     for (const c of children) await killGroup(c, 'SIGKILL');

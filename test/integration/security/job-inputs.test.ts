@@ -254,7 +254,14 @@ describe('a worker killed with SIGKILL', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-kill9-'));
   const workRoot = path.join(dataDir, 'work');
   const source = makeMp4({ seconds: 60, width: 1280, height: 720 });
-  const env = { PORT: '0', REEL_LIVE_RTMP_PORT: '0', REEL_DATA_DIR: dataDir, REEL_ADMIN_PASSWORD: 'kill nine password', REEL_JOB_LEASE_SEC: '2', REEL_LOG_LEVEL: 'warn' };
+  const env = {
+    PORT: '0',
+    REEL_LIVE_RTMP_PORT: '0',
+    REEL_DATA_DIR: dataDir,
+    REEL_ADMIN_PASSWORD: 'kill nine password',
+    REEL_JOB_LEASE_SEC: '2',
+    REEL_LOG_LEVEL: 'warn',
+  };
   const children: ChildProcess[] = [];
   after(() => {
     for (const c of children) {
