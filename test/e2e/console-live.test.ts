@@ -57,7 +57,7 @@ interface Captured {
   body: string | null;
 }
 
-/** One signed-in browser page on a fresh server, shared by the parts below. */
+/** One signed-in browser page on a fresh server (its storage account `local` holds new assets), shared by the parts below. */
 function consoleSession() {
   const s = {
     server: undefined as unknown as TestServer,
@@ -228,7 +228,7 @@ describe('web console: live events with the live events API', { skip: !withLiveE
     await c.dialog().getByRole('button', { name: 'Create live output' }).click();
     const outputs = page.getByRole('table', { name: 'Live outputs' });
     await outputs.getByRole('row').filter({ hasText: 'archive1' }).getByText('PT30M').waitFor();
-    assert.deepEqual(c.bodyOf('PUT', `${V}/assets/studio-a-rec`), { properties: {} });
+    assert.deepEqual(c.bodyOf('PUT', `${V}/assets/studio-a-rec`), { properties: { storageAccountName: 'local' } });
     assert.deepEqual(c.bodyOf('PUT', `${V}/liveEvents/studio-a/liveOutputs/archive1`), {
       properties: { assetName: 'studio-a-rec', archiveWindowLength: 'PT30M', manifestName: 'manifest', description: '' },
     });
@@ -290,7 +290,7 @@ describe('web console: live events with the live runtime', { skip: !withLiveRunt
     await page.getByRole('table', { name: 'Live outputs' }).getByText('archive1').waitFor();
 
     await c.confirm(page, 'Start studio-live', 'Start event');
-    await page.locator('main').getByLabel('State: Running').first().waitFor({ timeout: 60_000 });
+    await page.getByRole('status', { name: 'Live event state' }).getByText('Running').waitFor({ timeout: 60_000 });
     assert.deepEqual(c.bodyOf('POST', `${V}/liveEvents/studio-live/start`), {});
     await page.getByText('No encoder connected').waitFor();
 
@@ -330,7 +330,7 @@ describe('web console: live events with the live runtime', { skip: !withLiveRunt
     await c.shot('07-output-playback');
 
     await c.confirm(page, 'Stop studio-live', 'Stop event');
-    await page.locator('main').getByLabel('State: Stopped').first().waitFor({ timeout: 60_000 });
+    await page.getByRole('status', { name: 'Live event state' }).getByText('Stopped').waitFor({ timeout: 60_000 });
     assert.deepEqual(c.bodyOf('POST', `${V}/liveEvents/studio-live/stop`), { removeOutputsOnStop: false });
     await page.getByText('Not running: start the event to receive a stream.').waitFor();
     encoder.kill('SIGKILL');

@@ -32,6 +32,7 @@ import { ResourceStateBadge } from '../components/resource-state';
 import { EmptyState, ErrorState, PageHeader, QueryView } from '../components/states';
 import { PlaybackSection } from './asset';
 import { LiveEventActions, liveRefetchMs } from './live-events';
+import { useStorageAccounts } from './storage';
 
 /** The stream key OBS asks for: the event's access token is already in the server URL, so any key is accepted. */
 const rtmpStreamKey = 'stream';
@@ -60,7 +61,9 @@ export function LiveEventPage() {
             description={e.properties.description || 'No description'}
             actions={
               <>
-                <ResourceStateBadge state={e.properties.resourceState} />
+                <Box role="status" aria-label="Live event state">
+                  <ResourceStateBadge state={e.properties.resourceState} />
+                </Box>
                 <LiveEventActions
                   base={base}
                   event={e}
@@ -87,7 +90,7 @@ export function LiveEventPage() {
           </Card>
           <IngestSection event={e} />
           <HealthSection base={base} event={e} />
-          <PreviewSection event={e} />
+          <PreviewSection base={base} event={e} />
           <OutputsSection base={base} project={project} event={e} />
         </Stack>
       )}
@@ -142,8 +145,8 @@ function IngestSection({ event: e }: { event: LiveEvent }) {
   );
 }
 
-/** `GET …/ingestHealth` every 2 s while the event runs: 404 means no ingest to report on. */
-function HealthSection({ base, event: e }: { base: string; event: LiveEvent }) {
+/** `GET …/ingestHealth` every 2 s while the event runs: 404 (null here) means no ingest to report on. */
+function useIngestHealth(base: string, e: LiveEvent) {
   const active = e.properties.resourceState === 'Running' || e.properties.resourceState === 'Starting';
   const health = useQuery({
     queryKey: ['ingest-health', base, e.name],
@@ -159,6 +162,11 @@ function HealthSection({ base, event: e }: { base: string; event: LiveEvent }) {
     refetchInterval: 2000,
     retry: false,
   });
+  return { active, health };
+}
+
+function HealthSection({ base, event: e }: { base: string; event: LiveEvent }) {
+  const { active, health } = useIngestHealth(base, e);
   const h = active ? health.data : null;
   return (
     <section aria-labelledby="health-title">
@@ -196,13 +204,15 @@ function HealthSection({ base, event: e }: { base: string; event: LiveEvent }) {
  * The preview locator played from the origin `preview.endpoints` names: its DASH URL as listed, and the HLS form
  * of the same locator (`{origin}/{previewLocator}/manifest.ism/manifest(format=m3u8-cmaf)`).
  */
-function PreviewSection({ event: e }: { event: LiveEvent }) {
+function PreviewSection({ base, event: e }: { base: string; event: LiveEvent }) {
   const [protocol, setProtocol] = useState<'Hls' | 'Dash'>('Hls');
   const dash = e.properties.preview?.endpoints[0]?.url;
   const locator = e.properties.preview?.previewLocator;
   const hls = dash && locator ? `${new URL(dash).origin}/${locator}/manifest.ism/manifest(format=m3u8-cmaf)` : undefined;
   const src = protocol === 'Hls' ? (hls ?? dash) : dash;
-  const running = e.properties.resourceState === 'Running';
+  // Played once an encoder pushes: before that the origin has nothing to list.
+  const { health } = useIngestHealth(base, e);
+  const receiving = e.properties.resourceState === 'Running' && health.data?.isConnected === true;
   return (
     <section aria-labelledby="preview-title">
       <Group justify="space-between" mb="xs">
@@ -223,7 +233,7 @@ function PreviewSection({ event: e }: { event: LiveEvent }) {
       {!dash && <Text size="sm">The server lists no preview URL for this event.</Text>}
       {dash && (
         <Stack gap="xs">
-          {running && src ? (
+          {receiving && src ? (
             <Box maw={960} w="100%">
               <ShakaPlayer key={src} src={src} title={`Preview of ${e.name} (${protocol === 'Hls' ? 'HLS' : 'DASH'})`} />
             </Box>
@@ -397,11 +407,15 @@ function OutputPlayback({ base, project, assetName }: { base: string; project: s
 const outputFields = {
   name: { paths: ['params.output', 'params.name'], codes: ['Conflict'] },
   asset: { paths: ['properties.assetName'], codes: ['AssetNotFound', 'AssetInUse'] },
+  storage: { paths: ['properties.storageAccountName'], codes: ['StorageAccountNotFound'] },
   archive: { paths: ['properties.archiveWindowLength'] },
   manifest: { paths: ['properties.manifestName'] },
 };
 
-/** A live output records into an existing asset, or into a new one created first (`PUT /assets/{name}` with no properties). */
+/**
+ * A live output records into an existing asset, or into a new one created first: `PUT /assets/{name}` naming only
+ * its storage account (Reel has no default account to fall back on).
+ */
 function CreateOutputModal({
   opened,
   onClose,
@@ -421,6 +435,9 @@ function CreateOutputModal({
   const [existing, setExisting] = useState<string | null>(null);
   const [archive, setArchive] = useState('PT1H');
   const [manifest, setManifest] = useState('');
+  const [storage, setStorage] = useState<string | null>(null);
+  const accounts = useStorageAccounts(base);
+  const storageName = storage ?? accounts.data?.[0]?.metadata.name ?? null;
   const assets = useQuery({
     queryKey: ['assets', base, 'live-output-picker'],
     queryFn: async () => (await api<ListBody<Asset>>('GET', `${base}/assets?$top=1000&$orderby=properties/created desc`)).value,
@@ -436,7 +453,7 @@ function CreateOutputModal({
   const assetName = mode === 'new' ? newAsset.trim() : (existing ?? '');
   const create = useMutation({
     mutationFn: async () => {
-      if (mode === 'new') await api('PUT', `${base}/assets/${seg(assetName)}`, { properties: {} });
+      if (mode === 'new') await api('PUT', `${base}/assets/${seg(assetName)}`, { properties: { storageAccountName: storageName } });
       return api('PUT', `${base}/liveEvents/${seg(e.name)}/liveOutputs/${seg(name.trim())}`, {
         properties: { assetName, archiveWindowLength: archive.trim(), manifestName: manifest.trim(), description: '' },
       });
@@ -453,7 +470,7 @@ function CreateOutputModal({
     onClose();
   };
   const errors = create.isError ? fieldErrors(create.error, outputFields) : { byField: {} as Record<string, string>, general: undefined };
-  const ready = name.trim() !== '' && assetName !== '' && archive.trim() !== '' && manifest.trim() !== '';
+  const ready = name.trim() !== '' && assetName !== '' && (mode === 'existing' || storageName !== null) && archive.trim() !== '' && manifest.trim() !== '';
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
     if (ready) create.mutate();
@@ -479,14 +496,27 @@ function CreateOutputModal({
             />
           </Stack>
           {mode === 'new' ? (
-            <TextInput
-              label="New asset name"
-              required
-              value={newAsset}
-              onChange={(ev) => setNewAsset(ev.currentTarget.value)}
-              error={errors.byField.asset}
-              description="Created in the project's default storage before the output."
-            />
+            <>
+              <TextInput
+                label="New asset name"
+                required
+                value={newAsset}
+                onChange={(ev) => setNewAsset(ev.currentTarget.value)}
+                error={errors.byField.asset}
+                description="Created before the output."
+              />
+              <Select
+                label="Storage account"
+                required
+                placeholder={accounts.isPending ? 'Loading…' : 'No storage account yet: add one on the Storage accounts page'}
+                data={(accounts.data ?? []).map((a) => a.metadata.name)}
+                value={storageName}
+                onChange={setStorage}
+                allowDeselect={false}
+                error={errors.byField.storage ?? (accounts.isError ? `Could not load storage accounts: ${errorText(accounts.error)}` : undefined)}
+                comboboxProps={{ withinPortal: true }}
+              />
+            </>
           ) : (
             <Select
               label="Asset"
