@@ -267,7 +267,7 @@ describe('web console: live events with the live runtime', { skip: !withLiveRunt
     c.page().waitForFunction(
       ([f, s]) => {
         const v = document.querySelector('video');
-        return v !== null && (v.dataset.src ?? '').includes(f as string) && v.currentTime > (s as number);
+        return v !== null && (v.dataset.src ?? '').includes(f) && v.currentTime > s;
       },
       [urlPart, seconds] as const,
       { timeout: 60_000, polling: 200 },
