@@ -234,6 +234,19 @@ describe('web console: live events with the live events API', { skip: !withLiveE
     });
     await c.shot('05-event-page');
 
+    // Play: the asset has no locator yet, so "Publish" creates one, and the asset page's playback view shows it.
+    await outputs.getByRole('button', { name: 'Play live output archive1' }).click();
+    await page.getByRole('heading', { name: 'Asset studio-a-rec is not published' }).waitFor();
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByRole('heading', { name: /^Playback · studio-a-rec-/ }).waitFor();
+    const locatorPut = c.s.requests.filter((r) => r.method === 'PUT' && r.path.startsWith(`${V}/streamingLocators/studio-a-rec-`));
+    assert.equal(locatorPut.length, 1);
+    assert.deepEqual(JSON.parse(locatorPut[0].body ?? 'null'), {
+      properties: { assetName: 'studio-a-rec', streamingPolicyName: 'Predefined_ClearStreamingOnly' },
+    });
+    assert.match(await page.getByRole('textbox', { name: 'HLS (m3u8-cmaf)', exact: true }).inputValue(), /\/manifest\.ism\/manifest\(format=m3u8-cmaf\)$/);
+    await c.shot('06-output-published');
+
     // The output's asset page, and back.
     await outputs.getByRole('link', { name: 'studio-a-rec' }).click();
     await page.getByRole('heading', { name: 'studio-a-rec', exact: true }).waitFor();
@@ -241,6 +254,18 @@ describe('web console: live events with the live events API', { skip: !withLiveE
     await c.confirm(outputs, 'Delete live output archive1', 'Delete output');
     await page.getByRole('heading', { name: 'No live outputs' }).waitFor();
     assert.equal(c.sent('DELETE', `${V}/liveEvents/studio-a/liveOutputs/archive1`).length, 1);
+
+    // A second output records into the existing asset, picked from the assets list.
+    await page.getByRole('button', { name: 'Create live output' }).first().click();
+    await c.dialog().getByRole('textbox', { name: 'Output name' }).fill('archive2');
+    await c.dialog().getByText('An existing asset', { exact: true }).click();
+    await c.choose(c.dialog().getByRole('textbox', { name: 'Asset' }), 'studio-a-rec');
+    await c.dialog().getByRole('button', { name: 'Create live output' }).click();
+    await outputs.getByRole('row').filter({ hasText: 'archive2' }).getByText('PT1H').waitFor();
+    assert.deepEqual(c.bodyOf('PUT', `${V}/liveEvents/studio-a/liveOutputs/archive2`), {
+      properties: { assetName: 'studio-a-rec', archiveWindowLength: 'PT1H', manifestName: 'manifest', description: '' },
+    });
+    assert.equal(c.sent('PUT', `${V}/assets/studio-a-rec`).length, 1, 'no asset created for an existing one');
   });
 
   it('deletes events from the list after confirming', async () => {
@@ -316,7 +341,7 @@ describe('web console: live events with the live runtime', { skip: !withLiveRunt
 
     // The preview plays in the player (HLS form of the preview locator).
     await playsPast('manifest(format=m3u8-cmaf)', 2);
-    await c.shot('06-running-preview');
+    await c.shot('07-running-preview');
 
     // The output's asset: published (a locator), then played on the same page.
     await page.getByRole('button', { name: 'Play live output archive1' }).click();
@@ -327,7 +352,7 @@ describe('web console: live events with the live runtime', { skip: !withLiveRunt
       properties: { assetName: 'studio-live-rec', streamingPolicyName: 'Predefined_ClearStreamingOnly' },
     });
     await playsPast('/manifest.ism/manifest(format=m3u8-cmaf)', 2);
-    await c.shot('07-output-playback');
+    await c.shot('08-output-playback');
 
     await c.confirm(page, 'Stop studio-live', 'Stop event');
     await page.getByRole('status', { name: 'Live event state' }).getByText('Stopped').waitFor({ timeout: 60_000 });

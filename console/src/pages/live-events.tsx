@@ -156,7 +156,7 @@ export function LiveEventActions({
         ariaLabel={`Delete live event ${e.name}`}
         title={`Delete live event ${e.name}?`}
         confirmLabel="Delete event"
-        message="The event and its live outputs are deleted; the outputs' assets stay."
+        message={`${state === 'Running' ? 'The event is stopped first (its recordings finished). ' : ''}The event and its live outputs are deleted; the outputs' assets stay.`}
         disabled={busy}
         onConfirm={() => api('DELETE', path)}
         onDone={onDeleted}
