@@ -295,3 +295,45 @@ export interface MediaFilter {
   properties: FilterProperties;
   systemData?: { createdAt?: string; lastModifiedAt?: string };
 }
+
+/** MK.IO's live event encodings; SRT ingest needs a transcoding one (Standard, Premium1080p). */
+export type LiveEncodingType = 'PassthroughBasic' | 'PassthroughStandard' | 'Standard' | 'Premium1080p';
+
+export interface LiveEvent {
+  name: string;
+  id: string;
+  tags?: Record<string, string>;
+  properties: {
+    description?: string;
+    resourceState: string;
+    provisioningState?: string;
+    encoding?: { encodingType: LiveEncodingType; presetName?: string };
+    input: { streamingProtocol: string; accessToken?: string; endpoints: Array<{ protocol: string; url: string }> };
+    preview?: { previewLocator?: string; streamingPolicyName?: string; endpoints: Array<{ protocol: string; url: string }> };
+    streamOptions?: string[];
+    useStaticHostname?: boolean;
+    created: string;
+    lastModified: string;
+  };
+}
+
+export interface LiveOutput {
+  name: string;
+  properties: {
+    assetName: string;
+    archiveWindowLength: string;
+    manifestName?: string;
+    description?: string;
+    resourceState?: string;
+    created: string;
+    lastModified: string;
+  };
+}
+
+/** `GET …/liveEvents/{name}/ingestHealth` (a Reel extension): 404 while the event is not running. */
+export interface IngestHealth {
+  isConnected: boolean;
+  bitrateBps: number;
+  frameRate: number;
+  lastFrameTime?: string;
+}

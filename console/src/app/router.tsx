@@ -15,6 +15,8 @@ import { MembersPage } from '../pages/members';
 import { WebhooksPage } from '../pages/webhooks';
 import { UsagePage } from '../pages/usage';
 import { FiltersPage } from '../pages/filters';
+import { LiveEventsPage } from '../pages/live-events';
+import { LiveEventPage } from '../pages/live-event';
 
 /**
  * Hash routes (`/#/projects/default/assets`): the server serves only `/` and `/assets/…`, so no console path
@@ -42,6 +44,8 @@ export const router = createHashRouter([
           { path: 'streaming-locators', element: <LocatorsPage /> },
           { path: 'streaming-policies', element: <PoliciesPage /> },
           { path: 'account-filters', element: <FiltersPage /> },
+          { path: 'live-events', element: <LiveEventsPage /> },
+          { path: 'live-events/:event', element: <LiveEventPage /> },
           { path: 'transforms', element: <TransformsPage /> },
           { path: 'jobs', element: <JobsPage /> },
           { path: 'webhooks', element: <WebhooksPage /> },

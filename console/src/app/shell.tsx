@@ -30,6 +30,7 @@ const sections = [
   { path: 'storage', label: 'Storage accounts' },
   { path: 'transforms', label: 'Transforms' },
   { path: 'jobs', label: 'Jobs' },
+  { path: 'live-events', label: 'Live events' },
   { path: 'streaming-endpoints', label: 'Streaming endpoints' },
   { path: 'streaming-locators', label: 'Streaming locators' },
   { path: 'streaming-policies', label: 'Streaming policies' },

@@ -4,7 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { errorText } from '../api/client';
 
 /**
- * A button that asks before a destructive action and shows the API's answer if it refuses (e.g. 409 "still
+ * A button that asks before an action (destructive, or costly like starting a live event) and shows the API's answer if it refuses (e.g. 409 "still
  * used by assets") inside the dialog, next to the action.
  */
 export function ConfirmButton({
@@ -17,6 +17,7 @@ export function ConfirmButton({
   size = 'xs',
   disabled,
   ariaLabel,
+  color = 'red',
 }: {
   label: string;
   title: string;
@@ -27,6 +28,8 @@ export function ConfirmButton({
   size?: 'xs' | 'sm';
   disabled?: boolean;
   ariaLabel?: string;
+  /** Red for destructive actions; another colour for actions that only ask to be sure (start, stop). */
+  color?: string;
 }) {
   const [opened, setOpened] = useState(false);
   const mutation = useMutation({
@@ -41,7 +44,7 @@ export function ConfirmButton({
       <Button
         size={size}
         variant="light"
-        color="red"
+        color={color}
         onClick={() => {
           mutation.reset();
           setOpened(true);
@@ -63,7 +66,7 @@ export function ConfirmButton({
             <Button variant="default" onClick={() => setOpened(false)}>
               Cancel
             </Button>
-            <Button color="red" loading={mutation.isPending} onClick={() => mutation.mutate()}>
+            <Button color={color} loading={mutation.isPending} onClick={() => mutation.mutate()}>
               {confirmLabel}
             </Button>
           </Group>

@@ -359,7 +359,7 @@ const schemeLabels: Record<string, string> = {
   CommonEncryptionCbcs: 'CBCS',
 };
 
-function PlaybackSection({ base, project, locator }: { base: string; project: string; locator: LocatorItem }) {
+export function PlaybackSection({ base, project, locator }: { base: string; project: string; locator: LocatorItem }) {
   const [protocol, setProtocol] = useState<Protocol>('Hls');
   const [scheme, setScheme] = useState('NoEncryption');
   // The playback token lives in this component's memory only: never stored, never sent to the API.

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { Alert, Badge, Button, Checkbox, Group, Modal, Stack, Table, Text, TextInput, VisuallyHidden } from '@mantine/core';
+import { Alert, Button, Checkbox, Group, Modal, Stack, Table, Text, TextInput, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, errorText, fieldErrors, seg } from '../api/client';
@@ -7,10 +7,8 @@ import type { ListBody, StreamingEndpoint } from '../api/types';
 import { useProject } from '../app/session';
 import { ConfirmButton } from '../components/confirm';
 import { formatTime } from '../components/format';
+import { ResourceStateBadge, transitionalStates } from '../components/resource-state';
 import { EmptyState, PageHeader, QueryView } from '../components/states';
-
-const stateColor: Record<string, string> = { Running: 'green', Stopped: 'gray', Starting: 'yellow', Stopping: 'yellow', Scaling: 'yellow', Deleting: 'red' };
-const transitional = new Set(['Starting', 'Stopping', 'Scaling', 'Restarting', 'Creating', 'Updating', 'Deleting']);
 
 export function EndpointsPage() {
   const { project, base } = useProject();
@@ -20,7 +18,7 @@ export function EndpointsPage() {
     queryKey: ['endpoints', base],
     queryFn: async () => (await api<ListBody<StreamingEndpoint>>('GET', `${base}/streamingEndpoints`)).value,
     // Poll while an endpoint is between states, as the .NET client does after start/stop.
-    refetchInterval: (q) => (q.state.data?.some((e) => transitional.has(e.properties.resourceState)) ? 1000 : false),
+    refetchInterval: (q) => (q.state.data?.some((e) => transitionalStates.has(e.properties.resourceState)) ? 1000 : false),
   });
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['endpoints', base] });
 
@@ -96,9 +94,7 @@ function EndpointRow({ base, endpoint: e, onChanged }: { base: string; endpoint:
         </Text>
       </Table.Td>
       <Table.Td>
-        <Badge color={stateColor[state] ?? 'gray'} variant="light" aria-label={`State: ${state}`}>
-          {state}
-        </Badge>
+        <ResourceStateBadge state={state} />
       </Table.Td>
       <Table.Td>
         <Text size="sm">{formatTime(e.properties.created)}</Text>
@@ -113,7 +109,7 @@ function EndpointRow({ base, endpoint: e, onChanged }: { base: string; endpoint:
             <Button
               size="xs"
               loading={action.isPending}
-              disabled={transitional.has(state)}
+              disabled={transitionalStates.has(state)}
               onClick={() => action.mutate('start')}
               aria-label={`Start ${e.name}`}
             >
