@@ -251,7 +251,12 @@ describe('live ingest cases (sqlite)', () => {
   });
 
   it('SRT into a Standard event: every rung of the ladder plays live in 2 s segments, then as VOD; a wrong passphrase gets nothing', async (t) => {
-    await createEvent(f, 'srt', { protocol: 'SRT', encoding: { encodingType: 'Standard', keyFrameInterval: 'PT2S' } });
+    // MK.IO's "allow everyone" rule: SRT's listener cannot see the caller's address, and this rule must still admit it.
+    await createEvent(f, 'srt', {
+      protocol: 'SRT',
+      encoding: { encodingType: 'Standard', keyFrameInterval: 'PT2S' },
+      ipAllow: [{ name: 'AllowAll', address: '0.0.0.0', subnetPrefixLength: 0 }],
+    });
     const endpoints = await start(f, 'srt');
     const srt = endpoints.find((e) => e.protocol === 'SRT')?.url ?? '';
     assert.match(srt, /^srt:\/\/[^?]+:\d+\?.*passphrase=[^&]{10,}/, `SRT endpoint: ${JSON.stringify(endpoints)}`);
