@@ -281,6 +281,12 @@ describe('live ingest cases (sqlite)', () => {
     );
     assert.ok(live.video.length >= 2, `${live.video.length} video variants`);
     assert.ok(live.audio.length >= 1 || probed.streams.some((s) => s.codec_type === 'audio'), 'the audio rendition');
+    const ladderMpd = (await request(`${base}/manifest(format=mpd-time-cmaf)`)).body.toString();
+    assert.deepEqual(
+      [...ladderMpd.matchAll(/<Representation[^>]*\sheight="(\d+)"/g)].map((m) => Number(m[1])).sort((a, b) => b - a),
+      [288, 216],
+      'the live DASH lists every rung',
+    );
     for (const media of live.media) {
       for (const d of extinfs(media)) assert.ok(Math.abs(d - 2) <= 0.1, `a rung's segment lasts ${d} s, 2 s asked`);
     }
@@ -402,6 +408,27 @@ describe('live ingest cases (sqlite)', () => {
     assert.equal(ended.code, 0, ended.err);
     await stop(f, 'survivor');
   });
+
+  it(
+    'a restart keeps what an output recorded before it',
+    { todo: 'the runtime resumes an event with a new run: the spool of the run before the restart is not read again' },
+    async () => {
+      await createEvent(f, 'across');
+      const rtmp = (await start(f, 'across')).find((e) => e.protocol === 'RTMP')?.url ?? '';
+      const base = await output(f, 'across', 'across-rec', 'PT10M');
+      const first = await push(src.flv6, `${rtmp}/stream`, { readRate: 4 }).done;
+      assert.equal(first.code, 0, first.err);
+      assert.ok(await waitForLive(base, { until: (m) => total(m) >= 4 }));
+      await f.server.restart();
+      const after = (await f.api.get(`${V}/liveEvents/across`)).body.properties.input.endpoints as Array<{ protocol: string; url: string }>;
+      const second = await push(src.flv6, `${after.find((e) => e.protocol === 'RTMP')?.url ?? ''}/stream`, { readRate: 4 }).done;
+      assert.equal(second.code, 0, second.err);
+      assert.ok(await waitForLive(base, { until: (m) => total(m) >= 4 }));
+      await stop(f, 'across');
+      const archive = await vod(base);
+      assert.ok(Math.abs(total(archive.media[0]) - 12) <= 2, `archive of ${total(archive.media[0])} s, 6 s before and 6 s after the restart`);
+    },
+  );
 });
 
 for (const dialect of dialects.filter((d) => d === 'postgres')) {
