@@ -36,6 +36,8 @@ export interface LiveRuntimeOptions {
   ingestHost: () => string;
   rtmpPort: () => number | undefined;
   rtmpsPort: () => number | undefined;
+  /** First UDP port SRT events take from. */
+  srtPortBase: number;
   /** Window of the preview locator, seconds. */
   previewWindowSec?: number;
   now?: () => number;
@@ -227,8 +229,9 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   ingestEndpoints(event: { eventId: string; protocol: 'RTMP' | 'RTMPS' | 'SRT'; accessToken: string }): Array<{ protocol: string; url: string }> {
     const host = this.options.ingestHost();
     if (event.protocol === 'SRT') {
-      const port = this.#events.get(event.eventId)?.srt?.port;
-      return port === undefined ? [] : [{ protocol: 'SRT', url: `srt://${host}:${port}?passphrase=${event.accessToken}&pbkeylen=16` }];
+      // The port is taken when the event starts (the first free one from the base): before, the base is shown.
+      const port = this.#events.get(event.eventId)?.srt?.port ?? this.options.srtPortBase;
+      return [{ protocol: 'SRT', url: `srt://${host}:${port}?passphrase=${event.accessToken}&pbkeylen=16` }];
     }
     const urls: Array<{ protocol: string; url: string }> = [];
     const rtmp = this.options.rtmpPort();
