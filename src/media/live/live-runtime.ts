@@ -204,8 +204,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   forPreviewLocator(locatorId: string): LivePlayback | undefined {
     const id = locatorId.toLowerCase();
     for (const event of this.#events.values()) {
-      if (event.plan.previewLocatorId.toLowerCase() === id)
-        return event.pipeline.presentation({ fromMs: 0, windowSec: this.options.previewWindowSec ?? 300, live: true });
+      if (event.plan.previewLocatorId.toLowerCase() === id) return this.#playback(event, 0, this.options.previewWindowSec ?? 300);
     }
     return undefined;
   }
