@@ -149,6 +149,7 @@ export function createLivePlane(deps: {
     ingestHost: deps.ingestHost,
     rtmpPort: () => rtmp?.port,
     rtmpsPort: () => rtmps?.port,
+    srtPortBase: config.liveSrtPortBase,
     createSrtListener: async (plan, authorizer) =>
       createSrtListener({
         port: await findFreeUdpPort(config.liveRtmpHost, config.liveSrtPortBase),

@@ -153,8 +153,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
     liveControl: liveEventControl,
-    // No RTMPS listener (and so no certificate) yet.
-    rtmpsAvailable: false,
+    // RTMPS events only where the live runtime runs with a certificate for its RTMPS listener.
+    rtmpsAvailable: live !== undefined && config.liveRtmpsCertFile !== undefined && config.liveRtmpsKeyFile !== undefined,
     registerMediaPlane: async (server) => {
       warmLookups = registerPlayback(server, {
         config,

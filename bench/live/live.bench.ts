@@ -190,6 +190,9 @@ async function startNginx(): Promise<Peer | undefined> {
   const rtmpPort = await freePort();
   const httpPort = await freePort();
   fs.mkdirSync(path.join(dir, 'hls'));
+  // nginx's workers run as an unprivileged user: they write the HLS files and read them back.
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(path.join(dir, 'hls'), 0o777);
   const conf = `load_module ${rtmpModule};
 daemon off; master_process on; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
@@ -263,7 +266,7 @@ async function startReel(): Promise<Peer> {
       running = [];
       for (let i = 0; i < n; i++) {
         const name = `r${round}e${i}`;
-        await call('PUT', `/assets/${name}`, { properties: {} });
+        await call('PUT', `/assets/${name}`, { properties: { storageAccountName: 'local' } });
         const event = await call('PUT', `/liveEvents/${name}`, {
           properties: { encoding: { encodingType: 'PassthroughBasic' }, input: { streamingProtocol: 'RTMP' }, streamOptions: ['Default'] },
           tags: {},

@@ -14,13 +14,9 @@ import { closeBrowser, getBrowser } from './players/play.js';
  * URLs as OBS asks for them, ingest health, preview, live outputs), and start, stop and delete. Every action is a
  * public API call whose body the test reads from the browser's requests, as a person scripting it would.
  *
- * Three parts, by what the server under test has:
- * - the form and its request: any server;
- * - the live events API (list, states, outputs, delete): enabled by `withLiveEventsApi`;
- * - the live runtime (start → Running, an encoder pushing, health, preview and output playback): `withLiveRuntime`.
+ * Three parts: the form and its request; the live events API (list, states, outputs, delete); the live runtime
+ * (start → Running, an encoder pushing, health, preview and output playback).
  */
-const withLiveEventsApi = false;
-const withLiveRuntime = false;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shots = path.join(root, 'test-output', 'console-live');
@@ -165,7 +161,7 @@ describe('web console: live events, the form and its request (any server)', () =
   });
 });
 
-describe('web console: live events with the live events API', { skip: !withLiveEventsApi && 'needs the live events API (set withLiveEventsApi)' }, () => {
+describe('web console: live events with the live events API', () => {
   const c = consoleSession();
   const table = () => c.page().getByRole('table', { name: 'Live events' });
   const row = (name: string) => table().getByRole('row').filter({ hasText: name });
@@ -281,7 +277,7 @@ describe('web console: live events with the live events API', { skip: !withLiveE
   });
 });
 
-describe('web console: live events with the live runtime', { skip: !withLiveRuntime && 'needs the live runtime (set withLiveRuntime)' }, () => {
+describe('web console: live events with the live runtime', () => {
   const c = consoleSession();
   let encoder: ChildProcess | undefined;
   after(() => {

@@ -221,6 +221,14 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     const preview = await request(`${server.url}/${previewLocator}/manifest.ism/manifest(format=m3u8-cmaf)`);
     assert.equal(preview.status, 200, preview.body.toString().slice(0, 300));
 
+    // Ingest health (a Reel extension the console shows) while the encoder sends.
+    const health = await api.get(`${V}/liveEvents/studio/ingestHealth`, { contract: false });
+    assert.equal(health.status, 200);
+    assert.equal(health.body.isConnected, true);
+    assert.ok(Math.abs(health.body.frameRate - 25) <= 2, `frame rate ${health.body.frameRate}`);
+    assert.ok(health.body.bitrateBps > 50_000, `bitrate ${health.body.bitrateBps}`);
+    assert.ok(Date.now() - Date.parse(health.body.lastFrameTime) < 5000, 'last frame is recent');
+
     // A second encoder on the same event is refused while the first one publishes.
     const second = await push(source, `${rtmpUrl}/stream`, ['-t', '1']).done;
     assert.notEqual(second.code, 0, 'one encoder at a time');
@@ -230,6 +238,7 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     const stopped = await api.post(`${V}/liveEvents/studio/stop`);
     assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
     assert.equal((await api.get(`${V}/liveEvents/studio`)).body.properties.resourceState, 'Stopped');
+    assert.equal((await api.get(`${V}/liveEvents/studio/ingestHealth`, { contract: false })).status, 404, 'no health once stopped');
 
     // After stop, the same locator serves the archive as VOD, as long as what was pushed (± one segment).
     const vod = await request(`${base}/manifest(format=m3u8-cmaf)`);

@@ -47,6 +47,8 @@ export interface LiveRuntimeOptions {
   ingestHost: () => string;
   rtmpPort: () => number | undefined;
   rtmpsPort: () => number | undefined;
+  /** First UDP port SRT events take from. */
+  srtPortBase: number;
   /** Window of the preview locator, seconds. */
   previewWindowSec?: number;
   now?: () => number;
@@ -213,8 +215,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   forPreviewLocator(locatorId: string): LivePlayback | undefined {
     const id = locatorId.toLowerCase();
     for (const event of this.#events.values()) {
-      if (event.plan.previewLocatorId.toLowerCase() === id)
-        return event.pipeline.presentation({ fromMs: 0, windowSec: this.options.previewWindowSec ?? 300, live: true });
+      if (event.plan.previewLocatorId.toLowerCase() === id) return this.#playback(event, 0, this.options.previewWindowSec ?? 300);
     }
     return undefined;
   }
@@ -238,8 +239,9 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   ingestEndpoints(event: { eventId: string; protocol: 'RTMP' | 'RTMPS' | 'SRT'; accessToken: string }): Array<{ protocol: string; url: string }> {
     const host = this.options.ingestHost();
     if (event.protocol === 'SRT') {
-      const port = this.#events.get(event.eventId)?.srt?.port;
-      return port === undefined ? [] : [{ protocol: 'SRT', url: `srt://${host}:${port}?passphrase=${event.accessToken}&pbkeylen=16` }];
+      // The port is taken when the event starts (the first free one from the base): before, the base is shown.
+      const port = this.#events.get(event.eventId)?.srt?.port ?? this.options.srtPortBase;
+      return [{ protocol: 'SRT', url: `srt://${host}:${port}?passphrase=${event.accessToken}&pbkeylen=16` }];
     }
     const urls: Array<{ protocol: string; url: string }> = [];
     const rtmp = this.options.rtmpPort();

@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectRow } from '../../../store/database.js';
-import { BadRequestError } from '../../../shared/errors.js';
+import { BadRequestError, NotFoundError } from '../../../shared/errors.js';
 import { listBody, type ListQuery } from '../paging.js';
 import { deleteResponses, noBody } from '../envelope.js';
 import { parseLabelQuery } from '../assets/service.js';
 import { liveEventListFields, type LiveEvent, type LiveEventService } from './service.js';
 import {
+  ingestHealthResponse,
   liveEventListResponse,
   liveEventName,
   liveEventPatchBody,
@@ -65,6 +66,18 @@ export function registerLiveEventRoutes(app: FastifyInstance, deps: LiveEventRou
   r.get('/liveEvents/:name/state', { config: cap('read'), schema: { params, response: { 200: liveEventStateResponse } } }, async (req) => ({
     status: { state: (await events.get(project(req).id, req.params.name)).row.resource_state },
   }));
+  // A Reel extension: the console's ingest status. 404 while the event does not run here.
+  r.get('/liveEvents/:name/ingestHealth', { config: cap('read'), schema: { params, response: { 200: ingestHealthResponse } } }, async (req) => {
+    const event = await events.get(project(req).id, req.params.name);
+    const health = events.health(event.row.id);
+    if (!health) throw new NotFoundError('LiveEventNotRunning', `Live event '${req.params.name}' is not running`);
+    return {
+      isConnected: health.isConnected,
+      bitrateBps: Math.round(health.bitrateBps),
+      frameRate: Math.round(health.frameRate * 100) / 100,
+      ...(health.lastFrameMs !== undefined ? { lastFrameTime: new Date(health.lastFrameMs).toISOString() } : {}),
+    };
+  });
   // MK.IO v1 documents 200 for the create (not 201, §15).
   r.put(
     '/liveEvents/:name',

@@ -135,6 +135,14 @@ export type WireLiveEvent = Static<typeof liveEventResponse>;
 export const liveEventListResponse = listBodySchema(liveEventResponse);
 export const liveEventStateResponse = Type.Object({ status: Type.Object({ state: Type.String() }) });
 
+/** Reel's ingest health of a running event (not an MK.IO member: the console's status panel reads it). */
+export const ingestHealthResponse = Type.Object({
+  isConnected: Type.Boolean(),
+  bitrateBps: Type.Number(),
+  frameRate: Type.Number(),
+  lastFrameTime: Type.Optional(Type.String()),
+});
+
 /** What a wire event needs besides the stored one: its computed endpoint lists. */
 export interface LiveEventEndpoints {
   input: LiveEndpointUrl[];

@@ -297,6 +297,11 @@ export class LiveEventService {
     return this.control.reconcile(eventId);
   }
 
+  /** Ingest health while the event runs in this process (bitrate, frame rate, last frame), else undefined. */
+  health(eventId: string): ReturnType<LiveEventControl['health']> {
+    return this.control.health(eventId);
+  }
+
   /** Starting → the runtime opens ingest → Running. A failure leaves the event Stopped and is answered. */
   async start(projectId: string, name: string, actor: Actor): Promise<void> {
     const { row } = await this.get(projectId, name);

@@ -587,9 +587,12 @@ export class LiveEventPipeline {
     const ref = this.#reference?.track;
     const n = this.#visibleSegments;
     const all = ref?.segments();
+    // A stream younger than the window is measured over its own age (at least a second), not diluted by the rest.
+    const startedMs = this.#availabilityStartMs ?? now;
+    const spanMs = Math.max(1000, Math.min(healthWindowMs, now - startedMs));
     return {
-      bitrateBps: Math.round((bytes * 8 * 1000) / healthWindowMs),
-      frameRate: Math.round((frames * 1000 * 100) / healthWindowMs) / 100,
+      bitrateBps: Math.round((bytes * 8 * 1000) / spanMs),
+      frameRate: Math.round((frames * 1000 * 100) / spanMs) / 100,
       lastFrameMs: this.#lastFrameMs,
       connections: this.#connections,
       isConnected: this.#current !== undefined,
