@@ -8,12 +8,11 @@ import type { IpAllowRule, LiveEventPlan, LiveEventStore, LiveOutputPlan } from 
 
 /**
  * Whether an encoder at `remoteAddress` passes the event's IP allow list (empty: every address). SRT's listener
- * cannot tell the caller's address (''): only a list that allows every address (a `/0` rule, as MK.IO's
- * "AllowAll") admits it then; a narrower list cannot be enforced, so it refuses rather than let anyone in.
+ * cannot tell the caller's address (''): allow lists apply to RTMP only (DECISIONS.md, MKIO-DIFFERENCES.md), and
+ * SRT's passphrase is the check. Checking '' against a list refused every SRT encoder, even under "AllowAll".
  */
 export function ipAllowed(remoteAddress: string, allow: readonly IpAllowRule[]): boolean {
-  if (allow.length === 0) return true;
-  if (remoteAddress === '') return allow.some((rule) => rule.subnetPrefixLength === 0);
+  if (allow.length === 0 || remoteAddress === '') return true;
   return isAllowedAddress(remoteAddress, [...allow]);
 }
 
