@@ -202,20 +202,47 @@ async function vod(base: string): Promise<{ video: string[]; audio: string[]; me
   return { ...v, media };
 }
 
-/** The pass-through flow: start, push 6 s over RTMP, live HLS appears, stop, the archive plays as VOD. */
+/** `GET …/liveEvents/{name}/ingestHealth` (a Reel extension: no MK.IO contract). */
+async function ingestHealth(f: Fixture, name: string) {
+  return f.api.get<{ isConnected: boolean; bitrateBps: number; frameRate: number; lastFrameTime?: string }>(`${V}/liveEvents/${name}/ingestHealth`, {
+    contract: false,
+  });
+}
+
+/** While an encoder pushes the 25 fps source: connected, about 25 frames a second, some bitrate, a recent frame. */
+async function assertHealthy(f: Fixture, name: string): Promise<{ bitrateBps: number; frameRate: number }> {
+  const health = await ingestHealth(f, name);
+  assert.equal(health.status, 200, health.text);
+  assert.equal(health.body.isConnected, true, health.text);
+  assert.ok(Math.abs(health.body.frameRate - 25) <= 2, `frame rate ${health.body.frameRate}, 25 pushed`);
+  assert.ok(health.body.bitrateBps > 0, health.text);
+  assert.ok(!Number.isNaN(Date.parse(health.body.lastFrameTime ?? '')), health.text);
+  return health.body;
+}
+
+/**
+ * The pass-through flow: start, push 6 s over RTMP, live HLS appears, ingest health while it runs, stop, the
+ * archive plays as VOD.
+ */
 async function passThroughFlow(f: Fixture, source: string, name: string): Promise<void> {
   const { token } = await createEvent(f, name);
   const endpoints = await start(f, name);
   const rtmp = endpoints.find((e) => e.protocol === 'RTMP')?.url ?? '';
   assert.ok(rtmp.includes(token));
   const base = await output(f, name, `${name}-rec`, 'PT10M');
+  const idle = await ingestHealth(f, name);
+  assert.equal(idle.status, 200, idle.text);
+  assert.equal(idle.body.isConnected, false, 'running, no encoder yet');
   const pushed = push(source, `${rtmp}/stream`);
   const live = await waitForLive(base);
   assert.ok(live, 'the live playlist appears');
   assert.ok(!live.media[0].includes('#EXT-X-ENDLIST'));
+  await assertHealthy(f, name);
   const ended = await pushed.done;
   assert.equal(ended.code, 0, ended.err);
+  assert.equal((await ingestHealth(f, name)).body.isConnected, false, 'the encoder left');
   await stop(f, name);
+  assert.equal((await ingestHealth(f, name)).status, 404, 'no health once stopped');
   const archive = await vod(base);
   assert.ok(Math.abs(total(archive.media[0]) - 6) <= 2, `archive of ${total(archive.media[0])} s, 6 s pushed`);
   const probed = await probe(archive.video[0]);
@@ -251,7 +278,7 @@ describe('live ingest cases (sqlite)', () => {
   });
 
   it('SRT into a Standard event: every rung of the ladder plays live in 2 s segments, then as VOD; a wrong passphrase gets nothing', async (t) => {
-    // MK.IO's "allow everyone" rule: SRT's listener cannot see the caller's address, and this rule must still admit it.
+    // MK.IO's "allow everyone" rule: SRT's listener cannot see the caller's address, and the event must still admit it.
     await createEvent(f, 'srt', {
       protocol: 'SRT',
       encoding: { encodingType: 'Standard', keyFrameInterval: 'PT2S' },
@@ -297,7 +324,7 @@ describe('live ingest cases (sqlite)', () => {
     assert.equal(archive.video.length, live.video.length, 'the archive has every rung');
     for (const m of archive.media) assert.ok(Math.abs(total(m) - 10) <= 2, `archive rung of ${total(m)} s, 10 s pushed`);
     t.diagnostic(
-      `rungs live: ${heights.join(', ')}p; segments ${live.media.map((m) => extinfs(m).join('/')).join(' | ')}; archive ${archive.media.map(total).join(' / ')} s`,
+      `rungs live: ${heights.join(', ')}p; segments ${live.media.map((m) => extinfs(m).join('/')).join(' | ')}; archive ${archive.media.map((m) => total(m).toFixed(2)).join(' / ')} s`,
     );
     const vodProbe = await probe(archive.video[archive.video.length - 1]);
     assert.ok(
@@ -391,7 +418,7 @@ describe('live ingest cases (sqlite)', () => {
     await stop(f, 'office');
   });
 
-  it('a restart keeps a running event running, and an encoder can push again', async () => {
+  it('a restart keeps a running event running, and an encoder can push again', async (t) => {
     await createEvent(f, 'survivor');
     await start(f, 'survivor');
     const base = await output(f, 'survivor', 'survivor-rec', 'PT10M');
@@ -404,6 +431,8 @@ describe('live ingest cases (sqlite)', () => {
     const pushed = push(src.flv6, `${rtmp}/stream`);
     const live = await waitForLive(base);
     assert.ok(live, 'the live playlist appears after the restart');
+    const health = await assertHealthy(f, 'survivor');
+    t.diagnostic(`ingest health after the restart: ${health.frameRate} fps, ${health.bitrateBps} bit/s`);
     const ended = await pushed.done;
     assert.equal(ended.code, 0, ended.err);
     await stop(f, 'survivor');
@@ -411,7 +440,7 @@ describe('live ingest cases (sqlite)', () => {
 
   it(
     'a restart keeps what an output recorded before it',
-    { todo: 'the runtime resumes an event with a new run: the spool of the run before the restart is not read again' },
+    { todo: 'a known limit (DECISIONS.md): the event resumes with a new run, the run before the restart is not archived' },
     async () => {
       await createEvent(f, 'across');
       const rtmp = (await start(f, 'across')).find((e) => e.protocol === 'RTMP')?.url ?? '';
