@@ -319,6 +319,9 @@ describe('live ingest cases (sqlite)', () => {
     }
     const ended = await pushed.done;
     assert.equal(ended.code, 0, ended.err);
+    // The encoder left: its last frames play before the event stops (every rung ≈ the 10 s pushed).
+    const tail = await waitForLive(base, { until: (m) => total(m) >= 9 });
+    assert.ok(tail, `the whole push plays live once the encoder left: ${lastSeen.slice(-300)}`);
     await stop(f, 'srt');
     const archive = await vod(base);
     assert.equal(archive.video.length, live.video.length, 'the archive has every rung');
