@@ -139,6 +139,10 @@ describe('LiveEventPipeline with parts (LowLatency)', () => {
             [12, 12, 1],
           );
           assert.ok(own.slice(1).every((p) => !p.independent));
+          assert.deepEqual(
+            own.map((p) => p.endsSegment === true),
+            [false, false, true],
+          );
         }
       }
       if (track.kind === 'audio') {

@@ -432,7 +432,10 @@ export class LiveTrack {
     const taken = this.#takeSamples(count);
     let part: PresentationPart | undefined;
     if (asPart && count > 0)
-      part = this.#part(open ?? { firstSample, sampleCount: 0, startTicks: taken.startTicks, durationTicks: 0, parts: 0 }, firstSample, taken);
+      part = {
+        ...this.#part(open ?? { firstSample, sampleCount: 0, startTicks: taken.startTicks, durationTicks: 0, parts: 0 }, firstSample, taken),
+        endsSegment: true,
+      };
     const closes = {
       firstSample: open?.firstSample ?? firstSample,
       sampleCount: (open?.sampleCount ?? 0) + count,

@@ -49,6 +49,11 @@ export interface PresentationPart {
   durationTicks: number;
   /** Starts with a sync sample (HLS `INDEPENDENT=YES`). */
   independent: boolean;
+  /**
+   * The last part of its segment: the track has closed that segment (which may still be unlisted while other
+   * tracks catch up), so the next part is part 0 of the next segment.
+   */
+  endsSegment?: boolean;
 }
 
 /** Peak bitrate over a track's segments: bytes of each segment's samples over its duration. */

@@ -16,7 +16,7 @@ function partsOf(segmentIndex: number, count = 3): PresentationPart[] {
   const segmentStartTicks = segmentIndex * second;
   let at = segmentStartTicks;
   return partTicks.slice(0, count).map((durationTicks, partIndex) => {
-    const part = {
+    const part: PresentationPart = {
       segmentIndex,
       partIndex,
       segmentStartTicks,
@@ -25,6 +25,7 @@ function partsOf(segmentIndex: number, count = 3): PresentationPart[] {
       startTicks: at,
       durationTicks,
       independent: partIndex === 0,
+      ...(partIndex === 2 ? { endsSegment: true } : {}),
     };
     at += durationTicks;
     return part;
@@ -106,6 +107,19 @@ describe('LL-HLS media playlists (LowLatency live)', () => {
     assert.ok(l.includes('#EXT-X-PART:DURATION=0.480,URI="Fragments(video=540000,format=m3u8-cmaf,part=0,filter=f1).m4s",INDEPENDENT=YES'), text);
     assert.equal(l.at(-2), '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="Fragments(video=720000,format=m3u8-cmaf,part=0,filter=f1).m4s"');
     assert.equal(l.at(-3), 'Fragments(video=630000,format=m3u8-cmaf,filter=f1).m4s');
+  });
+
+  it("hints the next segment's first part when the track has closed the open segment before the other tracks", () => {
+    // Segment 8's three parts are written (the last one ends it) while the audio has not closed segment 8 yet.
+    const { p, video } = presentation({ parts: [...partsOf(7), ...partsOf(8)] });
+    const l = hlsMediaPlaylist(p, video, cmaf).split('\n');
+    assert.deepEqual(l.slice(-5), [
+      part(720000, 0, '0.480', true),
+      part(720000, 1, '0.480'),
+      part(720000, 2, '0.040'),
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="Fragments(video=810000,format=m3u8-cmaf,part=0).m4s"',
+      '',
+    ]);
   });
 
   it('drops the hint once ingest has ended, and stays regular live HLS for TS, protected or Default streams', () => {

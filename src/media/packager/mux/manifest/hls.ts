@@ -441,9 +441,13 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
     partLines(open);
     if (!live?.isEnded) {
       const last = parts.length > 0 ? parts[parts.length - 1] : undefined;
+      // A track may have closed the open segment before the others (its last part `endsSegment`): then the next
+      // part is the first of the segment after it.
       const hint =
         last && last.segmentIndex === open
-          ? partFragmentName(track, last.segmentStartTicks, last.partIndex + 1, ctx)
+          ? last.endsSegment
+            ? partFragmentName(track, last.startTicks + last.durationTicks, 0, ctx)
+            : partFragmentName(track, last.segmentStartTicks, last.partIndex + 1, ctx)
           : partFragmentName(track, segments.startTicks[segments.length - 1] + segments.durationTicks[segments.length - 1], 0, ctx);
       lines[n++] = `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${hint}${extension}"`;
     }
