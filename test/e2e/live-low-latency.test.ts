@@ -82,7 +82,7 @@ async function watch(
     [src, config] as const,
   );
   await page.waitForTimeout(12_000);
-  const state = (await page.evaluate('JSON.parse(JSON.stringify(window.ll))')) as { errors: string[]; warnings: string[]; samples: Sample[] };
+  const state = await page.evaluate<{ errors: string[]; warnings: string[]; samples: Sample[] }>('JSON.parse(JSON.stringify(window.ll))');
   await page.close();
   return { errors: [...state.errors, ...pageErrors], warnings: state.warnings, samples: state.samples };
 }

@@ -190,7 +190,8 @@ describe('LowLatency live event: LL-HLS parts, preload hints and blocking playli
 
     // The hinted part does not exist yet: the request is held until it does.
     const hintAsked = Date.now();
-    const hinted = await request(rel(first.hint!));
+    assert.ok(first.hint);
+    const hinted = await request(rel(first.hint));
     const hintHeldMs = Date.now() - hintAsked;
     assert.equal(hinted.status, 200, hinted.body.toString().slice(0, 200));
     assert.ok(hinted.body.byteLength > 0);
