@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { outputFormat, readMp4Index, isSourceRange, type Fmp4SegmentMuxer, type PresentationTrack, type TrackSegment } from '../../packager/index.js';
+import { LocalBlobStore } from '../../../storage/drivers/local.js';
 import { FlvStreamReader } from '../ingest/flv-stream-reader.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
 import type { AssetLocation } from '../../origin/presentation-builder.js';
@@ -73,6 +74,7 @@ describe('LiveEventPipeline with parts (LowLatency)', () => {
       () => new LiveEventPipeline({ eventId: 'x', runId: 'r', spoolDir: dir, targetSegmentSec: 1, partTargetSec: 2, log }),
       /partTargetSec must be positive and at most the segment target/,
     );
+    pipeline.startOutput({ outputId: 'out', name: 'o', assetId: 'a', manifestName: 'll', archiveWindowSec: 3600, createdMs: 0 });
     const sink = pipeline.attach();
     // Up to 3.56 s: segments 0–2 closed, segment 3 open with its first part (3–3.48 s) written.
     const cut = tags.findIndex((t) => t.timestampMs > 3560);
@@ -200,6 +202,20 @@ describe('LiveEventPipeline with parts (LowLatency)', () => {
       ]).toString(),
     );
     assert.equal(probe.streams[0].nb_read_frames, String(p0.sampleCount));
+
+    // The archive of an output (segments rebuilt from the parts' samples) holds the same frames.
+    const store = new LocalBlobStore({ path: path.join(dir, 'store'), allowedRoots: [dir] });
+    await store.checkAccess();
+    await store.createContainer('assets');
+    await pipeline.finishOutput('out', { store, container: 'assets', prefix: 'll' });
+    const archive = await fsp.readFile(path.join(dir, 'store', 'assets', 'll', 'll_video.mp4'));
+    const archived = await readMp4Index(archive.byteLength, async (offset, length) => archive.subarray(offset, offset + length));
+    const ar = archived.tracks[0].samples.run(0, archived.tracks[0].samples.count);
+    assert.deepEqual(
+      Array.from({ length: ar.count }, (_, i) => sha(archive.subarray(ar.offsets[i], ar.offsets[i] + ar.sizes[i]))),
+      pushedVideo,
+    );
+    await store.close();
     await pipeline.removeSpool();
   });
 
