@@ -22,7 +22,7 @@ import { sendSegmentBody, writeSegmentBody } from './send-segment-body.js';
 import { HotRoutes, type HotRoute } from './hot-routes.js';
 import { sendSidecarSubtitles } from './sidecar-subtitles.js';
 import { serveDownload } from './downloads.js';
-import { findTextTrack, findTrack, lastModified } from './presentation-lookup.js';
+import { findTextTrack, findTrack, lastModified, partStart, type FragmentStart } from './presentation-lookup.js';
 import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
 import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
 import type { StreamMeter } from './stream-meter.js';
@@ -31,6 +31,7 @@ import { combineFilterNames, locatorFilterNames, lookUpFilters, withTimeFilters,
 import { FilteredPresentations } from './filtered-presentation.js';
 import type { LivePlayback, LiveSource } from './live-source.js';
 import { liveManifestMaxAgeSec, liveSegmentVersion, previewProtection, registerUtcTime, utcTimePath } from './live-playback.js';
+import { holdLiveRequest } from './live-blocking.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -125,7 +126,19 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const protection = resolved ? protectionOf(resolved, row, options.encryption) : previewProtection(row, options.encryption);
     // Live: the runtime's presentation (sliced to the DVR window, growing) while the asset is recorded into; once
     // the output stops, the runtime no longer answers and the archive plays from storage as VOD.
-    const live: LivePlayback | undefined = preview ?? (resolved ? deps.live?.forAsset(resolved.asset.id) : undefined);
+    let live: LivePlayback | undefined = preview ?? (resolved ? deps.live?.forAsset(resolved.asset.id) : undefined);
+    // LL-HLS: a blocking playlist reload (`_HLS_msn`) or a preload-hinted part waits until the recording has it.
+    if (live) {
+      const again = () => (resolved ? deps.live?.forAsset(resolved.asset.id) : deps.live?.forPreviewLocator(locatorId.toLowerCase()));
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      reply.raw.once('close', onClose);
+      try {
+        live = await holdLiveRequest(live, request, req.query, again, gone.signal);
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    }
     // Manifests apply the locator's then the URL's filters; segments are never filtered (a filtered manifest's
     // segment URLs are the unfiltered ones plus `filter=`, served from the same cache).
     const filterNames = request.kind === 'fragment' ? [] : resolved ? combineFilterNames(locatorFilterNames(resolved), options.filters) : options.filters;
@@ -185,9 +198,21 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
 
     const segmentAge = Number(endpoint ? cacheAgeOf(endpoint, 'segment') : 86400);
     // `type=keyframes`: one keyframe alone (HLS I-frame playlists), offered for clear streams only.
-    const { keyframes } = request.request;
+    const { keyframes, part } = request.request;
     if (keyframes && protection) throw new NotFoundError('FragmentNotFound', 'Protected streams have no keyframe fragments');
-    const start = keyframes && typeof request.request.start === 'number' ? (`k${request.request.start}` as const) : request.request.start;
+    // LL-HLS parts: clear LowLatency live only (protected playlists list whole segments).
+    if (part !== undefined && protection)
+      throw new BadRequestError('PartsNotProtected', 'LL-HLS parts are served for clear streams only; a protected stream plays by whole segments');
+    if (part !== undefined && !live?.presentation.live?.partTargetSec)
+      throw new NotFoundError('FragmentNotFound', 'Parts exist only while a LowLatency live event records into the asset');
+    const start: FragmentStart =
+      typeof request.request.start !== 'number'
+        ? request.request.start
+        : keyframes
+          ? `k${request.request.start}`
+          : part !== undefined
+            ? partStart(request.request.start, part)
+            : request.request.start;
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) {
       if (start !== 0) throw new NotFoundError('FragmentNotFound', `Subtitles '${text.name}' are one fragment starting at 0`);
