@@ -190,6 +190,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   if (config.originProcesses > 1) {
     // After migrations (the children never migrate) and before this process reports itself running.
     origins = await OriginProcesses.start({ config, port: originPortOf(config), log }).catch(async (err: unknown) => {
+      // The live runtime started above (its RTMP listener would keep a failed start's process alive).
+      await live?.close();
       await app.close();
       await queue.close();
       await stores.close();
@@ -236,6 +238,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     });
     await runner.start().catch(async (err: unknown) => {
       await webhooks?.stop();
+      await live?.close();
       await origins?.close();
       await app.close();
       await db.destroy();
