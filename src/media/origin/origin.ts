@@ -30,6 +30,7 @@ import type { FilterLookup } from '../../shared/filter-definitions.js';
 import { combineFilterNames, locatorFilterNames, lookUpFilters, withTimeFilters, type RequestFilters } from './request-filters.js';
 import { FilteredPresentations } from './filtered-presentation.js';
 import type { LivePlayback, LiveSource } from './live-source.js';
+import type { LiveRelay } from './live-relay.js';
 import { liveManifestMaxAgeSec, liveSegmentVersion, previewProtection, registerUtcTime, utcTimePath } from './live-playback.js';
 import { holdLiveRequest } from './live-blocking.js';
 
@@ -50,6 +51,13 @@ export interface OriginDeps {
    * event's preview locator (not in the store) plays the event. Absent: everything plays from storage.
    */
   live?: LiveSource;
+  /**
+   * In a process without the live runtime (an origin process): what is live is relayed to the main process,
+   * after this process's own locator and endpoint checks.
+   */
+  liveRelay?: LiveRelay;
+  /** The client's address for endpoint allow-lists (the main process: the one a relay vouched for). */
+  clientAddress?: (req: FastifyRequest) => string;
 }
 
 type ManifestRequest = Extract<PlaybackRequest, { kind: 'manifest' | 'media-playlist' }>;
@@ -69,7 +77,7 @@ const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * packager (`outputFormat`) says which writer and muxer serve a `format=`.
  */
 export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
-  const gate = new EndpointGate(deps.resolver, deps.streamingDomain);
+  const gate = new EndpointGate(deps.resolver, deps.streamingDomain, deps.clientAddress);
   const manifests = new ManifestResponder();
   const fragments = new FragmentBuilder(deps.segmentCacheBytes);
   const hot = new HotRoutes();
@@ -103,11 +111,14 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     // A GUID the store does not know may be a running live event's preview locator: the live runtime knows those.
     // A preview has no project here, so no endpoint to check or meter: it plays on any host (MKIO-DIFFERENCES.md).
     const preview = resolved ? undefined : deps.live?.forPreviewLocator(locatorId.toLowerCase());
+    if (!resolved && deps.liveRelay?.isLivePreview(locatorId)) return deps.liveRelay.relay(req, reply);
     if (!resolved && !preview) throw new NotFoundError('LocatorNotFound', `Streaming locator '${locatorId}' not found`);
     let endpoint: EndpointView | undefined;
     if (resolved) {
       checkLocatorWindow(resolved);
       endpoint = await gate.admit(req, resolved);
+      // The main process meters what it relays back.
+      if (deps.liveRelay?.isLiveAsset(resolved.asset.id)) return deps.liveRelay.relay(req, reply);
       deps.meter?.track(reply.raw, resolved.projectId, endpoint);
       applyCors(req, reply, endpoint);
     }
@@ -298,7 +309,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const resolved = await deps.resolver.locator(route.locatorId);
     if (!resolved || resolved.projectName !== route.projectName || resolved.asset.id !== route.assetId) return false;
     // An asset a live output now records into plays live, which only the routed way serves.
-    if (deps.live?.forAsset(route.assetId)) return false;
+    if (deps.live?.forAsset(route.assetId) || deps.liveRelay?.isLiveAsset(route.assetId)) return false;
     checkLocatorWindow(resolved);
     requireClearProtocol(resolved, route.protocol);
     const { answer } = route;
