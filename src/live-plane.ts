@@ -84,17 +84,31 @@ export class StoreLiveEvents implements LiveEventStore {
   }
 }
 
+/** LowLatency events: the longest segment target and the LL-HLS part target, seconds. */
+const lowLatencySegmentSec = 1;
+const lowLatencyPartSec = 0.5;
+
 /**
  * An event's pipeline: pass-through events write the encoder's stream as it comes; Standard and Premium1080p
  * events put one ffmpeg ladder (per encoder connection) in front of it.
  */
 function createEventPipeline(config: Readonly<Config>, log: Logger, plan: LiveEventPlan, runId: string): EventPipeline {
-  const pipeline = new LiveEventPipeline({ eventId: plan.eventId, runId, spoolDir: config.liveSpoolDir, targetSegmentSec: plan.keyFrameIntervalSec, log });
+  // LowLatency: 1 s segments at most (cut on the encoder's keyframes, so 1 s GOPs give 1 s segments), written in
+  // parts of half a second that LL-HLS lists before the segment closes; the transcoder then forces 1 s GOPs.
+  const segmentSec = plan.lowLatency ? Math.min(plan.keyFrameIntervalSec, lowLatencySegmentSec) : plan.keyFrameIntervalSec;
+  const pipeline = new LiveEventPipeline({
+    eventId: plan.eventId,
+    runId,
+    spoolDir: config.liveSpoolDir,
+    targetSegmentSec: segmentSec,
+    ...(plan.lowLatency ? { partTargetSec: Math.min(lowLatencyPartSec, segmentSec) } : {}),
+    log,
+  });
   if (plan.encodingType !== 'Standard' && plan.encodingType !== 'Premium1080p') return pipeline;
   const ladder = new TranscodeLadder({
     pipeline,
     presetName: plan.presetName === 'Default1080p' || (plan.presetName === undefined && plan.encodingType === 'Premium1080p') ? 'Default1080p' : 'Default720p',
-    keyFrameIntervalSec: plan.keyFrameIntervalSec,
+    keyFrameIntervalSec: segmentSec,
     log,
     x264Preset: config.liveX264Preset,
     maxRungs: config.liveMaxRungs,

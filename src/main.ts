@@ -36,6 +36,7 @@ import { JobRunner } from './media/encode/worker/job-runner.js';
 import { WebhookDispatcher } from './control/webhooks/dispatcher.js';
 import { checkFfmpeg } from './media/encode/ffmpeg/job-ffmpeg-check.js';
 import { createLivePlane } from './live-plane.js';
+import { createRelaySecret, relayedClientAddress } from './media/origin/live-relay.js';
 import type { LiveEventControl } from './control/resources/live-events/live-event-control.js';
 import { unwiredLiveControl } from './control/resources/live-events/unwired-live-control.js';
 
@@ -128,6 +129,8 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
   const ingestHost = () => new URL(config.publicUrl ?? listenUrl).hostname;
   const live = roles.has('api') && roles.has('origin') ? createLivePlane({ config, db, dialect, stores, log, ingestHost }) : undefined;
   const liveEventControl: LiveEventControl = live?.runtime ?? unwiredLiveControl({ ingestHost });
+  // Origin processes have no live runtime: they relay live playback here, vouching for the client with this secret.
+  const relaySecret = live && config.originProcesses > 1 ? createRelaySecret() : undefined;
   const app = await buildControlPlane({
     log,
     db,
@@ -165,6 +168,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
         protection: cachedProtectionLookup(new StoreProtectionLookup(db, secretBox)),
         filters: cachedFilterLookup(new StoreFilterLookup(db)),
         ...(live ? { live: live.runtime } : {}),
+        ...(relaySecret ? { clientAddress: relayedClientAddress(relaySecret) } : {}),
       }).warmLookups;
     },
   });
@@ -189,7 +193,14 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
 
   if (config.originProcesses > 1) {
     // After migrations (the children never migrate) and before this process reports itself running.
-    origins = await OriginProcesses.start({ config, port: originPortOf(config), log }).catch(async (err: unknown) => {
+    origins = await OriginProcesses.start({
+      config,
+      port: originPortOf(config),
+      log,
+      ...(relaySecret ? { liveRelay: { url: listenUrl, secret: relaySecret } } : {}),
+    }).catch(async (err: unknown) => {
+      // The live runtime started above (its RTMP listener would keep a failed start's process alive).
+      await live?.close();
       await app.close();
       await queue.close();
       await stores.close();
@@ -236,6 +247,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     });
     await runner.start().catch(async (err: unknown) => {
       await webhooks?.stop();
+      await live?.close();
       await origins?.close();
       await app.close();
       await db.destroy();

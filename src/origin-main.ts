@@ -14,6 +14,8 @@ import { createHttpServer } from './control/plugins/http-server.js';
 import { registerPlayback } from './origin-plane.js';
 import { StoreFilterLookup, cachedFilterLookup } from './store/filter-lookup.js';
 import { cachedProtectionLookup, StoreProtectionLookup } from './store/protection-lookup.js';
+import { LiveEventRepository } from './store/live-event-repository.js';
+import { LiveRelay } from './media/origin/live-relay.js';
 
 /**
  * Entry of an origin-only process (REEL_ORIGIN_PROCESSES ≥ 2), forked by the main process (`origin-processes.ts`).
@@ -29,12 +31,17 @@ export interface OriginStartMessage {
   type: 'start';
   config: Config;
   port: number;
+  /**
+   * Where live playback is relayed (the main process runs the live runtime): its own playback URL and the secret
+   * that lets it trust the client address a relayed request carries. Absent when the main process runs no live events.
+   */
+  liveRelay?: { url: string; secret: string };
 }
 
 /** Child → parent: the port it is listening on, or why it could not. */
 export type OriginChildMessage = { type: 'listening'; port: number } | { type: 'failed'; code?: string; message: string };
 
-async function serve(config: Readonly<Config>, port: number): Promise<() => Promise<void>> {
+async function serve(config: Readonly<Config>, port: number, relayTo: OriginStartMessage['liveRelay']): Promise<() => Promise<void>> {
   const log = createLogger(config.logLevel).child({ process: 'origin' });
   const { db, dialect } = openDatabase({
     databaseUrl: config.databaseUrl,
@@ -54,6 +61,8 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     factory: blobStoreFactory(policy, { readOnly: true }),
     policy,
   });
+  const liveEvents = new LiveEventRepository(db);
+  const liveRelay = relayTo ? new LiveRelay({ targetUrl: relayTo.url, secret: relayTo.secret, load: () => liveEvents.listLiveTargets(), log }) : undefined;
   const app = createHttpServer(log);
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   let listenPort = port;
@@ -67,8 +76,10 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     protection: cachedProtectionLookup(new StoreProtectionLookup(db, box)),
     filters: cachedFilterLookup(new StoreFilterLookup(db)),
     cacheShare: config.originProcesses,
+    ...(liveRelay ? { liveRelay } : {}),
   });
   const close = async () => {
+    liveRelay?.close();
     await app.close();
     await stores.close();
     await db.destroy();
@@ -77,6 +88,7 @@ async function serve(config: Readonly<Config>, port: number): Promise<() => Prom
     // The origin's code runs once before the first request does (see warm-up.ts).
     const warmUp = await warmUpOrigin({ app, segmentDurationSec: config.segmentDurationSec, localStore: scratchLocalStore, lookups: warmLookups });
     log.debug({ component: 'origin', warmUp }, 'origin warmed up');
+    await liveRelay?.refresh();
     // reusePort (Linux SO_REUSEPORT): every sibling binds the same port and the kernel spreads connections.
     await app.listen({ port, host: config.host, reusePort: true } as FastifyListenOptions);
   } catch (err) {
@@ -136,7 +148,7 @@ function main(): void {
   // The parent is gone (exited, crashed or killed): an origin process never outlives it.
   process.on('disconnect', () => exit(0));
   process.once('message', (message: OriginStartMessage) => {
-    serve(message.config, message.port).then(
+    serve(message.config, message.port, message.liveRelay).then(
       (close) => {
         stop = close;
       },

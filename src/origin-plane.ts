@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from './config/schema.js';
 import type { Db, DialectName } from './store/database.js';
 import type { AccountStores } from './storage/account-stores.js';
@@ -12,6 +12,7 @@ import { UsageRepository } from './store/usage-repository.js';
 import type { ProtectionLookup } from './shared/content-protection.js';
 import type { FilterLookup } from './shared/filter-definitions.js';
 import type { LiveSource } from './media/origin/live-source.js';
+import type { LiveRelay } from './media/origin/live-relay.js';
 
 const MB = 1024 * 1024;
 
@@ -35,6 +36,10 @@ export function registerPlayback(
     filters: FilterLookup;
     /** The live runtime (live outputs' assets and preview locators); absent where no live event can run. */
     live?: LiveSource;
+    /** An origin process: what is live is relayed to the main process (see live-relay.ts). */
+    liveRelay?: LiveRelay;
+    /** The main process: the client address an origin process relayed for, for endpoint allow-lists. */
+    clientAddress?: (req: FastifyRequest) => string;
     cacheShare?: number;
   },
 ): { warmLookups: () => Promise<void> } {
@@ -53,6 +58,8 @@ export function registerPlayback(
     resolver,
     filters: deps.filters,
     ...(deps.live ? { live: deps.live } : {}),
+    ...(deps.liveRelay ? { liveRelay: deps.liveRelay } : {}),
+    ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
     builder: new PresentationBuilder({
       segmentDurationSec: config.segmentDurationSec,
       indexCacheBytes: Math.floor((config.indexCacheMb * MB) / share),

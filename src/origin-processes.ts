@@ -53,11 +53,18 @@ export class OriginProcesses {
   private constructor(
     private readonly config: Readonly<Config>,
     private readonly log: Logger,
+    private readonly liveRelay: OriginStartMessage['liveRelay'],
   ) {}
 
   /** Starts `count` children on `port` (0 = any free port, which the first child picks for the others). */
-  static async start(options: { config: Readonly<Config>; port: number; log: Logger }): Promise<OriginProcesses> {
-    const group = new OriginProcesses(options.config, options.log.child({ component: 'origin-processes' }));
+  static async start(options: {
+    config: Readonly<Config>;
+    port: number;
+    log: Logger;
+    /** Where the children relay live playback (see `OriginStartMessage.liveRelay`). */
+    liveRelay?: OriginStartMessage['liveRelay'];
+  }): Promise<OriginProcesses> {
+    const group = new OriginProcesses(options.config, options.log.child({ component: 'origin-processes' }), options.liveRelay);
     try {
       group.#port = await group.#spawn(options.port);
       await Promise.all(Array.from({ length: options.config.originProcesses - 1 }, () => group.#spawn(group.#port)));
@@ -117,7 +124,7 @@ export class OriginProcesses {
         }
         if (!this.#closing) this.#restartLater(Date.now() - record.startedAt, { pid: child.pid, code, signal });
       });
-      child.send({ type: 'start', config: this.config, port } satisfies OriginStartMessage);
+      child.send({ type: 'start', config: this.config, port, ...(this.liveRelay ? { liveRelay: this.liveRelay } : {}) } satisfies OriginStartMessage);
     });
   }
 

@@ -7,6 +7,7 @@ export const redactPaths = [
   'req.headers.authorization',
   'req.headers["x-mkio-token"]',
   'req.headers.cookie',
+  'req.headers["x-reel-relay-secret"]',
   'res.headers["set-cookie"]',
   '*.password',
   '*.sasToken',

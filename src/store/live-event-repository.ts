@@ -153,6 +153,24 @@ export class LiveEventRepository {
     return counts;
   }
 
+  /**
+   * What the live runtime may be serving live now, for processes without one (origin processes): the assets that
+   * outputs of active events record into, and those events' preview locators. Active rather than only Running, so
+   * a start or a stop in progress is asked of the runtime too (it answers from storage when it has nothing live).
+   */
+  async listLiveTargets(): Promise<{ assetIds: string[]; previewLocators: string[] }> {
+    const [outputs, events] = await Promise.all([
+      this.db
+        .selectFrom('live_outputs')
+        .innerJoin('live_events', 'live_events.id', 'live_outputs.event_id')
+        .select('live_outputs.asset_id')
+        .where('live_events.resource_state', 'in', activeLiveEventStates)
+        .execute(),
+      this.db.selectFrom('live_events').select('preview_locator').where('resource_state', 'in', activeLiveEventStates).execute(),
+    ]);
+    return { assetIds: outputs.map((o) => o.asset_id), previewLocators: events.map((e) => e.preview_locator.toLowerCase()) };
+  }
+
   // Outputs.
 
   async findOutputByName(eventId: string, name: string): Promise<LiveOutputRow | undefined> {

@@ -15,6 +15,8 @@ export class EndpointGate {
   constructor(
     private readonly resolver: PlaybackResolver,
     private readonly streamingDomain: () => string,
+    /** The client's address for allow-lists: the connection's, or the one an origin process relayed for (live-relay.ts). */
+    private readonly clientAddress: (req: FastifyRequest) => string = (req) => req.ip,
   ) {}
 
   /** The endpoint serving `resolved`'s project on this request's host: 404 unknown, 503 stopped, 403 address refused. */
@@ -25,7 +27,7 @@ export class EndpointGate {
     if (endpoint.state !== 'Running')
       throw new UnavailableError('StreamingEndpointStopped', `Streaming endpoint '${endpoint.name}' is not running (${endpoint.state})`);
     const allow = (endpoint.properties.accessControl as { ip?: { allow?: Array<{ address: string; subnetPrefixLength?: number }> } } | undefined)?.ip?.allow;
-    if (allow && allow.length > 0 && !isAllowedAddress(req.ip, allow)) {
+    if (allow && allow.length > 0 && !isAllowedAddress(this.clientAddress(req), allow)) {
       throw new ForbiddenError('IpNotAllowed', `Streaming endpoint '${endpoint.name}' does not allow this client address`);
     }
     return endpoint;

@@ -5,6 +5,12 @@ export interface LivePlayback {
   /** `presentation.live` is set while the stream may still grow; segments already sliced to the DVR window. */
   presentation: BuiltPresentation;
   location: AssetLocation;
+  /**
+   * Resolves at the recording's next change (a part or segment written, or the end), after which a fresh
+   * `forAsset`/`forPreviewLocator` answer shows it: LL-HLS blocking playlist reloads and preload-hinted parts
+   * wait on it. Absent: the source cannot say, and such requests are answered at once.
+   */
+  nextUpdate?(): Promise<void>;
 }
 
 /**

@@ -22,7 +22,7 @@ import { sendSegmentBody, writeSegmentBody } from './send-segment-body.js';
 import { HotRoutes, type HotRoute } from './hot-routes.js';
 import { sendSidecarSubtitles } from './sidecar-subtitles.js';
 import { serveDownload } from './downloads.js';
-import { findTextTrack, findTrack, lastModified } from './presentation-lookup.js';
+import { findTextTrack, findTrack, lastModified, partStart, type FragmentStart } from './presentation-lookup.js';
 import { chooseProtection, type ProtectionChoice } from './protection-plan.js';
 import { manifestProtectionFor, trackEncryptionFor } from './manifest-protection.js';
 import type { StreamMeter } from './stream-meter.js';
@@ -30,7 +30,9 @@ import type { FilterLookup } from '../../shared/filter-definitions.js';
 import { combineFilterNames, locatorFilterNames, lookUpFilters, withTimeFilters, type RequestFilters } from './request-filters.js';
 import { FilteredPresentations } from './filtered-presentation.js';
 import type { LivePlayback, LiveSource } from './live-source.js';
+import type { LiveRelay } from './live-relay.js';
 import { liveManifestMaxAgeSec, liveSegmentVersion, previewProtection, registerUtcTime, utcTimePath } from './live-playback.js';
+import { holdLiveRequest } from './live-blocking.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -49,6 +51,13 @@ export interface OriginDeps {
    * event's preview locator (not in the store) plays the event. Absent: everything plays from storage.
    */
   live?: LiveSource;
+  /**
+   * In a process without the live runtime (an origin process): what is live is relayed to the main process,
+   * after this process's own locator and endpoint checks.
+   */
+  liveRelay?: LiveRelay;
+  /** The client's address for endpoint allow-lists (the main process: the one a relay vouched for). */
+  clientAddress?: (req: FastifyRequest) => string;
 }
 
 type ManifestRequest = Extract<PlaybackRequest, { kind: 'manifest' | 'media-playlist' }>;
@@ -68,7 +77,7 @@ const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * packager (`outputFormat`) says which writer and muxer serve a `format=`.
  */
 export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
-  const gate = new EndpointGate(deps.resolver, deps.streamingDomain);
+  const gate = new EndpointGate(deps.resolver, deps.streamingDomain, deps.clientAddress);
   const manifests = new ManifestResponder();
   const fragments = new FragmentBuilder(deps.segmentCacheBytes);
   const hot = new HotRoutes();
@@ -102,11 +111,14 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     // A GUID the store does not know may be a running live event's preview locator: the live runtime knows those.
     // A preview has no project here, so no endpoint to check or meter: it plays on any host (MKIO-DIFFERENCES.md).
     const preview = resolved ? undefined : deps.live?.forPreviewLocator(locatorId.toLowerCase());
+    if (!resolved && deps.liveRelay?.isLivePreview(locatorId)) return deps.liveRelay.relay(req, reply);
     if (!resolved && !preview) throw new NotFoundError('LocatorNotFound', `Streaming locator '${locatorId}' not found`);
     let endpoint: EndpointView | undefined;
     if (resolved) {
       checkLocatorWindow(resolved);
       endpoint = await gate.admit(req, resolved);
+      // The main process meters what it relays back.
+      if (deps.liveRelay?.isLiveAsset(resolved.asset.id)) return deps.liveRelay.relay(req, reply);
       deps.meter?.track(reply.raw, resolved.projectId, endpoint);
       applyCors(req, reply, endpoint);
     }
@@ -125,7 +137,19 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const protection = resolved ? protectionOf(resolved, row, options.encryption) : previewProtection(row, options.encryption);
     // Live: the runtime's presentation (sliced to the DVR window, growing) while the asset is recorded into; once
     // the output stops, the runtime no longer answers and the archive plays from storage as VOD.
-    const live: LivePlayback | undefined = preview ?? (resolved ? deps.live?.forAsset(resolved.asset.id) : undefined);
+    let live: LivePlayback | undefined = preview ?? (resolved ? deps.live?.forAsset(resolved.asset.id) : undefined);
+    // LL-HLS: a blocking playlist reload (`_HLS_msn`) or a preload-hinted part waits until the recording has it.
+    if (live) {
+      const again = () => (resolved ? deps.live?.forAsset(resolved.asset.id) : deps.live?.forPreviewLocator(locatorId.toLowerCase()));
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      reply.raw.once('close', onClose);
+      try {
+        live = await holdLiveRequest(live, request, req.query, again, gone.signal);
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    }
     // Manifests apply the locator's then the URL's filters; segments are never filtered (a filtered manifest's
     // segment URLs are the unfiltered ones plus `filter=`, served from the same cache).
     const filterNames = request.kind === 'fragment' ? [] : resolved ? combineFilterNames(locatorFilterNames(resolved), options.filters) : options.filters;
@@ -185,9 +209,21 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
 
     const segmentAge = Number(endpoint ? cacheAgeOf(endpoint, 'segment') : 86400);
     // `type=keyframes`: one keyframe alone (HLS I-frame playlists), offered for clear streams only.
-    const { keyframes } = request.request;
+    const { keyframes, part } = request.request;
     if (keyframes && protection) throw new NotFoundError('FragmentNotFound', 'Protected streams have no keyframe fragments');
-    const start = keyframes && typeof request.request.start === 'number' ? (`k${request.request.start}` as const) : request.request.start;
+    // LL-HLS parts: clear LowLatency live only (protected playlists list whole segments).
+    if (part !== undefined && protection)
+      throw new BadRequestError('PartsNotProtected', 'LL-HLS parts are served for clear streams only; a protected stream plays by whole segments');
+    if (part !== undefined && !live?.presentation.live?.partTargetSec)
+      throw new NotFoundError('FragmentNotFound', 'Parts exist only while a LowLatency live event records into the asset');
+    const start: FragmentStart =
+      typeof request.request.start !== 'number'
+        ? request.request.start
+        : keyframes
+          ? `k${request.request.start}`
+          : part !== undefined
+            ? partStart(request.request.start, part)
+            : request.request.start;
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) {
       if (start !== 0) throw new NotFoundError('FragmentNotFound', `Subtitles '${text.name}' are one fragment starting at 0`);
@@ -273,7 +309,7 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const resolved = await deps.resolver.locator(route.locatorId);
     if (!resolved || resolved.projectName !== route.projectName || resolved.asset.id !== route.assetId) return false;
     // An asset a live output now records into plays live, which only the routed way serves.
-    if (deps.live?.forAsset(route.assetId)) return false;
+    if (deps.live?.forAsset(route.assetId) || deps.liveRelay?.isLiveAsset(route.assetId)) return false;
     checkLocatorWindow(resolved);
     requireClearProtocol(resolved, route.protocol);
     const { answer } = route;

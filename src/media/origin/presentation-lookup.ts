@@ -1,5 +1,5 @@
 import { NotFoundError } from '../../shared/errors.js';
-import { keyframeAt, textTrackBitrateBps, type PresentationTrack, type SidecarTextTrack, type TrackSegment } from '../packager/index.js';
+import { keyframeAt, textTrackBitrateBps, type PresentationPart, type PresentationTrack, type SidecarTextTrack, type TrackSegment } from '../packager/index.js';
 import type { BuiltPresentation } from './presentation-builder.js';
 
 /** The side-loaded subtitle track a `QualityLevels(b)/…(name…)` URL names, if it names one. */
@@ -22,10 +22,21 @@ export function findSegment(track: PresentationTrack, start: number): TrackSegme
 }
 
 /**
- * A fragment start as the origin addresses segments: a segment's start time, `init`, or `k{dts}` for the one
- * keyframe decoded at `dts` (an HLS I-frame playlist entry, `…,type=keyframes)`).
+ * A fragment start as the origin addresses segments: a segment's start time, `init`, `k{dts}` for the one
+ * keyframe decoded at `dts` (an HLS I-frame playlist entry, `…,type=keyframes)`), or `p{start}_{k}` for part `k`
+ * of the segment starting at `start` (LL-HLS, `…,part=k)`).
  */
-export type FragmentStart = number | 'init' | `k${number}`;
+export type FragmentStart = number | 'init' | `k${number}` | `p${number}_${number}`;
+
+/** The `FragmentStart` of part `part` of the segment starting at `segmentStartTicks`. */
+export function partStart(segmentStartTicks: number, part: number): `p${number}_${number}` {
+  return `p${segmentStartTicks}_${part}`;
+}
+
+/** Part `part` of the segment starting at `segmentStartTicks` (LowLatency live), if the track lists it. */
+export function findPart(track: PresentationTrack, segmentStartTicks: number, part: number): PresentationPart | undefined {
+  return track.parts?.find((p) => p.segmentStartTicks === segmentStartTicks && p.partIndex === part);
+}
 
 /** The one keyframe of a video track decoded at `dts`, as a one-sample segment; 404 when there is none. */
 export function findKeyframe(track: PresentationTrack, dts: number): TrackSegment {
@@ -34,9 +45,20 @@ export function findKeyframe(track: PresentationTrack, dts: number): TrackSegmen
   return { index: k.segmentIndex, firstSample: k.sample, sampleCount: 1, startTicks: dts, durationTicks: k.durationTicks };
 }
 
-/** The segment a fragment start names (`init` excluded): a whole segment or one keyframe. */
-export function findFragment(track: PresentationTrack, start: number | `k${number}`): TrackSegment {
-  return typeof start === 'number' ? findSegment(track, start) : findKeyframe(track, Number(start.slice(1)));
+/** The segment a fragment start names (`init` excluded): a whole segment, one keyframe, or one part. */
+export function findFragment(track: PresentationTrack, start: Exclude<FragmentStart, 'init'>): TrackSegment {
+  if (typeof start === 'number') return findSegment(track, start);
+  if (start.startsWith('k')) return findKeyframe(track, Number(start.slice(1)));
+  const [segmentStart, k] = start.slice(1).split('_').map(Number);
+  const part = findPart(track, segmentStart, k);
+  if (!part) throw new NotFoundError('FragmentNotFound', `No part ${k} of the segment of '${track.name}' starting at ${segmentStart}`);
+  return {
+    index: part.segmentIndex,
+    firstSample: part.firstSample,
+    sampleCount: part.sampleCount,
+    startTicks: part.startTicks,
+    durationTicks: part.durationTicks,
+  };
 }
 
 /**

@@ -88,6 +88,7 @@ export {
   textTrackBitrateBps,
   type LiveTimeline,
   type Presentation,
+  type PresentationPart,
   type PresentationTrack,
   type SidecarTextTrack,
 } from './model/presentation.js';

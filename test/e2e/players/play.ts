@@ -10,13 +10,14 @@ import {
   startPlayerPageServer,
   type DrmOptions,
   type KeyRequest,
+  type LiveInfo,
   type PlayerName,
   type PlayerPageServer,
   type PlayerState,
   type VariantInfo,
 } from './player-page.js';
 
-export type { DrmOptions, KeyRequest, PlayerName, PlayerState, VariantInfo } from './player-page.js';
+export type { DrmOptions, KeyRequest, LiveInfo, PlayerName, PlayerState, VariantInfo } from './player-page.js';
 
 /** A key or licence request as it went on the wire (seen by the browser's network layer, not the page). */
 export interface WireKeyRequest {
@@ -233,6 +234,80 @@ export async function playToEnd(options: PlayOptions): Promise<PlayResult> {
   } finally {
     await context.close().catch(() => undefined);
   }
+}
+
+/**
+ * A player page kept open for the test to drive, step by step (live streams: join, seek back, return to live).
+ * `errors()` holds what `playToEnd` would report as errors: the page's fatal player and element errors, console
+ * errors, failed requests and HTTP responses ≥ 400.
+ */
+export interface PlayerSession {
+  /** `window.reelLive.info()`: the live window, the edge and the playhead as the player reports them. */
+  live(): Promise<LiveInfo>;
+  /** Polls `live()` every 250 ms until `until` holds and returns that reading; throws with the last one after `timeoutMs`. */
+  waitForLive(until: (info: LiveInfo) => boolean, what: string, timeoutMs: number): Promise<LiveInfo>;
+  /** Seeks, through the player's API, to `seconds` behind its live edge; returns the target position. */
+  seekBehindEdge(seconds: number): Promise<number>;
+  /** The player's own return to the live edge (hls.js `liveSyncPosition`, dash.js `seekToOriginalLive()`, Shaka `goToLive()`). */
+  goToLive(): Promise<void>;
+  errors(): Promise<string[]>;
+  /** The page's event log, for failure messages. */
+  log(): Promise<string[]>;
+  /** Saves a screenshot as test-output/e2e/<name>.png. */
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Opens `url` in `player` (a fresh browser context) and returns once the page script runs; playback starts by itself. */
+export async function openPlayer(options: Omit<PlayOptions, 'timeoutMs' | 'name'> & { startAtLiveEdge?: boolean }): Promise<PlayerSession> {
+  const { url, player, playbackRate = 1, drm, startAtLiveEdge } = options;
+  const [browser, pages] = await Promise.all([getBrowser(), getPageServer()]);
+  const context = await browser.newContext({ viewport: { width: 640, height: 360 }, bypassCSP: false, serviceWorkers: 'block' });
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  try {
+    const page = await context.newPage();
+    watch(page, errors, warnings);
+    await page.goto(pages.pageUrl({ player, src: url, playbackRate, drm, startAtLiveEdge }), { waitUntil: 'load', timeout: 15_000 });
+    await page.waitForFunction('window.reelLive !== undefined', undefined, { timeout: 15_000 });
+    const live = () => page.evaluate<LiveInfo>('window.reelLive.info()');
+    return {
+      live,
+      async waitForLive(until, what, timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const info = await live();
+          if (until(info)) return info;
+          if (info.errors.length > 0 || Date.now() > deadline) {
+            const log = await page.evaluate<string[]>('window.reel.log');
+            throw new Error(`${player}: ${what}: not seen in ${timeoutMs} ms; last ${JSON.stringify(info)}\n${[...errors, ...log.slice(-15)].join('\n')}`);
+          }
+          await page.waitForTimeout(250);
+        }
+      },
+      seekBehindEdge: (seconds) => page.evaluate<number, number>((s) => (window as unknown as PageLive).reelLive.seekBehindEdge(s), seconds),
+      goToLive: () => page.evaluate<void>('window.reelLive.goToLive()'),
+      async errors() {
+        const state = await page.evaluate<PlayerState>('JSON.parse(JSON.stringify(window.reel))');
+        return dedupe([...state.errors, ...errors]);
+      },
+      log: () => page.evaluate<string[]>('window.reel.log.slice()'),
+      async screenshot(name) {
+        fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+        const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '_')}.png`);
+        await page.screenshot({ path: file });
+        return file;
+      },
+      close: () => context.close().catch(() => undefined),
+    };
+  } catch (err) {
+    await context.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+interface PageLive {
+  reelLive: { seekBehindEdge(seconds: number): number };
 }
 
 /** Console errors, uncaught exceptions, failed requests and HTTP errors ≥ 400 (the page's own files included). */

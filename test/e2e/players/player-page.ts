@@ -101,6 +101,26 @@ export interface PlayerState {
   drmErrors: string[];
 }
 
+/**
+ * What `window.reelLive.info()` reports on a live stream, in `video.currentTime` terms, from each player's own API.
+ * `edge` is the latest position the player would play live from: hls.js the end of the last listed segment
+ * (`details.edge`), dash.js the end of its DVR window (`getDvrWindow().end`), Shaka the end of its seek range
+ * (`seekRange().end`, which already leaves out Shaka's presentation delay).
+ */
+export interface LiveInfo {
+  /** hls.js: the playlist is live; dash.js: `isDynamic()`; Shaka: `isLive()`. */
+  isLive: boolean;
+  windowStart: number;
+  edge: number;
+  currentTime: number;
+  decodedFrames: number;
+  paused: boolean;
+  seeking: boolean;
+  readyState: number;
+  /** The page's fatal errors so far (see `PlayerState.errors`). */
+  errors: string[];
+}
+
 /** The files a player page loads, relative to `node_modules`. */
 export const PLAYER_LIBRARIES = {
   'hls.js': ['hls.js/dist/hls.min.js'],
@@ -179,6 +199,8 @@ const PAGE_SCRIPT = String.raw`
   var playerName = params.get('player');
   var src = params.get('src');
   var rate = Number(params.get('rate') || '1');
+  // 'live': join a live stream at the player's own live position (hls.js otherwise starts at the window start).
+  var start = params.get('start');
   var drm = JSON.parse(params.get('drm') || '{}');
   var inQuery = drm.tokenIn === 'query';
   var bearer = drm.token && !inQuery ? 'Bearer ' + drm.token : null;
@@ -197,6 +219,19 @@ const PAGE_SCRIPT = String.raw`
   };
   function drmError(msg) { if (s.drmErrors.length < 50) s.drmErrors.push(msg); }
   var impl = null;
+  // Live controls through each player's own API (impl.live): where the DVR window and the live edge are in
+  // video.currentTime terms, a seek to some seconds behind the edge, and the return to live.
+  window.reelLive = {
+    info: function () {
+      var i = impl && impl.live ? impl.live.info() : { isLive: false, windowStart: 0, edge: 0 };
+      var q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
+      return { isLive: !!i.isLive, windowStart: i.windowStart, edge: i.edge, currentTime: video.currentTime,
+        decodedFrames: q.totalVideoFrames, paused: video.paused, seeking: video.seeking, readyState: video.readyState,
+        errors: s.errors.slice() };
+    },
+    seekBehindEdge: function (seconds) { log('seek to ' + seconds + ' s behind the live edge'); return impl.live.seekBehindEdge(seconds); },
+    goToLive: function () { log('go to live'); impl.live.goToLive(); },
+  };
   var stuckSince = 0, stuckLogged = false;
   function log(msg) {
     if (s.log.length < 300) s.log.push((performance.now() - s.timings.start).toFixed(0) + 'ms ' + msg);
@@ -292,7 +327,7 @@ const PAGE_SCRIPT = String.raw`
     if (!Hls) { fail('hls.js did not load'); return; }
     s.playerVersion = Hls.version;
     if (!Hls.isSupported()) { fail('hls.js: MediaSource not supported'); return; }
-    var hlsConfig = { debug: false, enableWorker: true, startPosition: 0 };
+    var hlsConfig = { debug: false, enableWorker: true, startPosition: start === 'live' ? -1 : 0 };
     if (drm.token) {
       // The token goes on key loads only (context.type 'key'), not on playlists or segments.
       hlsConfig.xhrSetup = function (xhr, url, context) {
@@ -318,6 +353,19 @@ const PAGE_SCRIPT = String.raw`
         });
         return v;
       },
+    };
+    function hlsDetails() {
+      var level = hls.levels && hls.levels[hls.currentLevel >= 0 ? hls.currentLevel : 0];
+      return level ? level.details : undefined;
+    }
+    impl.live = {
+      info: function () {
+        var d = hlsDetails();
+        if (!d || !d.fragments.length) return { isLive: false, windowStart: 0, edge: 0 };
+        return { isLive: d.live, windowStart: d.fragments[0].start, edge: d.edge };
+      },
+      seekBehindEdge: function (seconds) { var t = hlsDetails().edge - seconds; video.currentTime = t; return t; },
+      goToLive: function () { video.currentTime = hls.liveSyncPosition; },
     };
     hls.on(Hls.Events.ERROR, function (_ev, data) {
       var msg = 'hls.js ' + data.type + '/' + data.details + (data.response && data.response.code ? ' HTTP ' + data.response.code : '') +
@@ -349,6 +397,16 @@ const PAGE_SCRIPT = String.raw`
         });
         return out;
       },
+    };
+    impl.live = {
+      info: function () {
+        if (!player.isReady()) return { isLive: false, windowStart: 0, edge: 0 };
+        var w = player.getDvrWindow();
+        return { isLive: player.isDynamic(), windowStart: w.start, edge: w.end };
+      },
+      // seek() counts from the start of the DVR window and duration() is the window's length.
+      seekBehindEdge: function (seconds) { var t = player.duration() - seconds; player.seek(t); return player.getDvrWindow().start + t; },
+      goToLive: function () { player.seekToOriginalLive(); },
     };
     player.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING } });
     var ev = dashjs.MediaPlayer.events;
@@ -394,6 +452,14 @@ const PAGE_SCRIPT = String.raw`
         for (var k in shaka.Player.LoadMode) if (shaka.Player.LoadMode[k] === m) return k;
         return String(m);
       },
+    };
+    impl.live = {
+      info: function () {
+        var r = sp.seekRange();
+        return { isLive: sp.isLive(), windowStart: r.start, edge: r.end };
+      },
+      seekBehindEdge: function (seconds) { var t = sp.seekRange().end - seconds; video.currentTime = t; return t; },
+      goToLive: function () { sp.goToLive(); },
     };
     function describe(err) {
       if (!err) return 'unknown';
@@ -461,7 +527,7 @@ export interface PlayerPageServer {
   /** e.g. http://127.0.0.1:41234 */
   origin: string;
   /** The page that plays `src` with `player` at `playbackRate`, with `drm` for protected streams. */
-  pageUrl(options: { player: PlayerName; src: string; playbackRate?: number; drm?: DrmOptions }): string;
+  pageUrl(options: { player: PlayerName; src: string; playbackRate?: number; drm?: DrmOptions; startAtLiveEdge?: boolean }): string;
   close(): Promise<void>;
 }
 
@@ -503,9 +569,10 @@ export async function startPlayerPageServer(): Promise<PlayerPageServer> {
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     origin,
-    pageUrl({ player, src, playbackRate = 1, drm }) {
+    pageUrl({ player, src, playbackRate = 1, drm, startAtLiveEdge }) {
       const q = new URLSearchParams({ player, src, rate: String(playbackRate) });
       if (drm) q.set('drm', JSON.stringify(drm));
+      if (startAtLiveEdge) q.set('start', 'live');
       return `${origin}/player.html?${q}`;
     },
     close: () =>

@@ -10,6 +10,14 @@
  * `targetSegmentSec` since the segment start; every other track is cut at that same time (its first sample at or
  * after it, its first keyframe for another video track), so segment i of every track covers the same time.
  * Without video, audio is cut on a `targetSegmentSec` grid.
+ *
+ * LowLatency (`partTargetSec`): the open segment is also written in parts as its samples arrive, so that LL-HLS
+ * players get them before the segment closes. The reference cuts a part as soon as it holds the most samples
+ * that last at most `partTargetSec` (one more sample must have arrived: it gives the last one's duration);
+ * every other track cuts its parts at the reference's part ends, as it does its segments. Each part is its own
+ * `moof` + `mdat` in the spool and its samples join the track's sample table at once; the segment that closes
+ * later is the run of its parts' samples (its last part is whatever remains before the cut, at most a part
+ * target, so with 1 s GOPs at 25 fps and 0.5 s parts: 0.48 + 0.48 + 0.04 s).
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -35,6 +43,8 @@ export interface LiveEventPipelineOptions {
   spoolDir: string;
   /** Segment target (the event's keyFrameIntervalSec, 2 s by default). */
   targetSegmentSec: number;
+  /** LowLatency events: write the open segment in parts of at most this long (LL-HLS); absent = whole segments. */
+  partTargetSec?: number;
   log: Logger;
   /** Wall clock, ms since epoch (tests pin it). */
   now?: () => number;
@@ -73,6 +83,10 @@ export interface LiveHealth {
 
 export const healthWindowMs = 5000;
 
+/** LowLatency: the presentation lists the parts of this many segments before the open one (LL-HLS keeps parts
+ * of the last three target durations, and LowLatency segments are about one target long). */
+const partSegments = 3;
+
 interface TrackState {
   track: LiveTrack;
   file: Promise<SpoolFile>;
@@ -85,6 +99,8 @@ interface TrackState {
    * other tracks' segment numbers, so it is left out of the presentation (and its samples are not kept).
    */
   late?: boolean;
+  /** LowLatency, tracks other than the reference: the reference's part ends of the open segment handled so far. */
+  partsCut: number;
 }
 
 /** The reference waits at most this many segment targets for a track that exists or is expected to start. */
@@ -119,12 +135,19 @@ export class LiveEventPipeline {
   /** `{spoolDir}/{eventId}/{runId}`. */
   readonly runDir: string;
   readonly targetSegmentSec: number;
+  readonly partTargetSec: number | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #store: SpoolBlobStore;
   readonly #tracks: TrackState[] = [];
   /** Segment boundaries (start of segment k + 1 at index k) in the reference track's ticks. */
   readonly #boundaries: number[] = [];
+  /** LowLatency: the reference's part ends (its ticks) by segment number, for the other tracks to follow. */
+  readonly #partEnds = new Map<number, number[]>();
+  /** Parts committed so far (every track): part of the presentation's version. */
+  #partsCommitted = 0;
+  /** Resolved at the next visible change (`nextUpdate`). */
+  #waiters: Array<() => void> = [];
   #reference: TrackState | undefined;
   #availabilityStartMs: number | undefined;
   #publishedMs = 0;
@@ -149,6 +172,9 @@ export class LiveEventPipeline {
     this.runId = options.runId;
     this.runDir = path.join(options.spoolDir, options.eventId, options.runId);
     this.targetSegmentSec = options.targetSegmentSec;
+    if (options.partTargetSec !== undefined && !(options.partTargetSec > 0 && options.partTargetSec <= options.targetSegmentSec))
+      throw new RangeError(`partTargetSec must be positive and at most the segment target, got ${options.partTargetSec}`);
+    this.partTargetSec = options.partTargetSec;
     this.#log = options.log.child({ component: 'live-pipeline', eventId: options.eventId, runId: options.runId });
     this.#now = options.now ?? Date.now;
     this.#store = new SpoolBlobStore(options.eventId, options.runId);
@@ -296,7 +322,7 @@ export class LiveEventPipeline {
       return f;
     });
     file.catch((err: unknown) => this.#fail('the spool file could not be created', err));
-    const state: TrackState = { track, file, needKeyframe: config.kind === 'video' };
+    const state: TrackState = { track, file, needKeyframe: config.kind === 'video', partsCut: 0 };
     this.#tracks.push(state);
     if (!this.#reference || (this.#reference.track.kind !== 'video' && config.kind === 'video' && this.#boundaries.length === 0)) this.#reference = state;
     return state;
@@ -346,8 +372,9 @@ export class LiveEventPipeline {
     if (!ref) return;
     const rt = ref.track;
     const target = Math.round(this.targetSegmentSec * rt.timescale);
+    const parts = this.partTargetSec !== undefined;
     for (;;) {
-      const start = rt.pendingStartTicks;
+      const start = rt.openStartTicks;
       if (start === undefined) break;
       if (!close && this.#waitingForTracks(start, target)) break;
       let at: number;
@@ -356,19 +383,27 @@ export class LiveEventPipeline {
         const grid = (Math.floor(start / target) + 1) * target;
         at = rt.cutAt(grid, false);
       }
-      if (at <= 0) break;
-      this.#boundaries.push(rt.pendingDtsAt(at));
-      this.#write(ref, rt.take(at));
+      if (at < 0 || (at === 0 && !rt.hasOpenParts)) break;
+      const boundary = rt.pendingDtsAt(at);
+      // The samples before the cut go out as parts first; the segment closes with what remains of them.
+      if (parts) at -= this.#cutReferenceParts(ref, at);
+      this.#boundaries.push(boundary);
+      this.#write(ref, rt.take(at, parts));
     }
-    if (close && rt.pendingCount > 0) {
-      const segment = rt.take(rt.pendingCount);
-      this.#boundaries.push(segment.startTicks + segment.durationTicks);
+    if (parts && !close) this.#cutReferenceParts(ref, rt.pendingCount - 1);
+    if (close && (rt.pendingCount > 0 || rt.hasOpenParts)) {
+      if (parts) this.#cutReferenceParts(ref, rt.pendingCount - 1, true);
+      const segment = rt.take(rt.pendingCount, parts);
+      const c = segment.closes!;
+      this.#boundaries.push(c.startTicks + c.durationTicks);
       this.#write(ref, segment);
     }
     for (const state of this.#tracks) {
       if (state === ref || state.late) continue;
       const t = state.track;
-      while (t.takenSegments < this.#boundaries.length && t.pendingCount > 0) {
+      for (;;) {
+        if (parts) this.#cutFollowerParts(state, rt);
+        if (t.takenSegments >= this.#boundaries.length || (t.pendingCount === 0 && !t.hasOpenParts)) break;
         const boundary = Math.ceil((this.#boundaries[t.takenSegments] * t.timescale) / rt.timescale);
         const isLast = close !== undefined && t.takenSegments === this.#boundaries.length - 1;
         let at = t.cutAt(boundary, t.kind === 'video');
@@ -379,16 +414,70 @@ export class LiveEventPipeline {
           }
           at = t.pendingCount;
         }
-        if (at === 0 && t.takenSegments === 0) {
+        if (at === 0 && t.takenSegments === 0 && !t.hasOpenParts) {
           state.late = true;
           t.dropPendingFrom(0);
           this.#lastError = `track ${t.name} started after the first segment and is left out`;
           this.#log.warn({ track: t.name }, this.#lastError);
           break;
         }
-        if (at <= 0) break;
-        this.#write(state, t.take(at));
+        if (at < 0 || (at === 0 && !t.hasOpenParts)) break;
+        this.#write(state, t.take(at, parts));
+        state.partsCut = 0;
       }
+    }
+    if (parts) {
+      let oldest = Infinity;
+      for (const state of this.#tracks) if (!state.late) oldest = Math.min(oldest, state.track.takenSegments);
+      for (const k of this.#partEnds.keys()) if (k < oldest) this.#partEnds.delete(k);
+    }
+  }
+
+  /**
+   * Cuts the reference's open segment into parts while a part can end at or before pending sample `limit` (the
+   * segment's cut, or the newest sample): each the most samples lasting at most `partTargetSec` (at least one).
+   * `atEnd`: the segment closes after the newest sample (a discontinuity, the end), whose end then counts too.
+   * Returns how many pending samples the parts took.
+   */
+  #cutReferenceParts(ref: TrackState, limit: number, atEnd = false): number {
+    const rt = ref.track;
+    const partTicks = Math.round(this.partTargetSec! * rt.timescale);
+    let taken = 0;
+    for (;;) {
+      const start = rt.pendingStartTicks;
+      const last = Math.min(limit - taken, rt.pendingCount - 1);
+      if (start === undefined || last < 1) break;
+      let end = -1;
+      for (let i = 1; i <= last; i++) {
+        const d = rt.pendingDtsAt(i) - start;
+        if (d >= partTicks) {
+          end = d === partTicks ? i : Math.max(1, i - 1);
+          break;
+        }
+      }
+      if (end < 0 && atEnd && last === rt.pendingCount - 1 && rt.endTicks - start > partTicks) end = last;
+      if (end < 0) break;
+      const segment = rt.takenSegments;
+      let ends = this.#partEnds.get(segment);
+      if (!ends) this.#partEnds.set(segment, (ends = []));
+      ends.push(rt.pendingDtsAt(end));
+      this.#write(ref, rt.takePart(end));
+      taken += end;
+    }
+    return taken;
+  }
+
+  /** Cuts another track's open segment at the reference's part ends that its samples have reached. */
+  #cutFollowerParts(state: TrackState, rt: LiveTrack): void {
+    const t = state.track;
+    const ends = this.#partEnds.get(t.takenSegments);
+    if (!ends) return;
+    while (state.partsCut < ends.length) {
+      const at = t.cutAt(Math.ceil((ends[state.partsCut] * t.timescale) / rt.timescale), false);
+      if (at < 0 || at >= t.pendingCount) break;
+      state.partsCut++;
+      // Nothing of this track before that end (its last part reached it): no part.
+      if (at > 0) this.#write(state, t.takePart(at));
     }
   }
 
@@ -423,20 +512,38 @@ export class LiveEventPipeline {
     const p = state.file
       .then((f) => f.appendSegment(state.track, segment))
       .then(
-        () => this.#committed(state),
+        () => this.#committed(state, segment),
         (err: unknown) => this.#fail(`segment ${segment.index} of track ${state.track.name} could not be written`, err),
       );
     this.#writes.add(p);
     void p.finally(() => this.#writes.delete(p));
   }
 
-  #committed(state: TrackState): void {
-    state.urlBitrateBps ??= Math.max(1000, Math.round(state.track.index.bitrateBps / 1000) * 1000);
+  #committed(state: TrackState, segment: ReturnType<LiveTrack['take']>): void {
+    if (segment.closes) state.urlBitrateBps ??= Math.max(1000, Math.round(state.track.index.bitrateBps / 1000) * 1000);
+    if (segment.part) this.#partsCommitted++;
     const visible = Math.min(...this.#servedTracks().map((t) => t.track.segmentList.length));
     if (visible > this.#visibleSegments) {
       this.#visibleSegments = visible;
       this.#publishedMs = this.#now();
     }
+    this.#notify();
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    if (waiters.length === 0) return;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Resolves at the next change players can see: a part or segment written (whether or not it is visible yet),
+   * or the end. LL-HLS blocking requests await it and look again.
+   */
+  nextUpdate(): Promise<void> {
+    if (this.#ended && this.#writes.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   #fail(what: string, err: unknown): void {
@@ -483,6 +590,10 @@ export class LiveEventPipeline {
         track: t.index,
         segments,
         peakBitrateBps: state.urlBitrateBps,
+        // Parts of the last 3 listed segments and of the open one (segment n), which LL-HLS lists after them.
+        ...(this.partTargetSec !== undefined
+          ? { parts: t.parts.filter((p) => p.segmentIndex >= Math.max(from, n - partSegments) && p.segmentIndex <= n) }
+          : {}),
       });
     }
     const rt = ref.track;
@@ -494,6 +605,7 @@ export class LiveEventPipeline {
           windowSec: window.windowSec,
           publishedMs: this.#publishedMs,
           isEnded: this.#ended && this.#writes.size === 0,
+          ...(this.partTargetSec !== undefined ? { partTargetSec: this.partTargetSec } : {}),
         }
       : undefined;
     const presentation: BuiltPresentation = {
@@ -501,10 +613,10 @@ export class LiveEventPipeline {
       targetSegmentSec: this.targetSegmentSec,
       tracks,
       files,
-      etag: `"live-${this.runId}-${n}${this.#ended ? '-end' : ''}-${from}"`,
+      etag: `"live-${this.runId}-${n}${this.partTargetSec !== undefined ? `p${this.#partsCommitted}` : ''}${this.#ended ? '-end' : ''}-${from}"`,
       ...(live ? { live } : {}),
     };
-    return { presentation, location: this.location };
+    return { presentation, location: this.location, nextUpdate: () => this.nextUpdate() };
   }
 
   /** Segment numbers [from, to) of `window` among the visible ones (shared by every track). */
@@ -610,6 +722,7 @@ export class LiveEventPipeline {
     this.#ended = true;
     await this.flushed();
     this.#publishedMs = this.#now();
+    this.#notify();
   }
 
   /** Closes the spool files (after `end`); the files stay until `removeSpool`. */

@@ -3,7 +3,7 @@
  * segments once their bytes are in the spool file, and the samples of the open segment held aside until the
  * segment closes. The packager reads it through the same interfaces as a parsed VOD file.
  */
-import { SegmentList, type TrackIndex } from '../../packager/index.js';
+import { SegmentList, type PresentationPart, type TrackIndex } from '../../packager/index.js';
 import { checkRun, lowerBound, type SampleRun, type SampleTable } from '../../packager/model/sample-table.js';
 import type { TrackCodecConfig } from './flv-media.js';
 
@@ -189,16 +189,37 @@ export interface PendingSample {
   data: Uint8Array;
 }
 
-/** Samples taken out of the open segment to be written as one segment. */
+/**
+ * Samples taken out of the open segment to be written as one `moof` + `mdat`: a whole segment, or (LowLatency)
+ * one part of the open segment, the last of which closes it.
+ */
 export interface ClosingSegment {
-  /** The segment's number (shared by every track). */
+  /** The segment's number (shared by every track); a part's is its segment's. */
   index: number;
+  /** May be empty only for the closing write of a segment whose parts already hold every sample. */
   samples: PendingSample[];
   /** Duration of each sample, ticks. */
   durations: Uint32Array;
+  /** Decode time of the first sample (of the write), ticks. */
   startTicks: number;
   durationTicks: number;
+  /** LowLatency: the part these samples are (absent for a whole segment and for an empty closing write). */
+  part?: PresentationPart;
+  /** Set when this write closes segment `index`: the whole segment (its earlier parts included). */
+  closes?: { firstSample: number; sampleCount: number; startTicks: number; durationTicks: number };
 }
+
+/** The open segment's parts taken so far (LowLatency). */
+interface OpenSegment {
+  firstSample: number;
+  sampleCount: number;
+  startTicks: number;
+  durationTicks: number;
+  parts: number;
+}
+
+/** Parts older than this many segments behind the newest are dropped from `LiveTrack.parts`. */
+const keptPartSegments = 8;
 
 /**
  * One track of a live event. `index` is the object the packager serves (kept stable: its `samples`, its
@@ -213,6 +234,14 @@ export class LiveTrack {
   #pending: PendingSample[] = [];
   /** Number of segments taken for writing (committed or in flight). */
   #taken = 0;
+  /** Number of samples taken for writing: the table index the next taken sample gets. */
+  #takenSamples = 0;
+  /** LowLatency: the open segment's parts taken so far, undefined until its first part. */
+  #open: OpenSegment | undefined;
+  /** LowLatency: the committed parts of the last few segments, ascending. */
+  #parts: PresentationPart[] = [];
+  /** Where the first write of the segment being committed started in the spool file. */
+  #segmentFileStart: number | undefined;
   #discontinuityPending = false;
   /** The last sample taken for writing: its decode time and duration. */
   #lastTaken: { dtsTicks: number; durationTicks: number } | undefined;
@@ -254,9 +283,29 @@ export class LiveTrack {
     return this.#pending.length;
   }
 
-  /** Decode time of the open segment's first sample, or undefined when it is empty. */
+  /** Decode time of the first sample not taken yet, or undefined when there is none. */
   get pendingStartTicks(): number | undefined {
     return this.#pending[0]?.dtsTicks;
+  }
+
+  /** Decode time of the open segment's first sample (its parts' included), or undefined when it is empty. */
+  get openStartTicks(): number | undefined {
+    return this.#open?.startTicks ?? this.#pending[0]?.dtsTicks;
+  }
+
+  /** LowLatency: the open segment has parts taken already (it may close with no sample left pending). */
+  get hasOpenParts(): boolean {
+    return this.#open !== undefined;
+  }
+
+  /** LowLatency: parts of the open segment taken so far. */
+  get openParts(): number {
+    return this.#open?.parts ?? 0;
+  }
+
+  /** LowLatency: the committed parts of the last few segments, ascending (a live array: copy to keep). */
+  get parts(): readonly PresentationPart[] {
+    return this.#parts;
   }
 
   /** Drops the open segment's samples from `i` on; returns how many. */
@@ -324,48 +373,114 @@ export class LiveTrack {
     return -1;
   }
 
-  /**
-   * Takes the first `count` pending samples as the next segment. Durations come from the next decode time:
-   * the sample after them, or for the last segment (`count` = all) the track's typical duration.
-   */
-  take(count: number): ClosingSegment {
+  /** The first `count` pending samples with their durations (from the next decode time, or the typical one). */
+  #takeSamples(count: number): { samples: PendingSample[]; durations: Uint32Array; startTicks: number; durationTicks: number } {
     const p = this.#pending;
     const samples = p.slice(0, count);
     const rest = p.slice(count);
     const durations = new Uint32Array(count);
+    let durationTicks = 0;
     for (let i = 0; i < count; i++) {
       const next = i + 1 < count ? samples[i + 1].dtsTicks : rest.length > 0 ? rest[0].dtsTicks : samples[i].dtsTicks + this.typicalDurationTicks();
       durations[i] = Math.max(1, next - samples[i].dtsTicks);
+      durationTicks += durations[i];
     }
     this.#pending = rest;
+    this.#takenSamples += count;
+    if (count > 0) this.#lastTaken = { dtsTicks: samples[count - 1].dtsTicks, durationTicks: durations[count - 1] };
+    return { samples, durations, startTicks: samples[0]?.dtsTicks ?? this.endTicks, durationTicks };
+  }
+
+  /**
+   * LowLatency: takes the first `count` (≥ 1) pending samples as the open segment's next part. The sample after
+   * them must have arrived (it gives the last one's duration), so `count < pendingCount`.
+   */
+  takePart(count: number): ClosingSegment {
+    if (count < 1 || count >= this.#pending.length) throw new RangeError(`a part takes 1…${this.#pending.length - 1} samples, not ${count}`);
+    const firstSample = this.#takenSamples;
+    const taken = this.#takeSamples(count);
+    const open = (this.#open ??= { firstSample, sampleCount: 0, startTicks: taken.startTicks, durationTicks: 0, parts: 0 });
+    const part = this.#part(open, firstSample, taken);
+    open.sampleCount += count;
+    open.durationTicks += taken.durationTicks;
+    return { index: this.#taken, ...taken, part };
+  }
+
+  #part(open: OpenSegment, firstSample: number, taken: { samples: PendingSample[]; startTicks: number; durationTicks: number }): PresentationPart {
+    return {
+      segmentIndex: this.#taken,
+      partIndex: open.parts++,
+      segmentStartTicks: open.startTicks,
+      firstSample,
+      sampleCount: taken.samples.length,
+      startTicks: taken.startTicks,
+      durationTicks: taken.durationTicks,
+      independent: this.kind === 'audio' || taken.samples[0].isSync,
+    };
+  }
+
+  /**
+   * Takes the first `count` pending samples as the rest of the open segment, which closes. Durations come from
+   * the next decode time: the sample after them, or for the last segment (`count` = all) the track's typical
+   * duration. `asPart` (LowLatency): the samples are also the segment's last part (when there are any), and
+   * `count` may be 0 when earlier parts hold the whole segment.
+   */
+  take(count: number, asPart = false): ClosingSegment {
+    const open = this.#open;
+    if (count < (open ? 0 : 1)) throw new RangeError('a segment needs at least one sample');
+    const firstSample = this.#takenSamples;
+    const taken = this.#takeSamples(count);
+    let part: PresentationPart | undefined;
+    if (asPart && count > 0)
+      part = {
+        ...this.#part(open ?? { firstSample, sampleCount: 0, startTicks: taken.startTicks, durationTicks: 0, parts: 0 }, firstSample, taken),
+        endsSegment: true,
+      };
+    const closes = {
+      firstSample: open?.firstSample ?? firstSample,
+      sampleCount: (open?.sampleCount ?? 0) + count,
+      startTicks: open?.startTicks ?? taken.startTicks,
+      durationTicks: (open?.durationTicks ?? 0) + taken.durationTicks,
+    };
+    this.#open = undefined;
     const index = this.#taken++;
     if (this.#discontinuityPending) {
       if (index > 0) this.discontinuities.push(index);
       this.#discontinuityPending = false;
     }
-    this.#lastTaken = { dtsTicks: samples[count - 1].dtsTicks, durationTicks: durations[count - 1] };
-    const startTicks = samples[0].dtsTicks;
-    let durationTicks = 0;
-    for (let i = 0; i < count; i++) durationTicks += durations[i];
-    return { index, samples, durations, startTicks, durationTicks };
+    return { index, ...taken, ...(part ? { part } : {}), closes };
   }
 
-  /** Makes a written segment visible: its samples at `offsets` in the spool, the segment at [fileStart, fileEnd). */
+  /**
+   * Makes a written segment or part visible: its samples at `offsets` in the spool, its bytes at
+   * [fileStart, fileEnd); a closing write also adds its segment (from where its first part started).
+   */
   commit(segment: ClosingSegment, offsets: Float64Array, fileStart: number, fileEnd: number): void {
     const n = segment.samples.length;
-    const sizes = new Uint32Array(n);
-    const dts = new Float64Array(n);
-    const cts = new Int32Array(n);
-    const sync = new Uint8Array(n);
-    segment.samples.forEach((s, i) => {
-      sizes[i] = s.data.byteLength;
-      dts[i] = s.dtsTicks;
-      cts[i] = s.ctsTicks;
-      sync[i] = s.isSync || this.kind === 'audio' ? 1 : 0;
-    });
-    const first = this.table.count;
-    this.table.append({ count: n, offsets, sizes, dts, durations: segment.durations, ctsOffsets: cts, isSync: sync });
-    this.segmentList.append(first, n, segment.startTicks, segment.durationTicks, fileStart, fileEnd);
+    this.#segmentFileStart ??= fileStart;
+    if (n > 0) {
+      const sizes = new Uint32Array(n);
+      const dts = new Float64Array(n);
+      const cts = new Int32Array(n);
+      const sync = new Uint8Array(n);
+      segment.samples.forEach((s, i) => {
+        sizes[i] = s.data.byteLength;
+        dts[i] = s.dtsTicks;
+        cts[i] = s.ctsTicks;
+        sync[i] = s.isSync || this.kind === 'audio' ? 1 : 0;
+      });
+      this.table.append({ count: n, offsets, sizes, dts, durations: segment.durations, ctsOffsets: cts, isSync: sync });
+    }
+    if (segment.part) {
+      this.#parts.push(segment.part);
+      const oldest = segment.index - keptPartSegments;
+      if (this.#parts[0].segmentIndex < oldest) this.#parts = this.#parts.filter((p) => p.segmentIndex >= oldest);
+    }
+    if (segment.closes) {
+      const c = segment.closes;
+      this.segmentList.append(c.firstSample, c.sampleCount, c.startTicks, c.durationTicks, this.#segmentFileStart, fileEnd);
+      this.#segmentFileStart = undefined;
+    }
     const t = this.index;
     t.durationTicks = this.table.durationTicks;
     t.bitrateBps = t.durationTicks > 0 ? Math.round((this.table.totalBytes * 8 * t.timescale) / t.durationTicks) : 0;

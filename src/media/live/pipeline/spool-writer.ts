@@ -60,8 +60,9 @@ export class SpoolFile {
   }
 
   /**
-   * Writes `segment` as `moof` + `mdat` at the end of the file, then commits it to `track` (so it becomes
-   * visible only once its bytes are on disk). Calls are serialised: segments land in call order.
+   * Writes `segment` (a whole segment or, LowLatency, one part of one) as `moof` + `mdat` at the end of the file,
+   * then commits it to `track` (so it becomes visible only once its bytes are on disk). Calls are serialised:
+   * segments and parts land in call order.
    */
   appendSegment(track: LiveTrack, segment: ClosingSegment): Promise<void> {
     const next = this.#queue.then(() => this.#append(track, segment));
@@ -77,6 +78,11 @@ export class SpoolFile {
   async #append(track: LiveTrack, segment: ClosingSegment): Promise<void> {
     if (this.#closed) return;
     const n = segment.samples.length;
+    // A segment whose parts already hold every sample closes without bytes of its own.
+    if (n === 0) {
+      track.commit(segment, new Float64Array(0), this.#size, this.#size);
+      return;
+    }
     // Plan with offsets relative to the payload: the boxes do not depend on where the file puts them
     // (tfhd default-base-is-moof), so one plan gives the header and the payload's place in the file.
     const rel = new Float64Array(n);

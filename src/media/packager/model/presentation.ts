@@ -25,6 +25,35 @@ export interface PresentationTrack {
    * track is segmented; manifests fall back to `track.maxBitrateBps` when absent.
    */
   peakBitrateBps?: number;
+  /**
+   * LowLatency live only (absent for VOD and Default live): the track's recent partial segments (LL-HLS
+   * `EXT-X-PART`), ascending: those of the last few listed segments and of the open segment that follows them
+   * (index `segments.firstIndex + segments.length`), which is not in `segments` yet. A part is a run of the
+   * track's samples like a segment; the parts of a segment cover it exactly.
+   */
+  parts?: PresentationPart[];
+}
+
+/** A partial segment of a live track (LL-HLS): some of a segment's samples, written and served on their own. */
+export interface PresentationPart {
+  /** The segment (its `TrackSegment.index`) this part belongs to. */
+  segmentIndex: number;
+  /** The part's number within its segment, from 0 (the `part=` of its URL). */
+  partIndex: number;
+  /** Start time of its segment, ticks: the `{start}` of its URL (the segment's own URL once it closes). */
+  segmentStartTicks: number;
+  firstSample: number;
+  sampleCount: number;
+  /** Decode time of the part's first sample, ticks. */
+  startTicks: number;
+  durationTicks: number;
+  /** Starts with a sync sample (HLS `INDEPENDENT=YES`). */
+  independent: boolean;
+  /**
+   * The last part of its segment: the track has closed that segment (which may still be unlisted while other
+   * tracks catch up), so the next part is part 0 of the next segment.
+   */
+  endsSegment?: boolean;
 }
 
 /** Peak bitrate over a track's segments: bytes of each segment's samples over its duration. */

@@ -27,16 +27,33 @@
  *   is the first listed segment's index, as for a filtered one), carry `EXT-X-PROGRAM-DATE-TIME` on the first
  *   segment, no `EXT-X-PLAYLIST-TYPE`, and `EXT-X-ENDLIST` only once `live.isEnded`. The target duration is then
  *   at least the cutting target rounded up, so that it stays the same from one reload to the next. No I-frame
- *   playlists. LL-HLS parts (`live.partTargetSec`) are not written: LowLatency events play as regular live HLS.
+ *   playlists.
+ * - LL-HLS (draft-pantos-hls-rfc8216bis §4.4.3.7–4.4.5.2, §6.2.5.2): a live CMAF presentation with
+ *   `live.partTargetSec` whose track carries `parts` (LowLatency events) also gets `EXT-X-SERVER-CONTROL`
+ *   (`CAN-BLOCK-RELOAD=YES`, the origin answers `_HLS_msn`/`_HLS_part`; `PART-HOLD-BACK` three part targets, the
+ *   spec's recommended minimum), `EXT-X-PART-INF`, the `EXT-X-PART`s of its last segments before their
+ *   `EXTINF` and those of the open segment after the last one, then an `EXT-X-PRELOAD-HINT` for the next part
+ *   (none once ended). Part URIs are `Fragments(video={segment start},format=m3u8-cmaf,part={k})`. TS playlists
+ *   and protected streams stay regular live HLS. `EXT-X-VERSION` stays 7: no LL-HLS tag requires a higher one
+ *   (only delta updates, `EXT-X-SKIP`, which Reel does not offer, need 9), and players that predate LL-HLS
+ *   ignore the new tags and play the whole segments.
  * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
  *   playlist SAMPLE-AES* session keys (`keyAttributeLists`, `sessionKeyLines`); clear tracks get none.
  */
 import { InternalError } from '../../../../shared/errors.js';
-import type { Presentation, PresentationTrack } from '../../model/presentation.js';
+import type { Presentation, PresentationPart, PresentationTrack } from '../../model/presentation.js';
 import { systemIds } from '../../encrypt/drm-headers.js';
 import { protectionHeaders } from '../../encrypt/protection-headers.js';
 import { iFrameStreamInfLines } from './hls-iframes.js';
-import { fragmentName, languageTag, mediaPlaylistUrl, textTrackUrls, type ManifestContext, type ManifestProtection } from './manifest-context.js';
+import {
+  fragmentName,
+  languageTag,
+  mediaPlaylistUrl,
+  partFragmentName,
+  textTrackUrls,
+  type ManifestContext,
+  type ManifestProtection,
+} from './manifest-context.js';
 
 /** HLS renditions are grouped by codec: a variant may only reference audio its CODECS attribute names. */
 interface AudioGroup {
@@ -332,6 +349,15 @@ function programDateTime(availabilityStartMs: number, startTicks: number, timesc
   return new Date(availabilityStartMs + Math.round((startTicks * 1000) / timescale)).toISOString();
 }
 
+/** `EXT-X-PART` of one part: its duration (differences of rounded ms, as EXTINF), URI and independence. */
+function partLine(part: PresentationPart, track: PresentationTrack, ctx: ManifestContext, extension: string): string {
+  const timescale = track.track.timescale;
+  const startMs = Math.round((part.startTicks * 1000) / timescale);
+  const endMs = Math.round(((part.startTicks + part.durationTicks) * 1000) / timescale);
+  const uri = `${partFragmentName(track, part.segmentStartTicks, part.partIndex, ctx)}${extension}`;
+  return `#EXT-X-PART:DURATION=${formatMs(Math.max(1, endMs - startMs))},URI="${uri}"${part.independent ? ',INDEPENDENT=YES' : ''}`;
+}
+
 /** Milliseconds as a decimal with exactly three places, without going through floating point. */
 function formatMs(ms: number): string {
   const frac = ms % 1000;
@@ -362,16 +388,23 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   // Key tags follow EXT-X-MAP, so the init segment stays clear (it is: the encryptor only touches samples).
   const keyId = ctx.protection && track.kind !== 'text' ? ctx.protection.keyIdOf(track) : undefined;
   const keyLines = keyId && ctx.protection ? keyAttributeLists(ctx.protection, keyId, ctx) : undefined;
-  const lines: string[] = new Array(10 + (keyLines?.length ?? 0) + 2 * segments.length);
+  const live = p.live;
+  // LL-HLS: parts of the last segments and the open one, for clear CMAF only.
+  const parts = live?.partTargetSec && ctx.format === 'm3u8-cmaf' && !keyLines && track.parts ? track.parts : undefined;
+  const lines: string[] = new Array(13 + (keyLines?.length ?? 0) + 2 * segments.length + (parts?.length ?? 0));
   let n = 0;
   lines[n++] = '#EXTM3U';
   lines[n++] = `#EXT-X-VERSION:${version}`;
   lines[n++] = `#EXT-X-TARGETDURATION:${targetDurationSec(p)}`;
+  if (parts && live?.partTargetSec) {
+    const partTargetMs = Math.round(live.partTargetSec * 1000);
+    lines[n++] = `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${formatMs(3 * partTargetMs)}`;
+    lines[n++] = `#EXT-X-PART-INF:PART-TARGET=${formatMs(partTargetMs)}`;
+  }
   // The first segment's index: 0 for a whole track, the first kept segment's for a filtered one (`applyFilters`
   // keeps indices), so sequence numbers, and AES-128 IVs derived from them, are those of the unfiltered playlist.
   lines[n++] = `#EXT-X-MEDIA-SEQUENCE:${segments.firstIndex}`;
   // Live: no playlist type (EVENT would promise that no segment ever leaves, which the DVR window breaks).
-  const live = p.live;
   if (!live) lines[n++] = '#EXT-X-PLAYLIST-TYPE:VOD';
   if (track.kind !== 'text') lines[n++] = '#EXT-X-INDEPENDENT-SEGMENTS';
   // A file extension after the AMS-style name: ffmpeg's HLS reader refuses segment URLs without a known one
@@ -386,12 +419,38 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   // Live: the first segment's wall-clock time (tick 0 is `availabilityStartMs`); players carry it forward over
   // the EXTINFs, and it lets hls.js/AVPlayer line renditions up and show the time of day.
   if (live && segments.length > 0) lines[n++] = `#EXT-X-PROGRAM-DATE-TIME:${programDateTime(live.availabilityStartMs, segments.startTicks[0], timescale)}`;
+  let nextPart = 0;
+  /** The EXT-X-PART lines of segment `index` (parts are ascending). */
+  const partLines = (index: number) => {
+    if (!parts) return;
+    while (nextPart < parts.length && parts[nextPart].segmentIndex < index) nextPart++;
+    for (; nextPart < parts.length && parts[nextPart].segmentIndex === index; nextPart++) lines[n++] = partLine(parts[nextPart], track, ctx, extension);
+  };
   for (let i = 0; i < segments.length; i++) {
+    partLines(segments.firstIndex + i);
     const start = segments.startTicks[i];
     const startMs = Math.round((start * 1000) / timescale);
     const endMs = Math.round(((start + segments.durationTicks[i]) * 1000) / timescale);
     lines[n++] = `#EXTINF:${formatMs(Math.max(1, endMs - startMs))},`;
     lines[n++] = `${prefix}${start}${suffix}`;
+  }
+  if (parts && segments.length > 0) {
+    // The open segment's parts so far, then the part that comes next (the open segment's, or the first of the
+    // segment after the last listed one, which starts where that one ends).
+    const open = segments.firstIndex + segments.length;
+    partLines(open);
+    if (!live?.isEnded) {
+      const last = parts.length > 0 ? parts[parts.length - 1] : undefined;
+      // A track may have closed the open segment before the others (its last part `endsSegment`): then the next
+      // part is the first of the segment after it.
+      const hint =
+        last && last.segmentIndex === open
+          ? last.endsSegment
+            ? partFragmentName(track, last.startTicks + last.durationTicks, 0, ctx)
+            : partFragmentName(track, last.segmentStartTicks, last.partIndex + 1, ctx)
+          : partFragmentName(track, segments.startTicks[segments.length - 1] + segments.durationTicks[segments.length - 1], 0, ctx);
+      lines[n++] = `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${hint}${extension}"`;
+    }
   }
   // A live playlist ends only once ingest has ended for good; until then players reload it.
   if (!live || live.isEnded) lines[n++] = '#EXT-X-ENDLIST';

@@ -14,6 +14,7 @@ import {
   parseFragmentPath,
   parseManifestOptions,
   parseMediaPlaylistPath,
+  partFragmentName,
   smoothUrlTemplate,
   type ManifestContext,
 } from './manifest-context.js';
@@ -167,6 +168,34 @@ describe('URL helpers', () => {
   for (const [path, pattern] of badPaths) {
     it(`rejects '${path}'`, () => rejects(() => parseFragmentPath(path), 'InvalidPlaybackPath', pattern));
   }
+
+  it('write and read LL-HLS part URLs: part=k right after format, other options after it', () => {
+    const name = partFragmentName(video, 25600, 2, cmaf);
+    assert.equal(name, 'Fragments(video=25600,format=m3u8-cmaf,part=2,filter=f1,encryption=cbcs-aapl)');
+    const parsed = parseFragmentPath(`QualityLevels(3400000)/${name}.m4s`);
+    assert.deepEqual(
+      { ...parsed, options: undefined },
+      { bitrate: 3400000, trackName: 'video', start: 25600, format: 'm3u8-cmaf', options: undefined, part: 2 },
+    );
+    assert.deepEqual(parsed?.options.extraOptions, ['filter=f1', 'encryption=cbcs-aapl']);
+    assert.equal(parseFragmentPath('QualityLevels(1)/Fragments(v=0,part=0,format=m3u8-cmaf)')?.part, 0);
+    // Not a part: no part field at all.
+    assert.ok(!('part' in (parseFragmentPath('QualityLevels(1)/Fragments(v=0,format=m3u8-cmaf)') ?? {})));
+    const badParts: Array<[string, RegExp]> = [
+      ['QualityLevels(1)/Fragments(v=0,format=m3u8-cmaf,part=-1)', /part must be a whole number/],
+      ['QualityLevels(1)/Fragments(v=0,format=m3u8-cmaf,part=01)', /part must be a whole number/],
+      ['QualityLevels(1)/Fragments(v=0,format=m3u8-cmaf,part=x)', /part must be a whole number/],
+      ['QualityLevels(1)/Fragments(v=0,format=m3u8-cmaf,part=1,part=2)', /given twice/],
+      ['QualityLevels(1)/Fragments(v=i,format=m3u8-cmaf,part=1)', /segment start, not i/],
+      ['QualityLevels(1)/Fragments(v=0,format=m3u8-aapl,part=1)', /need format=m3u8-cmaf/],
+      ['QualityLevels(1)/Fragments(v=0,format=mpd-time-cmaf,part=1)', /need format=m3u8-cmaf/],
+      ['QualityLevels(1)/Fragments(v=0,part=1)', /need format=m3u8-cmaf/],
+      ['QualityLevels(1)/Fragments(v=0,format=m3u8-cmaf,type=keyframes,part=1)', /cannot go together/],
+    ];
+    for (const [path, pattern] of badParts) rejects(() => parseFragmentPath(path), 'InvalidPlaybackPath', pattern);
+    // `part` is a fragment option, not a manifest one.
+    rejects(() => parseMediaPlaylistPath('QualityLevels(1)/Manifest(v,format=m3u8-cmaf,part=1)'), 'InvalidManifestOptions', /unknown option 'part'/);
+  });
 
   it('rejects bad options inside fragment and media playlist paths', () => {
     rejects(() => parseFragmentPath('QualityLevels(1)/Fragments(video=0,format=nope)'), 'InvalidManifestOptions', /unknown format/);

@@ -14,6 +14,7 @@
  * | HLS I-frame playlist| `QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf,type=keyframes)`  |
  * | one keyframe        | `QualityLevels(3400000)/Fragments(video=180000,format=m3u8-cmaf,type=keyframes)` |
  * | Smooth fragment     | `QualityLevels(3400000)/Fragments(video=180000)`                          |
+ * | LL-HLS part         | `QualityLevels(3400000)/Fragments(video=180000,format=m3u8-cmaf,part=1)`  |
  *
  * Options the manifest was asked with (`filter=`, `encryption=`, `vbegin=`…) follow `format=` inside the
  * parentheses of every child URL, so a segment request carries everything needed to serve it statelessly.
@@ -139,6 +140,11 @@ export interface FragmentRequest {
    * own (an HLS I-frame playlist entry, see hls-iframes.ts). Never with `start` = `init`.
    */
   keyframes?: boolean;
+  /**
+   * `part=k` (LL-HLS, `format=m3u8-cmaf` only): part `k` (from 0) of the segment that starts at `start`, which
+   * may still be open (Reel's own grammar; AMS had no low-latency HLS). Never with `init` or `type=keyframes`.
+   */
+  part?: number;
 }
 
 /** An HLS media playlist request: `QualityLevels({bitrate})/Manifest({trackName},format=…[,options])`. */
@@ -312,6 +318,17 @@ export function fragmentName(track: PresentationTrack, start: number | 'i', ctx:
   return `Fragments(${encodeTrackName(track.name)}=${start}${optionTail(ctx)})`;
 }
 
+/**
+ * What an LL-HLS media playlist names for part `part` of the segment starting at `segmentStartTicks`:
+ * `Fragments(video=180000,format=m3u8-cmaf,part=1)`, `part` right after `format` (as `type=keyframes`).
+ */
+export function partFragmentName(track: PresentationTrack, segmentStartTicks: number, part: number, ctx: ManifestContext): string {
+  const tail = optionTail(ctx);
+  const format = `,format=${ctx.format}`;
+  const options = tail.startsWith(format) ? `${format},part=${part}${tail.slice(format.length)}` : `${tail},part=${part}`;
+  return `Fragments(${encodeTrackName(track.name)}=${segmentStartTicks}${options})`;
+}
+
 /** A fragment URL relative to `{manifestName}.ism/`: `QualityLevels(3400000)/Fragments(video=0,format=m3u8-cmaf)`. */
 export function fragmentUrl(track: PresentationTrack, start: number | 'i', ctx: ManifestContext): string {
   return `QualityLevels(${track.bitrateBps})/${fragmentName(track, start, ctx)}`;
@@ -405,6 +422,18 @@ function takeKeyframesOption(path: string, text: string): { text: string; keyfra
   return { text: pairs.join(','), keyframes: true };
 }
 
+/** Takes `part=k` (an LL-HLS part, see `FragmentRequest.part`) out of a fragment URL's options text. */
+function takePartOption(path: string, text: string): { text: string; part?: number } {
+  const pairs = text === '' ? [] : text.split(',');
+  const at = pairs.findIndex((p) => /^part=/i.test(p));
+  if (at < 0) return { text };
+  const part = parseCanonicalInteger(pairs[at].slice(5));
+  if (part === undefined || part > 1_000_000) throw badPath(path, `part must be a whole number from 0, not '${pairs[at].slice(5, 45)}'`);
+  pairs.splice(at, 1);
+  if (pairs.some((p) => /^part=/i.test(p))) throw badPath(path, "option 'part' is given twice");
+  return { text: pairs.join(','), part };
+}
+
 /**
  * Parses a fragment path relative to `{manifestName}.ism/`, as the router hands it over (percent-decoded
  * once): `QualityLevels(3400000)/Fragments(video=180000,format=m3u8-cmaf,filter=f1)` →
@@ -426,8 +455,15 @@ export function parseFragmentPath(path: string): FragmentRequest | undefined {
     if (ticks === undefined) throw badPath(path, `fragment start '${m[2].slice(0, 40)}' must be 'i' or a whole number of ticks below 2^53`);
     start = ticks;
   }
-  const { text, keyframes } = takeKeyframesOption(path, m[3] ?? '');
+  const { text: withoutPart, part } = takePartOption(path, m[3] ?? '');
+  const { text, keyframes } = takeKeyframesOption(path, withoutPart);
   const options = parseManifestOptions(text);
+  if (part !== undefined) {
+    if (keyframes) throw badPath(path, 'a part is not a keyframe fragment (part and type=keyframes cannot go together)');
+    if (start === 'init') throw badPath(path, 'a part is addressed by its segment start, not i');
+    if (options.format !== 'm3u8-cmaf') throw badPath(path, 'parts (LL-HLS) need format=m3u8-cmaf');
+    return { bitrate: ql.bitrate, trackName: m[1], start, format: options.format, options, part };
+  }
   if (!keyframes) return { bitrate: ql.bitrate, trackName: m[1], start, format: options.format, options };
   if (start === 'init') throw badPath(path, 'a keyframe fragment is addressed by its decode time, not i');
   if (options.format !== 'm3u8-cmaf' && options.format !== 'm3u8-aapl') throw badPath(path, 'keyframe fragments need format=m3u8-cmaf or format=m3u8-aapl');

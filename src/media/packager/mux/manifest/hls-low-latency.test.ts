@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Presentation, PresentationPart, PresentationTrack } from '../../model/presentation.js';
+import type { TrackIndex } from '../../model/media-index.js';
+import { SegmentList } from '../../model/segment.js';
+import { hlsMediaPlaylist } from './hls.js';
+import type { ManifestContext } from './manifest-context.js';
+
+// A LowLatency recording at 90 kHz: 1 s segments (90000 ticks) cut in parts of 0.48 + 0.48 + 0.04 s; the window
+// lists segments 5–7 and segment 8 is open with one part so far.
+const availabilityStartMs = Date.UTC(2026, 0, 1, 12, 0, 0);
+const second = 90000;
+const partTicks = [43200, 43200, 3600];
+
+function partsOf(segmentIndex: number, count = 3): PresentationPart[] {
+  const segmentStartTicks = segmentIndex * second;
+  let at = segmentStartTicks;
+  return partTicks.slice(0, count).map((durationTicks, partIndex) => {
+    const part: PresentationPart = {
+      segmentIndex,
+      partIndex,
+      segmentStartTicks,
+      firstSample: segmentIndex * 25 + partIndex * 12,
+      sampleCount: partIndex < 2 ? 12 : 1,
+      startTicks: at,
+      durationTicks,
+      independent: partIndex === 0,
+      ...(partIndex === 2 ? { endsSegment: true } : {}),
+    };
+    at += durationTicks;
+    return part;
+  });
+}
+
+function presentation(options: { parts?: PresentationPart[]; isEnded?: boolean; partTargetSec?: number } = {}): { p: Presentation; video: PresentationTrack } {
+  const segments = SegmentList.from(
+    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ firstSample: i * 25, sampleCount: 25, startTicks: i * second, durationTicks: second })),
+  ).slice(5);
+  const video: PresentationTrack = {
+    name: 'video',
+    kind: 'video',
+    bitrateBps: 1_000_000,
+    language: 'und',
+    sourceFile: 'video.mp4',
+    track: { timescale: second, kind: 'video', codecs: 'avc1.64001e' } as TrackIndex,
+    segments,
+    ...(options.parts ? { parts: options.parts } : {}),
+  };
+  const p: Presentation = {
+    durationSec: 8,
+    targetSegmentSec: 1,
+    tracks: [video],
+    live: {
+      availabilityStartMs,
+      windowSec: 3,
+      publishedMs: availabilityStartMs + 8000,
+      isEnded: options.isEnded ?? false,
+      ...(options.partTargetSec === undefined ? { partTargetSec: 0.5 } : options.partTargetSec > 0 ? { partTargetSec: options.partTargetSec } : {}),
+    },
+  };
+  return { p, video };
+}
+
+const cmaf: ManifestContext = { format: 'm3u8-cmaf', extraOptions: [] };
+const part = (start: number, k: number, duration: string, independent = false) =>
+  `#EXT-X-PART:DURATION=${duration},URI="Fragments(video=${start},format=m3u8-cmaf,part=${k}).m4s"${independent ? ',INDEPENDENT=YES' : ''}`;
+
+describe('LL-HLS media playlists (LowLatency live)', () => {
+  it('writes server control, part info, the parts of the last segments and of the open one, and a preload hint', () => {
+    const { p, video } = presentation({ parts: [...partsOf(5), ...partsOf(6), ...partsOf(7), ...partsOf(8, 1)] });
+    assert.deepEqual(hlsMediaPlaylist(p, video, cmaf).split('\n'), [
+      '#EXTM3U',
+      '#EXT-X-VERSION:7',
+      '#EXT-X-TARGETDURATION:1',
+      '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500',
+      '#EXT-X-PART-INF:PART-TARGET=0.500',
+      '#EXT-X-MEDIA-SEQUENCE:5',
+      '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-MAP:URI="Fragments(video=i,format=m3u8-cmaf).mp4"',
+      '#EXT-X-PROGRAM-DATE-TIME:2026-01-01T12:00:05.000Z',
+      part(450000, 0, '0.480', true),
+      part(450000, 1, '0.480'),
+      part(450000, 2, '0.040'),
+      '#EXTINF:1.000,',
+      'Fragments(video=450000,format=m3u8-cmaf).m4s',
+      part(540000, 0, '0.480', true),
+      part(540000, 1, '0.480'),
+      part(540000, 2, '0.040'),
+      '#EXTINF:1.000,',
+      'Fragments(video=540000,format=m3u8-cmaf).m4s',
+      part(630000, 0, '0.480', true),
+      part(630000, 1, '0.480'),
+      part(630000, 2, '0.040'),
+      '#EXTINF:1.000,',
+      'Fragments(video=630000,format=m3u8-cmaf).m4s',
+      part(720000, 0, '0.480', true),
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="Fragments(video=720000,format=m3u8-cmaf,part=1).m4s"',
+      '',
+    ]);
+  });
+
+  it('hints the first part of the next segment when the open one has no part yet, and carries the URL options', () => {
+    const { p, video } = presentation({ parts: [...partsOf(6), ...partsOf(7)] });
+    const text = hlsMediaPlaylist(p, video, { ...cmaf, extraOptions: ['filter=f1'] });
+    const l = text.split('\n');
+    assert.equal(l.filter((x) => x.startsWith('#EXT-X-PART:')).length, 6);
+    assert.ok(l.includes('#EXT-X-PART:DURATION=0.480,URI="Fragments(video=540000,format=m3u8-cmaf,part=0,filter=f1).m4s",INDEPENDENT=YES'), text);
+    assert.equal(l.at(-2), '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="Fragments(video=720000,format=m3u8-cmaf,part=0,filter=f1).m4s"');
+    assert.equal(l.at(-3), 'Fragments(video=630000,format=m3u8-cmaf,filter=f1).m4s');
+  });
+
+  it("hints the next segment's first part when the track has closed the open segment before the other tracks", () => {
+    // Segment 8's three parts are written (the last one ends it) while the audio has not closed segment 8 yet.
+    const { p, video } = presentation({ parts: [...partsOf(7), ...partsOf(8)] });
+    const l = hlsMediaPlaylist(p, video, cmaf).split('\n');
+    assert.deepEqual(l.slice(-5), [
+      part(720000, 0, '0.480', true),
+      part(720000, 1, '0.480'),
+      part(720000, 2, '0.040'),
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="Fragments(video=810000,format=m3u8-cmaf,part=0).m4s"',
+      '',
+    ]);
+  });
+
+  it('drops the hint once ingest has ended, and stays regular live HLS for TS, protected or Default streams', () => {
+    const parts = [...partsOf(7), ...partsOf(8, 2)];
+    const ended = presentation({ parts, isEnded: true });
+    const text = hlsMediaPlaylist(ended.p, ended.video, cmaf);
+    assert.ok(!text.includes('#EXT-X-PRELOAD-HINT'));
+    assert.ok(text.includes('#EXT-X-PART-INF:PART-TARGET=0.500'));
+    assert.ok(text.trimEnd().endsWith('#EXT-X-ENDLIST'));
+
+    const regular = (t: string) => !/#EXT-X-(PART|SERVER-CONTROL|PRELOAD-HINT)/.test(t);
+    const live = presentation({ parts });
+    assert.ok(regular(hlsMediaPlaylist(live.p, live.video, { format: 'm3u8-aapl', extraOptions: [] })), 'TS');
+    const protectedCtx: ManifestContext = {
+      ...cmaf,
+      protection: { scheme: 'cbcs', keyIdOf: () => '0123456789abcdef0123456789abcdef', keyUrl: (k) => `https://k/${k}`, clearKey: { licenseUrl: 'https://l' } },
+    };
+    assert.ok(regular(hlsMediaPlaylist(live.p, live.video, protectedCtx)), 'protected');
+    const defaultLive = presentation({ parts, partTargetSec: 0 });
+    assert.ok(regular(hlsMediaPlaylist(defaultLive.p, defaultLive.video, cmaf)), 'no part target');
+    const noParts = presentation();
+    assert.ok(regular(hlsMediaPlaylist(noParts.p, noParts.video, cmaf)), 'a track without parts');
+  });
+});
