@@ -294,6 +294,7 @@ describe('live ingest cases (sqlite)', () => {
     const wrong = await push(src.ts10, `${wrongUrl}&connect_timeout=3000`, { format: 'mpegts' }).done;
     assert.notEqual(wrong.code, 0, 'a wrong passphrase is refused');
     assert.equal((await request(`${base}/manifest(format=m3u8-cmaf)`)).status, 404, 'nothing plays after a refused encoder');
+    assert.equal((await ingestHealth(f, 'srt')).body.isConnected, false, 'no encoder got in');
 
     const pushed = push(src.ts10, srt, { format: 'mpegts' });
     const live = await waitForLive(base, { minSegments: 2 });
@@ -417,6 +418,7 @@ describe('live ingest cases (sqlite)', () => {
     const base = await output(f, 'office', 'office-rec', 'PT10M');
     const refused = await push(src.flv6, `${rtmp}/stream`, { readRate: 8 }).done;
     assert.notEqual(refused.code, 0, 'a push from 127.0.0.1 is refused');
+    assert.equal((await ingestHealth(f, 'office')).body.isConnected, false, 'no encoder got in');
     assert.equal((await request(`${base}/manifest(format=m3u8-cmaf)`)).status, 404);
     await stop(f, 'office');
   });
