@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../shared/log.js';
-import { LiveRuntime } from './live-runtime.js';
+import { ipAllowed, LiveRuntime } from './live-runtime.js';
 import { LiveEventPipeline } from './pipeline/live-event-pipeline.js';
 import type { LiveEventPlan, LiveEventStore } from './live-event-plan.js';
 import type { IngestRequest } from './ingest/ingest-contracts.js';
@@ -98,6 +98,48 @@ test('LiveRuntime admits an encoder only for a running event, by its token and I
     assert.deepEqual(runtime.ingestEndpoints({ eventId: 'z', protocol: 'SRT', accessToken: 'token-zzzzzzzzzz' }), [
       { protocol: 'SRT', url: 'srt://ingest.example:6000?passphrase=token-zzzzzzzzzz&pbkeylen=16' },
     ]);
+  } finally {
+    await runtime.close();
+    fs.rmSync(spoolDir, { recursive: true, force: true });
+  }
+});
+
+const allowAll = [{ address: '0.0.0.0', subnetPrefixLength: 0 }];
+const office = [{ address: '10.0.0.0', subnetPrefixLength: 8 }];
+
+test('IP allow lists: a known address is checked against the list, an unknown one (SRT) is not', () => {
+  assert.equal(ipAllowed('10.1.2.3', office), true);
+  assert.equal(ipAllowed('::ffff:10.1.2.3', office), true);
+  assert.equal(ipAllowed('127.0.0.1', office), false);
+  assert.equal(ipAllowed('127.0.0.1', []), true);
+  assert.equal(ipAllowed('', []), true);
+  assert.equal(ipAllowed('', allowAll), true);
+  assert.equal(ipAllowed('', office), true);
+});
+
+test("LiveRuntime admits an SRT encoder whatever the event's IP allow list (SRT's passphrase is the check)", async () => {
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-runtime-'));
+  const store = new PlanStore();
+  const runtime = new LiveRuntime({
+    store,
+    createPipeline: (p, runId) => new LiveEventPipeline({ eventId: p.eventId, runId, spoolDir, targetSegmentSec: p.keyFrameIntervalSec, log }),
+    createSrtListener: async () => ({ port: 6000, close: async () => undefined }),
+    log,
+    ingestHost: () => 'ingest.example',
+    rtmpPort: () => undefined,
+    rtmpsPort: () => undefined,
+    srtPortBase: 6000,
+  });
+  try {
+    store.plans.set('all', plan('all', 'passphrase-aaaaaaaaaa', { protocol: 'SRT', ipAllow: allowAll }));
+    store.plans.set('narrow', plan('narrow', 'passphrase-bbbbbbbbbb', { protocol: 'SRT', ipAllow: office }));
+    await runtime.resume();
+    // What the SRT listener asks: the event it was opened for, no address.
+    const srt = (eventId: string): IngestRequest => ({ protocol: 'SRT', app: eventId, streamKey: '', remoteAddress: '' });
+    for (const eventId of ['all', 'narrow']) {
+      const admitted = await runtime.admit(srt(eventId), () => undefined);
+      assert.ok('sink' in admitted && admitted.eventId === eventId, JSON.stringify(admitted));
+    }
   } finally {
     await runtime.close();
     fs.rmSync(spoolDir, { recursive: true, force: true });

@@ -4,7 +4,17 @@ import { isAllowedAddress } from '../../shared/ip-allow.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { LivePlayback, LiveSource } from '../origin/live-source.js';
 import type { IngestAdmission, IngestAuthorizer, IngestListener, IngestRequest, IngestSink } from './ingest/ingest-contracts.js';
-import type { LiveEventPlan, LiveEventStore, LiveOutputPlan } from './live-event-plan.js';
+import type { IpAllowRule, LiveEventPlan, LiveEventStore, LiveOutputPlan } from './live-event-plan.js';
+
+/**
+ * Whether an encoder at `remoteAddress` passes the event's IP allow list (empty: every address). SRT's listener
+ * cannot tell the caller's address (''): allow lists apply to RTMP only (DECISIONS.md, MKIO-DIFFERENCES.md), and
+ * SRT's passphrase is the check. Checking '' against a list refused every SRT encoder, even under "AllowAll".
+ */
+export function ipAllowed(remoteAddress: string, allow: readonly IpAllowRule[]): boolean {
+  if (allow.length === 0 || remoteAddress === '') return true;
+  return isAllowedAddress(remoteAddress, [...allow]);
+}
 
 /** What the runtime needs of an event's media pipeline (`pipeline/live-event-pipeline.ts` implements it). */
 export interface EventPipeline {
@@ -164,7 +174,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     if (!event) return { refused: 'unknown-token' };
     const plan = event.plan;
     if (plan.protocol !== request.protocol && !(plan.protocol === 'RTMP' && request.protocol === 'RTMPS')) return { refused: 'unknown-token' };
-    if (plan.ipAllow.length > 0 && !isAllowedAddress(request.remoteAddress, plan.ipAllow)) return { refused: 'ip-denied' };
+    if (!ipAllowed(request.remoteAddress, plan.ipAllow)) return { refused: 'ip-denied' };
     if (event.connection) return { refused: 'busy' };
     const connection: Connection = { kick, startedMs: this.#now() };
     event.connection = connection;

@@ -297,6 +297,20 @@ describe('LiveEventPipeline', () => {
     await pipeline.removeSpool();
   });
 
+  it('removes the spool of the event when it stops, with the runs an earlier process left behind', async () => {
+    const stale = path.join(dir, 'ev9', 'run-before-restart');
+    await fsp.mkdir(stale, { recursive: true });
+    await fsp.writeFile(path.join(stale, 'video.mp4'), 'spooled before a restart');
+    const pipeline = new LiveEventPipeline({ eventId: 'ev9', runId: 'run2', spoolDir: dir, targetSegmentSec: 2, log, now: () => t0 });
+    const sink = pipeline.attach();
+    for (const tag of tags.slice(0, 200)) sink.onTag(tag);
+    await pipeline.end();
+    assert.ok((await fsp.readdir(pipeline.runDir)).length > 0, 'this run spooled');
+    await pipeline.removeSpool();
+    await assert.rejects(fsp.stat(path.join(dir, 'ev9')), { code: 'ENOENT' });
+    assert.ok((await fsp.stat(dir)).isDirectory(), 'other events keep theirs');
+  });
+
   it('reports ingest health over the last seconds', async () => {
     let clock = t0;
     const pipeline = new LiveEventPipeline({ eventId: 'ev4', runId: 'run1', spoolDir: dir, targetSegmentSec: 2, log, now: () => clock });

@@ -737,10 +737,13 @@ export class LiveEventPipeline {
     }
   }
 
-  /** Deletes the run's spool folder (after `close`, once every archive is written). */
+  /**
+   * Deletes the event's spool folder (after `close`, once every archive is written, when the event stops): this
+   * run's, and the runs a previous process left behind (a restart starts a new run), which nothing reads again.
+   */
   async removeSpool(): Promise<void> {
     await this.close();
-    await fsp.rm(this.runDir, { recursive: true, force: true });
+    await fsp.rm(path.dirname(this.runDir), { recursive: true, force: true });
   }
 }
 

@@ -93,6 +93,25 @@ describe('TranscodeLadder', () => {
     await pipeline.removeSpool();
   });
 
+  it('publishes the last frames when the encoder leaves, before the event stops', async () => {
+    const pipeline = new LiveEventPipeline({ eventId: 'ev', runId: 'r4', spoolDir: dir, targetSegmentSec: 2, log });
+    const ladder = new TranscodeLadder({ pipeline, presetName: 'Default720p', keyFrameIntervalSec: 2, log, x264Preset: 'ultrafast', maxRungs: 1 });
+    const sink = ladder.attach();
+    for (const tag of sourceTags(6)) sink.onTag(tag);
+    sink.onEnd('closed');
+    await ladder.close();
+    await pipeline.flushed();
+    // No `pipeline.end()`: the event still runs, the encoder may come back.
+    const { presentation } = pipeline.presentation({ fromMs: 0, windowSec: 3600, live: true });
+    assert.equal(presentation.live?.isEnded, false);
+    for (const t of presentation.tracks) {
+      const seconds =
+        (t.segments.startTicks[t.segments.length - 1] + t.segments.durationTicks[t.segments.length - 1] - t.segments.startTicks[0]) / t.track.timescale;
+      assert.ok(Math.abs(seconds - 6) < 0.1, `${t.name}: ${seconds} s of 6 s visible`);
+    }
+    await pipeline.removeSpool();
+  });
+
   it('restarts a crashed ffmpeg and keeps the timeline going', async () => {
     const pipeline = new LiveEventPipeline({ eventId: 'ev', runId: 'r2', spoolDir: dir, targetSegmentSec: 2, log });
     const ladder = new TranscodeLadder({ pipeline, presetName: 'Default720p', keyFrameIntervalSec: 2, log, x264Preset: 'ultrafast', maxRungs: 1 });

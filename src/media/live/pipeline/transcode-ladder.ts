@@ -140,7 +140,11 @@ export class TranscodeLadder {
       onTag: (tag) => conn.onTag(tag),
       onEnd: (reason) => {
         this.#log.info({ reason }, 'encoder detached from the transcoder');
-        void conn.finish();
+        // As in pass-through (the encoder may never come back), its last frames become visible once ffmpeg has
+        // drained them, not only when the event stops or another encoder connects.
+        void conn.finish().then(() => {
+          if (this.#current === conn && this.#o.pipeline.tracks.length > 0) this.#o.pipeline.markDiscontinuity();
+        });
       },
     };
   }
