@@ -66,6 +66,11 @@ const badBodies: Array<[string, Json, RegExp]> = [
   ['two stream options', fullBody({ streamOptions: ['Default', 'LowLatency'] }), /streamOptions/],
   ['SRT with PassthroughBasic', fullBody({ encoding: { encodingType: 'PassthroughBasic' } }, { streamingProtocol: 'SRT' }), /streamingProtocol.*SRT/],
   ['SRT with PassthroughStandard', fullBody({}, { streamingProtocol: 'SRT' }), /streamingProtocol.*SRT/],
+  [
+    'SRT with an IP allow list narrower than all addresses',
+    fullBody({ encoding: { encodingType: 'Standard' } }, { streamingProtocol: 'SRT' }),
+    /accessControl\.ip\.allow.*SRT/,
+  ],
   ['RTMPS without a certificate', fullBody({}, { streamingProtocol: 'RTMPS' }), /streamingProtocol.*RTMPS/],
   ['FragmentedMP4 ingest', fullBody({}, { streamingProtocol: 'FragmentedMP4' }), /streamingProtocol/],
   ['a 9-character access token', fullBody({}, { accessToken: '123456789' }), /accessToken/],

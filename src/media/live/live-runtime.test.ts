@@ -107,17 +107,17 @@ test('LiveRuntime admits an encoder only for a running event, by its token and I
 const allowAll = [{ address: '0.0.0.0', subnetPrefixLength: 0 }];
 const office = [{ address: '10.0.0.0', subnetPrefixLength: 8 }];
 
-test('IP allow lists: a known address is checked against the list, an unknown one (SRT) is not', () => {
+test('IP allow lists: a known address is checked against the list, an unknown one (SRT) passes only a list open to all', () => {
   assert.equal(ipAllowed('10.1.2.3', office), true);
   assert.equal(ipAllowed('::ffff:10.1.2.3', office), true);
   assert.equal(ipAllowed('127.0.0.1', office), false);
   assert.equal(ipAllowed('127.0.0.1', []), true);
   assert.equal(ipAllowed('', []), true);
   assert.equal(ipAllowed('', allowAll), true);
-  assert.equal(ipAllowed('', office), true);
+  assert.equal(ipAllowed('', office), false);
 });
 
-test("LiveRuntime admits an SRT encoder whatever the event's IP allow list (SRT's passphrase is the check)", async () => {
+test('LiveRuntime admits an SRT encoder under an allow-all list and refuses it under a narrower one (its address is unknown)', async () => {
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-runtime-'));
   const store = new PlanStore();
   const runtime = new LiveRuntime({
@@ -136,10 +136,9 @@ test("LiveRuntime admits an SRT encoder whatever the event's IP allow list (SRT'
     await runtime.resume();
     // What the SRT listener asks: the event it was opened for, no address.
     const srt = (eventId: string): IngestRequest => ({ protocol: 'SRT', app: eventId, streamKey: '', remoteAddress: '' });
-    for (const eventId of ['all', 'narrow']) {
-      const admitted = await runtime.admit(srt(eventId), () => undefined);
-      assert.ok('sink' in admitted && admitted.eventId === eventId, JSON.stringify(admitted));
-    }
+    const admitted = await runtime.admit(srt('all'), () => undefined);
+    assert.ok('sink' in admitted && admitted.eventId === 'all', JSON.stringify(admitted));
+    assert.deepEqual(await runtime.admit(srt('narrow'), () => undefined), { refused: 'ip-denied' });
   } finally {
     await runtime.close();
     fs.rmSync(spoolDir, { recursive: true, force: true });

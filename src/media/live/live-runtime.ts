@@ -12,7 +12,10 @@ import type { IpAllowRule, LiveEventPlan, LiveEventStore, LiveOutputPlan } from 
  * SRT's passphrase is the check. Checking '' against a list refused every SRT encoder, even under "AllowAll".
  */
 export function ipAllowed(remoteAddress: string, allow: readonly IpAllowRule[]): boolean {
-  if (allow.length === 0 || remoteAddress === '') return true;
+  if (allow.length === 0) return true;
+  // SRT through ffmpeg does not tell the caller's address: only a list that admits every address can pass it
+  // (the API refuses narrower lists on SRT events; this keeps an older row from opening up).
+  if (remoteAddress === '') return allow.some((rule) => (rule.subnetPrefixLength ?? 32) === 0);
   return isAllowedAddress(remoteAddress, [...allow]);
 }
 

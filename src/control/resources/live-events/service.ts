@@ -103,6 +103,10 @@ export function checkLiveEventProperties(
   const protocol: IngestProtocol = givenInput?.streamingProtocol ?? 'RTMP';
   if (protocol === 'SRT' && passThrough)
     throw invalid('input.streamingProtocol', `SRT needs an encoding live event (Standard or Premium1080p); ${type} takes RTMP or RTMPS`);
+  // ffmpeg's SRT listener does not tell the caller's address, so a narrower list could not be enforced: refuse it.
+  const inputAllow = givenInput?.accessControl?.ip?.allow ?? [];
+  if (protocol === 'SRT' && inputAllow.length > 0 && !inputAllow.some((rule) => (rule.subnetPrefixLength ?? 32) === 0))
+    throw invalid('input.accessControl.ip.allow', 'must be empty or allow every address (0.0.0.0/0) for SRT input: SRT callers are admitted by the passphrase');
   if (protocol === 'RTMPS' && !options.rtmpsAvailable)
     throw invalid('input.streamingProtocol', 'RTMPS is not available on this server (no ingest certificate is configured); use RTMP or SRT');
   const { endpoints: _ie, ...inputRest } = givenInput ?? {};
