@@ -16,7 +16,9 @@
  *   cpu/event   the server's process tree CPU over the push, per event, in % of one core
  *   rss         peak resident memory of the server's process tree
  * Reel plays the live output's locator (HLS TS, `format=m3u8-aapl`, the same container as nginx-rtmp's HLS) and
- * records every event into an asset, as MK.IO users run it; nginx-rtmp writes its HLS files to disk.
+ * records every event into an asset, as MK.IO users run it; nginx-rtmp writes its HLS files to disk. A last round
+ * (BENCH_LL=0 skips it) runs one LowLatency event (`reel-lowlatency`, HLS CMAF with LL-HLS parts of 0.5 s), where
+ * "available" and "g2g" are measured per part, as low-latency players fetch them (aim: g2g ≤ 2 s).
  *
  *   npx tsx bench/live/live.bench.ts        (or: npx tsx bench/run.ts live)
  *
@@ -116,6 +118,8 @@ interface SegmentSeen {
  */
 class PlaylistWatcher {
   readonly seen = new Map<number, SegmentSeen>();
+  /** LL-HLS parts (`EXT-X-PART`), by `{segment start ticks}.{part}`: their media times come from their URIs. */
+  readonly parts = new Map<string, SegmentSeen>();
   #stopped = false;
   #done: Promise<void>;
   #endSec = 0;
@@ -137,6 +141,15 @@ class PlaylistWatcher {
   }
 
   #note(playlist: string, at: number): void {
+    const partEnds = new Map<string, number>();
+    for (const m of playlist.matchAll(/#EXT-X-PART:DURATION=([\d.]+),URI="[^"]*video=(\d+),[^"]*part=(\d+)/g)) {
+      const [durationSec, startTicks, k] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      // Parts of a segment are listed in order: each starts where the one before ended (90 kHz video ticks).
+      const startSec = k === 0 ? startTicks / 90_000 : (partEnds.get(`${startTicks}.${k - 1}`) ?? NaN);
+      partEnds.set(`${startTicks}.${k}`, startSec + durationSec);
+      const key = `${startTicks}.${k}`;
+      if (!this.parts.has(key) && Number.isFinite(startSec)) this.parts.set(key, { listedMs: at, startSec, durationSec });
+    }
     const seq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)?.[1] ?? '0');
     const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
     for (let i = 0; i < durations.length; i++) {
@@ -235,7 +248,7 @@ http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}
   };
 }
 
-async function startReel(): Promise<Peer> {
+async function startReel(options: { lowLatency?: boolean } = {}): Promise<Peer> {
   const child = startOriginChild('reel');
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-bench-store-'));
   const rtmpPort = await freePort();
@@ -258,7 +271,7 @@ async function startReel(): Promise<Peer> {
   let round = 0;
   let running: string[] = [];
   return {
-    name: 'reel',
+    name: options.lowLatency ? 'reel-lowlatency' : 'reel',
     pids: () => (child.pid ? [child.pid, ...descendants(child.pid)] : []),
     prepare: async (n) => {
       round++;
@@ -268,7 +281,11 @@ async function startReel(): Promise<Peer> {
         const name = `r${round}e${i}`;
         await call('PUT', `/assets/${name}`, { properties: { storageAccountName: 'local' } });
         const event = await call('PUT', `/liveEvents/${name}`, {
-          properties: { encoding: { encodingType: 'PassthroughBasic' }, input: { streamingProtocol: 'RTMP' }, streamOptions: ['Default'] },
+          properties: {
+            encoding: { encodingType: 'PassthroughBasic' },
+            input: { streamingProtocol: 'RTMP' },
+            streamOptions: [options.lowLatency ? 'LowLatency' : 'Default'],
+          },
           tags: {},
         });
         void event;
@@ -282,7 +299,8 @@ async function startReel(): Promise<Peer> {
         const got = (await call('GET', `/liveEvents/${name}`)) as { properties: { input: { endpoints: Array<{ protocol: string; url: string }> } } };
         const rtmp = got.properties.input.endpoints.find((e) => e.protocol === 'RTMP');
         if (!rtmp) throw new Error(`event ${name} has no RTMP endpoint`);
-        const master = `${reel.playUrl}/${locatorId}/${name}.ism/manifest(format=m3u8-aapl)`;
+        // LL-HLS parts come with CMAF playlists only; Default rounds use TS like nginx-rtmp's HLS.
+        const master = `${reel.playUrl}/${locatorId}/${name}.ism/manifest(format=${options.lowLatency ? 'm3u8-cmaf' : 'm3u8-aapl'})`;
         let media: string | undefined;
         streams.push({
           ingest: `${rtmp.url}/stream`,
@@ -355,7 +373,8 @@ async function measure(peer: Peer, source: string, events: number): Promise<Roun
   watchers.forEach((w, i) => {
     const startMs = pushes[i].startMs;
     const own: number[] = [];
-    for (const s of w.seen.values()) {
+    // LowLatency: what becomes available is a part (players fetch parts); otherwise whole segments.
+    for (const s of w.parts.size > 0 ? w.parts.values() : w.seen.values()) {
       if (s.startSec + s.durationSec > seconds) continue; // cut by the push's end, not by the server
       const a = s.listedMs - (startMs + (s.startSec + s.durationSec) * 1000);
       available.push(a);
@@ -386,16 +405,25 @@ async function main(): Promise<void> {
   else say(`no nginx-rtmp peer (${nginxBinary}, ${rtmpModule}): apt-get install nginx-light libnginx-mod-rtmp`);
   peers.push(await startReel());
   const results: RoundResult[] = [];
+  const report = (r: RoundResult) => {
+    results.push(r);
+    say(
+      `${r.server}: available p50 ${r.availableP50Ms} ms, g2g p50 ${r.g2gP50Ms} ms, sustained ${r.sustained} (${r.lagging} lagging), cpu/event ${r.cpuPerEventPct}%`,
+    );
+  };
   try {
     for (const events of eventCounts) {
       for (const peer of peers) {
         say(`${peer.name}: ${events} event(s) for ${seconds} s`);
-        const r = await measure(peer, source, events);
-        results.push(r);
-        say(
-          `${peer.name}: available p50 ${r.availableP50Ms} ms, g2g p50 ${r.g2gP50Ms} ms, sustained ${r.sustained} (${r.lagging} lagging), cpu/event ${r.cpuPerEventPct}%`,
-        );
+        report(await measure(peer, source, events));
       }
+    }
+    // One LowLatency event (LL-HLS parts): nginx-rtmp has no low-latency HLS to compare with.
+    if (process.env.BENCH_LL !== '0') {
+      const ll = await startReel({ lowLatency: true });
+      peers.push(ll);
+      say(`${ll.name}: 1 event for ${seconds} s`);
+      report(await measure(ll, source, 1));
     }
   } finally {
     for (const peer of peers) await peer.close();
@@ -403,7 +431,13 @@ async function main(): Promise<void> {
   const rows = [['server', 'events', 'avail p50 ms', 'avail p99 ms', 'g2g p50 ms', 'g2g p99 ms', 'sustained', 'cpu/event %', 'rss MB', 'avail ÷ peer']];
   for (const r of results) {
     const peer = results.find((p) => p.server === 'nginx-rtmp' && p.events === r.events);
-    const ratio = peer && r.server !== 'nginx-rtmp' ? `${round(r.availableP50Ms / Math.max(1, peer.availableP50Ms))}× (lower is better)` : '';
+    // A LowLatency part and a peer's segment are not the same unit: compare frame-to-available (g2g) there.
+    const ratio =
+      peer && r.server === 'reel-lowlatency'
+        ? `${round(r.g2gP50Ms / Math.max(1, peer.g2gP50Ms))}× g2g (lower is better)`
+        : peer && r.server !== 'nginx-rtmp'
+          ? `${round(r.availableP50Ms / Math.max(1, peer.availableP50Ms))}× (lower is better)`
+          : '';
     rows.push([
       r.server,
       String(r.events),
