@@ -150,6 +150,8 @@ describe('LiveEventPipeline.adopt (a restart continues the run)', () => {
     const runDir = path.join(dir, 'torn', 'run1');
     const video = path.join(runDir, 'video.mp4');
     const { size } = await fsp.stat(video);
+    const journal = path.join(runDir, 'video.idx');
+    const { size: journalSize } = await fsp.stat(journal);
     // A crash in the middle of the next writes: part of a `moof` in the file, part of its line in the journal.
     await fsp.appendFile(video, Buffer.from([0, 0, 0x10, 0, 0x6d, 0x6f, 0x6f, 0x66, 0, 0, 0]));
     await fsp.appendFile(path.join(runDir, 'video.idx'), '{"i":4,"t":36');
@@ -157,6 +159,7 @@ describe('LiveEventPipeline.adopt (a restart continues the run)', () => {
     const second = await LiveEventPipeline.adopt(options);
     assert.ok(second);
     assert.equal((await fsp.stat(video)).size, size, 'the file is cut back to its last complete fragment');
+    assert.equal((await fsp.stat(journal)).size, journalSize, 'the journal is cut back to its last complete line');
     assert.equal(second.presentation({ fromMs: 0, windowSec: 3600, live: true }).presentation.tracks[0].segments.length, 4);
     const again = second.attach();
     for (const tag of tags) again.onTag(tag);
@@ -199,7 +202,8 @@ describe('LiveEventPipeline.adopt (a restart continues the run)', () => {
         ['audio', 3],
       ],
     );
-    // Both files end with segment 2: video's segment 3 is cut off with audio's.
+    // Both files end with segment 2: video's segment 3 is cut off with audio's, in the journal too.
+    assert.equal((await fsp.readFile(path.join(runDir, 'video.idx'), 'utf8')).split('\n').filter(Boolean).length, 3);
     assert.equal((await fileSamples(path.join(runDir, 'video.mp4'))).hashes.length, presentation.tracks[0].track.samples.count);
     assert.equal((await fileSamples(path.join(runDir, 'audio.mp4'))).hashes.length, presentation.tracks[1].track.samples.count);
     assert.deepEqual((await fileSamples(path.join(runDir, 'video.mp4'))).hashes, videoHashes(tags).slice(0, 75));

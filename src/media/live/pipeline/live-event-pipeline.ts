@@ -208,23 +208,23 @@ export class LiveEventPipeline {
   async #restore(state: RunState): Promise<void> {
     const journals = await Promise.all(
       state.tracks.map(async (t) => {
-        if (t.late) return [];
-        const segments = await readJournal(path.join(this.runDir, `${t.name}.idx`));
+        if (t.late) return { segments: [], lineEnds: [] };
+        const { segments, lineEnds } = await readJournal(path.join(this.runDir, `${t.name}.idx`));
         // A segment whose bytes are not all in the file (the journal outran an unsynced write) ends the list.
         const { size } = await fsp.stat(path.join(this.runDir, `${t.name}.mp4`)).catch(() => ({ size: 0 }));
         const complete = segments.findIndex((s) => s.fileEnd > size);
-        return complete < 0 ? segments : segments.slice(0, complete);
+        return complete < 0 ? { segments, lineEnds } : { segments: segments.slice(0, complete), lineEnds };
       }),
     );
     // Segment i covers the same time in every track: keep the segments every served track closed.
     let count = Infinity;
     state.tracks.forEach((t, i) => {
-      if (!t.late) count = Math.min(count, journals[i].length);
+      if (!t.late) count = Math.min(count, journals[i].segments.length);
     });
     if (!Number.isFinite(count)) count = 0;
     for (const [i, t] of state.tracks.entries()) {
       const track = new LiveTrack(t.name, decodeConfig(t.config), i + 1);
-      const segments = journals[i].slice(0, count);
+      const segments = journals[i].segments.slice(0, count);
       for (const segment of segments) track.restoreSegment(segment);
       const size = segments.length > 0 ? segments[segments.length - 1].fileEnd : 0;
       const file = SpoolFile.reopen(this.runDir, track, `"${this.runId}:${t.name}"`, size).then((f) => {
@@ -244,14 +244,12 @@ export class LiveEventPipeline {
         ...(t.late ? { late: true } : {}),
       });
     }
-    // Journals hold closed segments only: rewrite them to the segments kept, so a torn line or a segment only
-    // some tracks closed is not read back after the next one.
+    // Journals name the segments kept and nothing else (a torn line, a segment only some tracks closed): the
+    // next segment's line follows the last one kept.
     for (const [i, t] of state.tracks.entries()) {
-      if (t.late) continue;
-      const lines = journals[i].slice(0, count).map((segment) => journalLine(segment));
       const file = path.join(this.runDir, `${t.name}.idx`);
-      await fsp.writeFile(`${file}.tmp`, lines.join(''));
-      await fsp.rename(`${file}.tmp`, file);
+      if (t.late) await fsp.rm(file, { force: true });
+      else await fsp.writeFile(file, '', { flag: 'a' }).then(() => fsp.truncate(file, count > 0 ? journals[i].lineEnds[count - 1] : 0));
     }
     this.#reference = this.#tracks.find((t) => t.track.name === state.reference) ?? this.#tracks[0];
     const rt = this.#reference?.track;

@@ -8,6 +8,7 @@
  *   written only after its bytes, so a crash leaves at most spool bytes no line names (cut off when the run is
  *   adopted) or a torn last line (ignored).
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { TrackCodecConfig } from './flv-media.js';
@@ -112,43 +113,70 @@ export function journalLine(segment: RestoredSegment): string {
   return `${JSON.stringify(line)}\n`;
 }
 
-/** The segments a journal names, in order, up to the first torn, unreadable or out-of-order line. */
-export async function readJournal(file: string): Promise<RestoredSegment[]> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch {
-    return [];
-  }
+/**
+ * The segments a journal names, in order, up to the first torn, unreadable or out-of-order line, with the byte
+ * length of the journal up to the end of each one's line. Read as a stream: a long run's journal is large.
+ */
+export async function readJournal(file: string): Promise<{ segments: RestoredSegment[]; lineEnds: number[] }> {
   const segments: RestoredSegment[] = [];
-  const lines = text.split('\n');
-  // The last element is what follows the last newline: empty, or a line the crash cut short.
-  for (let li = 0; li < lines.length - 1; li++) {
-    let l: JournalLine;
-    try {
-      l = JSON.parse(lines[li]) as JournalLine;
-    } catch {
-      break;
-    }
-    const n = l.o?.length ?? -1;
-    if (l.i !== segments.length || n < 0 || l.z.length !== n || l.ts.length !== n || l.du.length !== n || l.c.length !== n || l.k.length !== n) break;
-    segments.push({
-      index: l.i,
-      startTicks: l.t,
-      durationTicks: l.d,
-      fileStart: l.s,
-      fileEnd: l.e,
-      discontinuity: l.x === 1,
-      samples: {
-        count: n,
-        offsets: Float64Array.from(l.o),
-        sizes: Uint32Array.from(l.z),
-        dts: Float64Array.from(l.ts),
-        durations: Uint32Array.from(l.du),
-        ctsOffsets: Int32Array.from(l.c),
-        isSync: Uint8Array.from(l.k, (ch) => (ch === '1' ? 1 : 0)),
-      },
-    });
+  const lineEnds: number[] = [];
+  let stream: fs.ReadStream;
+  try {
+    await fsp.access(file);
+    stream = fs.createReadStream(file, { encoding: 'latin1' });
+  } catch {
+    return { segments, lineEnds };
   }
-  return segments;
+  let rest = '';
+  let bytes = 0;
+  let broken = false;
+  // What follows the last newline is a line the crash cut short (or nothing): never read.
+  for await (const chunk of stream as AsyncIterable<string>) {
+    if (broken) continue;
+    let text = rest + chunk;
+    let newline: number;
+    while ((newline = text.indexOf('\n')) >= 0) {
+      const line = text.slice(0, newline);
+      text = text.slice(newline + 1);
+      const segment = parseLine(line, segments.length);
+      if (!segment) {
+        broken = true;
+        break;
+      }
+      bytes += line.length + 1;
+      segments.push(segment);
+      lineEnds.push(bytes);
+    }
+    rest = text;
+  }
+  return { segments, lineEnds };
+}
+
+function parseLine(text: string, expectedIndex: number): RestoredSegment | undefined {
+  let l: JournalLine;
+  try {
+    l = JSON.parse(text) as JournalLine;
+  } catch {
+    return undefined;
+  }
+  const n = Array.isArray(l?.o) ? l.o.length : -1;
+  if (l.i !== expectedIndex || n < 0 || l.z?.length !== n || l.ts?.length !== n || l.du?.length !== n || l.c?.length !== n || l.k?.length !== n)
+    return undefined;
+  return {
+    index: l.i,
+    startTicks: l.t,
+    durationTicks: l.d,
+    fileStart: l.s,
+    fileEnd: l.e,
+    discontinuity: l.x === 1,
+    samples: {
+      count: n,
+      offsets: Float64Array.from(l.o),
+      sizes: Uint32Array.from(l.z),
+      dts: Float64Array.from(l.ts),
+      durations: Uint32Array.from(l.du),
+      ctsOffsets: Int32Array.from(l.c),
+      isSync: Uint8Array.from(l.k, (ch) => (ch === '1' ? 1 : 0)),
+    },
+  };
 }
