@@ -125,6 +125,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     const wantsRunning = plan !== undefined && (plan.state === 'Starting' || plan.state === 'Running');
     if (!wantsRunning) {
       if (running) await this.#stop(running);
+      else if (adopt && plan?.state === 'Stopping') await this.#finishAdopted(plan);
       return;
     }
     const event = running ?? (await this.#start(plan, adopt));
@@ -166,6 +167,21 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
       'live event running',
     );
     return event;
+  }
+
+  /**
+   * The process stopped while the event was Stopping: the run its spool holds is adopted and stopped again, so its
+   * outputs' archives are written (the store keeps Stopping until the next stop request sets Stopped).
+   */
+  async #finishAdopted(plan: LiveEventPlan): Promise<void> {
+    const newRunId = randomUUID();
+    const pipeline = await this.options.createPipeline(plan, newRunId, true);
+    const event: RunningEvent = { plan, runId: pipeline.runId, pipeline, outputs: new Map() };
+    if (pipeline.runId !== newRunId) {
+      for (const output of plan.outputs) event.outputs.set(output.outputId, { plan: output, fromMs: pipeline.startOutput(output, output.createdMs) });
+      this.#log.info({ eventId: plan.eventId, runId: pipeline.runId }, 'live event was stopping: its archives are written now');
+    }
+    await this.#stop(event);
   }
 
   async #stop(event: RunningEvent): Promise<void> {
