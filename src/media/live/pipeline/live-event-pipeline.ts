@@ -907,7 +907,8 @@ export class LiveEventPipeline {
 
   /**
    * Deletes the event's spool folder (after `close`, once every archive is written, when the event stops): this
-   * run's, and the runs a previous process left behind (a restart starts a new run), which nothing reads again.
+   * run's, and the runs an earlier process left behind and did not adopt (an event started again after a Stop),
+   * which nothing reads again.
    */
   async removeSpool(): Promise<void> {
     await this.close();
