@@ -92,18 +92,19 @@ const lowLatencyPartSec = 0.5;
  * An event's pipeline: pass-through events write the encoder's stream as it comes; Standard and Premium1080p
  * events put one ffmpeg ladder (per encoder connection) in front of it.
  */
-function createEventPipeline(config: Readonly<Config>, log: Logger, plan: LiveEventPlan, runId: string): EventPipeline {
+async function createEventPipeline(config: Readonly<Config>, log: Logger, plan: LiveEventPlan, runId: string, adopt: boolean): Promise<EventPipeline> {
   // LowLatency: 1 s segments at most (cut on the encoder's keyframes, so 1 s GOPs give 1 s segments), written in
   // parts of half a second that LL-HLS lists before the segment closes; the transcoder then forces 1 s GOPs.
   const segmentSec = plan.lowLatency ? Math.min(plan.keyFrameIntervalSec, lowLatencySegmentSec) : plan.keyFrameIntervalSec;
-  const pipeline = new LiveEventPipeline({
+  const options = {
     eventId: plan.eventId,
-    runId,
     spoolDir: config.liveSpoolDir,
     targetSegmentSec: segmentSec,
     ...(plan.lowLatency ? { partTargetSec: Math.min(lowLatencyPartSec, segmentSec) } : {}),
     log,
-  });
+  };
+  // After a restart the event continues the run its spool holds (DECISIONS.md, "Live: a fragmented MP4 spool").
+  const pipeline = (adopt ? await LiveEventPipeline.adopt(options) : undefined) ?? new LiveEventPipeline({ ...options, runId });
   if (plan.encodingType !== 'Standard' && plan.encodingType !== 'Premium1080p') return pipeline;
   const ladder = new TranscodeLadder({
     pipeline,
@@ -117,7 +118,8 @@ function createEventPipeline(config: Readonly<Config>, log: Logger, plan: LiveEv
   return {
     attach: () => ladder.attach(),
     presentation: (window) => pipeline.presentation(window),
-    startOutput: (output) => pipeline.startOutput(output),
+    runId: pipeline.runId,
+    startOutput: (output, fromMs) => pipeline.startOutput(output, fromMs),
     finishOutput: (outputId, target) => pipeline.finishOutput(outputId, target),
     health: () => pipeline.health(),
     end: async () => {
@@ -158,7 +160,7 @@ export function createLivePlane(deps: {
   let rtmps: IngestListener | undefined;
   const runtime: LiveRuntime = new LiveRuntime({
     store: new StoreLiveEvents(deps.db, deps.dialect, deps.stores),
-    createPipeline: (plan, runId) => createEventPipeline(config, log, plan, runId),
+    createPipeline: (plan, runId, adopt) => createEventPipeline(config, log, plan, runId, adopt ?? false),
     log,
     ingestHost: deps.ingestHost,
     rtmpPort: () => rtmp?.port,

@@ -443,26 +443,36 @@ describe('live ingest cases (sqlite)', () => {
     await stop(f, 'survivor');
   });
 
-  it(
-    'a restart keeps what an output recorded before it',
-    { todo: 'a known limit (DECISIONS.md): the event resumes with a new run, the run before the restart is not archived' },
-    async () => {
-      await createEvent(f, 'across');
-      const rtmp = (await start(f, 'across')).find((e) => e.protocol === 'RTMP')?.url ?? '';
-      const base = await output(f, 'across', 'across-rec', 'PT10M');
-      const first = await push(src.flv6, `${rtmp}/stream`, { readRate: 4 }).done;
-      assert.equal(first.code, 0, first.err);
-      assert.ok(await waitForLive(base, { until: (m) => total(m) >= 4 }));
-      await f.server.restart();
-      const after = (await f.api.get(`${V}/liveEvents/across`)).body.properties.input.endpoints as Array<{ protocol: string; url: string }>;
-      const second = await push(src.flv6, `${after.find((e) => e.protocol === 'RTMP')?.url ?? ''}/stream`, { readRate: 4 }).done;
-      assert.equal(second.code, 0, second.err);
-      assert.ok(await waitForLive(base, { until: (m) => total(m) >= 4 }));
-      await stop(f, 'across');
-      const archive = await vod(base);
-      assert.ok(Math.abs(total(archive.media[0]) - 12) <= 2, `archive of ${total(archive.media[0])} s, 6 s before and 6 s after the restart`);
-    },
-  );
+  it('a restart keeps what an output recorded before it: the run continues from its spool', async (t) => {
+    await createEvent(f, 'across');
+    const rtmp = (await start(f, 'across')).find((e) => e.protocol === 'RTMP')?.url ?? '';
+    const base = await output(f, 'across', 'across-rec', 'PT10M');
+    const first = await push(src.flv6, `${rtmp}/stream`, { readRate: 4 }).done;
+    assert.equal(first.code, 0, first.err);
+    const before = await waitForLive(base, { until: (m) => total(m) >= 4 });
+    assert.ok(before);
+    await f.server.restart();
+    // Before any encoder is back, the live playlist lists what was recorded before the restart.
+    const resumed = await waitForLive(base, { until: (m) => total(m) >= 4, tries: 5 });
+    assert.ok(resumed, 'the live playlist after the restart lists the segments from before it');
+    assert.deepEqual(extinfs(resumed.media[0]), extinfs(before.media[0]), 'the same segments, as long');
+    const after = (await f.api.get(`${V}/liveEvents/across`)).body.properties.input.endpoints as Array<{ protocol: string; url: string }>;
+    const second = await push(src.flv6, `${after.find((e) => e.protocol === 'RTMP')?.url ?? ''}/stream`, { readRate: 4 }).done;
+    assert.equal(second.code, 0, second.err);
+    const live = await waitForLive(base, { until: (m) => total(m) >= 10 });
+    assert.ok(live, 'the live playlist holds both pushes');
+    // One timeline: the segments from before the restart keep their URLs, and the new ones follow them.
+    const fragments = (m: string) => [...m.matchAll(/Fragments\(video=(\d+),/g)].map((x) => Number(x[1]));
+    const listed = fragments(live.media[0]);
+    assert.deepEqual(listed.slice(0, fragments(before.media[0]).length), fragments(before.media[0]), live.media[0]);
+    for (let i = 1; i < listed.length; i++) assert.ok(listed[i] > listed[i - 1], `segment times increase: ${listed.join(', ')}`);
+    await stop(f, 'across');
+    const archive = await vod(base);
+    assert.ok(Math.abs(total(archive.media[0]) - 12) <= 2, `archive of ${total(archive.media[0])} s, 6 s before and 6 s after the restart`);
+    const starts = await segmentStarts(archive.video[0]);
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i] > starts[i - 1], `keyframe times increase: ${starts.join(', ')}`);
+    t.diagnostic(`restart: live ${total(before.media[0])} s before, ${total(live.media[0])} s after; archive ${total(archive.media[0])} s`);
+  });
 });
 
 for (const dialect of dialects.filter((d) => d === 'postgres')) {

@@ -1,13 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../shared/log.js';
 import { ipAllowed, LiveRuntime } from './live-runtime.js';
 import { LiveEventPipeline } from './pipeline/live-event-pipeline.js';
 import type { LiveEventPlan, LiveEventStore } from './live-event-plan.js';
-import type { IngestRequest } from './ingest/ingest-contracts.js';
+import type { FlvTag, IngestRequest } from './ingest/ingest-contracts.js';
+import { FlvStreamReader } from './ingest/flv-stream-reader.js';
+import { LocalBlobStore } from '../../storage/drivers/local.js';
+import { readMp4Index } from '../packager/index.js';
 
 const log = createLogger('silent');
 
@@ -141,6 +146,93 @@ test('LiveRuntime admits an SRT encoder under an allow-all list and refuses it u
     assert.deepEqual(await runtime.admit(srt('narrow'), () => undefined), { refused: 'ip-denied' });
   } finally {
     await runtime.close();
+    fs.rmSync(spoolDir, { recursive: true, force: true });
+  }
+});
+
+test('LiveRuntime: a restarted process continues a running event’s run, and writes the archives of one caught stopping', async () => {
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-resume-'));
+  const archiveDir = path.join(spoolDir, 'archive');
+  const archives = new LocalBlobStore({ path: archiveDir, allowedRoots: [spoolDir] });
+  await archives.checkAccess();
+  await archives.createContainer('assets');
+  const plans = new PlanStore();
+  // As the real store: Stopping events are active too, and archives go to an asset's folder.
+  const store: LiveEventStore & { plans: Map<string, LiveEventPlan> } = {
+    plans: plans.plans,
+    load: (eventId) => plans.load(eventId),
+    listActive: async () => [...plans.plans.values()].filter((p) => p.state !== 'Stopped').map((p) => p.eventId),
+    archiveTarget: async (assetId) => ({ store: archives, container: 'assets', prefix: assetId }),
+  };
+  let clock = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const output = { outputId: 'o1', name: 'rec', assetId: 'asset1', manifestName: 'rec', archiveWindowSec: 3600, createdMs: clock - 60_000 };
+  store.plans.set('r', plan('r', 'token-rrrrrrrrrr', { keyFrameIntervalSec: 1, outputs: [output] }));
+  const process = () =>
+    new LiveRuntime({
+      store,
+      createPipeline: async (p, runId, adopt) => {
+        const options = { eventId: p.eventId, spoolDir, targetSegmentSec: p.keyFrameIntervalSec, log, now: () => clock };
+        return (adopt ? await LiveEventPipeline.adopt(options) : undefined) ?? new LiveEventPipeline({ ...options, runId });
+      },
+      log,
+      ingestHost: () => 'ingest.example',
+      rtmpPort: () => 1935,
+      rtmpsPort: () => undefined,
+      srtPortBase: 6000,
+      now: () => clock,
+    });
+  const flv = execFileSync(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25:duration=3'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-f', 'flv', 'pipe:1'],
+    ],
+    { maxBuffer: 16 << 20 },
+  );
+  const tags: FlvTag[] = [];
+  new FlvStreamReader((t) => tags.push({ ...t, data: Uint8Array.from(t.data) })).push(flv);
+  const pushAll = async (runtime: LiveRuntime) => {
+    const admitted = await runtime.admit(rtmp('token-rrrrrrrrrr', 'stream'), () => undefined);
+    assert.ok('sink' in admitted, JSON.stringify(admitted));
+    for (const tag of tags) admitted.sink.onTag(tag);
+    admitted.sink.onEnd('closed');
+  };
+  const segments = (runtime: LiveRuntime) => runtime.forAsset('asset1')?.presentation.tracks[0].segments.length ?? 0;
+  try {
+    const first = process();
+    await first.resume();
+    await pushAll(first);
+    await first.close();
+    const recorded = fs.readdirSync(path.join(spoolDir, 'r'));
+    assert.equal(recorded.length, 1);
+
+    clock += 30_000;
+    const second = process();
+    await second.resume();
+    assert.deepEqual(fs.readdirSync(path.join(spoolDir, 'r')), recorded, 'the run continues: no new run folder');
+    assert.equal(segments(second), 3, 'the output plays what was recorded before the restart');
+    await pushAll(second);
+    await second.close();
+
+    // The process stops in the middle of a stop: the next one writes the archives of the whole run.
+    store.plans.get('r')!.state = 'Stopping';
+    const third = process();
+    await third.resume();
+    const archived = fs.readdirSync(path.join(archiveDir, 'assets', 'asset1')).sort();
+    assert.deepEqual(archived, ['rec.ism', 'rec_video.mp4']);
+    const fh = await fsp.open(path.join(archiveDir, 'assets', 'asset1', 'rec_video.mp4'), 'r');
+    const { size } = await fh.stat();
+    const index = await readMp4Index(size, async (offset, length) => {
+      const b = Buffer.alloc(length);
+      await fh.read(b, 0, length, offset);
+      return b;
+    });
+    await fh.close();
+    assert.equal(index.tracks[0].samples.count, 2 * tags.filter((t) => t.type === 9 && t.data[1] === 1).length, 'both pushes are archived');
+    assert.equal(fs.existsSync(path.join(spoolDir, 'r')), false, 'the spool is removed once archived');
+    await third.close();
+  } finally {
+    await archives.close();
     fs.rmSync(spoolDir, { recursive: true, force: true });
   }
 });

@@ -21,11 +21,14 @@ export function ipAllowed(remoteAddress: string, allow: readonly IpAllowRule[]):
 
 /** What the runtime needs of an event's media pipeline (`pipeline/live-event-pipeline.ts` implements it). */
 export interface EventPipeline {
+  /** The run it writes (a new one, or the adopted one after a restart). */
+  readonly runId: string;
   /** A sink for one encoder connection; a later connection continues the same timeline. */
   attach(): IngestSink;
   /** The presentation of the recording from `fromMs` (wall clock), the last `windowSec` of it. */
   presentation(window: { fromMs: number; windowSec: number; live: boolean }): LivePlayback;
-  startOutput(plan: LiveOutputPlan): void;
+  /** Starts recording for an output from `fromMs` (wall clock); returns the start to use (an adopted run's own). */
+  startOutput(plan: LiveOutputPlan, fromMs: number): number;
   /** Writes the output's archive (its window of the recording) into its asset. */
   finishOutput(outputId: string, target: Awaited<ReturnType<LiveEventStore['archiveTarget']>>): Promise<void>;
   health(): { bitrateBps: number; frameRate: number; lastFrameMs?: number };
@@ -35,7 +38,11 @@ export interface EventPipeline {
   removeSpool(): Promise<void>;
 }
 
-export type EventPipelineFactory = (plan: LiveEventPlan, runId: string) => EventPipeline;
+/**
+ * A pipeline for a new run `runId`; with `adopt` (the event was running when the process stopped), the pipeline of
+ * the run its spool holds, when there is one, so that the run continues across the restart.
+ */
+export type EventPipelineFactory = (plan: LiveEventPlan, runId: string, adopt?: boolean) => EventPipeline | Promise<EventPipeline>;
 
 /** An SRT event's own listener (SRT has no stream routing we can read before the handshake; see DECISIONS.md). */
 export type SrtListenerFactory = (plan: LiveEventPlan, authorizer: IngestAuthorizer) => Promise<IngestListener>;
@@ -88,15 +95,23 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Resumes what the store says is live (after a restart, encoders reconnect; Stopping events finish). */
+  /**
+   * Resumes what the store says is live (after a restart): a running event continues the run its spool holds,
+   * and its encoders reconnect; Stopping events finish.
+   */
   async resume(): Promise<void> {
     for (const eventId of await this.options.store.listActive())
-      await this.reconcile(eventId).catch((err: unknown) => this.#log.error({ err, eventId }, 'live event not resumed'));
+      await this.#enqueue(eventId, true).catch((err: unknown) => this.#log.error({ err, eventId }, 'live event not resumed'));
   }
 
   reconcile(eventId: string): Promise<void> {
+    return this.#enqueue(eventId, false);
+  }
+
+  /** `adopt`: at boot only, so an event started again later never picks up a run an earlier start left behind. */
+  #enqueue(eventId: string, adopt: boolean): Promise<void> {
     const previous = this.#queues.get(eventId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.#reconcile(eventId));
+    const next = previous.catch(() => undefined).then(() => this.#reconcile(eventId, adopt));
     const settled = next.finally(() => {
       if (this.#queues.get(eventId) === settled) this.#queues.delete(eventId);
     });
@@ -104,15 +119,16 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     return next;
   }
 
-  async #reconcile(eventId: string): Promise<void> {
+  async #reconcile(eventId: string, adopt: boolean): Promise<void> {
     const plan = await this.options.store.load(eventId);
     const running = this.#events.get(eventId);
     const wantsRunning = plan !== undefined && (plan.state === 'Starting' || plan.state === 'Running');
     if (!wantsRunning) {
       if (running) await this.#stop(running);
+      else if (adopt && plan?.state === 'Stopping') await this.#finishAdopted(plan);
       return;
     }
-    const event = running ?? (await this.#start(plan));
+    const event = running ?? (await this.#start(plan, adopt));
     event.plan = plan;
     const wanted = new Map(plan.outputs.map((o) => [o.outputId, o]));
     for (const [outputId, output] of event.outputs) {
@@ -122,15 +138,17 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     }
     for (const output of plan.outputs) {
       if (event.outputs.has(output.outputId)) continue;
-      event.outputs.set(output.outputId, { plan: output, fromMs: Math.max(output.createdMs, this.#now()) });
-      event.pipeline.startOutput(output);
+      const fromMs = event.pipeline.startOutput(output, Math.max(output.createdMs, this.#now()));
+      event.outputs.set(output.outputId, { plan: output, fromMs });
       this.#log.info({ eventId, outputId: output.outputId, assetId: output.assetId }, 'live output recording');
     }
   }
 
-  async #start(plan: LiveEventPlan): Promise<RunningEvent> {
-    const runId = randomUUID();
-    const event: RunningEvent = { plan, runId, pipeline: this.options.createPipeline(plan, runId), outputs: new Map() };
+  async #start(plan: LiveEventPlan, adopt: boolean): Promise<RunningEvent> {
+    const newRunId = randomUUID();
+    const pipeline = await this.options.createPipeline(plan, newRunId, adopt);
+    const runId = pipeline.runId;
+    const event: RunningEvent = { plan, runId, pipeline, outputs: new Map() };
     this.#events.set(plan.eventId, event);
     if (plan.protocol === 'SRT') {
       if (!this.options.createSrtListener) throw new Error('SRT ingest is not available in this process');
@@ -139,12 +157,31 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
       } catch (err) {
         this.#events.delete(plan.eventId);
         await event.pipeline.close();
-        await event.pipeline.removeSpool();
+        // An adopted run's spool stays for the next attempt (the store still says Running).
+        if (runId === newRunId) await event.pipeline.removeSpool();
         throw err;
       }
     }
-    this.#log.info({ eventId: plan.eventId, runId, encodingType: plan.encodingType, protocol: plan.protocol }, 'live event running');
+    this.#log.info(
+      { eventId: plan.eventId, runId, adopted: runId !== newRunId, encodingType: plan.encodingType, protocol: plan.protocol },
+      'live event running',
+    );
     return event;
+  }
+
+  /**
+   * The process stopped while the event was Stopping: the run its spool holds is adopted and stopped again, so its
+   * outputs' archives are written (the store keeps Stopping until the next stop request sets Stopped).
+   */
+  async #finishAdopted(plan: LiveEventPlan): Promise<void> {
+    const newRunId = randomUUID();
+    const pipeline = await this.options.createPipeline(plan, newRunId, true);
+    const event: RunningEvent = { plan, runId: pipeline.runId, pipeline, outputs: new Map() };
+    if (pipeline.runId !== newRunId) {
+      for (const output of plan.outputs) event.outputs.set(output.outputId, { plan: output, fromMs: pipeline.startOutput(output, output.createdMs) });
+      this.#log.info({ eventId: plan.eventId, runId: pipeline.runId }, 'live event was stopping: its archives are written now');
+    }
+    await this.#stop(event);
   }
 
   async #stop(event: RunningEvent): Promise<void> {

@@ -34,6 +34,7 @@ import { writeIsm, type IsmTrack } from '../../encode/plan/ism-writer.js';
 import { TimestampMapper, readFlvTag, type FlvSample, type TrackCodecConfig } from './flv-media.js';
 import { LiveTrack } from './live-track.js';
 import { SpoolBlobStore, SpoolFile, readChunks, spoolMuxer } from './spool-writer.js';
+import { decodeConfig, encodeConfig, journalLine, newestRun, readJournal, readRunState, writeRunState, type RunState } from './run-journal.js';
 
 export interface LiveEventPipelineOptions {
   eventId: string;
@@ -101,6 +102,8 @@ interface TrackState {
   late?: boolean;
   /** LowLatency, tracks other than the reference: the reference's part ends of the open segment handled so far. */
   partsCut: number;
+  /** Appends to the track's journal (`{track}.idx`), one after another. */
+  journal: Promise<void>;
 }
 
 /** The reference waits at most this many segment targets for a track that exists or is expected to start. */
@@ -154,6 +157,7 @@ export class LiveEventPipeline {
   #visibleSegments = 0;
   #ended = false;
   #closed = false;
+  #removed = false;
   #connections = 0;
   #current: Connection | undefined;
   #lastError: string | undefined;
@@ -165,6 +169,10 @@ export class LiveEventPipeline {
   #lastFrameMs: number | undefined;
   /** Pending writes, awaited by `flushed`. */
   readonly #writes = new Set<Promise<void>>();
+  /** Each output's recording start (wall clock), kept in `run.json` so that an adopted run keeps it. */
+  readonly #outputStarts = new Map<string, number>();
+  /** `run.json` writes: one at a time, the newest state last. */
+  #runSave: { running: Promise<void>; again: boolean } | undefined;
 
   constructor(options: LiveEventPipelineOptions) {
     if (!(options.targetSegmentSec > 0)) throw new RangeError(`targetSegmentSec must be positive, got ${options.targetSegmentSec}`);
@@ -178,6 +186,82 @@ export class LiveEventPipeline {
     this.#log = options.log.child({ component: 'live-pipeline', eventId: options.eventId, runId: options.runId });
     this.#now = options.now ?? Date.now;
     this.#store = new SpoolBlobStore(options.eventId, options.runId);
+  }
+
+  /**
+   * Adopts the newest run in the event's spool folder (the server restarted while the event ran), or returns
+   * undefined when there is none: its tracks, closed segments, timeline and outputs' recording starts come back
+   * from `run.json`, the tracks' journals and their spool files, so the next encoder continues that run's
+   * timeline and segment numbers and archives hold what came before the restart too. Spool bytes past the last
+   * segment a journal names (a write a crash cut short, a segment only some tracks closed) are cut off.
+   */
+  static async adopt(options: Omit<LiveEventPipelineOptions, 'runId'>): Promise<LiveEventPipeline | undefined> {
+    const runId = await newestRun(path.join(options.spoolDir, options.eventId));
+    if (!runId) return undefined;
+    const pipeline = new LiveEventPipeline({ ...options, runId });
+    const state = await readRunState(pipeline.runDir);
+    if (!state || state.runId !== runId) return undefined;
+    await pipeline.#restore(state);
+    return pipeline;
+  }
+
+  async #restore(state: RunState): Promise<void> {
+    const journals = await Promise.all(
+      state.tracks.map(async (t) => {
+        if (t.late) return { segments: [], lineEnds: [] };
+        const { segments, lineEnds } = await readJournal(path.join(this.runDir, `${t.name}.idx`));
+        // A segment whose bytes are not all in the file (the journal outran an unsynced write) ends the list.
+        const { size } = await fsp.stat(path.join(this.runDir, `${t.name}.mp4`)).catch(() => ({ size: 0 }));
+        const complete = segments.findIndex((s) => s.fileEnd > size);
+        return complete < 0 ? { segments, lineEnds } : { segments: segments.slice(0, complete), lineEnds };
+      }),
+    );
+    // Segment i covers the same time in every track: keep the segments every served track closed.
+    let count = Infinity;
+    state.tracks.forEach((t, i) => {
+      if (!t.late) count = Math.min(count, journals[i].segments.length);
+    });
+    if (!Number.isFinite(count)) count = 0;
+    for (const [i, t] of state.tracks.entries()) {
+      const track = new LiveTrack(t.name, decodeConfig(t.config), i + 1);
+      const segments = journals[i].segments.slice(0, count);
+      for (const segment of segments) track.restoreSegment(segment);
+      const size = segments.length > 0 ? segments[segments.length - 1].fileEnd : 0;
+      const file = SpoolFile.reopen(this.runDir, track, `"${this.runId}:${t.name}"`, size).then((f) => {
+        this.#store.add(f);
+        return f;
+      });
+      await file;
+      // The next samples come from another connection: a new segment, after a discontinuity, from a keyframe.
+      track.markDiscontinuity();
+      this.#tracks.push({
+        track,
+        file,
+        needKeyframe: track.kind === 'video',
+        partsCut: 0,
+        journal: Promise.resolve(),
+        ...(t.urlBitrateBps !== undefined ? { urlBitrateBps: t.urlBitrateBps } : {}),
+        ...(t.late ? { late: true } : {}),
+      });
+    }
+    // Journals name the segments kept and nothing else (a torn line, a segment only some tracks closed): the
+    // next segment's line follows the last one kept.
+    for (const [i, t] of state.tracks.entries()) {
+      const file = path.join(this.runDir, `${t.name}.idx`);
+      if (t.late) await fsp.rm(file, { force: true });
+      else await fsp.writeFile(file, '', { flag: 'a' }).then(() => fsp.truncate(file, count > 0 ? journals[i].lineEnds[count - 1] : 0));
+    }
+    this.#reference = this.#tracks.find((t) => t.track.name === state.reference) ?? this.#tracks[0];
+    const rt = this.#reference?.track;
+    if (rt) {
+      const all = rt.segments();
+      for (let k = 0; k < all.length; k++) this.#boundaries.push(all.startTicks[k] + all.durationTicks[k]);
+    }
+    this.#availabilityStartMs = state.availabilityStartMs;
+    for (const [outputId, fromMs] of Object.entries(state.outputs)) this.#outputStarts.set(outputId, fromMs);
+    this.#visibleSegments = count === Infinity ? 0 : count;
+    this.#publishedMs = this.#now();
+    this.#log.info({ segments: this.#visibleSegments, tracks: this.#tracks.length }, 'run adopted from its spool');
   }
 
   /** Where the origin reads the spool: container = event id, prefix = run id, files `{trackName}.mp4`. */
@@ -322,9 +406,10 @@ export class LiveEventPipeline {
       return f;
     });
     file.catch((err: unknown) => this.#fail('the spool file could not be created', err));
-    const state: TrackState = { track, file, needKeyframe: config.kind === 'video', partsCut: 0 };
+    const state: TrackState = { track, file, needKeyframe: config.kind === 'video', partsCut: 0, journal: Promise.resolve() };
     this.#tracks.push(state);
     if (!this.#reference || (this.#reference.track.kind !== 'video' && config.kind === 'video' && this.#boundaries.length === 0)) this.#reference = state;
+    this.#saveRun();
     return state;
   }
 
@@ -336,7 +421,10 @@ export class LiveEventPipeline {
       state.needKeyframe = false;
     }
     const now = this.#now();
-    this.#availabilityStartMs ??= now - timelineMs;
+    if (this.#availabilityStartMs === undefined) {
+      this.#availabilityStartMs = now - timelineMs;
+      this.#saveRun();
+    }
     this.#lastFrameMs = now;
     this.#recent.push({ atMs: now, bytes: sample.data.byteLength, video: track.kind === 'video' && state === this.#firstVideo() });
     if (this.#recent.length > 4096 || this.#recent[0].atMs < now - healthWindowMs) this.#recent = this.#recent.filter((r) => r.atMs >= now - healthWindowMs);
@@ -418,6 +506,7 @@ export class LiveEventPipeline {
           state.late = true;
           t.dropPendingFrom(0);
           this.#lastError = `track ${t.name} started after the first segment and is left out`;
+          this.#saveRun();
           this.#log.warn({ track: t.name }, this.#lastError);
           break;
         }
@@ -520,7 +609,13 @@ export class LiveEventPipeline {
   }
 
   #committed(state: TrackState, segment: ReturnType<LiveTrack['take']>): void {
-    if (segment.closes) state.urlBitrateBps ??= Math.max(1000, Math.round(state.track.index.bitrateBps / 1000) * 1000);
+    if (segment.closes) {
+      if (state.urlBitrateBps === undefined) {
+        state.urlBitrateBps = Math.max(1000, Math.round(state.track.index.bitrateBps / 1000) * 1000);
+        this.#saveRun();
+      }
+      this.#journal(state, segment.index);
+    }
     if (segment.part) this.#partsCommitted++;
     const visible = Math.min(...this.#servedTracks().map((t) => t.track.segmentList.length));
     if (visible > this.#visibleSegments) {
@@ -528,6 +623,68 @@ export class LiveEventPipeline {
       this.#publishedMs = this.#now();
     }
     this.#notify();
+  }
+
+  /** Appends closed segment `index` of the track (committed: its bytes are in the spool) to its journal. */
+  #journal(state: TrackState, index: number): void {
+    const t = state.track;
+    const segments = t.segments();
+    const { start, end } = t.segmentList.fileRange(index);
+    const first = segments.firstSample[index];
+    const line = journalLine({
+      index,
+      startTicks: segments.startTicks[index],
+      durationTicks: segments.durationTicks[index],
+      fileStart: start,
+      fileEnd: end,
+      discontinuity: t.discontinuities.includes(index),
+      samples: t.table.run(first, first + segments.sampleCount[index]),
+    });
+    const p = (state.journal = state.journal
+      .then(() => fsp.appendFile(path.join(this.runDir, `${t.name}.idx`), line))
+      .catch((err: unknown) => {
+        this.#fail(`the journal of track ${t.name} could not be written`, err);
+      }));
+    this.#writes.add(p);
+    void p.finally(() => this.#writes.delete(p));
+  }
+
+  /** What `run.json` holds now. */
+  #runState(): RunState {
+    return {
+      runId: this.runId,
+      ...(this.#availabilityStartMs !== undefined ? { availabilityStartMs: this.#availabilityStartMs } : {}),
+      targetSegmentSec: this.targetSegmentSec,
+      ...(this.partTargetSec !== undefined ? { partTargetSec: this.partTargetSec } : {}),
+      ...(this.#reference ? { reference: this.#reference.track.name } : {}),
+      tracks: this.#tracks.map((t) => ({
+        name: t.track.name,
+        config: encodeConfig(t.track.config),
+        ...(t.urlBitrateBps !== undefined ? { urlBitrateBps: t.urlBitrateBps } : {}),
+        ...(t.late ? { late: true } : {}),
+      })),
+      outputs: Object.fromEntries(this.#outputStarts),
+    };
+  }
+
+  /** Rewrites `run.json` (after the write in progress, if any, with the state of then). */
+  #saveRun(): void {
+    if (this.#removed) return;
+    if (this.#runSave) {
+      this.#runSave.again = true;
+      return;
+    }
+    const save: { running: Promise<void>; again: boolean } = { running: Promise.resolve(), again: false };
+    this.#runSave = save;
+    save.running = (async () => {
+      do {
+        save.again = false;
+        await writeRunState(this.runDir, this.#runState()).catch((err: unknown) => this.#fail('the run state could not be written', err));
+      } while (save.again);
+      this.#runSave = undefined;
+    })();
+    this.#writes.add(save.running);
+    void save.running.finally(() => this.#writes.delete(save.running));
   }
 
   #notify(): void {
@@ -633,9 +790,18 @@ export class LiveEventPipeline {
     return { from, to: n };
   }
 
-  /** Starts recording for an output (its archive holds what follows `plan.createdMs`, or the whole run). */
-  startOutput(plan: LiveOutputPlan): void {
+  /**
+   * Starts recording for an output (its archive holds what follows `plan.createdMs`, or the whole run).
+   * `fromMs`: the wall-clock start of its recording, kept with the run; returns the one to use, which is the
+   * start kept before a restart when this run was adopted.
+   */
+  startOutput(plan: LiveOutputPlan, fromMs = plan.createdMs): number {
     this.#outputs.set(plan.outputId, plan);
+    const kept = this.#outputStarts.get(plan.outputId);
+    if (kept !== undefined) return kept;
+    this.#outputStarts.set(plan.outputId, fromMs);
+    this.#saveRun();
+    return fromMs;
   }
 
   /** The live playback of an output's asset: its recording within its DVR window. */
@@ -683,6 +849,8 @@ export class LiveEventPipeline {
     const xml = writeIsm(ism, { availabilityStartTime: new Date(startMs).toISOString() });
     await target.store.write(target.container, blob(`${plan.manifestName}.ism`), Readable.from([Buffer.from(xml)]), { contentType: 'application/xml' });
     this.#outputs.delete(outputId);
+    this.#outputStarts.delete(outputId);
+    this.#saveRun();
     this.#log.info({ outputId, assetId: plan.assetId, tracks: ism.length }, 'live archive written');
   }
 
@@ -739,10 +907,12 @@ export class LiveEventPipeline {
 
   /**
    * Deletes the event's spool folder (after `close`, once every archive is written, when the event stops): this
-   * run's, and the runs a previous process left behind (a restart starts a new run), which nothing reads again.
+   * run's, and the runs an earlier process left behind and did not adopt (an event started again after a Stop),
+   * which nothing reads again.
    */
   async removeSpool(): Promise<void> {
     await this.close();
+    this.#removed = true;
     await fsp.rm(path.dirname(this.runDir), { recursive: true, force: true });
   }
 }

@@ -218,6 +218,19 @@ interface OpenSegment {
   parts: number;
 }
 
+/** A closed segment read back from the spool journal (`restoreSegment`). */
+export interface RestoredSegment {
+  index: number;
+  startTicks: number;
+  durationTicks: number;
+  /** Byte range of its `moof` + `mdat` boxes (its parts') in the spool file. */
+  fileStart: number;
+  fileEnd: number;
+  /** It starts after a discontinuity. */
+  discontinuity: boolean;
+  samples: Omit<SampleRun, 'first'>;
+}
+
 /** Parts older than this many segments behind the newest are dropped from `LiveTrack.parts`. */
 const keptPartSegments = 8;
 
@@ -481,6 +494,26 @@ export class LiveTrack {
       this.segmentList.append(c.firstSample, c.sampleCount, c.startTicks, c.durationTicks, this.#segmentFileStart, fileEnd);
       this.#segmentFileStart = undefined;
     }
+    this.#updateIndex();
+  }
+
+  /**
+   * A segment of an adopted run (read back from its spool journal after a restart): its samples at their offsets
+   * in the spool file and its byte range, appended as if it had just been written. Segments come in order.
+   */
+  restoreSegment(segment: RestoredSegment): void {
+    if (segment.index !== this.#taken) throw new RangeError(`segment ${segment.index} restored after ${this.#taken} segments`);
+    const n = segment.samples.count;
+    this.table.append(segment.samples);
+    this.segmentList.append(this.#takenSamples, n, segment.startTicks, segment.durationTicks, segment.fileStart, segment.fileEnd);
+    if (segment.discontinuity && segment.index > 0) this.discontinuities.push(segment.index);
+    this.#taken++;
+    this.#takenSamples += n;
+    if (n > 0) this.#lastTaken = { dtsTicks: segment.samples.dts[n - 1], durationTicks: segment.samples.durations[n - 1] };
+    this.#updateIndex();
+  }
+
+  #updateIndex(): void {
     const t = this.index;
     t.durationTicks = this.table.durationTicks;
     t.bitrateBps = t.durationTicks > 0 ? Math.round((this.table.totalBytes * 8 * t.timescale) / t.durationTicks) : 0;

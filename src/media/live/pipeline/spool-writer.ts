@@ -47,6 +47,33 @@ export class SpoolFile {
     return spool;
   }
 
+  /**
+   * Reopens an adopted run's file (a restart): bytes past `size` (a segment the journal does not name, a write
+   * cut short by a crash) are cut off, so the next segment is appended right after the last complete one. A file
+   * shorter than its init segment is started again.
+   */
+  static async reopen(dir: string, track: LiveTrack, etag: string, size: number): Promise<SpoolFile> {
+    await fsp.mkdir(dir, { recursive: true });
+    const name = `${track.name}.mp4`;
+    const file = path.join(dir, name);
+    const fh = await fsp.open(file, 'a+').then(async (h) => {
+      await h.close();
+      return fsp.open(file, 'r+');
+    });
+    const spool = new SpoolFile(file, name, fh, etag);
+    const init = spoolMuxer.init(track.index);
+    const { size: onDisk } = await fh.stat();
+    if (size < init.byteLength || onDisk < size) {
+      await fh.truncate(0);
+      await spool.#write([init]);
+    } else {
+      await fh.truncate(size);
+      spool.#size = size;
+    }
+    spool.#initSize = init.byteLength;
+    return spool;
+  }
+
   get size(): number {
     return this.#size;
   }
