@@ -99,6 +99,8 @@ describe('low-latency DASH MPD (LowLatency live, chunked CMAF)', () => {
       PlaybackRate: { min: '0.96', max: '1.04' },
     });
     assert.equal(mpd.suggestedPresentationDelay, 'PT1.500S');
+    // Reloaded once per part: the next segment's start is only known from a newer MPD.
+    assert.equal(mpd.minimumUpdatePeriod, 'PT0.500S');
     // Schema order: ServiceDescription before the Period, UTCTiming still last.
     assert.ok(xml.indexOf('<ServiceDescription') < xml.indexOf('<Period'));
     assert.ok(xml.indexOf('<UTCTiming') > xml.indexOf('</Period>'));
@@ -125,6 +127,7 @@ describe('low-latency DASH MPD (LowLatency live, chunked CMAF)', () => {
     const defaultLive = parse(dashMpd(presentation({ lowLatency: false }), cmaf));
     plain(defaultLive);
     assert.equal(defaultLive.suggestedPresentationDelay, 'PT3.000S');
+    assert.equal(defaultLive.minimumUpdatePeriod, 'PT1.000S');
     const protectedCtx = {
       ...cmaf,
       protection: { scheme: 'cenc', keyIdOf: () => undefined },

@@ -448,7 +448,8 @@ function dynamicAttributes(p: Presentation, live: LiveTimeline, lowLatency: LowL
   if (live.isEnded)
     return `type="static" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" mediaPresentationDuration="${isoDuration(liveEndSec(p))}"`;
   let attrs = `type="dynamic" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" publishTime="${new Date(live.publishedMs).toISOString()}"`;
-  attrs += ` minimumUpdatePeriod="${isoDuration(p.targetSegmentSec)}"`;
+  // Low latency: the next segment's `t` is only known from a newer MPD, so players reload once per part.
+  attrs += ` minimumUpdatePeriod="${isoDuration(lowLatency ? lowLatency.partTargetSec : p.targetSegmentSec)}"`;
   if (Number.isFinite(live.windowSec) && live.windowSec > 0) attrs += ` timeShiftBufferDepth="${isoDuration(live.windowSec)}"`;
   // Low latency: the ServiceDescription's target (players in low-latency mode read that one).
   const delaySec = lowLatency ? LOW_LATENCY_TARGET_PARTS * lowLatency.partTargetSec : 3 * p.targetSegmentSec;
