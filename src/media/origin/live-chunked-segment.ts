@@ -82,6 +82,9 @@ export async function sendOpenSegment(reply: FastifyReply, r: OpenSegmentRequest
       if (!fresh) break;
       playback = fresh;
     }
+  } catch (err) {
+    // The status line is gone: a cut-off body (no final chunk) is how the client learns it is incomplete.
+    res.destroy(err instanceof Error ? err : undefined);
   } finally {
     res.off('close', onClose);
     if (!res.destroyed) res.end();
