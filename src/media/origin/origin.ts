@@ -33,6 +33,7 @@ import type { LivePlayback, LiveSource } from './live-source.js';
 import type { LiveRelay } from './live-relay.js';
 import { liveManifestMaxAgeSec, liveSegmentVersion, previewProtection, registerUtcTime, utcTimePath } from './live-playback.js';
 import { holdLiveRequest } from './live-blocking.js';
+import { isOpenSegment, sendOpenSegment } from './live-chunked-segment.js';
 
 export interface OriginDeps {
   resolver: PlaybackResolver;
@@ -138,9 +139,9 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     // Live: the runtime's presentation (sliced to the DVR window, growing) while the asset is recorded into; once
     // the output stops, the runtime no longer answers and the archive plays from storage as VOD.
     let live: LivePlayback | undefined = preview ?? (resolved ? deps.live?.forAsset(resolved.asset.id) : undefined);
+    const again = () => (resolved ? deps.live?.forAsset(resolved.asset.id) : deps.live?.forPreviewLocator(locatorId.toLowerCase()));
     // LL-HLS: a blocking playlist reload (`_HLS_msn`) or a preload-hinted part waits until the recording has it.
     if (live) {
-      const again = () => (resolved ? deps.live?.forAsset(resolved.asset.id) : deps.live?.forPreviewLocator(locatorId.toLowerCase()));
       const gone = new AbortController();
       const onClose = () => gone.abort();
       reply.raw.once('close', onClose);
@@ -230,6 +231,16 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
       return sendSidecarSubtitles(req, reply, loc, presentation, text.sourceFile, row, segmentAge, isHead);
     }
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
+    // Low-latency DASH: the segment a LowLatency recording is writing goes out chunked, part by part, as it grows.
+    if (live?.presentation.live?.partTargetSec && typeof start === 'number' && row.segments.container === 'fmp4' && isOpenSegment(track, start)) {
+      if (protection)
+        throw new BadRequestError(
+          'PartsNotProtected',
+          'Low-latency chunked segments are served for clear streams only; a protected stream plays by whole segments',
+        );
+      const { bitrate, trackName } = request.request;
+      return sendOpenSegment(reply, { playback: live, again, trackName, bitrate, segmentStartTicks: start, row, fragments, isHead });
+    }
     const encryption = protection && manifestProtection && resolved ? trackEncryptionFor(protection, resolved, manifestProtection, track) : undefined;
     if (encryption) checkEncryptable(track.track, encryption.scheme);
     // A live segment's ETag (and so its cache key) stays the same while the presentation grows, and it has no

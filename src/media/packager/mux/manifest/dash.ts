@@ -25,6 +25,12 @@
  *   `publishTime`, `minimumUpdatePeriod`, `timeShiftBufferDepth` (the DVR window) and `suggestedPresentationDelay`
  *   (`dynamicAttributes`), `static` with the duration once ingest has ended; the SegmentTimeline lists the window's segments with their recording ticks, the Period
  *   starts at 0 with no `presentationTimeOffset`, and `UTCTiming` (http-iso) names `ctx.utcTimingUrl`.
+ * - Low-latency live (`live.partTargetSec`, clear CMAF, still recording; DASH-IF "Low-latency Modes for DASH"): the
+ *   SegmentTimeline also lists the open segment (`lowLatencyOf`) once the track has written its first part, with
+ *   its known start and the target duration, and each SegmentTemplate says `availabilityTimeOffset` (segment target
+ *   − part target: a segment is available once its first part is) with `availabilityTimeComplete="false"` (it is
+ *   sent chunked while it grows, origin `live-chunked-segment.ts`); the MPD adds the DASH-IF low-latency profile and
+ *   a `ServiceDescription` whose `Latency` target is `LOW_LATENCY_TARGET_PARTS` part targets.
  * - With `ctx.protection`, the root declares the `cenc`, `mspr` and `dashif` namespaces and each encrypted
  *   AdaptationSet (or Representation) its ContentProtection descriptors (`writeContentProtection`).
  */
@@ -48,6 +54,13 @@ const CHANNEL_SCHEME = 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011';
 const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';
 const MP4_PROTECTION_SCHEME = 'urn:mpeg:dash:mp4protection:2011';
 const UTC_TIMING_SCHEME = 'urn:mpeg:dash:utc:http-iso:2014';
+/** DASH-IF IOP v5 low-latency live profile (Part 9, "Low-latency Modes"). */
+const LOW_LATENCY_PROFILE = 'http://www.dashif.org/guidelines/low-latency-live-v5';
+/**
+ * The latency a low-latency player aims at, in part targets (3 × 0.5 s = 1.5 s, as LL-HLS's `PART-HOLD-BACK`):
+ * the player is at most one part behind the newest written one plus two parts of margin; `max` is twice that.
+ */
+const LOW_LATENCY_TARGET_PARTS = 3;
 /**
  * Namespaces of the protection descriptors: `cenc:` (ISO/IEC 23001-7 `default_KID`, `pssh`), `mspr:` (PlayReady
  * `pro`) and `dashif:` (`Laurl`, DASH-IF IOP). dash.js matches `Laurl` by its prefix (`dashif`, `clearkey` or
@@ -123,8 +136,56 @@ function adaptationGroups(p: Presentation): AdaptationGroup[] {
   return [...all.filter((g) => g.kind === 'video'), ...all.filter((g) => g.kind === 'audio')];
 }
 
-/** The `S` elements of one track: `t` on the first and after any gap, equal durations run-length coded in `r`. */
-function segmentTimeline(t: PresentationTrack, out: string[], indent: string): void {
+/** The open segment a low-latency MPD lists after the closed ones: its start and the duration it is cut at. */
+interface OpenSegment {
+  startTicks: number;
+  durationTicks: number;
+}
+
+/** What a low-latency live MPD adds, or undefined for any other MPD (VOD, Default live, ended, CSF). */
+interface LowLatency {
+  partTargetSec: number;
+  availabilityTimeOffsetSec: number;
+}
+
+/**
+ * Low-latency DASH applies to a LowLatency event's clear CMAF MPD while it records (a protected stream plays by
+ * whole segments, as its LL-HLS playlists do).
+ */
+export function lowLatencyOf(p: Presentation, ctx: ManifestContext): LowLatency | undefined {
+  const partTargetSec = p.live?.partTargetSec;
+  if (!p.live || p.live.isEnded || !partTargetSec || ctx.format !== 'mpd-time-cmaf' || ctx.protection) return undefined;
+  return { partTargetSec, availabilityTimeOffsetSec: Math.max(0, p.targetSegmentSec - partTargetSec) };
+}
+
+/**
+ * The segment a track is writing (the one after its last listed segment) once its first part exists: start from
+ * the part, duration the segment target (or what its parts already cover, if more). Undefined before its first part.
+ */
+export function openSegmentOf(t: PresentationTrack, targetSegmentSec: number): OpenSegment | undefined {
+  const s = t.segments;
+  const openIndex = s.firstIndex + s.length;
+  let covered = 0;
+  let startTicks: number | undefined;
+  for (const part of t.parts ?? []) {
+    if (part.segmentIndex !== openIndex) continue;
+    startTicks ??= part.segmentStartTicks;
+    covered = Math.max(covered, part.startTicks + part.durationTicks - part.segmentStartTicks);
+  }
+  if (startTicks === undefined) return undefined;
+  return { startTicks, durationTicks: Math.max(covered, Math.round(targetSegmentSec * t.track.timescale)) };
+}
+
+/** Seconds as an xs:double with at most millisecond precision (`0.5`, `1.52`). */
+function decimalSec(sec: number): string {
+  return String(Math.round(sec * 1000) / 1000);
+}
+
+/**
+ * The `S` elements of one track: `t` on the first and after any gap, equal durations run-length coded in `r`;
+ * `open` (low-latency) is listed last with its own `t`.
+ */
+function segmentTimeline(t: PresentationTrack, out: string[], indent: string, open?: OpenSegment): void {
   const { startTicks: start, durationTicks: duration, length } = t.segments;
   let expectedStart = -1;
   let i = 0;
@@ -136,6 +197,7 @@ function segmentTimeline(t: PresentationTrack, out: string[], indent: string): v
     expectedStart = start[i + repeat] + duration[i + repeat];
     i += repeat + 1;
   }
+  if (open) out.push(`${indent}<S t="${open.startTicks}" d="${open.durationTicks}"/>`);
 }
 
 function representationId(t: PresentationTrack): string {
@@ -215,6 +277,8 @@ function writeRepresentation(
   out: string[],
   perTrackProtection: boolean,
   start: { ticks: number; timescale: number },
+  lowLatency: LowLatency | undefined,
+  targetSegmentSec: number,
 ): void {
   let attrs = `id="${escapeXml(representationId(t))}" bandwidth="${t.bitrateBps}" codecs="${escapeXml(t.track.codecs)}"`;
   const video = t.track.video;
@@ -231,13 +295,14 @@ function writeRepresentation(
     const keyId = ctx.protection.keyIdOf(t);
     if (keyId) writeContentProtection(ctx.protection, keyId, '        ', out);
   }
+  const availability = lowLatency ? ` availabilityTimeOffset="${decimalSec(lowLatency.availabilityTimeOffsetSec)}" availabilityTimeComplete="false"` : '';
   out.push(
     `        <SegmentTemplate timescale="${t.track.timescale}"${pto > 0 ? ` presentationTimeOffset="${pto}"` : ''}` +
       ` initialization="${escapeXml(dashInitializationTemplate(t, ctx))}"` +
-      ` media="${escapeXml(dashMediaTemplate(t, ctx))}">`,
+      ` media="${escapeXml(dashMediaTemplate(t, ctx))}"${availability}>`,
   );
   out.push('          <SegmentTimeline>');
-  segmentTimeline(t, out, '            ');
+  segmentTimeline(t, out, '            ', lowLatency ? openSegmentOf(t, targetSegmentSec) : undefined);
   out.push('          </SegmentTimeline>');
   out.push('        </SegmentTemplate>');
   out.push('      </Representation>');
@@ -250,6 +315,8 @@ function writeAdaptationSet(
   ctx: ManifestContext,
   out: string[],
   start: { ticks: number; timescale: number },
+  lowLatency: LowLatency | undefined,
+  targetSegmentSec: number,
 ): void {
   const first = group.tracks[0];
   let attrs = `id="${id}" contentType="${group.kind}" mimeType="${group.kind}/mp4" segmentAlignment="true" startWithSAP="1"`;
@@ -287,7 +354,7 @@ function writeAdaptationSet(
     else perTrackProtection = keyId === null;
   }
   if (isMainAudio) out.push(`      <Role schemeIdUri="${ROLE_SCHEME}" value="main"/>`);
-  for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection, start);
+  for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection, start, lowLatency, targetSegmentSec);
   out.push('    </AdaptationSet>');
 }
 
@@ -315,17 +382,30 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
   if (ctx.format !== 'mpd-time-cmaf' && ctx.format !== 'mpd-time-csf') {
     throw new InternalError('UnsupportedFormat', `An MPD cannot be written for format '${ctx.format}'`);
   }
-  const profiles = ctx.format === 'mpd-time-cmaf' ? `${LIVE_PROFILE},${CMAF_PROFILE}` : LIVE_PROFILE;
+  const lowLatency = lowLatencyOf(p, ctx);
+  let profiles = ctx.format === 'mpd-time-cmaf' ? `${LIVE_PROFILE},${CMAF_PROFILE}` : LIVE_PROFILE;
+  if (lowLatency) profiles += `,${LOW_LATENCY_PROFILE}`;
   if (ctx.protection?.scheme === 'aes-128') {
     throw new InternalError('UnsupportedEncryption', 'DASH carries Common Encryption (cenc, cbcs), not AES-128 envelope encryption');
   }
   const namespaces = ctx.protection ? PROTECTION_NAMESPACES : '';
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
-    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${namespaces} ${p.live ? dynamicAttributes(p, p.live) : `type="static" mediaPresentationDuration="${isoDuration(p.durationSec)}"`}` +
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${namespaces} ${p.live ? dynamicAttributes(p, p.live, lowLatency) : `type="static" mediaPresentationDuration="${isoDuration(p.durationSec)}"`}` +
       ` minBufferTime="${isoDuration(longestSegmentSec(p))}" profiles="${profiles}">`,
-    `  <Period id="0" start="PT0.000S">`,
   ];
+  // ServiceDescription precedes the Periods (ISO/IEC 23009-1 §5.3.1.2); dash.js and Shaka Player aim at its
+  // Latency target (ms) in low-latency mode.
+  if (lowLatency) {
+    const targetMs = Math.round(LOW_LATENCY_TARGET_PARTS * lowLatency.partTargetSec * 1000);
+    out.push(
+      '  <ServiceDescription id="0">',
+      `    <Latency target="${targetMs}" min="${Math.round(lowLatency.partTargetSec * 2000)}" max="${2 * targetMs}"/>`,
+      '    <PlaybackRate min="0.96" max="1.04"/>',
+      '  </ServiceDescription>',
+    );
+  }
+  out.push(`  <Period id="0" start="PT0.000S">`);
   let id = 1;
   let mainAudioWritten = false;
   // Live: the Period starts at tick 0, which is `availabilityStartTime`, so no offset: `S@t` keep the recording's
@@ -334,7 +414,7 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
   for (const group of adaptationGroups(p)) {
     const isMainAudio = group.kind === 'audio' && !mainAudioWritten;
     if (isMainAudio) mainAudioWritten = true;
-    writeAdaptationSet(group, id++, isMainAudio, ctx, out, start);
+    writeAdaptationSet(group, id++, isMainAudio, ctx, out, start, lowLatency, p.targetSegmentSec);
   }
   for (const t of p.textTracks ?? []) {
     // Side-loaded WebVTT: the whole file as the Representation's BaseURL (DASH-IF IOP §6.4.5).
@@ -358,19 +438,22 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
 /**
  * The root attributes of a live MPD. While the event runs: `minimumUpdatePeriod` one target segment (players
  * reload about once per new segment), `timeShiftBufferDepth` the DVR window, `suggestedPresentationDelay` three
- * segments behind the live edge. Once ingest has ended (`isEnded`) the MPD turns `static` (ISO/IEC 23009-1 lets a
+ * segments behind the live edge (low latency: the latency target). Once ingest has ended (`isEnded`) the MPD turns `static` (ISO/IEC 23009-1 lets a
  * dynamic MPD become static) with `mediaPresentationDuration` the end of the last segment since tick 0, keeping
  * `availabilityStartTime`, the Period at 0 and no offset so that a playing session's timeline does not move:
  * dash.js 5 and Shaka Player then play to that end and stop (test/e2e/live-playback.test.ts), whereas a dynamic MPD
  * that only gains `mediaPresentationDuration` leaves both waiting at the last segment for ever.
  */
-function dynamicAttributes(p: Presentation, live: LiveTimeline): string {
+function dynamicAttributes(p: Presentation, live: LiveTimeline, lowLatency: LowLatency | undefined): string {
   if (live.isEnded)
     return `type="static" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" mediaPresentationDuration="${isoDuration(liveEndSec(p))}"`;
   let attrs = `type="dynamic" availabilityStartTime="${new Date(live.availabilityStartMs).toISOString()}" publishTime="${new Date(live.publishedMs).toISOString()}"`;
-  attrs += ` minimumUpdatePeriod="${isoDuration(p.targetSegmentSec)}"`;
+  // Low latency: the next segment's `t` is only known from a newer MPD, so players reload once per part.
+  attrs += ` minimumUpdatePeriod="${isoDuration(lowLatency ? lowLatency.partTargetSec : p.targetSegmentSec)}"`;
   if (Number.isFinite(live.windowSec) && live.windowSec > 0) attrs += ` timeShiftBufferDepth="${isoDuration(live.windowSec)}"`;
-  return `${attrs} suggestedPresentationDelay="${isoDuration(3 * p.targetSegmentSec)}"`;
+  // Low latency: the ServiceDescription's target (players in low-latency mode read that one).
+  const delaySec = lowLatency ? LOW_LATENCY_TARGET_PARTS * lowLatency.partTargetSec : 3 * p.targetSegmentSec;
+  return `${attrs} suggestedPresentationDelay="${isoDuration(delaySec)}"`;
 }
 
 /** The end of the last listed segment of any audio/video track, seconds since tick 0. */
