@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { liveEventBody, loopbackOnly } from '../support/live-events.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -53,23 +54,7 @@ describe('live playback through origin processes', () => {
     fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
     assert.equal((await api.put(`${V}/storage/live`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
     assert.equal((await api.put(`${V}/assets/recording`, { properties: { storageAccountName: 'live', container: 'recording' } })).status, 201);
-    const created = await api.put(`${V}/liveEvents/hall`, {
-      location: 'local',
-      tags: {},
-      properties: {
-        useStaticHostname: false,
-        streamOptions: ['Default'],
-        encoding: { encodingType: 'PassthroughBasic' },
-        input: {
-          streamingProtocol: 'RTMP',
-          accessToken: crypto.randomUUID(),
-          keyFrameIntervalDuration: 'PT2S',
-          timedMetadataEndpoints: [],
-          accessControl: { ip: { allow: [{ name: 'loopback', address: '127.0.0.1', subnetPrefixLength: 8 }] } },
-        },
-        preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-      },
-    });
+    const created = await api.put(`${V}/liveEvents/hall`, liveEventBody({ inputIpAllow: loopbackOnly }));
     assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
     rtmpUrl = (created.body.properties.input.endpoints as Array<{ protocol: string; url: string }>).find((e) => e.protocol === 'RTMP')?.url ?? '';
     previewLocator = created.body.properties.preview.previewLocator as string;

@@ -23,9 +23,12 @@ export async function makeFlvSource(file: string, options: { seconds: number; go
   ]);
 }
 
-/** A real-time ffmpeg push of `file` to `url` (stream copy); `done` resolves with ffmpeg's exit code and its error output. */
-export function pushRtmp(file: string, url: string): { done: Promise<{ code: number; err: string }>; kill(): void } {
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url], {
+/**
+ * A real-time ffmpeg push of `file` to `url` (stream copy, `extraArgs` as input options before `-i`); `done` resolves
+ * with ffmpeg's exit code and its error output.
+ */
+export function pushRtmp(file: string, url: string, extraArgs: string[] = []): { done: Promise<{ code: number; err: string }>; kill(): void } {
+  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', ...extraArgs, '-i', file, '-c', 'copy', '-f', 'flv', url], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -36,12 +39,25 @@ export function pushRtmp(file: string, url: string): { done: Promise<{ code: num
   };
 }
 
-/** The PUT body of a passthrough RTMP live event with an open preview. */
-export function liveEventBody(options: { streamOptions?: string[]; keyFrameIntervalDuration?: string; accessToken?: string } = {}): Record<string, unknown> {
+/** An input IP allow rule, as the live event API takes it. */
+export interface IpAllowRule {
+  name: string;
+  address: string;
+  subnetPrefixLength: number;
+}
+
+/** Admits only the loopback network (the tests push from this host). */
+export const loopbackOnly: IpAllowRule[] = [{ name: 'loopback', address: '127.0.0.1', subnetPrefixLength: 8 }];
+
+/** The PUT body of a passthrough RTMP live event with an open preview; its input admits `inputIpAllow` (default: anyone). */
+export function liveEventBody(
+  options: { description?: string; streamOptions?: string[]; keyFrameIntervalDuration?: string; accessToken?: string; inputIpAllow?: IpAllowRule[] } = {},
+): Record<string, unknown> {
   return {
     location: 'local',
     tags: {},
     properties: {
+      ...(options.description === undefined ? {} : { description: options.description }),
       useStaticHostname: false,
       streamOptions: options.streamOptions ?? ['Default'],
       encoding: { encodingType: 'PassthroughBasic' },
@@ -50,7 +66,7 @@ export function liveEventBody(options: { streamOptions?: string[]; keyFrameInter
         accessToken: options.accessToken ?? crypto.randomUUID(),
         keyFrameIntervalDuration: options.keyFrameIntervalDuration ?? 'PT2S',
         timedMetadataEndpoints: [],
-        accessControl: { ip: { allow: [] } },
+        accessControl: { ip: { allow: options.inputIpAllow ?? [] } },
       },
       preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
     },
