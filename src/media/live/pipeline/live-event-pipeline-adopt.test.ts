@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
-import { readMp4Index, type MediaIndex } from '../../packager/index.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
-import { flvTags } from '../../../../test/support/live-flv.js';
+import { flvTags, readIndex } from '../../../../test/support/live-pipeline.js';
 import { LiveEventPipeline, type LiveEventPipelineOptions } from './live-event-pipeline.js';
 
 const log = createLogger('silent');
@@ -16,20 +15,6 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 const videoHashes = (tags: FlvTag[]) => tags.filter((t) => t.type === 9 && t.data[1] === 1).map((t) => sha(t.data.subarray(5)));
 const audioHashes = (tags: FlvTag[]) => tags.filter((t) => t.type === 8 && t.data[1] === 1).map((t) => sha(t.data.subarray(2)));
-
-async function readIndex(file: string): Promise<MediaIndex> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    return await readMp4Index(size, async (offset, length) => {
-      const b = Buffer.alloc(length);
-      await fh.read(b, 0, length, offset);
-      return b;
-    });
-  } finally {
-    await fh.close();
-  }
-}
 
 /** sha256 of every sample of the one track of an MP4 file, in order, with its decode times. */
 async function fileSamples(file: string): Promise<{ hashes: string[]; dts: number[] }> {

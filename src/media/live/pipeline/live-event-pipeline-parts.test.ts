@@ -10,7 +10,7 @@ import { outputFormat, readMp4Index, isSourceRange, type Fmp4SegmentMuxer, type 
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
 import type { AssetLocation } from '../../origin/presentation-builder.js';
-import { flvTags } from '../../../../test/support/live-flv.js';
+import { flvTags } from '../../../../test/support/live-pipeline.js';
 import { LiveEventPipeline } from './live-event-pipeline.js';
 
 const log = createLogger('silent');

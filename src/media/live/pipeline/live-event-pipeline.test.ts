@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
-import { outputFormat, readMp4Index, isSourceRange, type Fmp4SegmentMuxer, type MediaIndex } from '../../packager/index.js';
+import { outputFormat, isSourceRange, type Fmp4SegmentMuxer, type MediaIndex } from '../../packager/index.js';
 import { PresentationBuilder } from '../../origin/presentation-builder.js';
 import { FragmentBuilder } from '../../origin/fragment-builder.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
-import { flvTags } from '../../../../test/support/live-flv.js';
+import { flvTags, readIndex } from '../../../../test/support/live-pipeline.js';
 import { LiveEventPipeline } from './live-event-pipeline.js';
 
 const log = createLogger('silent');
@@ -19,20 +19,6 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 const videoFrames = (tags: FlvTag[]) => tags.filter((t) => t.type === 9 && t.data[1] === 1);
 const audioFrames = (tags: FlvTag[]) => tags.filter((t) => t.type === 8 && t.data[1] === 1);
-
-async function readIndex(file: string): Promise<MediaIndex> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    return await readMp4Index(size, async (offset, length) => {
-      const b = Buffer.alloc(length);
-      await fh.read(b, 0, length, offset);
-      return b;
-    });
-  } finally {
-    await fh.close();
-  }
-}
 
 /** sha256 of every sample of a track of a file, in order. */
 async function sampleHashes(file: string, index: MediaIndex, kind: 'video' | 'audio'): Promise<string[]> {

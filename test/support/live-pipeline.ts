@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import fsp from 'node:fs/promises';
+import { readMp4Index, type MediaIndex } from '../../src/media/packager/index.js';
 import { FlvStreamReader } from '../../src/media/live/ingest/flv-stream-reader.js';
 import type { FlvTag } from '../../src/media/live/ingest/ingest-contracts.js';
 
@@ -23,4 +25,19 @@ export function flvTags(seconds: number, options: { gopFrames: number }): FlvTag
   const tags: FlvTag[] = [];
   new FlvStreamReader((t) => tags.push({ ...t, data: Uint8Array.from(t.data) })).push(flv);
   return tags;
+}
+
+/** The sample index of an MP4 file on disk, read through a file handle range by range. */
+export async function readIndex(file: string): Promise<MediaIndex> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    return await readMp4Index(size, async (offset, length) => {
+      const b = Buffer.alloc(length);
+      await fh.read(b, 0, length, offset);
+      return b;
+    });
+  } finally {
+    await fh.close();
+  }
 }
