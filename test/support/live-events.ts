@@ -49,9 +49,20 @@ export interface IpAllowRule {
 /** Admits only the loopback network (the tests push from this host). */
 export const loopbackOnly: IpAllowRule[] = [{ name: 'loopback', address: '127.0.0.1', subnetPrefixLength: 8 }];
 
-/** The PUT body of a passthrough RTMP live event with an open preview; its input admits `inputIpAllow` (default: anyone). */
+/**
+ * The PUT body of a live event (default: passthrough, RTMP) with an open preview; its input admits `inputIpAllow`
+ * (default: anyone).
+ */
 export function liveEventBody(
-  options: { description?: string; streamOptions?: string[]; keyFrameIntervalDuration?: string; accessToken?: string; inputIpAllow?: IpAllowRule[] } = {},
+  options: {
+    description?: string;
+    streamOptions?: string[];
+    encoding?: Record<string, unknown>;
+    streamingProtocol?: 'RTMP' | 'SRT';
+    keyFrameIntervalDuration?: string;
+    accessToken?: string;
+    inputIpAllow?: Array<IpAllowRule | Record<string, unknown>>;
+  } = {},
 ): Record<string, unknown> {
   return {
     location: 'local',
@@ -60,9 +71,9 @@ export function liveEventBody(
       ...(options.description === undefined ? {} : { description: options.description }),
       useStaticHostname: false,
       streamOptions: options.streamOptions ?? ['Default'],
-      encoding: { encodingType: 'PassthroughBasic' },
+      encoding: options.encoding ?? { encodingType: 'PassthroughBasic' },
       input: {
-        streamingProtocol: 'RTMP',
+        streamingProtocol: options.streamingProtocol ?? 'RTMP',
         accessToken: options.accessToken ?? crypto.randomUUID(),
         keyFrameIntervalDuration: options.keyFrameIntervalDuration ?? 'PT2S',
         timedMetadataEndpoints: [],
