@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
-import { createAndStartLiveEvent, liveEventBody, makeFlvSource, pushRtmp, recordAndPublish } from '../support/live-events.js';
+import { createAndStartLiveEvent, createRecordingAsset, liveEventBody, makeFlvSource, pushRtmp, recordAndPublish } from '../support/live-events.js';
 
 // The server runs in this process: tools that talk to it run asynchronously, never with *Sync.
 const run = promisify(execFile);
@@ -101,9 +101,7 @@ describe('LowLatency live event: low-latency DASH (chunked CMAF) over RTMP', () 
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
     const root = path.join(server.localArea(), 'lldash');
-    fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/lldash`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/lldash-recording`, { properties: { storageAccountName: 'lldash', container: 'recording' } })).status, 201);
+    await createRecordingAsset(api, V, root, { storageName: 'lldash', assetName: 'lldash-recording' });
   });
 
   after(async () => {

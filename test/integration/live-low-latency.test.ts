@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
-import { createAndStartLiveEvent, liveEventBody, makeFlvSource, pushRtmp, recordAndPublish } from '../support/live-events.js';
+import { createAndStartLiveEvent, createRecordingAsset, liveEventBody, makeFlvSource, pushRtmp, recordAndPublish } from '../support/live-events.js';
 
 // The server runs in this process: tools that talk to it run asynchronously, never with *Sync.
 const run = promisify(execFile);
@@ -72,9 +72,7 @@ describe('LowLatency live event: LL-HLS parts, preload hints and blocking playli
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
     const root = path.join(server.localArea(), 'll');
-    fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/ll`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/ll-recording`, { properties: { storageAccountName: 'll', container: 'recording' } })).status, 201);
+    await createRecordingAsset(api, V, root, { storageName: 'll', assetName: 'll-recording' });
   });
 
   after(async () => {

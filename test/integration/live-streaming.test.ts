@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
-import { liveEventBody, loopbackOnly, pushRtmp } from '../support/live-events.js';
+import { createRecordingAsset, liveEventBody, loopbackOnly, pushRtmp } from '../support/live-events.js';
 import { FlvStreamReader } from '../../src/media/live/ingest/flv-stream-reader.js';
 import { readMp4Index } from '../../src/media/packager/index.js';
 
@@ -108,9 +108,7 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
     archiveRoot = path.join(server.localArea(), 'live');
-    fs.mkdirSync(path.join(archiveRoot, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/live`, { spec: { type: 'Local', path: archiveRoot } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/recording`, { properties: { storageAccountName: 'live', container: 'recording' } })).status, 201);
+    await createRecordingAsset(api, V, archiveRoot, { storageName: 'live', assetName: 'recording' });
   });
 
   after(async () => {

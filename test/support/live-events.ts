@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ApiClient } from './api.js';
@@ -119,4 +121,17 @@ export async function recordAndPublish(
     properties: { assetName: options.assetName, streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: options.locatorId },
   });
   assert.equal(locator.status, 201);
+}
+
+/**
+ * Local storage `storageName` rooted at `root` and asset `assetName` in its `recording` container (made on disk), for a
+ * live output to record into; asserts both are created.
+ */
+export async function createRecordingAsset(api: ApiClient, V: string, root: string, names: { storageName: string; assetName: string }): Promise<void> {
+  fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
+  assert.equal((await api.put(`${V}/storage/${names.storageName}`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
+  assert.equal(
+    (await api.put(`${V}/assets/${names.assetName}`, { properties: { storageAccountName: names.storageName, container: 'recording' } })).status,
+    201,
+  );
 }
