@@ -1,19 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { createAndStartLiveEvent, liveEventBody, makeFlvSource, pushRtmp } from '../support/live-events.js';
 import type { BrowserContext } from 'playwright-core';
 import { closeBrowser, getBrowser } from './players/play.js';
 import { startPlayerPageServer, type PlayerPageServer } from './players/player-page.js';
 
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What the page samples from hls.js once a second while it plays. */
@@ -105,13 +102,7 @@ describe('hls.js plays a LowLatency event in low-latency mode', () => {
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-ll-e2e-'));
     source = path.join(tmp, 'source.flv');
-    await run('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${sourceSec}`],
-      ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${sourceSec}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
-      ...['-c:a', 'aac', '-b:a', '96k', '-f', 'flv', source],
-    ]);
+    await makeFlvSource(source, { seconds: sourceSec });
     server = await startTestServer('sqlite', { REEL_LIVE_RTMP_PORT: '0', REEL_LOG_LEVEL: 'warn' });
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
@@ -126,32 +117,14 @@ describe('hls.js plays a LowLatency event in low-latency mode', () => {
   });
 
   it('joins near the live edge with parts and blocking reloads, and plays without errors', async (t) => {
-    const created = await api.put(`${V}/liveEvents/llplay`, {
-      location: 'local',
-      tags: {},
-      properties: {
-        useStaticHostname: false,
-        streamOptions: ['LowLatency'],
-        encoding: { encodingType: 'PassthroughBasic' },
-        input: {
-          streamingProtocol: 'RTMP',
-          accessToken: crypto.randomUUID(),
-          keyFrameIntervalDuration: 'PT1S',
-          timedMetadataEndpoints: [],
-          accessControl: { ip: { allow: [] } },
-        },
-        preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-      },
-    });
-    assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
-    const rtmpUrl = (created.body.properties.input.endpoints as Array<{ protocol: string; url: string }>).find((e) => e.protocol === 'RTMP')!.url;
-    assert.equal((await api.post(`${V}/liveEvents/llplay/start`)).status, 200);
-    const previewLocator = (await api.get(`${V}/liveEvents/llplay`)).body.properties.preview.previewLocator as string;
+    const { rtmpUrl, previewLocator } = await createAndStartLiveEvent(
+      api,
+      V,
+      'llplay',
+      liveEventBody({ streamOptions: ['LowLatency'], keyFrameIntervalDuration: 'PT1S' }),
+    );
 
-    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', source, '-c', 'copy', '-f', 'flv', `${rtmpUrl}/stream`], {
-      stdio: 'ignore',
-    });
-    const pushed = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const live = pushRtmp(source, `${rtmpUrl}/stream`);
     try {
       const url = `${server.url}/${previewLocator}/manifest.ism/manifest(format=m3u8-cmaf)`;
       // Join once a couple of segments are there, as a viewer arriving at a running event would.
@@ -203,8 +176,8 @@ describe('hls.js plays a LowLatency event in low-latency mode', () => {
         await context.close();
       }
     } finally {
-      child.kill('SIGKILL');
-      await pushed;
+      live.kill();
+      await live.done;
     }
     assert.equal((await api.post(`${V}/liveEvents/llplay/stop`)).status, 200);
   });

@@ -1,12 +1,12 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { createRecordingAsset, liveEventBody, loopbackOnly } from '../support/live-events.js';
 import { closeBrowser, openPlayer, type LiveInfo, type PlayerName, type PlayerSession } from './players/play.js';
 
 /**
@@ -40,26 +40,8 @@ describe('real players on a live push: join live, seek back in the DVR window, r
       (await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token,
     );
     const root = path.join(server.localArea(), 'live');
-    fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/live`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/recording`, { properties: { storageAccountName: 'live', container: 'recording' } })).status, 201);
-    const created = await api.put(`${V}/liveEvents/stage`, {
-      location: 'local',
-      tags: {},
-      properties: {
-        useStaticHostname: false,
-        streamOptions: ['Default'],
-        encoding: { encodingType: 'PassthroughBasic' },
-        input: {
-          streamingProtocol: 'RTMP',
-          accessToken: crypto.randomUUID(),
-          keyFrameIntervalDuration: 'PT2S',
-          timedMetadataEndpoints: [],
-          accessControl: { ip: { allow: [{ name: 'loopback', address: '127.0.0.1', subnetPrefixLength: 8 }] } },
-        },
-        preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-      },
-    });
+    await createRecordingAsset(api, V, root, { storageName: 'live', assetName: 'recording' });
+    const created = await api.put(`${V}/liveEvents/stage`, liveEventBody({ inputIpAllow: loopbackOnly }));
     assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
     const endpoints = created.body.properties.input.endpoints as Array<{ protocol: string; url: string }>;
     const rtmpUrl = endpoints.find((e) => e.protocol === 'RTMP')?.url;

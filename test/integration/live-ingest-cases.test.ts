@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { dialects, startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { liveEventBody } from '../support/live-events.js';
 
 // The cases of issue 16 beyond live-streaming.test.ts: SRT into a transcoded ladder, the DVR window, an encoder
 // reconnecting, IP rules, a server restart under a running event, PostgreSQL. The server runs in this process:
@@ -141,24 +142,10 @@ async function createEvent(
   name: string,
   options: { protocol?: 'RTMP' | 'SRT'; encoding?: Record<string, unknown>; ipAllow?: Array<Record<string, unknown>> } = {},
 ): Promise<{ token: string }> {
-  const res = await f.api.put(`${V}/liveEvents/${name}`, {
-    location: 'local',
-    tags: {},
-    properties: {
-      description: name,
-      useStaticHostname: false,
-      streamOptions: ['Default'],
-      encoding: options.encoding ?? { encodingType: 'PassthroughBasic' },
-      input: {
-        streamingProtocol: options.protocol ?? 'RTMP',
-        accessToken: crypto.randomUUID(),
-        keyFrameIntervalDuration: 'PT2S',
-        timedMetadataEndpoints: [],
-        accessControl: { ip: { allow: options.ipAllow ?? [] } },
-      },
-      preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-    },
-  });
+  const res = await f.api.put(
+    `${V}/liveEvents/${name}`,
+    liveEventBody({ description: name, encoding: options.encoding, streamingProtocol: options.protocol, inputIpAllow: options.ipAllow }),
+  );
   assert.ok(res.status === 200 || res.status === 201, JSON.stringify(res.body));
   return { token: res.body.properties.input.accessToken as string };
 }

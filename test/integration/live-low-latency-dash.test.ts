@@ -5,21 +5,16 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { createAndStartLiveEvent, createRecordingAsset, liveEventBody, makeFlvSource, pushRtmp, recordAndPublish } from '../support/live-events.js';
 
 // The server runs in this process: tools that talk to it run asynchronously, never with *Sync.
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A real-time ffmpeg push of `file`; resolves with ffmpeg's exit code. */
-function push(file: string, url: string): { done: Promise<number>; kill(): void } {
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' });
-  return { done: new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1))), kill: () => child.kill('SIGKILL') };
-}
 
 /** A GET that notes when each piece of the body arrived (ms since the request was sent). */
 function timedGet(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; arrivals: Array<{ atMs: number; bytes: number }> }> {
@@ -101,20 +96,12 @@ describe('LowLatency live event: low-latency DASH (chunked CMAF) over RTMP', () 
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-lldash-test-'));
     source = path.join(tmp, 'source.flv');
     // 1 s GOPs at 25 fps, as an encoder set up for low latency sends them.
-    await run('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${sourceSec}`],
-      ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${sourceSec}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
-      ...['-c:a', 'aac', '-b:a', '96k', '-f', 'flv', source],
-    ]);
+    await makeFlvSource(source, { seconds: sourceSec });
     server = await startTestServer('sqlite', { REEL_LIVE_RTMP_PORT: '0' });
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
     const root = path.join(server.localArea(), 'lldash');
-    fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/lldash`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/lldash-recording`, { properties: { storageAccountName: 'lldash', container: 'recording' } })).status, 201);
+    await createRecordingAsset(api, V, root, { storageName: 'lldash', assetName: 'lldash-recording' });
   });
 
   after(async () => {
@@ -123,36 +110,10 @@ describe('LowLatency live event: low-latency DASH (chunked CMAF) over RTMP', () 
   });
 
   it('lists the open segment with LL attributes and sends it chunked, part by part, before it is complete', async (t) => {
-    const created = await api.put(`${V}/liveEvents/chunked`, {
-      location: 'local',
-      tags: {},
-      properties: {
-        useStaticHostname: false,
-        streamOptions: ['LowLatency'],
-        encoding: { encodingType: 'PassthroughBasic' },
-        input: {
-          streamingProtocol: 'RTMP',
-          accessToken: crypto.randomUUID(),
-          keyFrameIntervalDuration: 'PT1S',
-          timedMetadataEndpoints: [],
-          accessControl: { ip: { allow: [] } },
-        },
-        preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-      },
-    });
-    assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
-    const rtmpUrl = (created.body.properties.input.endpoints as Array<{ protocol: string; url: string }>).find((e) => e.protocol === 'RTMP')!.url;
-    assert.equal((await api.post(`${V}/liveEvents/chunked/start`)).status, 200);
-    const output = await api.put(`${V}/liveEvents/chunked/liveOutputs/out`, {
-      properties: { assetName: 'lldash-recording', archiveWindowLength: 'PT10M', manifestName: 'chunked' },
-    });
-    assert.equal(output.status, 201, JSON.stringify(output.body));
-    const locator = await api.put(`${V}/streamingLocators/chunked`, {
-      properties: { assetName: 'lldash-recording', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId },
-    });
-    assert.equal(locator.status, 201);
+    const { rtmpUrl } = await createAndStartLiveEvent(api, V, 'chunked', liveEventBody({ streamOptions: ['LowLatency'], keyFrameIntervalDuration: 'PT1S' }));
+    await recordAndPublish(api, V, { eventName: 'chunked', assetName: 'lldash-recording', manifestName: 'chunked', locatorName: 'chunked', locatorId });
 
-    const live = push(source, `${rtmpUrl}/stream`);
+    const live = pushRtmp(source, `${rtmpUrl}/stream`);
     const base = `${server.url}/${locatorId}/chunked.ism`;
     const mpdUrl = `${base}/manifest(format=mpd-time-cmaf)`;
     // Wait for a few closed segments, then for an MPD whose open segment has only just started (its first part).

@@ -4,28 +4,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { createAndStartLiveEvent, createRecordingAsset, liveEventBody, makeFlvSource, pushRtmp, recordAndPublish } from '../support/live-events.js';
 
 // The server runs in this process: tools that talk to it run asynchronously, never with *Sync.
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A real-time ffmpeg push of `file`; resolves with ffmpeg's exit code and its last error line. */
-function push(file: string, url: string): { done: Promise<{ code: number; err: string }>; kill(): void } {
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return {
-    done: new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? 1, err: err.trim() }))),
-    kill: () => child.kill('SIGKILL'),
-  };
-}
 
 interface Part {
   segmentStart: number;
@@ -79,20 +67,12 @@ describe('LowLatency live event: LL-HLS parts, preload hints and blocking playli
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-ll-test-'));
     source = path.join(tmp, 'source.flv');
     // 1 s GOPs at 25 fps, as an encoder set up for low latency sends them.
-    await run('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${sourceSec}`],
-      ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${sourceSec}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
-      ...['-c:a', 'aac', '-b:a', '96k', '-f', 'flv', source],
-    ]);
+    await makeFlvSource(source, { seconds: sourceSec });
     server = await startTestServer('sqlite', { REEL_LIVE_RTMP_PORT: '0' });
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
     const root = path.join(server.localArea(), 'll');
-    fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/ll`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/ll-recording`, { properties: { storageAccountName: 'll', container: 'recording' } })).status, 201);
+    await createRecordingAsset(api, V, root, { storageName: 'll', assetName: 'll-recording' });
   });
 
   after(async () => {
@@ -101,36 +81,10 @@ describe('LowLatency live event: LL-HLS parts, preload hints and blocking playli
   });
 
   it('lists parts and a preload hint, serves parts that decode, and holds blocking reloads until the segment is there', async (t) => {
-    const created = await api.put(`${V}/liveEvents/fast`, {
-      location: 'local',
-      tags: {},
-      properties: {
-        useStaticHostname: false,
-        streamOptions: ['LowLatency'],
-        encoding: { encodingType: 'PassthroughBasic' },
-        input: {
-          streamingProtocol: 'RTMP',
-          accessToken: crypto.randomUUID(),
-          keyFrameIntervalDuration: 'PT1S',
-          timedMetadataEndpoints: [],
-          accessControl: { ip: { allow: [] } },
-        },
-        preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-      },
-    });
-    assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
-    const rtmpUrl = (created.body.properties.input.endpoints as Array<{ protocol: string; url: string }>).find((e) => e.protocol === 'RTMP')!.url;
-    assert.equal((await api.post(`${V}/liveEvents/fast/start`)).status, 200);
-    const output = await api.put(`${V}/liveEvents/fast/liveOutputs/out`, {
-      properties: { assetName: 'll-recording', archiveWindowLength: 'PT10M', manifestName: 'fast' },
-    });
-    assert.equal(output.status, 201, JSON.stringify(output.body));
-    const locator = await api.put(`${V}/streamingLocators/fast`, {
-      properties: { assetName: 'll-recording', streamingPolicyName: 'Predefined_ClearStreamingOnly', streamingLocatorId: locatorId },
-    });
-    assert.equal(locator.status, 201);
+    const { rtmpUrl } = await createAndStartLiveEvent(api, V, 'fast', liveEventBody({ streamOptions: ['LowLatency'], keyFrameIntervalDuration: 'PT1S' }));
+    await recordAndPublish(api, V, { eventName: 'fast', assetName: 'll-recording', manifestName: 'fast', locatorName: 'fast', locatorId });
 
-    const live = push(source, `${rtmpUrl}/stream`);
+    const live = pushRtmp(source, `${rtmpUrl}/stream`);
     const base = `${server.url}/${locatorId}/fast.ism`;
     let mediaUrl = '';
     let text = '';

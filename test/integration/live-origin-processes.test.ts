@@ -1,13 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { createRecordingAsset, liveEventBody, loopbackOnly } from '../support/live-events.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,26 +50,8 @@ describe('live playback through origin processes', () => {
     server = await startTestServer('sqlite', { REEL_ORIGIN_PROCESSES: '2', REEL_LIVE_RTMP_PORT: '0', REEL_LOG_LEVEL: 'warn' });
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, await login(server.url, server.adminEmail, server.adminPassword))).token);
     const root = path.join(server.localArea(), 'live');
-    fs.mkdirSync(path.join(root, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/live`, { spec: { type: 'Local', path: root } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/recording`, { properties: { storageAccountName: 'live', container: 'recording' } })).status, 201);
-    const created = await api.put(`${V}/liveEvents/hall`, {
-      location: 'local',
-      tags: {},
-      properties: {
-        useStaticHostname: false,
-        streamOptions: ['Default'],
-        encoding: { encodingType: 'PassthroughBasic' },
-        input: {
-          streamingProtocol: 'RTMP',
-          accessToken: crypto.randomUUID(),
-          keyFrameIntervalDuration: 'PT2S',
-          timedMetadataEndpoints: [],
-          accessControl: { ip: { allow: [{ name: 'loopback', address: '127.0.0.1', subnetPrefixLength: 8 }] } },
-        },
-        preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-      },
-    });
+    await createRecordingAsset(api, V, root, { storageName: 'live', assetName: 'recording' });
+    const created = await api.put(`${V}/liveEvents/hall`, liveEventBody({ inputIpAllow: loopbackOnly }));
     assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
     rtmpUrl = (created.body.properties.input.endpoints as Array<{ protocol: string; url: string }>).find((e) => e.protocol === 'RTMP')?.url ?? '';
     previewLocator = created.body.properties.preview.previewLocator as string;

@@ -4,11 +4,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
+import { createRecordingAsset, liveEventBody, loopbackOnly, pushRtmp } from '../support/live-events.js';
 import { FlvStreamReader } from '../../src/media/live/ingest/flv-stream-reader.js';
 import { readMp4Index } from '../../src/media/packager/index.js';
 
@@ -16,19 +17,6 @@ import { readMp4Index } from '../../src/media/packager/index.js';
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
-
-/** An ffmpeg push of `file` in real time; resolves with ffmpeg's exit code and its last error line. */
-function push(file: string, url: string, extra: string[] = []): { done: Promise<{ code: number; err: string }>; kill(): void } {
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', ...extra, '-i', file, '-c', 'copy', '-f', 'flv', url], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return {
-    done: new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? 1, err: err.trim() }))),
-    kill: () => child.kill('SIGKILL'),
-  };
-}
 
 /** The coded video frames of an FLV file (AVCPacketType 1 bodies without their 5-byte header), hashed in order. */
 function flvFrameHashes(file: string): string[] {
@@ -120,9 +108,7 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     const cookie = await login(server.url, server.adminEmail, server.adminPassword);
     api = new ApiClient(server.url).withToken((await tokenFromSession(server.url, cookie)).token);
     archiveRoot = path.join(server.localArea(), 'live');
-    fs.mkdirSync(path.join(archiveRoot, 'recording'), { recursive: true });
-    assert.equal((await api.put(`${V}/storage/live`, { spec: { type: 'Local', path: archiveRoot } }, { contract: false })).status, 201);
-    assert.equal((await api.put(`${V}/assets/recording`, { properties: { storageAccountName: 'live', container: 'recording' } })).status, 201);
+    await createRecordingAsset(api, V, archiveRoot, { storageName: 'live', assetName: 'recording' });
   });
 
   after(async () => {
@@ -131,24 +117,7 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
   });
 
   it('runs an event, refuses what it must, plays the live output live and its archive as VOD', async () => {
-    const created = await api.put(`${V}/liveEvents/studio`, {
-      location: 'local',
-      tags: {},
-      properties: {
-        description: 'studio feed',
-        useStaticHostname: false,
-        streamOptions: ['Default'],
-        encoding: { encodingType: 'PassthroughBasic' },
-        input: {
-          streamingProtocol: 'RTMP',
-          accessToken: crypto.randomUUID(),
-          keyFrameIntervalDuration: 'PT2S',
-          timedMetadataEndpoints: [],
-          accessControl: { ip: { allow: [{ name: 'loopback', address: '127.0.0.1', subnetPrefixLength: 8 }] } },
-        },
-        preview: { streamingPolicyName: 'Predefined_ClearStreamingOnly', accessControl: { ip: { allow: [] } } },
-      },
-    });
+    const created = await api.put(`${V}/liveEvents/studio`, liveEventBody({ description: 'studio feed', inputIpAllow: loopbackOnly }));
     assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
     const token = created.body.properties.input.accessToken as string;
     const rtmpUrl = (created.body.properties.input.endpoints as Array<{ protocol: string; url: string }>).find((e) => e.protocol === 'RTMP')?.url ?? '';
@@ -156,7 +125,7 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     assert.ok(rtmpUrl.includes(token), 'the RTMP URL carries the access token');
 
     // A stopped event refuses its encoder at connect time.
-    const early = await push(source, `${rtmpUrl}/stream`, ['-t', '1']).done;
+    const early = await pushRtmp(source, `${rtmpUrl}/stream`, ['-t', '1']).done;
     assert.notEqual(early.code, 0, 'a push to a stopped event is refused');
 
     assert.equal((await api.post(`${V}/liveEvents/studio/start`)).status, 200);
@@ -175,12 +144,12 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     );
 
     // A wrong token is refused at connect time and never reaches the event.
-    const wrong = await push(source, `${rtmpUrl.replace(token, 'not-the-token-0000')}/stream`, ['-t', '1']).done;
+    const wrong = await pushRtmp(source, `${rtmpUrl.replace(token, 'not-the-token-0000')}/stream`, ['-t', '1']).done;
     assert.notEqual(wrong.code, 0, 'a wrong token is refused');
     const logs = server.logs();
     assert.ok(!logs.includes(token), 'the access token is never logged');
 
-    const live = push(source, `${rtmpUrl}/stream`);
+    const live = pushRtmp(source, `${rtmpUrl}/stream`);
     const base = `${server.url}/${locatorId}/studio.ism`;
     // Live HLS: the media playlist grows, with no ENDLIST, while the stream runs.
     let media = '';
@@ -230,7 +199,7 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     assert.ok(Date.now() - Date.parse(health.body.lastFrameTime) < 5000, 'last frame is recent');
 
     // A second encoder on the same event is refused while the first one publishes.
-    const second = await push(source, `${rtmpUrl}/stream`, ['-t', '1']).done;
+    const second = await pushRtmp(source, `${rtmpUrl}/stream`, ['-t', '1']).done;
     assert.notEqual(second.code, 0, 'one encoder at a time');
 
     const ended = await live.done;
@@ -264,7 +233,7 @@ describe('live streaming: RTMP pass-through into a live output, played live and 
     assert.deepEqual(archived, pushed, 'archive samples hash-equal the pushed frames');
 
     // And a push to the stopped event is refused again.
-    const late = await push(source, `${rtmpUrl}/stream`, ['-t', '1']).done;
+    const late = await pushRtmp(source, `${rtmpUrl}/stream`, ['-t', '1']).done;
     assert.notEqual(late.code, 0);
   });
 });

@@ -1,54 +1,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
-import { readMp4Index, type MediaIndex } from '../../packager/index.js';
-import { FlvStreamReader } from '../ingest/flv-stream-reader.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
+import { flvTags, readIndex } from '../../../../test/support/live-pipeline.js';
 import { LiveEventPipeline, type LiveEventPipelineOptions } from './live-event-pipeline.js';
 
 const log = createLogger('silent');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** `seconds` of 25 fps H.264 (GOP 25 = 1 s) + AAC, as FLV tags. */
-function flvTags(seconds: number): FlvTag[] {
-  const flv = execFileSync(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${seconds}`],
-      ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-bf', '2'],
-      ...['-c:a', 'aac', '-b:a', '96k', '-f', 'flv', 'pipe:1'],
-    ],
-    { maxBuffer: 64 << 20 },
-  );
-  const tags: FlvTag[] = [];
-  new FlvStreamReader((t) => tags.push({ ...t, data: Uint8Array.from(t.data) })).push(flv);
-  return tags;
-}
-
 const videoHashes = (tags: FlvTag[]) => tags.filter((t) => t.type === 9 && t.data[1] === 1).map((t) => sha(t.data.subarray(5)));
 const audioHashes = (tags: FlvTag[]) => tags.filter((t) => t.type === 8 && t.data[1] === 1).map((t) => sha(t.data.subarray(2)));
-
-async function readIndex(file: string): Promise<MediaIndex> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    return await readMp4Index(size, async (offset, length) => {
-      const b = Buffer.alloc(length);
-      await fh.read(b, 0, length, offset);
-      return b;
-    });
-  } finally {
-    await fh.close();
-  }
-}
 
 /** sha256 of every sample of the one track of an MP4 file, in order, with its decode times. */
 async function fileSamples(file: string): Promise<{ hashes: string[]; dts: number[] }> {
@@ -69,7 +35,7 @@ describe('LiveEventPipeline.adopt (a restart continues the run)', () => {
 
   before(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'live-adopt-'));
-    tags = flvTags(4);
+    tags = flvTags(4, { gopFrames: 25 });
   });
   after(async () => {
     await fsp.rm(dir, { recursive: true, force: true });

@@ -8,32 +8,14 @@ import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { outputFormat, readMp4Index, isSourceRange, type Fmp4SegmentMuxer, type PresentationTrack, type TrackSegment } from '../../packager/index.js';
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
-import { FlvStreamReader } from '../ingest/flv-stream-reader.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
 import type { AssetLocation } from '../../origin/presentation-builder.js';
+import { flvTags } from '../../../../test/support/live-pipeline.js';
 import { LiveEventPipeline } from './live-event-pipeline.js';
 
 const log = createLogger('silent');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const muxer = outputFormat('m3u8-cmaf').segments as Fmp4SegmentMuxer;
-
-/** `seconds` of 25 fps H.264 with 1 s GOPs (B-frames) + 48 kHz AAC, as FLV tags. */
-function flvTags(seconds: number): FlvTag[] {
-  const flv = execFileSync(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${seconds}`],
-      ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-bf', '2'],
-      ...['-c:a', 'aac', '-b:a', '96k', '-f', 'flv', 'pipe:1'],
-    ],
-    { maxBuffer: 64 << 20 },
-  );
-  const tags: FlvTag[] = [];
-  new FlvStreamReader((t) => tags.push({ ...t, data: Uint8Array.from(t.data) })).push(flv);
-  return tags;
-}
 
 /** The sample bytes the fMP4 muxer would put in the `mdat` of `range`, read from the spool. */
 async function payload(loc: AssetLocation, track: PresentationTrack, range: TrackSegment): Promise<Buffer> {
@@ -62,7 +44,7 @@ describe('LiveEventPipeline with parts (LowLatency)', () => {
 
   before(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'live-parts-'));
-    tags = flvTags(6);
+    tags = flvTags(6, { gopFrames: 25 });
   });
   after(async () => {
     await fsp.rm(dir, { recursive: true, force: true });

@@ -7,50 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
-import { outputFormat, readMp4Index, isSourceRange, type Fmp4SegmentMuxer, type MediaIndex } from '../../packager/index.js';
+import { outputFormat, isSourceRange, type Fmp4SegmentMuxer, type MediaIndex } from '../../packager/index.js';
 import { PresentationBuilder } from '../../origin/presentation-builder.js';
 import { FragmentBuilder } from '../../origin/fragment-builder.js';
-import { FlvStreamReader } from '../ingest/flv-stream-reader.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
+import { flvTags, readIndex } from '../../../../test/support/live-pipeline.js';
 import { LiveEventPipeline } from './live-event-pipeline.js';
 
 const log = createLogger('silent');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** 10 s of 25 fps H.264 (GOP 50 = 2 s) + AAC, as FLV tags (bodies copied out of the reader's chunks). */
-function flvTags(seconds: number): FlvTag[] {
-  const flv = execFileSync(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${seconds}`],
-      ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-bf', '2'],
-      ...['-c:a', 'aac', '-b:a', '96k', '-f', 'flv', 'pipe:1'],
-    ],
-    { maxBuffer: 64 << 20 },
-  );
-  const tags: FlvTag[] = [];
-  new FlvStreamReader((t) => tags.push({ ...t, data: Uint8Array.from(t.data) })).push(flv);
-  return tags;
-}
-
 const videoFrames = (tags: FlvTag[]) => tags.filter((t) => t.type === 9 && t.data[1] === 1);
 const audioFrames = (tags: FlvTag[]) => tags.filter((t) => t.type === 8 && t.data[1] === 1);
-
-async function readIndex(file: string): Promise<MediaIndex> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    return await readMp4Index(size, async (offset, length) => {
-      const b = Buffer.alloc(length);
-      await fh.read(b, 0, length, offset);
-      return b;
-    });
-  } finally {
-    await fh.close();
-  }
-}
 
 /** sha256 of every sample of a track of a file, in order. */
 async function sampleHashes(file: string, index: MediaIndex, kind: 'video' | 'audio'): Promise<string[]> {
@@ -67,7 +35,7 @@ describe('LiveEventPipeline', () => {
 
   before(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'live-pipeline-'));
-    tags = flvTags(10);
+    tags = flvTags(10, { gopFrames: 50 });
   });
   after(async () => {
     await fsp.rm(dir, { recursive: true, force: true });
