@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Config } from './config/schema.js';
 import type { Db, DialectName } from './store/database.js';
 import type { Logger } from './shared/log.js';
@@ -182,7 +183,6 @@ export function createLivePlane(deps: {
     async start() {
       rtmp = await createRtmpListener({ port: config.liveRtmpPort, host: config.liveRtmpHost, authorizer: runtime, log });
       if (config.liveRtmpsCertFile && config.liveRtmpsKeyFile) {
-        const fs = await import('node:fs');
         rtmps = await createRtmpListener({
           port: config.liveRtmpsPort,
           host: config.liveRtmpHost,

@@ -1,7 +1,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
 /** Whether `address` falls in any allow entry (`address` + `subnetPrefixLength`, default a single host). */
-export function isAllowedAddress(address: string, allow: Array<{ address: string; subnetPrefixLength?: number }>): boolean {
+export function isAllowedAddress(address: string, allow: ReadonlyArray<{ address: string; subnetPrefixLength?: number }>): boolean {
   const list = new BlockList();
   for (const entry of allow) {
     const type = isIPv6(entry.address) ? 'ipv6' : isIPv4(entry.address) ? 'ipv4' : undefined;
@@ -11,4 +11,12 @@ export function isAllowedAddress(address: string, allow: Array<{ address: string
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   const candidate = mapped ?? address;
   return list.check(candidate, isIPv6(candidate) ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * Whether an allow list admits every address (empty, or an entry with prefix length 0): the only lists that can be
+ * honoured where the caller's address is unknown (SRT through ffmpeg).
+ */
+export function allowsEveryAddress(allow: ReadonlyArray<{ subnetPrefixLength?: number }>): boolean {
+  return allow.length === 0 || allow.some((entry) => entry.subnetPrefixLength === 0);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
-import { isAllowedAddress } from '../../shared/ip-allow.js';
+import { allowsEveryAddress, isAllowedAddress } from '../../shared/ip-allow.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { LivePlayback, LiveSource } from '../origin/live-source.js';
 import type { IngestAdmission, IngestAuthorizer, IngestListener, IngestRequest, IngestSink } from './ingest/ingest-contracts.js';
@@ -8,15 +8,12 @@ import type { IpAllowRule, LiveEventPlan, LiveEventStore, LiveOutputPlan } from 
 
 /**
  * Whether an encoder at `remoteAddress` passes the event's IP allow list (empty: every address). SRT's listener
- * cannot tell the caller's address (''): allow lists apply to RTMP only (DECISIONS.md, MKIO-DIFFERENCES.md), and
- * SRT's passphrase is the check. Checking '' against a list refused every SRT encoder, even under "AllowAll".
+ * cannot tell the caller's address (''): only a list admitting every address passes it (the API refuses narrower
+ * lists on SRT events; this keeps an older row from opening up).
  */
 export function ipAllowed(remoteAddress: string, allow: readonly IpAllowRule[]): boolean {
-  if (allow.length === 0) return true;
-  // SRT through ffmpeg does not tell the caller's address: only a list that admits every address can pass it
-  // (the API refuses narrower lists on SRT events; this keeps an older row from opening up).
-  if (remoteAddress === '') return allow.some((rule) => (rule.subnetPrefixLength ?? 32) === 0);
-  return isAllowedAddress(remoteAddress, [...allow]);
+  if (remoteAddress === '') return allowsEveryAddress(allow);
+  return allow.length === 0 || isAllowedAddress(remoteAddress, allow);
 }
 
 /** What the runtime needs of an event's media pipeline (`pipeline/live-event-pipeline.ts` implements it). */
@@ -65,12 +62,10 @@ export interface LiveRuntimeOptions {
 
 interface Connection {
   kick: () => void;
-  startedMs: number;
 }
 
 interface RunningEvent {
   plan: LiveEventPlan;
-  runId: string;
   pipeline: EventPipeline;
   /** Outputs recording now, by id, with the wall-clock time their recording began. */
   outputs: Map<string, { plan: LiveOutputPlan; fromMs: number }>;
@@ -148,7 +143,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     const newRunId = randomUUID();
     const pipeline = await this.options.createPipeline(plan, newRunId, adopt);
     const runId = pipeline.runId;
-    const event: RunningEvent = { plan, runId, pipeline, outputs: new Map() };
+    const event: RunningEvent = { plan, pipeline, outputs: new Map() };
     this.#events.set(plan.eventId, event);
     if (plan.protocol === 'SRT') {
       if (!this.options.createSrtListener) throw new Error('SRT ingest is not available in this process');
@@ -176,7 +171,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   async #finishAdopted(plan: LiveEventPlan): Promise<void> {
     const newRunId = randomUUID();
     const pipeline = await this.options.createPipeline(plan, newRunId, true);
-    const event: RunningEvent = { plan, runId: pipeline.runId, pipeline, outputs: new Map() };
+    const event: RunningEvent = { plan, pipeline, outputs: new Map() };
     if (pipeline.runId !== newRunId) {
       for (const output of plan.outputs) event.outputs.set(output.outputId, { plan: output, fromMs: pipeline.startOutput(output, output.createdMs) });
       this.#log.info({ eventId: plan.eventId, runId: pipeline.runId }, 'live event was stopping: its archives are written now');
@@ -216,7 +211,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     if (plan.protocol !== request.protocol && !(plan.protocol === 'RTMP' && request.protocol === 'RTMPS')) return { refused: 'unknown-token' };
     if (!ipAllowed(request.remoteAddress, plan.ipAllow)) return { refused: 'ip-denied' };
     if (event.connection) return { refused: 'busy' };
-    const connection: Connection = { kick, startedMs: this.#now() };
+    const connection: Connection = { kick };
     event.connection = connection;
     const inner = event.pipeline.attach();
     const log = this.#log;
@@ -237,7 +232,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     if (request.protocol === 'SRT') return this.#events.get(request.app);
     for (const event of this.#events.values()) {
       const token = event.plan.accessToken;
-      if (request.app === token || request.streamKey === token || request.app.split('/').includes(token)) return event;
+      if (request.streamKey === token || request.app.split('/').includes(token)) return event;
     }
     return undefined;
   }
