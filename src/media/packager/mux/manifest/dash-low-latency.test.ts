@@ -1,66 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import type { Presentation, PresentationPart, PresentationTrack } from '../../model/presentation.js';
-import type { TrackIndex } from '../../model/media-index.js';
-import { SegmentList } from '../../model/segment.js';
+import type { Presentation } from '../../model/presentation.js';
+import { lowLatencyRecording, partsOf, second } from './test-presentations.js';
 import { dashMpd } from './dash.js';
 import type { ManifestContext } from './manifest-context.js';
 
-// A LowLatency recording at 90 kHz: 1 s segments (90000 ticks) cut in parts of 0.48 + 0.48 + 0.04 s; the window
-// lists segments 5–7 and segment 8 is open with `openParts` parts so far.
-const availabilityStartMs = Date.UTC(2026, 0, 1, 12, 0, 0);
-const second = 90000;
-const partTicks = [43200, 43200, 3600];
-
-function partsOf(segmentIndex: number, count = 3): PresentationPart[] {
-  const segmentStartTicks = segmentIndex * second;
-  let at = segmentStartTicks;
-  return partTicks.slice(0, count).map((durationTicks, partIndex) => {
-    const part: PresentationPart = {
-      segmentIndex,
-      partIndex,
-      segmentStartTicks,
-      firstSample: segmentIndex * 25 + partIndex * 12,
-      sampleCount: partIndex < 2 ? 12 : 1,
-      startTicks: at,
-      durationTicks,
-      independent: partIndex === 0,
-      ...(partIndex === 2 ? { endsSegment: true } : {}),
-    };
-    at += durationTicks;
-    return part;
-  });
-}
-
+// The shared LowLatency recording (segments 5–7 listed), with the parts of segments 6 and 7 and `openParts` parts of
+// the open segment 8; `lowLatency: false` is the same recording of a Default event.
 function presentation(options: { openParts?: number; isEnded?: boolean; lowLatency?: boolean } = {}): Presentation {
-  const segments = SegmentList.from(
-    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ firstSample: i * 25, sampleCount: 25, startTicks: i * second, durationTicks: second })),
-  ).slice(5);
   const lowLatency = options.lowLatency ?? true;
   const openParts = options.openParts ?? 1;
-  const video: PresentationTrack = {
-    name: 'video',
-    kind: 'video',
-    bitrateBps: 1_000_000,
-    language: 'und',
-    sourceFile: 'video.mp4',
-    track: { timescale: second, kind: 'video', codecs: 'avc1.64001e', video: { width: 640, height: 360, frameRate: 25 } } as TrackIndex,
-    segments,
-    ...(lowLatency ? { parts: [...partsOf(6), ...partsOf(7), ...(openParts > 0 ? partsOf(8, openParts) : [])] } : {}),
-  };
-  return {
-    durationSec: 8,
-    targetSegmentSec: 1,
-    tracks: [video],
-    live: {
-      availabilityStartMs,
-      windowSec: 3,
-      publishedMs: availabilityStartMs + 8000,
-      isEnded: options.isEnded ?? false,
-      ...(lowLatency ? { partTargetSec: 0.5 } : {}),
-    },
-  };
+  return lowLatencyRecording({
+    ...(lowLatency ? { parts: [...partsOf(6), ...partsOf(7), ...(openParts > 0 ? partsOf(8, openParts) : [])] } : { partTargetSec: 0 }),
+    ...(options.isEnded !== undefined ? { isEnded: options.isEnded } : {}),
+  }).p;
 }
 
 type Node = Record<string, unknown>;

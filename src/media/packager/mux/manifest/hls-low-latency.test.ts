@@ -1,65 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Presentation, PresentationPart, PresentationTrack } from '../../model/presentation.js';
-import type { TrackIndex } from '../../model/media-index.js';
-import { SegmentList } from '../../model/segment.js';
+import { lowLatencyRecording, partsOf } from './test-presentations.js';
 import { hlsMediaPlaylist } from './hls.js';
 import type { ManifestContext } from './manifest-context.js';
 
-// A LowLatency recording at 90 kHz: 1 s segments (90000 ticks) cut in parts of 0.48 + 0.48 + 0.04 s; the window
-// lists segments 5–7 and segment 8 is open with one part so far.
-const availabilityStartMs = Date.UTC(2026, 0, 1, 12, 0, 0);
-const second = 90000;
-const partTicks = [43200, 43200, 3600];
-
-function partsOf(segmentIndex: number, count = 3): PresentationPart[] {
-  const segmentStartTicks = segmentIndex * second;
-  let at = segmentStartTicks;
-  return partTicks.slice(0, count).map((durationTicks, partIndex) => {
-    const part: PresentationPart = {
-      segmentIndex,
-      partIndex,
-      segmentStartTicks,
-      firstSample: segmentIndex * 25 + partIndex * 12,
-      sampleCount: partIndex < 2 ? 12 : 1,
-      startTicks: at,
-      durationTicks,
-      independent: partIndex === 0,
-      ...(partIndex === 2 ? { endsSegment: true } : {}),
-    };
-    at += durationTicks;
-    return part;
-  });
-}
-
-function presentation(options: { parts?: PresentationPart[]; isEnded?: boolean; partTargetSec?: number } = {}): { p: Presentation; video: PresentationTrack } {
-  const segments = SegmentList.from(
-    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ firstSample: i * 25, sampleCount: 25, startTicks: i * second, durationTicks: second })),
-  ).slice(5);
-  const video: PresentationTrack = {
-    name: 'video',
-    kind: 'video',
-    bitrateBps: 1_000_000,
-    language: 'und',
-    sourceFile: 'video.mp4',
-    track: { timescale: second, kind: 'video', codecs: 'avc1.64001e' } as TrackIndex,
-    segments,
-    ...(options.parts ? { parts: options.parts } : {}),
-  };
-  const p: Presentation = {
-    durationSec: 8,
-    targetSegmentSec: 1,
-    tracks: [video],
-    live: {
-      availabilityStartMs,
-      windowSec: 3,
-      publishedMs: availabilityStartMs + 8000,
-      isEnded: options.isEnded ?? false,
-      ...(options.partTargetSec === undefined ? { partTargetSec: 0.5 } : options.partTargetSec > 0 ? { partTargetSec: options.partTargetSec } : {}),
-    },
-  };
-  return { p, video };
-}
+const presentation = lowLatencyRecording;
 
 const cmaf: ManifestContext = { format: 'm3u8-cmaf', extraOptions: [] };
 const part = (start: number, k: number, duration: string, independent = false) =>
