@@ -111,7 +111,7 @@ export async function holdLiveRequest(
 }
 
 /** Resolves at the update, after `ms`, or when the client goes away, whichever comes first. */
-function untilUpdate(update: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+export function untilUpdate(update: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

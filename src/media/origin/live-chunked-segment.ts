@@ -13,7 +13,7 @@ import type { OutputFormat, PresentationTrack } from '../packager/index.js';
 import type { FragmentBuilder } from './fragment-builder.js';
 import { fragmentEtag } from './fragment-builder.js';
 import type { LivePlayback } from './live-source.js';
-import { blockingLimitMs } from './live-blocking.js';
+import { blockingLimitMs, untilUpdate } from './live-blocking.js';
 import { liveSegmentVersion } from './live-playback.js';
 import { findPart, partStart } from './presentation-lookup.js';
 import type { SegmentBody } from './segment-body.js';
@@ -116,19 +116,5 @@ function writeBody(res: FastifyReply['raw'], body: SegmentBody): Promise<void> {
     body.chunks.forEach((chunk, i) => res.write(chunk, i === last ? () => finish() : undefined));
     res.uncork();
     if (last < 0) finish();
-  });
-}
-
-/** Resolves at the update, after `ms`, or when the client goes away, whichever comes first. */
-function untilUpdate(update: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    void update.then(done);
   });
 }
