@@ -36,6 +36,7 @@ import { startOriginChild } from '../origin/origin-child.js';
 import type { OriginStartOptions, StartedOrigin } from '../origin/origin-server.js';
 import { appendResult, benchEnvironment, formatTable } from '../support/bench-results.js';
 import { cpuMsOf, descendants, memMb, sumOf } from '../support/process-tree.js';
+import { freePort } from '../support/free-port.js';
 
 const seconds = Number(process.env.BENCH_SECONDS || '30');
 const eventCounts = (process.env.BENCH_EVENTS || '1,10,20').split(',').map(Number);
@@ -51,14 +52,6 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The pushed source: made once, kept in the temp dir between runs. */
 function ensureSource(): string {

@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuMsOf, descendants } from '../support/process-tree.js';
+import { freePort } from '../support/free-port.js';
 
 export interface NginxPeerOptions {
   kind: 'static' | 'vod';
@@ -46,15 +47,6 @@ export const vodDefaults = {
   // trimmed and re-faulted on every request (perf: page faults inside the file read were a third of its CPU).
   malloc: { MALLOC_TRIM_THRESHOLD_: String(256 << 20), MALLOC_TOP_PAD_: String(64 << 20), MALLOC_MMAP_THRESHOLD_: String(32 << 20) } as Record<string, string>,
 };
-
-/** A port nobody listens on now (nginx binds it right after; a collision would fail loudly). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function config(o: NginxPeerOptions, dir: string, port: number): string {
   const location =

@@ -10,13 +10,13 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startReel, type RunningReel } from '../../src/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/shared/log.js';
 import { answerParent } from '../support/bench-child.js';
+import { freePort } from '../support/free-port.js';
 
 export interface OriginStartOptions {
   storeDir: string;
@@ -35,15 +35,6 @@ export interface StartedOrigin {
   playUrl: string;
   token: string;
   originProcesses: number;
-}
-
-/** A free port for the origin processes' shared (SO_REUSEPORT) listener: with PORT=0 each child would get its own. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function expect(res: Response, status: number, what: string): Promise<Response> {
