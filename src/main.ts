@@ -155,6 +155,7 @@ export async function startReel(config: Readonly<Config>, log: Logger): Promise<
     secureCookies: (config.publicUrl ?? '').startsWith('https:'),
     endpointHostName: (endpoint, project) => endpointHost(endpoint, project, streamingDomain()),
     streamingDomain,
+    ingestDomain: () => config.streamingDomain,
     liveControl: liveEventControl,
     // RTMPS events only where the live runtime runs with a certificate for its RTMPS listener.
     rtmpsAvailable: live !== undefined && config.liveRtmpsCertFile !== undefined && config.liveRtmpsKeyFile !== undefined,

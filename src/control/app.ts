@@ -84,6 +84,8 @@ export interface ControlPlaneDeps {
   endpointHostName: (endpoint: string, project: string) => string;
   /** The streaming domain (`localhost:{port}` by default): the console's CSP lets it play from `*.{domain}`. */
   streamingDomain?: () => string;
+  /** The streaming domain when one is configured (`REEL_STREAMING_DOMAIN`): live events' ingest host names live under it. */
+  ingestDomain?: () => string | undefined;
   /** Registers playback routes (the media plane's origin) on the same server, when this process serves them. */
   registerMediaPlane?: (app: FastifyInstance) => Promise<void>;
   /** The encoding engine's preset check, asked before a transform is saved. */
@@ -144,6 +146,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     db: deps.db,
     control: deps.liveControl,
     rtmpsAvailable: deps.rtmpsAvailable ?? false,
+    ingestDomain: deps.ingestDomain,
     log: deps.log.child({ component: 'live-events' }),
   });
   const liveOutputs = new LiveOutputService(liveEvents, assets);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { endpointHost, endpointHostLabel, endpointLabelSplits, endpointNameInLabel } from './endpoint-host.js';
+import { endpointHost, endpointHostLabel, endpointLabelSplits, endpointNameInLabel, ingestHost } from './endpoint-host.js';
 
 describe('endpoint host names', () => {
   it('writes and reads back the same endpoint', () => {
@@ -30,5 +30,20 @@ describe('endpoint host names', () => {
     ]);
     assert.deepEqual(endpointLabelSplits('-a'), []);
     assert.deepEqual(endpointLabelSplits('plain'), []);
+  });
+});
+
+describe('ingestHost', () => {
+  const event = { id: '4F1C2A9E-0000-4000-8000-000000000001', name: 'studio', useStaticHostname: false };
+  it('is in-{event id} under the domain without a static host name, the domain port dropped', () => {
+    assert.equal(ingestHost(event, 'demo', 'Media.Example.net:8443'), 'in-4f1c2a9e-0000-4000-8000-000000000001.media.example.net');
+  });
+  it('is {prefix}-{project} with a static host name, the event name when no prefix is given', () => {
+    assert.equal(ingestHost({ ...event, useStaticHostname: true, hostnamePrefix: 'Cam1' }, 'demo', 'media.example.net'), 'cam1-demo.media.example.net');
+    assert.equal(ingestHost({ ...event, useStaticHostname: true }, 'demo', 'media.example.net'), 'studio-demo.media.example.net');
+  });
+  it('cuts a label longer than DNS allows to 63 characters', () => {
+    const host = ingestHost({ ...event, useStaticHostname: true, hostnamePrefix: 'p'.repeat(60) }, 'project', 'media.example.net');
+    assert.equal(host.split('.')[0].length, 63);
   });
 });

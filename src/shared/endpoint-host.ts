@@ -40,3 +40,18 @@ export function endpointLabelSplits(label: string): Array<{ endpoint: string; pr
   }
   return splits;
 }
+
+/**
+ * The host name in a live event's ingest URLs when a streaming domain is configured (its wildcard DNS reaches this
+ * server, as it does for endpoints). MK.IO's forms: `in-{id}.{region}.streaming.mediakind.com` by default, and with
+ * `useStaticHostname` a name made of `hostnamePrefix` (the event name when none is given) and the account, which
+ * survives deleting and re-creating the event. Here: `in-{eventId}.{domain}` and `{prefix}-{project}.{domain}`.
+ * The ingest listeners admit by access token, never by host name, so any of these reaches the same listener; the
+ * domain's port (an HTTP port) is dropped.
+ */
+export function ingestHost(event: { id: string; name: string; useStaticHostname: boolean; hostnamePrefix?: string }, project: string, domain: string): string {
+  const domainHost = domain.toLowerCase().replace(/:\d+$/, '');
+  const label = event.useStaticHostname ? `${event.hostnamePrefix || event.name}-${project}` : `in-${event.id}`;
+  // A DNS label holds 63 characters; the listeners never read it, so a cut label still works.
+  return `${label.toLowerCase().slice(0, 63).replace(/-+$/, '')}.${domainHost}`;
+}

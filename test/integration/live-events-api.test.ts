@@ -443,3 +443,52 @@ for (const dialect of dialects) {
     });
   });
 }
+
+describe('live event ingest host names under a streaming domain (useStaticHostname, hostnamePrefix)', () => {
+  let server: TestServer;
+  let a: Tenant;
+
+  before(async () => {
+    server = await startTestServer('sqlite', { REEL_STREAMING_DOMAIN: 'media.example.net:8443' });
+    ({ a } = await setUpTenants(server, 'livehost'));
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const ingestUrl = (e: Json): URL => new URL(e.properties.input.endpoints[0].url as string);
+
+  it('names each event in-{id} by default, and prefix-project (or name-project) with a static host name that survives re-creation', async () => {
+    const api = a.admin.api;
+    const plain = await api.put(`${a.v1}/liveEvents/plain`, fullBody());
+    assert.equal(plain.status, 200, plain.text);
+    const plainUrl = ingestUrl(plain.body);
+    assert.match(plainUrl.hostname, /^in-[0-9a-z-]+\.media\.example\.net$/);
+    assert.equal(plainUrl.pathname, `/${plain.body.properties.input.accessToken}`);
+    // Stable on every read.
+    assert.equal(ingestUrl((await api.get(`${a.v1}/liveEvents/plain`)).body).hostname, plainUrl.hostname);
+
+    const prefixed = await api.put(`${a.v1}/liveEvents/studio-b`, fullBody({ useStaticHostname: true, hostnamePrefix: 'Studio7' }));
+    assert.equal(prefixed.status, 200, prefixed.text);
+    assert.equal(ingestUrl(prefixed.body).hostname, `studio7-${a.projectName.toLowerCase()}.media.example.net`);
+    assert.equal(prefixed.body.properties.hostnamePrefix, 'Studio7');
+
+    const named = await api.put(`${a.v1}/liveEvents/newsroom`, fullBody({ useStaticHostname: true }));
+    assert.equal(named.status, 200, named.text);
+    const namedUrl = ingestUrl(named.body);
+    assert.equal(namedUrl.hostname, `newsroom-${a.projectName.toLowerCase()}.media.example.net`);
+    // The port is the ingest listener's, not the streaming domain's HTTP port.
+    assert.notEqual(namedUrl.port, '8443');
+
+    // Deleted and created again with the same token: the encoder's URL is unchanged (what a static host name is for).
+    const token = named.body.properties.input.accessToken as string;
+    assert.equal((await api.delete(`${a.v1}/liveEvents/newsroom`)).status, 200);
+    const again = await api.put(`${a.v1}/liveEvents/newsroom`, fullBody({ useStaticHostname: true }, { accessToken: token }));
+    assert.equal(again.status, 200, again.text);
+    assert.equal(ingestUrl(again.body).href, namedUrl.href);
+    // Without a static host name, a re-created event gets a new host.
+    assert.equal((await api.delete(`${a.v1}/liveEvents/plain`)).status, 200);
+    const plainAgain = await api.put(`${a.v1}/liveEvents/plain`, fullBody());
+    assert.notEqual(ingestUrl(plainAgain.body).hostname, plainUrl.hostname);
+  });
+});

@@ -270,8 +270,13 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     return { isConnected: event.connection !== undefined, ...event.pipeline.health() };
   }
 
-  ingestEndpoints(event: { eventId: string; protocol: 'RTMP' | 'RTMPS' | 'SRT'; accessToken: string }): Array<{ protocol: string; url: string }> {
-    const host = this.options.ingestHost();
+  ingestEndpoints(event: {
+    eventId: string;
+    protocol: 'RTMP' | 'RTMPS' | 'SRT';
+    accessToken: string;
+    host?: string;
+  }): Array<{ protocol: string; url: string }> {
+    const host = event.host ?? this.options.ingestHost();
     if (event.protocol === 'SRT') {
       // The port is taken when the event starts (the first free one from the base): before, the base is shown.
       const port = this.#events.get(event.eventId)?.srt?.port ?? this.options.srtPortBase;

@@ -28,6 +28,9 @@ export interface LiveEventControl {
   reconcile(eventId: string): Promise<void>;
   /** Ingest health while the event runs, undefined otherwise. */
   health(eventId: string): LiveIngestHealth | undefined;
-  /** `input.endpoints` for an event: URLs that reach this server's listeners. */
-  ingestEndpoints(event: { eventId: string; protocol: 'RTMP' | 'RTMPS' | 'SRT'; accessToken: string }): LiveEndpointUrl[];
+  /**
+   * `input.endpoints` for an event: URLs that reach this server's listeners, under `host` when given (the event's
+   * ingest host name, see `ingestHost`), else under the server's own host.
+   */
+  ingestEndpoints(event: { eventId: string; protocol: 'RTMP' | 'RTMPS' | 'SRT'; accessToken: string; host?: string }): LiveEndpointUrl[];
 }

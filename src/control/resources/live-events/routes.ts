@@ -50,7 +50,10 @@ export function registerLiveEventRoutes(app: FastifyInstance, deps: LiveEventRou
   const { events } = deps;
   const project = (req: FastifyRequest) => req.project as ProjectRow;
   const wire = (e: LiveEvent, req: FastifyRequest) =>
-    toWireLiveEvent(e, project(req), { input: events.ingestEndpoints(e), preview: deps.previewEndpoints(project(req), e.row.preview_locator) });
+    toWireLiveEvent(e, project(req), {
+      input: events.ingestEndpoints(e, project(req).name),
+      preview: deps.previewEndpoints(project(req), e.row.preview_locator),
+    });
 
   r.get('/liveEvents', { config: cap('read'), schema: { response: { 200: liveEventListResponse } } }, async (req) => {
     const q = req.query as ListQuery;

@@ -11,6 +11,7 @@ import type { Logger } from '../../../shared/log.js';
 import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import { parseIsoDurationSec } from '../jobs/service.js';
 import { allowsEveryAddress } from '../../../shared/ip-allow.js';
+import { ingestHost } from '../../../shared/endpoint-host.js';
 import type { LiveEventControl } from './live-event-control.js';
 import type { EncodingType, IngestProtocol, LiveEvent, LiveEventGivenProperties, LiveEventPatchBody } from './schema.js';
 
@@ -35,6 +36,8 @@ export interface LiveEventServiceDeps {
   control: LiveEventControl;
   /** Whether the runtime has a certificate for RTMPS ingest; without one RTMPS events are refused. */
   rtmpsAvailable: boolean;
+  /** The configured streaming domain (`REEL_STREAMING_DOMAIN`), under which ingest URLs get per-event host names. */
+  ingestDomain?: () => string | undefined;
   log: Logger;
 }
 
@@ -179,6 +182,7 @@ export class LiveEventService {
   readonly repository: LiveEventRepository;
   private readonly control: LiveEventControl;
   private readonly rtmpsAvailable: boolean;
+  private readonly ingestDomain: (() => string | undefined) | undefined;
   private readonly log: Logger;
   /** The tail of each event's queue of actions (start, stop, delete, output changes). */
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -187,6 +191,7 @@ export class LiveEventService {
     this.repository = new LiveEventRepository(deps.db);
     this.control = deps.control;
     this.rtmpsAvailable = deps.rtmpsAvailable;
+    this.ingestDomain = deps.ingestDomain;
     this.log = deps.log;
   }
 
@@ -210,10 +215,23 @@ export class LiveEventService {
     return this.repository.countEvents(projectId);
   }
 
-  /** `input.endpoints` of an event, from the runtime (URLs that reach its listeners). */
-  ingestEndpoints(event: LiveEvent) {
+  /**
+   * `input.endpoints` of an event, from the runtime (URLs that reach its listeners); with a streaming domain
+   * configured, under the event's own host name (`useStaticHostname`/`hostnamePrefix`, see `ingestHost`).
+   */
+  ingestEndpoints(event: LiveEvent, projectName: string) {
     const input = event.properties.input as { streamingProtocol: IngestProtocol };
-    return this.control.ingestEndpoints({ eventId: event.row.id, protocol: input.streamingProtocol, accessToken: event.row.access_token });
+    const domain = this.ingestDomain?.();
+    const named = event.properties as { useStaticHostname?: boolean; hostnamePrefix?: string };
+    const host =
+      domain === undefined
+        ? undefined
+        : ingestHost(
+            { id: event.row.id, name: event.row.name, useStaticHostname: named.useStaticHostname === true, hostnamePrefix: named.hostnamePrefix },
+            projectName,
+            domain,
+          );
+    return this.control.ingestEndpoints({ eventId: event.row.id, protocol: input.streamingProtocol, accessToken: event.row.access_token, host });
   }
 
   /** PUT: creates only; an existing name is a 409 (MK.IO: live events cannot be modified, §15). */

@@ -10,8 +10,7 @@ export function unwiredLiveControl(options: { ingestHost: () => string }): LiveE
   return {
     reconcile: async () => undefined,
     health: () => undefined,
-    ingestEndpoints: ({ protocol, accessToken }): LiveEndpointUrl[] => {
-      const host = options.ingestHost();
+    ingestEndpoints: ({ protocol, accessToken, host = options.ingestHost() }): LiveEndpointUrl[] => {
       if (protocol === 'SRT') return [{ protocol: 'SRT', url: `srt://${host}:6000?passphrase=${accessToken}&pkbkeylen=16` }];
       if (protocol === 'RTMPS') return [{ protocol: 'RTMPS', url: `rtmps://${host}:2935/${accessToken}` }];
       return [{ protocol: 'RTMP', url: `rtmp://${host}:1935/${accessToken}` }];
