@@ -6,7 +6,7 @@ import type { AccountStores } from './storage/account-stores.js';
 import { AssetRepository } from './store/asset-repository.js';
 import { LiveEventRepository } from './store/live-event-repository.js';
 import { NotFoundError } from './shared/errors.js';
-import { parseIsoDurationSec } from './media/encode/presets/time-spec.js';
+import { parseIsoDurationSec } from './shared/time.js';
 import { LiveRuntime, type EventPipeline } from './media/live/live-runtime.js';
 import { LiveEventPipeline } from './media/live/pipeline/live-event-pipeline.js';
 import { TranscodeLadder } from './media/live/pipeline/transcode-ladder.js';

@@ -15,6 +15,7 @@ import type { FieldPageQuery } from '../../../store/list-query.js';
 import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import type { TransformService } from '../transforms/service.js';
 import { checkJobInput, correlationText, inputDefinitionFiles, type JobInput, type JobOutputAsset, type JobPatchBody, type JobPutBody } from './schema.js';
+import { parseIsoDurationSec } from '../../../shared/time.js';
 
 interface Actor {
   email: string;
@@ -34,13 +35,6 @@ export const jobListFields = new ListFields({
   'properties/state': { column: 'state' },
   transform: { column: 'transform_name', sort: false },
 });
-
-/** `PT1M30.5S` → 90.5; undefined when the text is not an ISO 8601 duration. */
-export function parseIsoDurationSec(text: string): number | undefined {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
-  if (!m || text === 'P' || text.endsWith('T')) return undefined;
-  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
-}
 
 /** Preset `@odata.type` → the default output label MK.IO reads back, e.g. `BuiltInStandardEncoderPreset_0`. */
 export function defaultOutputLabel(presetType: string, index = 0): string {

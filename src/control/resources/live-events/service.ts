@@ -9,7 +9,7 @@ import { newId } from '../../../shared/ids.js';
 import { reelLocation } from '../../../shared/locations.js';
 import type { Logger } from '../../../shared/log.js';
 import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
-import { parseIsoDurationSec } from '../jobs/service.js';
+import { parseIsoDurationSec } from '../../../shared/time.js';
 import { allowsEveryAddress } from '../../../shared/ip-allow.js';
 import { ingestHost } from '../../../shared/endpoint-host.js';
 import type { LiveEventControl } from './live-event-control.js';

@@ -4,7 +4,7 @@ import { UniqueViolationError } from '../../../store/store-errors.js';
 import { BadRequestError, ConflictError, NotFoundError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
-import { parseIsoDurationSec } from '../jobs/service.js';
+import { parseIsoDurationSec } from '../../../shared/time.js';
 import type { AssetService } from '../assets/service.js';
 import { ingestingStates, type LiveEvent, type LiveEventService } from '../live-events/service.js';
 import { manifestNamePattern, type LiveOutputPutBody } from './schema.js';

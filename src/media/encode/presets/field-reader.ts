@@ -1,5 +1,5 @@
 import type { Dimension } from '../plan/encode-spec.js';
-import { parseIsoDurationSec } from './time-spec.js';
+import { parseIsoDurationSec } from '../../../shared/time.js';
 
 /**
  * Small readers for preset fields that collect human-readable problems instead of throwing, so

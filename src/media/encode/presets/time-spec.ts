@@ -3,14 +3,7 @@
  * intervals and buffer windows, and the thumbnail positions `start`/`step`/`range` that may also be a frame
  * count (`"30"`) or a share of the input's duration (`"10%"`), plus AMS's `{Best}` macro for `start`.
  */
-
-/** Seconds of an ISO 8601 duration, or `undefined` when the text is not one (years and months are refused: their length varies). */
-export function parseIsoDurationSec(text: string): number | undefined {
-  const m = /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(text.trim());
-  if (!m || text.trim().toUpperCase() === 'P' || /T$/i.test(text.trim())) return undefined;
-  const [, w, d, h, min, s] = m.map((v) => (v === undefined ? 0 : Number(v)));
-  return (((w * 7 + d) * 24 + h) * 60 + min) * 60 + s;
-}
+import { parseIsoDurationSec } from '../../../shared/time.js';
 
 /** A thumbnail position as written in the preset, before the input's duration and frame rate are known. */
 export type TimeSpec = { kind: 'seconds'; seconds: number } | { kind: 'percent'; percent: number } | { kind: 'frames'; frames: number } | { kind: 'best' };

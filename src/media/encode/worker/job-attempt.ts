@@ -8,7 +8,7 @@ import type { Logger } from '../../../shared/log.js';
 import type { UsageRepository } from '../../../store/usage-repository.js';
 import { encodedSecondsByClass } from '../../../shared/usage-meters.js';
 import { EncodeError, type EncodeEngine, type EncodeRequest, type EncodeResult } from '../encode-engine.js';
-import { parseIsoDurationSec } from '../presets/time-spec.js';
+import { parseIsoDurationSec } from '../../../shared/time.js';
 import { JobAbort, jobAbortOf } from './job-abort.js';
 import { removeOutputs, uploadOutputs, type OutputTarget } from './job-outputs.js';
 import { stageJobInputs, type InputStagingDeps, type StoredJobInput } from './job-input-staging.js';
