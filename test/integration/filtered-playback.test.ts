@@ -170,6 +170,21 @@ describe('filtered playback: asset and account filters in every manifest', () =>
     assert.ok(Math.abs(mpdDuration - 4) < 0.1, `MPD duration ${mpdDuration} s`);
     assert.match(mpd, /<S t="25600" d="25600" r="1"\/>/, 'the 800 kb/s video keeps its 2 s and 4 s segments (timescale 12800)');
     assert.ok(Math.abs((await probeDuration(`${trimmed}/manifest(format=mpd-time-cmaf)`)) - 4) < 0.3);
+    // The side-loaded WebVTT as DASH serves it: cue times in the clip's Period (it starts at media time 2 s), so
+    // cue 2 (media 2.0–3.5 s) shows with the clip's first frame and cue 1 (before the clip) is gone.
+    const vttUrl = /contentType="text" mimeType="text\/vtt"[\s\S]*?<BaseURL>([^<]+)<\/BaseURL>/.exec(mpd)?.[1];
+    assert.ok(vttUrl, mpd);
+    const dashVtt = await text(new URL(vttUrl.replace(/&amp;/g, '&'), `${trimmed}/manifest(format=mpd-time-cmaf)`).toString());
+    assert.doesNotMatch(dashVtt, /Cue 1/);
+    assert.match(dashVtt, /00:00:00\.000 --> 00:00:01\.500\nCue 2/);
+    assert.match(dashVtt, /00:00:02\.000 --> 00:00:03\.500\nCue 3/);
+    // HLS keeps media times (its X-TIMESTAMP-MAP places them): the same file, unshifted.
+    const hlsMaster = await text(`${trimmed}/manifest(format=m3u8-cmaf)`);
+    const subsPlaylistUri = /TYPE=SUBTITLES[^\n]*URI="([^"]+)"/.exec(hlsMaster)?.[1];
+    assert.ok(subsPlaylistUri, hlsMaster);
+    const subsPlaylistUrl = new URL(subsPlaylistUri, `${trimmed}/manifest(format=m3u8-cmaf)`).toString();
+    const hlsVtt = await text(new URL(uriLines(await text(subsPlaylistUrl))[0], subsPlaylistUrl).toString());
+    assert.match(hlsVtt, /00:00:02\.000 --> 00:00:03\.500\nCue 2/);
     const smooth = await text(`${trimmed}/manifest`);
     const chunks = /<StreamIndex[^>]*Type="video"[^>]*Chunks="(\d+)"/.exec(smooth);
     assert.equal(chunks?.[1], '2', smooth.slice(0, 600));

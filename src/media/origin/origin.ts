@@ -153,10 +153,12 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     }
     // Manifests apply the locator's then the URL's filters; segments are never filtered (a filtered manifest's
     // segment URLs are the unfiltered ones plus `filter=`, served from the same cache).
-    const filterNames = request.kind === 'fragment' ? [] : resolved ? combineFilterNames(locatorFilterNames(resolved), options.filters) : options.filters;
+    const manifestFilterNames = () => (resolved ? combineFilterNames(locatorFilterNames(resolved), options.filters) : options.filters);
+    const filterNames = request.kind === 'fragment' ? [] : manifestFilterNames();
     if (!resolved && filterNames.length > 0)
       throw new BadRequestError('FiltersNotSupported', 'A live event preview has no asset or account filters; use its output locators for filtered playback');
-    const named = filterNames.length > 0 && resolved ? await lookUpFilters(deps.filters, resolved, filterNames) : undefined;
+    const namedFilters = (names: string[]) => (names.length > 0 && resolved ? lookUpFilters(deps.filters, resolved, names) : undefined);
+    const named = await namedFilters(filterNames);
     // `vbegin`/`vend`, and `start`/`end`: instants from tick 0's wall-clock time when live, else from the epoch
     // (Reel's VOD presentations carry no wall-clock origin).
     const originMs = live?.presentation.live?.availabilityStartMs ?? 0;
@@ -228,7 +230,12 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) {
       if (start !== 0) throw new NotFoundError('FragmentNotFound', `Subtitles '${text.name}' are one fragment starting at 0`);
-      return sendSidecarSubtitles(req, reply, loc, presentation, text.sourceFile, row, segmentAge, isHead);
+      // DASH reads a side-loaded file's cues as Period times, and the Period starts where the manifest's filters
+      // (the locator's, the URL's, time options) start the clip: the file is shifted by the same view.
+      const manifestFilters =
+        row.protocol === 'dash' ? withTimeFilters(await namedFilters(manifestFilterNames()), timeOptionFilters(options, originMs)) : undefined;
+      const shown = manifestFilters ? filtered.get(presentation, manifestFilters) : presentation;
+      return sendSidecarSubtitles(req, reply, loc, shown, text.sourceFile, row, segmentAge, isHead);
     }
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
     // Low-latency DASH: the segment a LowLatency recording is writing goes out chunked, part by part, as it grows.

@@ -14,10 +14,10 @@ import { planMediaSegment, type MediaSegmentOptions } from './mux/fmp4/media-seg
 import { muxTsSegment, TS_TIMESTAMP_OFFSET_90K } from './mux/ts/ts-muxer.js';
 import { hlsMasterPlaylist, hlsMediaPlaylist, hlsTextPlaylist } from './mux/manifest/hls.js';
 import { hlsIFramePlaylist } from './mux/manifest/hls-iframes.js';
-import { dashMpd } from './mux/manifest/dash.js';
+import { dashMpd, presentationStart } from './mux/manifest/dash.js';
 import { smoothManifest } from './mux/manifest/smooth.js';
 import type { ManifestContext, ManifestFormat } from './mux/manifest/manifest-context.js';
-import { webVttWithTimestampMap } from './mux/text/webvtt.js';
+import { webVttFromSec, webVttWithTimestampMap } from './mux/text/webvtt.js';
 
 /** The streaming-policy protocol a format belongs to (the keys of a policy's `enabledProtocols`). */
 export type StreamingProtocol = 'hls' | 'dash' | 'smoothStreaming';
@@ -81,8 +81,11 @@ export interface OutputFormat {
   readonly protocol: StreamingProtocol;
   readonly manifests: ManifestWriter;
   readonly segments: Fmp4SegmentMuxer | TsSegmentMuxer;
-  /** A side-loaded WebVTT file as this format serves it (HLS adds its timestamp map). */
-  subtitles(vtt: string): string;
+  /**
+   * A side-loaded WebVTT file as this format serves it in `presentation` (HLS adds its timestamp map; DASH moves
+   * the cues to its Period, which starts at a clip's start).
+   */
+  subtitles(vtt: string, presentation: Presentation): string;
 }
 
 function fmp4Segments(variant: 'cmaf' | 'csf'): Fmp4SegmentMuxer {
@@ -123,6 +126,12 @@ const hls = (contentType: string): ManifestWriter => ({
 const dash: ManifestWriter = { contentType: 'application/dash+xml', manifest: dashMpd };
 const smooth: ManifestWriter = { contentType: 'text/xml; charset=utf-8', manifest: smoothManifest };
 const asIs = (vtt: string) => vtt;
+/** DASH: cue times become Period times (the Period of a time-filtered clip starts at the clip's first media time). */
+const inPeriod = (vtt: string, p: Presentation): string => {
+  if (p.live) return vtt;
+  const start = presentationStart(p);
+  return webVttFromSec(vtt, start.ticks / start.timescale);
+};
 
 /** Every output format the origin serves, by its `format=` value. */
 export const outputFormats: Readonly<Record<ManifestFormat, OutputFormat>> = {
@@ -140,7 +149,7 @@ export const outputFormats: Readonly<Record<ManifestFormat, OutputFormat>> = {
     segments: tsSegments,
     subtitles: (vtt) => webVttWithTimestampMap(vtt, TS_TIMESTAMP_OFFSET_90K),
   },
-  'mpd-time-cmaf': { format: 'mpd-time-cmaf', protocol: 'dash', manifests: dash, segments: cmafSegments, subtitles: asIs },
-  'mpd-time-csf': { format: 'mpd-time-csf', protocol: 'dash', manifests: dash, segments: fmp4Segments('csf'), subtitles: asIs },
+  'mpd-time-cmaf': { format: 'mpd-time-cmaf', protocol: 'dash', manifests: dash, segments: cmafSegments, subtitles: inPeriod },
+  'mpd-time-csf': { format: 'mpd-time-csf', protocol: 'dash', manifests: dash, segments: fmp4Segments('csf'), subtitles: inPeriod },
   smooth: { format: 'smooth', protocol: 'smoothStreaming', manifests: smooth, segments: cmafSegments, subtitles: asIs },
 };
