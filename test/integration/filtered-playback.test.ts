@@ -22,6 +22,20 @@ const probeDuration = async (url: string): Promise<number> =>
     ).format.duration,
   );
 
+/** Per-packet (pts seconds, MD5 of the coded bytes) of one stream, as ffprobe demuxes it. */
+const packetHashes = async (url: string, stream: 'v:0' | 'a:0'): Promise<Array<{ pts: number; hash: string }>> => {
+  const out = JSON.parse(
+    (
+      await run(
+        'ffprobe',
+        ['-v', 'error', '-rw_timeout', '10000000', '-select_streams', stream, '-show_packets', '-show_data_hash', 'MD5', '-print_format', 'json', url],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      )
+    ).stdout,
+  ) as { packets: Array<{ pts_time: string; data_hash: string }> };
+  return out.packets.map((p) => ({ pts: Number(p.pts_time), hash: p.data_hash }));
+};
+
 const text = async (url: string): Promise<string> => {
   const res = await request(url);
   assert.equal(res.status, 200, `${url}: ${res.body.toString().slice(0, 300)}`);
@@ -188,6 +202,31 @@ describe('filtered playback: asset and account filters in every manifest', () =>
     const smooth = await text(`${trimmed}/manifest`);
     const chunks = /<StreamIndex[^>]*Type="video"[^>]*Chunks="(\d+)"/.exec(smooth);
     assert.equal(chunks?.[1], '2', smooth.slice(0, 600));
+  });
+
+  it('a trimmed stream carries exactly the source samples of its range (per-sample hashes, video and audio)', async () => {
+    const master = await text(`${trimmed}/manifest(format=m3u8-cmaf)`);
+    const variant = uriLines(master).find((l) => l.startsWith('QualityLevels(800000)'));
+    const audio = /TYPE=AUDIO[^\n]*LANGUAGE="en[^\n]*URI="([^"]+)"/.exec(master)?.[1];
+    assert.ok(variant && audio, master);
+    const source = path.join(ladder.dir, 'clip_640x360_800.mp4');
+    const sourceVideo = await packetHashes(source, 'v:0');
+    const clipVideo = await packetHashes(`${trimmed}/${variant}`, 'v:0');
+    // The clip is the segments of 2 s…6 s: every source frame presented in that range, nothing else, same bytes.
+    const inRange = (p: { pts: number }) => p.pts >= 2 - 1e-3 && p.pts < 6 - 1e-3;
+    assert.equal(clipVideo.length, sourceVideo.filter(inRange).length);
+    assert.ok(clipVideo.length >= 95, `${clipVideo.length} video frames`);
+    const byPts = (list: Array<{ pts: number; hash: string }>) => new Map(list.map((p) => [p.pts.toFixed(3), p.hash]));
+    assert.deepEqual(byPts(clipVideo), byPts(sourceVideo.filter(inRange)));
+
+    const sourceAudio = await packetHashes(path.join(ladder.dir, 'clip_AACAudio_eng_128.mp4'), 'a:0');
+    const clipAudio = await packetHashes(`${trimmed}/${audio}`, 'a:0');
+    // Audio segments end where the video's do, to the AAC frame: compare the frames the clip holds with the
+    // source's frames at the same times.
+    const sourceByPts = byPts(sourceAudio);
+    assert.ok(clipAudio.length > 150, `${clipAudio.length} audio frames`);
+    for (const p of clipAudio) assert.equal(sourceByPts.get(p.pts.toFixed(3)), p.hash, `audio frame at ${p.pts} s`);
+    assert.ok(clipAudio[0].pts >= 1.9 && clipAudio[0].pts <= 2.05, `audio starts at ${clipAudio[0].pts} s`);
   });
 
   it("combines the locator's account filter with the URL's asset filters", async () => {
