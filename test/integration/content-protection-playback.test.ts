@@ -306,6 +306,11 @@ for (const dialect of dialects) {
       await putLocator('cencOnly', 'cenc-only');
       await putLocator('ckOnly', 'ck-by-key');
       await putLocator('drmOnly', 'drm-by-key');
+      // An account filter for the protected clips: 2 s…6 s of the 6 s ladder (its keyframes are 2 s apart).
+      const middle = await api.put(`${V}/accountFilters/middle`, {
+        properties: { presentationTimeRange: { startTimestamp: 20_000_000, endTimestamp: 60_000_000, timescale: 10_000_000 } },
+      });
+      assert.equal(middle.status, 201, middle.text);
     });
     after(async () => {
       await server?.close();
@@ -441,6 +446,30 @@ for (const dialect of dialects) {
       const dash = dashTracks(mpd, dashUrl);
       await assertDecryptsToClear('enc', dash, 'CommonEncryptionCbcs', 'cbcs');
       await assertFfmpegDecrypts(dash[0], 'enc', k.value);
+    });
+
+    it('filters apply to protected streams: a CENC DASH and a CBCS HLS clip list only its segments, which decrypt to the clear clip', async () => {
+      const dashUrl = manifest('enc', '(format=mpd-time-cmaf,encryption=cenc,filter=middle)');
+      const mpd = await textOf(dashUrl);
+      const duration = Number(/mediaPresentationDuration="PT([\d.]+)S"/.exec(mpd)?.[1]);
+      assert.ok(Math.abs(duration - 4) < 0.1, `clip of ${duration} s`);
+      const k = key('enc', 'CommonEncryptionCenc');
+      assert.match(mpd, new RegExp(`cenc:default_KID="${k.id}"`));
+      const dash = dashTracks(mpd, dashUrl);
+      for (const t of dash) assert.equal(t.media.length, 2, `${t.name}: the clip's two segments`);
+      await assertDecryptsToClear('enc', dash, 'CommonEncryptionCenc', 'cenc', ['audio']);
+      // The clip's video segments are the unfiltered stream's second and third, byte for byte (one cache, one key).
+      const whole = dashTracks(
+        await textOf(manifest('enc', '(format=mpd-time-cmaf,encryption=cenc)')),
+        manifest('enc', '(format=mpd-time-cmaf,encryption=cenc)'),
+      );
+      assert.ok((await bytesOf(dash[0].media[0])).equals(await bytesOf(whole[0].media[1])), 'same encrypted bytes as the unfiltered segment');
+
+      const { tracks } = await hlsTracks(manifest('enc', '(format=m3u8-cmaf,encryption=cbcs-aapl,filter=middle)'));
+      const video = tracks.filter((t) => t.kind === 'video');
+      assert.ok(video.length > 0);
+      for (const t of video) assert.equal(t.media.length, 2, `${t.name}: the clip's two segments`);
+      await assertDecryptsToClear('enc', video, 'CommonEncryptionCbcs', 'cbcs');
     });
 
     it('AES-128 envelope on HLS TS and HLS CMAF: each segment decrypts to the clear one, byte for byte, with the key from the key URL', async () => {
