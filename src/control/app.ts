@@ -53,7 +53,9 @@ import { registerInviteSetupRoute, registerOrganizationRoutes } from './resource
 import { TeamGrants } from './auth/team-grants.js';
 import type { AddressPolicy } from '../shared/address-policy.js';
 // Account and asset filters (issue 15).
-import { FilterService } from './resources/filters/service.js';
+import { FilterService, type AssetMediaDuration } from './resources/filters/service.js';
+import { assetMediaDurationSec, ProbeCache } from './resources/assets/storage-listing.js';
+import { LiveEventRepository } from '../store/live-event-repository.js';
 import { registerFilterRoutes } from './resources/filters/routes.js';
 // Live events and live outputs (issue 16).
 import type { LiveEventControl } from './resources/live-events/live-event-control.js';
@@ -171,7 +173,30 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     notify: deps.jobNotifications,
   });
   // Account and asset filters (issue 15).
-  const filters = new FilterService(deps.db, assets);
+  // An asset filter's time range is checked against the asset's media, probed as the storage listing does it.
+  const filterProbes = new ProbeCache();
+  const liveRecordings = new LiveEventRepository(deps.db);
+  const assetLength: AssetMediaDuration = async (asset) => {
+    if (await liveRecordings.findOutputByAsset(asset.id)) return undefined; // still growing
+    try {
+      const { store, account } = await assets.open(asset);
+      const expires = Math.floor(Date.now() / 1000) + 600;
+      return await assetMediaDurationSec({
+        asset,
+        store,
+        accountId: account.row.id,
+        prober: deps.prober,
+        cache: filterProbes,
+        log: deps.log,
+        signedUrl: (blob) => deps.grants.signedUrl(deps.internalUrl(), { a: account.row.id, c: asset.container, p: blob, m: 'r', e: expires }),
+      });
+    } catch (err) {
+      // Unreachable storage must not block saving a filter: its range is then applied at playback only.
+      deps.log.warn({ err, assetId: asset.id }, 'asset length unknown; filter time range not checked against it');
+      return undefined;
+    }
+  };
+  const filters = new FilterService(deps.db, assets, assetLength);
   const webhookRules = new WebhookRuleService(deps.db, deps.box, deps.webhookPolicy);
   const authenticate = createAuthenticate(deps.tokens, deps.sessions, deps.publicUrl);
   const projectScope = createProjectScope(deps.accounts);

@@ -265,6 +265,22 @@ describe('filtered playback: asset and account filters in every manifest', () =>
     assert.equal((JSON.parse(nothing.body.toString()) as { error: { code: string } }).error.code, 'FilterSelectsNoTracks');
   });
 
+  it("refuses an asset filter whose timestamps fall beyond the asset's media, naming the field, and saves nothing", async () => {
+    const put = (name: string, range: Record<string, number>) =>
+      api.put(`${V}/assets/ladder/assetFilters/${name}`, { properties: { presentationTimeRange: { timescale: 1000, ...range } } });
+    const late = await put('late', { startTimestamp: 7000 });
+    assert.equal(late.status, 400, late.text);
+    assert.match(late.body.error.detail, /presentationTimeRange\.startTimestamp is beyond the asset/);
+    const long = await put('long', { startTimestamp: 1000, endTimestamp: 9000 });
+    assert.equal(long.status, 400, long.text);
+    assert.match(long.body.error.detail, /presentationTimeRange\.endTimestamp is beyond the asset: the asset's media lasts 6\.\d+ s/);
+    for (const name of ['late', 'long']) assert.equal((await api.get(`${V}/assets/ladder/assetFilters/${name}`)).status, 404);
+    // Inside the media (the end within AMS's rounding of the last frame) it is saved; account filters name no asset.
+    const inside = await put('inside', { startTimestamp: 2000, endTimestamp: 6000 });
+    assert.equal(inside.status, 201, inside.text);
+    assert.equal((await api.delete(`${V}/assets/ladder/assetFilters/inside`)).status, 200);
+  });
+
   it('serves an edited filter within a few seconds, with a new ETag', async () => {
     const url = `${plain}/manifest(format=m3u8-cmaf,filter=low)`;
     const before = await request(url);

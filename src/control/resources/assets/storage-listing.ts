@@ -105,3 +105,17 @@ export async function listAssetStorage(options: {
   await Promise.all(Array.from({ length: probeConcurrency }, worker));
   return { metadata: { id: asset.id, name: asset.name }, spec };
 }
+
+/**
+ * The length of an asset's media in seconds: the longest stream of the media files `listAssetStorage` probes
+ * (cached by file version), or undefined when none is readable.
+ */
+export async function assetMediaDurationSec(options: Parameters<typeof listAssetStorage>[0]): Promise<number | undefined> {
+  const listing = await listAssetStorage(options);
+  let longest: number | undefined;
+  for (const info of Object.values(listing.spec.mediaInfo)) {
+    for (const sec of [info.durationSec, ...info.tracks.map((t) => t.durationSec)])
+      if (sec !== undefined && Number.isFinite(sec) && (longest === undefined || sec > longest)) longest = sec;
+  }
+  return longest;
+}

@@ -6,6 +6,7 @@ import { UniqueViolationError } from '../../../store/store-errors.js';
 import type { FieldPageQuery } from '../../../store/list-query.js';
 import { auditFields, ListFields } from '../list-fields.js';
 import type { AssetService } from '../assets/service.js';
+import type { AssetRow } from '../../../store/database.js';
 import type { FilterProperties } from './schema.js';
 
 /** `$filter`/`$orderby` fields of both lists, as MK.IO documents them for account and asset filters. */
@@ -90,12 +91,25 @@ interface Actor {
 }
 
 /** Account filters (per project) and asset filters (per asset), MK.IO §8. */
+/** An asset filter's scope, with the asset it was looked up for (its media length bounds the time range). */
+export type AssetFilterScope = FilterScope & { kind: 'asset'; asset?: AssetRow };
+
+/**
+ * The media length of an asset in seconds (its longest track), or undefined when it cannot be known now: no
+ * media yet, a live output recording into it, files that cannot be read.
+ */
+export type AssetMediaDuration = (asset: AssetRow) => Promise<number | undefined>;
+
+/** A time range may end this far past the media (AMS rounds durations; the last segment may be short). */
+const endToleranceSec = 1;
+
 export class FilterService {
   private readonly repository: FilterRepository;
 
   constructor(
     db: Db,
     private readonly assets: AssetService,
+    private readonly mediaDurationSec?: AssetMediaDuration,
   ) {
     this.repository = new FilterRepository(db);
   }
@@ -105,10 +119,28 @@ export class FilterService {
   }
 
   /** The scope of an asset's filters; 404 when the project has no such asset. */
-  async assetScope(projectId: string, assetName: string): Promise<FilterScope> {
+  async assetScope(projectId: string, assetName: string): Promise<AssetFilterScope> {
     const asset = await this.assets.find(projectId, assetName);
     if (!asset) throw notFound(`Asset '${assetName}'`);
-    return { kind: 'asset', projectId, assetId: asset.id };
+    return { kind: 'asset', projectId, assetId: asset.id, asset };
+  }
+
+  /**
+   * An asset filter's timestamps must fall inside the asset's media (§8 "timestamps beyond the asset"): a start
+   * at or past its end selects nothing, an end past it (beyond a second's rounding) names media that is not
+   * there. Assets whose length is not known now (being recorded, no media yet) are not checked.
+   */
+  private async checkInsideAsset(scope: FilterScope, range: FilterProperties['presentationTimeRange']): Promise<void> {
+    if (scope.kind !== 'asset' || !range || (range.startTimestamp === undefined && range.endTimestamp === undefined)) return;
+    const asset = (scope as AssetFilterScope).asset;
+    const durationSec = asset && this.mediaDurationSec ? await this.mediaDurationSec(asset) : undefined;
+    if (durationSec === undefined) return;
+    const scale = range.timescale ?? 10_000_000;
+    const length = `the asset's media lasts ${durationSec.toFixed(3)} s (${Math.round(durationSec * scale)} at timescale ${scale})`;
+    if (range.startTimestamp !== undefined && range.startTimestamp / scale >= durationSec)
+      throw invalid('presentationTimeRange.startTimestamp', `is beyond the asset: ${length}`);
+    if (range.endTimestamp !== undefined && range.endTimestamp / scale > durationSec + endToleranceSec)
+      throw invalid('presentationTimeRange.endTimestamp', `is beyond the asset: ${length}`);
   }
 
   async page(scope: FilterScope, query: FieldPageQuery): Promise<{ items: FilterRow[]; total: number }> {
@@ -123,7 +155,9 @@ export class FilterService {
 
   /** PUT: creates (201) or replaces the filter's properties (200). */
   async put(scope: FilterScope, name: string, given: FilterProperties, actor: Actor): Promise<{ row: FilterRow; created: boolean }> {
-    const properties = JSON.stringify(checkFilterProperties(given));
+    const checked = checkFilterProperties(given);
+    await this.checkInsideAsset(scope, checked.presentationTimeRange);
+    const properties = JSON.stringify(checked);
     const now = new Date().toISOString();
     const update = async (existing: FilterRow) => {
       const values = { properties, revision: newId(), updated_at: now, updated_by: actor.email };
