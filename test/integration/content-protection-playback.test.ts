@@ -498,6 +498,58 @@ for (const dialect of dialects) {
       }
     });
 
+    it('I-frame playlists of protected streams: AES-128 (TS, CMAF), CENC and CBCS keyframe fragments decrypt to the clear ones', async () => {
+      const iFrames = async (locator: string, options: string) => {
+        const masterUrl = manifest(locator, options);
+        const master = await textOf(masterUrl);
+        const uri = /#EXT-X-I-FRAME-STREAM-INF:[^\n]*URI="([^"]+)"/.exec(master)?.[1];
+        assert.ok(uri, `${options}: an I-frame playlist is offered\n${master}`);
+        const url = new URL(uri, masterUrl).toString();
+        const playlist = await textOf(url);
+        assert.match(playlist, /#EXT-X-I-FRAMES-ONLY/);
+        const sequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)?.[1]);
+        const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
+        const entries = playlist
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => new URL(l, url).toString());
+        assert.ok(entries.length >= 3, playlist);
+        return { playlist, sequence, init: map ? new URL(map, url).toString() : undefined, entries };
+      };
+      const envelope = key('enc', 'EnvelopeEncryption');
+      for (const format of ['m3u8-aapl', 'm3u8-cmaf']) {
+        const { playlist, sequence, entries } = await iFrames('enc', `(format=${format},encryption=cbc)`);
+        assert.match(playlist, new RegExp(`#EXT-X-KEY:METHOD=AES-128,URI="${server.url}/keydelivery/${ids.enc}/aes/${envelope.id}"`));
+        for (const [i, url] of entries.entries()) {
+          const [encrypted, clear] = await Promise.all([bytesOf(url), bytesOf(clearUrl(url, 'enc'))]);
+          assert.ok(!encrypted.equals(clear));
+          // The implicit IV is the entry's media sequence number (RFC 8216 §5.2).
+          assert.ok(aes128Decrypt(encrypted, envelope.value, sequence + i).equals(clear), `${format} ${url}: decrypts to the clear keyframe`);
+        }
+      }
+      for (const [options, type, scheme] of [
+        ['(format=m3u8-cmaf,encryption=cenc)', 'CommonEncryptionCenc', 'cenc'],
+        ['(format=m3u8-cmaf,encryption=cbcs-aapl)', 'CommonEncryptionCbcs', 'cbcs'],
+      ] as const) {
+        const k = key('enc', type);
+        const { init, entries } = await iFrames('enc', options);
+        const protection = readProtection(await bytesOf(init!));
+        assert.equal(protection.scheme, scheme);
+        assert.equal(protection.keyId, hex(k.id));
+        for (const url of entries) {
+          const [encrypted, clear] = await Promise.all([bytesOf(url), bytesOf(clearUrl(url, 'enc'))]);
+          const expected = clearSamples(clear);
+          assert.equal(expected.length, 1, 'one keyframe');
+          assert.notEqual(sha(clearSamples(encrypted)[0]), sha(expected[0]), `${url}: encrypted`);
+          assert.deepEqual(
+            decryptSegment(encrypted, protection, k.value).map((x) => sha(x.bytes)),
+            expected.map(sha),
+            `${options} ${url}: decrypts to the clear keyframe`,
+          );
+        }
+      }
+    });
+
     it('envelope on DASH (encryption=cbc) is CENC with the envelope key, signalled for ClearKey, audio included', async () => {
       const k = key('enc', 'EnvelopeEncryption');
       const url = manifest('enc', '(format=mpd-time-cmaf,encryption=cbc)');

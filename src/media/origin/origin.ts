@@ -211,9 +211,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     }
 
     const segmentAge = Number(endpoint ? cacheAgeOf(endpoint, 'segment') : 86400);
-    // `type=keyframes`: one keyframe alone (HLS I-frame playlists), offered for clear streams only.
+    // `type=keyframes`: one keyframe alone (HLS I-frame playlists), encrypted as its segment is.
     const { keyframes, part } = request.request;
-    if (keyframes && protection) throw new NotFoundError('FragmentNotFound', 'Protected streams have no keyframe fragments');
     // LL-HLS parts: clear LowLatency live only (protected playlists list whole segments).
     if (part !== undefined && protection)
       throw new BadRequestError('PartsNotProtected', 'LL-HLS parts are served for clear streams only; a protected stream plays by whole segments');
@@ -307,8 +306,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
     if (request.request.keyframes) {
       const iFramePlaylist = row.manifests.iFramePlaylist;
-      if (!iFramePlaylist || protection || track.kind !== 'video')
-        throw new NotFoundError('NotFound', `Track '${track.name}' has no I-frame playlist (video tracks of clear HLS streams have one)`);
+      if (!iFramePlaylist || track.kind !== 'video')
+        throw new NotFoundError('NotFound', `Track '${track.name}' has no I-frame playlist (video tracks of HLS streams have one)`);
       return manifests.send(req, reply, response, () => iFramePlaylist(presentation, track, ctx) ?? '');
     }
     return manifests.send(req, reply, response, () => mediaPlaylist(presentation, track, ctx));

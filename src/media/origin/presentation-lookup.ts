@@ -42,7 +42,8 @@ export function findPart(track: PresentationTrack, segmentStartTicks: number, pa
 export function findKeyframe(track: PresentationTrack, dts: number): TrackSegment {
   const k = keyframeAt(track, dts);
   if (!k) throw new NotFoundError('FragmentNotFound', `No keyframe of '${track.name}' is decoded at ${dts}`);
-  return { index: k.segmentIndex, firstSample: k.sample, sampleCount: 1, startTicks: dts, durationTicks: k.durationTicks };
+  // Numbered by keyframe: its I-frame playlist sequence number, hence its AES-128 IV (hls-iframes.ts).
+  return { index: k.ordinal, firstSample: k.sample, sampleCount: 1, startTicks: dts, durationTicks: k.durationTicks };
 }
 
 /** The segment a fragment start names (`init` excluded): a whole segment, one keyframe, or one part. */

@@ -119,24 +119,51 @@ describe('HLS I-frame playlists', () => {
     assert.equal(request.format, 'm3u8-cmaf');
   });
 
-  it('protected presentations, audio tracks and non-HLS formats get none', () => {
+  it("protected presentations carry their media playlists' key tags; TS only with AES-128", () => {
     const p = presentation();
-    const protectedCtx: ManifestContext = {
-      ...cmaf(),
-      protection: { scheme: 'cbcs', keyIdOf: () => '00000000-0000-0000-0000-000000000001', keyUrl: () => 'https://k' },
-    };
-    assert.deepEqual(iFrameStreamInfLines(p, protectedCtx), []);
-    assert.equal(hlsIFramePlaylist(p, p.tracks[0], protectedCtx), undefined);
+    const keyId = '00000000-0000-0000-0000-000000000001';
+    const keyUrl = (id: string) => `https://k/${id}`;
+    const cbcs: ManifestContext = { ...cmaf(), protection: { scheme: 'cbcs', keyIdOf: () => keyId, keyUrl, clearKey: { licenseUrl: 'https://k/licence' } } };
+    assert.equal(iFrameStreamInfLines(p, cbcs).length, 1);
+    const playlist = hlsIFramePlaylist(p, p.tracks[0], cbcs)!;
+    const lines = playlist.split('\n');
+    // The key follows EXT-X-MAP (the init segment stays clear) and precedes every entry.
+    const map = lines.findIndex((l) => l.startsWith('#EXT-X-MAP'));
+    assert.equal(lines[map + 1], `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="https://k/${keyId}",KEYFORMAT="identity",KEYFORMATVERSIONS="1"`);
+    assert.ok(lines.findIndex((l) => l.startsWith('#EXTINF')) > map + 1);
+    const ts = (protection: ManifestContext['protection']): ManifestContext => ({
+      ...createManifestContext('m3u8-aapl', parseManifestOptions('format=m3u8-aapl')),
+      protection,
+    });
+    const envelope = ts({ scheme: 'aes-128', keyIdOf: () => keyId, keyUrl });
+    assert.match(hlsIFramePlaylist(p, p.tracks[0], envelope)!, new RegExp(`#EXT-X-KEY:METHOD=AES-128,URI="https://k/${keyId}"\n#EXTINF`));
+    assert.equal(
+      hlsIFramePlaylist(p, p.tracks[0], ts({ scheme: 'cbcs', keyIdOf: () => keyId, keyUrl, clearKey: { licenseUrl: 'https://k/licence' } })),
+      undefined,
+    );
     assert.deepEqual(iFrameStreamInfLines(p, createManifestContext('mpd-time-cmaf')), []);
     const audio: PresentationTrack = { ...videoTrack(), kind: 'audio' };
     assert.equal(hlsIFramePlaylist(p, audio, cmaf()), undefined);
     assert.equal(keyframeAt(audio, 0), undefined);
   });
 
+  it('numbers entries by keyframe ordinal of the whole track, also when a filter starts the playlist later', () => {
+    const p = presentation();
+    const track = p.tracks[0];
+    assert.deepEqual(
+      [0, 2048, 4096].map((dts) => keyframeAt(track, dts)?.ordinal),
+      [0, 1, 2],
+    );
+    assert.match(hlsIFramePlaylist(p, track, cmaf())!, /#EXT-X-MEDIA-SEQUENCE:0\n/);
+    // The second segment alone (a clip from 4096): its one keyframe is the track's third.
+    const clip: PresentationTrack = { ...track, segments: track.segments.slice(1, 2) };
+    assert.match(hlsIFramePlaylist({ ...p, tracks: [clip] }, clip, cmaf())!, /#EXT-X-MEDIA-SEQUENCE:2\n/);
+  });
+
   it('keyframeAt finds keyframes by decode time, and nothing else', () => {
     const t = videoTrack();
-    assert.deepEqual(keyframeAt(t, 2048), { sample: 4, durationTicks: 512, segmentIndex: 0 });
-    assert.deepEqual(keyframeAt(t, 4096), { sample: 8, durationTicks: 512, segmentIndex: 1 });
+    assert.deepEqual(keyframeAt(t, 2048), { sample: 4, durationTicks: 512, segmentIndex: 0, ordinal: 1 });
+    assert.deepEqual(keyframeAt(t, 4096), { sample: 8, durationTicks: 512, segmentIndex: 1, ordinal: 2 });
     assert.equal(keyframeAt(t, 512), undefined, 'not a keyframe');
     assert.equal(keyframeAt(t, 2047), undefined, 'no sample there');
     assert.equal(keyframeAt(t, 99999), undefined, 'after the end');

@@ -12,14 +12,19 @@
  * AVPlayer, Shaka Player and ExoPlayer read them. The address is the keyframe's decode time in the track's
  * timescale, which is also the `start` of the segment when the keyframe begins one.
  *
- * - Only clear presentations get I-frame playlists: an I-frame playlist's media sequence numbers are keyframe
- *   numbers, not the segment numbers the AES-128 envelope IV is derived from, and DRM trick play is left out.
+ * - Media sequence numbers are keyframe numbers: the first entry's is its keyframe's ordinal among all the
+ *   track's keyframes (`syncOrdinal`), whatever filter cut the playlist. Protected presentations carry the same
+ *   key tags as their media playlists (hls-keys.ts); an AES-128 entry is encrypted with IV = its keyframe
+ *   ordinal, which is its implicit IV (RFC 8216 §5.2), and CENC/CBCS entries encrypt the keyframe's sample as the
+ *   segment holding it does (the same per-sample IV), so both fragments carry the same ciphertext.
  * - `EXTINF` of an entry is the time to the next keyframe (to the end of the track for the last one), from decode
  *   times, rounded to the millisecond on the boundaries as the media playlists do.
  * - `BANDWIDTH` is the largest (keyframe bytes + container overhead) / `EXTINF` of any entry, `AVERAGE-BANDWIDTH`
  *   the total over the duration, as RFC 8216 §4.3.4.3 defines them for the I-frame segments.
  */
+import type { TrackIndex } from '../../model/media-index.js';
 import type { Presentation, PresentationTrack } from '../../model/presentation.js';
+import { keyAttributeLists } from './hls-keys.js';
 import { iFramePlaylistUrl, fragmentName, keyframeFragmentName, type ManifestContext } from './manifest-context.js';
 
 /** The keyframes of one track: decode time (ticks), duration to the next keyframe (ticks) and size (bytes). */
@@ -58,8 +63,36 @@ export function trackKeyframes(track: PresentationTrack): Keyframes {
   return out;
 }
 
-/** The sample index and decode time of the keyframe of `track` decoded at `dtsTicks`, or undefined. */
-export function keyframeAt(track: PresentationTrack, dtsTicks: number): { sample: number; durationTicks: number; segmentIndex: number } | undefined {
+const syncSamples = new WeakMap<TrackIndex, Uint32Array>();
+
+/**
+ * The ordinal of sync sample `sample` among all the sync samples of the whole track (not of a filtered view):
+ * the keyframe's media sequence number in I-frame playlists and its AES-128 IV. The track's sync sample numbers
+ * are listed once per track index (a few ms for a 2-hour track).
+ */
+export function syncOrdinal(track: TrackIndex, sample: number): number {
+  let list = syncSamples.get(track);
+  if (!list) {
+    const numbers: number[] = [];
+    const run = track.samples.run(0, track.samples.count);
+    for (let j = 0; j < run.count; j++) if (run.isSync[j] === 1) numbers.push(j);
+    syncSamples.set(track, (list = Uint32Array.from(numbers)));
+  }
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid] < sample) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The sample index, duration and keyframe ordinal of the keyframe of `track` decoded at `dtsTicks`, or undefined. */
+export function keyframeAt(
+  track: PresentationTrack,
+  dtsTicks: number,
+): { sample: number; durationTicks: number; segmentIndex: number; ordinal: number } | undefined {
   if (track.kind !== 'video') return undefined;
   const { segments } = track;
   // The segment holding dtsTicks: the last one starting at or before it.
@@ -78,7 +111,10 @@ export function keyframeAt(track: PresentationTrack, dtsTicks: number): { sample
   const run = track.track.samples.run(first, first + segments.sampleCount[at]);
   for (let j = 0; j < run.count; j++) {
     if (run.dts[j] > dtsTicks) return undefined;
-    if (run.dts[j] === dtsTicks) return run.isSync[j] === 1 ? { sample: first + j, durationTicks: run.durations[j], segmentIndex: at } : undefined;
+    if (run.dts[j] === dtsTicks)
+      return run.isSync[j] === 1
+        ? { sample: first + j, durationTicks: run.durations[j], segmentIndex: at, ordinal: syncOrdinal(track.track, first + j) }
+        : undefined;
   }
   return undefined;
 }
@@ -91,15 +127,18 @@ function entryBytes(sampleBytes: number, ctx: ManifestContext): number {
 /**
  * Whether a presentation asked for with `ctx` gets I-frame playlists at all. A live one does not: its keyframe
  * list would have to follow the DVR window on every reload (media sequence of keyframes, not segments), and
- * players scrub live streams by their media playlists.
+ * players scrub live streams by their media playlists. Protected ones do, in the schemes their media playlists
+ * can carry (MPEG-TS: AES-128 only).
  */
 function offersIFrames(p: Presentation, ctx: ManifestContext): boolean {
-  return !ctx.protection && !p.live && (ctx.format === 'm3u8-cmaf' || ctx.format === 'm3u8-aapl');
+  if (p.live) return false;
+  if (ctx.format === 'm3u8-aapl') return !ctx.protection || ctx.protection.scheme === 'aes-128';
+  return ctx.format === 'm3u8-cmaf';
 }
 
 /**
  * The `EXT-X-I-FRAME-STREAM-INF` lines of the multivariant playlist: one per video track with keyframes, in
- * presentation order; none for protected presentations.
+ * presentation order.
  *
  * @example #EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=412000,AVERAGE-BANDWIDTH=120000,CODECS="avc1.64001f",RESOLUTION=1280x720,URI="QualityLevels(3400000)/Manifest(video,format=m3u8-cmaf,type=keyframes)"
  */
@@ -148,8 +187,8 @@ function presentationTargetSec(p: Presentation): number {
 
 /**
  * The I-frame playlist of one video track (`…/Manifest(video,format=…,type=keyframes)`): every keyframe, each a
- * one-keyframe fragment (see the file comment). Undefined when the track has no I-frame playlist (not video,
- * protected, or not an HLS format), which the origin answers with 404.
+ * one-keyframe fragment (see the file comment). Undefined when the track has no I-frame playlist (not video, live,
+ * a scheme the format cannot carry, or not an HLS format), which the origin answers with 404.
  *
  * @example
  * #EXTM3U
@@ -179,16 +218,20 @@ export function hlsIFramePlaylist(p: Presentation, track: PresentationTrack, ctx
     target = Math.max(target, Math.round(ms / 1000));
     entries.push(`#EXTINF:${formatMs(ms)},`, `${keyframeFragmentName(track, k.dts[i], ctx)}${extension}`);
   }
+  const keyId = ctx.protection?.keyIdOf(track);
+  const firstSample = k.count > 0 ? keyframeAt(track, k.dts[0])?.sample : undefined;
   const lines = [
     '#EXTM3U',
     // EXT-X-I-FRAMES-ONLY needs version 4; with EXT-X-MAP, 5 (RFC 8216 §7). Same versions as the media playlists.
     `#EXT-X-VERSION:${cmaf ? 7 : 4}`,
     `#EXT-X-TARGETDURATION:${target}`,
-    '#EXT-X-MEDIA-SEQUENCE:0',
+    `#EXT-X-MEDIA-SEQUENCE:${firstSample === undefined ? 0 : syncOrdinal(track.track, firstSample)}`,
     '#EXT-X-PLAYLIST-TYPE:VOD',
     '#EXT-X-I-FRAMES-ONLY',
   ];
   if (cmaf) lines.push(`#EXT-X-MAP:URI="${fragmentName(track, 'i', ctx)}.mp4"`);
+  // After EXT-X-MAP, as in the media playlists: the init segment stays clear.
+  if (keyId && ctx.protection) for (const attrs of keyAttributeLists(ctx.protection, keyId, ctx)) lines.push(`#EXT-X-KEY:${attrs}`);
   lines.push(...entries, '#EXT-X-ENDLIST', '');
   return lines.join('\n');
 }
