@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { FlvStreamReader } from '../ingest/flv-stream-reader.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
+import { makeHevcSource, mp4RtmpTags } from '../../../../test/support/enhanced-rtmp-publisher.js';
 import { LiveEventPipeline } from './live-event-pipeline.js';
 import { ladderFor, liveLadders, TranscodeLadder } from './transcode-ladder.js';
 
@@ -158,6 +159,22 @@ describe('TranscodeLadder', () => {
       presentation.tracks.map((t) => [t.name, t.track.video?.height, t.segments.length]),
       [['video_800000', 360, 3]],
     );
+    await pipeline.removeSpool();
+  });
+
+  it('refuses H.265 input (ffmpeg 5.1 reads no enhanced FLV) with a reason the event health shows, and starts no ffmpeg', async () => {
+    const file = path.join(dir, 'hevc.mp4');
+    await makeHevcSource(file, { seconds: 1 });
+    const pipeline = new LiveEventPipeline({ eventId: 'ev', runId: 'r5', spoolDir: dir, targetSegmentSec: 2, log });
+    const ladder = new TranscodeLadder({ pipeline, presetName: 'Default720p', keyFrameIntervalSec: 2, log, x264Preset: 'ultrafast', maxRungs: 1 });
+    const sink = ladder.attach();
+    for (const tag of (await mp4RtmpTags(file)).tags) sink.onTag(tag);
+    assert.equal(ladder.currentProcess, undefined, 'no transcoder runs');
+    assert.match(pipeline.health().lastError ?? '', /video 'hvc1' \(enhanced RTMP\) cannot be transcoded: live encoding takes H\.264/);
+    sink.onEnd('closed');
+    await ladder.close();
+    await pipeline.end();
+    assert.equal(pipeline.tracks.length, 0, 'nothing is published');
     await pipeline.removeSpool();
   });
 });

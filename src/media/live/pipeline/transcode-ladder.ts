@@ -160,6 +160,12 @@ export class TranscodeLadder {
   }
 }
 
+/**
+ * Whether a video tag body is classic FLV H.264 (codec id 7, no enhanced RTMP header): what the transcoder's
+ * ffmpeg (5.1, which predates enhanced FLV) reads from the FLV it is fed.
+ */
+const isLegacyH264 = (body: Uint8Array) => (body[0] & 0x80) === 0 && (body[0] & 0x0f) === 7;
+
 /** FLV header (flags: audio 4 | video 1) and PreviousTagSize0. */
 const flvHeader = (hasAudio: boolean) => Uint8Array.from([0x46, 0x4c, 0x56, 1, hasAudio ? 5 : 1, 0, 0, 0, 9, 0, 0, 0, 0]);
 
@@ -198,6 +204,10 @@ class LadderConnection {
     if (this.#finishing || this.#failed) return;
     if (tag.type === 18) return;
     const isVideo = tag.type === 9;
+    if (isVideo && tag.data.byteLength > 0 && !isLegacyH264(tag.data)) {
+      this.#refuse(tag.data);
+      return;
+    }
     if (tag.data.byteLength >= 2 && tag.data[1] === 0) {
       // A sequence header: the video one tells the source size the ladder is chosen for.
       if (isVideo) {
@@ -235,6 +245,21 @@ class LadderConnection {
       this.#needKeyframe = false;
     }
     this.#send(mapped);
+  }
+
+  /**
+   * Video ffmpeg 5.1 cannot read from FLV (H.265 over enhanced RTMP, other codecs): the connection is not
+   * transcoded, and the event's health says why.
+   */
+  #refuse(body: Uint8Array): void {
+    this.#failed = true;
+    const codec =
+      (body[0] & 0x80) !== 0 && body.byteLength >= 5
+        ? `'${String.fromCharCode(body[1], body[2], body[3], body[4])}' (enhanced RTMP)`
+        : `with FLV codec id ${body[0] & 0x0f}`;
+    const message = `video ${codec} cannot be transcoded: live encoding takes H.264 (FLV codec id 7) only; send H.264 or use a pass-through event for H.265`;
+    this.log.warn({ codec }, message);
+    this.o.pipeline.reportProblem(message);
   }
 
   /** True once video has come for `audioWaitMs` without an audio header. */
