@@ -99,6 +99,24 @@ describe('flv-media: H.265 over enhanced RTMP', () => {
     await pipeline.removeSpool();
   });
 
+  it('comes back as hvc1 when a restart adopts the run (run.json keeps the sample entry)', async () => {
+    const options = { eventId: 'adopt', spoolDir: dir, targetSegmentSec: 2, log: createLogger('silent') };
+    const first = new LiveEventPipeline({ ...options, runId: 'run1' });
+    const sink = first.attach();
+    for (const tag of source.tags) sink.onTag(tag);
+    await first.close();
+    const second = await LiveEventPipeline.adopt(options);
+    assert.ok(second);
+    const video = second.tracks.find((t) => t.kind === 'video')!;
+    const original = first.tracks.find((t) => t.kind === 'video')!;
+    assert.deepEqual([video.config.fourcc, video.config.codecs, video.config.video], ['hvc1', sourceCodecs, { width: 426, height: 238 }]);
+    assert.deepEqual(Buffer.from(video.config.sampleEntry), Buffer.from(original.config.sampleEntry));
+    const { presentation } = second.presentation({ fromMs: 0, windowSec: 3600, live: true });
+    assert.equal(presentation.tracks.find((t) => t.kind === 'video')?.track.fourcc, 'hvc1');
+    await second.end();
+    await second.removeSpool();
+  });
+
   it('reads the legacy codec id 12 and the hev1 FourCC the same way', () => {
     // Legacy: frame type | 12, packet type, SI24 composition time, payload: the enhanced tags rewritten.
     const legacy = source.tags.map((t): FlvTag => {
