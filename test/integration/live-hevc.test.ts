@@ -88,7 +88,7 @@ describe('live H.265 over enhanced RTMP', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('PassthroughStandard over RTMPS: plays live as HEVC (HLS CMAF and TS, DASH, Smooth), then its archive as VOD with the pushed frames', async () => {
+  it('PassthroughStandard over RTMPS: plays live as HEVC (HLS CMAF and TS, DASH, Smooth), then its archive as VOD with the pushed frames', async (t) => {
     const created = await api.put(`${V}/liveEvents/hevc`, liveEventBody({ encoding: { encodingType: 'PassthroughStandard' }, inputIpAllow: loopbackOnly }));
     assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
     assert.equal((await api.post(`${V}/liveEvents/hevc/start`)).status, 200);
@@ -163,6 +163,9 @@ describe('live H.265 over enhanced RTMP', () => {
     const pushed = source.video.map((s) => sha(s.data));
     assert.equal(archived.length, pushed.length, 'every pushed frame is in the archive');
     assert.deepEqual(archived, pushed, 'archive samples hash-equal the pushed frames');
+    t.diagnostic(
+      `${master.match(/CODECS="[^"]+"/)?.[0]}; archive ${total.toFixed(2)} s of ${source.durationSec} s pushed; ${archived.length} frames hash-equal`,
+    );
   });
 
   it('a Standard (encoding) event refuses H.265 with a reason its ingest health shows', async () => {
