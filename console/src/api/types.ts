@@ -336,4 +336,6 @@ export interface IngestHealth {
   bitrateBps: number;
   frameRate: number;
   lastFrameTime?: string;
+  /** Why the stream shows no picture or rendition (e.g. H.265 sent to an encoding event). */
+  lastError?: string;
 }

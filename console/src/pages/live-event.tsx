@@ -194,6 +194,11 @@ function HealthSection({ base, event: e }: { base: string; event: LiveEvent }) {
             <Field label="Frame rate" value={h.frameRate ? `${h.frameRate.toFixed(h.frameRate % 1 === 0 ? 0 : 2)} fps` : '—'} />
             <Field label="Last frame" value={formatTime(h.lastFrameTime)} />
           </SimpleGrid>
+          {h.lastError && (
+            <Text size="sm" c="red" mt="sm" role="alert">
+              {h.lastError}
+            </Text>
+          )}
         </Card>
       )}
     </section>

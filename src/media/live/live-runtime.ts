@@ -28,7 +28,7 @@ export interface EventPipeline {
   startOutput(plan: LiveOutputPlan, fromMs: number): number;
   /** Writes the output's archive (its window of the recording) into its asset. */
   finishOutput(outputId: string, target: Awaited<ReturnType<LiveEventStore['archiveTarget']>>): Promise<void>;
-  health(): { bitrateBps: number; frameRate: number; lastFrameMs?: number };
+  health(): { bitrateBps: number; frameRate: number; lastFrameMs?: number; lastError?: string };
   /** Ingest is over for good: close the open segment, mark the timeline ended. */
   end(): Promise<void>;
   close(): Promise<void>;
@@ -264,7 +264,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     }
   }
 
-  health(eventId: string): { isConnected: boolean; bitrateBps: number; frameRate: number; lastFrameMs?: number } | undefined {
+  health(eventId: string): { isConnected: boolean; bitrateBps: number; frameRate: number; lastFrameMs?: number; lastError?: string } | undefined {
     const event = this.#events.get(eventId);
     if (!event) return undefined;
     return { isConnected: event.connection !== undefined, ...event.pipeline.health() };

@@ -12,6 +12,8 @@ export interface LiveIngestHealth {
   frameRate: number;
   /** When the last frame arrived, ms since epoch; undefined before any. */
   lastFrameMs?: number;
+  /** The last problem with the stream (a codec the event cannot take), when there was one. */
+  lastError?: string;
 }
 
 export interface LiveEndpointUrl {

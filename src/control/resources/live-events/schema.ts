@@ -141,6 +141,8 @@ export const ingestHealthResponse = Type.Object({
   bitrateBps: Type.Number(),
   frameRate: Type.Number(),
   lastFrameTime: Type.Optional(Type.String()),
+  /** Why the stream shows no picture or no rendition (a codec the event cannot take), when something went wrong. */
+  lastError: Type.Optional(Type.String()),
 });
 
 /** What a wire event needs besides the stored one: its computed endpoint lists. */

@@ -1,24 +1,27 @@
 /**
- * FLV tags (RTMP message bodies, or ffmpeg's `-f flv` output) → codec configuration and samples. Only H.264
- * (`AVCVIDEOPACKET`, codec id 7) and AAC (`AACAUDIODATA`, sound format 10) are taken, as MK.IO's live events
- * accept; anything else is reported once per kind so the event can say why a stream shows no picture.
+ * FLV tags (RTMP message bodies, or ffmpeg's `-f flv` output) → codec configuration and samples. H.264
+ * (`AVCVIDEOPACKET`, codec id 7, or enhanced RTMP FourCC `avc1`), H.265 (enhanced RTMP FourCC `hvc1`/`hev1`, or
+ * the non-standard codec id 12 some encoders send) and AAC (`AACAUDIODATA`, sound format 10) are taken; anything
+ * else is reported once per kind so the event can say why a stream shows no picture.
  *
- * The sample entries are built here (ISO/IEC 14496-12 §12.1.3 / §12.2.3 with `avcC` from ISO/IEC 14496-15 §5.3.3
- * and `esds` from ISO/IEC 14496-1 §7.2.6), because the packager copies `TrackIndex.sampleEntry` verbatim into
- * init segments: what is built here is what players see.
+ * The sample entries are built here (ISO/IEC 14496-12 §12.1.3 / §12.2.3 with `avcC` from ISO/IEC 14496-15 §5.3.3,
+ * `hvcC` from §8.3.3 in hevc-config.ts and `esds` from ISO/IEC 14496-1 §7.2.6), because the packager copies
+ * `TrackIndex.sampleEntry` verbatim into init segments: what is built here is what players see.
  */
 import { MediaError } from '../../../shared/errors.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
+import { hevcConfig } from './hevc-config.js';
+import { BitReader, nalRbsp, visualSampleEntry } from './sample-entry-parts.js';
 
 /** What a track's init segment needs: a sample entry box and the figures manifests advertise. */
 export interface TrackCodecConfig {
   kind: 'video' | 'audio';
-  fourcc: 'avc1' | 'mp4a';
-  /** RFC 6381 codecs string (`avc1.64001f`, `mp4a.40.2`). */
+  fourcc: 'avc1' | 'hvc1' | 'hev1' | 'mp4a';
+  /** RFC 6381 codecs string (`avc1.64001f`, `hvc1.1.6.L93.B0`, `mp4a.40.2`). */
   codecs: string;
   /** Ticks per second of the track: 90000 for video, the sample rate for audio. */
   timescale: number;
-  /** The complete `avc1` or `mp4a` box. */
+  /** The complete `avc1`, `hvc1`/`hev1` or `mp4a` box. */
   sampleEntry: Uint8Array;
   video?: { width: number; height: number };
   audio?: { channels: number; sampleRate: number; aacObjectType: number };
@@ -29,10 +32,10 @@ export interface FlvSample {
   kind: 'video' | 'audio';
   /** The tag timestamp (decode time), ms, as sent. */
   dtsMs: number;
-  /** Presentation − decode time, ms (H.264 CompositionTime, signed 24 bits); 0 for audio. */
+  /** Presentation − decode time, ms (CompositionTime, signed 24 bits); 0 for audio. */
   ctsMs: number;
   isSync: boolean;
-  /** AVCC NAL units (4-byte lengths) or one raw AAC frame: a view of the tag body. */
+  /** Length-prefixed NAL units (H.264/H.265, as in MP4) or one raw AAC frame: a view of the tag body. */
   data: Uint8Array;
 }
 
@@ -45,32 +48,13 @@ export const aacFrameSamples = 1024;
 
 /**
  * Reads one tag. Returns a codec configuration (sequence headers), a sample, or undefined for what carries
- * nothing to keep (script data, end-of-sequence, empty frames). Throws `MediaError` 415 for codecs other than
- * H.264/AAC; the caller reports it and skips that kind.
+ * nothing to keep (script data, end-of-sequence, metadata, empty frames). Throws `MediaError` 415 for codecs other
+ * than H.264/H.265/AAC; the caller reports it and skips that kind.
  */
 export function readFlvTag(tag: FlvTag): FlvMedia {
   const d = tag.data;
   if (tag.type === 18 || d.byteLength === 0) return undefined;
-  if (tag.type === 9) {
-    const frameType = d[0] >> 4;
-    const codecId = d[0] & 0x0f;
-    // Enhanced RTMP (HEVC, AV1…) sets the top bit of the frame type and carries a FourCC instead.
-    if ((d[0] & 0x80) !== 0 || codecId !== 7) {
-      throw new MediaError(
-        415,
-        'UnsupportedLiveCodec',
-        `video codec ${(d[0] & 0x80) !== 0 ? 'in an enhanced RTMP packet' : `id ${codecId}`} is not H.264; live events take H.264 video`,
-      );
-    }
-    if (frameType === 5 || d.byteLength < 5) return undefined; // video info/command frame
-    const packetType = d[1];
-    if (packetType === 0) return { config: avcConfig(d.subarray(5)) };
-    if (packetType !== 1) return undefined; // 2: end of sequence
-    const data = d.subarray(5);
-    if (data.byteLength === 0) return undefined;
-    const ctsMs = (((d[2] << 16) | (d[3] << 8) | d[4]) << 8) >> 8; // sign-extend 24 bits
-    return { sample: { kind: 'video', dtsMs: tag.timestampMs, ctsMs, isSync: frameType === 1, data } };
-  }
+  if (tag.type === 9) return (d[0] & 0x80) !== 0 ? readEnhancedVideo(tag) : readLegacyVideo(tag);
   const format = d[0] >> 4;
   if (format !== 10) throw new MediaError(415, 'UnsupportedLiveCodec', `audio sound format ${format} is not AAC; live events take AAC audio`);
   if (d.byteLength < 2) return undefined;
@@ -78,6 +62,84 @@ export function readFlvTag(tag: FlvTag): FlvMedia {
   const data = d.subarray(2);
   if (data.byteLength === 0) return undefined;
   return { sample: { kind: 'audio', dtsMs: tag.timestampMs, ctsMs: 0, isSync: true, data } };
+}
+
+const notTaken = (what: string) =>
+  new MediaError(415, 'UnsupportedLiveCodec', `video codec ${what} is not H.264 or H.265; live events take H.264 or H.265 video`);
+
+/** Signed 24-bit big-endian (CompositionTime) at `at`. */
+const si24 = (d: Uint8Array, at: number) => (((d[at] << 16) | (d[at + 1] << 8) | d[at + 2]) << 8) >> 8;
+
+function videoSample(tag: FlvTag, frameType: number, ctsMs: number, data: Uint8Array): FlvMedia {
+  if (data.byteLength === 0) return undefined;
+  return { sample: { kind: 'video', dtsMs: tag.timestampMs, ctsMs, isSync: frameType === 1, data } };
+}
+
+/**
+ * A legacy VideoTagHeader: frame type (high nibble), codec id (low nibble), then for AVC (7) and the
+ * non-standard HEVC id 12 some encoders send: packet type, composition time (SI24), payload.
+ */
+function readLegacyVideo(tag: FlvTag): FlvMedia {
+  const d = tag.data;
+  const frameType = d[0] >> 4;
+  const codecId = d[0] & 0x0f;
+  if (codecId !== 7 && codecId !== 12) throw notTaken(`id ${codecId}`);
+  if (frameType === 5 || d.byteLength < 5) return undefined; // video info/command frame
+  const packetType = d[1];
+  if (packetType === 0) return { config: codecId === 7 ? avcConfig(d.subarray(5)) : hevcConfig(d.subarray(5)) };
+  if (packetType !== 1) return undefined; // 2: end of sequence
+  return videoSample(tag, frameType, si24(d, 2), d.subarray(5));
+}
+
+/** Enhanced RTMP PacketType values (Veovera Enhanced RTMP v1; 7 is v2's ModEx prefix). */
+const exSequenceStart = 0;
+const exCodedFrames = 1;
+const exCodedFramesX = 3;
+const exMetadata = 4;
+const exMultitrack = 6;
+const exModEx = 7;
+
+/**
+ * An enhanced RTMP video tag (IsExHeader set): frame type in bits 4–6, PacketType in the low nibble, then the
+ * codec's FourCC. SequenceStart carries the decoder configuration record, CodedFrames a SI24 composition time
+ * and the frame, CodedFramesX the frame alone (composition time 0). SequenceEnd, Metadata (HDR colour info) and
+ * MPEG2TSSequenceStart carry nothing a track keeps. v2's ModEx prefixes (a nanosecond timestamp offset) are
+ * skipped; v2 multitrack packets are refused.
+ */
+function readEnhancedVideo(tag: FlvTag): FlvMedia {
+  const d = tag.data;
+  const frameType = (d[0] >> 4) & 0x07;
+  let packetType = d[0] & 0x0f;
+  let at = 1;
+  while (packetType === exModEx) {
+    // ModEx: UI8 size − 1 (256: a UI16 size − 1 follows), the data, then modExType (high nibble) | packetType.
+    if (at + 1 > d.byteLength) return undefined;
+    let size = d[at++] + 1;
+    if (size === 256) {
+      if (at + 2 > d.byteLength) return undefined;
+      size = ((d[at] << 8) | d[at + 1]) + 1;
+      at += 2;
+    }
+    at += size;
+    if (at + 1 > d.byteLength) return undefined;
+    packetType = d[at++] & 0x0f;
+  }
+  if (packetType === exMultitrack) throw notTaken('in an enhanced RTMP multitrack packet');
+  if (at + 4 > d.byteLength) return undefined;
+  const fourcc = String.fromCharCode(d[at], d[at + 1], d[at + 2], d[at + 3]);
+  at += 4;
+  if (fourcc !== 'hvc1' && fourcc !== 'hev1' && fourcc !== 'avc1') throw notTaken(`'${fourcc}' (enhanced RTMP)`);
+  if (frameType === 5 && packetType !== exMetadata) return undefined; // command frame
+  if (packetType === exSequenceStart) {
+    const record = d.subarray(at);
+    return { config: fourcc === 'avc1' ? avcConfig(record) : hevcConfig(record, fourcc) };
+  }
+  if (packetType === exCodedFrames) {
+    if (at + 3 > d.byteLength) return undefined;
+    return videoSample(tag, frameType, si24(d, at), d.subarray(at + 3));
+  }
+  if (packetType === exCodedFramesX) return videoSample(tag, frameType, 0, d.subarray(at));
+  return undefined;
 }
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
@@ -90,30 +152,12 @@ export function avcConfig(record: Uint8Array): TrackCodecConfig {
   const spsLength = (record[6] << 8) | record[7];
   if (8 + spsLength > record.byteLength) throw new MediaError(422, 'CorruptLiveStream', 'AVC sequence header SPS is truncated');
   const { width, height } = spsDimensions(record.subarray(8, 8 + spsLength));
-
-  const avcCSize = 8 + record.byteLength;
-  const size = 8 + 78 + avcCSize;
-  const b = new Uint8Array(size);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, size);
-  b.set([0x61, 0x76, 0x63, 0x31], 4); // avc1
-  v.setUint16(14, 1); // data_reference_index (after 6 reserved bytes)
-  v.setUint16(32, width);
-  v.setUint16(34, height);
-  v.setUint32(36, 0x00480000); // 72 dpi
-  v.setUint32(40, 0x00480000);
-  v.setUint16(48, 1); // frame_count
-  v.setUint16(82, 0x0018); // depth
-  v.setInt16(84, -1); // pre_defined
-  v.setUint32(86, avcCSize);
-  b.set([0x61, 0x76, 0x63, 0x43], 90); // avcC
-  b.set(record, 94);
   return {
     kind: 'video',
     fourcc: 'avc1',
     codecs: `avc1.${hex2(record[1])}${hex2(record[2])}${hex2(record[3])}`,
     timescale: videoTimescale,
-    sampleEntry: b,
+    sampleEntry: visualSampleEntry('avc1', width, height, 'avcC', record),
     video: { width, height },
   };
 }
@@ -176,51 +220,11 @@ export function aacConfig(asc: Uint8Array): TrackCodecConfig {
   };
 }
 
-/** Bit reader for headers (no emulation prevention: callers hand it RBSP or plain bitstrings). */
-class BitReader {
-  #bit = 0;
-  constructor(private readonly b: Uint8Array) {}
-
-  u(n: number): number {
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const byte = this.#bit >> 3;
-      if (byte >= this.b.byteLength) throw new MediaError(422, 'CorruptLiveStream', 'codec header ends early');
-      v = v * 2 + ((this.b[byte] >> (7 - (this.#bit & 7))) & 1);
-      this.#bit++;
-    }
-    return v;
-  }
-
-  ue(): number {
-    let zeros = 0;
-    while (this.u(1) === 0) if (++zeros > 31) throw new MediaError(422, 'CorruptLiveStream', 'Exp-Golomb code too long');
-    return zeros === 0 ? 0 : 2 ** zeros - 1 + this.u(zeros);
-  }
-
-  se(): number {
-    const k = this.ue();
-    return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
-  }
-}
-
 const highProfiles = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
 /** Picture size from an H.264 SPS NAL unit (ITU-T H.264 §7.3.2.1.1), cropping applied. */
 export function spsDimensions(nal: Uint8Array): { width: number; height: number } {
-  // Drop emulation prevention bytes (00 00 03) to get the RBSP.
-  const rbsp = new Uint8Array(nal.byteLength);
-  let n = 0;
-  for (let i = 0, zeros = 0; i < nal.byteLength; i++) {
-    const x = nal[i];
-    if (zeros >= 2 && x === 3) {
-      zeros = 0;
-      continue;
-    }
-    zeros = x === 0 ? zeros + 1 : 0;
-    rbsp[n++] = x;
-  }
-  const r = new BitReader(rbsp.subarray(0, n));
+  const r = new BitReader(nalRbsp(nal));
   r.u(8); // NAL header
   const profile = r.u(8);
   r.u(16); // constraint flags, level_idc

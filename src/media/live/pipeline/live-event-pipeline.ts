@@ -345,6 +345,11 @@ export class LiveEventPipeline {
     this.#closeOpenSegments(true);
   }
 
+  /** A problem another source found with the stream (the transcoder refusing a codec): the health's `lastError`. */
+  reportProblem(message: string): void {
+    this.#lastError = message;
+  }
+
   /**
    * Track names whose first samples are on their way (the transcoder's outputs): the first segment is not cut
    * before each has started (or `maxTrackWaitSegments` targets have passed), so every track has segment 0.

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createLogger } from '../../../shared/log.js';
 import { FlvStreamReader } from '../ingest/flv-stream-reader.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
+import { makeHevcSource, mp4RtmpTags } from '../../../../test/support/enhanced-rtmp-publisher.js';
 import { LiveEventPipeline } from './live-event-pipeline.js';
 import { ladderFor, liveLadders, TranscodeLadder } from './transcode-ladder.js';
 
@@ -158,6 +159,51 @@ describe('TranscodeLadder', () => {
       presentation.tracks.map((t) => [t.name, t.track.video?.height, t.segments.length]),
       [['video_800000', 360, 3]],
     );
+    await pipeline.removeSpool();
+  });
+
+  it('refuses H.265 input (ffmpeg 5.1 reads no enhanced FLV) with a reason the event health shows, and starts no ffmpeg', async () => {
+    const file = path.join(dir, 'hevc.mp4');
+    await makeHevcSource(file, { seconds: 1 });
+    const pipeline = new LiveEventPipeline({ eventId: 'ev', runId: 'r5', spoolDir: dir, targetSegmentSec: 2, log });
+    const ladder = new TranscodeLadder({ pipeline, presetName: 'Default720p', keyFrameIntervalSec: 2, log, x264Preset: 'ultrafast', maxRungs: 1 });
+    const sink = ladder.attach();
+    for (const tag of (await mp4RtmpTags(file)).tags) sink.onTag(tag);
+    assert.equal(ladder.currentProcess, undefined, 'no transcoder runs');
+    assert.match(pipeline.health().lastError ?? '', /video 'hvc1' \(enhanced RTMP\) cannot be transcoded: live encoding takes H\.264/);
+    sink.onEnd('closed');
+    await ladder.close();
+    await pipeline.end();
+    assert.equal(pipeline.tracks.length, 0, 'nothing is published');
+    await pipeline.removeSpool();
+  });
+
+  it('transcodes H.264 sent as enhanced RTMP (FourCC avc1), rewritten into the classic FLV its ffmpeg reads', async () => {
+    const pipeline = new LiveEventPipeline({ eventId: 'ev', runId: 'r6', spoolDir: dir, targetSegmentSec: 2, log });
+    const ladder = new TranscodeLadder({ pipeline, presetName: 'Default720p', keyFrameIntervalSec: 2, log, x264Preset: 'ultrafast', maxRungs: 1 });
+    const sink = ladder.attach();
+    // Classic AVC body: frame type | 7, AVCPacketType, SI24 CompositionTime, payload. Enhanced: IsExHeader | frame
+    // type | PacketType (0 SequenceStart, 1 CodedFrames with the composition time, 3 CodedFramesX without), avc1.
+    const enhanced = sourceTags(5).map((t): FlvTag => {
+      if (t.type !== 9) return t;
+      const frameType = t.data[0] >> 4;
+      const packetType = t.data[1];
+      const zeroCts = t.data[2] === 0 && t.data[3] === 0 && t.data[4] === 0;
+      const exType = packetType === 0 ? 0 : packetType === 1 ? (zeroCts ? 3 : 1) : 2;
+      const cts = exType === 1 ? [...t.data.subarray(2, 5)] : [];
+      return { ...t, data: Uint8Array.from([0x80 | (frameType << 4) | exType, ...Buffer.from('avc1'), ...cts, ...t.data.subarray(5)]) };
+    });
+    assert.ok(enhanced.some((t) => t.type === 9 && (t.data[0] & 0x0f) === 3));
+    for (const tag of enhanced) sink.onTag(tag);
+    sink.onEnd('closed');
+    await ladder.close();
+    await pipeline.end();
+    const { presentation } = pipeline.presentation({ fromMs: 0, windowSec: 3600, live: true });
+    assert.deepEqual(presentation.tracks.map((t) => [t.name, t.segments.length]).sort(), [
+      ['audio', 3],
+      ['video_850000', 3],
+    ]);
+    assert.equal(pipeline.health().lastError, undefined);
     await pipeline.removeSpool();
   });
 });

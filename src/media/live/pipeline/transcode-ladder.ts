@@ -160,6 +160,36 @@ export class TranscodeLadder {
   }
 }
 
+/**
+ * Whether a video tag body is classic FLV H.264 (codec id 7, no enhanced RTMP header): what the transcoder's
+ * ffmpeg (5.1, which predates enhanced FLV) reads from the FLV it is fed.
+ */
+const isLegacyH264 = (body: Uint8Array) => (body[0] & 0x80) === 0 && (body[0] & 0x0f) === 7;
+
+/**
+ * The classic FLV form (codec id 7) of an enhanced RTMP `avc1` video body, which ffmpeg 5.1 reads; undefined for
+ * packets that carry nothing to decode (SequenceEnd, Metadata…), null for anything else (H.265, AV1, ModEx or
+ * multitrack packets): the transcoder cannot take it.
+ */
+function legacyAvcBody(body: Uint8Array): Uint8Array | undefined | null {
+  if ((body[0] & 0x80) === 0 || body.byteLength < 5) return null;
+  if (String.fromCharCode(body[1], body[2], body[3], body[4]) !== 'avc1') return null;
+  const frameType = (body[0] >> 4) & 0x07;
+  const packetType = body[0] & 0x0f;
+  const legacy = (avcPacketType: number, cts: ArrayLike<number>, payload: Uint8Array) => {
+    const out = new Uint8Array(5 + payload.byteLength);
+    out[0] = (frameType << 4) | 7;
+    out[1] = avcPacketType;
+    out.set(cts, 2);
+    out.set(payload, 5);
+    return out;
+  };
+  if (packetType === 0) return legacy(0, [0, 0, 0], body.subarray(5)); // SequenceStart: the AVCDecoderConfigurationRecord
+  if (packetType === 1) return body.byteLength < 8 ? undefined : legacy(1, body.subarray(5, 8), body.subarray(8)); // CodedFrames
+  if (packetType === 3) return legacy(1, [0, 0, 0], body.subarray(5)); // CodedFramesX
+  return packetType === 2 || packetType === 4 || packetType === 5 ? undefined : null;
+}
+
 /** FLV header (flags: audio 4 | video 1) and PreviousTagSize0. */
 const flvHeader = (hasAudio: boolean) => Uint8Array.from([0x46, 0x4c, 0x56, 1, hasAudio ? 5 : 1, 0, 0, 0, 9, 0, 0, 0, 0]);
 
@@ -194,14 +224,27 @@ class LadderConnection {
     this.#mapper = new TimestampMapper(() => o.pipeline.timelineEndMs);
   }
 
-  onTag(tag: FlvTag): void {
+  onTag(received: FlvTag): void {
     if (this.#finishing || this.#failed) return;
-    if (tag.type === 18) return;
-    const isVideo = tag.type === 9;
+    if (received.type === 18) return;
+    const isVideo = received.type === 9;
+    let tag = received;
+    /** A body made here (not a view of the connection's buffers): sent as it is, without another copy. */
+    let own: Uint8Array | undefined;
+    if (isVideo && received.data.byteLength > 0 && !isLegacyH264(received.data)) {
+      const converted = legacyAvcBody(received.data);
+      if (converted === null) {
+        this.#refuse(received.data);
+        return;
+      }
+      if (converted === undefined) return; // nothing ffmpeg needs (end of sequence, metadata)
+      own = converted;
+      tag = { ...received, data: own };
+    }
     if (tag.data.byteLength >= 2 && tag.data[1] === 0) {
       // A sequence header: the video one tells the source size the ladder is chosen for.
       if (isVideo) {
-        this.#videoHeader = { ...tag, data: Uint8Array.from(tag.data) };
+        this.#videoHeader = { ...tag, data: own ?? Uint8Array.from(tag.data) };
         if (!this.#rungs) {
           let config: TrackCodecConfig | undefined;
           try {
@@ -218,7 +261,11 @@ class LadderConnection {
       } else this.#audioHeader = { ...tag, data: Uint8Array.from(tag.data) };
     }
     // Times on the event's timeline: ffmpeg's input clock never runs backwards across reconnects.
-    const mapped: FlvTag = { type: tag.type, timestampMs: this.#mapper.map(isVideo ? 'video' : 'audio', tag.timestampMs), data: Uint8Array.from(tag.data) };
+    const mapped: FlvTag = {
+      type: tag.type,
+      timestampMs: this.#mapper.map(isVideo ? 'video' : 'audio', tag.timestampMs),
+      data: own ?? Uint8Array.from(tag.data),
+    };
     this.#lastMappedMs = mapped.timestampMs;
     if (!this.#rungs || (this.#hasAudio === undefined && !this.#audioHeader && !this.#waitedForAudio(mapped))) {
       this.#early.push(mapped);
@@ -235,6 +282,22 @@ class LadderConnection {
       this.#needKeyframe = false;
     }
     this.#send(mapped);
+  }
+
+  /**
+   * Video ffmpeg 5.1 cannot read from FLV (H.265 over enhanced RTMP, other codecs; enhanced `avc1` is rewritten
+   * into classic FLV instead): the connection is not
+   * transcoded, and the event's health says why.
+   */
+  #refuse(body: Uint8Array): void {
+    this.#failed = true;
+    const codec =
+      (body[0] & 0x80) !== 0 && body.byteLength >= 5
+        ? `'${String.fromCharCode(body[1], body[2], body[3], body[4])}' (enhanced RTMP)`
+        : `with FLV codec id ${body[0] & 0x0f}`;
+    const message = `video ${codec} cannot be transcoded: live encoding takes H.264 (FLV codec id 7) only; send H.264 or use a pass-through event for H.265`;
+    this.log.warn({ codec }, message);
+    this.o.pipeline.reportProblem(message);
   }
 
   /** True once video has come for `audioWaitMs` without an audio header. */
