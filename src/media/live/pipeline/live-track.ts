@@ -513,6 +513,18 @@ export class LiveTrack {
     this.#updateIndex();
   }
 
+  /**
+   * An adopted run whose oldest spool chunks were deleted before the restart: segments before `index` have no
+   * samples any more. They are listed empty (no samples, no bytes, starting at `startTicks` with no duration) so
+   * segment numbers stay those of the run; the pipeline never serves a segment below its trim floor.
+   */
+  skipSegmentsTo(index: number, startTicks: number): void {
+    while (this.#taken < index) {
+      this.segmentList.append(this.#takenSamples, 0, startTicks, 0, 0, 0);
+      this.#taken++;
+    }
+  }
+
   #updateIndex(): void {
     const t = this.index;
     t.durationTicks = this.table.durationTicks;
