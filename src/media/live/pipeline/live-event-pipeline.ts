@@ -233,10 +233,12 @@ export class LiveEventPipeline {
       // Bytes past the last segment kept (a write a crash cut short, a segment only some tracks closed) and
       // chunks no journal names are cut off, journals too: the next segment's line follows the last one kept.
       const kept = await cutSpoolTrack(this.runDir, t.name, disks[i], t.late ? 0 : count);
-      const file = SpoolFile.reopen(this.runDir, track, `"${this.runId}:${t.name}"`, this.#retention.chunkOptions, kept.chunks, kept.lastChunkStartTicks).then((f) => {
-        this.#store.add(f);
-        return f;
-      });
+      const file = SpoolFile.reopen(this.runDir, track, `"${this.runId}:${t.name}"`, this.#retention.chunkOptions, kept.chunks, kept.lastChunkStartTicks).then(
+        (f) => {
+          this.#store.add(f);
+          return f;
+        },
+      );
       await file;
       // The next samples come from another connection: a new segment, after a discontinuity, from a keyframe.
       track.markDiscontinuity();

@@ -162,7 +162,15 @@ function parseLine(text: string, expectedIndex: number | undefined): RestoredSeg
     return undefined;
   }
   const n = Array.isArray(l?.o) ? l.o.length : -1;
-  if ((expectedIndex === undefined ? !Number.isInteger(l?.i) || l.i < 0 : l.i !== expectedIndex) || n < 0 || l.z?.length !== n || l.ts?.length !== n || l.du?.length !== n || l.c?.length !== n || l.k?.length !== n)
+  if (
+    (expectedIndex === undefined ? !Number.isInteger(l?.i) || l.i < 0 : l.i !== expectedIndex) ||
+    n < 0 ||
+    l.z?.length !== n ||
+    l.ts?.length !== n ||
+    l.du?.length !== n ||
+    l.c?.length !== n ||
+    l.k?.length !== n
+  )
     return undefined;
   return {
     index: l.i,

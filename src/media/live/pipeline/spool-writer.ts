@@ -89,7 +89,14 @@ export class SpoolFile {
    * right after the last complete one. `lastChunkStartTicks`: the start of the last chunk's first segment. Without
    * chunks (or a first chunk shorter than its init segment) the spool is started again.
    */
-  static async reopen(dir: string, track: LiveTrack, etag: string, options: SpoolChunkOptions, chunks: readonly KeptChunk[], lastChunkStartTicks?: number): Promise<SpoolFile> {
+  static async reopen(
+    dir: string,
+    track: LiveTrack,
+    etag: string,
+    options: SpoolChunkOptions,
+    chunks: readonly KeptChunk[],
+    lastChunkStartTicks?: number,
+  ): Promise<SpoolFile> {
     await fsp.mkdir(dir, { recursive: true });
     const spool = new SpoolFile(dir, `${track.name}.mp4`, track.name, etag, track.timescale, options);
     const init = spoolMuxer.init(track.index);
