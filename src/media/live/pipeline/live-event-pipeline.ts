@@ -630,7 +630,7 @@ export class LiveEventPipeline {
 
   /**
    * Deletes the spool chunks that no window needs any more (`SpoolRetention`): older than every live output's
-   * window and the preview's, plus a margin. Nothing is trimmed while an output's window is not known (an adopted
+   * window and the preview's, plus a margin; their samples leave the tracks' tables too. Nothing is trimmed while an output's window is not known (an adopted
    * run whose outputs the runtime has not started again).
    */
   #trim(): void {
@@ -643,6 +643,7 @@ export class LiveEventPipeline {
     if (keepFrom === undefined) return;
     for (const state of this.#tracks) {
       if (state.late || state.track.segmentList.length <= keepFrom) continue;
+      state.track.forgetBefore(keepFrom);
       const { start } = state.track.segmentList.fileRange(keepFrom);
       const p = state.file
         .then((f) => f.dropBefore(start))
