@@ -8,6 +8,8 @@ import { createLogger } from '../../../shared/log.js';
 import { LocalBlobStore } from '../../../storage/drivers/local.js';
 import type { FlvTag } from '../ingest/ingest-contracts.js';
 import type { LivePlayback } from '../../origin/live-source.js';
+import { FragmentBuilder } from '../../origin/fragment-builder.js';
+import { outputFormat } from '../../packager/index.js';
 import { flvTags, readIndex } from '../../../../test/support/live-pipeline.js';
 import { LiveEventPipeline, type LiveEventPipelineOptions } from './live-event-pipeline.js';
 import { listChunks } from './spool-layout.js';
@@ -84,6 +86,8 @@ describe('live spool trimming (chunk files deleted while the event runs)', () =>
     await pipeline.flushed();
     const middle = await spoolBytes(pipeline.runDir);
     assert.ok(!middle.files.includes('video.mp4'), `the first chunk is deleted by 12 s: ${middle.files.join(' ')}`);
+    // A request that got the presentation of this moment and reads a segment only after it slid out of everything.
+    const stale = pipeline.presentation({ fromMs: 0, windowSec: 4, live: true });
     for (const tag of tags.slice(half)) sink.onTag(tag);
     await pipeline.end();
 
@@ -133,6 +137,21 @@ describe('live spool trimming (chunk files deleted while the event runs)', () =>
         assert.match(err.message, /slid out/);
         return true;
       },
+    );
+
+    // The origin's segment builder on that stale presentation: a 410, not a crash and not other bytes.
+    const staleVideo = stale.presentation.tracks[0];
+    assert.ok(staleVideo.segments.firstIndex < 15);
+    await assert.rejects(
+      new FragmentBuilder(8 << 20).build(
+        'stale',
+        stale.location,
+        staleVideo,
+        staleVideo.segments.startTicks[0],
+        outputFormat('m3u8-cmaf'),
+        stale.presentation.files.get(staleVideo.sourceFile)!.etag,
+      ),
+      (err: Error & { status?: number }) => err.status === 410,
     );
 
     // The archive holds the output's whole window (6 s), as VOD.
