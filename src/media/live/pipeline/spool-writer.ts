@@ -342,6 +342,8 @@ export class SpoolFile {
     chunk.readers++;
     try {
       if (!chunk.fh) {
+        // A closed spool (the event stopped) opens nothing again: its files are about to be removed.
+        if (this.#closed) throw new GoneError('LiveStreamEnded', `The live spool '${this.name}' is closed: the event stopped`);
         const fh = await fsp.open(chunk.path, 'r').catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'ENOENT') throw expired(this.name);
           throw err;
