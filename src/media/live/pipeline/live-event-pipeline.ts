@@ -630,8 +630,8 @@ export class LiveEventPipeline {
 
   /**
    * Deletes the spool chunks that no window needs any more (`SpoolRetention`): older than every live output's
-   * window and the preview's, plus a margin; their samples leave the tracks' tables too. Nothing is trimmed while an output's window is not known (an adopted
-   * run whose outputs the runtime has not started again).
+   * window and the preview's, plus a margin; their samples leave the tracks' tables too. Nothing is trimmed while
+   * an output's window is not known (an adopted run whose outputs the runtime has not started again).
    */
   #trim(): void {
     const rt = this.#reference?.track;

@@ -4,9 +4,10 @@
  * - `run.json`: the run's settings, its tracks (codec configuration, URL bitrate) and its outputs' recording
  *   starts, rewritten atomically (temporary file + rename) whenever one changes;
  * - `{track}.idx` (and `{track}.{offset}.idx` per later spool chunk, `spool-layout.ts`): one JSON line per closed
- *   segment of the track, appended to its chunk's journal once the segment's bytes are in the chunk: its samples (offsets into the file, sizes, times, sync flags) and its byte range. A line is
- *   written only after its bytes, so a crash leaves at most spool bytes no line names (cut off when the run is
- *   adopted) or a torn last line (ignored).
+ *   segment of the track, appended to its chunk's journal once the segment's bytes are in the chunk: its samples
+ *   (offsets into the track's spool, sizes, times, sync flags) and its byte range. A line is written only after its
+ *   bytes, so a crash leaves at most spool bytes no line names (cut off when the run is adopted) or a torn last
+ *   line (ignored).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
