@@ -404,8 +404,9 @@ function expired(name: string): GoneError {
 
 /**
  * A read-only `BlobStore` over one run's spool files, for the origin: container = the event id, blob =
- * `{runId}/{trackName}.mp4`. Reads stop at the committed size (a segment still being written is never read), and
- * the ETag is stable for the run: the file only grows, and bytes already committed never change, so indexes
+ * `{runId}/{trackName}.mp4` (the track's whole offset space, whatever chunks it is cut into). Reads stop at the
+ * committed size (a segment still being written is never read), and the ETag is stable for the run: the space only
+ * grows, and bytes already committed never change (they are deleted, a 410, once no window needs them), so indexes
  * planned from an older size stay valid.
  */
 export class SpoolBlobStore implements BlobStore {
