@@ -103,6 +103,8 @@ async function createEventPipeline(config: Readonly<Config>, log: Logger, plan: 
     targetSegmentSec: segmentSec,
     ...(plan.lowLatency ? { partTargetSec: Math.min(lowLatencyPartSec, segmentSec) } : {}),
     log,
+    // The spool keeps the longest window it serves (outputs', preview's) plus a margin, in chunks of this length.
+    spool: { chunkSec: config.liveSpoolChunkSec, previewWindowSec: config.livePreviewWindowSec },
   };
   // After a restart the event continues the run its spool holds (DECISIONS.md, "Live: a fragmented MP4 spool").
   const pipeline = (adopt ? await LiveEventPipeline.adopt(options) : undefined) ?? new LiveEventPipeline({ ...options, runId });
@@ -167,6 +169,7 @@ export function createLivePlane(deps: {
     rtmpPort: () => rtmp?.port,
     rtmpsPort: () => rtmps?.port,
     srtPortBase: config.liveSrtPortBase,
+    previewWindowSec: config.livePreviewWindowSec,
     createSrtListener: async (plan, authorizer) =>
       createSrtListener({
         port: await findFreeUdpPort(config.liveRtmpHost, config.liveSrtPortBase),

@@ -44,6 +44,8 @@ const envNames: Record<keyof Config, string[]> = {
   liveRtmpsKeyFile: ['REEL_LIVE_RTMPS_KEY_FILE'],
   liveSrtPortBase: ['REEL_LIVE_SRT_PORT_BASE'],
   liveSpoolDir: ['REEL_LIVE_SPOOL_DIR'],
+  liveSpoolChunkSec: ['REEL_LIVE_SPOOL_CHUNK_SEC'],
+  livePreviewWindowSec: ['REEL_LIVE_PREVIEW_WINDOW_SEC'],
   liveX264Preset: ['REEL_LIVE_X264_PRESET'],
   liveMaxRungs: ['REEL_LIVE_MAX_RUNGS'],
 };

@@ -160,6 +160,19 @@ export const configSchema = Type.Object({
   liveSpoolDir: Type.String({
     description: 'REEL_LIVE_SPOOL_DIR: where running live events write their fragments (the DVR window is read from here); default $REEL_DATA_DIR/live',
   }),
+  liveSpoolChunkSec: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 60,
+    description:
+      'REEL_LIVE_SPOOL_CHUNK_SEC: length of a live spool chunk file, seconds: a running event deletes whole chunks older than every window it serves, so its disk use exceeds the longest window by up to one chunk',
+  }),
+  livePreviewWindowSec: Type.Integer({
+    minimum: 10,
+    maximum: 90000,
+    default: 300,
+    description: "REEL_LIVE_PREVIEW_WINDOW_SEC: DVR window of a live event's preview locator, seconds (the spool keeps at least this much)",
+  }),
   liveX264Preset: Type.Union(
     ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'].map((p) => Type.Literal(p)),
     { default: 'veryfast', description: 'REEL_LIVE_X264_PRESET: x264 speed preset of live transcoding (Standard, Premium1080p): it must keep up in real time' },

@@ -46,6 +46,9 @@ export interface LiveEventPlan {
 }
 
 /** Where an asset's files go: the driver, container and folder. */
+/** The DVR window of an event's preview locator, seconds, unless `REEL_LIVE_PREVIEW_WINDOW_SEC` says otherwise. */
+export const defaultPreviewWindowSec = 300;
+
 export interface ArchiveTarget {
   store: BlobStore;
   container: string;

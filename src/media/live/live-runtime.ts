@@ -4,7 +4,7 @@ import { allowsEveryAddress, isAllowedAddress } from '../../shared/ip-allow.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { LivePlayback, LiveSource } from '../origin/live-source.js';
 import type { IngestAdmission, IngestAuthorizer, IngestListener, IngestRequest, IngestSink } from './ingest/ingest-contracts.js';
-import type { IpAllowRule, LiveEventPlan, LiveEventStore, LiveOutputPlan } from './live-event-plan.js';
+import { defaultPreviewWindowSec, type IpAllowRule, type LiveEventPlan, type LiveEventStore, type LiveOutputPlan } from './live-event-plan.js';
 
 /**
  * Whether an encoder at `remoteAddress` passes the event's IP allow list (empty: every address). SRT's listener
@@ -249,7 +249,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   forPreviewLocator(locatorId: string): LivePlayback | undefined {
     const id = locatorId.toLowerCase();
     for (const event of this.#events.values()) {
-      if (event.plan.previewLocatorId.toLowerCase() === id) return this.#playback(event, 0, this.options.previewWindowSec ?? 300);
+      if (event.plan.previewLocatorId.toLowerCase() === id) return this.#playback(event, 0, this.options.previewWindowSec ?? defaultPreviewWindowSec);
     }
     return undefined;
   }

@@ -34,7 +34,9 @@ import { writeIsm, type IsmTrack } from '../../encode/plan/ism-writer.js';
 import { TimestampMapper, readFlvTag, type FlvSample, type TrackCodecConfig } from './flv-media.js';
 import { LiveTrack } from './live-track.js';
 import { SpoolBlobStore, SpoolFile, readChunks, spoolMuxer } from './spool-writer.js';
-import { decodeConfig, encodeConfig, journalLine, newestRun, readJournal, readRunState, writeRunState, type RunState } from './run-journal.js';
+import { decodeConfig, encodeConfig, journalLine, newestRun, readRunState, writeRunState, type RunState } from './run-journal.js';
+import { cutSpoolTrack, readSpoolTrack } from './spool-layout.js';
+import { SpoolRetention, type SpoolRetentionOptions } from './spool-trim.js';
 
 export interface LiveEventPipelineOptions {
   eventId: string;
@@ -49,6 +51,8 @@ export interface LiveEventPipelineOptions {
   log: Logger;
   /** Wall clock, ms since epoch (tests pin it). */
   now?: () => number;
+  /** Spool trimming while the event runs (`spool-trim.ts`); defaults there. */
+  spool?: SpoolRetentionOptions;
 }
 
 /** What segments a presentation or an archive holds. */
@@ -173,6 +177,8 @@ export class LiveEventPipeline {
   readonly #outputStarts = new Map<string, number>();
   /** `run.json` writes: one at a time, the newest state last. */
   #runSave: { running: Promise<void>; again: boolean } | undefined;
+  /** What the spool keeps while the event runs; segments before its floor are never served. */
+  readonly #retention: SpoolRetention;
 
   constructor(options: LiveEventPipelineOptions) {
     if (!(options.targetSegmentSec > 0)) throw new RangeError(`targetSegmentSec must be positive, got ${options.targetSegmentSec}`);
@@ -186,6 +192,7 @@ export class LiveEventPipeline {
     this.#log = options.log.child({ component: 'live-pipeline', eventId: options.eventId, runId: options.runId });
     this.#now = options.now ?? Date.now;
     this.#store = new SpoolBlobStore(options.eventId, options.runId);
+    this.#retention = new SpoolRetention(options.spool ?? {}, options.targetSegmentSec);
   }
 
   /**
@@ -206,31 +213,32 @@ export class LiveEventPipeline {
   }
 
   async #restore(state: RunState): Promise<void> {
-    const journals = await Promise.all(
-      state.tracks.map(async (t) => {
-        if (t.late) return { segments: [], lineEnds: [] };
-        const { segments, lineEnds } = await readJournal(path.join(this.runDir, `${t.name}.idx`));
-        // A segment whose bytes are not all in the file (the journal outran an unsynced write) ends the list.
-        const { size } = await fsp.stat(path.join(this.runDir, `${t.name}.mp4`)).catch(() => ({ size: 0 }));
-        const complete = segments.findIndex((s) => s.fileEnd > size);
-        return complete < 0 ? { segments, lineEnds } : { segments: segments.slice(0, complete), lineEnds };
-      }),
-    );
-    // Segment i covers the same time in every track: keep the segments every served track closed.
+    const disks = await Promise.all(state.tracks.map((t) => readSpoolTrack(this.runDir, t.name)));
+    // Segment i covers the same time in every track: keep the segments every served track closed, from the
+    // first one every served track still has (their oldest chunks may have been deleted at different segments).
     let count = Infinity;
+    let floor = 0;
     state.tracks.forEach((t, i) => {
-      if (!t.late) count = Math.min(count, journals[i].segments.length);
+      if (t.late) return;
+      const segments = disks[i].segments;
+      count = Math.min(count, segments.length > 0 ? segments[segments.length - 1].index + 1 : 0);
+      floor = Math.max(floor, segments[0]?.index ?? 0);
     });
-    if (!Number.isFinite(count)) count = 0;
+    if (!Number.isFinite(count) || count <= floor) count = floor = 0;
     for (const [i, t] of state.tracks.entries()) {
       const track = new LiveTrack(t.name, decodeConfig(t.config), i + 1);
-      const segments = journals[i].segments.slice(0, count);
+      const segments = t.late || count === 0 ? [] : disks[i].segments.filter((s) => s.index < count);
+      if (segments.length > 0) track.skipSegmentsTo(segments[0].index, segments[0].startTicks);
       for (const segment of segments) track.restoreSegment(segment);
-      const size = segments.length > 0 ? segments[segments.length - 1].fileEnd : 0;
-      const file = SpoolFile.reopen(this.runDir, track, `"${this.runId}:${t.name}"`, size).then((f) => {
-        this.#store.add(f);
-        return f;
-      });
+      // Bytes past the last segment kept (a write a crash cut short, a segment only some tracks closed) and
+      // chunks no journal names are cut off, journals too: the next segment's line follows the last one kept.
+      const kept = await cutSpoolTrack(this.runDir, t.name, disks[i], t.late ? 0 : count);
+      const file = SpoolFile.reopen(this.runDir, track, `"${this.runId}:${t.name}"`, this.#retention.chunkOptions, kept.chunks, kept.lastChunkStartTicks).then(
+        (f) => {
+          this.#store.add(f);
+          return f;
+        },
+      );
       await file;
       // The next samples come from another connection: a new segment, after a discontinuity, from a keyframe.
       track.markDiscontinuity();
@@ -244,13 +252,7 @@ export class LiveEventPipeline {
         ...(t.late ? { late: true } : {}),
       });
     }
-    // Journals name the segments kept and nothing else (a torn line, a segment only some tracks closed): the
-    // next segment's line follows the last one kept.
-    for (const [i, t] of state.tracks.entries()) {
-      const file = path.join(this.runDir, `${t.name}.idx`);
-      if (t.late) await fsp.rm(file, { force: true });
-      else await fsp.writeFile(file, '', { flag: 'a' }).then(() => fsp.truncate(file, count > 0 ? journals[i].lineEnds[count - 1] : 0));
-    }
+    this.#retention.restored(floor);
     this.#reference = this.#tracks.find((t) => t.track.name === state.reference) ?? this.#tracks[0];
     const rt = this.#reference?.track;
     if (rt) {
@@ -259,7 +261,7 @@ export class LiveEventPipeline {
     }
     this.#availabilityStartMs = state.availabilityStartMs;
     for (const [outputId, fromMs] of Object.entries(state.outputs)) this.#outputStarts.set(outputId, fromMs);
-    this.#visibleSegments = count === Infinity ? 0 : count;
+    this.#visibleSegments = count;
     this.#publishedMs = this.#now();
     this.#log.info({ segments: this.#visibleSegments, tracks: this.#tracks.length }, 'run adopted from its spool');
   }
@@ -406,7 +408,7 @@ export class LiveEventPipeline {
       return existing;
     }
     const track = new LiveTrack(name, config, this.#tracks.length + 1);
-    const file = SpoolFile.create(this.runDir, track, `"${this.runId}:${name}"`).then((f) => {
+    const file = SpoolFile.create(this.runDir, track, `"${this.runId}:${name}"`, this.#retention.chunkOptions).then((f) => {
       this.#store.add(f);
       return f;
     });
@@ -626,8 +628,39 @@ export class LiveEventPipeline {
     if (visible > this.#visibleSegments) {
       this.#visibleSegments = visible;
       this.#publishedMs = this.#now();
+      this.#trim();
     }
     this.#notify();
+  }
+
+  /**
+   * Deletes the spool chunks that no window needs any more (`SpoolRetention`): older than every live output's
+   * window and the preview's, plus a margin; their samples leave the tracks' tables too. Nothing is trimmed while
+   * an output's window is not known (an adopted run whose outputs the runtime has not started again).
+   */
+  #trim(): void {
+    const rt = this.#reference?.track;
+    const n = this.#visibleSegments;
+    if (!rt || n === 0) return;
+    for (const outputId of this.#outputStarts.keys()) if (!this.#outputs.has(outputId)) return;
+    const windows = [...this.#outputs.values()].map((o) => o.archiveWindowSec);
+    const keepFrom = this.#retention.keepFrom(rt.segments(), n, rt.timescale, windows);
+    if (keepFrom === undefined) return;
+    for (const state of this.#tracks) {
+      if (state.late || state.track.segmentList.length <= keepFrom) continue;
+      state.track.forgetBefore(keepFrom);
+      const { start } = state.track.segmentList.fileRange(keepFrom);
+      const p = state.file
+        .then((f) => f.dropBefore(start))
+        .then(
+          (bytes) => {
+            if (bytes > 0) this.#log.debug({ track: state.track.name, bytes, keepFrom }, 'spool chunks deleted');
+          },
+          (err: unknown) => this.#fail(`old spool chunks of track ${state.track.name} could not be deleted`, err),
+        );
+      this.#writes.add(p);
+      void p.finally(() => this.#writes.delete(p));
+    }
   }
 
   /** Appends closed segment `index` of the track (committed: its bytes are in the spool) to its journal. */
@@ -646,7 +679,8 @@ export class LiveEventPipeline {
       samples: t.table.run(first, first + segments.sampleCount[index]),
     });
     const p = (state.journal = state.journal
-      .then(() => fsp.appendFile(path.join(this.runDir, `${t.name}.idx`), line))
+      .then(() => state.file)
+      .then((f) => f.appendJournal(start, line))
       .catch((err: unknown) => {
         this.#fail(`the journal of track ${t.name} could not be written`, err);
       }));
@@ -790,7 +824,8 @@ export class LiveEventPipeline {
     const fromTicks = Math.max(0, ((window.fromMs - (this.#availabilityStartMs ?? 0)) * ts) / 1000);
     const endTicks = all.startTicks[n - 1] + all.durationTicks[n - 1];
     const windowTicks = endTicks - window.windowSec * ts;
-    let from = 0;
+    // Segments below the trim floor may be in deleted chunks: never listed (no window reaches them).
+    let from = Math.min(n, this.#retention.floor);
     while (from < n && (all.startTicks[from] < fromTicks - ts / 1000 || all.startTicks[from] < windowTicks)) from++;
     return { from, to: n };
   }

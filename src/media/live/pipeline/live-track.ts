@@ -5,13 +5,17 @@
  */
 import { SegmentList, type PresentationPart, type TrackIndex } from '../../packager/index.js';
 import { checkRun, lowerBound, type SampleRun, type SampleTable } from '../../packager/model/sample-table.js';
+import { GoneError } from '../../../shared/errors.js';
 import type { TrackCodecConfig } from './flv-media.js';
 
 const initialCapacity = 1024;
 
 /**
- * A `SampleTable` over typed arrays doubled as they fill. Runs handed out are views of the arrays of the moment;
- * a later doubling copies into new arrays and leaves the old ones (and every view of them) untouched.
+ * A `SampleTable` over typed arrays doubled as they fill, whose oldest samples can be dropped (`dropBefore`) once no
+ * window serves them, so a run of days keeps only its windows' samples in memory (29 bytes a sample). Sample
+ * indices stay those of the whole run: array position = index − `#origin`. Runs handed out are views of the arrays
+ * of the moment; growing or compacting copies into new arrays and leaves the old ones (and every view of them)
+ * untouched.
  */
 export class GrowingSampleTable implements SampleTable {
   #offsets = new Float64Array(initialCapacity);
@@ -21,12 +25,21 @@ export class GrowingSampleTable implements SampleTable {
   #cts = new Int32Array(initialCapacity);
   #sync = new Uint8Array(initialCapacity);
   #count = 0;
+  /** Index of array position 0, and of the first sample kept (≥ `#origin`). */
+  #origin = 0;
+  #first = 0;
+  /** Decode time of the run's first sample (durations count from it even once it is dropped). */
+  #startDts = 0;
   #durationTicks = 0;
   #totalBytes = 0;
   #minCts = 0;
 
   get count(): number {
     return this.#count;
+  }
+  /** The first sample still held: runs before it are gone. */
+  get firstKept(): number {
+    return this.#first;
   }
   get durationTicks(): number {
     return this.#durationTicks;
@@ -44,8 +57,10 @@ export class GrowingSampleTable implements SampleTable {
   /** Appends samples (all fields of `run`, `first` ignored). Decode times must continue the table's. */
   append(run: Omit<SampleRun, 'first'>): void {
     const n = run.count;
-    this.#reserve(this.#count + n);
-    const at = this.#count;
+    if (n === 0) return;
+    this.#reserve(this.#count - this.#origin + n);
+    if (this.#count === 0) this.#startDts = run.dts[0];
+    const at = this.#count - this.#origin;
     this.#offsets.set(run.offsets.subarray(0, n), at);
     this.#sizes.set(run.sizes.subarray(0, n), at);
     this.#dts.set(run.dts.subarray(0, n), at);
@@ -57,70 +72,111 @@ export class GrowingSampleTable implements SampleTable {
       if (run.ctsOffsets[i] < this.#minCts) this.#minCts = run.ctsOffsets[i];
     }
     this.#count += n;
-    this.#durationTicks = n === 0 && at === 0 ? 0 : this.#dts[this.#count - 1] + this.#durations[this.#count - 1] - this.#dts[0];
+    const last = this.#count - 1 - this.#origin;
+    this.#durationTicks = this.#dts[last] + this.#durations[last] - this.#startDts;
+  }
+
+  /**
+   * Forgets samples before `index` (no window serves them). Their memory is given back once the dropped part is
+   * as large as the kept one, by copying the kept samples into new arrays (amortised: each sample is copied once
+   * on average, and views handed out before stay valid).
+   */
+  dropBefore(index: number): void {
+    const first = Math.min(index, this.#count);
+    if (first <= this.#first) return;
+    this.#first = first;
+    const dead = first - this.#origin;
+    if (dead >= initialCapacity && dead >= this.#count - first) this.#resize(Math.max(initialCapacity, 2 * (this.#count - first)));
   }
 
   #reserve(needed: number): void {
     if (needed <= this.#offsets.length) return;
-    const cap = Math.max(needed, this.#offsets.length * 2);
-    const grow = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+    this.#resize(Math.max(needed - (this.#first - this.#origin), this.#offsets.length * 2));
+  }
+
+  /** New arrays of `cap` holding the kept samples from position 0. */
+  #resize(cap: number): void {
+    const from = this.#first - this.#origin;
+    const to = this.#count - this.#origin;
+    const move = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
-      b.set(a.subarray(0, this.#count));
+      b.set(a.subarray(from, to));
       return b;
     };
-    this.#offsets = grow(this.#offsets, (c) => new Float64Array(c));
-    this.#sizes = grow(this.#sizes, (c) => new Uint32Array(c));
-    this.#dts = grow(this.#dts, (c) => new Float64Array(c));
-    this.#durations = grow(this.#durations, (c) => new Uint32Array(c));
-    this.#cts = grow(this.#cts, (c) => new Int32Array(c));
-    this.#sync = grow(this.#sync, (c) => new Uint8Array(c));
+    this.#offsets = move(this.#offsets, (c) => new Float64Array(c));
+    this.#sizes = move(this.#sizes, (c) => new Uint32Array(c));
+    this.#dts = move(this.#dts, (c) => new Float64Array(c));
+    this.#durations = move(this.#durations, (c) => new Uint32Array(c));
+    this.#cts = move(this.#cts, (c) => new Int32Array(c));
+    this.#sync = move(this.#sync, (c) => new Uint8Array(c));
+    this.#origin = this.#first;
+  }
+
+  /** Array position of sample `i`, which must still be held. */
+  #at(i: number): number {
+    if (i < this.#first) throw dropped(i, this.#first);
+    return i - this.#origin;
   }
 
   dtsAt(i: number): number {
-    if (i < this.#count) return this.#dts[i];
-    return this.#count === 0 ? 0 : this.#dts[this.#count - 1] + this.#durations[this.#count - 1];
+    if (i < this.#count) return this.#dts[this.#at(i)];
+    if (this.#count === 0) return 0;
+    const last = this.#count - 1 - this.#origin;
+    return this.#dts[last] + this.#durations[last];
   }
 
   ticksIn(first: number, end: number): number {
-    return first >= end ? 0 : this.dtsAt(end) - this.#dts[first];
+    return first >= end ? 0 : this.dtsAt(end) - this.dtsAt(first);
   }
 
   firstAtOrAfter(ticks: number): number {
-    return lowerBound(this.#dts, ticks, this.#count);
+    const from = this.#first - this.#origin;
+    return this.#origin + from + lowerBound(this.#dts.subarray(from), ticks, this.#count - this.#first);
   }
 
   nextSyncAtOrAfter(i: number): number {
-    while (i < this.#count && this.#sync[i] === 0) i++;
+    i = Math.max(i, this.#first);
+    while (i < this.#count && this.#sync[i - this.#origin] === 0) i++;
     return i;
   }
 
   bytesIn(first: number, end: number): number {
     let bytes = 0;
-    for (let i = first; i < end; i++) bytes += this.#sizes[i];
+    if (first >= end) return 0;
+    const from = this.#at(first);
+    for (let i = from; i < from + (end - first); i++) bytes += this.#sizes[i];
     return bytes;
   }
 
   medianDuration(): number {
-    const n = this.#count;
-    if (n === 0) return 0;
+    const n = this.#count - this.#origin;
+    const kept = this.#count - this.#first;
+    if (kept === 0) return 0;
     // Live tables are read for manifests now and then: a sorted copy of a recent stretch is enough.
-    const from = Math.max(0, n - 1024);
+    const from = Math.max(this.#first - this.#origin, n - 1024);
     return this.#durations.slice(from, n).sort()[(n - from) >> 1];
   }
 
   run(first: number, end: number): SampleRun {
     checkRun(this, first, end);
+    const from = this.#at(first);
+    const to = from + (end - first);
     return {
       first,
       count: end - first,
-      offsets: this.#offsets.subarray(first, end),
-      sizes: this.#sizes.subarray(first, end),
-      dts: this.#dts.subarray(first, end),
-      durations: this.#durations.subarray(first, end),
-      ctsOffsets: this.#cts.subarray(first, end),
-      isSync: this.#sync.subarray(first, end),
+      offsets: this.#offsets.subarray(from, to),
+      sizes: this.#sizes.subarray(from, to),
+      dts: this.#dts.subarray(from, to),
+      durations: this.#durations.subarray(from, to),
+      ctsOffsets: this.#cts.subarray(from, to),
+      isSync: this.#sync.subarray(from, to),
     };
   }
+}
+
+/** Samples of segments that slid out of every window (their spool chunks are deleted too): a 410 to a late reader. */
+function dropped(i: number, first: number): GoneError {
+  return new GoneError('LiveSegmentExpired', `sample ${i} slid out of the live event's DVR windows (the oldest kept is ${first})`);
 }
 
 /** Segments appended one at a time into doubled typed arrays; `view()` is a `SegmentList` of the filled part. */
@@ -511,6 +567,23 @@ export class LiveTrack {
     this.#takenSamples += n;
     if (n > 0) this.#lastTaken = { dtsTicks: segment.samples.dts[n - 1], durationTicks: segment.samples.durations[n - 1] };
     this.#updateIndex();
+  }
+
+  /** Forgets the samples of the segments before `index` (they slid out of every window); segment entries stay. */
+  forgetBefore(index: number): void {
+    if (index < this.segmentList.length) this.table.dropBefore(this.segmentList.view().firstSample[index]);
+  }
+
+  /**
+   * An adopted run whose oldest spool chunks were deleted before the restart: segments before `index` have no
+   * samples any more. They are listed empty (no samples, no bytes, starting at `startTicks` with no duration) so
+   * segment numbers stay those of the run; the pipeline never serves a segment below its trim floor.
+   */
+  skipSegmentsTo(index: number, startTicks: number): void {
+    while (this.#taken < index) {
+      this.segmentList.append(this.#takenSamples, 0, startTicks, 0, 0, 0);
+      this.#taken++;
+    }
   }
 
   #updateIndex(): void {

@@ -3,10 +3,11 @@
  * to its spool files:
  * - `run.json`: the run's settings, its tracks (codec configuration, URL bitrate) and its outputs' recording
  *   starts, rewritten atomically (temporary file + rename) whenever one changes;
- * - `{track}.idx`: one JSON line per closed segment of the track, appended once the segment's bytes are in the
- *   spool file: its samples (offsets into the file, sizes, times, sync flags) and its byte range. A line is
- *   written only after its bytes, so a crash leaves at most spool bytes no line names (cut off when the run is
- *   adopted) or a torn last line (ignored).
+ * - `{track}.idx` (and `{track}.{offset}.idx` per later spool chunk, `spool-layout.ts`): one JSON line per closed
+ *   segment of the track, appended to its chunk's journal once the segment's bytes are in the chunk: its samples
+ *   (offsets into the track's spool, sizes, times, sync flags) and its byte range. A line is written only after its
+ *   bytes, so a crash leaves at most spool bytes no line names (cut off when the run is adopted) or a torn last
+ *   line (ignored).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -115,9 +116,11 @@ export function journalLine(segment: RestoredSegment): string {
 
 /**
  * The segments a journal names, in order, up to the first torn, unreadable or out-of-order line, with the byte
- * length of the journal up to the end of each one's line. Read as a stream: a long run's journal is large.
+ * length of the journal up to the end of each one's line. `firstIndex`: the index its first line must have (a
+ * chunk's journal continues the previous chunk's); undefined: any (the first chunk after a trimmed head). Read as a
+ * stream: a long chunk's journal is large.
  */
-export async function readJournal(file: string): Promise<{ segments: RestoredSegment[]; lineEnds: number[] }> {
+export async function readJournal(file: string, firstIndex?: number): Promise<{ segments: RestoredSegment[]; lineEnds: number[] }> {
   const segments: RestoredSegment[] = [];
   const lineEnds: number[] = [];
   let stream: fs.ReadStream;
@@ -138,7 +141,7 @@ export async function readJournal(file: string): Promise<{ segments: RestoredSeg
     while ((newline = text.indexOf('\n')) >= 0) {
       const line = text.slice(0, newline);
       text = text.slice(newline + 1);
-      const segment = parseLine(line, segments.length);
+      const segment = parseLine(line, segments.length === 0 ? firstIndex : segments[0].index + segments.length);
       if (!segment) {
         broken = true;
         break;
@@ -152,7 +155,7 @@ export async function readJournal(file: string): Promise<{ segments: RestoredSeg
   return { segments, lineEnds };
 }
 
-function parseLine(text: string, expectedIndex: number): RestoredSegment | undefined {
+function parseLine(text: string, expectedIndex: number | undefined): RestoredSegment | undefined {
   let l: JournalLine;
   try {
     l = JSON.parse(text) as JournalLine;
@@ -160,7 +163,15 @@ function parseLine(text: string, expectedIndex: number): RestoredSegment | undef
     return undefined;
   }
   const n = Array.isArray(l?.o) ? l.o.length : -1;
-  if (l.i !== expectedIndex || n < 0 || l.z?.length !== n || l.ts?.length !== n || l.du?.length !== n || l.c?.length !== n || l.k?.length !== n)
+  if (
+    (expectedIndex === undefined ? !Number.isInteger(l?.i) || l.i < 0 : l.i !== expectedIndex) ||
+    n < 0 ||
+    l.z?.length !== n ||
+    l.ts?.length !== n ||
+    l.du?.length !== n ||
+    l.c?.length !== n ||
+    l.k?.length !== n
+  )
     return undefined;
   return {
     index: l.i,

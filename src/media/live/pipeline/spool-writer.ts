@@ -1,46 +1,82 @@
 /**
- * The spool: one fragmented MP4 per live track, `{spoolDir}/{eventId}/{runId}/{trackName}.mp4`, written
- * append-only as segments close: the init segment (`ftyp` + `moov` with `mvex`), then one `moof` + `mdat` per
- * segment, built by the packager's own fMP4 muxer, so the file is what the packager would serve and what
- * `readMp4Index` reads back. The sample offsets recorded in the track point at the bytes inside the `mdat`s,
- * so the origin's ranged reads serve segments from the spool like from a VOD file.
+ * The spool: per live track, an append-only fragmented MP4 in one byte-offset space, `{spoolDir}/{eventId}/{runId}`:
+ * the init segment (`ftyp` + `moov` with `mvex`), then one `moof` + `mdat` per segment (LowLatency: per part), built
+ * by the packager's own fMP4 muxer. The sample offsets recorded in the track are offsets in that space, so the
+ * origin's ranged reads serve segments from the spool like from a VOD file.
+ *
+ * On disk the space is cut into chunk files at segment boundaries (`spool-layout.ts`): `{track}.mp4` from offset 0
+ * (the init and the first segments: a run shorter than a chunk is one plain fragmented MP4), then `{track}.{offset}.mp4`
+ * for the chunk starting at that offset, each with its journal. A segment never spans chunks, so whole chunks that
+ * no window needs any more can be deleted while the event runs (`dropBefore`) without moving an offset.
  */
 import fsp, { type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ArraySampleTable, type SampleTable } from '../../packager/model/sample-table.js';
 import { outputFormat, type Fmp4SegmentMuxer, type TrackIndex } from '../../packager/index.js';
 import type { BlobInfo, BlobListing, BlobStore, ByteRange, ReadIntoOptions } from '../../../storage/blob-store.js';
-import { NotFoundError, RangeNotSatisfiableError, BadRequestError } from '../../../shared/errors.js';
+import { NotFoundError, RangeNotSatisfiableError, BadRequestError, GoneError } from '../../../shared/errors.js';
 import type { ClosingSegment, LiveTrack } from './live-track.js';
+import { chunkFiles, type KeptChunk } from './spool-layout.js';
 
 /** ISO BMFF brands without `styp` per segment (the `mpd-time-csf` muxer): the spool is one plain fragmented file. */
 export const spoolMuxer = outputFormat('mpd-time-csf').segments as Fmp4SegmentMuxer;
 
-/** One track's spool file: written in order through one handle, readable up to what is committed. */
+/** Read handles kept open for chunks other than the one being written (most recently read first out last). */
+const maxReadHandles = 4;
+
+interface Chunk {
+  /** Offset of its first byte in the track's spool. */
+  readonly offset: number;
+  readonly path: string;
+  readonly journal: string;
+  /** Past its last byte: the next chunk's offset, or the committed size for the chunk being written. */
+  end: number;
+  fh: FileHandle | undefined;
+  /** Reads in flight on `fh`: the handle closes once they are done. */
+  readers: number;
+  dropped: boolean;
+}
+
+export interface SpoolChunkOptions {
+  /** A new chunk starts with the first segment at least this long after the chunk's first segment. */
+  chunkSec: number;
+}
+
+/** One track's spool: written in order, readable up to what is committed, its oldest chunks deletable. */
 export class SpoolFile {
-  /** Bytes written and visible to readers. */
+  /** Bytes written and visible to readers (the end of the offset space). */
   #size = 0;
   #initSize = 0;
   #closed = false;
-  /** Writes run one after another in call order. */
+  /** Writes, journal lines and deletions run one after another in call order. */
   #queue: Promise<unknown> = Promise.resolve();
   #modified = new Date();
+  /** Chunks on disk, ascending; the last is the one written. */
+  readonly #chunks: Chunk[] = [];
+  /** Read handles of older chunks, least recently used first. */
+  readonly #readHandles = new Set<Chunk>();
+  /** Chunk length in track ticks, and the start of the written chunk's first segment. */
+  readonly #chunkTicks: number;
+  #chunkStartTicks: number | undefined;
+  /** A segment's parts are being written (LowLatency): no new chunk before it closes. */
+  #segmentOpen = false;
 
   private constructor(
-    readonly path: string,
+    readonly dir: string,
     readonly name: string,
-    private readonly fh: FileHandle,
+    private readonly trackName: string,
     readonly etag: string,
-  ) {}
+    timescale: number,
+    options: SpoolChunkOptions,
+  ) {
+    this.#chunkTicks = Math.max(1, Math.round(options.chunkSec * timescale));
+  }
 
-  /** Creates the file (and its folder) and writes the track's init segment. */
-  static async create(dir: string, track: LiveTrack, etag: string): Promise<SpoolFile> {
+  /** Creates the first chunk (and its folder) and writes the track's init segment. */
+  static async create(dir: string, track: LiveTrack, etag: string, options: SpoolChunkOptions): Promise<SpoolFile> {
     await fsp.mkdir(dir, { recursive: true });
-    const name = `${track.name}.mp4`;
-    const file = path.join(dir, name);
-    const fh = await fsp.open(file, 'w+');
-    const spool = new SpoolFile(file, name, fh, etag);
+    const spool = new SpoolFile(dir, `${track.name}.mp4`, track.name, etag, track.timescale, options);
+    await spool.#startChunk(0);
     const init = spoolMuxer.init(track.index);
     await spool.#write([init]);
     spool.#initSize = init.byteLength;
@@ -48,30 +84,53 @@ export class SpoolFile {
   }
 
   /**
-   * Reopens an adopted run's file (a restart): bytes past `size` (a segment the journal does not name, a write
-   * cut short by a crash) are cut off, so the next segment is appended right after the last complete one. A file
-   * shorter than its init segment is started again.
+   * Reopens an adopted run's spool (a restart): `chunks` are what the journals name (`readSpoolTrack`), the last
+   * one cut to `size` (bytes no journal line names are a write a crash cut short), so the next segment is appended
+   * right after the last complete one. `lastChunkStartTicks`: the start of the last chunk's first segment. Without
+   * chunks (or a first chunk shorter than its init segment) the spool is started again.
    */
-  static async reopen(dir: string, track: LiveTrack, etag: string, size: number): Promise<SpoolFile> {
+  static async reopen(
+    dir: string,
+    track: LiveTrack,
+    etag: string,
+    options: SpoolChunkOptions,
+    chunks: readonly KeptChunk[],
+    lastChunkStartTicks?: number,
+  ): Promise<SpoolFile> {
     await fsp.mkdir(dir, { recursive: true });
-    const name = `${track.name}.mp4`;
-    const file = path.join(dir, name);
-    const fh = await fsp.open(file, 'a+').then(async (h) => {
-      await h.close();
-      return fsp.open(file, 'r+');
-    });
-    const spool = new SpoolFile(file, name, fh, etag);
+    const spool = new SpoolFile(dir, `${track.name}.mp4`, track.name, etag, track.timescale, options);
     const init = spoolMuxer.init(track.index);
-    const { size: onDisk } = await fh.stat();
-    if (size < init.byteLength || onDisk < size) {
-      await fh.truncate(0);
-      await spool.#write([init]);
-    } else {
-      await fh.truncate(size);
-      spool.#size = size;
-    }
     spool.#initSize = init.byteLength;
+    const last = chunks[chunks.length - 1];
+    if (!last || (chunks.length === 1 && last.offset === 0 && last.size < init.byteLength)) {
+      await spool.#startChunk(0, 'w+');
+      await spool.#write([init]);
+      return spool;
+    }
+    for (const c of chunks.slice(0, -1)) spool.#chunks.push(spool.#chunk(c.offset, c.offset + c.size));
+    await spool.#startChunk(last.offset, 'r+');
+    const written = spool.#chunks[spool.#chunks.length - 1];
+    await written.fh!.truncate(last.size);
+    spool.#size = last.offset + last.size;
+    written.end = spool.#size;
+    spool.#chunkStartTicks = lastChunkStartTicks;
     return spool;
+  }
+
+  #chunk(offset: number, end: number): Chunk {
+    const files = chunkFiles(this.dir, this.trackName, offset);
+    return { offset, path: files.media, journal: files.journal, end, fh: undefined, readers: 0, dropped: false };
+  }
+
+  /** Makes the chunk starting at `offset` the one written (`w+`: a new file; `r+`: an adopted one, `a+` first so it exists). */
+  async #startChunk(offset: number, mode: 'w+' | 'r+' = 'w+'): Promise<void> {
+    const chunk = this.#chunk(offset, offset);
+    if (mode === 'r+') await (await fsp.open(chunk.path, 'a+')).close();
+    chunk.fh = await fsp.open(chunk.path, mode);
+    const previous = this.#chunks[this.#chunks.length - 1];
+    this.#chunks.push(chunk);
+    // The chunk written so far becomes a read-only one: its handle is kept as a read handle.
+    if (previous?.fh) this.#touchReadHandle(previous);
   }
 
   get size(): number {
@@ -86,13 +145,62 @@ export class SpoolFile {
     return this.#modified;
   }
 
+  /** Where the oldest byte still on disk is: reads before it are of deleted chunks. */
+  get firstOffset(): number {
+    return this.#chunks[0]?.offset ?? 0;
+  }
+
+  /** Bytes on disk (spool chunks, not their journals). */
+  get diskBytes(): number {
+    return this.#size - this.firstOffset;
+  }
+
+  /** Chunks on disk. */
+  get chunkCount(): number {
+    return this.#chunks.length;
+  }
+
   /**
-   * Writes `segment` (a whole segment or, LowLatency, one part of one) as `moof` + `mdat` at the end of the file,
+   * Writes `segment` (a whole segment or, LowLatency, one part of one) as `moof` + `mdat` at the end of the spool,
    * then commits it to `track` (so it becomes visible only once its bytes are on disk). Calls are serialised:
-   * segments and parts land in call order.
+   * segments and parts land in call order. A segment that starts `chunkSec` or more after the chunk's first one
+   * starts a new chunk.
    */
   appendSegment(track: LiveTrack, segment: ClosingSegment): Promise<void> {
-    const next = this.#queue.then(() => this.#append(track, segment));
+    return this.#enqueue(() => this.#append(track, segment));
+  }
+
+  /** Appends a journal line of the segment whose bytes start at `fileStart` to its chunk's journal (skipped once the chunk is deleted). */
+  appendJournal(fileStart: number, line: string): Promise<void> {
+    return this.#enqueue(async () => {
+      const chunk = this.#chunkAt(fileStart);
+      if (chunk) await fsp.appendFile(chunk.journal, line);
+    });
+  }
+
+  /**
+   * Deletes every chunk that ends at or before `offset` (never the one written), journal first: a crash between
+   * the two leaves a chunk no journal names, which adoption deletes. Returns the bytes deleted.
+   */
+  dropBefore(offset: number): Promise<number> {
+    return this.#enqueue(async () => {
+      let bytes = 0;
+      while (this.#chunks.length > 1 && this.#chunks[0].end <= offset) {
+        const chunk = this.#chunks.shift()!;
+        chunk.dropped = true;
+        this.#readHandles.delete(chunk);
+        bytes += chunk.end - chunk.offset;
+        await fsp.rm(chunk.journal, { force: true });
+        await fsp.rm(chunk.path, { force: true });
+        // On POSIX a read in flight keeps reading the unlinked file through its handle.
+        if (chunk.readers === 0) await this.#closeHandle(chunk);
+      }
+      return bytes;
+    });
+  }
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(task);
     this.#queue = next.catch(() => undefined);
     return next;
   }
@@ -107,9 +215,12 @@ export class SpoolFile {
     const n = segment.samples.length;
     // A segment whose parts already hold every sample closes without bytes of its own.
     if (n === 0) {
+      this.#segmentOpen = false;
       track.commit(segment, new Float64Array(0), this.#size, this.#size);
       return;
     }
+    if (!this.#segmentOpen) await this.#rollOver(segment.startTicks);
+    this.#segmentOpen = segment.closes === undefined;
     // Plan with offsets relative to the payload: the boxes do not depend on where the file puts them
     // (tfhd default-base-is-moof), so one plan gives the header and the payload's place in the file.
     const rel = new Float64Array(n);
@@ -147,14 +258,28 @@ export class SpoolFile {
     track.commit(segment, offsets, fileStart, this.#size);
   }
 
+  /** A segment starting at `startTicks` begins: in a new chunk when the written one is long enough. */
+  async #rollOver(startTicks: number): Promise<void> {
+    const written = this.#chunks[this.#chunks.length - 1];
+    const hasSegments = written.end > (written.offset === 0 ? this.#initSize : written.offset);
+    if (this.#chunkStartTicks === undefined || !hasSegments) {
+      this.#chunkStartTicks = startTicks;
+      return;
+    }
+    if (startTicks - this.#chunkStartTicks < this.#chunkTicks) return;
+    await this.#startChunk(this.#size);
+    this.#chunkStartTicks = startTicks;
+  }
+
   async #write(chunks: Uint8Array[]): Promise<void> {
-    let position = this.#size;
+    const chunk = this.#chunks[this.#chunks.length - 1];
+    let position = this.#size - chunk.offset;
     let total = 0;
     for (const c of chunks) total += c.byteLength;
     // writev may write part of the list; continue from where it stopped.
     let rest = chunks;
     while (rest.length > 0) {
-      const { bytesWritten } = await this.fh.writev(rest, position);
+      const { bytesWritten } = await chunk.fh!.writev(rest, position);
       position += bytesWritten;
       let skip = bytesWritten;
       const left: Uint8Array[] = [];
@@ -169,21 +294,95 @@ export class SpoolFile {
       rest = left;
     }
     this.#size += total;
+    chunk.end = this.#size;
     this.#modified = new Date();
   }
 
-  /** Reads committed bytes at `offset` into `target`; fewer when the committed part ends first. */
+  /** The chunk holding byte `offset` (the written one for its end), or undefined when it was deleted. */
+  #chunkAt(offset: number): Chunk | undefined {
+    const chunks = this.#chunks;
+    // The last chunk starting at or before `offset`.
+    let lo = 0;
+    let hi = chunks.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (chunks[mid].offset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found < 0) return undefined;
+    const c = chunks[found];
+    return offset < c.end || found === chunks.length - 1 ? c : undefined;
+  }
+
+  /**
+   * Reads committed bytes at `offset` into `target` (across chunks); fewer when the committed part ends first.
+   * Bytes of a deleted chunk are a `GoneError` (410): the segment slid out of every window.
+   */
   async readInto(offset: number, target: Uint8Array): Promise<number> {
     if (offset >= this.#size)
       throw new RangeNotSatisfiableError('RangeNotSatisfiable', `offset ${offset} is past the end of '${this.name}'`, { size: this.#size });
     const length = Math.min(target.byteLength, this.#size - offset);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.fh.read(target, done, length - done, offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
+      const at = offset + done;
+      const chunk = at < this.firstOffset ? undefined : this.#chunkAt(at);
+      if (!chunk || chunk.dropped) throw expired(this.name);
+      const want = Math.min(length - done, chunk.end - at);
+      const n = await this.#readChunk(chunk, at - chunk.offset, target.subarray(done, done + want));
+      if (n === 0) break;
+      done += n;
     }
     return done;
+  }
+
+  async #readChunk(chunk: Chunk, position: number, target: Uint8Array): Promise<number> {
+    chunk.readers++;
+    try {
+      if (!chunk.fh) {
+        // A closed spool (the event stopped) opens nothing again: its files are about to be removed.
+        if (this.#closed) throw new GoneError('LiveStreamEnded', `The live spool '${this.name}' is closed: the event stopped`);
+        const fh = await fsp.open(chunk.path, 'r').catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') throw expired(this.name);
+          throw err;
+        });
+        if (chunk.dropped || chunk.fh) await fh.close();
+        else chunk.fh = fh;
+        if (chunk.dropped) throw expired(this.name);
+      }
+      if (chunk !== this.#chunks[this.#chunks.length - 1]) this.#touchReadHandle(chunk);
+      let done = 0;
+      while (done < target.byteLength) {
+        const { bytesRead } = await chunk.fh!.read(target, done, target.byteLength - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done;
+    } finally {
+      chunk.readers--;
+      if (chunk.dropped && chunk.readers === 0) await this.#closeHandle(chunk);
+    }
+  }
+
+  /** Marks `chunk`'s read handle most recently used; closes the least recently used idle ones past the limit. */
+  #touchReadHandle(chunk: Chunk): void {
+    this.#readHandles.delete(chunk);
+    this.#readHandles.add(chunk);
+    if (this.#readHandles.size <= maxReadHandles) return;
+    for (const old of this.#readHandles) {
+      if (this.#readHandles.size <= maxReadHandles) break;
+      if (old.readers > 0 || old === chunk) continue;
+      this.#readHandles.delete(old);
+      void this.#closeHandle(old);
+    }
+  }
+
+  async #closeHandle(chunk: Chunk): Promise<void> {
+    const fh = chunk.fh;
+    chunk.fh = undefined;
+    await fh?.close().catch(() => undefined);
   }
 
   info(blobName: string): BlobInfo {
@@ -194,14 +393,20 @@ export class SpoolFile {
     if (this.#closed) return;
     await this.flushed();
     this.#closed = true;
-    await this.fh.close();
+    this.#readHandles.clear();
+    for (const chunk of this.#chunks) await this.#closeHandle(chunk);
   }
+}
+
+function expired(name: string): GoneError {
+  return new GoneError('LiveSegmentExpired', `These bytes of '${name}' slid out of the live event's DVR windows and were deleted`);
 }
 
 /**
  * A read-only `BlobStore` over one run's spool files, for the origin: container = the event id, blob =
- * `{runId}/{trackName}.mp4`. Reads stop at the committed size (a segment still being written is never read), and
- * the ETag is stable for the run: the file only grows, and bytes already committed never change, so indexes
+ * `{runId}/{trackName}.mp4` (the track's whole offset space, whatever chunks it is cut into). Reads stop at the
+ * committed size (a segment still being written is never read), and the ETag is stable for the run: the space only
+ * grows, and bytes already committed never change (they are deleted, a 410, once no window needs them), so indexes
  * planned from an older size stay valid.
  */
 export class SpoolBlobStore implements BlobStore {
