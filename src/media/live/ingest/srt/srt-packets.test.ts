@@ -35,7 +35,10 @@ describe('SRT handshake packets (captured from ffmpeg 5.1 / libsrt 1.5)', () => 
   it('reads an induction request: HSv4, type 1, no cookie', () => {
     assert.ok(isHandshake(induction));
     const hs = parseHandshake(induction);
-    assert.deepEqual({ version: hs.version, type: hs.type, cookie: hs.cookie, socketId: hs.socketId }, { version: 4, type: 1, cookie: 0, socketId: 0x13877e73 });
+    assert.deepEqual(
+      { version: hs.version, type: hs.type, cookie: hs.cookie, socketId: hs.socketId },
+      { version: 4, type: 1, cookie: 0, socketId: 0x13877e73 },
+    );
   });
 
   it('answers it as a listener: HSv5, SRT magic, the cookie, addressed to the caller', () => {

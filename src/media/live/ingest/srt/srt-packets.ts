@@ -91,7 +91,7 @@ export function parseHandshake(packet: Buffer): Handshake {
   };
   if (handshake.version < 5 || handshake.type !== handshakeType.conclusion) return handshake;
   // Each extension: 16-bit type, 16-bit length in 32-bit words, content.
-  for (let offset = headerBytes + handshakeBodyBytes; offset + 4 <= packet.length; ) {
+  for (let offset = headerBytes + handshakeBodyBytes; offset + 4 <= packet.length;) {
     const type = packet.readUInt16BE(offset);
     const end = offset + 4 + packet.readUInt16BE(offset + 2) * 4;
     if (end > packet.length) throw new RangeError('SRT handshake extension overruns the packet');
