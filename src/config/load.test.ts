@@ -49,11 +49,11 @@ describe('storage settings', () => {
 });
 
 describe('live ingest settings', () => {
-  it('listens for RTMP on 1935 on loopback, SRT from 6000, and RTMPS only with a certificate and key', () => {
+  it('listens for RTMP on 1935 on loopback, SRT on 6000, and RTMPS only with a certificate and key', () => {
     const config = loadConfig({ REEL_DATA_DIR: '/srv/reel' });
     assert.equal(config.liveRtmpPort, 1935);
     assert.equal(config.liveRtmpHost, config.host, 'the same default interface as the HTTP listener');
-    assert.equal(config.liveSrtPortBase, 6000);
+    assert.equal(config.liveSrtPort, 6000);
     assert.equal(config.liveRtmpsCertFile, undefined);
     const tls = loadConfig({
       REEL_DATA_DIR: '/srv/reel',

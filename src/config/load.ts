@@ -42,7 +42,7 @@ const envNames: Record<keyof Config, string[]> = {
   liveRtmpsPort: ['REEL_LIVE_RTMPS_PORT'],
   liveRtmpsCertFile: ['REEL_LIVE_RTMPS_CERT_FILE'],
   liveRtmpsKeyFile: ['REEL_LIVE_RTMPS_KEY_FILE'],
-  liveSrtPortBase: ['REEL_LIVE_SRT_PORT_BASE'],
+  liveSrtPort: ['REEL_LIVE_SRT_PORT', 'REEL_LIVE_SRT_PORT_BASE'],
   liveSpoolDir: ['REEL_LIVE_SPOOL_DIR'],
   liveX264Preset: ['REEL_LIVE_X264_PRESET'],
   liveMaxRungs: ['REEL_LIVE_MAX_RUNGS'],
