@@ -140,7 +140,7 @@ export const configSchema = Type.Object({
     default: 1935,
     description: 'REEL_LIVE_RTMP_PORT: TCP port of the RTMP ingest listener every live event shares (0 = any free port)',
   }),
-  liveRtmpHost: Type.String({ default: '127.0.0.1', description: 'REEL_LIVE_RTMP_HOST: interface the RTMP and RTMPS ingest listeners listen on' }),
+  liveRtmpHost: Type.String({ default: '127.0.0.1', description: 'REEL_LIVE_RTMP_HOST: interface the RTMP, RTMPS and SRT ingest listeners listen on' }),
   liveRtmpsPort: Type.Integer({
     minimum: 0,
     maximum: 65535,
