@@ -329,12 +329,12 @@ describe('live ingest cases (sqlite)', () => {
     await stop(f, 'srt-b');
     const afterStop = await push(src.ts10, `${srtB}&connect_timeout=3000`, { format: 'mpegts' }).done;
     assert.notEqual(afterStop.code, 0, 'a stopped event refuses its encoder');
-    const seqBefore = mediaSequence(tailA.media[0]!);
+    const seqBefore = mediaSequence(tailA.media[0]);
     const again = await push(src.ts10, srtA, { format: 'mpegts' }).done;
     assert.equal(again.code, 0, again.err);
     const grown = await waitForLive(baseA, { until: (m) => total(m) >= 19 });
     assert.ok(grown, `A's timeline grows across the reconnect: ${lastSeen.slice(-300)}`);
-    assert.equal(mediaSequence(grown.media[0]!), seqBefore, 'the media sequence continues');
+    assert.equal(mediaSequence(grown.media[0]), seqBefore, 'the media sequence continues');
 
     await stop(f, 'srt-a');
     await stop(f, 'srt-c');
@@ -346,7 +346,7 @@ describe('live ingest cases (sqlite)', () => {
     t.diagnostic(
       `SRT A rungs ${heightsA.join(', ')}p, B rungs ${heightsB.join(', ')}p; A segments ${liveA.media.map((m) => extinfs(m).join('/')).join(' | ')}; A archive ${archive.media.map((m) => total(m).toFixed(2)).join(' / ')} s; refusals: wrong passphrase, denied address, stopped event`,
     );
-    const vodProbe = await probe(archive.video[archive.video.length - 1]!);
+    const vodProbe = await probe(archive.video[archive.video.length - 1]);
     assert.ok(
       vodProbe.streams.some((s) => s.codec_type === 'video'),
       `ffprobe reads the archive's lowest rung: ${JSON.stringify(vodProbe)} ${archive.video.join(' ')} ${archive.media.at(-1)}`,

@@ -129,12 +129,12 @@ function metadataWidth(sink: RecordingSink): number | undefined {
 function assertH264Aac(sink: RecordingSink, seconds: number): void {
   const video = sink.tags.filter((t) => t.type === 9);
   const audio = sink.tags.filter((t) => t.type === 8);
-  assert.deepEqual([video[0]!.data[0], video[0]!.data[1]], [0x17, 0], 'AVC sequence header first');
-  assert.equal(video[1]!.data[0]! >> 4, 1, 'then a keyframe');
+  assert.deepEqual([video[0].data[0], video[0].data[1]], [0x17, 0], 'AVC sequence header first');
+  assert.equal(video[1].data[0] >> 4, 1, 'then a keyframe');
   const frames = video.filter((t) => t.data[1] === 1);
   assert.equal(frames.length, seconds * 25);
-  for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.timestampMs > frames[i - 1]!.timestampMs);
-  assert.deepEqual([audio[0]!.data[0]! >> 4, audio[0]!.data[1]], [10, 0], 'AAC sequence header first');
+  for (let i = 1; i < frames.length; i++) assert.ok(frames[i].timestampMs > frames[i - 1].timestampMs);
+  assert.deepEqual([audio[0].data[0] >> 4, audio[0].data[1]], [10, 0], 'AAC sequence header first');
   assert.ok(audio.length > seconds * 40);
 }
 
@@ -172,8 +172,8 @@ describe('SRT ingest: one UDP port for every event, the event found by its passp
     const [a, b] = await Promise.all([pushSrt(server.port, passA, 3, { size: '320x240' }), pushSrt(server.port, passB, 3, { size: '640x360' })]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
-    const sinkA = authorizer.sinks.get('event-a')![0]!;
-    const sinkB = authorizer.sinks.get('event-b')![0]!;
+    const sinkA = authorizer.sinks.get('event-a')![0];
+    const sinkB = authorizer.sinks.get('event-b')![0];
     assert.equal(await sinkA.ended, 'closed');
     assert.equal(await sinkB.ended, 'closed');
     assertH264Aac(sinkA, 3);

@@ -233,7 +233,7 @@ export async function createSrtIngestServer(options: SrtIngestServerOptions): Pr
         relay.close();
         return refuse(session, 'receiver-down');
       }
-      relay.send(induction, session.backendPort!, '127.0.0.1');
+      relay.send(induction, session.backendPort, '127.0.0.1');
       session.timer = setTimeout(attempt, backendRetryMs);
     };
     relay.bind(0, '127.0.0.1', attempt);
@@ -270,7 +270,7 @@ export async function createSrtIngestServer(options: SrtIngestServerOptions): Pr
   const forwardConclusion = (session: Session, conclusion: Buffer): void => {
     const copy = Buffer.from(conclusion);
     copy.writeUInt32BE(session.backendCookie!, 44);
-    session.socket!.send(copy, session.backendPort!, '127.0.0.1');
+    session.socket!.send(copy, session.backendPort, '127.0.0.1');
   };
 
   socket.on('message', (packet, remote) => {
@@ -281,7 +281,7 @@ export async function createSrtIngestServer(options: SrtIngestServerOptions): Pr
       if (isControl(packet)) {
         const type = controlTypeOf(packet);
         if (type === controlType.shutdown) {
-          session.socket!.send(packet, session.backendPort!, '127.0.0.1');
+          session.socket!.send(packet, session.backendPort, '127.0.0.1');
           return close(session, 'caller-left');
         }
         if (type === controlType.handshake && isHandshake(packet)) {
@@ -292,8 +292,8 @@ export async function createSrtIngestServer(options: SrtIngestServerOptions): Pr
           if (hs === handshakeType.conclusion)
             close(session, 'replaced'); // the same address:port connecting anew
           else return;
-        } else return void session.socket!.send(packet, session.backendPort!, '127.0.0.1');
-      } else return void session.socket!.send(packet, session.backendPort!, '127.0.0.1');
+        } else return void session.socket!.send(packet, session.backendPort, '127.0.0.1');
+      } else return void session.socket!.send(packet, session.backendPort, '127.0.0.1');
     }
     if (!isHandshake(packet)) return;
     let handshake: Handshake;

@@ -29,9 +29,9 @@ export function parseKeyMaterial(data: Buffer): KeyMaterial | undefined {
   if (data.length < fixedHeaderBytes) return undefined;
   // Version 1, packet type 2 (KMmsg), signature 0x2029 ("HAI" in PnP vendor format).
   if (data[0] !== 0x12 || data.readUInt16BE(1) !== 0x2029) return undefined;
-  const keys = data[3]! & 0x03; // 1 even, 2 odd, 3 both
-  const saltLength = data[14]! * 4;
-  const keyLength = data[15]! * 4;
+  const keys = data[3] & 0x03; // 1 even, 2 odd, 3 both
+  const saltLength = data[14] * 4;
+  const keyLength = data[15] * 4;
   if (keys === 0 || wrapCipher[keyLength] === undefined || saltLength < 8) return undefined;
   const wrappedLength = (keys === 3 ? 2 : 1) * keyLength + 8;
   const end = fixedHeaderBytes + saltLength + wrappedLength;
@@ -47,7 +47,7 @@ export function parseKeyMaterial(data: Buffer): KeyMaterial | undefined {
 export async function madeWithPassphrase(km: KeyMaterial, passphrase: string): Promise<boolean> {
   const kek = await pbkdf2(passphrase, km.salt.subarray(km.salt.length - 8), kekIterations, km.keyLength, 'sha1');
   try {
-    const decipher = crypto.createDecipheriv(wrapCipher[km.keyLength]!, kek, wrapIv);
+    const decipher = crypto.createDecipheriv(wrapCipher[km.keyLength], kek, wrapIv);
     decipher.update(km.wrapped);
     decipher.final();
     return true;

@@ -44,7 +44,7 @@ export const rejection = {
 } as const;
 
 export function isControl(packet: Buffer): boolean {
-  return packet.length >= headerBytes && (packet[0]! & 0x80) !== 0;
+  return packet.length >= headerBytes && (packet[0] & 0x80) !== 0;
 }
 
 /** The control type of a control packet (see `isControl`). */
