@@ -238,6 +238,20 @@ describe('SRT ingest: one UDP port for every event, the event found by its passp
     assert.deepEqual(sink.ends, ['kicked']);
   });
 
+  it('a caller arriving as its event opens waits for the receiver’s ffmpeg to listen', async () => {
+    const eventE = await server.open({ eventId: 'event-e', name: 'studio-e', passphrase: passC });
+    try {
+      const next = authorizer.nextSink('event-e');
+      const pushed = await pushSrt(server.port, passC, 2); // no wait: ffmpeg is still starting
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const sink = await next;
+      assert.equal(await sink.ended, 'closed');
+      assertH264Aac(sink, 2);
+    } finally {
+      await eventE.close();
+    }
+  });
+
   it('refuses the passphrase of an event that stopped (its route is gone)', async () => {
     const eventC = await server.open({ eventId: 'event-c', name: 'studio-c', passphrase: passC });
     await eventC.close();
@@ -292,7 +306,9 @@ describe('SRT ingest: one UDP port for every event, the event found by its passp
       const cookie = response.readUInt32BE(44);
       const withCookie = Buffer.from(conclusion);
       withCookie.writeUInt32BE(cookie, 44);
+      const askedMs = performance.now();
       assert.equal((await exchange(withCookie)).readUInt32BE(36), 1010, 'SRT_REJ_BADSECRET');
+      console.log(`rejection answered ${(performance.now() - askedMs).toFixed(1)} ms after the conclusion (every running event's passphrase tried)`);
       assert.equal((await exchange(withCookie)).readUInt32BE(36), 1010, 'a retransmitted conclusion gets the same answer');
 
       const noKey = Buffer.from(withCookie.subarray(0, 80)); // the HSREQ extension only

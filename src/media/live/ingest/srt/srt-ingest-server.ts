@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../../../shared/log.js';
 import type { IngestAuthorizer, IngestListener } from '../ingest-contracts.js';
 import { madeWithPassphrase, parseKeyMaterial } from './srt-key-material.js';
@@ -137,7 +138,9 @@ export async function createSrtIngestServer(options: SrtIngestServerOptions): Pr
     session.state = 'closed';
     clearTimeout(session.timer);
     if (sessions.get(session.key) === session) sessions.delete(session.key);
-    if (wasRelaying && reason !== 'caller-left') sendToCaller(session, shutdownPacket(session.callerSocketId));
+    // A caller still waiting for the handshake's answer gets a rejection; a connected one a shutdown.
+    if (wasRelaying && reason !== 'caller-left')
+      sendToCaller(session, session.backendSocketId === undefined ? rejectionOf(session.conclusion, rejection.down) : shutdownPacket(session.callerSocketId));
     if (session.socket) {
       if (session.backendSocketId !== undefined && session.backendPort !== undefined && reason !== 'receiver-left')
         session.socket.send(shutdownPacket(session.backendSocketId), session.backendPort, '127.0.0.1', () => session.socket?.close());
@@ -203,8 +206,13 @@ export async function createSrtIngestServer(options: SrtIngestServerOptions): Pr
       answer = { refused: 'event-not-running' };
     }
     if ('refused' in answer) return refuse(session, answer.refused);
-    const stream =
-      session.state === 'admitting' && routes.get(route.eventId) === route ? route.backend.attach(answer, () => close(session, 'receiver-left')) : undefined;
+    // The receiver may be between two ffmpeg runs (the previous encoder just left, or was kicked): wait for the next.
+    let stream: SrtBackendStream | undefined;
+    for (const deadline = Date.now() + backendTimeoutMs; session.state === 'admitting' && routes.get(route.eventId) === route;) {
+      stream = route.backend.attach(answer, () => close(session, 'receiver-left'));
+      if (stream || Date.now() > deadline) break;
+      await sleep(backendRetryMs);
+    }
     if (!stream) {
       // Closed while the authorizer decided, or no receiver free: release what the admission set up.
       answer.sink.onEnd('error');
