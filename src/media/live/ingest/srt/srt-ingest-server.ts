@@ -281,28 +281,32 @@ export async function createSrtIngestServer(options: SrtIngestServerOptions): Pr
     session.socket!.send(copy, session.backendPort, '127.0.0.1');
   };
 
+  /**
+   * A relayed caller's packet: passed on unread (no copy), but for its shutdown (the relay ends) and handshakes
+   * (retransmitted conclusions get the receiver's cookie). False: not relayed, read it as a handshake (an induction,
+   * or the same address and port connecting anew).
+   */
+  const relayFromCaller = (session: Session, packet: Buffer): boolean => {
+    session.lastSeenMs = Date.now();
+    const toReceiver = session.socket!;
+    if (!isControl(packet)) return (void toReceiver.send(packet, session.backendPort, '127.0.0.1'), true);
+    const type = controlTypeOf(packet);
+    if (type === controlType.shutdown) {
+      toReceiver.send(packet, session.backendPort, '127.0.0.1');
+      close(session, 'caller-left');
+      return true;
+    }
+    if (type !== controlType.handshake || !isHandshake(packet)) return (void toReceiver.send(packet, session.backendPort, '127.0.0.1'), true);
+    const handshake = packet.readUInt32BE(36);
+    if (handshake === handshakeType.conclusion && packet.readUInt32BE(40) === session.callerSocketId) return (forwardConclusion(session, packet), true);
+    if (handshake === handshakeType.conclusion) close(session, 'replaced');
+    return false;
+  };
+
   socket.on('message', (packet, remote) => {
     const key = `${remote.address}|${remote.port}`;
     const session = sessions.get(key);
-    if (session?.state === 'relaying') {
-      session.lastSeenMs = Date.now();
-      if (isControl(packet)) {
-        const type = controlTypeOf(packet);
-        if (type === controlType.shutdown) {
-          session.socket!.send(packet, session.backendPort, '127.0.0.1');
-          return close(session, 'caller-left');
-        }
-        if (type === controlType.handshake && isHandshake(packet)) {
-          const hs = packet.readUInt32BE(36);
-          if (hs === handshakeType.conclusion && packet.readUInt32BE(40) === session.callerSocketId) return forwardConclusion(session, packet);
-          if (hs === handshakeType.induction)
-            return void socket.send(inductionResponse(packet, cookieFor(remote.address, remote.port, bucketNow())), remote.port, remote.address);
-          if (hs === handshakeType.conclusion)
-            close(session, 'replaced'); // the same address:port connecting anew
-          else return;
-        } else return void session.socket!.send(packet, session.backendPort, '127.0.0.1');
-      } else return void session.socket!.send(packet, session.backendPort, '127.0.0.1');
-    }
+    if (session?.state === 'relaying' && relayFromCaller(session, packet)) return;
     if (!isHandshake(packet)) return;
     let handshake: Handshake;
     try {
