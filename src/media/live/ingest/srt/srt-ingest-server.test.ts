@@ -66,12 +66,12 @@ function pushSrt(
   port: number,
   pass: string,
   seconds: number,
-  options: { size?: string; streamId?: string; started?: (child: ChildProcess) => void } = {},
+  options: { size?: string; streamId?: string; keyBytes?: 16 | 24 | 32; started?: (child: ChildProcess) => void } = {},
 ): Promise<Push> {
   const startedMs = Date.now();
   return new Promise((resolve, reject) => {
     // ffmpeg takes the query's values as written (no percent-decoding), as encoders' SRT URLs are typed.
-    const query = `passphrase=${pass}&pbkeylen=16${options.streamId ? `&streamid=${options.streamId}` : ''}`;
+    const query = `passphrase=${pass}&pbkeylen=${options.keyBytes ?? 16}${options.streamId ? `&streamid=${options.streamId}` : ''}`;
     const child = spawn(
       'ffmpeg',
       [
@@ -193,6 +193,15 @@ describe('SRT ingest: one UDP port for every event, the event found by its passp
     assert.equal(await sink.ended, 'closed');
     assertH264Aac(sink, 2);
     assert.deepEqual(sink.ends, ['closed'], 'onEnd once per stream');
+  });
+
+  it('finds the event of an AES-256 caller (pbkeylen=32) too; its receiver takes the caller’s key length', async () => {
+    const next = authorizer.nextSink('event-b');
+    const pushed = await pushSrt(server.port, passB, 2, { keyBytes: 32 });
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const sink = await next;
+    assert.equal(await sink.ended, 'closed');
+    assertH264Aac(sink, 2);
   });
 
   it('refuses a caller the authorizer turns down (IP allow list, busy) with a rejection, and logs no passphrase', async () => {
