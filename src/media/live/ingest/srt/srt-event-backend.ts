@@ -104,11 +104,6 @@ export class SrtEventBackend {
     void this.#start();
   }
 
-  /** The loopback port the current ffmpeg listens on (or is about to); undefined between runs. */
-  get port(): number | undefined {
-    return this.#run && !this.#run.stopping && !this.#run.stream ? this.#run.port : undefined;
-  }
-
   /**
    * Hands the stream ffmpeg is about to receive to `admission` (the front relays the admitted caller next). `gone`
    * is called once if the backend ends it first. Returns undefined when no ffmpeg is free to take it.
