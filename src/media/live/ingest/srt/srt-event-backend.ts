@@ -45,7 +45,6 @@ interface Run {
   port: number;
   exited: Promise<void>;
   stream: Attached | undefined;
-  sawData: boolean;
   /** We stopped it (close, kick, idle, error): its exit is not a crash. */
   stopping: boolean;
   idleTimer: NodeJS.Timeout | undefined;
@@ -116,7 +115,6 @@ export class SrtEventBackend {
     const reader = new FlvStreamReader((tag) => admission.sink.onTag(tag));
     const feed = (bytes: Buffer): void => {
       if (stream.ended) return;
-      run.sawData = true;
       this.#armIdle(run);
       try {
         reader.push(bytes);
@@ -198,7 +196,6 @@ export class SrtEventBackend {
       port,
       exited: new Promise((resolve) => child.once('close', () => resolve())),
       stream: undefined,
-      sawData: false,
       stopping: false,
       idleTimer: undefined,
     };
