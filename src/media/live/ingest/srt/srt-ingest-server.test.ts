@@ -52,6 +52,16 @@ class TestAuthorizer implements IngestAuthorizer {
   }
 }
 
+// An induction and a conclusion captured from ffmpeg 5.1 (libsrt 1.5.1) calling with passphrase secret-pass-123.
+const induction = Buffer.from(
+  '800000000000000000000652000000000000000400000002569c7527000005dc000020000000000113877e73000000000100007f000000000000000000000000',
+  'hex',
+);
+const conclusion = Buffer.from(
+  '80000000000000000000a49b000000000000000500020003569c7527000005dc00002000ffffffff13877e7385f11e320100007f0000000000000000000000000001000300010501000000bf007800000003000e122029010000000002000200000004043c216ad221186e0bb7ba6e871f5d78fda535aac2c26ebda8a1e60c0910fa112e098608bb68b59898',
+  'hex',
+);
+
 const logLines: string[] = [];
 const log = createLogger('debug', { write: (line: string) => void logLines.push(line) });
 
@@ -292,15 +302,6 @@ describe('SRT ingest: one UDP port for every event, the event found by its passp
 
   it('answers the handshake itself and refuses with SRT rejection codes (captured ffmpeg packets, raw UDP)', async () => {
     // ffmpeg 5.1 reports any refusal as "Input/output error"; the codes are checked on the wire instead.
-    // The captured caller used passphrase secret-pass-123.
-    const induction = Buffer.from(
-      '800000000000000000000652000000000000000400000002569c7527000005dc000020000000000113877e73000000000100007f000000000000000000000000',
-      'hex',
-    );
-    const conclusion = Buffer.from(
-      '80000000000000000000a49b000000000000000500020003569c7527000005dc00002000ffffffff13877e7385f11e320100007f0000000000000000000000000001000300010501000000bf007800000003000e122029010000000002000200000004043c216ad221186e0bb7ba6e871f5d78fda535aac2c26ebda8a1e60c0910fa112e098608bb68b59898',
-      'hex',
-    );
     const caller = dgram.createSocket('udp4');
     caller.bind(0, '127.0.0.1');
     await once(caller, 'listening');
@@ -345,6 +346,38 @@ describe('SRT ingest: one UDP port for every event, the event found by its passp
       assert.equal(silent, 'dropped', 'a conclusion without our cookie is dropped, as libsrt does');
     } finally {
       caller.close();
+    }
+  });
+
+  it('many callers at once each get their own answer (raw UDP, 64 callers with the captured handshake)', async () => {
+    const callers = await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        const caller = dgram.createSocket('udp4');
+        caller.bind(0, '127.0.0.1');
+        await once(caller, 'listening');
+        return caller;
+      }),
+    );
+    try {
+      const answers = await Promise.all(
+        callers.map(async (caller, i) => {
+          caller.send(induction, server.port, '127.0.0.1');
+          const [response] = (await once(caller, 'message')) as [Buffer];
+          const request = Buffer.from(conclusion);
+          request.writeUInt32BE(0x70000000 + i, 40); // its own socket id
+          request.writeUInt32BE(response.readUInt32BE(44), 44); // its own cookie
+          caller.send(request, server.port, '127.0.0.1');
+          const [answer] = (await once(caller, 'message')) as [Buffer];
+          return [answer.readUInt32BE(12) - 0x70000000, answer.readUInt32BE(36)];
+        }),
+      );
+      assert.deepEqual(
+        answers,
+        callers.map((_, i) => [i, 1010]),
+        'each caller is refused (no running event has the passphrase), addressed to its own socket',
+      );
+    } finally {
+      for (const caller of callers) caller.close();
     }
   });
 
