@@ -13,7 +13,7 @@ import { TranscodeLadder } from './media/live/pipeline/transcode-ladder.js';
 import type { ArchiveTarget, LiveEncodingType, LiveEventPlan, LiveEventStore } from './media/live/live-event-plan.js';
 import type { IngestListener } from './media/live/ingest/ingest-contracts.js';
 import { createRtmpListener } from './media/live/ingest/rtmp/rtmp-server.js';
-import { createSrtListener, findFreeUdpPort } from './media/live/ingest/srt/srt-listener.js';
+import { createSrtIngestServer, type SrtIngestServer } from './media/live/ingest/srt/srt-ingest-server.js';
 
 interface StoredEventProperties {
   encoding?: { encodingType?: LiveEncodingType; presetName?: string; keyFrameInterval?: string };
@@ -145,9 +145,9 @@ export interface LivePlane {
 }
 
 /**
- * Live events in this process: the runtime over the store, the shared RTMP (and RTMPS) listener, one SRT
- * listener per running SRT event. Created before the control plane (which drives it) and the origin (which
- * plays from it); `start` opens the listeners once the HTTP server listens.
+ * Live events in this process: the runtime over the store, the shared RTMP (and RTMPS) listener, the shared SRT
+ * listener (each running SRT event's receiver behind it). Created before the control plane (which drives it) and
+ * the origin (which plays from it); `start` opens the listeners once the HTTP server listens.
  */
 export function createLivePlane(deps: {
   config: Readonly<Config>;
@@ -161,6 +161,20 @@ export function createLivePlane(deps: {
   const { config, log } = deps;
   let rtmp: IngestListener | undefined;
   let rtmps: IngestListener | undefined;
+  let srt: Promise<SrtIngestServer> | undefined;
+  let srtPort: number | undefined;
+  // Opened by `start`, or by the first SRT event the runtime starts if that comes first.
+  const openSrt = (): Promise<SrtIngestServer> =>
+    (srt ??= createSrtIngestServer({
+      port: config.liveSrtPort,
+      host: config.liveRtmpHost,
+      authorizer: runtime,
+      log,
+      backend: { ffmpegPath: config.ffmpegPath },
+    }).then((server) => {
+      srtPort = server.port;
+      return server;
+    }));
   const runtime: LiveRuntime = new LiveRuntime({
     store: new StoreLiveEvents(deps.db, deps.dialect, deps.stores),
     createPipeline: (plan, runId, adopt) => createEventPipeline(config, log, plan, runId, adopt ?? false),
@@ -168,18 +182,9 @@ export function createLivePlane(deps: {
     ingestHost: deps.ingestHost,
     rtmpPort: () => rtmp?.port,
     rtmpsPort: () => rtmps?.port,
-    srtPortBase: config.liveSrtPortBase,
+    srtPort: () => srtPort ?? config.liveSrtPort,
     previewWindowSec: config.livePreviewWindowSec,
-    createSrtListener: async (plan, authorizer) =>
-      createSrtListener({
-        port: await findFreeUdpPort(config.liveRtmpHost, config.liveSrtPortBase),
-        host: config.liveRtmpHost,
-        passphrase: plan.accessToken,
-        eventId: plan.eventId,
-        authorizer,
-        log,
-        ffmpegPath: config.ffmpegPath,
-      }),
+    createSrtListener: async (plan) => (await openSrt()).open({ eventId: plan.eventId, name: plan.name, passphrase: plan.accessToken }),
   });
   return {
     runtime,
@@ -194,12 +199,15 @@ export function createLivePlane(deps: {
           log,
         });
       }
+      await openSrt();
       await runtime.resume();
     },
     async close() {
       await rtmp?.close();
       await rtmps?.close();
       await runtime.close();
+      // After the runtime: its events' SRT listeners close first.
+      await (await srt?.catch(() => undefined))?.close();
     },
   };
 }

@@ -121,6 +121,7 @@ async function startServer(concurrency: number): Promise<Server> {
       MALLOC_MMAP_THRESHOLD_: '131072',
       PORT: '0',
       REEL_LIVE_RTMP_PORT: '0',
+      REEL_LIVE_SRT_PORT: '0',
       REEL_DATA_DIR: dataDir,
       REEL_ADMIN_PASSWORD: password,
       REEL_LOG_LEVEL: 'warn',

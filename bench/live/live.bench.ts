@@ -248,7 +248,7 @@ async function startReel(options: { lowLatency?: boolean } = {}): Promise<Peer> 
   const reel = await child.call<StartedOrigin>('start', {
     storeDir,
     originProcesses: 1,
-    env: { REEL_LIVE_RTMP_PORT: String(rtmpPort) },
+    env: { REEL_LIVE_RTMP_PORT: String(rtmpPort), REEL_LIVE_SRT_PORT: '0' },
   } satisfies OriginStartOptions);
   const V = `${reel.url}/api/v1/projects/default/media`;
   const call = async (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => {

@@ -59,6 +59,7 @@ answerParent({
       PORT: '0',
       HOST: '127.0.0.1',
       REEL_LIVE_RTMP_PORT: '0',
+      REEL_LIVE_SRT_PORT: '0',
       REEL_DATA_DIR: dataDir,
       REEL_ADMIN_PASSWORD: password,
       REEL_LOG_LEVEL: 'warn',

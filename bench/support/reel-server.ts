@@ -152,6 +152,7 @@ async function main(): Promise<void> {
     PORT: '0',
     HOST: '127.0.0.1',
     REEL_LIVE_RTMP_PORT: '0',
+    REEL_LIVE_SRT_PORT: '0',
     REEL_DATA_DIR: dataDir,
     REEL_ADMIN_PASSWORD: password,
     REEL_LOG_LEVEL: 'warn',

@@ -49,11 +49,13 @@ describe('storage settings', () => {
 });
 
 describe('live ingest settings', () => {
-  it('listens for RTMP on 1935 on loopback, SRT from 6000, and RTMPS only with a certificate and key', () => {
+  it('listens for RTMP on 1935 on loopback, SRT on 6000, and RTMPS only with a certificate and key', () => {
     const config = loadConfig({ REEL_DATA_DIR: '/srv/reel' });
     assert.equal(config.liveRtmpPort, 1935);
     assert.equal(config.liveRtmpHost, config.host, 'the same default interface as the HTTP listener');
-    assert.equal(config.liveSrtPortBase, 6000);
+    assert.equal(config.liveSrtPort, 6000);
+    assert.equal(loadConfig({ REEL_DATA_DIR: '/srv/reel', REEL_LIVE_SRT_PORT: '0' }).liveSrtPort, 0, 'any free port');
+    assert.equal(loadConfig({ REEL_DATA_DIR: '/srv/reel', REEL_LIVE_SRT_PORT_BASE: '7000' }).liveSrtPort, 7000, 'the older name still read');
     assert.equal(config.liveRtmpsCertFile, undefined);
     const tls = loadConfig({
       REEL_DATA_DIR: '/srv/reel',

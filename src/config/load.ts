@@ -42,7 +42,7 @@ const envNames: Record<keyof Config, string[]> = {
   liveRtmpsPort: ['REEL_LIVE_RTMPS_PORT'],
   liveRtmpsCertFile: ['REEL_LIVE_RTMPS_CERT_FILE'],
   liveRtmpsKeyFile: ['REEL_LIVE_RTMPS_KEY_FILE'],
-  liveSrtPortBase: ['REEL_LIVE_SRT_PORT_BASE'],
+  liveSrtPort: ['REEL_LIVE_SRT_PORT', 'REEL_LIVE_SRT_PORT_BASE'],
   liveSpoolDir: ['REEL_LIVE_SPOOL_DIR'],
   liveSpoolChunkSec: ['REEL_LIVE_SPOOL_CHUNK_SEC'],
   livePreviewWindowSec: ['REEL_LIVE_PREVIEW_WINDOW_SEC'],

@@ -140,7 +140,7 @@ export const configSchema = Type.Object({
     default: 1935,
     description: 'REEL_LIVE_RTMP_PORT: TCP port of the RTMP ingest listener every live event shares (0 = any free port)',
   }),
-  liveRtmpHost: Type.String({ default: '127.0.0.1', description: 'REEL_LIVE_RTMP_HOST: interface the RTMP and RTMPS ingest listeners listen on' }),
+  liveRtmpHost: Type.String({ default: '127.0.0.1', description: 'REEL_LIVE_RTMP_HOST: interface the RTMP, RTMPS and SRT ingest listeners listen on' }),
   liveRtmpsPort: Type.Integer({
     minimum: 0,
     maximum: 65535,
@@ -151,11 +151,12 @@ export const configSchema = Type.Object({
     Type.String({ description: 'REEL_LIVE_RTMPS_CERT_FILE: PEM certificate (chain) of the RTMPS ingest listener; unset = no RTMPS' }),
   ),
   liveRtmpsKeyFile: Type.Optional(Type.String({ description: 'REEL_LIVE_RTMPS_KEY_FILE: PEM private key of the RTMPS ingest listener; unset = no RTMPS' })),
-  liveSrtPortBase: Type.Integer({
-    minimum: 1,
+  liveSrtPort: Type.Integer({
+    minimum: 0,
     maximum: 65535,
     default: 6000,
-    description: 'REEL_LIVE_SRT_PORT_BASE: first UDP port for SRT ingest; each running live event with SRT input takes the next free port from here',
+    description:
+      'REEL_LIVE_SRT_PORT: UDP port of the SRT ingest listener every live event with SRT input shares, the event found by the passphrase (0 = any free port; REEL_LIVE_SRT_PORT_BASE is read as an older name of it)',
   }),
   liveSpoolDir: Type.String({
     description: 'REEL_LIVE_SPOOL_DIR: where running live events write their fragments (the DVR window is read from here); default $REEL_DATA_DIR/live',

@@ -12,11 +12,3 @@ export function isAllowedAddress(address: string, allow: ReadonlyArray<{ address
   const candidate = mapped ?? address;
   return list.check(candidate, isIPv6(candidate) ? 'ipv6' : 'ipv4');
 }
-
-/**
- * Whether an allow list admits every address (empty, or an entry with prefix length 0): the only lists that can be
- * honoured where the caller's address is unknown (SRT through ffmpeg).
- */
-export function allowsEveryAddress(allow: ReadonlyArray<{ subnetPrefixLength?: number }>): boolean {
-  return allow.length === 0 || allow.some((entry) => entry.subnetPrefixLength === 0);
-}

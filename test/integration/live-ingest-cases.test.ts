@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { dialects, startTestServer, type TestServer } from '../support/server.js';
 import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
-import { liveEventBody } from '../support/live-events.js';
+import { liveEventBody, loopbackOnly, type IpAllowRule } from '../support/live-events.js';
 
 // The cases of issue 16 beyond live-streaming.test.ts: SRT into a transcoded ladder, the DVR window, an encoder
 // reconnecting, IP rules, a server restart under a running event, PostgreSQL. The server runs in this process:
@@ -18,10 +18,10 @@ const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const V = '/api/v1/projects/default/media';
 
-/** An H.264 640x360 25 fps (keyframe every 2 s) + AAC source of `sec` seconds, as FLV or MPEG-TS. */
-async function makeSource(file: string, sec: number): Promise<void> {
+/** An H.264 `size` (640x360) 25 fps (keyframe every 2 s) + AAC source of `sec` seconds, as FLV or MPEG-TS. */
+async function makeSource(file: string, sec: number, size = '640x360'): Promise<void> {
   await run('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${sec}`],
+    ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25:duration=${sec}`],
     ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${sec}`],
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
     ...['-c:a', 'aac', '-b:a', '96k', file],
@@ -140,7 +140,7 @@ async function startFixture(dialect: (typeof dialects)[number], env: Record<stri
 async function createEvent(
   f: Fixture,
   name: string,
-  options: { protocol?: 'RTMP' | 'SRT'; encoding?: Record<string, unknown>; ipAllow?: Array<Record<string, unknown>> } = {},
+  options: { protocol?: 'RTMP' | 'SRT'; encoding?: Record<string, unknown>; ipAllow?: Array<IpAllowRule | Record<string, unknown>> } = {},
 ): Promise<{ token: string }> {
   const res = await f.api.put(
     `${V}/liveEvents/${name}`,
@@ -243,19 +243,18 @@ describe('live ingest cases (sqlite)', () => {
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-cases-'));
-    for (const [name, sec, ext] of [
+    for (const [name, sec, ext, size] of [
       ['ts10', 10, 'ts'],
+      ['ts10small', 10, 'ts', '320x180'],
       ['flv6', 6, 'flv'],
       ['flv90', 90, 'flv'],
     ] as const) {
       src[name] = path.join(tmp, `${name}.${ext}`);
-      await makeSource(src[name], sec);
+      await makeSource(src[name], sec, size);
     }
     f = await startFixture('sqlite', {
       REEL_LIVE_X264_PRESET: 'ultrafast',
       REEL_LIVE_MAX_RUNGS: '2',
-      // Away from the default 6000, which other test files' servers also start from.
-      REEL_LIVE_SRT_PORT_BASE: String(20000 + Math.floor(Math.random() * 20000)),
     });
   });
 
@@ -264,58 +263,88 @@ describe('live ingest cases (sqlite)', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('SRT into a Standard event: every rung of the ladder plays live in 2 s segments, then as VOD; a wrong passphrase gets nothing', async (t) => {
-    // MK.IO's "allow everyone" rule: SRT's listener cannot see the caller's address, and the event must still admit it.
-    await createEvent(f, 'srt', {
+  it('SRT: two Standard events on the one SRT port each get their own stream (its ladder live in 2 s segments, then VOD); a wrong passphrase, a denied address and a stopped event are refused; a reconnect continues', async (t) => {
+    // Event A admits only loopback (the caller's real address is checked), B anyone, C an address range the test is not in.
+    await createEvent(f, 'srt-a', { protocol: 'SRT', encoding: { encodingType: 'Standard', keyFrameInterval: 'PT2S' }, ipAllow: loopbackOnly });
+    await createEvent(f, 'srt-b', { protocol: 'SRT', encoding: { encodingType: 'Standard', keyFrameInterval: 'PT2S' } });
+    await createEvent(f, 'srt-c', {
       protocol: 'SRT',
       encoding: { encodingType: 'Standard', keyFrameInterval: 'PT2S' },
-      ipAllow: [{ name: 'AllowAll', address: '0.0.0.0', subnetPrefixLength: 0 }],
+      ipAllow: [{ name: 'elsewhere', address: '203.0.113.0', subnetPrefixLength: 24 }],
     });
-    const endpoints = await start(f, 'srt');
-    const srt = endpoints.find((e) => e.protocol === 'SRT')?.url ?? '';
-    assert.match(srt, /^srt:\/\/[^?]+:\d+\?.*passphrase=[^&]{10,}/, `SRT endpoint: ${JSON.stringify(endpoints)}`);
-    const base = await output(f, 'srt', 'srt-rec', 'PT10M');
+    const urls = await Promise.all(['srt-a', 'srt-b', 'srt-c'].map(async (name) => (await start(f, name)).find((e) => e.protocol === 'SRT')?.url ?? ''));
+    const [srtA, srtB, srtC] = urls as [string, string, string];
+    for (const url of urls) assert.match(url, /^srt:\/\/[^?]+:\d+\?passphrase=[^&]{10,}&pbkeylen=16$/, `SRT endpoint: ${url}`);
+    assert.equal(new Set(urls.map((u) => new URL(u.replace(/^srt:/, 'http:')).port)).size, 1, `one port for every SRT event: ${urls.join(' ')}`);
+    const baseA = await output(f, 'srt-a', 'srt-a-rec', 'PT10M');
+    const baseB = await output(f, 'srt-b', 'srt-b-rec', 'PT10M');
+    const baseC = await output(f, 'srt-c', 'srt-c-rec', 'PT10M');
 
-    // A wrong passphrase: SRT's handshake refuses it, nothing reaches the event.
-    const wrongUrl = srt.replace(/passphrase=[^&]+/, 'passphrase=not-the-passphrase-0000');
+    // Refused in the handshake: a passphrase no running event has, an address C's allow list does not take.
+    const wrongUrl = srtA.replace(/passphrase=[^&]+/, 'passphrase=not-the-passphrase-0000');
     const wrong = await push(src.ts10, `${wrongUrl}&connect_timeout=3000`, { format: 'mpegts' }).done;
     assert.notEqual(wrong.code, 0, 'a wrong passphrase is refused');
-    assert.equal((await request(`${base}/manifest(format=m3u8-cmaf)`)).status, 404, 'nothing plays after a refused encoder');
-    assert.equal((await ingestHealth(f, 'srt')).body.isConnected, false, 'no encoder got in');
+    const denied = await push(src.ts10, `${srtC}&connect_timeout=3000`, { format: 'mpegts' }).done;
+    assert.notEqual(denied.code, 0, 'an address outside the allow list is refused');
+    for (const [name, base] of [
+      ['srt-a', baseA],
+      ['srt-c', baseC],
+    ] as const) {
+      assert.equal((await request(`${base}/manifest(format=m3u8-cmaf)`)).status, 404, `nothing plays on ${name} after a refused encoder`);
+      assert.equal((await ingestHealth(f, name)).body.isConnected, false, `no encoder got into ${name}`);
+    }
 
-    const pushed = push(src.ts10, srt, { format: 'mpegts' });
-    const live = await waitForLive(base, { minSegments: 2 });
-    assert.ok(live, 'the live ladder appears');
-    // Default720p under a 360p source: 288p, 216p, 192p, cut to REEL_LIVE_MAX_RUNGS=2.
-    const probed = await probe(live.masterUrl);
-    const heights = probed.streams.filter((s) => s.codec_type === 'video').map((s) => s.height);
-    assert.deepEqual(
-      [...new Set(heights)].sort((a, b) => b! - a!),
-      [288, 216],
-      `rungs read by ffprobe: ${JSON.stringify(heights)}`,
-    );
-    assert.ok(live.video.length >= 2, `${live.video.length} video variants`);
-    assert.ok(live.audio.length >= 1 || probed.streams.some((s) => s.codec_type === 'audio'), 'the audio rendition');
-    const ladderMpd = (await request(`${base}/manifest(format=mpd-time-cmaf)`)).body.toString();
+    // A and B at once on the one port: A gets the 640x360 source, B the 320x180 one.
+    const pushedA = push(src.ts10, srtA, { format: 'mpegts' });
+    const pushedB = push(src.ts10small, srtB, { format: 'mpegts' });
+    const [liveA, liveB] = await Promise.all([waitForLive(baseA, { minSegments: 2 }), waitForLive(baseB, { minSegments: 2 })]);
+    assert.ok(liveA && liveB, 'both live ladders appear');
+    // Default720p under a 360p source: 288p, 216p, 192p, cut to REEL_LIVE_MAX_RUNGS=2; under B's 180p source only
+    // the lowest rung (192p) is made: each ladder shows its own source.
+    const heightsOf = async (masterUrl: string) =>
+      [...new Set((await probe(masterUrl)).streams.filter((s) => s.codec_type === 'video').map((s) => s.height!))].sort((a, b) => b - a);
+    const heightsA = await heightsOf(liveA.masterUrl);
+    const heightsB = await heightsOf(liveB.masterUrl);
+    assert.deepEqual(heightsA, [288, 216], `A's rungs read by ffprobe: ${JSON.stringify(heightsA)}`);
+    assert.deepEqual(heightsB, [192], `B's rungs read by ffprobe: ${JSON.stringify(heightsB)}`);
+    assert.ok(liveA.audio.length >= 1 || (await probe(liveA.masterUrl)).streams.some((s) => s.codec_type === 'audio'), 'the audio rendition');
+    const ladderMpd = (await request(`${baseA}/manifest(format=mpd-time-cmaf)`)).body.toString();
     assert.deepEqual(
       [...ladderMpd.matchAll(/<Representation[^>]*\sheight="(\d+)"/g)].map((m) => Number(m[1])).sort((a, b) => b - a),
       [288, 216],
       'the live DASH lists every rung',
     );
-    for (const media of live.media) {
+    for (const media of liveA.media) {
       for (const d of extinfs(media)) assert.ok(Math.abs(d - 2) <= 0.1, `a rung's segment lasts ${d} s, 2 s asked`);
     }
-    const ended = await pushed.done;
-    assert.equal(ended.code, 0, ended.err);
-    // The encoder left: its last frames play before the event stops (every rung ≈ the 10 s pushed).
-    const tail = await waitForLive(base, { until: (m) => total(m) >= 9 });
-    assert.ok(tail, `the whole push plays live once the encoder left: ${lastSeen.slice(-300)}`);
-    await stop(f, 'srt');
-    const archive = await vod(base);
-    assert.equal(archive.video.length, live.video.length, 'the archive has every rung');
-    for (const m of archive.media) assert.ok(Math.abs(total(m) - 10) <= 2, `archive rung of ${total(m)} s, 10 s pushed`);
+    const [endedA, endedB] = await Promise.all([pushedA.done, pushedB.done]);
+    assert.equal(endedA.code, 0, endedA.err);
+    assert.equal(endedB.code, 0, endedB.err);
+    // The encoders left: their last frames play (every rung ≈ the 10 s pushed).
+    const tailA = await waitForLive(baseA, { until: (m) => total(m) >= 9 });
+    assert.ok(tailA, `the whole push plays live once the encoder left: ${lastSeen.slice(-300)}`);
+    assert.ok(await waitForLive(baseB, { until: (m) => total(m) >= 9 }), `B's whole push plays live: ${lastSeen.slice(-300)}`);
+
+    // B stops: its passphrase opens nothing any more. A's encoder comes back: A's timeline continues.
+    await stop(f, 'srt-b');
+    const afterStop = await push(src.ts10, `${srtB}&connect_timeout=3000`, { format: 'mpegts' }).done;
+    assert.notEqual(afterStop.code, 0, 'a stopped event refuses its encoder');
+    const seqBefore = mediaSequence(tailA.media[0]);
+    const again = await push(src.ts10, srtA, { format: 'mpegts' }).done;
+    assert.equal(again.code, 0, again.err);
+    const grown = await waitForLive(baseA, { until: (m) => total(m) >= 19 });
+    assert.ok(grown, `A's timeline grows across the reconnect: ${lastSeen.slice(-300)}`);
+    assert.equal(mediaSequence(grown.media[0]), seqBefore, 'the media sequence continues');
+
+    await stop(f, 'srt-a');
+    await stop(f, 'srt-c');
+    const archive = await vod(baseA);
+    assert.equal(archive.video.length, liveA.video.length, 'the archive has every rung');
+    for (const m of archive.media) assert.ok(Math.abs(total(m) - 20) <= 3, `archive rung of ${total(m)} s, 2 × 10 s pushed`);
+    const archiveB = await vod(baseB);
+    for (const m of archiveB.media) assert.ok(Math.abs(total(m) - 10) <= 2, `B's archive rung of ${total(m)} s, 10 s pushed`);
     t.diagnostic(
-      `rungs live: ${heights.join(', ')}p; segments ${live.media.map((m) => extinfs(m).join('/')).join(' | ')}; archive ${archive.media.map((m) => total(m).toFixed(2)).join(' / ')} s`,
+      `SRT A rungs ${heightsA.join(', ')}p, B rungs ${heightsB.join(', ')}p; A segments ${liveA.media.map((m) => extinfs(m).join('/')).join(' | ')}; A archive ${archive.media.map((m) => total(m).toFixed(2)).join(' / ')} s; refusals: wrong passphrase, denied address, stopped event`,
     );
     const vodProbe = await probe(archive.video[archive.video.length - 1]);
     assert.ok(

@@ -244,6 +244,7 @@ describe('origin processes: the main process killed', () => {
     const { child, output } = await startServerProcess({
       PORT: '0',
       REEL_LIVE_RTMP_PORT: '0',
+      REEL_LIVE_SRT_PORT: '0',
       REEL_DATA_DIR: dataDir,
       REEL_ADMIN_PASSWORD: 'correct horse battery',
       REEL_ORIGIN_PROCESSES: '2',

@@ -63,7 +63,7 @@ function stop(child: ChildProcess): Promise<void> {
 describe('the server process', () => {
   before(build);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-start-'));
-  const env = { PORT: '0', REEL_LIVE_RTMP_PORT: '0', REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn' };
+  const env = { PORT: '0', REEL_LIVE_RTMP_PORT: '0', REEL_LIVE_SRT_PORT: '0', REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn' };
   after(async () => {
     await Promise.all([...children].map((child) => stop(child)));
     fs.rmSync(dataDir, { recursive: true, force: true });

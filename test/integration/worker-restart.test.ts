@@ -29,6 +29,7 @@ describe('a worker killed mid-job', () => {
   const env = {
     PORT: '0',
     REEL_LIVE_RTMP_PORT: '0',
+    REEL_LIVE_SRT_PORT: '0',
     REEL_DATA_DIR: dataDir,
     REEL_ADMIN_PASSWORD: 'restart password 1',
     REEL_JOB_LEASE_SEC: '2',

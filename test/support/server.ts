@@ -72,6 +72,7 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
     loadConfig({
       PORT: '0',
       REEL_LIVE_RTMP_PORT: '0',
+      REEL_LIVE_SRT_PORT: '0',
       REEL_DATA_DIR: dataDir,
       REEL_ADMIN_PASSWORD: adminPassword,
       REEL_LOG_LEVEL: 'info',

@@ -61,7 +61,7 @@ test('LiveRuntime admits an encoder only for a running event, by its token and I
     ingestHost: () => 'ingest.example',
     rtmpPort: () => 1935,
     rtmpsPort: () => undefined,
-    srtPortBase: 6000,
+    srtPort: () => 6000,
   });
   try {
     store.plans.set('a', plan('a', 'token-aaaaaaaaaa'));
@@ -112,17 +112,15 @@ test('LiveRuntime admits an encoder only for a running event, by its token and I
 const allowAll = [{ address: '0.0.0.0', subnetPrefixLength: 0 }];
 const office = [{ address: '10.0.0.0', subnetPrefixLength: 8 }];
 
-test('IP allow lists: a known address is checked against the list, an unknown one (SRT) passes only a list open to all', () => {
+test('IP allow lists: the encoder address is checked against the list; an empty list or a /0 entry admits every address', () => {
   assert.equal(ipAllowed('10.1.2.3', office), true);
   assert.equal(ipAllowed('::ffff:10.1.2.3', office), true);
   assert.equal(ipAllowed('127.0.0.1', office), false);
   assert.equal(ipAllowed('127.0.0.1', []), true);
-  assert.equal(ipAllowed('', []), true);
-  assert.equal(ipAllowed('', allowAll), true);
-  assert.equal(ipAllowed('', office), false);
+  assert.equal(ipAllowed('203.0.113.9', allowAll), true);
 });
 
-test('LiveRuntime admits an SRT encoder under an allow-all list and refuses it under a narrower one (its address is unknown)', async () => {
+test('LiveRuntime applies an SRT event’s IP allow list to the caller address the SRT front reports, and its endpoint names the shared port', async () => {
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-live-runtime-'));
   const store = new PlanStore();
   const runtime = new LiveRuntime({
@@ -133,17 +131,22 @@ test('LiveRuntime admits an SRT encoder under an allow-all list and refuses it u
     ingestHost: () => 'ingest.example',
     rtmpPort: () => undefined,
     rtmpsPort: () => undefined,
-    srtPortBase: 6000,
+    srtPort: () => 6000,
   });
   try {
     store.plans.set('all', plan('all', 'passphrase-aaaaaaaaaa', { protocol: 'SRT', ipAllow: allowAll }));
     store.plans.set('narrow', plan('narrow', 'passphrase-bbbbbbbbbb', { protocol: 'SRT', ipAllow: office }));
     await runtime.resume();
-    // What the SRT listener asks: the event it was opened for, no address.
-    const srt = (eventId: string): IngestRequest => ({ protocol: 'SRT', app: eventId, streamKey: '', remoteAddress: '' });
-    const admitted = await runtime.admit(srt('all'), () => undefined);
+    // What the SRT front asks: the event the passphrase found, the caller's address.
+    const srt = (eventId: string, remoteAddress: string): IngestRequest => ({ protocol: 'SRT', app: eventId, streamKey: '', remoteAddress });
+    const admitted = await runtime.admit(srt('all', '198.51.100.7'), () => undefined);
     assert.ok('sink' in admitted && admitted.eventId === 'all', JSON.stringify(admitted));
-    assert.deepEqual(await runtime.admit(srt('narrow'), () => undefined), { refused: 'ip-denied' });
+    assert.deepEqual(await runtime.admit(srt('narrow', '198.51.100.7'), () => undefined), { refused: 'ip-denied' });
+    const fromOffice = await runtime.admit(srt('narrow', '10.20.30.40'), () => undefined);
+    assert.ok('sink' in fromOffice && fromOffice.eventId === 'narrow', JSON.stringify(fromOffice));
+    assert.deepEqual(runtime.ingestEndpoints({ eventId: 'narrow', protocol: 'SRT', accessToken: 'passphrase-bbbbbbbbbb' }), [
+      { protocol: 'SRT', url: 'srt://ingest.example:6000?passphrase=passphrase-bbbbbbbbbb&pbkeylen=16' },
+    ]);
   } finally {
     await runtime.close();
     fs.rmSync(spoolDir, { recursive: true, force: true });
@@ -178,7 +181,7 @@ test('LiveRuntime: a restarted process continues a running event’s run, and wr
       ingestHost: () => 'ingest.example',
       rtmpPort: () => 1935,
       rtmpsPort: () => undefined,
-      srtPortBase: 6000,
+      srtPort: () => 6000,
       now: () => clock,
     });
   const flv = execFileSync(

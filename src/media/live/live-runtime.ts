@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
-import { allowsEveryAddress, isAllowedAddress } from '../../shared/ip-allow.js';
+import { isAllowedAddress } from '../../shared/ip-allow.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { LivePlayback, LiveSource } from '../origin/live-source.js';
 import type { IngestAdmission, IngestAuthorizer, IngestListener, IngestRequest, IngestSink } from './ingest/ingest-contracts.js';
 import { defaultPreviewWindowSec, type IpAllowRule, type LiveEventPlan, type LiveEventStore, type LiveOutputPlan } from './live-event-plan.js';
 
-/**
- * Whether an encoder at `remoteAddress` passes the event's IP allow list (empty: every address). SRT's listener
- * cannot tell the caller's address (''): only a list admitting every address passes it (the API refuses narrower
- * lists on SRT events; this keeps an older row from opening up).
- */
+/** Whether an encoder at `remoteAddress` passes the event's IP allow list (empty: every address). */
 export function ipAllowed(remoteAddress: string, allow: readonly IpAllowRule[]): boolean {
-  if (remoteAddress === '') return allowsEveryAddress(allow);
   return allow.length === 0 || isAllowedAddress(remoteAddress, allow);
 }
 
@@ -41,8 +36,11 @@ export interface EventPipeline {
  */
 export type EventPipelineFactory = (plan: LiveEventPlan, runId: string, adopt?: boolean) => EventPipeline | Promise<EventPipeline>;
 
-/** An SRT event's own listener (SRT has no stream routing we can read before the handshake; see DECISIONS.md). */
-export type SrtListenerFactory = (plan: LiveEventPlan, authorizer: IngestAuthorizer) => Promise<IngestListener>;
+/**
+ * Opens an SRT event on the shared SRT port (its passphrase routes callers to it, see `srt-ingest-server.ts`) until
+ * the listener is closed; the shared listener admits callers through this runtime.
+ */
+export type SrtListenerFactory = (plan: LiveEventPlan) => Promise<IngestListener>;
 
 export interface LiveRuntimeOptions {
   store: LiveEventStore;
@@ -53,8 +51,8 @@ export interface LiveRuntimeOptions {
   ingestHost: () => string;
   rtmpPort: () => number | undefined;
   rtmpsPort: () => number | undefined;
-  /** First UDP port SRT events take from. */
-  srtPortBase: number;
+  /** The UDP port every SRT event shares. */
+  srtPort: () => number;
   /** Window of the preview locator, seconds. */
   previewWindowSec?: number;
   now?: () => number;
@@ -148,7 +146,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     if (plan.protocol === 'SRT') {
       if (!this.options.createSrtListener) throw new Error('SRT ingest is not available in this process');
       try {
-        event.srt = await this.options.createSrtListener(plan, this);
+        event.srt = await this.options.createSrtListener(plan);
       } catch (err) {
         this.#events.delete(plan.eventId);
         await event.pipeline.close();
@@ -278,9 +276,8 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
   }): Array<{ protocol: string; url: string }> {
     const host = event.host ?? this.options.ingestHost();
     if (event.protocol === 'SRT') {
-      // The port is taken when the event starts (the first free one from the base): before, the base is shown.
-      const port = this.#events.get(event.eventId)?.srt?.port ?? this.options.srtPortBase;
-      return [{ protocol: 'SRT', url: `srt://${host}:${port}?passphrase=${event.accessToken}&pbkeylen=16` }];
+      // One port for every event, as on MK.IO: the passphrase (the access token) tells the event.
+      return [{ protocol: 'SRT', url: `srt://${host}:${this.options.srtPort()}?passphrase=${event.accessToken}&pbkeylen=16` }];
     }
     const urls: Array<{ protocol: string; url: string }> = [];
     const rtmp = this.options.rtmpPort();

@@ -257,6 +257,7 @@ describe('a worker killed with SIGKILL', () => {
   const env = {
     PORT: '0',
     REEL_LIVE_RTMP_PORT: '0',
+    REEL_LIVE_SRT_PORT: '0',
     REEL_DATA_DIR: dataDir,
     REEL_ADMIN_PASSWORD: 'kill nine password',
     REEL_JOB_LEASE_SEC: '2',

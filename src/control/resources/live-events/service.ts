@@ -10,7 +10,6 @@ import { reelLocation } from '../../../shared/locations.js';
 import type { Logger } from '../../../shared/log.js';
 import { auditFields, ListFields, propertiesTimes } from '../list-fields.js';
 import { parseIsoDurationSec } from '../../../shared/time.js';
-import { allowsEveryAddress } from '../../../shared/ip-allow.js';
 import { ingestHost } from '../../../shared/endpoint-host.js';
 import type { LiveEventControl } from './live-event-control.js';
 import type { EncodingType, IngestProtocol, LiveEvent, LiveEventGivenProperties, LiveEventPatchBody } from './schema.js';
@@ -107,10 +106,6 @@ export function checkLiveEventProperties(
   const protocol: IngestProtocol = givenInput?.streamingProtocol ?? 'RTMP';
   if (protocol === 'SRT' && passThrough)
     throw invalid('input.streamingProtocol', `SRT needs an encoding live event (Standard or Premium1080p); ${type} takes RTMP or RTMPS`);
-  // ffmpeg's SRT listener does not tell the caller's address, so a narrower list could not be enforced: refuse it.
-  const inputAllow = givenInput?.accessControl?.ip?.allow ?? [];
-  if (protocol === 'SRT' && !allowsEveryAddress(inputAllow))
-    throw invalid('input.accessControl.ip.allow', 'must be empty or allow every address (0.0.0.0/0) for SRT input: SRT callers are admitted by the passphrase');
   if (protocol === 'RTMPS' && !options.rtmpsAvailable)
     throw invalid('input.streamingProtocol', 'RTMPS is not available on this server (no ingest certificate is configured); use RTMP or SRT');
   const { endpoints: _ie, ...inputRest } = givenInput ?? {};

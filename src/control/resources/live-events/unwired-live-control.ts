@@ -11,7 +11,7 @@ export function unwiredLiveControl(options: { ingestHost: () => string }): LiveE
     reconcile: async () => undefined,
     health: () => undefined,
     ingestEndpoints: ({ protocol, accessToken, host = options.ingestHost() }): LiveEndpointUrl[] => {
-      if (protocol === 'SRT') return [{ protocol: 'SRT', url: `srt://${host}:6000?passphrase=${accessToken}&pkbkeylen=16` }];
+      if (protocol === 'SRT') return [{ protocol: 'SRT', url: `srt://${host}:6000?passphrase=${accessToken}&pbkeylen=16` }];
       if (protocol === 'RTMPS') return [{ protocol: 'RTMPS', url: `rtmps://${host}:2935/${accessToken}` }];
       return [{ protocol: 'RTMP', url: `rtmp://${host}:1935/${accessToken}` }];
     },
