@@ -21,14 +21,14 @@ export interface EventPipeline {
   /** The run it writes (a new one, or the adopted one after a restart). */
   readonly runId: string;
   /** A sink for one encoder connection; a later connection continues the same timeline. */
-  attach(): IngestSink;
+  attach(kick?: () => void): IngestSink;
   /** The presentation of the recording from `fromMs` (wall clock), the last `windowSec` of it. */
   presentation(window: { fromMs: number; windowSec: number; live: boolean }): LivePlayback;
   /** Starts recording for an output from `fromMs` (wall clock); returns the start to use (an adopted run's own). */
   startOutput(plan: LiveOutputPlan, fromMs: number): number;
   /** Writes the output's archive (its window of the recording) into its asset. */
   finishOutput(outputId: string, target: Awaited<ReturnType<LiveEventStore['archiveTarget']>>): Promise<void>;
-  health(): { bitrateBps: number; frameRate: number; lastFrameMs?: number };
+  health(): { bitrateBps: number; frameRate: number; lastFrameMs?: number; lastError?: string };
   /** Ingest is over for good: close the open segment, mark the timeline ended. */
   end(): Promise<void>;
   close(): Promise<void>;
@@ -213,7 +213,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     if (event.connection) return { refused: 'busy' };
     const connection: Connection = { kick };
     event.connection = connection;
-    const inner = event.pipeline.attach();
+    const inner = event.pipeline.attach(kick);
     const log = this.#log;
     const sink: IngestSink = {
       onTag: (tag) => inner.onTag(tag),
@@ -264,7 +264,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     }
   }
 
-  health(eventId: string): { isConnected: boolean; bitrateBps: number; frameRate: number; lastFrameMs?: number } | undefined {
+  health(eventId: string): { isConnected: boolean; bitrateBps: number; frameRate: number; lastFrameMs?: number; lastError?: string } | undefined {
     const event = this.#events.get(eventId);
     if (!event) return undefined;
     return { isConnected: event.connection !== undefined, ...event.pipeline.health() };

@@ -12,6 +12,8 @@ export interface LiveIngestHealth {
   frameRate: number;
   /** When the last frame arrived, ms since epoch; undefined before any. */
   lastFrameMs?: number;
+  /** The last problem with the stream (an unsupported codec, a refused reconnect), for the operator. */
+  lastError?: string;
 }
 
 export interface LiveEndpointUrl {

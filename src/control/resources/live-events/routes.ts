@@ -76,6 +76,7 @@ export function registerLiveEventRoutes(app: FastifyInstance, deps: LiveEventRou
       bitrateBps: Math.round(health.bitrateBps),
       frameRate: Math.round(health.frameRate * 100) / 100,
       ...(health.lastFrameMs !== undefined ? { lastFrameTime: new Date(health.lastFrameMs).toISOString() } : {}),
+      ...(health.lastError ? { lastError: health.lastError } : {}),
     };
   });
   // MK.IO v1 documents 200 for the create (not 201, §15).

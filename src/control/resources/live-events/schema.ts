@@ -141,6 +141,7 @@ export const ingestHealthResponse = Type.Object({
   bitrateBps: Type.Number(),
   frameRate: Type.Number(),
   lastFrameTime: Type.Optional(Type.String()),
+  lastError: Type.Optional(Type.String()),
 });
 
 /** What a wire event needs besides the stored one: its computed endpoint lists. */
