@@ -403,7 +403,7 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   lines[n++] = `#EXT-X-TARGETDURATION:${targetDurationSec(p)}`;
   if (parts && live?.partTargetSec) {
     const partTargetMs = Math.round(live.partTargetSec * 1000);
-    lines[n++] = `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${formatMs(3 * partTargetMs)}`;
+    lines[n++] = `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${formatMs(Math.round(3 * live.partTargetSec * 1000))}`;
     lines[n++] = `#EXT-X-PART-INF:PART-TARGET=${formatMs(partTargetMs)}`;
   }
   // The first segment's index: 0 for a whole track, the first kept segment's for a filtered one (`applyFilters`
