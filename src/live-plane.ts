@@ -87,7 +87,7 @@ export class StoreLiveEvents implements LiveEventStore {
 
 /** LowLatency events: the longest segment target and the LL-HLS part target, seconds. */
 const lowLatencySegmentSec = 1;
-const lowLatencyPartSec = 0.5;
+const lowLatencyPartSec = 1 / 3;
 
 /**
  * An event's pipeline: pass-through events write the encoder's stream as it comes; Standard and Premium1080p
@@ -95,7 +95,8 @@ const lowLatencyPartSec = 0.5;
  */
 async function createEventPipeline(config: Readonly<Config>, log: Logger, plan: LiveEventPlan, runId: string, adopt: boolean): Promise<EventPipeline> {
   // LowLatency: 1 s segments at most (cut on the encoder's keyframes, so 1 s GOPs give 1 s segments), written in
-  // parts of half a second that LL-HLS lists before the segment closes; the transcoder then forces 1 s GOPs.
+  // parts of a third of a second that LL-HLS lists before the segment closes (PART-HOLD-BACK and the DASH latency
+  // target are three of them: 1 s); the transcoder then forces 1 s GOPs.
   const segmentSec = plan.lowLatency ? Math.min(plan.keyFrameIntervalSec, lowLatencySegmentSec) : plan.keyFrameIntervalSec;
   const options = {
     eventId: plan.eventId,

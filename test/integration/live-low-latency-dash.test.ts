@@ -131,10 +131,10 @@ describe('LowLatency live event: low-latency DASH (chunked CMAF) over RTMP', () 
     // The LL signalling.
     assert.match(mpd, /type="dynamic"/);
     assert.match(mpd, /profiles="[^"]*http:\/\/www\.dashif\.org\/guidelines\/low-latency-live-v5/);
-    assert.match(mpd, /<ServiceDescription id="0">\s*<Latency target="1500" min="1000" max="3000"\/>/);
+    assert.match(mpd, /<ServiceDescription id="0">\s*<Latency target="1000" min="667" max="2000"\/>/);
     assert.match(mpd, /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="[^"]+\/time"\/>/);
     const video = videoOf(mpd);
-    assert.equal(video.availabilityTimeOffset, '0.5');
+    assert.equal(video.availabilityTimeOffset, '0.667');
     assert.equal(video.availabilityTimeComplete, 'false');
 
     // The open segment is the timeline's last entry; ask for the next open one the moment it appears, so the

@@ -103,12 +103,12 @@ describe('LowLatency live event: LL-HLS parts, preload hints and blocking playli
 
     // The playlist: LL-HLS header tags, parts of at most the part target, a hint for the next part.
     const first = readPlaylist(text);
-    assert.ok(first.lines.includes('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500'), text);
-    assert.ok(first.lines.includes('#EXT-X-PART-INF:PART-TARGET=0.500'), text);
+    assert.ok(first.lines.includes('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.000'), text);
+    assert.ok(first.lines.includes('#EXT-X-PART-INF:PART-TARGET=0.333'), text);
     assert.ok(first.lines.includes('#EXT-X-TARGETDURATION:1'), text);
     assert.ok(first.hint, `a preload hint: ${text}`);
     assert.ok(
-      first.parts.every((p) => p.durationSec <= 0.5),
+      first.parts.every((p) => p.durationSec <= 1 / 3),
       text,
     );
     // TS playlists stay regular live HLS.

@@ -5,17 +5,17 @@ import { FlvStreamReader } from '../../src/media/live/ingest/flv-stream-reader.j
 import type { FlvTag } from '../../src/media/live/ingest/ingest-contracts.js';
 
 /**
- * `seconds` of 25 fps 320x180 H.264 (a keyframe every `gopFrames` frames, no scene-cut keyframes, B-frames) + 48 kHz
+ * `seconds` of 25 fps H.264 (320x180 unless `size` says otherwise) (a keyframe every `gopFrames` frames, no scene-cut keyframes, B-frames) + 48 kHz
  * AAC, made by ffmpeg and read into FLV tags as an RTMP session would deliver them (bodies copied out of the reader's
  * chunks, so they stay valid).
  */
-export function flvTags(seconds: number, options: { gopFrames: number }): FlvTag[] {
+export function flvTags(seconds: number, options: { gopFrames: number; size?: string }): FlvTag[] {
   const gop = String(options.gopFrames);
   const flv = execFileSync(
     'ffmpeg',
     [
       ...['-hide_banner', '-loglevel', 'error'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${seconds}`],
+      ...['-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '320x180'}:rate=25:duration=${seconds}`],
       ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '2'],
       ...['-c:a', 'aac', '-b:a', '96k', '-f', 'flv', 'pipe:1'],

@@ -16,7 +16,7 @@ export interface EventPipeline {
   /** The run it writes (a new one, or the adopted one after a restart). */
   readonly runId: string;
   /** A sink for one encoder connection; a later connection continues the same timeline. */
-  attach(): IngestSink;
+  attach(kick?: () => void): IngestSink;
   /** The presentation of the recording from `fromMs` (wall clock), the last `windowSec` of it. */
   presentation(window: { fromMs: number; windowSec: number; live: boolean }): LivePlayback;
   /** Starts recording for an output from `fromMs` (wall clock); returns the start to use (an adopted run's own). */
@@ -211,7 +211,7 @@ export class LiveRuntime implements IngestAuthorizer, LiveSource {
     if (event.connection) return { refused: 'busy' };
     const connection: Connection = { kick };
     event.connection = connection;
-    const inner = event.pipeline.attach();
+    const inner = event.pipeline.attach(kick);
     const log = this.#log;
     const sink: IngestSink = {
       onTag: (tag) => inner.onTag(tag),

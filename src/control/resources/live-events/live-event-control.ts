@@ -12,7 +12,7 @@ export interface LiveIngestHealth {
   frameRate: number;
   /** When the last frame arrived, ms since epoch; undefined before any. */
   lastFrameMs?: number;
-  /** The last problem with the stream (a codec the event cannot take), when there was one. */
+  /** The last problem with the stream (an unsupported codec, a refused reconnect), for the operator. */
   lastError?: string;
 }
 

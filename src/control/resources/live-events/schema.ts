@@ -141,7 +141,7 @@ export const ingestHealthResponse = Type.Object({
   bitrateBps: Type.Number(),
   frameRate: Type.Number(),
   lastFrameTime: Type.Optional(Type.String()),
-  /** Why the stream shows no picture or no rendition (a codec the event cannot take), when something went wrong. */
+  /** The last problem with the stream (an unsupported codec, a refused reconnect with another codec configuration). */
   lastError: Type.Optional(Type.String()),
 });
 

@@ -227,6 +227,9 @@ describe('LiveEventPipeline', () => {
     for (const tag of tags) first.onTag(tag);
     first.onEnd('closed');
     assert.equal(pipeline.health().isConnected, false);
+    // The next segment (5) starts after the discontinuity: known before it is cut (LL-HLS lists its parts).
+    await pipeline.flushed();
+    assert.deepEqual(pipeline.presentation({ fromMs: 0, windowSec: 3600, live: true }).presentation.live?.discontinuities, [5]);
     const second = pipeline.attach();
     for (const tag of tags) second.onTag(tag);
     await pipeline.end();
@@ -244,10 +247,33 @@ describe('LiveEventPipeline', () => {
     assert.deepEqual(pipeline.tracks[0].discontinuities, [5]);
     assert.deepEqual(pipeline.tracks[1].discontinuities, [5]);
     assert.deepEqual(pipeline.discontinuities, [5]);
+    assert.deepEqual(presentation.live?.discontinuities, [5], 'the live presentation carries them');
     const spool = await readIndex(path.join(dir, 'ev2', 'run1', 'video.mp4'));
     assert.equal(spool.tracks[0].samples.count, 500);
     assert.equal(pipeline.health().connections, 2);
     await pipeline.removeSpool();
+  });
+
+  it("drops a reconnecting encoder whose codec configuration differs from the run's, and says why", async () => {
+    const pipeline = new LiveEventPipeline({ eventId: 'ev-config', runId: 'run1', spoolDir: dir, targetSegmentSec: 2, log, now: () => t0 });
+    const first = pipeline.attach();
+    for (const tag of tags) first.onTag(tag);
+    first.onEnd('closed');
+    let kicked = 0;
+    const other = pipeline.attach(() => kicked++);
+    for (const tag of flvTags(2, { gopFrames: 50, size: '640x360' })) other.onTag(tag);
+    assert.equal(kicked, 1, 'the listener is told to drop it (once)');
+    assert.equal(pipeline.health().isConnected, false);
+    await pipeline.flushed();
+    assert.match(pipeline.health().lastError ?? '', /reconnected with another video configuration/);
+    // Its frames never reached the track; an encoder with the run's configuration continues the timeline.
+    assert.equal(pipeline.health().durationSec, 10);
+    const again = pipeline.attach(() => kicked++);
+    for (const tag of tags) again.onTag(tag);
+    await pipeline.end();
+    assert.equal(kicked, 1);
+    assert.equal(pipeline.presentation({ fromMs: 0, windowSec: 3600, live: true }).presentation.durationSec, 20);
+    await pipeline.close();
   });
 
   it('leaves out a track whose media starts after the first segment instead of stalling the others', async () => {

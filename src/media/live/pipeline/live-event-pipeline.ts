@@ -119,6 +119,8 @@ interface Connection {
   detached: boolean;
   /** Kinds whose codec was refused on this connection (reported once). */
   refused: Set<string>;
+  /** Drops the connection (the listener's kick), when the source gave one. */
+  kick?: () => void;
 }
 
 /** Track names: AMS-style `video` and `audio` for the encoder's own tracks. */
@@ -282,7 +284,8 @@ export class LiveEventPipeline {
 
   /**
    * Segment numbers that start after a discontinuity (an encoder reconnect, a timestamp jump, a transcoder
-   * restart), ascending: HLS `EXT-X-DISCONTINUITY` / a new DASH period belong before them.
+   * restart), ascending: live HLS writes `EXT-X-DISCONTINUITY` before them (DASH keeps one period: the
+   * timeline and the codec configuration stay continuous).
    */
   get discontinuities(): readonly number[] {
     return this.#reference?.track.discontinuities ?? [];
@@ -296,8 +299,10 @@ export class LiveEventPipeline {
   /**
    * An encoder connection: its tags feed the pipeline until `onEnd`. A later `attach` (a reconnect) continues
    * the same timeline; attaching while another connection is live detaches that one (its later tags are ignored).
+   * `kick` drops the connection: called when it brings a codec configuration other than the track's (see
+   * `#onTag`).
    */
-  attach(): IngestSink {
+  attach(kick?: () => void): IngestSink {
     if (this.#current && !this.#current.detached) this.#detach(this.#current);
     const conn: Connection = {
       id: ++this.#connections,
@@ -310,6 +315,7 @@ export class LiveEventPipeline {
       ),
       detached: false,
       refused: new Set(),
+      ...(kick ? { kick } : {}),
     };
     if (this.#connections > 1) this.#closeOpenSegments(true);
     this.#current = conn;
@@ -387,13 +393,32 @@ export class LiveEventPipeline {
     }
     if (!media) return;
     if ('config' in media) {
-      this.#trackFor(defaultTrackName(media.config.kind), media.config);
+      const name = defaultTrackName(media.config.kind);
+      const existing = this.#tracks.find((t) => t.track.name === name);
+      if (existing && !sameBytes(existing.track.config.sampleEntry, media.config.sampleEntry)) {
+        this.#refuseConfig(conn, existing.track);
+        return;
+      }
+      this.#trackFor(name, media.config);
       return;
     }
     const sample = media.sample;
     const state = this.#tracks.find((t) => t.track.name === defaultTrackName(sample.kind));
     if (!state) return; // a frame before its sequence header cannot be decoded
     this.#push(state, sample, conn.mapper.map(sample.kind, sample.dtsMs));
+  }
+
+  /**
+   * A connection whose codec configuration (SPS/PPS, resolution, audio config) differs from the track's: the
+   * init segment is written once per run and players decode every segment with it, so its media would not play.
+   * The connection is dropped (its tags ignored from here, the listener told to close it) and the reason kept for
+   * the event's health; an encoder reconnecting with the run's configuration continues the timeline.
+   */
+  #refuseConfig(conn: Connection, track: LiveTrack): void {
+    this.#lastError = `the encoder reconnected with another ${track.kind} configuration than the run's (resolution, profile or codec settings); it was disconnected: reconnect with the first configuration, or stop and start the event to change it`;
+    this.#log.warn({ connection: conn.id, track: track.name }, 'encoder refused: codec configuration changed during the run');
+    this.#detach(conn, false);
+    conn.kick?.();
   }
 
   /** The track called `name`, created with `config` (and its spool file) on first use. */
@@ -795,6 +820,7 @@ export class LiveEventPipeline {
     const rt = ref.track;
     const all = rt.segments();
     const endTicks = all.startTicks[n - 1] + all.durationTicks[n - 1];
+    const discontinuities = window.live ? this.#discontinuitiesUpTo(n) : [];
     const live: LiveTimeline | undefined = window.live
       ? {
           availabilityStartMs: this.#availabilityStartMs,
@@ -802,6 +828,7 @@ export class LiveEventPipeline {
           publishedMs: this.#publishedMs,
           isEnded: this.#ended && this.#writes.size === 0,
           ...(this.partTargetSec !== undefined ? { partTargetSec: this.partTargetSec } : {}),
+          ...(discontinuities.length > 0 ? { discontinuities } : {}),
         }
       : undefined;
     const presentation: BuiltPresentation = {
@@ -813,6 +840,17 @@ export class LiveEventPipeline {
       ...(live ? { live } : {}),
     };
     return { presentation, location: this.location, nextUpdate: () => this.nextUpdate() };
+  }
+
+  /**
+   * The discontinuities of segments 0…`n` (the visible ones and the one after them, whose parts LL-HLS lists):
+   * that one's is known before it is taken (its first part may already be listed).
+   */
+  #discontinuitiesUpTo(n: number): number[] {
+    const rt = this.#reference!.track;
+    const out = rt.discontinuities.filter((d) => d <= n);
+    if (rt.takenSegments === n && rt.openAfterDiscontinuity && out[out.length - 1] !== n) out.push(n);
+    return out;
   }
 
   /** Segment numbers [from, to) of `window` among the visible ones (shared by every track). */

@@ -429,6 +429,11 @@ export class LiveTrack {
     this.#discontinuityPending = true;
   }
 
+  /** The segment not taken yet (number `takenSegments`) starts after a discontinuity. */
+  get openAfterDiscontinuity(): boolean {
+    return this.#discontinuityPending && this.#taken > 0;
+  }
+
   /**
    * Where the open segment would be cut for a boundary at `ticks`: the first pending sample at or after it
    * (a sync sample for video when `needSync`), or -1 when no such sample has arrived yet. 0 means the boundary

@@ -103,6 +103,12 @@ export interface LiveTimeline {
   isEnded: boolean;
   /** LowLatency events: HLS part target (`EXT-X-PART-INF`) in seconds; absent for Default. */
   partTargetSec?: number;
+  /**
+   * Segment indices (of the whole recording, ascending, the open segment's included) that start after a
+   * discontinuity (an encoder reconnect, a timestamp jump): HLS writes `EXT-X-DISCONTINUITY` before them and
+   * counts those before its first listed segment in `EXT-X-DISCONTINUITY-SEQUENCE`. Absent or empty: none.
+   */
+  discontinuities?: readonly number[];
 }
 
 export interface Presentation {

@@ -25,6 +25,13 @@ export interface RtmpListenerOptions {
 /** What we announce and how we chunk: 4096-byte chunks (as OBS and nginx-rtmp), a 2.5 MB acknowledgement window. */
 const outgoingChunkSize = 4096;
 const windowAckBytes = 2_500_000;
+/**
+ * An Acknowledgement we owe waits until the publisher pauses this long. An encoder that closes with bytes of ours
+ * unread makes its kernel reset the connection and throw away what it had not sent yet: ffmpeg pushing a file
+ * faster than real time lost its last seconds to the Acknowledgements of its final megabytes. A publisher that
+ * really waits for an Acknowledgement pauses, and gets it then (docs/DECISIONS.md, "RTMP acknowledgements").
+ */
+const ackAfterQuietMs = 250;
 /** Before admission a peer is a stranger: its commands are a few hundred bytes, so nothing larger is assembled. */
 const preAdmissionMaxMessageBytes = 64 * 1024;
 /** After admission: video frames (a 4K keyframe is a few MB); the length field's own limit is 16 MiB − 1. */
@@ -108,6 +115,8 @@ class RtmpConnection {
   #lastAckAt = 0;
   #peerWindowBytes = windowAckBytes;
   #publishTimer: NodeJS.Timeout | undefined;
+  /** Armed while an Acknowledgement is owed; every read pushes it back. */
+  #ackTimer: NodeJS.Timeout | undefined;
   /** Why the connection closed, for a sink that arrives after it did (closed or kicked while `admit` ran). */
   #closeReason: 'closed' | 'idle' | 'error' | 'kicked' = 'closed';
   /** Our outgoing chunk size: RTMP's 128 until our Set Chunk Size is sent. */
@@ -151,6 +160,7 @@ class RtmpConnection {
     this.#state = 'closed';
     this.#closeReason = reason;
     clearTimeout(this.#publishTimer);
+    clearTimeout(this.#ackTimer);
     this.socket.destroy();
     this.#end(reason);
   }
@@ -200,11 +210,21 @@ class RtmpConnection {
     }
   }
 
-  /** Acknowledgement (type 3) every window the peer asked for (spec 5.4.3); a publisher may stall without it. */
+  /**
+   * Acknowledgement (type 3) once a window the peer asked for has arrived (spec 5.4.3; a publisher may stall
+   * without it), sent when the publisher pauses (`ackAfterQuietMs`), never while its bytes keep coming.
+   */
   #acknowledge(): void {
     if (this.#state === 'closed' || this.#bytesReceived - this.#lastAckAt < this.#peerWindowBytes) return;
-    this.#lastAckAt = this.#bytesReceived;
-    this.#send(2, MessageType.Acknowledgement, 0, uint32(this.#bytesReceived >>> 0));
+    if (this.#ackTimer) {
+      this.#ackTimer.refresh();
+      return;
+    }
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = undefined;
+      this.#lastAckAt = this.#bytesReceived;
+      this.#send(2, MessageType.Acknowledgement, 0, uint32(this.#bytesReceived >>> 0));
+    }, ackAfterQuietMs);
   }
 
   #onMessage(m: RtmpMessage): void {

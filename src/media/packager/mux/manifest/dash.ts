@@ -57,7 +57,7 @@ const UTC_TIMING_SCHEME = 'urn:mpeg:dash:utc:http-iso:2014';
 /** DASH-IF IOP v5 low-latency live profile (Part 9, "Low-latency Modes"). */
 const LOW_LATENCY_PROFILE = 'http://www.dashif.org/guidelines/low-latency-live-v5';
 /**
- * The latency a low-latency player aims at, in part targets (3 × 0.5 s = 1.5 s, as LL-HLS's `PART-HOLD-BACK`):
+ * The latency a low-latency player aims at, in part targets (3 × ⅓ s = 1 s, as LL-HLS's `PART-HOLD-BACK`):
  * the player is at most one part behind the newest written one plus two parts of margin; `max` is twice that.
  */
 const LOW_LATENCY_TARGET_PARTS = 3;

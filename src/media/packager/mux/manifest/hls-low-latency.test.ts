@@ -88,4 +88,31 @@ describe('LL-HLS media playlists (LowLatency live)', () => {
     const noParts = presentation();
     assert.ok(regular(hlsMediaPlaylist(noParts.p, noParts.video, cmaf)), 'a track without parts');
   });
+
+  it('writes EXT-X-DISCONTINUITY before the parts of a segment after a discontinuity, the open one included', () => {
+    const withDiscontinuities = (discontinuities: number[], parts = [...partsOf(6), ...partsOf(7), ...partsOf(8, 1)], isEnded = false) => {
+      const { p, video } = presentation({ parts, isEnded });
+      p.live = { ...p.live!, discontinuities };
+      return hlsMediaPlaylist(p, video, cmaf).split('\n');
+    };
+    const closed = withDiscontinuities([7]);
+    const at = closed.indexOf('#EXT-X-DISCONTINUITY');
+    assert.deepEqual(closed.slice(at - 1, at + 2), ['Fragments(video=540000,format=m3u8-cmaf).m4s', '#EXT-X-DISCONTINUITY', part(630000, 0, '0.480', true)]);
+    assert.equal(closed.filter((x) => x === '#EXT-X-DISCONTINUITY').length, 1);
+
+    // The open segment 8 starts after one: the tag precedes its first part.
+    const open = withDiscontinuities([8]);
+    assert.deepEqual(open.slice(-5), [
+      'Fragments(video=630000,format=m3u8-cmaf).m4s',
+      '#EXT-X-DISCONTINUITY',
+      part(720000, 0, '0.480', true),
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="Fragments(video=720000,format=m3u8-cmaf,part=1).m4s"',
+      '',
+    ]);
+    // …and when it has no part yet, before the hint of its first part.
+    const hinted = withDiscontinuities([8], [...partsOf(6), ...partsOf(7)]);
+    assert.deepEqual(hinted.slice(-3), ['#EXT-X-DISCONTINUITY', '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="Fragments(video=720000,format=m3u8-cmaf,part=0).m4s"', '']);
+    // Ended with nothing of segment 8: no tag for a segment that never came.
+    assert.ok(!withDiscontinuities([8], [...partsOf(6), ...partsOf(7)], true).includes('#EXT-X-DISCONTINUITY'));
+  });
 });

@@ -37,6 +37,11 @@
  *   and protected streams stay regular live HLS. `EXT-X-VERSION` stays 7: no LL-HLS tag requires a higher one
  *   (only delta updates, `EXT-X-SKIP`, which Reel does not offer, need 9), and players that predate LL-HLS
  *   ignore the new tags and play the whole segments.
+ * - Live discontinuities (`live.discontinuities`: an encoder reconnected, its timestamps jumped): the timeline
+ *   stays continuous, but the segment after one comes from another encoder session, so `EXT-X-DISCONTINUITY`
+ *   precedes it (its parts too, LL-HLS) and players reset their decoders there. One at or before the first
+ *   listed segment is no longer tagged and counts in `EXT-X-DISCONTINUITY-SEQUENCE` (RFC 8216 §6.2.1: the
+ *   sequence grows as tagged segments leave the DVR window), which is written once it is not 0.
  * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
  *   playlist SAMPLE-AES* session keys (`keyAttributeLists`, `sessionKeyLines`); clear tracks get none.
  */
@@ -319,19 +324,30 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   const live = p.live;
   // LL-HLS: parts of the last segments and the open one, for clear CMAF only.
   const parts = live?.partTargetSec && ctx.format === 'm3u8-cmaf' && !keyLines && track.parts ? track.parts : undefined;
-  const lines: string[] = new Array(13 + (keyLines?.length ?? 0) + 2 * segments.length + (parts?.length ?? 0));
+  const lines: string[] = new Array(14 + (keyLines?.length ?? 0) + 2 * segments.length + (parts?.length ?? 0) + (live?.discontinuities?.length ?? 0));
   let n = 0;
   lines[n++] = '#EXTM3U';
   lines[n++] = `#EXT-X-VERSION:${version}`;
   lines[n++] = `#EXT-X-TARGETDURATION:${targetDurationSec(p)}`;
   if (parts && live?.partTargetSec) {
     const partTargetMs = Math.round(live.partTargetSec * 1000);
-    lines[n++] = `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${formatMs(3 * partTargetMs)}`;
+    lines[n++] = `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${formatMs(Math.round(3 * live.partTargetSec * 1000))}`;
     lines[n++] = `#EXT-X-PART-INF:PART-TARGET=${formatMs(partTargetMs)}`;
   }
   // The first segment's index: 0 for a whole track, the first kept segment's for a filtered one (`applyFilters`
   // keeps indices), so sequence numbers, and AES-128 IVs derived from them, are those of the unfiltered playlist.
   lines[n++] = `#EXT-X-MEDIA-SEQUENCE:${segments.firstIndex}`;
+  // Live: a discontinuity at the first listed segment or before it counts in the sequence; later ones are tagged.
+  const discontinuities = live?.discontinuities ?? [];
+  let nextDiscontinuity = 0;
+  while (nextDiscontinuity < discontinuities.length && discontinuities[nextDiscontinuity] <= segments.firstIndex) nextDiscontinuity++;
+  if (nextDiscontinuity > 0) lines[n++] = `#EXT-X-DISCONTINUITY-SEQUENCE:${nextDiscontinuity}`;
+  /** `EXT-X-DISCONTINUITY` when segment `index` (ascending calls) starts after one: before its parts and EXTINF. */
+  const discontinuityLine = (index: number) => {
+    if (discontinuities[nextDiscontinuity] !== index) return;
+    nextDiscontinuity++;
+    lines[n++] = '#EXT-X-DISCONTINUITY';
+  };
   // Live: no playlist type (EVENT would promise that no segment ever leaves, which the DVR window breaks).
   if (!live) lines[n++] = '#EXT-X-PLAYLIST-TYPE:VOD';
   if (track.kind !== 'text') lines[n++] = '#EXT-X-INDEPENDENT-SEGMENTS';
@@ -355,6 +371,7 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
     for (; nextPart < parts.length && parts[nextPart].segmentIndex === index; nextPart++) lines[n++] = partLine(parts[nextPart], track, ctx, extension);
   };
   for (let i = 0; i < segments.length; i++) {
+    discontinuityLine(segments.firstIndex + i);
     partLines(segments.firstIndex + i);
     const start = segments.startTicks[i];
     const startMs = Math.round((start * 1000) / timescale);
@@ -366,6 +383,8 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
     // The open segment's parts so far, then the part that comes next (the open segment's, or the first of the
     // segment after the last listed one, which starts where that one ends).
     const open = segments.firstIndex + segments.length;
+    // Its discontinuity too, when a part of it or the hint of its first part follows.
+    if (!live?.isEnded || parts.some((part) => part.segmentIndex === open)) discontinuityLine(open);
     partLines(open);
     if (!live?.isEnded) {
       const last = parts.length > 0 ? parts[parts.length - 1] : undefined;

@@ -105,6 +105,37 @@ describe('live HLS media playlists', () => {
     assert.equal(tagValue(text, '#EXT-X-PROGRAM-DATE-TIME'), '2026-01-01T12:00:30.000Z');
     assert.ok(!text.includes('#EXT-X-ENDLIST'));
   });
+
+  it('tags the segments after a discontinuity and counts those that left the window in the discontinuity sequence', () => {
+    // Discontinuities before segments 12 and 15 (an encoder reconnected twice); the window slides over them.
+    const discontinuities = [12, 15];
+    const uri = (i: number) => `Fragments(video=${i * 25600},format=m3u8-cmaf).m4s`;
+    /** What precedes each listed segment's EXTINF, and the discontinuity sequence. */
+    const shape = (from: number, format: ManifestContext = cmaf) => {
+      const w = livePresentation(from, from + 10, { discontinuities });
+      const text = hlsMediaPlaylist(w, w.tracks[0], format);
+      const l = lines(text);
+      const tagged = l.flatMap((x, i) => (x === '#EXT-X-DISCONTINUITY' ? [l[i + 2]] : []));
+      return { sequence: tagValue(text, '#EXT-X-DISCONTINUITY-SEQUENCE'), tagged, text, l };
+    };
+    const at10 = shape(10);
+    assert.equal(at10.sequence, undefined, 'none left the window: no sequence tag (0)');
+    assert.deepEqual(at10.tagged, [uri(12), uri(15)]);
+    assert.equal(at10.l.indexOf('#EXT-X-DISCONTINUITY-SEQUENCE'), -1);
+    // The tag sits right before the segment's EXTINF; the sequence follows the media sequence.
+    assert.deepEqual(at10.l.slice(at10.l.indexOf(uri(11)) + 1, at10.l.indexOf(uri(12)) + 1), ['#EXT-X-DISCONTINUITY', '#EXTINF:2.000,', uri(12)]);
+    // Segment 12 first in the window: its tag is gone and counted (RFC 8216 §6.2.1), so its number stays 1.
+    assert.deepEqual([shape(12).sequence, shape(12).tagged], ['1', [uri(15)]]);
+    assert.ok(shape(12).l.indexOf('#EXT-X-DISCONTINUITY-SEQUENCE:1') === shape(12).l.indexOf('#EXT-X-MEDIA-SEQUENCE:12') + 1);
+    assert.deepEqual([shape(13).sequence, shape(13).tagged], ['1', [uri(15)]]);
+    assert.deepEqual([shape(16).sequence, shape(16).tagged], ['2', []]);
+    // MPEG-TS playlists the same.
+    const tsShape = shape(11, ts);
+    assert.deepEqual(tsShape.tagged, [`Fragments(video=${12 * 25600},format=m3u8-aapl).ts`, `Fragments(video=${15 * 25600},format=m3u8-aapl).ts`]);
+    // A static snapshot (VOD, archives) carries none.
+    const vod = { ...livePresentation(10, 20, { discontinuities }), live: undefined };
+    assert.ok(!hlsMediaPlaylist(vod, vod.tracks[0], cmaf).includes('DISCONTINUITY'));
+  });
 });
 
 type Node = Record<string, unknown>;
