@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createLogger } from '../../../../shared/log.js';
 import { FlvStreamReader } from '../flv-stream-reader.js';
 import type { FlvTag, IngestAdmission, IngestAuthorizer, IngestListener, IngestRequest, IngestSink } from '../ingest-contracts.js';
-import { Amf0EcmaArray, decodeAmf0, encodeAmf0 } from './amf0.js';
+import { Amf0EcmaArray, decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.js';
 import { ChunkStreamReader, encodeChunks, type RtmpMessage } from './chunk-stream.js';
 import { createRtmpListener, type RtmpListenerOptions } from './rtmp-server.js';
 
@@ -80,7 +80,7 @@ class RawPublisher {
   #handshakeLeft = 1 + 2 * 1536;
   readonly #reader = new ChunkStreamReader((m) => this.messages.push(m));
 
-  constructor(port: number, app: string, streamName: string) {
+  constructor(port: number, app: string, streamName: string, connectExtras: Record<string, Amf0Value> = {}) {
     this.socket = net.connect(port, '127.0.0.1');
     this.closed = new Promise((resolve) => this.socket.on('close', () => resolve()));
     this.socket.on('error', () => undefined);
@@ -92,7 +92,7 @@ class RawPublisher {
     const command = (csid: number, streamId: number, ...values: Parameters<typeof encodeAmf0>) =>
       encodeChunks({ csid, typeId: 20, streamId, timestampMs: 0, payload: encodeAmf0(...values) }, 128);
     this.socket.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536), Buffer.alloc(1536)]));
-    this.socket.write(command(3, 0, 'connect', 1, { app, type: 'nonprivate', tcUrl: `rtmp://127.0.0.1:${port}/${app}` }));
+    this.socket.write(command(3, 0, 'connect', 1, { app, type: 'nonprivate', tcUrl: `rtmp://127.0.0.1:${port}/${app}`, ...connectExtras }));
     this.socket.write(command(3, 0, 'createStream', 2, null));
     this.socket.write(command(8, 1, 'publish', 3, null, streamName, 'live'));
   }
@@ -269,6 +269,29 @@ describe('RTMP listener', () => {
       assert.deepEqual(sink.tags, [{ type: 9, timestampMs: 0, data: Uint8Array.from([0x17, 0, 0, 0, 0, 1, 2, 3]) }]);
       await publisher.closed;
       assert.ok(publisher.statusCodes().includes('NetStream.Publish.Start'));
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it("answers an Enhanced RTMP connect's fourCcList with the video codecs it takes, and a classic connect without one", async () => {
+    const authorizer = new TestAuthorizer();
+    const listener = await listen(authorizer);
+    try {
+      const connectResult = async (extras: Record<string, Amf0Value>) => {
+        const sinkPromise = authorizer.nextSink();
+        const publisher = new RawPublisher(listener.port, token, 'stream', extras);
+        const sink = await sinkPromise;
+        const result = await publisher.waitFor(20, (m) => decodeAmf0(m.payload)[0] === '_result' && decodeAmf0(m.payload)[1] === 1);
+        publisher.socket.end();
+        await sink.ended;
+        return decodeAmf0(result.payload)[2] as Record<string, unknown>;
+      };
+      assert.deepEqual((await connectResult({ fourCcList: ['av01', 'hvc1', 'vp09', 'avc1'] })).fourCcList, ['hvc1', 'avc1']);
+      assert.deepEqual((await connectResult({ fourCcList: ['*'] })).fourCcList, ['avc1', 'hvc1', 'hev1']);
+      const classic = await connectResult({});
+      assert.equal(classic.fourCcList, undefined);
+      assert.equal(classic.fmsVer, 'FMS/3,0,1,123');
     } finally {
       await listener.close();
     }

@@ -25,6 +25,8 @@ export interface RtmpListenerOptions {
 /** What we announce and how we chunk: 4096-byte chunks (as OBS and nginx-rtmp), a 2.5 MB acknowledgement window. */
 const outgoingChunkSize = 4096;
 const windowAckBytes = 2_500_000;
+/** Video FourCCs of Enhanced RTMP the pipeline takes (flv-media.ts), answered to a `connect` that lists its own. */
+const enhancedVideoFourCcs: readonly string[] = ['avc1', 'hvc1', 'hev1'];
 /**
  * An Acknowledgement we owe waits until the publisher pauses this long. An encoder that closes with bytes of ours
  * unread makes its kernel reset the connection and throw away what it had not sent yet: ffmpeg pushing a file
@@ -326,9 +328,12 @@ class RtmpConnection {
     // Sent with the old chunk size (128), applies from the next message on.
     this.#send(2, MessageType.SetChunkSize, 0, uint32(outgoingChunkSize));
     this.#chunkSize = outgoingChunkSize;
+    // Enhanced RTMP: an encoder that lists the codecs it could send (`fourCcList`) learns which of them we take.
+    const offered = Array.isArray(command.fourCcList) ? command.fourCcList.filter((c): c is string => typeof c === 'string') : undefined;
+    const taken = offered?.includes('*') ? [...enhancedVideoFourCcs] : offered?.filter((c) => enhancedVideoFourCcs.includes(c));
     this.#result(
       txn,
-      { fmsVer: 'FMS/3,0,1,123', capabilities: 31 },
+      { fmsVer: 'FMS/3,0,1,123', capabilities: 31, ...(taken ? { fourCcList: taken } : {}) },
       { level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded.', objectEncoding: 0 },
     );
   }
