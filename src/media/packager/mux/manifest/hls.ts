@@ -45,6 +45,7 @@ import type { Presentation, PresentationPart, PresentationTrack } from '../../mo
 import { systemIds } from '../../encrypt/drm-headers.js';
 import { protectionHeaders } from '../../encrypt/protection-headers.js';
 import { iFrameStreamInfLines } from './hls-iframes.js';
+import { textTrackForm } from '../text/text-forms.js';
 import {
   fragmentName,
   languageTag,
@@ -218,15 +219,35 @@ function mediaLines(groups: AudioGroup[], ctx: ManifestContext): string[] {
 
 const subtitleGroup = 'subs';
 
-/** WebVTT subtitle renditions (RFC 8216 §4.3.4.1); each variant then names the group with `SUBTITLES=`. */
+/** Text tracks inside the MP4s that this format offers (`textTrackForm`): `wvtt` always, `stpp` in CMAF only. */
+function mp4TextTracks(p: Presentation, ctx: ManifestContext): PresentationTrack[] {
+  return p.tracks.filter((t) => t.kind === 'text' && textTrackForm(ctx.format, t.track) !== undefined);
+}
+
+/** What a variant's CODECS says of its subtitles: IMSC1 in fMP4 must be named (Apple HLS authoring spec); WebVTT is not. */
+const IMSC1_TEXT_CODECS = 'stpp.ttml.im1t';
+
+/**
+ * Subtitle renditions (RFC 8216 §4.3.4.1): side-loaded WebVTT files, then the text tracks inside the MP4s (WebVTT
+ * segments for `wvtt`, fMP4 IMSC1 segments for `stpp`); each variant then names the group with `SUBTITLES=`.
+ */
 function subtitleLines(p: Presentation, ctx: ManifestContext): string[] {
-  return (p.textTracks ?? []).map((t) => {
-    const lang = languageTag(t.language);
+  const names = new Set<string>();
+  const line = (name: string, language: string, uri: string) => {
+    // NAME must be unique within the group (RFC 8216 §4.3.4.1.1).
+    let unique = name;
+    for (let n = 2; names.has(unique); n++) unique = `${name}_${n}`;
+    names.add(unique);
+    const lang = languageTag(language);
     return (
-      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(subtitleGroup)},NAME=${quoted(t.name)}` +
-      `${lang ? `,LANGUAGE=${quoted(lang)}` : ''},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=${quoted(textTrackUrls(t.name, ctx).playlist)}`
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(subtitleGroup)},NAME=${quoted(unique)}` +
+      `${lang ? `,LANGUAGE=${quoted(lang)}` : ''},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=${quoted(uri)}`
     );
-  });
+  };
+  return [
+    ...(p.textTracks ?? []).map((t) => line(t.name, t.language, textTrackUrls(t.name, ctx).playlist)),
+    ...mp4TextTracks(p, ctx).map((t) => line(t.name, t.language, mediaPlaylistUrl(t, ctx))),
+  ];
 }
 
 /**
@@ -250,6 +271,9 @@ export function hlsTextPlaylist(p: Presentation, name: string, ctx: ManifestCont
 
 function videoVariants(p: Presentation, groups: AudioGroup[], ctx: ManifestContext): Variant[] {
   const variants: Variant[] = [];
+  const text = mp4TextTracks(p, ctx);
+  const hasSubtitles = (p.textTracks?.length ?? 0) > 0 || text.length > 0;
+  const hasImsc1 = text.some((t) => t.track.fourcc === 'stpp');
   for (const t of p.tracks) {
     if (t.kind !== 'video') continue;
     const video = t.track.video;
@@ -261,10 +285,11 @@ function videoVariants(p: Presentation, groups: AudioGroup[], ctx: ManifestConte
     for (const group of forGroups) {
       const bandwidth = peakBps(t) + (group?.peakBps ?? 0);
       const averageBandwidth = averageBps(t) + (group?.averageBps ?? 0);
-      const codecs = group ? `${t.track.codecs},${group.codecs}` : t.track.codecs;
+      let codecs = group ? `${t.track.codecs},${group.codecs}` : t.track.codecs;
+      if (hasImsc1) codecs += `,${IMSC1_TEXT_CODECS}`;
       let attributes = `BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${averageBandwidth},CODECS=${quoted(codecs)}${common}`;
       if (group) attributes += `,AUDIO=${quoted(group.id)}`;
-      if (p.textTracks?.length) attributes += `,SUBTITLES=${quoted(subtitleGroup)}`;
+      if (hasSubtitles) attributes += `,SUBTITLES=${quoted(subtitleGroup)}`;
       variants.push({ bandwidth, averageBandwidth, attributes, uri, videoBitrateBps: t.bitrateBps, height: video?.height ?? 0 });
     }
   }
@@ -409,8 +434,10 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   if (track.kind !== 'text') lines[n++] = '#EXT-X-INDEPENDENT-SEGMENTS';
   // A file extension after the AMS-style name: ffmpeg's HLS reader refuses segment URLs without a known one
   // (allowed_segment_extensions); players ignore it and the origin accepts both forms.
-  const extension = ctx.format === 'm3u8-cmaf' ? '.m4s' : '.ts';
-  if (ctx.format === 'm3u8-cmaf') lines[n++] = `#EXT-X-MAP:URI="${fragmentName(track, 'i', ctx)}.mp4"`;
+  // A `wvtt` text track is served as WebVTT text segments (no initialization segment), `stpp` as fMP4.
+  const webVtt = track.kind === 'text' && textTrackForm(ctx.format, track.track) === 'webvtt';
+  const extension = webVtt ? '.vtt' : ctx.format === 'm3u8-cmaf' ? '.m4s' : '.ts';
+  if (ctx.format === 'm3u8-cmaf' && !webVtt) lines[n++] = `#EXT-X-MAP:URI="${fragmentName(track, 'i', ctx)}.mp4"`;
   if (keyLines) for (const attrs of keyLines) lines[n++] = `#EXT-X-KEY:${attrs}`;
   // Every URI differs only in the start time: build the two halves once.
   const head = fragmentName(track, 0, ctx);
