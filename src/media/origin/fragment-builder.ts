@@ -170,7 +170,9 @@ export function fragmentEtag(
 ): string {
   const enc = segmentEncryption(track, encryption);
   const tag = enc ? `-${encryptionEtagTag(enc)}` : '';
-  return `"${version.slice(1, -1)}-${track.bitrateBps}-${start}-${row.segments.variant}${tag}"`;
+  // A `wvtt` track's HLS segments are WebVTT text, not the fMP4 that DASH serves for the same variant.
+  const variant = track.kind === 'text' && textTrackForm(row.format, track.track) === 'webvtt' ? `${row.segments.variant}-vtt` : row.segments.variant;
+  return `"${version.slice(1, -1)}-${track.bitrateBps}-${start}-${variant}${tag}"`;
 }
 
 const withTags = new WeakMap<TrackEncryption, WeakMap<PresentationTrack, TrackEncryption>>();
