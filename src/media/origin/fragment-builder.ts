@@ -95,6 +95,17 @@ export class FragmentBuilder {
         const text = Buffer.from(writer.write(track.track, segment, samples), 'utf8');
         return new SegmentBody([text], text.byteLength, writer.contentType);
       }
+      if (muxer.container === 'fmp4' && start !== 'init') {
+        // An stpp segment overlapping several TTML documents is one merged document: read them first.
+        const segment = findFragment(track, start);
+        const documents = muxer.mergedText.documents(track.track, segment);
+        if (documents) {
+          const chunks = muxer.mergedText.write(track.track, segment, await readSourceRanges(loc, blob, documents, etag));
+          let size = 0;
+          for (const chunk of chunks) size += chunk.byteLength;
+          return new SegmentBody(chunks, size, contentType);
+        }
+      }
     }
     if (muxer.container === 'ts') {
       if (start === 'init') throw new NotFoundError('NotFound', 'MPEG-TS segments have no init segment');

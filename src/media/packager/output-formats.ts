@@ -11,7 +11,7 @@ import type { TrackSegment } from './model/segment.js';
 import type { SegmentPlan, SourceRange } from './mux/segment-plan.js';
 import { buildInitSegment, type InitSegmentOptions } from './mux/fmp4/init-segment.js';
 import { planMediaSegment, type MediaSegmentOptions } from './mux/fmp4/media-segment.js';
-import { planTextSegment } from './mux/fmp4/text-segment.js';
+import { planTextSegment, ttmlDocumentsToMerge, writeMergedTtmlSegment } from './mux/fmp4/text-segment.js';
 import { planWvttSamples, writeWebVttSegment } from './mux/text/wvtt-webvtt.js';
 import { muxTsSegment, TS_TIMESTAMP_OFFSET_90K } from './mux/ts/ts-muxer.js';
 import { hlsMasterPlaylist, hlsMediaPlaylist, hlsTextPlaylist } from './mux/manifest/hls.js';
@@ -53,6 +53,15 @@ export interface Fmp4SegmentMuxer {
   init(track: TrackIndex): Uint8Array;
   /** A media segment as sizes and source ranges, nothing read yet. */
   plan(track: TrackIndex, segment: TrackSegment): SegmentPlan;
+  /**
+   * The one kind of fMP4 segment that needs its source bytes first: an `stpp` segment that several TTML documents
+   * overlap is one merged document (text-segment.ts). `documents` names what to read (undefined: `plan` serves the
+   * segment), `write` builds the segment from those bytes.
+   */
+  readonly mergedText: {
+    documents(track: TrackIndex, segment: TrackSegment): SourceRange[] | undefined;
+    write(track: TrackIndex, segment: TrackSegment, documents: Uint8Array[]): Uint8Array[];
+  };
 }
 
 /** The samples an MPEG-TS segment converts: their fields and, in the same order, the byte ranges to read. */
@@ -115,6 +124,10 @@ function fmp4Segments(variant: 'cmaf' | 'csf'): Fmp4SegmentMuxer {
       track.kind === 'text'
         ? planTextSegment(track, segment, segment.index + 1, segmentOptions)
         : planMediaSegment(track, segment, segment.index + 1, segmentOptions),
+    mergedText: {
+      documents: ttmlDocumentsToMerge,
+      write: (track, segment, documents) => writeMergedTtmlSegment(track, segment, segment.index + 1, segmentOptions, documents),
+    },
   };
 }
 

@@ -10,7 +10,8 @@ import type { MediaIndex, TrackIndex } from '../../model/media-index.js';
 import { textSegments } from '../../model/segmenter.js';
 import { readMp4Index } from '../../parse/mp4/read-mp4-index.js';
 import { buildInitSegment } from '../fmp4/init-segment.js';
-import { planTextSegment } from '../fmp4/text-segment.js';
+import { mergeTtmlDocuments, planTextSegment, ttmlDocumentsToMerge, writeMergedTtmlSegment } from '../fmp4/text-segment.js';
+import { ArraySampleTable } from '../../model/sample-table.js';
 import { isSourceRange } from '../segment-plan.js';
 import { planWvttSamples, writeWebVttSegment } from './wvtt-webvtt.js';
 
@@ -129,14 +130,13 @@ describe('text tracks inside MP4 (stpp, wvtt)', () => {
       frag,
       Buffer.concat([buildInitSegment(track), ...segments.toArray().map((s) => materialize(source, planTextSegment(track, s, s.index + 1)))]),
     );
-    // The document lasts 7 s: 4 segments carry it (the last clipped to 6–7 s), then an empty document to 8 s.
+    // One document per segment (what players parse): the 7 s document in each of the four 2 s segments.
     // ffprobe has no TTML decoder (a data stream without packet durations): the starts tell the tiling.
     const packets = ffprobePackets(frag);
     assert.deepEqual(
       packets.map((p) => p.pts),
-      [0, 2, 4, 6, 7],
+      [0, 2, 4, 6],
     );
-    assert.match(packets[4].data, /<body\/>/);
     const document = Buffer.from(source.subarray(track.samples.run(0, 1).offsets[0])).toString('utf8', 0, track.samples.run(0, 1).sizes[0]);
     for (let i = 0; i < 4; i++) {
       const s = segments.at(i);
@@ -144,6 +144,64 @@ describe('text tracks inside MP4 (stpp, wvtt)', () => {
       assert.ok(Buffer.from(bytes).includes(document), `segment ${i} carries the whole document`);
     }
     assert.match(document, /begin="00:00:05.000"\s+end="00:00:07.000"><span[^>]*>Cue three</);
+  });
+
+  it('stpp: a segment that two TTML documents overlap carries one document with both bodies; none gives an empty one', () => {
+    const docs = [
+      '<?xml version="1.0"?>\n<tt xmlns="http://www.w3.org/ns/ttml"><body><div><p begin="00:00:01.000" end="00:00:02.500">First</p></div></body></tt>',
+      '<tt:tt xmlns:tt="http://www.w3.org/ns/ttml"><tt:body><tt:div><tt:p begin="00:00:03.000" end="00:00:04.000">Second</tt:p></tt:div></tt:body></tt:tt>',
+    ];
+    const bytes = docs.map((d) => new TextEncoder().encode(d));
+    const source = Buffer.concat(bytes);
+    const track = {
+      trackId: 1,
+      kind: 'text',
+      fourcc: 'stpp',
+      codecs: 'stpp',
+      timescale: 1000,
+      editMediaTimeTicks: 0,
+      samples: new ArraySampleTable({
+        count: 2,
+        offsets: Float64Array.of(0, bytes[0].length),
+        sizes: Uint32Array.from(bytes.map((b) => b.length)),
+        dts: Float64Array.of(0, 3000),
+        durations: Uint32Array.of(3000, 3000),
+        ctsOffsets: new Int32Array(2),
+        isSync: Uint8Array.of(1, 1),
+      }),
+    } as unknown as TrackIndex;
+    const segments = textSegments(track, grid, 1000);
+    assert.equal(ttmlDocumentsToMerge(track, segments.at(0)), undefined);
+    const ranges = ttmlDocumentsToMerge(track, segments.at(1));
+    assert.deepEqual(ranges, [
+      { offset: 0, length: bytes[0].length },
+      { offset: bytes[0].length, length: bytes[1].length },
+    ]);
+    const merged = Buffer.concat(
+      writeMergedTtmlSegment(
+        track,
+        segments.at(1),
+        2,
+        {},
+        ranges!.map((r) => source.subarray(r.offset, r.offset + r.length)),
+      ),
+    );
+    const trun = merged.indexOf('trun');
+    assert.deepEqual([merged.readUInt32BE(trun + 8), merged.readUInt32BE(trun + 16)], [1, 2000], 'one sample lasting the segment');
+    const doc = merged.subarray(merged.indexOf('mdat') + 4).toString('utf8');
+    assert.equal(
+      doc,
+      '<?xml version="1.0"?>\n<tt xmlns="http://www.w3.org/ns/ttml"><body><div><p begin="00:00:01.000" end="00:00:02.500">First</p></div>' +
+        '<div><p begin="00:00:03.000" end="00:00:04.000">Second</p></div></body></tt>',
+    );
+    // After the last document: an empty one for the whole segment.
+    const empty = materialize(source, planTextSegment(track, segments.at(3), 4));
+    assert.match(Buffer.from(empty).toString('utf8'), /<body\/><\/tt>/);
+    assert.equal(mergeTtmlDocuments(['<tt><body/></tt>', '<tt><body><p>x</p></body></tt>']), '<tt><body><p>x</p></body></tt>');
+    assert.equal(
+      mergeTtmlDocuments(['<tt:tt><tt:body></tt:body></tt:tt>', '<tt><body><p>x<br/></p></body></tt>']),
+      '<tt:tt><tt:body><tt:p>x<tt:br/></tt:p></tt:body></tt:tt>',
+    );
   });
 
   it('wvtt samples become WebVTT segments whose cues are the source cues (a split cue joined back)', async () => {
