@@ -11,6 +11,9 @@
  * - AdaptationSets: video per codec family (`avc1`/`avc3` vs `hvc1`/`hev1`, since switching codecs is not
  *   seamless), audio per language + codec + channel count (DASH-IF IOP: seamless switching within a set). The
  *   first audio set gets `Role main`, so players pick it by default.
+ * - Text inside the MP4s (`stpp`, `wvtt`; `textTrackForm`): one AdaptationSet per language + codec after the audio,
+ *   `contentType="text" mimeType="application/mp4"`, `Role subtitle`, segments on the video's timeline. Side-loaded
+ *   WebVTT files follow as whole-file `text/vtt` sets.
  * - SegmentTemplate sits on each Representation: timescales (and so `t`/`d`) may differ between tracks.
  * - `minBufferTime` is the longest segment: a player that buffered one whole segment can always go on.
  * - `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must name. The composition delay of the

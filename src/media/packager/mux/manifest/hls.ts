@@ -37,6 +37,9 @@
  *   and protected streams stay regular live HLS. `EXT-X-VERSION` stays 7: no LL-HLS tag requires a higher one
  *   (only delta updates, `EXT-X-SKIP`, which Reel does not offer, need 9), and players that predate LL-HLS
  *   ignore the new tags and play the whole segments.
+ * - Subtitles: side-loaded WebVTT files (one whole-file segment) and text tracks inside the MP4s (`textTrackForm`:
+ *   `wvtt` as WebVTT segments without `EXT-X-MAP`, `stpp` as fMP4 IMSC1 segments in CMAF only) share the `subs`
+ *   SUBTITLES group; with an `stpp` rendition the video variants' CODECS add `stpp.ttml.im1t`.
  * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
  *   playlist SAMPLE-AES* session keys (`keyAttributeLists`, `sessionKeyLines`); clear tracks get none.
  */
