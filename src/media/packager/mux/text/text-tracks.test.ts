@@ -172,7 +172,7 @@ describe('text tracks inside MP4 (stpp, wvtt)', () => {
     } as unknown as TrackIndex;
     const segments = textSegments(track, grid, 1000);
     assert.equal(ttmlDocumentsToMerge(track, segments.at(0)), undefined);
-    const ranges = ttmlDocumentsToMerge(track, segments.at(1));
+    const ranges = ttmlDocumentsToMerge(track, segments.at(1)) ?? [];
     assert.deepEqual(ranges, [
       { offset: 0, length: bytes[0].length },
       { offset: bytes[0].length, length: bytes[1].length },
@@ -183,7 +183,7 @@ describe('text tracks inside MP4 (stpp, wvtt)', () => {
         segments.at(1),
         2,
         {},
-        ranges!.map((r) => source.subarray(r.offset, r.offset + r.length)),
+        ranges.map((r) => source.subarray(r.offset, r.offset + r.length)),
       ),
     );
     const trun = merged.indexOf('trun');
