@@ -183,11 +183,12 @@ describe('text tracks inside MP4s (stpp, wvtt) over HTTP: DASH text sets, HLS su
   it('HLS CMAF: SUBTITLES renditions; wvtt served as WebVTT segments whose cues are the source cues; stpp as fMP4 IMSC1', async () => {
     const master = (await get(`${base}/manifest(format=m3u8-cmaf)`)).body.toString();
     const media = (name: string) => {
-      const m = new RegExp(`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="${name}",LANGUAGE="(\\w+)".*URI="([^"]+)"`).exec(master);
+      const m = new RegExp(`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs(?:-imsc1)?",NAME="${name}",LANGUAGE="(\\w+)".*URI="([^"]+)"`).exec(master);
       assert.ok(m, master);
       return { language: m[1], url: `${base}/${m[2]}` };
     };
-    assert.match(master, /CODECS="avc1\.[0-9a-f]+,mp4a\.40\.2,stpp\.ttml\.im1t",RESOLUTION=/);
+    assert.match(master, /CODECS="avc1\.[0-9a-f]+,mp4a\.40\.2,stpp\.ttml\.im1t",RESOLUTION=.*SUBTITLES="subs-imsc1"/);
+    assert.match(master, /CODECS="avc1\.[0-9a-f]+,mp4a\.40\.2",RESOLUTION=.*SUBTITLES="subs"/);
     const fre = media('vtt_fre');
     assert.equal(fre.language, 'fr');
     const playlist = (await get(fre.url)).body.toString();

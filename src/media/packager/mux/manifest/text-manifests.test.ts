@@ -83,20 +83,25 @@ describe('text tracks inside MP4s in manifests', () => {
     }
   });
 
-  it('HLS CMAF: SUBTITLES renditions for the side-loaded file, the stpp and the wvtt track; CODECS names IMSC1', () => {
+  it('HLS CMAF: WebVTT renditions (side-loaded, wvtt) and IMSC1 (stpp) in their own SUBTITLES groups, a variant for each', () => {
     const ctx = createManifestContext('m3u8-cmaf');
     const master = hlsMasterPlaylist(p, ctx);
     assert.deepEqual(
       master.split('\n').filter((l) => l.startsWith('#EXT-X-MEDIA:TYPE=SUBTITLES')),
       [
         '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="sub_eng",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="QualityLevels(1000)/Manifest(sub_eng,format=m3u8-cmaf)"',
-        '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="ttml_eng",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="QualityLevels(1200)/Manifest(ttml_eng,format=m3u8-cmaf)"',
+        '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs-imsc1",NAME="ttml_eng",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="QualityLevels(1200)/Manifest(ttml_eng,format=m3u8-cmaf)"',
         '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="vtt_fre",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="QualityLevels(900)/Manifest(vtt_fre,format=m3u8-cmaf)"',
       ],
     );
-    const variant = master.split('\n').find((l) => l.startsWith('#EXT-X-STREAM-INF') && l.includes('RESOLUTION'));
-    assert.match(variant ?? '', /CODECS="avc1.64001e,mp4a.40.2,stpp.ttml.im1t"/);
-    assert.match(variant ?? '', /SUBTITLES="subs"/);
+    // One format per group: each video variant twice, once per SUBTITLES group, IMSC1 named in CODECS.
+    const variants = master.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF') && l.includes('RESOLUTION'));
+    assert.equal(variants.length, 2);
+    assert.match(variants[0], /CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-mp4a.40.2",SUBTITLES="subs"$/);
+    assert.match(
+      variants[1],
+      /CODECS="avc1.64001e,mp4a.40.2,stpp.ttml.im1t",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-mp4a.40.2",SUBTITLES="subs-imsc1"$/,
+    );
   });
 
   it('HLS CMAF media playlists: stpp as fMP4 behind EXT-X-MAP, wvtt as WebVTT segments without one', () => {
