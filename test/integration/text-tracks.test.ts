@@ -9,6 +9,7 @@ import { ApiClient, login, tokenFromSession } from '../support/api.js';
 import { request } from '../support/http.js';
 import { makeLadder } from '../fixtures/media.js';
 import { writeTtmlMp4, writeWvttMp4, type WvttCue } from '../fixtures/text-media.js';
+import { stppMp4 } from '../fixtures/wvtt-mp4.js';
 
 // The server runs in this process: tools that read from it must run asynchronously, never with *Sync.
 const run = promisify(execFile);
@@ -89,10 +90,24 @@ describe('text tracks inside MP4s (stpp, wvtt) over HTTP: DASH text sets, HLS su
     for (const f of ladder.files) fs.copyFileSync(path.join(ladder.dir, f), path.join(dir, f));
     writeTtmlMp4(path.join(dir, 'clip_eng_ttml.mp4'), englishCues, 'eng');
     writeWvttMp4(path.join(dir, 'clip_fre_wvtt.mp4'), frenchCues, ladder.seconds, 'fre');
+    // Two TTML documents, the second from 3 s: the 2–4 s segment overlaps both.
+    const ttml = (begin: string, end: string, text: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?>\n<tt xmlns="http://www.w3.org/ns/ttml" xml:lang="de"><body><div><p begin="${begin}" end="${end}">${text}</p></div></body></tt>`;
+    fs.writeFileSync(
+      path.join(dir, 'clip_ger_ttml.mp4'),
+      stppMp4(
+        [
+          { start: 0, ttml: ttml('00:00:00.500', '00:00:02.500', 'Erste') },
+          { start: 3, ttml: ttml('00:00:03.200', '00:00:04.000', 'Zweite') },
+        ],
+        { durationSec: ladder.seconds, language: 'ger' },
+      ),
+    );
     const ism = ladder.ism.replace(
       '    </switch>',
       '      <textstream src="clip_eng_ttml.mp4" systemLanguage="eng"><param name="trackName" value="ttml_eng" valuetype="data" /></textstream>\n' +
         '      <textstream src="clip_fre_wvtt.mp4" systemLanguage="fre"><param name="trackName" value="vtt_fre" valuetype="data" /></textstream>\n' +
+        '      <textstream src="clip_ger_ttml.mp4" systemLanguage="ger"><param name="trackName" value="ttml_ger" valuetype="data" /></textstream>\n' +
         '    </switch>',
     );
     fs.writeFileSync(path.join(dir, 'clip.ism'), ism);
@@ -178,6 +193,34 @@ describe('text tracks inside MP4s (stpp, wvtt) over HTTP: DASH text sets, HLS su
         }
       }
     }
+  });
+
+  it('DASH: an stpp segment that two TTML documents overlap is one sample, one document with both cues', async () => {
+    const mpd = (await get(`${base}/manifest(format=mpd-time-cmaf)`)).body.toString();
+    const set = /<AdaptationSet[^>]*lang="de">[\s\S]*?<\/AdaptationSet>/.exec(mpd);
+    assert.ok(set, mpd);
+    const { init, media } = dashText(set[0], 'stpp');
+    const parts = [await get(`${base}/${init}`), ...(await Promise.all(media.map((m) => get(`${base}/${m}`))))];
+    const joined = path.join(scratch, 'merged-ttml.mp4');
+    fs.writeFileSync(joined, Buffer.concat(parts.map((p) => p.body)));
+    const probe = await ffprobe(joined, ['-show_packets']);
+    // One document per 2 s segment.
+    assert.deepEqual(
+      (probe.packets ?? []).map((p) => Number(p.pts_time)),
+      [0, 2, 4],
+    );
+    const docs = parts.slice(1).map((p) => {
+      const body = p.body;
+      return body.subarray(body.indexOf('mdat') + 4).toString('utf8');
+    });
+    assert.match(docs[0], /^<\?xml[^>]*>\n<tt [^>]*><body><div><p begin="00:00:00.500" end="00:00:02.500">Erste<\/p><\/div><\/body><\/tt>$/);
+    assert.match(
+      docs[1],
+      /<body><div><p begin="00:00:00.500" end="00:00:02.500">Erste<\/p><\/div><div><p begin="00:00:03.200" end="00:00:04.000">Zweite<\/p><\/div><\/body><\/tt>$/,
+    );
+    assert.equal((docs[1].match(/<tt /g) ?? []).length, 1, 'one document');
+    assert.match(docs[2], /Zweite/);
+    assert.doesNotMatch(docs[2], /Erste/);
   });
 
   it('HLS CMAF: SUBTITLES renditions; wvtt served as WebVTT segments whose cues are the source cues; stpp as fMP4 IMSC1', async () => {
