@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeTtmlMp4 } from '../../../../../test/fixtures/text-media.js';
-import { wvttMp4, type WvttCue } from '../../../../../test/fixtures/wvtt-mp4.js';
+import { stppMp4, wvttMp4, type WvttCue } from '../../../../../test/fixtures/wvtt-mp4.js';
 import type { MediaIndex, TrackIndex } from '../../model/media-index.js';
 import { textSegments } from '../../model/segmenter.js';
 import { readMp4Index } from '../../parse/mp4/read-mp4-index.js';
@@ -73,6 +73,15 @@ describe('text tracks inside MP4 (stpp, wvtt)', () => {
     assert.ok(Buffer.from(t.sampleEntry).includes('http://www.w3.org/ns/ttml'), 'namespace kept');
     // ffmpeg 5.1 squashes the track into one TTML document.
     assert.equal(t.samples.count, 1);
+  });
+
+  it('names the IMSC1 profile in the stpp codecs string when the sample entry declares one (RFC 6381 / 14496-30 Annex A)', async () => {
+    const doc = [{ start: 0, ttml: '<tt xmlns="http://www.w3.org/ns/ttml"><body/></tt>' }];
+    const codecs = async (options: { namespace?: string; schemaLocation?: string }) =>
+      (await indexOf(stppMp4(doc, { durationSec: 2, ...options }))).tracks[0].codecs;
+    assert.equal(await codecs({}), 'stpp');
+    assert.equal(await codecs({ namespace: 'http://www.w3.org/ns/ttml http://www.w3.org/ns/ttml/profile/imsc1/text' }), 'stpp.ttml.im1t');
+    assert.equal(await codecs({ schemaLocation: 'http://www.w3.org/ns/ttml/profile/imsc1/image' }), 'stpp.ttml.im1i');
   });
 
   it('parses a wvtt track (ISO/IEC 14496-30 writer) with its vttC header, and elng when mdhd says und', async () => {
