@@ -6,6 +6,7 @@ import {
   encryptionCacheTag,
   encryptionEtagTag,
   isEncryptedTrack,
+  textTrackForm,
   type OutputFormat,
   type PresentationTrack,
   type TrackEncryption,
@@ -81,6 +82,31 @@ export class FragmentBuilder {
     const blob = loc.prefix ? `${loc.prefix}/${track.sourceFile}` : track.sourceFile;
     const muxer = row.segments;
     const contentType = muxer.contentType(track.kind);
+    if (track.kind === 'text') {
+      // A text track inside an MP4: fMP4 text segments (below), or WebVTT text converted from `wvtt` (HLS).
+      const form = textTrackForm(row.format, track.track);
+      if (!form || (form === 'fmp4' && muxer.container !== 'fmp4'))
+        throw new NotFoundError('FragmentNotFound', `Text track '${track.name}' (${track.track.fourcc}) is not offered in format '${row.format}'`);
+      if (form === 'webvtt') {
+        const writer = row.webVttSegments;
+        if (!writer || start === 'init') throw new NotFoundError('FragmentNotFound', `WebVTT subtitles '${track.name}' have no initialization segment`);
+        const segment = findFragment(track, start);
+        const samples = await readSourceRanges(loc, blob, writer.plan(track.track, segment), etag);
+        const text = Buffer.from(writer.write(track.track, segment, samples), 'utf8');
+        return new SegmentBody([text], text.byteLength, writer.contentType);
+      }
+      if (muxer.container === 'fmp4' && start !== 'init') {
+        // An stpp segment overlapping several TTML documents is one merged document: read them first.
+        const segment = findFragment(track, start);
+        const documents = muxer.mergedText.documents(track.track, segment);
+        if (documents) {
+          const chunks = muxer.mergedText.write(track.track, segment, await readSourceRanges(loc, blob, documents, etag));
+          let size = 0;
+          for (const chunk of chunks) size += chunk.byteLength;
+          return new SegmentBody(chunks, size, contentType);
+        }
+      }
+    }
     if (muxer.container === 'ts') {
       if (start === 'init') throw new NotFoundError('NotFound', 'MPEG-TS segments have no init segment');
       const ts = encryption ? encryptedSegments(muxer, encryption) : muxer;
@@ -155,7 +181,9 @@ export function fragmentEtag(
 ): string {
   const enc = segmentEncryption(track, encryption);
   const tag = enc ? `-${encryptionEtagTag(enc)}` : '';
-  return `"${version.slice(1, -1)}-${track.bitrateBps}-${start}-${row.segments.variant}${tag}"`;
+  // A `wvtt` track's HLS segments are WebVTT text, not the fMP4 that DASH serves for the same variant.
+  const variant = track.kind === 'text' && textTrackForm(row.format, track.track) === 'webvtt' ? `${row.segments.variant}-vtt` : row.segments.variant;
+  return `"${version.slice(1, -1)}-${track.bitrateBps}-${start}-${variant}${tag}"`;
 }
 
 const withTags = new WeakMap<TrackEncryption, WeakMap<PresentationTrack, TrackEncryption>>();

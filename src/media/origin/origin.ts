@@ -6,6 +6,7 @@ import {
   checkEncryptable,
   createManifestContext,
   outputFormat,
+  textTrackForm,
   timeOptionFilters,
   type ManifestContext,
   type ManifestEncryption,
@@ -304,6 +305,8 @@ export function registerOrigin(app: FastifyInstance, deps: OriginDeps): void {
     const text = findTextTrack(presentation, request.request.bitrate, request.request.trackName);
     if (text) return manifests.send(req, reply, response, () => textPlaylist(presentation, text.name, ctx));
     const track = findTrack(presentation, request.request.bitrate, request.request.trackName);
+    if (track.kind === 'text' && !textTrackForm(row.format, track.track))
+      throw new NotFoundError('NotFound', `Text track '${track.name}' (${track.track.fourcc}) is not offered in format '${row.format}'`);
     if (request.request.keyframes) {
       const iFramePlaylist = row.manifests.iFramePlaylist;
       if (!iFramePlaylist || track.kind !== 'video')

@@ -143,7 +143,8 @@ export class PresentationBuilder {
       let peak: number | undefined;
       Object.defineProperty(t, 'peakBitrateBps', { enumerable: true, get: () => (peak ??= peakSegmentBitrateBps(t.track, t.segments)) });
     });
-    const durationSec = Math.max(...tracks.map((t) => t.track.durationTicks / t.track.timescale));
+    // Text tracks are cut on the audio/video timeline and end with it (a TTML document may run longer).
+    const durationSec = Math.max(...tracks.filter((t) => t.kind !== 'text').map((t) => t.track.durationTicks / t.track.timescale));
     const used = [...new Set(tracks.map((t) => t.sourceFile))].sort();
     const etag = `"${hashText(used.map((f) => `${f}:${files.get(f)?.etag}`).join('|'))}"`;
     const textTracks = sidecarTextTracks(text.filter((t) => files.has(t.src)));
@@ -171,8 +172,10 @@ export class PresentationBuilder {
           out.push({ kind: kind === 'textstream' ? 'text' : kind, src: item.src, bitrate, language: item.systemLanguage, trackId, trackName: item.trackName });
         }
       }
-      // Text from the .ism is served when it is a side-loaded WebVTT file; text inside MP4s is not yet.
-      return { entries: out.filter((e) => e.kind !== 'text'), text: out.filter((e) => e.kind === 'text' && /\.vtt$/i.test(e.src)) };
+      // Text from the .ism: a side-loaded WebVTT file is offered whole; a text track inside an MP4 (`stpp`, `wvtt`)
+      // is a track with segments like audio and video.
+      const sidecar = (e: Entry) => e.kind === 'text' && /\.vtt$/i.test(e.src);
+      return { entries: out.filter((e) => !sidecar(e)), text: out.filter(sidecar) };
     }
     const hasIsm = [...files.keys()].some((n) => /\.ism$/i.test(n));
     if (hasIsm || manifestName !== synthesizedManifestName) throw new NotFoundError('NotFound', `Server manifest '${ismName}' not found`);
@@ -180,7 +183,7 @@ export class PresentationBuilder {
     for (const name of [...files.keys()].filter(isMp4Name).sort()) {
       const info = files.get(name) as BlobInfo;
       const index = await this.index(loc, name, info);
-      for (const t of index.tracks) if (t.kind !== 'text') out.push({ kind: t.kind, src: name, trackId: t.trackId });
+      for (const t of index.tracks) out.push({ kind: t.kind, src: name, trackId: t.trackId });
     }
     const text = [...files.keys()]
       .filter((n) => /\.vtt$/i.test(n))

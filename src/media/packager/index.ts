@@ -38,7 +38,9 @@ export {
   type StreamingProtocol,
   type TsSamplePlan,
   type TsSegmentMuxer,
+  type WebVttSegmentWriter,
 } from './output-formats.js';
+export { textTrackForm, type TextTrackForm } from './mux/text/text-forms.js';
 
 // Playback URL grammar (both directions live with the manifest writers).
 export {

@@ -11,6 +11,8 @@ import type { TrackSegment } from './model/segment.js';
 import type { SegmentPlan, SourceRange } from './mux/segment-plan.js';
 import { buildInitSegment, type InitSegmentOptions } from './mux/fmp4/init-segment.js';
 import { planMediaSegment, type MediaSegmentOptions } from './mux/fmp4/media-segment.js';
+import { planTextSegment, ttmlDocumentsToMerge, writeMergedTtmlSegment } from './mux/fmp4/text-segment.js';
+import { planWvttSamples, writeWebVttSegment } from './mux/text/wvtt-webvtt.js';
 import { muxTsSegment, TS_TIMESTAMP_OFFSET_90K } from './mux/ts/ts-muxer.js';
 import { hlsMasterPlaylist, hlsMediaPlaylist, hlsTextPlaylist } from './mux/manifest/hls.js';
 import { hlsIFramePlaylist } from './mux/manifest/hls-iframes.js';
@@ -51,6 +53,15 @@ export interface Fmp4SegmentMuxer {
   init(track: TrackIndex): Uint8Array;
   /** A media segment as sizes and source ranges, nothing read yet. */
   plan(track: TrackIndex, segment: TrackSegment): SegmentPlan;
+  /**
+   * The one kind of fMP4 segment that needs its source bytes first: an `stpp` segment that several TTML documents
+   * overlap is one merged document (text-segment.ts). `documents` names what to read (undefined: `plan` serves the
+   * segment), `write` builds the segment from those bytes.
+   */
+  readonly mergedText: {
+    documents(track: TrackIndex, segment: TrackSegment): SourceRange[] | undefined;
+    write(track: TrackIndex, segment: TrackSegment, documents: Uint8Array[]): Uint8Array[];
+  };
 }
 
 /** The samples an MPEG-TS segment converts: their fields and, in the same order, the byte ranges to read. */
@@ -75,6 +86,16 @@ export interface TsSegmentMuxer {
   write(track: TrackIndex, segment: TrackSegment, plan: TsSamplePlan, samples: Uint8Array[]): Uint8Array[];
 }
 
+/**
+ * WebVTT text segments of a `wvtt` track (HLS, see `textTrackForm`): the samples' bytes are read first (`plan`,
+ * one range per sample), then converted to a WebVTT file (`write`).
+ */
+export interface WebVttSegmentWriter {
+  readonly contentType: string;
+  plan(track: TrackIndex, segment: TrackSegment): SourceRange[];
+  write(track: TrackIndex, segment: TrackSegment, samples: Uint8Array[]): string;
+}
+
 /** How one output format is packaged. */
 export interface OutputFormat {
   readonly format: ManifestFormat;
@@ -86,6 +107,8 @@ export interface OutputFormat {
    * the cues to its Period, which starts at a clip's start).
    */
   subtitles(vtt: string, presentation: Presentation): string;
+  /** HLS: how `wvtt` tracks inside MP4s become WebVTT segments (their cues on the same timestamp map as `subtitles`). */
+  readonly webVttSegments?: WebVttSegmentWriter;
 }
 
 function fmp4Segments(variant: 'cmaf' | 'csf'): Fmp4SegmentMuxer {
@@ -95,9 +118,16 @@ function fmp4Segments(variant: 'cmaf' | 'csf'): Fmp4SegmentMuxer {
   return {
     container: 'fmp4',
     variant,
-    contentType: (kind) => (kind === 'audio' ? 'audio/mp4' : 'video/mp4'),
+    contentType: (kind) => (kind === 'audio' ? 'audio/mp4' : kind === 'text' ? 'application/mp4' : 'video/mp4'),
     init: (track) => buildInitSegment(track, initOptions),
-    plan: (track, segment) => planMediaSegment(track, segment, segment.index + 1, segmentOptions),
+    plan: (track, segment) =>
+      track.kind === 'text'
+        ? planTextSegment(track, segment, segment.index + 1, segmentOptions)
+        : planMediaSegment(track, segment, segment.index + 1, segmentOptions),
+    mergedText: {
+      documents: ttmlDocumentsToMerge,
+      write: (track, segment, documents) => writeMergedTtmlSegment(track, segment, segment.index + 1, segmentOptions, documents),
+    },
   };
 }
 
@@ -133,6 +163,12 @@ const inPeriod = (vtt: string, p: Presentation): string => {
   return webVttFromSec(vtt, start.ticks / start.timescale);
 };
 
+const webVttSegments = (mpegTs90k: number): WebVttSegmentWriter => ({
+  contentType: 'text/vtt; charset=utf-8',
+  plan: planWvttSamples,
+  write: (track, segment, samples) => writeWebVttSegment(track, segment, samples, mpegTs90k),
+});
+
 /** Every output format the origin serves, by its `format=` value. */
 export const outputFormats: Readonly<Record<ManifestFormat, OutputFormat>> = {
   'm3u8-cmaf': {
@@ -141,6 +177,7 @@ export const outputFormats: Readonly<Record<ManifestFormat, OutputFormat>> = {
     manifests: hls('application/vnd.apple.mpegurl'),
     segments: cmafSegments,
     subtitles: (vtt) => webVttWithTimestampMap(vtt, 0),
+    webVttSegments: webVttSegments(0),
   },
   'm3u8-aapl': {
     format: 'm3u8-aapl',
@@ -148,6 +185,7 @@ export const outputFormats: Readonly<Record<ManifestFormat, OutputFormat>> = {
     manifests: hls('application/vnd.apple.mpegurl'),
     segments: tsSegments,
     subtitles: (vtt) => webVttWithTimestampMap(vtt, TS_TIMESTAMP_OFFSET_90K),
+    webVttSegments: webVttSegments(TS_TIMESTAMP_OFFSET_90K),
   },
   'mpd-time-cmaf': { format: 'mpd-time-cmaf', protocol: 'dash', manifests: dash, segments: cmafSegments, subtitles: inPeriod },
   'mpd-time-csf': { format: 'mpd-time-csf', protocol: 'dash', manifests: dash, segments: fmp4Segments('csf'), subtitles: inPeriod },

@@ -253,6 +253,8 @@ export interface PlayerSession {
   errors(): Promise<string[]>;
   /** The page's event log, for failure messages. */
   log(): Promise<string[]>;
+  /** Evaluates `expression` in the page (the player is `window.reelPlayer`, the element `document.querySelector('video')`). */
+  evaluate<T>(expression: string): Promise<T>;
   /** Saves a screenshot as test-output/e2e/<name>.png. */
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
@@ -292,6 +294,7 @@ export async function openPlayer(options: Omit<PlayOptions, 'timeoutMs' | 'name'
         return dedupe([...state.errors, ...errors]);
       },
       log: () => page.evaluate<string[]>('window.reel.log.slice()'),
+      evaluate: <T>(expression: string) => page.evaluate<T>(expression),
       async screenshot(name) {
         fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
         const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '_')}.png`);

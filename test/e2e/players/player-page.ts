@@ -433,6 +433,12 @@ const PAGE_SCRIPT = String.raw`
       if (!e || e.isLast !== false) markEnded('player');
     });
     player.initialize(video, src, true);
+    // TTML subtitles (fMP4 stpp) are rendered into a div, which dash.js needs once the view is attached and before
+    // the stream's text loads (the manifest is still being fetched).
+    var ttmlDiv = document.createElement('div');
+    ttmlDiv.id = 'ttml';
+    document.body.appendChild(ttmlDiv);
+    player.attachTTMLRenderingDiv(ttmlDiv);
   } else if (playerName === 'shaka') {
     var shaka = window.shaka;
     if (!shaka) { fail('Shaka did not load'); return; }

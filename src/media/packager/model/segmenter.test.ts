@@ -172,20 +172,36 @@ describe('segmentTracks rules', () => {
     );
   });
 
-  it('a boundary where some track has no samples is dropped for every track (indices stay aligned)', () => {
+  it('a sparse text track follows the video boundaries: a cue spanning a boundary is in both segments, a gap is an empty segment', () => {
     const v = track('video', 1000, new Array(10).fill(1000), gopOf(10, 2)); // keyframes every 2 s, 10 s
-    // A sparse text track, cues at 0, 3 and 9 s: after the boundaries at 2 and 4 s it has nothing left for 6 and
-    // 8 s (its next sample is the 9 s cue, already in the segment from 4 s), so those two are dropped.
+    // Samples at 0–3, 3–9 and 9–10 s.
     const text = track('text', 1000, [3000, 6000, 1000], undefined, 3);
     const segmented = segmentTracks([v, text], 2);
-    assertWellFormed([v, text], segmented);
     assert.deepEqual(
       segmented[0].map((s) => s.startTicks),
-      [0, 2000, 4000],
+      [0, 2000, 4000, 6000, 8000],
     );
     assert.deepEqual(
-      segmented[1].map((s) => s.startTicks),
-      [0, 3000, 9000],
+      segmented[1].map((s) => [s.startTicks, s.durationTicks, s.firstSample, s.sampleCount]),
+      [
+        [0, 2000, 0, 1],
+        [2000, 2000, 0, 2],
+        [4000, 2000, 1, 1],
+        [6000, 2000, 1, 1],
+        [8000, 2000, 1, 2],
+      ],
+    );
+    // A text track that ends early: the segments after its end list no sample but still cover the grid.
+    const short = track('text', 90000, [90000], undefined, 4);
+    assert.deepEqual(
+      segmentTracks([v, short], 2)[1].map((s) => [s.startTicks, s.durationTicks, s.sampleCount]),
+      [
+        [0, 180000, 1],
+        [180000, 180000, 0],
+        [360000, 180000, 0],
+        [540000, 180000, 0],
+        [720000, 180000, 0],
+      ],
     );
   });
 

@@ -20,12 +20,17 @@ import { SegmentList } from './segment.js';
  *   its first sync sample at or after the boundary; audio and text tracks at their first sample at or after it.
  *   Edit lists are not applied: all tracks start at decode time 0, so audio is cut within one audio frame of the
  *   video boundary (plus the difference of the tracks' edits, typically the AAC priming of one frame).
- * - **No empty segments**: a boundary is kept only if it gives *every* track at least one sample on each side;
- *   otherwise it is dropped for all tracks (the two segments merge), so indices stay aligned. A track that is
- *   sparse (text without filler samples) thus lengthens segments for everyone.
+ * - **No empty segments**: a boundary is kept only if it gives *every* audio/video track at least one sample on
+ *   each side; otherwise it is dropped for all tracks (the two segments merge), so indices stay aligned.
+ * - **Text tracks** (when there is an audio or video track) do not vote on boundaries: their samples are sparse
+ *   and long (one TTML document may span the whole asset), so they follow the kept boundaries on the same time
+ *   grid (`textSegments`): segment k of a text track covers exactly [boundary k, boundary k+1) converted to its
+ *   timescale, the last one ends where the reference track ends, and it lists every sample overlapping that
+ *   interval. A sample spanning a boundary is therefore listed by both segments (the muxers clip or repeat it),
+ *   and a segment may list no sample at all (the muxers fill it with an empty cue sample).
  *
- * Every sample belongs to exactly one segment. Cost: O(tracks × boundaries × log samples): the tables answer
- * decode times and sync samples from their runs, so no per-sample array is built or walked.
+ * Every audio/video sample belongs to exactly one segment. Cost: O(tracks × boundaries × log samples): the tables
+ * answer decode times and sync samples from their runs, so no per-sample array is built or walked.
  * Throws `RangeError` for a track without samples or a non-positive target.
  */
 export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): SegmentList[] {
@@ -39,6 +44,8 @@ export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): 
   let ref = tracks.findIndex((t) => t.kind === 'video');
   if (ref < 0) ref = tracks.findIndex((t) => t.kind === 'audio');
   if (ref < 0) ref = 0;
+  // Text follows the audio/video grid; a presentation of text alone is cut like audio (every sample is a sync one).
+  const follows = (t: number) => tracks[ref].kind !== 'text' && tracks[t].kind === 'text';
 
   const refTrack = tracks[ref];
   const refCuts = referenceCuts(refTrack, targetDurationSec);
@@ -57,6 +64,7 @@ export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): 
   for (let k = 1, prev = 0; k < boundaryCount; k++) {
     let ok = true;
     for (let t = 0; t < tracks.length && ok; t++) {
+      if (follows(t)) continue;
       const c = cuts[t][k];
       ok = c > cuts[t][prev] && c < tracks[t].samples.count;
     }
@@ -69,6 +77,12 @@ export function segmentTracks(tracks: TrackIndex[], targetDurationSec: number): 
   const out: SegmentList[] = [];
   const n = kept.length;
   for (let t = 0; t < tracks.length; t++) {
+    if (follows(t)) {
+      const starts = kept.map((k) => boundaryTicks[k]);
+      starts.push(refTrack.samples.dtsAt(refTrack.samples.count));
+      out.push(textSegments(tracks[t], starts, refTrack.timescale));
+      continue;
+    }
     const s = tracks[t].samples;
     const c = cuts[t];
     const list = new SegmentList(new Uint32Array(n), new Uint32Array(n), new Float64Array(n), new Float64Array(n));
@@ -110,6 +124,31 @@ function referenceCuts(track: TrackIndex, targetDurationSec: number): Int32Array
     }
   }
   return Int32Array.from(cuts);
+}
+
+/**
+ * A text track's segments on the given boundaries (`n + 1` times in `fromTimescale`: the starts of the `n` segments
+ * and the end of the last): segment k covers [start k, start k+1) in the text track's ticks and lists the samples
+ * that overlap it (possibly none; a sample spanning a boundary is in both segments).
+ */
+export function textSegments(track: TrackIndex, boundaries: readonly number[], fromTimescale: number): SegmentList {
+  const table = track.samples;
+  const n = boundaries.length - 1;
+  const list = new SegmentList(new Uint32Array(n), new Uint32Array(n), new Float64Array(n), new Float64Array(n));
+  let next = rescaleCeil(boundaries[0], fromTimescale, track.timescale);
+  for (let k = 0; k < n; k++) {
+    const start = next;
+    next = rescaleCeil(boundaries[k + 1], fromTimescale, track.timescale);
+    // The sample running at `start` (the last one decoded at or before it), unless it ended by then.
+    let first = Math.max(0, table.firstAtOrAfter(start + 1) - 1);
+    if (first < table.count && table.dtsAt(first + 1) <= start) first++;
+    const end = Math.max(first, table.firstAtOrAfter(next));
+    list.firstSample[k] = first;
+    list.sampleCount[k] = end - first;
+    list.startTicks[k] = start;
+    list.durationTicks[k] = next - start;
+  }
+  return list;
 }
 
 /** First sample at or after each boundary (first sync sample for video). */

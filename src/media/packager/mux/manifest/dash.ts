@@ -11,6 +11,9 @@
  * - AdaptationSets: video per codec family (`avc1`/`avc3` vs `hvc1`/`hev1`, since switching codecs is not
  *   seamless), audio per language + codec + channel count (DASH-IF IOP: seamless switching within a set). The
  *   first audio set gets `Role main`, so players pick it by default.
+ * - Text inside the MP4s (`stpp`, `wvtt`; `textTrackForm`): one AdaptationSet per language + codec after the audio,
+ *   `contentType="text" mimeType="application/mp4"`, `Role subtitle`, segments on the video's timeline. Side-loaded
+ *   WebVTT files follow as whole-file `text/vtt` sets.
  * - SegmentTemplate sits on each Representation: timescales (and so `t`/`d`) may differ between tracks.
  * - `minBufferTime` is the longest segment: a player that buffered one whole segment can always go on.
  * - `S@t` is the segment's decode time (`tfdt`), which is what `$Time$` must name. The composition delay of the
@@ -38,6 +41,7 @@ import { InternalError } from '../../../../shared/errors.js';
 import { textTrackBitrateBps, type LiveTimeline, type Presentation, type PresentationTrack } from '../../model/presentation.js';
 import { protectionHeaders } from '../../encrypt/protection-headers.js';
 import { systemIds } from '../../encrypt/drm-headers.js';
+import { textTrackForm } from '../text/text-forms.js';
 import {
   dashInitializationTemplate,
   dashMediaTemplate,
@@ -69,7 +73,7 @@ const LOW_LATENCY_TARGET_PARTS = 3;
 const PROTECTION_NAMESPACES = ' xmlns:cenc="urn:mpeg:cenc:2013" xmlns:mspr="urn:microsoft:playready" xmlns:dashif="https://dashif.org/CPS"';
 
 interface AdaptationGroup {
-  kind: 'video' | 'audio';
+  kind: 'video' | 'audio' | 'text';
   key: string;
   tracks: PresentationTrack[];
 }
@@ -115,14 +119,14 @@ function codecFamily(codecs: string): string {
   return fourcc;
 }
 
-function adaptationGroups(p: Presentation): AdaptationGroup[] {
+function adaptationGroups(p: Presentation, ctx: ManifestContext): AdaptationGroup[] {
   const groups = new Map<string, AdaptationGroup>();
   for (const t of p.tracks) {
     let key: string;
     if (t.kind === 'video') key = `video/${codecFamily(t.track.codecs)}`;
     else if (t.kind === 'audio') key = `audio/${t.language}/${t.track.codecs}/${t.track.audio?.channels ?? 0}`;
-    // Text AdaptationSets (WebVTT/TTML in fMP4, `mimeType="application/mp4"`) go here once text tracks reach
-    // the presentation.
+    // Text inside the MP4s (TTML/IMSC1 `stpp`, WebVTT `wvtt`): fMP4 text segments, one set per language + codec.
+    else if (textTrackForm(ctx.format, t.track) === 'fmp4') key = `text/${t.language}/${t.track.codecs}`;
     else continue;
     let group = groups.get(key);
     if (!group) {
@@ -131,9 +135,9 @@ function adaptationGroups(p: Presentation): AdaptationGroup[] {
     }
     group.tracks.push(t);
   }
-  // Video first, then audio, each in presentation order (Map keeps insertion order).
+  // Video first, then audio, then text, each in presentation order (Map keeps insertion order).
   const all = [...groups.values()];
-  return [...all.filter((g) => g.kind === 'video'), ...all.filter((g) => g.kind === 'audio')];
+  return [...all.filter((g) => g.kind === 'video'), ...all.filter((g) => g.kind === 'audio'), ...all.filter((g) => g.kind === 'text')];
 }
 
 /** The open segment a low-latency MPD lists after the closed ones: its start and the duration it is cut at. */
@@ -319,7 +323,9 @@ function writeAdaptationSet(
   targetSegmentSec: number,
 ): void {
   const first = group.tracks[0];
-  let attrs = `id="${id}" contentType="${group.kind}" mimeType="${group.kind}/mp4" segmentAlignment="true" startWithSAP="1"`;
+  // Text segments are ISO BMFF carrying no audio or video: `application/mp4` (RFC 4337, DASH-IF IOP §6.4.5).
+  const mimeType = group.kind === 'text' ? 'application/mp4' : `${group.kind}/mp4`;
+  let attrs = `id="${id}" contentType="${group.kind}" mimeType="${mimeType}" segmentAlignment="true" startWithSAP="1"`;
   if (group.kind === 'video') {
     let maxWidth = 0;
     let maxHeight = 0;
@@ -354,6 +360,7 @@ function writeAdaptationSet(
     else perTrackProtection = keyId === null;
   }
   if (isMainAudio) out.push(`      <Role schemeIdUri="${ROLE_SCHEME}" value="main"/>`);
+  if (group.kind === 'text') out.push(`      <Role schemeIdUri="${ROLE_SCHEME}" value="subtitle"/>`);
   for (const t of group.tracks) writeRepresentation(t, ctx, out, perTrackProtection, start, lowLatency, targetSegmentSec);
   out.push('    </AdaptationSet>');
 }
@@ -411,7 +418,7 @@ export function dashMpd(p: Presentation, ctx: ManifestContext): string {
   // Live: the Period starts at tick 0, which is `availabilityStartTime`, so no offset: `S@t` keep the recording's
   // ticks and a player computes each segment's availability from them.
   const start = p.live ? { ticks: 0, timescale: 1 } : presentationStart(p);
-  for (const group of adaptationGroups(p)) {
+  for (const group of adaptationGroups(p, ctx)) {
     const isMainAudio = group.kind === 'audio' && !mainAudioWritten;
     if (isMainAudio) mainAudioWritten = true;
     writeAdaptationSet(group, id++, isMainAudio, ctx, out, start, lowLatency, p.targetSegmentSec);

@@ -42,12 +42,18 @@
  *   precedes it (its parts too, LL-HLS) and players reset their decoders there. One at or before the first
  *   listed segment is no longer tagged and counts in `EXT-X-DISCONTINUITY-SEQUENCE` (RFC 8216 §6.2.1: the
  *   sequence grows as tagged segments leave the DVR window), which is written once it is not 0.
+ * - Subtitles: side-loaded WebVTT files (one whole-file segment) and text tracks inside the MP4s (`textTrackForm`:
+ *   `wvtt` as WebVTT segments without `EXT-X-MAP`, `stpp` as fMP4 IMSC1 segments in CMAF only). WebVTT renditions
+ *   form the `subs` SUBTITLES group, IMSC1 ones `subs-imsc1` (one format per group: hls.js reads a group's format
+ *   from the variant's CODECS), whose variants' CODECS add `stpp.ttml.im1t`; with both, each video variant is
+ *   written once per group (as for audio groups).
  * - With `ctx.protection`, encrypted tracks' playlists get key tags after `EXT-X-MAP` and the multivariant
  *   playlist SAMPLE-AES* session keys (`keyAttributeLists`, `sessionKeyLines`); clear tracks get none.
  */
 import { InternalError } from '../../../../shared/errors.js';
 import type { Presentation, PresentationPart, PresentationTrack } from '../../model/presentation.js';
 import { iFrameStreamInfLines } from './hls-iframes.js';
+import { textTrackForm } from '../text/text-forms.js';
 import { keyAttributeLists, quoted } from './hls-keys.js';
 import { fragmentName, languageTag, mediaPlaylistUrl, partFragmentName, textTrackUrls, type ManifestContext } from './manifest-context.js';
 
@@ -149,17 +155,62 @@ function mediaLines(groups: AudioGroup[], ctx: ManifestContext): string[] {
   return lines;
 }
 
-const subtitleGroup = 'subs';
+/** Text tracks inside the MP4s that this format offers (`textTrackForm`): `wvtt` always, `stpp` in CMAF only. */
+function mp4TextTracks(p: Presentation, ctx: ManifestContext): PresentationTrack[] {
+  return p.tracks.filter((t) => t.kind === 'text' && textTrackForm(ctx.format, t.track) !== undefined);
+}
 
-/** WebVTT subtitle renditions (RFC 8216 §4.3.4.1); each variant then names the group with `SUBTITLES=`. */
+/** What a variant's CODECS says of IMSC1 subtitles (Apple HLS authoring spec); WebVTT is not named. */
+const IMSC1_TEXT_CODECS = 'stpp.ttml.im1t';
+
+/**
+ * A SUBTITLES group: WebVTT renditions (side-loaded files, `wvtt` tracks) in `subs`, IMSC1 (`stpp`) in `subs-imsc1`.
+ * Renditions of one group must be of one format: hls.js parses a group's segments as IMSC1 or WebVTT from the
+ * variant's CODECS, so a mixed group breaks one of the two.
+ */
+interface SubtitleGroup {
+  id: string;
+  /** Added to the CODECS of the variants that name the group. */
+  codecs?: string;
+}
+
+const webVttGroup: SubtitleGroup = { id: 'subs' };
+const imsc1Group: SubtitleGroup = { id: 'subs-imsc1', codecs: IMSC1_TEXT_CODECS };
+
+function subtitleGroupOf(track: PresentationTrack): SubtitleGroup {
+  return track.track.fourcc === 'stpp' ? imsc1Group : webVttGroup;
+}
+
+/** The SUBTITLES groups the presentation has in this format: none, one, or both (each variant is then written twice). */
+function subtitleGroups(p: Presentation, ctx: ManifestContext): SubtitleGroup[] {
+  const text = mp4TextTracks(p, ctx);
+  const groups: SubtitleGroup[] = [];
+  if ((p.textTracks?.length ?? 0) > 0 || text.some((t) => subtitleGroupOf(t) === webVttGroup)) groups.push(webVttGroup);
+  if (text.some((t) => subtitleGroupOf(t) === imsc1Group)) groups.push(imsc1Group);
+  return groups;
+}
+
+/**
+ * Subtitle renditions (RFC 8216 §4.3.4.1): side-loaded WebVTT files, then the text tracks inside the MP4s (WebVTT
+ * segments for `wvtt`, fMP4 IMSC1 segments for `stpp`); each variant then names its group with `SUBTITLES=`.
+ */
 function subtitleLines(p: Presentation, ctx: ManifestContext): string[] {
-  return (p.textTracks ?? []).map((t) => {
-    const lang = languageTag(t.language);
+  const names = new Set<string>();
+  const line = (group: SubtitleGroup, name: string, language: string, uri: string) => {
+    // NAME must be unique within the group (RFC 8216 §4.3.4.1.1); unique overall here.
+    let unique = name;
+    for (let n = 2; names.has(unique); n++) unique = `${name}_${n}`;
+    names.add(unique);
+    const lang = languageTag(language);
     return (
-      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(subtitleGroup)},NAME=${quoted(t.name)}` +
-      `${lang ? `,LANGUAGE=${quoted(lang)}` : ''},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=${quoted(textTrackUrls(t.name, ctx).playlist)}`
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(group.id)},NAME=${quoted(unique)}` +
+      `${lang ? `,LANGUAGE=${quoted(lang)}` : ''},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=${quoted(uri)}`
     );
-  });
+  };
+  return [
+    ...(p.textTracks ?? []).map((t) => line(webVttGroup, t.name, t.language, textTrackUrls(t.name, ctx).playlist)),
+    ...mp4TextTracks(p, ctx).map((t) => line(subtitleGroupOf(t), t.name, t.language, mediaPlaylistUrl(t, ctx))),
+  ];
 }
 
 /**
@@ -183,6 +234,8 @@ export function hlsTextPlaylist(p: Presentation, name: string, ctx: ManifestCont
 
 function videoVariants(p: Presentation, groups: AudioGroup[], ctx: ManifestContext): Variant[] {
   const variants: Variant[] = [];
+  const subtitles = subtitleGroups(p, ctx);
+  const forSubtitles: Array<SubtitleGroup | undefined> = subtitles.length > 0 ? subtitles : [undefined];
   for (const t of p.tracks) {
     if (t.kind !== 'video') continue;
     const video = t.track.video;
@@ -192,13 +245,16 @@ function videoVariants(p: Presentation, groups: AudioGroup[], ctx: ManifestConte
     const uri = mediaPlaylistUrl(t, ctx);
     const forGroups: Array<AudioGroup | undefined> = groups.length > 0 ? groups : [undefined];
     for (const group of forGroups) {
-      const bandwidth = peakBps(t) + (group?.peakBps ?? 0);
-      const averageBandwidth = averageBps(t) + (group?.averageBps ?? 0);
-      const codecs = group ? `${t.track.codecs},${group.codecs}` : t.track.codecs;
-      let attributes = `BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${averageBandwidth},CODECS=${quoted(codecs)}${common}`;
-      if (group) attributes += `,AUDIO=${quoted(group.id)}`;
-      if (p.textTracks?.length) attributes += `,SUBTITLES=${quoted(subtitleGroup)}`;
-      variants.push({ bandwidth, averageBandwidth, attributes, uri, videoBitrateBps: t.bitrateBps, height: video?.height ?? 0 });
+      for (const sub of forSubtitles) {
+        const bandwidth = peakBps(t) + (group?.peakBps ?? 0);
+        const averageBandwidth = averageBps(t) + (group?.averageBps ?? 0);
+        let codecs = group ? `${t.track.codecs},${group.codecs}` : t.track.codecs;
+        if (sub?.codecs) codecs += `,${sub.codecs}`;
+        let attributes = `BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${averageBandwidth},CODECS=${quoted(codecs)}${common}`;
+        if (group) attributes += `,AUDIO=${quoted(group.id)}`;
+        if (sub) attributes += `,SUBTITLES=${quoted(sub.id)}`;
+        variants.push({ bandwidth, averageBandwidth, attributes, uri, videoBitrateBps: t.bitrateBps, height: video?.height ?? 0 });
+      }
     }
   }
   variants.sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height);
@@ -353,8 +409,10 @@ export function hlsMediaPlaylist(p: Presentation, track: PresentationTrack, ctx:
   if (track.kind !== 'text') lines[n++] = '#EXT-X-INDEPENDENT-SEGMENTS';
   // A file extension after the AMS-style name: ffmpeg's HLS reader refuses segment URLs without a known one
   // (allowed_segment_extensions); players ignore it and the origin accepts both forms.
-  const extension = ctx.format === 'm3u8-cmaf' ? '.m4s' : '.ts';
-  if (ctx.format === 'm3u8-cmaf') lines[n++] = `#EXT-X-MAP:URI="${fragmentName(track, 'i', ctx)}.mp4"`;
+  // A `wvtt` text track is served as WebVTT text segments (no initialization segment), `stpp` as fMP4.
+  const webVtt = track.kind === 'text' && textTrackForm(ctx.format, track.track) === 'webvtt';
+  const extension = webVtt ? '.vtt' : ctx.format === 'm3u8-cmaf' ? '.m4s' : '.ts';
+  if (ctx.format === 'm3u8-cmaf' && !webVtt) lines[n++] = `#EXT-X-MAP:URI="${fragmentName(track, 'i', ctx)}.mp4"`;
   if (keyLines) for (const attrs of keyLines) lines[n++] = `#EXT-X-KEY:${attrs}`;
   // Every URI differs only in the start time: build the two halves once.
   const head = fragmentName(track, 0, ctx);

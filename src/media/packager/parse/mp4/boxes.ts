@@ -61,6 +61,8 @@ export const EC_3 = 0x65632d33;
 export const DEC3 = 0x64656333;
 export const WVTT = 0x77767474;
 export const STPP = 0x73747070;
+export const VTTC_CONFIG = 0x76747443; // 'vttC'
+export const ELNG = 0x656c6e67;
 
 // `hdlr` handler types.
 export const VIDE = 0x76696465;

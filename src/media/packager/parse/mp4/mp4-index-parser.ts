@@ -22,6 +22,7 @@ import { readStsdSampleEntry } from './stsd-sample-entry.js';
 import { FragmentReader, type FragmentTrack } from './fragment-reader.js';
 import {
   EDTS,
+  ELNG,
   ELST,
   HDLR,
   MDHD,
@@ -284,7 +285,10 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
     needPayload(mdhd, base, mdhdV1 ? 34 : 22);
     const timescale = readU32(b, mdhd.payload + (mdhdV1 ? 20 : 12));
     if (timescale === 0) throw corruptBox(MDHD, base + mdhd.start, `track ${trackId}: timescale is 0`);
-    const language = unpackLanguage(readU16(b, mdhd.payload + (mdhdV1 ? 32 : 20)));
+    let language = unpackLanguage(readU16(b, mdhd.payload + (mdhdV1 ? 32 : 20)));
+    // `elng` (ISO/IEC 14496-12 §8.4.6) carries a BCP 47 tag where mdhd's packed ISO 639-2 cannot say it.
+    const elng = language === 'und' ? firstBox(mdiaKids, ELNG) : undefined;
+    if (elng !== undefined) language = extendedLanguage(b, elng) ?? language;
 
     const minf = firstBox(mdiaKids, MINF);
     if (minf === undefined) throw corruptBox(MDIA, base + mdia.start, `track ${trackId} has no minf box`);
@@ -383,6 +387,16 @@ export function createMp4IndexParser(fileSize: number, options: Mp4IndexParserOp
   }
 
   return { next, feed };
+}
+
+/** The BCP 47 tag of an `elng` box (FullBox, then a NUL-terminated string), lower case; undefined when not one. */
+function extendedLanguage(b: Uint8Array, elng: BoxHeader): string | undefined {
+  let end = elng.payload + 4;
+  while (end < elng.end && b[end] !== 0) end++;
+  const tag = String.fromCharCode(...b.subarray(elng.payload + 4, end))
+    .trim()
+    .toLowerCase();
+  return /^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/.test(tag) && tag !== 'und' ? tag : undefined;
 }
 
 /** ISO-639-2/T from `mdhd`'s packed 3×5 bits; `und` when unset or a QuickTime Macintosh language code. */

@@ -21,6 +21,7 @@ import {
   MP4A,
   STPP,
   STSD,
+  VTTC_CONFIG,
   WVTT,
   corruptBox,
   findChild,
@@ -138,8 +139,36 @@ export function readStsdSampleEntry(
     return { fourcc, codecs, sampleEntry, video: undefined, audio };
   }
 
-  if (type !== WVTT && type !== STPP) return `sample entry '${fourcc}'`;
+  if (type === STPP) return { fourcc, codecs: stppCodecString(b, entry), sampleEntry, video: undefined, audio: undefined };
+  if (type !== WVTT) return `sample entry '${fourcc}'`;
+  // WVTTSampleEntry (ISO/IEC 14496-30 §7.3): its `vttC` holds the WebVTT file header the cues need.
+  if (findChild(b, entry.payload + 8, entry.end, VTTC_CONFIG, base) === undefined) throw corruptBox(WVTT, at, `track ${trackId}: no vttC box`);
   return { fourcc, codecs: fourcc, sampleEntry, video: undefined, audio: undefined };
+}
+
+/** IMSC1 profile designators (W3C TTML Profiles for Internet Media Subtitles and Captions 1.0.1 §6.9). */
+const IMSC1_TEXT = 'http://www.w3.org/ns/ttml/profile/imsc1/text';
+const IMSC1_IMAGE = 'http://www.w3.org/ns/ttml/profile/imsc1/image';
+
+/**
+ * The codecs string of an `stpp` track (ISO/IEC 14496-30 §5.3 XMLSubtitleSampleEntry: 8 bytes of SampleEntry
+ * fields, then the NUL-terminated `namespace`, `schema_location` and `auxiliary_mime_types`). RFC 6381 / ISO/IEC
+ * 14496-30 Annex A: `stpp.ttml.im1t` (or `im1i`) when the entry names an IMSC1 profile, else plain `stpp`, since
+ * nothing else in the file says which TTML profile its documents follow.
+ */
+function stppCodecString(b: Uint8Array, entry: BoxHeader): string {
+  const fields: string[] = [];
+  let p = entry.payload + 8;
+  for (let i = 0; i < 3 && p < entry.end; i++) {
+    let end = p;
+    while (end < entry.end && b[end] !== 0) end++;
+    fields.push(new TextDecoder('utf-8').decode(b.subarray(p, end)));
+    p = end + 1;
+  }
+  const names = fields.slice(0, 2).join(' ');
+  if (names.includes(IMSC1_TEXT)) return 'stpp.ttml.im1t';
+  if (names.includes(IMSC1_IMAGE)) return 'stpp.ttml.im1i';
+  return 'stpp';
 }
 interface EsdsInfo {
   objectTypeIndication: number;
