@@ -52,10 +52,28 @@ const TRUN_SAMPLE_SIZE_PRESENT = 0x000200;
 const TRUN_SAMPLE_FLAGS_PRESENT = 0x000400;
 const TRUN_SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT = 0x000800;
 
-const STYP_SIZE = BOX_HEADER_SIZE + 8 + 8;
-const MFHD_SIZE = FULL_BOX_HEADER_SIZE + 4;
-const TFDT_SIZE = FULL_BOX_HEADER_SIZE + 8;
+export const STYP_SIZE = BOX_HEADER_SIZE + 8 + 8;
+export const MFHD_SIZE = FULL_BOX_HEADER_SIZE + 4;
+export const TFDT_SIZE = FULL_BOX_HEADER_SIZE + 8;
 const MAX_BOX_SIZE_32 = 0xffffffff;
+
+/**
+ * What every fragment starts with, media and text alike: `styp` (brands `msdh`, `cmfs`) when `stypSize` > 0, the
+ * `moof` header, `mfhd` with `sequenceNumber`, and the `traf` header; the caller writes `tfhd` on.
+ */
+export function writeFragmentHead(w: BoxWriter, stypSize: number, moofSize: number, sequenceNumber: number, trafSize: number): void {
+  if (stypSize > 0) {
+    w.box(STYP_SIZE, STYP);
+    w.u32(MSDH);
+    w.u32(0);
+    w.u32(MSDH);
+    w.u32(CMFS);
+  }
+  w.box(moofSize, MOOF);
+  w.fullBox(MFHD_SIZE, MFHD, 0, 0);
+  w.u32(sequenceNumber);
+  w.box(trafSize, TRAF);
+}
 
 /**
  * Plans the media segment holding `segment`'s samples of `track`. `sequenceNumber` goes into `mfhd` (1-based by
@@ -120,17 +138,7 @@ export function planMediaSegment(track: TrackIndex, segment: TrackSegment, seque
 
   // Pass 2: boxes.
   const w = BoxWriter.allocate(headerSize);
-  if (stypSize > 0) {
-    w.box(STYP_SIZE, STYP);
-    w.u32(MSDH);
-    w.u32(0);
-    w.u32(MSDH);
-    w.u32(CMFS);
-  }
-  w.box(moofSize, MOOF);
-  w.fullBox(MFHD_SIZE, MFHD, 0, 0);
-  w.u32(sequenceNumber);
-  w.box(trafSize, TRAF);
+  writeFragmentHead(w, stypSize, moofSize, sequenceNumber, trafSize);
   w.fullBox(tfhdSize, TFHD, 0, tfhdFlags);
   w.u32(fragmentTrackId(track));
   if (isRestUniform) w.u32(defaultFlags);

@@ -19,14 +19,8 @@ import type { SegmentPart, SegmentPlan, SourceRange } from '../segment-plan.js';
 import { emptyTextSample, textPieces, type TextPiece } from '../text/text-samples.js';
 import { BOX_HEADER_SIZE, BoxWriter, FULL_BOX_HEADER_SIZE, fourcc } from './box-writer.js';
 import { fragmentTrackId } from './init-segment.js';
-import { SYNC_SAMPLE_FLAGS, type MediaSegmentOptions } from './media-segment.js';
+import { MFHD_SIZE, STYP_SIZE, SYNC_SAMPLE_FLAGS, TFDT_SIZE, writeFragmentHead, type MediaSegmentOptions } from './media-segment.js';
 
-const STYP = fourcc('styp');
-const MSDH = fourcc('msdh');
-const CMFS = fourcc('cmfs');
-const MOOF = fourcc('moof');
-const MFHD = fourcc('mfhd');
-const TRAF = fourcc('traf');
 const TFHD = fourcc('tfhd');
 const TFDT = fourcc('tfdt');
 const TRUN = fourcc('trun');
@@ -36,10 +30,7 @@ const TFHD_DEFAULT_SAMPLE_FLAGS_PRESENT = 0x000020;
 const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
 const TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200; // data offset, sample duration, sample size
 
-const STYP_SIZE = BOX_HEADER_SIZE + 16;
-const MFHD_SIZE = FULL_BOX_HEADER_SIZE + 4;
 const TFHD_SIZE = FULL_BOX_HEADER_SIZE + 8;
-const TFDT_SIZE = FULL_BOX_HEADER_SIZE + 8;
 
 /** One sample of a text segment: its duration and either built bytes or a source range. */
 interface TextSample {
@@ -58,17 +49,7 @@ function textSegmentPlan(track: TrackIndex, segment: TrackSegment, sequenceNumbe
   const headerSize = stypSize + moofSize + BOX_HEADER_SIZE;
 
   const w = BoxWriter.allocate(headerSize);
-  if (stypSize > 0) {
-    w.box(STYP_SIZE, STYP);
-    w.u32(MSDH);
-    w.u32(0);
-    w.u32(MSDH);
-    w.u32(CMFS);
-  }
-  w.box(moofSize, MOOF);
-  w.fullBox(MFHD_SIZE, MFHD, 0, 0);
-  w.u32(sequenceNumber);
-  w.box(trafSize, TRAF);
+  writeFragmentHead(w, stypSize, moofSize, sequenceNumber, trafSize);
   w.fullBox(TFHD_SIZE, TFHD, 0, TFHD_DEFAULT_BASE_IS_MOOF | TFHD_DEFAULT_SAMPLE_FLAGS_PRESENT);
   w.u32(fragmentTrackId(track));
   w.u32(SYNC_SAMPLE_FLAGS);
